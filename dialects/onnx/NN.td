@@ -1,0 +1,163 @@
+//===- NN.td - onnx convolution, pooling and normalisation ops ------------===//
+//
+// This file defines the neural-network family of the onnx dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_DIALECTS_ONNX_NN_TD
+#define KILN_DIALECTS_ONNX_NN_TD
+
+include "dialects/onnx/ONNXDialect.td"
+
+def ONNX_ConvOp : ONNX_Op<"Conv"> {
+  let summary = "N-d convolution with groups, strides, pads, dilations";
+  let description = [{
+    X is [N, C, D1, ...], W is [M, C/group, k1, ...], B optional [M].
+    `auto_pad` is NOTSET (explicit `pads`), SAME_UPPER, SAME_LOWER or VALID.
+
+    Example:
+    ```mlir
+    %y = onnx.Conv(%x, %w, %b) {pads = [1, 1, 1, 1], strides = [1, 1]}
+        : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$W, ONNX_OptTensor:$B,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   OptionalAttr<I64ArrayAttr>:$dilations,
+                   DefaultValuedAttr<I64Attr, "1">:$group,
+                   OptionalAttr<I64ArrayAttr>:$kernel_shape,
+                   OptionalAttr<I64ArrayAttr>:$pads,
+                   OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs ONNX_Tensor:$Y);
+  let hasVerifier = 1;
+}
+
+def ONNX_MaxPoolOp : ONNX_Op<"MaxPool"> {
+  let summary = "max pooling";
+  let description = [{
+    Padding never wins the max. `ceil_mode` rounds the output size up; a window
+    starting in the padding at the end is dropped as ONNX specifies.
+
+    Example:
+    ```mlir
+    %y = onnx.MaxPool(%x) {kernel_shape = [2, 2], strides = [2, 2]}
+        : (tensor<1x8x8x8xf32>) -> tensor<1x8x4x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   DefaultValuedAttr<I64Attr, "0">:$ceil_mode,
+                   OptionalAttr<I64ArrayAttr>:$dilations,
+                   I64ArrayAttr:$kernel_shape,
+                   OptionalAttr<I64ArrayAttr>:$pads,
+                   DefaultValuedAttr<I64Attr, "0">:$storage_order,
+                   OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs ONNX_Tensor:$Y, Optional<ONNX_Tensor>:$Indices);
+  let hasVerifier = 1;
+}
+
+def ONNX_AveragePoolOp : ONNX_Op<"AveragePool"> {
+  let summary = "average pooling";
+  let description = [{
+    With `count_include_pad` = 0 the divisor counts only the elements inside
+    the input.
+
+    Example:
+    ```mlir
+    %y = onnx.AveragePool(%x) {kernel_shape = [2, 2], strides = [2, 2]}
+        : (tensor<1x8x8x8xf32>) -> tensor<1x8x4x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   DefaultValuedAttr<I64Attr, "0">:$ceil_mode,
+                   DefaultValuedAttr<I64Attr, "0">:$count_include_pad,
+                   I64ArrayAttr:$kernel_shape,
+                   OptionalAttr<I64ArrayAttr>:$pads,
+                   OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs ONNX_Tensor:$Y);
+  let hasVerifier = 1;
+}
+
+def ONNX_GlobalAveragePoolOp : ONNX_Op<"GlobalAveragePool"> {
+  let summary = "mean over every spatial dimension";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.GlobalAveragePool(%x) : (tensor<1x8x7x7xf32>) -> tensor<1x8x1x1xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_GlobalMaxPoolOp : ONNX_Op<"GlobalMaxPool"> {
+  let summary = "max over every spatial dimension";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.GlobalMaxPool(%x) : (tensor<1x8x7x7xf32>) -> tensor<1x8x1x1xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_BatchNormalizationOp : ONNX_Op<"BatchNormalization"> {
+  let summary = "inference batch normalisation";
+  let description = [{
+    Y = scale * (X - mean) / sqrt(var + epsilon) + B, per channel (axis 1).
+    Training mode is not supported.
+
+    Example:
+    ```mlir
+    %y = onnx.BatchNormalization(%x, %s, %b, %m, %v)
+        : (tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$scale, ONNX_Tensor:$B,
+                   ONNX_Tensor:$input_mean, ONNX_Tensor:$input_var,
+                   DefaultValuedAttr<F32Attr, "1e-05">:$epsilon,
+                   DefaultValuedAttr<F32Attr, "0.9">:$momentum,
+                   DefaultValuedAttr<I64Attr, "0">:$training_mode);
+  let results = (outs ONNX_Tensor:$Y);
+  let hasVerifier = 1;
+}
+
+def ONNX_LayerNormalizationOp : ONNX_Op<"LayerNormalization"> {
+  let summary = "normalise over the axes from `axis` to the last";
+  let description = [{
+    Statistics are computed in f32 or wider (`stash_type`). Only the first
+    output (Y) is supported.
+
+    Example:
+    ```mlir
+    %y = onnx.LayerNormalization(%x, %s, %b) {axis = -1, epsilon = 1e-5 : f32}
+        : (tensor<1x16x128xf32>, tensor<128xf32>, tensor<128xf32>) -> tensor<1x16x128xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$Scale, ONNX_OptTensor:$B,
+                   DefaultValuedAttr<I64Attr, "-1">:$axis,
+                   DefaultValuedAttr<F32Attr, "1e-05">:$epsilon,
+                   DefaultValuedAttr<I64Attr, "1">:$stash_type);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_DropoutOp : ONNX_Op<"Dropout"> {
+  let summary = "identity at inference";
+  let description = [{
+    Only inference is supported: `training_mode` must be absent or false. The
+    optional mask output is all true.
+
+    Example:
+    ```mlir
+    %y = onnx.Dropout(%x, %none, %none) : (tensor<4xf32>, none, none) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_OptTensor:$ratio,
+                   ONNX_OptTensor:$training_mode,
+                   OptionalAttr<I64Attr>:$seed);
+  let results = (outs ONNX_Tensor:$output, Optional<ONNX_Tensor>:$mask);
+}
+
+#endif // KILN_DIALECTS_ONNX_NN_TD

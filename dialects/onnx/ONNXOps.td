@@ -1,0 +1,15 @@
+//===- ONNXOps.td - All onnx dialect ops ----------------------------------===//
+//
+// This file gathers the op families of the onnx dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_DIALECTS_ONNX_ONNXOPS_TD
+#define KILN_DIALECTS_ONNX_ONNXOPS_TD
+
+include "dialects/onnx/ONNXDialect.td"
+include "dialects/onnx/Math.td"
+include "dialects/onnx/NN.td"
+include "dialects/onnx/Tensor.td"
+
+#endif // KILN_DIALECTS_ONNX_ONNXOPS_TD

@@ -1,0 +1,232 @@
+//===- Tensor.td - onnx shape, layout and data-movement ops ---------------===//
+//
+// This file defines the tensor family of the onnx dialect: constants,
+// reshapes, transposes, gathers, slices and concatenation.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_DIALECTS_ONNX_TENSOR_TD
+#define KILN_DIALECTS_ONNX_TENSOR_TD
+
+include "dialects/onnx/ONNXDialect.td"
+
+def ONNX_NoValueOp : ONNX_Op<"NoValue", [ConstantLike]> {
+  let summary = "the value of an omitted optional input";
+  let description = [{
+    Example:
+    ```mlir
+    %none = onnx.NoValue : none
+    ```
+  }];
+  let results = (outs NoneType:$none);
+  let assemblyFormat = "attr-dict `:` type($none)";
+  let hasFolder = 1;
+}
+
+def ONNX_ConstantOp : ONNX_Op<"Constant", [ConstantLike]> {
+  let summary = "a constant tensor (ONNX Constant and graph initializers)";
+  let description = [{
+    Example:
+    ```mlir
+    %c = onnx.Constant() {value = dense<[1, 2]> : tensor<2xi64>} : () -> tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs ONNX_Tensor:$output);
+  let hasFolder = 1;
+  let hasVerifier = 1;
+}
+
+def ONNX_IdentityOp : ONNX_Op<"Identity", [SameOperandsAndResultType]> {
+  let summary = "the input, unchanged";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Identity(%x) : (tensor<4xf32>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input);
+  let results = (outs ONNX_Tensor:$output);
+  let hasFolder = 1;
+}
+
+def ONNX_ReshapeOp : ONNX_Op<"Reshape"> {
+  let summary = "reshape to the shape given as an input";
+  let description = [{
+    In `shape`, 0 copies the input dimension (unless `allowzero`) and -1 is
+    inferred. The result type always holds the inferred static shape.
+
+    Example:
+    ```mlir
+    %y = onnx.Reshape(%x, %s) : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<6xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_Tensor:$shape,
+                   DefaultValuedAttr<I64Attr, "0">:$allowzero);
+  let results = (outs ONNX_Tensor:$reshaped);
+  let hasVerifier = 1;
+}
+
+def ONNX_FlattenOp : ONNX_Op<"Flatten"> {
+  let summary = "reshape to 2-d at `axis`";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Flatten(%x) {axis = 1} : (tensor<1x8x2x2xf32>) -> tensor<1x32xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, DefaultValuedAttr<I64Attr, "1">:$axis);
+  let results = (outs ONNX_Tensor:$output);
+  let hasVerifier = 1;
+}
+
+def ONNX_SqueezeOp : ONNX_Op<"Squeeze"> {
+  let summary = "remove unit dimensions (axes as an input, opset 13)";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Squeeze(%x, %axes) : (tensor<1x4xf32>, tensor<1xi64>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_OptTensor:$axes);
+  let results = (outs ONNX_Tensor:$squeezed);
+  let hasVerifier = 1;
+}
+
+def ONNX_UnsqueezeOp : ONNX_Op<"Unsqueeze"> {
+  let summary = "insert unit dimensions (axes as an input, opset 13)";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Unsqueeze(%x, %axes) : (tensor<4xf32>, tensor<1xi64>) -> tensor<1x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_Tensor:$axes);
+  let results = (outs ONNX_Tensor:$expanded);
+  let hasVerifier = 1;
+}
+
+def ONNX_TransposeOp : ONNX_Op<"Transpose"> {
+  let summary = "permute dimensions (reverse when perm is absent)";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Transpose(%x) {perm = [1, 0]} : (tensor<2x3xf32>) -> tensor<3x2xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, OptionalAttr<I64ArrayAttr>:$perm);
+  let results = (outs ONNX_Tensor:$transposed);
+  let hasVerifier = 1;
+}
+
+def ONNX_ConcatOp : ONNX_Op<"Concat"> {
+  let summary = "concatenate along `axis`";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Concat(%a, %b) {axis = 1} : (tensor<1x2xf32>, tensor<1x3xf32>) -> tensor<1x5xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<ONNX_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs ONNX_Tensor:$concat_result);
+  let hasVerifier = 1;
+}
+
+def ONNX_GatherOp : ONNX_Op<"Gather"> {
+  let summary = "gather slices of `data` along `axis` at `indices`";
+  let description = [{
+    Negative indices count from the end of the axis.
+
+    Example:
+    ```mlir
+    %y = onnx.Gather(%table, %ids) {axis = 0} : (tensor<1000x128xf32>, tensor<1x16xi64>) -> tensor<1x16x128xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_Tensor:$indices,
+                   DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs ONNX_Tensor:$output);
+  let hasVerifier = 1;
+}
+
+def ONNX_SliceOp : ONNX_Op<"Slice"> {
+  let summary = "strided slice (starts, ends, axes, steps as inputs)";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Slice(%x, %starts, %ends, %axes, %steps)
+        : (tensor<1x16x128xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, none) -> tensor<1x1x128xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_Tensor:$starts,
+                   ONNX_Tensor:$ends, ONNX_OptTensor:$axes,
+                   ONNX_OptTensor:$steps);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_ShapeOp : ONNX_Op<"Shape"> {
+  let summary = "the shape of a tensor as a 1-d int64 tensor";
+  let description = [{
+    Example:
+    ```mlir
+    %s = onnx.Shape(%x) : (tensor<2x3xf32>) -> tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, OptionalAttr<I64Attr>:$start,
+                   OptionalAttr<I64Attr>:$end);
+  let results = (outs ONNX_Tensor:$shape);
+}
+
+def ONNX_ConstantOfShapeOp : ONNX_Op<"ConstantOfShape"> {
+  let summary = "a tensor of the given shape filled with `value`";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.ConstantOfShape(%s) {value = dense<0.0> : tensor<1xf32>} : (tensor<2xi64>) -> tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, OptionalAttr<ElementsAttr>:$value);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_ExpandOp : ONNX_Op<"Expand"> {
+  let summary = "broadcast to a shape given as an input";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Expand(%x, %s) : (tensor<1x4xf32>, tensor<2xi64>) -> tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, ONNX_Tensor:$shape);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_RangeOp : ONNX_Op<"Range"> {
+  let summary = "start, start + delta, ... below limit";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Range(%s, %l, %d) : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<16xi64>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$start, ONNX_Tensor:$limit, ONNX_Tensor:$delta);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_PadOp : ONNX_Op<"Pad"> {
+  let summary = "pad with a constant, or by reflecting or repeating the edge";
+  let description = [{
+    `pads` is [x1_begin, x2_begin, ..., x1_end, x2_end, ...]; negative pads
+    crop. `mode` is constant, reflect or edge.
+
+    Example:
+    ```mlir
+    %y = onnx.Pad(%x, %pads, %none) {mode = "constant"} : (tensor<1x4xf32>, tensor<4xi64>, none) -> tensor<3x6xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_Tensor:$pads,
+                   ONNX_OptTensor:$constant_value,
+                   DefaultValuedStrAttr<StrAttr, "constant">:$mode);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+#endif // KILN_DIALECTS_ONNX_TENSOR_TD

@@ -1,0 +1,110 @@
+/*===- kiln/runtime.h - Kiln runtime C ABI --------------------------------===*
+ *
+ * This file declares the C99 ABI shared by every Kiln-generated model and the
+ * tiny Kiln runtime: the versioned model descriptor (kiln_model_info), the
+ * element-type codes (equal to ONNX TensorProto.DataType), status codes, and
+ * the weak hooks for allocation and error reporting that a user may replace.
+ *
+ * The structs are versioned "as if they were a schema": fields are only ever
+ * appended, `abi_version` says which layout a producer wrote and
+ * `struct_size` how many bytes of it are valid. Every struct is padded to a
+ * multiple of 8 bytes so that 32- and 64-bit targets agree on field order.
+ *
+ *===----------------------------------------------------------------------===*/
+#ifndef KILN_RUNTIME_H
+#define KILN_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** ABI version written into every kiln_model_info. */
+#define KILN_ABI_VERSION 1
+
+/** Status codes returned by NAME_run and kiln_model_info.run. */
+enum {
+  KILN_OK = 0,
+  KILN_ERROR_ALLOC = 1,    /**< the workspace could not be allocated */
+  KILN_ERROR_ARGUMENT = 2, /**< a NULL input or output pointer */
+  KILN_ERROR_SHAPE = 3     /**< a run-time shape did not match the model */
+};
+
+/** Element types: the values of ONNX TensorProto.DataType. */
+typedef enum kiln_dtype {
+  KILN_DTYPE_UNDEFINED = 0,
+  KILN_DTYPE_FLOAT = 1,
+  KILN_DTYPE_UINT8 = 2,
+  KILN_DTYPE_INT8 = 3,
+  KILN_DTYPE_UINT16 = 4,
+  KILN_DTYPE_INT16 = 5,
+  KILN_DTYPE_INT32 = 6,
+  KILN_DTYPE_INT64 = 7,
+  KILN_DTYPE_STRING = 8,
+  KILN_DTYPE_BOOL = 9,
+  KILN_DTYPE_FLOAT16 = 10,
+  KILN_DTYPE_DOUBLE = 11,
+  KILN_DTYPE_UINT32 = 12,
+  KILN_DTYPE_UINT64 = 13,
+  KILN_DTYPE_BFLOAT16 = 16
+} kiln_dtype;
+
+/** One input or output of a model. 32 bytes on 64-bit targets. */
+typedef struct kiln_tensor_info {
+  const char *name;     /**< the ONNX value name */
+  const int64_t *shape; /**< `rank` dimensions, all static */
+  int32_t dtype;        /**< a kiln_dtype */
+  int32_t rank;
+  int64_t num_elements; /**< product of the shape */
+} kiln_tensor_info;
+
+/** Generic entry point: inputs and outputs in model order. */
+typedef int (*kiln_run_fn)(void *const *inputs, void *const *outputs,
+                           void *workspace);
+
+/** The versioned descriptor of a compiled model (NAME_info(), kiln_model()). */
+typedef struct kiln_model_info {
+  uint32_t abi_version; /**< KILN_ABI_VERSION of the producer */
+  uint32_t struct_size; /**< sizeof(kiln_model_info) of the producer */
+  const char *name;     /**< the model's symbol prefix */
+  const kiln_tensor_info *inputs;
+  const kiln_tensor_info *outputs;
+  uint32_t num_inputs;
+  uint32_t num_outputs;
+  uint64_t workspace_size;  /**< bytes of scratch arena */
+  uint64_t workspace_align; /**< required alignment of the arena */
+  uint64_t weights_size;    /**< bytes of constant data in the artifact */
+  kiln_run_fn run;          /**< generic form of NAME_run */
+} kiln_model_info;
+
+/** Size in bytes of one element of `dtype`, 0 if unknown. */
+size_t kiln_dtype_size(int32_t dtype);
+
+/** A short name for `dtype` ("float32", "int64", ...). */
+const char *kiln_dtype_name(int32_t dtype);
+
+/** A message for a status code. */
+const char *kiln_status_string(int status);
+
+/*===----------------------------------------------------------------------===*
+ * Hooks. The runtime defines each one weakly; define your own to replace it.
+ *===----------------------------------------------------------------------===*/
+
+/** Allocates `size` bytes aligned to `align` (a power of two), or NULL.
+ *  Called only when NAME_run is given a NULL workspace. */
+void *kiln_alloc(size_t size, size_t align);
+
+/** Frees memory returned by kiln_alloc. */
+void kiln_free(void *ptr);
+
+/** Reports an error message; the default writes it to stderr on hosted
+ *  targets and does nothing on bare metal. */
+void kiln_error(const char *message);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* KILN_RUNTIME_H */
