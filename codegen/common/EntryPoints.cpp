@@ -1,0 +1,254 @@
+//===- EntryPoints.cpp - The C ABI around a compiled graph ----------------===//
+//
+// This file implements the entry points of runtime.h in LLVM IR:
+//
+//   int NAME_run(in..., out..., void *ws)   checks pointers and alignment,
+//       allocates the arena with kiln_alloc when ws is NULL, runs the graph;
+//   static int NAME_run_generic(void *const *in, void *const *out, void *ws);
+//   const kiln_model_info *NAME_info(void)  a constant descriptor;
+//   const kiln_model_info *kiln_model(void) the same, for generic loaders.
+//
+// The struct layouts follow runtime.h through the target's DataLayout.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/common/EntryPoints.h"
+
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/Module.h"
+
+using namespace llvm;
+using namespace kiln;
+
+namespace {
+
+/// Status codes of runtime.h.
+enum : int { kOk = 0, kErrorAlloc = 1, kErrorArgument = 2 };
+constexpr unsigned kAbiVersion = 1;
+
+class EntryPointBuilder {
+public:
+  EntryPointBuilder(Module &module, const ModelSignature &model)
+      : module(module), ctx(module.getContext()), model(model),
+        ptrTy(PointerType::getUnqual(ctx)), i32(Type::getInt32Ty(ctx)),
+        i64(Type::getInt64Ty(ctx)) {
+    // kiln_tensor_info {name, shape, dtype, rank, num_elements}
+    tensorInfoTy = StructType::create(ctx, {ptrTy, ptrTy, i32, i32, i64},
+                                      "kiln_tensor_info");
+    // kiln_model_info {abi, size, name, inputs, outputs, n_in, n_out,
+    //                  ws_size, ws_align, weights_size, run}
+    modelInfoTy = StructType::create(
+        ctx, {i32, i32, ptrTy, ptrTy, ptrTy, i32, i32, i64, i64, i64, ptrTy},
+        "kiln_model_info");
+  }
+
+  Error build(StringRef graphName, bool exportKilnModel);
+
+private:
+  Constant *cString(const std::string &s, const Twine &name) {
+    auto *init = ConstantDataArray::getString(ctx, s);
+    return new GlobalVariable(module, init->getType(), true,
+                              GlobalValue::PrivateLinkage, init, name);
+  }
+  Constant *tensorTable(const std::vector<TensorSignature> &tensors,
+                        const std::string &what);
+  Function *buildRun(Function *graph);
+  Function *buildGenericRun(Function *run);
+
+  Module &module;
+  LLVMContext &ctx;
+  const ModelSignature &model;
+  PointerType *ptrTy;
+  IntegerType *i32, *i64;
+  StructType *tensorInfoTy, *modelInfoTy;
+};
+
+} // namespace
+
+Constant *
+EntryPointBuilder::tensorTable(const std::vector<TensorSignature> &tensors,
+                               const std::string &what) {
+  std::vector<Constant *> entries;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const TensorSignature &t = tensors[i];
+    std::string prefix = model.name + "_" + what + std::to_string(i);
+    std::vector<uint64_t> dims(t.shape.begin(), t.shape.end());
+    Constant *shape = ConstantPointerNull::get(ptrTy);
+    if (!dims.empty()) {
+      auto *init = ConstantDataArray::get(ctx, dims);
+      shape = new GlobalVariable(module, init->getType(), true,
+                                 GlobalValue::PrivateLinkage, init,
+                                 prefix + "_shape");
+    }
+    entries.push_back(ConstantStruct::get(
+        tensorInfoTy,
+        {cString(t.name, prefix + "_name"), shape,
+         ConstantInt::get(i32, t.dtype), ConstantInt::get(i32, t.shape.size()),
+         ConstantInt::get(i64, t.numElements())}));
+  }
+  if (entries.empty())
+    return ConstantPointerNull::get(ptrTy);
+  auto *arrayTy = ArrayType::get(tensorInfoTy, entries.size());
+  return new GlobalVariable(module, arrayTy, true, GlobalValue::PrivateLinkage,
+                            ConstantArray::get(arrayTy, entries),
+                            model.name + "_" + what + "s");
+}
+
+Function *EntryPointBuilder::buildRun(Function *graph) {
+  size_t numArgs = model.inputs.size() + model.outputs.size() + 1;
+  auto *fnTy = FunctionType::get(i32, std::vector<Type *>(numArgs, ptrTy),
+                                 false);
+  auto *run = Function::Create(fnTy, GlobalValue::ExternalLinkage,
+                               model.name + "_run", module);
+  run->addFnAttr(Attribute::NoUnwind);
+  auto *entry = BasicBlock::Create(ctx, "entry", run);
+  auto *badArg = BasicBlock::Create(ctx, "bad_argument", run);
+  auto *checkWs = BasicBlock::Create(ctx, "check_workspace", run);
+  auto *given = BasicBlock::Create(ctx, "given_workspace", run);
+  auto *allocate = BasicBlock::Create(ctx, "allocate_workspace", run);
+  auto *allocFailed = BasicBlock::Create(ctx, "allocation_failed", run);
+  auto *runOwned = BasicBlock::Create(ctx, "run_owned", run);
+
+  IRBuilder<> b(entry);
+  std::vector<Value *> args;
+  for (Argument &a : run->args())
+    args.push_back(&a);
+  Value *ws = args.back();
+  args.pop_back();
+  Value *anyNull = b.getFalse();
+  for (Value *a : args)
+    anyNull = b.CreateOr(anyNull, b.CreateIsNull(a));
+  b.CreateCondBr(anyNull, badArg, checkWs);
+
+  b.SetInsertPoint(badArg);
+  b.CreateRet(ConstantInt::get(i32, kErrorArgument));
+
+  // A given workspace must be aligned: planned buffers are read with aligned
+  // vector loads.
+  b.SetInsertPoint(checkWs);
+  Value *isNull = b.CreateIsNull(ws);
+  auto *misaligned = BasicBlock::Create(ctx, "check_alignment", run);
+  b.CreateCondBr(isNull, allocate, misaligned);
+  b.SetInsertPoint(misaligned);
+  Value *low = b.CreateAnd(b.CreatePtrToInt(ws, i64),
+                           ConstantInt::get(i64, model.workspaceAlign - 1));
+  b.CreateCondBr(b.CreateICmpNE(low, ConstantInt::get(i64, 0)), badArg, given);
+
+  b.SetInsertPoint(given);
+  std::vector<Value *> callArgs = args;
+  callArgs.push_back(ws);
+  b.CreateCall(graph, callArgs);
+  b.CreateRet(ConstantInt::get(i32, kOk));
+
+  // NULL workspace: allocate through the runtime's replaceable hook.
+  b.SetInsertPoint(allocate);
+  FunctionCallee allocFn = module.getOrInsertFunction(
+      "kiln_alloc", FunctionType::get(ptrTy, {i64, i64}, false));
+  FunctionCallee freeFn = module.getOrInsertFunction(
+      "kiln_free", FunctionType::get(Type::getVoidTy(ctx), {ptrTy}, false));
+  Value *mem = b.CreateCall(allocFn,
+                            {ConstantInt::get(i64, std::max<int64_t>(
+                                                       model.workspaceSize, 1)),
+                             ConstantInt::get(i64, model.workspaceAlign)});
+  b.CreateCondBr(b.CreateIsNull(mem), allocFailed, runOwned);
+  b.SetInsertPoint(allocFailed);
+  b.CreateRet(ConstantInt::get(i32, kErrorAlloc));
+  b.SetInsertPoint(runOwned);
+  callArgs.back() = mem;
+  b.CreateCall(graph, callArgs);
+  b.CreateCall(freeFn, {mem});
+  b.CreateRet(ConstantInt::get(i32, kOk));
+  return run;
+}
+
+Function *EntryPointBuilder::buildGenericRun(Function *run) {
+  auto *fnTy = FunctionType::get(i32, {ptrTy, ptrTy, ptrTy}, false);
+  auto *generic = Function::Create(fnTy, GlobalValue::InternalLinkage,
+                                   model.name + "_run_generic", module);
+  IRBuilder<> b(BasicBlock::Create(ctx, "entry", generic));
+  Value *inputs = generic->getArg(0), *outputs = generic->getArg(1);
+  auto *badArg = BasicBlock::Create(ctx, "bad_argument", generic);
+  auto *ok = BasicBlock::Create(ctx, "call", generic);
+  Value *anyNull = b.CreateOr(b.CreateIsNull(inputs), b.CreateIsNull(outputs));
+  b.CreateCondBr(anyNull, badArg, ok);
+  b.SetInsertPoint(badArg);
+  b.CreateRet(ConstantInt::get(i32, kErrorArgument));
+  b.SetInsertPoint(ok);
+  std::vector<Value *> args;
+  for (size_t i = 0; i < model.inputs.size(); ++i)
+    args.push_back(b.CreateLoad(
+        ptrTy, b.CreateConstGEP1_64(ptrTy, inputs, i)));
+  for (size_t i = 0; i < model.outputs.size(); ++i)
+    args.push_back(b.CreateLoad(
+        ptrTy, b.CreateConstGEP1_64(ptrTy, outputs, i)));
+  args.push_back(generic->getArg(2));
+  b.CreateRet(b.CreateCall(run, args));
+  return generic;
+}
+
+Error EntryPointBuilder::build(StringRef graphName, bool exportKilnModel) {
+  Function *graph = module.getFunction(graphName);
+  if (!graph)
+    return createStringError(inconvertibleErrorCode(),
+                             "internal error: no graph function '" + graphName +
+                                 "'");
+  size_t expected = model.inputs.size() + model.outputs.size() + 1;
+  if (graph->arg_size() != expected)
+    return createStringError(
+        inconvertibleErrorCode(),
+        "internal error: the graph function takes " +
+            Twine(graph->arg_size()) + " arguments, expected " +
+            Twine(expected));
+  // Only the entry points are visible outside the artifact.
+  for (Function &f : module)
+    if (!f.isDeclaration())
+      f.setLinkage(GlobalValue::InternalLinkage);
+  for (GlobalVariable &g : module.globals())
+    if (!g.isDeclaration())
+      g.setLinkage(GlobalValue::InternalLinkage);
+
+  Function *run = buildRun(graph);
+  Function *generic = buildGenericRun(run);
+  const DataLayout &dl = module.getDataLayout();
+  uint64_t structSize = dl.getTypeAllocSize(modelInfoTy);
+  Constant *info = ConstantStruct::get(
+      modelInfoTy,
+      {ConstantInt::get(i32, kAbiVersion), ConstantInt::get(i32, structSize),
+       cString(model.name, model.name + "_model_name"),
+       tensorTable(model.inputs, "input"), tensorTable(model.outputs, "output"),
+       ConstantInt::get(i32, model.inputs.size()),
+       ConstantInt::get(i32, model.outputs.size()),
+       ConstantInt::get(i64, model.workspaceSize),
+       ConstantInt::get(i64, model.workspaceAlign),
+       ConstantInt::get(i64, model.weightsSize), generic});
+  auto *infoVar = new GlobalVariable(module, modelInfoTy, true,
+                                     GlobalValue::PrivateLinkage, info,
+                                     model.name + "_model_info");
+
+  auto addGetter = [&](const std::string &name) {
+    auto *fn = Function::Create(FunctionType::get(ptrTy, false),
+                                GlobalValue::ExternalLinkage, name, module);
+    fn->addFnAttr(Attribute::NoUnwind);
+    IRBuilder<> b(BasicBlock::Create(ctx, "entry", fn));
+    b.CreateRet(infoVar);
+  };
+  addGetter(model.name + "_info");
+  if (exportKilnModel)
+    addGetter("kiln_model");
+  return Error::success();
+}
+
+Error kiln::addEntryPoints(Module &module, const ModelSignature &model,
+                           StringRef graphName, bool exportKilnModel) {
+  return EntryPointBuilder(module, model).build(graphName, exportKilnModel);
+}
+
+int64_t kiln::constantDataSize(const Module &module) {
+  int64_t total = 0;
+  const DataLayout &dl = module.getDataLayout();
+  for (const GlobalVariable &g : module.globals())
+    if (g.isConstant() && g.hasInitializer())
+      total += dl.getTypeAllocSize(g.getValueType());
+  return total;
+}

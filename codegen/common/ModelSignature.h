@@ -1,0 +1,49 @@
+//===- ModelSignature.h - What the artifact tells its users -----*- C++ -*-===//
+//
+// This file declares the description of a compiled model that the output
+// stage writes into the C header and the kiln_model_info descriptor: names,
+// element types and shapes of inputs and outputs, and the arena and weight
+// sizes. It is plain C++ so that header emission is unit-tested alone.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_CODEGEN_COMMON_MODELSIGNATURE_H
+#define KILN_CODEGEN_COMMON_MODELSIGNATURE_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+/// One input or output.
+struct TensorSignature {
+  std::string name;           ///< the ONNX value name
+  int32_t dtype = 0;          ///< an ONNX TensorProto.DataType (kiln_dtype)
+  std::vector<int64_t> shape; ///< static dimensions
+  int64_t numElements() const;
+};
+
+/// A compiled model as seen from C.
+struct ModelSignature {
+  std::string name;   ///< symbol prefix, a C identifier
+  std::string source; ///< the model file name, for the banner
+  std::vector<TensorSignature> inputs, outputs;
+  int64_t workspaceSize = 0;
+  int64_t workspaceAlign = 64;
+  int64_t weightsSize = 0;
+};
+
+/// Turns `text` into a C identifier: other characters become '_', and a
+/// leading digit gets a '_' prefix. Never empty.
+std::string makeCIdentifier(const std::string &text);
+
+/// The C type of one element of `dtype` ("float", "int64_t", ...).
+const char *cTypeOf(int32_t dtype);
+
+/// The text of NAME.h: plain C99, including only <stddef.h> and <stdint.h>.
+std::string emitHeader(const ModelSignature &model);
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_COMMON_MODELSIGNATURE_H

@@ -1,0 +1,77 @@
+//===- Pipeline.cpp - Target-independent code generation phases -----------===//
+//
+// This file implements the phases every target shares: onnx to linalg,
+// linalg optimisation on tensors, and bufferization ending in the static
+// memory plan, where no memref.alloc is left.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/common/Pipeline.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+/// Copies between buffers as linalg.copy, which lowers to loops: memref.copy
+/// of strided views would call a runtime library.
+static LogicalResult createLinalgCopy(OpBuilder &b, Location loc, Value from,
+                                      Value to) {
+  b.create<linalg::CopyOp>(loc, from, to);
+  return success();
+}
+
+void buildONNXToLinalgPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createFoldONNXConstants());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createConvertONNXToLinalg());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void buildLinalgOptimizationPipeline(OpPassManager &pm) {
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addNestedPass<func::FuncOp>(createTileAndVectorize());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void buildBufferizationPipeline(OpPassManager &pm) {
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizationOptions options;
+  options.bufferizeFunctionBoundaries = true;
+  options.setFunctionBoundaryTypeConversion(
+      bufferization::LayoutMapOption::IdentityLayoutMap);
+  options.memCpyFn = createLinalgCopy;
+  pm.addPass(bufferization::createOneShotBufferizePass(options));
+  bufferization::BufferResultsToOutParamsOpts outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.memCpyFn = createLinalgCopy;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createPlanMemory());
+}
+
+void registerCommonPipelines() {
+  PassPipelineRegistration<>("kiln-onnx-to-linalg-pipeline",
+                             "onnx dialect to linalg on tensors",
+                             buildONNXToLinalgPipeline);
+  PassPipelineRegistration<>("kiln-linalg-optimize-pipeline",
+                             "fusion, tiling and vectorisation on tensors",
+                             buildLinalgOptimizationPipeline);
+  PassPipelineRegistration<>(
+      "kiln-bufferize-pipeline",
+      "bufferization, out-parameters and the static memory plan",
+      buildBufferizationPipeline);
+}
+
+} // namespace kiln

@@ -1,0 +1,117 @@
+//===- Pipeline.cpp - CPU lowering to the LLVM dialect --------------------===//
+//
+// This file implements the CPU phase and the two passes only it uses:
+// kiln-lower-vectors (hoisting and contract lowering) and kiln-lower-math
+// (libm-free math). The rest is upstream conversion passes in order: loops,
+// vectors to scf, affine, control flow, memref metadata, then everything to
+// LLVM with bare pointers for memrefs (static shapes only, no descriptors).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/Pipeline.h"
+#include "passes/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
+#include "mlir/Dialect/Math/Transforms/Approximation.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_LOWERVECTORS
+#define GEN_PASS_DEF_LOWERMATHTOPOLYNOMIALS
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+struct LowerVectorsPass : kiln::impl::LowerVectorsBase<LowerVectorsPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    linalg::hoistRedundantVectorTransfers(func);
+    RewritePatternSet patterns(&getContext());
+    vector::VectorTransformsOptions options;
+    options.setVectorTransformsOptions(vector::VectorContractLowering::OuterProduct);
+    vector::populateVectorContractLoweringPatterns(patterns, options);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorOuterProductLoweringPatterns(patterns);
+    vector::populateVectorMultiReductionLoweringPatterns(
+        patterns, vector::VectorMultiReductionLowering::InnerParallel);
+    vector::populateVectorTransposeLoweringPatterns(patterns, options);
+    vector::populateVectorBroadcastLoweringPatterns(patterns);
+    vector::populateVectorShapeCastLoweringPatterns(patterns);
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, &getContext());
+    vector::TransferWriteOp::getCanonicalizationPatterns(patterns,
+                                                         &getContext());
+    if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+
+struct LowerMathToPolynomialsPass
+    : kiln::impl::LowerMathToPolynomialsBase<LowerMathToPolynomialsPass> {
+  void runOnOperation() override {
+    RewritePatternSet expand(&getContext());
+    populateExpandPowFPattern(expand);
+    populateExpandFPowIPattern(expand);
+    populateExpandTanPattern(expand);
+    populateExpandSinhPattern(expand);
+    populateExpandCoshPattern(expand);
+    populateExpandAsinhPattern(expand);
+    populateExpandAcoshPattern(expand);
+    populateExpandAtanhPattern(expand);
+    populateExpandExp2FPattern(expand);
+    populateExpandRoundFPattern(expand);
+    populateExpandRoundEvenPattern(expand);
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(expand))))
+      return signalPassFailure();
+    RewritePatternSet approx(&getContext());
+    populateMathPolynomialApproximationPatterns(approx);
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(approx))))
+      return signalPassFailure();
+  }
+};
+
+} // namespace
+
+namespace kiln {
+
+void buildCPULoweringPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createLowerVectors());
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerMathToPolynomials());
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  ConvertFuncToLLVMPassOptions funcOptions;
+  funcOptions.useBarePtrCallConv = true;
+  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void registerCPUPipelines() {
+  PassPipelineRegistration<>("kiln-cpu-lower-to-llvm-pipeline",
+                             "bufferized IR to the LLVM dialect for CPUs",
+                             buildCPULoweringPipeline);
+}
+
+} // namespace kiln

@@ -1,0 +1,263 @@
+//===- Target.cpp - CPU target machines and artifact output ---------------===//
+//
+// This file implements the CPU output stage. Every file is written to a
+// temporary name beside the output and renamed into place only when it is
+// complete, so an error never leaves a half-written artifact. Static
+// archives carry the model object and the runtime's members, so a user links
+// one file; shared libraries are linked with ld.lld against the runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/Target.h"
+
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/Object/Archive.h"
+#include "llvm/Object/ArchiveWriter.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
+
+using namespace llvm;
+using namespace kiln;
+
+static Error makeError(const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), message.str());
+}
+
+Expected<std::unique_ptr<TargetMachine>>
+kiln::createTargetMachine(const TargetRequest &request) {
+  InitializeAllTargetInfos();
+  InitializeAllTargets();
+  InitializeAllTargetMCs();
+  InitializeAllAsmPrinters();
+  InitializeAllAsmParsers();
+
+  std::string triple, cpu = request.cpu, features = request.features;
+  const std::string &t = request.target;
+  if (t == "host") {
+    triple = sys::getProcessTriple();
+    if (cpu.empty())
+      cpu = sys::getHostCPUName().str();
+    if (features.empty()) {
+      SubtargetFeatures host;
+      for (auto &feature : sys::getHostCPUFeatures())
+        host.AddFeature(feature.first(), feature.second);
+      features = host.getString();
+    }
+  } else if (t == "x86_64") {
+    triple = "x86_64-unknown-linux-gnu";
+    if (cpu.empty())
+      cpu = "x86-64";
+  } else if (t == "aarch64") {
+    triple = "aarch64-unknown-linux-gnu";
+    if (cpu.empty())
+      cpu = "generic";
+  } else if (StringRef(t).starts_with("cortex-m") ||
+             StringRef(t).starts_with("cuda")) {
+    return makeError("target '" + t + "' is not supported yet");
+  } else if (t.find('-') != std::string::npos) {
+    triple = Triple::normalize(t);
+  } else {
+    return makeError("unknown target '" + t +
+                     "' (expected host, x86_64, aarch64 or a target triple)");
+  }
+
+  std::string message;
+  const Target *target = TargetRegistry::lookupTarget(triple, message);
+  if (!target)
+    return makeError("unknown target '" + t + "': " + message);
+  if (!cpu.empty() && cpu != "generic") {
+    // Reject an --mcpu the target does not know instead of letting LLVM warn.
+    std::unique_ptr<MCSubtargetInfo> sti(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (sti && !sti->isCPUStringValid(cpu))
+      return makeError("unknown --mcpu '" + cpu + "' for target '" + t + "'");
+  }
+  CodeGenOptLevel level = request.optLevel >= 3   ? CodeGenOptLevel::Aggressive
+                          : request.optLevel == 2 ? CodeGenOptLevel::Default
+                          : request.optLevel == 1 ? CodeGenOptLevel::Less
+                                                  : CodeGenOptLevel::None;
+  llvm::TargetOptions options;
+  std::unique_ptr<TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, options, Reloc::PIC_, std::nullopt, level));
+  if (!machine)
+    return makeError("cannot create a target machine for '" + triple + "'");
+  return machine;
+}
+
+void kiln::optimizeModule(Module &module, TargetMachine &machine,
+                          int optLevel) {
+  module.setDataLayout(machine.createDataLayout());
+  module.setTargetTriple(machine.getTargetTriple().str());
+  if (optLevel <= 0)
+    return;
+  LoopAnalysisManager lam;
+  FunctionAnalysisManager fam;
+  CGSCCAnalysisManager cgam;
+  ModuleAnalysisManager mam;
+  PipelineTuningOptions tuning;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = true;
+  PassBuilder pb(&machine, tuning);
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  OptimizationLevel level = optLevel == 1   ? OptimizationLevel::O1
+                            : optLevel == 2 ? OptimizationLevel::O2
+                                            : OptimizationLevel::O3;
+  ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(level);
+  mpm.run(module, mam);
+}
+
+/// Emits an object or assembly file into `os`.
+static Error emitCode(Module &module, TargetMachine &machine,
+                      raw_pwrite_stream &os, CodeGenFileType type) {
+  legacy::PassManager pm;
+  if (machine.addPassesToEmitFile(pm, os, nullptr, type))
+    return makeError("the target cannot emit this file type");
+  pm.run(module);
+  return Error::success();
+}
+
+/// Writes `bytes` to `path` through a temporary file renamed into place.
+static Error writeAtomically(StringRef path,
+                             function_ref<Error(raw_pwrite_stream &)> write) {
+  Expected<sys::fs::TempFile> temp =
+      sys::fs::TempFile::create(path + "-%%%%%%.tmp");
+  if (!temp)
+    return makeError("cannot write '" + path +
+                     "': " + toString(temp.takeError()));
+  {
+    raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
+    if (Error err = write(os)) {
+      consumeError(temp->discard());
+      return err;
+    }
+    os.flush();
+    if (os.has_error()) {
+      consumeError(temp->discard());
+      return makeError("cannot write '" + path + "': " + os.error().message());
+    }
+  }
+  if (Error err = temp->keep(path))
+    return makeError("cannot write '" + path + "': " + toString(std::move(err)));
+  return Error::success();
+}
+
+Error kiln::writeArtifact(Module &module, TargetMachine &machine,
+                          ArtifactKind kind, StringRef path,
+                          const ArtifactTools &tools) {
+  switch (kind) {
+  case ArtifactKind::LLVMIR:
+    return writeAtomically(path, [&](raw_pwrite_stream &os) {
+      module.print(os, nullptr);
+      return Error::success();
+    });
+  case ArtifactKind::Object:
+  case ArtifactKind::Assembly:
+    return writeAtomically(path, [&](raw_pwrite_stream &os) {
+      return emitCode(module, machine, os,
+                      kind == ArtifactKind::Object
+                          ? CodeGenFileType::ObjectFile
+                          : CodeGenFileType::AssemblyFile);
+    });
+  case ArtifactKind::Archive:
+  case ArtifactKind::SharedLibrary:
+    break;
+  }
+
+  // Both need the object first, in memory.
+  SmallVector<char, 0> object;
+  {
+    raw_svector_ostream os(object);
+    if (Error err = emitCode(module, machine, os, CodeGenFileType::ObjectFile))
+      return err;
+  }
+  if (tools.runtimeArchive.empty() ||
+      !sys::fs::exists(tools.runtimeArchive))
+    return makeError("the Kiln runtime library was not found (looked for '" +
+                     tools.runtimeArchive + "')");
+
+  if (kind == ArtifactKind::Archive) {
+    auto runtime = MemoryBuffer::getFile(tools.runtimeArchive);
+    if (!runtime)
+      return makeError("cannot read '" + tools.runtimeArchive + "'");
+    Error err = Error::success();
+    object::Archive archive((*runtime)->getMemBufferRef(), err);
+    if (err)
+      return makeError("cannot read '" + tools.runtimeArchive +
+                       "': " + toString(std::move(err)));
+    std::vector<NewArchiveMember> members;
+    std::string memberName = sys::path::stem(path).str() + ".o";
+    members.push_back(NewArchiveMember(
+        MemoryBufferRef(StringRef(object.data(), object.size()), memberName)));
+    Error childErr = Error::success();
+    for (const object::Archive::Child &child : archive.children(childErr)) {
+      auto member = NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
+      if (!member)
+        return makeError("cannot read '" + tools.runtimeArchive +
+                         "': " + toString(member.takeError()));
+      members.push_back(std::move(*member));
+    }
+    if (childErr)
+      return makeError("cannot read '" + tools.runtimeArchive +
+                       "': " + toString(std::move(childErr)));
+    Expected<std::unique_ptr<MemoryBuffer>> bytes = writeArchiveToBuffer(
+        members, SymtabWritingMode::NormalSymtab, object::Archive::K_GNU,
+        /*Deterministic=*/true, /*Thin=*/false);
+    if (!bytes)
+      return makeError("cannot build the archive: " +
+                       toString(bytes.takeError()));
+    return writeAtomically(path, [&](raw_pwrite_stream &os) {
+      os << (*bytes)->getBuffer();
+      return Error::success();
+    });
+  }
+
+  // Shared library: link the object and the runtime with ld.lld into a
+  // temporary, then rename it into place.
+  SmallString<128> objPath;
+  int fd;
+  if (std::error_code ec =
+          sys::fs::createTemporaryFile("kiln-model", "o", fd, objPath))
+    return makeError("cannot create a temporary file: " + ec.message());
+  {
+    raw_fd_ostream os(fd, /*shouldClose=*/true);
+    os.write(object.data(), object.size());
+  }
+  SmallString<128> soTemp(path);
+  soTemp += ".tmp";
+  std::string linker = tools.linker;
+  std::vector<StringRef> args{linker,
+                              "-shared",
+                              "--no-undefined-version",
+                              "-o",
+                              soTemp,
+                              objPath,
+                              tools.runtimeArchive};
+  std::string message;
+  int rc = sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0, &message);
+  sys::fs::remove(objPath);
+  if (rc != 0) {
+    sys::fs::remove(soTemp);
+    return makeError("linking '" + path + "' with " + linker + " failed" +
+                     (message.empty() ? "" : ": " + message));
+  }
+  if (std::error_code ec = sys::fs::rename(soTemp, path)) {
+    sys::fs::remove(soTemp);
+    return makeError("cannot write '" + path + "': " + ec.message());
+  }
+  return Error::success();
+}

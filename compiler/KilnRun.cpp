@@ -1,0 +1,943 @@
+//===- KilnRun.cpp - Load, run and check a compiled Kiln model ------------===//
+//
+// This file implements kiln-run, the generic loader for a model that kilnc
+// compiled into a shared library:
+//
+//   kiln-run LIB.so --data DIR [--write OUTDIR] [--bench N] [--threads N]
+//                   [--rtol R] [--atol A]
+//
+// It dlopens LIB.so, asks `kiln_model()` for the model's descriptor, reads
+// `DIR/input_<i>.pb` (ONNX TensorProto, the layout of ONNX's backend test
+// data) for every input, checks each against the descriptor, runs the model
+// once with a workspace of the size the descriptor asks for, and compares
+// every output for which `DIR/output_<i>.pb` exists. `--write` saves the
+// outputs as TensorProtos and `--bench` times repeated runs.
+//
+// The tool depends on the C++ standard library, libonnx's protobuf classes
+// and the Kiln runtime only, so that it stays small. Every problem with a
+// file, a library or a flag ends in one `kiln-run: error: ...` line and exit
+// status 1; a comparison that fails prints FAIL and exits with 1 as well.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime.h"
+
+#include <onnx/onnx_pb.h>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Command line
+//===----------------------------------------------------------------------===//
+
+/// The parsed command line.
+struct Options {
+  std::string libraryPath;
+  std::string dataDir;
+  std::string writeDir;
+  int64_t benchRuns = 0;
+  int64_t threads = 1;
+  double rtol = 1e-3;
+  double atol = 1e-5;
+  bool help = false;
+};
+
+/// The signature of the entry point every Kiln shared library exports.
+using KilnModelFn = const kiln_model_info *(*)();
+
+/// The compile-time description of one model input or output.
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  int32_t dtype = KILN_DTYPE_UNDEFINED;
+  size_t numElements = 0;
+  size_t byteSize = 0;
+};
+
+/// Heap memory with a chosen alignment, freed on destruction.
+class AlignedBuffer {
+public:
+  /// Allocates at least `size` bytes (and at least one) aligned to `align`,
+  /// a power of two. Returns false when out of memory.
+  bool allocate(size_t size, size_t align) {
+    align = std::max(align, sizeof(void *));
+    size_t rounded = std::max<size_t>(size, 1);
+    if (rounded > std::numeric_limits<size_t>::max() - align)
+      return false;
+    rounded = (rounded + align - 1) / align * align;
+    void *ptr = nullptr;
+    if (posix_memalign(&ptr, align, rounded) != 0)
+      return false;
+    storage.reset(ptr);
+    byteSize = size;
+    return true;
+  }
+
+  void *data() const { return storage.get(); }
+  size_t size() const { return byteSize; }
+
+private:
+  struct Deleter {
+    void operator()(void *ptr) const { std::free(ptr); }
+  };
+  std::unique_ptr<void, Deleter> storage;
+  size_t byteSize = 0;
+};
+
+} // namespace
+
+static const char *const usageText =
+    "usage: kiln-run LIB.so --data DIR [--write OUTDIR] [--bench N] "
+    "[--threads N]\n"
+    "                [--rtol R] [--atol A]\n"
+    "\n"
+    "Runs a model compiled by kilnc into a shared library on the ONNX\n"
+    "TensorProtos DIR/input_<i>.pb and compares its outputs with\n"
+    "DIR/output_<i>.pb where present.\n"
+    "\n"
+    "  --data DIR       directory of input_<i>.pb and output_<i>.pb\n"
+    "  --write OUTDIR   write the outputs as OUTDIR/output_<i>.pb\n"
+    "  --bench N        time N runs after a warm-up; print median and p90\n"
+    "  --threads N      number of threads (the runtime uses one today)\n"
+    "  --rtol R         relative tolerance for floats (default 1e-3)\n"
+    "  --atol A         absolute tolerance for floats (default 1e-5)\n"
+    "\n"
+    "A float element passes when |out - ref| <= atol + rtol * |ref|;\n"
+    "integers and bools must be equal. Exit status 0 on PASS, 1 otherwise.\n";
+
+/// Prints `kiln-run: error: message` and returns exit status 1.
+static int reportError(const std::string &message) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "kiln-run: error: %s\n", message.c_str());
+  return 1;
+}
+
+/// Quotes `text` for a diagnostic.
+static std::string quote(const std::string &text) { return "'" + text + "'"; }
+
+static bool parseInteger(const std::string &text, int64_t &value) {
+  if (text.empty())
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  long long parsed = std::strtoll(text.c_str(), &end, 10);
+  if (errno != 0 || *end != '\0')
+    return false;
+  value = parsed;
+  return true;
+}
+
+static bool parseDouble(const std::string &text, double &value) {
+  if (text.empty())
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  double parsed = std::strtod(text.c_str(), &end);
+  if (errno != 0 || *end != '\0' || !std::isfinite(parsed))
+    return false;
+  value = parsed;
+  return true;
+}
+
+/// Parses argv into `options`; on failure sets `error`.
+static bool parseCommandLine(int argc, char **argv, Options &options,
+                             std::string &error) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      options.help = true;
+      return true;
+    }
+    if (arg.size() < 2 || arg[0] != '-') {
+      if (!options.libraryPath.empty()) {
+        error = "unexpected argument " + quote(arg) +
+                " (only one model library may be given)";
+        return false;
+      }
+      options.libraryPath = arg;
+      continue;
+    }
+
+    // Every option takes a value: `--flag VALUE` or `--flag=VALUE`.
+    std::string flag = arg;
+    std::string value;
+    bool hasValue = false;
+    size_t equals = arg.find('=');
+    if (arg.rfind("--", 0) == 0 && equals != std::string::npos) {
+      flag = arg.substr(0, equals);
+      value = arg.substr(equals + 1);
+      hasValue = true;
+    }
+    static const char *const knownFlags[] = {"--data",    "--write", "--bench",
+                                             "--threads", "--rtol",  "--atol"};
+    if (std::find(std::begin(knownFlags), std::end(knownFlags), flag) ==
+        std::end(knownFlags)) {
+      error = "unknown option " + quote(flag) + " (see --help)";
+      return false;
+    }
+    if (!hasValue) {
+      if (i + 1 >= argc) {
+        error = "option " + quote(flag) + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+    }
+
+    if (flag == "--data" || flag == "--write") {
+      if (value.empty()) {
+        error = "option " + flag + " needs a directory";
+        return false;
+      }
+      (flag == "--data" ? options.dataDir : options.writeDir) = value;
+    } else if (flag == "--bench" || flag == "--threads") {
+      int64_t number = 0;
+      if (!parseInteger(value, number) || number < 1) {
+        error =
+            "option " + flag + " needs a positive integer, not " + quote(value);
+        return false;
+      }
+      (flag == "--bench" ? options.benchRuns : options.threads) = number;
+    } else {
+      double number = 0;
+      if (!parseDouble(value, number) || number < 0) {
+        error = "option " + flag + " needs a non-negative number, not " +
+                quote(value);
+        return false;
+      }
+      (flag == "--rtol" ? options.rtol : options.atol) = number;
+    }
+  }
+
+  if (options.libraryPath.empty()) {
+    error = "no model library given (usage: kiln-run LIB.so --data DIR)";
+    return false;
+  }
+  if (options.dataDir.empty()) {
+    error = "no data directory given: --data DIR is required";
+    return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Shapes and element types
+//===----------------------------------------------------------------------===//
+
+static std::string formatShape(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i)
+      text += ",";
+    text += std::to_string(shape[i]);
+  }
+  return text + "]";
+}
+
+static std::string dtypeName(int32_t dtype) {
+  const char *name = kiln_dtype_name(dtype);
+  if (std::strcmp(name, "unknown") == 0)
+    return "unknown(" + std::to_string(dtype) + ")";
+  return name;
+}
+
+/// Multiplies out `shape`; false on a negative dimension or when the tensor
+/// would not fit in memory with `elementSize`-byte elements.
+static bool countElements(const std::vector<int64_t> &shape, size_t elementSize,
+                          size_t &count) {
+  const uint64_t limit =
+      std::numeric_limits<int64_t>::max() / std::max<size_t>(elementSize, 1);
+  uint64_t product = 1;
+  for (int64_t dim : shape) {
+    if (dim < 0)
+      return false;
+    if (dim != 0 && product > limit / static_cast<uint64_t>(dim))
+      return false;
+    product *= static_cast<uint64_t>(dim);
+  }
+  if (product > std::numeric_limits<size_t>::max())
+    return false;
+  count = static_cast<size_t>(product);
+  return true;
+}
+
+static bool isFloatType(int32_t dtype) {
+  return dtype == KILN_DTYPE_FLOAT || dtype == KILN_DTYPE_DOUBLE ||
+         dtype == KILN_DTYPE_FLOAT16 || dtype == KILN_DTYPE_BFLOAT16;
+}
+
+static float halfToFloat(uint16_t bits) {
+  int exponent = (bits >> 10) & 0x1f;
+  int mantissa = bits & 0x3ff;
+  float value;
+  if (exponent == 0)
+    value = std::ldexp(static_cast<float>(mantissa), -24);
+  else if (exponent == 31)
+    value = mantissa ? std::numeric_limits<float>::quiet_NaN()
+                     : std::numeric_limits<float>::infinity();
+  else
+    value = std::ldexp(static_cast<float>(mantissa | 0x400), exponent - 25);
+  return (bits & 0x8000) ? -value : value;
+}
+
+static float bfloat16ToFloat(uint16_t bits) {
+  uint32_t word = static_cast<uint32_t>(bits) << 16;
+  float value;
+  std::memcpy(&value, &word, sizeof(value));
+  return value;
+}
+
+template <typename T> static T loadElement(const void *data, size_t index) {
+  T value;
+  std::memcpy(&value, static_cast<const char *>(data) + index * sizeof(T),
+              sizeof(T));
+  return value;
+}
+
+/// Element `index` of a float tensor, widened to double.
+static double loadFloat(const void *data, int32_t dtype, size_t index) {
+  switch (dtype) {
+  case KILN_DTYPE_FLOAT:
+    return loadElement<float>(data, index);
+  case KILN_DTYPE_DOUBLE:
+    return loadElement<double>(data, index);
+  case KILN_DTYPE_FLOAT16:
+    return halfToFloat(loadElement<uint16_t>(data, index));
+  case KILN_DTYPE_BFLOAT16:
+    return bfloat16ToFloat(loadElement<uint16_t>(data, index));
+  default:
+    return 0;
+  }
+}
+
+/// Element `index` of an integer or bool tensor; unsigned 64-bit values are
+/// returned with their bits in an int64_t.
+static int64_t loadInteger(const void *data, int32_t dtype, size_t index) {
+  switch (dtype) {
+  case KILN_DTYPE_BOOL:
+    return loadElement<uint8_t>(data, index) != 0;
+  case KILN_DTYPE_INT8:
+    return loadElement<int8_t>(data, index);
+  case KILN_DTYPE_UINT8:
+    return loadElement<uint8_t>(data, index);
+  case KILN_DTYPE_INT16:
+    return loadElement<int16_t>(data, index);
+  case KILN_DTYPE_UINT16:
+    return loadElement<uint16_t>(data, index);
+  case KILN_DTYPE_INT32:
+    return loadElement<int32_t>(data, index);
+  case KILN_DTYPE_UINT32:
+    return loadElement<uint32_t>(data, index);
+  case KILN_DTYPE_INT64:
+    return loadElement<int64_t>(data, index);
+  case KILN_DTYPE_UINT64:
+    return static_cast<int64_t>(loadElement<uint64_t>(data, index));
+  default:
+    return 0;
+  }
+}
+
+static double integerAsDouble(int64_t value, int32_t dtype) {
+  if (dtype == KILN_DTYPE_UINT64)
+    return static_cast<double>(static_cast<uint64_t>(value));
+  return static_cast<double>(value);
+}
+
+static std::string formatElement(const void *data, int32_t dtype,
+                                 size_t index) {
+  char text[64];
+  if (isFloatType(dtype)) {
+    std::snprintf(text, sizeof(text), "%.9g", loadFloat(data, dtype, index));
+  } else {
+    int64_t value = loadInteger(data, dtype, index);
+    if (dtype == KILN_DTYPE_UINT64)
+      std::snprintf(text, sizeof(text), "%" PRIu64,
+                    static_cast<uint64_t>(value));
+    else
+      std::snprintf(text, sizeof(text), "%" PRId64, value);
+  }
+  return text;
+}
+
+/// The multi-dimensional index of flat element `index` in `shape`.
+static std::string formatIndex(const std::vector<int64_t> &shape,
+                               size_t index) {
+  std::vector<int64_t> coords(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    coords[d] = static_cast<int64_t>(index % static_cast<size_t>(shape[d]));
+    index /= static_cast<size_t>(shape[d]);
+  }
+  return formatShape(coords);
+}
+
+//===----------------------------------------------------------------------===//
+// The model library
+//===----------------------------------------------------------------------===//
+
+/// Checks one entry of the model's descriptor and converts it to a spec.
+static bool readTensorInfo(const kiln_tensor_info &info, const char *kind,
+                           unsigned index, TensorSpec &spec,
+                           std::string &error) {
+  std::string what = std::string(kind) + " " + std::to_string(index);
+  spec.name = info.name ? info.name : "";
+  spec.dtype = info.dtype;
+  if (info.rank < 0 || (info.rank > 0 && !info.shape)) {
+    error = "malformed model descriptor: " + what + " has rank " +
+            std::to_string(info.rank) + " and no shape";
+    return false;
+  }
+  spec.shape.assign(info.shape, info.shape + info.rank);
+  size_t elementSize = kiln_dtype_size(info.dtype);
+  if (elementSize == 0) {
+    error = what + " " + quote(spec.name) + " has element type " +
+            dtypeName(info.dtype) + ", which kiln-run does not support";
+    return false;
+  }
+  if (!countElements(spec.shape, elementSize, spec.numElements) ||
+      static_cast<int64_t>(spec.numElements) != info.num_elements) {
+    error = "malformed model descriptor: " + what + " " + quote(spec.name) +
+            " has shape " + formatShape(spec.shape) + " but " +
+            std::to_string(info.num_elements) + " elements";
+    return false;
+  }
+  spec.byteSize = spec.numElements * elementSize;
+  return true;
+}
+
+/// Loads the library at `path` and returns its descriptor, checked.
+static const kiln_model_info *loadModel(const std::string &path,
+                                        std::string &error) {
+  std::error_code ec;
+  fs::file_status status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) {
+    error = "cannot open model library " + quote(path) +
+            ": no such file or directory";
+    return nullptr;
+  }
+  if (fs::is_directory(status)) {
+    error = "cannot load model library " + quote(path) + ": is a directory";
+    return nullptr;
+  }
+
+  // Without a slash dlopen would search the library path, not the file named.
+  std::string loadPath =
+      path.find('/') == std::string::npos ? "./" + path : path;
+  void *handle = dlopen(loadPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char *reason = dlerror();
+    error = "cannot load model library " + quote(path) + ": " +
+            (reason ? reason : "unknown dlopen error");
+    return nullptr;
+  }
+  dlerror();
+  void *symbol = dlsym(handle, "kiln_model");
+  if (!symbol) {
+    error = quote(path) +
+            " is not a Kiln model library: it does not export kiln_model()";
+    return nullptr;
+  }
+  auto entry = reinterpret_cast<KilnModelFn>(symbol);
+  const kiln_model_info *info = entry();
+  if (!info) {
+    error = "kiln_model() in " + quote(path) + " returned NULL";
+    return nullptr;
+  }
+  if (info->abi_version != KILN_ABI_VERSION) {
+    error = quote(path) + " was built for Kiln ABI version " +
+            std::to_string(info->abi_version) + ", kiln-run supports " +
+            std::to_string(KILN_ABI_VERSION);
+    return nullptr;
+  }
+  if (info->struct_size < sizeof(kiln_model_info)) {
+    error = "malformed model descriptor in " + quote(path) +
+            ": struct_size is " + std::to_string(info->struct_size) +
+            ", expected at least " + std::to_string(sizeof(kiln_model_info));
+    return nullptr;
+  }
+  if (!info->run || (info->num_inputs && !info->inputs) ||
+      (info->num_outputs && !info->outputs)) {
+    error = "malformed model descriptor in " + quote(path) +
+            ": missing run function or tensor table";
+    return nullptr;
+  }
+  uint64_t align = info->workspace_align;
+  if (align != 0 && (align & (align - 1)) != 0) {
+    error = "malformed model descriptor in " + quote(path) +
+            ": workspace_align " + std::to_string(align) +
+            " is not a power of two";
+    return nullptr;
+  }
+  return info;
+}
+
+//===----------------------------------------------------------------------===//
+// TensorProto files
+//===----------------------------------------------------------------------===//
+
+/// The path of `DIR/<prefix>_<index>.pb`.
+static std::string dataFile(const std::string &dir, const char *prefix,
+                            unsigned index) {
+  return (fs::path(dir) /
+          (std::string(prefix) + "_" + std::to_string(index) + ".pb"))
+      .string();
+}
+
+static bool readTensorFile(const std::string &path, onnx::TensorProto &tensor,
+                           std::string &error) {
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) {
+    error = "cannot open " + quote(path) + ": " + std::strerror(errno);
+    return false;
+  }
+  std::string bytes((std::istreambuf_iterator<char>(stream)),
+                    std::istreambuf_iterator<char>());
+  if (stream.bad()) {
+    error = "cannot read " + quote(path);
+    return false;
+  }
+  if (!tensor.ParseFromString(bytes)) {
+    error = "cannot parse " + quote(path) + " as an ONNX TensorProto";
+    return false;
+  }
+  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
+    error = quote(path) + " keeps its data in an external file, which " +
+            "kiln-run does not support";
+    return false;
+  }
+  return true;
+}
+
+/// Converts the typed repeated field `values` to `count` elements of `To`.
+template <typename To, typename Field>
+static bool copyField(const Field &values, size_t count, const char *fieldName,
+                      void *dst, const std::string &path, std::string &error) {
+  if (static_cast<size_t>(values.size()) != count) {
+    error = quote(path) + " holds " + std::to_string(values.size()) +
+            " values in " + fieldName + ", expected " + std::to_string(count);
+    return false;
+  }
+  char *out = static_cast<char *>(dst);
+  for (size_t i = 0; i < count; ++i) {
+    To value = static_cast<To>(values.Get(static_cast<int>(i)));
+    std::memcpy(out + i * sizeof(To), &value, sizeof(To));
+  }
+  return true;
+}
+
+/// Copies the elements of `tensor` (of `spec`'s dtype and shape, already
+/// checked) into `dst`, from raw_data or from the typed field that ONNX uses
+/// for the dtype.
+static bool copyTensorData(const onnx::TensorProto &tensor,
+                           const TensorSpec &spec, void *dst,
+                           const std::string &path, std::string &error) {
+  size_t count = spec.numElements;
+  if (tensor.has_raw_data()) {
+    // raw_data is little-endian, as are all the hosts kiln-run targets.
+    const std::string &raw = tensor.raw_data();
+    if (raw.size() != spec.byteSize) {
+      error = quote(path) + " holds " + std::to_string(raw.size()) +
+              " bytes of raw_data, expected " + std::to_string(spec.byteSize) +
+              " for " + formatShape(spec.shape) + " " + dtypeName(spec.dtype);
+      return false;
+    }
+    if (!raw.empty())
+      std::memcpy(dst, raw.data(), raw.size());
+    return true;
+  }
+
+  switch (spec.dtype) {
+  case KILN_DTYPE_FLOAT:
+    return copyField<float>(tensor.float_data(), count, "float_data", dst, path,
+                            error);
+  case KILN_DTYPE_DOUBLE:
+    return copyField<double>(tensor.double_data(), count, "double_data", dst,
+                             path, error);
+  case KILN_DTYPE_INT64:
+    return copyField<int64_t>(tensor.int64_data(), count, "int64_data", dst,
+                              path, error);
+  case KILN_DTYPE_UINT32:
+    return copyField<uint32_t>(tensor.uint64_data(), count, "uint64_data", dst,
+                               path, error);
+  case KILN_DTYPE_UINT64:
+    return copyField<uint64_t>(tensor.uint64_data(), count, "uint64_data", dst,
+                               path, error);
+  case KILN_DTYPE_INT32:
+    return copyField<int32_t>(tensor.int32_data(), count, "int32_data", dst,
+                              path, error);
+  case KILN_DTYPE_INT16:
+    return copyField<int16_t>(tensor.int32_data(), count, "int32_data", dst,
+                              path, error);
+  case KILN_DTYPE_INT8:
+    return copyField<int8_t>(tensor.int32_data(), count, "int32_data", dst,
+                             path, error);
+  case KILN_DTYPE_UINT16:
+  case KILN_DTYPE_FLOAT16: // IEEE half bits in the low 16 bits
+  case KILN_DTYPE_BFLOAT16:
+    return copyField<uint16_t>(tensor.int32_data(), count, "int32_data", dst,
+                               path, error);
+  case KILN_DTYPE_UINT8:
+    return copyField<uint8_t>(tensor.int32_data(), count, "int32_data", dst,
+                              path, error);
+  case KILN_DTYPE_BOOL: {
+    if (!copyField<uint8_t>(tensor.int32_data(), count, "int32_data", dst, path,
+                            error))
+      return false;
+    auto *bytes = static_cast<uint8_t *>(dst);
+    for (size_t i = 0; i < count; ++i)
+      bytes[i] = bytes[i] != 0;
+    return true;
+  }
+  default:
+    error = quote(path) + " has element type " + dtypeName(spec.dtype) +
+            ", which kiln-run does not support";
+    return false;
+  }
+}
+
+static std::vector<int64_t> tensorShape(const onnx::TensorProto &tensor) {
+  return std::vector<int64_t>(tensor.dims().begin(), tensor.dims().end());
+}
+
+/// Reads `DIR/input_<index>.pb` into `buffer`, checking dtype and shape.
+static bool loadInput(const std::string &path, unsigned index,
+                      const TensorSpec &spec, AlignedBuffer &buffer,
+                      std::string &error) {
+  std::string what = "input " + std::to_string(index) + " " + quote(spec.name);
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) {
+    error = what + ": missing data file " + quote(path);
+    return false;
+  }
+  onnx::TensorProto tensor;
+  if (!readTensorFile(path, tensor, error)) {
+    error = what + ": " + error;
+    return false;
+  }
+  std::vector<int64_t> shape = tensorShape(tensor);
+  if (tensor.data_type() != spec.dtype || shape != spec.shape) {
+    error = what + ": " + quote(path) + " holds " + formatShape(shape) + " " +
+            dtypeName(tensor.data_type()) + ", the model expects " +
+            formatShape(spec.shape) + " " + dtypeName(spec.dtype);
+    return false;
+  }
+  if (!buffer.allocate(spec.byteSize, 64)) {
+    error = what + ": out of memory for " + std::to_string(spec.byteSize) +
+            " bytes";
+    return false;
+  }
+  if (!copyTensorData(tensor, spec, buffer.data(), path, error)) {
+    error = what + ": " + error;
+    return false;
+  }
+  return true;
+}
+
+static bool writeOutput(const std::string &path, const TensorSpec &spec,
+                        const AlignedBuffer &buffer, std::string &error) {
+  onnx::TensorProto tensor;
+  tensor.set_name(spec.name);
+  for (int64_t dim : spec.shape)
+    tensor.add_dims(dim);
+  tensor.set_data_type(spec.dtype);
+  tensor.set_raw_data(static_cast<const char *>(buffer.data()), spec.byteSize);
+  std::ofstream stream(path, std::ios::binary | std::ios::trunc);
+  if (!stream || !tensor.SerializeToOstream(&stream) || !stream.flush()) {
+    error = "cannot write " + quote(path);
+    return false;
+  }
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Comparison
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The outcome of comparing one output with its reference.
+struct Comparison {
+  double maxAbsError = 0;
+  double maxRelError = 0;
+  size_t mismatches = 0;
+  size_t firstMismatch = 0;
+};
+} // namespace
+
+/// Compares `numElements` elements of `got` with `expected`, both of `dtype`.
+/// Floats pass when |got - expected| <= atol + rtol * |expected| (NaN equals
+/// NaN); integers and bools must be equal. The relative error is taken over
+/// the elements whose reference is not zero.
+static Comparison compareTensors(const void *got, const void *expected,
+                                 int32_t dtype, size_t numElements, double rtol,
+                                 double atol) {
+  Comparison result;
+  const double infinity = std::numeric_limits<double>::infinity();
+  for (size_t i = 0; i < numElements; ++i) {
+    double b, absError;
+    bool equal;
+    if (isFloatType(dtype)) {
+      double a = loadFloat(got, dtype, i);
+      b = loadFloat(expected, dtype, i);
+      if ((std::isnan(a) && std::isnan(b)) || a == b) {
+        absError = 0;
+        equal = true;
+      } else {
+        absError = std::fabs(a - b);
+        if (std::isnan(absError))
+          absError = infinity;
+        equal = absError <= atol + rtol * std::fabs(b);
+      }
+    } else {
+      int64_t x = loadInteger(got, dtype, i);
+      int64_t y = loadInteger(expected, dtype, i);
+      b = integerAsDouble(y, dtype);
+      equal = x == y;
+      // The exact distance, computed modulo 2^64 where it always fits.
+      bool greater = dtype == KILN_DTYPE_UINT64
+                         ? static_cast<uint64_t>(x) > static_cast<uint64_t>(y)
+                         : x > y;
+      uint64_t distance =
+          greater ? static_cast<uint64_t>(x) - static_cast<uint64_t>(y)
+                  : static_cast<uint64_t>(y) - static_cast<uint64_t>(x);
+      absError = static_cast<double>(distance);
+    }
+    result.maxAbsError = std::max(result.maxAbsError, absError);
+    if (b != 0 && absError != 0) {
+      double relError = std::isfinite(absError) && std::isfinite(b)
+                            ? absError / std::fabs(b)
+                            : infinity;
+      result.maxRelError = std::max(result.maxRelError, relError);
+    }
+    if (!equal && result.mismatches++ == 0)
+      result.firstMismatch = i;
+  }
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+/// Runs the model once; false with `error` set on a non-zero status.
+static bool runModel(const kiln_model_info &info,
+                     const std::vector<void *> &inputs,
+                     const std::vector<void *> &outputs, void *workspace,
+                     std::string &error) {
+  int status = info.run(inputs.data(), outputs.data(), workspace);
+  if (status != KILN_OK) {
+    error = "the model's run function returned " + std::to_string(status) +
+            " (" + kiln_status_string(status) + ")";
+    return false;
+  }
+  return true;
+}
+
+static int runKiln(const Options &options) {
+  std::string error;
+  if (options.threads > 1)
+    std::fprintf(stderr,
+                 "kiln-run: note: --threads %" PRId64
+                 " accepted, but the runtime is single-threaded: running on "
+                 "one thread\n",
+                 options.threads);
+
+  std::error_code ec;
+  if (!fs::is_directory(options.dataDir, ec))
+    return reportError("data directory " + quote(options.dataDir) +
+                       " does not exist or is not a directory");
+
+  const kiln_model_info *info = loadModel(options.libraryPath, error);
+  if (!info)
+    return reportError(error);
+
+  // The descriptor's inputs and outputs.
+  std::vector<TensorSpec> inputSpecs(info->num_inputs);
+  std::vector<TensorSpec> outputSpecs(info->num_outputs);
+  for (unsigned i = 0; i < info->num_inputs; ++i)
+    if (!readTensorInfo(info->inputs[i], "input", i, inputSpecs[i], error))
+      return reportError(error);
+  for (unsigned i = 0; i < info->num_outputs; ++i)
+    if (!readTensorInfo(info->outputs[i], "output", i, outputSpecs[i], error))
+      return reportError(error);
+
+  // A data file beyond the model's inputs or outputs means the two disagree.
+  std::string extraInput = dataFile(options.dataDir, "input", info->num_inputs);
+  if (fs::exists(extraInput, ec))
+    return reportError(quote(extraInput) + " exists, but the model has " +
+                       std::to_string(info->num_inputs) + " inputs");
+  std::string extraOutput =
+      dataFile(options.dataDir, "output", info->num_outputs);
+  if (fs::exists(extraOutput, ec))
+    return reportError(quote(extraOutput) + " exists, but the model has " +
+                       std::to_string(info->num_outputs) + " outputs");
+
+  // Inputs, outputs and workspace.
+  std::vector<AlignedBuffer> inputBuffers(info->num_inputs);
+  std::vector<void *> inputs(info->num_inputs);
+  for (unsigned i = 0; i < info->num_inputs; ++i) {
+    if (!loadInput(dataFile(options.dataDir, "input", i), i, inputSpecs[i],
+                   inputBuffers[i], error))
+      return reportError(error);
+    inputs[i] = inputBuffers[i].data();
+  }
+  std::vector<AlignedBuffer> outputBuffers(info->num_outputs);
+  std::vector<void *> outputs(info->num_outputs);
+  for (unsigned i = 0; i < info->num_outputs; ++i) {
+    if (!outputBuffers[i].allocate(outputSpecs[i].byteSize, 64))
+      return reportError("out of memory for output " + std::to_string(i));
+    // Poison the outputs so that an element the model never writes shows up.
+    std::memset(outputBuffers[i].data(), 0xff, outputSpecs[i].byteSize);
+    outputs[i] = outputBuffers[i].data();
+  }
+  if (info->workspace_size > std::numeric_limits<size_t>::max())
+    return reportError("the model's workspace of " +
+                       std::to_string(info->workspace_size) +
+                       " bytes does not fit in memory");
+  AlignedBuffer workspace;
+  size_t workspaceAlign =
+      std::max<size_t>(static_cast<size_t>(info->workspace_align), 64);
+  if (!workspace.allocate(static_cast<size_t>(info->workspace_size),
+                          workspaceAlign))
+    return reportError("cannot allocate the model's workspace of " +
+                       std::to_string(info->workspace_size) + " bytes");
+
+  if (!runModel(*info, inputs, outputs, workspace.data(), error))
+    return reportError(error);
+
+  if (!options.writeDir.empty()) {
+    fs::create_directories(options.writeDir, ec);
+    if (!fs::is_directory(options.writeDir, ec))
+      return reportError("cannot create output directory " +
+                         quote(options.writeDir));
+    for (unsigned i = 0; i < info->num_outputs; ++i)
+      if (!writeOutput(dataFile(options.writeDir, "output", i), outputSpecs[i],
+                       outputBuffers[i], error))
+        return reportError(error);
+  }
+
+  // Compare every output that has a reference.
+  unsigned compared = 0;
+  bool pass = true;
+  for (unsigned i = 0; i < info->num_outputs; ++i) {
+    const TensorSpec &spec = outputSpecs[i];
+    std::string path = dataFile(options.dataDir, "output", i);
+    std::string header = "output " + std::to_string(i) + " " +
+                         quote(spec.name) + " " + formatShape(spec.shape) +
+                         " " + dtypeName(spec.dtype);
+    if (!fs::exists(path, ec)) {
+      std::printf("%s: no reference\n", header.c_str());
+      continue;
+    }
+    std::string what = "output " + std::to_string(i) + " " + quote(spec.name);
+    onnx::TensorProto tensor;
+    if (!readTensorFile(path, tensor, error))
+      return reportError(what + ": " + error);
+    ++compared;
+    std::vector<int64_t> refShape = tensorShape(tensor);
+    if (tensor.data_type() != spec.dtype || refShape != spec.shape) {
+      std::printf("%s: reference %s holds %s %s: FAIL\n", header.c_str(),
+                  quote(path).c_str(), formatShape(refShape).c_str(),
+                  dtypeName(tensor.data_type()).c_str());
+      pass = false;
+      continue;
+    }
+    AlignedBuffer reference;
+    if (!reference.allocate(spec.byteSize, 64))
+      return reportError("out of memory for " + quote(path));
+    if (!copyTensorData(tensor, spec, reference.data(), path, error))
+      return reportError(what + ": " + error);
+
+    Comparison result =
+        compareTensors(outputBuffers[i].data(), reference.data(), spec.dtype,
+                       spec.numElements, options.rtol, options.atol);
+    std::printf("%s: max abs err %.3g, max rel err %.3g: ", header.c_str(),
+                result.maxAbsError, result.maxRelError);
+    if (result.mismatches == 0) {
+      std::printf("PASS\n");
+      continue;
+    }
+    pass = false;
+    size_t first = result.firstMismatch;
+    std::printf(
+        "FAIL (%zu of %zu elements differ; first at %s: got %s, expected %s)\n",
+        result.mismatches, spec.numElements,
+        formatIndex(spec.shape, first).c_str(),
+        formatElement(outputBuffers[i].data(), spec.dtype, first).c_str(),
+        formatElement(reference.data(), spec.dtype, first).c_str());
+  }
+
+  if (options.benchRuns > 0) {
+    // The run above was the warm-up.
+    std::vector<double> millis;
+    millis.reserve(static_cast<size_t>(options.benchRuns));
+    for (int64_t run = 0; run < options.benchRuns; ++run) {
+      auto start = std::chrono::steady_clock::now();
+      int status = info->run(inputs.data(), outputs.data(), workspace.data());
+      auto stop = std::chrono::steady_clock::now();
+      if (status != KILN_OK)
+        return reportError("benchmark run " + std::to_string(run) +
+                           ": the model's run function returned " +
+                           std::to_string(status) + " (" +
+                           kiln_status_string(status) + ")");
+      millis.push_back(
+          std::chrono::duration<double, std::milli>(stop - start).count());
+    }
+    std::sort(millis.begin(), millis.end());
+    size_t n = millis.size();
+    double median =
+        n % 2 ? millis[n / 2] : (millis[n / 2 - 1] + millis[n / 2]) / 2;
+    // Nearest-rank 90th percentile.
+    size_t rank = static_cast<size_t>(std::ceil(0.9 * static_cast<double>(n)));
+    double p90 = millis[std::max<size_t>(rank, 1) - 1];
+    std::printf("median %.4g ms, p90 %.4g ms over %zu runs\n", median, p90, n);
+  }
+
+  if (compared == 0) {
+    std::printf("no reference outputs in %s: nothing compared\n",
+                quote(options.dataDir).c_str());
+    return 0;
+  }
+  std::printf("%s\n", pass ? "PASS" : "FAIL");
+  return pass ? 0 : 1;
+}
+
+int main(int argc, char **argv) {
+  Options options;
+  std::string error;
+  if (!parseCommandLine(argc, argv, options, error))
+    return reportError(error);
+  if (options.help) {
+    std::fputs(usageText, stdout);
+    return 0;
+  }
+  // libonnx and the standard library report some failures (out of memory) by
+  // throwing; turn them into a diagnostic rather than an abort.
+  try {
+    return runKiln(options);
+  } catch (const std::exception &e) {
+    return reportError(std::string("unexpected failure: ") + e.what());
+  } catch (...) {
+    return reportError("unexpected failure");
+  }
+}

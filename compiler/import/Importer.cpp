@@ -1,0 +1,492 @@
+//===- Importer.cpp - ONNX model to onnx dialect --------------------------===//
+//
+// This file implements the importer. It walks the graph that OnnxLoader
+// checked, normalised to opset 17 and shape-inferred, and builds one onnx
+// dialect op per node: ops are found by name (`onnx.<OpType>`), attributes
+// are converted generically and checked against those the op declares in
+// ODS, and initializers and Constant nodes become onnx.Constant ops whose
+// data is copied once, from the protobuf into the attribute.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/Importer.h"
+#include "dialects/onnx/ONNXDialect.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Path.h"
+
+#include "onnx/onnx_pb.h"
+
+using namespace mlir;
+using namespace kiln;
+
+std::string kiln::describeNode(llvm::StringRef name, llvm::StringRef opType) {
+  return ("node '" + name + "' (" + opType + ")").str();
+}
+
+namespace {
+
+/// Builds the module for one model; errors are returned as strings that the
+/// caller prefixes with the file name.
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext &context, StringRef path)
+      : context(context), builder(&context), path(path) {}
+
+  llvm::Expected<OwningOpRef<ModuleOp>> import(const ::onnx::ModelProto &model);
+
+private:
+  llvm::Error error(const Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   (path + ": " + message).str());
+  }
+  llvm::Error nodeError(const ::onnx::NodeProto &node, const Twine &message) {
+    return error(describeNode(node.name(), node.op_type()) + ": " + message);
+  }
+
+  llvm::Expected<Type> convertElementType(int32_t dtype);
+  llvm::Expected<RankedTensorType> convertType(const ::onnx::TypeProto &type,
+                                               StringRef what);
+  llvm::Expected<DenseElementsAttr>
+  convertTensor(const ::onnx::TensorProto &tensor);
+  llvm::Expected<NamedAttribute>
+  convertAttribute(const ::onnx::NodeProto &node,
+                   const ::onnx::AttributeProto &attr);
+  llvm::Error importNode(const ::onnx::NodeProto &node);
+  Location nodeLoc(const ::onnx::NodeProto &node);
+
+  MLIRContext &context;
+  OpBuilder builder;
+  std::string path;
+  /// Every value by its ONNX name.
+  llvm::StringMap<Value> values;
+  /// The static types that shape inference found, by value name.
+  llvm::StringMap<RankedTensorType> types;
+  Value noValue;
+};
+
+} // namespace
+
+llvm::Expected<Type> GraphImporter::convertElementType(int32_t dtype) {
+  MLIRContext *ctx = &context;
+  switch (dtype) {
+  case ::onnx::TensorProto::FLOAT:
+    return Float32Type::get(ctx);
+  case ::onnx::TensorProto::DOUBLE:
+    return Float64Type::get(ctx);
+  case ::onnx::TensorProto::FLOAT16:
+    return Float16Type::get(ctx);
+  case ::onnx::TensorProto::BFLOAT16:
+    return BFloat16Type::get(ctx);
+  case ::onnx::TensorProto::BOOL:
+    return IntegerType::get(ctx, 1);
+  case ::onnx::TensorProto::INT8:
+    return IntegerType::get(ctx, 8);
+  case ::onnx::TensorProto::INT16:
+    return IntegerType::get(ctx, 16);
+  case ::onnx::TensorProto::INT32:
+    return IntegerType::get(ctx, 32);
+  case ::onnx::TensorProto::INT64:
+    return IntegerType::get(ctx, 64);
+  case ::onnx::TensorProto::UINT8:
+    return IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  case ::onnx::TensorProto::UINT16:
+    return IntegerType::get(ctx, 16, IntegerType::Unsigned);
+  case ::onnx::TensorProto::UINT32:
+    return IntegerType::get(ctx, 32, IntegerType::Unsigned);
+  case ::onnx::TensorProto::UINT64:
+    return IntegerType::get(ctx, 64, IntegerType::Unsigned);
+  default:
+    return error("element type " +
+                 ::onnx::TensorProto::DataType_Name(
+                     static_cast<::onnx::TensorProto::DataType>(dtype)) +
+                 " is not supported");
+  }
+}
+
+llvm::Expected<RankedTensorType>
+GraphImporter::convertType(const ::onnx::TypeProto &type, StringRef what) {
+  if (!type.has_tensor_type())
+    return error(what + " is not a tensor (sequences, maps and optionals are "
+                        "not supported)");
+  const auto &tensor = type.tensor_type();
+  auto elementType = convertElementType(tensor.elem_type());
+  if (!elementType)
+    return elementType.takeError();
+  if (!tensor.has_shape())
+    return error("the shape of " + what + " is unknown after shape inference");
+  SmallVector<int64_t> dims;
+  for (int i = 0; i < tensor.shape().dim_size(); ++i) {
+    const auto &dim = tensor.shape().dim(i);
+    if (!dim.has_dim_value() || dim.dim_value() < 0) {
+      std::string label =
+          dim.has_dim_param() ? "'" + dim.dim_param() + "'" : "unknown";
+      return error(what + " has a dynamic dimension " + std::to_string(i) +
+                   " (" + label +
+                   "); pin it with --input-shape=NAME:D0xD1x... on the input "
+                   "it depends on");
+    }
+    dims.push_back(dim.dim_value());
+  }
+  return RankedTensorType::get(dims, *elementType);
+}
+
+/// Reads a typed repeated field into a dense attribute of `type`.
+template <typename Stored, typename Field>
+static DenseElementsAttr denseFrom(RankedTensorType type, const Field &field) {
+  SmallVector<Stored> values(field.begin(), field.end());
+  return DenseElementsAttr::get(type, ArrayRef<Stored>(values));
+}
+
+llvm::Expected<DenseElementsAttr>
+GraphImporter::convertTensor(const ::onnx::TensorProto &tensor) {
+  if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL)
+    return error("tensor '" + tensor.name() +
+                 "' keeps its data in an external file, which is not "
+                 "supported yet");
+  auto elementType = convertElementType(tensor.data_type());
+  if (!elementType)
+    return elementType.takeError();
+  SmallVector<int64_t> dims(tensor.dims().begin(), tensor.dims().end());
+  auto type = RankedTensorType::get(dims, *elementType);
+  int64_t count = type.getNumElements();
+  Type et = *elementType;
+  unsigned width = et.getIntOrFloatBitWidth();
+
+  if (tensor.has_raw_data()) {
+    const std::string &raw = tensor.raw_data();
+    int64_t bytes = et.isInteger(1) ? count : count * (int64_t)width / 8;
+    if ((int64_t)raw.size() != bytes)
+      return error("tensor '" + tensor.name() + "' holds " +
+                   std::to_string(raw.size()) + " bytes of data, expected " +
+                   std::to_string(bytes));
+    if (et.isInteger(1)) {
+      SmallVector<bool> bits(raw.begin(), raw.end());
+      return DenseElementsAttr::get(type, ArrayRef<bool>(bits));
+    }
+    // One copy, from the protobuf into the context's storage.
+    return DenseElementsAttr::getFromRawBuffer(
+        type, ArrayRef<char>(raw.data(), raw.size()));
+  }
+
+  DenseElementsAttr result;
+  switch (tensor.data_type()) {
+  case ::onnx::TensorProto::FLOAT:
+    result = denseFrom<float>(type, tensor.float_data());
+    break;
+  case ::onnx::TensorProto::DOUBLE:
+    result = denseFrom<double>(type, tensor.double_data());
+    break;
+  case ::onnx::TensorProto::INT64:
+    result = denseFrom<int64_t>(type, tensor.int64_data());
+    break;
+  case ::onnx::TensorProto::UINT32:
+  case ::onnx::TensorProto::UINT64:
+    result = denseFrom<uint64_t>(type, tensor.uint64_data());
+    if ((int64_t)tensor.uint64_data_size() == count && width == 32) {
+      SmallVector<uint32_t> narrow(tensor.uint64_data().begin(),
+                                   tensor.uint64_data().end());
+      result = DenseElementsAttr::get(type, ArrayRef<uint32_t>(narrow));
+    }
+    break;
+  case ::onnx::TensorProto::BOOL: {
+    SmallVector<bool> bits;
+    for (int32_t v : tensor.int32_data())
+      bits.push_back(v != 0);
+    if ((int64_t)bits.size() != count)
+      break;
+    return DenseElementsAttr::get(type, ArrayRef<bool>(bits));
+  }
+  case ::onnx::TensorProto::INT32:
+  case ::onnx::TensorProto::INT16:
+  case ::onnx::TensorProto::INT8:
+  case ::onnx::TensorProto::UINT16:
+  case ::onnx::TensorProto::UINT8:
+  case ::onnx::TensorProto::FLOAT16:
+  case ::onnx::TensorProto::BFLOAT16: {
+    // int32_data holds these; 16-bit floats as their bit patterns.
+    if ((int64_t)tensor.int32_data_size() != count)
+      break;
+    SmallVector<APInt> ints;
+    for (int32_t v : tensor.int32_data())
+      ints.push_back(APInt(width, (uint64_t)(int64_t)v, /*isSigned=*/true));
+    if (isa<FloatType>(et)) {
+      SmallVector<APFloat> floats;
+      for (const APInt &bits : ints)
+        floats.push_back(
+            APFloat(cast<FloatType>(et).getFloatSemantics(), bits));
+      return DenseElementsAttr::get(type, floats);
+    }
+    return DenseElementsAttr::get(type, ints);
+  }
+  default:
+    break;
+  }
+  if (!result || result.getNumElements() != count)
+    return error("tensor '" + tensor.name() + "' has " +
+                 "missing or mismatched data for its shape");
+  return result;
+}
+
+llvm::Expected<NamedAttribute>
+GraphImporter::convertAttribute(const ::onnx::NodeProto &node,
+                                const ::onnx::AttributeProto &attr) {
+  auto name = builder.getStringAttr(attr.name());
+  switch (attr.type()) {
+  case ::onnx::AttributeProto::INT:
+    return NamedAttribute(name, builder.getI64IntegerAttr(attr.i()));
+  case ::onnx::AttributeProto::FLOAT:
+    return NamedAttribute(name, builder.getF32FloatAttr(attr.f()));
+  case ::onnx::AttributeProto::STRING:
+    return NamedAttribute(name, builder.getStringAttr(attr.s()));
+  case ::onnx::AttributeProto::INTS: {
+    SmallVector<int64_t> ints(attr.ints().begin(), attr.ints().end());
+    return NamedAttribute(name, builder.getI64ArrayAttr(ints));
+  }
+  case ::onnx::AttributeProto::FLOATS: {
+    SmallVector<float> floats(attr.floats().begin(), attr.floats().end());
+    return NamedAttribute(name, builder.getF32ArrayAttr(floats));
+  }
+  case ::onnx::AttributeProto::TENSOR: {
+    auto tensor = convertTensor(attr.t());
+    if (!tensor)
+      return tensor.takeError();
+    return NamedAttribute(name, *tensor);
+  }
+  default:
+    return nodeError(node, "attribute '" + attr.name() + "' has a kind (" +
+                               ::onnx::AttributeProto::AttributeType_Name(
+                                   attr.type()) +
+                               ") that is not supported");
+  }
+}
+
+Location GraphImporter::nodeLoc(const ::onnx::NodeProto &node) {
+  return NameLoc::get(
+      builder.getStringAttr(describeNode(node.name(), node.op_type())),
+      FileLineColLoc::get(&context, path, 0, 0));
+}
+
+/// How many operands each op with optional trailing inputs declares; omitted
+/// trailing inputs are filled with the none value.
+static unsigned declaredInputCount(StringRef opType, unsigned given) {
+  static const llvm::StringMap<unsigned> counts = {
+      {"Clip", 3},    {"Conv", 3},      {"Dropout", 3},
+      {"Gemm", 3},    {"LayerNormalization", 3},
+      {"Pad", 3},     {"ReduceSum", 2}, {"Slice", 5},
+      {"Squeeze", 2},
+  };
+  auto it = counts.find(opType);
+  return it == counts.end() ? given : std::max(given, it->second);
+}
+
+llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node) {
+  Location loc = nodeLoc(node);
+  if (!node.domain().empty() && node.domain() != "ai.onnx")
+    return nodeError(node, "operators of domain '" + node.domain() +
+                               "' are not supported");
+
+  // Constant: one of its value_* attributes becomes the constant's value.
+  if (node.op_type() == "Constant") {
+    if (node.attribute_size() != 1 || node.output_size() != 1)
+      return nodeError(node, "expects exactly one value attribute");
+    const auto &attr = node.attribute(0);
+    auto type = types.lookup(node.output(0));
+    ElementsAttr value;
+    if (attr.name() == "value") {
+      auto tensor = convertTensor(attr.t());
+      if (!tensor)
+        return tensor.takeError();
+      value = *tensor;
+    } else if (attr.name() == "value_float") {
+      value = DenseElementsAttr::get(RankedTensorType::get({}, builder.getF32Type()),
+                                     attr.f());
+    } else if (attr.name() == "value_int") {
+      value = DenseElementsAttr::get(
+          RankedTensorType::get({}, builder.getI64Type()), (int64_t)attr.i());
+    } else if (attr.name() == "value_floats") {
+      SmallVector<float> v(attr.floats().begin(), attr.floats().end());
+      value = DenseElementsAttr::get(
+          RankedTensorType::get({(int64_t)v.size()}, builder.getF32Type()),
+          ArrayRef<float>(v));
+    } else if (attr.name() == "value_ints") {
+      SmallVector<int64_t> v(attr.ints().begin(), attr.ints().end());
+      value = DenseElementsAttr::get(
+          RankedTensorType::get({(int64_t)v.size()}, builder.getI64Type()),
+          ArrayRef<int64_t>(v));
+    } else {
+      return nodeError(node, "attribute '" + attr.name() +
+                                 "' is not supported");
+    }
+    if (type && type != value.getType())
+      return nodeError(node, "value type does not match the inferred type");
+    values[node.output(0)] =
+        builder.create<kiln::onnx::ConstantOp>(loc, value.getType(), value);
+    return llvm::Error::success();
+  }
+
+  auto opName = RegisteredOperationName::lookup("onnx." + node.op_type(),
+                                                &context);
+  if (!opName)
+    return nodeError(node, "operator " + node.op_type() + " is not supported");
+
+  OperationState state(loc, *opName);
+  unsigned numInputs = declaredInputCount(node.op_type(), node.input_size());
+  for (unsigned i = 0; i < numInputs; ++i) {
+    if (i >= (unsigned)node.input_size() || node.input(i).empty()) {
+      state.operands.push_back(noValue);
+      continue;
+    }
+    Value v = values.lookup(node.input(i));
+    if (!v)
+      return nodeError(node, "input '" + node.input(i) + "' is not defined");
+    state.operands.push_back(v);
+  }
+
+  // Trailing empty outputs are omitted; an empty one in the middle is not
+  // supported.
+  int numOutputs = node.output_size();
+  while (numOutputs > 0 && node.output(numOutputs - 1).empty())
+    --numOutputs;
+  for (int i = 0; i < numOutputs; ++i) {
+    if (node.output(i).empty())
+      return nodeError(node, "an omitted output before the last is not "
+                             "supported");
+    auto type = types.lookup(node.output(i));
+    if (!type)
+      return nodeError(node, "shape inference could not find a static shape "
+                             "for output '" +
+                                 node.output(i) + "'");
+    state.types.push_back(type);
+  }
+
+  ArrayRef<StringAttr> known = opName->getAttributeNames();
+  for (const auto &attr : node.attribute()) {
+    if (!llvm::is_contained(known, builder.getStringAttr(attr.name())))
+      return nodeError(node, "attribute '" + attr.name() +
+                                 "' is not supported");
+    auto named = convertAttribute(node, attr);
+    if (!named)
+      return named.takeError();
+    state.attributes.push_back(*named);
+  }
+
+  Operation *op = builder.create(state);
+  // Report ODS verification failures here, where the node is known.
+  std::string message;
+  {
+    ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
+      if (message.empty())
+        message = diag.str();
+      return success();
+    });
+    if (failed(verify(op)))
+      return nodeError(node, message.empty() ? "invalid node" : message);
+  }
+  for (int i = 0; i < numOutputs; ++i)
+    values[node.output(i)] = op->getResult(i);
+  return llvm::Error::success();
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+GraphImporter::import(const ::onnx::ModelProto &model) {
+  const ::onnx::GraphProto &graph = model.graph();
+  for (const auto &info : graph.value_info()) {
+    if (!info.type().has_tensor_type())
+      continue;
+    auto type = convertType(info.type(), "value '" + info.name() + "'");
+    if (!type) {
+      // A dynamic intermediate only matters if a node needs it; drop the
+      // error here and let importNode report it with the node's name.
+      llvm::consumeError(type.takeError());
+      continue;
+    }
+    types[info.name()] = *type;
+  }
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(
+      FileLineColLoc::get(&context, path, 0, 0));
+  builder.setInsertionPointToEnd(module->getBody());
+
+  // Graph inputs that are initializers are constants, not arguments.
+  llvm::StringMap<const ::onnx::TensorProto *> initializers;
+  for (const auto &init : graph.initializer())
+    initializers[init.name()] = &init;
+
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (const auto &input : graph.input()) {
+    if (initializers.count(input.name()))
+      continue;
+    auto type = convertType(input.type(), "input '" + input.name() + "'");
+    if (!type)
+      return type.takeError();
+    argTypes.push_back(*type);
+    argNames.push_back(input.name());
+  }
+  SmallVector<Type> resultTypes;
+  for (const auto &output : graph.output()) {
+    auto type = convertType(output.type(), "output '" + output.name() + "'");
+    if (!type)
+      return type.takeError();
+    resultTypes.push_back(*type);
+    types[output.name()] = *type;
+  }
+  if (argTypes.empty())
+    return error("the model has no inputs that are not initializers");
+
+  auto func = builder.create<func::FuncOp>(
+      module->getLoc(), "main_graph",
+      builder.getFunctionType(argTypes, resultTypes));
+  Block *entry = func.addEntryBlock();
+  for (unsigned i = 0; i < argNames.size(); ++i) {
+    func.setArgAttr(i, kValueNameAttr, builder.getStringAttr(argNames[i]));
+    values[argNames[i]] = entry->getArgument(i);
+  }
+  for (int i = 0; i < graph.output_size(); ++i)
+    func.setResultAttr(i, kValueNameAttr,
+                       builder.getStringAttr(graph.output(i).name()));
+
+  builder.setInsertionPointToStart(entry);
+  noValue = builder.create<kiln::onnx::NoValueOp>(module->getLoc(),
+                                            builder.getNoneType());
+  for (const auto &init : graph.initializer()) {
+    auto value = convertTensor(init);
+    if (!value)
+      return value.takeError();
+    values[init.name()] = builder.create<kiln::onnx::ConstantOp>(
+        FileLineColLoc::get(&context, path, 0, 0), value->getType(), *value);
+  }
+  for (const auto &node : graph.node())
+    if (llvm::Error err = importNode(node))
+      return std::move(err);
+
+  SmallVector<Value> results;
+  for (const auto &output : graph.output()) {
+    Value v = values.lookup(output.name());
+    if (!v)
+      return error("output '" + output.name() + "' is not produced by any node");
+    results.push_back(v);
+  }
+  builder.create<func::ReturnOp>(module->getLoc(), results);
+  module->getOperation()->setAttr("kiln.source",
+                                  builder.getStringAttr(llvm::sys::path::filename(path)));
+  return std::move(module);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+kiln::importOnnxModel(StringRef path, MLIRContext &context,
+                      const std::vector<InputShapePin> &pins) {
+  context.loadDialect<kiln::onnx::ONNXDialect, func::FuncDialect>();
+  ::onnx::ModelProto model;
+  std::string message;
+  if (!loadOnnxModel(path.str(), pins, model, message))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   (path + ": " + message).str());
+  GraphImporter importer(context, path);
+  return importer.import(model);
+}

@@ -1,0 +1,33 @@
+//===- Importer.h - ONNX model to onnx dialect ------------------*- C++ -*-===//
+//
+// This file declares the importer: an ONNX file becomes a module holding one
+// function, `main_graph`, of onnx dialect ops with static tensor types.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_IMPORT_IMPORTER_H
+#define KILN_COMPILER_IMPORT_IMPORTER_H
+
+#include "compiler/import/OnnxLoader.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
+
+namespace kiln {
+
+/// Function attribute names the importer sets and the code generator reads.
+constexpr const char *kValueNameAttr = "kiln.name";
+
+/// Imports the ONNX model at `path`. Errors name the file and, where there is
+/// one, the node (its name and op type).
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+importOnnxModel(llvm::StringRef path, mlir::MLIRContext &context,
+                const std::vector<InputShapePin> &pins);
+
+/// Formats a node for diagnostics: `node 'NAME' (OP)`.
+std::string describeNode(llvm::StringRef name, llvm::StringRef opType);
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_IMPORT_IMPORTER_H

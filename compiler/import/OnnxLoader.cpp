@@ -1,0 +1,112 @@
+//===- OnnxLoader.cpp - Read, check and normalise an ONNX model -----------===//
+//
+// This file implements loadOnnxModel: parsing with protobuf, ONNX's checker,
+// the opset version converter and shape inference. It is compiled with
+// exceptions and RTTI (libonnx needs both) and catches every exception here,
+// turning it into one line of text.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/OnnxLoader.h"
+
+#include "onnx/checker.h"
+#include "onnx/onnx_pb.h"
+#include "onnx/shape_inference/implementation.h"
+#include "onnx/version_converter/convert.h"
+
+#include <fstream>
+#include <sstream>
+
+using namespace kiln;
+
+/// Returns the ai.onnx opset the model imports, or -1.
+static int64_t defaultOpset(const onnx::ModelProto &model) {
+  for (const auto &opset : model.opset_import())
+    if (opset.domain().empty() || opset.domain() == "ai.onnx")
+      return opset.version();
+  return -1;
+}
+
+/// Applies the user's pins to the graph inputs.
+static bool applyPins(onnx::ModelProto &model,
+                      const std::vector<InputShapePin> &pins,
+                      std::string &error) {
+  for (const InputShapePin &pin : pins) {
+    onnx::ValueInfoProto *input = nullptr;
+    for (auto &candidate : *model.mutable_graph()->mutable_input())
+      if (candidate.name() == pin.name)
+        input = &candidate;
+    if (!input) {
+      error = "--input-shape names '" + pin.name +
+              "', which is not an input of the model";
+      return false;
+    }
+    auto *shape = input->mutable_type()->mutable_tensor_type()->mutable_shape();
+    if (shape->dim_size() != 0 && shape->dim_size() != (int)pin.dims.size()) {
+      error = "--input-shape gives " + std::to_string(pin.dims.size()) +
+              " dimensions for input '" + pin.name + "' of rank " +
+              std::to_string(shape->dim_size());
+      return false;
+    }
+    shape->clear_dim();
+    for (int64_t d : pin.dims)
+      shape->add_dim()->set_dim_value(d);
+  }
+  return true;
+}
+
+bool kiln::loadOnnxModel(const std::string &path,
+                         const std::vector<InputShapePin> &pins,
+                         onnx::ModelProto &model, std::string &error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot open file";
+    return false;
+  }
+  if (!model.ParseFromIstream(&in)) {
+    error = "not a valid ONNX model (protobuf parse failed; truncated or "
+            "not ONNX)";
+    return false;
+  }
+  if (!model.has_graph() || model.graph().node_size() == 0) {
+    error = "not a valid ONNX model (no graph or no nodes)";
+    return false;
+  }
+  try {
+    int64_t opset = defaultOpset(model);
+    if (opset < 0) {
+      error = "the model imports no ai.onnx opset";
+      return false;
+    }
+    if (opset > kTargetOpset) {
+      error = "the model uses opset " + std::to_string(opset) +
+              ", newer than the " + std::to_string(kTargetOpset) +
+              " that Kiln's ONNX 1.12 knows";
+      return false;
+    }
+    onnx::checker::check_model(model);
+    if (!applyPins(model, pins, error))
+      return false;
+    if (opset < kTargetOpset) {
+      onnx::ModelProto converted =
+          onnx::version_conversion::ConvertVersion(model, kTargetOpset);
+      model.Swap(&converted);
+    }
+    onnx::ShapeInferenceOptions options(/*check_type=*/true,
+                                        /*error_mode=*/1,
+                                        /*enable_data_propagation=*/true);
+    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                       options);
+  } catch (const std::exception &e) {
+    std::string what = e.what();
+    // ONNX's messages can span lines; keep the diagnostic to one.
+    for (char &c : what)
+      if (c == '\n')
+        c = ' ';
+    while (!what.empty() && what.back() == ' ')
+      what.pop_back();
+    error = "invalid ONNX model: " + what;
+    return false;
+  }
+  return true;
+}

@@ -1,0 +1,178 @@
+//===- Common.cpp - Helpers shared by the onnx-to-linalg lowerings --------===//
+//
+// This file implements the helpers declared in Common.h: broadcasting
+// elementwise generics, fills, scalar constants, reshapes and constant
+// reading.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/ONNXToLinalg/Common.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+Value createEmpty(OpBuilder &b, Location loc, RankedTensorType type) {
+  return b.create<tensor::EmptyOp>(loc, type.getShape(),
+                                   type.getElementType());
+}
+
+Value createFilled(OpBuilder &b, Location loc, RankedTensorType type,
+                   Value value) {
+  return b.create<linalg::FillOp>(loc, value, createEmpty(b, loc, type))
+      .getResult(0);
+}
+
+Value createScalar(OpBuilder &b, Location loc, Type type, double value) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return b.create<arith::ConstantOp>(loc, b.getFloatAttr(ft, value));
+  return b.create<arith::ConstantOp>(
+      loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
+}
+
+Value createExtremum(OpBuilder &b, Location loc, Type type, bool lowest) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return b.create<arith::ConstantOp>(
+        loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(),
+                                                /*Negative=*/lowest)));
+  unsigned width = type.getIntOrFloatBitWidth();
+  APInt v = width == 1 ? APInt(1, lowest ? 0 : 1)
+                       : (lowest ? APInt::getSignedMinValue(width)
+                                 : APInt::getSignedMaxValue(width));
+  return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(type, v));
+}
+
+Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
+                       ValueRange inputs, ScalarBuilder body) {
+  int64_t rank = resultType.getRank();
+  SmallVector<AffineMap> maps;
+  for (Value in : inputs) {
+    auto type = tensorType(in);
+    SmallVector<AffineExpr> exprs;
+    int64_t offset = rank - type.getRank();
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      bool broadcast = type.getDimSize(i) == 1 &&
+                       resultType.getDimSize(offset + i) != 1;
+      exprs.push_back(broadcast ? b.getAffineConstantExpr(0)
+                                : b.getAffineDimExpr(offset + i));
+    }
+    maps.push_back(AffineMap::get(rank, 0, exprs, b.getContext()));
+  }
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, TypeRange{resultType}, inputs,
+      ValueRange{createEmpty(b, loc, resultType)}, maps, iterators,
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value v = body(nb, nloc, args.drop_back());
+        nb.create<linalg::YieldOp>(nloc, v);
+      });
+  return generic.getResult(0);
+}
+
+Value reshapeTo(OpBuilder &b, Location loc, Value value,
+                RankedTensorType type) {
+  auto src = tensorType(value);
+  if (src.getShape() == type.getShape())
+    return value;
+  auto flatType =
+      RankedTensorType::get({src.getNumElements()}, src.getElementType());
+  Value flat = value;
+  if (src.getRank() == 0) {
+    flat = b.create<tensor::ExpandShapeOp>(loc, flatType, value,
+                                           ArrayRef<ReassociationIndices>{});
+  } else if (src.getRank() > 1) {
+    ReassociationIndices all;
+    for (int64_t i = 0; i < src.getRank(); ++i)
+      all.push_back(i);
+    flat = b.create<tensor::CollapseShapeOp>(loc, flatType, value,
+                                             ArrayRef<ReassociationIndices>{all});
+  }
+  if (type.getRank() == 1)
+    return flat;
+  if (type.getRank() == 0)
+    return b.create<tensor::CollapseShapeOp>(loc, type, flat,
+                                             ArrayRef<ReassociationIndices>{});
+  ReassociationIndices all;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    all.push_back(i);
+  return b.create<tensor::ExpandShapeOp>(loc, type, flat,
+                                         ArrayRef<ReassociationIndices>{all});
+}
+
+DenseElementsAttr getConstantData(Value v) {
+  if (auto c = v.getDefiningOp<onnx::ConstantOp>())
+    return dyn_cast<DenseElementsAttr>(c.getValue());
+  if (auto c = v.getDefiningOp<arith::ConstantOp>())
+    return dyn_cast<DenseElementsAttr>(c.getValue());
+  return {};
+}
+
+LogicalResult getConstantInts(Value v, SmallVectorImpl<int64_t> &out) {
+  auto data = getConstantData(v);
+  if (!data || !isa<IntegerType>(data.getElementType()))
+    return failure();
+  for (const APInt &i : data.getValues<APInt>())
+    out.push_back(i.getSExtValue());
+  return success();
+}
+
+SmallVector<int64_t> getI64Array(std::optional<ArrayAttr> attr, size_t count,
+                                 int64_t fill) {
+  SmallVector<int64_t> out;
+  if (attr) {
+    for (Attribute a : *attr)
+      out.push_back(cast<IntegerAttr>(a).getInt());
+    return out;
+  }
+  out.assign(count, fill);
+  return out;
+}
+
+Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
+                    bool srcUnsigned, bool dstUnsigned) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  auto fromF = dyn_cast<FloatType>(from);
+  auto toF = dyn_cast<FloatType>(to);
+  if (to.isInteger(1)) {
+    Value zero = createScalar(b, loc, from, 0);
+    if (fromF)
+      return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNE, v, zero);
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, v, zero);
+  }
+  if (fromF && toF) {
+    if (fromF.getWidth() < toF.getWidth())
+      return b.create<arith::ExtFOp>(loc, to, v);
+    return b.create<arith::TruncFOp>(loc, to, v);
+  }
+  if (fromF) {
+    if (dstUnsigned)
+      return b.create<arith::FPToUIOp>(loc, to, v);
+    return b.create<arith::FPToSIOp>(loc, to, v);
+  }
+  bool fromUnsigned = srcUnsigned || from.isInteger(1);
+  if (toF) {
+    if (fromUnsigned)
+      return b.create<arith::UIToFPOp>(loc, to, v);
+    return b.create<arith::SIToFPOp>(loc, to, v);
+  }
+  unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
+  if (fw > tw)
+    return b.create<arith::TruncIOp>(loc, to, v);
+  if (fromUnsigned)
+    return b.create<arith::ExtUIOp>(loc, to, v);
+  return b.create<arith::ExtSIOp>(loc, to, v);
+}
+
+LogicalResult unsupported(Operation *op, const Twine &why) {
+  op->emitError(why);
+  return failure();
+}
+
+} // namespace kiln

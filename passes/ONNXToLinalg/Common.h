@@ -1,0 +1,89 @@
+//===- Common.h - Helpers shared by the onnx-to-linalg lowerings -*- C++ -*-===//
+//
+// This file declares the helpers that the op-family lowerings (Math.cpp,
+// NN.cpp, Tensor.cpp) share, and the populate functions each one exports.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_ONNXTOLINALG_COMMON_H
+#define KILN_PASSES_ONNXTOLINALG_COMMON_H
+
+#include "dialects/onnx/ONNXDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace kiln {
+
+/// Body of an elementwise generic: scalar block arguments to the result.
+using ScalarBuilder = llvm::function_ref<mlir::Value(
+    mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
+
+/// Builds a linalg.generic computing `resultType` elementwise from `inputs`,
+/// which broadcast to it with numpy's rules (aligned at the trailing axis;
+/// size-1 axes repeat).
+mlir::Value buildElementwise(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::RankedTensorType resultType,
+                             mlir::ValueRange inputs, ScalarBuilder body);
+
+/// A tensor.empty of `type`.
+mlir::Value createEmpty(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::RankedTensorType type);
+
+/// A tensor of `type` filled with `value` (linalg.fill on tensor.empty).
+mlir::Value createFilled(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::RankedTensorType type, mlir::Value value);
+
+/// A scalar constant of `type` (float or integer) equal to `value`.
+mlir::Value createScalar(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Type type, double value);
+
+/// The lowest (max identity) or highest value of a float or integer type.
+mlir::Value createExtremum(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Type type, bool lowest);
+
+/// Reshapes a static tensor to `type` (same element count) through
+/// collapse/expand_shape, which bufferize to views.
+mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc,
+                      mlir::Value value, mlir::RankedTensorType type);
+
+/// The constant data of `v` if it is produced by onnx.Constant or
+/// arith.constant (after conversion), else null.
+mlir::DenseElementsAttr getConstantData(mlir::Value v);
+
+/// Reads an integer constant tensor into `out`; fails if `v` is not one.
+mlir::LogicalResult getConstantInts(mlir::Value v,
+                                    llvm::SmallVectorImpl<int64_t> &out);
+
+/// Reads an optional i64 array attribute, or `fill` repeated `count` times.
+llvm::SmallVector<int64_t> getI64Array(std::optional<mlir::ArrayAttr> attr,
+                                       size_t count, int64_t fill);
+
+/// The static type of a value (every onnx tensor is ranked and static).
+inline mlir::RankedTensorType tensorType(mlir::Value v) {
+  return mlir::cast<mlir::RankedTensorType>(v.getType());
+}
+
+/// True for float element types.
+inline bool isFloat(mlir::Type t) { return mlir::isa<mlir::FloatType>(t); }
+
+/// Converts a scalar between element types (ONNX Cast semantics: float to
+/// int truncates toward zero, to bool compares with zero).
+mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value v, mlir::Type to, bool srcUnsigned,
+                          bool dstUnsigned);
+
+/// Reports an unsupported case of `op` once, as an error naming the node,
+/// and returns failure.
+mlir::LogicalResult unsupported(mlir::Operation *op, const llvm::Twine &why);
+
+void populateMathPatterns(mlir::RewritePatternSet &patterns);
+void populateNNPatterns(mlir::RewritePatternSet &patterns);
+void populateTensorPatterns(mlir::RewritePatternSet &patterns);
+
+} // namespace kiln
+
+#endif // KILN_PASSES_ONNXTOLINALG_COMMON_H

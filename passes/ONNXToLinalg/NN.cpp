@@ -1,0 +1,545 @@
+//===- NN.cpp - Lower onnx convolution, pooling and normalisation ---------===//
+//
+// This file implements the lowering of the onnx NN family. A 2-d,
+// ungrouped, batch-1 Conv becomes an im2col copy (a linalg.generic whose
+// input map is affine in the window) feeding a linalg.matmul whose
+// accumulator starts as the bias; any other Conv is one direct generic with
+// the reduction loops outside the innermost (vectorisable) output column.
+// Pools use linalg's pooling ops on a padded input; average pooling divides
+// by a compile-time table of window sizes, so count_include_pad and
+// ceil_mode come out exactly as ONNX specifies.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/ONNXToLinalg/Common.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+/// Spatial window parameters of a Conv or pool, resolved from its attributes.
+struct Window {
+  SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd;
+  /// The end pads before ceil_mode widening: what count_include_pad counts.
+  SmallVector<int64_t> declaredPadEnd;
+};
+
+/// Resolves pads (explicit or auto_pad) for spatial dims of `in` producing
+/// `out`, and widens the end pads so every output window (ceil_mode) is in
+/// range.
+static LogicalResult resolveWindow(Operation *op, RankedTensorType in,
+                                   RankedTensorType out,
+                                   ArrayRef<int64_t> kernel,
+                                   std::optional<ArrayAttr> padsAttr,
+                                   std::optional<ArrayAttr> stridesAttr,
+                                   std::optional<ArrayAttr> dilationsAttr,
+                                   StringRef autoPad, Window &w) {
+  size_t n = kernel.size();
+  w.kernel.assign(kernel.begin(), kernel.end());
+  w.strides = getI64Array(stridesAttr, n, 1);
+  w.dilations = getI64Array(dilationsAttr, n, 1);
+  SmallVector<int64_t> pads = getI64Array(padsAttr, 2 * n, 0);
+  w.padBegin.assign(pads.begin(), pads.begin() + n);
+  w.padEnd.assign(pads.begin() + n, pads.end());
+  for (size_t i = 0; i < n; ++i) {
+    int64_t size = in.getDimSize(2 + i);
+    int64_t extent = (w.kernel[i] - 1) * w.dilations[i] + 1;
+    if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      int64_t o = (size + w.strides[i] - 1) / w.strides[i];
+      int64_t total = std::max<int64_t>((o - 1) * w.strides[i] + extent - size, 0);
+      int64_t small = total / 2;
+      w.padBegin[i] = autoPad == "SAME_UPPER" ? small : total - small;
+      w.padEnd[i] = total - w.padBegin[i];
+    } else if (autoPad == "VALID") {
+      w.padBegin[i] = w.padEnd[i] = 0;
+    }
+    if (w.padBegin[i] < 0 || w.padEnd[i] < 0)
+      return unsupported(op, "negative pads are not supported");
+    w.declaredPadEnd.push_back(w.padEnd[i]);
+    int64_t o = out.getDimSize(2 + i);
+    int64_t needed = (o - 1) * w.strides[i] + extent;
+    if (needed > size + w.padBegin[i] + w.padEnd[i])
+      w.padEnd[i] = needed - size - w.padBegin[i];
+  }
+  return success();
+}
+
+/// Pads the spatial dims of an NC... tensor with `value`.
+static Value padSpatial(OpBuilder &b, Location loc, Value x, const Window &w,
+                        Value value) {
+  if (llvm::all_of(w.padBegin, [](int64_t p) { return p == 0; }) &&
+      llvm::all_of(w.padEnd, [](int64_t p) { return p == 0; }))
+    return x;
+  auto type = tensorType(x);
+  SmallVector<int64_t> low{0, 0}, high{0, 0}, shape(type.getShape());
+  for (size_t i = 0; i < w.padBegin.size(); ++i) {
+    low.push_back(w.padBegin[i]);
+    high.push_back(w.padEnd[i]);
+    shape[2 + i] += w.padBegin[i] + w.padEnd[i];
+  }
+  auto padType = RankedTensorType::get(shape, type.getElementType());
+  SmallVector<OpFoldResult> lowOfr, highOfr;
+  for (int64_t v : low)
+    lowOfr.push_back(b.getIndexAttr(v));
+  for (int64_t v : high)
+    highOfr.push_back(b.getIndexAttr(v));
+  return b.create<tensor::PadOp>(loc, padType, x, lowOfr, highOfr, value);
+}
+
+//===----------------------------------------------------------------------===//
+// Conv
+//===----------------------------------------------------------------------===//
+
+struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(onnx::ConvOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX()), wType = tensorType(op.getW());
+    auto yType = tensorType(op.getY());
+    Type et = yType.getElementType();
+    if (!isFloat(et))
+      return unsupported(op, "integer Conv is not supported (use ConvInteger)");
+    if (xType.getRank() != 4)
+      return unsupported(op, "only 2-d convolution is supported yet");
+    SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+    Window w;
+    if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
+                             op.getStrides(), op.getDilations(),
+                             op.getAutoPad(), w)))
+      return failure();
+    Value zero = createScalar(rewriter, loc, et, 0);
+    Value xp = padSpatial(rewriter, loc, op.getX(), w, zero);
+
+    int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
+    int64_t f = wType.getDimSize(0), g = op.getGroup();
+    int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
+    int64_t kh = kernel[0], kw = kernel[1];
+
+    // The accumulator starts as the bias (or zero), broadcast over [F, P].
+    Value init;
+    if (n == 1 && g == 1) {
+      auto accType = RankedTensorType::get({f, oh * ow}, et);
+      if (onnx::isNoValue(op.getB())) {
+        init = createFilled(rewriter, loc, accType, zero);
+      } else {
+        Value bias = reshapeTo(rewriter, loc, op.getB(),
+                               RankedTensorType::get({f, 1}, et));
+        init = buildElementwise(rewriter, loc, accType, bias,
+                                [](OpBuilder &, Location, ValueRange args) {
+                                  return args[0];
+                                });
+      }
+      Value col = im2col(rewriter, loc, xp, c, kh, kw, oh, ow, w);
+      Value weights = reshapeTo(rewriter, loc, op.getW(),
+                                RankedTensorType::get({f, c * kh * kw}, et));
+      Value out = rewriter
+                      .create<linalg::MatmulOp>(loc, TypeRange{init.getType()},
+                                                ValueRange{weights, col},
+                                                ValueRange{init})
+                      .getResult(0);
+      rewriter.replaceOp(op, reshapeTo(rewriter, loc, out, yType));
+      return success();
+    }
+
+    // Direct convolution: loops (n, g, fg, cg, kh, kw, oh, ow).
+    int64_t fg = f / g, cg = c / g;
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr dn, dg, df, dc, dkh, dkw, doh, dow;
+    bindDims(ctx, dn, dg, df, dc, dkh, dkw, doh, dow);
+    auto yInit = RankedTensorType::get({n, g, fg, oh, ow}, et);
+    if (onnx::isNoValue(op.getB())) {
+      init = createFilled(rewriter, loc, yInit, zero);
+    } else {
+      Value bias = reshapeTo(rewriter, loc, op.getB(),
+                             RankedTensorType::get({g, fg, 1, 1}, et));
+      init = buildElementwise(rewriter, loc, yInit, bias,
+                              [](OpBuilder &, Location, ValueRange args) {
+                                return args[0];
+                              });
+    }
+    Value wg = reshapeTo(rewriter, loc, op.getW(),
+                         RankedTensorType::get({g, fg, cg, kh, kw}, et));
+    SmallVector<AffineMap> maps{
+        AffineMap::get(8, 0,
+                       {dn, dg * cg + dc, doh * w.strides[0] + dkh * w.dilations[0],
+                        dow * w.strides[1] + dkw * w.dilations[1]},
+                       ctx),
+        AffineMap::get(8, 0, {dg, df, dc, dkh, dkw}, ctx),
+        AffineMap::get(8, 0, {dn, dg, df, doh, dow}, ctx)};
+    using IT = utils::IteratorType;
+    SmallVector<IT> iterators{IT::parallel,  IT::parallel,  IT::parallel,
+                              IT::reduction, IT::reduction, IT::reduction,
+                              IT::parallel,  IT::parallel};
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{yInit}, ValueRange{xp, wg}, ValueRange{init}, maps,
+        iterators, [](OpBuilder &b, Location l, ValueRange args) {
+          Value p = b.create<arith::MulFOp>(l, args[0], args[1]);
+          b.create<linalg::YieldOp>(l, ValueRange{
+                                           b.create<arith::AddFOp>(l, args[2], p)
+                                               .getResult()});
+        });
+    rewriter.replaceOp(op,
+                       reshapeTo(rewriter, loc, generic.getResult(0), yType));
+    return success();
+  }
+
+  /// col[c, kh, kw, oh, ow] = xp[0, c, oh*s + kh*d, ow*s + kw*d], returned
+  /// as [C*KH*KW, OH*OW]. A 1x1, stride-1 window needs no copy.
+  static Value im2col(OpBuilder &b, Location loc, Value xp, int64_t c,
+                      int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+                      const Window &w) {
+    Type et = tensorType(xp).getElementType();
+    auto colType = RankedTensorType::get({c * kh * kw, oh * ow}, et);
+    auto xpType = tensorType(xp);
+    if (kh == 1 && kw == 1 && w.strides[0] == 1 && w.strides[1] == 1 &&
+        xpType.getDimSize(2) == oh && xpType.getDimSize(3) == ow)
+      return reshapeTo(b, loc, xp, colType);
+    MLIRContext *ctx = b.getContext();
+    AffineExpr dc, dkh, dkw, doh, dow;
+    bindDims(ctx, dc, dkh, dkw, doh, dow);
+    auto fullType = RankedTensorType::get({c, kh, kw, oh, ow}, et);
+    SmallVector<AffineMap> maps{
+        AffineMap::get(5, 0,
+                       {b.getAffineConstantExpr(0), dc,
+                        doh * w.strides[0] + dkh * w.dilations[0],
+                        dow * w.strides[1] + dkw * w.dilations[1]},
+                       ctx),
+        b.getMultiDimIdentityMap(5)};
+    SmallVector<utils::IteratorType> iterators(5, utils::IteratorType::parallel);
+    auto generic = b.create<linalg::GenericOp>(
+        loc, TypeRange{fullType}, ValueRange{xp},
+        ValueRange{createEmpty(b, loc, fullType)}, maps, iterators,
+        [](OpBuilder &nb, Location l, ValueRange args) {
+          nb.create<linalg::YieldOp>(l, args[0]);
+        });
+    return reshapeTo(b, loc, generic.getResult(0), colType);
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Pooling
+//===----------------------------------------------------------------------===//
+
+template <typename OpTy, bool IsMax>
+struct PoolLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX());
+    auto yType = tensorType(op.getY());
+    Type et = yType.getElementType();
+    if (xType.getRank() != 4)
+      return unsupported(op, "only 2-d pooling is supported yet");
+    if (!isFloat(et))
+      return unsupported(op, "integer pooling is not supported yet");
+    if (op->getNumResults() > 1 && !op->getResult(1).use_empty())
+      return unsupported(op, "MaxPool's Indices output is not supported yet");
+    SmallVector<int64_t> kernel = getI64Array(op.getKernelShape(), 0, 0);
+    std::optional<ArrayAttr> dilations;
+    if constexpr (IsMax)
+      dilations = op.getDilations();
+    Window w;
+    if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
+                             op.getStrides(), dilations, op.getAutoPad(), w)))
+      return failure();
+    Value padValue = IsMax ? createExtremum(rewriter, loc, et, true)
+                           : createScalar(rewriter, loc, et, 0);
+    Value xp = padSpatial(rewriter, loc, op.getX(), w, padValue);
+    Value init = createFilled(rewriter, loc, yType, padValue);
+    Value window = rewriter.create<tensor::EmptyOp>(loc, kernel, et);
+    auto strides = rewriter.getI64VectorAttr(w.strides);
+    auto dil = rewriter.getI64VectorAttr(w.dilations);
+    Value pooled;
+    if (IsMax) {
+      pooled = rewriter
+                   .create<linalg::PoolingNchwMaxOp>(
+                       loc, TypeRange{yType}, ValueRange{xp, window}, init,
+                       strides, dil)
+                   .getResult(0);
+      SmallVector<Value> results{pooled};
+      if (op->getNumResults() == 2) // Indices, checked unused above
+        results.push_back(
+            createEmpty(rewriter, loc, tensorType(op->getResult(1))));
+      rewriter.replaceOp(op, results);
+      return success();
+    }
+    pooled = rewriter
+                 .create<linalg::PoolingNchwSumOp>(loc, TypeRange{yType},
+                                                   ValueRange{xp, window},
+                                                   init, strides, dil)
+                 .getResult(0);
+    // Divisors: window elements inside the input (count_include_pad=0) or
+    // inside the input plus its explicit pads (=1); never the ceil overhang.
+    int64_t includePad = 0;
+    if constexpr (!IsMax)
+      includePad = op.getCountIncludePad();
+    int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
+    SmallVector<float> divisors;
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j) {
+        auto count = [&](int64_t o, int d) {
+          int64_t lo = includePad ? -w.padBegin[d] : 0;
+          int64_t hi = xType.getDimSize(2 + d) +
+                       (includePad ? w.declaredPadEnd[d] : 0);
+          int64_t start = o * w.strides[d] - w.padBegin[d];
+          int64_t k = 0;
+          for (int64_t t = 0; t < w.kernel[d]; ++t)
+            if (start + t >= lo && start + t < hi)
+              ++k;
+          return k;
+        };
+        divisors.push_back((float)(count(i, 0) * count(j, 1)));
+      }
+    auto divType = RankedTensorType::get({oh, ow}, rewriter.getF32Type());
+    Value div = rewriter.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(divType, ArrayRef<float>(divisors)));
+    Value result = buildElementwise(
+        rewriter, loc, yType, ValueRange{pooled, div},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value d = convertScalar(b, l, args[1], et, false, false);
+          return b.create<arith::DivFOp>(l, args[0], d).getResult();
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+template <typename OpTy, bool IsMax>
+struct GlobalPoolLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX());
+    auto yType = tensorType(op.getY());
+    Type et = yType.getElementType();
+    if (!isFloat(et))
+      return unsupported(op, "integer pooling is not supported yet");
+    int64_t rank = xType.getRank(), count = 1;
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t i = 0; i < rank; ++i) {
+      bool spatial = i >= 2;
+      if (spatial)
+        count *= xType.getDimSize(i);
+      outExprs.push_back(spatial ? rewriter.getAffineConstantExpr(0)
+                                 : rewriter.getAffineDimExpr(i));
+      iterators.push_back(spatial ? utils::IteratorType::reduction
+                                  : utils::IteratorType::parallel);
+    }
+    Value init = createFilled(rewriter, loc, yType,
+                              IsMax ? createExtremum(rewriter, loc, et, true)
+                                    : createScalar(rewriter, loc, et, 0));
+    SmallVector<AffineMap> maps{
+        rewriter.getMultiDimIdentityMap(rank),
+        AffineMap::get(rank, 0, outExprs, rewriter.getContext())};
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{yType}, op.getX(), init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value r = IsMax
+                        ? b.create<arith::MaximumFOp>(l, args[0], args[1])
+                              .getResult()
+                        : b.create<arith::AddFOp>(l, args[0], args[1])
+                              .getResult();
+          b.create<linalg::YieldOp>(l, r);
+        });
+    Value result = generic.getResult(0);
+    if (!IsMax)
+      result = buildElementwise(
+          rewriter, loc, yType, result,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            return b
+                .create<arith::DivFOp>(l, args[0], createScalar(b, l, et, count))
+                .getResult();
+          });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Normalisation
+//===----------------------------------------------------------------------===//
+
+struct BatchNormLowering : OpRewritePattern<onnx::BatchNormalizationOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::BatchNormalizationOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX());
+    Type et = xType.getElementType();
+    if (!isFloat(et))
+      return unsupported(op, "BatchNormalization needs a float input");
+    // Per-channel vectors [C] broadcast as [C, 1, ...].
+    SmallVector<int64_t> shape{xType.getRank() > 1 ? xType.getDimSize(1) : 1};
+    for (int64_t i = 2; i < xType.getRank(); ++i)
+      shape.push_back(1);
+    auto chanType = [&](Value v) {
+      return RankedTensorType::get(shape, tensorType(v).getElementType());
+    };
+    SmallVector<Value> inputs{op.getX()};
+    for (Value v : {op.getScale(), op.getB(), op.getInputMean(),
+                    op.getInputVar()})
+      inputs.push_back(reshapeTo(rewriter, loc, v, chanType(v)));
+    double eps = op.getEpsilon().convertToDouble();
+    Value result = buildElementwise(
+        rewriter, loc, tensorType(op.getY()), inputs,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          SmallVector<Value> a;
+          for (Value v : args)
+            a.push_back(convertScalar(b, l, v, et, false, false));
+          Value centered = b.create<arith::SubFOp>(l, a[0], a[3]);
+          Value denom = b.create<math::SqrtOp>(
+              l, b.create<arith::AddFOp>(l, a[4], createScalar(b, l, et, eps)));
+          Value norm = b.create<arith::DivFOp>(l, centered, denom);
+          return b
+              .create<arith::AddFOp>(l, b.create<arith::MulFOp>(l, norm, a[1]),
+                                     a[2])
+              .getResult();
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Reduces the trailing dims from `axis` of `x` by sum into [outer..., 1...].
+static Value sumTrailing(OpBuilder &b, Location loc, Value x, int64_t axis) {
+  auto type = tensorType(x);
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape(type.getShape());
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t i = 0; i < rank; ++i) {
+    bool reduced = i >= axis;
+    if (reduced)
+      shape[i] = 1;
+    outExprs.push_back(reduced ? b.getAffineConstantExpr(0)
+                               : b.getAffineDimExpr(i));
+    iterators.push_back(reduced ? utils::IteratorType::reduction
+                                : utils::IteratorType::parallel);
+  }
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  Value init = createFilled(b, loc, resultType,
+                            createScalar(b, loc, type.getElementType(), 0));
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              AffineMap::get(rank, 0, outExprs, b.getContext())};
+  return b
+      .create<linalg::GenericOp>(
+          loc, TypeRange{resultType}, x, init, maps, iterators,
+          [](OpBuilder &nb, Location l, ValueRange args) {
+            nb.create<linalg::YieldOp>(
+                l, ValueRange{nb.create<arith::AddFOp>(l, args[0], args[1])
+                                  .getResult()});
+          })
+      .getResult(0);
+}
+
+struct LayerNormLowering : OpRewritePattern<onnx::LayerNormalizationOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::LayerNormalizationOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    if (op->getNumResults() > 1)
+      for (Value r : op->getResults().drop_front())
+        if (!r.use_empty())
+          return unsupported(op, "only the Y output of LayerNormalization "
+                                 "is supported");
+    auto xType = tensorType(op.getX());
+    Type et = xType.getElementType();
+    if (!isFloat(et))
+      return unsupported(op, "LayerNormalization needs a float input");
+    int64_t axis = onnx::normalizeAxis(op.getAxis(), xType.getRank());
+    if (axis < 0)
+      return unsupported(op, "axis out of range");
+    // Statistics in f32 or wider.
+    Type st = et.getIntOrFloatBitWidth() < 32 ? rewriter.getF32Type() : et;
+    auto stType = RankedTensorType::get(xType.getShape(), st);
+    Value x = op.getX();
+    if (st != et)
+      x = buildElementwise(rewriter, loc, stType, x,
+                           [&](OpBuilder &b, Location l, ValueRange args) {
+                             return convertScalar(b, l, args[0], st, false, false);
+                           });
+    int64_t count = 1;
+    for (int64_t i = axis; i < xType.getRank(); ++i)
+      count *= xType.getDimSize(i);
+    Value sum = sumTrailing(rewriter, loc, x, axis);
+    Value centered = buildElementwise(
+        rewriter, loc, stType, ValueRange{x, sum},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value mean = b.create<arith::DivFOp>(l, args[1],
+                                               createScalar(b, l, st, count));
+          return b.create<arith::SubFOp>(l, args[0], mean).getResult();
+        });
+    Value sq = buildElementwise(rewriter, loc, stType, centered,
+                                [&](OpBuilder &b, Location l, ValueRange args) {
+                                  return b
+                                      .create<arith::MulFOp>(l, args[0], args[0])
+                                      .getResult();
+                                });
+    Value var = sumTrailing(rewriter, loc, sq, axis);
+    SmallVector<Value> inputs{centered, var, op.getScale()};
+    bool hasB = !onnx::isNoValue(op.getB());
+    if (hasB)
+      inputs.push_back(op.getB());
+    double eps = op.getEpsilon().convertToDouble();
+    Value result = buildElementwise(
+        rewriter, loc, tensorType(op.getY()), inputs,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = b.create<arith::DivFOp>(l, args[1],
+                                            createScalar(b, l, st, count));
+          Value denom = b.create<math::SqrtOp>(
+              l, b.create<arith::AddFOp>(l, v, createScalar(b, l, st, eps)));
+          Value norm = b.create<arith::DivFOp>(l, args[0], denom);
+          norm = convertScalar(b, l, norm, et, false, false);
+          Value y = b.create<arith::MulFOp>(l, norm, args[2]);
+          if (hasB)
+            y = b.create<arith::AddFOp>(l, y, args[3]);
+          return y;
+        });
+    SmallVector<Value> results{result};
+    for (unsigned i = 1; i < op->getNumResults(); ++i)
+      results.push_back(result); // unused, checked above
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+struct DropoutLowering : OpRewritePattern<onnx::DropoutOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::DropoutOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!onnx::isNoValue(op.getTrainingMode())) {
+      auto data = getConstantData(op.getTrainingMode());
+      if (!data || data.getSplatValue<bool>())
+        return unsupported(op, "Dropout in training mode is not supported");
+    }
+    SmallVector<Value> results{op.getData()};
+    if (op.getMask()) {
+      auto maskType = tensorType(op.getMask());
+      results.push_back(createFilled(
+          rewriter, op.getLoc(), maskType,
+          createScalar(rewriter, op.getLoc(), maskType.getElementType(), 1)));
+    }
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+} // namespace
+
+void kiln::populateNNPatterns(RewritePatternSet &patterns) {
+  MLIRContext *ctx = patterns.getContext();
+  patterns.add<ConvLowering, PoolLowering<onnx::MaxPoolOp, true>,
+               PoolLowering<onnx::AveragePoolOp, false>,
+               GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
+               GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>,
+               BatchNormLowering, LayerNormLowering, DropoutLowering>(ctx);
+}

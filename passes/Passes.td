@@ -1,0 +1,103 @@
+//===- Passes.td - Kiln's passes ------------------------------------------===//
+//
+// This file declares every Kiln pass, alphabetically. Each pass has one
+// .cpp file and one lit test, and its flag is `kiln-<name>`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_PASSES_TD
+#define KILN_PASSES_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> {
+  let summary = "Lower the onnx dialect to linalg, tensor, arith and math";
+  let description = [{
+    Before: onnx ops on static tensors. After: named and generic linalg ops,
+    tensor reshapes/slices/pads and arith constants; no onnx op remains. A node
+    that cannot be lowered is reported once, naming it.
+
+    Conv becomes im2col + linalg.matmul when it is an ungrouped, batch-1
+    convolution (the case that carries a CNN's FLOPs), otherwise one direct
+    linalg.generic. Constant weights are transposed at compile time.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
+    "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
+    "mlir::func::FuncDialect"
+  ];
+}
+
+def FoldONNXConstants : Pass<"kiln-fold-onnx-constants", "mlir::func::FuncOp"> {
+  let summary = "Evaluate onnx ops whose inputs are all constants";
+  let description = [{
+    Before: shape subgraphs such as Shape -> Gather -> Unsqueeze -> Concat
+    feeding a Reshape, or Transpose of a weight. After: onnx.Constant ops.
+    Runs the onnx folders and a small evaluator for the data-movement and
+    integer ops that shape computations use; large float tensors are folded
+    only by ops that move data (Transpose, Reshape, Identity, Unsqueeze,
+    Squeeze, Flatten).
+  }];
+}
+
+def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
+  let summary = "Expand math ops that would otherwise call libm";
+  let description = [{
+    Before: math.exp, math.erf, math.tanh, math.log, math.powf... After:
+    polynomial approximations in arith (MLIR's, accurate to a few ulp in f32),
+    so generated code calls no libm: LLVM would lower llvm.exp to expf. Ops
+    with a hardware instruction (sqrt, floor, ceil, fma, abs) are kept.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
+def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {
+  let summary = "Hoist accumulators and lower vector.contract to FMAs";
+  let description = [{
+    Before: bufferized register tiles, each a vector.contract between
+    transfer_read/transfer_write of the accumulator inside the K loop.
+    After: the accumulator transfers are hoisted out of the loop (it is
+    carried in registers as an iter_arg) and the contracts are outer products,
+    ready for convert-vector-to-llvm.
+  }];
+  let dependentDialects = ["mlir::vector::VectorDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
+def PlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Place every intermediate buffer in one workspace arena";
+  let description = [{
+    Before: bufferized functions with `memref.alloc` for intermediates.
+    After: each function marked `kiln.entry` takes one more argument, an i8
+    workspace of a size fixed at compile time, and every alloc is a
+    `memref.view` into it at an offset chosen from buffer lifetimes (greedy by
+    size, TFLM's GreedyMemoryPlanner). The function gets the attributes
+    `kiln.workspace_size`, `kiln.workspace_lower_bound` (the most bytes alive
+    at once) and `kiln.buffers` (offset, size, first and last use of each).
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "alignment of every buffer and of the arena, in bytes">
+  ];
+}
+
+def TileAndVectorize : Pass<"kiln-tile-and-vectorize", "mlir::func::FuncOp"> {
+  let summary = "Tile matmuls into register blocks and vectorise them";
+  let description = [{
+    Before: linalg.matmul / linalg.batch_matmul on tensors. After: scf.for
+    nests whose full tiles are vector.contract ops of [mr x nr x 1] (peeled so
+    that full tiles are static), and whose remainders stay as small linalg
+    ops. Later lowering turns the contracts into outer-product FMAs.
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", /*default=*/"8", "rows per register tile">,
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"32", "columns per register tile">
+  ];
+  let dependentDialects = [
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+    "mlir::affine::AffineDialect", "mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // KILN_PASSES_PASSES_TD

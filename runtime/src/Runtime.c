@@ -1,0 +1,173 @@
+/*===- Runtime.c - Kiln runtime: dtypes, status codes, hooks ---------------===*
+ *
+ * This file implements the Kiln runtime declared in kiln/runtime.h: the
+ * element-type and status-code helpers, and the weak default definitions of
+ * the allocation and error hooks that a user may replace with their own.
+ *
+ * On hosted builds kiln_alloc returns aligned heap memory (posix_memalign, or
+ * _aligned_malloc on Windows) and kiln_error writes to stderr. Defining
+ * KILN_RUNTIME_BAREMETAL builds the file without any libc header or call, for
+ * microcontrollers: kiln_alloc then returns NULL (a model must be given a
+ * workspace) and kiln_error does nothing.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#if !defined(KILN_RUNTIME_BAREMETAL) && !defined(_WIN32) &&                    \
+    !defined(_POSIX_C_SOURCE)
+/* posix_memalign is not declared under a strict -std=c99 without this. */
+#define _POSIX_C_SOURCE 200112L
+#endif
+
+#include "kiln/runtime.h"
+
+#ifndef KILN_RUNTIME_BAREMETAL
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _WIN32
+#include <malloc.h>
+#endif
+#endif
+
+/** Marks a hook definition as replaceable by a strong one. */
+#if defined(__GNUC__) || defined(__clang__)
+#define KILN_WEAK __attribute__((weak))
+#else
+#define KILN_WEAK
+#endif
+
+/*===----------------------------------------------------------------------===*
+ * Element types and status codes
+ *===----------------------------------------------------------------------===*/
+
+size_t kiln_dtype_size(int32_t dtype) {
+  switch (dtype) {
+  case KILN_DTYPE_BOOL:
+  case KILN_DTYPE_INT8:
+  case KILN_DTYPE_UINT8:
+    return 1;
+  case KILN_DTYPE_INT16:
+  case KILN_DTYPE_UINT16:
+  case KILN_DTYPE_FLOAT16:
+  case KILN_DTYPE_BFLOAT16:
+    return 2;
+  case KILN_DTYPE_FLOAT:
+  case KILN_DTYPE_INT32:
+  case KILN_DTYPE_UINT32:
+    return 4;
+  case KILN_DTYPE_DOUBLE:
+  case KILN_DTYPE_INT64:
+  case KILN_DTYPE_UINT64:
+    return 8;
+  default:
+    /* UNDEFINED, STRING (no fixed size) and codes Kiln does not know. */
+    return 0;
+  }
+}
+
+const char *kiln_dtype_name(int32_t dtype) {
+  switch (dtype) {
+  case KILN_DTYPE_UNDEFINED:
+    return "undefined";
+  case KILN_DTYPE_FLOAT:
+    return "float32";
+  case KILN_DTYPE_UINT8:
+    return "uint8";
+  case KILN_DTYPE_INT8:
+    return "int8";
+  case KILN_DTYPE_UINT16:
+    return "uint16";
+  case KILN_DTYPE_INT16:
+    return "int16";
+  case KILN_DTYPE_INT32:
+    return "int32";
+  case KILN_DTYPE_INT64:
+    return "int64";
+  case KILN_DTYPE_STRING:
+    return "string";
+  case KILN_DTYPE_BOOL:
+    return "bool";
+  case KILN_DTYPE_FLOAT16:
+    return "float16";
+  case KILN_DTYPE_DOUBLE:
+    return "float64";
+  case KILN_DTYPE_UINT32:
+    return "uint32";
+  case KILN_DTYPE_UINT64:
+    return "uint64";
+  case KILN_DTYPE_BFLOAT16:
+    return "bfloat16";
+  default:
+    return "unknown";
+  }
+}
+
+const char *kiln_status_string(int status) {
+  switch (status) {
+  case KILN_OK:
+    return "success";
+  case KILN_ERROR_ALLOC:
+    return "workspace allocation failed";
+  case KILN_ERROR_ARGUMENT:
+    return "null input or output pointer";
+  case KILN_ERROR_SHAPE:
+    return "run-time shape does not match the model";
+  default:
+    return "unknown status";
+  }
+}
+
+/*===----------------------------------------------------------------------===*
+ * Weak hooks
+ *===----------------------------------------------------------------------===*/
+
+/* A non-power-of-two `align` gives NULL. A zero `size` still gives a unique
+ * pointer, so that NULL always means failure. */
+KILN_WEAK void *kiln_alloc(size_t size, size_t align) {
+#ifdef KILN_RUNTIME_BAREMETAL
+  (void)size;
+  (void)align;
+  return NULL;
+#else
+  void *ptr = NULL;
+  if (align == 0 || (align & (align - 1)) != 0)
+    return NULL;
+  if (align < sizeof(void *))
+    align = sizeof(void *);
+  if (size == 0)
+    size = 1;
+#ifdef _WIN32
+  ptr = _aligned_malloc(size, align);
+#else
+  if (posix_memalign(&ptr, align, size) != 0)
+    ptr = NULL;
+#endif
+  return ptr;
+#endif
+}
+
+KILN_WEAK void kiln_free(void *ptr) {
+#ifdef KILN_RUNTIME_BAREMETAL
+  (void)ptr;
+#elif defined(_WIN32)
+  _aligned_free(ptr);
+#else
+  free(ptr);
+#endif
+}
+
+/* The message is written as one line: a newline is added unless it ends in
+ * one. */
+KILN_WEAK void kiln_error(const char *message) {
+#ifdef KILN_RUNTIME_BAREMETAL
+  (void)message;
+#else
+  size_t length;
+  if (!message)
+    return;
+  length = strlen(message);
+  fputs(message, stderr);
+  if (length == 0 || message[length - 1] != '\n')
+    fputc('\n', stderr);
+#endif
+}

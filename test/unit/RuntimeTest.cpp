@@ -1,0 +1,169 @@
+//===- RuntimeTest.cpp - Tests for the Kiln C runtime ---------------------===//
+//
+// This file implements unit tests for runtime/src/Runtime.c: element sizes
+// and names for every kiln_dtype, the status-code messages, and the default
+// (weak) allocation and error hooks of a hosted build.
+//
+//===----------------------------------------------------------------------===//
+
+#include "kiln/runtime.h"
+
+#include "gtest/gtest.h"
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Element types
+//===----------------------------------------------------------------------===//
+
+TEST(RuntimeDtype, Sizes) {
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_FLOAT), 4u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_UINT8), 1u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_INT8), 1u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_UINT16), 2u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_INT16), 2u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_INT32), 4u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_INT64), 8u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_BOOL), 1u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_FLOAT16), 2u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_DOUBLE), 8u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_UINT32), 4u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_UINT64), 8u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_BFLOAT16), 2u);
+}
+
+TEST(RuntimeDtype, SizesOfUnsizedAndUnknownAreZero) {
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_UNDEFINED), 0u);
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_STRING), 0u);
+  EXPECT_EQ(kiln_dtype_size(14), 0u); // COMPLEX64: not a Kiln type
+  EXPECT_EQ(kiln_dtype_size(-1), 0u);
+  EXPECT_EQ(kiln_dtype_size(1000), 0u);
+}
+
+TEST(RuntimeDtype, Names) {
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_UNDEFINED), "undefined");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_FLOAT), "float32");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_UINT8), "uint8");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_INT8), "int8");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_UINT16), "uint16");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_INT16), "int16");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_INT32), "int32");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_INT64), "int64");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_STRING), "string");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_BOOL), "bool");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_FLOAT16), "float16");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_DOUBLE), "float64");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_UINT32), "uint32");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_UINT64), "uint64");
+  EXPECT_STREQ(kiln_dtype_name(KILN_DTYPE_BFLOAT16), "bfloat16");
+  EXPECT_STREQ(kiln_dtype_name(1000), "unknown");
+}
+
+TEST(RuntimeDtype, CodesAreOnnxDataTypes) {
+  // The values of onnx.TensorProto.DataType; the ABI depends on them.
+  EXPECT_EQ(KILN_DTYPE_FLOAT, 1);
+  EXPECT_EQ(KILN_DTYPE_INT64, 7);
+  EXPECT_EQ(KILN_DTYPE_BOOL, 9);
+  EXPECT_EQ(KILN_DTYPE_FLOAT16, 10);
+  EXPECT_EQ(KILN_DTYPE_DOUBLE, 11);
+  EXPECT_EQ(KILN_DTYPE_UINT64, 13);
+  EXPECT_EQ(KILN_DTYPE_BFLOAT16, 16);
+}
+
+//===----------------------------------------------------------------------===//
+// Status codes
+//===----------------------------------------------------------------------===//
+
+TEST(RuntimeStatus, Strings) {
+  EXPECT_STREQ(kiln_status_string(KILN_OK), "success");
+  EXPECT_STREQ(kiln_status_string(KILN_ERROR_ALLOC),
+               "workspace allocation failed");
+  EXPECT_STREQ(kiln_status_string(KILN_ERROR_ARGUMENT),
+               "null input or output pointer");
+  EXPECT_STREQ(kiln_status_string(KILN_ERROR_SHAPE),
+               "run-time shape does not match the model");
+  EXPECT_STREQ(kiln_status_string(-1), "unknown status");
+  EXPECT_STREQ(kiln_status_string(42), "unknown status");
+}
+
+TEST(RuntimeStatus, StringsAreDistinct) {
+  const int codes[] = {KILN_OK, KILN_ERROR_ALLOC, KILN_ERROR_ARGUMENT,
+                       KILN_ERROR_SHAPE};
+  for (int a : codes) {
+    for (int b : codes) {
+      if (a != b) {
+        EXPECT_STRNE(kiln_status_string(a), kiln_status_string(b));
+      }
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// ABI layout
+//===----------------------------------------------------------------------===//
+
+TEST(RuntimeAbi, StructsArePaddedToEightBytes) {
+  EXPECT_EQ(sizeof(kiln_tensor_info) % 8, 0u);
+  EXPECT_EQ(sizeof(kiln_model_info) % 8, 0u);
+  if (sizeof(void *) == 8) {
+    EXPECT_EQ(sizeof(kiln_tensor_info), 32u);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Default hooks
+//===----------------------------------------------------------------------===//
+
+class RuntimeAllocTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(RuntimeAllocTest, AlignsAndIsWritable) {
+  size_t align = GetParam();
+  for (size_t size :
+       {size_t(1), size_t(7), size_t(64), size_t(1000), size_t(1) << 20}) {
+    void *ptr = kiln_alloc(size, align);
+    ASSERT_NE(ptr, nullptr) << "size " << size << ", align " << align;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(ptr) % align, 0u)
+        << "size " << size << ", align " << align;
+    std::memset(ptr, 0xab, size);
+    EXPECT_EQ(static_cast<unsigned char *>(ptr)[size - 1], 0xab);
+    kiln_free(ptr);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Alignments, RuntimeAllocTest,
+                         ::testing::Values(1, 2, 4, 8, 16, 32, 64, 128, 256,
+                                           4096, 65536));
+
+TEST(RuntimeAlloc, ZeroSizeGivesAUniquePointer) {
+  void *a = kiln_alloc(0, 64);
+  void *b = kiln_alloc(0, 64);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  EXPECT_NE(a, b);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 64, 0u);
+  kiln_free(a);
+  kiln_free(b);
+}
+
+TEST(RuntimeAlloc, NonPowerOfTwoAlignmentFails) {
+  EXPECT_EQ(kiln_alloc(16, 0), nullptr);
+  EXPECT_EQ(kiln_alloc(16, 3), nullptr);
+  EXPECT_EQ(kiln_alloc(16, 48), nullptr);
+}
+
+TEST(RuntimeAlloc, FreeNullIsSafe) { kiln_free(nullptr); }
+
+TEST(RuntimeError, WritesOneLineToStderr) {
+  ::testing::internal::CaptureStderr();
+  kiln_error("model failed");
+  kiln_error("already terminated\n");
+  kiln_error(nullptr);
+  std::string text = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(text, "model failed\nalready terminated\n");
+}
+
+} // namespace
