@@ -92,7 +92,7 @@ static DenseElementsAttr evaluate(Operation *op) {
     int64_t rank = type.getRank();
     SmallVector<int64_t> perm;
     if (transpose.getPerm())
-      for (Attribute a : *transpose.getPerm())
+      for (Attribute a : transpose.getPerm()->getValue())
         perm.push_back(cast<IntegerAttr>(a).getInt());
     else
       for (int64_t i = rank - 1; i >= 0; --i)

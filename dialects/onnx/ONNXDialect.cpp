@@ -144,7 +144,8 @@ LogicalResult ConvOp::verify() {
                           getStrides(), getDilations(), getAutoPad())))
     return failure();
   int64_t channels = rankedType(getX()).getDimSize(1);
-  if (getGroup() < 1 || channels % getGroup() != 0 ||
+  int64_t group = getGroup();
+  if (group < 1 || channels % getGroup() != 0 ||
       w.getDimSize(1) * getGroup() != channels)
     return emitOpError("W's channel dimension times group (")
            << w.getDimSize(1) << " x " << getGroup()
@@ -201,8 +202,9 @@ LogicalResult ReshapeOp::verify() {
 
 LogicalResult FlattenOp::verify() {
   int64_t rank = rankedType(getInput()).getRank();
-  if (getAxis() < -rank || getAxis() > rank)
-    return emitOpError("axis ") << getAxis() << " out of range for rank "
+  int64_t axis = getAxis();
+  if (axis < -rank || axis > rank)
+    return emitOpError("axis ") << axis << " out of range for rank "
                                 << rank;
   if (rankedType(getOutput()).getRank() != 2)
     return emitOpError("result must be 2-d");
@@ -229,7 +231,7 @@ LogicalResult TransposeOp::verify() {
     return emitOpError("perm has ") << getPerm()->size()
                                     << " entries for rank " << rank;
   llvm::SmallVector<bool> seen(rank, false);
-  for (Attribute a : *getPerm()) {
+  for (Attribute a : getPerm()->getValue()) {
     int64_t p = cast<IntegerAttr>(a).getInt();
     if (p < 0 || p >= rank || seen[p])
       return emitOpError("perm is not a permutation");
