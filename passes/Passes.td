@@ -86,13 +86,14 @@ def TileAndVectorize : Pass<"kiln-tile-and-vectorize", "mlir::func::FuncOp"> {
   let summary = "Tile matmuls into register blocks and vectorise them";
   let description = [{
     Before: linalg.matmul / linalg.batch_matmul on tensors. After: scf.for
-    nests whose full tiles are vector.contract ops of [mr x nr x 1] (peeled so
+    nests whose full tiles are vector.contract ops of [mr x nr x kr] (peeled so
     that full tiles are static), and whose remainders stay as small linalg
     ops. Later lowering turns the contracts into outer-product FMAs.
   }];
   let options = [
     Option<"tileM", "tile-m", "int64_t", /*default=*/"8", "rows per register tile">,
-    Option<"tileN", "tile-n", "int64_t", /*default=*/"32", "columns per register tile">
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"32", "columns per register tile">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"4", "reduction steps per tile">
   ];
   let dependentDialects = [
     "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",

@@ -1,7 +1,7 @@
 //===- TileAndVectorize.cpp - Register-tile and vectorise matmuls ---------===//
 //
 // This file implements kiln-tile-and-vectorize. Each linalg.matmul (and each
-// batch of a linalg.batch_matmul) is tiled into [tileM x tileN x 1] register
+// batch of a linalg.batch_matmul) is tiled into [tileM x tileN x tileK] register
 // blocks with scf.for loops; loops whose trip does not divide are peeled so
 // that every full tile has a static shape, and full tiles are vectorised into
 // vector.contract ops. After bufferization the accumulator reads and writes
@@ -15,6 +15,8 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -58,7 +60,8 @@ struct TileAndVectorizePass
         sizes.push_back(rewriter.getIndexAttr(1));
       sizes.push_back(rewriter.getIndexAttr(std::min<int64_t>(tileM, m)));
       sizes.push_back(rewriter.getIndexAttr(std::min<int64_t>(tileN, n)));
-      sizes.push_back(rewriter.getIndexAttr(1));
+      sizes.push_back(
+          rewriter.getIndexAttr(std::min<int64_t>(tileK, ranges.back())));
       scf::SCFTilingOptions options;
       options.setTileSizes(sizes);
       rewriter.setInsertionPoint(op);
@@ -107,6 +110,15 @@ struct TileAndVectorizePass
       rewriter.setInsertionPoint(op);
       (void)linalg::vectorize(rewriter, op);
     }
+
+    // The vectorizer emits broadcast + mulf + multi_reduction; fold that back
+    // into vector.contract, which lowers to outer-product FMAs.
+    RewritePatternSet patterns(&getContext());
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, &getContext());
+    if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
+      return signalPassFailure();
   }
 };
 

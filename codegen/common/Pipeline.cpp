@@ -38,8 +38,10 @@ void buildONNXToLinalgPipeline(OpPassManager &pm) {
 }
 
 void buildLinalgOptimizationPipeline(OpPassManager &pm) {
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  // Tile first: elementwise fusion would turn a matmul whose accumulator is
+  // a broadcast bias into a linalg.generic.
   pm.addNestedPass<func::FuncOp>(createTileAndVectorize());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
