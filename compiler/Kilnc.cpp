@@ -237,7 +237,7 @@ std::string toolDir(const char *argv0) {
   return llvm::sys::path::parent_path(exe).str();
 }
 
-void printPlan(func::FuncOp func, const ModelSignature &sig,
+void printPlan(Operation *func, const ModelSignature &sig,
                uint64_t codeSize) {
   llvm::outs() << "memory plan for " << sig.name << " (" << sig.source
                << ")\n";
@@ -365,7 +365,6 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  func = *module->getOps<func::FuncOp>().begin();
   if (emit == Emit::MLIR) {
     std::string error;
     auto out = openOutputFile(outputPath, &error);
@@ -436,7 +435,7 @@ int main(int argc, char **argv) {
     uint64_t codeSize = 0;
     if (emit == Emit::Obj || emit == Emit::Lib || emit == Emit::So)
       llvm::sys::fs::file_size(outputPath, codeSize);
-    printPlan(func, sig, codeSize);
+    printPlan(graph, sig, codeSize);
   }
   return 0;
 }
