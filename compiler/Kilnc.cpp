@@ -32,6 +32,8 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -302,6 +304,21 @@ int main(int argc, char **argv) {
   auto machine = createTargetMachine(request);
   if (!machine)
     fail(llvm::toString(machine.takeError()));
+
+  // Fail before the work, not after it, when the output cannot be written.
+  llvm::StringRef outDir = llvm::sys::path::parent_path(outputPath);
+  if (!outDir.empty() && !llvm::sys::fs::is_directory(outDir))
+    fail("cannot write '" + outputPath + "': no directory '" + outDir + "'");
+
+  // The runtime kilnc ships is built for the host only.
+  if ((emit == Emit::So || emit == Emit::Lib) &&
+      (*machine)->getTargetTriple().getArch() !=
+          llvm::Triple(llvm::sys::getProcessTriple()).getArch())
+    fail("a " +
+         llvm::Twine(emit == Emit::So ? "shared library" : "static library") +
+         " for target '" + targetName +
+         "' needs the Kiln runtime built for it; emit an object "
+         "(--emit=obj) and link the runtime yourself");
 
   if (!llvm::sys::fs::exists(inputPath))
     fail(inputPath + ": no such file");

@@ -247,14 +247,26 @@ Error kiln::writeArtifact(Module &module, TargetMachine &machine,
                               soTemp,
                               objPath,
                               tools.runtimeArchive};
+  // The linker's own messages go to a file and come back as one line.
+  SmallString<128> logPath;
+  if (std::error_code ec =
+          sys::fs::createTemporaryFile("kiln-link", "log", logPath))
+    return makeError("cannot create a temporary file: " + ec.message());
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(logPath),
+                                          StringRef(logPath)};
   std::string message;
-  int rc = sys::ExecuteAndWait(linker, args, std::nullopt, {}, 0, 0, &message);
+  int rc = sys::ExecuteAndWait(linker, args, std::nullopt, redirects, 0, 0,
+                               &message);
   sys::fs::remove(objPath);
   if (rc != 0) {
+    if (auto log = MemoryBuffer::getFile(logPath); log && message.empty())
+      message = (*log)->getBuffer().split('\n').first.str();
+    sys::fs::remove(logPath);
     sys::fs::remove(soTemp);
     return makeError("linking '" + path + "' with " + linker + " failed" +
                      (message.empty() ? "" : ": " + message));
   }
+  sys::fs::remove(logPath);
   if (std::error_code ec = sys::fs::rename(soTemp, path)) {
     sys::fs::remove(soTemp);
     return makeError("cannot write '" + path + "': " + ec.message());

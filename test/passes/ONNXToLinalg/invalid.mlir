@@ -1,0 +1,18 @@
+// RUN: kiln-opt %s --kiln-convert-onnx-to-linalg -split-input-file -verify-diagnostics
+// A node no pattern can lower is reported once, naming why.
+
+func.func @int_matmul(%a: tensor<2x3xi32>, %b: tensor<3x2xi32>) -> tensor<2x2xi32> {
+  // expected-error @+1 {{integer MatMul is not supported yet}}
+  %y = "onnx.MatMul"(%a, %b) : (tensor<2x3xi32>, tensor<3x2xi32>) -> tensor<2x2xi32>
+  return %y : tensor<2x2xi32>
+}
+
+// -----
+
+func.func @dynamic_slice(%x: tensor<6xf32>, %s: tensor<1xi64>) -> tensor<2xf32> {
+  %e = "onnx.Constant"() {value = dense<[5]> : tensor<1xi64>} : () -> tensor<1xi64>
+  %none = onnx.NoValue : none
+  // expected-error @+1 {{Slice starts and ends must be constants}}
+  %y = "onnx.Slice"(%x, %s, %e, %none, %none) : (tensor<6xf32>, tensor<1xi64>, tensor<1xi64>, none, none) -> tensor<2xf32>
+  return %y : tensor<2xf32>
+}

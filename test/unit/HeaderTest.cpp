@@ -1,0 +1,105 @@
+//===- HeaderTest.cpp - Tests of the generated C header -------------------===//
+//
+// This file tests emitHeader and the identifier rules: the header declares
+// NAME_run with one typed pointer per input and output, states sizes and
+// shapes as macros, includes nothing but <stddef.h>/<stdint.h>, and compiles
+// as C99 (checked by compiling it with the system's C compiler).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/common/ModelSignature.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+
+using namespace kiln;
+
+namespace {
+
+ModelSignature sampleModel() {
+  ModelSignature m;
+  m.name = "net";
+  m.source = "net.onnx";
+  m.inputs = {{"input.1", 1, {1, 3, 8, 8}}, {"ids", 7, {1, 16}}};
+  m.outputs = {{"logits", 1, {1, 10}}, {"mask", 9, {1, 16}}};
+  m.workspaceSize = 12345;
+  m.workspaceAlign = 64;
+  m.weightsSize = 678;
+  return m;
+}
+
+TEST(Header, Identifiers) {
+  EXPECT_EQ(makeCIdentifier("resnet-50"), "resnet_50");
+  EXPECT_EQ(makeCIdentifier("3net"), "_3net");
+  EXPECT_EQ(makeCIdentifier(""), "_");
+  EXPECT_EQ(makeCIdentifier("a.b/c"), "a_b_c");
+}
+
+TEST(Header, DeclaresRunWithTypedPointers) {
+  std::string h = emitHeader(sampleModel());
+  EXPECT_NE(h.find("int net_run(const float *input_1, const int64_t *ids, "
+                   "float *logits, uint8_t *mask, void *workspace);"),
+            std::string::npos)
+      << h;
+  EXPECT_NE(h.find("const struct kiln_model_info *net_info(void);"),
+            std::string::npos);
+}
+
+TEST(Header, StatesSizesAndShapes) {
+  std::string h = emitHeader(sampleModel());
+  EXPECT_NE(h.find("#define net_WORKSPACE_SIZE 12345\n"), std::string::npos);
+  EXPECT_NE(h.find("#define net_WORKSPACE_ALIGN 64\n"), std::string::npos);
+  EXPECT_NE(h.find("#define net_WEIGHTS_SIZE 678\n"), std::string::npos);
+  EXPECT_NE(h.find("#define net_INPUT_0_SHAPE {1, 3, 8, 8}\n"),
+            std::string::npos);
+  EXPECT_NE(h.find("#define net_INPUT_0_NAME \"input.1\"\n"),
+            std::string::npos);
+  EXPECT_NE(h.find("#define net_INPUT_1_DTYPE 7"), std::string::npos);
+  EXPECT_NE(h.find("#define net_OUTPUT_1_SIZE 16"), std::string::npos);
+}
+
+TEST(Header, IncludesOnlyStandardHeaders) {
+  std::string h = emitHeader(sampleModel());
+  std::regex include("#include <([^>]+)>");
+  for (auto it = std::sregex_iterator(h.begin(), h.end(), include);
+       it != std::sregex_iterator(); ++it) {
+    std::string name = (*it)[1];
+    EXPECT_TRUE(name == "stddef.h" || name == "stdint.h") << name;
+  }
+  EXPECT_EQ(h.find("#include \""), std::string::npos);
+}
+
+TEST(Header, DuplicateParameterNamesAreMadeUnique) {
+  ModelSignature m = sampleModel();
+  m.inputs = {{"x.1", 1, {2}}, {"x_1", 1, {2}}};
+  m.outputs = {{"workspace", 1, {2}}};
+  std::string h = emitHeader(m);
+  EXPECT_NE(h.find("const float *x_1, const float *x_1_2, float *workspace_2, "
+                   "void *workspace)"),
+            std::string::npos)
+      << h;
+}
+
+TEST(Header, CompilesAsC99AndCxx) {
+  std::string dir = ::testing::TempDir();
+  std::string path = dir + "/kiln_header_test.h";
+  std::ofstream(path) << emitHeader(sampleModel());
+  std::string c = dir + "/kiln_header_test.c";
+  std::ofstream(c) << "#include \"kiln_header_test.h\"\n"
+                      "int main(void) { return net_NUM_INPUTS == 2 ? 0 : 1; }\n";
+  std::string cmd = "cc -std=c99 -pedantic -Wall -Werror -fsyntax-only " + c;
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  std::string cxx = dir + "/kiln_header_test.cpp";
+  std::ofstream(cxx) << "#include \"kiln_header_test.h\"\n"
+                        "int (*run)(const float *, const int64_t *, float *,\n"
+                        "           uint8_t *, void *) = net_run;\n"
+                        "int main() { return run != net_run; }\n";
+  cmd = "c++ -std=c++17 -Wall -Werror -fsyntax-only " + cxx;
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
+
+} // namespace
