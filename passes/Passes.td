@@ -82,6 +82,20 @@ def PlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
   ];
 }
 
+def PrepareEntryFunction : Pass<"kiln-prepare-entry-function", "mlir::ModuleOp"> {
+  let summary = "Make the entry function's ABI hold through bufferization";
+  let description = [{
+    Before: the entry function (`kiln.entry`) on tensors. After: every input
+    is marked `bufferization.writable = false` (NAME_run takes inputs as
+    `const` pointers: nothing may be written into them), and every returned
+    value is a fresh tensor: a result that is an input, a constant, or the
+    same value as another result is copied, so each output gets its own
+    out-parameter after buffer-results-to-out-params.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def TileAndVectorize : Pass<"kiln-tile-and-vectorize", "mlir::func::FuncOp"> {
   let summary = "Tile matmuls into register blocks and vectorise them";
   let description = [{

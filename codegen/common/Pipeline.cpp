@@ -47,6 +47,7 @@ void buildLinalgOptimizationPipeline(OpPassManager &pm) {
 }
 
 void buildBufferizationPipeline(OpPassManager &pm) {
+  pm.addPass(createPrepareEntryFunction());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizationOptions options;
   options.bufferizeFunctionBoundaries = true;

@@ -127,8 +127,8 @@ def ONNX_BatchNormalizationOp : ONNX_Op<"BatchNormalization"> {
 def ONNX_LayerNormalizationOp : ONNX_Op<"LayerNormalization"> {
   let summary = "normalise over the axes from `axis` to the last";
   let description = [{
-    Statistics are computed in f32 or wider (`stash_type`). Only the first
-    output (Y) is supported.
+    Statistics are computed in f32 or wider (`stash_type`). The optional
+    outputs are the Mean and the InvStdDev, in that order.
 
     Example:
     ```mlir
@@ -140,7 +140,7 @@ def ONNX_LayerNormalizationOp : ONNX_Op<"LayerNormalization"> {
                    DefaultValuedAttr<I64Attr, "-1">:$axis,
                    DefaultValuedAttr<F32Attr, "1e-05">:$epsilon,
                    DefaultValuedAttr<I64Attr, "1">:$stash_type);
-  let results = (outs ONNX_Tensor:$Y);
+  let results = (outs ONNX_Tensor:$Y, Variadic<ONNX_Tensor>:$statistics);
 }
 
 def ONNX_DropoutOp : ONNX_Op<"Dropout"> {

@@ -446,11 +446,6 @@ struct LayerNormLowering : OpRewritePattern<onnx::LayerNormalizationOp> {
   LogicalResult matchAndRewrite(onnx::LayerNormalizationOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    if (op->getNumResults() > 1)
-      for (Value r : op->getResults().drop_front())
-        if (!r.use_empty())
-          return unsupported(op, "only the Y output of LayerNormalization "
-                                 "is supported");
     auto xType = tensorType(op.getX());
     Type et = xType.getElementType();
     if (!isFloat(et))
@@ -505,8 +500,31 @@ struct LayerNormLowering : OpRewritePattern<onnx::LayerNormalizationOp> {
           return y;
         });
     SmallVector<Value> results{result};
-    for (unsigned i = 1; i < op->getNumResults(); ++i)
-      results.push_back(result); // unused, checked above
+    // Mean = sum / n and InvStdDev = 1 / sqrt(var + eps), when asked for.
+    auto statType = cast<RankedTensorType>(sum.getType());
+    if (op->getNumResults() > 1)
+      results.push_back(buildElementwise(
+          rewriter, loc, statType, sum,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            return b
+                .create<arith::DivFOp>(l, args[0],
+                                       createScalar(b, l, st, count))
+                .getResult();
+          }));
+    if (op->getNumResults() > 2)
+      results.push_back(buildElementwise(
+          rewriter, loc, statType, var,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            Value v = b.create<arith::DivFOp>(l, args[0],
+                                              createScalar(b, l, st, count));
+            Value s = b.create<math::SqrtOp>(
+                l, b.create<arith::AddFOp>(l, v, createScalar(b, l, st, eps)));
+            return b.create<arith::DivFOp>(l, createScalar(b, l, st, 1), s)
+                .getResult();
+          }));
+    for (unsigned i = 1; i < results.size(); ++i)
+      results[i] = reshapeTo(rewriter, loc, results[i],
+                             tensorType(op->getResult(i)));
     rewriter.replaceOp(op, results);
     return success();
   }
