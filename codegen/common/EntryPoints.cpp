@@ -141,8 +141,23 @@ Function *EntryPointBuilder::buildRun(Function *graph) {
   b.CreateCall(graph, callArgs);
   b.CreateRet(ConstantInt::get(i32, kOk));
 
-  // NULL workspace: allocate through the runtime's replaceable hook.
+  // NULL workspace: allocate through the runtime's replaceable hook, unless
+  // the model needs none (then a private 64-byte block stands in).
   b.SetInsertPoint(allocate);
+  if (model.workspaceSize == 0) {
+    auto *blockTy = ArrayType::get(Type::getInt8Ty(ctx), 64);
+    auto *block = new GlobalVariable(module, blockTy, false,
+                                     GlobalValue::PrivateLinkage,
+                                     ConstantAggregateZero::get(blockTy),
+                                     model.name + "_empty_workspace");
+    block->setAlignment(Align(64));
+    callArgs.back() = block;
+    b.CreateCall(graph, callArgs);
+    b.CreateRet(ConstantInt::get(i32, kOk));
+    allocFailed->eraseFromParent();
+    runOwned->eraseFromParent();
+    return run;
+  }
   FunctionCallee allocFn = module.getOrInsertFunction(
       "kiln_alloc", FunctionType::get(ptrTy, {i64, i64}, false));
   FunctionCallee freeFn = module.getOrInsertFunction(

@@ -119,10 +119,13 @@ static void emitTensorMacros(std::ostringstream &os, const std::string &prefix,
   os << "#define " << prefix << "_DTYPE " << t.dtype << " /* "
      << dtypeMacro(t.dtype) << " */\n";
   os << "#define " << prefix << "_RANK " << t.shape.size() << "\n";
-  os << "#define " << prefix << "_SHAPE {";
-  for (size_t i = 0; i < t.shape.size(); ++i)
-    os << (i ? ", " : "") << t.shape[i];
-  os << "}\n";
+  // C has no empty initializer: a scalar has no _SHAPE.
+  if (!t.shape.empty()) {
+    os << "#define " << prefix << "_SHAPE {";
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      os << (i ? ", " : "") << t.shape[i];
+    os << "}\n";
+  }
   os << "#define " << prefix << "_SIZE " << t.numElements()
      << " /* elements */\n";
 }

@@ -28,6 +28,76 @@ def ONNX_SigmoidOp : ONNX_UnaryOp<"Sigmoid", "1/(1+exp(-x))">;
 def ONNX_SqrtOp : ONNX_UnaryOp<"Sqrt", "square root">;
 def ONNX_TanhOp : ONNX_UnaryOp<"Tanh", "hyperbolic tangent">;
 
+def ONNX_AcosOp : ONNX_UnaryOp<"Acos", "arc cosine">;
+def ONNX_AcoshOp : ONNX_UnaryOp<"Acosh", "inverse hyperbolic cosine">;
+def ONNX_AsinOp : ONNX_UnaryOp<"Asin", "arc sine">;
+def ONNX_AsinhOp : ONNX_UnaryOp<"Asinh", "inverse hyperbolic sine">;
+def ONNX_AtanOp : ONNX_UnaryOp<"Atan", "arc tangent">;
+def ONNX_AtanhOp : ONNX_UnaryOp<"Atanh", "inverse hyperbolic tangent">;
+def ONNX_CosOp : ONNX_UnaryOp<"Cos", "cosine">;
+def ONNX_CoshOp : ONNX_UnaryOp<"Cosh", "hyperbolic cosine">;
+def ONNX_HardSwishOp : ONNX_UnaryOp<"HardSwish", "x * max(0, min(1, x/6 + 1/2))">;
+def ONNX_RoundOp : ONNX_UnaryOp<"Round", "round half to even">;
+def ONNX_SignOp : ONNX_UnaryOp<"Sign", "-1, 0 or 1">;
+def ONNX_SinOp : ONNX_UnaryOp<"Sin", "sine">;
+def ONNX_SinhOp : ONNX_UnaryOp<"Sinh", "hyperbolic sine">;
+def ONNX_SoftplusOp : ONNX_UnaryOp<"Softplus", "log(exp(x) + 1)">;
+def ONNX_SoftsignOp : ONNX_UnaryOp<"Softsign", "x / (1 + |x|)">;
+def ONNX_TanOp : ONNX_UnaryOp<"Tan", "tangent">;
+
+/// Unary op with float attributes, same type in and out.
+class ONNX_UnaryAttrOp<string mnemonic, string doc, dag attrs>
+    : ONNX_Op<mnemonic, [SameOperandsAndResultType]> {
+  let summary = doc;
+  let description = "Elementwise `" # mnemonic # "` (ONNX `" # mnemonic #
+    "`).\n\nExample:\n```mlir\n%y = onnx." # mnemonic #
+    "(%x) : (tensor<4xf32>) -> tensor<4xf32>\n```";
+  let arguments = !con((ins ONNX_Tensor:$X), attrs);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_CeluOp : ONNX_UnaryAttrOp<"Celu",
+    "max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
+    (ins DefaultValuedAttr<F32Attr, "1.0">:$alpha)>;
+def ONNX_EluOp : ONNX_UnaryAttrOp<"Elu", "x if x >= 0 else alpha * (exp(x) - 1)",
+    (ins DefaultValuedAttr<F32Attr, "1.0">:$alpha)>;
+def ONNX_SeluOp : ONNX_UnaryAttrOp<"Selu",
+    "gamma * (x if x > 0 else alpha * (exp(x) - 1))",
+    (ins DefaultValuedAttr<F32Attr, "1.67326319217681884765625">:$alpha,
+         DefaultValuedAttr<F32Attr, "1.05070102214813232421875">:$gamma)>;
+def ONNX_ShrinkOp : ONNX_UnaryAttrOp<"Shrink",
+    "x + bias if x < -lambd, x - bias if x > lambd, else 0",
+    (ins DefaultValuedAttr<F32Attr, "0.0">:$bias,
+         DefaultValuedAttr<F32Attr, "0.5">:$lambd)>;
+def ONNX_ThresholdedReluOp : ONNX_UnaryAttrOp<"ThresholdedRelu",
+    "x if x > alpha else 0", (ins DefaultValuedAttr<F32Attr, "1.0">:$alpha)>;
+
+def ONNX_IsNaNOp : ONNX_Op<"IsNaN"> {
+  let summary = "true where x is NaN";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.IsNaN(%x) : (tensor<4xf32>) -> tensor<4xi1>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_IsInfOp : ONNX_Op<"IsInf"> {
+  let summary = "true where x is an infinity of a selected sign";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.IsInf(%x) {detect_negative = 0} : (tensor<4xf32>) -> tensor<4xi1>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X,
+                   DefaultValuedAttr<I64Attr, "1">:$detect_negative,
+                   DefaultValuedAttr<I64Attr, "1">:$detect_positive);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
 def ONNX_AddOp : ONNX_BinaryOp<"Add", "addition">;
 def ONNX_AndOp : ONNX_BinaryOp<"And", "logical and">;
 def ONNX_DivOp : ONNX_BinaryOp<"Div", "division (integer division truncates)">;
@@ -38,6 +108,51 @@ def ONNX_MulOp : ONNX_BinaryOp<"Mul", "multiplication">;
 def ONNX_OrOp : ONNX_BinaryOp<"Or", "logical or">;
 def ONNX_PowOp : ONNX_BinaryOp<"Pow", "a raised to b">;
 def ONNX_SubOp : ONNX_BinaryOp<"Sub", "subtraction">;
+
+def ONNX_GreaterOrEqualOp : ONNX_BinaryOp<"GreaterOrEqual", "a >= b, bool result">;
+def ONNX_LessOrEqualOp : ONNX_BinaryOp<"LessOrEqual", "a <= b, bool result">;
+def ONNX_XorOp : ONNX_BinaryOp<"Xor", "logical exclusive or">;
+
+def ONNX_ModOp : ONNX_Op<"Mod"> {
+  let summary = "remainder: sign of the divisor, or of the dividend with fmod";
+  let description = [{
+    Example:
+    ```mlir
+    %c = onnx.Mod(%a, %b) {fmod = 0} : (tensor<4xi32>, tensor<4xi32>) -> tensor<4xi32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$A, ONNX_Tensor:$B,
+                   DefaultValuedAttr<I64Attr, "0">:$fmod);
+  let results = (outs ONNX_Tensor:$C);
+}
+
+def ONNX_PReluOp : ONNX_Op<"PRelu"> {
+  let summary = "x if x >= 0 else slope * x, slope broadcasting to x";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.PRelu(%x, %slope) : (tensor<1x4x2x2xf32>, tensor<4x1x1xf32>) -> tensor<1x4x2x2xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$slope);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+/// Variadic elementwise ops with numpy broadcasting.
+class ONNX_VariadicOp<string mnemonic, string doc> : ONNX_Op<mnemonic> {
+  let summary = doc;
+  let description = "Elementwise `" # mnemonic # "` of all inputs, with "
+    # "broadcasting.\n\nExample:\n```mlir\n%y = onnx." # mnemonic
+    # "(%a, %b, %c) : (tensor<3xf32>, tensor<3xf32>, tensor<1xf32>)"
+    # " -> tensor<3xf32>\n```";
+  let arguments = (ins Variadic<ONNX_Tensor>:$data_0);
+  let results = (outs ONNX_Tensor:$result);
+}
+
+def ONNX_MaxOp : ONNX_VariadicOp<"Max", "maximum">;
+def ONNX_MeanOp : ONNX_VariadicOp<"Mean", "arithmetic mean">;
+def ONNX_MinOp : ONNX_VariadicOp<"Min", "minimum">;
+def ONNX_SumOp : ONNX_VariadicOp<"Sum", "sum">;
 
 def ONNX_LeakyReluOp : ONNX_Op<"LeakyRelu", [SameOperandsAndResultType]> {
   let summary = "x if x >= 0 else alpha * x";
@@ -104,6 +219,19 @@ def ONNX_CastOp : ONNX_Op<"Cast"> {
     ```
   }];
   let arguments = (ins ONNX_Tensor:$input, I64Attr:$to,
+                   DefaultValuedAttr<I64Attr, "1">:$saturate);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_CastLikeOp : ONNX_Op<"CastLike"> {
+  let summary = "convert to the element type of a second tensor";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.CastLike(%x, %like) : (tensor<4xi64>, tensor<1xf32>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, ONNX_Tensor:$target_type,
                    DefaultValuedAttr<I64Attr, "1">:$saturate);
   let results = (outs ONNX_Tensor:$output);
 }
@@ -188,6 +316,55 @@ def ONNX_ReduceMaxOp : ONNX_ReduceAttrOp<"ReduceMax", "maximum">;
 def ONNX_ReduceMeanOp : ONNX_ReduceAttrOp<"ReduceMean", "arithmetic mean">;
 def ONNX_ReduceMinOp : ONNX_ReduceAttrOp<"ReduceMin", "minimum">;
 def ONNX_ReduceProdOp : ONNX_ReduceAttrOp<"ReduceProd", "product">;
+
+def ONNX_ReduceL1Op : ONNX_ReduceAttrOp<"ReduceL1", "sum of absolute values">;
+def ONNX_ReduceL2Op : ONNX_ReduceAttrOp<"ReduceL2", "square root of the sum of squares">;
+def ONNX_ReduceLogSumOp : ONNX_ReduceAttrOp<"ReduceLogSum", "log of the sum">;
+def ONNX_ReduceLogSumExpOp : ONNX_ReduceAttrOp<"ReduceLogSumExp", "log of the sum of exponentials">;
+def ONNX_ReduceSumSquareOp : ONNX_ReduceAttrOp<"ReduceSumSquare", "sum of squares">;
+
+/// ArgMax and ArgMin: int64 indices along one axis.
+class ONNX_ArgOp<string mnemonic, string doc> : ONNX_Op<mnemonic> {
+  let summary = doc;
+  let description = "Index of the " # doc # " along `axis` (the first "
+    # "occurrence, or the last with `select_last_index`).\n\nExample:\n"
+    # "```mlir\n%i = onnx." # mnemonic # "(%x) {axis = 1} : (tensor<2x4xf32>)"
+    # " -> tensor<2x1xi64>\n```";
+  let arguments = (ins ONNX_Tensor:$data,
+                   DefaultValuedAttr<I64Attr, "0">:$axis,
+                   DefaultValuedAttr<I64Attr, "1">:$keepdims,
+                   DefaultValuedAttr<I64Attr, "0">:$select_last_index);
+  let results = (outs ONNX_Tensor:$reduced);
+}
+
+def ONNX_ArgMaxOp : ONNX_ArgOp<"ArgMax", "maximum">;
+def ONNX_ArgMinOp : ONNX_ArgOp<"ArgMin", "minimum">;
+
+def ONNX_HardmaxOp : ONNX_Op<"Hardmax", [SameOperandsAndResultType]> {
+  let summary = "1 at the first maximum along `axis`, 0 elsewhere";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Hardmax(%x) {axis = -1} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_CumSumOp : ONNX_Op<"CumSum"> {
+  let summary = "cumulative sum along an axis given as an input";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.CumSum(%x, %axis) {exclusive = 0, reverse = 0} : (tensor<5xf32>, tensor<i64>) -> tensor<5xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$x, ONNX_Tensor:$axis,
+                   DefaultValuedAttr<I64Attr, "0">:$exclusive,
+                   DefaultValuedAttr<I64Attr, "0">:$reverse);
+  let results = (outs ONNX_Tensor:$y);
+}
 
 def ONNX_ReduceSumOp : ONNX_Op<"ReduceSum"> {
   let summary = "sum over the axes given as an input (opset 13)";

@@ -76,6 +76,9 @@ LogicalResult MulOp::verify() { return verifyBinary(*this); }
 LogicalResult OrOp::verify() { return verifyBinary(*this); }
 LogicalResult PowOp::verify() { return verifyBinary(*this); }
 LogicalResult SubOp::verify() { return verifyBinary(*this); }
+LogicalResult GreaterOrEqualOp::verify() { return verifyBinary(*this); }
+LogicalResult LessOrEqualOp::verify() { return verifyBinary(*this); }
+LogicalResult XorOp::verify() { return verifyBinary(*this); }
 
 /// Checks that an optional i64 array attribute has `expected` entries.
 static LogicalResult verifyArrayLength(Operation *op, StringRef name,

@@ -229,4 +229,122 @@ def ONNX_PadOp : ONNX_Op<"Pad"> {
   let results = (outs ONNX_Tensor:$output);
 }
 
+def ONNX_SizeOp : ONNX_Op<"Size"> {
+  let summary = "the number of elements, as an int64 scalar";
+  let description = [{
+    Example:
+    ```mlir
+    %n = onnx.Size(%x) : (tensor<2x3xf32>) -> tensor<i64>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data);
+  let results = (outs ONNX_Tensor:$size);
+}
+
+def ONNX_TriluOp : ONNX_Op<"Trilu"> {
+  let summary = "keep the upper or lower triangle of the last two dims";
+  let description = [{
+    `k` (optional int64 scalar input) shifts the diagonal.
+
+    Example:
+    ```mlir
+    %y = onnx.Trilu(%x, %k) {upper = 1} : (tensor<3x4xf32>, tensor<i64>) -> tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, ONNX_OptTensor:$k,
+                   DefaultValuedAttr<I64Attr, "1">:$upper);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_GatherElementsOp : ONNX_Op<"GatherElements"> {
+  let summary = "out[i] = data[i with axis replaced by indices[i]]";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.GatherElements(%d, %i) {axis = 1} : (tensor<2x3xf32>, tensor<2x2xi64>) -> tensor<2x2xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_Tensor:$indices,
+                   DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_TileOp : ONNX_Op<"Tile"> {
+  let summary = "repeat the input along each axis";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.Tile(%x, %r) : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<4x3xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, ONNX_Tensor:$repeats);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_SplitOp : ONNX_Op<"Split"> {
+  let summary = "split along `axis` into the result sizes";
+  let description = [{
+    Example:
+    ```mlir
+    %a, %b = onnx.Split(%x, %s) {axis = 0} : (tensor<6xf32>, tensor<2xi64>) -> (tensor<2xf32>, tensor<4xf32>)
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, ONNX_OptTensor:$split,
+                   DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs Variadic<ONNX_Tensor>:$outputs);
+}
+
+def ONNX_DepthToSpaceOp : ONNX_Op<"DepthToSpace"> {
+  let summary = "move channel blocks into spatial blocks (DCR or CRD)";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.DepthToSpace(%x) {blocksize = 2} : (tensor<1x8x2x2xf32>) -> tensor<1x2x4x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, I64Attr:$blocksize,
+                   DefaultValuedStrAttr<StrAttr, "DCR">:$mode);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_SpaceToDepthOp : ONNX_Op<"SpaceToDepth"> {
+  let summary = "move spatial blocks into channels";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.SpaceToDepth(%x) {blocksize = 2} : (tensor<1x2x4x4xf32>) -> tensor<1x8x2x2xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, I64Attr:$blocksize);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_EyeLikeOp : ONNX_Op<"EyeLike"> {
+  let summary = "ones on the k-th diagonal of a 2-d tensor shaped like the input";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.EyeLike(%x) {k = 1} : (tensor<3x4xf32>) -> tensor<3x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, OptionalAttr<I64Attr>:$dtype,
+                   DefaultValuedAttr<I64Attr, "0">:$k);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_OneHotOp : ONNX_Op<"OneHot"> {
+  let summary = "one-hot encoding along a new axis";
+  let description = [{
+    `values` is [off_value, on_value]; negative indices count from `depth`.
+
+    Example:
+    ```mlir
+    %y = onnx.OneHot(%i, %d, %v) {axis = -1} : (tensor<3xi64>, tensor<i64>, tensor<2xf32>) -> tensor<3x5xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$indices, ONNX_Tensor:$depth,
+                   ONNX_Tensor:$values, DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs ONNX_Tensor:$output);
+}
+
 #endif // KILN_DIALECTS_ONNX_TENSOR_TD

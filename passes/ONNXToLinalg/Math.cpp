@@ -22,6 +22,91 @@ namespace {
 // Elementwise
 //===----------------------------------------------------------------------===//
 
+/// Float-only unary functions and activations.
+static Value emitActivation(OpBuilder &b, Location loc, Operation *op,
+                            Value x) {
+  Type t = x.getType();
+  if (!isFloat(t))
+    return Value();
+  auto c = [&](double v) { return createScalar(b, loc, t, v); };
+  auto expm1 = [&](Value v) {
+    return b.create<arith::SubFOp>(loc, b.create<math::ExpOp>(loc, v), c(1));
+  };
+  auto lt = [&](Value a, Value b2) {
+    return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, a, b2);
+  };
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case([&](onnx::AcosOp) { return b.create<math::AcosOp>(loc, x); })
+      .Case([&](onnx::AcoshOp) { return b.create<math::AcoshOp>(loc, x); })
+      .Case([&](onnx::AsinOp) { return b.create<math::AsinOp>(loc, x); })
+      .Case([&](onnx::AsinhOp) { return b.create<math::AsinhOp>(loc, x); })
+      .Case([&](onnx::AtanOp) { return b.create<math::AtanOp>(loc, x); })
+      .Case([&](onnx::AtanhOp) { return b.create<math::AtanhOp>(loc, x); })
+      .Case([&](onnx::CosOp) { return b.create<math::CosOp>(loc, x); })
+      .Case([&](onnx::CoshOp) { return b.create<math::CoshOp>(loc, x); })
+      .Case([&](onnx::SinOp) { return b.create<math::SinOp>(loc, x); })
+      .Case([&](onnx::SinhOp) { return b.create<math::SinhOp>(loc, x); })
+      .Case([&](onnx::TanOp) { return b.create<math::TanOp>(loc, x); })
+      .Case([&](onnx::RoundOp) { return b.create<math::RoundEvenOp>(loc, x); })
+      .Case([&](onnx::SignOp) -> Value {
+        Value pos = b.create<arith::SelectOp>(loc, lt(c(0), x), c(1), c(0));
+        Value s = b.create<arith::SelectOp>(loc, lt(x, c(0)), c(-1), pos);
+        // NaN stays NaN.
+        Value nan = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, x, x);
+        return b.create<arith::SelectOp>(loc, nan, x, s);
+      })
+      .Case([&](onnx::SoftplusOp) -> Value {
+        // log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), stable for large x.
+        Value ax = b.create<math::AbsFOp>(loc, x);
+        Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, ax));
+        return b.create<arith::AddFOp>(loc, b.create<arith::MaximumFOp>(loc, x, c(0)),
+                                       b.create<math::Log1pOp>(loc, e));
+      })
+      .Case([&](onnx::SoftsignOp) -> Value {
+        return b.create<arith::DivFOp>(
+            loc, x, b.create<arith::AddFOp>(loc, c(1), b.create<math::AbsFOp>(loc, x)));
+      })
+      .Case([&](onnx::HardSwishOp) -> Value {
+        Value h = b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, x, c(1.0 / 6)),
+                                          c(0.5));
+        h = b.create<arith::MinimumFOp>(loc, b.create<arith::MaximumFOp>(loc, h, c(0)), c(1));
+        return b.create<arith::MulFOp>(loc, x, h);
+      })
+      .Case([&](onnx::EluOp elu) -> Value {
+        Value alpha = c(elu.getAlpha().convertToDouble());
+        return b.create<arith::SelectOp>(
+            loc, lt(x, c(0)), b.create<arith::MulFOp>(loc, alpha, expm1(x)), x);
+      })
+      .Case([&](onnx::SeluOp selu) -> Value {
+        Value alpha = c(selu.getAlpha().convertToDouble());
+        Value gamma = c(selu.getGamma().convertToDouble());
+        Value neg = b.create<arith::MulFOp>(loc, alpha, expm1(x));
+        Value v = b.create<arith::SelectOp>(loc, lt(c(0), x), x, neg);
+        return b.create<arith::MulFOp>(loc, gamma, v);
+      })
+      .Case([&](onnx::CeluOp celu) -> Value {
+        Value alpha = c(celu.getAlpha().convertToDouble());
+        Value e = b.create<arith::MulFOp>(
+            loc, alpha, expm1(b.create<arith::DivFOp>(loc, x, alpha)));
+        return b.create<arith::AddFOp>(loc, b.create<arith::MaximumFOp>(loc, x, c(0)),
+                                       b.create<arith::MinimumFOp>(loc, e, c(0)));
+      })
+      .Case([&](onnx::ThresholdedReluOp tr) -> Value {
+        Value alpha = c(tr.getAlpha().convertToDouble());
+        return b.create<arith::SelectOp>(loc, lt(alpha, x), x, c(0));
+      })
+      .Case([&](onnx::ShrinkOp sh) -> Value {
+        Value bias = c(sh.getBias().convertToDouble());
+        Value lambd = c(sh.getLambd().convertToDouble());
+        Value low = b.create<arith::AddFOp>(loc, x, bias);
+        Value high = b.create<arith::SubFOp>(loc, x, bias);
+        Value r = b.create<arith::SelectOp>(loc, lt(lambd, x), high, c(0));
+        return b.create<arith::SelectOp>(
+            loc, lt(x, b.create<arith::NegFOp>(loc, lambd)), low, r);
+      })
+      .Default([](Operation *) { return Value(); });
+}
+
 /// Emits the scalar op for an elementwise onnx op. Returns null for element
 /// types the op does not support.
 static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
@@ -159,7 +244,111 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
                                            args[1])
                        .getResult();
       })
-      .Default([](Operation *) { return Value(); });
+      .Case([&](onnx::GreaterOrEqualOp) -> Value {
+        return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, x,
+                                           args[1])
+                       .getResult()
+                 : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, x,
+                                           args[1])
+                       .getResult();
+      })
+      .Case([&](onnx::LessOrEqualOp) -> Value {
+        return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLE, x,
+                                           args[1])
+                       .getResult()
+                 : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, x,
+                                           args[1])
+                       .getResult();
+      })
+      .Case([&](onnx::XorOp) -> Value {
+        return b.create<arith::XOrIOp>(loc, x, args[1]);
+      })
+      .Case([&](onnx::ModOp mod) -> Value {
+        Value y = args[1];
+        if (f) {
+          Value r = b.create<arith::RemFOp>(loc, x, y);
+          if (mod.getFmod())
+            return r;
+          // Sign of the divisor: add y when r is non-zero and signs differ.
+          Value zero = createScalar(b, loc, t, 0);
+          Value rNeg = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, r, zero);
+          Value yNeg = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, y, zero);
+          Value nz = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::ONE, r, zero);
+          Value fix = b.create<arith::AndIOp>(
+              loc, nz, b.create<arith::XOrIOp>(loc, rNeg, yNeg));
+          return b.create<arith::SelectOp>(loc, fix,
+                                           b.create<arith::AddFOp>(loc, r, y), r);
+        }
+        Value r = b.create<arith::RemSIOp>(loc, x, y);
+        if (mod.getFmod())
+          return r;
+        Value zero = createScalar(b, loc, t, 0);
+        Value rNeg = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, r, zero);
+        Value yNeg = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, y, zero);
+        Value nz = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, r, zero);
+        Value fix =
+            b.create<arith::AndIOp>(loc, nz, b.create<arith::XOrIOp>(loc, rNeg, yNeg));
+        return b.create<arith::SelectOp>(loc, fix,
+                                         b.create<arith::AddIOp>(loc, r, y), r);
+      })
+      .Case([&](onnx::PReluOp) -> Value {
+        if (!f)
+          return Value();
+        Value zero = createScalar(b, loc, t, 0);
+        Value neg = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, zero);
+        return b.create<arith::SelectOp>(
+            loc, neg, b.create<arith::MulFOp>(loc, x, args[1]), x);
+      })
+      .Case([&](onnx::MaxOp) -> Value {
+        Value v = x;
+        for (Value a : args.drop_front())
+          v = f ? b.create<arith::MaximumFOp>(loc, v, a).getResult()
+                : b.create<arith::MaxSIOp>(loc, v, a).getResult();
+        return v;
+      })
+      .Case([&](onnx::MinOp) -> Value {
+        Value v = x;
+        for (Value a : args.drop_front())
+          v = f ? b.create<arith::MinimumFOp>(loc, v, a).getResult()
+                : b.create<arith::MinSIOp>(loc, v, a).getResult();
+        return v;
+      })
+      .Case([&](onnx::SumOp) -> Value {
+        Value v = x;
+        for (Value a : args.drop_front())
+          v = f ? b.create<arith::AddFOp>(loc, v, a).getResult()
+                : b.create<arith::AddIOp>(loc, v, a).getResult();
+        return v;
+      })
+      .Case([&](onnx::MeanOp) -> Value {
+        if (!f)
+          return Value();
+        Value v = x;
+        for (Value a : args.drop_front())
+          v = b.create<arith::AddFOp>(loc, v, a);
+        return b.create<arith::DivFOp>(loc, v,
+                                       createScalar(b, loc, t, args.size()));
+      })
+      .Case([&](onnx::IsNaNOp) -> Value {
+        return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, x, x)
+                       .getResult()
+                 : Value();
+      })
+      .Case([&](onnx::IsInfOp inf) -> Value {
+        if (!f)
+          return Value();
+        Value pos = createExtremum(b, loc, t, /*lowest=*/false);
+        Value neg = createExtremum(b, loc, t, /*lowest=*/true);
+        Value r = createScalar(b, loc, b.getI1Type(), 0);
+        if (inf.getDetectPositive())
+          r = b.create<arith::OrIOp>(
+              loc, r, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x, pos));
+        if (inf.getDetectNegative())
+          r = b.create<arith::OrIOp>(
+              loc, r, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x, neg));
+        return r;
+      })
+      .Default([&](Operation *) { return emitActivation(b, loc, op, x); });
 }
 
 /// Lowers any elementwise onnx op whose operands are all tensors.
@@ -253,9 +442,10 @@ struct WhereLowering : OpRewritePattern<onnx::WhereOp> {
   }
 };
 
-struct CastLowering : OpRewritePattern<onnx::CastOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(onnx::CastOp op,
+template <typename OpTy>
+struct CastLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     Type from = tensorType(op.getInput()).getElementType();
     Type to = tensorType(op.getOutput()).getElementType();
@@ -537,34 +727,243 @@ static LogicalResult normaliseAxes(Operation *op, SmallVectorImpl<int64_t> &axes
   return success();
 }
 
-template <typename OpTy, ReduceKind Kind, bool Mean = false>
+/// What a reduction applies before (to each element) and after (to each
+/// sum): ReduceL1 is Abs/None, ReduceL2 Square/Sqrt, ReduceLogSumExp
+/// Exp/Log (shifted by the maximum), ReduceMean None/Mean...
+enum class PreMap { None, Abs, Square, Exp };
+enum class PostMap { None, Mean, Sqrt, Log };
+
+template <typename OpTy, ReduceKind Kind, PreMap Pre = PreMap::None,
+          PostMap Post = PostMap::None>
 struct ReduceAttrLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto type = tensorType(op.getData());
+    Type et = type.getElementType();
+    if (et.isUnsignedInteger())
+      return unsupported(op, "unsigned integer operands are not supported yet");
+    bool f = isFloat(et);
+    if (!f && (Pre == PreMap::Exp || Post != PostMap::None))
+      return unsupported(op, "integer inputs are not supported by this op yet");
     SmallVector<int64_t> axes = getI64Array(op.getAxes(), 0, 0);
     if (failed(normaliseAxes(op, axes, type.getRank())))
       return failure();
-    Value r = reduceKeepDims(rewriter, loc, op.getData(), axes, Kind);
-    if (Mean) {
+    Value x = op.getData();
+    // log-sum-exp subtracts the maximum first so exp cannot overflow.
+    Value shift;
+    if (Pre == PreMap::Exp) {
+      shift = reduceKeepDims(rewriter, loc, x, axes, ReduceKind::Max);
+      shift = buildElementwise(
+          rewriter, loc, tensorType(shift), shift,
+          [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+            // An all -inf slice keeps -inf; avoid inf - inf = NaN.
+            Value inf = createExtremum(b, l, et, true);
+            Value isInf = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ,
+                                                  args[0], inf);
+            return b.create<arith::SelectOp>(l, isInf, createScalar(b, l, et, 0),
+                                             args[0]);
+          });
+      x = buildElementwise(rewriter, loc, type, ValueRange{x, shift},
+                           [&](OpBuilder &b, Location l, ValueRange args) {
+                             return b
+                                 .create<math::ExpOp>(
+                                     l, b.create<arith::SubFOp>(l, args[0], args[1]))
+                                 .getResult();
+                           });
+    } else if (Pre != PreMap::None) {
+      x = buildElementwise(
+          rewriter, loc, type, x,
+          [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+            Value v = args[0];
+            if (Pre == PreMap::Abs)
+              return f ? b.create<math::AbsFOp>(l, v).getResult()
+                       : b.create<math::AbsIOp>(l, v).getResult();
+            return f ? b.create<arith::MulFOp>(l, v, v).getResult()
+                     : b.create<arith::MulIOp>(l, v, v).getResult();
+          });
+    }
+    Value r = reduceKeepDims(rewriter, loc, x, axes, Kind);
+    if (Post != PostMap::None) {
       int64_t count = 1;
       for (int64_t a : axes)
         count *= type.getDimSize(a);
-      Type et = type.getElementType();
-      if (!isFloat(et))
-        return unsupported(op, "integer ReduceMean is not supported yet");
-      r = buildElementwise(rewriter, loc, tensorType(r), r,
-                           [&](OpBuilder &b, Location l, ValueRange args) {
-                             return b
-                                 .create<arith::DivFOp>(
-                                     l, args[0], createScalar(b, l, et, count))
-                                 .getResult();
-                           });
+      SmallVector<Value> inputs{r};
+      if (shift)
+        inputs.push_back(shift);
+      r = buildElementwise(
+          rewriter, loc, tensorType(r), inputs,
+          [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+            Value v = args[0];
+            if (Post == PostMap::Mean)
+              return b.create<arith::DivFOp>(l, v, createScalar(b, l, et, count));
+            if (Post == PostMap::Sqrt)
+              return b.create<math::SqrtOp>(l, v);
+            v = b.create<math::LogOp>(l, v);
+            if (args.size() > 1)
+              v = b.create<arith::AddFOp>(l, v, args[1]);
+            return v;
+          });
     }
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, r,
                                      tensorType(op->getResult(0))));
+    return success();
+  }
+};
+
+/// ArgMax / ArgMin: one generic with two accumulators (value, index).
+template <typename OpTy, bool IsMax>
+struct ArgLowering : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = tensorType(op.getData());
+    Type et = type.getElementType();
+    if (et.isUnsignedInteger())
+      return unsupported(op, "unsigned integer operands are not supported yet");
+    int64_t rank = type.getRank();
+    int64_t axis = onnx::normalizeAxis(op.getAxis(), rank);
+    if (axis < 0)
+      return unsupported(op, "axis out of range");
+    SmallVector<int64_t> shape(type.getShape());
+    shape[axis] = 1;
+    auto valType = RankedTensorType::get(shape, et);
+    auto idxType = RankedTensorType::get(shape, rewriter.getI64Type());
+    Value valInit = createFilled(rewriter, loc, valType,
+                                 createExtremum(rewriter, loc, et, IsMax));
+    Value idxInit = createFilled(rewriter, loc, idxType,
+                                 createScalar(rewriter, loc, rewriter.getI64Type(), 0));
+    SmallVector<AffineExpr> outExprs;
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t i = 0; i < rank; ++i) {
+      outExprs.push_back(i == axis ? rewriter.getAffineConstantExpr(0)
+                                   : rewriter.getAffineDimExpr(i));
+      iterators.push_back(i == axis ? utils::IteratorType::reduction
+                                    : utils::IteratorType::parallel);
+    }
+    auto outMap = AffineMap::get(rank, 0, outExprs, rewriter.getContext());
+    SmallVector<AffineMap> maps{rewriter.getMultiDimIdentityMap(rank), outMap,
+                                outMap};
+    bool last = op.getSelectLastIndex();
+    bool f = isFloat(et);
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{valType, idxType}, op.getData(),
+        ValueRange{valInit, idxInit}, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value x = args[0], best = args[1], bestIdx = args[2];
+          Value idx = b.create<arith::IndexCastOp>(
+              l, b.getI64Type(), b.create<linalg::IndexOp>(l, axis));
+          Value better;
+          if (f) {
+            auto pred = IsMax ? (last ? arith::CmpFPredicate::OGE
+                                      : arith::CmpFPredicate::OGT)
+                              : (last ? arith::CmpFPredicate::OLE
+                                      : arith::CmpFPredicate::OLT);
+            better = b.create<arith::CmpFOp>(l, pred, x, best);
+          } else {
+            auto pred = IsMax ? (last ? arith::CmpIPredicate::sge
+                                      : arith::CmpIPredicate::sgt)
+                              : (last ? arith::CmpIPredicate::sle
+                                      : arith::CmpIPredicate::slt);
+            better = b.create<arith::CmpIOp>(l, pred, x, best);
+          }
+          // The first element always wins, whatever the init compares as.
+          Value first = b.create<arith::CmpIOp>(
+              l, arith::CmpIPredicate::eq, idx,
+              createScalar(b, l, b.getI64Type(), 0));
+          better = b.create<arith::OrIOp>(l, better, first);
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::SelectOp>(l, better, x, best),
+                            b.create<arith::SelectOp>(l, better, idx, bestIdx)});
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(1),
+                                     tensorType(op.getReduced())));
+    return success();
+  }
+};
+
+struct HardmaxLowering : OpRewritePattern<onnx::HardmaxOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::HardmaxOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = tensorType(op.getInput());
+    int64_t axis = onnx::normalizeAxis(op.getAxis(), type.getRank());
+    if (axis < 0 || !isFloat(type.getElementType()))
+      return unsupported(op, "Hardmax needs a float input and a valid axis");
+    SmallVector<int64_t> shape(type.getShape());
+    shape[axis] = 1;
+    auto idxType = RankedTensorType::get(shape, rewriter.getI64Type());
+    auto arg = rewriter.create<onnx::ArgMaxOp>(
+        loc, idxType, op.getInput(), rewriter.getI64IntegerAttr(axis),
+        rewriter.getI64IntegerAttr(1), rewriter.getI64IntegerAttr(0));
+    Type et = type.getElementType();
+    Value result = buildElementwise(
+        rewriter, loc, type, arg.getResult(),
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value idx = b.create<arith::IndexCastOp>(
+              l, b.getI64Type(), b.create<linalg::IndexOp>(l, axis));
+          Value hit = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, idx,
+                                              args[0]);
+          return b.create<arith::SelectOp>(l, hit, createScalar(b, l, et, 1),
+                                           createScalar(b, l, et, 0));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// CumSum as a masked reduction over a second copy of the axis:
+/// y[.., i, ..] = sum_k x[.., k, ..] for k <= i (k < i exclusive; >= reverse).
+struct CumSumLowering : OpRewritePattern<onnx::CumSumOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::CumSumOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = tensorType(op.getX());
+    Type et = type.getElementType();
+    if (et.isUnsignedInteger())
+      return unsupported(op, "unsigned integer operands are not supported yet");
+    SmallVector<int64_t> axisValues;
+    if (failed(getConstantInts(op.getAxis(), axisValues)) ||
+        axisValues.size() != 1)
+      return unsupported(op, "CumSum axis must be a constant scalar");
+    int64_t rank = type.getRank();
+    int64_t axis = onnx::normalizeAxis(axisValues[0], rank);
+    if (axis < 0)
+      return unsupported(op, "axis out of range");
+    // Loops: the rank output dims, then k.
+    SmallVector<AffineExpr> inExprs;
+    for (int64_t i = 0; i < rank; ++i)
+      inExprs.push_back(rewriter.getAffineDimExpr(i == axis ? rank : i));
+    SmallVector<AffineMap> maps{
+        AffineMap::get(rank + 1, 0, inExprs, rewriter.getContext()),
+        AffineMap::getMultiDimIdentityMap(rank + 1, rewriter.getContext())
+            .getMajorSubMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    bool exclusive = op.getExclusive(), reverse = op.getReverse();
+    bool f = isFloat(et);
+    Value init = createFilled(rewriter, loc, type, createScalar(rewriter, loc, et, 0));
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{type}, op.getX(), init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value i = b.create<linalg::IndexOp>(l, axis);
+          Value k = b.create<linalg::IndexOp>(l, rank);
+          auto pred = reverse ? (exclusive ? arith::CmpIPredicate::ugt
+                                           : arith::CmpIPredicate::uge)
+                              : (exclusive ? arith::CmpIPredicate::ult
+                                           : arith::CmpIPredicate::ule);
+          Value take = b.create<arith::CmpIOp>(l, pred, k, i);
+          Value sum = f ? b.create<arith::AddFOp>(l, args[1], args[0]).getResult()
+                        : b.create<arith::AddIOp>(l, args[1], args[0]).getResult();
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::SelectOp>(l, take, sum, args[1])});
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
     return success();
   }
 };
@@ -651,11 +1050,43 @@ void kiln::populateMathPatterns(RewritePatternSet &patterns) {
       ElementwiseLowering<onnx::GreaterOp>, ElementwiseLowering<onnx::LessOp>,
       ElementwiseLowering<onnx::MulOp>, ElementwiseLowering<onnx::OrOp>,
       ElementwiseLowering<onnx::PowOp>, ElementwiseLowering<onnx::SubOp>,
-      ClipLowering, WhereLowering, CastLowering, MatMulLowering, GemmLowering,
+      ElementwiseLowering<onnx::GreaterOrEqualOp>,
+      ElementwiseLowering<onnx::LessOrEqualOp>,
+      ElementwiseLowering<onnx::XorOp>, ElementwiseLowering<onnx::ModOp>,
+      ElementwiseLowering<onnx::PReluOp>, ElementwiseLowering<onnx::MaxOp>,
+      ElementwiseLowering<onnx::MinOp>, ElementwiseLowering<onnx::SumOp>,
+      ElementwiseLowering<onnx::MeanOp>, ElementwiseLowering<onnx::IsNaNOp>,
+      ElementwiseLowering<onnx::IsInfOp>, ElementwiseLowering<onnx::AcosOp>,
+      ElementwiseLowering<onnx::AcoshOp>, ElementwiseLowering<onnx::AsinOp>,
+      ElementwiseLowering<onnx::AsinhOp>, ElementwiseLowering<onnx::AtanOp>,
+      ElementwiseLowering<onnx::AtanhOp>, ElementwiseLowering<onnx::CosOp>,
+      ElementwiseLowering<onnx::CoshOp>, ElementwiseLowering<onnx::SinOp>,
+      ElementwiseLowering<onnx::SinhOp>, ElementwiseLowering<onnx::TanOp>,
+      ElementwiseLowering<onnx::RoundOp>, ElementwiseLowering<onnx::SignOp>,
+      ElementwiseLowering<onnx::SoftplusOp>,
+      ElementwiseLowering<onnx::SoftsignOp>,
+      ElementwiseLowering<onnx::HardSwishOp>, ElementwiseLowering<onnx::EluOp>,
+      ElementwiseLowering<onnx::SeluOp>, ElementwiseLowering<onnx::CeluOp>,
+      ElementwiseLowering<onnx::ThresholdedReluOp>,
+      ElementwiseLowering<onnx::ShrinkOp>,
+      ClipLowering, WhereLowering, CastLowering<onnx::CastOp>,
+      CastLowering<onnx::CastLikeOp>, MatMulLowering, GemmLowering,
       ReduceAttrLowering<onnx::ReduceMaxOp, ReduceKind::Max>,
       ReduceAttrLowering<onnx::ReduceMinOp, ReduceKind::Min>,
       ReduceAttrLowering<onnx::ReduceProdOp, ReduceKind::Prod>,
-      ReduceAttrLowering<onnx::ReduceMeanOp, ReduceKind::Sum, true>,
+      ReduceAttrLowering<onnx::ReduceMeanOp, ReduceKind::Sum, PreMap::None,
+                         PostMap::Mean>,
+      ReduceAttrLowering<onnx::ReduceL1Op, ReduceKind::Sum, PreMap::Abs>,
+      ReduceAttrLowering<onnx::ReduceL2Op, ReduceKind::Sum, PreMap::Square,
+                         PostMap::Sqrt>,
+      ReduceAttrLowering<onnx::ReduceLogSumOp, ReduceKind::Sum, PreMap::None,
+                         PostMap::Log>,
+      ReduceAttrLowering<onnx::ReduceLogSumExpOp, ReduceKind::Sum, PreMap::Exp,
+                         PostMap::Log>,
+      ReduceAttrLowering<onnx::ReduceSumSquareOp, ReduceKind::Sum,
+                         PreMap::Square>,
+      ArgLowering<onnx::ArgMaxOp, true>, ArgLowering<onnx::ArgMinOp, false>,
+      HardmaxLowering, CumSumLowering,
       ReduceSumLowering, SoftmaxLowering<onnx::SoftmaxOp, false>,
       SoftmaxLowering<onnx::LogSoftmaxOp, true>>(ctx);
 }

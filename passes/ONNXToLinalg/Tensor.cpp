@@ -409,6 +409,301 @@ struct PadLowering : OpRewritePattern<onnx::PadOp> {
   }
 };
 
+/// A generic over the output's index space whose body computes each element
+/// from the loop indices (linalg.index), for gathers and index arithmetic.
+static Value buildIndexed(
+    OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs,
+    ArrayRef<AffineMap> inputMaps,
+    function_ref<Value(OpBuilder &, Location, ValueRange, ValueRange)> body) {
+  int64_t rank = type.getRank();
+  SmallVector<AffineMap> maps(inputMaps.begin(), inputMaps.end());
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return b
+      .create<linalg::GenericOp>(
+          loc, TypeRange{type}, inputs, ValueRange{createEmpty(b, loc, type)},
+          maps, iterators,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            SmallVector<Value> idx;
+            for (int64_t i = 0; i < rank; ++i)
+              idx.push_back(nb.create<linalg::IndexOp>(l, i));
+            nb.create<linalg::YieldOp>(l, body(nb, l, args.drop_back(), idx));
+          })
+      .getResult(0);
+}
+
+/// Normalises a (possibly negative) i64/i32 index against `size` and clamps
+/// it into range, as an index value.
+static Value clampIndex(OpBuilder &b, Location l, Value v, int64_t size) {
+  Value idx = b.create<arith::IndexCastOp>(l, b.getIndexType(), v);
+  Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+  Value n = b.create<arith::ConstantIndexOp>(l, size);
+  Value neg = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, idx, zero);
+  idx = b.create<arith::SelectOp>(l, neg, b.create<arith::AddIOp>(l, idx, n),
+                                  idx);
+  idx = b.create<arith::MaxSIOp>(l, idx, zero);
+  return b.create<arith::MinSIOp>(
+      l, idx, b.create<arith::ConstantIndexOp>(l, std::max<int64_t>(size - 1, 0)));
+}
+
+struct SizeLowering : OpRewritePattern<onnx::SizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::SizeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = tensorType(op.getSize());
+    rewriter.replaceOpWithNewOp<arith::ConstantOp>(
+        op, DenseElementsAttr::get(
+                type, rewriter.getIntegerAttr(
+                          type.getElementType(),
+                          tensorType(op.getData()).getNumElements())));
+    return success();
+  }
+};
+
+struct TriluLowering : OpRewritePattern<onnx::TriluOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::TriluOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = tensorType(op.getOutput());
+    int64_t rank = type.getRank();
+    if (rank < 2)
+      return unsupported(op, "Trilu needs rank 2 or more");
+    int64_t k = 0;
+    if (!onnx::isNoValue(op.getK())) {
+      SmallVector<int64_t> ks;
+      if (failed(getConstantInts(op.getK(), ks)) || ks.size() != 1)
+        return unsupported(op, "Trilu k must be a constant scalar");
+      k = ks[0];
+    }
+    bool upper = op.getUpper();
+    Type et = type.getElementType();
+    Value result = buildIndexed(
+        rewriter, op.getLoc(), type, op.getInput(),
+        {rewriter.getMultiDimIdentityMap(rank)},
+        [&](OpBuilder &b, Location l, ValueRange args, ValueRange idx) -> Value {
+          auto i64 = [&](Value v) {
+            return b.create<arith::IndexCastOp>(l, b.getI64Type(), v);
+          };
+          Value diff = b.create<arith::SubIOp>(l, i64(idx[rank - 1]),
+                                               i64(idx[rank - 2]));
+          Value kv = createScalar(b, l, b.getI64Type(), k);
+          Value keep = b.create<arith::CmpIOp>(
+              l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+              diff, kv);
+          return b.create<arith::SelectOp>(l, keep, args[0],
+                                           createScalar(b, l, et, 0));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct GatherElementsLowering : OpRewritePattern<onnx::GatherElementsOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::GatherElementsOp op,
+                                PatternRewriter &rewriter) const override {
+    auto dataType = tensorType(op.getData());
+    auto outType = tensorType(op.getOutput());
+    int64_t rank = dataType.getRank();
+    int64_t axis = onnx::normalizeAxis(op.getAxis(), rank);
+    if (axis < 0)
+      return unsupported(op, "axis out of range");
+    Value data = op.getData();
+    Value result = buildIndexed(
+        rewriter, op.getLoc(), outType, op.getIndices(),
+        {rewriter.getMultiDimIdentityMap(rank)},
+        [&](OpBuilder &b, Location l, ValueRange args, ValueRange idx) -> Value {
+          SmallVector<Value> at(idx.begin(), idx.end());
+          at[axis] = clampIndex(b, l, args[0], dataType.getDimSize(axis));
+          return b.create<tensor::ExtractOp>(l, data, at);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct TileLowering : OpRewritePattern<onnx::TileOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::TileOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inType = tensorType(op.getInput());
+    Value input = op.getInput();
+    Value result = buildIndexed(
+        rewriter, op.getLoc(), tensorType(op.getOutput()), {}, {},
+        [&](OpBuilder &b, Location l, ValueRange, ValueRange idx) -> Value {
+          SmallVector<Value> at;
+          for (int64_t i = 0; i < inType.getRank(); ++i)
+            at.push_back(b.create<arith::RemUIOp>(
+                l, idx[i],
+                b.create<arith::ConstantIndexOp>(l, inType.getDimSize(i))));
+          return b.create<tensor::ExtractOp>(l, input, at);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct SplitLowering : OpRewritePattern<onnx::SplitOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::SplitOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = tensorType(op.getInput());
+    int64_t rank = type.getRank();
+    int64_t axis = onnx::normalizeAxis(op.getAxis(), rank);
+    if (axis < 0)
+      return unsupported(op, "axis out of range");
+    SmallVector<Value> results;
+    int64_t offset = 0;
+    for (Value out : op.getOutputs()) {
+      auto outType = tensorType(out);
+      SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0)),
+          sizes, strides(rank, rewriter.getIndexAttr(1));
+      for (int64_t d : outType.getShape())
+        sizes.push_back(rewriter.getIndexAttr(d));
+      offsets[axis] = rewriter.getIndexAttr(offset);
+      offset += outType.getDimSize(axis);
+      results.push_back(rewriter.create<tensor::ExtractSliceOp>(
+          op.getLoc(), outType, op.getInput(), offsets, sizes, strides));
+    }
+    if (offset != type.getDimSize(axis))
+      return unsupported(op, "Split outputs do not cover the input");
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+};
+
+/// DepthToSpace / SpaceToDepth as reshape -> transpose -> reshape.
+static Value blockShuffle(OpBuilder &b, Location loc, Value x,
+                          ArrayRef<int64_t> splitShape,
+                          ArrayRef<int64_t> perm, RankedTensorType outType) {
+  Type et = outType.getElementType();
+  Value split = reshapeTo(b, loc, x, RankedTensorType::get(splitShape, et));
+  SmallVector<int64_t> permuted;
+  for (int64_t p : perm)
+    permuted.push_back(splitShape[p]);
+  auto tType = RankedTensorType::get(permuted, et);
+  Value t = b.create<linalg::TransposeOp>(loc, split, createEmpty(b, loc, tType),
+                                          perm)
+                .getResult()[0];
+  return reshapeTo(b, loc, t, outType);
+}
+
+struct DepthToSpaceLowering : OpRewritePattern<onnx::DepthToSpaceOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::DepthToSpaceOp op,
+                                PatternRewriter &rewriter) const override {
+    auto t = tensorType(op.getInput());
+    if (t.getRank() != 4)
+      return unsupported(op, "DepthToSpace needs a 4-d input");
+    int64_t n = t.getDimSize(0), c = t.getDimSize(1), h = t.getDimSize(2),
+            w = t.getDimSize(3), bs = op.getBlocksize();
+    Value r;
+    if (op.getMode() == "DCR")
+      r = blockShuffle(rewriter, op.getLoc(), op.getInput(),
+                       {n, bs, bs, c / (bs * bs), h, w}, {0, 3, 4, 1, 5, 2},
+                       tensorType(op.getOutput()));
+    else if (op.getMode() == "CRD")
+      r = blockShuffle(rewriter, op.getLoc(), op.getInput(),
+                       {n, c / (bs * bs), bs, bs, h, w}, {0, 1, 4, 2, 5, 3},
+                       tensorType(op.getOutput()));
+    else
+      return unsupported(op, "unknown DepthToSpace mode '" + op.getMode() + "'");
+    rewriter.replaceOp(op, r);
+    return success();
+  }
+};
+
+struct SpaceToDepthLowering : OpRewritePattern<onnx::SpaceToDepthOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::SpaceToDepthOp op,
+                                PatternRewriter &rewriter) const override {
+    auto t = tensorType(op.getInput());
+    if (t.getRank() != 4)
+      return unsupported(op, "SpaceToDepth needs a 4-d input");
+    int64_t n = t.getDimSize(0), c = t.getDimSize(1), h = t.getDimSize(2),
+            w = t.getDimSize(3), bs = op.getBlocksize();
+    rewriter.replaceOp(
+        op, blockShuffle(rewriter, op.getLoc(), op.getInput(),
+                         {n, c, h / bs, bs, w / bs, bs}, {0, 3, 5, 1, 2, 4},
+                         tensorType(op.getOutput())));
+    return success();
+  }
+};
+
+struct EyeLikeLowering : OpRewritePattern<onnx::EyeLikeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::EyeLikeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto type = tensorType(op.getOutput());
+    if (type.getRank() != 2)
+      return unsupported(op, "EyeLike needs a 2-d input");
+    Type et = type.getElementType();
+    if (et.isUnsignedInteger())
+      return unsupported(op, "unsigned integer types are not supported yet");
+    int64_t k = op.getK();
+    Value result = buildIndexed(
+        rewriter, op.getLoc(), type, {}, {},
+        [&](OpBuilder &b, Location l, ValueRange, ValueRange idx) -> Value {
+          Value col = b.create<arith::IndexCastOp>(l, b.getI64Type(), idx[1]);
+          Value row = b.create<arith::IndexCastOp>(l, b.getI64Type(), idx[0]);
+          Value diag = b.create<arith::CmpIOp>(
+              l, arith::CmpIPredicate::eq, b.create<arith::SubIOp>(l, col, row),
+              createScalar(b, l, b.getI64Type(), k));
+          return b.create<arith::SelectOp>(l, diag, createScalar(b, l, et, 1),
+                                           createScalar(b, l, et, 0));
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct OneHotLowering : OpRewritePattern<onnx::OneHotOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::OneHotOp op,
+                                PatternRewriter &rewriter) const override {
+    auto outType = tensorType(op.getOutput());
+    auto idxType = tensorType(op.getIndices());
+    int64_t rank = outType.getRank();
+    int64_t axis = onnx::normalizeAxis(op.getAxis(), rank);
+    if (axis < 0)
+      return unsupported(op, "axis out of range");
+    if (idxType.getElementType().isUnsignedInteger() ||
+        outType.getElementType().isUnsignedInteger())
+      return unsupported(op, "unsigned integer types are not supported yet");
+    int64_t depth = outType.getDimSize(axis);
+    SmallVector<AffineExpr> idxExprs;
+    for (int64_t i = 0; i < rank; ++i)
+      if (i != axis)
+        idxExprs.push_back(rewriter.getAffineDimExpr(i));
+    Value values = op.getValues();
+    Type it = idxType.getElementType();
+    Value result = buildIndexed(
+        rewriter, op.getLoc(), outType, op.getIndices(),
+        {AffineMap::get(rank, 0, idxExprs, rewriter.getContext())},
+        [&](OpBuilder &b, Location l, ValueRange args, ValueRange idx) -> Value {
+          Value raw = args[0];
+          if (isFloat(it))
+            raw = b.create<arith::FPToSIOp>(l, b.getI64Type(), raw);
+          else if (it != b.getI64Type())
+            raw = b.create<arith::ExtSIOp>(l, b.getI64Type(), raw);
+          Value d = createScalar(b, l, b.getI64Type(), depth);
+          Value zero = createScalar(b, l, b.getI64Type(), 0);
+          Value neg = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, raw, zero);
+          raw = b.create<arith::SelectOp>(l, neg, b.create<arith::AddIOp>(l, raw, d), raw);
+          Value pos = b.create<arith::IndexCastOp>(l, b.getI64Type(), idx[axis]);
+          Value hit = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, raw, pos);
+          Value off = b.create<tensor::ExtractOp>(
+              l, values, ValueRange{b.create<arith::ConstantIndexOp>(l, 0)});
+          Value on = b.create<tensor::ExtractOp>(
+              l, values, ValueRange{b.create<arith::ConstantIndexOp>(l, 1)});
+          return b.create<arith::SelectOp>(l, hit, on, off);
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateTensorPatterns(RewritePatternSet &patterns) {
@@ -420,5 +715,8 @@ void kiln::populateTensorPatterns(RewritePatternSet &patterns) {
                ReshapeLikeLowering<onnx::UnsqueezeOp>, TransposeLowering,
                ConcatLowering, GatherLowering, SliceLowering, ShapeLowering,
                ConstantOfShapeLowering, ExpandLowering, RangeLowering,
-               PadLowering>(ctx);
+               PadLowering, SizeLowering, TriluLowering,
+               GatherElementsLowering, TileLowering, SplitLowering,
+               DepthToSpaceLowering, SpaceToDepthLowering, EyeLikeLowering,
+               OneHotLowering>(ctx);
 }

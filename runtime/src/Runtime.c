@@ -109,7 +109,7 @@ const char *kiln_status_string(int status) {
   case KILN_ERROR_ALLOC:
     return "workspace allocation failed";
   case KILN_ERROR_ARGUMENT:
-    return "null input or output pointer";
+    return "null input or output pointer, or misaligned workspace";
   case KILN_ERROR_SHAPE:
     return "run-time shape does not match the model";
   default:

@@ -83,7 +83,7 @@ TEST(RuntimeStatus, Strings) {
   EXPECT_STREQ(kiln_status_string(KILN_ERROR_ALLOC),
                "workspace allocation failed");
   EXPECT_STREQ(kiln_status_string(KILN_ERROR_ARGUMENT),
-               "null input or output pointer");
+               "null input or output pointer, or misaligned workspace");
   EXPECT_STREQ(kiln_status_string(KILN_ERROR_SHAPE),
                "run-time shape does not match the model");
   EXPECT_STREQ(kiln_status_string(-1), "unknown status");

@@ -28,7 +28,8 @@ extern "C" {
 enum {
   KILN_OK = 0,
   KILN_ERROR_ALLOC = 1,    /**< the workspace could not be allocated */
-  KILN_ERROR_ARGUMENT = 2, /**< a NULL input or output pointer */
+  KILN_ERROR_ARGUMENT = 2, /**< a NULL input or output, or a misaligned
+                              workspace */
   KILN_ERROR_SHAPE = 3     /**< a run-time shape did not match the model */
 };
 
