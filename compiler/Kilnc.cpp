@@ -27,6 +27,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
@@ -216,7 +217,8 @@ public:
   void printBeforeIfEnabled(Pass *, Operation *, PrintCallbackFn) override {}
   void printAfterIfEnabled(Pass *pass, Operation *,
                            PrintCallbackFn print) override {
-    std::string file = llvm::formatv("{0}/{1:$[0]3}-{2}.mlir", dir, ++count,
+    std::string file = llvm::formatv("{0}/{1}-{2}.mlir", dir,
+                                     llvm::format("%03u", ++count),
                                      pass->getArgument().empty()
                                          ? pass->getName()
                                          : pass->getArgument());
