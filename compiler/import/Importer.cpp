@@ -37,7 +37,8 @@ public:
   GraphImporter(MLIRContext &context, StringRef path)
       : context(context), builder(&context), path(path) {}
 
-  llvm::Expected<OwningOpRef<ModuleOp>> import(const ::onnx::ModelProto &model);
+  llvm::Expected<OwningOpRef<ModuleOp>>
+  import(const ::onnx::ModelProto &model, const std::vector<int> &sinceVersions);
 
 private:
   llvm::Error error(const Twine &message) {
@@ -56,7 +57,7 @@ private:
   llvm::Expected<NamedAttribute>
   convertAttribute(const ::onnx::NodeProto &node,
                    const ::onnx::AttributeProto &attr);
-  llvm::Error importNode(const ::onnx::NodeProto &node);
+  llvm::Error importNode(const ::onnx::NodeProto &node, int sinceVersion);
   Location nodeLoc(const ::onnx::NodeProto &node);
 
   MLIRContext &context;
@@ -284,11 +285,29 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
   return it == counts.end() ? given : std::max(given, it->second);
 }
 
-llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node) {
+/// The ONNX version (since_version) each onnx dialect op implements; the
+/// importer keys every node on (op, since_version).
+static const llvm::StringMap<int> &implementedVersions() {
+  static const llvm::StringMap<int> versions = {
+#include "dialects/onnx/OpVersions.inc"
+  };
+  return versions;
+}
+
+llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
+                                      int sinceVersion) {
   Location loc = nodeLoc(node);
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     return nodeError(node, "operators of domain '" + node.domain() +
                                "' are not supported");
+  auto implemented = implementedVersions().find(node.op_type());
+  if (implemented == implementedVersions().end())
+    return nodeError(node, "operator " + node.op_type() + " is not supported");
+  if (implemented->second != sinceVersion)
+    return nodeError(node, "Kiln implements " + node.op_type() + "-" +
+                               Twine(implemented->second) +
+                               ", but the model needs " + node.op_type() +
+                               "-" + Twine(sinceVersion));
 
   // Constant: one of its value_* attributes becomes the constant's value.
   if (node.op_type() == "Constant") {
@@ -393,7 +412,8 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node) {
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-GraphImporter::import(const ::onnx::ModelProto &model) {
+GraphImporter::import(const ::onnx::ModelProto &model,
+                      const std::vector<int> &sinceVersions) {
   const ::onnx::GraphProto &graph = model.graph();
   for (const auto &info : graph.value_info()) {
     if (!info.type().has_tensor_type())
@@ -461,8 +481,8 @@ GraphImporter::import(const ::onnx::ModelProto &model) {
     values[init.name()] = builder.create<kiln::onnx::ConstantOp>(
         FileLineColLoc::get(&context, path, 0, 0), value->getType(), *value);
   }
-  for (const auto &node : graph.node())
-    if (llvm::Error err = importNode(node))
+  for (int i = 0; i < graph.node_size(); ++i)
+    if (llvm::Error err = importNode(graph.node(i), sinceVersions[i]))
       return std::move(err);
 
   SmallVector<Value> results;
@@ -484,9 +504,10 @@ kiln::importOnnxModel(StringRef path, MLIRContext &context,
   context.loadDialect<kiln::onnx::ONNXDialect, func::FuncDialect>();
   ::onnx::ModelProto model;
   std::string message;
-  if (!loadOnnxModel(path.str(), pins, model, message))
+  std::vector<int> sinceVersions;
+  if (!loadOnnxModel(path.str(), pins, model, sinceVersions, message))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    (path + ": " + message).str());
   GraphImporter importer(context, path);
-  return importer.import(model);
+  return importer.import(model, sinceVersions);
 }

@@ -57,7 +57,8 @@ static bool applyPins(onnx::ModelProto &model,
 
 bool kiln::loadOnnxModel(const std::string &path,
                          const std::vector<InputShapePin> &pins,
-                         onnx::ModelProto &model, std::string &error) {
+                         onnx::ModelProto &model,
+                         std::vector<int> &sinceVersions, std::string &error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = "cannot open file";
@@ -97,6 +98,12 @@ bool kiln::loadOnnxModel(const std::string &path,
                                         /*enable_data_propagation=*/true);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                        options);
+    sinceVersions.clear();
+    for (const auto &node : model.graph().node()) {
+      const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
+          node.op_type(), kTargetOpset, node.domain());
+      sinceVersions.push_back(schema ? schema->since_version() : 0);
+    }
   } catch (const std::exception &e) {
     std::string what = e.what();
     // ONNX's messages can span lines; keep the diagnostic to one.

@@ -31,11 +31,14 @@ struct InputShapePin {
 };
 
 /// Reads `path`, pins input shapes, runs ONNX's checker, converts the model to
-/// opset kTargetOpset and runs shape inference with data propagation. On
-/// failure returns false and sets `error` to one line (without the file name).
+/// opset kTargetOpset and runs shape inference with data propagation. Fills
+/// `sinceVersions` with the since_version of each graph node's schema (0 when
+/// ONNX has none). On failure returns false and sets `error` to one line
+/// (without the file name).
 bool loadOnnxModel(const std::string &path,
                    const std::vector<InputShapePin> &pins,
-                   onnx::ModelProto &model, std::string &error);
+                   onnx::ModelProto &model, std::vector<int> &sinceVersions,
+                   std::string &error);
 
 } // namespace kiln
 

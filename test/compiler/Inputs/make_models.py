@@ -63,9 +63,9 @@ g = helper.make_graph([helper.make_node("Relu", ["missing"], ["y"], name="relu0"
                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "checker_fails.onnx")
 
-g = helper.make_graph([helper.make_node("Hardmax", ["x"], ["y"], name="hm")], "unsup",
-                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
-                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])])
+g = helper.make_graph([helper.make_node("Det", ["x"], ["y"], name="det0")], "unsup",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 3])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "unsupported_op.onnx")
 
 g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu0")], "new",
