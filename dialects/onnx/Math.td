@@ -273,6 +273,24 @@ def ONNX_GemmOp : ONNX_Op<"Gemm"> {
   let hasVerifier = 1;
 }
 
+def ONNX_EinsumOp : ONNX_Op<"Einsum"> {
+  let summary = "Einstein summation over the inputs";
+  let description = [{
+    `equation` names each input's axes with letters; a letter repeated in one
+    input takes its diagonal, letters missing from the output are summed, and
+    `...` stands for broadcast axes. Without `->` the output is the letters
+    used once, in alphabetical order.
+
+    Example:
+    ```mlir
+    %y = onnx.Einsum(%a, %b) {equation = "bij,bjk->bik"}
+        : (tensor<2x3x4xf32>, tensor<2x4x5xf32>) -> tensor<2x3x5xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<ONNX_Tensor>:$Inputs, StrAttr:$equation);
+  let results = (outs ONNX_Tensor:$Output);
+}
+
 //===----------------------------------------------------------------------===//
 // Softmax and reductions
 //===----------------------------------------------------------------------===//

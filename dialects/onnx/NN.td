@@ -160,4 +160,40 @@ def ONNX_DropoutOp : ONNX_Op<"Dropout"> {
   let results = (outs ONNX_Tensor:$output, Optional<ONNX_Tensor>:$mask);
 }
 
+def ONNX_NegativeLogLikelihoodLossOp : ONNX_Op<"NegativeLogLikelihoodLoss"> {
+  let summary = "-input[n, target[n, d...], d...] * weight[target], reduced";
+  let description = [{
+    `input` is [N, C, d...] log-probabilities, `target` [N, d...] class
+    indices; targets equal to `ignore_index` contribute nothing. `reduction`
+    is none, sum or mean (weighted by the weights of the counted targets).
+
+    Example:
+    ```mlir
+    %l = onnx.NegativeLogLikelihoodLoss(%x, %t, %none) {reduction = "mean"}
+        : (tensor<3x5xf32>, tensor<3xi64>, none) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, ONNX_Tensor:$target,
+                   ONNX_OptTensor:$weight, OptionalAttr<I64Attr>:$ignore_index,
+                   DefaultValuedStrAttr<StrAttr, "mean">:$reduction);
+  let results = (outs ONNX_Tensor:$loss);
+}
+
+def ONNX_SoftmaxCrossEntropyLossOp : ONNX_Op<"SoftmaxCrossEntropyLoss"> {
+  let summary = "negative log-likelihood of log_softmax(scores) along axis 1";
+  let description = [{
+    The optional second output is the log-probabilities.
+
+    Example:
+    ```mlir
+    %l = onnx.SoftmaxCrossEntropyLoss(%s, %t, %none) {reduction = "mean"}
+        : (tensor<3x5xf32>, tensor<3xi64>, none) -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$scores, ONNX_Tensor:$labels,
+                   ONNX_OptTensor:$weights, OptionalAttr<I64Attr>:$ignore_index,
+                   DefaultValuedStrAttr<StrAttr, "mean">:$reduction);
+  let results = (outs ONNX_Tensor:$output, Variadic<ONNX_Tensor>:$log_prob);
+}
+
 #endif // KILN_DIALECTS_ONNX_NN_TD

@@ -170,6 +170,71 @@ Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
   return b.create<arith::ExtSIOp>(loc, to, v);
 }
 
+Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
+                            ArrayRef<int64_t> axes, ReduceKind kind) {
+  auto type = tensorType(input);
+  Type et = type.getElementType();
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape(type.getShape());
+  for (int64_t a : axes)
+    shape[a] = 1;
+  auto resultType = RankedTensorType::get(shape, et);
+  Value init;
+  switch (kind) {
+  case ReduceKind::Sum:
+    init = createScalar(b, loc, et, 0);
+    break;
+  case ReduceKind::Prod:
+    init = createScalar(b, loc, et, 1);
+    break;
+  case ReduceKind::Max:
+    init = createExtremum(b, loc, et, /*lowest=*/true);
+    break;
+  case ReduceKind::Min:
+    init = createExtremum(b, loc, et, /*lowest=*/false);
+    break;
+  }
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t i = 0; i < rank; ++i) {
+    bool reduced = llvm::is_contained(axes, i);
+    outExprs.push_back(reduced ? b.getAffineConstantExpr(0)
+                               : b.getAffineDimExpr(i));
+    iterators.push_back(reduced ? utils::IteratorType::reduction
+                                : utils::IteratorType::parallel);
+  }
+  SmallVector<AffineMap> maps{
+      b.getMultiDimIdentityMap(rank),
+      AffineMap::get(rank, 0, outExprs, b.getContext())};
+  bool f = isFloat(et);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, TypeRange{resultType}, input,
+      createFilled(b, loc, resultType, init), maps, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        Value x = args[0], acc = args[1], r;
+        switch (kind) {
+        case ReduceKind::Sum:
+          r = f ? nb.create<arith::AddFOp>(nl, x, acc).getResult()
+                : nb.create<arith::AddIOp>(nl, x, acc).getResult();
+          break;
+        case ReduceKind::Prod:
+          r = f ? nb.create<arith::MulFOp>(nl, x, acc).getResult()
+                : nb.create<arith::MulIOp>(nl, x, acc).getResult();
+          break;
+        case ReduceKind::Max:
+          r = f ? nb.create<arith::MaximumFOp>(nl, x, acc).getResult()
+                : nb.create<arith::MaxSIOp>(nl, x, acc).getResult();
+          break;
+        case ReduceKind::Min:
+          r = f ? nb.create<arith::MinimumFOp>(nl, x, acc).getResult()
+                : nb.create<arith::MinSIOp>(nl, x, acc).getResult();
+          break;
+        }
+        nb.create<linalg::YieldOp>(nl, r);
+      });
+  return generic.getResult(0);
+}
+
 LogicalResult unsupported(Operation *op, const Twine &why) {
   op->emitError(why);
   return failure();

@@ -76,10 +76,20 @@ mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc,
                           mlir::Value v, mlir::Type to, bool srcUnsigned,
                           bool dstUnsigned);
 
+/// The combining function of a reduction.
+enum class ReduceKind { Sum, Max, Min, Prod };
+
+/// Reduces `input` over the (sorted, normalised) `axes` with `kind`, keeping
+/// them as size-1 dims.
+mlir::Value reduceKeepDims(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value input, llvm::ArrayRef<int64_t> axes,
+                           ReduceKind kind);
+
 /// Reports an unsupported case of `op` once, as an error naming the node,
 /// and returns failure.
 mlir::LogicalResult unsupported(mlir::Operation *op, const llvm::Twine &why);
 
+void populateLossPatterns(mlir::RewritePatternSet &patterns);
 void populateMathPatterns(mlir::RewritePatternSet &patterns);
 void populateNNPatterns(mlir::RewritePatternSet &patterns);
 void populateTensorPatterns(mlir::RewritePatternSet &patterns);

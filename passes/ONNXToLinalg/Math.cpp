@@ -13,6 +13,8 @@
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <map>
+
 using namespace mlir;
 using namespace kiln;
 
@@ -642,75 +644,6 @@ struct GemmLowering : OpRewritePattern<onnx::GemmOp> {
 // Reductions and softmax
 //===----------------------------------------------------------------------===//
 
-enum class ReduceKind { Sum, Max, Min, Prod };
-
-/// Reduces `input` over the (sorted, normalised) `axes`, keeping them as
-/// size-1 dims. Float inputs narrower than f32 accumulate in f32.
-static Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
-                            ArrayRef<int64_t> axes, ReduceKind kind) {
-  auto type = tensorType(input);
-  Type et = type.getElementType();
-  int64_t rank = type.getRank();
-  SmallVector<int64_t> shape(type.getShape());
-  for (int64_t a : axes)
-    shape[a] = 1;
-  auto resultType = RankedTensorType::get(shape, et);
-  Value init;
-  switch (kind) {
-  case ReduceKind::Sum:
-    init = createScalar(b, loc, et, 0);
-    break;
-  case ReduceKind::Prod:
-    init = createScalar(b, loc, et, 1);
-    break;
-  case ReduceKind::Max:
-    init = createExtremum(b, loc, et, /*lowest=*/true);
-    break;
-  case ReduceKind::Min:
-    init = createExtremum(b, loc, et, /*lowest=*/false);
-    break;
-  }
-  SmallVector<AffineExpr> outExprs;
-  SmallVector<utils::IteratorType> iterators;
-  for (int64_t i = 0; i < rank; ++i) {
-    bool reduced = llvm::is_contained(axes, i);
-    outExprs.push_back(reduced ? b.getAffineConstantExpr(0)
-                               : b.getAffineDimExpr(i));
-    iterators.push_back(reduced ? utils::IteratorType::reduction
-                                : utils::IteratorType::parallel);
-  }
-  SmallVector<AffineMap> maps{
-      b.getMultiDimIdentityMap(rank),
-      AffineMap::get(rank, 0, outExprs, b.getContext())};
-  bool f = isFloat(et);
-  auto generic = b.create<linalg::GenericOp>(
-      loc, TypeRange{resultType}, input,
-      createFilled(b, loc, resultType, init), maps, iterators,
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
-        Value x = args[0], acc = args[1], r;
-        switch (kind) {
-        case ReduceKind::Sum:
-          r = f ? nb.create<arith::AddFOp>(nl, x, acc).getResult()
-                : nb.create<arith::AddIOp>(nl, x, acc).getResult();
-          break;
-        case ReduceKind::Prod:
-          r = f ? nb.create<arith::MulFOp>(nl, x, acc).getResult()
-                : nb.create<arith::MulIOp>(nl, x, acc).getResult();
-          break;
-        case ReduceKind::Max:
-          r = f ? nb.create<arith::MaximumFOp>(nl, x, acc).getResult()
-                : nb.create<arith::MaxSIOp>(nl, x, acc).getResult();
-          break;
-        case ReduceKind::Min:
-          r = f ? nb.create<arith::MinimumFOp>(nl, x, acc).getResult()
-                : nb.create<arith::MinSIOp>(nl, x, acc).getResult();
-          break;
-        }
-        nb.create<linalg::YieldOp>(nl, r);
-      });
-  return generic.getResult(0);
-}
-
 /// Normalises and sorts axes; empty means all.
 static LogicalResult normaliseAxes(Operation *op, SmallVectorImpl<int64_t> &axes,
                                    int64_t rank) {
@@ -968,6 +901,47 @@ struct CumSumLowering : OpRewritePattern<onnx::CumSumOp> {
   }
 };
 
+/// The axes a reduction with run-time axes must have used, read off its
+/// static types: with keepdims, the dims that became 1 (reducing a dim that
+/// already was 1 changes nothing); without, the dims the result dropped,
+/// when that is unambiguous.
+static LogicalResult axesFromTypes(RankedTensorType in, RankedTensorType out,
+                                   bool keepdims, SmallVectorImpl<int64_t> &axes) {
+  auto is = in.getShape(), os = out.getShape();
+  if (keepdims) {
+    if (is.size() != os.size())
+      return failure();
+    for (size_t i = 0; i < is.size(); ++i)
+      if (os[i] != is[i]) {
+        if (os[i] != 1)
+          return failure();
+        axes.push_back(i);
+      }
+    return success();
+  }
+  // Match the result's dims in order; each skipped input dim is reduced. Any
+  // choice is ambiguous only when equal sizes could shift: require that
+  // every skipped dim differs from the next kept one.
+  size_t j = 0;
+  for (size_t i = 0; i < is.size(); ++i) {
+    if (j < os.size() && is[i] == os[j]) {
+      ++j;
+      continue;
+    }
+    axes.push_back(i);
+  }
+  if (j != os.size())
+    return failure();
+  for (int64_t a : axes)
+    for (size_t i = a + 1; i < is.size(); ++i)
+      if (!llvm::is_contained(axes, (int64_t)i)) {
+        if (is[i] == is[a])
+          return failure();
+        break;
+      }
+  return success();
+}
+
 struct ReduceSumLowering : OpRewritePattern<onnx::ReduceSumOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::ReduceSumOp op,
@@ -975,8 +949,19 @@ struct ReduceSumLowering : OpRewritePattern<onnx::ReduceSumOp> {
     auto type = tensorType(op.getData());
     SmallVector<int64_t> axes;
     if (!onnx::isNoValue(op.getAxes()) &&
-        failed(getConstantInts(op.getAxes(), axes)))
-      return unsupported(op, "ReduceSum axes must be a constant");
+        failed(getConstantInts(op.getAxes(), axes))) {
+      // Run-time axes: the static result type says which they were.
+      axes.clear();
+      if (op.getNoopWithEmptyAxes() ||
+          failed(axesFromTypes(type, tensorType(op.getReduced()),
+                               op.getKeepdims(), axes)))
+        return unsupported(op, "ReduceSum axes must be a constant here");
+      if (axes.empty()) {
+        rewriter.replaceOp(op, reshapeTo(rewriter, op.getLoc(), op.getData(),
+                                         tensorType(op.getReduced())));
+        return success();
+      }
+    }
     if (axes.empty() && op.getNoopWithEmptyAxes()) {
       rewriter.replaceOp(op, op.getData());
       return success();
@@ -1027,6 +1012,129 @@ struct SoftmaxLowering : OpRewritePattern<OpTy> {
           return b.create<arith::DivFOp>(l, args[0], args[1]);
         });
     rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// Einsum as one linalg.generic: output letters are the parallel loops,
+/// the other letters reduction loops; each input's map lists its letters.
+struct EinsumLowering : OpRewritePattern<onnx::EinsumOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::EinsumOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    std::string eq;
+    for (char c : op.getEquation())
+      if (c != ' ')
+        eq += c;
+    auto arrow = eq.find("->");
+    std::string lhs = eq.substr(0, arrow);
+    SmallVector<std::string> terms;
+    llvm::SmallVector<StringRef> parts;
+    StringRef(lhs).split(parts, ',');
+    for (StringRef p : parts)
+      terms.push_back(p.str());
+    if (terms.size() != op.getInputs().size())
+      return unsupported(op, "equation names " + Twine(terms.size()) +
+                                 " inputs, the node has " +
+                                 Twine(op.getInputs().size()));
+    auto outType = tensorType(op.getOutput());
+    Type et = outType.getElementType();
+    if (et.isUnsignedInteger())
+      return unsupported(op, "unsigned integer operands are not supported yet");
+    // Ellipsis: the broadcast axes, as many as the widest input has.
+    int64_t ellipsis = 0;
+    for (auto [term, v] : llvm::zip(terms, op.getInputs())) {
+      int64_t letters = 0;
+      for (char c : term)
+        letters += std::isalpha((unsigned char)c) != 0;
+      if (term.find("...") != std::string::npos)
+        ellipsis = std::max(ellipsis, tensorType(v).getRank() - letters);
+      else if (letters != tensorType(v).getRank())
+        return unsupported(op, "equation term '" + term +
+                                   "' does not match its input's rank");
+    }
+    std::string out;
+    if (arrow != std::string::npos) {
+      out = eq.substr(arrow + 2);
+    } else {
+      std::map<char, int> count;
+      for (const std::string &t : terms)
+        for (char c : t)
+          if (std::isalpha((unsigned char)c))
+            ++count[c];
+      out = ellipsis ? "..." : "";
+      for (auto [c, n] : count)
+        if (n == 1)
+          out += c;
+    }
+    // Loop dims: ellipsis axes (E0..), then output letters, then the rest.
+    // Ellipsis axes are named by the characters 0x01, 0x02...
+    auto expand = [&](const std::string &t, int64_t rank) {
+      std::string r;
+      size_t pos = t.find("...");
+      if (pos == std::string::npos)
+        return t;
+      int64_t letters = (int64_t)t.size() - 3;
+      int64_t n = rank - letters;
+      r = t.substr(0, pos);
+      for (int64_t i = ellipsis - n; i < ellipsis; ++i)
+        r += (char)(1 + i);
+      return r + t.substr(pos + 3);
+    };
+    std::string outLetters = expand(out, out.find("...") != std::string::npos
+                                             ? outType.getRank()
+                                             : (int64_t)out.size());
+    if ((int64_t)outLetters.size() != outType.getRank())
+      return unsupported(op, "output term does not match the output's rank");
+    std::string loops = outLetters;
+    SmallVector<std::string> inLetters;
+    for (auto [term, v] : llvm::zip(terms, op.getInputs())) {
+      inLetters.push_back(expand(term, tensorType(v).getRank()));
+      for (char c : inLetters.back())
+        if (loops.find(c) == std::string::npos)
+          loops += c;
+    }
+    MLIRContext *ctx = rewriter.getContext();
+    int64_t n = loops.size();
+    SmallVector<AffineMap> maps;
+    for (auto [letters, v] : llvm::zip(inLetters, op.getInputs())) {
+      auto t = tensorType(v);
+      SmallVector<AffineExpr> exprs;
+      for (size_t i = 0; i < letters.size(); ++i) {
+        int64_t d = loops.find(letters[i]);
+        // A size-1 broadcast axis reads index 0.
+        bool bcast = letters[i] < ' ' && t.getDimSize(i) == 1 &&
+                     outType.getDimSize(outLetters.find(letters[i])) != 1;
+        exprs.push_back(bcast ? getAffineConstantExpr(0, ctx)
+                              : getAffineDimExpr(d, ctx));
+      }
+      maps.push_back(AffineMap::get(n, 0, exprs, ctx));
+    }
+    SmallVector<AffineExpr> outExprs;
+    for (char c : outLetters)
+      outExprs.push_back(getAffineDimExpr(loops.find(c), ctx));
+    maps.push_back(AffineMap::get(n, 0, outExprs, ctx));
+    SmallVector<utils::IteratorType> iterators;
+    for (int64_t i = 0; i < n; ++i)
+      iterators.push_back(i < (int64_t)outLetters.size()
+                              ? utils::IteratorType::parallel
+                              : utils::IteratorType::reduction);
+    bool f = isFloat(et);
+    Value init = createFilled(rewriter, loc, outType, createScalar(rewriter, loc, et, 0));
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{outType}, op.getInputs(), init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value p = args[0];
+          for (Value a : args.drop_front().drop_back())
+            p = f ? b.create<arith::MulFOp>(l, p, a).getResult()
+                  : b.create<arith::MulIOp>(l, p, a).getResult();
+          Value acc = args.back();
+          b.create<linalg::YieldOp>(
+              l, ValueRange{f ? b.create<arith::AddFOp>(l, acc, p).getResult()
+                              : b.create<arith::AddIOp>(l, acc, p).getResult()});
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
     return success();
   }
 };
@@ -1086,7 +1194,7 @@ void kiln::populateMathPatterns(RewritePatternSet &patterns) {
       ReduceAttrLowering<onnx::ReduceSumSquareOp, ReduceKind::Sum,
                          PreMap::Square>,
       ArgLowering<onnx::ArgMaxOp, true>, ArgLowering<onnx::ArgMinOp, false>,
-      HardmaxLowering, CumSumLowering,
+      HardmaxLowering, CumSumLowering, EinsumLowering,
       ReduceSumLowering, SoftmaxLowering<onnx::SoftmaxOp, false>,
       SoftmaxLowering<onnx::LogSoftmaxOp, true>>(ctx);
 }

@@ -469,12 +469,15 @@ struct TriluLowering : OpRewritePattern<onnx::TriluOp> {
     int64_t rank = type.getRank();
     if (rank < 2)
       return unsupported(op, "Trilu needs rank 2 or more");
-    int64_t k = 0;
+    // k is read at run time when it is not a constant.
+    Value k = createScalar(rewriter, op.getLoc(), rewriter.getI64Type(), 0);
     if (!onnx::isNoValue(op.getK())) {
-      SmallVector<int64_t> ks;
-      if (failed(getConstantInts(op.getK(), ks)) || ks.size() != 1)
-        return unsupported(op, "Trilu k must be a constant scalar");
-      k = ks[0];
+      auto kType = tensorType(op.getK());
+      if (kType.getNumElements() != 1)
+        return unsupported(op, "Trilu k must be a scalar");
+      SmallVector<Value> zeros(
+          kType.getRank(), rewriter.create<arith::ConstantIndexOp>(op.getLoc(), 0));
+      k = rewriter.create<tensor::ExtractOp>(op.getLoc(), op.getK(), zeros);
     }
     bool upper = op.getUpper();
     Type et = type.getElementType();
@@ -487,10 +490,9 @@ struct TriluLowering : OpRewritePattern<onnx::TriluOp> {
           };
           Value diff = b.create<arith::SubIOp>(l, i64(idx[rank - 1]),
                                                i64(idx[rank - 2]));
-          Value kv = createScalar(b, l, b.getI64Type(), k);
           Value keep = b.create<arith::CmpIOp>(
               l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
-              diff, kv);
+              diff, k);
           return b.create<arith::SelectOp>(l, keep, args[0],
                                            createScalar(b, l, et, 0));
         });
