@@ -38,9 +38,21 @@ static Value emitActivation(OpBuilder &b, Location loc, Operation *op,
     return b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, a, b2);
   };
   return llvm::TypeSwitch<Operation *, Value>(op)
-      .Case([&](onnx::AcosOp) { return b.create<math::AcosOp>(loc, x); })
+      .Case([&](onnx::AcosOp) -> Value {
+        Value r = b.create<math::SqrtOp>(
+            loc, b.create<arith::MulFOp>(loc, b.create<arith::SubFOp>(loc, c(1), x),
+                                         b.create<arith::AddFOp>(loc, c(1), x)));
+        return b.create<math::Atan2Op>(loc, r, x);
+      })
       .Case([&](onnx::AcoshOp) { return b.create<math::AcoshOp>(loc, x); })
-      .Case([&](onnx::AsinOp) { return b.create<math::AsinOp>(loc, x); })
+      .Case([&](onnx::AsinOp) -> Value {
+        // asin(x) = atan2(x, sqrt((1 - x)(1 + x))): MLIR's own asin
+        // approximation is off by 1e-2.
+        Value r = b.create<math::SqrtOp>(
+            loc, b.create<arith::MulFOp>(loc, b.create<arith::SubFOp>(loc, c(1), x),
+                                         b.create<arith::AddFOp>(loc, c(1), x)));
+        return b.create<math::Atan2Op>(loc, x, r);
+      })
       .Case([&](onnx::AsinhOp) { return b.create<math::AsinhOp>(loc, x); })
       .Case([&](onnx::AtanOp) { return b.create<math::AtanOp>(loc, x); })
       .Case([&](onnx::AtanhOp) { return b.create<math::AtanhOp>(loc, x); })
@@ -919,26 +931,24 @@ static LogicalResult axesFromTypes(RankedTensorType in, RankedTensorType out,
       }
     return success();
   }
-  // Match the result's dims in order; each skipped input dim is reduced. Any
-  // choice is ambiguous only when equal sizes could shift: require that
-  // every skipped dim differs from the next kept one.
-  size_t j = 0;
-  for (size_t i = 0; i < is.size(); ++i) {
-    if (j < os.size() && is[i] == os[j]) {
-      ++j;
-      continue;
-    }
-    axes.push_back(i);
-  }
-  if (j != os.size())
+  // The result's dims must embed in the input's in exactly one way.
+  size_t n = is.size(), m = os.size();
+  // ways[i][j]: embeddings of os[j..] into is[i..].
+  std::vector<std::vector<int64_t>> ways(n + 1, std::vector<int64_t>(m + 1, 0));
+  for (size_t i = 0; i <= n; ++i)
+    ways[i][m] = 1;
+  for (size_t i = n; i-- > 0;)
+    for (size_t j = m; j-- > 0;)
+      ways[i][j] = std::min<int64_t>(
+          2, ways[i + 1][j] + (is[i] == os[j] ? ways[i + 1][j + 1] : 0));
+  if (ways[0][0] != 1)
     return failure();
-  for (int64_t a : axes)
-    for (size_t i = a + 1; i < is.size(); ++i)
-      if (!llvm::is_contained(axes, (int64_t)i)) {
-        if (is[i] == is[a])
-          return failure();
-        break;
-      }
+  for (size_t i = 0, j = 0; i < n; ++i) {
+    if (j < m && is[i] == os[j] && ways[i + 1][j + 1] == 1)
+      ++j;
+    else
+      axes.push_back(i);
+  }
   return success();
 }
 
