@@ -349,10 +349,6 @@ int main(int argc, char **argv) {
   func.setSymName(name + "_graph");
   func->setAttr(kEntryAttr, UnitAttr::get(&context));
   ModelSignature sig = signatureOf(func, name);
-  for (const TensorSignature &t : sig.inputs)
-    if (t.dtype == 2 || t.dtype == 4 || t.dtype == 12 || t.dtype == 13)
-      fail(inputPath + ": input '" + t.name +
-           "' is unsigned, which is not supported yet");
 
   Phase upTo = emit == Emit::MLIR ? *stopAt : Phase::LLVM;
   PassManager pm(&context);

@@ -65,6 +65,18 @@ def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def ONNXSignless : Pass<"kiln-onnx-signless", "mlir::func::FuncOp"> {
+  let summary = "Make onnx tensor types signless, keeping unsignedness as attributes";
+  let description = [{
+    Before: onnx ops on tensors of ui8/ui16/ui32/ui64, as ONNX types them.
+    After: the same ops on signless integer tensors (what arith and linalg
+    take), each op that had unsigned operands or results carrying
+    `kiln.unsigned_operands` / `kiln.unsigned_results` (one bool each), which
+    the lowerings read to pick unsigned division, comparison, extension and
+    conversion. Constants keep their bits.
+  }];
+}
+
 def PlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
   let summary = "Place every intermediate buffer in one workspace arena";
   let description = [{

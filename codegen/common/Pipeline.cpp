@@ -31,6 +31,7 @@ static LogicalResult createLinalgCopy(OpBuilder &b, Location loc, Value from,
 
 void buildONNXToLinalgPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createFoldONNXConstants());
+  pm.addNestedPass<func::FuncOp>(createONNXSignless());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertONNXToLinalg());
   pm.addPass(createCanonicalizerPass());

@@ -33,15 +33,28 @@ Value createScalar(OpBuilder &b, Location loc, Type type, double value) {
       loc, b.getIntegerAttr(type, static_cast<int64_t>(value)));
 }
 
-Value createExtremum(OpBuilder &b, Location loc, Type type, bool lowest) {
+bool isUnsignedOperand(Operation *op, unsigned i) {
+  auto flags = op->getAttrOfType<DenseBoolArrayAttr>(kUnsignedOperandsAttr);
+  return flags && i < flags.size() && flags[i];
+}
+
+bool isUnsignedResult(Operation *op, unsigned i) {
+  auto flags = op->getAttrOfType<DenseBoolArrayAttr>(kUnsignedResultsAttr);
+  return flags && i < flags.size() && flags[i];
+}
+
+Value createExtremum(OpBuilder &b, Location loc, Type type, bool lowest,
+                     bool isUnsigned) {
   if (auto ft = dyn_cast<FloatType>(type))
     return b.create<arith::ConstantOp>(
         loc, b.getFloatAttr(ft, APFloat::getInf(ft.getFloatSemantics(),
                                                 /*Negative=*/lowest)));
   unsigned width = type.getIntOrFloatBitWidth();
-  APInt v = width == 1 ? APInt(1, lowest ? 0 : 1)
-                       : (lowest ? APInt::getSignedMinValue(width)
-                                 : APInt::getSignedMaxValue(width));
+  APInt v = width == 1   ? APInt(1, lowest ? 0 : 1)
+            : isUnsigned ? (lowest ? APInt::getMinValue(width)
+                                   : APInt::getMaxValue(width))
+                         : (lowest ? APInt::getSignedMinValue(width)
+                                   : APInt::getSignedMaxValue(width));
   return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(type, v));
 }
 
@@ -171,7 +184,8 @@ Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
 }
 
 Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
-                            ArrayRef<int64_t> axes, ReduceKind kind) {
+                            ArrayRef<int64_t> axes, ReduceKind kind,
+                            bool isUnsigned) {
   auto type = tensorType(input);
   Type et = type.getElementType();
   int64_t rank = type.getRank();
@@ -188,10 +202,10 @@ Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
     init = createScalar(b, loc, et, 1);
     break;
   case ReduceKind::Max:
-    init = createExtremum(b, loc, et, /*lowest=*/true);
+    init = createExtremum(b, loc, et, /*lowest=*/true, isUnsigned);
     break;
   case ReduceKind::Min:
-    init = createExtremum(b, loc, et, /*lowest=*/false);
+    init = createExtremum(b, loc, et, /*lowest=*/false, isUnsigned);
     break;
   }
   SmallVector<AffineExpr> outExprs;
@@ -222,12 +236,14 @@ Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
                 : nb.create<arith::MulIOp>(nl, x, acc).getResult();
           break;
         case ReduceKind::Max:
-          r = f ? nb.create<arith::MaximumFOp>(nl, x, acc).getResult()
-                : nb.create<arith::MaxSIOp>(nl, x, acc).getResult();
+          r = f            ? nb.create<arith::MaximumFOp>(nl, x, acc).getResult()
+              : isUnsigned ? nb.create<arith::MaxUIOp>(nl, x, acc).getResult()
+                           : nb.create<arith::MaxSIOp>(nl, x, acc).getResult();
           break;
         case ReduceKind::Min:
-          r = f ? nb.create<arith::MinimumFOp>(nl, x, acc).getResult()
-                : nb.create<arith::MinSIOp>(nl, x, acc).getResult();
+          r = f            ? nb.create<arith::MinimumFOp>(nl, x, acc).getResult()
+              : isUnsigned ? nb.create<arith::MinUIOp>(nl, x, acc).getResult()
+                           : nb.create<arith::MinSIOp>(nl, x, acc).getResult();
           break;
         }
         nb.create<linalg::YieldOp>(nl, r);

@@ -22,6 +22,15 @@ namespace kiln {
 using ScalarBuilder = llvm::function_ref<mlir::Value(
     mlir::OpBuilder &, mlir::Location, mlir::ValueRange)>;
 
+/// Per-operand and per-result bools set by kiln-onnx-signless on ops whose
+/// ONNX types were unsigned.
+constexpr const char *kUnsignedOperandsAttr = "kiln.unsigned_operands";
+constexpr const char *kUnsignedResultsAttr = "kiln.unsigned_results";
+
+/// Whether operand `i` (or result `i`) of `op` was an unsigned integer.
+bool isUnsignedOperand(mlir::Operation *op, unsigned i);
+bool isUnsignedResult(mlir::Operation *op, unsigned i);
+
 /// Builds a linalg.generic computing `resultType` elementwise from `inputs`,
 /// which broadcast to it with numpy's rules (aligned at the trailing axis;
 /// size-1 axes repeat).
@@ -43,7 +52,8 @@ mlir::Value createScalar(mlir::OpBuilder &b, mlir::Location loc,
 
 /// The lowest (max identity) or highest value of a float or integer type.
 mlir::Value createExtremum(mlir::OpBuilder &b, mlir::Location loc,
-                           mlir::Type type, bool lowest);
+                           mlir::Type type, bool lowest,
+                           bool isUnsigned = false);
 
 /// Reshapes a static tensor to `type` (same element count) through
 /// collapse/expand_shape, which bufferize to views.
@@ -83,7 +93,7 @@ enum class ReduceKind { Sum, Max, Min, Prod };
 /// them as size-1 dims.
 mlir::Value reduceKeepDims(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value input, llvm::ArrayRef<int64_t> axes,
-                           ReduceKind kind);
+                           ReduceKind kind, bool isUnsigned = false);
 
 /// Reports an unsupported case of `op` once, as an error naming the node,
 /// and returns failure.

@@ -22,8 +22,7 @@ struct NLLLowering : OpRewritePattern<onnx::NegativeLogLikelihoodLossOp> {
     auto inType = tensorType(op.getInput());
     auto tType = tensorType(op.getTarget());
     Type et = inType.getElementType();
-    if (!isFloat(et) || inType.getRank() < 2 ||
-        tType.getElementType().isUnsignedInteger())
+    if (!isFloat(et) || inType.getRank() < 2 || isUnsignedOperand(op, 1))
       return unsupported(op, "needs float [N, C, ...] input and signed targets");
     StringRef reduction = op.getReduction();
     if (reduction != "none" && reduction != "sum" && reduction != "mean")

@@ -128,9 +128,11 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
   Value x = args[0];
   Type t = x.getType();
   bool f = isFloat(t);
-  bool u = false; // unsigned integers are rejected before this point
+  bool u = isUnsignedOperand(op, 0);
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case([&](onnx::AbsOp) -> Value {
+        if (u)
+          return x;
         return f ? b.create<math::AbsFOp>(loc, x).getResult()
                  : b.create<math::AbsIOp>(loc, x).getResult();
       })
@@ -141,6 +143,8 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
       })
       .Case([&](onnx::ReluOp) -> Value {
         Value zero = createScalar(b, loc, t, 0);
+        if (u)
+          return x;
         return f ? b.create<arith::MaximumFOp>(loc, x, zero).getResult()
                  : b.create<arith::MaxSIOp>(loc, x, zero).getResult();
       })
@@ -246,32 +250,40 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
         return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x,
                                            args[1])
                        .getResult()
-                 : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, x,
-                                           args[1])
+                 : b.create<arith::CmpIOp>(loc,
+                                           u ? arith::CmpIPredicate::ult
+                                             : arith::CmpIPredicate::slt,
+                                           x, args[1])
                        .getResult();
       })
       .Case([&](onnx::GreaterOp) -> Value {
         return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x,
                                            args[1])
                        .getResult()
-                 : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, x,
-                                           args[1])
+                 : b.create<arith::CmpIOp>(loc,
+                                           u ? arith::CmpIPredicate::ugt
+                                             : arith::CmpIPredicate::sgt,
+                                           x, args[1])
                        .getResult();
       })
       .Case([&](onnx::GreaterOrEqualOp) -> Value {
         return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, x,
                                            args[1])
                        .getResult()
-                 : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, x,
-                                           args[1])
+                 : b.create<arith::CmpIOp>(loc,
+                                           u ? arith::CmpIPredicate::uge
+                                             : arith::CmpIPredicate::sge,
+                                           x, args[1])
                        .getResult();
       })
       .Case([&](onnx::LessOrEqualOp) -> Value {
         return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLE, x,
                                            args[1])
                        .getResult()
-                 : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, x,
-                                           args[1])
+                 : b.create<arith::CmpIOp>(loc,
+                                           u ? arith::CmpIPredicate::ule
+                                             : arith::CmpIPredicate::sle,
+                                           x, args[1])
                        .getResult();
       })
       .Case([&](onnx::XorOp) -> Value {
@@ -293,6 +305,8 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
           return b.create<arith::SelectOp>(loc, fix,
                                            b.create<arith::AddFOp>(loc, r, y), r);
         }
+        if (u)
+          return b.create<arith::RemUIOp>(loc, x, y);
         Value r = b.create<arith::RemSIOp>(loc, x, y);
         if (mod.getFmod())
           return r;
@@ -316,15 +330,17 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
       .Case([&](onnx::MaxOp) -> Value {
         Value v = x;
         for (Value a : args.drop_front())
-          v = f ? b.create<arith::MaximumFOp>(loc, v, a).getResult()
-                : b.create<arith::MaxSIOp>(loc, v, a).getResult();
+          v = f   ? b.create<arith::MaximumFOp>(loc, v, a).getResult()
+              : u ? b.create<arith::MaxUIOp>(loc, v, a).getResult()
+                  : b.create<arith::MaxSIOp>(loc, v, a).getResult();
         return v;
       })
       .Case([&](onnx::MinOp) -> Value {
         Value v = x;
         for (Value a : args.drop_front())
-          v = f ? b.create<arith::MinimumFOp>(loc, v, a).getResult()
-                : b.create<arith::MinSIOp>(loc, v, a).getResult();
+          v = f   ? b.create<arith::MinimumFOp>(loc, v, a).getResult()
+              : u ? b.create<arith::MinUIOp>(loc, v, a).getResult()
+                  : b.create<arith::MinSIOp>(loc, v, a).getResult();
         return v;
       })
       .Case([&](onnx::SumOp) -> Value {
@@ -372,9 +388,6 @@ struct ElementwiseLowering : OpRewritePattern<OpTy> {
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     auto resultType = tensorType(op->getResult(0));
-    for (Value v : op->getOperands())
-      if (tensorType(v).getElementType().isUnsignedInteger())
-        return unsupported(op, "unsigned integer operands are not supported yet");
     bool ok = true;
     Value result = buildElementwise(
         rewriter, op.getLoc(), resultType, op->getOperands(),
@@ -418,8 +431,7 @@ struct ClipLowering : OpRewritePattern<onnx::ClipOp> {
     if (hasMax)
       inputs.push_back(op.getMax());
     Type t = tensorType(op.getInput()).getElementType();
-    if (t.isUnsignedInteger())
-      return unsupported(op, "unsigned integer operands are not supported yet");
+    bool u = isUnsignedOperand(op, 0);
     Value result = buildElementwise(
         rewriter, op.getLoc(), tensorType(op.getOutput()), inputs,
         [&](OpBuilder &b, Location loc, ValueRange args) {
@@ -428,11 +440,13 @@ struct ClipLowering : OpRewritePattern<onnx::ClipOp> {
           if (hasMin) {
             Value lo = args[next++];
             v = isFloat(t) ? b.create<arith::MaximumFOp>(loc, v, lo).getResult()
+                : u        ? b.create<arith::MaxUIOp>(loc, v, lo).getResult()
                            : b.create<arith::MaxSIOp>(loc, v, lo).getResult();
           }
           if (hasMax) {
             Value hi = args[next++];
             v = isFloat(t) ? b.create<arith::MinimumFOp>(loc, v, hi).getResult()
+                : u        ? b.create<arith::MinUIOp>(loc, v, hi).getResult()
                            : b.create<arith::MinSIOp>(loc, v, hi).getResult();
           }
           return v;
@@ -463,12 +477,12 @@ struct CastLowering : OpRewritePattern<OpTy> {
                                 PatternRewriter &rewriter) const override {
     Type from = tensorType(op.getInput()).getElementType();
     Type to = tensorType(op.getOutput()).getElementType();
-    if (from.isUnsignedInteger() || to.isUnsignedInteger())
-      return unsupported(op, "unsigned integer types are not supported yet");
+    (void)from;
+    bool srcU = isUnsignedOperand(op, 0), dstU = isUnsignedResult(op, 0);
     Value result = buildElementwise(
         rewriter, op.getLoc(), tensorType(op.getOutput()), op.getInput(),
         [&](OpBuilder &b, Location loc, ValueRange args) {
-          return convertScalar(b, loc, args[0], to, false, false);
+          return convertScalar(b, loc, args[0], to, srcU, dstU);
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -687,8 +701,7 @@ struct ReduceAttrLowering : OpRewritePattern<OpTy> {
     Location loc = op.getLoc();
     auto type = tensorType(op.getData());
     Type et = type.getElementType();
-    if (et.isUnsignedInteger())
-      return unsupported(op, "unsigned integer operands are not supported yet");
+    bool u = isUnsignedOperand(op, 0);
     bool f = isFloat(et);
     if (!f && (Pre == PreMap::Exp || Post != PostMap::None))
       return unsupported(op, "integer inputs are not supported by this op yet");
@@ -722,6 +735,8 @@ struct ReduceAttrLowering : OpRewritePattern<OpTy> {
           rewriter, loc, type, x,
           [&](OpBuilder &b, Location l, ValueRange args) -> Value {
             Value v = args[0];
+            if (Pre == PreMap::Abs && u)
+              return v;
             if (Pre == PreMap::Abs)
               return f ? b.create<math::AbsFOp>(l, v).getResult()
                        : b.create<math::AbsIOp>(l, v).getResult();
@@ -729,7 +744,7 @@ struct ReduceAttrLowering : OpRewritePattern<OpTy> {
                      : b.create<arith::MulIOp>(l, v, v).getResult();
           });
     }
-    Value r = reduceKeepDims(rewriter, loc, x, axes, Kind);
+    Value r = reduceKeepDims(rewriter, loc, x, axes, Kind, u);
     if (Post != PostMap::None) {
       int64_t count = 1;
       for (int64_t a : axes)
@@ -766,8 +781,7 @@ struct ArgLowering : OpRewritePattern<OpTy> {
     Location loc = op.getLoc();
     auto type = tensorType(op.getData());
     Type et = type.getElementType();
-    if (et.isUnsignedInteger())
-      return unsupported(op, "unsigned integer operands are not supported yet");
+    bool u = isUnsignedOperand(op, 0);
     int64_t rank = type.getRank();
     int64_t axis = onnx::normalizeAxis(op.getAxis(), rank);
     if (axis < 0)
@@ -777,7 +791,7 @@ struct ArgLowering : OpRewritePattern<OpTy> {
     auto valType = RankedTensorType::get(shape, et);
     auto idxType = RankedTensorType::get(shape, rewriter.getI64Type());
     Value valInit = createFilled(rewriter, loc, valType,
-                                 createExtremum(rewriter, loc, et, IsMax));
+                                 createExtremum(rewriter, loc, et, IsMax, u));
     Value idxInit = createFilled(rewriter, loc, idxType,
                                  createScalar(rewriter, loc, rewriter.getI64Type(), 0));
     SmallVector<AffineExpr> outExprs;
@@ -808,10 +822,11 @@ struct ArgLowering : OpRewritePattern<OpTy> {
                                       : arith::CmpFPredicate::OLT);
             better = b.create<arith::CmpFOp>(l, pred, x, best);
           } else {
-            auto pred = IsMax ? (last ? arith::CmpIPredicate::sge
-                                      : arith::CmpIPredicate::sgt)
-                              : (last ? arith::CmpIPredicate::sle
-                                      : arith::CmpIPredicate::slt);
+            using P = arith::CmpIPredicate;
+            auto pred = IsMax ? (last ? (u ? P::uge : P::sge)
+                                      : (u ? P::ugt : P::sgt))
+                              : (last ? (u ? P::ule : P::sle)
+                                      : (u ? P::ult : P::slt));
             better = b.create<arith::CmpIOp>(l, pred, x, best);
           }
           // The first element always wins, whatever the init compares as.
@@ -869,8 +884,6 @@ struct CumSumLowering : OpRewritePattern<onnx::CumSumOp> {
     Location loc = op.getLoc();
     auto type = tensorType(op.getX());
     Type et = type.getElementType();
-    if (et.isUnsignedInteger())
-      return unsupported(op, "unsigned integer operands are not supported yet");
     SmallVector<int64_t> axisValues;
     if (failed(getConstantInts(op.getAxis(), axisValues)) ||
         axisValues.size() != 1)
@@ -1050,8 +1063,6 @@ struct EinsumLowering : OpRewritePattern<onnx::EinsumOp> {
                                  Twine(op.getInputs().size()));
     auto outType = tensorType(op.getOutput());
     Type et = outType.getElementType();
-    if (et.isUnsignedInteger())
-      return unsupported(op, "unsigned integer operands are not supported yet");
     // Ellipsis: the broadcast axes, as many as the widest input has.
     int64_t ellipsis = 0;
     for (auto [term, v] : llvm::zip(terms, op.getInputs())) {

@@ -21,8 +21,8 @@ struct ConstantLowering : OpRewritePattern<onnx::ConstantOp> {
   LogicalResult matchAndRewrite(onnx::ConstantOp op,
                                 PatternRewriter &rewriter) const override {
     auto value = dyn_cast<TypedAttr>(op.getValue());
-    if (!value || tensorType(op).getElementType().isUnsignedInteger())
-      return unsupported(op, "unsigned integer constants are not supported yet");
+    if (!value)
+      return unsupported(op, "unsupported constant");
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, value);
     return success();
   }
@@ -262,8 +262,6 @@ struct ConstantOfShapeLowering : OpRewritePattern<onnx::ConstantOfShapeOp> {
                                 PatternRewriter &rewriter) const override {
     auto type = tensorType(op.getOutput());
     Type et = type.getElementType();
-    if (et.isUnsignedInteger())
-      return unsupported(op, "unsigned integer types are not supported yet");
     Attribute fill = isFloat(et) ? (Attribute)rewriter.getFloatAttr(et, 0.0)
                                  : (Attribute)rewriter.getIntegerAttr(et, 0);
     if (op.getValue()) {
@@ -297,8 +295,6 @@ struct RangeLowering : OpRewritePattern<onnx::RangeOp> {
     Location loc = op.getLoc();
     auto type = tensorType(op.getOutput());
     Type et = type.getElementType();
-    if (et.isUnsignedInteger())
-      return unsupported(op, "unsigned integer types are not supported yet");
     auto scalar = [&](Value v) {
       return rewriter.create<tensor::ExtractOp>(loc, v, ValueRange{});
     };
@@ -641,8 +637,6 @@ struct EyeLikeLowering : OpRewritePattern<onnx::EyeLikeOp> {
     if (type.getRank() != 2)
       return unsupported(op, "EyeLike needs a 2-d input");
     Type et = type.getElementType();
-    if (et.isUnsignedInteger())
-      return unsupported(op, "unsigned integer types are not supported yet");
     int64_t k = op.getK();
     Value result = buildIndexed(
         rewriter, op.getLoc(), type, {}, {},
@@ -670,9 +664,6 @@ struct OneHotLowering : OpRewritePattern<onnx::OneHotOp> {
     int64_t axis = onnx::normalizeAxis(op.getAxis(), rank);
     if (axis < 0)
       return unsupported(op, "axis out of range");
-    if (idxType.getElementType().isUnsignedInteger() ||
-        outType.getElementType().isUnsignedInteger())
-      return unsupported(op, "unsigned integer types are not supported yet");
     int64_t depth = outType.getDimSize(axis);
     SmallVector<AffineExpr> idxExprs;
     for (int64_t i = 0; i < rank; ++i)

@@ -1,7 +1,12 @@
 #!/usr/bin/python3
 """Export Kiln's test models from torch with seeded random weights.
 
-Usage: generate.py OUTDIR [--only NAME[,NAME...]] [--opset N] [--force]
+Usage: generate.py OUTDIR [--set spine|zoo|all] [--only NAME[,NAME...]]
+                     [--opset N] [--force]
+
+Two sets of models: "spine" (the default; what the e2e ctest fixture runs)
+and "zoo" (more torchvision CNNs and an LSTM, each at opset 13 and 17 and at
+batch 1 and 4). --only picks models by name from either set.
 
 For each model NAME this writes, in ONNX's backend test-data layout:
     OUTDIR/NAME/model.onnx
@@ -27,8 +32,10 @@ import sys
 import time
 
 # Bump when the models, their weights or their inputs change: stale outputs
-# are then regenerated instead of skipped.
+# are then regenerated instead of skipped. The zoo has its own version so a
+# change there does not regenerate the spine (and the other way round).
 GENERATOR_VERSION = "kiln-models-1"
+ZOO_VERSION = "kiln-zoo-1"
 
 try:
     import numpy as np
@@ -89,6 +96,47 @@ def tame_residuals(model, factor=0.5):
                 continue
             bn.weight.mul_(factor)
             bn.bias.mul_(factor)
+
+
+def _round_mantissa(t, bits=10):
+    """Round to `bits` mantissa bits, so BN statistics measured from a forward
+    pass do not change with last-ulp differences in torch's reductions."""
+    m, e = torch.frexp(t)
+    return torch.ldexp(torch.round(m * (1 << bits)) / (1 << bits), e)
+
+
+def calibrate_bn(model, gen, x):
+    """Set every BatchNorm's running statistics from the activations it sees
+    on the seeded input x, then perturb them (mean by ~0.1 sigma, variance by
+    x0.75..1.25), in one eval-mode pass, in forward order.
+
+    randomize_params alone leaves BN statistics unrelated to the activations:
+    with GoogLeNet's std-0.01 conv init (and EfficientNet's depthwise convs)
+    the pre-BN signal is ~0.01 and everything downstream is BN bias, while
+    DenseNet's concatenations grow to |x| ~ 30. Calibrated, every BN output
+    is about N(bias, weight^2): O(1) activations that depend on the input.
+    Call after randomize_params (which sets weight and bias)."""
+    def pre_hook(bn, inp):
+        a = inp[0]
+        dims = [0] + list(range(2, a.dim()))
+        mean = a.mean(dims)
+        var = a.var(dims, unbiased=False)
+        # A channel that is (nearly) constant on x, e.g. dead after a ReLU,
+        # must not get 1/sqrt(eps) gain on other inputs.
+        var = torch.maximum(var, var.mean() * 0.05 + 1e-6)
+        n = bn.num_features
+        mean = mean + torch.randn(n, generator=gen) * 0.1 * var.sqrt()
+        var = var * (torch.rand(n, generator=gen) * 0.5 + 0.75)
+        bn.running_mean.copy_(_round_mantissa(mean))
+        bn.running_var.copy_(_round_mantissa(var))
+
+    hooks = [m.register_forward_pre_hook(pre_hook) for m in model.modules()
+             if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    model.eval()
+    with torch.no_grad():
+        model(x)
+    for h in hooks:
+        h.remove()
 
 
 # --------------------------------------------------------------------------
@@ -165,10 +213,25 @@ class BertEncoder(nn.Module):
         return self.tanh(self.pooler(x[:, 0]))
 
 
-def tv(name):
+class LSTMClassifier(nn.Module):
+    """Token ids [B, T] -> embedding -> one LSTM layer -> last step -> logits."""
+
+    def __init__(self, vocab=1000, dim=64, hidden=128, classes=5):
+        super().__init__()
+        self.emb = nn.Embedding(vocab, dim)
+        self.lstm = nn.LSTM(dim, hidden, num_layers=1, batch_first=True)
+        self.fc = nn.Linear(hidden, classes)
+
+    def forward(self, input_ids):
+        out, _ = self.lstm(self.emb(input_ids))
+        return self.fc(out[:, -1])
+
+
+def tv(name, **kwargs):
     def build():
         import torchvision
-        return getattr(torchvision.models, name)(weights=None)
+        return getattr(torchvision.models, name)(weights=None, **kwargs)
+    build.key = (name, tuple(sorted(kwargs.items())))
     return build
 
 
@@ -198,24 +261,53 @@ MODELS = collections.OrderedDict([
     ("bert_encoder_opset17",
      (BertEncoder, [("input_ids", token_input, (1, 16))], 17)),
 ])
+SPINE = list(MODELS)
+
+# The zoo: name -> (builder, [inputs], opset). Every base model comes in four
+# variants, NAME, NAME_b4, NAME_opset17, NAME_opset17_b4, with the same
+# weights (the batch-4 input's first item is the batch-1 input, so output[0]
+# of the _b4 model equals the batch-1 output up to rounding).
+ZOO_BASE = collections.OrderedDict([
+    ("googlenet", (tv("googlenet", aux_logits=False, init_weights=True),
+                   "image")),
+    ("densenet121", (tv("densenet121"), "image")),
+    ("shufflenet_v2", (tv("shufflenet_v2_x1_0"), "image")),
+    ("efficientnet_b0", (tv("efficientnet_b0"), "image")),
+    ("lstm_classifier", (LSTMClassifier, "tokens")),
+])
+ZOO = collections.OrderedDict()
+for _base, (_builder, _kind) in ZOO_BASE.items():
+    for _opset, _osuffix in ((13, ""), (17, "_opset17")):
+        for _batch, _bsuffix in ((1, ""), (4, "_b4")):
+            if _kind == "image":
+                _inputs = [("input", image_input, (_batch, 3, 224, 224))]
+            else:
+                _inputs = [("input_ids", token_input, (_batch, 12))]
+            ZOO[_base + _osuffix + _bsuffix] = (_builder, _inputs, _opset)
+
+SETS = collections.OrderedDict([
+    ("spine", SPINE),
+    ("zoo", list(ZOO)),
+    ("all", SPINE + list(ZOO)),
+])
 
 
 # --------------------------------------------------------------------------
 # Export
 # --------------------------------------------------------------------------
 
-def stamp_text(opset):
-    return "%s opset=%d torch=%s\n" % (GENERATOR_VERSION, opset, torch.__version__)
+def stamp_text(opset, version=GENERATOR_VERSION):
+    return "%s opset=%d torch=%s\n" % (version, opset, torch.__version__)
 
 
-def up_to_date(mdir, n_in, n_out, opset):
+def up_to_date(mdir, n_in, n_out, opset, version=GENERATOR_VERSION):
     files = [os.path.join(mdir, "model.onnx")]
     tdir = os.path.join(mdir, "test_data_set_0")
     files += [os.path.join(tdir, "input_%d.pb" % i) for i in range(n_in)]
     files += [os.path.join(tdir, "output_%d.pb" % i) for i in range(n_out)]
     try:
         with open(os.path.join(mdir, ".stamp")) as f:
-            if f.read() != stamp_text(opset):
+            if f.read() != stamp_text(opset, version):
                 return False
     except OSError:
         return False
@@ -228,12 +320,46 @@ def write_pb(path, arr, name):
                 .SerializeToString())
 
 
+# builder key -> (model, generator state after the weights were drawn,
+# {input shapes: (inputs, outputs)}): the zoo's four variants of a model share
+# one build and BN calibration, and its opset 13 and 17 variants of one batch
+# size share one reference run.
+_ZOO_CACHE = {}
+
+
+def build_zoo_model(builder, inputs, gen):
+    """Build and randomise a zoo model; leave gen where a fresh build would."""
+    key = getattr(builder, "key", builder)
+    if key in _ZOO_CACHE:
+        model, state, refs = _ZOO_CACHE[key]
+        gen.set_state(state)
+        return model, refs
+    model = builder()
+    randomize_params(model, gen)
+    if any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+           for m in model.modules()):
+        # Calibrate on a batch-1 input from its own seeded generator, so
+        # the weights do not depend on the variant's batch size.
+        cgen = torch.Generator().manual_seed(SEED + 1)
+        shape = (1,) + tuple(inputs[0][2][1:])
+        calibrate_bn(model, gen, inputs[0][1](cgen, shape))
+    model.eval()
+    _ZOO_CACHE.clear()  # one model at a time: the variants are adjacent
+    _ZOO_CACHE[key] = (model, gen.get_state(), {})
+    return model, _ZOO_CACHE[key][2]
+
+
 def export_one(name, outdir, opset, force):
-    builder, inputs, fixed_opset = MODELS[name]
-    if fixed_opset is not None:
-        opset = fixed_opset
+    if name in ZOO:
+        builder, inputs, opset = ZOO[name]
+        version = ZOO_VERSION
+    else:
+        builder, inputs, fixed_opset = MODELS[name]
+        if fixed_opset is not None:
+            opset = fixed_opset
+        version = GENERATOR_VERSION
     mdir = os.path.join(outdir, name)
-    if not force and up_to_date(mdir, len(inputs), 1, opset):
+    if not force and up_to_date(mdir, len(inputs), 1, opset, version):
         print("== %s: up to date, skipped" % name)
         return True
 
@@ -242,18 +368,30 @@ def export_one(name, outdir, opset, force):
     torch.manual_seed(SEED)
     np.random.seed(SEED)
     gen = torch.Generator().manual_seed(SEED)
-    model = builder()
-    randomize_params(model, gen)
-    if name.startswith("resnet"):
-        tame_residuals(model)
-    model.eval()
+    ref_cache = None
+    if name in ZOO:
+        model, ref_cache = build_zoo_model(builder, inputs, gen)
+    else:
+        model = builder()
+        randomize_params(model, gen)
+        if name.startswith("resnet"):
+            tame_residuals(model)
+        model.eval()
     args = tuple(make(gen, shape) for _, make, shape in inputs)
     in_names = [n for n, _, _ in inputs]
     out_names = ["output"]
 
-    with torch.no_grad():
-        ref = model(*args)
-    refs = [ref] if isinstance(ref, torch.Tensor) else list(ref)
+    shapes = tuple(tuple(a.shape) for a in args)
+    cached = ref_cache.get(shapes) if ref_cache is not None else None
+    if cached is not None and all(torch.equal(a, b)
+                                  for a, b in zip(args, cached[0])):
+        refs = cached[1]
+    else:
+        with torch.no_grad():
+            ref = model(*args)
+        refs = [ref] if isinstance(ref, torch.Tensor) else list(ref)
+        if ref_cache is not None:
+            ref_cache[shapes] = (args, refs)
 
     tdir = os.path.join(mdir, "test_data_set_0")
     os.makedirs(tdir, exist_ok=True)
@@ -281,7 +419,7 @@ def export_one(name, outdir, opset, force):
         write_pb(os.path.join(tdir, "output_%d.pb" % i), r.numpy(), n)
     verify_readback(m, tdir, args, refs)
     with open(stamp, "w") as f:
-        f.write(stamp_text(opset))
+        f.write(stamp_text(opset, version))
 
     report(name, m, path, refs, time.time() - t0, t_export)
     return True
@@ -330,21 +468,26 @@ def report(name, m, path, refs, dt, dt_export):
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("outdir")
-    p.add_argument("--only", help="comma-separated model names (%s)"
-                   % ",".join(MODELS))
+    p.add_argument("--set", dest="set", choices=list(SETS), default="spine",
+                   help="which models: spine (default; the e2e tests' set), "
+                   "zoo (%s, each also _b4, _opset17, _opset17_b4) or all"
+                   % ", ".join(ZOO_BASE))
+    p.add_argument("--only", help="comma-separated model names from any set, "
+                   "instead of --set (spine: %s)" % ",".join(MODELS))
     p.add_argument("--opset", type=int, default=13,
-                   help="opset for models without a fixed one (default 13)")
+                   help="opset for spine models without a fixed one "
+                   "(default 13; the zoo's names fix theirs)")
     p.add_argument("--force", action="store_true",
                    help="regenerate even if the stamp matches")
     a = p.parse_args(argv)
 
-    names = list(MODELS)
+    names = list(SETS[a.set])
     if a.only:
         names = [n for n in a.only.split(",") if n]
-        bad = [n for n in names if n not in MODELS]
+        bad = [n for n in names if n not in MODELS and n not in ZOO]
         if bad:
             p.error("unknown model(s) %s; known: %s"
-                    % (",".join(bad), ",".join(MODELS)))
+                    % (",".join(bad), ",".join(SETS["all"])))
 
     torch.set_grad_enabled(False)
     os.makedirs(a.outdir, exist_ok=True)
