@@ -88,6 +88,7 @@ void buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createLowerVectors());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerMathToPolynomials());
+  pm.addPass(createConvertMathToFuncs()); // integer powers as small loops
   pm.addPass(createConvertVectorToSCFPass(
       VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addPass(createLowerAffinePass());

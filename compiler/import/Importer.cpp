@@ -279,7 +279,8 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
       {"Clip", 3},    {"Conv", 3},      {"Dropout", 3},
       {"Gemm", 3},    {"LayerNormalization", 3},
       {"Pad", 3},     {"ReduceSum", 2}, {"Slice", 5},
-      {"NegativeLogLikelihoodLoss", 3}, {"SoftmaxCrossEntropyLoss", 3},
+      {"NegativeLogLikelihoodLoss", 3}, {"QuantizeLinear", 3},
+      {"DequantizeLinear", 3}, {"SoftmaxCrossEntropyLoss", 3},
       {"Split", 2},   {"Squeeze", 2},   {"Trilu", 2},
   };
   auto it = counts.find(opType);

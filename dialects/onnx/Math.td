@@ -113,6 +113,18 @@ def ONNX_GreaterOrEqualOp : ONNX_BinaryOp<"GreaterOrEqual", "a >= b, bool result
 def ONNX_LessOrEqualOp : ONNX_BinaryOp<"LessOrEqual", "a <= b, bool result">;
 def ONNX_XorOp : ONNX_BinaryOp<"Xor", "logical exclusive or">;
 
+def ONNX_BitShiftOp : ONNX_Op<"BitShift"> {
+  let summary = "shift unsigned integers left or right";
+  let description = [{
+    Example:
+    ```mlir
+    %c = onnx.BitShift(%a, %b) {direction = "LEFT"} : (tensor<4xui8>, tensor<4xui8>) -> tensor<4xui8>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$Y, StrAttr:$direction);
+  let results = (outs ONNX_Tensor:$Z);
+}
+
 def ONNX_ModOp : ONNX_Op<"Mod"> {
   let summary = "remainder: sign of the divisor, or of the dividend with fmod";
   let description = [{

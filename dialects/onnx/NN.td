@@ -196,4 +196,76 @@ def ONNX_SoftmaxCrossEntropyLossOp : ONNX_Op<"SoftmaxCrossEntropyLoss"> {
   let results = (outs ONNX_Tensor:$output, Variadic<ONNX_Tensor>:$log_prob);
 }
 
+def ONNX_InstanceNormalizationOp : ONNX_Op<"InstanceNormalization"> {
+  let summary = "normalise each (n, c) over the spatial dims";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.InstanceNormalization(%x, %s, %b) : (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, ONNX_Tensor:$scale, ONNX_Tensor:$B,
+                   DefaultValuedAttr<F32Attr, "1e-05">:$epsilon);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_LRNOp : ONNX_Op<"LRN"> {
+  let summary = "local response normalisation across channels";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.LRN(%x) {size = 3} : (tensor<1x4x2x2xf32>) -> tensor<1x4x2x2xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X,
+                   DefaultValuedAttr<F32Attr, "0.0001">:$alpha,
+                   DefaultValuedAttr<F32Attr, "0.75">:$beta,
+                   DefaultValuedAttr<F32Attr, "1.0">:$bias, I64Attr:$size);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_QuantizeLinearOp : ONNX_Op<"QuantizeLinear"> {
+  let summary = "saturate(round(x / scale) + zero_point)";
+  let description = [{
+    Per tensor, or per `axis` with 1-d scale and zero point. Rounds half to
+    even; the output type is the zero point's (uint8 without one).
+
+    Example:
+    ```mlir
+    %q = onnx.QuantizeLinear(%x, %s, %z) : (tensor<4xf32>, tensor<f32>, tensor<ui8>) -> tensor<4xui8>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$x, ONNX_Tensor:$y_scale,
+                   ONNX_OptTensor:$y_zero_point,
+                   DefaultValuedAttr<I64Attr, "1">:$axis);
+  let results = (outs ONNX_Tensor:$y);
+}
+
+def ONNX_DequantizeLinearOp : ONNX_Op<"DequantizeLinear"> {
+  let summary = "(x - zero_point) * scale";
+  let description = [{
+    Example:
+    ```mlir
+    %x = onnx.DequantizeLinear(%q, %s, %z) : (tensor<4xui8>, tensor<f32>, tensor<ui8>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$x, ONNX_Tensor:$x_scale,
+                   ONNX_OptTensor:$x_zero_point,
+                   DefaultValuedAttr<I64Attr, "1">:$axis);
+  let results = (outs ONNX_Tensor:$y);
+}
+
+def ONNX_DynamicQuantizeLinearOp : ONNX_Op<"DynamicQuantizeLinear"> {
+  let summary = "uint8 quantisation with scale and zero point from the data";
+  let description = [{
+    Example:
+    ```mlir
+    %y, %s, %z = onnx.DynamicQuantizeLinear(%x) : (tensor<4xf32>) -> (tensor<4xui8>, tensor<f32>, tensor<ui8>)
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$x);
+  let results = (outs ONNX_Tensor:$y, ONNX_Tensor:$y_scale,
+                 ONNX_Tensor:$y_zero_point);
+}
+
 #endif // KILN_DIALECTS_ONNX_NN_TD

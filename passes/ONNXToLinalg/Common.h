@@ -102,6 +102,7 @@ mlir::LogicalResult unsupported(mlir::Operation *op, const llvm::Twine &why);
 void populateLossPatterns(mlir::RewritePatternSet &patterns);
 void populateMathPatterns(mlir::RewritePatternSet &patterns);
 void populateNNPatterns(mlir::RewritePatternSet &patterns);
+void populateQuantizePatterns(mlir::RewritePatternSet &patterns);
 void populateTensorPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln

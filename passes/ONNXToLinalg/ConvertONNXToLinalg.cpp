@@ -29,6 +29,7 @@ struct ConvertONNXToLinalgPass
     populateLossPatterns(patterns);
     populateMathPatterns(patterns);
     populateNNPatterns(patterns);
+    populateQuantizePatterns(patterns);
     populateTensorPatterns(patterns);
 
     bool reported = false;

@@ -226,11 +226,26 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
       })
       .Case([&](onnx::PowOp) -> Value {
         Value y = args[1];
-        if (!f)
+        bool yu = isUnsignedOperand(op, 1);
+        if (f)
+          return b.create<math::PowFOp>(loc, x,
+                                        convertScalar(b, loc, y, t, yu, false));
+        if (!isFloat(y.getType()))
+          return b.create<math::IPowIOp>(loc, x,
+                                         convertScalar(b, loc, y, t, yu, u));
+        // An integer base with a float exponent: through f32, truncated.
+        Type f32 = b.getF32Type();
+        Value p = b.create<math::PowFOp>(
+            loc, convertScalar(b, loc, x, f32, u, false),
+            convertScalar(b, loc, y, f32, false, false));
+        return convertScalar(b, loc, p, t, false, u);
+      })
+      .Case([&](onnx::BitShiftOp shift) -> Value {
+        if (f)
           return Value();
-        if (y.getType() != t)
-          y = convertScalar(b, loc, y, t, false, false);
-        return b.create<math::PowFOp>(loc, x, y);
+        if (shift.getDirection() == "LEFT")
+          return b.create<arith::ShLIOp>(loc, x, args[1]);
+        return b.create<arith::ShRUIOp>(loc, x, args[1]);
       })
       .Case([&](onnx::AndOp) -> Value {
         return b.create<arith::AndIOp>(loc, x, args[1]);
@@ -1179,6 +1194,7 @@ void kiln::populateMathPatterns(RewritePatternSet &patterns) {
       ElementwiseLowering<onnx::GreaterOp>, ElementwiseLowering<onnx::LessOp>,
       ElementwiseLowering<onnx::MulOp>, ElementwiseLowering<onnx::OrOp>,
       ElementwiseLowering<onnx::PowOp>, ElementwiseLowering<onnx::SubOp>,
+      ElementwiseLowering<onnx::BitShiftOp>,
       ElementwiseLowering<onnx::GreaterOrEqualOp>,
       ElementwiseLowering<onnx::LessOrEqualOp>,
       ElementwiseLowering<onnx::XorOp>, ElementwiseLowering<onnx::ModOp>,

@@ -551,6 +551,124 @@ struct DropoutLowering : OpRewritePattern<onnx::DropoutOp> {
   }
 };
 
+struct InstanceNormLowering : OpRewritePattern<onnx::InstanceNormalizationOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::InstanceNormalizationOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getInput());
+    Type et = xType.getElementType();
+    if (!isFloat(et) || xType.getRank() < 3)
+      return unsupported(op, "InstanceNormalization needs a float [N, C, ...] input");
+    SmallVector<int64_t> spatial;
+    int64_t count = 1;
+    for (int64_t i = 2; i < xType.getRank(); ++i) {
+      spatial.push_back(i);
+      count *= xType.getDimSize(i);
+    }
+    Value x = op.getInput();
+    Value sum = reduceKeepDims(rewriter, loc, x, spatial, ReduceKind::Sum);
+    Value centered = buildElementwise(
+        rewriter, loc, xType, ValueRange{x, sum},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value mean = b.create<arith::DivFOp>(l, args[1], createScalar(b, l, et, count));
+          return b.create<arith::SubFOp>(l, args[0], mean).getResult();
+        });
+    Value sq = buildElementwise(rewriter, loc, xType, centered,
+                                [&](OpBuilder &b, Location l, ValueRange args) {
+                                  return b.create<arith::MulFOp>(l, args[0], args[0])
+                                      .getResult();
+                                });
+    Value var = reduceKeepDims(rewriter, loc, sq, spatial, ReduceKind::Sum);
+    SmallVector<int64_t> chan{xType.getDimSize(1)};
+    for (int64_t i = 2; i < xType.getRank(); ++i)
+      chan.push_back(1);
+    auto chanType = RankedTensorType::get(chan, et);
+    Value scale = reshapeTo(rewriter, loc, op.getScale(), chanType);
+    Value bias = reshapeTo(rewriter, loc, op.getB(), chanType);
+    double eps = op.getEpsilon().convertToDouble();
+    Value y = buildElementwise(
+        rewriter, loc, xType, ValueRange{centered, var, scale, bias},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = b.create<arith::DivFOp>(l, args[1], createScalar(b, l, et, count));
+          Value d = b.create<math::SqrtOp>(
+              l, b.create<arith::AddFOp>(l, v, createScalar(b, l, et, eps)));
+          Value n = b.create<arith::DivFOp>(l, args[0], d);
+          return b.create<arith::AddFOp>(l, b.create<arith::MulFOp>(l, n, args[2]),
+                                         args[3])
+              .getResult();
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+/// LRN: y = x / (bias + alpha / size * sum of squares over a channel
+/// window)^beta, the window [c - floor((size-1)/2), c + ceil((size-1)/2)].
+struct LRNLowering : OpRewritePattern<onnx::LRNOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::LRNOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX());
+    Type et = xType.getElementType();
+    int64_t rank = xType.getRank(), size = op.getSize();
+    if (!isFloat(et) || rank < 2 || size < 1)
+      return unsupported(op, "LRN needs a float [N, C, ...] input and size >= 1");
+    int64_t channels = xType.getDimSize(1), before = (size - 1) / 2;
+    Value x = op.getX();
+    // Loops: the output dims, then the window offset k (reduction).
+    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank + 1, getContext())
+                                    .getMajorSubMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    Value init = createFilled(rewriter, loc, xType, createScalar(rewriter, loc, et, 0));
+    auto window = RankedTensorType::get({size}, et);
+    Value sizeTensor = createEmpty(rewriter, loc, window);
+    maps.insert(maps.begin(), AffineMap::get(rank + 1, 0,
+                                             {rewriter.getAffineDimExpr(rank)},
+                                             getContext()));
+    auto sums = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{xType}, ValueRange{sizeTensor}, init, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          SmallVector<Value> at;
+          for (int64_t i = 0; i < rank; ++i)
+            at.push_back(b.create<linalg::IndexOp>(l, i));
+          Value k = b.create<linalg::IndexOp>(l, rank);
+          Value c = b.create<arith::SubIOp>(
+              l, b.create<arith::AddIOp>(l, at[1], k),
+              b.create<arith::ConstantIndexOp>(l, before));
+          Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+          Value inside = b.create<arith::AndIOp>(
+              l, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, c, zero),
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, c,
+                                      b.create<arith::ConstantIndexOp>(l, channels)));
+          Value cc = b.create<arith::MinSIOp>(
+              l, b.create<arith::MaxSIOp>(l, c, zero),
+              b.create<arith::ConstantIndexOp>(l, channels - 1));
+          at[1] = cc;
+          Value v = b.create<tensor::ExtractOp>(l, x, at);
+          Value sq = b.create<arith::MulFOp>(l, v, v);
+          sq = b.create<arith::SelectOp>(l, inside, sq, createScalar(b, l, et, 0));
+          b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, args[1], sq)
+                                                      .getResult()});
+        });
+    double alpha = op.getAlpha().convertToDouble(), beta = op.getBeta().convertToDouble(),
+           bias = op.getBias().convertToDouble();
+    Value y = buildElementwise(
+        rewriter, loc, xType, ValueRange{x, sums.getResult(0)},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value d = b.create<arith::AddFOp>(
+              l, createScalar(b, l, et, bias),
+              b.create<arith::MulFOp>(l, createScalar(b, l, et, alpha / size), args[1]));
+          d = b.create<math::PowFOp>(l, d, createScalar(b, l, et, beta));
+          return b.create<arith::DivFOp>(l, args[0], d).getResult();
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateNNPatterns(RewritePatternSet &patterns) {
@@ -559,5 +677,6 @@ void kiln::populateNNPatterns(RewritePatternSet &patterns) {
                PoolLowering<onnx::AveragePoolOp, false>,
                GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
                GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>,
-               BatchNormLowering, LayerNormLowering, DropoutLowering>(ctx);
+               BatchNormLowering, LayerNormLowering, DropoutLowering,
+               InstanceNormLowering, LRNLowering>(ctx);
 }
