@@ -278,7 +278,7 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
   static const llvm::StringMap<unsigned> counts = {
       {"Clip", 3},    {"Conv", 3},      {"Dropout", 3},
       {"Gemm", 3},    {"LayerNormalization", 3},
-      {"Pad", 3},     {"ReduceSum", 2}, {"Slice", 5},
+      {"Pad", 3},     {"Resize", 4},     {"ReduceSum", 2}, {"Slice", 5},
       {"NegativeLogLikelihoodLoss", 3}, {"QuantizeLinear", 3},
       {"DequantizeLinear", 3}, {"SoftmaxCrossEntropyLoss", 3},
       {"Split", 2},   {"Squeeze", 2},   {"Trilu", 2},

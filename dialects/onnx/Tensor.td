@@ -347,4 +347,30 @@ def ONNX_OneHotOp : ONNX_Op<"OneHot"> {
   let results = (outs ONNX_Tensor:$output);
 }
 
+def ONNX_ResizeOp : ONNX_Op<"Resize"> {
+  let summary = "resize with nearest, linear or cubic interpolation";
+  let description = [{
+    The output size is static; `scales` (when given, a constant) decides the
+    coordinate transform, else `sizes`. Interpolation follows ONNX's reference
+    exactly: edge-clamped neighbours, the rounding of `nearest_mode`,
+    `cubic_coeff_a` and `exclude_outside`, and `extrapolation_value` outside
+    the region of `tf_crop_and_resize`.
+
+    Example:
+    ```mlir
+    %y = onnx.Resize(%x, %none, %scales, %none) {mode = "linear"}
+        : (tensor<1x1x2x2xf32>, none, tensor<4xf32>, none) -> tensor<1x1x4x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_OptTensor:$roi,
+                   ONNX_OptTensor:$scales, ONNX_OptTensor:$sizes,
+                   DefaultValuedStrAttr<StrAttr, "half_pixel">:$coordinate_transformation_mode,
+                   DefaultValuedAttr<F32Attr, "-0.75">:$cubic_coeff_a,
+                   DefaultValuedAttr<I64Attr, "0">:$exclude_outside,
+                   DefaultValuedAttr<F32Attr, "0.0">:$extrapolation_value,
+                   DefaultValuedStrAttr<StrAttr, "nearest">:$mode,
+                   DefaultValuedStrAttr<StrAttr, "round_prefer_floor">:$nearest_mode);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
 #endif // KILN_DIALECTS_ONNX_TENSOR_TD

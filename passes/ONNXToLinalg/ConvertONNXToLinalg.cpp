@@ -30,6 +30,7 @@ struct ConvertONNXToLinalgPass
     populateMathPatterns(patterns);
     populateNNPatterns(patterns);
     populateQuantizePatterns(patterns);
+    populateResizePatterns(patterns);
     populateTensorPatterns(patterns);
 
     bool reported = false;
