@@ -276,7 +276,7 @@ Location GraphImporter::nodeLoc(const ::onnx::NodeProto &node) {
 /// trailing inputs are filled with the none value.
 static unsigned declaredInputCount(StringRef opType, unsigned given) {
   static const llvm::StringMap<unsigned> counts = {
-      {"Clip", 3},    {"Conv", 3},      {"Dropout", 3},
+      {"Clip", 3},    {"Conv", 3},      {"ConvTranspose", 3},      {"Dropout", 3},
       {"Gemm", 3},    {"LayerNormalization", 3},
       {"Pad", 3},     {"Resize", 4},     {"ReduceSum", 2}, {"Slice", 5},
       {"NegativeLogLikelihoodLoss", 3}, {"QuantizeLinear", 3},

@@ -32,6 +32,31 @@ def ONNX_ConvOp : ONNX_Op<"Conv"> {
   let hasVerifier = 1;
 }
 
+def ONNX_ConvTransposeOp : ONNX_Op<"ConvTranspose"> {
+  let summary = "N-d transposed convolution";
+  let description = [{
+    X is [N, C, D1, ...], W is [C, M/group, k1, ...], B optional [M]. The
+    output size is static; `output_shape` and `auto_pad` decide the pads as
+    ONNX specifies.
+
+    Example:
+    ```mlir
+    %y = onnx.ConvTranspose(%x, %w, %none) {strides = [2, 2]}
+        : (tensor<1x1x3x3xf32>, tensor<1x2x3x3xf32>, none) -> tensor<1x2x7x7xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$W, ONNX_OptTensor:$B,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   OptionalAttr<I64ArrayAttr>:$dilations,
+                   DefaultValuedAttr<I64Attr, "1">:$group,
+                   OptionalAttr<I64ArrayAttr>:$kernel_shape,
+                   OptionalAttr<I64ArrayAttr>:$output_padding,
+                   OptionalAttr<I64ArrayAttr>:$output_shape,
+                   OptionalAttr<I64ArrayAttr>:$pads,
+                   OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
 def ONNX_MaxPoolOp : ONNX_Op<"MaxPool"> {
   let summary = "max pooling";
   let description = [{

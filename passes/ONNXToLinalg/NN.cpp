@@ -221,6 +221,146 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
   }
 };
 
+/// ConvTranspose as a stride-1 convolution over the input spread out by the
+/// stride (zeros between) and placed at offset d*(k-1) - pad_begin, with the
+/// kernel flipped through the indexing map (k-1-kh is affine).
+struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::ConvTransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX()), wType = tensorType(op.getW());
+    auto yType = tensorType(op.getY());
+    Type et = yType.getElementType();
+    if (!isFloat(et))
+      return unsupported(op, "ConvTranspose needs float inputs");
+    int64_t sr = xType.getRank() - 2;
+    if (sr < 1)
+      return unsupported(op, "ConvTranspose needs spatial dimensions");
+    int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
+    int64_t g = op.getGroup(), cg = c / g, mg = wType.getDimSize(1);
+    SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+    SmallVector<int64_t> strides = getI64Array(op.getStrides(), sr, 1);
+    SmallVector<int64_t> dil = getI64Array(op.getDilations(), sr, 1);
+    SmallVector<int64_t> outPad = getI64Array(op.getOutputPadding(), sr, 0);
+    SmallVector<int64_t> pads = getI64Array(op.getPads(), 2 * sr, 0);
+    StringRef autoPad = op.getAutoPad();
+    SmallVector<int64_t> padBegin(pads.begin(), pads.begin() + sr);
+    if (op.getOutputShape() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+      SmallVector<int64_t> outShape;
+      if (op.getOutputShape()) {
+        outShape = getI64Array(op.getOutputShape(), 0, 0);
+        if ((int64_t)outShape.size() > sr) // N and C may be included
+          outShape.erase(outShape.begin(), outShape.end() - sr);
+      } else {
+        for (int64_t i = 0; i < sr; ++i)
+          outShape.push_back(xType.getDimSize(2 + i) * strides[i]);
+      }
+      for (int64_t i = 0; i < sr; ++i) {
+        int64_t total = strides[i] * (xType.getDimSize(2 + i) - 1) + outPad[i] +
+                        (kernel[i] - 1) * dil[i] + 1 - outShape[i];
+        // Floor division, as ONNX's reference (total may be negative).
+        int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+        padBegin[i] = autoPad == "SAME_UPPER" ? half : total - half;
+      }
+    } else if (autoPad == "VALID") {
+      padBegin.assign(sr, 0);
+    }
+
+    // Xp: zeros, with X's elements at offset + i * stride where they fit.
+    SmallVector<int64_t> xpShape{n, c};
+    SmallVector<int64_t> offsets, firsts, counts;
+    for (int64_t i = 0; i < sr; ++i) {
+      int64_t size = yType.getDimSize(2 + i) + dil[i] * (kernel[i] - 1);
+      int64_t offset = dil[i] * (kernel[i] - 1) - padBegin[i];
+      int64_t in = xType.getDimSize(2 + i);
+      int64_t first = offset < 0 ? (-offset + strides[i] - 1) / strides[i] : 0;
+      int64_t last = std::min(in - 1, (size - 1 - offset) / strides[i]);
+      if (size - 1 - offset < 0)
+        last = -1;
+      xpShape.push_back(size);
+      offsets.push_back(offset + first * strides[i]);
+      firsts.push_back(first);
+      counts.push_back(std::max<int64_t>(last - first + 1, 0));
+    }
+    Value zero = createScalar(rewriter, loc, et, 0);
+    auto xpType = RankedTensorType::get(xpShape, et);
+    Value xp = createFilled(rewriter, loc, xpType, zero);
+    if (llvm::all_of(counts, [](int64_t k) { return k > 0; })) {
+      SmallVector<OpFoldResult> srcOff{rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)},
+          srcSize{rewriter.getIndexAttr(n), rewriter.getIndexAttr(c)},
+          one(sr + 2, rewriter.getIndexAttr(1)), dstOff = srcOff, dstStride = one;
+      SmallVector<int64_t> sliceShape{n, c};
+      for (int64_t i = 0; i < sr; ++i) {
+        srcOff.push_back(rewriter.getIndexAttr(firsts[i]));
+        srcSize.push_back(rewriter.getIndexAttr(counts[i]));
+        dstOff.push_back(rewriter.getIndexAttr(offsets[i]));
+        dstStride[2 + i] = rewriter.getIndexAttr(strides[i]);
+        sliceShape.push_back(counts[i]);
+      }
+      Value slice = rewriter.create<tensor::ExtractSliceOp>(
+          loc, RankedTensorType::get(sliceShape, et), op.getX(), srcOff, srcSize, one);
+      xp = rewriter.create<tensor::InsertSliceOp>(loc, slice, xp, dstOff, srcSize,
+                                                  dstStride);
+    }
+
+    // Y[n, g, m, o...] += Xp[n, g*cg + c, o + k*d ...] * W[g*cg + c, m, K-1-k ...]
+    MLIRContext *ctx = getContext();
+    int64_t loops = 4 + 2 * sr;
+    auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
+    AffineExpr dn = d(0), dg = d(1), dm = d(2), dc = d(3);
+    SmallVector<AffineExpr> xExprs{dn, dg * cg + dc}, wExprs{dg * cg + dc, dm},
+        yExprs{dn, dg, dm};
+    for (int64_t i = 0; i < sr; ++i) {
+      AffineExpr dk = d(4 + i), dout = d(4 + sr + i);
+      xExprs.push_back(dout + dk * dil[i]);
+      wExprs.push_back(getAffineConstantExpr(kernel[i] - 1, ctx) - dk);
+      yExprs.push_back(dout);
+    }
+    // A shape-only operand gives the (c, k...) loops their sizes: no other
+    // operand indexes them with a plain dimension.
+    SmallVector<AffineExpr> extentExprs{dc};
+    SmallVector<int64_t> extentShape{cg};
+    for (int64_t i = 0; i < sr; ++i) {
+      extentExprs.push_back(d(4 + i));
+      extentShape.push_back(kernel[i]);
+    }
+    Value extent = rewriter.create<tensor::EmptyOp>(loc, extentShape, et);
+    SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xExprs, ctx),
+                                AffineMap::get(loops, 0, wExprs, ctx),
+                                AffineMap::get(loops, 0, extentExprs, ctx),
+                                AffineMap::get(loops, 0, yExprs, ctx)};
+    using IT = utils::IteratorType;
+    SmallVector<IT> iterators{IT::parallel, IT::parallel, IT::parallel, IT::reduction};
+    iterators.append(sr, IT::reduction);
+    iterators.append(sr, IT::parallel);
+    SmallVector<int64_t> accShape{n, g, mg};
+    for (int64_t i = 0; i < sr; ++i)
+      accShape.push_back(yType.getDimSize(2 + i));
+    auto accType = RankedTensorType::get(accShape, et);
+    Value init;
+    if (onnx::isNoValue(op.getB())) {
+      init = createFilled(rewriter, loc, accType, zero);
+    } else {
+      SmallVector<int64_t> biasShape{g, mg};
+      biasShape.append(sr, 1);
+      Value bias = reshapeTo(rewriter, loc, op.getB(), RankedTensorType::get(biasShape, et));
+      init = buildElementwise(rewriter, loc, accType, bias,
+                              [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    }
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{accType}, ValueRange{xp, op.getW(), extent},
+        ValueRange{init}, maps, iterators,
+        [](OpBuilder &b, Location l, ValueRange args) {
+          Value p = b.create<arith::MulFOp>(l, args[0], args[1]);
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<arith::AddFOp>(l, args[3], p).getResult()});
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(0), yType));
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Pooling
 //===----------------------------------------------------------------------===//
@@ -673,7 +813,7 @@ struct LRNLowering : OpRewritePattern<onnx::LRNOp> {
 
 void kiln::populateNNPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<ConvLowering, PoolLowering<onnx::MaxPoolOp, true>,
+  patterns.add<ConvLowering, ConvTransposeLowering, PoolLowering<onnx::MaxPoolOp, true>,
                PoolLowering<onnx::AveragePoolOp, false>,
                GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
                GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>,
