@@ -373,4 +373,64 @@ def ONNX_ResizeOp : ONNX_Op<"Resize"> {
   let results = (outs ONNX_Tensor:$Y);
 }
 
+def ONNX_GatherNDOp : ONNX_Op<"GatherND"> {
+  let summary = "gather slices of data at index tuples";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.GatherND(%d, %i) : (tensor<2x2xf32>, tensor<2x2xi64>) -> tensor<2xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_Tensor:$indices,
+                   DefaultValuedAttr<I64Attr, "0">:$batch_dims);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_ScatterElementsOp : ONNX_Op<"ScatterElements"> {
+  let summary = "data with updates written (or reduced) at indices along axis";
+  let description = [{
+    Updates apply in order, so later ones win (or accumulate with
+    `reduction` add or mul).
+
+    Example:
+    ```mlir
+    %y = onnx.ScatterElements(%d, %i, %u) {axis = 1} : (tensor<1x5xf32>, tensor<1x2xi64>, tensor<1x2xf32>) -> tensor<1x5xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_Tensor:$indices,
+                   ONNX_Tensor:$updates, DefaultValuedAttr<I64Attr, "0">:$axis,
+                   DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_ScatterNDOp : ONNX_Op<"ScatterND"> {
+  let summary = "data with update slices written (or reduced) at index tuples";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.ScatterND(%d, %i, %u) : (tensor<8xf32>, tensor<4x1xi64>, tensor<4xf32>) -> tensor<8xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$data, ONNX_Tensor:$indices,
+                   ONNX_Tensor:$updates,
+                   DefaultValuedStrAttr<StrAttr, "none">:$reduction);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+/// Window functions: the output length is static, so they are constants.
+class ONNX_WindowOp<string mnemonic, string doc> : ONNX_Op<mnemonic> {
+  let summary = doc;
+  let description = "The " # doc # " of the given size, periodic or "
+    # "symmetric.\n\nExample:\n```mlir\n%w = onnx." # mnemonic
+    # "(%n) : (tensor<i64>) -> tensor<10xf32>\n```";
+  let arguments = (ins ONNX_Tensor:$size,
+                   DefaultValuedAttr<I64Attr, "1">:$output_datatype,
+                   DefaultValuedAttr<I64Attr, "1">:$periodic);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_BlackmanWindowOp : ONNX_WindowOp<"BlackmanWindow", "Blackman window">;
+def ONNX_HammingWindowOp : ONNX_WindowOp<"HammingWindow", "Hamming window">;
+def ONNX_HannWindowOp : ONNX_WindowOp<"HannWindow", "Hann window">;
+
 #endif // KILN_DIALECTS_ONNX_TENSOR_TD

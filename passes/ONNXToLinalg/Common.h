@@ -104,6 +104,7 @@ void populateMathPatterns(mlir::RewritePatternSet &patterns);
 void populateNNPatterns(mlir::RewritePatternSet &patterns);
 void populateQuantizePatterns(mlir::RewritePatternSet &patterns);
 void populateResizePatterns(mlir::RewritePatternSet &patterns);
+void populateScatterPatterns(mlir::RewritePatternSet &patterns);
 void populateTensorPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln

@@ -31,6 +31,7 @@ struct ConvertONNXToLinalgPass
     populateNNPatterns(patterns);
     populateQuantizePatterns(patterns);
     populateResizePatterns(patterns);
+    populateScatterPatterns(patterns);
     populateTensorPatterns(patterns);
 
     bool reported = false;
