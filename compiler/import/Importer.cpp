@@ -278,7 +278,8 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
   static const llvm::StringMap<unsigned> counts = {
       {"Clip", 3},    {"Conv", 3},      {"ConvTranspose", 3},      {"Dropout", 3},
       {"Gemm", 3},    {"LayerNormalization", 3},
-      {"Pad", 3},     {"Resize", 4},     {"ReduceSum", 2}, {"Slice", 5},
+      {"Pad", 3},     {"Resize", 4},    {"RNN", 6},  {"GRU", 6},
+      {"LSTM", 8},     {"ReduceSum", 2}, {"Slice", 5},
       {"NegativeLogLikelihoodLoss", 3}, {"QuantizeLinear", 3},
       {"DequantizeLinear", 3}, {"SoftmaxCrossEntropyLoss", 3},
       {"Split", 2},   {"Squeeze", 2},   {"Trilu", 2},
@@ -294,6 +295,30 @@ static const llvm::StringMap<int> &implementedVersions() {
 #include "dialects/onnx/OpVersions.inc"
   };
   return versions;
+}
+
+/// The type of output `index` (Y, Y_h or Y_c) of an RNN, GRU or LSTM node,
+/// from X [seq, batch, in] (or [batch, seq, in] with layout 1) and
+/// R [directions, gates * hidden, hidden].
+static RankedTensorType recurrentOutputType(const ::onnx::NodeProto &node,
+                                            ArrayRef<Value> operands,
+                                            int index) {
+  auto x = cast<RankedTensorType>(operands[0].getType());
+  auto r = cast<RankedTensorType>(operands[2].getType());
+  int64_t layout = 0;
+  for (const auto &attr : node.attribute())
+    if (attr.name() == "layout")
+      layout = attr.i();
+  int64_t seq = x.getDimSize(layout ? 1 : 0), batch = x.getDimSize(layout ? 0 : 1);
+  int64_t dirs = r.getDimSize(0), hidden = r.getDimSize(2);
+  SmallVector<int64_t> shape;
+  if (index == 0)
+    shape = layout ? SmallVector<int64_t>{batch, seq, dirs, hidden}
+                   : SmallVector<int64_t>{seq, dirs, batch, hidden};
+  else
+    shape = layout ? SmallVector<int64_t>{batch, dirs, hidden}
+                   : SmallVector<int64_t>{dirs, batch, hidden};
+  return RankedTensorType::get(shape, x.getElementType());
 }
 
 llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
@@ -368,13 +393,22 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
     state.operands.push_back(v);
   }
 
-  // Trailing empty outputs are omitted; an empty one in the middle is not
-  // supported.
+  // Trailing empty outputs are omitted. Recurrent ops always get all their
+  // outputs; an omitted one is typed from the inputs.
   int numOutputs = node.output_size();
   while (numOutputs > 0 && node.output(numOutputs - 1).empty())
     --numOutputs;
+  bool recurrent = node.op_type() == "RNN" || node.op_type() == "GRU" ||
+                   node.op_type() == "LSTM";
+  if (recurrent)
+    numOutputs = node.op_type() == "LSTM" ? 3 : 2;
   for (int i = 0; i < numOutputs; ++i) {
-    if (node.output(i).empty())
+    bool omitted = i >= node.output_size() || node.output(i).empty();
+    if (omitted && recurrent) {
+      state.types.push_back(recurrentOutputType(node, state.operands, i));
+      continue;
+    }
+    if (omitted)
       return nodeError(node, "an omitted output before the last is not "
                              "supported");
     auto type = types.lookup(node.output(i));
@@ -409,7 +443,8 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
       return nodeError(node, message.empty() ? "invalid node" : message);
   }
   for (int i = 0; i < numOutputs; ++i)
-    values[node.output(i)] = op->getResult(i);
+    if (i < node.output_size() && !node.output(i).empty())
+      values[node.output(i)] = op->getResult(i);
   return llvm::Error::success();
 }
 

@@ -293,4 +293,37 @@ def ONNX_DynamicQuantizeLinearOp : ONNX_Op<"DynamicQuantizeLinear"> {
                  ONNX_Tensor:$y_zero_point);
 }
 
+/// The attributes RNN, GRU and LSTM share.
+class ONNX_RecurrentOp<string mnemonic, string doc, dag extraIns, dag outs>
+    : ONNX_Op<mnemonic> {
+  let summary = doc;
+  let description = "ONNX `" # mnemonic # "`: X is [seq, batch, input] "
+    # "(layout 0) or [batch, seq, input] (layout 1); outputs Y, Y_h"
+    # " (and Y_c for LSTM); the importer creates all of them.\n\nExample:\n```mlir\n"
+    # "%y, %h = onnx." # mnemonic # "(%x, %w, %r, %none, %none, %none) "
+    # "{hidden_size = 8} : (...) -> (...)\n```";
+  let arguments = !con((ins ONNX_Tensor:$X, ONNX_Tensor:$W, ONNX_Tensor:$R,
+                            ONNX_OptTensor:$B, ONNX_OptTensor:$sequence_lens,
+                            ONNX_OptTensor:$initial_h),
+                       extraIns,
+                       (ins OptionalAttr<F32ArrayAttr>:$activation_alpha,
+                            OptionalAttr<F32ArrayAttr>:$activation_beta,
+                            OptionalAttr<StrArrayAttr>:$activations,
+                            OptionalAttr<F32Attr>:$clip,
+                            DefaultValuedStrAttr<StrAttr, "forward">:$direction,
+                            OptionalAttr<I64Attr>:$hidden_size,
+                            DefaultValuedAttr<I64Attr, "0">:$layout));
+  let results = outs;
+}
+
+def ONNX_RNNOp : ONNX_RecurrentOp<"RNN", "simple recurrent network", (ins),
+    (outs ONNX_Tensor:$Y, ONNX_Tensor:$Y_h)>;
+def ONNX_GRUOp : ONNX_RecurrentOp<"GRU", "gated recurrent unit",
+    (ins DefaultValuedAttr<I64Attr, "0">:$linear_before_reset),
+    (outs ONNX_Tensor:$Y, ONNX_Tensor:$Y_h)>;
+def ONNX_LSTMOp : ONNX_RecurrentOp<"LSTM", "long short-term memory",
+    (ins ONNX_OptTensor:$initial_c, ONNX_OptTensor:$P,
+         DefaultValuedAttr<I64Attr, "0">:$input_forget),
+    (outs ONNX_Tensor:$Y, ONNX_Tensor:$Y_h, ONNX_Tensor:$Y_c)>;
+
 #endif // KILN_DIALECTS_ONNX_NN_TD

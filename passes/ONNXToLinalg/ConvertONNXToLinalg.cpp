@@ -30,6 +30,7 @@ struct ConvertONNXToLinalgPass
     populateMathPatterns(patterns);
     populateNNPatterns(patterns);
     populateQuantizePatterns(patterns);
+    populateRecurrentPatterns(patterns);
     populateResizePatterns(patterns);
     populateScatterPatterns(patterns);
     populateTensorPatterns(patterns);
