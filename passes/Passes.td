@@ -24,7 +24,8 @@ def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> 
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
-    "mlir::func::FuncDialect", "mlir::scf::SCFDialect"
+    "mlir::func::FuncDialect", "mlir::scf::SCFDialect",
+    "mlir::bufferization::BufferizationDialect"
   ];
 }
 

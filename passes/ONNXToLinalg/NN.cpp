@@ -14,6 +14,7 @@
 #include "passes/ONNXToLinalg/Common.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
 using namespace kiln;
@@ -120,34 +121,88 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
     int64_t kh = kernel[0], kw = kernel[1];
 
-    // The accumulator starts as the bias (or zero), broadcast over [F, P].
-    Value init;
-    if (n == 1 && g == 1) {
-      auto accType = RankedTensorType::get({f, oh * ow}, et);
+    int64_t fg = f / g, cg = c / g;
+    bool depthwise = cg == 1 && fg == 1 && g > 1;
+    if (!depthwise) {
+      // im2col + matmul per (image, group): [Fg, Cg*KH*KW] x [Cg*KH*KW, P]
+      // into an accumulator that starts as the bias. One image and one group
+      // is straight-line code; otherwise an scf.for nest over them.
+      int64_t k = cg * kh * kw, p = oh * ow;
+      auto accType = RankedTensorType::get({n, f, p}, et);
+      Value acc;
       if (onnx::isNoValue(op.getB())) {
-        init = createFilled(rewriter, loc, accType, zero);
+        acc = createFilled(rewriter, loc, accType, zero);
       } else {
         Value bias = reshapeTo(rewriter, loc, op.getB(),
                                RankedTensorType::get({f, 1}, et));
-        init = buildElementwise(rewriter, loc, accType, bias,
-                                [](OpBuilder &, Location, ValueRange args) {
-                                  return args[0];
-                                });
+        acc = buildElementwise(rewriter, loc, accType, bias,
+                               [](OpBuilder &, Location, ValueRange args) {
+                                 return args[0];
+                               });
       }
-      Value col = im2col(rewriter, loc, xp, c, kh, kw, oh, ow, w);
-      Value weights = reshapeTo(rewriter, loc, op.getW(),
-                                RankedTensorType::get({f, c * kh * kw}, et));
-      Value out = rewriter
-                      .create<linalg::MatmulOp>(loc, TypeRange{init.getType()},
-                                                ValueRange{weights, col},
-                                                ValueRange{init})
-                      .getResult(0);
+      auto xpType = tensorType(xp);
+      auto tileIn = RankedTensorType::get(
+          {1, cg, xpType.getDimSize(2), xpType.getDimSize(3)}, et);
+      auto tileAcc = RankedTensorType::get({fg, p}, et);
+      auto oneGroup = [&](OpBuilder &b, Location l, OpFoldResult ni,
+                          OpFoldResult gi, Value out) -> Value {
+        auto idx = [&](OpFoldResult v, int64_t scale) -> OpFoldResult {
+          if (auto a = dyn_cast<Attribute>(v))
+            return b.getIndexAttr(cast<IntegerAttr>(a).getInt() * scale);
+          return b.create<arith::MulIOp>(l, cast<Value>(v),
+                                         b.create<arith::ConstantIndexOp>(l, scale))
+              .getResult();
+        };
+        auto one = b.getIndexAttr(1), z = b.getIndexAttr(0);
+        Value xs = b.create<tensor::ExtractSliceOp>(
+            l, tileIn, xp, ArrayRef<OpFoldResult>{ni, idx(gi, cg), z, z},
+            ArrayRef<OpFoldResult>{one, b.getIndexAttr(cg),
+                                   b.getIndexAttr(xpType.getDimSize(2)),
+                                   b.getIndexAttr(xpType.getDimSize(3))},
+            ArrayRef<OpFoldResult>{one, one, one, one});
+        Value col = im2col(b, l, xs, cg, kh, kw, oh, ow, w);
+        Value wAll = reshapeTo(b, l, op.getW(), RankedTensorType::get({f, k}, et));
+        Value ws = b.create<tensor::ExtractSliceOp>(
+            l, RankedTensorType::get({fg, k}, et), wAll,
+            ArrayRef<OpFoldResult>{idx(gi, fg), z},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(fg), b.getIndexAttr(k)},
+            ArrayRef<OpFoldResult>{one, one});
+        SmallVector<OpFoldResult> accOff{ni, idx(gi, fg), z},
+            accSize{one, b.getIndexAttr(fg), b.getIndexAttr(p)}, accStride{one, one, one};
+        Value init = b.create<tensor::ExtractSliceOp>(l, tileAcc, out, accOff,
+                                                      accSize, accStride);
+        Value prod = b.create<linalg::MatmulOp>(l, TypeRange{tileAcc},
+                                                ValueRange{ws, col}, ValueRange{init})
+                         .getResult(0);
+        return b.create<tensor::InsertSliceOp>(l, prod, out, accOff, accSize,
+                                               accStride);
+      };
+      Value out;
+      if (n == 1 && g == 1) {
+        out = oneGroup(rewriter, loc, rewriter.getIndexAttr(0),
+                       rewriter.getIndexAttr(0), acc);
+      } else {
+        Value lb = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+        Value step = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+        auto outer = rewriter.create<scf::ForOp>(
+            loc, lb, rewriter.create<arith::ConstantIndexOp>(loc, n), step,
+            ValueRange{acc}, [&](OpBuilder &b, Location l, Value ni, ValueRange a) {
+              auto inner = b.create<scf::ForOp>(
+                  l, lb, b.create<arith::ConstantIndexOp>(l, g), step, a,
+                  [&](OpBuilder &b2, Location l2, Value gi, ValueRange a2) {
+                    b2.create<scf::YieldOp>(l2, oneGroup(b2, l2, ni, gi, a2[0]));
+                  });
+              b.create<scf::YieldOp>(l, inner.getResults());
+            });
+        out = outer.getResult(0);
+      }
       rewriter.replaceOp(op, reshapeTo(rewriter, loc, out, yType));
       return success();
     }
 
-    // Direct convolution: loops (n, g, fg, cg, kh, kw, oh, ow).
-    int64_t fg = f / g, cg = c / g;
+    Value init;
+    // Depthwise: one direct generic, loops (n, g, fg, cg, kh, kw, oh, ow),
+    // the innermost (vectorisable by LLVM) along the output row.
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr dn, dg, df, dc, dkh, dkw, doh, dow;
     bindDims(ctx, dn, dg, df, dc, dkh, dkw, doh, dow);

@@ -12,6 +12,7 @@
 #include "passes/ONNXToLinalg/Common.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
@@ -391,7 +392,16 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                                        b.getIndexAttr(hidden)},
                 ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
                                        b.getIndexAttr(1)});
-            b.create<scf::YieldOp>(l, ValueRange{hn, cn, yNew});
+            // Keep H and C in the carried buffers: canonicalization may give
+            // a generic that does not read its init a fresh one instead.
+            auto keep = [&](Value v, Value dest) -> Value {
+              if (v == dest)
+                return v;
+              return b.create<bufferization::MaterializeInDestinationOp>(
+                         l, v.getType(), v, dest)
+                  .getResult();
+            };
+            b.create<scf::YieldOp>(l, ValueRange{keep(hn, h), keep(cn, c), yNew});
           });
       hs.push_back(loop.getResult(0));
       cs.push_back(loop.getResult(1));
