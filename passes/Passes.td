@@ -17,9 +17,9 @@ def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> 
     tensor reshapes/slices/pads and arith constants; no onnx op remains. A node
     that cannot be lowered is reported once, naming it.
 
-    Conv becomes im2col + linalg.matmul when it is an ungrouped, batch-1
-    convolution (the case that carries a CNN's FLOPs), otherwise one direct
-    linalg.generic. Constant weights are transposed at compile time.
+    Conv becomes im2col + linalg.matmul (in an scf.for nest over images and
+    groups when there are several); a depthwise Conv is one direct
+    linalg.generic. Constant Gemm weights are transposed at compile time.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",

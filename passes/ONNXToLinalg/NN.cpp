@@ -1,10 +1,10 @@
 //===- NN.cpp - Lower onnx convolution, pooling and normalisation ---------===//
 //
-// This file implements the lowering of the onnx NN family. A 2-d,
-// ungrouped, batch-1 Conv becomes an im2col copy (a linalg.generic whose
-// input map is affine in the window) feeding a linalg.matmul whose
-// accumulator starts as the bias; any other Conv is one direct generic with
-// the reduction loops outside the innermost (vectorisable) output column.
+// This file implements the lowering of the onnx NN family. A 2-d Conv
+// becomes, per image and group, an im2col copy (a linalg.generic whose input
+// map is affine in the window) feeding a linalg.matmul whose accumulator
+// starts as the bias; a depthwise Conv is one direct generic with the
+// reduction loops outside the innermost (vectorisable) output column.
 // Pools use linalg's pooling ops on a padded input; average pooling divides
 // by a compile-time table of window sizes, so count_include_pad and
 // ceil_mode come out exactly as ONNX specifies.

@@ -7,7 +7,9 @@
 // CHECK: %[[BIAS:.*]] = linalg.generic
 // CHECK: %[[COL:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<1x3x10x10xf32>) outs(%{{.*}} : tensor<3x3x3x4x4xf32>)
 // CHECK: %[[C2:.*]] = tensor.collapse_shape %[[COL]] {{.*}} into tensor<27x16xf32>
-// CHECK: linalg.matmul ins(%{{.*}}, %[[C2]] : tensor<4x27xf32>, tensor<27x16xf32>) outs(%[[BIAS]] : tensor<4x16xf32>)
+// CHECK: %[[ACC:.*]] = tensor.extract_slice %[[BIAS]][0, 0, 0] [1, 4, 16]
+// CHECK: %[[MM:.*]] = linalg.matmul ins(%{{.*}}, %[[C2]] : tensor<4x27xf32>, tensor<27x16xf32>) outs(%[[ACC]] : tensor<4x16xf32>)
+// CHECK: tensor.insert_slice %[[MM]] into %[[BIAS]]
 func.func @conv_im2col(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>, %b: tensor<4xf32>) -> tensor<1x4x4x4xf32> {
   %y = "onnx.Conv"(%x, %w, %b) {pads = [1, 1, 1, 1], strides = [2, 2]} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>, tensor<4xf32>) -> tensor<1x4x4x4xf32>
   return %y : tensor<1x4x4x4xf32>
@@ -20,6 +22,18 @@ func.func @conv_1x1(%x: tensor<1x8x8x8xf32>, %w: tensor<4x8x1x1xf32>) -> tensor<
   %none = onnx.NoValue : none
   %y = "onnx.Conv"(%x, %w, %none) : (tensor<1x8x8x8xf32>, tensor<4x8x1x1xf32>, none) -> tensor<1x4x8x8xf32>
   return %y : tensor<1x4x8x8xf32>
+}
+
+// More than one image or group: the same matmul, per image and group, in
+// an scf.for nest.
+// CHECK-LABEL: func @conv_batch_groups
+// CHECK: scf.for %[[N:.*]] = %c0 to %c2
+// CHECK: scf.for %[[G:.*]] = %c0 to %c2
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<3x18xf32>, tensor<18x36xf32>) outs(%{{.*}} : tensor<3x36xf32>)
+func.func @conv_batch_groups(%x: tensor<2x4x6x6xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<2x6x6x6xf32> {
+  %none = onnx.NoValue : none
+  %y = "onnx.Conv"(%x, %w, %none) {group = 2 : i64, pads = [1, 1, 1, 1]} : (tensor<2x4x6x6xf32>, tensor<6x2x3x3xf32>, none) -> tensor<2x6x6x6xf32>
+  return %y : tensor<2x6x6x6xf32>
 }
 
 // CHECK-LABEL: func @depthwise
