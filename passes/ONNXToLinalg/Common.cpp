@@ -251,6 +251,19 @@ Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
   return generic.getResult(0);
 }
 
+Value clampIndex(OpBuilder &b, Location l, Value v, int64_t size) {
+  Value idx = b.create<arith::IndexCastOp>(l, b.getIndexType(), v);
+  Value zero = b.create<arith::ConstantIndexOp>(l, 0);
+  Value n = b.create<arith::ConstantIndexOp>(l, size);
+  Value neg = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, idx, zero);
+  idx = b.create<arith::SelectOp>(l, neg, b.create<arith::AddIOp>(l, idx, n),
+                                  idx);
+  idx = b.create<arith::MaxSIOp>(l, idx, zero);
+  return b.create<arith::MinSIOp>(
+      l, idx,
+      b.create<arith::ConstantIndexOp>(l, std::max<int64_t>(size - 1, 0)));
+}
+
 LogicalResult unsupported(Operation *op, const Twine &why) {
   op->emitError(why);
   return failure();

@@ -95,6 +95,12 @@ mlir::Value reduceKeepDims(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value input, llvm::ArrayRef<int64_t> axes,
                            ReduceKind kind, bool isUnsigned = false);
 
+/// A possibly negative integer index `v` normalised against `size` (negative
+/// counts from the end) and clamped into [0, size), so that a bad index can
+/// never read or write outside the tensor. Returns an index value.
+mlir::Value clampIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                       int64_t size);
+
 /// Reports an unsupported case of `op` once, as an error naming the node,
 /// and returns failure.
 mlir::LogicalResult unsupported(mlir::Operation *op, const llvm::Twine &why);

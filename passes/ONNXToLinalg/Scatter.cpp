@@ -16,18 +16,6 @@ using namespace kiln;
 
 namespace {
 
-/// A possibly negative index value normalised against `size` and clamped.
-static Value toIndex(OpBuilder &b, Location l, Value v, int64_t size) {
-  Value idx = b.create<arith::IndexCastOp>(l, b.getIndexType(), v);
-  Value zero = b.create<arith::ConstantIndexOp>(l, 0);
-  Value n = b.create<arith::ConstantIndexOp>(l, size);
-  Value neg = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, idx, zero);
-  idx = b.create<arith::SelectOp>(l, neg, b.create<arith::AddIOp>(l, idx, n), idx);
-  idx = b.create<arith::MaxSIOp>(l, idx, zero);
-  return b.create<arith::MinSIOp>(
-      l, idx, b.create<arith::ConstantIndexOp>(l, std::max<int64_t>(size - 1, 0)));
-}
-
 /// Combines the current value and an update per `reduction`.
 static FailureOr<Value> combine(OpBuilder &b, Location l, StringRef reduction,
                                 Value cur, Value upd) {
@@ -102,7 +90,7 @@ struct GatherNDLowering : OpRewritePattern<onnx::GatherNDOp> {
             tuple.push_back(b.create<arith::ConstantIndexOp>(l, j));
             Value v = b.create<tensor::ExtractOp>(l, indices, tuple);
             tuple.pop_back();
-            at.push_back(toIndex(b, l, v, dataType.getDimSize(batch + j)));
+            at.push_back(clampIndex(b, l, v, dataType.getDimSize(batch + j)));
           }
           for (int64_t i = q - 1; i < rank; ++i)
             at.push_back(out[i]);
@@ -129,7 +117,7 @@ struct ScatterElementsLowering : OpRewritePattern<onnx::ScatterElementsOp> {
         rewriter, op.getLoc(), updType.getShape(), op.getData(),
         [&](OpBuilder &b, Location l, ValueRange ivs, Value out) -> Value {
           SmallVector<Value> at(ivs.begin(), ivs.end());
-          at[axis] = toIndex(b, l, b.create<tensor::ExtractOp>(l, indices, ivs),
+          at[axis] = clampIndex(b, l, b.create<tensor::ExtractOp>(l, indices, ivs),
                              dataType.getDimSize(axis));
           Value upd = b.create<tensor::ExtractOp>(l, updates, ivs);
           Value cur = b.create<tensor::ExtractOp>(l, out, at);
@@ -164,7 +152,7 @@ struct ScatterNDLowering : OpRewritePattern<onnx::ScatterNDOp> {
           SmallVector<Value> tuple(ivs.begin(), ivs.begin() + (q - 1)), at;
           for (int64_t j = 0; j < k; ++j) {
             tuple.push_back(b.create<arith::ConstantIndexOp>(l, j));
-            at.push_back(toIndex(b, l, b.create<tensor::ExtractOp>(l, indices, tuple),
+            at.push_back(clampIndex(b, l, b.create<tensor::ExtractOp>(l, indices, tuple),
                                  dataType.getDimSize(j)));
             tuple.pop_back();
           }

@@ -128,19 +128,7 @@ struct GatherLowering : OpRewritePattern<onnx::GatherOp> {
         loc, TypeRange{outType}, ValueRange{op.getIndices()},
         ValueRange{createEmpty(rewriter, loc, outType)}, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          // index = idx < 0 ? idx + size : idx, clamped into range so that a
-          // bad index can never read outside the tensor.
-          Value idx = b.create<arith::IndexCastOp>(l, b.getIndexType(), args[0]);
-          Value size = b.create<arith::ConstantIndexOp>(l, axisSize);
-          Value zero = b.create<arith::ConstantIndexOp>(l, 0);
-          Value neg = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt,
-                                              idx, zero);
-          idx = b.create<arith::SelectOp>(
-              l, neg, b.create<arith::AddIOp>(l, idx, size), idx);
-          idx = b.create<arith::MaxSIOp>(l, idx, zero);
-          idx = b.create<arith::MinSIOp>(
-              l, idx,
-              b.create<arith::ConstantIndexOp>(l, std::max<int64_t>(axisSize - 1, 0)));
+          Value idx = clampIndex(b, l, args[0], axisSize);
           SmallVector<Value> indices;
           for (int64_t i = 0; i < dataType.getRank(); ++i) {
             if (i < axis)
@@ -427,20 +415,6 @@ static Value buildIndexed(
             nb.create<linalg::YieldOp>(l, body(nb, l, args.drop_back(), idx));
           })
       .getResult(0);
-}
-
-/// Normalises a (possibly negative) i64/i32 index against `size` and clamps
-/// it into range, as an index value.
-static Value clampIndex(OpBuilder &b, Location l, Value v, int64_t size) {
-  Value idx = b.create<arith::IndexCastOp>(l, b.getIndexType(), v);
-  Value zero = b.create<arith::ConstantIndexOp>(l, 0);
-  Value n = b.create<arith::ConstantIndexOp>(l, size);
-  Value neg = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, idx, zero);
-  idx = b.create<arith::SelectOp>(l, neg, b.create<arith::AddIOp>(l, idx, n),
-                                  idx);
-  idx = b.create<arith::MaxSIOp>(l, idx, zero);
-  return b.create<arith::MinSIOp>(
-      l, idx, b.create<arith::ConstantIndexOp>(l, std::max<int64_t>(size - 1, 0)));
 }
 
 struct SizeLowering : OpRewritePattern<onnx::SizeOp> {
