@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/OnnxLoader.h"
+#include "compiler/import/ShapeFolding.h"
 
 #include "onnx/checker.h"
 #include "onnx/onnx_pb.h"
@@ -15,6 +16,7 @@
 #include "onnx/version_converter/convert.h"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 using namespace kiln;
@@ -52,6 +54,28 @@ static bool applyPins(onnx::ModelProto &model,
     for (int64_t d : pin.dims)
       shape->add_dim()->set_dim_value(d);
   }
+  return true;
+}
+
+/// True if every node output has a static shape after inference.
+static bool allShapesStatic(const onnx::ModelProto &model) {
+  std::set<std::string> known;
+  auto record = [&](const onnx::ValueInfoProto &v) {
+    if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
+      return;
+    for (const auto &d : v.type().tensor_type().shape().dim())
+      if (!d.has_dim_value())
+        return;
+    known.insert(v.name());
+  };
+  for (const auto &v : model.graph().value_info())
+    record(v);
+  for (const auto &v : model.graph().output())
+    record(v);
+  for (const auto &node : model.graph().node())
+    for (const std::string &out : node.output())
+      if (!out.empty() && !known.count(out))
+        return false;
   return true;
 }
 
@@ -98,6 +122,22 @@ bool kiln::loadOnnxModel(const std::string &path,
                                         /*enable_data_propagation=*/true);
     onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
                                        options);
+    // Shape arithmetic that ONNX's data propagation stops at (Div, for one)
+    // can leave values without a static shape: then fold it and infer again
+    // with the folded values as initializers. If that inference fails, keep
+    // the model as it was.
+    if (!allShapesStatic(model)) {
+      onnx::ModelProto folded = model;
+      if (foldShapeComputations(folded)) {
+        folded.mutable_graph()->clear_value_info();
+        try {
+          onnx::shape_inference::InferShapes(
+              folded, onnx::OpSchemaRegistry::Instance(), options);
+          model.Swap(&folded);
+        } catch (const std::exception &) {
+        }
+      }
+    }
     sinceVersions.clear();
     for (const auto &node : model.graph().node()) {
       const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(

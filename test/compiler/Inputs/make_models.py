@@ -51,6 +51,22 @@ g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu0")], "d
                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 4])])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "dynamic.onnx")
 
+# torch.chunk's Slice bounds: Shape -> Gather -> Div, which ONNX 1.12's
+# data propagation does not follow; the importer folds it.
+consts = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+          [("one", 1), ("two", 2), ("zero1", [0]), ("axis1", [1])]]
+nodes = [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+         helper.make_node("Gather", ["s", "one"], ["c"], name="channels", axis=0),
+         helper.make_node("Div", ["c", "two"], ["half"], name="half"),
+         helper.make_node("Unsqueeze", ["half", "zero1"], ["end"], name="end"),
+         helper.make_node("Slice", ["x", "zero1", "end", "axis1"], ["part"], name="chunk0"),
+         helper.make_node("Relu", ["part"], ["y"], name="relu0")]
+g = helper.make_graph(nodes, "chunk",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 3])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 2, 3])],
+                      consts)
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "chunk.onnx")
+
 # Bad inputs.
 data = tiny().SerializeToString()
 with open(os.path.join(out, "truncated.onnx"), "wb") as f:
