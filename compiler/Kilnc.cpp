@@ -70,9 +70,10 @@ cl::opt<std::string> mcpu("mcpu", cl::desc("target CPU, as in llc"),
                           cl::cat(kilncCategory));
 cl::opt<std::string> mattr("mattr", cl::desc("target features, as in llc"),
                            cl::cat(kilncCategory));
-cl::opt<std::string> modelName(
-    "name", cl::desc("symbol prefix (default: the model file's stem)"),
-    cl::cat(kilncCategory));
+cl::opt<std::string>
+    modelName("name",
+              cl::desc("symbol prefix (default: the model file's stem)"),
+              cl::cat(kilncCategory));
 enum OptLevel { O0, O1, O2, O3 };
 cl::opt<OptLevel> optLevel(cl::desc("optimisation level"),
                            cl::values(clEnumVal(O0, "no optimisation"),
@@ -82,24 +83,27 @@ cl::opt<OptLevel> optLevel(cl::desc("optimisation level"),
 cl::opt<bool> printIRAfterAll("print-ir-after-all",
                               cl::desc("print the IR after every pass"),
                               cl::cat(kilncCategory));
-cl::list<std::string> printIRAfter(
-    "print-ir-after", cl::desc("print the IR after the named pass"),
-    cl::value_desc("pass-argument"), cl::cat(kilncCategory));
-cl::opt<std::string> dumpIRDir(
-    "dump-ir", cl::desc("write the IR after every pass, one numbered file each"),
-    cl::value_desc("dir"), cl::cat(kilncCategory));
+cl::list<std::string>
+    printIRAfter("print-ir-after",
+                 cl::desc("print the IR after the named pass"),
+                 cl::value_desc("pass-argument"), cl::cat(kilncCategory));
+cl::opt<std::string>
+    dumpIRDir("dump-ir",
+              cl::desc("write the IR after every pass, one numbered file each"),
+              cl::value_desc("dir"), cl::cat(kilncCategory));
 cl::opt<bool> printMemoryPlan(
     "print-memory-plan",
     cl::desc("print arena, weights and code sizes, and every buffer"),
     cl::cat(kilncCategory));
-cl::list<std::string> inputShapes(
-    "input-shape", cl::desc("pin an input's shape, e.g. input:1x3x224x224"),
-    cl::value_desc("name:dims"), cl::cat(kilncCategory));
-cl::opt<std::string> compileTo(
-    "compile-to",
-    cl::desc("with --emit=mlir: stop after onnx, linalg, optimized, "
-             "bufferized or llvm"),
-    cl::init("llvm"), cl::cat(kilncCategory));
+cl::list<std::string>
+    inputShapes("input-shape",
+                cl::desc("pin an input's shape, e.g. input:1x3x224x224"),
+                cl::value_desc("name:dims"), cl::cat(kilncCategory));
+cl::opt<std::string>
+    compileTo("compile-to",
+              cl::desc("with --emit=mlir: stop after onnx, linalg, optimized, "
+                       "bufferized or llvm"),
+              cl::init("llvm"), cl::cat(kilncCategory));
 
 /// Prints one error line and nothing else.
 [[noreturn]] void fail(const llvm::Twine &message) {
@@ -150,8 +154,7 @@ InputShapePin parsePin(llvm::StringRef text) {
   for (llvm::StringRef p : parts) {
     int64_t d;
     if (p.getAsInteger(10, d) || d < 0)
-      fail("--input-shape: '" + p + "' in '" + text +
-           "' is not a dimension");
+      fail("--input-shape: '" + p + "' in '" + text + "' is not a dimension");
     pin.dims.push_back(d);
   }
   return pin;
@@ -199,11 +202,11 @@ ModelSignature signatureOf(func::FuncOp func, const std::string &name) {
     return t;
   };
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
-    sig.inputs.push_back(describe(func.getArgument(i).getType(),
-                                  func.getArgAttrDict(i)));
+    sig.inputs.push_back(
+        describe(func.getArgument(i).getType(), func.getArgAttrDict(i)));
   for (unsigned i = 0; i < func.getNumResults(); ++i)
-    sig.outputs.push_back(describe(func.getResultTypes()[i],
-                                   func.getResultAttrDict(i)));
+    sig.outputs.push_back(
+        describe(func.getResultTypes()[i], func.getResultAttrDict(i)));
   return sig;
 }
 
@@ -217,11 +220,9 @@ public:
   void printBeforeIfEnabled(Pass *, Operation *, PrintCallbackFn) override {}
   void printAfterIfEnabled(Pass *pass, Operation *,
                            PrintCallbackFn print) override {
-    std::string file = llvm::formatv("{0}/{1}-{2}.mlir", dir,
-                                     llvm::format("%03u", ++count),
-                                     pass->getArgument().empty()
-                                         ? pass->getName()
-                                         : pass->getArgument());
+    std::string file = llvm::formatv(
+        "{0}/{1}-{2}.mlir", dir, llvm::format("%03u", ++count),
+        pass->getArgument().empty() ? pass->getName() : pass->getArgument());
     std::error_code ec;
     llvm::raw_fd_ostream os(file, ec);
     if (ec)
@@ -241,10 +242,8 @@ std::string toolDir(const char *argv0) {
   return llvm::sys::path::parent_path(exe).str();
 }
 
-void printPlan(Operation *func, const ModelSignature &sig,
-               uint64_t codeSize) {
-  llvm::outs() << "memory plan for " << sig.name << " (" << sig.source
-               << ")\n";
+void printPlan(Operation *func, const ModelSignature &sig, uint64_t codeSize) {
+  llvm::outs() << "memory plan for " << sig.name << " (" << sig.source << ")\n";
   int64_t unplanned = 0, lower = 0;
   if (auto a = func->getAttrOfType<IntegerAttr>(kWorkspaceTotalAttr))
     unplanned = a.getInt();
@@ -295,10 +294,10 @@ int main(int argc, char **argv) {
   std::vector<InputShapePin> pins;
   for (const std::string &s : inputShapes)
     pins.push_back(parsePin(s));
-  std::string name = modelName.empty()
-                         ? makeCIdentifier(
-                               llvm::sys::path::stem(inputPath).str())
-                         : modelName.getValue();
+  std::string name =
+      modelName.empty()
+          ? makeCIdentifier(llvm::sys::path::stem(inputPath).str())
+          : modelName.getValue();
   if (makeCIdentifier(name) != name)
     fail("--name '" + name + "' is not a C identifier");
 
@@ -406,8 +405,8 @@ int main(int argc, char **argv) {
     fail(inputPath + ": translation to LLVM IR failed");
   llvmModule->setDataLayout((*machine)->createDataLayout());
   sig.weightsSize = constantDataSize(*llvmModule);
-  if (llvm::Error err = addEntryPoints(*llvmModule, sig, name + "_graph",
-                                       emit == Emit::So))
+  if (llvm::Error err =
+          addEntryPoints(*llvmModule, sig, name + "_graph", emit == Emit::So))
     fail(inputPath + ": " + llvm::toString(std::move(err)));
   optimizeModule(*llvmModule, **machine, optLevel);
 

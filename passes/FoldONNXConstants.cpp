@@ -78,8 +78,8 @@ static DenseElementsAttr evaluate(Operation *op) {
     return {};
 
   // Data movement that only relabels the shape.
-  if (isa<onnx::ReshapeOp, onnx::FlattenOp, onnx::SqueezeOp,
-          onnx::UnsqueezeOp, onnx::IdentityOp>(op))
+  if (isa<onnx::ReshapeOp, onnx::FlattenOp, onnx::SqueezeOp, onnx::UnsqueezeOp,
+          onnx::IdentityOp>(op))
     return inputs[0].reshape(resultType);
 
   if (auto transpose = dyn_cast<onnx::TransposeOp>(op)) {

@@ -1,12 +1,13 @@
 //===- TileAndVectorize.cpp - Register-tile and vectorise matmuls ---------===//
 //
 // This file implements kiln-tile-and-vectorize. Each linalg.matmul (and each
-// batch of a linalg.batch_matmul) is tiled into [tileM x tileN x tileK] register
-// blocks with scf.for loops; loops whose trip does not divide are peeled so
-// that every full tile has a static shape, and full tiles are vectorised into
-// vector.contract ops. After bufferization the accumulator reads and writes
-// are hoisted out of the K loop, and the contracts become outer-product FMAs,
-// so a tile's accumulators live in registers for the whole K loop.
+// batch of a linalg.batch_matmul) is tiled into [tileM x tileN x tileK]
+// register blocks with scf.for loops; loops whose trip does not divide are
+// peeled so that every full tile has a static shape, and full tiles are
+// vectorised into vector.contract ops. After bufferization the accumulator
+// reads and writes are hoisted out of the K loop, and the contracts become
+// outer-product FMAs, so a tile's accumulators live in registers for the whole
+// K loop.
 //
 //===----------------------------------------------------------------------===//
 
@@ -116,7 +117,8 @@ struct TileAndVectorizePass
     RewritePatternSet patterns(&getContext());
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     vector::populateVectorReductionToContractPatterns(patterns);
-    vector::TransferReadOp::getCanonicalizationPatterns(patterns, &getContext());
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns,
+                                                        &getContext());
     if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))
       return signalPassFailure();
   }

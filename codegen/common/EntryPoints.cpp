@@ -97,8 +97,8 @@ EntryPointBuilder::tensorTable(const std::vector<TensorSignature> &tensors,
 
 Function *EntryPointBuilder::buildRun(Function *graph) {
   size_t numArgs = model.inputs.size() + model.outputs.size() + 1;
-  auto *fnTy = FunctionType::get(i32, std::vector<Type *>(numArgs, ptrTy),
-                                 false);
+  auto *fnTy =
+      FunctionType::get(i32, std::vector<Type *>(numArgs, ptrTy), false);
   auto *run = Function::Create(fnTy, GlobalValue::ExternalLinkage,
                                model.name + "_run", module);
   run->addFnAttr(Attribute::NoUnwind);
@@ -146,10 +146,9 @@ Function *EntryPointBuilder::buildRun(Function *graph) {
   b.SetInsertPoint(allocate);
   if (model.workspaceSize == 0) {
     auto *blockTy = ArrayType::get(Type::getInt8Ty(ctx), 64);
-    auto *block = new GlobalVariable(module, blockTy, false,
-                                     GlobalValue::PrivateLinkage,
-                                     ConstantAggregateZero::get(blockTy),
-                                     model.name + "_empty_workspace");
+    auto *block = new GlobalVariable(
+        module, blockTy, false, GlobalValue::PrivateLinkage,
+        ConstantAggregateZero::get(blockTy), model.name + "_empty_workspace");
     block->setAlignment(Align(64));
     callArgs.back() = block;
     b.CreateCall(graph, callArgs);
@@ -162,10 +161,10 @@ Function *EntryPointBuilder::buildRun(Function *graph) {
       "kiln_alloc", FunctionType::get(ptrTy, {i64, i64}, false));
   FunctionCallee freeFn = module.getOrInsertFunction(
       "kiln_free", FunctionType::get(Type::getVoidTy(ctx), {ptrTy}, false));
-  Value *mem = b.CreateCall(allocFn,
-                            {ConstantInt::get(i64, std::max<int64_t>(
-                                                       model.workspaceSize, 1)),
-                             ConstantInt::get(i64, model.workspaceAlign)});
+  Value *mem = b.CreateCall(
+      allocFn,
+      {ConstantInt::get(i64, std::max<int64_t>(model.workspaceSize, 1)),
+       ConstantInt::get(i64, model.workspaceAlign)});
   b.CreateCondBr(b.CreateIsNull(mem), allocFailed, runOwned);
   b.SetInsertPoint(allocFailed);
   b.CreateRet(ConstantInt::get(i32, kErrorAlloc));
@@ -192,11 +191,10 @@ Function *EntryPointBuilder::buildGenericRun(Function *run) {
   b.SetInsertPoint(ok);
   std::vector<Value *> args;
   for (size_t i = 0; i < model.inputs.size(); ++i)
-    args.push_back(b.CreateLoad(
-        ptrTy, b.CreateConstGEP1_64(ptrTy, inputs, i)));
+    args.push_back(b.CreateLoad(ptrTy, b.CreateConstGEP1_64(ptrTy, inputs, i)));
   for (size_t i = 0; i < model.outputs.size(); ++i)
-    args.push_back(b.CreateLoad(
-        ptrTy, b.CreateConstGEP1_64(ptrTy, outputs, i)));
+    args.push_back(
+        b.CreateLoad(ptrTy, b.CreateConstGEP1_64(ptrTy, outputs, i)));
   args.push_back(generic->getArg(2));
   b.CreateRet(b.CreateCall(run, args));
   return generic;
@@ -210,11 +208,10 @@ Error EntryPointBuilder::build(StringRef graphName, bool exportKilnModel) {
                                  "'");
   size_t expected = model.inputs.size() + model.outputs.size() + 1;
   if (graph->arg_size() != expected)
-    return createStringError(
-        inconvertibleErrorCode(),
-        "internal error: the graph function takes " +
-            Twine(graph->arg_size()) + " arguments, expected " +
-            Twine(expected));
+    return createStringError(inconvertibleErrorCode(),
+                             "internal error: the graph function takes " +
+                                 Twine(graph->arg_size()) +
+                                 " arguments, expected " + Twine(expected));
   // Only the entry points are visible outside the artifact.
   for (Function &f : module)
     if (!f.isDeclaration())
@@ -237,9 +234,9 @@ Error EntryPointBuilder::build(StringRef graphName, bool exportKilnModel) {
        ConstantInt::get(i64, model.workspaceSize),
        ConstantInt::get(i64, model.workspaceAlign),
        ConstantInt::get(i64, model.weightsSize), generic});
-  auto *infoVar = new GlobalVariable(module, modelInfoTy, true,
-                                     GlobalValue::PrivateLinkage, info,
-                                     model.name + "_model_info");
+  auto *infoVar =
+      new GlobalVariable(module, modelInfoTy, true, GlobalValue::PrivateLinkage,
+                         info, model.name + "_model_info");
 
   auto addGetter = [&](const std::string &name) {
     auto *fn = Function::Create(FunctionType::get(ptrTy, false),

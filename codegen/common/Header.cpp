@@ -142,7 +142,8 @@ std::string kiln::emitHeader(const ModelSignature &m) {
   os << "#include <stddef.h>\n#include <stdint.h>\n\n";
   os << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   os << "/* Scratch arena NAME_run needs: pass a buffer of this size and\n"
-        "   alignment, or NULL on hosted targets to let the runtime allocate. */\n";
+        "   alignment, or NULL on hosted targets to let the runtime allocate. "
+        "*/\n";
   os << "#define " << n << "_WORKSPACE_SIZE " << m.workspaceSize << "\n";
   os << "#define " << n << "_WORKSPACE_ALIGN " << m.workspaceAlign << "\n";
   os << "/* Bytes of constant weights in the artifact's read-only data. */\n";
@@ -163,7 +164,8 @@ std::string kiln::emitHeader(const ModelSignature &m) {
     used.insert(id);
     return id;
   };
-  os << "\n/* Runs the model. Returns 0 (KILN_OK) on success, else a KILN_ERROR_*\n"
+  os << "\n/* Runs the model. Returns 0 (KILN_OK) on success, else a "
+        "KILN_ERROR_*\n"
         "   code. Buffers are dense, row-major, in the shapes above. */\n";
   os << "int " << n << "_run(";
   for (const TensorSignature &t : m.inputs)
@@ -172,7 +174,8 @@ std::string kiln::emitHeader(const ModelSignature &m) {
     os << cTypeOf(t.dtype) << " *" << param(t.name) << ", ";
   os << "void *workspace);\n\n";
   os << "struct kiln_model_info; /* kiln/runtime.h */\n";
-  os << "/* The versioned descriptor: names, types, shapes, sizes, generic run. */\n";
+  os << "/* The versioned descriptor: names, types, shapes, sizes, generic "
+        "run. */\n";
   os << "const struct kiln_model_info *" << n << "_info(void);\n\n";
   os << "#ifdef __cplusplus\n} /* extern \"C\" */\n#endif\n\n";
   os << "#endif /* " << guard << " */\n";

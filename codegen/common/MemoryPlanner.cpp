@@ -37,9 +37,9 @@ MemoryPlan kiln::planMemory(const std::vector<BufferRequest> &requests,
       const BufferRequest &o = requests[j];
       if (o.lastUse < r.firstUse || r.lastUse < o.firstUse)
         continue;
-      taken.push_back({plan.offsets[j],
-                       plan.offsets[j] +
-                           alignUp(std::max<int64_t>(o.size, 1), alignment)});
+      taken.push_back(
+          {plan.offsets[j],
+           plan.offsets[j] + alignUp(std::max<int64_t>(o.size, 1), alignment)});
     }
     std::sort(taken.begin(), taken.end());
     int64_t offset = 0;

@@ -98,8 +98,8 @@ struct PlanMemoryPass : kiln::impl::PlanMemoryBase<PlanMemoryPass> {
 
     // Append the workspace argument and replace every alloc by a view.
     OpBuilder b(func.getContext());
-    auto wsType = MemRefType::get({std::max<int64_t>(plan.arenaSize, 1)},
-                                  b.getI8Type());
+    auto wsType =
+        MemRefType::get({std::max<int64_t>(plan.arenaSize, 1)}, b.getI8Type());
     unsigned wsIndex = func.getNumArguments();
     func.insertArgument(wsIndex, wsType, {}, func.getLoc());
     Value ws = func.getArgument(wsIndex);
@@ -107,8 +107,8 @@ struct PlanMemoryPass : kiln::impl::PlanMemoryBase<PlanMemoryPass> {
     for (auto [alloc, r, offset] : llvm::zip(allocs, requests, plan.offsets)) {
       b.setInsertionPoint(alloc);
       Value off = b.create<arith::ConstantIndexOp>(alloc.getLoc(), offset);
-      Value view = b.create<memref::ViewOp>(alloc.getLoc(), alloc.getType(),
-                                            ws, off, ValueRange{});
+      Value view = b.create<memref::ViewOp>(alloc.getLoc(), alloc.getType(), ws,
+                                            off, ValueRange{});
       std::string typeStr;
       llvm::raw_string_ostream os(typeStr);
       os << alloc.getType();

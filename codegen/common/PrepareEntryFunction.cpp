@@ -28,7 +28,8 @@ struct PrepareEntryFunctionPass
         continue;
       OpBuilder b(func.getContext());
       for (unsigned i = 0; i < func.getNumArguments(); ++i)
-        func.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+        func.setArgAttr(i,
+                        bufferization::BufferizationDialect::kWritableAttrName,
                         b.getBoolAttr(false));
       func.walk([&](func::ReturnOp ret) {
         llvm::SmallPtrSet<Value, 4> seen;
@@ -45,8 +46,8 @@ struct PrepareEntryFunctionPass
             continue;
           Value empty = b.create<tensor::EmptyOp>(ret.getLoc(), type.getShape(),
                                                   type.getElementType());
-          operand.set(b.create<linalg::CopyOp>(ret.getLoc(), v, empty)
-                          .getResult(0));
+          operand.set(
+              b.create<linalg::CopyOp>(ret.getLoc(), v, empty).getResult(0));
         }
       });
     }

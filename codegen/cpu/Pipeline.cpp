@@ -39,7 +39,8 @@ struct LowerVectorsPass : kiln::impl::LowerVectorsBase<LowerVectorsPass> {
     linalg::hoistRedundantVectorTransfers(func);
     RewritePatternSet patterns(&getContext());
     vector::VectorTransformsOptions options;
-    options.setVectorTransformsOptions(vector::VectorContractLowering::OuterProduct);
+    options.setVectorTransformsOptions(
+        vector::VectorContractLowering::OuterProduct);
     vector::populateVectorContractLoweringPatterns(patterns, options);
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     vector::populateVectorOuterProductLoweringPatterns(patterns);
@@ -48,7 +49,8 @@ struct LowerVectorsPass : kiln::impl::LowerVectorsBase<LowerVectorsPass> {
     vector::populateVectorTransposeLoweringPatterns(patterns, options);
     vector::populateVectorBroadcastLoweringPatterns(patterns);
     vector::populateVectorShapeCastLoweringPatterns(patterns);
-    vector::TransferReadOp::getCanonicalizationPatterns(patterns, &getContext());
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns,
+                                                        &getContext());
     vector::TransferWriteOp::getCanonicalizationPatterns(patterns,
                                                          &getContext());
     if (failed(applyPatternsAndFoldGreedily(func, std::move(patterns))))

@@ -14,7 +14,6 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/Object/Archive.h"
 #include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Passes/PassBuilder.h"
@@ -25,6 +24,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
 #include "llvm/TargetParser/Triple.h"
 
 using namespace llvm;
@@ -152,7 +152,8 @@ static Error writeAtomically(StringRef path,
     }
   }
   if (Error err = temp->keep(path))
-    return makeError("cannot write '" + path + "': " + toString(std::move(err)));
+    return makeError("cannot write '" + path +
+                     "': " + toString(std::move(err)));
   return Error::success();
 }
 
@@ -185,8 +186,7 @@ Error kiln::writeArtifact(Module &module, TargetMachine &machine,
     if (Error err = emitCode(module, machine, os, CodeGenFileType::ObjectFile))
       return err;
   }
-  if (tools.runtimeArchive.empty() ||
-      !sys::fs::exists(tools.runtimeArchive))
+  if (tools.runtimeArchive.empty() || !sys::fs::exists(tools.runtimeArchive))
     return makeError("the Kiln runtime library was not found (looked for '" +
                      tools.runtimeArchive + "')");
 
@@ -205,7 +205,8 @@ Error kiln::writeArtifact(Module &module, TargetMachine &machine,
         MemoryBufferRef(StringRef(object.data(), object.size()), memberName)));
     Error childErr = Error::success();
     for (const object::Archive::Child &child : archive.children(childErr)) {
-      auto member = NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
+      auto member =
+          NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
       if (!member)
         return makeError("cannot read '" + tools.runtimeArchive +
                          "': " + toString(member.takeError()));
@@ -240,13 +241,8 @@ Error kiln::writeArtifact(Module &module, TargetMachine &machine,
   SmallString<128> soTemp(path);
   soTemp += ".tmp";
   std::string linker = tools.linker;
-  std::vector<StringRef> args{linker,
-                              "-shared",
-                              "--no-undefined-version",
-                              "-o",
-                              soTemp,
-                              objPath,
-                              tools.runtimeArchive};
+  std::vector<StringRef> args{linker, "-shared", "--no-undefined-version", "-o",
+                              soTemp, objPath,   tools.runtimeArchive};
   // The linker's own messages go to a file and come back as one line.
   SmallString<128> logPath;
   if (std::error_code ec =

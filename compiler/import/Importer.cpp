@@ -38,7 +38,8 @@ public:
       : context(context), builder(&context), path(path) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>>
-  import(const ::onnx::ModelProto &model, const std::vector<int> &sinceVersions);
+  import(const ::onnx::ModelProto &model,
+         const std::vector<int> &sinceVersions);
 
 private:
   llvm::Error error(const Twine &message) {
@@ -259,10 +260,10 @@ GraphImporter::convertAttribute(const ::onnx::NodeProto &node,
     return NamedAttribute(name, *tensor);
   }
   default:
-    return nodeError(node, "attribute '" + attr.name() + "' has a kind (" +
-                               ::onnx::AttributeProto::AttributeType_Name(
-                                   attr.type()) +
-                               ") that is not supported");
+    return nodeError(
+        node, "attribute '" + attr.name() + "' has a kind (" +
+                  ::onnx::AttributeProto::AttributeType_Name(attr.type()) +
+                  ") that is not supported");
   }
 }
 
@@ -276,13 +277,26 @@ Location GraphImporter::nodeLoc(const ::onnx::NodeProto &node) {
 /// trailing inputs are filled with the none value.
 static unsigned declaredInputCount(StringRef opType, unsigned given) {
   static const llvm::StringMap<unsigned> counts = {
-      {"Clip", 3},    {"Conv", 3},      {"ConvTranspose", 3},      {"Dropout", 3},
-      {"Gemm", 3},    {"LayerNormalization", 3},
-      {"Pad", 3},     {"Resize", 4},    {"RNN", 6},  {"GRU", 6},
-      {"LSTM", 8},     {"ReduceSum", 2}, {"Slice", 5},
-      {"NegativeLogLikelihoodLoss", 3}, {"QuantizeLinear", 3},
-      {"DequantizeLinear", 3}, {"SoftmaxCrossEntropyLoss", 3},
-      {"Split", 2},   {"Squeeze", 2},   {"Trilu", 2},
+      {"Clip", 3},
+      {"Conv", 3},
+      {"ConvTranspose", 3},
+      {"Dropout", 3},
+      {"Gemm", 3},
+      {"LayerNormalization", 3},
+      {"Pad", 3},
+      {"Resize", 4},
+      {"RNN", 6},
+      {"GRU", 6},
+      {"LSTM", 8},
+      {"ReduceSum", 2},
+      {"Slice", 5},
+      {"NegativeLogLikelihoodLoss", 3},
+      {"QuantizeLinear", 3},
+      {"DequantizeLinear", 3},
+      {"SoftmaxCrossEntropyLoss", 3},
+      {"Split", 2},
+      {"Squeeze", 2},
+      {"Trilu", 2},
   };
   auto it = counts.find(opType);
   return it == counts.end() ? given : std::max(given, it->second);
@@ -309,7 +323,8 @@ static RankedTensorType recurrentOutputType(const ::onnx::NodeProto &node,
   for (const auto &attr : node.attribute())
     if (attr.name() == "layout")
       layout = attr.i();
-  int64_t seq = x.getDimSize(layout ? 1 : 0), batch = x.getDimSize(layout ? 0 : 1);
+  int64_t seq = x.getDimSize(layout ? 1 : 0),
+          batch = x.getDimSize(layout ? 0 : 1);
   int64_t dirs = r.getDimSize(0), hidden = r.getDimSize(2);
   SmallVector<int64_t> shape;
   if (index == 0)
@@ -333,8 +348,8 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
   if (implemented->second != sinceVersion)
     return nodeError(node, "Kiln implements " + node.op_type() + "-" +
                                Twine(implemented->second) +
-                               ", but the model needs " + node.op_type() +
-                               "-" + Twine(sinceVersion));
+                               ", but the model needs " + node.op_type() + "-" +
+                               Twine(sinceVersion));
 
   // Constant: one of its value_* attributes becomes the constant's value.
   if (node.op_type() == "Constant") {
@@ -349,8 +364,8 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
         return tensor.takeError();
       value = *tensor;
     } else if (attr.name() == "value_float") {
-      value = DenseElementsAttr::get(RankedTensorType::get({}, builder.getF32Type()),
-                                     attr.f());
+      value = DenseElementsAttr::get(
+          RankedTensorType::get({}, builder.getF32Type()), attr.f());
     } else if (attr.name() == "value_int") {
       value = DenseElementsAttr::get(
           RankedTensorType::get({}, builder.getI64Type()), (int64_t)attr.i());
@@ -365,8 +380,8 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
           RankedTensorType::get({(int64_t)v.size()}, builder.getI64Type()),
           ArrayRef<int64_t>(v));
     } else {
-      return nodeError(node, "attribute '" + attr.name() +
-                                 "' is not supported");
+      return nodeError(node,
+                       "attribute '" + attr.name() + "' is not supported");
     }
     if (type && type != value.getType())
       return nodeError(node, "value type does not match the inferred type");
@@ -375,8 +390,8 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
     return llvm::Error::success();
   }
 
-  auto opName = RegisteredOperationName::lookup("onnx." + node.op_type(),
-                                                &context);
+  auto opName =
+      RegisteredOperationName::lookup("onnx." + node.op_type(), &context);
   if (!opName)
     return nodeError(node, "operator " + node.op_type() + " is not supported");
 
@@ -422,8 +437,8 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
   ArrayRef<StringAttr> known = opName->getAttributeNames();
   for (const auto &attr : node.attribute()) {
     if (!llvm::is_contained(known, builder.getStringAttr(attr.name())))
-      return nodeError(node, "attribute '" + attr.name() +
-                                 "' is not supported");
+      return nodeError(node,
+                       "attribute '" + attr.name() + "' is not supported");
     auto named = convertAttribute(node, attr);
     if (!named)
       return named.takeError();
@@ -465,8 +480,8 @@ GraphImporter::import(const ::onnx::ModelProto &model,
     types[info.name()] = *type;
   }
 
-  OwningOpRef<ModuleOp> module = ModuleOp::create(
-      FileLineColLoc::get(&context, path, 0, 0));
+  OwningOpRef<ModuleOp> module =
+      ModuleOp::create(FileLineColLoc::get(&context, path, 0, 0));
   builder.setInsertionPointToEnd(module->getBody());
 
   // Graph inputs that are initializers are constants, not arguments.
@@ -510,7 +525,7 @@ GraphImporter::import(const ::onnx::ModelProto &model,
 
   builder.setInsertionPointToStart(entry);
   noValue = builder.create<kiln::onnx::NoValueOp>(module->getLoc(),
-                                            builder.getNoneType());
+                                                  builder.getNoneType());
   for (const auto &init : graph.initializer()) {
     auto value = convertTensor(init);
     if (!value)
@@ -526,12 +541,13 @@ GraphImporter::import(const ::onnx::ModelProto &model,
   for (const auto &output : graph.output()) {
     Value v = values.lookup(output.name());
     if (!v)
-      return error("output '" + output.name() + "' is not produced by any node");
+      return error("output '" + output.name() +
+                   "' is not produced by any node");
     results.push_back(v);
   }
   builder.create<func::ReturnOp>(module->getLoc(), results);
-  module->getOperation()->setAttr("kiln.source",
-                                  builder.getStringAttr(llvm::sys::path::filename(path)));
+  module->getOperation()->setAttr(
+      "kiln.source", builder.getStringAttr(llvm::sys::path::filename(path)));
   return std::move(module);
 }
 

@@ -120,8 +120,8 @@ bool kiln::loadOnnxModel(const std::string &path,
     onnx::ShapeInferenceOptions options(/*check_type=*/true,
                                         /*error_mode=*/1,
                                         /*enable_data_propagation=*/true);
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                       options);
+    onnx::shape_inference::InferShapes(
+        model, onnx::OpSchemaRegistry::Instance(), options);
     // Shape arithmetic that ONNX's data propagation stops at (Div, for one)
     // can leave values without a static shape: then fold it and infer again
     // with the folded values as initializers. If that inference fails, keep

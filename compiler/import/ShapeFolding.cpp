@@ -133,9 +133,9 @@ std::optional<IntTensor> binary(const IntTensor &a, const IntTensor &b,
 }
 
 /// Evaluates one node on known inputs; nullopt if it cannot.
-std::optional<IntTensor>
-evaluate(const onnx::NodeProto &node, const std::vector<const IntTensor *> &in,
-         const std::vector<int64_t> *inputShape) {
+std::optional<IntTensor> evaluate(const onnx::NodeProto &node,
+                                  const std::vector<const IntTensor *> &in,
+                                  const std::vector<int64_t> *inputShape) {
   const std::string &op = node.op_type();
   if (op == "Shape" && inputShape) {
     int64_t rank = inputShape->size();

@@ -1,4 +1,5 @@
-//===- ShapeFolding.h - Fold shape computations in an ONNX graph -*- C++ -*-===//
+//===- ShapeFolding.h - Fold shape computations in an ONNX graph -*- C++
+//-*-===//
 //
 // This file declares the folding of small integer subgraphs (the shape
 // arithmetic exporters emit, such as Shape -> Gather -> Div -> Mul feeding a

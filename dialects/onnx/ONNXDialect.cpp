@@ -7,10 +7,10 @@
 
 #include "dialects/onnx/ONNXDialect.h"
 
+#include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
-#include "mlir/Dialect/Traits.h"
 
 using namespace mlir;
 using namespace kiln::onnx;
@@ -24,9 +24,8 @@ void ONNXDialect::initialize() {
       >();
 }
 
-Operation *ONNXDialect::materializeConstant(OpBuilder &builder,
-                                            Attribute value, Type type,
-                                            Location loc) {
+Operation *ONNXDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                            Type type, Location loc) {
   if (isa<NoneType>(type))
     return builder.create<NoValueOp>(loc, type);
   if (auto elements = dyn_cast<ElementsAttr>(value))
@@ -61,8 +60,7 @@ static LogicalResult verifyBroadcast(Operation *op, ArrayRef<Value> operands,
   return success();
 }
 
-template <typename BinaryOp>
-static LogicalResult verifyBinary(BinaryOp op) {
+template <typename BinaryOp> static LogicalResult verifyBinary(BinaryOp op) {
   return verifyBroadcast(op, {op.getA(), op.getB()}, op.getC());
 }
 
@@ -100,9 +98,8 @@ static LogicalResult verifyWindow(Operation *op, Value x, int64_t kernelRank,
   if (rank < 3)
     return op->emitOpError("input must have rank 3 or more, got ") << rank;
   if (kernelRank != rank - 2)
-    return op->emitOpError("kernel rank ")
-           << kernelRank << " does not match " << rank - 2
-           << " spatial dimensions";
+    return op->emitOpError("kernel rank ") << kernelRank << " does not match "
+                                           << rank - 2 << " spatial dimensions";
   if (failed(verifyArrayLength(op, "pads", pads, 2 * kernelRank)) ||
       failed(verifyArrayLength(op, "strides", strides, kernelRank)) ||
       failed(verifyArrayLength(op, "dilations", dilations, kernelRank)))
@@ -151,8 +148,8 @@ LogicalResult ConvOp::verify() {
   if (group < 1 || channels % getGroup() != 0 ||
       w.getDimSize(1) * getGroup() != channels)
     return emitOpError("W's channel dimension times group (")
-           << w.getDimSize(1) << " x " << getGroup()
-           << ") does not match X's " << channels << " channels";
+           << w.getDimSize(1) << " x " << getGroup() << ") does not match X's "
+           << channels << " channels";
   if (w.getDimSize(0) % getGroup() != 0)
     return emitOpError("output channels are not divisible by group");
   return success();
@@ -180,15 +177,16 @@ LogicalResult BatchNormalizationOp::verify() {
 // Tensor
 //===----------------------------------------------------------------------===//
 
-OpFoldResult NoValueOp::fold(FoldAdaptor) { return UnitAttr::get(getContext()); }
+OpFoldResult NoValueOp::fold(FoldAdaptor) {
+  return UnitAttr::get(getContext());
+}
 
 OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 LogicalResult ConstantOp::verify() {
   if (getValue().getType() != getType())
     return emitOpError("value type ")
-           << getValue().getType() << " differs from result type "
-           << getType();
+           << getValue().getType() << " differs from result type " << getType();
   return success();
 }
 
@@ -207,8 +205,7 @@ LogicalResult FlattenOp::verify() {
   int64_t rank = rankedType(getInput()).getRank();
   int64_t axis = getAxis();
   if (axis < -rank || axis > rank)
-    return emitOpError("axis ") << axis << " out of range for rank "
-                                << rank;
+    return emitOpError("axis ") << axis << " out of range for rank " << rank;
   if (rankedType(getOutput()).getRank() != 2)
     return emitOpError("result must be 2-d");
   return success();
@@ -231,8 +228,8 @@ LogicalResult TransposeOp::verify() {
   if (!getPerm())
     return success();
   if ((int64_t)getPerm()->size() != rank)
-    return emitOpError("perm has ") << getPerm()->size()
-                                    << " entries for rank " << rank;
+    return emitOpError("perm has ")
+           << getPerm()->size() << " entries for rank " << rank;
   llvm::SmallVector<bool> seen(rank, false);
   for (Attribute a : getPerm()->getValue()) {
     int64_t p = cast<IntegerAttr>(a).getInt();
@@ -248,8 +245,8 @@ LogicalResult ConcatOp::verify() {
     return emitOpError("needs at least one input");
   int64_t rank = rankedType(getInputs()[0]).getRank();
   if (normalizeAxis(getAxis(), rank) < 0)
-    return emitOpError("axis ") << getAxis() << " out of range for rank "
-                                << rank;
+    return emitOpError("axis ")
+           << getAxis() << " out of range for rank " << rank;
   for (Value v : getInputs())
     if (rankedType(v).getRank() != rank)
       return emitOpError("inputs differ in rank");
@@ -259,8 +256,8 @@ LogicalResult ConcatOp::verify() {
 LogicalResult GatherOp::verify() {
   int64_t rank = rankedType(getData()).getRank();
   if (normalizeAxis(getAxis(), rank) < 0)
-    return emitOpError("axis ") << getAxis() << " out of range for rank "
-                                << rank;
+    return emitOpError("axis ")
+           << getAxis() << " out of range for rank " << rank;
   return success();
 }
 

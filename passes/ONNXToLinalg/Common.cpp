@@ -16,8 +16,7 @@ using namespace mlir;
 namespace kiln {
 
 Value createEmpty(OpBuilder &b, Location loc, RankedTensorType type) {
-  return b.create<tensor::EmptyOp>(loc, type.getShape(),
-                                   type.getElementType());
+  return b.create<tensor::EmptyOp>(loc, type.getShape(), type.getElementType());
 }
 
 Value createFilled(OpBuilder &b, Location loc, RankedTensorType type,
@@ -67,8 +66,8 @@ Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
     SmallVector<AffineExpr> exprs;
     int64_t offset = rank - type.getRank();
     for (int64_t i = 0; i < type.getRank(); ++i) {
-      bool broadcast = type.getDimSize(i) == 1 &&
-                       resultType.getDimSize(offset + i) != 1;
+      bool broadcast =
+          type.getDimSize(i) == 1 && resultType.getDimSize(offset + i) != 1;
       exprs.push_back(broadcast ? b.getAffineConstantExpr(0)
                                 : b.getAffineDimExpr(offset + i));
     }
@@ -102,8 +101,8 @@ Value reshapeTo(OpBuilder &b, Location loc, Value value,
     ReassociationIndices all;
     for (int64_t i = 0; i < src.getRank(); ++i)
       all.push_back(i);
-    flat = b.create<tensor::CollapseShapeOp>(loc, flatType, value,
-                                             ArrayRef<ReassociationIndices>{all});
+    flat = b.create<tensor::CollapseShapeOp>(
+        loc, flatType, value, ArrayRef<ReassociationIndices>{all});
   }
   if (type.getRank() == 1)
     return flat;
@@ -184,8 +183,7 @@ Value convertScalar(OpBuilder &b, Location loc, Value v, Type to,
 }
 
 Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
-                            ArrayRef<int64_t> axes, ReduceKind kind,
-                            bool isUnsigned) {
+                     ArrayRef<int64_t> axes, ReduceKind kind, bool isUnsigned) {
   auto type = tensorType(input);
   Type et = type.getElementType();
   int64_t rank = type.getRank();
@@ -222,9 +220,8 @@ Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
       AffineMap::get(rank, 0, outExprs, b.getContext())};
   bool f = isFloat(et);
   auto generic = b.create<linalg::GenericOp>(
-      loc, TypeRange{resultType}, input,
-      createFilled(b, loc, resultType, init), maps, iterators,
-      [&](OpBuilder &nb, Location nl, ValueRange args) {
+      loc, TypeRange{resultType}, input, createFilled(b, loc, resultType, init),
+      maps, iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
         Value x = args[0], acc = args[1], r;
         switch (kind) {
         case ReduceKind::Sum:
@@ -236,12 +233,12 @@ Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
                 : nb.create<arith::MulIOp>(nl, x, acc).getResult();
           break;
         case ReduceKind::Max:
-          r = f            ? nb.create<arith::MaximumFOp>(nl, x, acc).getResult()
+          r = f ? nb.create<arith::MaximumFOp>(nl, x, acc).getResult()
               : isUnsigned ? nb.create<arith::MaxUIOp>(nl, x, acc).getResult()
                            : nb.create<arith::MaxSIOp>(nl, x, acc).getResult();
           break;
         case ReduceKind::Min:
-          r = f            ? nb.create<arith::MinimumFOp>(nl, x, acc).getResult()
+          r = f ? nb.create<arith::MinimumFOp>(nl, x, acc).getResult()
               : isUnsigned ? nb.create<arith::MinUIOp>(nl, x, acc).getResult()
                            : nb.create<arith::MinSIOp>(nl, x, acc).getResult();
           break;

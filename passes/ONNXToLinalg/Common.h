@@ -1,4 +1,5 @@
-//===- Common.h - Helpers shared by the onnx-to-linalg lowerings -*- C++ -*-===//
+//===- Common.h - Helpers shared by the onnx-to-linalg lowerings -*- C++
+//-*-===//
 //
 // This file declares the helpers that the op-family lowerings (Math.cpp,
 // NN.cpp, Tensor.cpp) share, and the populate functions each one exports.
@@ -57,8 +58,8 @@ mlir::Value createExtremum(mlir::OpBuilder &b, mlir::Location loc,
 
 /// Reshapes a static tensor to `type` (same element count) through
 /// collapse/expand_shape, which bufferize to views.
-mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc,
-                      mlir::Value value, mlir::RankedTensorType type);
+mlir::Value reshapeTo(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                      mlir::RankedTensorType type);
 
 /// The constant data of `v` if it is produced by onnx.Constant or
 /// arith.constant (after conversion), else null.
@@ -82,9 +83,8 @@ inline bool isFloat(mlir::Type t) { return mlir::isa<mlir::FloatType>(t); }
 
 /// Converts a scalar between element types (ONNX Cast semantics: float to
 /// int truncates toward zero, to bool compares with zero).
-mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc,
-                          mlir::Value v, mlir::Type to, bool srcUnsigned,
-                          bool dstUnsigned);
+mlir::Value convertScalar(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                          mlir::Type to, bool srcUnsigned, bool dstUnsigned);
 
 /// The combining function of a reduction.
 enum class ReduceKind { Sum, Max, Min, Prod };

@@ -23,7 +23,8 @@ struct NLLLowering : OpRewritePattern<onnx::NegativeLogLikelihoodLossOp> {
     auto tType = tensorType(op.getTarget());
     Type et = inType.getElementType();
     if (!isFloat(et) || inType.getRank() < 2 || isUnsignedOperand(op, 1))
-      return unsupported(op, "needs float [N, C, ...] input and signed targets");
+      return unsupported(op,
+                         "needs float [N, C, ...] input and signed targets");
     StringRef reduction = op.getReduction();
     if (reduction != "none" && reduction != "sum" && reduction != "mean")
       return unsupported(op, "unknown reduction '" + reduction + "'");
@@ -53,17 +54,21 @@ struct NLLLowering : OpRewritePattern<onnx::NegativeLogLikelihoodLossOp> {
                 createScalar(b, l, b.getI64Type(), *ignore));
           // Clamp so an ignored (or bad) target never reads out of bounds.
           Value c = b.create<arith::IndexCastOp>(l, b.getIndexType(), t);
-          c = b.create<arith::MaxSIOp>(l, c, b.create<arith::ConstantIndexOp>(l, 0));
+          c = b.create<arith::MaxSIOp>(l, c,
+                                       b.create<arith::ConstantIndexOp>(l, 0));
           c = b.create<arith::MinSIOp>(
               l, c, b.create<arith::ConstantIndexOp>(l, classes - 1));
           SmallVector<Value> at{b.create<linalg::IndexOp>(l, 0), c};
           for (int64_t i = 1; i < rank; ++i)
             at.push_back(b.create<linalg::IndexOp>(l, i));
           Value x = b.create<tensor::ExtractOp>(l, input, at);
-          Value w = hasWeight ? b.create<tensor::ExtractOp>(l, weight, c).getResult()
-                              : createScalar(b, l, et, 1);
-          w = b.create<arith::SelectOp>(l, ignored, createScalar(b, l, et, 0), w);
-          Value loss = b.create<arith::NegFOp>(l, b.create<arith::MulFOp>(l, x, w));
+          Value w = hasWeight
+                        ? b.create<tensor::ExtractOp>(l, weight, c).getResult()
+                        : createScalar(b, l, et, 1);
+          w = b.create<arith::SelectOp>(l, ignored, createScalar(b, l, et, 0),
+                                        w);
+          Value loss =
+              b.create<arith::NegFOp>(l, b.create<arith::MulFOp>(l, x, w));
           b.create<linalg::YieldOp>(l, ValueRange{loss, w});
         });
     Value loss = generic.getResult(0), w = generic.getResult(1);
@@ -75,20 +80,21 @@ struct NLLLowering : OpRewritePattern<onnx::NegativeLogLikelihoodLossOp> {
     for (int64_t i = 0; i < rank; ++i)
       all.push_back(i);
     auto scalarType = RankedTensorType::get({}, et);
-    Value sum = reshapeTo(rewriter, loc,
-                          reduceKeepDims(rewriter, loc, loss, all, ReduceKind::Sum),
-                          scalarType);
+    Value sum = reshapeTo(
+        rewriter, loc,
+        reduceKeepDims(rewriter, loc, loss, all, ReduceKind::Sum), scalarType);
     if (reduction == "mean") {
       Value total = reshapeTo(
           rewriter, loc, reduceKeepDims(rewriter, loc, w, all, ReduceKind::Sum),
           scalarType);
-      sum = buildElementwise(rewriter, loc, scalarType, ValueRange{sum, total},
-                             [](OpBuilder &b, Location l, ValueRange args) {
-                               return b.create<arith::DivFOp>(l, args[0], args[1])
-                                   .getResult();
-                             });
+      sum = buildElementwise(
+          rewriter, loc, scalarType, ValueRange{sum, total},
+          [](OpBuilder &b, Location l, ValueRange args) {
+            return b.create<arith::DivFOp>(l, args[0], args[1]).getResult();
+          });
     }
-    rewriter.replaceOp(op, reshapeTo(rewriter, loc, sum, tensorType(op.getLoss())));
+    rewriter.replaceOp(op,
+                       reshapeTo(rewriter, loc, sum, tensorType(op.getLoss())));
     return success();
   }
 };

@@ -40,8 +40,9 @@ static Value emitActivation(OpBuilder &b, Location loc, Operation *op,
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case([&](onnx::AcosOp) -> Value {
         Value r = b.create<math::SqrtOp>(
-            loc, b.create<arith::MulFOp>(loc, b.create<arith::SubFOp>(loc, c(1), x),
-                                         b.create<arith::AddFOp>(loc, c(1), x)));
+            loc,
+            b.create<arith::MulFOp>(loc, b.create<arith::SubFOp>(loc, c(1), x),
+                                    b.create<arith::AddFOp>(loc, c(1), x)));
         return b.create<math::Atan2Op>(loc, r, x);
       })
       .Case([&](onnx::AcoshOp) { return b.create<math::AcoshOp>(loc, x); })
@@ -49,8 +50,9 @@ static Value emitActivation(OpBuilder &b, Location loc, Operation *op,
         // asin(x) = atan2(x, sqrt((1 - x)(1 + x))): MLIR's own asin
         // approximation is off by 1e-2.
         Value r = b.create<math::SqrtOp>(
-            loc, b.create<arith::MulFOp>(loc, b.create<arith::SubFOp>(loc, c(1), x),
-                                         b.create<arith::AddFOp>(loc, c(1), x)));
+            loc,
+            b.create<arith::MulFOp>(loc, b.create<arith::SubFOp>(loc, c(1), x),
+                                    b.create<arith::AddFOp>(loc, c(1), x)));
         return b.create<math::Atan2Op>(loc, x, r);
       })
       .Case([&](onnx::AsinhOp) { return b.create<math::AsinhOp>(loc, x); })
@@ -66,24 +68,28 @@ static Value emitActivation(OpBuilder &b, Location loc, Operation *op,
         Value pos = b.create<arith::SelectOp>(loc, lt(c(0), x), c(1), c(0));
         Value s = b.create<arith::SelectOp>(loc, lt(x, c(0)), c(-1), pos);
         // NaN stays NaN.
-        Value nan = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, x, x);
+        Value nan =
+            b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, x, x);
         return b.create<arith::SelectOp>(loc, nan, x, s);
       })
       .Case([&](onnx::SoftplusOp) -> Value {
         // log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)), stable for large x.
         Value ax = b.create<math::AbsFOp>(loc, x);
         Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, ax));
-        return b.create<arith::AddFOp>(loc, b.create<arith::MaximumFOp>(loc, x, c(0)),
-                                       b.create<math::Log1pOp>(loc, e));
+        return b.create<arith::AddFOp>(
+            loc, b.create<arith::MaximumFOp>(loc, x, c(0)),
+            b.create<math::Log1pOp>(loc, e));
       })
       .Case([&](onnx::SoftsignOp) -> Value {
         return b.create<arith::DivFOp>(
-            loc, x, b.create<arith::AddFOp>(loc, c(1), b.create<math::AbsFOp>(loc, x)));
+            loc, x,
+            b.create<arith::AddFOp>(loc, c(1), b.create<math::AbsFOp>(loc, x)));
       })
       .Case([&](onnx::HardSwishOp) -> Value {
-        Value h = b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, x, c(1.0 / 6)),
-                                          c(0.5));
-        h = b.create<arith::MinimumFOp>(loc, b.create<arith::MaximumFOp>(loc, h, c(0)), c(1));
+        Value h = b.create<arith::AddFOp>(
+            loc, b.create<arith::MulFOp>(loc, x, c(1.0 / 6)), c(0.5));
+        h = b.create<arith::MinimumFOp>(
+            loc, b.create<arith::MaximumFOp>(loc, h, c(0)), c(1));
         return b.create<arith::MulFOp>(loc, x, h);
       })
       .Case([&](onnx::EluOp elu) -> Value {
@@ -102,8 +108,9 @@ static Value emitActivation(OpBuilder &b, Location loc, Operation *op,
         Value alpha = c(celu.getAlpha().convertToDouble());
         Value e = b.create<arith::MulFOp>(
             loc, alpha, expm1(b.create<arith::DivFOp>(loc, x, alpha)));
-        return b.create<arith::AddFOp>(loc, b.create<arith::MaximumFOp>(loc, x, c(0)),
-                                       b.create<arith::MinimumFOp>(loc, e, c(0)));
+        return b.create<arith::AddFOp>(
+            loc, b.create<arith::MaximumFOp>(loc, x, c(0)),
+            b.create<arith::MinimumFOp>(loc, e, c(0)));
       })
       .Case([&](onnx::ThresholdedReluOp tr) -> Value {
         Value alpha = c(tr.getAlpha().convertToDouble());
@@ -190,11 +197,10 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
           return Value();
         Value zero = createScalar(b, loc, t, 0);
         Value alpha = createScalar(b, loc, t, lr.getAlpha().convertToDouble());
-        Value neg = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x,
-                                            zero);
-        return b.create<arith::SelectOp>(loc, neg,
-                                         b.create<arith::MulFOp>(loc, x, alpha),
-                                         x);
+        Value neg =
+            b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, zero);
+        return b.create<arith::SelectOp>(
+            loc, neg, b.create<arith::MulFOp>(loc, x, alpha), x);
       })
       .Case([&](onnx::HardSigmoidOp hs) -> Value {
         if (!f)
@@ -235,9 +241,9 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
                                          convertScalar(b, loc, y, t, yu, u));
         // An integer base with a float exponent: through f32, truncated.
         Type f32 = b.getF32Type();
-        Value p = b.create<math::PowFOp>(
-            loc, convertScalar(b, loc, x, f32, u, false),
-            convertScalar(b, loc, y, f32, false, false));
+        Value p =
+            b.create<math::PowFOp>(loc, convertScalar(b, loc, x, f32, u, false),
+                                   convertScalar(b, loc, y, f32, false, false));
         return convertScalar(b, loc, p, t, false, u);
       })
       .Case([&](onnx::BitShiftOp shift) -> Value {
@@ -312,13 +318,16 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
             return r;
           // Sign of the divisor: add y when r is non-zero and signs differ.
           Value zero = createScalar(b, loc, t, 0);
-          Value rNeg = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, r, zero);
-          Value yNeg = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, y, zero);
-          Value nz = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::ONE, r, zero);
+          Value rNeg =
+              b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, r, zero);
+          Value yNeg =
+              b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, y, zero);
+          Value nz =
+              b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::ONE, r, zero);
           Value fix = b.create<arith::AndIOp>(
               loc, nz, b.create<arith::XOrIOp>(loc, rNeg, yNeg));
-          return b.create<arith::SelectOp>(loc, fix,
-                                           b.create<arith::AddFOp>(loc, r, y), r);
+          return b.create<arith::SelectOp>(
+              loc, fix, b.create<arith::AddFOp>(loc, r, y), r);
         }
         if (u)
           return b.create<arith::RemUIOp>(loc, x, y);
@@ -326,11 +335,14 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
         if (mod.getFmod())
           return r;
         Value zero = createScalar(b, loc, t, 0);
-        Value rNeg = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, r, zero);
-        Value yNeg = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, y, zero);
-        Value nz = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, r, zero);
-        Value fix =
-            b.create<arith::AndIOp>(loc, nz, b.create<arith::XOrIOp>(loc, rNeg, yNeg));
+        Value rNeg =
+            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, r, zero);
+        Value yNeg =
+            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, y, zero);
+        Value nz =
+            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne, r, zero);
+        Value fix = b.create<arith::AndIOp>(
+            loc, nz, b.create<arith::XOrIOp>(loc, rNeg, yNeg));
         return b.create<arith::SelectOp>(loc, fix,
                                          b.create<arith::AddIOp>(loc, r, y), r);
       })
@@ -338,7 +350,8 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
         if (!f)
           return Value();
         Value zero = createScalar(b, loc, t, 0);
-        Value neg = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, zero);
+        Value neg =
+            b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x, zero);
         return b.create<arith::SelectOp>(
             loc, neg, b.create<arith::MulFOp>(loc, x, args[1]), x);
       })
@@ -387,40 +400,41 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
         Value r = createScalar(b, loc, b.getI1Type(), 0);
         if (inf.getDetectPositive())
           r = b.create<arith::OrIOp>(
-              loc, r, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x, pos));
+              loc, r,
+              b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x, pos));
         if (inf.getDetectNegative())
           r = b.create<arith::OrIOp>(
-              loc, r, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x, neg));
+              loc, r,
+              b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x, neg));
         return r;
       })
       .Default([&](Operation *) { return emitActivation(b, loc, op, x); });
 }
 
 /// Lowers any elementwise onnx op whose operands are all tensors.
-template <typename OpTy>
-struct ElementwiseLowering : OpRewritePattern<OpTy> {
+template <typename OpTy> struct ElementwiseLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     auto resultType = tensorType(op->getResult(0));
     bool ok = true;
-    Value result = buildElementwise(
-        rewriter, op.getLoc(), resultType, op->getOperands(),
-        [&](OpBuilder &b, Location loc, ValueRange args) {
-          Value v = emitScalar(b, loc, op, args);
-          if (!v) {
-            ok = false;
-            return args[0];
-          }
-          return v;
-        });
+    Value result =
+        buildElementwise(rewriter, op.getLoc(), resultType, op->getOperands(),
+                         [&](OpBuilder &b, Location loc, ValueRange args) {
+                           Value v = emitScalar(b, loc, op, args);
+                           if (!v) {
+                             ok = false;
+                             return args[0];
+                           }
+                           return v;
+                         });
     if (!ok) {
       rewriter.eraseOp(result.getDefiningOp());
-      return unsupported(op, "element type " +
-                                 llvm::Twine(mlirTypeString(
-                                     tensorType(op->getOperand(0))
-                                         .getElementType())) +
-                                 " is not supported by this op");
+      return unsupported(
+          op, "element type " +
+                  llvm::Twine(mlirTypeString(
+                      tensorType(op->getOperand(0)).getElementType())) +
+                  " is not supported by this op");
     }
     rewriter.replaceOp(op, result);
     return success();
@@ -485,8 +499,7 @@ struct WhereLowering : OpRewritePattern<onnx::WhereOp> {
   }
 };
 
-template <typename OpTy>
-struct CastLowering : OpRewritePattern<OpTy> {
+template <typename OpTy> struct CastLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
@@ -589,11 +602,11 @@ struct MatMulLowering : OpRewritePattern<onnx::MatMulOp> {
                         createFilled(rewriter, loc, c2, zero));
     } else {
       // Broadcast both batch shapes to the result's, then batch_matmul.
-      auto batchShape = yType.getShape().drop_back(
-          (tensorType(op.getA()).getRank() == 1 ||
-           tensorType(op.getB()).getRank() == 1)
-              ? 1
-              : 2);
+      auto batchShape =
+          yType.getShape().drop_back((tensorType(op.getA()).getRank() == 1 ||
+                                      tensorType(op.getB()).getRank() == 1)
+                                         ? 1
+                                         : 2);
       int64_t count = 1;
       for (int64_t d : batchShape)
         count *= d;
@@ -603,14 +616,13 @@ struct MatMulLowering : OpRewritePattern<onnx::MatMulOp> {
         shape.push_back(t.getDimSize(t.getRank() - 1));
         auto full = RankedTensorType::get(shape, et);
         if (full.getShape() != t.getShape())
-          v = buildElementwise(rewriter, loc, full, v,
-                               [](OpBuilder &, Location, ValueRange args) {
-                                 return args[0];
-                               });
-        return reshapeTo(rewriter, loc, v,
-                         RankedTensorType::get({count, shape[shape.size() - 2],
-                                                shape.back()},
-                                               et));
+          v = buildElementwise(
+              rewriter, loc, full, v,
+              [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+        return reshapeTo(
+            rewriter, loc, v,
+            RankedTensorType::get(
+                {count, shape[shape.size() - 2], shape.back()}, et));
       };
       Value a3 = expand(a, aType), b3 = expand(bv, bType);
       auto c3 = RankedTensorType::get({count, m, n}, et);
@@ -644,19 +656,20 @@ struct GemmLowering : OpRewritePattern<onnx::GemmOp> {
     // Accumulate into beta * C when C is given, so the bias add is free.
     Value init;
     if (!onnx::isNoValue(op.getC()) && beta != 0.0 && alpha == 1.0) {
-      init = buildElementwise(rewriter, loc, yType, op.getC(),
-                              [&](OpBuilder &b, Location l, ValueRange args) {
-                                if (beta == 1.0)
-                                  return args[0];
-                                return b
-                                    .create<arith::MulFOp>(
-                                        l, args[0], createScalar(b, l, et, beta))
-                                    .getResult();
-                              });
+      init = buildElementwise(
+          rewriter, loc, yType, op.getC(),
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            if (beta == 1.0)
+              return args[0];
+            return b
+                .create<arith::MulFOp>(l, args[0], createScalar(b, l, et, beta))
+                .getResult();
+          });
       rewriter.replaceOp(op, matmul2D(rewriter, loc, a, bv, init));
       return success();
     }
-    init = createFilled(rewriter, loc, yType, createScalar(rewriter, loc, et, 0));
+    init =
+        createFilled(rewriter, loc, yType, createScalar(rewriter, loc, et, 0));
     Value product = matmul2D(rewriter, loc, a, bv, init);
     SmallVector<Value> inputs{product};
     bool hasC = !onnx::isNoValue(op.getC()) && beta != 0.0;
@@ -686,8 +699,8 @@ struct GemmLowering : OpRewritePattern<onnx::GemmOp> {
 //===----------------------------------------------------------------------===//
 
 /// Normalises and sorts axes; empty means all.
-static LogicalResult normaliseAxes(Operation *op, SmallVectorImpl<int64_t> &axes,
-                                   int64_t rank) {
+static LogicalResult
+normaliseAxes(Operation *op, SmallVectorImpl<int64_t> &axes, int64_t rank) {
   if (axes.empty())
     for (int64_t i = 0; i < rank; ++i)
       axes.push_back(i);
@@ -735,16 +748,17 @@ struct ReduceAttrLowering : OpRewritePattern<OpTy> {
             Value inf = createExtremum(b, l, et, true);
             Value isInf = b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ,
                                                   args[0], inf);
-            return b.create<arith::SelectOp>(l, isInf, createScalar(b, l, et, 0),
-                                             args[0]);
+            return b.create<arith::SelectOp>(
+                l, isInf, createScalar(b, l, et, 0), args[0]);
           });
-      x = buildElementwise(rewriter, loc, type, ValueRange{x, shift},
-                           [&](OpBuilder &b, Location l, ValueRange args) {
-                             return b
-                                 .create<math::ExpOp>(
-                                     l, b.create<arith::SubFOp>(l, args[0], args[1]))
-                                 .getResult();
-                           });
+      x = buildElementwise(
+          rewriter, loc, type, ValueRange{x, shift},
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            return b
+                .create<math::ExpOp>(
+                    l, b.create<arith::SubFOp>(l, args[0], args[1]))
+                .getResult();
+          });
     } else if (Pre != PreMap::None) {
       x = buildElementwise(
           rewriter, loc, type, x,
@@ -772,7 +786,8 @@ struct ReduceAttrLowering : OpRewritePattern<OpTy> {
           [&](OpBuilder &b, Location l, ValueRange args) -> Value {
             Value v = args[0];
             if (Post == PostMap::Mean)
-              return b.create<arith::DivFOp>(l, v, createScalar(b, l, et, count));
+              return b.create<arith::DivFOp>(l, v,
+                                             createScalar(b, l, et, count));
             if (Post == PostMap::Sqrt)
               return b.create<math::SqrtOp>(l, v);
             v = b.create<math::LogOp>(l, v);
@@ -781,8 +796,8 @@ struct ReduceAttrLowering : OpRewritePattern<OpTy> {
             return v;
           });
     }
-    rewriter.replaceOp(op, reshapeTo(rewriter, loc, r,
-                                     tensorType(op->getResult(0))));
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, loc, r, tensorType(op->getResult(0))));
     return success();
   }
 };
@@ -807,8 +822,9 @@ struct ArgLowering : OpRewritePattern<OpTy> {
     auto idxType = RankedTensorType::get(shape, rewriter.getI64Type());
     Value valInit = createFilled(rewriter, loc, valType,
                                  createExtremum(rewriter, loc, et, IsMax, u));
-    Value idxInit = createFilled(rewriter, loc, idxType,
-                                 createScalar(rewriter, loc, rewriter.getI64Type(), 0));
+    Value idxInit =
+        createFilled(rewriter, loc, idxType,
+                     createScalar(rewriter, loc, rewriter.getI64Type(), 0));
     SmallVector<AffineExpr> outExprs;
     SmallVector<utils::IteratorType> iterators;
     for (int64_t i = 0; i < rank; ++i) {
@@ -838,20 +854,20 @@ struct ArgLowering : OpRewritePattern<OpTy> {
             better = b.create<arith::CmpFOp>(l, pred, x, best);
           } else {
             using P = arith::CmpIPredicate;
-            auto pred = IsMax ? (last ? (u ? P::uge : P::sge)
-                                      : (u ? P::ugt : P::sgt))
-                              : (last ? (u ? P::ule : P::sle)
-                                      : (u ? P::ult : P::slt));
+            auto pred =
+                IsMax ? (last ? (u ? P::uge : P::sge) : (u ? P::ugt : P::sgt))
+                      : (last ? (u ? P::ule : P::sle) : (u ? P::ult : P::slt));
             better = b.create<arith::CmpIOp>(l, pred, x, best);
           }
           // The first element always wins, whatever the init compares as.
-          Value first = b.create<arith::CmpIOp>(
-              l, arith::CmpIPredicate::eq, idx,
-              createScalar(b, l, b.getI64Type(), 0));
+          Value first =
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, idx,
+                                      createScalar(b, l, b.getI64Type(), 0));
           better = b.create<arith::OrIOp>(l, better, first);
           b.create<linalg::YieldOp>(
-              l, ValueRange{b.create<arith::SelectOp>(l, better, x, best),
-                            b.create<arith::SelectOp>(l, better, idx, bestIdx)});
+              l,
+              ValueRange{b.create<arith::SelectOp>(l, better, x, best),
+                         b.create<arith::SelectOp>(l, better, idx, bestIdx)});
         });
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(1),
                                      tensorType(op.getReduced())));
@@ -920,7 +936,8 @@ struct CumSumLowering : OpRewritePattern<onnx::CumSumOp> {
     iterators.push_back(utils::IteratorType::reduction);
     bool exclusive = op.getExclusive(), reverse = op.getReverse();
     bool f = isFloat(et);
-    Value init = createFilled(rewriter, loc, type, createScalar(rewriter, loc, et, 0));
+    Value init =
+        createFilled(rewriter, loc, type, createScalar(rewriter, loc, et, 0));
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{type}, op.getX(), init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
@@ -931,8 +948,9 @@ struct CumSumLowering : OpRewritePattern<onnx::CumSumOp> {
                               : (exclusive ? arith::CmpIPredicate::ult
                                            : arith::CmpIPredicate::ule);
           Value take = b.create<arith::CmpIOp>(l, pred, k, i);
-          Value sum = f ? b.create<arith::AddFOp>(l, args[1], args[0]).getResult()
-                        : b.create<arith::AddIOp>(l, args[1], args[0]).getResult();
+          Value sum =
+              f ? b.create<arith::AddFOp>(l, args[1], args[0]).getResult()
+                : b.create<arith::AddIOp>(l, args[1], args[0]).getResult();
           b.create<linalg::YieldOp>(
               l, ValueRange{b.create<arith::SelectOp>(l, take, sum, args[1])});
         });
@@ -946,7 +964,8 @@ struct CumSumLowering : OpRewritePattern<onnx::CumSumOp> {
 /// already was 1 changes nothing); without, the dims the result dropped,
 /// when that is unambiguous.
 static LogicalResult axesFromTypes(RankedTensorType in, RankedTensorType out,
-                                   bool keepdims, SmallVectorImpl<int64_t> &axes) {
+                                   bool keepdims,
+                                   SmallVectorImpl<int64_t> &axes) {
   auto is = in.getShape(), os = out.getShape();
   if (keepdims) {
     if (is.size() != os.size())
@@ -1008,8 +1027,8 @@ struct ReduceSumLowering : OpRewritePattern<onnx::ReduceSumOp> {
       return failure();
     Value r = reduceKeepDims(rewriter, op.getLoc(), op.getData(), axes,
                              ReduceKind::Sum);
-    rewriter.replaceOp(op, reshapeTo(rewriter, op.getLoc(), r,
-                                     tensorType(op.getReduced())));
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, op.getLoc(), r, tensorType(op.getReduced())));
     return success();
   }
 };
@@ -1035,11 +1054,11 @@ struct SoftmaxLowering : OpRewritePattern<OpTy> {
         [&](OpBuilder &b, Location l, ValueRange args) {
           return b.create<arith::SubFOp>(l, args[0], args[1]).getResult();
         });
-    Value e = buildElementwise(rewriter, loc, type, shifted,
-                               [&](OpBuilder &b, Location l, ValueRange args) {
-                                 return b.create<math::ExpOp>(l, args[0])
-                                     .getResult();
-                               });
+    Value e =
+        buildElementwise(rewriter, loc, type, shifted,
+                         [&](OpBuilder &b, Location l, ValueRange args) {
+                           return b.create<math::ExpOp>(l, args[0]).getResult();
+                         });
     Value sum = reduceKeepDims(rewriter, loc, e, axis, ReduceKind::Sum);
     Value result = buildElementwise(
         rewriter, loc, type, ValueRange{Log ? shifted : e, sum},
@@ -1118,9 +1137,9 @@ struct EinsumLowering : OpRewritePattern<onnx::EinsumOp> {
         r += (char)(1 + i);
       return r + t.substr(pos + 3);
     };
-    std::string outLetters = expand(out, out.find("...") != std::string::npos
-                                             ? outType.getRank()
-                                             : (int64_t)out.size());
+    std::string outLetters =
+        expand(out, out.find("...") != std::string::npos ? outType.getRank()
+                                                         : (int64_t)out.size());
     if ((int64_t)outLetters.size() != outType.getRank())
       return unsupported(op, "output term does not match the output's rank");
     std::string loops = outLetters;
@@ -1157,7 +1176,8 @@ struct EinsumLowering : OpRewritePattern<onnx::EinsumOp> {
                               ? utils::IteratorType::parallel
                               : utils::IteratorType::reduction);
     bool f = isFloat(et);
-    Value init = createFilled(rewriter, loc, outType, createScalar(rewriter, loc, et, 0));
+    Value init = createFilled(rewriter, loc, outType,
+                              createScalar(rewriter, loc, et, 0));
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{outType}, op.getInputs(), init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
@@ -1167,8 +1187,9 @@ struct EinsumLowering : OpRewritePattern<onnx::EinsumOp> {
                   : b.create<arith::MulIOp>(l, p, a).getResult();
           Value acc = args.back();
           b.create<linalg::YieldOp>(
-              l, ValueRange{f ? b.create<arith::AddFOp>(l, acc, p).getResult()
-                              : b.create<arith::AddIOp>(l, acc, p).getResult()});
+              l,
+              ValueRange{f ? b.create<arith::AddFOp>(l, acc, p).getResult()
+                           : b.create<arith::AddIOp>(l, acc, p).getResult()});
         });
     rewriter.replaceOp(op, generic.getResult(0));
     return success();
@@ -1213,9 +1234,9 @@ void kiln::populateMathPatterns(RewritePatternSet &patterns) {
       ElementwiseLowering<onnx::HardSwishOp>, ElementwiseLowering<onnx::EluOp>,
       ElementwiseLowering<onnx::SeluOp>, ElementwiseLowering<onnx::CeluOp>,
       ElementwiseLowering<onnx::ThresholdedReluOp>,
-      ElementwiseLowering<onnx::ShrinkOp>,
-      ClipLowering, WhereLowering, CastLowering<onnx::CastOp>,
-      CastLowering<onnx::CastLikeOp>, MatMulLowering, GemmLowering,
+      ElementwiseLowering<onnx::ShrinkOp>, ClipLowering, WhereLowering,
+      CastLowering<onnx::CastOp>, CastLowering<onnx::CastLikeOp>,
+      MatMulLowering, GemmLowering,
       ReduceAttrLowering<onnx::ReduceMaxOp, ReduceKind::Max>,
       ReduceAttrLowering<onnx::ReduceMinOp, ReduceKind::Min>,
       ReduceAttrLowering<onnx::ReduceProdOp, ReduceKind::Prod>,
@@ -1231,7 +1252,7 @@ void kiln::populateMathPatterns(RewritePatternSet &patterns) {
       ReduceAttrLowering<onnx::ReduceSumSquareOp, ReduceKind::Sum,
                          PreMap::Square>,
       ArgLowering<onnx::ArgMaxOp, true>, ArgLowering<onnx::ArgMinOp, false>,
-      HardmaxLowering, CumSumLowering, EinsumLowering,
-      ReduceSumLowering, SoftmaxLowering<onnx::SoftmaxOp, false>,
+      HardmaxLowering, CumSumLowering, EinsumLowering, ReduceSumLowering,
+      SoftmaxLowering<onnx::SoftmaxOp, false>,
       SoftmaxLowering<onnx::LogSoftmaxOp, true>>(ctx);
 }

@@ -50,7 +50,8 @@ static LogicalResult resolveWindow(Operation *op, RankedTensorType in,
     int64_t extent = (w.kernel[i] - 1) * w.dilations[i] + 1;
     if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
       int64_t o = (size + w.strides[i] - 1) / w.strides[i];
-      int64_t total = std::max<int64_t>((o - 1) * w.strides[i] + extent - size, 0);
+      int64_t total =
+          std::max<int64_t>((o - 1) * w.strides[i] + extent - size, 0);
       int64_t small = total / 2;
       w.padBegin[i] = autoPad == "SAME_UPPER" ? small : total - small;
       w.padEnd[i] = total - w.padBegin[i];
@@ -135,10 +136,9 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
       } else {
         Value bias = reshapeTo(rewriter, loc, op.getB(),
                                RankedTensorType::get({f, 1}, et));
-        acc = buildElementwise(rewriter, loc, accType, bias,
-                               [](OpBuilder &, Location, ValueRange args) {
-                                 return args[0];
-                               });
+        acc = buildElementwise(
+            rewriter, loc, accType, bias,
+            [](OpBuilder &, Location, ValueRange args) { return args[0]; });
       }
       auto xpType = tensorType(xp);
       auto tileIn = RankedTensorType::get(
@@ -149,8 +149,9 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
         auto idx = [&](OpFoldResult v, int64_t scale) -> OpFoldResult {
           if (auto a = dyn_cast<Attribute>(v))
             return b.getIndexAttr(cast<IntegerAttr>(a).getInt() * scale);
-          return b.create<arith::MulIOp>(l, cast<Value>(v),
-                                         b.create<arith::ConstantIndexOp>(l, scale))
+          return b
+              .create<arith::MulIOp>(l, cast<Value>(v),
+                                     b.create<arith::ConstantIndexOp>(l, scale))
               .getResult();
         };
         auto one = b.getIndexAttr(1), z = b.getIndexAttr(0);
@@ -161,19 +162,22 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
                                    b.getIndexAttr(xpType.getDimSize(3))},
             ArrayRef<OpFoldResult>{one, one, one, one});
         Value col = im2col(b, l, xs, cg, kh, kw, oh, ow, w);
-        Value wAll = reshapeTo(b, l, op.getW(), RankedTensorType::get({f, k}, et));
+        Value wAll =
+            reshapeTo(b, l, op.getW(), RankedTensorType::get({f, k}, et));
         Value ws = b.create<tensor::ExtractSliceOp>(
             l, RankedTensorType::get({fg, k}, et), wAll,
             ArrayRef<OpFoldResult>{idx(gi, fg), z},
             ArrayRef<OpFoldResult>{b.getIndexAttr(fg), b.getIndexAttr(k)},
             ArrayRef<OpFoldResult>{one, one});
         SmallVector<OpFoldResult> accOff{ni, idx(gi, fg), z},
-            accSize{one, b.getIndexAttr(fg), b.getIndexAttr(p)}, accStride{one, one, one};
+            accSize{one, b.getIndexAttr(fg), b.getIndexAttr(p)},
+            accStride{one, one, one};
         Value init = b.create<tensor::ExtractSliceOp>(l, tileAcc, out, accOff,
                                                       accSize, accStride);
-        Value prod = b.create<linalg::MatmulOp>(l, TypeRange{tileAcc},
-                                                ValueRange{ws, col}, ValueRange{init})
-                         .getResult(0);
+        Value prod =
+            b.create<linalg::MatmulOp>(l, TypeRange{tileAcc},
+                                       ValueRange{ws, col}, ValueRange{init})
+                .getResult(0);
         return b.create<tensor::InsertSliceOp>(l, prod, out, accOff, accSize,
                                                accStride);
       };
@@ -186,11 +190,13 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
         Value step = rewriter.create<arith::ConstantIndexOp>(loc, 1);
         auto outer = rewriter.create<scf::ForOp>(
             loc, lb, rewriter.create<arith::ConstantIndexOp>(loc, n), step,
-            ValueRange{acc}, [&](OpBuilder &b, Location l, Value ni, ValueRange a) {
+            ValueRange{acc},
+            [&](OpBuilder &b, Location l, Value ni, ValueRange a) {
               auto inner = b.create<scf::ForOp>(
                   l, lb, b.create<arith::ConstantIndexOp>(l, g), step, a,
                   [&](OpBuilder &b2, Location l2, Value gi, ValueRange a2) {
-                    b2.create<scf::YieldOp>(l2, oneGroup(b2, l2, ni, gi, a2[0]));
+                    b2.create<scf::YieldOp>(l2,
+                                            oneGroup(b2, l2, ni, gi, a2[0]));
                   });
               b.create<scf::YieldOp>(l, inner.getResults());
             });
@@ -212,16 +218,16 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     } else {
       Value bias = reshapeTo(rewriter, loc, op.getB(),
                              RankedTensorType::get({g, fg, 1, 1}, et));
-      init = buildElementwise(rewriter, loc, yInit, bias,
-                              [](OpBuilder &, Location, ValueRange args) {
-                                return args[0];
-                              });
+      init = buildElementwise(
+          rewriter, loc, yInit, bias,
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
     }
     Value wg = reshapeTo(rewriter, loc, op.getW(),
                          RankedTensorType::get({g, fg, cg, kh, kw}, et));
     SmallVector<AffineMap> maps{
         AffineMap::get(8, 0,
-                       {dn, dg * cg + dc, doh * w.strides[0] + dkh * w.dilations[0],
+                       {dn, dg * cg + dc,
+                        doh * w.strides[0] + dkh * w.dilations[0],
                         dow * w.strides[1] + dkw * w.dilations[1]},
                        ctx),
         AffineMap::get(8, 0, {dg, df, dc, dkh, dkw}, ctx),
@@ -234,9 +240,9 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
         loc, TypeRange{yInit}, ValueRange{xp, wg}, ValueRange{init}, maps,
         iterators, [](OpBuilder &b, Location l, ValueRange args) {
           Value p = b.create<arith::MulFOp>(l, args[0], args[1]);
-          b.create<linalg::YieldOp>(l, ValueRange{
-                                           b.create<arith::AddFOp>(l, args[2], p)
-                                               .getResult()});
+          b.create<linalg::YieldOp>(
+              l,
+              ValueRange{b.create<arith::AddFOp>(l, args[2], p).getResult()});
         });
     rewriter.replaceOp(op,
                        reshapeTo(rewriter, loc, generic.getResult(0), yType));
@@ -265,7 +271,8 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
                         dow * w.strides[1] + dkw * w.dilations[1]},
                        ctx),
         b.getMultiDimIdentityMap(5)};
-    SmallVector<utils::IteratorType> iterators(5, utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iterators(5,
+                                               utils::IteratorType::parallel);
     auto generic = b.create<linalg::GenericOp>(
         loc, TypeRange{fullType}, ValueRange{xp},
         ValueRange{createEmpty(b, loc, fullType)}, maps, iterators,
@@ -301,7 +308,8 @@ struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
     SmallVector<int64_t> pads = getI64Array(op.getPads(), 2 * sr, 0);
     StringRef autoPad = op.getAutoPad();
     SmallVector<int64_t> padBegin(pads.begin(), pads.begin() + sr);
-    if (op.getOutputShape() || autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    if (op.getOutputShape() || autoPad == "SAME_UPPER" ||
+        autoPad == "SAME_LOWER") {
       SmallVector<int64_t> outShape;
       if (op.getOutputShape()) {
         outShape = getI64Array(op.getOutputShape(), 0, 0);
@@ -342,9 +350,11 @@ struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
     auto xpType = RankedTensorType::get(xpShape, et);
     Value xp = createFilled(rewriter, loc, xpType, zero);
     if (llvm::all_of(counts, [](int64_t k) { return k > 0; })) {
-      SmallVector<OpFoldResult> srcOff{rewriter.getIndexAttr(0), rewriter.getIndexAttr(0)},
+      SmallVector<OpFoldResult> srcOff{rewriter.getIndexAttr(0),
+                                       rewriter.getIndexAttr(0)},
           srcSize{rewriter.getIndexAttr(n), rewriter.getIndexAttr(c)},
-          one(sr + 2, rewriter.getIndexAttr(1)), dstOff = srcOff, dstStride = one;
+          one(sr + 2, rewriter.getIndexAttr(1)), dstOff = srcOff,
+                                                 dstStride = one;
       SmallVector<int64_t> sliceShape{n, c};
       for (int64_t i = 0; i < sr; ++i) {
         srcOff.push_back(rewriter.getIndexAttr(firsts[i]));
@@ -354,12 +364,14 @@ struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
         sliceShape.push_back(counts[i]);
       }
       Value slice = rewriter.create<tensor::ExtractSliceOp>(
-          loc, RankedTensorType::get(sliceShape, et), op.getX(), srcOff, srcSize, one);
-      xp = rewriter.create<tensor::InsertSliceOp>(loc, slice, xp, dstOff, srcSize,
-                                                  dstStride);
+          loc, RankedTensorType::get(sliceShape, et), op.getX(), srcOff,
+          srcSize, one);
+      xp = rewriter.create<tensor::InsertSliceOp>(loc, slice, xp, dstOff,
+                                                  srcSize, dstStride);
     }
 
-    // Y[n, g, m, o...] += Xp[n, g*cg + c, o + k*d ...] * W[g*cg + c, m, K-1-k ...]
+    // Y[n, g, m, o...] += Xp[n, g*cg + c, o + k*d ...] * W[g*cg + c, m, K-1-k
+    // ...]
     MLIRContext *ctx = getContext();
     int64_t loops = 4 + 2 * sr;
     auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
@@ -386,7 +398,8 @@ struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
                                 AffineMap::get(loops, 0, extentExprs, ctx),
                                 AffineMap::get(loops, 0, yExprs, ctx)};
     using IT = utils::IteratorType;
-    SmallVector<IT> iterators{IT::parallel, IT::parallel, IT::parallel, IT::reduction};
+    SmallVector<IT> iterators{IT::parallel, IT::parallel, IT::parallel,
+                              IT::reduction};
     iterators.append(sr, IT::reduction);
     iterators.append(sr, IT::parallel);
     SmallVector<int64_t> accShape{n, g, mg};
@@ -399,9 +412,11 @@ struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
     } else {
       SmallVector<int64_t> biasShape{g, mg};
       biasShape.append(sr, 1);
-      Value bias = reshapeTo(rewriter, loc, op.getB(), RankedTensorType::get(biasShape, et));
-      init = buildElementwise(rewriter, loc, accType, bias,
-                              [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+      Value bias = reshapeTo(rewriter, loc, op.getB(),
+                             RankedTensorType::get(biasShape, et));
+      init = buildElementwise(
+          rewriter, loc, accType, bias,
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
     }
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{accType}, ValueRange{xp, op.getW(), extent},
@@ -409,9 +424,11 @@ struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
         [](OpBuilder &b, Location l, ValueRange args) {
           Value p = b.create<arith::MulFOp>(l, args[0], args[1]);
           b.create<linalg::YieldOp>(
-              l, ValueRange{b.create<arith::AddFOp>(l, args[3], p).getResult()});
+              l,
+              ValueRange{b.create<arith::AddFOp>(l, args[3], p).getResult()});
         });
-    rewriter.replaceOp(op, reshapeTo(rewriter, loc, generic.getResult(0), yType));
+    rewriter.replaceOp(op,
+                       reshapeTo(rewriter, loc, generic.getResult(0), yType));
     return success();
   }
 };
@@ -454,9 +471,9 @@ struct PoolLowering : OpRewritePattern<OpTy> {
     Value pooled;
     if (IsMax) {
       pooled = rewriter
-                   .create<linalg::PoolingNchwMaxOp>(
-                       loc, TypeRange{yType}, ValueRange{xp, window}, init,
-                       strides, dil)
+                   .create<linalg::PoolingNchwMaxOp>(loc, TypeRange{yType},
+                                                     ValueRange{xp, window},
+                                                     init, strides, dil)
                    .getResult(0);
       SmallVector<Value> results{pooled};
       if (op->getNumResults() == 2) // Indices, checked unused above
@@ -467,8 +484,8 @@ struct PoolLowering : OpRewritePattern<OpTy> {
     }
     pooled = rewriter
                  .create<linalg::PoolingNchwSumOp>(loc, TypeRange{yType},
-                                                   ValueRange{xp, window},
-                                                   init, strides, dil)
+                                                   ValueRange{xp, window}, init,
+                                                   strides, dil)
                  .getResult(0);
     // Divisors: window elements inside the input (count_include_pad=0) or
     // inside the input plus its explicit pads (=1); never the ceil overhang.
@@ -481,8 +498,8 @@ struct PoolLowering : OpRewritePattern<OpTy> {
       for (int64_t j = 0; j < ow; ++j) {
         auto count = [&](int64_t o, int d) {
           int64_t lo = includePad ? -w.padBegin[d] : 0;
-          int64_t hi = xType.getDimSize(2 + d) +
-                       (includePad ? w.declaredPadEnd[d] : 0);
+          int64_t hi =
+              xType.getDimSize(2 + d) + (includePad ? w.declaredPadEnd[d] : 0);
           int64_t start = o * w.strides[d] - w.padBegin[d];
           int64_t k = 0;
           for (int64_t t = 0; t < w.kernel[d]; ++t)
@@ -538,22 +555,22 @@ struct GlobalPoolLowering : OpRewritePattern<OpTy> {
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{yType}, op.getX(), init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value r = IsMax
-                        ? b.create<arith::MaximumFOp>(l, args[0], args[1])
-                              .getResult()
-                        : b.create<arith::AddFOp>(l, args[0], args[1])
-                              .getResult();
+          Value r =
+              IsMax
+                  ? b.create<arith::MaximumFOp>(l, args[0], args[1]).getResult()
+                  : b.create<arith::AddFOp>(l, args[0], args[1]).getResult();
           b.create<linalg::YieldOp>(l, r);
         });
     Value result = generic.getResult(0);
     if (!IsMax)
-      result = buildElementwise(
-          rewriter, loc, yType, result,
-          [&](OpBuilder &b, Location l, ValueRange args) {
-            return b
-                .create<arith::DivFOp>(l, args[0], createScalar(b, l, et, count))
-                .getResult();
-          });
+      result =
+          buildElementwise(rewriter, loc, yType, result,
+                           [&](OpBuilder &b, Location l, ValueRange args) {
+                             return b
+                                 .create<arith::DivFOp>(
+                                     l, args[0], createScalar(b, l, et, count))
+                                 .getResult();
+                           });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -580,8 +597,8 @@ struct BatchNormLowering : OpRewritePattern<onnx::BatchNormalizationOp> {
       return RankedTensorType::get(shape, tensorType(v).getElementType());
     };
     SmallVector<Value> inputs{op.getX()};
-    for (Value v : {op.getScale(), op.getB(), op.getInputMean(),
-                    op.getInputVar()})
+    for (Value v :
+         {op.getScale(), op.getB(), op.getInputMean(), op.getInputVar()})
       inputs.push_back(reshapeTo(rewriter, loc, v, chanType(v)));
     double eps = op.getEpsilon().convertToDouble();
     Value result = buildElementwise(
@@ -623,15 +640,17 @@ static Value sumTrailing(OpBuilder &b, Location loc, Value x, int64_t axis) {
   auto resultType = RankedTensorType::get(shape, type.getElementType());
   Value init = createFilled(b, loc, resultType,
                             createScalar(b, loc, type.getElementType(), 0));
-  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
-                              AffineMap::get(rank, 0, outExprs, b.getContext())};
+  SmallVector<AffineMap> maps{
+      b.getMultiDimIdentityMap(rank),
+      AffineMap::get(rank, 0, outExprs, b.getContext())};
   return b
       .create<linalg::GenericOp>(
           loc, TypeRange{resultType}, x, init, maps, iterators,
           [](OpBuilder &nb, Location l, ValueRange args) {
             nb.create<linalg::YieldOp>(
-                l, ValueRange{nb.create<arith::AddFOp>(l, args[0], args[1])
-                                  .getResult()});
+                l,
+                ValueRange{
+                    nb.create<arith::AddFOp>(l, args[0], args[1]).getResult()});
           })
       .getResult(0);
 }
@@ -655,7 +674,8 @@ struct LayerNormLowering : OpRewritePattern<onnx::LayerNormalizationOp> {
     if (st != et)
       x = buildElementwise(rewriter, loc, stType, x,
                            [&](OpBuilder &b, Location l, ValueRange args) {
-                             return convertScalar(b, l, args[0], st, false, false);
+                             return convertScalar(b, l, args[0], st, false,
+                                                  false);
                            });
     int64_t count = 1;
     for (int64_t i = axis; i < xType.getRank(); ++i)
@@ -668,12 +688,11 @@ struct LayerNormLowering : OpRewritePattern<onnx::LayerNormalizationOp> {
                                                createScalar(b, l, st, count));
           return b.create<arith::SubFOp>(l, args[0], mean).getResult();
         });
-    Value sq = buildElementwise(rewriter, loc, stType, centered,
-                                [&](OpBuilder &b, Location l, ValueRange args) {
-                                  return b
-                                      .create<arith::MulFOp>(l, args[0], args[0])
-                                      .getResult();
-                                });
+    Value sq = buildElementwise(
+        rewriter, loc, stType, centered,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          return b.create<arith::MulFOp>(l, args[0], args[0]).getResult();
+        });
     Value var = sumTrailing(rewriter, loc, sq, axis);
     SmallVector<Value> inputs{centered, var, op.getScale()};
     bool hasB = !onnx::isNoValue(op.getB());
@@ -698,14 +717,14 @@ struct LayerNormLowering : OpRewritePattern<onnx::LayerNormalizationOp> {
     // Mean = sum / n and InvStdDev = 1 / sqrt(var + eps), when asked for.
     auto statType = cast<RankedTensorType>(sum.getType());
     if (op->getNumResults() > 1)
-      results.push_back(buildElementwise(
-          rewriter, loc, statType, sum,
-          [&](OpBuilder &b, Location l, ValueRange args) {
-            return b
-                .create<arith::DivFOp>(l, args[0],
-                                       createScalar(b, l, st, count))
-                .getResult();
-          }));
+      results.push_back(
+          buildElementwise(rewriter, loc, statType, sum,
+                           [&](OpBuilder &b, Location l, ValueRange args) {
+                             return b
+                                 .create<arith::DivFOp>(
+                                     l, args[0], createScalar(b, l, st, count))
+                                 .getResult();
+                           }));
     if (op->getNumResults() > 2)
       results.push_back(buildElementwise(
           rewriter, loc, statType, var,
@@ -718,8 +737,8 @@ struct LayerNormLowering : OpRewritePattern<onnx::LayerNormalizationOp> {
                 .getResult();
           }));
     for (unsigned i = 1; i < results.size(); ++i)
-      results[i] = reshapeTo(rewriter, loc, results[i],
-                             tensorType(op->getResult(i)));
+      results[i] =
+          reshapeTo(rewriter, loc, results[i], tensorType(op->getResult(i)));
     rewriter.replaceOp(op, results);
     return success();
   }
@@ -754,7 +773,8 @@ struct InstanceNormLowering : OpRewritePattern<onnx::InstanceNormalizationOp> {
     auto xType = tensorType(op.getInput());
     Type et = xType.getElementType();
     if (!isFloat(et) || xType.getRank() < 3)
-      return unsupported(op, "InstanceNormalization needs a float [N, C, ...] input");
+      return unsupported(
+          op, "InstanceNormalization needs a float [N, C, ...] input");
     SmallVector<int64_t> spatial;
     int64_t count = 1;
     for (int64_t i = 2; i < xType.getRank(); ++i) {
@@ -766,14 +786,15 @@ struct InstanceNormLowering : OpRewritePattern<onnx::InstanceNormalizationOp> {
     Value centered = buildElementwise(
         rewriter, loc, xType, ValueRange{x, sum},
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value mean = b.create<arith::DivFOp>(l, args[1], createScalar(b, l, et, count));
+          Value mean = b.create<arith::DivFOp>(l, args[1],
+                                               createScalar(b, l, et, count));
           return b.create<arith::SubFOp>(l, args[0], mean).getResult();
         });
-    Value sq = buildElementwise(rewriter, loc, xType, centered,
-                                [&](OpBuilder &b, Location l, ValueRange args) {
-                                  return b.create<arith::MulFOp>(l, args[0], args[0])
-                                      .getResult();
-                                });
+    Value sq = buildElementwise(
+        rewriter, loc, xType, centered,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          return b.create<arith::MulFOp>(l, args[0], args[0]).getResult();
+        });
     Value var = reduceKeepDims(rewriter, loc, sq, spatial, ReduceKind::Sum);
     SmallVector<int64_t> chan{xType.getDimSize(1)};
     for (int64_t i = 2; i < xType.getRank(); ++i)
@@ -785,12 +806,14 @@ struct InstanceNormLowering : OpRewritePattern<onnx::InstanceNormalizationOp> {
     Value y = buildElementwise(
         rewriter, loc, xType, ValueRange{centered, var, scale, bias},
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value v = b.create<arith::DivFOp>(l, args[1], createScalar(b, l, et, count));
+          Value v = b.create<arith::DivFOp>(l, args[1],
+                                            createScalar(b, l, et, count));
           Value d = b.create<math::SqrtOp>(
               l, b.create<arith::AddFOp>(l, v, createScalar(b, l, et, eps)));
           Value n = b.create<arith::DivFOp>(l, args[0], d);
-          return b.create<arith::AddFOp>(l, b.create<arith::MulFOp>(l, n, args[2]),
-                                         args[3])
+          return b
+              .create<arith::AddFOp>(l, b.create<arith::MulFOp>(l, n, args[2]),
+                                     args[3])
               .getResult();
         });
     rewriter.replaceOp(op, y);
@@ -809,20 +832,24 @@ struct LRNLowering : OpRewritePattern<onnx::LRNOp> {
     Type et = xType.getElementType();
     int64_t rank = xType.getRank(), size = op.getSize();
     if (!isFloat(et) || rank < 2 || size < 1)
-      return unsupported(op, "LRN needs a float [N, C, ...] input and size >= 1");
+      return unsupported(op,
+                         "LRN needs a float [N, C, ...] input and size >= 1");
     int64_t channels = xType.getDimSize(1), before = (size - 1) / 2;
     Value x = op.getX();
     // Loops: the output dims, then the window offset k (reduction).
-    SmallVector<AffineMap> maps{AffineMap::getMultiDimIdentityMap(rank + 1, getContext())
-                                    .getMajorSubMap(rank)};
-    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    SmallVector<AffineMap> maps{
+        AffineMap::getMultiDimIdentityMap(rank + 1, getContext())
+            .getMajorSubMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
     iterators.push_back(utils::IteratorType::reduction);
-    Value init = createFilled(rewriter, loc, xType, createScalar(rewriter, loc, et, 0));
+    Value init =
+        createFilled(rewriter, loc, xType, createScalar(rewriter, loc, et, 0));
     auto window = RankedTensorType::get({size}, et);
     Value sizeTensor = createEmpty(rewriter, loc, window);
-    maps.insert(maps.begin(), AffineMap::get(rank + 1, 0,
-                                             {rewriter.getAffineDimExpr(rank)},
-                                             getContext()));
+    maps.insert(maps.begin(),
+                AffineMap::get(rank + 1, 0, {rewriter.getAffineDimExpr(rank)},
+                               getContext()));
     auto sums = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{xType}, ValueRange{sizeTensor}, init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
@@ -836,26 +863,31 @@ struct LRNLowering : OpRewritePattern<onnx::LRNOp> {
           Value zero = b.create<arith::ConstantIndexOp>(l, 0);
           Value inside = b.create<arith::AndIOp>(
               l, b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, c, zero),
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, c,
-                                      b.create<arith::ConstantIndexOp>(l, channels)));
+              b.create<arith::CmpIOp>(
+                  l, arith::CmpIPredicate::slt, c,
+                  b.create<arith::ConstantIndexOp>(l, channels)));
           Value cc = b.create<arith::MinSIOp>(
               l, b.create<arith::MaxSIOp>(l, c, zero),
               b.create<arith::ConstantIndexOp>(l, channels - 1));
           at[1] = cc;
           Value v = b.create<tensor::ExtractOp>(l, x, at);
           Value sq = b.create<arith::MulFOp>(l, v, v);
-          sq = b.create<arith::SelectOp>(l, inside, sq, createScalar(b, l, et, 0));
-          b.create<linalg::YieldOp>(l, ValueRange{b.create<arith::AddFOp>(l, args[1], sq)
-                                                      .getResult()});
+          sq = b.create<arith::SelectOp>(l, inside, sq,
+                                         createScalar(b, l, et, 0));
+          b.create<linalg::YieldOp>(
+              l,
+              ValueRange{b.create<arith::AddFOp>(l, args[1], sq).getResult()});
         });
-    double alpha = op.getAlpha().convertToDouble(), beta = op.getBeta().convertToDouble(),
+    double alpha = op.getAlpha().convertToDouble(),
+           beta = op.getBeta().convertToDouble(),
            bias = op.getBias().convertToDouble();
     Value y = buildElementwise(
         rewriter, loc, xType, ValueRange{x, sums.getResult(0)},
         [&](OpBuilder &b, Location l, ValueRange args) {
           Value d = b.create<arith::AddFOp>(
               l, createScalar(b, l, et, bias),
-              b.create<arith::MulFOp>(l, createScalar(b, l, et, alpha / size), args[1]));
+              b.create<arith::MulFOp>(l, createScalar(b, l, et, alpha / size),
+                                      args[1]));
           d = b.create<math::PowFOp>(l, d, createScalar(b, l, et, beta));
           return b.create<arith::DivFOp>(l, args[0], d).getResult();
         });
@@ -868,10 +900,11 @@ struct LRNLowering : OpRewritePattern<onnx::LRNOp> {
 
 void kiln::populateNNPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<ConvLowering, ConvTransposeLowering, PoolLowering<onnx::MaxPoolOp, true>,
-               PoolLowering<onnx::AveragePoolOp, false>,
-               GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
-               GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>,
-               BatchNormLowering, LayerNormLowering, DropoutLowering,
-               InstanceNormLowering, LRNLowering>(ctx);
+  patterns.add<
+      ConvLowering, ConvTransposeLowering, PoolLowering<onnx::MaxPoolOp, true>,
+      PoolLowering<onnx::AveragePoolOp, false>,
+      GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
+      GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>, BatchNormLowering,
+      LayerNormLowering, DropoutLowering, InstanceNormLowering, LRNLowering>(
+      ctx);
 }

@@ -37,7 +37,8 @@ static Value quantizeScalar(OpBuilder &b, Location l, Value scaled, Value zp,
   Type f32 = b.getF32Type();
   Value r = b.create<math::RoundEvenOp>(l, scaled);
   if (zp)
-    r = b.create<arith::AddFOp>(l, r, convertScalar(b, l, zp, f32, isUnsigned, false));
+    r = b.create<arith::AddFOp>(
+        l, r, convertScalar(b, l, zp, f32, isUnsigned, false));
   unsigned w = it.getIntOrFloatBitWidth();
   double lo = isUnsigned ? 0.0 : -std::ldexp(1.0, w - 1);
   double hi = isUnsigned ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
@@ -55,9 +56,12 @@ struct QuantizeLowering : OpRewritePattern<onnx::QuantizeLinearOp> {
     auto yType = tensorType(op.getY());
     Type it = yType.getElementType();
     if (!isa<IntegerType>(it) || !isFloat(xType.getElementType()))
-      return unsupported(op, "QuantizeLinear needs float input, integer output");
+      return unsupported(op,
+                         "QuantizeLinear needs float input, integer output");
     bool u = isUnsignedResult(op, 0) || onnx::isNoValue(op.getYZeroPoint());
-    int64_t axis = xType.getRank() ? onnx::normalizeAxis(op.getAxis(), xType.getRank()) : 0;
+    int64_t axis = xType.getRank()
+                       ? onnx::normalizeAxis(op.getAxis(), xType.getRank())
+                       : 0;
     auto scale = alignToAxis(rewriter, loc, op.getYScale(), xType, axis);
     if (failed(scale))
       return unsupported(op, "scale must be a scalar or a vector along axis");
@@ -93,7 +97,9 @@ struct DequantizeLowering : OpRewritePattern<onnx::DequantizeLinearOp> {
     if (!isa<IntegerType>(xType.getElementType()))
       return unsupported(op, "DequantizeLinear needs an integer input");
     bool u = isUnsignedOperand(op, 0);
-    int64_t axis = xType.getRank() ? onnx::normalizeAxis(op.getAxis(), xType.getRank()) : 0;
+    int64_t axis = xType.getRank()
+                       ? onnx::normalizeAxis(op.getAxis(), xType.getRank())
+                       : 0;
     auto scale = alignToAxis(rewriter, loc, op.getXScale(), xType, axis);
     if (failed(scale))
       return unsupported(op, "scale must be a scalar or a vector along axis");
@@ -113,9 +119,11 @@ struct DequantizeLowering : OpRewritePattern<onnx::DequantizeLinearOp> {
           Type i64 = b.getI64Type();
           Value x = convertScalar(b, l, args[0], i64, u, false);
           if (hasZp)
-            x = b.create<arith::SubIOp>(l, x, convertScalar(b, l, args[2], i64, u, false));
+            x = b.create<arith::SubIOp>(
+                l, x, convertScalar(b, l, args[2], i64, u, false));
           Value xf = convertScalar(b, l, x, ft, false, false);
-          return b.create<arith::MulFOp>(l, xf, convertScalar(b, l, args[1], ft, false, false));
+          return b.create<arith::MulFOp>(
+              l, xf, convertScalar(b, l, args[1], ft, false, false));
         });
     rewriter.replaceOp(op, y);
     return success();
@@ -135,12 +143,12 @@ struct DynamicQuantizeLowering
     for (int64_t i = 0; i < xType.getRank(); ++i)
       all.push_back(i);
     auto scalar = RankedTensorType::get({}, rewriter.getF32Type());
-    Value lo = reshapeTo(rewriter, loc,
-                         reduceKeepDims(rewriter, loc, op.getX(), all, ReduceKind::Min),
-                         scalar);
-    Value hi = reshapeTo(rewriter, loc,
-                         reduceKeepDims(rewriter, loc, op.getX(), all, ReduceKind::Max),
-                         scalar);
+    Value lo = reshapeTo(
+        rewriter, loc,
+        reduceKeepDims(rewriter, loc, op.getX(), all, ReduceKind::Min), scalar);
+    Value hi = reshapeTo(
+        rewriter, loc,
+        reduceKeepDims(rewriter, loc, op.getX(), all, ReduceKind::Max), scalar);
     // The range always includes 0; scale = (max - min) / 255.
     Value scale = buildElementwise(
         rewriter, loc, scalar, ValueRange{lo, hi},
@@ -148,8 +156,9 @@ struct DynamicQuantizeLowering
           Value zero = createScalar(b, l, b.getF32Type(), 0);
           Value mn = b.create<arith::MinimumFOp>(l, args[0], zero);
           Value mx = b.create<arith::MaximumFOp>(l, args[1], zero);
-          return b.create<arith::DivFOp>(l, b.create<arith::SubFOp>(l, mx, mn),
-                                         createScalar(b, l, b.getF32Type(), 255));
+          return b.create<arith::DivFOp>(
+              l, b.create<arith::SubFOp>(l, mx, mn),
+              createScalar(b, l, b.getF32Type(), 255));
         });
     auto zpType = tensorType(op.getYZeroPoint());
     Type i8 = zpType.getElementType();
@@ -158,7 +167,8 @@ struct DynamicQuantizeLowering
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
           Value mn = b.create<arith::MinimumFOp>(
               l, args[0], createScalar(b, l, b.getF32Type(), 0));
-          Value v = b.create<arith::DivFOp>(l, b.create<arith::NegFOp>(l, mn), args[1]);
+          Value v = b.create<arith::DivFOp>(l, b.create<arith::NegFOp>(l, mn),
+                                            args[1]);
           return quantizeScalar(b, l, v, Value(), i8, true);
         });
     Value y = buildElementwise(

@@ -11,8 +11,8 @@
 
 #include "passes/ONNXToLinalg/Common.h"
 
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
 using namespace mlir;
@@ -30,7 +30,8 @@ activation(StringRef name) {
         [](OpBuilder &b, Location l, Value x) -> Value {
           Value one = createScalar(b, l, x.getType(), 1);
           Value e = b.create<math::ExpOp>(l, b.create<arith::NegFOp>(l, x));
-          return b.create<arith::DivFOp>(l, one, b.create<arith::AddFOp>(l, one, e));
+          return b.create<arith::DivFOp>(l, one,
+                                         b.create<arith::AddFOp>(l, one, e));
         });
   if (name == "Tanh")
     return std::function<Value(OpBuilder &, Location, Value)>(
@@ -40,7 +41,8 @@ activation(StringRef name) {
   if (name == "Relu")
     return std::function<Value(OpBuilder &, Location, Value)>(
         [](OpBuilder &b, Location l, Value x) -> Value {
-          return b.create<arith::MaximumFOp>(l, x, createScalar(b, l, x.getType(), 0));
+          return b.create<arith::MaximumFOp>(
+              l, x, createScalar(b, l, x.getType(), 0));
         });
   return failure();
 }
@@ -62,16 +64,19 @@ static Value transpose(OpBuilder &b, Location loc, Value v) {
   auto t = tensorType(v);
   auto type = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
                                     t.getElementType());
-  return b.create<linalg::TransposeOp>(loc, v, createEmpty(b, loc, type),
-                                       ArrayRef<int64_t>{1, 0})
+  return b
+      .create<linalg::TransposeOp>(loc, v, createEmpty(b, loc, type),
+                                   ArrayRef<int64_t>{1, 0})
       .getResult()[0];
 }
 
 static Value matmul(OpBuilder &b, Location loc, Value a, Value bt,
                     RankedTensorType type) {
-  Value init = createFilled(b, loc, type, createScalar(b, loc, type.getElementType(), 0));
-  return b.create<linalg::MatmulOp>(loc, TypeRange{type}, ValueRange{a, bt},
-                                    ValueRange{init})
+  Value init = createFilled(b, loc, type,
+                            createScalar(b, loc, type.getElementType(), 0));
+  return b
+      .create<linalg::MatmulOp>(loc, TypeRange{type}, ValueRange{a, bt},
+                                ValueRange{init})
       .getResult(0);
 }
 
@@ -91,14 +96,15 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
       return unsupported(op, "recurrent ops need float inputs");
     bool batchFirst = op.getLayout() != 0;
     if (batchFirst)
-      x = rewriter.create<linalg::TransposeOp>(
-                     loc, x,
-                     createEmpty(rewriter, loc,
-                                 RankedTensorType::get({xType.getDimSize(1),
-                                                        xType.getDimSize(0),
-                                                        xType.getDimSize(2)},
-                                                       et)),
-                     ArrayRef<int64_t>{1, 0, 2})
+      x = rewriter
+              .create<linalg::TransposeOp>(
+                  loc, x,
+                  createEmpty(rewriter, loc,
+                              RankedTensorType::get({xType.getDimSize(1),
+                                                     xType.getDimSize(0),
+                                                     xType.getDimSize(2)},
+                                                    et)),
+                  ArrayRef<int64_t>{1, 0, 2})
               .getResult()[0];
     auto seqType = tensorType(x);
     int64_t seq = seqType.getDimSize(0), batch = seqType.getDimSize(1),
@@ -112,8 +118,9 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
       SmallVector<int64_t> lens;
       if (failed(getConstantInts(op.getSequenceLens(), lens)) ||
           llvm::any_of(lens, [&](int64_t n) { return n != seq; }))
-        return unsupported(op, "sequence_lens shorter than the sequence are not "
-                               "supported yet");
+        return unsupported(op,
+                           "sequence_lens shorter than the sequence are not "
+                           "supported yet");
     }
     if (op.getClip())
       return unsupported(op, "clip is not supported yet");
@@ -145,7 +152,8 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
     auto h2 = RankedTensorType::get({batch, hidden}, et);
     auto gh = RankedTensorType::get({batch, gates * hidden}, et);
     auto ySeq = RankedTensorType::get({seq, batch, hidden}, et);
-    Value x2 = reshapeTo(rewriter, loc, x, RankedTensorType::get({seq * batch, in}, et));
+    Value x2 = reshapeTo(rewriter, loc, x,
+                         RankedTensorType::get({seq * batch, in}, et));
     Value zero = createScalar(rewriter, loc, et, 0);
     bool lbr = false;
     if constexpr (K == Kind::GRU)
@@ -161,12 +169,14 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
       Value xwBias, hrBias;
       if (!onnx::isNoValue(op.getB())) {
         auto bType = tensorType(op.getB());
-        Value bd = reshapeTo(rewriter, loc,
-                             slice3D(rewriter, loc,
-                                     reshapeTo(rewriter, loc, op.getB(),
-                                               RankedTensorType::get({dirs, 1, bType.getDimSize(1)}, et)),
-                                     d),
-                             RankedTensorType::get({2 * gates * hidden}, et));
+        Value bd = reshapeTo(
+            rewriter, loc,
+            slice3D(rewriter, loc,
+                    reshapeTo(rewriter, loc, op.getB(),
+                              RankedTensorType::get(
+                                  {dirs, 1, bType.getDimSize(1)}, et)),
+                    d),
+            RankedTensorType::get({2 * gates * hidden}, et));
         auto part = [&](int64_t offset, int64_t len) -> Value {
           return rewriter.create<tensor::ExtractSliceOp>(
               loc, RankedTensorType::get({len}, et), bd,
@@ -174,10 +184,12 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
               ArrayRef<OpFoldResult>{rewriter.getIndexAttr(len)},
               ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1)});
         };
-        Value wb = part(0, gates * hidden), rb = part(gates * hidden, gates * hidden);
+        Value wb = part(0, gates * hidden),
+              rb = part(gates * hidden, gates * hidden);
         bool splitH = K == Kind::GRU && lbr;
         xwBias = buildElementwise(
-            rewriter, loc, RankedTensorType::get({gates * hidden}, et), ValueRange{wb, rb},
+            rewriter, loc, RankedTensorType::get({gates * hidden}, et),
+            ValueRange{wb, rb},
             [&](OpBuilder &b, Location l, ValueRange args) -> Value {
               if (!splitH)
                 return b.create<arith::AddFOp>(l, args[0], args[1]);
@@ -186,7 +198,8 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                   l, arith::CmpIPredicate::sge, j,
                   b.create<arith::ConstantIndexOp>(l, 2 * hidden));
               return b.create<arith::SelectOp>(
-                  l, inH, args[0], b.create<arith::AddFOp>(l, args[0], args[1]));
+                  l, inH, args[0],
+                  b.create<arith::AddFOp>(l, args[0], args[1]));
             });
         if (splitH)
           hrBias = buildElementwise(
@@ -203,11 +216,11 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
       auto xwType = RankedTensorType::get({seq * batch, gates * hidden}, et);
       Value xw = matmul(rewriter, loc, x2, wT, xwType);
       if (xwBias)
-        xw = buildElementwise(rewriter, loc, xwType, ValueRange{xw, xwBias},
-                              [](OpBuilder &b, Location l, ValueRange args) {
-                                return b.create<arith::AddFOp>(l, args[0], args[1])
-                                    .getResult();
-                              });
+        xw = buildElementwise(
+            rewriter, loc, xwType, ValueRange{xw, xwBias},
+            [](OpBuilder &b, Location l, ValueRange args) {
+              return b.create<arith::AddFOp>(l, args[0], args[1]).getResult();
+            });
       xw = reshapeTo(rewriter, loc, xw,
                      RankedTensorType::get({seq, batch, gates * hidden}, et));
 
@@ -225,7 +238,8 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
           peep = reshapeTo(rewriter, loc,
                            slice3D(rewriter, loc,
                                    reshapeTo(rewriter, loc, op.getP(),
-                                             RankedTensorType::get({dirs, 1, 3 * hidden}, et)),
+                                             RankedTensorType::get(
+                                                 {dirs, 1, 3 * hidden}, et)),
                                    d),
                            RankedTensorType::get({3 * hidden}, et));
       }
@@ -243,34 +257,42 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
           loc, lb, ub, one, ValueRange{h0, c0, y0},
           [&](OpBuilder &b, Location l, Value t, ValueRange carried) {
             Value h = carried[0], c = carried[1], y = carried[2];
-            Value tt = reverse ? b.create<arith::SubIOp>(
-                                      l, b.create<arith::ConstantIndexOp>(l, seq - 1), t)
-                                     .getResult()
-                               : t;
+            Value tt =
+                reverse
+                    ? b.create<arith::SubIOp>(
+                           l, b.create<arith::ConstantIndexOp>(l, seq - 1), t)
+                          .getResult()
+                    : t;
             Value xt = b.create<tensor::ExtractSliceOp>(
-                l, gh, xw, ArrayRef<OpFoldResult>{tt, b.getIndexAttr(0), b.getIndexAttr(0)},
+                l, gh, xw,
+                ArrayRef<OpFoldResult>{tt, b.getIndexAttr(0),
+                                       b.getIndexAttr(0)},
                 ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(batch),
                                        b.getIndexAttr(gates * hidden)},
                 ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
                                        b.getIndexAttr(1)});
             Value hr = matmul(b, l, h, rT, gh);
             if (hrBias)
-              hr = buildElementwise(b, l, gh, ValueRange{hr, hrBias},
-                                    [](OpBuilder &nb, Location nl, ValueRange args) {
-                                      return nb.create<arith::AddFOp>(nl, args[0], args[1])
-                                          .getResult();
-                                    });
+              hr = buildElementwise(
+                  b, l, gh, ValueRange{hr, hrBias},
+                  [](OpBuilder &nb, Location nl, ValueRange args) {
+                    return nb.create<arith::AddFOp>(nl, args[0], args[1])
+                        .getResult();
+                  });
             // Gates as [batch, gates, hidden] views; gate k at (b, j) is
             // (b, k, j), so every map names j with a plain dimension.
             auto g3 = RankedTensorType::get({batch, gates, hidden}, et);
             xt = reshapeTo(b, l, xt, g3);
             hr = reshapeTo(b, l, hr, g3);
-            AffineExpr db = getAffineDimExpr(0, ctx), dj = getAffineDimExpr(1, ctx);
+            AffineExpr db = getAffineDimExpr(0, ctx),
+                       dj = getAffineDimExpr(1, ctx);
             auto gateMap = [&](int64_t k) {
-              return AffineMap::get(2, 0, {db, getAffineConstantExpr(k, ctx), dj}, ctx);
+              return AffineMap::get(
+                  2, 0, {db, getAffineConstantExpr(k, ctx), dj}, ctx);
             };
             auto id = AffineMap::getMultiDimIdentityMap(2, ctx);
-            SmallVector<utils::IteratorType> par(2, utils::IteratorType::parallel);
+            SmallVector<utils::IteratorType> par(2,
+                                                 utils::IteratorType::parallel);
             Value hn, cn = c;
             if (K == Kind::RNN) {
               // Outputs go into the carried tensors, so the loop updates
@@ -280,7 +302,8 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                         SmallVector<AffineMap>{gateMap(0), gateMap(0), id}, par,
                         [&](OpBuilder &nb, Location nl, ValueRange a) {
                           nb.create<linalg::YieldOp>(
-                              nl, f(nb, nl, nb.create<arith::AddFOp>(nl, a[0], a[1])));
+                              nl, f(nb, nl,
+                                    nb.create<arith::AddFOp>(nl, a[0], a[1])));
                         })
                        .getResult(0);
             } else if (K == Kind::LSTM) {
@@ -290,10 +313,12 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                 for (int64_t k = 0; k < 4; ++k)
                   maps.push_back(gateMap(k));
               if (peep) {
-                Value p2 = reshapeTo(b, l, peep, RankedTensorType::get({3, hidden}, et));
+                Value p2 = reshapeTo(b, l, peep,
+                                     RankedTensorType::get({3, hidden}, et));
                 for (int64_t k = 0; k < 3; ++k) {
                   ins.push_back(p2);
-                  maps.push_back(AffineMap::get(2, 0, {getAffineConstantExpr(k, ctx), dj}, ctx));
+                  maps.push_back(AffineMap::get(
+                      2, 0, {getAffineConstantExpr(k, ctx), dj}, ctx));
                 }
               }
               maps.push_back(id);
@@ -338,36 +363,47 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                 hh = hr; // r applies to (H R_h^T + Rb_h), inside the gate
               } else {
                 // (r * H) R_h^T needs r first.
-                Value rh = b.create<linalg::GenericOp>(
-                               l, TypeRange{h2}, ValueRange{xt, hr, h},
-                               ValueRange{createEmpty(b, l, h2)},
-                               SmallVector<AffineMap>{gateMap(1), gateMap(1), id, id}, par,
-                               [&](OpBuilder &nb, Location nl, ValueRange a) {
-                                 Value r = f(nb, nl, nb.create<arith::AddFOp>(nl, a[0], a[1]));
-                                 nb.create<linalg::YieldOp>(
-                                     nl, ValueRange{nb.create<arith::MulFOp>(nl, r, a[2])
-                                                        .getResult()});
-                               })
-                               .getResult(0);
+                Value rh =
+                    b.create<linalg::GenericOp>(
+                         l, TypeRange{h2}, ValueRange{xt, hr, h},
+                         ValueRange{createEmpty(b, l, h2)},
+                         SmallVector<AffineMap>{gateMap(1), gateMap(1), id, id},
+                         par,
+                         [&](OpBuilder &nb, Location nl, ValueRange a) {
+                           Value r =
+                               f(nb, nl,
+                                 nb.create<arith::AddFOp>(nl, a[0], a[1]));
+                           nb.create<linalg::YieldOp>(
+                               nl,
+                               ValueRange{nb.create<arith::MulFOp>(nl, r, a[2])
+                                              .getResult()});
+                         })
+                        .getResult(0);
                 Value rhT = b.create<tensor::ExtractSliceOp>(
                     l, RankedTensorType::get({hidden, hidden}, et), rT,
-                    ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(2 * hidden)},
-                    ArrayRef<OpFoldResult>{b.getIndexAttr(hidden), b.getIndexAttr(hidden)},
-                    ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+                    ArrayRef<OpFoldResult>{b.getIndexAttr(0),
+                                           b.getIndexAttr(2 * hidden)},
+                    ArrayRef<OpFoldResult>{b.getIndexAttr(hidden),
+                                           b.getIndexAttr(hidden)},
+                    ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                                           b.getIndexAttr(1)});
                 hh = matmul(b, l, rh, rhT, h2);
               }
-              SmallVector<AffineMap> maps{gateMap(0), gateMap(1), gateMap(2),
-                                          gateMap(0), gateMap(1),
-                                          lbr ? gateMap(2) : id, id};
+              SmallVector<AffineMap> maps{gateMap(0), gateMap(1),
+                                          gateMap(2), gateMap(0),
+                                          gateMap(1), lbr ? gateMap(2) : id,
+                                          id};
               hn = b.create<linalg::GenericOp>(
                         l, TypeRange{h2}, ValueRange{xt, xt, xt, hr, hr, hh},
                         ValueRange{h}, maps, par,
                         [&](OpBuilder &nb, Location nl, ValueRange a) {
                           auto add = [&](Value p, Value q) {
-                            return nb.create<arith::AddFOp>(nl, p, q).getResult();
+                            return nb.create<arith::AddFOp>(nl, p, q)
+                                .getResult();
                           };
                           auto mul = [&](Value p, Value q) {
-                            return nb.create<arith::MulFOp>(nl, p, q).getResult();
+                            return nb.create<arith::MulFOp>(nl, p, q)
+                                .getResult();
                           };
                           Value z = f(nb, nl, add(a[0], a[3]));
                           Value hx;
@@ -381,13 +417,17 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                           Value oneMinus = nb.create<arith::SubFOp>(
                               nl, createScalar(nb, nl, et, 1), z);
                           nb.create<linalg::YieldOp>(
-                              nl, ValueRange{add(mul(oneMinus, ht), mul(z, a[6]))});
+                              nl,
+                              ValueRange{add(mul(oneMinus, ht), mul(z, a[6]))});
                         })
                        .getResult(0);
             }
-            Value row = reshapeTo(b, l, hn, RankedTensorType::get({1, batch, hidden}, et));
+            Value row = reshapeTo(
+                b, l, hn, RankedTensorType::get({1, batch, hidden}, et));
             Value yNew = b.create<tensor::InsertSliceOp>(
-                l, row, y, ArrayRef<OpFoldResult>{tt, b.getIndexAttr(0), b.getIndexAttr(0)},
+                l, row, y,
+                ArrayRef<OpFoldResult>{tt, b.getIndexAttr(0),
+                                       b.getIndexAttr(0)},
                 ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(batch),
                                        b.getIndexAttr(hidden)},
                 ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
@@ -397,11 +437,13 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
             auto keep = [&](Value v, Value dest) -> Value {
               if (v == dest)
                 return v;
-              return b.create<bufferization::MaterializeInDestinationOp>(
-                         l, v.getType(), v, dest)
+              return b
+                  .create<bufferization::MaterializeInDestinationOp>(
+                      l, v.getType(), v, dest)
                   .getResult();
             };
-            b.create<scf::YieldOp>(l, ValueRange{keep(hn, h), keep(cn, c), yNew});
+            b.create<scf::YieldOp>(l,
+                                   ValueRange{keep(hn, h), keep(cn, c), yNew});
           });
       hs.push_back(loop.getResult(0));
       cs.push_back(loop.getResult(1));
@@ -409,19 +451,21 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
     }
 
     // Y [seq, dirs, batch, hidden]; Y_h / Y_c [dirs, batch, hidden].
-    auto stack = [&](ArrayRef<Value> parts, ArrayRef<int64_t> shape, int64_t axis) {
+    auto stack = [&](ArrayRef<Value> parts, ArrayRef<int64_t> shape,
+                     int64_t axis) {
       auto type = RankedTensorType::get(shape, et);
       Value out = createEmpty(rewriter, loc, type);
       for (auto [i, p] : llvm::enumerate(parts)) {
         SmallVector<int64_t> one(shape);
         one[axis] = 1;
         Value v = reshapeTo(rewriter, loc, p, RankedTensorType::get(one, et));
-        SmallVector<OpFoldResult> off(shape.size(), rewriter.getIndexAttr(0)), size,
-            stride(shape.size(), rewriter.getIndexAttr(1));
+        SmallVector<OpFoldResult> off(shape.size(), rewriter.getIndexAttr(0)),
+            size, stride(shape.size(), rewriter.getIndexAttr(1));
         off[axis] = rewriter.getIndexAttr(i);
         for (int64_t s : one)
           size.push_back(rewriter.getIndexAttr(s));
-        out = rewriter.create<tensor::InsertSliceOp>(loc, v, out, off, size, stride);
+        out = rewriter.create<tensor::InsertSliceOp>(loc, v, out, off, size,
+                                                     stride);
       }
       return out;
     };
@@ -437,9 +481,10 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
         for (int64_t p : perm)
           shape.push_back(t.getDimSize(p));
         return rewriter
-            .create<linalg::TransposeOp>(loc, v,
-                                         createEmpty(rewriter, loc, RankedTensorType::get(shape, et)),
-                                         perm)
+            .create<linalg::TransposeOp>(
+                loc, v,
+                createEmpty(rewriter, loc, RankedTensorType::get(shape, et)),
+                perm)
             .getResult()[0];
       };
       results[0] = permute(results[0], {2, 0, 1, 3});
@@ -456,5 +501,6 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
 void kiln::populateRecurrentPatterns(RewritePatternSet &patterns) {
   patterns.add<RecurrentLowering<onnx::RNNOp, Kind::RNN>,
                RecurrentLowering<onnx::GRUOp, Kind::GRU>,
-               RecurrentLowering<onnx::LSTMOp, Kind::LSTM>>(patterns.getContext());
+               RecurrentLowering<onnx::LSTMOp, Kind::LSTM>>(
+      patterns.getContext());
 }

@@ -91,8 +91,9 @@ static AxisTaps axisTaps(const ResizeParams &p, int64_t inLen, int64_t outLen,
     } else if (p.transform == "asymmetric") {
       xo = x / scale;
     } else if (p.transform == "tf_crop_and_resize") {
-      xo = outWidth == 1 ? (roiEnd - roiStart) * (inLen - 1) / 2
-                         : x * (roiEnd - roiStart) * (inLen - 1) / (outWidth - 1);
+      xo = outWidth == 1
+               ? (roiEnd - roiStart) * (inLen - 1) / 2
+               : x * (roiEnd - roiStart) * (inLen - 1) / (outWidth - 1);
       xo += roiStart * (inLen - 1);
       outside = xo < 0 || xo > inLen - 1;
     } else if (p.transform == "pytorch_half_pixel") {
@@ -141,10 +142,10 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
     auto yType = tensorType(op.getY());
     Type et = yType.getElementType();
     int64_t rank = xType.getRank();
-    ResizeParams p{op.getMode().str(), op.getCoordinateTransformationMode().str(),
-                   op.getNearestMode().str(),
-                   op.getCubicCoeffA().convertToDouble(),
-                   op.getExcludeOutside() != 0};
+    ResizeParams p{
+        op.getMode().str(), op.getCoordinateTransformationMode().str(),
+        op.getNearestMode().str(), op.getCubicCoeffA().convertToDouble(),
+        op.getExcludeOutside() != 0};
     if (p.mode != "nearest" && p.mode != "linear" && p.mode != "cubic")
       return unsupported(op, "unknown Resize mode '" + p.mode + "'");
     if (p.mode != "nearest" && !isFloat(et))
@@ -191,31 +192,36 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
       if (t.identity)
         continue;
       int64_t out = yType.getDimSize(i);
-      auto idxType = RankedTensorType::get({out, t.taps}, rewriter.getIndexType());
+      auto idxType =
+          RankedTensorType::get({out, t.taps}, rewriter.getIndexType());
       SmallVector<APInt> idx;
       for (int64_t v : t.index)
         idx.push_back(APInt(64, v));
       idxTables[i] = rewriter.create<arith::ConstantOp>(
           loc, DenseElementsAttr::get(idxType, idx));
-      auto coeffType = RankedTensorType::get({out, t.taps}, rewriter.getF64Type());
+      auto coeffType =
+          RankedTensorType::get({out, t.taps}, rewriter.getF64Type());
       coeffTables[i] = rewriter.create<arith::ConstantOp>(
           loc, DenseElementsAttr::get(coeffType, ArrayRef<double>(t.coeff)));
       if (llvm::is_contained(t.outside, true)) {
         anyOutside = true;
         SmallVector<bool> bits(t.outside.begin(), t.outside.end());
         outsideTables[i] = rewriter.create<arith::ConstantOp>(
-            loc, DenseElementsAttr::get(RankedTensorType::get({out}, rewriter.getI1Type()),
-                                        ArrayRef<bool>(bits)));
+            loc, DenseElementsAttr::get(
+                     RankedTensorType::get({out}, rewriter.getI1Type()),
+                     ArrayRef<bool>(bits)));
       }
     }
 
     Value x = op.getX();
     double extrapolation = op.getExtrapolationValue().convertToDouble();
     SmallVector<AffineMap> maps{rewriter.getMultiDimIdentityMap(rank)};
-    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
     auto generic = rewriter.create<linalg::GenericOp>(
-        loc, TypeRange{yType}, ValueRange{}, ValueRange{createEmpty(rewriter, loc, yType)},
-        maps, iterators, [&](OpBuilder &b, Location l, ValueRange) {
+        loc, TypeRange{yType}, ValueRange{},
+        ValueRange{createEmpty(rewriter, loc, yType)}, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange) {
           SmallVector<Value> pos;
           for (int64_t i = 0; i < rank; ++i)
             pos.push_back(b.create<linalg::IndexOp>(l, i));
@@ -228,7 +234,8 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
             }
             for (int64_t k = 0; k < axes[i].taps; ++k) {
               Value kv = b.create<arith::ConstantIndexOp>(l, k);
-              Value idx = b.create<tensor::ExtractOp>(l, idxTables[i], ValueRange{pos[i], kv});
+              Value idx = b.create<tensor::ExtractOp>(l, idxTables[i],
+                                                      ValueRange{pos[i], kv});
               Value c = b.create<tensor::ExtractOp>(l, coeffTables[i],
                                                     ValueRange{pos[i], kv});
               taps[i].push_back({idx, c});
@@ -246,7 +253,8 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
               Value chosen = taps[i][0].first;
               for (auto [idx, c] : ArrayRef(taps[i]).drop_front()) {
                 Value one = b.create<arith::CmpFOp>(
-                    l, arith::CmpFPredicate::OEQ, c, createScalar(b, l, b.getF64Type(), 1));
+                    l, arith::CmpFPredicate::OEQ, c,
+                    createScalar(b, l, b.getF64Type(), 1));
                 chosen = b.create<arith::SelectOp>(l, one, idx, chosen);
               }
               at.push_back(chosen);
@@ -265,9 +273,11 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
                 if (Value c = taps[i][k[i]].second)
                   w = b.create<arith::MulFOp>(l, w, c);
               }
-              Value v = convertScalar(b, l, b.create<tensor::ExtractOp>(l, x, at), f64,
-                                      false, false);
-              sum = b.create<arith::AddFOp>(l, sum, b.create<arith::MulFOp>(l, w, v));
+              Value v =
+                  convertScalar(b, l, b.create<tensor::ExtractOp>(l, x, at),
+                                f64, false, false);
+              sum = b.create<arith::AddFOp>(l, sum,
+                                            b.create<arith::MulFOp>(l, w, v));
               int64_t i = rank - 1;
               while (i >= 0 && ++k[i] == taps[i].size())
                 k[i--] = 0;
@@ -281,9 +291,10 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
             for (int64_t i = 0; i < rank; ++i)
               if (outsideTables[i])
                 outside = b.create<arith::OrIOp>(
-                    l, outside, b.create<tensor::ExtractOp>(l, outsideTables[i], pos[i]));
-            result = b.create<arith::SelectOp>(l, outside,
-                                               createScalar(b, l, et, extrapolation), result);
+                    l, outside,
+                    b.create<tensor::ExtractOp>(l, outsideTables[i], pos[i]));
+            result = b.create<arith::SelectOp>(
+                l, outside, createScalar(b, l, et, extrapolation), result);
           }
           b.create<linalg::YieldOp>(l, result);
         });

@@ -75,11 +75,12 @@ struct GatherNDLowering : OpRewritePattern<onnx::GatherNDOp> {
     Value data = op.getData(), indices = op.getIndices();
     int64_t rank = outType.getRank();
     SmallVector<AffineMap> maps{rewriter.getMultiDimIdentityMap(rank)};
-    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
     auto generic = rewriter.create<linalg::GenericOp>(
         op.getLoc(), TypeRange{outType}, ValueRange{},
-        ValueRange{createEmpty(rewriter, op.getLoc(), outType)}, maps, iterators,
-        [&](OpBuilder &b, Location l, ValueRange) {
+        ValueRange{createEmpty(rewriter, op.getLoc(), outType)}, maps,
+        iterators, [&](OpBuilder &b, Location l, ValueRange) {
           SmallVector<Value> out;
           for (int64_t i = 0; i < rank; ++i)
             out.push_back(b.create<linalg::IndexOp>(l, i));
@@ -94,7 +95,8 @@ struct GatherNDLowering : OpRewritePattern<onnx::GatherNDOp> {
           }
           for (int64_t i = q - 1; i < rank; ++i)
             at.push_back(out[i]);
-          b.create<linalg::YieldOp>(l, ValueRange{b.create<tensor::ExtractOp>(l, data, at)});
+          b.create<linalg::YieldOp>(
+              l, ValueRange{b.create<tensor::ExtractOp>(l, data, at)});
         });
     rewriter.replaceOp(op, generic.getResult(0));
     return success();
@@ -117,8 +119,9 @@ struct ScatterElementsLowering : OpRewritePattern<onnx::ScatterElementsOp> {
         rewriter, op.getLoc(), updType.getShape(), op.getData(),
         [&](OpBuilder &b, Location l, ValueRange ivs, Value out) -> Value {
           SmallVector<Value> at(ivs.begin(), ivs.end());
-          at[axis] = clampIndex(b, l, b.create<tensor::ExtractOp>(l, indices, ivs),
-                             dataType.getDimSize(axis));
+          at[axis] =
+              clampIndex(b, l, b.create<tensor::ExtractOp>(l, indices, ivs),
+                         dataType.getDimSize(axis));
           Value upd = b.create<tensor::ExtractOp>(l, updates, ivs);
           Value cur = b.create<tensor::ExtractOp>(l, out, at);
           auto v = combine(b, l, reduction, cur, upd);
@@ -152,8 +155,9 @@ struct ScatterNDLowering : OpRewritePattern<onnx::ScatterNDOp> {
           SmallVector<Value> tuple(ivs.begin(), ivs.begin() + (q - 1)), at;
           for (int64_t j = 0; j < k; ++j) {
             tuple.push_back(b.create<arith::ConstantIndexOp>(l, j));
-            at.push_back(clampIndex(b, l, b.create<tensor::ExtractOp>(l, indices, tuple),
-                                 dataType.getDimSize(j)));
+            at.push_back(
+                clampIndex(b, l, b.create<tensor::ExtractOp>(l, indices, tuple),
+                           dataType.getDimSize(j)));
             tuple.pop_back();
           }
           for (size_t i = q - 1; i < ivs.size(); ++i)
@@ -175,8 +179,7 @@ struct ScatterNDLowering : OpRewritePattern<onnx::ScatterNDOp> {
 };
 
 /// Window functions, evaluated at compile time (the length is static).
-template <typename OpTy>
-struct WindowLowering : OpRewritePattern<OpTy> {
+template <typename OpTy> struct WindowLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {

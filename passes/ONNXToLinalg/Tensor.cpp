@@ -29,16 +29,15 @@ struct ConstantLowering : OpRewritePattern<onnx::ConstantOp> {
 };
 
 /// Every op whose result is its first operand reshaped to the result type.
-template <typename OpTy>
-struct ReshapeLikeLowering : OpRewritePattern<OpTy> {
+template <typename OpTy> struct ReshapeLikeLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const override {
     auto type = tensorType(op->getResult(0));
     if (tensorType(op->getOperand(0)).getNumElements() != type.getNumElements())
       return unsupported(op, "element count changes");
-    rewriter.replaceOp(op, reshapeTo(rewriter, op.getLoc(), op->getOperand(0),
-                                     type));
+    rewriter.replaceOp(
+        op, reshapeTo(rewriter, op.getLoc(), op->getOperand(0), type));
     return success();
   }
 };
@@ -63,12 +62,11 @@ struct TransposeLowering : OpRewritePattern<onnx::TransposeOp> {
     if (op.getPerm())
       perm = getI64Array(op.getPerm(), 0, 0);
     auto type = tensorType(op.getTransposed());
-    Value result =
-        rewriter
-            .create<linalg::TransposeOp>(op.getLoc(), op.getData(),
-                                         createEmpty(rewriter, op.getLoc(), type),
-                                         perm)
-            .getResult()[0];
+    Value result = rewriter
+                       .create<linalg::TransposeOp>(
+                           op.getLoc(), op.getData(),
+                           createEmpty(rewriter, op.getLoc(), type), perm)
+                       .getResult()[0];
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -236,8 +234,8 @@ struct ShapeLowering : OpRewritePattern<onnx::ShapeOp> {
     start = std::clamp<int64_t>(start, 0, rank);
     end = std::clamp<int64_t>(end, start, rank);
     SmallVector<int64_t> dims(shape.begin() + start, shape.begin() + end);
-    auto type = RankedTensorType::get({(int64_t)dims.size()},
-                                      rewriter.getI64Type());
+    auto type =
+        RankedTensorType::get({(int64_t)dims.size()}, rewriter.getI64Type());
     rewriter.replaceOpWithNewOp<arith::ConstantOp>(
         op, DenseElementsAttr::get(type, ArrayRef<int64_t>(dims)));
     return success();
@@ -446,7 +444,8 @@ struct TriluLowering : OpRewritePattern<onnx::TriluOp> {
       if (kType.getNumElements() != 1)
         return unsupported(op, "Trilu k must be a scalar");
       SmallVector<Value> zeros(
-          kType.getRank(), rewriter.create<arith::ConstantIndexOp>(op.getLoc(), 0));
+          kType.getRank(),
+          rewriter.create<arith::ConstantIndexOp>(op.getLoc(), 0));
       k = rewriter.create<tensor::ExtractOp>(op.getLoc(), op.getK(), zeros);
     }
     bool upper = op.getUpper();
@@ -454,7 +453,8 @@ struct TriluLowering : OpRewritePattern<onnx::TriluOp> {
     Value result = buildIndexed(
         rewriter, op.getLoc(), type, op.getInput(),
         {rewriter.getMultiDimIdentityMap(rank)},
-        [&](OpBuilder &b, Location l, ValueRange args, ValueRange idx) -> Value {
+        [&](OpBuilder &b, Location l, ValueRange args,
+            ValueRange idx) -> Value {
           auto i64 = [&](Value v) {
             return b.create<arith::IndexCastOp>(l, b.getI64Type(), v);
           };
@@ -482,14 +482,16 @@ struct GatherElementsLowering : OpRewritePattern<onnx::GatherElementsOp> {
     if (axis < 0)
       return unsupported(op, "axis out of range");
     Value data = op.getData();
-    Value result = buildIndexed(
-        rewriter, op.getLoc(), outType, op.getIndices(),
-        {rewriter.getMultiDimIdentityMap(rank)},
-        [&](OpBuilder &b, Location l, ValueRange args, ValueRange idx) -> Value {
-          SmallVector<Value> at(idx.begin(), idx.end());
-          at[axis] = clampIndex(b, l, args[0], dataType.getDimSize(axis));
-          return b.create<tensor::ExtractOp>(l, data, at);
-        });
+    Value result =
+        buildIndexed(rewriter, op.getLoc(), outType, op.getIndices(),
+                     {rewriter.getMultiDimIdentityMap(rank)},
+                     [&](OpBuilder &b, Location l, ValueRange args,
+                         ValueRange idx) -> Value {
+                       SmallVector<Value> at(idx.begin(), idx.end());
+                       at[axis] =
+                           clampIndex(b, l, args[0], dataType.getDimSize(axis));
+                       return b.create<tensor::ExtractOp>(l, data, at);
+                     });
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -529,8 +531,8 @@ struct SplitLowering : OpRewritePattern<onnx::SplitOp> {
     int64_t offset = 0;
     for (Value out : op.getOutputs()) {
       auto outType = tensorType(out);
-      SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0)),
-          sizes, strides(rank, rewriter.getIndexAttr(1));
+      SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0)), sizes,
+          strides(rank, rewriter.getIndexAttr(1));
       for (int64_t d : outType.getShape())
         sizes.push_back(rewriter.getIndexAttr(d));
       offsets[axis] = rewriter.getIndexAttr(offset);
@@ -547,16 +549,16 @@ struct SplitLowering : OpRewritePattern<onnx::SplitOp> {
 
 /// DepthToSpace / SpaceToDepth as reshape -> transpose -> reshape.
 static Value blockShuffle(OpBuilder &b, Location loc, Value x,
-                          ArrayRef<int64_t> splitShape,
-                          ArrayRef<int64_t> perm, RankedTensorType outType) {
+                          ArrayRef<int64_t> splitShape, ArrayRef<int64_t> perm,
+                          RankedTensorType outType) {
   Type et = outType.getElementType();
   Value split = reshapeTo(b, loc, x, RankedTensorType::get(splitShape, et));
   SmallVector<int64_t> permuted;
   for (int64_t p : perm)
     permuted.push_back(splitShape[p]);
   auto tType = RankedTensorType::get(permuted, et);
-  Value t = b.create<linalg::TransposeOp>(loc, split, createEmpty(b, loc, tType),
-                                          perm)
+  Value t = b.create<linalg::TransposeOp>(loc, split,
+                                          createEmpty(b, loc, tType), perm)
                 .getResult()[0];
   return reshapeTo(b, loc, t, outType);
 }
@@ -580,7 +582,8 @@ struct DepthToSpaceLowering : OpRewritePattern<onnx::DepthToSpaceOp> {
                        {n, c / (bs * bs), bs, bs, h, w}, {0, 1, 4, 2, 5, 3},
                        tensorType(op.getOutput()));
     else
-      return unsupported(op, "unknown DepthToSpace mode '" + op.getMode() + "'");
+      return unsupported(op,
+                         "unknown DepthToSpace mode '" + op.getMode() + "'");
     rewriter.replaceOp(op, r);
     return success();
   }
@@ -595,10 +598,10 @@ struct SpaceToDepthLowering : OpRewritePattern<onnx::SpaceToDepthOp> {
       return unsupported(op, "SpaceToDepth needs a 4-d input");
     int64_t n = t.getDimSize(0), c = t.getDimSize(1), h = t.getDimSize(2),
             w = t.getDimSize(3), bs = op.getBlocksize();
-    rewriter.replaceOp(
-        op, blockShuffle(rewriter, op.getLoc(), op.getInput(),
-                         {n, c, h / bs, bs, w / bs, bs}, {0, 3, 5, 1, 2, 4},
-                         tensorType(op.getOutput())));
+    rewriter.replaceOp(op, blockShuffle(rewriter, op.getLoc(), op.getInput(),
+                                        {n, c, h / bs, bs, w / bs, bs},
+                                        {0, 3, 5, 1, 2, 4},
+                                        tensorType(op.getOutput())));
     return success();
   }
 };
@@ -648,7 +651,8 @@ struct OneHotLowering : OpRewritePattern<onnx::OneHotOp> {
     Value result = buildIndexed(
         rewriter, op.getLoc(), outType, op.getIndices(),
         {AffineMap::get(rank, 0, idxExprs, rewriter.getContext())},
-        [&](OpBuilder &b, Location l, ValueRange args, ValueRange idx) -> Value {
+        [&](OpBuilder &b, Location l, ValueRange args,
+            ValueRange idx) -> Value {
           Value raw = args[0];
           if (isFloat(it))
             raw = b.create<arith::FPToSIOp>(l, b.getI64Type(), raw);
@@ -656,10 +660,14 @@ struct OneHotLowering : OpRewritePattern<onnx::OneHotOp> {
             raw = b.create<arith::ExtSIOp>(l, b.getI64Type(), raw);
           Value d = createScalar(b, l, b.getI64Type(), depth);
           Value zero = createScalar(b, l, b.getI64Type(), 0);
-          Value neg = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, raw, zero);
-          raw = b.create<arith::SelectOp>(l, neg, b.create<arith::AddIOp>(l, raw, d), raw);
-          Value pos = b.create<arith::IndexCastOp>(l, b.getI64Type(), idx[axis]);
-          Value hit = b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, raw, pos);
+          Value neg =
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, raw, zero);
+          raw = b.create<arith::SelectOp>(
+              l, neg, b.create<arith::AddIOp>(l, raw, d), raw);
+          Value pos =
+              b.create<arith::IndexCastOp>(l, b.getI64Type(), idx[axis]);
+          Value hit =
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, raw, pos);
           Value off = b.create<tensor::ExtractOp>(
               l, values, ValueRange{b.create<arith::ConstantIndexOp>(l, 0)});
           Value on = b.create<tensor::ExtractOp>(
@@ -675,15 +683,13 @@ struct OneHotLowering : OpRewritePattern<onnx::OneHotOp> {
 
 void kiln::populateTensorPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<ConstantLowering, IdentityLowering,
-               ReshapeLikeLowering<onnx::ReshapeOp>,
-               ReshapeLikeLowering<onnx::FlattenOp>,
-               ReshapeLikeLowering<onnx::SqueezeOp>,
-               ReshapeLikeLowering<onnx::UnsqueezeOp>, TransposeLowering,
-               ConcatLowering, GatherLowering, SliceLowering, ShapeLowering,
-               ConstantOfShapeLowering, ExpandLowering, RangeLowering,
-               PadLowering, SizeLowering, TriluLowering,
-               GatherElementsLowering, TileLowering, SplitLowering,
-               DepthToSpaceLowering, SpaceToDepthLowering, EyeLikeLowering,
-               OneHotLowering>(ctx);
+  patterns.add<
+      ConstantLowering, IdentityLowering, ReshapeLikeLowering<onnx::ReshapeOp>,
+      ReshapeLikeLowering<onnx::FlattenOp>,
+      ReshapeLikeLowering<onnx::SqueezeOp>,
+      ReshapeLikeLowering<onnx::UnsqueezeOp>, TransposeLowering, ConcatLowering,
+      GatherLowering, SliceLowering, ShapeLowering, ConstantOfShapeLowering,
+      ExpandLowering, RangeLowering, PadLowering, SizeLowering, TriluLowering,
+      GatherElementsLowering, TileLowering, SplitLowering, DepthToSpaceLowering,
+      SpaceToDepthLowering, EyeLikeLowering, OneHotLowering>(ctx);
 }

@@ -89,8 +89,9 @@ TEST(Header, CompilesAsC99AndCxx) {
   std::string path = dir + "/kiln_header_test.h";
   std::ofstream(path) << emitHeader(sampleModel());
   std::string c = dir + "/kiln_header_test.c";
-  std::ofstream(c) << "#include \"kiln_header_test.h\"\n"
-                      "int main(void) { return net_NUM_INPUTS == 2 ? 0 : 1; }\n";
+  std::ofstream(c)
+      << "#include \"kiln_header_test.h\"\n"
+         "int main(void) { return net_NUM_INPUTS == 2 ? 0 : 1; }\n";
   std::string cmd = "cc -std=c99 -pedantic -Wall -Werror -fsyntax-only " + c;
   EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
   std::string cxx = dir + "/kiln_header_test.cpp";
