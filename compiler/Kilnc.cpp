@@ -287,6 +287,8 @@ int main(int argc, char **argv) {
          "'; give --emit=obj|lib|so|asm|llvm|mlir|header|ptx");
   if (emit == Emit::PTX)
     fail("--emit=ptx is not supported yet");
+  if (printIRAfterAll && !printIRAfter.empty())
+    fail("--print-ir-after-all and --print-ir-after are exclusive");
   std::optional<Phase> stopAt = parsePhase(compileTo);
   if (!stopAt)
     fail("unknown --compile-to '" + compileTo +
@@ -363,8 +365,6 @@ int main(int argc, char **argv) {
         /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false,
         /*printAfterOnlyOnFailure=*/false, llvm::errs(),
         OpPrintingFlags().elideLargeElementsAttrs(16));
-    if (printIRAfterAll && !printIRAfter.empty())
-      fail("--print-ir-after-all and --print-ir-after are exclusive");
   }
   if (!dumpIRDir.empty()) {
     if (std::error_code ec = llvm::sys::fs::create_directories(dumpIRDir))
