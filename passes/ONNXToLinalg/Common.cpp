@@ -11,6 +11,8 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
+#include <cstring>
+
 using namespace mlir;
 
 namespace kiln {
@@ -246,6 +248,59 @@ Value reduceKeepDims(OpBuilder &b, Location loc, Value input,
         nb.create<linalg::YieldOp>(nl, r);
       });
   return generic.getResult(0);
+}
+
+/// Transposes a 2-d value: at compile time when it is a constant, else with
+/// linalg.transpose.
+Value transpose2D(OpBuilder &b, Location loc, Value v) {
+  auto type = tensorType(v);
+  auto resultType = RankedTensorType::get(
+      {type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
+  if (auto data = getConstantData(v)) {
+    if (data.isSplat())
+      return b.create<arith::ConstantOp>(loc, data.reshape(resultType));
+    unsigned width = type.getElementType().getIntOrFloatBitWidth();
+    if (width % 8 == 0) {
+      ArrayRef<char> raw = data.getRawData();
+      size_t bytes = width / 8;
+      int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+      std::vector<char> out(raw.size());
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c)
+          std::memcpy(&out[(c * rows + r) * bytes],
+                      &raw[(r * cols + c) * bytes], bytes);
+      return b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::getFromRawBuffer(resultType, out));
+    }
+  }
+  return b
+      .create<linalg::TransposeOp>(loc, v, createEmpty(b, loc, resultType),
+                                   ArrayRef<int64_t>{1, 0})
+      .getResult()[0];
+}
+
+/// A generic over the output's index space whose body computes each element
+/// from the loop indices (linalg.index), for gathers and index arithmetic.
+Value buildIndexed(
+    OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs,
+    ArrayRef<AffineMap> inputMaps,
+    function_ref<Value(OpBuilder &, Location, ValueRange, ValueRange)> body) {
+  int64_t rank = type.getRank();
+  SmallVector<AffineMap> maps(inputMaps.begin(), inputMaps.end());
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return b
+      .create<linalg::GenericOp>(
+          loc, TypeRange{type}, inputs, ValueRange{createEmpty(b, loc, type)},
+          maps, iterators,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            SmallVector<Value> idx;
+            for (int64_t i = 0; i < rank; ++i)
+              idx.push_back(nb.create<linalg::IndexOp>(l, i));
+            nb.create<linalg::YieldOp>(l, body(nb, l, args.drop_back(), idx));
+          })
+      .getResult(0);
 }
 
 Value clampIndex(OpBuilder &b, Location l, Value v, int64_t size) {

@@ -95,6 +95,20 @@ mlir::Value reduceKeepDims(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value input, llvm::ArrayRef<int64_t> axes,
                            ReduceKind kind, bool isUnsigned = false);
 
+/// Transposes a 2-d value: at compile time when it is a constant, else with
+/// linalg.transpose.
+mlir::Value transpose2D(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v);
+
+/// Builds a linalg.generic over `type`'s index space whose body computes each
+/// element from the inputs (read through `inputMaps`) and the loop indices.
+mlir::Value
+buildIndexed(mlir::OpBuilder &b, mlir::Location loc,
+             mlir::RankedTensorType type, mlir::ValueRange inputs,
+             llvm::ArrayRef<mlir::AffineMap> inputMaps,
+             llvm::function_ref<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                            mlir::ValueRange, mlir::ValueRange)>
+                 body);
+
 /// A possibly negative integer index `v` normalised against `size` (negative
 /// counts from the end) and clamped into [0, size), so that a bad index can
 /// never read or write outside the tensor. Returns an index value.

@@ -136,6 +136,13 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
   Type t = x.getType();
   bool f = isFloat(t);
   bool u = isUnsignedOperand(op, 0);
+  // x <pred> args[1], with the float, signed or unsigned predicate.
+  auto compare = [&](arith::CmpFPredicate fp, arith::CmpIPredicate sp,
+                     arith::CmpIPredicate up) -> Value {
+    if (f)
+      return b.create<arith::CmpFOp>(loc, fp, x, args[1]);
+    return b.create<arith::CmpIOp>(loc, u ? up : sp, x, args[1]);
+  };
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case([&](onnx::AbsOp) -> Value {
         if (u)
@@ -260,52 +267,24 @@ static Value emitScalar(OpBuilder &b, Location loc, Operation *op,
         return b.create<arith::OrIOp>(loc, x, args[1]);
       })
       .Case([&](onnx::EqualOp) -> Value {
-        return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, x,
-                                           args[1])
-                       .getResult()
-                 : b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, x,
-                                           args[1])
-                       .getResult();
+        return compare(arith::CmpFPredicate::OEQ, arith::CmpIPredicate::eq,
+                       arith::CmpIPredicate::eq);
       })
       .Case([&](onnx::LessOp) -> Value {
-        return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLT, x,
-                                           args[1])
-                       .getResult()
-                 : b.create<arith::CmpIOp>(loc,
-                                           u ? arith::CmpIPredicate::ult
-                                             : arith::CmpIPredicate::slt,
-                                           x, args[1])
-                       .getResult();
+        return compare(arith::CmpFPredicate::OLT, arith::CmpIPredicate::slt,
+                       arith::CmpIPredicate::ult);
       })
       .Case([&](onnx::GreaterOp) -> Value {
-        return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, x,
-                                           args[1])
-                       .getResult()
-                 : b.create<arith::CmpIOp>(loc,
-                                           u ? arith::CmpIPredicate::ugt
-                                             : arith::CmpIPredicate::sgt,
-                                           x, args[1])
-                       .getResult();
+        return compare(arith::CmpFPredicate::OGT, arith::CmpIPredicate::sgt,
+                       arith::CmpIPredicate::ugt);
       })
       .Case([&](onnx::GreaterOrEqualOp) -> Value {
-        return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGE, x,
-                                           args[1])
-                       .getResult()
-                 : b.create<arith::CmpIOp>(loc,
-                                           u ? arith::CmpIPredicate::uge
-                                             : arith::CmpIPredicate::sge,
-                                           x, args[1])
-                       .getResult();
+        return compare(arith::CmpFPredicate::OGE, arith::CmpIPredicate::sge,
+                       arith::CmpIPredicate::uge);
       })
       .Case([&](onnx::LessOrEqualOp) -> Value {
-        return f ? b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OLE, x,
-                                           args[1])
-                       .getResult()
-                 : b.create<arith::CmpIOp>(loc,
-                                           u ? arith::CmpIPredicate::ule
-                                             : arith::CmpIPredicate::sle,
-                                           x, args[1])
-                       .getResult();
+        return compare(arith::CmpFPredicate::OLE, arith::CmpIPredicate::sle,
+                       arith::CmpIPredicate::ule);
       })
       .Case([&](onnx::XorOp) -> Value {
         return b.create<arith::XOrIOp>(loc, x, args[1]);
@@ -520,35 +499,6 @@ template <typename OpTy> struct CastLowering : OpRewritePattern<OpTy> {
 //===----------------------------------------------------------------------===//
 // MatMul and Gemm
 //===----------------------------------------------------------------------===//
-
-/// Transposes a 2-d value: at compile time when it is a constant, else with
-/// linalg.transpose.
-static Value transpose2D(OpBuilder &b, Location loc, Value v) {
-  auto type = tensorType(v);
-  auto resultType = RankedTensorType::get(
-      {type.getDimSize(1), type.getDimSize(0)}, type.getElementType());
-  if (auto data = getConstantData(v)) {
-    if (data.isSplat())
-      return b.create<arith::ConstantOp>(loc, data.reshape(resultType));
-    unsigned width = type.getElementType().getIntOrFloatBitWidth();
-    if (width % 8 == 0) {
-      ArrayRef<char> raw = data.getRawData();
-      size_t bytes = width / 8;
-      int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
-      std::vector<char> out(raw.size());
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c)
-          std::memcpy(&out[(c * rows + r) * bytes],
-                      &raw[(r * cols + c) * bytes], bytes);
-      return b.create<arith::ConstantOp>(
-          loc, DenseElementsAttr::getFromRawBuffer(resultType, out));
-    }
-  }
-  return b
-      .create<linalg::TransposeOp>(loc, v, createEmpty(b, loc, resultType),
-                                   ArrayRef<int64_t>{1, 0})
-      .getResult()[0];
-}
 
 /// C = A * B for 2-d A [M,K], B [K,N], accumulating into `init`.
 static Value matmul2D(OpBuilder &b, Location loc, Value a, Value bm,

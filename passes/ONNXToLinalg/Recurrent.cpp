@@ -60,16 +60,6 @@ static Value slice3D(OpBuilder &b, Location loc, Value v, int64_t index) {
   return b.create<tensor::ExtractSliceOp>(loc, type, v, off, size, stride);
 }
 
-static Value transpose(OpBuilder &b, Location loc, Value v) {
-  auto t = tensorType(v);
-  auto type = RankedTensorType::get({t.getDimSize(1), t.getDimSize(0)},
-                                    t.getElementType());
-  return b
-      .create<linalg::TransposeOp>(loc, v, createEmpty(b, loc, type),
-                                   ArrayRef<int64_t>{1, 0})
-      .getResult()[0];
-}
-
 static Value matmul(OpBuilder &b, Location loc, Value a, Value bt,
                     RankedTensorType type) {
   Value init = createFilled(b, loc, type,
@@ -162,8 +152,10 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
     SmallVector<Value> ys, hs, cs;
     for (int64_t d = 0; d < dirs; ++d) {
       bool reverse = direction == "reverse" || d == 1;
-      Value wT = transpose(rewriter, loc, slice3D(rewriter, loc, op.getW(), d));
-      Value rT = transpose(rewriter, loc, slice3D(rewriter, loc, op.getR(), d));
+      Value wT =
+          transpose2D(rewriter, loc, slice3D(rewriter, loc, op.getW(), d));
+      Value rT =
+          transpose2D(rewriter, loc, slice3D(rewriter, loc, op.getR(), d));
       // Biases: Wb + Rb into the input projection, except GRU's Rb_h with
       // linear_before_reset, which goes inside the reset product.
       Value xwBias, hrBias;

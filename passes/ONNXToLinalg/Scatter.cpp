@@ -16,9 +16,13 @@ using namespace kiln;
 
 namespace {
 
-/// Combines the current value and an update per `reduction`.
-static FailureOr<Value> combine(OpBuilder &b, Location l, StringRef reduction,
-                                Value cur, Value upd) {
+static bool isKnownReduction(StringRef r) {
+  return r == "none" || r == "add" || r == "mul" || r == "max" || r == "min";
+}
+
+/// Combines the current value and an update per `reduction` (known).
+static Value combine(OpBuilder &b, Location l, StringRef reduction, Value cur,
+                     Value upd) {
   bool f = isFloat(cur.getType());
   if (reduction == "none")
     return upd;
@@ -31,10 +35,9 @@ static FailureOr<Value> combine(OpBuilder &b, Location l, StringRef reduction,
   if (reduction == "max")
     return f ? b.create<arith::MaximumFOp>(l, cur, upd).getResult()
              : b.create<arith::MaxSIOp>(l, cur, upd).getResult();
-  if (reduction == "min")
-    return f ? b.create<arith::MinimumFOp>(l, cur, upd).getResult()
-             : b.create<arith::MinSIOp>(l, cur, upd).getResult();
-  return failure();
+  assert(reduction == "min" && "reduction checked by the caller");
+  return f ? b.create<arith::MinimumFOp>(l, cur, upd).getResult()
+           : b.create<arith::MinSIOp>(l, cur, upd).getResult();
 }
 
 /// Builds a loop nest over `shape` carrying `init`; `body` gets the
@@ -74,16 +77,9 @@ struct GatherNDLowering : OpRewritePattern<onnx::GatherNDOp> {
     int64_t batch = op.getBatchDims();
     Value data = op.getData(), indices = op.getIndices();
     int64_t rank = outType.getRank();
-    SmallVector<AffineMap> maps{rewriter.getMultiDimIdentityMap(rank)};
-    SmallVector<utils::IteratorType> iterators(rank,
-                                               utils::IteratorType::parallel);
-    auto generic = rewriter.create<linalg::GenericOp>(
-        op.getLoc(), TypeRange{outType}, ValueRange{},
-        ValueRange{createEmpty(rewriter, op.getLoc(), outType)}, maps,
-        iterators, [&](OpBuilder &b, Location l, ValueRange) {
-          SmallVector<Value> out;
-          for (int64_t i = 0; i < rank; ++i)
-            out.push_back(b.create<linalg::IndexOp>(l, i));
+    Value result = buildIndexed(
+        rewriter, op.getLoc(), outType, {}, {},
+        [&](OpBuilder &b, Location l, ValueRange, ValueRange out) -> Value {
           // Output dims: indices.shape[:-1] then data.shape[batch + k:].
           SmallVector<Value> at(out.begin(), out.begin() + batch);
           SmallVector<Value> tuple(out.begin(), out.begin() + (q - 1));
@@ -95,10 +91,9 @@ struct GatherNDLowering : OpRewritePattern<onnx::GatherNDOp> {
           }
           for (int64_t i = q - 1; i < rank; ++i)
             at.push_back(out[i]);
-          b.create<linalg::YieldOp>(
-              l, ValueRange{b.create<tensor::ExtractOp>(l, data, at)});
+          return b.create<tensor::ExtractOp>(l, data, at);
         });
-    rewriter.replaceOp(op, generic.getResult(0));
+    rewriter.replaceOp(op, result);
     return success();
   }
 };
@@ -114,7 +109,8 @@ struct ScatterElementsLowering : OpRewritePattern<onnx::ScatterElementsOp> {
       return unsupported(op, "axis out of range");
     StringRef reduction = op.getReduction();
     Value indices = op.getIndices(), updates = op.getUpdates();
-    bool ok = true;
+    if (!isKnownReduction(reduction))
+      return unsupported(op, "unknown reduction '" + reduction + "'");
     Value result = buildLoopNest(
         rewriter, op.getLoc(), updType.getShape(), op.getData(),
         [&](OpBuilder &b, Location l, ValueRange ivs, Value out) -> Value {
@@ -124,15 +120,9 @@ struct ScatterElementsLowering : OpRewritePattern<onnx::ScatterElementsOp> {
                          dataType.getDimSize(axis));
           Value upd = b.create<tensor::ExtractOp>(l, updates, ivs);
           Value cur = b.create<tensor::ExtractOp>(l, out, at);
-          auto v = combine(b, l, reduction, cur, upd);
-          if (failed(v)) {
-            ok = false;
-            return out;
-          }
-          return b.create<tensor::InsertOp>(l, *v, out, at);
+          return b.create<tensor::InsertOp>(
+              l, combine(b, l, reduction, cur, upd), out, at);
         });
-    if (!ok)
-      return unsupported(op, "unknown reduction '" + reduction + "'");
     rewriter.replaceOp(op, result);
     return success();
   }
@@ -148,7 +138,8 @@ struct ScatterNDLowering : OpRewritePattern<onnx::ScatterNDOp> {
     int64_t q = idxType.getRank(), k = idxType.getDimSize(q - 1);
     StringRef reduction = op.getReduction();
     Value indices = op.getIndices(), updates = op.getUpdates();
-    bool ok = true;
+    if (!isKnownReduction(reduction))
+      return unsupported(op, "unknown reduction '" + reduction + "'");
     Value result = buildLoopNest(
         rewriter, op.getLoc(), updType.getShape(), op.getData(),
         [&](OpBuilder &b, Location l, ValueRange ivs, Value out) -> Value {
@@ -164,15 +155,9 @@ struct ScatterNDLowering : OpRewritePattern<onnx::ScatterNDOp> {
             at.push_back(ivs[i]);
           Value upd = b.create<tensor::ExtractOp>(l, updates, ivs);
           Value cur = b.create<tensor::ExtractOp>(l, out, at);
-          auto v = combine(b, l, reduction, cur, upd);
-          if (failed(v)) {
-            ok = false;
-            return out;
-          }
-          return b.create<tensor::InsertOp>(l, *v, out, at);
+          return b.create<tensor::InsertOp>(
+              l, combine(b, l, reduction, cur, upd), out, at);
         });
-    if (!ok)
-      return unsupported(op, "unknown reduction '" + reduction + "'");
     rewriter.replaceOp(op, result);
     return success();
   }

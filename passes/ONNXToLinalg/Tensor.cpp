@@ -391,30 +391,6 @@ struct PadLowering : OpRewritePattern<onnx::PadOp> {
   }
 };
 
-/// A generic over the output's index space whose body computes each element
-/// from the loop indices (linalg.index), for gathers and index arithmetic.
-static Value buildIndexed(
-    OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs,
-    ArrayRef<AffineMap> inputMaps,
-    function_ref<Value(OpBuilder &, Location, ValueRange, ValueRange)> body) {
-  int64_t rank = type.getRank();
-  SmallVector<AffineMap> maps(inputMaps.begin(), inputMaps.end());
-  maps.push_back(b.getMultiDimIdentityMap(rank));
-  SmallVector<utils::IteratorType> iterators(rank,
-                                             utils::IteratorType::parallel);
-  return b
-      .create<linalg::GenericOp>(
-          loc, TypeRange{type}, inputs, ValueRange{createEmpty(b, loc, type)},
-          maps, iterators,
-          [&](OpBuilder &nb, Location l, ValueRange args) {
-            SmallVector<Value> idx;
-            for (int64_t i = 0; i < rank; ++i)
-              idx.push_back(nb.create<linalg::IndexOp>(l, i));
-            nb.create<linalg::YieldOp>(l, body(nb, l, args.drop_back(), idx));
-          })
-      .getResult(0);
-}
-
 struct SizeLowering : OpRewritePattern<onnx::SizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::SizeOp op,
