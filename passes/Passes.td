@@ -25,7 +25,8 @@ def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> 
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
     "mlir::func::FuncDialect", "mlir::scf::SCFDialect",
-    "mlir::bufferization::BufferizationDialect"
+    "mlir::bufferization::BufferizationDialect",
+    "mlir::cf::ControlFlowDialect"
   ];
 }
 
@@ -51,6 +52,19 @@ def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
   }];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::vector::VectorDialect"];
+}
+
+def LowerRunTimeChecks : Pass<"kiln-lower-run-time-checks", "mlir::ModuleOp"> {
+  let summary = "Turn run-time checks into the entry function's status";
+  let description = [{
+    Before: the bufferized entry function (`kiln.entry`, no results) with
+    `cf.assert` wherever a lowering checks a run-time input against a static
+    shape. After: the asserts are gone; one stack flag collects them and the
+    function returns an i32 status, 0 or 3 (KILN_ERROR_SHAPE), which `NAME_run`
+    returns to its caller. Entry functions without checks return 0.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::memref::MemRefDialect"];
 }
 
 def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {

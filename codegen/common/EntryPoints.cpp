@@ -3,7 +3,8 @@
 // This file implements the entry points of runtime.h in LLVM IR:
 //
 //   int NAME_run(in..., out..., void *ws)   checks pointers and alignment,
-//       allocates the arena with kiln_alloc when ws is NULL, runs the graph;
+//       allocates the arena with kiln_alloc when ws is NULL, runs the graph
+//       and returns its status (0, or KILN_ERROR_SHAPE from a run-time check);
 //   static int NAME_run_generic(void *const *in, void *const *out, void *ws);
 //   const kiln_model_info *NAME_info(void)  a constant descriptor;
 //   const kiln_model_info *kiln_model(void) the same, for generic loaders.
@@ -24,7 +25,7 @@ using namespace kiln;
 namespace {
 
 /// Status codes of runtime.h.
-enum : int { kOk = 0, kErrorAlloc = 1, kErrorArgument = 2 };
+enum : int { kErrorAlloc = 1, kErrorArgument = 2 };
 constexpr unsigned kAbiVersion = 1;
 
 class EntryPointBuilder {
@@ -138,8 +139,7 @@ Function *EntryPointBuilder::buildRun(Function *graph) {
   b.SetInsertPoint(given);
   std::vector<Value *> callArgs = args;
   callArgs.push_back(ws);
-  b.CreateCall(graph, callArgs);
-  b.CreateRet(ConstantInt::get(i32, kOk));
+  b.CreateRet(b.CreateCall(graph, callArgs));
 
   // NULL workspace: allocate through the runtime's replaceable hook, unless
   // the model needs none (then a private 64-byte block stands in).
@@ -151,8 +151,7 @@ Function *EntryPointBuilder::buildRun(Function *graph) {
         ConstantAggregateZero::get(blockTy), model.name + "_empty_workspace");
     block->setAlignment(Align(64));
     callArgs.back() = block;
-    b.CreateCall(graph, callArgs);
-    b.CreateRet(ConstantInt::get(i32, kOk));
+    b.CreateRet(b.CreateCall(graph, callArgs));
     allocFailed->eraseFromParent();
     runOwned->eraseFromParent();
     return run;
@@ -170,9 +169,9 @@ Function *EntryPointBuilder::buildRun(Function *graph) {
   b.CreateRet(ConstantInt::get(i32, kErrorAlloc));
   b.SetInsertPoint(runOwned);
   callArgs.back() = mem;
-  b.CreateCall(graph, callArgs);
+  Value *status = b.CreateCall(graph, callArgs);
   b.CreateCall(freeFn, {mem});
-  b.CreateRet(ConstantInt::get(i32, kOk));
+  b.CreateRet(status);
   return run;
 }
 
@@ -206,6 +205,10 @@ Error EntryPointBuilder::build(StringRef graphName, bool exportKilnModel) {
     return createStringError(inconvertibleErrorCode(),
                              "internal error: no graph function '" + graphName +
                                  "'");
+  if (!graph->getReturnType()->isIntegerTy(32))
+    return createStringError(inconvertibleErrorCode(),
+                             "internal error: the graph function does not "
+                             "return an i32 status");
   size_t expected = model.inputs.size() + model.outputs.size() + 1;
   if (graph->arg_size() != expected)
     return createStringError(inconvertibleErrorCode(),

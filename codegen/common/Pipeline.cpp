@@ -63,6 +63,7 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createPlanMemory());
+  pm.addPass(createLowerRunTimeChecks());
 }
 
 void registerCommonPipelines() {
