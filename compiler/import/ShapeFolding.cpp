@@ -122,6 +122,10 @@ std::optional<IntTensor> binary(const IntTensor &a, const IntTensor &b,
       r.values.push_back(x - y);
     else if (op == "Mul")
       r.values.push_back(x * y);
+    else if (op == "Max")
+      r.values.push_back(std::max(x, y));
+    else if (op == "Min")
+      r.values.push_back(std::min(x, y));
     else if (op == "Div") {
       if (y == 0)
         return std::nullopt;
@@ -171,8 +175,39 @@ std::optional<IntTensor> evaluate(const onnx::NodeProto &node,
     r.dtype = (int32_t)to;
     return r;
   }
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div")
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
+      op == "Max" || op == "Min")
     return in.size() == 2 ? binary(*in[0], *in[1], op) : std::nullopt;
+  if (op == "ConstantOfShape" && in.size() == 1 && in[0]->dims.size() == 1) {
+    // Only integer fills fold: the result must stay an IntTensor.
+    IntTensor r;
+    r.dtype = onnx::TensorProto::FLOAT; // ONNX's default fill is float 0
+    int64_t fill = 0;
+    for (const auto &a : node.attribute())
+      if (a.name() == "value" && a.has_t()) {
+        std::optional<IntTensor> v = fromProto(a.t());
+        if (!v || v->values.size() != 1)
+          return std::nullopt;
+        r.dtype = v->dtype;
+        fill = v->values[0];
+      }
+    if (r.dtype == onnx::TensorProto::FLOAT)
+      return std::nullopt;
+    r.dims = in[0]->values;
+    for (int64_t d : r.dims)
+      if (d < 0)
+        return std::nullopt;
+    if (count(r.dims) > kMaxElements)
+      return std::nullopt;
+    r.values.assign(count(r.dims), fill);
+    return r;
+  }
+  if (op == "Neg" || op == "Abs") {
+    IntTensor r = *in[0];
+    for (int64_t &v : r.values)
+      v = op == "Neg" ? -v : std::abs(v);
+    return r;
+  }
   if (op == "Unsqueeze" && in.size() == 2) {
     IntTensor r = *in[0];
     int64_t rank = r.dims.size() + in[1]->values.size();

@@ -67,6 +67,24 @@ g = helper.make_graph(nodes, "chunk",
                       consts)
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "chunk.onnx")
 
+# LayerNormalization's function body at axis = -rank: an empty Slice of the
+# shape, Neg, ConstantOfShape and Concat make the reduced shape.
+consts = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+          [("zero1", [0]), ("axis1", [-2])]]
+nodes = [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+         helper.make_node("Slice", ["s", "zero1", "axis1"], ["prefix"], name="prefix"),
+         helper.make_node("Neg", ["axis1"], ["count"], name="count"),
+         helper.make_node("ConstantOfShape", ["count"], ["suffix"], name="suffix",
+                          value=numpy_helper.from_array(np.array([1], np.int64))),
+         helper.make_node("Concat", ["prefix", "suffix"], ["reduced"], name="reduced", axis=0),
+         helper.make_node("ReduceMean", ["x"], ["m"], name="mean", axes=[0, 1], keepdims=0),
+         helper.make_node("Reshape", ["m", "reduced"], ["y"], name="reshape")]
+g = helper.make_graph(nodes, "suffix",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1])],
+                      consts)
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "suffix.onnx")
+
 # Bad inputs.
 data = tiny().SerializeToString()
 with open(os.path.join(out, "truncated.onnx"), "wb") as f:
@@ -79,9 +97,12 @@ g = helper.make_graph([helper.make_node("Relu", ["missing"], ["y"], name="relu0"
                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "checker_fails.onnx")
 
-g = helper.make_graph([helper.make_node("Det", ["x"], ["y"], name="det0")], "unsup",
-                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 3])],
-                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+g = helper.make_graph([helper.make_node("TfIdfVectorizer", ["x"], ["y"], name="tfidf0",
+                                        mode="TF", min_gram_length=1, max_gram_length=1,
+                                        max_skip_count=0, ngram_counts=[0],
+                                        ngram_indexes=[0], pool_int64s=[2])], "unsup",
+                      [helper.make_tensor_value_info("x", TensorProto.INT64, [2, 3])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 1])])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "unsupported_op.onnx")
 
 g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu0")], "new",
