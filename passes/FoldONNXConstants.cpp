@@ -205,7 +205,8 @@ struct FoldONNXConstantsPass
       SmallVector<Operation *> dead;
       getOperation().walk([&](Operation *op) {
         if (isa<onnx::ONNXDialect>(op->getDialect()) && op->use_empty() &&
-            !isa<onnx::NoValueOp>(op))
+            !isa<onnx::NoValueOp>(op) &&
+            !op->hasTrait<OpTrait::IsTerminator>())
           dead.push_back(op);
       });
       for (Operation *op : dead)

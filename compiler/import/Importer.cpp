@@ -39,7 +39,7 @@ public:
 
   llvm::Expected<OwningOpRef<ModuleOp>>
   import(const ::onnx::ModelProto &model,
-         const std::vector<int> &sinceVersions);
+         const std::map<std::string, int> &sinceVersions);
 
 private:
   llvm::Error error(const Twine &message) {
@@ -58,7 +58,11 @@ private:
   llvm::Expected<NamedAttribute>
   convertAttribute(const ::onnx::NodeProto &node,
                    const ::onnx::AttributeProto &attr);
-  llvm::Error importNode(const ::onnx::NodeProto &node, int sinceVersion);
+  void recordTypes(const ::onnx::GraphProto &graph);
+  llvm::Error importNode(const ::onnx::NodeProto &node);
+  llvm::Error importSubgraph(const ::onnx::NodeProto &node,
+                             const ::onnx::GraphProto &graph, Region &region,
+                             TypeRange argTypes);
   Location nodeLoc(const ::onnx::NodeProto &node);
 
   MLIRContext &context;
@@ -68,6 +72,8 @@ private:
   llvm::StringMap<Value> values;
   /// The static types that shape inference found, by value name.
   llvm::StringMap<RankedTensorType> types;
+  /// The since_version of each op type's schema at opset 17.
+  std::map<std::string, int> sinceVersions;
   Value noValue;
 };
 
@@ -336,9 +342,121 @@ static RankedTensorType recurrentOutputType(const ::onnx::NodeProto &node,
   return RankedTensorType::get(shape, x.getElementType());
 }
 
-llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
-                                      int sinceVersion) {
+/// The region that each graph attribute of a control-flow op becomes.
+static std::optional<unsigned> regionIndex(StringRef opType,
+                                           StringRef attrName) {
+  if (opType == "If")
+    return attrName == "then_branch"   ? std::optional<unsigned>(0)
+           : attrName == "else_branch" ? std::optional<unsigned>(1)
+                                       : std::nullopt;
+  if ((opType == "Loop" || opType == "Scan") && attrName == "body")
+    return 0;
+  return std::nullopt;
+}
+
+/// The argument types of a control-flow op's body, from its operands (the
+/// subgraph's own input declarations are often left without shapes).
+static SmallVector<Type> bodyArgumentTypes(const ::onnx::NodeProto &node,
+                                           ArrayRef<Value> operands,
+                                           OpBuilder &b) {
+  SmallVector<Type> types;
+  if (node.op_type() == "Loop") {
+    types.push_back(RankedTensorType::get({}, b.getI64Type()));
+    types.push_back(RankedTensorType::get({}, b.getI1Type()));
+    for (Value v : operands.drop_front(2))
+      types.push_back(v.getType());
+    return types;
+  }
+  if (node.op_type() == "Scan") {
+    int64_t numScan = 0;
+    SmallVector<int64_t> axes;
+    for (const auto &attr : node.attribute()) {
+      if (attr.name() == "num_scan_inputs")
+        numScan = attr.i();
+      if (attr.name() == "scan_input_axes")
+        axes.assign(attr.ints().begin(), attr.ints().end());
+    }
+    size_t numStates = operands.size() - std::min<size_t>(numScan, operands.size());
+    for (size_t i = 0; i < operands.size(); ++i) {
+      auto type = cast<RankedTensorType>(operands[i].getType());
+      if (i < numStates) {
+        types.push_back(type);
+        continue;
+      }
+      size_t j = i - numStates;
+      int64_t axis = j < axes.size() ? axes[j] : 0;
+      if (axis < 0)
+        axis += type.getRank();
+      if (axis < 0 || axis >= type.getRank())
+        return {};
+      SmallVector<int64_t> shape(type.getShape());
+      shape.erase(shape.begin() + axis);
+      types.push_back(RankedTensorType::get(shape, type.getElementType()));
+    }
+  }
+  return types;
+}
+
+void GraphImporter::recordTypes(const ::onnx::GraphProto &graph) {
+  auto record = [&](const ::onnx::ValueInfoProto &info) {
+    if (!info.type().has_tensor_type())
+      return;
+    auto type = convertType(info.type(), "value '" + info.name() + "'");
+    if (!type) {
+      // A dynamic intermediate only matters if a node needs it; drop the
+      // error here and let importNode report it with the node's name.
+      llvm::consumeError(type.takeError());
+      return;
+    }
+    types[info.name()] = *type;
+  };
+  for (const auto &info : graph.value_info())
+    record(info);
+  for (const auto &info : graph.output())
+    record(info);
+}
+
+llvm::Error GraphImporter::importSubgraph(const ::onnx::NodeProto &node,
+                                          const ::onnx::GraphProto &graph,
+                                          Region &region, TypeRange argTypes) {
+  if ((int)argTypes.size() != graph.input_size())
+    return nodeError(node, "graph '" + graph.name() + "' takes " +
+                               Twine(graph.input_size()) + " inputs, expected " +
+                               Twine(argTypes.size()));
+  recordTypes(graph);
+  SmallVector<Location> locs(argTypes.size(), nodeLoc(node));
+  Block *block = builder.createBlock(&region, {}, argTypes, locs);
+  // Names defined inside the graph are visible only there.
+  llvm::StringMap<Value> outer = values;
+  for (int i = 0; i < graph.input_size(); ++i)
+    values[graph.input(i).name()] = block->getArgument(i);
+  for (const auto &init : graph.initializer()) {
+    auto value = convertTensor(init);
+    if (!value)
+      return value.takeError();
+    values[init.name()] = builder.create<kiln::onnx::ConstantOp>(
+        nodeLoc(node), value->getType(), *value);
+  }
+  for (const auto &inner : graph.node())
+    if (llvm::Error err = importNode(inner))
+      return err;
+  SmallVector<Value> results;
+  for (const auto &output : graph.output()) {
+    Value v = values.lookup(output.name());
+    if (!v)
+      return nodeError(node, "output '" + output.name() + "' of graph '" +
+                                 graph.name() + "' is not defined");
+    results.push_back(v);
+  }
+  builder.create<kiln::onnx::YieldOp>(nodeLoc(node), results);
+  values = std::move(outer);
+  return llvm::Error::success();
+}
+
+llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
+  auto since = sinceVersions.find(node.op_type());
+  int sinceVersion = since == sinceVersions.end() ? 0 : since->second;
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     return nodeError(node, "operators of domain '" + node.domain() +
                                "' are not supported");
@@ -435,7 +553,16 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
   }
 
   ArrayRef<StringAttr> known = opName->getAttributeNames();
+  SmallVector<std::pair<unsigned, const ::onnx::GraphProto *>> graphs;
   for (const auto &attr : node.attribute()) {
+    if (attr.type() == ::onnx::AttributeProto::GRAPH) {
+      auto index = regionIndex(node.op_type(), attr.name());
+      if (!index)
+        return nodeError(node, "graph attribute '" + attr.name() +
+                                   "' is not supported");
+      graphs.push_back({*index, &attr.g()});
+      continue;
+    }
     if (!llvm::is_contained(known, builder.getStringAttr(attr.name())))
       return nodeError(node,
                        "attribute '" + attr.name() + "' is not supported");
@@ -445,7 +572,22 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
     state.attributes.push_back(*named);
   }
 
+  for (size_t i = 0; i < graphs.size(); ++i)
+    state.addRegion();
   Operation *op = builder.create(state);
+  if (!graphs.empty()) {
+    SmallVector<Type> argTypes =
+        bodyArgumentTypes(node, state.operands, builder);
+    OpBuilder::InsertionGuard guard(builder);
+    for (auto [index, graph] : graphs) {
+      if (index >= op->getNumRegions())
+        return nodeError(node, "unexpected graph attribute");
+      if (llvm::Error err = importSubgraph(
+              node, *graph, op->getRegion(index),
+              node.op_type() == "If" ? TypeRange() : TypeRange(argTypes)))
+        return err;
+    }
+  }
   // Report ODS verification failures here, where the node is known.
   std::string message;
   {
@@ -465,8 +607,9 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 GraphImporter::import(const ::onnx::ModelProto &model,
-                      const std::vector<int> &sinceVersions) {
+                      const std::map<std::string, int> &versions) {
   const ::onnx::GraphProto &graph = model.graph();
+  sinceVersions = versions;
   for (const auto &info : graph.value_info()) {
     if (!info.type().has_tensor_type())
       continue;
@@ -533,8 +676,8 @@ GraphImporter::import(const ::onnx::ModelProto &model,
     values[init.name()] = builder.create<kiln::onnx::ConstantOp>(
         FileLineColLoc::get(&context, path, 0, 0), value->getType(), *value);
   }
-  for (int i = 0; i < graph.node_size(); ++i)
-    if (llvm::Error err = importNode(graph.node(i), sinceVersions[i]))
+  for (const auto &node : graph.node())
+    if (llvm::Error err = importNode(node))
       return std::move(err);
 
   SmallVector<Value> results;
@@ -557,7 +700,7 @@ kiln::importOnnxModel(StringRef path, MLIRContext &context,
   context.loadDialect<kiln::onnx::ONNXDialect, func::FuncDialect>();
   ::onnx::ModelProto model;
   std::string message;
-  std::vector<int> sinceVersions;
+  std::map<std::string, int> sinceVersions;
   if (!loadOnnxModel(path.str(), pins, model, sinceVersions, message))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    (path + ": " + message).str());

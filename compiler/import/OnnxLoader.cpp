@@ -16,6 +16,7 @@
 #include "onnx/version_converter/convert.h"
 
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -79,10 +80,28 @@ static bool allShapesStatic(const onnx::ModelProto &model) {
   return true;
 }
 
+/// The since_version at opset 17 of every op type in `graph` and in the
+/// graphs of its nodes' attributes (If's branches, Loop's and Scan's bodies).
+static void recordSinceVersions(const onnx::GraphProto &graph,
+                                std::map<std::string, int> &sinceVersions) {
+  for (const auto &node : graph.node()) {
+    const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
+        node.op_type(), kTargetOpset, node.domain());
+    sinceVersions[node.op_type()] = schema ? schema->since_version() : 0;
+    for (const auto &attr : node.attribute()) {
+      if (attr.has_g())
+        recordSinceVersions(attr.g(), sinceVersions);
+      for (const auto &g : attr.graphs())
+        recordSinceVersions(g, sinceVersions);
+    }
+  }
+}
+
 bool kiln::loadOnnxModel(const std::string &path,
                          const std::vector<InputShapePin> &pins,
                          onnx::ModelProto &model,
-                         std::vector<int> &sinceVersions, std::string &error) {
+                         std::map<std::string, int> &sinceVersions,
+                         std::string &error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = "cannot open file";
@@ -139,11 +158,7 @@ bool kiln::loadOnnxModel(const std::string &path,
       }
     }
     sinceVersions.clear();
-    for (const auto &node : model.graph().node()) {
-      const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
-          node.op_type(), kTargetOpset, node.domain());
-      sinceVersions.push_back(schema ? schema->since_version() : 0);
-    }
+    recordSinceVersions(model.graph(), sinceVersions);
   } catch (const std::exception &e) {
     std::string what = e.what();
     // ONNX's messages can span lines; keep the diagnostic to one.

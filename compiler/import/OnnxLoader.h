@@ -11,6 +11,7 @@
 #define KILN_COMPILER_IMPORT_ONNXLOADER_H
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,12 +33,13 @@ struct InputShapePin {
 
 /// Reads `path`, pins input shapes, runs ONNX's checker, converts the model to
 /// opset kTargetOpset and runs shape inference with data propagation. Fills
-/// `sinceVersions` with the since_version of each graph node's schema (0 when
-/// ONNX has none). On failure returns false and sets `error` to one line
+/// `sinceVersions` with the since_version of each op type's schema at that
+/// opset (0 when ONNX has none), subgraphs included. On failure returns false and sets `error` to one line
 /// (without the file name).
 bool loadOnnxModel(const std::string &path,
                    const std::vector<InputShapePin> &pins,
-                   onnx::ModelProto &model, std::vector<int> &sinceVersions,
+                   onnx::ModelProto &model,
+                   std::map<std::string, int> &sinceVersions,
                    std::string &error);
 
 } // namespace kiln

@@ -261,5 +261,71 @@ LogicalResult GatherOp::verify() {
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// Control flow
+//===----------------------------------------------------------------------===//
+
+/// The values a single-block region yields.
+static OperandRange yielded(Region &region) {
+  return region.front().getTerminator()->getOperands();
+}
+
+LogicalResult IfOp::verify() {
+  if (rankedType(getCond()).getNumElements() != 1 ||
+      !rankedType(getCond()).getElementType().isInteger(1))
+    return emitOpError("cond must be a one-element bool tensor");
+  for (Region *region : {&getThenBranch(), &getElseBranch()}) {
+    if (region->getNumArguments() != 0)
+      return emitOpError("a branch takes no arguments");
+    if (TypeRange(yielded(*region)) != getResultTypes())
+      return emitOpError("a branch yields types other than the results' "
+                         "(branches of different shapes are not supported)");
+  }
+  return success();
+}
+
+LogicalResult LoopOp::verify() {
+  Block &body = getBody().front();
+  size_t carried = getVInitial().size();
+  if (body.getNumArguments() != carried + 2)
+    return emitOpError("the body takes ")
+           << body.getNumArguments() << " arguments, expected " << carried + 2;
+  if (TypeRange(ValueRange(body.getArguments().drop_front(2))) !=
+      TypeRange(getVInitial().getTypes()))
+    return emitOpError("the body's carried arguments differ in type from the "
+                       "initial values");
+  OperandRange out = yielded(getBody());
+  if (out.size() != 1 + getNumResults())
+    return emitOpError("the body yields ")
+           << out.size() << " values, expected " << 1 + getNumResults();
+  if (TypeRange(out.slice(1, carried)) != TypeRange(getVInitial().getTypes()) ||
+      TypeRange(getResults().take_front(carried)) !=
+          TypeRange(getVInitial().getTypes()))
+    return emitOpError("loop-carried values change type between iterations");
+  for (auto [element, result] :
+       llvm::zip(out.drop_front(1 + carried), getResults().drop_front(carried))) {
+    auto e = rankedType(element), r = rankedType(result);
+    if (r.getRank() != e.getRank() + 1 || r.getShape().drop_front() !=
+                                              e.getShape() ||
+        r.getElementType() != e.getElementType())
+      return emitOpError("a scan output is not its elements stacked");
+  }
+  return success();
+}
+
+LogicalResult ScanOp::verify() {
+  int64_t numScan = getNumScanInputs();
+  int64_t numOperands = getInitialStateAndScanInputs().size();
+  if (numScan < 1 || numScan > numOperands)
+    return emitOpError("num_scan_inputs out of range");
+  Block &body = getBody().front();
+  if ((int64_t)body.getNumArguments() != numOperands)
+    return emitOpError("the body takes ")
+           << body.getNumArguments() << " arguments, expected " << numOperands;
+  if (yielded(getBody()).size() != getNumResults())
+    return emitOpError("the body yields a value per result");
+  return success();
+}
+
 #define GET_OP_CLASSES
 #include "dialects/onnx/ONNXOps.cpp.inc"

@@ -11,5 +11,6 @@ include "dialects/onnx/ONNXDialect.td"
 include "dialects/onnx/Math.td"
 include "dialects/onnx/NN.td"
 include "dialects/onnx/Tensor.td"
+include "dialects/onnx/ControlFlow.td"
 
 #endif // KILN_DIALECTS_ONNX_ONNXOPS_TD

@@ -26,6 +26,7 @@ struct ConvertONNXToLinalgPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
+    populateControlFlowPatterns(patterns);
     populateLossPatterns(patterns);
     populateMathPatterns(patterns);
     populateNNPatterns(patterns);

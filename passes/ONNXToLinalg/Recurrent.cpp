@@ -118,8 +118,8 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
     // Activations: per direction, f (and g, h).
     int64_t perDir = K == Kind::LSTM ? 3 : K == Kind::GRU ? 2 : 1;
     SmallVector<std::string> names;
-    if (op.getActivations())
-      for (Attribute a : *op.getActivations())
+    if (std::optional<ArrayAttr> activations = op.getActivations())
+      for (Attribute a : *activations)
         names.push_back(cast<StringAttr>(a).str());
     else if (K == Kind::LSTM)
       names = {"Sigmoid", "Tanh", "Tanh"};

@@ -85,6 +85,33 @@ g = helper.make_graph(nodes, "suffix",
                       consts)
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "suffix.onnx")
 
+# A Loop whose run-time trip count (3) disagrees with the length its scan
+# output declares (4): kiln-run must get KILN_ERROR_SHAPE, not a crash.
+body = helper.make_graph(
+    [helper.make_node("Identity", ["c_in"], ["c_out"]),
+     helper.make_node("Identity", ["y_in"], ["y_out"]),
+     helper.make_node("Identity", ["y_in"], ["y_scan"])],
+    "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+             helper.make_tensor_value_info("c_in", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("y_in", TensorProto.FLOAT, [2])],
+    [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
+     helper.make_tensor_value_info("y_out", TensorProto.FLOAT, [2]),
+     helper.make_tensor_value_info("y_scan", TensorProto.FLOAT, [2])])
+g = helper.make_graph(
+    [helper.make_node("Loop", ["m", "", "y0"], ["y", "ys"], name="loop0", body=body)],
+    "loop_short", [helper.make_tensor_value_info("m", TensorProto.INT64, []),
+                   helper.make_tensor_value_info("y0", TensorProto.FLOAT, [2])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2]),
+     helper.make_tensor_value_info("ys", TensorProto.FLOAT, [4, 2])])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "loop_short.onnx")
+data = os.path.join(out, "loop_short_data")
+os.makedirs(data, exist_ok=True)
+for i, v in enumerate([np.array(3, np.int64), np.ones(2, np.float32)]):
+    with open(os.path.join(data, "input_%d.pb" % i), "wb") as f:
+        f.write(numpy_helper.from_array(v).SerializeToString())
+with open(os.path.join(data, "output_0.pb"), "wb") as f:
+    f.write(numpy_helper.from_array(np.ones(2, np.float32)).SerializeToString())
+
 # Bad inputs.
 data = tiny().SerializeToString()
 with open(os.path.join(out, "truncated.onnx"), "wb") as f:
