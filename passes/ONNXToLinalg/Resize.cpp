@@ -336,10 +336,9 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
       if (tensorType(op.getScales()).getNumElements() != rank)
         return unsupported(op, "Resize scales do not match the input's rank");
       if (auto data = getConstantData(op.getScales())) {
-        int64_t i = 0;
-        for (const APFloat &v : data.getValues<APFloat>()) {
+        for (auto [i, v] : llvm::enumerate(data.getValues<APFloat>())) {
           known[i] = v.convertToDouble();
-          scale[i++] = f64Const(*known[i - 1]);
+          scale[i] = f64Const(*known[i]);
         }
       } else {
         for (int64_t i = 0; i < rank; ++i)
