@@ -42,9 +42,13 @@ func.func @linear_runtime_scales(%x: tensor<1x1x2x2xf32>, %scales: tensor<4xf32>
 // assert; nearest is one gather through one index table per resized axis.
 // CHECK-LABEL: func @nearest_constant_scales
 // CHECK-NOT: cf.assert
+// CHECK-DAG: %[[TWO:.*]] = arith.constant 2.000000e+00 : f64
+// CHECK-DAG: %[[THREE:.*]] = arith.constant 3.000000e+00 : f64
 // CHECK: %[[T2:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<4xindex>)
+// CHECK:   arith.divf %{{.*}}, %[[TWO]] : f64
 // CHECK:   arith.cmpf ogt
 // CHECK: %[[T3:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<6xindex>)
+// CHECK:   arith.divf %{{.*}}, %[[THREE]] : f64
 // CHECK: %[[Y:.*]] = linalg.generic {{.*}} ins(%[[T2]], %[[T3]] : tensor<4xindex>, tensor<6xindex>) outs(%{{.*}} : tensor<1x1x4x6xi32>)
 // CHECK: ^bb0(%[[I2:.*]]: index, %[[I3:.*]]: index, %{{.*}}: i32):
 // CHECK:   tensor.extract %{{.*}}[%{{.*}}, %{{.*}}, %[[I2]], %[[I3]]] : tensor<1x1x2x2xi32>
