@@ -301,6 +301,27 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
     for (int64_t i = 0; i < rank; ++i)
       if (xType.getDimSize(i) == 0 && yType.getDimSize(i) != 0)
         return unsupported(op, "Resize cannot fill an axis from an empty one");
+    if (p.crop() && (onnx::isNoValue(op.getRoi()) ||
+                     tensorType(op.getRoi()).getNumElements() != 2 * rank ||
+                     !isFloat(tensorType(op.getRoi()).getElementType())))
+      return unsupported(op,
+                         "tf_crop_and_resize needs a roi of 2 x rank floats");
+    bool hasScales = !onnx::isNoValue(op.getScales()) &&
+                     tensorType(op.getScales()).getNumElements() > 0;
+    bool constantSizes = false;
+    if (hasScales) {
+      if (tensorType(op.getScales()).getNumElements() != rank ||
+          !isFloat(tensorType(op.getScales()).getElementType()))
+        return unsupported(op, "Resize scales must be rank float values");
+    } else {
+      if (onnx::isNoValue(op.getSizes()) ||
+          tensorType(op.getSizes()).getNumElements() != rank)
+        return unsupported(op, "Resize needs scales or sizes of rank values");
+      SmallVector<int64_t> sizes;
+      constantSizes = succeeded(getConstantInts(op.getSizes(), sizes));
+      if (constantSizes && ArrayRef(sizes) != yType.getShape())
+        return unsupported(op, "Resize sizes differ from the output shape");
+    }
 
     Type f64 = rewriter.getF64Type();
     auto f64Const = [&](double v) {
@@ -313,10 +334,6 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
     // The roi bounds of tf_crop_and_resize, as f64 scalars.
     SmallVector<Value> roi;
     if (p.crop()) {
-      if (onnx::isNoValue(op.getRoi()) ||
-          tensorType(op.getRoi()).getNumElements() != 2 * rank)
-        return unsupported(op,
-                           "tf_crop_and_resize needs a roi of 2 x rank values");
       if (auto data = getConstantData(op.getRoi())) {
         for (const APFloat &v : data.getValues<APFloat>())
           roi.push_back(f64Const(v.convertToDouble()));
@@ -330,11 +347,7 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
     // Those known at compile time are also kept as numbers.
     SmallVector<Value> scale(rank);
     SmallVector<std::optional<double>> known(rank);
-    bool hasScales = !onnx::isNoValue(op.getScales()) &&
-                     tensorType(op.getScales()).getNumElements() > 0;
     if (hasScales) {
-      if (tensorType(op.getScales()).getNumElements() != rank)
-        return unsupported(op, "Resize scales do not match the input's rank");
       if (auto data = getConstantData(op.getScales())) {
         for (auto [i, v] : llvm::enumerate(data.getValues<APFloat>())) {
           known[i] = v.convertToDouble();
@@ -345,14 +358,7 @@ struct ResizeLowering : OpRewritePattern<onnx::ResizeOp> {
           scale[i] = extractF64(rewriter, loc, op.getScales(), i);
       }
     } else {
-      if (onnx::isNoValue(op.getSizes()) ||
-          tensorType(op.getSizes()).getNumElements() != rank)
-        return unsupported(op, "Resize needs scales or sizes of rank values");
-      SmallVector<int64_t> sizes;
-      if (succeeded(getConstantInts(op.getSizes(), sizes))) {
-        if (ArrayRef(sizes) != yType.getShape())
-          return unsupported(op, "Resize sizes differ from the output shape");
-      } else {
+      if (!constantSizes) {
         for (int64_t i = 0; i < rank; ++i) {
           Value v = rewriter.create<tensor::ExtractOp>(
               loc, op.getSizes(),
