@@ -350,11 +350,12 @@ def ONNX_OneHotOp : ONNX_Op<"OneHot"> {
 def ONNX_ResizeOp : ONNX_Op<"Resize"> {
   let summary = "resize with nearest, linear or cubic interpolation";
   let description = [{
-    The output size is static; `scales` (when given, a constant) decides the
-    coordinate transform, else `sizes`. Interpolation follows ONNX's reference
-    exactly: edge-clamped neighbours, the rounding of `nearest_mode`,
-    `cubic_coeff_a` and `exclude_outside`, and `extrapolation_value` outside
-    the region of `tf_crop_and_resize`.
+    The output size is static; `scales` (when given, constant or run-time,
+    checked to give that size) decides the coordinate transform, else
+    `sizes`; the `roi` of `tf_crop_and_resize` may be run-time too.
+    Interpolation follows ONNX's reference: edge-clamped neighbours, the
+    rounding of `nearest_mode`, `cubic_coeff_a` and `exclude_outside`, and
+    `extrapolation_value` outside the region of `tf_crop_and_resize`.
 
     Example:
     ```mlir
