@@ -169,10 +169,12 @@ def ONNX_LayerNormalizationOp : ONNX_Op<"LayerNormalization"> {
 }
 
 def ONNX_DropoutOp : ONNX_Op<"Dropout"> {
-  let summary = "identity at inference";
+  let summary = "identity at inference; random zeroing in training mode";
   let description = [{
-    Only inference is supported: `training_mode` must be absent or false. The
-    optional mask output is all true.
+    With `training_mode` absent or false, the identity and an all-true mask.
+    In training mode, elements are zeroed with probability `ratio` (default
+    0.5) and the others scaled by 1 / (1 - ratio); the draws are a hash of
+    `seed` and the element's index, the same on every run.
 
     Example:
     ```mlir

@@ -31,6 +31,7 @@ struct ConvertONNXToLinalgPass
     populateMathPatterns(patterns);
     populateNNPatterns(patterns);
     populateQuantizePatterns(patterns);
+    populateRandomPatterns(patterns);
     populateRecurrentPatterns(patterns);
     populateResizePatterns(patterns);
     populateScatterPatterns(patterns);

@@ -744,27 +744,6 @@ struct LayerNormLowering : OpRewritePattern<onnx::LayerNormalizationOp> {
   }
 };
 
-struct DropoutLowering : OpRewritePattern<onnx::DropoutOp> {
-  using OpRewritePattern::OpRewritePattern;
-  LogicalResult matchAndRewrite(onnx::DropoutOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!onnx::isNoValue(op.getTrainingMode())) {
-      auto data = getConstantData(op.getTrainingMode());
-      if (!data || data.getSplatValue<bool>())
-        return unsupported(op, "Dropout in training mode is not supported");
-    }
-    SmallVector<Value> results{op.getData()};
-    if (op.getMask()) {
-      auto maskType = tensorType(op.getMask());
-      results.push_back(createFilled(
-          rewriter, op.getLoc(), maskType,
-          createScalar(rewriter, op.getLoc(), maskType.getElementType(), 1)));
-    }
-    rewriter.replaceOp(op, results);
-    return success();
-  }
-};
-
 struct InstanceNormLowering : OpRewritePattern<onnx::InstanceNormalizationOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::InstanceNormalizationOp op,
@@ -905,6 +884,6 @@ void kiln::populateNNPatterns(RewritePatternSet &patterns) {
       PoolLowering<onnx::AveragePoolOp, false>,
       GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
       GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>, BatchNormLowering,
-      LayerNormLowering, DropoutLowering, InstanceNormLowering, LRNLowering>(
+      LayerNormLowering, InstanceNormLowering, LRNLowering>(
       ctx);
 }
