@@ -33,6 +33,7 @@ struct ConvertONNXToLinalgPass
     populateRecurrentPatterns(patterns);
     populateResizePatterns(patterns);
     populateScatterPatterns(patterns);
+    populateSortPatterns(patterns);
     populateTensorPatterns(patterns);
 
     bool reported = false;
