@@ -519,8 +519,9 @@ struct MatMulLowering : OpRewritePattern<onnx::MatMulOp> {
     auto aType = tensorType(op.getA()), bType = tensorType(op.getB());
     auto yType = tensorType(op.getY());
     Type et = yType.getElementType();
-    if (!isFloat(et))
-      return unsupported(op, "integer MatMul is not supported yet");
+    // Integer products wrap, the same for signed and unsigned types.
+    if (!isFloat(et) && (!isa<IntegerType>(et) || et.isInteger(1)))
+      return unsupported(op, "MatMul needs float or integer inputs");
     Value a = op.getA(), bv = op.getB();
     // Promote 1-d operands as numpy does.
     if (aType.getRank() == 1) {

@@ -104,8 +104,9 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     auto xType = tensorType(op.getX()), wType = tensorType(op.getW());
     auto yType = tensorType(op.getY());
     Type et = yType.getElementType();
-    if (!isFloat(et))
-      return unsupported(op, "integer Conv is not supported (use ConvInteger)");
+    // Integer Convs are the i32 ones ConvInteger and QLinearConv lower to.
+    if (!isFloat(et) && !isa<IntegerType>(et))
+      return unsupported(op, "Conv needs float or integer inputs");
     if (xType.getRank() != 4)
       return unsupported(op, "only 2-d convolution is supported yet");
     SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
@@ -238,11 +239,16 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
                               IT::parallel,  IT::parallel};
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{yInit}, ValueRange{xp, wg}, ValueRange{init}, maps,
-        iterators, [](OpBuilder &b, Location l, ValueRange args) {
-          Value p = b.create<arith::MulFOp>(l, args[0], args[1]);
-          b.create<linalg::YieldOp>(
-              l,
-              ValueRange{b.create<arith::AddFOp>(l, args[2], p).getResult()});
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value sum;
+          if (isFloat(et)) {
+            Value p = b.create<arith::MulFOp>(l, args[0], args[1]);
+            sum = b.create<arith::AddFOp>(l, args[2], p);
+          } else {
+            Value p = b.create<arith::MulIOp>(l, args[0], args[1]);
+            sum = b.create<arith::AddIOp>(l, args[2], p);
+          }
+          b.create<linalg::YieldOp>(l, sum);
         });
     rewriter.replaceOp(op,
                        reshapeTo(rewriter, loc, generic.getResult(0), yType));

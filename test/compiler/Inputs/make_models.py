@@ -79,9 +79,12 @@ g = helper.make_graph([helper.make_node("Relu", ["missing"], ["y"], name="relu0"
                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "checker_fails.onnx")
 
-g = helper.make_graph([helper.make_node("Det", ["x"], ["y"], name="det0")], "unsup",
-                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 3])],
-                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+g = helper.make_graph([helper.make_node("TfIdfVectorizer", ["x"], ["y"], name="tfidf0", mode="TF",
+                                        min_gram_length=2, max_gram_length=2, max_skip_count=0,
+                                        ngram_counts=[0, 0], ngram_indexes=[0, 1],
+                                        pool_int64s=[2, 3, 5, 4])], "unsup",
+                      [helper.make_tensor_value_info("x", TensorProto.INT64, [2, 6])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 2])])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "unsupported_op.onnx")
 
 g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu0")], "new",
