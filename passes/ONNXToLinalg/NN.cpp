@@ -827,6 +827,72 @@ struct InstanceNormLowering : OpRewritePattern<onnx::InstanceNormalizationOp> {
   }
 };
 
+/// MeanVarianceNormalization: (X - mean) / (sqrt(variance) + 1e-9) over
+/// `axes` (default [0, 2, 3]), as ONNX's function body. The variance is the
+/// mean of the squared deviations, equal to its E[X^2] - E[X]^2 without the
+/// cancellation; f16 and bf16 are computed in f32.
+struct MeanVarianceNormalizationLowering
+    : OpRewritePattern<onnx::MeanVarianceNormalizationOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::MeanVarianceNormalizationOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX());
+    Type et = xType.getElementType();
+    int64_t rank = xType.getRank();
+    if (!isFloat(et))
+      return unsupported(op, "MeanVarianceNormalization needs a float input");
+    SmallVector<int64_t> axes = op.getAxes() ? getI64Array(op.getAxes(), 0, 0)
+                                             : SmallVector<int64_t>{0, 2, 3};
+    for (int64_t &a : axes) {
+      if (a < -rank || a >= rank)
+        return unsupported(op, "an axis is out of range");
+      a = onnx::normalizeAxis(a, rank);
+    }
+    llvm::sort(axes);
+    axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+    int64_t count = 1;
+    for (int64_t a : axes)
+      count *= xType.getDimSize(a);
+
+    Type at = et.getIntOrFloatBitWidth() < 32 ? rewriter.getF32Type() : et;
+    auto atType = RankedTensorType::get(xType.getShape(), at);
+    Value x = op.getX();
+    if (at != et)
+      x = buildElementwise(rewriter, loc, atType, x,
+                           [&](OpBuilder &b, Location l, ValueRange args) {
+                             return convertScalar(b, l, args[0], at, false,
+                                                  false);
+                           });
+    Value sum = reduceKeepDims(rewriter, loc, x, axes, ReduceKind::Sum);
+    Value centered = buildElementwise(
+        rewriter, loc, atType, ValueRange{x, sum},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value mean = b.create<arith::DivFOp>(l, args[1],
+                                               createScalar(b, l, at, count));
+          return b.create<arith::SubFOp>(l, args[0], mean).getResult();
+        });
+    Value sq = buildElementwise(
+        rewriter, loc, atType, centered,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          return b.create<arith::MulFOp>(l, args[0], args[0]).getResult();
+        });
+    Value var = reduceKeepDims(rewriter, loc, sq, axes, ReduceKind::Sum);
+    Value y = buildElementwise(
+        rewriter, loc, xType, ValueRange{centered, var},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = b.create<arith::DivFOp>(l, args[1],
+                                            createScalar(b, l, at, count));
+          Value d = b.create<arith::AddFOp>(l, b.create<math::SqrtOp>(l, v),
+                                            createScalar(b, l, at, 1e-9));
+          return convertScalar(b, l, b.create<arith::DivFOp>(l, args[0], d), et,
+                               false, false);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 /// LRN: y = x / (bias + alpha / size * sum of squares over a channel
 /// window)^beta, the window [c - floor((size-1)/2), c + ceil((size-1)/2)].
 struct LRNLowering : OpRewritePattern<onnx::LRNOp> {
@@ -913,4 +979,5 @@ void kiln::populateNNPatterns(RewritePatternSet &patterns) {
       GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>, BatchNormLowering,
       LayerNormLowering, DropoutLowering, InstanceNormLowering, LRNLowering>(
       ctx);
+  patterns.add<MeanVarianceNormalizationLowering>(ctx);
 }
