@@ -121,6 +121,12 @@ struct TopKLowering : OpRewritePattern<onnx::TopKOp> {
           loc, ok, "TopK: K does not match the static output shape");
     }
 
+    if (k == 0) {
+      rewriter.replaceOp(op, {createEmpty(rewriter, loc, vType),
+                              createEmpty(rewriter, loc, iType)});
+      return success();
+    }
+
     // View the input as [outer, r, inner] and the outputs as [outer, k,
     // inner].
     int64_t outer = 1, inner = 1;
