@@ -15,7 +15,9 @@ def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> 
   let description = [{
     Before: onnx ops on static tensors. After: named and generic linalg ops,
     tensor reshapes/slices/pads and arith constants; no onnx op remains. A node
-    that cannot be lowered is reported once, naming it.
+    that cannot be lowered is reported once, naming it. A run-time value that
+    must agree with a static shape (TopK's K, sequence lengths) is checked by
+    a cf.assert.
 
     Conv becomes im2col + linalg.matmul (in an scf.for nest over images and
     groups when there are several); a depthwise Conv is one direct

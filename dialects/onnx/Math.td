@@ -285,6 +285,58 @@ def ONNX_GemmOp : ONNX_Op<"Gemm"> {
   let hasVerifier = 1;
 }
 
+def ONNX_DetOp : ONNX_Op<"Det"> {
+  let summary = "determinant of each square matrix in the last two dims";
+  let description = [{
+    X is [..., M, M]; Y is [...].
+
+    Example:
+    ```mlir
+    %y = onnx.Det(%x) : (tensor<3x2x2xf32>) -> tensor<3xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_MatMulIntegerOp : ONNX_Op<"MatMulInteger"> {
+  let summary = "int8/uint8 matmul with zero points, accumulated in int32";
+  let description = [{
+    (A - a_zero_point) x (B - b_zero_point) with numpy matmul broadcasting.
+    a_zero_point is a scalar or one per row of A; b_zero_point a scalar or
+    one per column of B.
+
+    Example:
+    ```mlir
+    %y = onnx.MatMulInteger(%a, %b, %az, %bz)
+        : (tensor<4x3xui8>, tensor<3x2xui8>, tensor<ui8>, tensor<ui8>) -> tensor<4x2xi32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$A, ONNX_Tensor:$B,
+                   ONNX_OptTensor:$a_zero_point, ONNX_OptTensor:$b_zero_point);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_QLinearMatMulOp : ONNX_Op<"QLinearMatMul"> {
+  let summary = "quantized matmul: requantized to y's scale and zero point";
+  let description = [{
+    y = saturate(round((a - a_zp)(b - b_zp) * a_scale * b_scale / y_scale)
+    + y_zp), rounding half to even.
+
+    Example:
+    ```mlir
+    %y = onnx.QLinearMatMul(%a, %as, %az, %b, %bs, %bz, %ys, %yz)
+        : (tensor<2x4xui8>, tensor<f32>, tensor<ui8>, tensor<4x3xui8>, tensor<f32>,
+           tensor<ui8>, tensor<f32>, tensor<ui8>) -> tensor<2x3xui8>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$a, ONNX_Tensor:$a_scale,
+                   ONNX_Tensor:$a_zero_point, ONNX_Tensor:$b,
+                   ONNX_Tensor:$b_scale, ONNX_Tensor:$b_zero_point,
+                   ONNX_Tensor:$y_scale, ONNX_Tensor:$y_zero_point);
+  let results = (outs ONNX_Tensor:$y);
+}
+
 def ONNX_EinsumOp : ONNX_Op<"Einsum"> {
   let summary = "Einstein summation over the inputs";
   let description = [{

@@ -168,6 +168,21 @@ def ONNX_LayerNormalizationOp : ONNX_Op<"LayerNormalization"> {
   let results = (outs ONNX_Tensor:$Y, Variadic<ONNX_Tensor>:$statistics);
 }
 
+def ONNX_MeanVarianceNormalizationOp
+    : ONNX_Op<"MeanVarianceNormalization", [SameOperandsAndResultType]> {
+  let summary = "(X - mean) / sqrt(variance + 1e-9) over `axes`";
+  let description = [{
+    Mean and (biased) variance are taken over `axes` (default [0, 2, 3]).
+
+    Example:
+    ```mlir
+    %y = onnx.MeanVarianceNormalization(%x) : (tensor<3x3x3x1xf32>) -> tensor<3x3x3x1xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, OptionalAttr<I64ArrayAttr>:$axes);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
 def ONNX_DropoutOp : ONNX_Op<"Dropout"> {
   let summary = "identity at inference; random zeroing in training mode";
   let description = [{
@@ -293,6 +308,57 @@ def ONNX_DynamicQuantizeLinearOp : ONNX_Op<"DynamicQuantizeLinear"> {
   let arguments = (ins ONNX_Tensor:$x);
   let results = (outs ONNX_Tensor:$y, ONNX_Tensor:$y_scale,
                  ONNX_Tensor:$y_zero_point);
+}
+
+def ONNX_ConvIntegerOp : ONNX_Op<"ConvInteger"> {
+  let summary = "int8/uint8 convolution with zero points, accumulated in int32";
+  let description = [{
+    As Conv on (x - x_zero_point) and (w - w_zero_point); x_zero_point is a
+    scalar, w_zero_point a scalar or one per output channel.
+
+    Example:
+    ```mlir
+    %y = onnx.ConvInteger(%x, %w, %xz, %none)
+        : (tensor<1x1x3x3xui8>, tensor<1x1x2x2xui8>, tensor<ui8>, none) -> tensor<1x1x2x2xi32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$x, ONNX_Tensor:$w,
+                   ONNX_OptTensor:$x_zero_point, ONNX_OptTensor:$w_zero_point,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   OptionalAttr<I64ArrayAttr>:$dilations,
+                   DefaultValuedAttr<I64Attr, "1">:$group,
+                   OptionalAttr<I64ArrayAttr>:$kernel_shape,
+                   OptionalAttr<I64ArrayAttr>:$pads,
+                   OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs ONNX_Tensor:$y);
+}
+
+def ONNX_QLinearConvOp : ONNX_Op<"QLinearConv"> {
+  let summary = "quantized convolution, requantized to y's scale and zero point";
+  let description = [{
+    The int32 accumulation of ConvInteger plus the int32 bias B, scaled by
+    x_scale * w_scale / y_scale (w_scale per tensor or per output channel),
+    rounded half to even and saturated after adding y_zero_point.
+
+    Example:
+    ```mlir
+    %y = onnx.QLinearConv(%x, %xs, %xz, %w, %ws, %wz, %ys, %yz, %none)
+        : (tensor<1x1x7x7xui8>, tensor<f32>, tensor<ui8>, tensor<1x1x1x1xui8>,
+           tensor<1xf32>, tensor<1xui8>, tensor<f32>, tensor<ui8>, none) -> tensor<1x1x7x7xui8>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$x, ONNX_Tensor:$x_scale,
+                   ONNX_Tensor:$x_zero_point, ONNX_Tensor:$w,
+                   ONNX_Tensor:$w_scale, ONNX_Tensor:$w_zero_point,
+                   ONNX_Tensor:$y_scale, ONNX_Tensor:$y_zero_point,
+                   ONNX_OptTensor:$B,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   OptionalAttr<I64ArrayAttr>:$dilations,
+                   DefaultValuedAttr<I64Attr, "1">:$group,
+                   OptionalAttr<I64ArrayAttr>:$kernel_shape,
+                   OptionalAttr<I64ArrayAttr>:$pads,
+                   OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs ONNX_Tensor:$y);
 }
 
 /// The attributes RNN, GRU and LSTM share.

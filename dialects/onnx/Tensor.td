@@ -418,6 +418,44 @@ def ONNX_ScatterNDOp : ONNX_Op<"ScatterND"> {
   let results = (outs ONNX_Tensor:$output);
 }
 
+def ONNX_TopKOp : ONNX_Op<"TopK"> {
+  let summary = "the K largest (or smallest) elements along an axis";
+  let description = [{
+    K is a 1-element int64 tensor; the static result shape gives K along
+    `axis`, and a run-time K must equal it. Ties go to the lower index. The
+    results are always in sorted order (also with `sorted` = 0).
+
+    Example:
+    ```mlir
+    %v, %i = onnx.TopK(%x, %k) {axis = 1 : i64}
+        : (tensor<3x4xf32>, tensor<1xi64>) -> (tensor<3x3xf32>, tensor<3x3xi64>)
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$K,
+                   DefaultValuedAttr<I64Attr, "-1">:$axis,
+                   DefaultValuedAttr<I64Attr, "1">:$largest,
+                   DefaultValuedAttr<I64Attr, "1">:$sorted);
+  let results = (outs ONNX_Tensor:$Values, ONNX_Tensor:$Indices);
+}
+
+def ONNX_ReverseSequenceOp : ONNX_Op<"ReverseSequence"> {
+  let summary = "reverses the first sequence_lens[b] steps of each batch entry";
+  let description = [{
+    Along `time_axis`, entry b of `batch_axis` has its first
+    `sequence_lens[b]` elements reversed and the rest copied.
+
+    Example:
+    ```mlir
+    %y = onnx.ReverseSequence(%x, %lens) {batch_axis = 0 : i64, time_axis = 1 : i64}
+        : (tensor<4x4xf32>, tensor<4xi64>) -> tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, ONNX_Tensor:$sequence_lens,
+                   DefaultValuedAttr<I64Attr, "1">:$batch_axis,
+                   DefaultValuedAttr<I64Attr, "0">:$time_axis);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
 /// Window functions: the output length is static, so they are constants.
 class ONNX_WindowOp<string mnemonic, string doc> : ONNX_Op<mnemonic> {
   let summary = doc;

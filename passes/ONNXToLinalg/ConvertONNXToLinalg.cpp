@@ -35,6 +35,7 @@ struct ConvertONNXToLinalgPass
     populateRecurrentPatterns(patterns);
     populateResizePatterns(patterns);
     populateScatterPatterns(patterns);
+    populateSortPatterns(patterns);
     populateTensorPatterns(patterns);
 
     bool reported = false;

@@ -3,13 +3,15 @@
 // This file implements the lowering of the onnx math family: elementwise
 // ops as broadcasting linalg.generic ops, MatMul and Gemm as linalg.matmul /
 // linalg.batch_matmul (constant weights transposed at compile time), Softmax
-// and the reductions as reduction generics that accumulate in f32 or wider.
+// and the reductions as reduction generics that accumulate in f32 or wider;
+// Det is an LU factorisation with partial pivoting in scf.for loops.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/ONNXToLinalg/Common.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -517,8 +519,9 @@ struct MatMulLowering : OpRewritePattern<onnx::MatMulOp> {
     auto aType = tensorType(op.getA()), bType = tensorType(op.getB());
     auto yType = tensorType(op.getY());
     Type et = yType.getElementType();
-    if (!isFloat(et))
-      return unsupported(op, "integer MatMul is not supported yet");
+    // Integer products wrap, the same for signed and unsigned types.
+    if (!isFloat(et) && (!isa<IntegerType>(et) || et.isInteger(1)))
+      return unsupported(op, "MatMul needs float or integer inputs");
     Value a = op.getA(), bv = op.getB();
     // Promote 1-d operands as numpy does.
     if (aType.getRank() == 1) {
@@ -1023,6 +1026,150 @@ struct SoftmaxLowering : OpRewritePattern<OpTy> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Det
+//===----------------------------------------------------------------------===//
+
+/// An scf.for over [lb, ub) (step 1) carrying `inits`; `body` returns the
+/// next values of the carried ones.
+static scf::ForOp buildForRange(
+    OpBuilder &b, Location loc, Value lb, Value ub, ValueRange inits,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, ValueRange)>
+        body) {
+  Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+  return b.create<scf::ForOp>(
+      loc, lb, ub, one, inits,
+      [&](OpBuilder &nb, Location l, Value iv, ValueRange args) {
+        nb.create<scf::YieldOp>(l, body(nb, l, iv, args));
+      });
+}
+
+/// Det by LU factorisation with partial pivoting of each matrix: scf.for
+/// loops eliminate the [batch, M, M] matrices in f32 (f64 for f64) in place
+/// (bufferization copies a read-only input before the first write); the
+/// determinant is the product of the pivots, negated once per row swap. A
+/// zero pivot gives 0 without dividing by it.
+struct DetLowering : OpRewritePattern<onnx::DetOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::DetOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX());
+    auto yType = tensorType(op.getY());
+    Type et = xType.getElementType();
+    int64_t rank = xType.getRank();
+    if (!isFloat(et))
+      return unsupported(op, "Det needs a float input");
+    if (rank < 2 || xType.getDimSize(rank - 1) != xType.getDimSize(rank - 2))
+      return unsupported(op, "Det needs square matrices in the last two dims");
+    int64_t m = xType.getDimSize(rank - 1);
+    int64_t batch = yType.getNumElements();
+    Type at = et.isF64() ? et : rewriter.getF32Type();
+    auto workType = RankedTensorType::get({batch, m, m}, at);
+    Value work = buildElementwise(
+        rewriter, loc, workType,
+        reshapeTo(rewriter, loc, op.getX(),
+                  RankedTensorType::get({batch, m, m}, et)),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          return convertScalar(b, l, args[0], at, false, false);
+        });
+    auto detType = RankedTensorType::get({batch}, at);
+    Value zeroI = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+    Value oneI = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+    Value mI = rewriter.create<arith::ConstantIndexOp>(loc, m);
+    Value batchI = rewriter.create<arith::ConstantIndexOp>(loc, batch);
+
+    // One column step of the elimination on matrix `bi`.
+    auto column = [&](OpBuilder &b, Location l, Value bi, Value k, Value a,
+                      Value det) -> SmallVector<Value> {
+      Value zero = createScalar(b, l, at, 0);
+      // The row of the largest magnitude at or below the diagonal (the
+      // first one on ties).
+      auto search = buildForRange(
+          b, l, k, mI, ValueRange{createScalar(b, l, at, -1), k},
+          [&](OpBuilder &b1, Location l1, Value r, ValueRange c) {
+            Value v = b1.create<math::AbsFOp>(
+                l1, b1.create<tensor::ExtractOp>(l1, a, ValueRange{bi, r, k}));
+            Value take = b1.create<arith::CmpFOp>(l1, arith::CmpFPredicate::OGT,
+                                                  v, c[0]);
+            return SmallVector<Value>{
+                b1.create<arith::SelectOp>(l1, take, v, c[0]),
+                b1.create<arith::SelectOp>(l1, take, r, c[1])};
+          });
+      Value p = search.getResult(1);
+      auto swap = buildForRange(
+          b, l, k, mI, ValueRange{a},
+          [&](OpBuilder &b1, Location l1, Value c, ValueRange t) {
+            Value top =
+                b1.create<tensor::ExtractOp>(l1, t[0], ValueRange{bi, k, c});
+            Value pivotRow =
+                b1.create<tensor::ExtractOp>(l1, t[0], ValueRange{bi, p, c});
+            Value u = b1.create<tensor::InsertOp>(l1, pivotRow, t[0],
+                                                  ValueRange{bi, k, c});
+            return SmallVector<Value>{
+                b1.create<tensor::InsertOp>(l1, top, u, ValueRange{bi, p, c})};
+          });
+      a = swap.getResult(0);
+      Value swapped =
+          b.create<arith::CmpIOp>(l, arith::CmpIPredicate::ne, p, k);
+      det = b.create<arith::SelectOp>(l, swapped,
+                                      b.create<arith::NegFOp>(l, det), det);
+      Value pivot = b.create<tensor::ExtractOp>(l, a, ValueRange{bi, k, k});
+      det = b.create<arith::MulFOp>(l, det, pivot);
+      Value isZero =
+          b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, pivot, zero);
+      Value inv = b.create<arith::SelectOp>(
+          l, isZero, zero,
+          b.create<arith::DivFOp>(l, createScalar(b, l, at, 1), pivot));
+      Value next = b.create<arith::AddIOp>(l, k, oneI);
+      auto rows = buildForRange(
+          b, l, next, mI, ValueRange{a},
+          [&](OpBuilder &b1, Location l1, Value r, ValueRange t) {
+            Value f = b1.create<arith::MulFOp>(
+                l1,
+                b1.create<tensor::ExtractOp>(l1, t[0], ValueRange{bi, r, k}),
+                inv);
+            auto cols = buildForRange(
+                b1, l1, next, mI, t,
+                [&](OpBuilder &b2, Location l2, Value c, ValueRange u) {
+                  Value rc = b2.create<tensor::ExtractOp>(l2, u[0],
+                                                          ValueRange{bi, r, c});
+                  Value kc = b2.create<tensor::ExtractOp>(l2, u[0],
+                                                          ValueRange{bi, k, c});
+                  Value v = b2.create<arith::SubFOp>(
+                      l2, rc, b2.create<arith::MulFOp>(l2, f, kc));
+                  return SmallVector<Value>{b2.create<tensor::InsertOp>(
+                      l2, v, u[0], ValueRange{bi, r, c})};
+                });
+            return SmallVector<Value>(cols.getResults());
+          });
+      return {rows.getResult(0), det};
+    };
+    auto loop = buildForRange(
+        rewriter, loc, zeroI, batchI,
+        ValueRange{work, createEmpty(rewriter, loc, detType)},
+        [&](OpBuilder &b, Location l, Value bi, ValueRange t) {
+          auto steps = buildForRange(
+              b, l, zeroI, mI, ValueRange{t[0], createScalar(b, l, at, 1)},
+              [&](OpBuilder &b1, Location l1, Value k, ValueRange c) {
+                return column(b1, l1, bi, k, c[0], c[1]);
+              });
+          Value dets = b.create<tensor::InsertOp>(l, steps.getResult(1), t[1],
+                                                  ValueRange{bi});
+          return SmallVector<Value>{steps.getResult(0), dets};
+        });
+    Value dets = loop.getResult(1);
+    if (at != et)
+      dets = buildElementwise(
+          rewriter, loc, RankedTensorType::get({batch}, et), dets,
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            return convertScalar(b, l, args[0], et, false, false);
+          });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, dets, yType));
+    return success();
+  }
+};
+
 /// Einsum as one linalg.generic: output letters are the parallel loops,
 /// the other letters reduction loops; each input's map lists its letters.
 struct EinsumLowering : OpRewritePattern<onnx::EinsumOp> {
@@ -1205,4 +1352,5 @@ void kiln::populateMathPatterns(RewritePatternSet &patterns) {
       HardmaxLowering, CumSumLowering, EinsumLowering, ReduceSumLowering,
       SoftmaxLowering<onnx::SoftmaxOp, false>,
       SoftmaxLowering<onnx::LogSoftmaxOp, true>>(ctx);
+  patterns.add<DetLowering>(ctx);
 }

@@ -104,8 +104,9 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     auto xType = tensorType(op.getX()), wType = tensorType(op.getW());
     auto yType = tensorType(op.getY());
     Type et = yType.getElementType();
-    if (!isFloat(et))
-      return unsupported(op, "integer Conv is not supported (use ConvInteger)");
+    // Integer Convs are the i32 ones ConvInteger and QLinearConv lower to.
+    if (!isFloat(et) && !isa<IntegerType>(et))
+      return unsupported(op, "Conv needs float or integer inputs");
     if (xType.getRank() != 4)
       return unsupported(op, "only 2-d convolution is supported yet");
     SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
@@ -238,11 +239,16 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
                               IT::parallel,  IT::parallel};
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{yInit}, ValueRange{xp, wg}, ValueRange{init}, maps,
-        iterators, [](OpBuilder &b, Location l, ValueRange args) {
-          Value p = b.create<arith::MulFOp>(l, args[0], args[1]);
-          b.create<linalg::YieldOp>(
-              l,
-              ValueRange{b.create<arith::AddFOp>(l, args[2], p).getResult()});
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value sum;
+          if (isFloat(et)) {
+            Value p = b.create<arith::MulFOp>(l, args[0], args[1]);
+            sum = b.create<arith::AddFOp>(l, args[2], p);
+          } else {
+            Value p = b.create<arith::MulIOp>(l, args[0], args[1]);
+            sum = b.create<arith::AddIOp>(l, args[2], p);
+          }
+          b.create<linalg::YieldOp>(l, sum);
         });
     rewriter.replaceOp(op,
                        reshapeTo(rewriter, loc, generic.getResult(0), yType));
@@ -800,6 +806,72 @@ struct InstanceNormLowering : OpRewritePattern<onnx::InstanceNormalizationOp> {
   }
 };
 
+/// MeanVarianceNormalization: (X - mean) / (sqrt(variance) + 1e-9) over
+/// `axes` (default [0, 2, 3]), as ONNX's function body. The variance is the
+/// mean of the squared deviations, equal to its E[X^2] - E[X]^2 without the
+/// cancellation; f16 and bf16 are computed in f32.
+struct MeanVarianceNormalizationLowering
+    : OpRewritePattern<onnx::MeanVarianceNormalizationOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::MeanVarianceNormalizationOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX());
+    Type et = xType.getElementType();
+    int64_t rank = xType.getRank();
+    if (!isFloat(et))
+      return unsupported(op, "MeanVarianceNormalization needs a float input");
+    SmallVector<int64_t> axes = op.getAxes() ? getI64Array(op.getAxes(), 0, 0)
+                                             : SmallVector<int64_t>{0, 2, 3};
+    for (int64_t &a : axes) {
+      if (a < -rank || a >= rank)
+        return unsupported(op, "an axis is out of range");
+      a = onnx::normalizeAxis(a, rank);
+    }
+    llvm::sort(axes);
+    axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+    int64_t count = 1;
+    for (int64_t a : axes)
+      count *= xType.getDimSize(a);
+
+    Type at = et.getIntOrFloatBitWidth() < 32 ? rewriter.getF32Type() : et;
+    auto atType = RankedTensorType::get(xType.getShape(), at);
+    Value x = op.getX();
+    if (at != et)
+      x = buildElementwise(rewriter, loc, atType, x,
+                           [&](OpBuilder &b, Location l, ValueRange args) {
+                             return convertScalar(b, l, args[0], at, false,
+                                                  false);
+                           });
+    Value sum = reduceKeepDims(rewriter, loc, x, axes, ReduceKind::Sum);
+    Value centered = buildElementwise(
+        rewriter, loc, atType, ValueRange{x, sum},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value mean = b.create<arith::DivFOp>(l, args[1],
+                                               createScalar(b, l, at, count));
+          return b.create<arith::SubFOp>(l, args[0], mean).getResult();
+        });
+    Value sq = buildElementwise(
+        rewriter, loc, atType, centered,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          return b.create<arith::MulFOp>(l, args[0], args[0]).getResult();
+        });
+    Value var = reduceKeepDims(rewriter, loc, sq, axes, ReduceKind::Sum);
+    Value y = buildElementwise(
+        rewriter, loc, xType, ValueRange{centered, var},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = b.create<arith::DivFOp>(l, args[1],
+                                            createScalar(b, l, at, count));
+          Value d = b.create<arith::AddFOp>(l, b.create<math::SqrtOp>(l, v),
+                                            createScalar(b, l, at, 1e-9));
+          return convertScalar(b, l, b.create<arith::DivFOp>(l, args[0], d), et,
+                               false, false);
+        });
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 /// LRN: y = x / (bias + alpha / size * sum of squares over a channel
 /// window)^beta, the window [c - floor((size-1)/2), c + ceil((size-1)/2)].
 struct LRNLowering : OpRewritePattern<onnx::LRNOp> {
@@ -886,4 +958,5 @@ void kiln::populateNNPatterns(RewritePatternSet &patterns) {
       GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>, BatchNormLowering,
       LayerNormLowering, InstanceNormLowering, LRNLowering>(
       ctx);
+  patterns.add<MeanVarianceNormalizationLowering>(ctx);
 }

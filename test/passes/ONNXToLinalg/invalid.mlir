@@ -1,10 +1,10 @@
 // RUN: kiln-opt %s --kiln-convert-onnx-to-linalg -split-input-file -verify-diagnostics
 // A node no pattern can lower is reported once, naming why.
 
-func.func @int_matmul(%a: tensor<2x3xi32>, %b: tensor<3x2xi32>) -> tensor<2x2xi32> {
-  // expected-error @+1 {{integer MatMul is not supported yet}}
-  %y = "onnx.MatMul"(%a, %b) : (tensor<2x3xi32>, tensor<3x2xi32>) -> tensor<2x2xi32>
-  return %y : tensor<2x2xi32>
+func.func @bool_matmul(%a: tensor<2x3xi1>, %b: tensor<3x2xi1>) -> tensor<2x2xi1> {
+  // expected-error @+1 {{MatMul needs float or integer inputs}}
+  %y = "onnx.MatMul"(%a, %b) : (tensor<2x3xi1>, tensor<3x2xi1>) -> tensor<2x2xi1>
+  return %y : tensor<2x2xi1>
 }
 
 // -----
