@@ -124,8 +124,7 @@ mlir::Value extractI64(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t,
 /// and clamped into [0, rank); emits `cf.assert` (message "<opName>: axis
 /// out of range") that it was in [-rank, rank). Returns an i64 value.
 mlir::Value runtimeAxis(mlir::OpBuilder &b, mlir::Location loc,
-                        mlir::Value axis, int64_t rank,
-                        llvm::StringRef opName);
+                        mlir::Value axis, int64_t rank, llvm::StringRef opName);
 
 /// Reports an unsupported case of `op` once, as an error naming the node,
 /// and returns failure.

@@ -4,6 +4,8 @@
 // ops as broadcasting linalg.generic ops, MatMul and Gemm as linalg.matmul /
 // linalg.batch_matmul (constant weights transposed at compile time), Softmax
 // and the reductions as reduction generics that accumulate in f32 or wider.
+// A run-time CumSum axis or ReduceSum axes input picks among the static
+// lowerings the result type allows (scf.index_switch), checked by cf.assert.
 //
 //===----------------------------------------------------------------------===//
 
@@ -911,8 +913,9 @@ struct CumSumLowering : OpRewritePattern<onnx::CumSumOp> {
     bool exclusive = op.getExclusive(), reverse = op.getReverse();
     Value x = op.getX();
     auto zeros = [&] {
-      return createFilled(rewriter, loc, type,
-                          createScalar(rewriter, loc, type.getElementType(), 0));
+      return createFilled(
+          rewriter, loc, type,
+          createScalar(rewriter, loc, type.getElementType(), 0));
     };
     if (tensorType(op.getAxis()).getNumElements() != 1)
       return unsupported(op, "CumSum axis must be a scalar");
@@ -923,13 +926,13 @@ struct CumSumLowering : OpRewritePattern<onnx::CumSumOp> {
       int64_t axis = onnx::normalizeAxis(axisValues[0], rank);
       if (axis < 0)
         return unsupported(op, "axis out of range");
-      rewriter.replaceOp(op, buildCumSum(rewriter, loc, x, zeros(), axis,
-                                         exclusive, reverse));
+      rewriter.replaceOp(
+          op, buildCumSum(rewriter, loc, x, zeros(), axis, exclusive, reverse));
       return success();
     }
-    Value axis = runtimeAxis(rewriter, loc,
-                             extractI64(rewriter, loc, op.getAxis(), 0), rank,
-                             "CumSum");
+    Value axis =
+        runtimeAxis(rewriter, loc, extractI64(rewriter, loc, op.getAxis(), 0),
+                    rank, "CumSum");
     if (rank == 1) {
       rewriter.replaceOp(
           op, buildCumSum(rewriter, loc, x, zeros(), 0, exclusive, reverse));
@@ -944,8 +947,8 @@ struct CumSumLowering : OpRewritePattern<onnx::CumSumOp> {
         rewriter.create<arith::IndexCastOp>(loc, rewriter.getIndexType(), axis),
         cases, cases.size());
     for (int64_t a = 0; a < rank; ++a) {
-      Region &region = a + 1 < rank ? sw.getCaseRegions()[a]
-                                    : sw.getDefaultRegion();
+      Region &region =
+          a + 1 < rank ? sw.getCaseRegions()[a] : sw.getDefaultRegion();
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPointToStart(&region.emplaceBlock());
       rewriter.create<scf::YieldOp>(
@@ -1011,8 +1014,8 @@ struct ReduceSumLowering : OpRewritePattern<onnx::ReduceSumOp> {
     }
     if (failed(normaliseAxes(op, axes, rank)))
       return failure();
-    Value r = reduceKeepDims(rewriter, loc, op.getData(), axes,
-                             ReduceKind::Sum);
+    Value r =
+        reduceKeepDims(rewriter, loc, op.getData(), axes, ReduceKind::Sum);
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, r, outType));
     return success();
   }
@@ -1058,9 +1061,9 @@ private:
     Value mask = createScalar(rewriter, loc, i64, 0);
     int64_t count = tensorType(op.getAxes()).getNumElements();
     for (int64_t j = 0; j < count; ++j) {
-      Value axis = runtimeAxis(rewriter, loc,
-                               extractI64(rewriter, loc, op.getAxes(), j),
-                               rank, "ReduceSum");
+      Value axis =
+          runtimeAxis(rewriter, loc, extractI64(rewriter, loc, op.getAxes(), j),
+                      rank, "ReduceSum");
       mask = rewriter.create<arith::OrIOp>(
           loc, mask,
           rewriter.create<arith::ShLIOp>(
@@ -1088,9 +1091,9 @@ private:
     }
     // Several sets (only without keepdims): each case sums into one buffer
     // made outside the switch, its map dropping that case's reduced dims.
-    Value init = createFilled(
-        rewriter, loc, outType,
-        createScalar(rewriter, loc, outType.getElementType(), 0));
+    Value init =
+        createFilled(rewriter, loc, outType,
+                     createScalar(rewriter, loc, outType.getElementType(), 0));
     auto reduceInto = [&](OpBuilder &b, uint64_t set) {
       SmallVector<AffineExpr> outExprs;
       SmallVector<utils::IteratorType> iterators;
@@ -1109,11 +1112,10 @@ private:
           .create<linalg::GenericOp>(
               loc, TypeRange{outType}, op.getData(), init, maps, iterators,
               [&](OpBuilder &nb, Location l, ValueRange args) {
-                Value r =
-                    f ? nb.create<arith::AddFOp>(l, args[0], args[1])
-                            .getResult()
-                      : nb.create<arith::AddIOp>(l, args[0], args[1])
-                            .getResult();
+                Value r = f ? nb.create<arith::AddFOp>(l, args[0], args[1])
+                                  .getResult()
+                            : nb.create<arith::AddIOp>(l, args[0], args[1])
+                                  .getResult();
                 nb.create<linalg::YieldOp>(l, r);
               })
           .getResult(0);
@@ -1125,8 +1127,8 @@ private:
                                             cared),
         cases, cases.size());
     for (size_t c = 0; c < sets.size(); ++c) {
-      Region &region = c < cases.size() ? sw.getCaseRegions()[c]
-                                        : sw.getDefaultRegion();
+      Region &region =
+          c < cases.size() ? sw.getCaseRegions()[c] : sw.getDefaultRegion();
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPointToStart(&region.emplaceBlock());
       rewriter.create<scf::YieldOp>(loc, reduceInto(rewriter, sets[c]));

@@ -5,7 +5,9 @@
 // Squeeze, Unsqueeze) take it from their static result type, which shape
 // inference fixed at import; reshapes become collapse/expand_shape (views
 // after bufferization), Transpose a linalg.transpose, Concat insert_slices,
-// Gather a generic that extracts at the (clamped) index.
+// Gather a generic that extracts at the (clamped) index. Slice and Pad
+// with run-time starts or pads compute them with ONNX's rules and
+// cf.assert that they give the static result shape.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,8 +28,7 @@ static Value cmpI64(OpBuilder &b, Location loc, arith::CmpIPredicate pred,
 }
 
 /// Clamps an i64 value into [lo, hi].
-static Value clampI64(OpBuilder &b, Location loc, Value v, Value lo,
-                      Value hi) {
+static Value clampI64(OpBuilder &b, Location loc, Value v, Value lo, Value hi) {
   return b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, v, lo),
                                   hi);
 }
@@ -53,10 +54,10 @@ static LogicalResult lowerRuntimeSlice(onnx::SliceOp op,
                            "same length");
   // Axes and steps known at compile time, where they are.
   SmallVector<int64_t> constAxes, constSteps;
-  bool axesKnown = !hasAxes || succeeded(getConstantInts(op.getAxes(),
-                                                         constAxes));
-  bool stepsKnown = !hasSteps || succeeded(getConstantInts(op.getSteps(),
-                                                           constSteps));
+  bool axesKnown =
+      !hasAxes || succeeded(getConstantInts(op.getAxes(), constAxes));
+  bool stepsKnown =
+      !hasSteps || succeeded(getConstantInts(op.getSteps(), constSteps));
   if (!hasAxes)
     for (int64_t j = 0; j < k; ++j)
       constAxes.push_back(j);
@@ -95,9 +96,9 @@ static LogicalResult lowerRuntimeSlice(onnx::SliceOp op,
     }
     Value axis;
     if (!axesKnown)
-      axis = runtimeAxis(rewriter, loc,
-                         extractI64(rewriter, loc, op.getAxes(), j), rank,
-                         "Slice");
+      axis =
+          runtimeAxis(rewriter, loc, extractI64(rewriter, loc, op.getAxes(), j),
+                      rank, "Slice");
     Value pos = cmpI64(rewriter, loc, P::sgt, st, zero);
     for (int64_t d = 0; d < rank; ++d) {
       if (axesKnown && constAxes[j] != d)
@@ -139,7 +140,8 @@ static LogicalResult lowerRuntimeSlice(onnx::SliceOp op,
         length[d] = len;
         continue;
       }
-      Value sel = cmpI64(rewriter, loc, P::eq, axis, i64Const(rewriter, loc, d));
+      Value sel =
+          cmpI64(rewriter, loc, P::eq, axis, i64Const(rewriter, loc, d));
       start[d] = rewriter.create<arith::SelectOp>(loc, sel, sv, start[d]);
       step[d] = rewriter.create<arith::SelectOp>(loc, sel, st, step[d]);
       length[d] = rewriter.create<arith::SelectOp>(loc, sel, len, length[d]);
@@ -148,10 +150,10 @@ static LogicalResult lowerRuntimeSlice(onnx::SliceOp op,
   for (int64_t d = 0; d < rank; ++d) {
     Value ok = cmpI64(rewriter, loc, P::eq, length[d],
                       i64Const(rewriter, loc, outType.getDimSize(d)));
-    rewriter.create<cf::AssertOp>(
-        loc, ok,
-        "Slice: the sliced length of axis " + std::to_string(d) +
-            " differs from the static output shape");
+    rewriter.create<cf::AssertOp>(loc, ok,
+                                  "Slice: the sliced length of axis " +
+                                      std::to_string(d) +
+                                      " differs from the static output shape");
   }
   if (outType.getNumElements() == 0) {
     rewriter.replaceOp(op, createEmpty(rewriter, loc, outType));
@@ -175,8 +177,7 @@ static LogicalResult lowerRuntimeSlice(onnx::SliceOp op,
       Value off = clampI64(rewriter, loc, start[d], zero,
                            i64Const(rewriter, loc, maxStart));
       offsets.push_back(
-          rewriter
-              .create<arith::IndexCastOp>(loc, rewriter.getIndexType(), off)
+          rewriter.create<arith::IndexCastOp>(loc, rewriter.getIndexType(), off)
               .getResult());
       sizes.push_back(rewriter.getIndexAttr(m));
       strides.push_back(rewriter.getIndexAttr(stride));
@@ -523,8 +524,7 @@ static Value buildPadGather(OpBuilder &b, Location loc, Value data,
           if (constant) {
             Value in = nb.create<arith::AndIOp>(
                 l,
-                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, x,
-                                         zero),
+                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, x, zero),
                 nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle, x,
                                          last));
             inside = inside ? nb.create<arith::AndIOp>(l, inside, in) : in;
@@ -535,11 +535,10 @@ static Value buildPadGather(OpBuilder &b, Location loc, Value data,
             Value m = nb.create<arith::RemSIOp>(l, x, period);
             m = nb.create<arith::SelectOp>(
                 l,
-                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, m,
-                                         zero),
+                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, m, zero),
                 nb.create<arith::AddIOp>(l, m, period), m);
-            Value over = nb.create<arith::CmpIOp>(
-                l, arith::CmpIPredicate::sgt, m, last);
+            Value over =
+                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, m, last);
             x = nb.create<arith::SelectOp>(
                 l, over, nb.create<arith::SubIOp>(l, period, m), m);
           }
@@ -605,8 +604,8 @@ struct PadLowering : OpRewritePattern<onnx::PadOp> {
       if (constPads) {
         if (n + pads[i] + pads[rank + i] != m)
           return unsupported(op, "Pad pads do not give the output shape");
-        begin.push_back(createScalar(rewriter, loc, rewriter.getI64Type(),
-                                     pads[i]));
+        begin.push_back(
+            createScalar(rewriter, loc, rewriter.getI64Type(), pads[i]));
         continue;
       }
       Value lo = extractI64(rewriter, loc, op.getPads(), i);
@@ -616,10 +615,10 @@ struct PadLowering : OpRewritePattern<onnx::PadOp> {
           i64Const(rewriter, loc, n));
       Value ok = rewriter.create<arith::CmpIOp>(
           loc, arith::CmpIPredicate::eq, total, i64Const(rewriter, loc, m));
-      rewriter.create<cf::AssertOp>(
-          loc, ok,
-          "Pad: the pads of axis " + std::to_string(i) +
-              " differ from the static output shape");
+      rewriter.create<cf::AssertOp>(loc, ok,
+                                    "Pad: the pads of axis " +
+                                        std::to_string(i) +
+                                        " differ from the static output shape");
       begin.push_back(lo);
     }
     if (outType.getNumElements() == 0) {
