@@ -22,6 +22,9 @@ def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> 
     Conv becomes im2col + linalg.matmul (in an scf.for nest over images and
     groups when there are several); a depthwise Conv is one direct
     linalg.generic. Constant Gemm weights are transposed at compile time.
+    Run-time inputs that the static result shape depends on (Slice starts,
+    Pad pads, ReduceSum axes...) are computed with clamped indices and
+    checked against that shape with cf.assert.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",

@@ -8,6 +8,7 @@
 
 #include "passes/ONNXToLinalg/Common.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 
@@ -314,6 +315,37 @@ Value clampIndex(OpBuilder &b, Location l, Value v, int64_t size) {
   return b.create<arith::MinSIOp>(
       l, idx,
       b.create<arith::ConstantIndexOp>(l, std::max<int64_t>(size - 1, 0)));
+}
+
+Value extractI64(OpBuilder &b, Location loc, Value t, int64_t j) {
+  auto type = tensorType(t);
+  SmallVector<Value> idx(type.getRank());
+  for (int64_t d = type.getRank() - 1; d >= 0; --d) {
+    int64_t n = std::max<int64_t>(type.getDimSize(d), 1);
+    idx[d] = b.create<arith::ConstantIndexOp>(loc, j % n);
+    j /= n;
+  }
+  Value v = b.create<tensor::ExtractOp>(loc, t, idx);
+  if (v.getType() != b.getI64Type())
+    v = b.create<arith::ExtSIOp>(loc, b.getI64Type(), v);
+  return v;
+}
+
+Value runtimeAxis(OpBuilder &b, Location loc, Value axis, int64_t rank,
+                  StringRef opName) {
+  using P = arith::CmpIPredicate;
+  Value zero = b.create<arith::ConstantIntOp>(loc, 0, 64);
+  Value r = b.create<arith::ConstantIntOp>(loc, rank, 64);
+  Value neg = b.create<arith::CmpIOp>(loc, P::slt, axis, zero);
+  axis = b.create<arith::SelectOp>(loc, neg,
+                                   b.create<arith::AddIOp>(loc, axis, r), axis);
+  Value ok = b.create<arith::AndIOp>(
+      loc, b.create<arith::CmpIOp>(loc, P::sge, axis, zero),
+      b.create<arith::CmpIOp>(loc, P::slt, axis, r));
+  b.create<cf::AssertOp>(loc, ok, (opName + ": axis out of range").str());
+  axis = b.create<arith::MaxSIOp>(loc, axis, zero);
+  return b.create<arith::MinSIOp>(
+      loc, axis, b.create<arith::ConstantIntOp>(loc, rank - 1, 64));
 }
 
 LogicalResult unsupported(Operation *op, const Twine &why) {

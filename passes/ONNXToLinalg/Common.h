@@ -115,6 +115,17 @@ buildIndexed(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value clampIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                        int64_t size);
 
+/// Element `j` (row-major) of a small integer tensor read at run time, such
+/// as a run-time axes or pads input, sign-extended to i64.
+mlir::Value extractI64(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t,
+                       int64_t j);
+
+/// A possibly negative i64 axis read at run time, normalised against `rank`
+/// and clamped into [0, rank); emits `cf.assert` (message "<opName>: axis
+/// out of range") that it was in [-rank, rank). Returns an i64 value.
+mlir::Value runtimeAxis(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::Value axis, int64_t rank, llvm::StringRef opName);
+
 /// Reports an unsupported case of `op` once, as an error naming the node,
 /// and returns failure.
 mlir::LogicalResult unsupported(mlir::Operation *op, const llvm::Twine &why);

@@ -4,12 +4,15 @@
 // ops as broadcasting linalg.generic ops, MatMul and Gemm as linalg.matmul /
 // linalg.batch_matmul (constant weights transposed at compile time), Softmax
 // and the reductions as reduction generics that accumulate in f32 or wider;
-// Det is an LU factorisation with partial pivoting in scf.for loops.
+// Det is an LU factorisation with partial pivoting in scf.for loops. A
+// run-time CumSum axis or ReduceSum axes input picks among the static
+// lowerings the result type allows (scf.index_switch), checked by cf.assert.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/ONNXToLinalg/Common.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
@@ -860,128 +863,279 @@ struct HardmaxLowering : OpRewritePattern<onnx::HardmaxOp> {
 };
 
 /// CumSum as a masked reduction over a second copy of the axis:
-/// y[.., i, ..] = sum_k x[.., k, ..] for k <= i (k < i exclusive; >= reverse).
+/// y[.., i, ..] = sum_k x[.., k, ..] for k <= i (k < i exclusive; >= reverse),
+/// accumulated into `init` (zeros of x's type).
+static Value buildCumSum(OpBuilder &b, Location loc, Value x, Value init,
+                         int64_t axis, bool exclusive, bool reverse) {
+  auto type = tensorType(x);
+  Type et = type.getElementType();
+  int64_t rank = type.getRank();
+  // Loops: the rank output dims, then k.
+  SmallVector<AffineExpr> inExprs;
+  for (int64_t i = 0; i < rank; ++i)
+    inExprs.push_back(b.getAffineDimExpr(i == axis ? rank : i));
+  SmallVector<AffineMap> maps{
+      AffineMap::get(rank + 1, 0, inExprs, b.getContext()),
+      AffineMap::getMultiDimIdentityMap(rank + 1, b.getContext())
+          .getMajorSubMap(rank)};
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  bool f = isFloat(et);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, TypeRange{type}, x, init, maps, iterators,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value i = nb.create<linalg::IndexOp>(l, axis);
+        Value k = nb.create<linalg::IndexOp>(l, rank);
+        auto pred = reverse ? (exclusive ? arith::CmpIPredicate::ugt
+                                         : arith::CmpIPredicate::uge)
+                            : (exclusive ? arith::CmpIPredicate::ult
+                                         : arith::CmpIPredicate::ule);
+        Value take = nb.create<arith::CmpIOp>(l, pred, k, i);
+        Value sum =
+            f ? nb.create<arith::AddFOp>(l, args[1], args[0]).getResult()
+              : nb.create<arith::AddIOp>(l, args[1], args[0]).getResult();
+        nb.create<linalg::YieldOp>(
+            l, ValueRange{nb.create<arith::SelectOp>(l, take, sum, args[1])});
+      });
+  return generic.getResult(0);
+}
+
+/// A run-time axis picks one of the constant-axis lowerings through an
+/// scf.index_switch (the last axis is the default case; the axis is
+/// asserted to be in range). Every case accumulates into one buffer made
+/// outside the switch, which the memory planner can place.
 struct CumSumLowering : OpRewritePattern<onnx::CumSumOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::CumSumOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto type = tensorType(op.getX());
-    Type et = type.getElementType();
-    SmallVector<int64_t> axisValues;
-    if (failed(getConstantInts(op.getAxis(), axisValues)) ||
-        axisValues.size() != 1)
-      return unsupported(op, "CumSum axis must be a constant scalar");
     int64_t rank = type.getRank();
-    int64_t axis = onnx::normalizeAxis(axisValues[0], rank);
-    if (axis < 0)
-      return unsupported(op, "axis out of range");
-    // Loops: the rank output dims, then k.
-    SmallVector<AffineExpr> inExprs;
-    for (int64_t i = 0; i < rank; ++i)
-      inExprs.push_back(rewriter.getAffineDimExpr(i == axis ? rank : i));
-    SmallVector<AffineMap> maps{
-        AffineMap::get(rank + 1, 0, inExprs, rewriter.getContext()),
-        AffineMap::getMultiDimIdentityMap(rank + 1, rewriter.getContext())
-            .getMajorSubMap(rank)};
-    SmallVector<utils::IteratorType> iterators(rank,
-                                               utils::IteratorType::parallel);
-    iterators.push_back(utils::IteratorType::reduction);
     bool exclusive = op.getExclusive(), reverse = op.getReverse();
-    bool f = isFloat(et);
-    Value init =
-        createFilled(rewriter, loc, type, createScalar(rewriter, loc, et, 0));
-    auto generic = rewriter.create<linalg::GenericOp>(
-        loc, TypeRange{type}, op.getX(), init, maps, iterators,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value i = b.create<linalg::IndexOp>(l, axis);
-          Value k = b.create<linalg::IndexOp>(l, rank);
-          auto pred = reverse ? (exclusive ? arith::CmpIPredicate::ugt
-                                           : arith::CmpIPredicate::uge)
-                              : (exclusive ? arith::CmpIPredicate::ult
-                                           : arith::CmpIPredicate::ule);
-          Value take = b.create<arith::CmpIOp>(l, pred, k, i);
-          Value sum =
-              f ? b.create<arith::AddFOp>(l, args[1], args[0]).getResult()
-                : b.create<arith::AddIOp>(l, args[1], args[0]).getResult();
-          b.create<linalg::YieldOp>(
-              l, ValueRange{b.create<arith::SelectOp>(l, take, sum, args[1])});
-        });
-    rewriter.replaceOp(op, generic.getResult(0));
+    Value x = op.getX();
+    auto zeros = [&] {
+      return createFilled(
+          rewriter, loc, type,
+          createScalar(rewriter, loc, type.getElementType(), 0));
+    };
+    if (tensorType(op.getAxis()).getNumElements() != 1)
+      return unsupported(op, "CumSum axis must be a scalar");
+    if (rank == 0)
+      return unsupported(op, "CumSum needs an input of rank 1 or more");
+    SmallVector<int64_t> axisValues;
+    if (succeeded(getConstantInts(op.getAxis(), axisValues))) {
+      int64_t axis = onnx::normalizeAxis(axisValues[0], rank);
+      if (axis < 0)
+        return unsupported(op, "axis out of range");
+      rewriter.replaceOp(
+          op, buildCumSum(rewriter, loc, x, zeros(), axis, exclusive, reverse));
+      return success();
+    }
+    Value axis =
+        runtimeAxis(rewriter, loc, extractI64(rewriter, loc, op.getAxis(), 0),
+                    rank, "CumSum");
+    if (rank == 1) {
+      rewriter.replaceOp(
+          op, buildCumSum(rewriter, loc, x, zeros(), 0, exclusive, reverse));
+      return success();
+    }
+    Value init = zeros();
+    SmallVector<int64_t> cases;
+    for (int64_t a = 0; a + 1 < rank; ++a)
+      cases.push_back(a);
+    auto sw = rewriter.create<scf::IndexSwitchOp>(
+        loc, TypeRange{type},
+        rewriter.create<arith::IndexCastOp>(loc, rewriter.getIndexType(), axis),
+        cases, cases.size());
+    for (int64_t a = 0; a < rank; ++a) {
+      Region &region =
+          a + 1 < rank ? sw.getCaseRegions()[a] : sw.getDefaultRegion();
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(&region.emplaceBlock());
+      rewriter.create<scf::YieldOp>(
+          loc, buildCumSum(rewriter, loc, x, init, a, exclusive, reverse));
+    }
+    rewriter.replaceOp(op, sw.getResults());
     return success();
   }
 };
 
-/// The axes a reduction with run-time axes must have used, read off its
-/// static types: with keepdims, the dims that became 1 (reducing a dim that
-/// already was 1 changes nothing); without, the dims the result dropped,
-/// when that is unambiguous.
-static LogicalResult axesFromTypes(RankedTensorType in, RankedTensorType out,
-                                   bool keepdims,
-                                   SmallVectorImpl<int64_t> &axes) {
-  auto is = in.getShape(), os = out.getShape();
-  if (keepdims) {
-    if (is.size() != os.size())
-      return failure();
-    for (size_t i = 0; i < is.size(); ++i)
-      if (os[i] != is[i]) {
-        if (os[i] != 1)
-          return failure();
-        axes.push_back(i);
-      }
-    return success();
+/// The axis sets a reduction without keepdims may have used, read off its
+/// static types: every way of dropping dims of `in` that leaves `out`, as
+/// bitmasks (at most `limit` of them).
+static void candidateAxisSets(ArrayRef<int64_t> in, ArrayRef<int64_t> out,
+                              size_t i, size_t j, uint64_t mask, size_t limit,
+                              SmallVectorImpl<uint64_t> &sets) {
+  if (sets.size() > limit || in.size() - i < out.size() - j)
+    return;
+  if (j == out.size()) {
+    for (; i < in.size(); ++i)
+      mask |= uint64_t(1) << i;
+    sets.push_back(mask);
+    return;
   }
-  // The result's dims must embed in the input's in exactly one way.
-  size_t n = is.size(), m = os.size();
-  // ways[i][j]: embeddings of os[j..] into is[i..].
-  std::vector<std::vector<int64_t>> ways(n + 1, std::vector<int64_t>(m + 1, 0));
-  for (size_t i = 0; i <= n; ++i)
-    ways[i][m] = 1;
-  for (size_t i = n; i-- > 0;)
-    for (size_t j = m; j-- > 0;)
-      ways[i][j] = std::min<int64_t>(
-          2, ways[i + 1][j] + (is[i] == os[j] ? ways[i + 1][j + 1] : 0));
-  if (ways[0][0] != 1)
-    return failure();
-  for (size_t i = 0, j = 0; i < n; ++i) {
-    if (j < m && is[i] == os[j] && ways[i + 1][j + 1] == 1)
-      ++j;
-    else
-      axes.push_back(i);
-  }
-  return success();
+  if (in[i] == out[j])
+    candidateAxisSets(in, out, i + 1, j + 1, mask, limit, sets);
+  candidateAxisSets(in, out, i + 1, j, mask | (uint64_t(1) << i), limit, sets);
 }
 
+static SmallVector<int64_t> axesOfMask(uint64_t mask, int64_t rank) {
+  SmallVector<int64_t> axes;
+  for (int64_t i = 0; i < rank; ++i)
+    if (mask & (uint64_t(1) << i))
+      axes.push_back(i);
+  return axes;
+}
+
+/// ReduceSum whose axes are an input. Constant axes reduce statically. Axes
+/// known only at run time (their count is static) become a bitmask of the
+/// reduced dims; the static result type admits a set of masks: with
+/// keepdims, exactly the dims that became 1 must be reduced (dims of size 1
+/// may or may not be); without, the reduced dims are one of the ways the
+/// result's dims embed in the input's. The mask is asserted to be allowed,
+/// and when several are, an scf.index_switch on it picks the static
+/// reduction.
 struct ReduceSumLowering : OpRewritePattern<onnx::ReduceSumOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::ReduceSumOp op,
                                 PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
     auto type = tensorType(op.getData());
+    auto outType = tensorType(op.getReduced());
+    int64_t rank = type.getRank();
     SmallVector<int64_t> axes;
-    if (!onnx::isNoValue(op.getAxes()) &&
-        failed(getConstantInts(op.getAxes(), axes))) {
-      // Run-time axes: the static result type says which they were.
-      axes.clear();
-      if (op.getNoopWithEmptyAxes() ||
-          failed(axesFromTypes(type, tensorType(op.getReduced()),
-                               op.getKeepdims(), axes)))
-        return unsupported(op, "ReduceSum axes must be a constant here");
-      if (axes.empty()) {
-        rewriter.replaceOp(op, reshapeTo(rewriter, op.getLoc(), op.getData(),
-                                         tensorType(op.getReduced())));
-        return success();
-      }
-    }
+    bool hasAxes = !onnx::isNoValue(op.getAxes());
+    int64_t count = hasAxes ? tensorType(op.getAxes()).getNumElements() : 0;
+    // An empty axes input is known to be empty at compile time.
+    if (count != 0 && failed(getConstantInts(op.getAxes(), axes)))
+      return lowerRuntimeAxes(op, rewriter);
     if (axes.empty() && op.getNoopWithEmptyAxes()) {
-      rewriter.replaceOp(op, op.getData());
+      rewriter.replaceOp(op, reshapeTo(rewriter, loc, op.getData(), outType));
       return success();
     }
-    if (failed(normaliseAxes(op, axes, type.getRank())))
+    if (failed(normaliseAxes(op, axes, rank)))
       return failure();
-    Value r = reduceKeepDims(rewriter, op.getLoc(), op.getData(), axes,
-                             ReduceKind::Sum);
-    rewriter.replaceOp(
-        op, reshapeTo(rewriter, op.getLoc(), r, tensorType(op.getReduced())));
+    Value r =
+        reduceKeepDims(rewriter, loc, op.getData(), axes, ReduceKind::Sum);
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, r, outType));
+    return success();
+  }
+
+private:
+  static LogicalResult lowerRuntimeAxes(onnx::ReduceSumOp op,
+                                        PatternRewriter &rewriter) {
+    Location loc = op.getLoc();
+    auto type = tensorType(op.getData());
+    auto outType = tensorType(op.getReduced());
+    int64_t rank = type.getRank();
+    if (rank > 63)
+      return unsupported(op, "ReduceSum with run-time axes needs rank < 64");
+    // The masks the static types allow, and which bits of the mask matter.
+    SmallVector<uint64_t> sets;
+    uint64_t care = (uint64_t(1) << rank) - 1;
+    if (op.getKeepdims()) {
+      if (outType.getRank() != rank)
+        return unsupported(op, "ReduceSum result rank differs from its input");
+      uint64_t mask = 0;
+      for (int64_t i = 0; i < rank; ++i) {
+        int64_t n = type.getDimSize(i), m = outType.getDimSize(i);
+        if (n == 1)
+          care &= ~(uint64_t(1) << i);
+        else if (m == 1)
+          mask |= uint64_t(1) << i;
+        else if (m != n)
+          return unsupported(op, "ReduceSum result shape does not fit its "
+                                 "input");
+      }
+      sets.push_back(mask);
+    } else {
+      constexpr size_t kLimit = 16;
+      candidateAxisSets(type.getShape(), outType.getShape(), 0, 0, 0, kLimit,
+                        sets);
+      if (sets.empty())
+        return unsupported(op, "ReduceSum result shape does not fit its input");
+      if (sets.size() > kLimit)
+        return unsupported(op, "ReduceSum run-time axes fit too many ways");
+    }
+    // mask = OR of 1 << axis over the run-time axes.
+    Type i64 = rewriter.getI64Type();
+    Value mask = createScalar(rewriter, loc, i64, 0);
+    int64_t count = tensorType(op.getAxes()).getNumElements();
+    for (int64_t j = 0; j < count; ++j) {
+      Value axis =
+          runtimeAxis(rewriter, loc, extractI64(rewriter, loc, op.getAxes(), j),
+                      rank, "ReduceSum");
+      mask = rewriter.create<arith::OrIOp>(
+          loc, mask,
+          rewriter.create<arith::ShLIOp>(
+              loc, createScalar(rewriter, loc, i64, 1), axis));
+    }
+    Value cared = rewriter.create<arith::AndIOp>(
+        loc, mask, rewriter.create<arith::ConstantIntOp>(loc, care, 64));
+    Value ok;
+    for (uint64_t set : sets) {
+      Value eq = rewriter.create<arith::CmpIOp>(
+          loc, arith::CmpIPredicate::eq, cared,
+          rewriter.create<arith::ConstantIntOp>(loc, set, 64));
+      ok = ok ? rewriter.create<arith::OrIOp>(loc, ok, eq) : eq;
+    }
+    rewriter.create<cf::AssertOp>(
+        loc, ok, "ReduceSum: the axes do not give the static output shape");
+    auto reduce = [&](OpBuilder &b, uint64_t set) {
+      Value r = reduceKeepDims(b, loc, op.getData(), axesOfMask(set, rank),
+                               ReduceKind::Sum);
+      return reshapeTo(b, loc, r, outType);
+    };
+    if (sets.size() == 1) {
+      rewriter.replaceOp(op, reduce(rewriter, sets[0]));
+      return success();
+    }
+    // Several sets (only without keepdims): each case sums into one buffer
+    // made outside the switch, its map dropping that case's reduced dims.
+    Value init =
+        createFilled(rewriter, loc, outType,
+                     createScalar(rewriter, loc, outType.getElementType(), 0));
+    auto reduceInto = [&](OpBuilder &b, uint64_t set) {
+      SmallVector<AffineExpr> outExprs;
+      SmallVector<utils::IteratorType> iterators;
+      for (int64_t i = 0; i < rank; ++i) {
+        bool reduced = set & (uint64_t(1) << i);
+        if (!reduced)
+          outExprs.push_back(b.getAffineDimExpr(i));
+        iterators.push_back(reduced ? utils::IteratorType::reduction
+                                    : utils::IteratorType::parallel);
+      }
+      SmallVector<AffineMap> maps{
+          b.getMultiDimIdentityMap(rank),
+          AffineMap::get(rank, 0, outExprs, b.getContext())};
+      bool f = isFloat(outType.getElementType());
+      return b
+          .create<linalg::GenericOp>(
+              loc, TypeRange{outType}, op.getData(), init, maps, iterators,
+              [&](OpBuilder &nb, Location l, ValueRange args) {
+                Value r = f ? nb.create<arith::AddFOp>(l, args[0], args[1])
+                                  .getResult()
+                            : nb.create<arith::AddIOp>(l, args[0], args[1])
+                                  .getResult();
+                nb.create<linalg::YieldOp>(l, r);
+              })
+          .getResult(0);
+    };
+    SmallVector<int64_t> cases(sets.begin(), sets.end() - 1);
+    auto sw = rewriter.create<scf::IndexSwitchOp>(
+        loc, TypeRange{outType},
+        rewriter.create<arith::IndexCastOp>(loc, rewriter.getIndexType(),
+                                            cared),
+        cases, cases.size());
+    for (size_t c = 0; c < sets.size(); ++c) {
+      Region &region =
+          c < cases.size() ? sw.getCaseRegions()[c] : sw.getDefaultRegion();
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(&region.emplaceBlock());
+      rewriter.create<scf::YieldOp>(loc, reduceInto(rewriter, sets[c]));
+    }
+    rewriter.replaceOp(op, sw.getResults());
     return success();
   }
 };

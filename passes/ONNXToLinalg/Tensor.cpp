@@ -5,14 +5,207 @@
 // Squeeze, Unsqueeze) take it from their static result type, which shape
 // inference fixed at import; reshapes become collapse/expand_shape (views
 // after bufferization), Transpose a linalg.transpose, Concat insert_slices,
-// Gather a generic that extracts at the (clamped) index.
+// Gather a generic that extracts at the (clamped) index. Slice and Pad
+// with run-time starts or pads compute them with ONNX's rules and
+// cf.assert that they give the static result shape.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/ONNXToLinalg/Common.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+
 using namespace mlir;
 using namespace kiln;
+
+static Value i64Const(OpBuilder &b, Location loc, int64_t v) {
+  return b.create<arith::ConstantIntOp>(loc, v, 64);
+}
+
+static Value cmpI64(OpBuilder &b, Location loc, arith::CmpIPredicate pred,
+                    Value x, Value y) {
+  return b.create<arith::CmpIOp>(loc, pred, x, y);
+}
+
+/// Clamps an i64 value into [lo, hi].
+static Value clampI64(OpBuilder &b, Location loc, Value v, Value lo, Value hi) {
+  return b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, v, lo),
+                                  hi);
+}
+
+/// Slice with starts, ends, axes or steps known only at run time: the start
+/// and step of every dim are computed with ONNX's clamping rules, the length
+/// they give is asserted to be the static one, and the result reads
+/// data[start + i * step] per dim (a strided extract_slice when the axes and
+/// steps are constant and positive, else a gathering generic).
+static LogicalResult lowerRuntimeSlice(onnx::SliceOp op,
+                                       PatternRewriter &rewriter) {
+  Location loc = op.getLoc();
+  auto type = tensorType(op.getData());
+  auto outType = tensorType(op.getOutput());
+  int64_t rank = type.getRank();
+  int64_t k = tensorType(op.getStarts()).getNumElements();
+  bool hasAxes = !onnx::isNoValue(op.getAxes());
+  bool hasSteps = !onnx::isNoValue(op.getSteps());
+  if (tensorType(op.getEnds()).getNumElements() != k ||
+      (hasAxes && tensorType(op.getAxes()).getNumElements() != k) ||
+      (hasSteps && tensorType(op.getSteps()).getNumElements() != k))
+    return unsupported(op, "Slice starts, ends, axes and steps must have the "
+                           "same length");
+  // Axes and steps known at compile time, where they are.
+  SmallVector<int64_t> constAxes, constSteps;
+  bool axesKnown =
+      !hasAxes || succeeded(getConstantInts(op.getAxes(), constAxes));
+  bool stepsKnown =
+      !hasSteps || succeeded(getConstantInts(op.getSteps(), constSteps));
+  if (!hasAxes)
+    for (int64_t j = 0; j < k; ++j)
+      constAxes.push_back(j);
+  if (!hasSteps)
+    constSteps.assign(k, 1);
+  if (axesKnown) {
+    SmallVector<bool> seen(rank, false);
+    for (int64_t &a : constAxes) {
+      a = onnx::normalizeAxis(a, rank);
+      if (a < 0 || seen[a])
+        return unsupported(op, "invalid Slice axes");
+      seen[a] = true;
+    }
+  }
+  if (stepsKnown && llvm::is_contained(constSteps, 0))
+    return unsupported(op, "Slice steps must not be 0");
+
+  // Per dim: start, step and length, as i64 (a dim no axis names is whole).
+  SmallVector<Value> start(rank), step(rank), length(rank);
+  for (int64_t d = 0; d < rank; ++d) {
+    start[d] = i64Const(rewriter, loc, 0);
+    step[d] = i64Const(rewriter, loc, 1);
+    length[d] = i64Const(rewriter, loc, type.getDimSize(d));
+  }
+  using P = arith::CmpIPredicate;
+  Value zero = i64Const(rewriter, loc, 0), one = i64Const(rewriter, loc, 1);
+  for (int64_t j = 0; j < k; ++j) {
+    Value s = extractI64(rewriter, loc, op.getStarts(), j);
+    Value e = extractI64(rewriter, loc, op.getEnds(), j);
+    Value st = stepsKnown ? i64Const(rewriter, loc, constSteps[j])
+                          : extractI64(rewriter, loc, op.getSteps(), j);
+    if (!stepsKnown) {
+      Value nonZero = cmpI64(rewriter, loc, P::ne, st, zero);
+      rewriter.create<cf::AssertOp>(loc, nonZero, "Slice: a step is 0");
+      st = rewriter.create<arith::SelectOp>(loc, nonZero, st, one);
+    }
+    Value axis;
+    if (!axesKnown)
+      axis =
+          runtimeAxis(rewriter, loc, extractI64(rewriter, loc, op.getAxes(), j),
+                      rank, "Slice");
+    Value pos = cmpI64(rewriter, loc, P::sgt, st, zero);
+    for (int64_t d = 0; d < rank; ++d) {
+      if (axesKnown && constAxes[j] != d)
+        continue;
+      // ONNX: negative indices count from the end; then starts clamp into
+      // [0, n] ([0, n-1] backwards) and ends into [0, n] ([-1, n-1]).
+      int64_t n = type.getDimSize(d);
+      Value nv = i64Const(rewriter, loc, n);
+      Value last = i64Const(rewriter, loc, n - 1);
+      auto fromEnd = [&](Value v) -> Value {
+        return rewriter.create<arith::SelectOp>(
+            loc, cmpI64(rewriter, loc, P::slt, v, zero),
+            rewriter.create<arith::AddIOp>(loc, v, nv), v);
+      };
+      Value sv = fromEnd(s), ev = fromEnd(e);
+      sv = rewriter.create<arith::SelectOp>(
+          loc, pos, clampI64(rewriter, loc, sv, zero, nv),
+          clampI64(rewriter, loc, sv, zero, last));
+      ev = rewriter.create<arith::SelectOp>(
+          loc, pos, clampI64(rewriter, loc, ev, zero, nv),
+          clampI64(rewriter, loc, ev, i64Const(rewriter, loc, -1), last));
+      // length = ceil(max(0, distance) / |step|).
+      Value dist = rewriter.create<arith::SelectOp>(
+          loc, pos, rewriter.create<arith::SubIOp>(loc, ev, sv),
+          rewriter.create<arith::SubIOp>(loc, sv, ev));
+      dist = rewriter.create<arith::MaxSIOp>(loc, dist, zero);
+      Value mag = rewriter.create<arith::SelectOp>(
+          loc, pos, st, rewriter.create<arith::SubIOp>(loc, zero, st));
+      Value len = rewriter.create<arith::DivSIOp>(loc, dist, mag);
+      Value rem = rewriter.create<arith::RemSIOp>(loc, dist, mag);
+      len = rewriter.create<arith::AddIOp>(
+          loc, len,
+          rewriter.create<arith::ExtUIOp>(
+              loc, rewriter.getI64Type(),
+              cmpI64(rewriter, loc, P::ne, rem, zero)));
+      if (axesKnown) {
+        start[d] = sv;
+        step[d] = st;
+        length[d] = len;
+        continue;
+      }
+      Value sel =
+          cmpI64(rewriter, loc, P::eq, axis, i64Const(rewriter, loc, d));
+      start[d] = rewriter.create<arith::SelectOp>(loc, sel, sv, start[d]);
+      step[d] = rewriter.create<arith::SelectOp>(loc, sel, st, step[d]);
+      length[d] = rewriter.create<arith::SelectOp>(loc, sel, len, length[d]);
+    }
+  }
+  for (int64_t d = 0; d < rank; ++d) {
+    Value ok = cmpI64(rewriter, loc, P::eq, length[d],
+                      i64Const(rewriter, loc, outType.getDimSize(d)));
+    rewriter.create<cf::AssertOp>(loc, ok,
+                                  "Slice: the sliced length of axis " +
+                                      std::to_string(d) +
+                                      " differs from the static output shape");
+  }
+  if (outType.getNumElements() == 0) {
+    rewriter.replaceOp(op, createEmpty(rewriter, loc, outType));
+    return success();
+  }
+
+  // Constant positive steps on constant axes: a strided view whose offsets
+  // are clamped so that even a wrong start stays inside the input.
+  if (axesKnown && stepsKnown &&
+      llvm::all_of(constSteps, [](int64_t s) { return s > 0; })) {
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    for (int64_t d = 0; d < rank; ++d) {
+      int64_t stride = 1;
+      for (int64_t j = 0; j < k; ++j)
+        if (constAxes[j] == d)
+          stride = constSteps[j];
+      int64_t m = outType.getDimSize(d);
+      int64_t maxStart = type.getDimSize(d) - 1 - (m - 1) * stride;
+      if (maxStart < 0)
+        return unsupported(op, "Slice output does not fit the input");
+      Value off = clampI64(rewriter, loc, start[d], zero,
+                           i64Const(rewriter, loc, maxStart));
+      offsets.push_back(
+          rewriter.create<arith::IndexCastOp>(loc, rewriter.getIndexType(), off)
+              .getResult());
+      sizes.push_back(rewriter.getIndexAttr(m));
+      strides.push_back(rewriter.getIndexAttr(stride));
+    }
+    rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+        op, outType, op.getData(), offsets, sizes, strides);
+    return success();
+  }
+
+  // General form: out[i] = data[start + i * step] per dim, clamped.
+  Value data = op.getData();
+  Value result = buildIndexed(
+      rewriter, loc, outType, ValueRange{}, {},
+      [&](OpBuilder &b, Location l, ValueRange, ValueRange ivs) -> Value {
+        SmallVector<Value> idx;
+        for (int64_t d = 0; d < rank; ++d) {
+          Value i = b.create<arith::IndexCastOp>(l, b.getI64Type(), ivs[d]);
+          Value x = b.create<arith::AddIOp>(
+              l, start[d], b.create<arith::MulIOp>(l, i, step[d]));
+          x = clampI64(b, l, x, i64Const(b, l, 0),
+                       i64Const(b, l, type.getDimSize(d) - 1));
+          idx.push_back(b.create<arith::IndexCastOp>(l, b.getIndexType(), x));
+        }
+        return b.create<tensor::ExtractOp>(l, data, idx);
+      });
+  rewriter.replaceOp(op, result);
+  return success();
+}
 
 namespace {
 
@@ -154,14 +347,12 @@ struct SliceLowering : OpRewritePattern<onnx::SliceOp> {
     int64_t rank = type.getRank();
     SmallVector<int64_t> starts, ends, axes, steps;
     if (failed(getConstantInts(op.getStarts(), starts)) ||
-        failed(getConstantInts(op.getEnds(), ends)))
-      return unsupported(op, "Slice starts and ends must be constants");
-    if (!onnx::isNoValue(op.getAxes()) &&
-        failed(getConstantInts(op.getAxes(), axes)))
-      return unsupported(op, "Slice axes must be a constant");
-    if (!onnx::isNoValue(op.getSteps()) &&
-        failed(getConstantInts(op.getSteps(), steps)))
-      return unsupported(op, "Slice steps must be a constant");
+        failed(getConstantInts(op.getEnds(), ends)) ||
+        (!onnx::isNoValue(op.getAxes()) &&
+         failed(getConstantInts(op.getAxes(), axes))) ||
+        (!onnx::isNoValue(op.getSteps()) &&
+         failed(getConstantInts(op.getSteps(), steps))))
+      return lowerRuntimeSlice(op, rewriter);
     if (axes.empty())
       for (size_t i = 0; i < starts.size(); ++i)
         axes.push_back(i);
@@ -308,6 +499,60 @@ struct RangeLowering : OpRewritePattern<onnx::RangeOp> {
   }
 };
 
+/// Pad as a gather over the output: each output index minus the begin pad
+/// (an i64 value, known at compile or run time) is an input index, which is
+/// clamped (edge), mirrored (reflect) or, outside the input, replaced by
+/// `padValue` (constant). Negative pads crop.
+static Value buildPadGather(OpBuilder &b, Location loc, Value data,
+                            RankedTensorType outType, ArrayRef<Value> begin,
+                            StringRef mode, Value padValue) {
+  auto type = tensorType(data);
+  int64_t rank = type.getRank();
+  bool reflect = mode == "reflect", constant = mode == "constant";
+  return buildIndexed(
+      b, loc, outType, ValueRange{}, {},
+      [&](OpBuilder &nb, Location l, ValueRange, ValueRange ivs) -> Value {
+        Type i64 = nb.getI64Type();
+        Value zero = createScalar(nb, l, i64, 0);
+        Value inside;
+        SmallVector<Value> idx;
+        for (int64_t i = 0; i < rank; ++i) {
+          int64_t n = type.getDimSize(i);
+          Value iv = nb.create<arith::IndexCastOp>(l, i64, ivs[i]);
+          Value x = nb.create<arith::SubIOp>(l, iv, begin[i]);
+          Value last = createScalar(nb, l, i64, n - 1);
+          if (constant) {
+            Value in = nb.create<arith::AndIOp>(
+                l,
+                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, x, zero),
+                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sle, x,
+                                         last));
+            inside = inside ? nb.create<arith::AndIOp>(l, inside, in) : in;
+          }
+          if (reflect && n > 1) {
+            // Mirror without repeating the edge: period 2(n-1).
+            Value period = createScalar(nb, l, i64, 2 * (n - 1));
+            Value m = nb.create<arith::RemSIOp>(l, x, period);
+            m = nb.create<arith::SelectOp>(
+                l,
+                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, m, zero),
+                nb.create<arith::AddIOp>(l, m, period), m);
+            Value over =
+                nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, m, last);
+            x = nb.create<arith::SelectOp>(
+                l, over, nb.create<arith::SubIOp>(l, period, m), m);
+          }
+          x = nb.create<arith::MaxSIOp>(l, x, zero);
+          x = nb.create<arith::MinSIOp>(l, x, last);
+          idx.push_back(nb.create<arith::IndexCastOp>(l, nb.getIndexType(), x));
+        }
+        Value v = nb.create<tensor::ExtractOp>(l, data, idx);
+        if (inside)
+          v = nb.create<arith::SelectOp>(l, inside, v, padValue);
+        return v;
+      });
+}
+
 struct PadLowering : OpRewritePattern<onnx::PadOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::PadOp op,
@@ -316,77 +561,76 @@ struct PadLowering : OpRewritePattern<onnx::PadOp> {
     auto type = tensorType(op.getData());
     auto outType = tensorType(op.getOutput());
     int64_t rank = type.getRank();
-    SmallVector<int64_t> pads;
-    if (failed(getConstantInts(op.getPads(), pads)) ||
-        (int64_t)pads.size() != 2 * rank)
-      return unsupported(op, "Pad pads must be a constant of 2*rank entries");
-    if (llvm::any_of(pads, [](int64_t p) { return p < 0; }))
-      return unsupported(op, "negative pads are not supported yet");
+    if (tensorType(op.getPads()).getNumElements() != 2 * rank)
+      return unsupported(op, "Pad pads must have 2*rank entries");
+    StringRef mode = op.getMode();
+    if (mode != "constant" && mode != "reflect" && mode != "edge")
+      return unsupported(op, "unknown Pad mode '" + mode + "'");
     Type et = type.getElementType();
-    if (llvm::all_of(pads, [](int64_t p) { return p == 0; })) {
-      rewriter.replaceOp(op, op.getData());
-      return success();
-    }
-    if (op.getMode() != "constant") {
-      // reflect / edge: each output index maps to a clamped or mirrored input.
-      bool reflect = op.getMode() == "reflect";
-      if (!reflect && op.getMode() != "edge")
-        return unsupported(op, "unknown Pad mode '" + op.getMode() + "'");
-      Value data = op.getData();
-      SmallVector<AffineMap> maps{rewriter.getMultiDimIdentityMap(rank)};
-      SmallVector<utils::IteratorType> iterators(rank,
-                                                 utils::IteratorType::parallel);
-      auto generic = rewriter.create<linalg::GenericOp>(
-          loc, TypeRange{outType}, ValueRange{},
-          ValueRange{createEmpty(rewriter, loc, outType)}, maps, iterators,
-          [&](OpBuilder &b, Location l, ValueRange) {
-            SmallVector<Value> idx;
-            for (int64_t i = 0; i < rank; ++i) {
-              int64_t n = type.getDimSize(i);
-              Value iv = b.create<arith::IndexCastOp>(
-                  l, b.getI64Type(), b.create<linalg::IndexOp>(l, i));
-              Value x = b.create<arith::SubIOp>(
-                  l, iv, createScalar(b, l, b.getI64Type(), pads[i]));
-              Value zero = createScalar(b, l, b.getI64Type(), 0);
-              Value last = createScalar(b, l, b.getI64Type(), n - 1);
-              if (reflect && n > 1) {
-                // Mirror without repeating the edge: period 2(n-1).
-                Value period = createScalar(b, l, b.getI64Type(), 2 * (n - 1));
-                Value m = b.create<arith::RemSIOp>(l, x, period);
-                m = b.create<arith::SelectOp>(
-                    l,
-                    b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, m,
-                                            zero),
-                    b.create<arith::AddIOp>(l, m, period), m);
-                Value over = b.create<arith::CmpIOp>(
-                    l, arith::CmpIPredicate::sgt, m, last);
-                x = b.create<arith::SelectOp>(
-                    l, over, b.create<arith::SubIOp>(l, period, m), m);
-              }
-              x = b.create<arith::MaxSIOp>(l, x, zero);
-              x = b.create<arith::MinSIOp>(l, x, last);
-              idx.push_back(
-                  b.create<arith::IndexCastOp>(l, b.getIndexType(), x));
-            }
-            b.create<linalg::YieldOp>(
-                l, ValueRange{b.create<tensor::ExtractOp>(l, data, idx)});
-          });
-      rewriter.replaceOp(op, generic.getResult(0));
-      return success();
-    }
+    if (type.getNumElements() == 0 && mode != "constant" &&
+        outType.getNumElements() != 0)
+      return unsupported(op, "Pad cannot " + mode + "-pad an empty tensor");
     Value padValue;
-    if (onnx::isNoValue(op.getConstantValue()))
-      padValue = createScalar(rewriter, loc, et, 0);
-    else
-      padValue = rewriter.create<tensor::ExtractOp>(loc, op.getConstantValue(),
-                                                    ValueRange{});
-    SmallVector<OpFoldResult> low, high;
-    for (int64_t i = 0; i < rank; ++i) {
-      low.push_back(rewriter.getIndexAttr(pads[i]));
-      high.push_back(rewriter.getIndexAttr(pads[rank + i]));
+    if (mode == "constant") {
+      if (onnx::isNoValue(op.getConstantValue()))
+        padValue = createScalar(rewriter, loc, et, 0);
+      else
+        padValue = rewriter.create<tensor::ExtractOp>(
+            loc, op.getConstantValue(), ValueRange{});
     }
-    rewriter.replaceOpWithNewOp<tensor::PadOp>(op, outType, op.getData(), low,
-                                               high, padValue);
+    SmallVector<int64_t> pads;
+    bool constPads = succeeded(getConstantInts(op.getPads(), pads));
+    if (constPads && llvm::all_of(pads, [](int64_t p) { return p >= 0; })) {
+      if (llvm::all_of(pads, [](int64_t p) { return p == 0; })) {
+        rewriter.replaceOp(op, op.getData());
+        return success();
+      }
+      if (mode == "constant") {
+        SmallVector<OpFoldResult> low, high;
+        for (int64_t i = 0; i < rank; ++i) {
+          low.push_back(rewriter.getIndexAttr(pads[i]));
+          high.push_back(rewriter.getIndexAttr(pads[rank + i]));
+        }
+        rewriter.replaceOpWithNewOp<tensor::PadOp>(op, outType, op.getData(),
+                                                   low, high, padValue);
+        return success();
+      }
+    }
+    // Begin pads as values; run-time pads are asserted to give the static
+    // output shape.
+    SmallVector<Value> begin;
+    for (int64_t i = 0; i < rank; ++i) {
+      int64_t n = type.getDimSize(i), m = outType.getDimSize(i);
+      if (constPads) {
+        if (n + pads[i] + pads[rank + i] != m)
+          return unsupported(op, "Pad pads do not give the output shape");
+        begin.push_back(
+            createScalar(rewriter, loc, rewriter.getI64Type(), pads[i]));
+        continue;
+      }
+      Value lo = extractI64(rewriter, loc, op.getPads(), i);
+      Value hi = extractI64(rewriter, loc, op.getPads(), rank + i);
+      Value total = rewriter.create<arith::AddIOp>(
+          loc, rewriter.create<arith::AddIOp>(loc, lo, hi),
+          i64Const(rewriter, loc, n));
+      Value ok = rewriter.create<arith::CmpIOp>(
+          loc, arith::CmpIPredicate::eq, total, i64Const(rewriter, loc, m));
+      rewriter.create<cf::AssertOp>(loc, ok,
+                                    "Pad: the pads of axis " +
+                                        std::to_string(i) +
+                                        " differ from the static output shape");
+      begin.push_back(lo);
+    }
+    if (outType.getNumElements() == 0) {
+      rewriter.replaceOp(op, createEmpty(rewriter, loc, outType));
+      return success();
+    }
+    if (type.getNumElements() == 0) {
+      rewriter.replaceOp(op, createFilled(rewriter, loc, outType, padValue));
+      return success();
+    }
+    rewriter.replaceOp(op, buildPadGather(rewriter, loc, op.getData(), outType,
+                                          begin, mode, padValue));
     return success();
   }
 };
