@@ -15,16 +15,15 @@ def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> 
   let description = [{
     Before: onnx ops on static tensors. After: named and generic linalg ops,
     tensor reshapes/slices/pads and arith constants; no onnx op remains. A node
-    that cannot be lowered is reported once, naming it. A run-time value that
-    must agree with a static shape (TopK's K, sequence lengths) is checked by
-    a cf.assert.
+    that cannot be lowered is reported once, naming it.
 
     Conv becomes im2col + linalg.matmul (in an scf.for nest over images and
     groups when there are several); a depthwise Conv is one direct
     linalg.generic. Constant Gemm weights are transposed at compile time.
     Run-time inputs that the static result shape depends on (Slice starts,
-    Pad pads, ReduceSum axes...) are computed with clamped indices and
-    checked against that shape with cf.assert.
+    Pad pads, ReduceSum axes, TopK's K, Resize scales, a Loop's trip count)
+    are computed with clamped indices and checked against that shape with
+    cf.assert, which kiln-lower-run-time-checks turns into a status.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
