@@ -21,3 +21,14 @@ func.func @entry(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>, tensor<4xf
 func.func @not_entry(%x: tensor<4xf32>) -> tensor<4xf32> {
   return %x : tensor<4xf32>
 }
+
+// Tensors with no elements cross the boundary as tensor<0xT>: the bare-pointer
+// convention cannot pass a multi-dimensional memref with a zero dimension.
+// CHECK-LABEL: func @empty
+// CHECK-SAME: (%[[X:.*]]: tensor<0xi64> {{.*}}) -> tensor<0xi64>
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[X]] {{\[\[}}0, 1, 2]] output_shape [3, 0, 5] : tensor<0xi64> into tensor<3x0x5xi64>
+// CHECK: %[[C:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2]] : tensor<3x0x5xi64> into tensor<0xi64>
+// CHECK: return %{{.*}} : tensor<0xi64>
+func.func @empty(%x: tensor<3x0x5xi64>) -> tensor<3x0x5xi64> attributes {kiln.entry} {
+  return %x : tensor<3x0x5xi64>
+}
