@@ -286,6 +286,7 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
       {"Clip", 3},
       {"Conv", 3},
       {"ConvTranspose", 3},
+      {"DFT", 2},
       {"Dropout", 3},
       {"Gemm", 3},
       {"LayerNormalization", 3},
@@ -302,6 +303,7 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
       {"SoftmaxCrossEntropyLoss", 3},
       {"Split", 2},
       {"Squeeze", 2},
+      {"STFT", 4},
       {"Trilu", 2},
   };
   auto it = counts.find(opType);

@@ -34,6 +34,7 @@ struct ConvertONNXToLinalgPass
     populateRecurrentPatterns(patterns);
     populateResizePatterns(patterns);
     populateScatterPatterns(patterns);
+    populateSignalPatterns(patterns);
     populateTensorPatterns(patterns);
 
     bool reported = false;
