@@ -298,6 +298,8 @@ struct DFTLowering : OpRewritePattern<onnx::DFTOp> {
     bool complexIn = xType.getDimSize(rank - 1) == 2;
     if (onesided && complexIn)
       return unsupported(op, "onesided DFT of a complex input");
+    if (onesided && inverse)
+      return unsupported(op, "DFT cannot be both onesided and inverse");
     if (yType.getRank() != rank || yType.getDimSize(rank - 1) != 2)
       return unsupported(op, "DFT output must end in an axis of 2");
     for (int64_t i = 0; i + 1 < rank; ++i)
