@@ -87,36 +87,64 @@ struct Twiddles {
   Value cos, sin;
 };
 
+/// A constant table of `type` ([bins, samples], or [N] for k = 1) holding
+/// cos or sin of 2*pi*(k*m mod N)/N, computed in f64; zero for m >= N.
+static Value constantTable(OpBuilder &b, Location loc, RankedTensorType type,
+                           int64_t len, bool isSin) {
+  // One period is row k = 1 of the [bins, samples] table.
+  bool period = type.getRank() == 1;
+  int64_t kBegin = period ? 1 : 0, kEnd = period ? 2 : type.getDimSize(0);
+  int64_t cols = type.getShape().back();
+  SmallVector<double> v;
+  for (int64_t k = kBegin; k < kEnd; ++k) {
+    for (int64_t m = 0; m < cols; ++m) {
+      if (m >= len) {
+        v.push_back(0.0);
+        continue;
+      }
+      // Reduce to [-N/2, N/2] so the angle is exact and small.
+      int64_t r = (k * m) % len;
+      if (2 * r > len)
+        r -= len;
+      double angle = 2.0 * M_PI * double(r) / double(len);
+      v.push_back(isSin ? std::sin(angle) : std::cos(angle));
+    }
+  }
+  DenseElementsAttr attr;
+  if (type.getElementType().isF64()) {
+    attr = DenseElementsAttr::get(type, ArrayRef<double>(v));
+  } else {
+    SmallVector<float> f(v.begin(), v.end());
+    attr = DenseElementsAttr::get(type, ArrayRef<float>(f));
+  }
+  return b.create<arith::ConstantOp>(loc, attr);
+}
+
 static Twiddles buildTwiddles(OpBuilder &b, Location loc, const Length &n,
                               int64_t bins, int64_t samples, Type acc) {
   auto type = RankedTensorType::get({bins, samples}, acc);
-  if (n.known && bins * samples <= kMaxConstantTable) {
+  if (n.known && bins * samples <= kMaxConstantTable)
+    return {constantTable(b, loc, type, *n.known, false),
+            constantTable(b, loc, type, *n.known, true)};
+
+  // A known length too long for constant [bins, samples] tables: gather
+  // them in the IR from constant tables over one period.
+  if (n.known && *n.known <= kMaxConstantTable) {
     int64_t len = *n.known;
-    SmallVector<double> c, s;
-    for (int64_t k = 0; k < bins; ++k) {
-      for (int64_t m = 0; m < samples; ++m) {
-        if (m >= len) {
-          c.push_back(0.0);
-          s.push_back(0.0);
-          continue;
-        }
-        // Reduce to [-N/2, N/2] so the angle is exact and small.
-        int64_t r = (k * m) % len;
-        if (2 * r > len)
-          r -= len;
-        double angle = 2.0 * M_PI * double(r) / double(len);
-        c.push_back(std::cos(angle));
-        s.push_back(std::sin(angle));
-      }
-    }
-    auto attr = [&](ArrayRef<double> v) -> DenseElementsAttr {
-      if (acc.isF64())
-        return DenseElementsAttr::get(type, v);
-      SmallVector<float> f(v.begin(), v.end());
-      return DenseElementsAttr::get(type, ArrayRef<float>(f));
+    auto periodType = RankedTensorType::get({len}, acc);
+    auto gather = [&](bool isSin) {
+      Value period = constantTable(b, loc, periodType, len, isSin);
+      return buildIndexed(
+          b, loc, type, {}, {},
+          [&](OpBuilder &nb, Location l, ValueRange, ValueRange idx) -> Value {
+            // samples <= len, so every m is inside the period.
+            Value r = nb.create<arith::RemUIOp>(
+                l, nb.create<arith::MulIOp>(l, idx[0], idx[1]),
+                nb.create<arith::ConstantIndexOp>(l, len));
+            return nb.create<tensor::ExtractOp>(l, period, ValueRange{r});
+          });
     };
-    return {b.create<arith::ConstantOp>(loc, attr(c)),
-            b.create<arith::ConstantOp>(loc, attr(s))};
+    return {gather(false), gather(true)};
   }
 
   // In the IR: f64 angle reduction, f32 cos and sin (libm-free), as `acc`.

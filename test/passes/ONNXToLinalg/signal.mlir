@@ -120,3 +120,20 @@ func.func @mel(%m: tensor<i32>, %n: tensor<i32>, %r: tensor<i32>, %lo: tensor<f3
   %y = "onnx.MelWeightMatrix"(%m, %n, %r, %lo, %hi) : (tensor<i32>, tensor<i32>, tensor<i32>, tensor<f32>, tensor<f32>) -> tensor<9x8xf32>
   return %y : tensor<9x8xf32>
 }
+
+// A known length whose [bins, samples] tables would be too large as
+// constants: they are gathered from constant tables over one period.
+// CHECK-LABEL: func @dft_long
+// CHECK-DAG: %[[N:.*]] = arith.constant 1100 : index
+// CHECK-DAG: %[[PCOS:.*]] = arith.constant dense<"0x0000803F{{.*}}> : tensor<1100xf32>
+// CHECK: %[[COS:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<1100x1100xf32>)
+// CHECK:   arith.muli
+// CHECK:   %[[R:.*]] = arith.remui %{{.*}}, %[[N]] : index
+// CHECK:   tensor.extract %[[PCOS]][%[[R]]] : tensor<1100xf32>
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1100x1100xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %[[COS]], %{{.*}} : tensor<1x1100xf32>, tensor<1100x1100xf32>, tensor<1100x1100xf32>)
+func.func @dft_long(%x: tensor<1x1100x1xf32>) -> tensor<1x1100x2xf32> {
+  %none = onnx.NoValue : none
+  %y = "onnx.DFT"(%x, %none) {axis = 1} : (tensor<1x1100x1xf32>, none) -> tensor<1x1100x2xf32>
+  return %y : tensor<1x1100x2xf32>
+}
