@@ -1,19 +1,21 @@
 //===- Signal.cpp - Lower DFT, STFT and MelWeightMatrix -------------------===//
 //
 // This file implements the lowering of the signal-processing ops of opset
-// 17. A DFT along one axis is a contraction of the input with cos and sin
-// tables [bins, samples] (the twiddle factors, angle 2*pi*(k*n mod N)/N): one
-// linalg.generic reduces over the samples into the real and imaginary sums
-// (accumulated in f32 or wider), and a second one interleaves them into the
-// trailing [2] axis (scaled by 1/N for the inverse). When the DFT length is
-// known at compile time the tables are constants computed in f64; a run-time
-// length (STFT's frame_length, DFT's dft_length) builds them in the IR, with
-// samples at or past the length weighted zero. STFT gathers the (windowed)
-// frames and transforms them the same way. MelWeightMatrix is computed
-// elementwise from its scalar inputs, following ONNX's reference
-// (onnx/backend/test/case/node/melweightmatrix.py): the band edges are
-// floor-divided bin indices, then each band is a triangle. Run-time inputs
-// that decide the output shape are checked against it with cf.assert.
+// 17. A DFT along one axis is a matrix product: the samples, moved to rows
+// [other dims] x columns [(channel, sample)] in f32 or wider, times the DFT
+// matrix [(channel, sample), (re/im, bin)] of cos and sin terms (angle
+// 2*pi*(k*m mod N)/N) with linalg.matmul, which the CPU pipeline
+// register-tiles and vectorises; the product is then rearranged into the
+// output [..., bins, ..., 2] (times 1/N for the inverse). When the DFT length
+// is known at compile time the matrix is a constant computed in f64 (or, if
+// large, gathered from constant one-period tables); a run-time length
+// (STFT's frame_length, DFT's dft_length) builds it in the IR, samples at or
+// past the length weighted zero. STFT gathers the (windowed) frames as the
+// rows. MelWeightMatrix is computed elementwise from its scalar inputs,
+// following ONNX's reference (onnx/backend/test/case/node/melweightmatrix.py):
+// the band edges are floor-divided bin indices, then each band is a
+// triangle. Run-time inputs that decide the output shape are checked against
+// it with cf.assert.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,6 +25,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 
 #include <cmath>
+#include <functional>
 #include <optional>
 
 using namespace mlir;
@@ -81,220 +84,171 @@ struct Length {
   Value value; // i64, set when !known
 };
 
-/// The cos and sin tables [bins, samples] of a DFT of length `n`, entry
-/// (k, m) being cos and sin of 2*pi*(k*m mod N)/N, zero for m >= N.
-struct Twiddles {
-  Value cos, sin;
-};
+/// Sign of the sine terms: e^{-i theta} forward, e^{+i theta} inverse.
+static double sineSign(bool inverse) { return inverse ? 1.0 : -1.0; }
 
-/// A constant table of `type` ([bins, samples], or [N] for k = 1) holding
-/// cos or sin of 2*pi*(k*m mod N)/N, computed in f64; zero for m >= N.
-static Value constantTable(OpBuilder &b, Location loc, RankedTensorType type,
-                           int64_t len, bool isSin) {
-  // One period is row k = 1 of the [bins, samples] table.
-  bool period = type.getRank() == 1;
-  int64_t kBegin = period ? 1 : 0, kEnd = period ? 2 : type.getDimSize(0);
-  int64_t cols = type.getShape().back();
-  SmallVector<double> v;
-  for (int64_t k = kBegin; k < kEnd; ++k) {
-    for (int64_t m = 0; m < cols; ++m) {
-      if (m >= len) {
-        v.push_back(0.0);
-        continue;
-      }
-      // Reduce to [-N/2, N/2] so the angle is exact and small.
-      int64_t r = (k * m) % len;
-      if (2 * r > len)
-        r -= len;
-      double angle = 2.0 * M_PI * double(r) / double(len);
-      v.push_back(isSin ? std::sin(angle) : std::cos(angle));
-    }
-  }
-  DenseElementsAttr attr;
-  if (type.getElementType().isF64()) {
-    attr = DenseElementsAttr::get(type, ArrayRef<double>(v));
-  } else {
+/// The DFT matrix [channels * samples, 2 * bins] that right-multiplies the
+/// samples [rows, channels * samples] into [rows, 2 * bins]. Row (c, m) is
+/// sample m's real (c = 0) or imaginary (c = 1) part, column (q, k) bin k's
+/// real (q = 0) or imaginary (q = 1) part. With theta = 2*pi*(k*m mod N)/N
+/// and s = -1 forward, +1 inverse, entry (c, m, q, k) is cos(theta) for
+/// c = q, s sin(theta) for (0, 1) and -s sin(theta) for (1, 0); zero for
+/// m >= N. A small table with a known N is a constant computed in f64; a
+/// larger one is gathered from constant one-period tables; a run-time N
+/// computes it in the IR (f64 angle, f32 cos and sin: libm-free).
+static Value buildDFTMatrix(OpBuilder &b, Location loc, const Length &n,
+                            int64_t channels, int64_t samples, int64_t bins,
+                            bool inverse, Type acc) {
+  auto type = RankedTensorType::get({channels * samples, 2 * bins}, acc);
+  double sign = sineSign(inverse);
+  auto entry = [&](int64_t c, int64_t q, double cosv, double sinv) {
+    return c == q ? cosv : (c == 0 ? sign : -sign) * sinv;
+  };
+  auto toAttr = [&](RankedTensorType t, ArrayRef<double> v) {
+    if (acc.isF64())
+      return DenseElementsAttr::get(t, v);
     SmallVector<float> f(v.begin(), v.end());
-    attr = DenseElementsAttr::get(type, ArrayRef<float>(f));
-  }
-  return b.create<arith::ConstantOp>(loc, attr);
-}
+    return DenseElementsAttr::get(t, ArrayRef<float>(f));
+  };
+  // The angle of (k*m mod N), reduced to [-N/2, N/2] so it is small.
+  auto angleOf = [](int64_t r, int64_t len) {
+    if (2 * r > len)
+      r -= len;
+    return 2.0 * M_PI * double(r) / double(len);
+  };
 
-static Twiddles buildTwiddles(OpBuilder &b, Location loc, const Length &n,
-                              int64_t bins, int64_t samples, Type acc) {
-  auto type = RankedTensorType::get({bins, samples}, acc);
-  if (n.known && bins * samples <= kMaxConstantTable)
-    return {constantTable(b, loc, type, *n.known, false),
-            constantTable(b, loc, type, *n.known, true)};
-
-  // A known length too long for constant [bins, samples] tables: gather
-  // them in the IR from constant tables over one period.
-  if (n.known && *n.known <= kMaxConstantTable) {
+  if (n.known && type.getNumElements() <= kMaxConstantTable) {
     int64_t len = *n.known;
-    auto periodType = RankedTensorType::get({len}, acc);
-    auto gather = [&](bool isSin) {
-      Value period = constantTable(b, loc, periodType, len, isSin);
-      return buildIndexed(
-          b, loc, type, {}, {},
-          [&](OpBuilder &nb, Location l, ValueRange, ValueRange idx) -> Value {
-            // samples <= len, so every m is inside the period.
-            Value r = nb.create<arith::RemUIOp>(
-                l, nb.create<arith::MulIOp>(l, idx[0], idx[1]),
-                nb.create<arith::ConstantIndexOp>(l, len));
-            return nb.create<tensor::ExtractOp>(l, period, ValueRange{r});
-          });
+    SmallVector<double> v;
+    v.reserve(type.getNumElements());
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t m = 0; m < samples; ++m)
+        for (int64_t q = 0; q < 2; ++q)
+          for (int64_t k = 0; k < bins; ++k) {
+            if (m >= len) {
+              v.push_back(0.0);
+              continue;
+            }
+            double angle = angleOf((k * m) % len, len);
+            v.push_back(entry(c, q, std::cos(angle), std::sin(angle)));
+          }
+    return b.create<arith::ConstantOp>(loc, toAttr(type, v));
+  }
+
+  // cos and sin of residue r (an i64), as `acc`.
+  std::function<std::pair<Value, Value>(OpBuilder &, Location, Value)> trig;
+  Value len;
+  if (n.known && *n.known <= kMaxConstantTable) {
+    // Gathered from constant tables over one period.
+    int64_t period = *n.known;
+    len = i64Const(b, loc, period);
+    auto periodType = RankedTensorType::get({period}, acc);
+    SmallVector<double> cs, sn;
+    for (int64_t r = 0; r < period; ++r) {
+      cs.push_back(std::cos(angleOf(r, period)));
+      sn.push_back(std::sin(angleOf(r, period)));
+    }
+    Value cosTable = b.create<arith::ConstantOp>(loc, toAttr(periodType, cs));
+    Value sinTable = b.create<arith::ConstantOp>(loc, toAttr(periodType, sn));
+    trig = [=](OpBuilder &nb, Location l, Value r) -> std::pair<Value, Value> {
+      Value at = nb.create<arith::IndexCastOp>(l, nb.getIndexType(), r);
+      return {nb.create<tensor::ExtractOp>(l, cosTable, ValueRange{at}),
+              nb.create<tensor::ExtractOp>(l, sinTable, ValueRange{at})};
     };
-    return {gather(false), gather(true)};
+  } else {
+    len = n.known ? i64Const(b, loc, *n.known) : n.value;
+    len = b.create<arith::MaxSIOp>(loc, len, i64Const(b, loc, 1));
+    trig = [=](OpBuilder &nb, Location l, Value r) -> std::pair<Value, Value> {
+      Type f64 = nb.getF64Type(), f32 = nb.getF32Type();
+      Value twice = nb.create<arith::AddIOp>(l, r, r);
+      r = nb.create<arith::SelectOp>(
+          l, cmpI(nb, l, arith::CmpIPredicate::sgt, twice, len),
+          nb.create<arith::SubIOp>(l, r, len), r);
+      Value angle = nb.create<arith::DivFOp>(
+          l,
+          nb.create<arith::MulFOp>(l, nb.create<arith::SIToFPOp>(l, f64, r),
+                                   createScalar(nb, l, f64, 2.0 * M_PI)),
+          nb.create<arith::SIToFPOp>(l, f64, len));
+      angle = nb.create<arith::TruncFOp>(l, f32, angle);
+      Value cv = nb.create<math::CosOp>(l, angle);
+      Value sv = nb.create<math::SinOp>(l, angle);
+      if (acc != f32) {
+        cv = nb.create<arith::ExtFOp>(l, acc, cv);
+        sv = nb.create<arith::ExtFOp>(l, acc, sv);
+      }
+      return {cv, sv};
+    };
   }
-
-  // In the IR: f64 angle reduction, f32 cos and sin (libm-free), as `acc`.
-  Value len = n.known ? i64Const(b, loc, *n.known) : n.value;
-  len = b.create<arith::MaxSIOp>(loc, len, i64Const(b, loc, 1));
-  auto table = [&](bool isSin) {
-    return buildIndexed(
-        b, loc, type, {}, {},
-        [&](OpBuilder &nb, Location l, ValueRange, ValueRange idx) -> Value {
-          Type i64 = nb.getI64Type(), f64 = nb.getF64Type(),
-               f32 = nb.getF32Type();
-          Value k = nb.create<arith::IndexCastOp>(l, i64, idx[0]);
-          Value m = nb.create<arith::IndexCastOp>(l, i64, idx[1]);
-          Value r = nb.create<arith::RemSIOp>(
-              l, nb.create<arith::MulIOp>(l, k, m), len);
-          Value twice = nb.create<arith::AddIOp>(l, r, r);
-          r = nb.create<arith::SelectOp>(
-              l, cmpI(nb, l, arith::CmpIPredicate::sgt, twice, len),
-              nb.create<arith::SubIOp>(l, r, len), r);
-          Value angle = nb.create<arith::DivFOp>(
-              l,
-              nb.create<arith::MulFOp>(l, nb.create<arith::SIToFPOp>(l, f64, r),
-                                       createScalar(nb, l, f64, 2.0 * M_PI)),
-              nb.create<arith::SIToFPOp>(l, f64, len));
-          angle = nb.create<arith::TruncFOp>(l, f32, angle);
-          Value v = isSin ? nb.create<math::SinOp>(l, angle).getResult()
-                          : nb.create<math::CosOp>(l, angle).getResult();
-          if (acc != f32)
-            v = nb.create<arith::ExtFOp>(l, acc, v);
-          Value inside = cmpI(nb, l, arith::CmpIPredicate::slt, m, len);
-          return nb.create<arith::SelectOp>(l, inside, v,
-                                            createScalar(nb, l, acc, 0.0));
-        });
-  };
-  return {table(false), table(true)};
-}
-
-/// Splits `x` [..., C] (C = 1 or 2) into its real and imaginary parts
-/// [...] (imaginary null when C = 1), keeping the first `samples` entries
-/// of `axis`.
-static std::pair<Value, Value> splitComplex(OpBuilder &b, Location loc, Value x,
-                                            int64_t axis, int64_t samples) {
-  auto xType = tensorType(x);
-  int64_t rank = xType.getRank();
-  SmallVector<int64_t> shape(xType.getShape().drop_back());
-  shape[axis] = samples;
-  auto partType = RankedTensorType::get(shape, xType.getElementType());
-  auto part = [&](int64_t c) -> Value {
-    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
-        strides(rank, b.getIndexAttr(1)), sizes;
-    for (int64_t d : shape)
-      sizes.push_back(b.getIndexAttr(d));
-    sizes.push_back(b.getIndexAttr(1));
-    offsets[rank - 1] = b.getIndexAttr(c);
-    return b.create<tensor::ExtractSliceOp>(loc, partType, x, offsets, sizes,
-                                            strides);
-  };
-  return {part(0), xType.getDimSize(rank - 1) == 2 ? part(1) : Value()};
-}
-
-/// The DFT of `re` + i `im` (im may be null) along `axis`, whose length must
-/// equal the tables' samples: real and imaginary sums, `bins` long on
-/// `axis`, in the tables' type.
-static std::pair<Value, Value>
-buildContraction(OpBuilder &b, Location loc, Value re, Value im, int64_t axis,
-                 const Twiddles &tw, bool inverse) {
-  auto tableType = tensorType(tw.cos);
-  Type acc = tableType.getElementType();
-  int64_t bins = tableType.getDimSize(0);
-  auto xType = tensorType(re);
-  int64_t rank = xType.getRank();
-  SmallVector<int64_t> shape(xType.getShape());
-  shape[axis] = bins;
-  auto outType = RankedTensorType::get(shape, acc);
-  Value zero = createFilled(b, loc, outType, createScalar(b, loc, acc, 0.0));
-
-  // Dims d0..d{rank-1} are the output's, d{rank} the summed sample.
-  MLIRContext *ctx = b.getContext();
-  SmallVector<AffineExpr> xExprs, outExprs;
-  for (int64_t i = 0; i < rank; ++i) {
-    outExprs.push_back(getAffineDimExpr(i, ctx));
-    xExprs.push_back(getAffineDimExpr(i == axis ? rank : i, ctx));
-  }
-  auto xMap = AffineMap::get(rank + 1, 0, xExprs, ctx);
-  auto tableMap = AffineMap::get(
-      rank + 1, 0, {getAffineDimExpr(axis, ctx), getAffineDimExpr(rank, ctx)},
-      ctx);
-  auto outMap = AffineMap::get(rank + 1, 0, outExprs, ctx);
-  SmallVector<Value> inputs = {re};
-  SmallVector<AffineMap> maps = {xMap};
-  if (im) {
-    inputs.push_back(im);
-    maps.push_back(xMap);
-  }
-  inputs.append({tw.cos, tw.sin});
-  maps.append({tableMap, tableMap, outMap, outMap});
-  SmallVector<utils::IteratorType> iterators(rank,
-                                             utils::IteratorType::parallel);
-  iterators.push_back(utils::IteratorType::reduction);
-  auto generic = b.create<linalg::GenericOp>(
-      loc, TypeRange{outType, outType}, inputs, ValueRange{zero, zero}, maps,
-      iterators, [&](OpBuilder &nb, Location l, ValueRange args) {
-        auto ext = [&](Value v) -> Value {
-          return v.getType() == acc ? v : nb.create<arith::ExtFOp>(l, acc, v);
+  return buildIndexed(
+      b, loc, type, {}, {},
+      [&](OpBuilder &nb, Location l, ValueRange, ValueRange idx) -> Value {
+        Type i64 = nb.getI64Type();
+        auto i64Of = [&](Value v) -> Value {
+          return nb.create<arith::IndexCastOp>(l, i64, v);
         };
-        unsigned i = 0;
-        Value xr = ext(args[i++]);
-        Value xi = im ? ext(args[i++]) : Value();
-        Value c = args[i++], s = args[i++];
-        Value accRe = args[i++], accIm = args[i++];
-        auto mul = [&](Value x, Value y) -> Value {
-          return nb.create<arith::MulFOp>(l, x, y);
-        };
-        // Forward: (xr + i xi)(c - i s); inverse: (xr + i xi)(c + i s).
-        Value pr = mul(xr, c), pi;
-        Value xrS = mul(xr, s);
-        if (xi) {
-          Value xiS = mul(xi, s), xiC = mul(xi, c);
-          pr = inverse ? nb.create<arith::SubFOp>(l, pr, xiS).getResult()
-                       : nb.create<arith::AddFOp>(l, pr, xiS).getResult();
-          pi = inverse ? nb.create<arith::AddFOp>(l, xiC, xrS).getResult()
-                       : nb.create<arith::SubFOp>(l, xiC, xrS).getResult();
-        } else {
-          pi = inverse ? xrS : nb.create<arith::NegFOp>(l, xrS).getResult();
-        }
-        nb.create<linalg::YieldOp>(
-            l, ValueRange{nb.create<arith::AddFOp>(l, accRe, pr),
-                          nb.create<arith::AddFOp>(l, accIm, pi)});
+        Value row = i64Of(idx[0]), col = i64Of(idx[1]);
+        Value sampleCount = i64Const(nb, l, samples),
+              binCount = i64Const(nb, l, bins);
+        Value c = nb.create<arith::DivUIOp>(l, row, sampleCount);
+        Value m = nb.create<arith::RemUIOp>(l, row, sampleCount);
+        Value q = nb.create<arith::DivUIOp>(l, col, binCount);
+        Value k = nb.create<arith::RemUIOp>(l, col, binCount);
+        Value r = nb.create<arith::RemUIOp>(
+            l, nb.create<arith::MulIOp>(l, k, m), len);
+        auto [cv, sv] = trig(nb, l, r);
+        Value signedSin =
+            nb.create<arith::MulFOp>(l, sv, createScalar(nb, l, acc, sign));
+        Value offDiagonal = nb.create<arith::SelectOp>(
+            l, cmpI(nb, l, arith::CmpIPredicate::eq, c, i64Const(nb, l, 0)),
+            signedSin, nb.create<arith::NegFOp>(l, signedSin));
+        Value v = nb.create<arith::SelectOp>(
+            l, cmpI(nb, l, arith::CmpIPredicate::eq, c, q), cv, offDiagonal);
+        return nb.create<arith::SelectOp>(
+            l, cmpI(nb, l, arith::CmpIPredicate::slt, m, len), v,
+            createScalar(nb, l, acc, 0.0));
       });
-  return {generic.getResult(0), generic.getResult(1)};
 }
 
-/// Interleaves real and imaginary sums [...] into `type` [..., 2], times
-/// `scale` (an acc scalar) when given.
-static Value buildInterleave(OpBuilder &b, Location loc, RankedTensorType type,
-                             Value re, Value im, Value scale) {
+/// Multiplies the samples [rows, channels * samples] by the DFT matrix into
+/// [rows, 2 * bins] with linalg.matmul (register-tiled and vectorised later).
+static Value buildDFTMatmul(OpBuilder &b, Location loc, Value samples,
+                            Value matrix) {
+  auto xType = tensorType(samples), mType = tensorType(matrix);
+  Type acc = mType.getElementType();
+  auto outType =
+      RankedTensorType::get({xType.getDimSize(0), mType.getDimSize(1)}, acc);
+  Value zero = createFilled(b, loc, outType, createScalar(b, loc, acc, 0.0));
+  return b
+      .create<linalg::MatmulOp>(loc, TypeRange{outType},
+                                ValueRange{samples, matrix}, ValueRange{zero})
+      .getResult(0);
+}
+
+/// Rearranges the matmul result [rows, 2 * bins] (rows over the output's
+/// dims other than `axis` and the last, in order) into `type`
+/// [..., bins at axis, ..., 2], times `scale` (an acc scalar) when given.
+static Value buildDFTOutput(OpBuilder &b, Location loc, Value product,
+                            RankedTensorType type, int64_t axis, Value scale) {
   int64_t rank = type.getRank();
+  int64_t bins = type.getDimSize(axis);
+  Type acc = tensorType(product).getElementType();
   MLIRContext *ctx = b.getContext();
+  SmallVector<int64_t> shape;
   SmallVector<AffineExpr> exprs;
-  for (int64_t i = 0; i + 1 < rank; ++i)
+  for (int64_t i = 0; i + 1 < rank; ++i) {
+    if (i == axis)
+      continue;
+    shape.push_back(type.getDimSize(i));
     exprs.push_back(getAffineDimExpr(i, ctx));
-  auto map = AffineMap::get(rank, 0, exprs, ctx);
+  }
+  shape.append({2, bins});
+  exprs.append({getAffineDimExpr(rank - 1, ctx), getAffineDimExpr(axis, ctx)});
+  Value parts = reshapeTo(b, loc, product, RankedTensorType::get(shape, acc));
   Type et = type.getElementType();
   return buildIndexed(
-      b, loc, type, {re, im}, {map, map},
-      [&](OpBuilder &nb, Location l, ValueRange args, ValueRange idx) -> Value {
-        Value isRe =
-            nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, idx[rank - 1],
-                                     nb.create<arith::ConstantIndexOp>(l, 0));
-        Value v = nb.create<arith::SelectOp>(l, isRe, args[0], args[1]);
+      b, loc, type, {parts}, {AffineMap::get(rank, 0, exprs, ctx)},
+      [&](OpBuilder &nb, Location l, ValueRange args, ValueRange) -> Value {
+        Value v = args[0];
         if (scale)
           v = nb.create<arith::MulFOp>(l, v, scale);
         if (v.getType() != et)
@@ -380,12 +334,47 @@ struct DFTLowering : OpRewritePattern<onnx::DFTOp> {
                  "dft_length differs from the static output shape");
     }
 
-    // Samples past the DFT length are dropped; missing ones are zeros.
+    // Samples past the DFT length are dropped; missing ones are zeros. The
+    // samples become the rows [other dims, (channel, sample)] of a matmul.
     int64_t samples = n.known ? std::min(*n.known, inLen) : inLen;
-    auto [re, im] = splitComplex(rewriter, loc, op.getInput(), axis, samples);
-    Twiddles tw = buildTwiddles(rewriter, loc, n, bins, samples, acc);
-    auto [sumRe, sumIm] =
-        buildContraction(rewriter, loc, re, im, axis, tw, inverse);
+    int64_t channels = xType.getDimSize(rank - 1);
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<int64_t> permShape;
+    SmallVector<AffineExpr> xExprs(rank);
+    for (int64_t i = 0; i + 1 < rank; ++i) {
+      if (i == axis)
+        continue;
+      xExprs[i] = getAffineDimExpr(permShape.size(), ctx);
+      permShape.push_back(xType.getDimSize(i));
+    }
+    xExprs[rank - 1] = getAffineDimExpr(rank - 2, ctx);
+    xExprs[axis] = getAffineDimExpr(rank - 1, ctx);
+    permShape.append({channels, samples});
+    Value x = op.getInput();
+    if (samples != inLen) {
+      SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0)),
+          strides(rank, rewriter.getIndexAttr(1)), sizes;
+      for (int64_t i = 0; i < rank; ++i)
+        sizes.push_back(
+            rewriter.getIndexAttr(i == axis ? samples : xType.getDimSize(i)));
+      x = rewriter.create<tensor::ExtractSliceOp>(loc, x, offsets, sizes,
+                                                  strides);
+    }
+    Value perm = buildIndexed(
+        rewriter, loc, RankedTensorType::get(permShape, acc), {x},
+        {AffineMap::get(rank, 0, xExprs, ctx)},
+        [&](OpBuilder &nb, Location l, ValueRange args, ValueRange) -> Value {
+          return args[0].getType() == acc
+                     ? args[0]
+                     : nb.create<arith::ExtFOp>(l, acc, args[0]).getResult();
+        });
+    int64_t rows = xType.getNumElements() / (inLen * channels);
+    Value lhs =
+        reshapeTo(rewriter, loc, perm,
+                  RankedTensorType::get({rows, channels * samples}, acc));
+    Value matrix =
+        buildDFTMatrix(rewriter, loc, n, channels, samples, bins, inverse, acc);
+    Value product = buildDFTMatmul(rewriter, loc, lhs, matrix);
     Value scale;
     if (inverse) {
       if (n.known) {
@@ -397,7 +386,7 @@ struct DFTLowering : OpRewritePattern<onnx::DFTOp> {
       }
     }
     rewriter.replaceOp(
-        op, buildInterleave(rewriter, loc, yType, sumRe, sumIm, scale));
+        op, buildDFTOutput(rewriter, loc, product, yType, axis, scale));
     return success();
   }
 };
@@ -523,52 +512,55 @@ struct STFTLowering : OpRewritePattern<onnx::STFTOp> {
       step = safeStep;
     }
 
-    // Frames [batch, frames, samples] (real and imaginary), windowed, in the
-    // accumulator type; reads are clamped into the signal.
+    // Frames [batch, frames, channel, sample], windowed, in the accumulator
+    // type (reads clamped into the signal), are the rows of the matmul.
     Type acc = accTypeFor(et);
+    int64_t channels = sType.getDimSize(2);
     int64_t samples =
         n.known ? *n.known : std::min<int64_t>(2 * bins - 1, length);
-    auto frameType = RankedTensorType::get({batch, frames, samples}, acc);
+    auto frameType =
+        RankedTensorType::get({batch, frames, channels, samples}, acc);
     Value signal = op.getSignal();
-    auto gather = [&](int64_t c) {
-      SmallVector<Value> inputs;
-      SmallVector<AffineMap> maps;
-      if (hasWindow) {
-        inputs.push_back(window);
-        maps.push_back(
-            AffineMap::get(3, 0, {getAffineDimExpr(2, rewriter.getContext())},
-                           rewriter.getContext()));
-      }
-      return buildIndexed(
-          rewriter, loc, frameType, inputs, maps,
-          [&](OpBuilder &nb, Location l, ValueRange args,
-              ValueRange idx) -> Value {
-            Type i64 = nb.getI64Type();
-            Value f = nb.create<arith::IndexCastOp>(l, i64, idx[1]);
-            Value m = nb.create<arith::IndexCastOp>(l, i64, idx[2]);
-            Value pos = nb.create<arith::AddIOp>(
-                l, nb.create<arith::MulIOp>(l, f, step), m);
-            pos =
-                nb.create<arith::MinSIOp>(l, pos, i64Const(nb, l, length - 1));
-            Value x = nb.create<tensor::ExtractOp>(
-                l, signal,
-                ValueRange{
-                    idx[0],
-                    nb.create<arith::IndexCastOp>(l, nb.getIndexType(), pos),
-                    nb.create<arith::ConstantIndexOp>(l, c)});
-            if (hasWindow)
-              x = nb.create<arith::MulFOp>(l, x, args[0]);
-            if (x.getType() != acc)
-              x = nb.create<arith::ExtFOp>(l, acc, x);
-            return x;
-          });
-    };
-    Value re = gather(0), im = complexIn ? gather(1) : Value();
-    Twiddles tw = buildTwiddles(rewriter, loc, n, bins, samples, acc);
-    auto [sumRe, sumIm] =
-        buildContraction(rewriter, loc, re, im, 2, tw, /*inverse=*/false);
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    if (hasWindow) {
+      inputs.push_back(window);
+      maps.push_back(
+          AffineMap::get(4, 0, {getAffineDimExpr(3, rewriter.getContext())},
+                         rewriter.getContext()));
+    }
+    Value framed = buildIndexed(
+        rewriter, loc, frameType, inputs, maps,
+        [&](OpBuilder &nb, Location l, ValueRange args,
+            ValueRange idx) -> Value {
+          Type i64 = nb.getI64Type();
+          Value f = nb.create<arith::IndexCastOp>(l, i64, idx[1]);
+          Value m = nb.create<arith::IndexCastOp>(l, i64, idx[3]);
+          Value pos = nb.create<arith::AddIOp>(
+              l, nb.create<arith::MulIOp>(l, f, step), m);
+          pos = nb.create<arith::MinSIOp>(l, pos, i64Const(nb, l, length - 1));
+          Value x = nb.create<tensor::ExtractOp>(
+              l, signal,
+              ValueRange{
+                  idx[0],
+                  nb.create<arith::IndexCastOp>(l, nb.getIndexType(), pos),
+                  idx[2]});
+          auto ext = [&](Value v) -> Value {
+            return v.getType() == acc ? v : nb.create<arith::ExtFOp>(l, acc, v);
+          };
+          x = ext(x);
+          if (hasWindow)
+            x = nb.create<arith::MulFOp>(l, x, ext(args[0]));
+          return x;
+        });
+    Value lhs = reshapeTo(
+        rewriter, loc, framed,
+        RankedTensorType::get({batch * frames, channels * samples}, acc));
+    Value matrix = buildDFTMatrix(rewriter, loc, n, channels, samples, bins,
+                                  /*inverse=*/false, acc);
+    Value product = buildDFTMatmul(rewriter, loc, lhs, matrix);
     rewriter.replaceOp(
-        op, buildInterleave(rewriter, loc, yType, sumRe, sumIm, Value()));
+        op, buildDFTOutput(rewriter, loc, product, yType, 2, Value()));
     return success();
   }
 };
