@@ -12,9 +12,10 @@
 // (STFT's frame_length, DFT's dft_length) builds it in the IR, samples at or
 // past the length weighted zero. STFT gathers the (windowed) frames as the
 // rows. MelWeightMatrix is computed elementwise from its scalar inputs,
-// following ONNX's reference (onnx/backend/test/case/node/melweightmatrix.py):
-// the band edges are floor-divided bin indices, then each band is a
-// triangle. Run-time inputs that decide the output shape are checked against
+// following ONNX's reference (onnx/backend/test/case/node/melweightmatrix.py)
+// in f64, with exp and log built from arith ops (the CPU pipeline is
+// libm-free): the band edges are floor-divided bin indices, then each band
+// is a triangle. Run-time inputs that decide the output shape are checked against
 // it with cf.assert.
 //
 //===----------------------------------------------------------------------===//
@@ -288,6 +289,8 @@ struct DFTLowering : OpRewritePattern<onnx::DFTOp> {
       if (i != axis && yType.getDimSize(i) != xType.getDimSize(i))
         return unsupported(op, "DFT output shape differs from the input's");
     int64_t bins = yType.getDimSize(axis), inLen = xType.getDimSize(axis);
+    if (xType.getNumElements() == 0 || bins == 0)
+      return unsupported(op, "DFT of an empty tensor");
 
     // The DFT length: the axis length, a constant, or a run-time value.
     Length n;
@@ -413,6 +416,8 @@ struct STFTLowering : OpRewritePattern<onnx::STFTOp> {
         yType.getDimSize(3) != 2)
       return unsupported(op, "STFT output must be [batch, frames, bins, 2]");
     int64_t frames = yType.getDimSize(1), bins = yType.getDimSize(2);
+    if (sType.getNumElements() == 0 || yType.getNumElements() == 0)
+      return unsupported(op, "STFT of an empty signal or to an empty output");
     if (!isIntScalar(op.getFrameStep()))
       return unsupported(op, "STFT frame_step must be an integer scalar");
 
@@ -565,6 +570,80 @@ struct STFTLowering : OpRewritePattern<onnx::STFTOp> {
   }
 };
 
+/// e^t in f64 from arith ops only (the CPU pipeline approximates f32 math
+/// but would call libm for f64): t = n ln2 + r, |r| <= ln2 / 2, e^r by its
+/// Taylor series to degree 13 (error below 1e-17), times 2^n built from the
+/// exponent bits. n is clamped to the normal range.
+static Value buildExp64(OpBuilder &b, Location loc, Value t) {
+  Type f64 = b.getF64Type(), i64 = b.getI64Type();
+  auto c = [&](double v) { return createScalar(b, loc, f64, v); };
+  Value n = b.create<math::FloorOp>(
+      loc, b.create<arith::AddFOp>(
+               loc, b.create<arith::MulFOp>(loc, t, c(1.0 / M_LN2)), c(0.5)));
+  n = b.create<arith::MinimumFOp>(
+      loc, b.create<arith::MaximumFOp>(loc, n, c(-1022.0)), c(1023.0));
+  // ln2 in two parts (fdlibm's) so that n * ln2_hi is exact.
+  Value r = b.create<arith::SubFOp>(
+      loc, t, b.create<arith::MulFOp>(loc, n, c(6.93147180369123816490e-01)));
+  r = b.create<arith::SubFOp>(
+      loc, r, b.create<arith::MulFOp>(loc, n, c(1.90821492927058770002e-10)));
+  Value p = c(1.0);
+  for (int k = 13; k >= 1; --k) // Horner: 1 + r/1 (1 + r/2 (1 + ...))
+    p = b.create<arith::AddFOp>(
+        loc, c(1.0),
+        b.create<arith::MulFOp>(
+            loc, b.create<arith::MulFOp>(loc, r, c(1.0 / k)), p));
+  Value bits = b.create<arith::ShLIOp>(
+      loc,
+      b.create<arith::AddIOp>(loc, b.create<arith::FPToSIOp>(loc, i64, n),
+                              i64Const(b, loc, 1023)),
+      i64Const(b, loc, 52));
+  return b.create<arith::MulFOp>(loc, p,
+                                 b.create<arith::BitcastOp>(loc, f64, bits));
+}
+
+/// ln(u) in f64 from arith ops only, for u > 0 (NaN otherwise): u = 2^e m
+/// with m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(s), s = (m - 1) / (m + 1),
+/// |s| <= 0.172, by its series to s^21 (error below 1e-17).
+static Value buildLog64(OpBuilder &b, Location loc, Value u) {
+  Type f64 = b.getF64Type();
+  auto c = [&](double v) { return createScalar(b, loc, f64, v); };
+  Value bits = b.create<arith::BitcastOp>(loc, b.getI64Type(), u);
+  Value e = b.create<arith::SubIOp>(
+      loc, b.create<arith::ShRUIOp>(loc, bits, i64Const(b, loc, 52)),
+      i64Const(b, loc, 1023));
+  Value m = b.create<arith::BitcastOp>(
+      loc, f64,
+      b.create<arith::OrIOp>(
+          loc,
+          b.create<arith::AndIOp>(loc, bits,
+                                  i64Const(b, loc, (int64_t(1) << 52) - 1)),
+          i64Const(b, loc, int64_t(1023) << 52)));
+  Value big =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, m, c(M_SQRT2));
+  m = b.create<arith::SelectOp>(loc, big,
+                                b.create<arith::MulFOp>(loc, m, c(0.5)), m);
+  Value ef = b.create<arith::SIToFPOp>(
+      loc, f64,
+      b.create<arith::SelectOp>(
+          loc, big, b.create<arith::AddIOp>(loc, e, i64Const(b, loc, 1)), e));
+  Value s =
+      b.create<arith::DivFOp>(loc, b.create<arith::SubFOp>(loc, m, c(1.0)),
+                              b.create<arith::AddFOp>(loc, m, c(1.0)));
+  Value s2 = b.create<arith::MulFOp>(loc, s, s);
+  Value p = c(1.0 / 21.0);
+  for (int k = 19; k >= 1; k -= 2) // 1 + s2/3 + s2^2/5 + ... + s2^10/21
+    p = b.create<arith::AddFOp>(loc, c(1.0 / k),
+                                b.create<arith::MulFOp>(loc, s2, p));
+  Value lnM =
+      b.create<arith::MulFOp>(loc, b.create<arith::MulFOp>(loc, c(2.0), s), p);
+  Value ln = b.create<arith::AddFOp>(
+      loc, b.create<arith::MulFOp>(loc, ef, c(M_LN2)), lnM);
+  Value positive =
+      b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT, u, c(0.0));
+  return b.create<arith::SelectOp>(loc, positive, ln, c(std::nan("")));
+}
+
 struct MelWeightMatrixLowering : OpRewritePattern<onnx::MelWeightMatrixOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::MelWeightMatrixOp op,
@@ -584,8 +663,7 @@ struct MelWeightMatrixLowering : OpRewritePattern<onnx::MelWeightMatrixOp> {
         return unsupported(op, "MelWeightMatrix needs float scalar edges");
     }
     int64_t specBins = yType.getDimSize(0), melBins = yType.getDimSize(1);
-    Type i64 = rewriter.getI64Type(), f64 = rewriter.getF64Type(),
-         f32 = rewriter.getF32Type();
+    Type i64 = rewriter.getI64Type(), f64 = rewriter.getF64Type();
 
     Value numMel = extractI64(rewriter, loc, op.getNumMelBins());
     Value dftLen = extractI64(rewriter, loc, op.getDftLength());
@@ -609,20 +687,20 @@ struct MelWeightMatrixLowering : OpRewritePattern<onnx::MelWeightMatrixOp> {
                     i64Const(rewriter, loc, 0)),
                "MelWeightMatrix", "sample_rate is zero");
 
-    // mel(f) = 2595 log10(1 + f/700), through log1p (f32, libm-free).
+    // mel(f) = 2595 log10(1 + f/700), in f64 as the reference computes it.
     auto toF64 = [&](Value t) {
       return convertScalar(rewriter, loc, extractScalar(rewriter, loc, t), f64,
                            false, false);
     };
     const double melScale = 2595.0, hzScale = 700.0;
     auto mel = [&](Value hz) -> Value {
-      Value r = rewriter.create<arith::DivFOp>(
-          loc, hz, createScalar(rewriter, loc, f64, hzScale));
-      r = rewriter.create<math::Log1pOp>(
-          loc, rewriter.create<arith::TruncFOp>(loc, f32, r));
+      Value u = rewriter.create<arith::AddFOp>(
+          loc, createScalar(rewriter, loc, f64, 1.0),
+          rewriter.create<arith::DivFOp>(
+              loc, hz, createScalar(rewriter, loc, f64, hzScale)));
       return rewriter.create<arith::MulFOp>(
-          loc, rewriter.create<arith::ExtFOp>(loc, f64, r),
-          createScalar(rewriter, loc, f64, melScale / std::log(10.0)));
+          loc, buildLog64(rewriter, loc, u),
+          createScalar(rewriter, loc, f64, melScale / M_LN10));
     };
     Value lowMel = mel(toF64(op.getLowerEdgeHertz()));
     Value highMel = mel(toF64(op.getUpperEdgeHertz()));
@@ -645,13 +723,17 @@ struct MelWeightMatrixLowering : OpRewritePattern<onnx::MelWeightMatrixOp> {
               l, f64, nb.create<arith::IndexCastOp>(l, i64, idx[0]));
           Value m = nb.create<arith::AddFOp>(
               l, nb.create<arith::MulFOp>(l, k, melStep), lowMel);
-          Value e = nb.create<arith::MulFOp>(
-              l, m, createScalar(nb, l, f64, std::log(10.0) / melScale));
-          e = nb.create<math::ExpM1Op>(l,
-                                       nb.create<arith::TruncFOp>(l, f32, e));
-          Value hz =
-              nb.create<arith::MulFOp>(l, nb.create<arith::ExtFOp>(l, f64, e),
-                                       createScalar(nb, l, f64, hzScale));
+          Value power =
+              buildExp64(nb, l,
+                         nb.create<arith::MulFOp>(
+                             l,
+                             nb.create<arith::DivFOp>(
+                                 l, m, createScalar(nb, l, f64, melScale)),
+                             createScalar(nb, l, f64, M_LN10)));
+          Value hz = nb.create<arith::MulFOp>(
+              l,
+              nb.create<arith::SubFOp>(l, power, createScalar(nb, l, f64, 1.0)),
+              createScalar(nb, l, f64, hzScale));
           Value bin = nb.create<math::FloorOp>(
               l, nb.create<arith::DivFOp>(
                      l, nb.create<arith::MulFOp>(l, dftPlus1, hz), rateF));

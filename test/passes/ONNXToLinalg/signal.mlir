@@ -118,16 +118,23 @@ func.func @stft_window(%s: tensor<1x128x1xf32>, %step: tensor<i64>, %w: tensor<1
   return %y : tensor<1x15x9x2xf32>
 }
 
-// MelWeightMatrix: shape inputs asserted, num_mel_bins + 2 band edges
-// floor-divided, then each element of the [bins, mel bins] matrix from its
-// band's three edges.
+// MelWeightMatrix: shape inputs asserted, the mel edges through an f64 log
+// built from arith ops (exponent bits, then a series; no libm), the
+// num_mel_bins + 2 band edges through an f64 exp likewise, floor-divided,
+// then each element of the [bins, mel bins] matrix from its band's three
+// edges.
 // CHECK-LABEL: func @mel
 // CHECK: cf.assert %{{.*}}, "MelWeightMatrix: num_mel_bins or dft_length differ from the static output shape"
 // CHECK: cf.assert %{{.*}}, "MelWeightMatrix: sample_rate is zero"
-// CHECK: math.log1p %{{.*}} : f32
-// CHECK: math.log1p %{{.*}} : f32
+// CHECK-NOT: math.log
+// CHECK: arith.bitcast %{{.*}} : f64 to i64
+// CHECK: arith.shrui %{{.*}}, %c52_i64 : i64
+// CHECK: arith.bitcast %{{.*}} : f64 to i64
 // CHECK: %[[EDGES:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<10xi64>)
-// CHECK:   math.expm1 %{{.*}} : f32
+// CHECK-NOT: math.exp
+// CHECK:   math.floor %{{.*}} : f64
+// CHECK:   arith.shli %{{.*}}, %c52_i64 : i64
+// CHECK:   arith.bitcast %{{.*}} : i64 to f64
 // CHECK:   math.floor %{{.*}} : f64
 // CHECK:   arith.fptosi %{{.*}} : f64 to i64
 // CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<9x8xf32>)
