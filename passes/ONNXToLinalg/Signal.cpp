@@ -15,8 +15,8 @@
 // following ONNX's reference (onnx/backend/test/case/node/melweightmatrix.py)
 // in f64, with exp and log built from arith ops (the CPU pipeline is
 // libm-free): the band edges are floor-divided bin indices, then each band
-// is a triangle. Run-time inputs that decide the output shape are checked against
-// it with cf.assert.
+// is a triangle. Run-time inputs that decide the output shape are checked
+// against it with cf.assert.
 //
 //===----------------------------------------------------------------------===//
 
