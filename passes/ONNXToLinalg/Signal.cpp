@@ -580,8 +580,14 @@ static Value buildExp64(OpBuilder &b, Location loc, Value t) {
   Value n = b.create<math::FloorOp>(
       loc, b.create<arith::AddFOp>(
                loc, b.create<arith::MulFOp>(loc, t, c(1.0 / M_LN2)), c(0.5)));
-  n = b.create<arith::MinimumFOp>(
-      loc, b.create<arith::MaximumFOp>(loc, n, c(-1022.0)), c(1023.0));
+  // Clamped with compares and selects (soft-float targets cannot legalise
+  // llvm.minimum/maximum on f64).
+  auto clamp = [&](Value v, double bound, arith::CmpFPredicate beyond) {
+    return b.create<arith::SelectOp>(
+        loc, b.create<arith::CmpFOp>(loc, beyond, v, c(bound)), c(bound), v);
+  };
+  n = clamp(clamp(n, -1022.0, arith::CmpFPredicate::OLT), 1023.0,
+            arith::CmpFPredicate::OGT);
   // ln2 in two parts (fdlibm's) so that n * ln2_hi is exact.
   Value r = b.create<arith::SubFOp>(
       loc, t, b.create<arith::MulFOp>(loc, n, c(6.93147180369123816490e-01)));
