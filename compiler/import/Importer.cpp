@@ -287,6 +287,7 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
       {"Conv", 3},
       {"ConvInteger", 4},
       {"ConvTranspose", 3},
+      {"DFT", 2},
       {"Dropout", 3},
       {"Gemm", 3},
       {"LayerNormalization", 3},
@@ -305,6 +306,7 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
       {"SoftmaxCrossEntropyLoss", 3},
       {"Split", 2},
       {"Squeeze", 2},
+      {"STFT", 4},
       {"Trilu", 2},
   };
   auto it = counts.find(opType);

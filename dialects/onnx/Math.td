@@ -465,4 +465,61 @@ def ONNX_ReduceSumOp : ONNX_Op<"ReduceSum"> {
   let results = (outs ONNX_Tensor:$reduced);
 }
 
+def ONNX_DFTOp : ONNX_Op<"DFT"> {
+  let summary = "discrete Fourier transform along one axis (opset 17)";
+  let description = [{
+    The last axis of `input` holds the real part (size 1) or the real and
+    imaginary parts (size 2); the output is always complex. `dft_length`
+    zero-pads or truncates the transformed axis; a run-time one is checked
+    against the static output shape.
+
+    Example:
+    ```mlir
+    %y = onnx.DFT(%x, %none) {axis = 1} : (tensor<1x10x10x1xf32>, none) -> tensor<1x10x10x2xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, ONNX_OptTensor:$dft_length,
+                   DefaultValuedAttr<I64Attr, "1">:$axis,
+                   DefaultValuedAttr<I64Attr, "0">:$inverse,
+                   DefaultValuedAttr<I64Attr, "0">:$onesided);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_STFTOp : ONNX_Op<"STFT"> {
+  let summary = "short-time Fourier transform (opset 17)";
+  let description = [{
+    Frames of `frame_length` (or the window's length) samples, `frame_step`
+    apart, each multiplied by `window` and transformed. Run-time
+    `frame_step` and `frame_length` are checked against the static output
+    shape.
+
+    Example:
+    ```mlir
+    %y = onnx.STFT(%s, %step, %w, %none) : (tensor<1x128x1xf32>, tensor<i64>, tensor<16xf32>, none) -> tensor<1x15x9x2xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$signal, ONNX_Tensor:$frame_step,
+                   ONNX_OptTensor:$window, ONNX_OptTensor:$frame_length,
+                   DefaultValuedAttr<I64Attr, "1">:$onesided);
+  let results = (outs ONNX_Tensor:$output);
+}
+
+def ONNX_MelWeightMatrixOp : ONNX_Op<"MelWeightMatrix"> {
+  let summary = "triangular mel filter bank matrix (opset 17)";
+  let description = [{
+    Output [dft_length / 2 + 1, num_mel_bins]; the scalar inputs may be
+    run-time values (the two that decide the shape are checked against it).
+
+    Example:
+    ```mlir
+    %y = onnx.MelWeightMatrix(%m, %n, %r, %lo, %hi) : (tensor<i32>, tensor<i32>, tensor<i32>, tensor<f32>, tensor<f32>) -> tensor<9x8xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$num_mel_bins, ONNX_Tensor:$dft_length,
+                   ONNX_Tensor:$sample_rate, ONNX_Tensor:$lower_edge_hertz,
+                   ONNX_Tensor:$upper_edge_hertz,
+                   DefaultValuedAttr<I64Attr, "1">:$output_datatype);
+  let results = (outs ONNX_Tensor:$output);
+}
+
 #endif // KILN_DIALECTS_ONNX_MATH_TD

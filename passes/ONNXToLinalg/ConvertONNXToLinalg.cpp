@@ -36,6 +36,7 @@ struct ConvertONNXToLinalgPass
     populateResizePatterns(patterns);
     populateScatterPatterns(patterns);
     populateSortPatterns(patterns);
+    populateSignalPatterns(patterns);
     populateTensorPatterns(patterns);
 
     bool reported = false;
