@@ -61,7 +61,9 @@ def ONNX_MaxPoolOp : ONNX_Op<"MaxPool"> {
   let summary = "max pooling";
   let description = [{
     Padding never wins the max. `ceil_mode` rounds the output size up; a window
-    starting in the padding at the end is dropped as ONNX specifies.
+    starting in the padding at the end is dropped as ONNX specifies. The
+    optional Indices index X flattened over N, C and the spatial dims
+    (row-major, or the spatial dims column-major with `storage_order` = 1).
 
     Example:
     ```mlir

@@ -156,8 +156,8 @@ LogicalResult ConvOp::verify() {
 }
 
 LogicalResult MaxPoolOp::verify() {
-  if (getStorageOrder() != 0)
-    return emitOpError("storage_order=1 is not supported");
+  if (getStorageOrder() > 1)
+    return emitOpError("storage_order must be 0 or 1");
   return verifyWindow(*this, getX(), getKernelShape().size(), getPads(),
                       getStrides(), getDilations(), getAutoPad());
 }

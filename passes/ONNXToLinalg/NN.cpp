@@ -5,9 +5,12 @@
 // map is affine in the window) feeding a linalg.matmul whose accumulator
 // starts as the bias; a depthwise Conv is one direct generic with the
 // reduction loops outside the innermost (vectorisable) output column.
-// Pools use linalg's pooling ops on a padded input; average pooling divides
-// by a compile-time table of window sizes, so count_include_pad and
-// ceil_mode come out exactly as ONNX specifies.
+// 2-d float pools use linalg's pooling ops on a padded input, other spatial
+// ranks and integer max pools one generic with the same loops; average
+// pooling divides by a compile-time table of window sizes, so
+// count_include_pad and ceil_mode come out exactly as ONNX specifies.
+// MaxPool's Indices are a min-reduction over the flat indices of the window
+// elements equal to the max (the first max, as ONNX's reference picks).
 //
 //===----------------------------------------------------------------------===//
 
@@ -437,6 +440,168 @@ struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
 // Pooling
 //===----------------------------------------------------------------------===//
 
+/// Reduces every window of the padded NC... input `xp` into `init` (shaped
+/// like the output) with `combine(x, acc)`: loops (n, c, o..., k...), the
+/// window offsets k innermost, as linalg's named pooling ops order them.
+static Value reduceWindows(
+    OpBuilder &b, Location loc, Value xp, Value init, const Window &w,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  auto type = tensorType(init);
+  int64_t sr = w.kernel.size(), loops = 2 + 2 * sr;
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> xExprs{b.getAffineDimExpr(0), b.getAffineDimExpr(1)},
+      kExprs, yExprs = xExprs;
+  for (int64_t i = 0; i < sr; ++i) {
+    AffineExpr o = b.getAffineDimExpr(2 + i),
+               k = b.getAffineDimExpr(2 + sr + i);
+    xExprs.push_back(o * w.strides[i] + k * w.dilations[i]);
+    kExprs.push_back(k);
+    yExprs.push_back(o);
+  }
+  // A shape-only operand gives the window loops their sizes.
+  Value window =
+      b.create<tensor::EmptyOp>(loc, w.kernel, type.getElementType());
+  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xExprs, ctx),
+                              AffineMap::get(loops, 0, kExprs, ctx),
+                              AffineMap::get(loops, 0, yExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(2 + sr,
+                                             utils::IteratorType::parallel);
+  iterators.append(sr, utils::IteratorType::reduction);
+  return b
+      .create<linalg::GenericOp>(
+          loc, TypeRange{type}, ValueRange{xp, window}, ValueRange{init}, maps,
+          iterators,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            nb.create<linalg::YieldOp>(l, combine(nb, l, args[0], args[2]));
+          })
+      .getResult(0);
+}
+
+/// MaxPool's Indices: for each output element, the smallest row-major index
+/// into X (flattened over N, C and the spatial dims) of a window element
+/// inside X equal to the max `y`, which is the first max in window order;
+/// with storage_order=1 the spatial part is then re-flattened column-major.
+static Value maxPoolIndices(OpBuilder &b, Location loc, Value xp, Value y,
+                            RankedTensorType xType, RankedTensorType iType,
+                            const Window &w, bool columnMajor) {
+  int64_t sr = w.kernel.size(), loops = 2 + 2 * sr;
+  MLIRContext *ctx = b.getContext();
+  Type i64 = b.getI64Type();
+  auto accType = RankedTensorType::get(iType.getShape(), i64);
+  Value sentinel =
+      createExtremum(b, loc, i64, /*lowest=*/false, /*isUnsigned=*/false);
+  Value init = createFilled(b, loc, accType, sentinel);
+  SmallVector<AffineExpr> xExprs{b.getAffineDimExpr(0), b.getAffineDimExpr(1)},
+      kExprs, yExprs = xExprs;
+  for (int64_t i = 0; i < sr; ++i) {
+    AffineExpr o = b.getAffineDimExpr(2 + i),
+               k = b.getAffineDimExpr(2 + sr + i);
+    xExprs.push_back(o * w.strides[i] + k * w.dilations[i]);
+    kExprs.push_back(k);
+    yExprs.push_back(o);
+  }
+  Value window =
+      b.create<tensor::EmptyOp>(loc, w.kernel, xType.getElementType());
+  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xExprs, ctx),
+                              AffineMap::get(loops, 0, kExprs, ctx),
+                              AffineMap::get(loops, 0, yExprs, ctx),
+                              AffineMap::get(loops, 0, yExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(2 + sr,
+                                             utils::IteratorType::parallel);
+  iterators.append(sr, utils::IteratorType::reduction);
+  Value first =
+      b.create<linalg::GenericOp>(
+           loc, TypeRange{accType}, ValueRange{xp, window, y}, ValueRange{init},
+           maps, iterators,
+           [&](OpBuilder &nb, Location l, ValueRange args) {
+             Value x = args[0], max = args[2], acc = args[3];
+             Value eq = isFloat(x.getType())
+                            ? nb.create<arith::CmpFOp>(
+                                    l, arith::CmpFPredicate::OEQ, x, max)
+                                  .getResult()
+                            : nb.create<arith::CmpIOp>(
+                                    l, arith::CmpIPredicate::eq, x, max)
+                                  .getResult();
+             // flat = ((n * C + c) * D1 + p1) * D2 + p2 ..., with
+             // p = o * s + k * d - pad_begin, counted only inside X.
+             Value flat = nb.create<linalg::IndexOp>(l, 0);
+             flat = nb.create<arith::AddIOp>(
+                 l,
+                 nb.create<arith::MulIOp>(
+                     l, flat,
+                     nb.create<arith::ConstantIndexOp>(l, xType.getDimSize(1))),
+                 nb.create<linalg::IndexOp>(l, 1));
+             Value inside = eq;
+             Value zero = nb.create<arith::ConstantIndexOp>(l, 0);
+             for (int64_t i = 0; i < sr; ++i) {
+               Value o = nb.create<linalg::IndexOp>(l, 2 + i);
+               Value k = nb.create<linalg::IndexOp>(l, 2 + sr + i);
+               Value p = nb.create<arith::AddIOp>(
+                   l,
+                   nb.create<arith::MulIOp>(
+                       l, o,
+                       nb.create<arith::ConstantIndexOp>(l, w.strides[i])),
+                   nb.create<arith::MulIOp>(
+                       l, k,
+                       nb.create<arith::ConstantIndexOp>(l, w.dilations[i])));
+               p = nb.create<arith::SubIOp>(
+                   l, p, nb.create<arith::ConstantIndexOp>(l, w.padBegin[i]));
+               Value size = nb.create<arith::ConstantIndexOp>(
+                   l, xType.getDimSize(2 + i));
+               inside = nb.create<arith::AndIOp>(
+                   l, inside,
+                   nb.create<arith::AndIOp>(
+                       l,
+                       nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, p,
+                                                zero),
+                       nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, p,
+                                                size)));
+               flat = nb.create<arith::AddIOp>(
+                   l, nb.create<arith::MulIOp>(l, flat, size), p);
+             }
+             Value idx =
+                 nb.create<arith::IndexCastOp>(l, nb.getI64Type(), flat);
+             Value cand = nb.create<arith::SelectOp>(
+                 l, inside, idx,
+                 createExtremum(nb, l, nb.getI64Type(), false, false));
+             nb.create<linalg::YieldOp>(
+                 l, ValueRange{
+                        nb.create<arith::MinSIOp>(l, cand, acc).getResult()});
+           })
+          .getResult(0);
+  if (!columnMajor || sr < 2)
+    return first;
+  // Re-flatten the spatial part column-major: split the row-major index into
+  // (n*C + c, p1, ..., pk), then sum p_i * (D1 * ... * D_{i-1}).
+  int64_t spatial = 1;
+  for (int64_t i = 0; i < sr; ++i)
+    spatial *= xType.getDimSize(2 + i);
+  return buildElementwise(
+      b, loc, accType, first, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value r = args[0];
+        auto cst = [&](int64_t v) {
+          return nb.create<arith::ConstantIntOp>(l, v, 64).getResult();
+        };
+        Value nc = nb.create<arith::DivSIOp>(l, r, cst(spatial));
+        Value rest = nb.create<arith::RemSIOp>(l, r, cst(spatial));
+        Value out = nb.create<arith::MulIOp>(l, nc, cst(spatial));
+        int64_t inner = spatial, outer = 1;
+        for (int64_t i = 0; i < sr; ++i) {
+          inner /= xType.getDimSize(2 + i);
+          Value p = nb.create<arith::DivSIOp>(l, rest, cst(inner));
+          rest = nb.create<arith::RemSIOp>(l, rest, cst(inner));
+          out = nb.create<arith::AddIOp>(
+              l, out, nb.create<arith::MulIOp>(l, p, cst(outer)));
+          outer *= xType.getDimSize(2 + i);
+        }
+        // A window with no match (a NaN max) keeps the sentinel.
+        Value none = nb.create<arith::CmpIOp>(
+            l, arith::CmpIPredicate::eq, r,
+            createExtremum(nb, l, r.getType(), false, false));
+        return nb.create<arith::SelectOp>(l, none, r, out).getResult();
+      });
+}
+
 template <typename OpTy, bool IsMax>
 struct PoolLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
@@ -447,12 +612,12 @@ struct PoolLowering : OpRewritePattern<OpTy> {
     auto xType = tensorType(op.getX());
     auto yType = tensorType(op.getY());
     Type et = yType.getElementType();
-    if (xType.getRank() != 4)
-      return unsupported(op, "only 2-d pooling is supported yet");
-    if (!isFloat(et))
-      return unsupported(op, "integer pooling is not supported yet");
-    if (op->getNumResults() > 1 && !op->getResult(1).use_empty())
-      return unsupported(op, "MaxPool's Indices output is not supported yet");
+    int64_t sr = xType.getRank() - 2;
+    if (sr < 1)
+      return unsupported(op, "pooling needs an [N, C, D1, ...] input");
+    if (!isFloat(et) && !IsMax)
+      return unsupported(op, "AveragePool needs a float input");
+    bool isUnsigned = isUnsignedOperand(op, 0);
     SmallVector<int64_t> kernel = getI64Array(op.getKernelShape(), 0, 0);
     std::optional<ArrayAttr> dilations;
     if constexpr (IsMax)
@@ -461,55 +626,98 @@ struct PoolLowering : OpRewritePattern<OpTy> {
     if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
                              op.getStrides(), dilations, op.getAutoPad(), w)))
       return failure();
-    Value padValue = IsMax ? createExtremum(rewriter, loc, et, true)
-                           : createScalar(rewriter, loc, et, 0);
+    Value padValue =
+        IsMax ? createExtremum(rewriter, loc, et, /*lowest=*/true, isUnsigned)
+              : createScalar(rewriter, loc, et, 0);
     Value xp = padSpatial(rewriter, loc, op.getX(), w, padValue);
     Value init = createFilled(rewriter, loc, yType, padValue);
-    Value window = rewriter.create<tensor::EmptyOp>(loc, kernel, et);
+    // 2-d float pools use linalg's named NCHW ops; other ranks and integer
+    // max pools a generic with the same loops.
+    bool named = sr == 2 && isFloat(et);
+    Value window;
+    if (named)
+      window = rewriter.create<tensor::EmptyOp>(loc, kernel, et);
     auto strides = rewriter.getI64VectorAttr(w.strides);
     auto dil = rewriter.getI64VectorAttr(w.dilations);
     Value pooled;
     if (IsMax) {
-      pooled = rewriter
-                   .create<linalg::PoolingNchwMaxOp>(loc, TypeRange{yType},
-                                                     ValueRange{xp, window},
-                                                     init, strides, dil)
-                   .getResult(0);
+      if (named)
+        pooled = rewriter
+                     .create<linalg::PoolingNchwMaxOp>(loc, TypeRange{yType},
+                                                       ValueRange{xp, window},
+                                                       init, strides, dil)
+                     .getResult(0);
+      else
+        pooled = reduceWindows(
+            rewriter, loc, xp, init, w,
+            [&](OpBuilder &b, Location l, Value x, Value acc) -> Value {
+              if (isFloat(et))
+                return b.create<arith::MaximumFOp>(l, x, acc);
+              if (isUnsigned)
+                return b.create<arith::MaxUIOp>(l, x, acc);
+              return b.create<arith::MaxSIOp>(l, x, acc);
+            });
       SmallVector<Value> results{pooled};
-      if (op->getNumResults() == 2) // Indices, checked unused above
-        results.push_back(
-            createEmpty(rewriter, loc, tensorType(op->getResult(1))));
+      if (op->getNumResults() == 2) {
+        int64_t storageOrder = 0;
+        if constexpr (IsMax)
+          storageOrder = op.getStorageOrder();
+        results.push_back(maxPoolIndices(rewriter, loc, xp, pooled, xType,
+                                         tensorType(op->getResult(1)), w,
+                                         storageOrder == 1));
+      }
       rewriter.replaceOp(op, results);
       return success();
     }
-    pooled = rewriter
-                 .create<linalg::PoolingNchwSumOp>(loc, TypeRange{yType},
-                                                   ValueRange{xp, window}, init,
-                                                   strides, dil)
-                 .getResult(0);
+    if (named)
+      pooled = rewriter
+                   .create<linalg::PoolingNchwSumOp>(loc, TypeRange{yType},
+                                                     ValueRange{xp, window},
+                                                     init, strides, dil)
+                   .getResult(0);
+    else
+      pooled =
+          reduceWindows(rewriter, loc, xp, init, w,
+                        [](OpBuilder &b, Location l, Value x, Value acc) {
+                          return b.create<arith::AddFOp>(l, x, acc).getResult();
+                        });
     // Divisors: window elements inside the input (count_include_pad=0) or
     // inside the input plus its explicit pads (=1); never the ceil overhang.
+    // The count is a product over the spatial dims.
     int64_t includePad = 0;
     if constexpr (!IsMax)
       includePad = op.getCountIncludePad();
-    int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
-    SmallVector<float> divisors;
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j) {
-        auto count = [&](int64_t o, int d) {
-          int64_t lo = includePad ? -w.padBegin[d] : 0;
-          int64_t hi =
-              xType.getDimSize(2 + d) + (includePad ? w.declaredPadEnd[d] : 0);
-          int64_t start = o * w.strides[d] - w.padBegin[d];
-          int64_t k = 0;
-          for (int64_t t = 0; t < w.kernel[d]; ++t)
-            if (start + t >= lo && start + t < hi)
-              ++k;
-          return k;
-        };
-        divisors.push_back((float)(count(i, 0) * count(j, 1)));
+    SmallVector<SmallVector<int64_t>> counts(sr);
+    SmallVector<int64_t> divShape;
+    for (int64_t d = 0; d < sr; ++d) {
+      int64_t lo = includePad ? -w.padBegin[d] : 0;
+      int64_t hi =
+          xType.getDimSize(2 + d) + (includePad ? w.declaredPadEnd[d] : 0);
+      for (int64_t o = 0; o < yType.getDimSize(2 + d); ++o) {
+        int64_t start = o * w.strides[d] - w.padBegin[d];
+        int64_t k = 0;
+        for (int64_t t = 0; t < w.kernel[d]; ++t)
+          if (start + t * w.dilations[d] >= lo &&
+              start + t * w.dilations[d] < hi)
+            ++k;
+        counts[d].push_back(k);
       }
-    auto divType = RankedTensorType::get({oh, ow}, rewriter.getF32Type());
+      divShape.push_back(yType.getDimSize(2 + d));
+    }
+    SmallVector<float> divisors;
+    SmallVector<int64_t> at(sr, 0);
+    int64_t total = 1;
+    for (int64_t s : divShape)
+      total *= s;
+    for (int64_t e = 0; e < total; ++e) {
+      int64_t rest = e, product = 1;
+      for (int64_t d = sr - 1; d >= 0; --d) {
+        product *= counts[d][rest % divShape[d]];
+        rest /= divShape[d];
+      }
+      divisors.push_back((float)product);
+    }
+    auto divType = RankedTensorType::get(divShape, rewriter.getF32Type());
     Value div = rewriter.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(divType, ArrayRef<float>(divisors)));
     Value result = buildElementwise(
@@ -532,8 +740,9 @@ struct GlobalPoolLowering : OpRewritePattern<OpTy> {
     auto xType = tensorType(op.getX());
     auto yType = tensorType(op.getY());
     Type et = yType.getElementType();
-    if (!isFloat(et))
-      return unsupported(op, "integer pooling is not supported yet");
+    if (!isFloat(et) && !IsMax)
+      return unsupported(op, "GlobalAveragePool needs a float input");
+    bool isUnsigned = isUnsignedOperand(op, 0);
     int64_t rank = xType.getRank(), count = 1;
     SmallVector<AffineExpr> outExprs;
     SmallVector<utils::IteratorType> iterators;
@@ -546,19 +755,26 @@ struct GlobalPoolLowering : OpRewritePattern<OpTy> {
       iterators.push_back(spatial ? utils::IteratorType::reduction
                                   : utils::IteratorType::parallel);
     }
-    Value init = createFilled(rewriter, loc, yType,
-                              IsMax ? createExtremum(rewriter, loc, et, true)
-                                    : createScalar(rewriter, loc, et, 0));
+    Value init =
+        createFilled(rewriter, loc, yType,
+                     IsMax ? createExtremum(rewriter, loc, et,
+                                            /*lowest=*/true, isUnsigned)
+                           : createScalar(rewriter, loc, et, 0));
     SmallVector<AffineMap> maps{
         rewriter.getMultiDimIdentityMap(rank),
         AffineMap::get(rank, 0, outExprs, rewriter.getContext())};
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{yType}, op.getX(), init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value r =
-              IsMax
-                  ? b.create<arith::MaximumFOp>(l, args[0], args[1]).getResult()
-                  : b.create<arith::AddFOp>(l, args[0], args[1]).getResult();
+          Value r;
+          if (!IsMax)
+            r = b.create<arith::AddFOp>(l, args[0], args[1]);
+          else if (isFloat(et))
+            r = b.create<arith::MaximumFOp>(l, args[0], args[1]);
+          else if (isUnsigned)
+            r = b.create<arith::MaxUIOp>(l, args[0], args[1]);
+          else
+            r = b.create<arith::MaxSIOp>(l, args[0], args[1]);
           b.create<linalg::YieldOp>(l, r);
         });
     Value result = generic.getResult(0);
