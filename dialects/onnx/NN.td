@@ -131,10 +131,13 @@ def ONNX_GlobalMaxPoolOp : ONNX_Op<"GlobalMaxPool"> {
 }
 
 def ONNX_BatchNormalizationOp : ONNX_Op<"BatchNormalization"> {
-  let summary = "inference batch normalisation";
+  let summary = "batch normalisation";
   let description = [{
     Y = scale * (X - mean) / sqrt(var + epsilon) + B, per channel (axis 1).
-    Training mode is not supported.
+    With `training_mode` = 1, mean and var are the batch's (over N and the
+    spatial dims, population variance), and the optional outputs
+    running_mean and running_var are input * momentum + batch * (1 -
+    momentum); in inference mode Y is the only result.
 
     Example:
     ```mlir
@@ -147,7 +150,7 @@ def ONNX_BatchNormalizationOp : ONNX_Op<"BatchNormalization"> {
                    DefaultValuedAttr<F32Attr, "1e-05">:$epsilon,
                    DefaultValuedAttr<F32Attr, "0.9">:$momentum,
                    DefaultValuedAttr<I64Attr, "0">:$training_mode);
-  let results = (outs ONNX_Tensor:$Y);
+  let results = (outs ONNX_Tensor:$Y, Variadic<ONNX_Tensor>:$running_stats);
   let hasVerifier = 1;
 }
 

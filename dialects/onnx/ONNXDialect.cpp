@@ -168,8 +168,12 @@ LogicalResult AveragePoolOp::verify() {
 }
 
 LogicalResult BatchNormalizationOp::verify() {
-  if (getTrainingMode() != 0)
-    return emitOpError("training_mode is not supported");
+  if (getTrainingMode() > 1)
+    return emitOpError("training_mode must be 0 or 1");
+  size_t stats = getRunningStats().size();
+  if (stats > 2 || (getTrainingMode() == 0 && stats != 0))
+    return emitOpError("expects Y, and running_mean and running_var only in "
+                       "training mode");
   return success();
 }
 

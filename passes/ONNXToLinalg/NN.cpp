@@ -796,6 +796,10 @@ struct GlobalPoolLowering : OpRewritePattern<OpTy> {
 // Normalisation
 //===----------------------------------------------------------------------===//
 
+/// BatchNormalization: per channel, Y = scale * (X - mean) / sqrt(var + eps)
+/// + B. In training mode mean and var are the batch's, reduced over N and
+/// the spatial dims in f32 or wider, and the running statistics blend them
+/// into the inputs with `momentum`.
 struct BatchNormLowering : OpRewritePattern<onnx::BatchNormalizationOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::BatchNormalizationOp op,
@@ -805,6 +809,11 @@ struct BatchNormLowering : OpRewritePattern<onnx::BatchNormalizationOp> {
     Type et = xType.getElementType();
     if (!isFloat(et))
       return unsupported(op, "BatchNormalization needs a float input");
+    bool training = op.getTrainingMode() != 0;
+    if (training && xType.getRank() < 2)
+      return unsupported(op, "training mode needs an [N, C, ...] input");
+    // Arithmetic in f32 or wider.
+    Type st = et.getIntOrFloatBitWidth() < 32 ? rewriter.getF32Type() : et;
     // Per-channel vectors [C] broadcast as [C, 1, ...].
     SmallVector<int64_t> shape{xType.getRank() > 1 ? xType.getDimSize(1) : 1};
     for (int64_t i = 2; i < xType.getRank(); ++i)
@@ -816,24 +825,92 @@ struct BatchNormLowering : OpRewritePattern<onnx::BatchNormalizationOp> {
     for (Value v :
          {op.getScale(), op.getB(), op.getInputMean(), op.getInputVar()})
       inputs.push_back(reshapeTo(rewriter, loc, v, chanType(v)));
+    Value batchMean, batchVar;
+    if (training) {
+      batchStatistics(rewriter, loc, op.getX(), st, batchMean, batchVar);
+      inputs[3] = reshapeTo(rewriter, loc, batchMean, chanType(batchMean));
+      inputs[4] = reshapeTo(rewriter, loc, batchVar, chanType(batchVar));
+    }
     double eps = op.getEpsilon().convertToDouble();
     Value result = buildElementwise(
         rewriter, loc, tensorType(op.getY()), inputs,
         [&](OpBuilder &b, Location l, ValueRange args) {
           SmallVector<Value> a;
           for (Value v : args)
-            a.push_back(convertScalar(b, l, v, et, false, false));
+            a.push_back(convertScalar(b, l, v, st, false, false));
           Value centered = b.create<arith::SubFOp>(l, a[0], a[3]);
           Value denom = b.create<math::SqrtOp>(
-              l, b.create<arith::AddFOp>(l, a[4], createScalar(b, l, et, eps)));
+              l, b.create<arith::AddFOp>(l, a[4], createScalar(b, l, st, eps)));
           Value norm = b.create<arith::DivFOp>(l, centered, denom);
-          return b
-              .create<arith::AddFOp>(l, b.create<arith::MulFOp>(l, norm, a[1]),
-                                     a[2])
-              .getResult();
+          Value y = b.create<arith::AddFOp>(
+              l, b.create<arith::MulFOp>(l, norm, a[1]), a[2]);
+          return convertScalar(b, l, y, et, false, false);
         });
-    rewriter.replaceOp(op, result);
+    SmallVector<Value> results{result};
+    // running = input * momentum + batch * (1 - momentum).
+    double momentum = op.getMomentum().convertToDouble();
+    Value stats[] = {batchMean, batchVar};
+    Value given[] = {op.getInputMean(), op.getInputVar()};
+    for (auto [i, out] : llvm::enumerate(op.getRunningStats())) {
+      auto outType = tensorType(out);
+      Type ot = outType.getElementType();
+      Value batch = reshapeTo(
+          rewriter, loc, stats[i],
+          RankedTensorType::get(outType.getShape(),
+                                tensorType(stats[i]).getElementType()));
+      results.push_back(buildElementwise(
+          rewriter, loc, outType, ValueRange{given[i], batch},
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            Value in = convertScalar(b, l, args[0], st, false, false);
+            Value r = b.create<arith::AddFOp>(
+                l,
+                b.create<arith::MulFOp>(l, in,
+                                        createScalar(b, l, st, momentum)),
+                b.create<arith::MulFOp>(l, args[1],
+                                        createScalar(b, l, st, 1 - momentum)));
+            return convertScalar(b, l, r, ot, false, false);
+          }));
+    }
+    rewriter.replaceOp(op, results);
     return success();
+  }
+
+  /// The mean and population variance of `x` in `st` per channel (axis 1),
+  /// as [1, C, 1, ...].
+  static void batchStatistics(OpBuilder &b, Location loc, Value x, Type st,
+                              Value &mean, Value &var) {
+    auto xType = tensorType(x);
+    auto stType = RankedTensorType::get(xType.getShape(), st);
+    if (xType.getElementType() != st)
+      x = buildElementwise(
+          b, loc, stType, x, [&](OpBuilder &nb, Location l, ValueRange args) {
+            return convertScalar(nb, l, args[0], st, false, false);
+          });
+    SmallVector<int64_t> axes{0};
+    int64_t count = xType.getDimSize(0);
+    for (int64_t i = 2; i < xType.getRank(); ++i) {
+      axes.push_back(i);
+      count *= xType.getDimSize(i);
+    }
+    auto divide = [&](Value sum) {
+      return buildElementwise(b, loc, tensorType(sum), sum,
+                              [&](OpBuilder &nb, Location l, ValueRange args) {
+                                return nb
+                                    .create<arith::DivFOp>(
+                                        l, args[0],
+                                        createScalar(nb, l, st, count))
+                                    .getResult();
+                              });
+    };
+    mean = divide(reduceKeepDims(b, loc, x, axes, ReduceKind::Sum));
+    Value sq =
+        buildElementwise(b, loc, stType, ValueRange{x, mean},
+                         [&](OpBuilder &nb, Location l, ValueRange args) {
+                           Value d =
+                               nb.create<arith::SubFOp>(l, args[0], args[1]);
+                           return nb.create<arith::MulFOp>(l, d, d).getResult();
+                         });
+    var = divide(reduceKeepDims(b, loc, sq, axes, ReduceKind::Sum));
   }
 };
 

@@ -35,10 +35,18 @@ func.func @bad_gemm(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32>
 
 // -----
 
-func.func @training_bn(%x: tensor<1x2x4x4xf32>, %s: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
-  // expected-error @+1 {{training_mode is not supported}}
-  %y = "onnx.BatchNormalization"(%x, %s, %s, %s, %s) {training_mode = 1} : (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+func.func @inference_bn_running_stats(%x: tensor<1x2x4x4xf32>, %s: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
+  // expected-error @+1 {{expects Y, and running_mean and running_var only in training mode}}
+  %y, %m, %v = "onnx.BatchNormalization"(%x, %s, %s, %s, %s) : (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>)
   return %y : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+func.func @bad_storage_order(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{storage_order must be 0 or 1}}
+  %y = "onnx.MaxPool"(%x) {kernel_shape = [2, 2], strides = [2, 2], storage_order = 2} : (tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
 }
 
 // -----
