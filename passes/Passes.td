@@ -25,7 +25,8 @@ def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> 
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
     "mlir::func::FuncDialect", "mlir::scf::SCFDialect",
-    "mlir::bufferization::BufferizationDialect"
+    "mlir::bufferization::BufferizationDialect",
+    "mlir::cf::ControlFlowDialect"
   ];
 }
 

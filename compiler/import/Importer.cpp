@@ -283,6 +283,7 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
       {"Dropout", 3},
       {"Gemm", 3},
       {"LayerNormalization", 3},
+      {"MaxUnpool", 3},
       {"Pad", 3},
       {"Resize", 4},
       {"RNN", 6},

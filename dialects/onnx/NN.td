@@ -106,6 +106,31 @@ def ONNX_AveragePoolOp : ONNX_Op<"AveragePool"> {
   let hasVerifier = 1;
 }
 
+def ONNX_MaxUnpoolOp : ONNX_Op<"MaxUnpool"> {
+  let summary = "scatter pooled values back to the positions MaxPool found";
+  let description = [{
+    X is [N, C, D1, ...], I (int64, X's shape) row-major flat indices into
+    the tensor of the shape inferred from X and the attributes,
+    (D - 1) * stride - pad_begin - pad_end + kernel. The output is zero but
+    for X's values at those positions; an `output_shape` larger than the
+    inferred shape extends it with zeros at the end of each dim, as ONNX's
+    reference does.
+
+    Example:
+    ```mlir
+    %y = onnx.MaxUnpool(%x, %i, %none) {kernel_shape = [2, 2], strides = [2, 2]}
+        : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xi64>, none) -> tensor<1x1x4x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$I,
+                   ONNX_OptTensor:$output_shape,
+                   I64ArrayAttr:$kernel_shape,
+                   OptionalAttr<I64ArrayAttr>:$pads,
+                   OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs ONNX_Tensor:$output);
+  let hasVerifier = 1;
+}
+
 def ONNX_GlobalAveragePoolOp : ONNX_Op<"GlobalAveragePool"> {
   let summary = "mean over every spatial dimension";
   let description = [{

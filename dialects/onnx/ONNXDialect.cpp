@@ -167,6 +167,21 @@ LogicalResult AveragePoolOp::verify() {
                       getStrides(), std::nullopt, getAutoPad());
 }
 
+LogicalResult MaxUnpoolOp::verify() {
+  auto x = rankedType(getX()), i = rankedType(getI()),
+       y = rankedType(getOutput());
+  if (failed(verifyWindow(*this, getX(), getKernelShape().size(), getPads(),
+                          getStrides(), std::nullopt, "NOTSET")))
+    return failure();
+  if (!i.getElementType().isInteger(64))
+    return emitOpError("I must be int64");
+  if (x.hasStaticShape() && i.hasStaticShape() && x.getShape() != i.getShape())
+    return emitOpError("I's shape differs from X's");
+  if (y.getRank() != x.getRank())
+    return emitOpError("output rank differs from X's");
+  return success();
+}
+
 LogicalResult BatchNormalizationOp::verify() {
   if (getTrainingMode() > 1)
     return emitOpError("training_mode must be 0 or 1");

@@ -16,6 +16,7 @@
 
 #include "passes/ONNXToLinalg/Common.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -731,6 +732,128 @@ struct PoolLowering : OpRewritePattern<OpTy> {
   }
 };
 
+/// MaxUnpool as ONNX's reference computes it: a zero tensor of the inferred
+/// shape [N, C, (D - 1) * s - pads + k ...] gets X's values at the flat
+/// indices I, in order (a later duplicate wins); it is then placed at the
+/// origin of the (possibly larger) output. One scf.for over X's elements
+/// inserts each value at the output position of the same coordinates; bad
+/// indices are clamped and fail a cf.assert.
+struct MaxUnpoolLowering : OpRewritePattern<onnx::MaxUnpoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::MaxUnpoolOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX()), yType = tensorType(op.getOutput());
+    Type et = yType.getElementType();
+    int64_t sr = xType.getRank() - 2;
+    if (yType.getDimSize(0) != xType.getDimSize(0) ||
+        yType.getDimSize(1) != xType.getDimSize(1))
+      return unsupported(op, "MaxUnpool's output must keep X's N and C");
+    SmallVector<int64_t> kernel = getI64Array(op.getKernelShape(), 0, 0);
+    SmallVector<int64_t> strides = getI64Array(op.getStrides(), sr, 1);
+    SmallVector<int64_t> pads = getI64Array(op.getPads(), 2 * sr, 0);
+    SmallVector<int64_t> inferred;
+    int64_t inferredPlane = 1, outPlane = 1;
+    for (int64_t i = 0; i < sr; ++i) {
+      inferred.push_back((xType.getDimSize(2 + i) - 1) * strides[i] - pads[i] -
+                         pads[sr + i] + kernel[i]);
+      if (inferred.back() < 1)
+        return unsupported(op, "MaxUnpool's inferred shape is empty");
+      inferredPlane *= inferred.back();
+      outPlane *= yType.getDimSize(2 + i);
+    }
+    int64_t nc = xType.getDimSize(0) * xType.getDimSize(1);
+
+    // output_shape, when given, must be the static output shape.
+    Value shapeInput = op.getOutputShape();
+    if (!onnx::isNoValue(shapeInput)) {
+      SmallVector<int64_t> given;
+      if (succeeded(getConstantInts(shapeInput, given))) {
+        if (ArrayRef<int64_t>(given) != yType.getShape())
+          return unsupported(op, "output_shape differs from the output's "
+                                 "static shape");
+      } else {
+        auto shapeType = tensorType(shapeInput);
+        if (shapeType.getRank() != 1 ||
+            shapeType.getDimSize(0) != yType.getRank())
+          return unsupported(op, "output_shape must have one value per dim");
+        Value ok;
+        for (int64_t i = 0; i < yType.getRank(); ++i) {
+          Value at = rewriter.create<arith::ConstantIndexOp>(loc, i);
+          Value v = rewriter.create<tensor::ExtractOp>(loc, shapeInput, at);
+          Value eq = rewriter.create<arith::CmpIOp>(
+              loc, arith::CmpIPredicate::eq, v,
+              createScalar(rewriter, loc, v.getType(), yType.getDimSize(i)));
+          ok =
+              ok ? rewriter.create<arith::AndIOp>(loc, ok, eq).getResult() : eq;
+        }
+        rewriter.create<cf::AssertOp>(
+            loc, ok, "MaxUnpool: output_shape differs from the static shape");
+      }
+    }
+
+    int64_t count = xType.getNumElements();
+    Value x = reshapeTo(rewriter, loc, op.getX(),
+                        RankedTensorType::get({count}, xType.getElementType()));
+    Value indices = reshapeTo(
+        rewriter, loc, op.getI(),
+        RankedTensorType::get({count}, tensorType(op.getI()).getElementType()));
+    auto flatType = RankedTensorType::get({yType.getNumElements()}, et);
+    Value init = createFilled(rewriter, loc, flatType,
+                              createScalar(rewriter, loc, et, 0));
+    Value lb = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+    Value ub = rewriter.create<arith::ConstantIndexOp>(loc, count);
+    Value step = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+    auto loop = rewriter.create<scf::ForOp>(
+        loc, lb, ub, step, ValueRange{init},
+        [&](OpBuilder &b, Location l, Value iv, ValueRange args) {
+          auto cst = [&](int64_t v) {
+            return b.create<arith::ConstantIndexOp>(l, v).getResult();
+          };
+          Value v = b.create<tensor::ExtractOp>(l, x, iv);
+          Value raw = b.create<arith::IndexCastOp>(
+              l, b.getIndexType(), b.create<tensor::ExtractOp>(l, indices, iv));
+          Value ok = b.create<arith::AndIOp>(
+              l,
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, raw,
+                                      cst(0)),
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, raw,
+                                      cst(nc * inferredPlane)));
+          Value idx = b.create<arith::MinSIOp>(
+              l, b.create<arith::MaxSIOp>(l, raw, cst(0)),
+              cst(nc * inferredPlane - 1));
+          // Coordinates in the inferred shape, re-flattened in the output's.
+          Value rest = b.create<arith::RemUIOp>(l, idx, cst(inferredPlane));
+          Value pos = b.create<arith::MulIOp>(
+              l, b.create<arith::DivUIOp>(l, idx, cst(inferredPlane)),
+              cst(outPlane));
+          int64_t inner = inferredPlane, outInner = outPlane;
+          for (int64_t i = 0; i < sr; ++i) {
+            inner /= inferred[i];
+            outInner /= yType.getDimSize(2 + i);
+            Value p = b.create<arith::DivUIOp>(l, rest, cst(inner));
+            rest = b.create<arith::RemUIOp>(l, rest, cst(inner));
+            int64_t size = yType.getDimSize(2 + i);
+            if (inferred[i] > size) {
+              ok = b.create<arith::AndIOp>(
+                  l, ok,
+                  b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, p,
+                                          cst(size)));
+              p = b.create<arith::MinUIOp>(l, p, cst(size - 1));
+            }
+            pos = b.create<arith::AddIOp>(
+                l, pos, b.create<arith::MulIOp>(l, p, cst(outInner)));
+          }
+          b.create<cf::AssertOp>(
+              l, ok, "MaxUnpool: an index is outside the unpooled tensor");
+          Value next = b.create<tensor::InsertOp>(l, v, args[0], pos);
+          b.create<scf::YieldOp>(l, next);
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, loop.getResult(0), yType));
+    return success();
+  }
+};
+
 template <typename OpTy, bool IsMax>
 struct GlobalPoolLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
@@ -1193,11 +1316,11 @@ struct LRNLowering : OpRewritePattern<onnx::LRNOp> {
 
 void kiln::populateNNPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<
-      ConvLowering, ConvTransposeLowering, PoolLowering<onnx::MaxPoolOp, true>,
-      PoolLowering<onnx::AveragePoolOp, false>,
-      GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
-      GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>, BatchNormLowering,
-      LayerNormLowering, DropoutLowering, InstanceNormLowering, LRNLowering>(
-      ctx);
+  patterns.add<ConvLowering, ConvTransposeLowering,
+               PoolLowering<onnx::MaxPoolOp, true>,
+               PoolLowering<onnx::AveragePoolOp, false>,
+               GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
+               GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>,
+               MaxUnpoolLowering, BatchNormLowering, LayerNormLowering,
+               DropoutLowering, InstanceNormLowering, LRNLowering>(ctx);
 }

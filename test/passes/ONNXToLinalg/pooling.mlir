@@ -94,3 +94,24 @@ func.func @globalmaxpool_u8(%x: tensor<1x2x3x3xi8>) -> tensor<1x2x1x1xi8> {
   %y = "onnx.GlobalMaxPool"(%x) {kiln.unsigned_operands = array<i1: true>} : (tensor<1x2x3x3xi8>) -> tensor<1x2x1x1xi8>
   return %y : tensor<1x2x1x1xi8>
 }
+
+// -----
+
+// MaxUnpool: one loop over X inserting each value at its index, taken as
+// coordinates in the inferred 4x4 plane and re-flattened in the 5x5 output;
+// a run-time output_shape is checked against the static shape.
+// CHECK-LABEL: func @maxunpool
+// CHECK: cf.assert %{{.*}}, "MaxUnpool: output_shape differs from the static shape"
+// CHECK: %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<25xf32>)
+// CHECK: scf.for %[[J:.*]] = %c0 to %c4 step %c1 iter_args(%[[ACC:.*]] = %[[ZERO]]) -> (tensor<25xf32>)
+// CHECK: %[[V:.*]] = tensor.extract %{{.*}}[%[[J]]] : tensor<4xf32>
+// CHECK: %[[I:.*]] = tensor.extract %{{.*}}[%[[J]]] : tensor<4xi64>
+// CHECK: arith.minsi %{{.*}}, %c15
+// CHECK: arith.divui %{{.*}}, %c4
+// CHECK: arith.muli %{{.*}}, %c5
+// CHECK: cf.assert %{{.*}}, "MaxUnpool: an index is outside the unpooled tensor"
+// CHECK: tensor.insert %[[V]] into %[[ACC]]
+func.func @maxunpool(%x: tensor<1x1x2x2xf32>, %i: tensor<1x1x2x2xi64>, %s: tensor<4xi64>) -> tensor<1x1x5x5xf32> {
+  %y = "onnx.MaxUnpool"(%x, %i, %s) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xi64>, tensor<4xi64>) -> tensor<1x1x5x5xf32>
+  return %y : tensor<1x1x5x5xf32>
+}
