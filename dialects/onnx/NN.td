@@ -279,6 +279,28 @@ def ONNX_LRNOp : ONNX_Op<"LRN"> {
   let results = (outs ONNX_Tensor:$Y);
 }
 
+def ONNX_GridSampleOp : ONNX_Op<"GridSample"> {
+  let summary = "sample X at the normalised locations of a flow-field grid";
+  let description = [{
+    X is [N, C, H, W], grid [N, H_out, W_out, 2] of (x, y) in [-1, 1]; Y is
+    [N, C, H_out, W_out]. `mode` is bilinear, nearest (round half to even)
+    or bicubic (A = -0.75); `padding_mode` zeros, border or reflection, as
+    torch.nn.functional.grid_sample computes them.
+
+    Example:
+    ```mlir
+    %y = onnx.GridSample(%x, %grid) {mode = "nearest"}
+        : (tensor<1x1x4x4xf32>, tensor<1x6x6x2xf32>) -> tensor<1x1x6x6xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$grid,
+                   DefaultValuedAttr<I64Attr, "0">:$align_corners,
+                   DefaultValuedStrAttr<StrAttr, "bilinear">:$mode,
+                   DefaultValuedStrAttr<StrAttr, "zeros">:$padding_mode);
+  let results = (outs ONNX_Tensor:$Y);
+  let hasVerifier = 1;
+}
+
 def ONNX_QuantizeLinearOp : ONNX_Op<"QuantizeLinear"> {
   let summary = "saturate(round(x / scale) + zero_point)";
   let description = [{

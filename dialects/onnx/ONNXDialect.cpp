@@ -182,6 +182,19 @@ LogicalResult MaxUnpoolOp::verify() {
   return success();
 }
 
+LogicalResult GridSampleOp::verify() {
+  auto x = rankedType(getX()), grid = rankedType(getGrid());
+  if (x.getRank() != 4 || grid.getRank() != 4 || grid.getDimSize(3) != 2)
+    return emitOpError("expects X [N, C, H, W] and grid [N, H_out, W_out, 2]");
+  if (getMode() != "bilinear" && getMode() != "nearest" &&
+      getMode() != "bicubic")
+    return emitOpError("unknown mode '") << getMode() << "'";
+  if (getPaddingMode() != "zeros" && getPaddingMode() != "border" &&
+      getPaddingMode() != "reflection")
+    return emitOpError("unknown padding_mode '") << getPaddingMode() << "'";
+  return success();
+}
+
 LogicalResult BatchNormalizationOp::verify() {
   if (getTrainingMode() > 1)
     return emitOpError("training_mode must be 0 or 1");

@@ -26,6 +26,7 @@ struct ConvertONNXToLinalgPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
+    populateGridSamplePatterns(patterns);
     populateLossPatterns(patterns);
     populateMathPatterns(patterns);
     populateNNPatterns(patterns);

@@ -56,3 +56,20 @@ func.func @bad_reshape(%x: tensor<2x3xf32>, %s: tensor<1xi64>) -> tensor<7xf32> 
   %y = "onnx.Reshape"(%x, %s) : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<7xf32>
   return %y : tensor<7xf32>
 }
+
+// -----
+
+func.func @gridsample_bad_mode(%x: tensor<1x1x4x4xf32>, %g: tensor<1x2x2x2xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{unknown mode 'linear'}}
+  %y = "onnx.GridSample"(%x, %g) {mode = "linear"} : (tensor<1x1x4x4xf32>, tensor<1x2x2x2xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}
+
+// -----
+
+func.func @maxunpool_bad_indices(%x: tensor<1x1x2x2xf32>, %i: tensor<1x1x2x2xi32>) -> tensor<1x1x4x4xf32> {
+  %none = onnx.NoValue : none
+  // expected-error @+1 {{I must be int64}}
+  %y = "onnx.MaxUnpool"(%x, %i, %none) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xi32>, none) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
+}
