@@ -106,6 +106,39 @@ def ONNX_AveragePoolOp : ONNX_Op<"AveragePool"> {
   let hasVerifier = 1;
 }
 
+def ONNX_LpPoolOp : ONNX_Op<"LpPool"> {
+  let summary = "Lp-norm pooling";
+  let description = [{
+    Each window gives (sum of |x|^p)^(1/p); padding adds nothing.
+
+    Example:
+    ```mlir
+    %y = onnx.LpPool(%x) {kernel_shape = [2, 2], p = 2}
+        : (tensor<1x8x8x8xf32>) -> tensor<1x8x7x7xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   I64ArrayAttr:$kernel_shape,
+                   DefaultValuedAttr<I64Attr, "2">:$p,
+                   OptionalAttr<I64ArrayAttr>:$pads,
+                   OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs ONNX_Tensor:$Y);
+  let hasVerifier = 1;
+}
+
+def ONNX_GlobalLpPoolOp : ONNX_Op<"GlobalLpPool"> {
+  let summary = "Lp norm over every spatial dimension";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.GlobalLpPool(%x) {p = 2} : (tensor<1x8x7x7xf32>) -> tensor<1x8x1x1xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, DefaultValuedAttr<I64Attr, "2">:$p);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
 def ONNX_MaxUnpoolOp : ONNX_Op<"MaxUnpool"> {
   let summary = "scatter pooled values back to the positions MaxPool found";
   let description = [{

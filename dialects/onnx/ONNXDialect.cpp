@@ -167,6 +167,13 @@ LogicalResult AveragePoolOp::verify() {
                       getStrides(), std::nullopt, getAutoPad());
 }
 
+LogicalResult LpPoolOp::verify() {
+  if ((int64_t)getP() < 1)
+    return emitOpError("p must be 1 or more");
+  return verifyWindow(*this, getX(), getKernelShape().size(), getPads(),
+                      getStrides(), std::nullopt, getAutoPad());
+}
+
 LogicalResult MaxUnpoolOp::verify() {
   auto x = rankedType(getX()), i = rankedType(getI()),
        y = rankedType(getOutput());

@@ -11,6 +11,8 @@
 // count_include_pad and ceil_mode come out exactly as ONNX specifies.
 // MaxPool's Indices are a min-reduction over the flat indices of the window
 // elements equal to the max (the first max, as ONNX's reference picks).
+// LpPool sums |x|^p over the same windows; MaxUnpool scatters in an scf.for.
+// BatchNormalization in training mode reduces the batch statistics first.
 //
 //===----------------------------------------------------------------------===//
 
@@ -854,6 +856,78 @@ struct MaxUnpoolLowering : OpRewritePattern<onnx::MaxUnpoolOp> {
   }
 };
 
+/// (sum over each window of |x|^p)^(1/p), accumulated in f32 or wider; the
+/// zero padding adds nothing.
+static Value lpPool(OpBuilder &b, Location loc, Value x, const Window &w,
+                    int64_t p, RankedTensorType yType) {
+  Type et = yType.getElementType();
+  Type ct = et.getIntOrFloatBitWidth() < 32 ? b.getF32Type() : et;
+  Value xp = padSpatial(b, loc, x, w, createScalar(b, loc, et, 0));
+  auto accType = RankedTensorType::get(yType.getShape(), ct);
+  Value init = createFilled(b, loc, accType, createScalar(b, loc, ct, 0));
+  Value sum = reduceWindows(
+      b, loc, xp, init, w, [&](OpBuilder &nb, Location l, Value v, Value acc) {
+        v = convertScalar(nb, l, v, ct, false, false);
+        Value t = nb.create<math::AbsFOp>(l, v);
+        if (p == 2)
+          t = nb.create<arith::MulFOp>(l, v, v);
+        else if (p != 1)
+          t = nb.create<math::PowFOp>(l, t, createScalar(nb, l, ct, p));
+        return nb.create<arith::AddFOp>(l, acc, t).getResult();
+      });
+  return buildElementwise(
+      b, loc, yType, sum, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value r = args[0];
+        if (p == 2)
+          r = nb.create<math::SqrtOp>(l, r);
+        else if (p != 1)
+          r = nb.create<math::PowFOp>(l, r, createScalar(nb, l, ct, 1.0 / p));
+        return convertScalar(nb, l, r, et, false, false);
+      });
+}
+
+struct LpPoolLowering : OpRewritePattern<onnx::LpPoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::LpPoolOp op,
+                                PatternRewriter &rewriter) const override {
+    auto xType = tensorType(op.getX()), yType = tensorType(op.getY());
+    if (!isFloat(yType.getElementType()))
+      return unsupported(op, "LpPool needs a float input");
+    SmallVector<int64_t> kernel = getI64Array(op.getKernelShape(), 0, 0);
+    Window w;
+    if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
+                             op.getStrides(), std::nullopt, op.getAutoPad(),
+                             w)))
+      return failure();
+    rewriter.replaceOp(
+        op, lpPool(rewriter, op.getLoc(), op.getX(), w, op.getP(), yType));
+    return success();
+  }
+};
+
+struct GlobalLpPoolLowering : OpRewritePattern<onnx::GlobalLpPoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::GlobalLpPoolOp op,
+                                PatternRewriter &rewriter) const override {
+    auto xType = tensorType(op.getX()), yType = tensorType(op.getY());
+    if (!isFloat(yType.getElementType()) || xType.getRank() < 3)
+      return unsupported(op,
+                         "GlobalLpPool needs a float [N, C, D1, ...] input");
+    // One window covering every spatial dim.
+    Window w;
+    int64_t sr = xType.getRank() - 2;
+    w.kernel.assign(xType.getShape().begin() + 2, xType.getShape().end());
+    w.strides.assign(sr, 1);
+    w.dilations.assign(sr, 1);
+    w.padBegin.assign(sr, 0);
+    w.padEnd.assign(sr, 0);
+    w.declaredPadEnd.assign(sr, 0);
+    rewriter.replaceOp(
+        op, lpPool(rewriter, op.getLoc(), op.getX(), w, op.getP(), yType));
+    return success();
+  }
+};
+
 template <typename OpTy, bool IsMax>
 struct GlobalPoolLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
@@ -1316,11 +1390,12 @@ struct LRNLowering : OpRewritePattern<onnx::LRNOp> {
 
 void kiln::populateNNPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<ConvLowering, ConvTransposeLowering,
-               PoolLowering<onnx::MaxPoolOp, true>,
-               PoolLowering<onnx::AveragePoolOp, false>,
-               GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
-               GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>,
-               MaxUnpoolLowering, BatchNormLowering, LayerNormLowering,
-               DropoutLowering, InstanceNormLowering, LRNLowering>(ctx);
+  patterns.add<
+      ConvLowering, ConvTransposeLowering, PoolLowering<onnx::MaxPoolOp, true>,
+      PoolLowering<onnx::AveragePoolOp, false>,
+      GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
+      GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>, LpPoolLowering,
+      GlobalLpPoolLowering, MaxUnpoolLowering, BatchNormLowering,
+      LayerNormLowering, DropoutLowering, InstanceNormLowering, LRNLowering>(
+      ctx);
 }

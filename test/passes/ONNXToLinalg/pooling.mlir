@@ -1,5 +1,6 @@
 // RUN: kiln-opt %s --split-input-file --kiln-convert-onnx-to-linalg --canonicalize | FileCheck %s
-// Pooling: 2-d float pools use linalg's named NCHW ops; other spatial ranks
+// Pooling (Max, Average, Lp, their Global forms, MaxUnpool): 2-d float
+// Max/Average pools use linalg's named NCHW ops; other spatial ranks
 // and integer max pools one generic with the window loops innermost;
 // MaxPool's Indices are a min-reduction of the matching flat indices.
 
@@ -114,4 +115,32 @@ func.func @globalmaxpool_u8(%x: tensor<1x2x3x3xi8>) -> tensor<1x2x1x1xi8> {
 func.func @maxunpool(%x: tensor<1x1x2x2xf32>, %i: tensor<1x1x2x2xi64>, %s: tensor<4xi64>) -> tensor<1x1x5x5xf32> {
   %y = "onnx.MaxUnpool"(%x, %i, %s) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xi64>, tensor<4xi64>) -> tensor<1x1x5x5xf32>
   return %y : tensor<1x1x5x5xf32>
+}
+
+// -----
+
+// LpPool: the window sum of |x|^p in a generic, then the p-th root.
+// CHECK-LABEL: func @lppool_p3
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]
+// CHECK: math.absf
+// CHECK: math.powf
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}} ins(%[[SUM]] : tensor<1x2x3x3xf32>)
+// CHECK: math.powf %{{.*}}, %{{.*}} : f32
+func.func @lppool_p3(%x: tensor<1x2x4x4xf32>) -> tensor<1x2x3x3xf32> {
+  %y = "onnx.LpPool"(%x) {kernel_shape = [2, 2], p = 3 : i64} : (tensor<1x2x4x4xf32>) -> tensor<1x2x3x3xf32>
+  return %y : tensor<1x2x3x3xf32>
+}
+
+// -----
+
+// GlobalLpPool: one window over every spatial dim; p = 2 squares and takes
+// the square root.
+// CHECK-LABEL: func @globallppool
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]
+// CHECK: arith.mulf
+// CHECK: math.sqrt
+func.func @globallppool(%x: tensor<1x2x3x4x5xf32>) -> tensor<1x2x1x1x1xf32> {
+  %y = "onnx.GlobalLpPool"(%x) : (tensor<1x2x3x4x5xf32>) -> tensor<1x2x1x1x1xf32>
+  return %y : tensor<1x2x1x1x1xf32>
 }
