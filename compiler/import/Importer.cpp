@@ -292,6 +292,7 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
       {"Gemm", 3},
       {"LayerNormalization", 3},
       {"MatMulInteger", 4},
+      {"MaxUnpool", 3},
       {"Pad", 3},
       {"QLinearConv", 9},
       {"Resize", 4},

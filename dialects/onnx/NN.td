@@ -61,7 +61,9 @@ def ONNX_MaxPoolOp : ONNX_Op<"MaxPool"> {
   let summary = "max pooling";
   let description = [{
     Padding never wins the max. `ceil_mode` rounds the output size up; a window
-    starting in the padding at the end is dropped as ONNX specifies.
+    starting in the padding at the end is dropped as ONNX specifies. The
+    optional Indices index X flattened over N, C and the spatial dims
+    (row-major, or the spatial dims column-major with `storage_order` = 1).
 
     Example:
     ```mlir
@@ -104,6 +106,64 @@ def ONNX_AveragePoolOp : ONNX_Op<"AveragePool"> {
   let hasVerifier = 1;
 }
 
+def ONNX_LpPoolOp : ONNX_Op<"LpPool"> {
+  let summary = "Lp-norm pooling";
+  let description = [{
+    Each window gives (sum of |x|^p)^(1/p); padding adds nothing.
+
+    Example:
+    ```mlir
+    %y = onnx.LpPool(%x) {kernel_shape = [2, 2], p = 2}
+        : (tensor<1x8x8x8xf32>) -> tensor<1x8x7x7xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X,
+                   DefaultValuedStrAttr<StrAttr, "NOTSET">:$auto_pad,
+                   I64ArrayAttr:$kernel_shape,
+                   DefaultValuedAttr<I64Attr, "2">:$p,
+                   OptionalAttr<I64ArrayAttr>:$pads,
+                   OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs ONNX_Tensor:$Y);
+  let hasVerifier = 1;
+}
+
+def ONNX_GlobalLpPoolOp : ONNX_Op<"GlobalLpPool"> {
+  let summary = "Lp norm over every spatial dimension";
+  let description = [{
+    Example:
+    ```mlir
+    %y = onnx.GlobalLpPool(%x) {p = 2} : (tensor<1x8x7x7xf32>) -> tensor<1x8x1x1xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, DefaultValuedAttr<I64Attr, "2">:$p);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_MaxUnpoolOp : ONNX_Op<"MaxUnpool"> {
+  let summary = "scatter pooled values back to the positions MaxPool found";
+  let description = [{
+    X is [N, C, D1, ...], I (int64, X's shape) row-major flat indices into
+    the tensor of the shape inferred from X and the attributes,
+    (D - 1) * stride - pad_begin - pad_end + kernel. The output is zero but
+    for X's values at those positions; an `output_shape` larger than the
+    inferred shape extends it with zeros at the end of each dim, as ONNX's
+    reference does.
+
+    Example:
+    ```mlir
+    %y = onnx.MaxUnpool(%x, %i, %none) {kernel_shape = [2, 2], strides = [2, 2]}
+        : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xi64>, none) -> tensor<1x1x4x4xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$I,
+                   ONNX_OptTensor:$output_shape,
+                   I64ArrayAttr:$kernel_shape,
+                   OptionalAttr<I64ArrayAttr>:$pads,
+                   OptionalAttr<I64ArrayAttr>:$strides);
+  let results = (outs ONNX_Tensor:$output);
+  let hasVerifier = 1;
+}
+
 def ONNX_GlobalAveragePoolOp : ONNX_Op<"GlobalAveragePool"> {
   let summary = "mean over every spatial dimension";
   let description = [{
@@ -129,10 +189,13 @@ def ONNX_GlobalMaxPoolOp : ONNX_Op<"GlobalMaxPool"> {
 }
 
 def ONNX_BatchNormalizationOp : ONNX_Op<"BatchNormalization"> {
-  let summary = "inference batch normalisation";
+  let summary = "batch normalisation";
   let description = [{
     Y = scale * (X - mean) / sqrt(var + epsilon) + B, per channel (axis 1).
-    Training mode is not supported.
+    With `training_mode` = 1, mean and var are the batch's (over N and the
+    spatial dims, population variance), and the optional outputs
+    running_mean and running_var are input * momentum + batch * (1 -
+    momentum); in inference mode Y is the only result.
 
     Example:
     ```mlir
@@ -145,7 +208,7 @@ def ONNX_BatchNormalizationOp : ONNX_Op<"BatchNormalization"> {
                    DefaultValuedAttr<F32Attr, "1e-05">:$epsilon,
                    DefaultValuedAttr<F32Attr, "0.9">:$momentum,
                    DefaultValuedAttr<I64Attr, "0">:$training_mode);
-  let results = (outs ONNX_Tensor:$Y);
+  let results = (outs ONNX_Tensor:$Y, Variadic<ONNX_Tensor>:$running_stats);
   let hasVerifier = 1;
 }
 
@@ -264,6 +327,28 @@ def ONNX_LRNOp : ONNX_Op<"LRN"> {
                    DefaultValuedAttr<F32Attr, "0.75">:$beta,
                    DefaultValuedAttr<F32Attr, "1.0">:$bias, I64Attr:$size);
   let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_GridSampleOp : ONNX_Op<"GridSample"> {
+  let summary = "sample X at the normalised locations of a flow-field grid";
+  let description = [{
+    X is [N, C, H, W], grid [N, H_out, W_out, 2] of (x, y) in [-1, 1]; Y is
+    [N, C, H_out, W_out]. `mode` is bilinear, nearest (round half to even)
+    or bicubic (A = -0.75); `padding_mode` zeros, border or reflection, as
+    torch.nn.functional.grid_sample computes them.
+
+    Example:
+    ```mlir
+    %y = onnx.GridSample(%x, %grid) {mode = "nearest"}
+        : (tensor<1x1x4x4xf32>, tensor<1x6x6x2xf32>) -> tensor<1x1x6x6xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$grid,
+                   DefaultValuedAttr<I64Attr, "0">:$align_corners,
+                   DefaultValuedStrAttr<StrAttr, "bilinear">:$mode,
+                   DefaultValuedStrAttr<StrAttr, "zeros">:$padding_mode);
+  let results = (outs ONNX_Tensor:$Y);
+  let hasVerifier = 1;
 }
 
 def ONNX_QuantizeLinearOp : ONNX_Op<"QuantizeLinear"> {

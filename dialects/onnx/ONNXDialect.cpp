@@ -156,8 +156,8 @@ LogicalResult ConvOp::verify() {
 }
 
 LogicalResult MaxPoolOp::verify() {
-  if (getStorageOrder() != 0)
-    return emitOpError("storage_order=1 is not supported");
+  if (getStorageOrder() > 1)
+    return emitOpError("storage_order must be 0 or 1");
   return verifyWindow(*this, getX(), getKernelShape().size(), getPads(),
                       getStrides(), getDilations(), getAutoPad());
 }
@@ -167,9 +167,48 @@ LogicalResult AveragePoolOp::verify() {
                       getStrides(), std::nullopt, getAutoPad());
 }
 
+LogicalResult LpPoolOp::verify() {
+  if ((int64_t)getP() < 1)
+    return emitOpError("p must be 1 or more");
+  return verifyWindow(*this, getX(), getKernelShape().size(), getPads(),
+                      getStrides(), std::nullopt, getAutoPad());
+}
+
+LogicalResult MaxUnpoolOp::verify() {
+  auto x = rankedType(getX()), i = rankedType(getI()),
+       y = rankedType(getOutput());
+  if (failed(verifyWindow(*this, getX(), getKernelShape().size(), getPads(),
+                          getStrides(), std::nullopt, "NOTSET")))
+    return failure();
+  if (!i.getElementType().isInteger(64))
+    return emitOpError("I must be int64");
+  if (x.hasStaticShape() && i.hasStaticShape() && x.getShape() != i.getShape())
+    return emitOpError("I's shape differs from X's");
+  if (y.getRank() != x.getRank())
+    return emitOpError("output rank differs from X's");
+  return success();
+}
+
+LogicalResult GridSampleOp::verify() {
+  auto x = rankedType(getX()), grid = rankedType(getGrid());
+  if (x.getRank() != 4 || grid.getRank() != 4 || grid.getDimSize(3) != 2)
+    return emitOpError("expects X [N, C, H, W] and grid [N, H_out, W_out, 2]");
+  if (getMode() != "bilinear" && getMode() != "nearest" &&
+      getMode() != "bicubic")
+    return emitOpError("unknown mode '") << getMode() << "'";
+  if (getPaddingMode() != "zeros" && getPaddingMode() != "border" &&
+      getPaddingMode() != "reflection")
+    return emitOpError("unknown padding_mode '") << getPaddingMode() << "'";
+  return success();
+}
+
 LogicalResult BatchNormalizationOp::verify() {
-  if (getTrainingMode() != 0)
-    return emitOpError("training_mode is not supported");
+  if (getTrainingMode() > 1)
+    return emitOpError("training_mode must be 0 or 1");
+  size_t stats = getRunningStats().size();
+  if (stats > 2 || (getTrainingMode() == 0 && stats != 0))
+    return emitOpError("expects Y, and running_mean and running_var only in "
+                       "training mode");
   return success();
 }
 

@@ -27,6 +27,7 @@ struct ConvertONNXToLinalgPass
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     populateControlFlowPatterns(patterns);
+    populateGridSamplePatterns(patterns);
     populateLossPatterns(patterns);
     populateMathPatterns(patterns);
     populateNNPatterns(patterns);

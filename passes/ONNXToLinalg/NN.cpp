@@ -5,14 +5,20 @@
 // map is affine in the window) feeding a linalg.matmul whose accumulator
 // starts as the bias; a depthwise Conv is one direct generic with the
 // reduction loops outside the innermost (vectorisable) output column.
-// Pools use linalg's pooling ops on a padded input; average pooling divides
-// by a compile-time table of window sizes, so count_include_pad and
-// ceil_mode come out exactly as ONNX specifies.
+// 2-d float pools use linalg's pooling ops on a padded input, other spatial
+// ranks and integer max pools one generic with the same loops; average
+// pooling divides by a compile-time table of window sizes, so
+// count_include_pad and ceil_mode come out exactly as ONNX specifies.
+// MaxPool's Indices are a min-reduction over the flat indices of the window
+// elements equal to the max (the first max, as ONNX's reference picks).
+// LpPool sums |x|^p over the same windows; MaxUnpool scatters in an scf.for.
+// BatchNormalization in training mode reduces the batch statistics first.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/ONNXToLinalg/Common.h"
 
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 
@@ -443,6 +449,168 @@ struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
 // Pooling
 //===----------------------------------------------------------------------===//
 
+/// Reduces every window of the padded NC... input `xp` into `init` (shaped
+/// like the output) with `combine(x, acc)`: loops (n, c, o..., k...), the
+/// window offsets k innermost, as linalg's named pooling ops order them.
+static Value reduceWindows(
+    OpBuilder &b, Location loc, Value xp, Value init, const Window &w,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  auto type = tensorType(init);
+  int64_t sr = w.kernel.size(), loops = 2 + 2 * sr;
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> xExprs{b.getAffineDimExpr(0), b.getAffineDimExpr(1)},
+      kExprs, yExprs = xExprs;
+  for (int64_t i = 0; i < sr; ++i) {
+    AffineExpr o = b.getAffineDimExpr(2 + i),
+               k = b.getAffineDimExpr(2 + sr + i);
+    xExprs.push_back(o * w.strides[i] + k * w.dilations[i]);
+    kExprs.push_back(k);
+    yExprs.push_back(o);
+  }
+  // A shape-only operand gives the window loops their sizes.
+  Value window =
+      b.create<tensor::EmptyOp>(loc, w.kernel, type.getElementType());
+  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xExprs, ctx),
+                              AffineMap::get(loops, 0, kExprs, ctx),
+                              AffineMap::get(loops, 0, yExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(2 + sr,
+                                             utils::IteratorType::parallel);
+  iterators.append(sr, utils::IteratorType::reduction);
+  return b
+      .create<linalg::GenericOp>(
+          loc, TypeRange{type}, ValueRange{xp, window}, ValueRange{init}, maps,
+          iterators,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            nb.create<linalg::YieldOp>(l, combine(nb, l, args[0], args[2]));
+          })
+      .getResult(0);
+}
+
+/// MaxPool's Indices: for each output element, the smallest row-major index
+/// into X (flattened over N, C and the spatial dims) of a window element
+/// inside X equal to the max `y`, which is the first max in window order;
+/// with storage_order=1 the spatial part is then re-flattened column-major.
+static Value maxPoolIndices(OpBuilder &b, Location loc, Value xp, Value y,
+                            RankedTensorType xType, RankedTensorType iType,
+                            const Window &w, bool columnMajor) {
+  int64_t sr = w.kernel.size(), loops = 2 + 2 * sr;
+  MLIRContext *ctx = b.getContext();
+  Type i64 = b.getI64Type();
+  auto accType = RankedTensorType::get(iType.getShape(), i64);
+  Value sentinel =
+      createExtremum(b, loc, i64, /*lowest=*/false, /*isUnsigned=*/false);
+  Value init = createFilled(b, loc, accType, sentinel);
+  SmallVector<AffineExpr> xExprs{b.getAffineDimExpr(0), b.getAffineDimExpr(1)},
+      kExprs, yExprs = xExprs;
+  for (int64_t i = 0; i < sr; ++i) {
+    AffineExpr o = b.getAffineDimExpr(2 + i),
+               k = b.getAffineDimExpr(2 + sr + i);
+    xExprs.push_back(o * w.strides[i] + k * w.dilations[i]);
+    kExprs.push_back(k);
+    yExprs.push_back(o);
+  }
+  Value window =
+      b.create<tensor::EmptyOp>(loc, w.kernel, xType.getElementType());
+  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xExprs, ctx),
+                              AffineMap::get(loops, 0, kExprs, ctx),
+                              AffineMap::get(loops, 0, yExprs, ctx),
+                              AffineMap::get(loops, 0, yExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(2 + sr,
+                                             utils::IteratorType::parallel);
+  iterators.append(sr, utils::IteratorType::reduction);
+  Value first =
+      b.create<linalg::GenericOp>(
+           loc, TypeRange{accType}, ValueRange{xp, window, y}, ValueRange{init},
+           maps, iterators,
+           [&](OpBuilder &nb, Location l, ValueRange args) {
+             Value x = args[0], max = args[2], acc = args[3];
+             Value eq = isFloat(x.getType())
+                            ? nb.create<arith::CmpFOp>(
+                                    l, arith::CmpFPredicate::OEQ, x, max)
+                                  .getResult()
+                            : nb.create<arith::CmpIOp>(
+                                    l, arith::CmpIPredicate::eq, x, max)
+                                  .getResult();
+             // flat = ((n * C + c) * D1 + p1) * D2 + p2 ..., with
+             // p = o * s + k * d - pad_begin, counted only inside X.
+             Value flat = nb.create<linalg::IndexOp>(l, 0);
+             flat = nb.create<arith::AddIOp>(
+                 l,
+                 nb.create<arith::MulIOp>(
+                     l, flat,
+                     nb.create<arith::ConstantIndexOp>(l, xType.getDimSize(1))),
+                 nb.create<linalg::IndexOp>(l, 1));
+             Value inside = eq;
+             Value zero = nb.create<arith::ConstantIndexOp>(l, 0);
+             for (int64_t i = 0; i < sr; ++i) {
+               Value o = nb.create<linalg::IndexOp>(l, 2 + i);
+               Value k = nb.create<linalg::IndexOp>(l, 2 + sr + i);
+               Value p = nb.create<arith::AddIOp>(
+                   l,
+                   nb.create<arith::MulIOp>(
+                       l, o,
+                       nb.create<arith::ConstantIndexOp>(l, w.strides[i])),
+                   nb.create<arith::MulIOp>(
+                       l, k,
+                       nb.create<arith::ConstantIndexOp>(l, w.dilations[i])));
+               p = nb.create<arith::SubIOp>(
+                   l, p, nb.create<arith::ConstantIndexOp>(l, w.padBegin[i]));
+               Value size = nb.create<arith::ConstantIndexOp>(
+                   l, xType.getDimSize(2 + i));
+               inside = nb.create<arith::AndIOp>(
+                   l, inside,
+                   nb.create<arith::AndIOp>(
+                       l,
+                       nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, p,
+                                                zero),
+                       nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, p,
+                                                size)));
+               flat = nb.create<arith::AddIOp>(
+                   l, nb.create<arith::MulIOp>(l, flat, size), p);
+             }
+             Value idx =
+                 nb.create<arith::IndexCastOp>(l, nb.getI64Type(), flat);
+             Value cand = nb.create<arith::SelectOp>(
+                 l, inside, idx,
+                 createExtremum(nb, l, nb.getI64Type(), false, false));
+             nb.create<linalg::YieldOp>(
+                 l, ValueRange{
+                        nb.create<arith::MinSIOp>(l, cand, acc).getResult()});
+           })
+          .getResult(0);
+  if (!columnMajor || sr < 2)
+    return first;
+  // Re-flatten the spatial part column-major: split the row-major index into
+  // (n*C + c, p1, ..., pk), then sum p_i * (D1 * ... * D_{i-1}).
+  int64_t spatial = 1;
+  for (int64_t i = 0; i < sr; ++i)
+    spatial *= xType.getDimSize(2 + i);
+  return buildElementwise(
+      b, loc, accType, first, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value r = args[0];
+        auto cst = [&](int64_t v) {
+          return nb.create<arith::ConstantIntOp>(l, v, 64).getResult();
+        };
+        Value nc = nb.create<arith::DivSIOp>(l, r, cst(spatial));
+        Value rest = nb.create<arith::RemSIOp>(l, r, cst(spatial));
+        Value out = nb.create<arith::MulIOp>(l, nc, cst(spatial));
+        int64_t inner = spatial, outer = 1;
+        for (int64_t i = 0; i < sr; ++i) {
+          inner /= xType.getDimSize(2 + i);
+          Value p = nb.create<arith::DivSIOp>(l, rest, cst(inner));
+          rest = nb.create<arith::RemSIOp>(l, rest, cst(inner));
+          out = nb.create<arith::AddIOp>(
+              l, out, nb.create<arith::MulIOp>(l, p, cst(outer)));
+          outer *= xType.getDimSize(2 + i);
+        }
+        // A window with no match (a NaN max) keeps the sentinel.
+        Value none = nb.create<arith::CmpIOp>(
+            l, arith::CmpIPredicate::eq, r,
+            createExtremum(nb, l, r.getType(), false, false));
+        return nb.create<arith::SelectOp>(l, none, r, out).getResult();
+      });
+}
+
 template <typename OpTy, bool IsMax>
 struct PoolLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
@@ -453,12 +621,12 @@ struct PoolLowering : OpRewritePattern<OpTy> {
     auto xType = tensorType(op.getX());
     auto yType = tensorType(op.getY());
     Type et = yType.getElementType();
-    if (xType.getRank() != 4)
-      return unsupported(op, "only 2-d pooling is supported yet");
-    if (!isFloat(et))
-      return unsupported(op, "integer pooling is not supported yet");
-    if (op->getNumResults() > 1 && !op->getResult(1).use_empty())
-      return unsupported(op, "MaxPool's Indices output is not supported yet");
+    int64_t sr = xType.getRank() - 2;
+    if (sr < 1)
+      return unsupported(op, "pooling needs an [N, C, D1, ...] input");
+    if (!isFloat(et) && !IsMax)
+      return unsupported(op, "AveragePool needs a float input");
+    bool isUnsigned = isUnsignedOperand(op, 0);
     SmallVector<int64_t> kernel = getI64Array(op.getKernelShape(), 0, 0);
     std::optional<ArrayAttr> dilations;
     if constexpr (IsMax)
@@ -467,55 +635,98 @@ struct PoolLowering : OpRewritePattern<OpTy> {
     if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
                              op.getStrides(), dilations, op.getAutoPad(), w)))
       return failure();
-    Value padValue = IsMax ? createExtremum(rewriter, loc, et, true)
-                           : createScalar(rewriter, loc, et, 0);
+    Value padValue =
+        IsMax ? createExtremum(rewriter, loc, et, /*lowest=*/true, isUnsigned)
+              : createScalar(rewriter, loc, et, 0);
     Value xp = padSpatial(rewriter, loc, op.getX(), w, padValue);
     Value init = createFilled(rewriter, loc, yType, padValue);
-    Value window = rewriter.create<tensor::EmptyOp>(loc, kernel, et);
+    // 2-d float pools use linalg's named NCHW ops; other ranks and integer
+    // max pools a generic with the same loops.
+    bool named = sr == 2 && isFloat(et);
+    Value window;
+    if (named)
+      window = rewriter.create<tensor::EmptyOp>(loc, kernel, et);
     auto strides = rewriter.getI64VectorAttr(w.strides);
     auto dil = rewriter.getI64VectorAttr(w.dilations);
     Value pooled;
     if (IsMax) {
-      pooled = rewriter
-                   .create<linalg::PoolingNchwMaxOp>(loc, TypeRange{yType},
-                                                     ValueRange{xp, window},
-                                                     init, strides, dil)
-                   .getResult(0);
+      if (named)
+        pooled = rewriter
+                     .create<linalg::PoolingNchwMaxOp>(loc, TypeRange{yType},
+                                                       ValueRange{xp, window},
+                                                       init, strides, dil)
+                     .getResult(0);
+      else
+        pooled = reduceWindows(
+            rewriter, loc, xp, init, w,
+            [&](OpBuilder &b, Location l, Value x, Value acc) -> Value {
+              if (isFloat(et))
+                return b.create<arith::MaximumFOp>(l, x, acc);
+              if (isUnsigned)
+                return b.create<arith::MaxUIOp>(l, x, acc);
+              return b.create<arith::MaxSIOp>(l, x, acc);
+            });
       SmallVector<Value> results{pooled};
-      if (op->getNumResults() == 2) // Indices, checked unused above
-        results.push_back(
-            createEmpty(rewriter, loc, tensorType(op->getResult(1))));
+      if (op->getNumResults() == 2) {
+        int64_t storageOrder = 0;
+        if constexpr (IsMax)
+          storageOrder = op.getStorageOrder();
+        results.push_back(maxPoolIndices(rewriter, loc, xp, pooled, xType,
+                                         tensorType(op->getResult(1)), w,
+                                         storageOrder == 1));
+      }
       rewriter.replaceOp(op, results);
       return success();
     }
-    pooled = rewriter
-                 .create<linalg::PoolingNchwSumOp>(loc, TypeRange{yType},
-                                                   ValueRange{xp, window}, init,
-                                                   strides, dil)
-                 .getResult(0);
+    if (named)
+      pooled = rewriter
+                   .create<linalg::PoolingNchwSumOp>(loc, TypeRange{yType},
+                                                     ValueRange{xp, window},
+                                                     init, strides, dil)
+                   .getResult(0);
+    else
+      pooled =
+          reduceWindows(rewriter, loc, xp, init, w,
+                        [](OpBuilder &b, Location l, Value x, Value acc) {
+                          return b.create<arith::AddFOp>(l, x, acc).getResult();
+                        });
     // Divisors: window elements inside the input (count_include_pad=0) or
     // inside the input plus its explicit pads (=1); never the ceil overhang.
+    // The count is a product over the spatial dims.
     int64_t includePad = 0;
     if constexpr (!IsMax)
       includePad = op.getCountIncludePad();
-    int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
-    SmallVector<float> divisors;
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j) {
-        auto count = [&](int64_t o, int d) {
-          int64_t lo = includePad ? -w.padBegin[d] : 0;
-          int64_t hi =
-              xType.getDimSize(2 + d) + (includePad ? w.declaredPadEnd[d] : 0);
-          int64_t start = o * w.strides[d] - w.padBegin[d];
-          int64_t k = 0;
-          for (int64_t t = 0; t < w.kernel[d]; ++t)
-            if (start + t >= lo && start + t < hi)
-              ++k;
-          return k;
-        };
-        divisors.push_back((float)(count(i, 0) * count(j, 1)));
+    SmallVector<SmallVector<int64_t>> counts(sr);
+    SmallVector<int64_t> divShape;
+    for (int64_t d = 0; d < sr; ++d) {
+      int64_t lo = includePad ? -w.padBegin[d] : 0;
+      int64_t hi =
+          xType.getDimSize(2 + d) + (includePad ? w.declaredPadEnd[d] : 0);
+      for (int64_t o = 0; o < yType.getDimSize(2 + d); ++o) {
+        int64_t start = o * w.strides[d] - w.padBegin[d];
+        int64_t k = 0;
+        for (int64_t t = 0; t < w.kernel[d]; ++t)
+          if (start + t * w.dilations[d] >= lo &&
+              start + t * w.dilations[d] < hi)
+            ++k;
+        counts[d].push_back(k);
       }
-    auto divType = RankedTensorType::get({oh, ow}, rewriter.getF32Type());
+      divShape.push_back(yType.getDimSize(2 + d));
+    }
+    SmallVector<float> divisors;
+    SmallVector<int64_t> at(sr, 0);
+    int64_t total = 1;
+    for (int64_t s : divShape)
+      total *= s;
+    for (int64_t e = 0; e < total; ++e) {
+      int64_t rest = e, product = 1;
+      for (int64_t d = sr - 1; d >= 0; --d) {
+        product *= counts[d][rest % divShape[d]];
+        rest /= divShape[d];
+      }
+      divisors.push_back((float)product);
+    }
+    auto divType = RankedTensorType::get(divShape, rewriter.getF32Type());
     Value div = rewriter.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(divType, ArrayRef<float>(divisors)));
     Value result = buildElementwise(
@@ -529,6 +740,200 @@ struct PoolLowering : OpRewritePattern<OpTy> {
   }
 };
 
+/// MaxUnpool as ONNX's reference computes it: a zero tensor of the inferred
+/// shape [N, C, (D - 1) * s - pads + k ...] gets X's values at the flat
+/// indices I, in order (a later duplicate wins); it is then placed at the
+/// origin of the (possibly larger) output. One scf.for over X's elements
+/// inserts each value at the output position of the same coordinates; bad
+/// indices are clamped and fail a cf.assert.
+struct MaxUnpoolLowering : OpRewritePattern<onnx::MaxUnpoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::MaxUnpoolOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX()), yType = tensorType(op.getOutput());
+    Type et = yType.getElementType();
+    int64_t sr = xType.getRank() - 2;
+    if (yType.getDimSize(0) != xType.getDimSize(0) ||
+        yType.getDimSize(1) != xType.getDimSize(1))
+      return unsupported(op, "MaxUnpool's output must keep X's N and C");
+    SmallVector<int64_t> kernel = getI64Array(op.getKernelShape(), 0, 0);
+    SmallVector<int64_t> strides = getI64Array(op.getStrides(), sr, 1);
+    SmallVector<int64_t> pads = getI64Array(op.getPads(), 2 * sr, 0);
+    SmallVector<int64_t> inferred;
+    int64_t inferredPlane = 1, outPlane = 1;
+    for (int64_t i = 0; i < sr; ++i) {
+      inferred.push_back((xType.getDimSize(2 + i) - 1) * strides[i] - pads[i] -
+                         pads[sr + i] + kernel[i]);
+      if (inferred.back() < 1)
+        return unsupported(op, "MaxUnpool's inferred shape is empty");
+      inferredPlane *= inferred.back();
+      outPlane *= yType.getDimSize(2 + i);
+    }
+    int64_t nc = xType.getDimSize(0) * xType.getDimSize(1);
+
+    // output_shape, when given, must be the static output shape.
+    Value shapeInput = op.getOutputShape();
+    if (!onnx::isNoValue(shapeInput)) {
+      SmallVector<int64_t> given;
+      if (succeeded(getConstantInts(shapeInput, given))) {
+        if (ArrayRef<int64_t>(given) != yType.getShape())
+          return unsupported(op, "output_shape differs from the output's "
+                                 "static shape");
+      } else {
+        auto shapeType = tensorType(shapeInput);
+        if (shapeType.getRank() != 1 ||
+            shapeType.getDimSize(0) != yType.getRank())
+          return unsupported(op, "output_shape must have one value per dim");
+        Value ok;
+        for (int64_t i = 0; i < yType.getRank(); ++i) {
+          Value at = rewriter.create<arith::ConstantIndexOp>(loc, i);
+          Value v = rewriter.create<tensor::ExtractOp>(loc, shapeInput, at);
+          Value eq = rewriter.create<arith::CmpIOp>(
+              loc, arith::CmpIPredicate::eq, v,
+              createScalar(rewriter, loc, v.getType(), yType.getDimSize(i)));
+          ok =
+              ok ? rewriter.create<arith::AndIOp>(loc, ok, eq).getResult() : eq;
+        }
+        rewriter.create<cf::AssertOp>(
+            loc, ok, "MaxUnpool: output_shape differs from the static shape");
+      }
+    }
+
+    int64_t count = xType.getNumElements();
+    Value x = reshapeTo(rewriter, loc, op.getX(),
+                        RankedTensorType::get({count}, xType.getElementType()));
+    Value indices = reshapeTo(
+        rewriter, loc, op.getI(),
+        RankedTensorType::get({count}, tensorType(op.getI()).getElementType()));
+    auto flatType = RankedTensorType::get({yType.getNumElements()}, et);
+    Value init = createFilled(rewriter, loc, flatType,
+                              createScalar(rewriter, loc, et, 0));
+    Value lb = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+    Value ub = rewriter.create<arith::ConstantIndexOp>(loc, count);
+    Value step = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+    auto loop = rewriter.create<scf::ForOp>(
+        loc, lb, ub, step, ValueRange{init},
+        [&](OpBuilder &b, Location l, Value iv, ValueRange args) {
+          auto cst = [&](int64_t v) {
+            return b.create<arith::ConstantIndexOp>(l, v).getResult();
+          };
+          Value v = b.create<tensor::ExtractOp>(l, x, iv);
+          Value raw = b.create<arith::IndexCastOp>(
+              l, b.getIndexType(), b.create<tensor::ExtractOp>(l, indices, iv));
+          Value ok = b.create<arith::AndIOp>(
+              l,
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, raw,
+                                      cst(0)),
+              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, raw,
+                                      cst(nc * inferredPlane)));
+          Value idx = b.create<arith::MinSIOp>(
+              l, b.create<arith::MaxSIOp>(l, raw, cst(0)),
+              cst(nc * inferredPlane - 1));
+          // Coordinates in the inferred shape, re-flattened in the output's.
+          Value rest = b.create<arith::RemUIOp>(l, idx, cst(inferredPlane));
+          Value pos = b.create<arith::MulIOp>(
+              l, b.create<arith::DivUIOp>(l, idx, cst(inferredPlane)),
+              cst(outPlane));
+          int64_t inner = inferredPlane, outInner = outPlane;
+          for (int64_t i = 0; i < sr; ++i) {
+            inner /= inferred[i];
+            outInner /= yType.getDimSize(2 + i);
+            Value p = b.create<arith::DivUIOp>(l, rest, cst(inner));
+            rest = b.create<arith::RemUIOp>(l, rest, cst(inner));
+            int64_t size = yType.getDimSize(2 + i);
+            if (inferred[i] > size) {
+              ok = b.create<arith::AndIOp>(
+                  l, ok,
+                  b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, p,
+                                          cst(size)));
+              p = b.create<arith::MinUIOp>(l, p, cst(size - 1));
+            }
+            pos = b.create<arith::AddIOp>(
+                l, pos, b.create<arith::MulIOp>(l, p, cst(outInner)));
+          }
+          b.create<cf::AssertOp>(
+              l, ok, "MaxUnpool: an index is outside the unpooled tensor");
+          Value next = b.create<tensor::InsertOp>(l, v, args[0], pos);
+          b.create<scf::YieldOp>(l, next);
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, loop.getResult(0), yType));
+    return success();
+  }
+};
+
+/// (sum over each window of |x|^p)^(1/p), accumulated in f32 or wider; the
+/// zero padding adds nothing.
+static Value lpPool(OpBuilder &b, Location loc, Value x, const Window &w,
+                    int64_t p, RankedTensorType yType) {
+  Type et = yType.getElementType();
+  Type ct = et.getIntOrFloatBitWidth() < 32 ? b.getF32Type() : et;
+  Value xp = padSpatial(b, loc, x, w, createScalar(b, loc, et, 0));
+  auto accType = RankedTensorType::get(yType.getShape(), ct);
+  Value init = createFilled(b, loc, accType, createScalar(b, loc, ct, 0));
+  Value sum = reduceWindows(
+      b, loc, xp, init, w, [&](OpBuilder &nb, Location l, Value v, Value acc) {
+        v = convertScalar(nb, l, v, ct, false, false);
+        Value t = nb.create<math::AbsFOp>(l, v);
+        if (p == 2)
+          t = nb.create<arith::MulFOp>(l, v, v);
+        else if (p != 1)
+          t = nb.create<math::PowFOp>(l, t, createScalar(nb, l, ct, p));
+        return nb.create<arith::AddFOp>(l, acc, t).getResult();
+      });
+  return buildElementwise(
+      b, loc, yType, sum, [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value r = args[0];
+        if (p == 2)
+          r = nb.create<math::SqrtOp>(l, r);
+        else if (p != 1)
+          r = nb.create<math::PowFOp>(l, r, createScalar(nb, l, ct, 1.0 / p));
+        return convertScalar(nb, l, r, et, false, false);
+      });
+}
+
+struct LpPoolLowering : OpRewritePattern<onnx::LpPoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::LpPoolOp op,
+                                PatternRewriter &rewriter) const override {
+    auto xType = tensorType(op.getX()), yType = tensorType(op.getY());
+    if (!isFloat(yType.getElementType()))
+      return unsupported(op, "LpPool needs a float input");
+    SmallVector<int64_t> kernel = getI64Array(op.getKernelShape(), 0, 0);
+    Window w;
+    if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
+                             op.getStrides(), std::nullopt, op.getAutoPad(),
+                             w)))
+      return failure();
+    rewriter.replaceOp(
+        op, lpPool(rewriter, op.getLoc(), op.getX(), w, op.getP(), yType));
+    return success();
+  }
+};
+
+struct GlobalLpPoolLowering : OpRewritePattern<onnx::GlobalLpPoolOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::GlobalLpPoolOp op,
+                                PatternRewriter &rewriter) const override {
+    auto xType = tensorType(op.getX()), yType = tensorType(op.getY());
+    if (!isFloat(yType.getElementType()) || xType.getRank() < 3)
+      return unsupported(op,
+                         "GlobalLpPool needs a float [N, C, D1, ...] input");
+    // One window covering every spatial dim.
+    Window w;
+    int64_t sr = xType.getRank() - 2;
+    w.kernel.assign(xType.getShape().begin() + 2, xType.getShape().end());
+    w.strides.assign(sr, 1);
+    w.dilations.assign(sr, 1);
+    w.padBegin.assign(sr, 0);
+    w.padEnd.assign(sr, 0);
+    w.declaredPadEnd.assign(sr, 0);
+    rewriter.replaceOp(
+        op, lpPool(rewriter, op.getLoc(), op.getX(), w, op.getP(), yType));
+    return success();
+  }
+};
+
 template <typename OpTy, bool IsMax>
 struct GlobalPoolLowering : OpRewritePattern<OpTy> {
   using OpRewritePattern<OpTy>::OpRewritePattern;
@@ -538,8 +943,9 @@ struct GlobalPoolLowering : OpRewritePattern<OpTy> {
     auto xType = tensorType(op.getX());
     auto yType = tensorType(op.getY());
     Type et = yType.getElementType();
-    if (!isFloat(et))
-      return unsupported(op, "integer pooling is not supported yet");
+    if (!isFloat(et) && !IsMax)
+      return unsupported(op, "GlobalAveragePool needs a float input");
+    bool isUnsigned = isUnsignedOperand(op, 0);
     int64_t rank = xType.getRank(), count = 1;
     SmallVector<AffineExpr> outExprs;
     SmallVector<utils::IteratorType> iterators;
@@ -552,19 +958,26 @@ struct GlobalPoolLowering : OpRewritePattern<OpTy> {
       iterators.push_back(spatial ? utils::IteratorType::reduction
                                   : utils::IteratorType::parallel);
     }
-    Value init = createFilled(rewriter, loc, yType,
-                              IsMax ? createExtremum(rewriter, loc, et, true)
-                                    : createScalar(rewriter, loc, et, 0));
+    Value init =
+        createFilled(rewriter, loc, yType,
+                     IsMax ? createExtremum(rewriter, loc, et,
+                                            /*lowest=*/true, isUnsigned)
+                           : createScalar(rewriter, loc, et, 0));
     SmallVector<AffineMap> maps{
         rewriter.getMultiDimIdentityMap(rank),
         AffineMap::get(rank, 0, outExprs, rewriter.getContext())};
     auto generic = rewriter.create<linalg::GenericOp>(
         loc, TypeRange{yType}, op.getX(), init, maps, iterators,
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value r =
-              IsMax
-                  ? b.create<arith::MaximumFOp>(l, args[0], args[1]).getResult()
-                  : b.create<arith::AddFOp>(l, args[0], args[1]).getResult();
+          Value r;
+          if (!IsMax)
+            r = b.create<arith::AddFOp>(l, args[0], args[1]);
+          else if (isFloat(et))
+            r = b.create<arith::MaximumFOp>(l, args[0], args[1]);
+          else if (isUnsigned)
+            r = b.create<arith::MaxUIOp>(l, args[0], args[1]);
+          else
+            r = b.create<arith::MaxSIOp>(l, args[0], args[1]);
           b.create<linalg::YieldOp>(l, r);
         });
     Value result = generic.getResult(0);
@@ -586,6 +999,10 @@ struct GlobalPoolLowering : OpRewritePattern<OpTy> {
 // Normalisation
 //===----------------------------------------------------------------------===//
 
+/// BatchNormalization: per channel, Y = scale * (X - mean) / sqrt(var + eps)
+/// + B. In training mode mean and var are the batch's, reduced over N and
+/// the spatial dims in f32 or wider, and the running statistics blend them
+/// into the inputs with `momentum`.
 struct BatchNormLowering : OpRewritePattern<onnx::BatchNormalizationOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::BatchNormalizationOp op,
@@ -595,6 +1012,11 @@ struct BatchNormLowering : OpRewritePattern<onnx::BatchNormalizationOp> {
     Type et = xType.getElementType();
     if (!isFloat(et))
       return unsupported(op, "BatchNormalization needs a float input");
+    bool training = op.getTrainingMode() != 0;
+    if (training && xType.getRank() < 2)
+      return unsupported(op, "training mode needs an [N, C, ...] input");
+    // Arithmetic in f32 or wider.
+    Type st = et.getIntOrFloatBitWidth() < 32 ? rewriter.getF32Type() : et;
     // Per-channel vectors [C] broadcast as [C, 1, ...].
     SmallVector<int64_t> shape{xType.getRank() > 1 ? xType.getDimSize(1) : 1};
     for (int64_t i = 2; i < xType.getRank(); ++i)
@@ -606,24 +1028,92 @@ struct BatchNormLowering : OpRewritePattern<onnx::BatchNormalizationOp> {
     for (Value v :
          {op.getScale(), op.getB(), op.getInputMean(), op.getInputVar()})
       inputs.push_back(reshapeTo(rewriter, loc, v, chanType(v)));
+    Value batchMean, batchVar;
+    if (training) {
+      batchStatistics(rewriter, loc, op.getX(), st, batchMean, batchVar);
+      inputs[3] = reshapeTo(rewriter, loc, batchMean, chanType(batchMean));
+      inputs[4] = reshapeTo(rewriter, loc, batchVar, chanType(batchVar));
+    }
     double eps = op.getEpsilon().convertToDouble();
     Value result = buildElementwise(
         rewriter, loc, tensorType(op.getY()), inputs,
         [&](OpBuilder &b, Location l, ValueRange args) {
           SmallVector<Value> a;
           for (Value v : args)
-            a.push_back(convertScalar(b, l, v, et, false, false));
+            a.push_back(convertScalar(b, l, v, st, false, false));
           Value centered = b.create<arith::SubFOp>(l, a[0], a[3]);
           Value denom = b.create<math::SqrtOp>(
-              l, b.create<arith::AddFOp>(l, a[4], createScalar(b, l, et, eps)));
+              l, b.create<arith::AddFOp>(l, a[4], createScalar(b, l, st, eps)));
           Value norm = b.create<arith::DivFOp>(l, centered, denom);
-          return b
-              .create<arith::AddFOp>(l, b.create<arith::MulFOp>(l, norm, a[1]),
-                                     a[2])
-              .getResult();
+          Value y = b.create<arith::AddFOp>(
+              l, b.create<arith::MulFOp>(l, norm, a[1]), a[2]);
+          return convertScalar(b, l, y, et, false, false);
         });
-    rewriter.replaceOp(op, result);
+    SmallVector<Value> results{result};
+    // running = input * momentum + batch * (1 - momentum).
+    double momentum = op.getMomentum().convertToDouble();
+    Value stats[] = {batchMean, batchVar};
+    Value given[] = {op.getInputMean(), op.getInputVar()};
+    for (auto [i, out] : llvm::enumerate(op.getRunningStats())) {
+      auto outType = tensorType(out);
+      Type ot = outType.getElementType();
+      Value batch = reshapeTo(
+          rewriter, loc, stats[i],
+          RankedTensorType::get(outType.getShape(),
+                                tensorType(stats[i]).getElementType()));
+      results.push_back(buildElementwise(
+          rewriter, loc, outType, ValueRange{given[i], batch},
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            Value in = convertScalar(b, l, args[0], st, false, false);
+            Value r = b.create<arith::AddFOp>(
+                l,
+                b.create<arith::MulFOp>(l, in,
+                                        createScalar(b, l, st, momentum)),
+                b.create<arith::MulFOp>(l, args[1],
+                                        createScalar(b, l, st, 1 - momentum)));
+            return convertScalar(b, l, r, ot, false, false);
+          }));
+    }
+    rewriter.replaceOp(op, results);
     return success();
+  }
+
+  /// The mean and population variance of `x` in `st` per channel (axis 1),
+  /// as [1, C, 1, ...].
+  static void batchStatistics(OpBuilder &b, Location loc, Value x, Type st,
+                              Value &mean, Value &var) {
+    auto xType = tensorType(x);
+    auto stType = RankedTensorType::get(xType.getShape(), st);
+    if (xType.getElementType() != st)
+      x = buildElementwise(
+          b, loc, stType, x, [&](OpBuilder &nb, Location l, ValueRange args) {
+            return convertScalar(nb, l, args[0], st, false, false);
+          });
+    SmallVector<int64_t> axes{0};
+    int64_t count = xType.getDimSize(0);
+    for (int64_t i = 2; i < xType.getRank(); ++i) {
+      axes.push_back(i);
+      count *= xType.getDimSize(i);
+    }
+    auto divide = [&](Value sum) {
+      return buildElementwise(b, loc, tensorType(sum), sum,
+                              [&](OpBuilder &nb, Location l, ValueRange args) {
+                                return nb
+                                    .create<arith::DivFOp>(
+                                        l, args[0],
+                                        createScalar(nb, l, st, count))
+                                    .getResult();
+                              });
+    };
+    mean = divide(reduceKeepDims(b, loc, x, axes, ReduceKind::Sum));
+    Value sq =
+        buildElementwise(b, loc, stType, ValueRange{x, mean},
+                         [&](OpBuilder &nb, Location l, ValueRange args) {
+                           Value d =
+                               nb.create<arith::SubFOp>(l, args[0], args[1]);
+                           return nb.create<arith::MulFOp>(l, d, d).getResult();
+                         });
+    var = divide(reduceKeepDims(b, loc, sq, axes, ReduceKind::Sum));
   }
 };
 
@@ -955,7 +1445,8 @@ void kiln::populateNNPatterns(RewritePatternSet &patterns) {
       ConvLowering, ConvTransposeLowering, PoolLowering<onnx::MaxPoolOp, true>,
       PoolLowering<onnx::AveragePoolOp, false>,
       GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
-      GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>, BatchNormLowering,
+      GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>, LpPoolLowering,
+      GlobalLpPoolLowering, MaxUnpoolLowering, BatchNormLowering,
       LayerNormLowering, InstanceNormLowering, LRNLowering>(
       ctx);
   patterns.add<MeanVarianceNormalizationLowering>(ctx);

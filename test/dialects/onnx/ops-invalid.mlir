@@ -35,10 +35,18 @@ func.func @bad_gemm(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32>
 
 // -----
 
-func.func @training_bn(%x: tensor<1x2x4x4xf32>, %s: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
-  // expected-error @+1 {{training_mode is not supported}}
-  %y = "onnx.BatchNormalization"(%x, %s, %s, %s, %s) {training_mode = 1} : (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> tensor<1x2x4x4xf32>
+func.func @inference_bn_running_stats(%x: tensor<1x2x4x4xf32>, %s: tensor<2xf32>) -> tensor<1x2x4x4xf32> {
+  // expected-error @+1 {{expects Y, and running_mean and running_var only in training mode}}
+  %y, %m, %v = "onnx.BatchNormalization"(%x, %s, %s, %s, %s) : (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>, tensor<2xf32>) -> (tensor<1x2x4x4xf32>, tensor<2xf32>, tensor<2xf32>)
   return %y : tensor<1x2x4x4xf32>
+}
+
+// -----
+
+func.func @bad_storage_order(%x: tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{storage_order must be 0 or 1}}
+  %y = "onnx.MaxPool"(%x) {kernel_shape = [2, 2], strides = [2, 2], storage_order = 2} : (tensor<1x1x4x4xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
 }
 
 // -----
@@ -47,4 +55,21 @@ func.func @bad_reshape(%x: tensor<2x3xf32>, %s: tensor<1xi64>) -> tensor<7xf32> 
   // expected-error @+1 {{element count changes from 6 to 7}}
   %y = "onnx.Reshape"(%x, %s) : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<7xf32>
   return %y : tensor<7xf32>
+}
+
+// -----
+
+func.func @gridsample_bad_mode(%x: tensor<1x1x4x4xf32>, %g: tensor<1x2x2x2xf32>) -> tensor<1x1x2x2xf32> {
+  // expected-error @+1 {{unknown mode 'linear'}}
+  %y = "onnx.GridSample"(%x, %g) {mode = "linear"} : (tensor<1x1x4x4xf32>, tensor<1x2x2x2xf32>) -> tensor<1x1x2x2xf32>
+  return %y : tensor<1x1x2x2xf32>
+}
+
+// -----
+
+func.func @maxunpool_bad_indices(%x: tensor<1x1x2x2xf32>, %i: tensor<1x1x2x2xi32>) -> tensor<1x1x4x4xf32> {
+  %none = onnx.NoValue : none
+  // expected-error @+1 {{I must be int64}}
+  %y = "onnx.MaxUnpool"(%x, %i, %none) {kernel_shape = [2, 2], strides = [2, 2]} : (tensor<1x1x2x2xf32>, tensor<1x1x2x2xi32>, none) -> tensor<1x1x4x4xf32>
+  return %y : tensor<1x1x4x4xf32>
 }
