@@ -20,12 +20,17 @@ def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> 
     Conv becomes im2col + linalg.matmul (in an scf.for nest over images and
     groups when there are several); a depthwise Conv is one direct
     linalg.generic. Constant Gemm weights are transposed at compile time.
+
+    Ops whose output length depends on the data (NonZero, Compress,
+    NonMaxSuppression, Unique) write at most the declared length and check
+    the count they find against it with cf.assert.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect", "mlir::tensor::TensorDialect",
     "mlir::func::FuncDialect", "mlir::scf::SCFDialect",
-    "mlir::bufferization::BufferizationDialect"
+    "mlir::bufferization::BufferizationDialect",
+    "mlir::cf::ControlFlowDialect"
   ];
 }
 

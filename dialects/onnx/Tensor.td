@@ -417,6 +417,22 @@ def ONNX_ScatterNDOp : ONNX_Op<"ScatterND"> {
   let results = (outs ONNX_Tensor:$output);
 }
 
+def ONNX_NonZeroOp : ONNX_Op<"NonZero"> {
+  let summary = "coordinates of the non-zero elements, one column each";
+  let description = [{
+    Y is [rank(X), count], the coordinates in row-major order. The count
+    depends on the data: the static type holds the count shape inference
+    found, and the lowering checks at run time that the data agrees.
+
+    Example:
+    ```mlir
+    %y = onnx.NonZero(%x) : (tensor<2x2xi1>) -> tensor<2x3xi64>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
 /// Window functions: the output length is static, so they are constants.
 class ONNX_WindowOp<string mnemonic, string doc> : ONNX_Op<mnemonic> {
   let summary = doc;

@@ -119,6 +119,7 @@ mlir::Value clampIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
 /// and returns failure.
 mlir::LogicalResult unsupported(mlir::Operation *op, const llvm::Twine &why);
 
+void populateDataDependentPatterns(mlir::RewritePatternSet &patterns);
 void populateLossPatterns(mlir::RewritePatternSet &patterns);
 void populateMathPatterns(mlir::RewritePatternSet &patterns);
 void populateNNPatterns(mlir::RewritePatternSet &patterns);

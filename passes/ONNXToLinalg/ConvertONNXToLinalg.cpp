@@ -26,6 +26,7 @@ struct ConvertONNXToLinalgPass
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
+    populateDataDependentPatterns(patterns);
     populateLossPatterns(patterns);
     populateMathPatterns(patterns);
     populateNNPatterns(patterns);
