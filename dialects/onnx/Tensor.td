@@ -417,6 +417,25 @@ def ONNX_ScatterNDOp : ONNX_Op<"ScatterND"> {
   let results = (outs ONNX_Tensor:$output);
 }
 
+def ONNX_CompressOp : ONNX_Op<"Compress"> {
+  let summary = "the slices along an axis whose condition is true";
+  let description = [{
+    Without `axis` the input is flattened first. `condition` may be shorter
+    than the axis: the slices past its end are dropped. The number of true
+    conditions is data: the static result holds the length shape inference
+    found, checked at run time.
+
+    Example:
+    ```mlir
+    %y = onnx.Compress(%x, %c) {axis = 0 : i64}
+        : (tensor<3x2xf32>, tensor<3xi1>) -> tensor<2x2xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$input, ONNX_Tensor:$condition,
+                   OptionalAttr<I64Attr>:$axis);
+  let results = (outs ONNX_Tensor:$output);
+}
+
 def ONNX_NonZeroOp : ONNX_Op<"NonZero"> {
   let summary = "coordinates of the non-zero elements, one column each";
   let description = [{

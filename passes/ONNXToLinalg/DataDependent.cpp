@@ -71,6 +71,91 @@ static Value toI64(OpBuilder &b, Location l, Value index) {
 }
 
 //===----------------------------------------------------------------------===//
+// Compress
+//===----------------------------------------------------------------------===//
+
+/// One pass over the condition: each selected slice of the input is copied
+/// (extract_slice / insert_slice) into the next slot of the output, while
+/// there is one.
+struct CompressLowering : OpRewritePattern<onnx::CompressOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::CompressOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto outType = tensorType(op.getOutput());
+    auto condType = tensorType(op.getCondition());
+    if (condType.getRank() != 1)
+      return unsupported(op, "Compress's condition must be 1-d");
+    Value input = op.getInput();
+    auto inType = tensorType(input);
+    int64_t axis = 0;
+    if (std::optional<uint64_t> a = op.getAxis()) {
+      axis = onnx::normalizeAxis(static_cast<int64_t>(*a), inType.getRank());
+      if (axis < 0)
+        return unsupported(op, "axis out of range");
+    } else {
+      // Without an axis the input is flattened.
+      input = reshapeTo(rewriter, loc, input,
+                        RankedTensorType::get({inType.getNumElements()},
+                                              inType.getElementType()));
+      inType = tensorType(input);
+    }
+    int64_t rank = inType.getRank();
+    bool shapeOk = outType.getRank() == rank &&
+                   outType.getElementType() == inType.getElementType();
+    for (int64_t d = 0; shapeOk && d < rank; ++d)
+      shapeOk = d == axis || outType.getDimSize(d) == inType.getDimSize(d);
+    if (!shapeOk)
+      return unsupported(op, "Compress's result must be the input with the "
+                             "axis resized");
+    int64_t declared = outType.getDimSize(axis);
+    int64_t length = std::min(condType.getDimSize(0), inType.getDimSize(axis));
+
+    // One slice of the input: the full extent but 1 along the axis.
+    SmallVector<OpFoldResult> sizes, strides(rank, rewriter.getIndexAttr(1));
+    SmallVector<int64_t> sliceShape(inType.getShape());
+    sliceShape[axis] = 1;
+    for (int64_t dim : sliceShape)
+      sizes.push_back(rewriter.getIndexAttr(dim));
+    auto sliceType = RankedTensorType::get(sliceShape, inType.getElementType());
+    auto offsetsAt = [&](Value at) {
+      SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
+      offsets[axis] = at;
+      return offsets;
+    };
+
+    Value condition = op.getCondition();
+    Value init =
+        createFilled(rewriter, loc, outType,
+                     createScalar(rewriter, loc, outType.getElementType(), 0));
+    auto loop = rewriter.create<scf::ForOp>(
+        loc, indexConst(rewriter, loc, 0), indexConst(rewriter, loc, length),
+        indexConst(rewriter, loc, 1),
+        ValueRange{indexConst(rewriter, loc, 0), init},
+        [&](OpBuilder &b, Location l, Value i, ValueRange args) {
+          Value count = args[0], out = args[1];
+          Value keep =
+              isNonZero(b, l, b.create<tensor::ExtractOp>(l, condition, i));
+          Value fits = b.create<arith::CmpIOp>(
+              l, arith::CmpIPredicate::slt, count, indexConst(b, l, declared));
+          Value write = b.create<arith::AndIOp>(l, keep, fits);
+          out = updateIf(b, l, write, out, [&](OpBuilder &tb, Location tl) {
+            Value slice = tb.create<tensor::ExtractSliceOp>(
+                tl, sliceType, input, offsetsAt(i), sizes, strides);
+            return tb.create<tensor::InsertSliceOp>(
+                tl, slice, out, offsetsAt(count), sizes, strides);
+          });
+          b.create<scf::YieldOp>(l, ValueRange{addIf(b, l, count, keep), out});
+        });
+    assertCount(rewriter, loc, loop.getResult(0), declared,
+                "Compress: the number of true conditions differs from the " +
+                    Twine(declared) + " the model declares");
+    rewriter.replaceOp(op, loop.getResult(1));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // NonZero
 //===----------------------------------------------------------------------===//
 
@@ -134,5 +219,5 @@ struct NonZeroLowering : OpRewritePattern<onnx::NonZeroOp> {
 } // namespace
 
 void kiln::populateDataDependentPatterns(RewritePatternSet &patterns) {
-  patterns.add<NonZeroLowering>(patterns.getContext());
+  patterns.add<CompressLowering, NonZeroLowering>(patterns.getContext());
 }

@@ -17,3 +17,26 @@ func.func @nonzero(%x: tensor<2x3xf32>) -> tensor<2x4xi64> {
   %y = "onnx.NonZero"(%x) : (tensor<2x3xf32>) -> tensor<2x4xi64>
   return %y : tensor<2x4xi64>
 }
+
+// The condition is shorter than the axis: only its 2 entries are read.
+// CHECK-LABEL: func @compress
+// CHECK: %[[R:.*]]:2 = scf.for %[[I:.*]] = %c0 to %c2 {{.*}} -> (index, tensor<3x1xf32>)
+// CHECK:   scf.if
+// CHECK:     %[[S:.*]] = tensor.extract_slice %{{.*}}[0, %[[I]]] [3, 1] [1, 1] : tensor<3x4xf32> to tensor<3x1xf32>
+// CHECK:     tensor.insert_slice %[[S]] into %{{.*}}[0, %{{.*}}] [3, 1] [1, 1]
+// CHECK: cf.assert %{{.*}}, "Compress: the number of true conditions differs from the 1 the model declares"
+func.func @compress(%x: tensor<3x4xf32>, %c: tensor<2xi1>) -> tensor<3x1xf32> {
+  %y = "onnx.Compress"(%x, %c) {axis = -1 : i64} : (tensor<3x4xf32>, tensor<2xi1>) -> tensor<3x1xf32>
+  return %y : tensor<3x1xf32>
+}
+
+// Without an axis the input is flattened.
+// CHECK-LABEL: func @compress_flat
+// CHECK: tensor.collapse_shape %{{.*}} : tensor<3x2xi32> into tensor<6xi32>
+// CHECK: scf.for {{.*}} -> (index, tensor<2xi32>)
+// CHECK:   tensor.insert_slice %{{.*}} : tensor<1xi32> into tensor<2xi32>
+// CHECK: cf.assert
+func.func @compress_flat(%x: tensor<3x2xi32>, %c: tensor<5xi1>) -> tensor<2xi32> {
+  %y = "onnx.Compress"(%x, %c) : (tensor<3x2xi32>, tensor<5xi1>) -> tensor<2xi32>
+  return %y : tensor<2xi32>
+}
