@@ -291,6 +291,7 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
       {"ReduceSum", 2},
       {"Slice", 5},
       {"NegativeLogLikelihoodLoss", 3},
+      {"NonMaxSuppression", 5},
       {"QuantizeLinear", 3},
       {"DequantizeLinear", 3},
       {"SoftmaxCrossEntropyLoss", 3},
