@@ -337,6 +337,27 @@ static RankedTensorType recurrentOutputType(const ::onnx::NodeProto &node,
   return RankedTensorType::get(shape, x.getElementType());
 }
 
+/// The type of an omitted output `index` (indices, inverse_indices or
+/// counts) of a Unique node, from X and the type of Y.
+static RankedTensorType uniqueOutputType(const ::onnx::NodeProto &node,
+                                         ArrayRef<Value> operands,
+                                         RankedTensorType y, int index) {
+  auto x = cast<RankedTensorType>(operands[0].getType());
+  std::optional<int64_t> axis;
+  for (const auto &attr : node.attribute())
+    if (attr.name() == "axis")
+      axis = attr.i();
+  int64_t items = x.getNumElements();
+  int64_t unique = y.getRank() == 1 ? y.getDimSize(0) : 0;
+  if (axis && *axis >= -x.getRank() && *axis < x.getRank()) {
+    int64_t a = *axis < 0 ? *axis + x.getRank() : *axis;
+    items = x.getDimSize(a);
+    unique = y.getRank() == x.getRank() ? y.getDimSize(a) : 0;
+  }
+  Type i64 = IntegerType::get(x.getContext(), 64);
+  return RankedTensorType::get({index == 2 ? items : unique}, i64);
+}
+
 llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
                                       int sinceVersion) {
   Location loc = nodeLoc(node);
@@ -418,10 +439,19 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
                    node.op_type() == "LSTM";
   if (recurrent)
     numOutputs = node.op_type() == "LSTM" ? 3 : 2;
+  // Unique always gets its four outputs; an omitted one is typed from Y.
+  bool unique = node.op_type() == "Unique";
+  if (unique)
+    numOutputs = 4;
   for (int i = 0; i < numOutputs; ++i) {
     bool omitted = i >= node.output_size() || node.output(i).empty();
     if (omitted && recurrent) {
       state.types.push_back(recurrentOutputType(node, state.operands, i));
+      continue;
+    }
+    if (omitted && unique && i > 0) {
+      state.types.push_back(uniqueOutputType(
+          node, state.operands, cast<RankedTensorType>(state.types[0]), i));
       continue;
     }
     if (omitted)

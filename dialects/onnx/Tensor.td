@@ -452,6 +452,30 @@ def ONNX_NonZeroOp : ONNX_Op<"NonZero"> {
   let results = (outs ONNX_Tensor:$Y);
 }
 
+def ONNX_UniqueOp : ONNX_Op<"Unique"> {
+  let summary = "the unique values (or slices along an axis) of a tensor";
+  let description = [{
+    Without `axis` the input is flattened; with it, slices along the axis
+    are compared lexicographically. `sorted` = 1 orders them ascending, 0 by
+    first occurrence. Outputs: Y, the index of each one's first occurrence,
+    the index in Y of every input element (or slice), and the counts. The
+    importer always creates all four results (it types the omitted ones).
+    The number of unique values is data: the static result holds the count
+    shape inference found, checked at run time.
+
+    Example:
+    ```mlir
+    %y, %i, %inv, %n = onnx.Unique(%x) {sorted = 1 : i64}
+        : (tensor<6xf32>) -> (tensor<4xf32>, tensor<4xi64>, tensor<6xi64>,
+                              tensor<4xi64>)
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, OptionalAttr<I64Attr>:$axis,
+                   DefaultValuedAttr<I64Attr, "1">:$sorted);
+  let results = (outs ONNX_Tensor:$Y, ONNX_Tensor:$indices,
+                 ONNX_Tensor:$inverse_indices, ONNX_Tensor:$counts);
+}
+
 /// Window functions: the output length is static, so they are constants.
 class ONNX_WindowOp<string mnemonic, string doc> : ONNX_Op<mnemonic> {
   let summary = doc;

@@ -3,11 +3,13 @@
 // This file implements NonZero, Compress, NonMaxSuppression and Unique: ops
 // whose output length depends on the values of their inputs. Kiln's tensors
 // are static, so the length shape inference declared is authoritative. Each
-// lowering counts the entries at run time, writes at most the declared number
-// of them (never out of bounds: a write past the end is skipped), and checks
-// with cf.assert that the count it found is the declared one. The loops are
-// scf.for nests carrying the output tensors; bufferization updates them in
-// place.
+// lowering counts the entries at run time and checks with cf.assert that the
+// count it found is the declared one. Writes never go out of bounds: the
+// output is built one slot longer than declared, every entry past the
+// declared length (or not selected at all) goes to that last slot, and the
+// declared part is sliced off at the end. So the loops are scf.for nests
+// carrying their tensors with no conditional writes, which bufferization
+// updates in place.
 //
 //===----------------------------------------------------------------------===//
 
@@ -44,17 +46,39 @@ static Value addIf(OpBuilder &b, Location l, Value count, Value cond) {
   return b.create<arith::AddIOp>(l, count, inc);
 }
 
-/// `tensor` updated by `update` where `cond` holds, else unchanged: the
-/// guard that keeps writes past a declared length from happening at all.
-static Value updateIf(OpBuilder &b, Location l, Value cond, Value tensor,
-                      function_ref<Value(OpBuilder &, Location)> update) {
-  auto ifOp = b.create<scf::IfOp>(
-      l, cond,
-      [&](OpBuilder &tb, Location tl) {
-        tb.create<scf::YieldOp>(tl, update(tb, tl));
-      },
-      [&](OpBuilder &eb, Location el) { eb.create<scf::YieldOp>(el, tensor); });
-  return ifOp.getResult(0);
+/// The slot an entry goes to in an output one longer than `declared`: the
+/// entry's position `count` while it is selected (`cond`) and below the
+/// declared length, else the spare last slot.
+static Value slotFor(OpBuilder &b, Location l, Value cond, Value count,
+                     int64_t declared) {
+  Value spare = indexConst(b, l, declared);
+  Value clamped = b.create<arith::MinUIOp>(l, count, spare);
+  return b.create<arith::SelectOp>(l, cond, clamped, spare);
+}
+
+/// `type` with dimension `dim` one longer: room for the spare slot.
+static RankedTensorType withSpareSlot(RankedTensorType type, int64_t dim) {
+  SmallVector<int64_t> shape(type.getShape());
+  ++shape[dim];
+  return RankedTensorType::get(shape, type.getElementType());
+}
+
+/// The leading part of `value` of the static shape of `type`: the declared
+/// entries without the spare slot.
+static Value dropSpareSlot(OpBuilder &b, Location l, Value value,
+                           RankedTensorType type) {
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0)),
+      strides(rank, b.getIndexAttr(1)), sizes;
+  for (int64_t dim : type.getShape())
+    sizes.push_back(b.getIndexAttr(dim));
+  return b.create<tensor::ExtractSliceOp>(l, type, value, offsets, sizes,
+                                          strides);
+}
+
+/// A zero-filled tensor of `type`.
+static Value createZeros(OpBuilder &b, Location l, RankedTensorType type) {
+  return createFilled(b, l, type, createScalar(b, l, type.getElementType(), 0));
 }
 
 /// Body of a loop or a branch: the values it yields.
@@ -75,7 +99,8 @@ static SmallVector<Value> buildFor(OpBuilder &b, Location l, Value lb, Value ub,
 }
 
 /// An scf.if yielding what `thenBody` builds where `cond` holds, else
-/// `elseValues`.
+/// `elseValues`. Only for scalars: a tensor written in a branch could not
+/// be updated in place.
 static SmallVector<Value> buildIf(OpBuilder &b, Location l, Value cond,
                                   ValueRange elseValues, BodyBuilder thenBody) {
   auto ifOp = b.create<scf::IfOp>(
@@ -106,9 +131,9 @@ static Value toI64(OpBuilder &b, Location l, Value index) {
 // Compress
 //===----------------------------------------------------------------------===//
 
-/// One pass over the condition: each selected slice of the input is copied
-/// (extract_slice / insert_slice) into the next slot of the output, while
-/// there is one.
+/// One pass over the condition: each slice of the input is copied
+/// (extract_slice / insert_slice) to the next slot of the output when its
+/// condition holds, else to the spare slot.
 struct CompressLowering : OpRewritePattern<onnx::CompressOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::CompressOp op,
@@ -157,32 +182,30 @@ struct CompressLowering : OpRewritePattern<onnx::CompressOp> {
     };
 
     Value condition = op.getCondition();
-    Value init =
-        createFilled(rewriter, loc, outType,
-                     createScalar(rewriter, loc, outType.getElementType(), 0));
-    auto loop = rewriter.create<scf::ForOp>(
-        loc, indexConst(rewriter, loc, 0), indexConst(rewriter, loc, length),
-        indexConst(rewriter, loc, 1),
-        ValueRange{indexConst(rewriter, loc, 0), init},
-        [&](OpBuilder &b, Location l, Value i, ValueRange args) {
-          Value count = args[0], out = args[1];
+    SmallVector<Value> r = buildFor(
+        rewriter, loc, indexConst(rewriter, loc, 0),
+        indexConst(rewriter, loc, length),
+        ValueRange{indexConst(rewriter, loc, 0),
+                   createZeros(rewriter, loc, withSpareSlot(outType, axis))},
+        [&](OpBuilder &b, Location l, Value i, ValueRange acc) {
           Value keep =
               isNonZero(b, l, b.create<tensor::ExtractOp>(l, condition, i));
-          Value fits = b.create<arith::CmpIOp>(
-              l, arith::CmpIPredicate::slt, count, indexConst(b, l, declared));
-          Value write = b.create<arith::AndIOp>(l, keep, fits);
-          out = updateIf(b, l, write, out, [&](OpBuilder &tb, Location tl) {
-            Value slice = tb.create<tensor::ExtractSliceOp>(
-                tl, sliceType, input, offsetsAt(i), sizes, strides);
-            return tb.create<tensor::InsertSliceOp>(
-                tl, slice, out, offsetsAt(count), sizes, strides);
-          });
-          b.create<scf::YieldOp>(l, ValueRange{addIf(b, l, count, keep), out});
+          // An empty result only counts (a copy to the spare slot alone
+          // would fold to a value the loop cannot update in place).
+          Value out = acc[1];
+          if (declared > 0) {
+            Value slice = b.create<tensor::ExtractSliceOp>(
+                l, sliceType, input, offsetsAt(i), sizes, strides);
+            out = b.create<tensor::InsertSliceOp>(
+                l, slice, out, offsetsAt(slotFor(b, l, keep, acc[0], declared)),
+                sizes, strides);
+          }
+          return SmallVector<Value>{addIf(b, l, acc[0], keep), out};
         });
-    assertCount(rewriter, loc, loop.getResult(0), declared,
+    assertCount(rewriter, loc, r[0], declared,
                 "Compress: the number of true conditions differs from the " +
                     Twine(declared) + " the model declares");
-    rewriter.replaceOp(op, loop.getResult(1));
+    rewriter.replaceOp(op, dropSpareSlot(rewriter, loc, r[1], outType));
     return success();
   }
 };
@@ -263,9 +286,9 @@ static Value readOptionalScalar(OpBuilder &b, Location l, Value v, Type type) {
 
 /// Per batch and class, a greedy loop takes the best remaining candidate
 /// (highest score, lowest index on ties), appends [batch, class, box] to the
-/// result while there is room, and marks every remaining box whose IOU with
-/// it exceeds the threshold as removed: the reference's selection order, at
-/// most max_output_boxes_per_class steps of O(boxes) each.
+/// result (the spare row once it is full), and marks every remaining box whose
+/// IOU with it exceeds the threshold as removed: the reference's selection
+/// order, at most max_output_boxes_per_class steps of O(boxes) each.
 struct NonMaxSuppressionLowering : OpRewritePattern<onnx::NonMaxSuppressionOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::NonMaxSuppressionOp op,
@@ -314,104 +337,88 @@ struct NonMaxSuppressionLowering : OpRewritePattern<onnx::NonMaxSuppressionOp> {
     auto removedType = RankedTensorType::get({numBoxes}, b0.getI1Type());
     Value trueV = b0.create<arith::ConstantIntOp>(loc, 1, 1);
     Value falseV = b0.create<arith::ConstantIntOp>(loc, 0, 1);
-    Value init = createFilled(b0, loc, outType,
-                              createScalar(b0, loc, b0.getI64Type(), 0));
+    Value init = createZeros(b0, loc, withSpareSlot(outType, 0));
     Value c0 = indexConst(b0, loc, 0);
 
     // One class of one batch: carries (row, out).
     auto perClass = [&](OpBuilder &b, Location l, Value batch, Value cls,
                         Value row, Value out) -> SmallVector<Value> {
       Value removed = createFilled(b, l, removedType, falseV);
-      // Steps carry (more, row, out, removed).
+      // Steps carry (more, row, out, removed); once no candidate is left,
+      // the scans of the remaining steps are empty.
       return buildFor(
           b, l, indexConst(b, l, 0), steps,
           ValueRange{trueV, row, out, removed},
-          [&](OpBuilder &sb, Location sl, Value, ValueRange args) {
-            return buildIf(
-                sb, sl, args[0], args, [&](OpBuilder &b, Location l) {
-                  Value row = args[1], out = args[2], removed = args[3];
-                  // The best remaining candidate: carries (found, best, score).
-                  SmallVector<Value> best = buildFor(
-                      b, l, indexConst(b, l, 0), indexConst(b, l, numBoxes),
-                      ValueRange{falseV, indexConst(b, l, 0),
-                                 createScalar(b, l, f32, 0)},
-                      [&](OpBuilder &b, Location l, Value i, ValueRange acc) {
-                        Value s = b.create<tensor::ExtractOp>(
-                            l, scores, ValueRange{batch, cls, i});
-                        Value cand = b.create<arith::XOrIOp>(
-                            l, b.create<tensor::ExtractOp>(l, removed, i),
-                            trueV);
-                        if (scoreThreshold)
-                          cand = b.create<arith::AndIOp>(
-                              l, cand,
-                              b.create<arith::CmpFOp>(l,
-                                                      arith::CmpFPredicate::OGT,
-                                                      s, scoreThreshold));
-                        // Higher, or a number where the best so far is NaN.
-                        Value higher = b.create<arith::OrIOp>(
-                            l,
-                            b.create<arith::CmpFOp>(
-                                l, arith::CmpFPredicate::OGT, s, acc[2]),
-                            b.create<arith::AndIOp>(
-                                l,
-                                b.create<arith::CmpFOp>(
-                                    l, arith::CmpFPredicate::UNO, acc[2],
-                                    acc[2]),
-                                b.create<arith::CmpFOp>(
-                                    l, arith::CmpFPredicate::ORD, s, s)));
-                        Value first = b.create<arith::XOrIOp>(l, acc[0], trueV);
-                        Value take = b.create<arith::AndIOp>(
-                            l, cand, b.create<arith::OrIOp>(l, first, higher));
-                        return SmallVector<Value>{
-                            b.create<arith::OrIOp>(l, acc[0], cand),
-                            b.create<arith::SelectOp>(l, take, i, acc[1]),
-                            b.create<arith::SelectOp>(l, take, s, acc[2])};
-                      });
-                  Value found = best[0], pick = best[1];
-                  SmallVector<Value> taken = buildIf(
-                      b, l, found, ValueRange{row, out, removed},
-                      [&](OpBuilder &b, Location l) {
-                        Value fits = b.create<arith::CmpIOp>(
-                            l, arith::CmpIPredicate::slt, row,
-                            indexConst(b, l, declared));
-                        Value written = updateIf(
-                            b, l, fits, out, [&](OpBuilder &b, Location l) {
-                              Value o = out;
-                              Value fields[3] = {batch, cls, pick};
-                              for (int64_t k = 0; k < 3; ++k)
-                                o = b.create<tensor::InsertOp>(
-                                    l, toI64(b, l, fields[k]), o,
-                                    ValueRange{row, indexConst(b, l, k)});
-                              return o;
-                            });
-                        BoxExtent picked =
-                            loadBox(b, l, boxes, batch, pick, centerPoint);
-                        Value marked =
-                            b.create<tensor::InsertOp>(l, trueV, removed, pick);
-                        Value swept =
-                            buildFor(
-                                b, l, indexConst(b, l, 0),
-                                indexConst(b, l, numBoxes), ValueRange{marked},
-                                [&](OpBuilder &b, Location l, Value i,
-                                    ValueRange acc) {
-                                  BoxExtent other = loadBox(b, l, boxes, batch,
-                                                            i, centerPoint);
-                                  Value gone = b.create<arith::OrIOp>(
-                                      l,
-                                      b.create<tensor::ExtractOp>(l, acc[0], i),
-                                      iouAbove(b, l, picked, other,
-                                               iouThreshold));
-                                  return SmallVector<Value>{
-                                      b.create<tensor::InsertOp>(l, gone,
-                                                                 acc[0], i)};
-                                })
-                                .front();
-                        return SmallVector<Value>{addIf(b, l, row, trueV),
-                                                  written, swept};
-                      });
-                  return SmallVector<Value>{found, taken[0], taken[1],
-                                            taken[2]};
+          [&](OpBuilder &b, Location l, Value, ValueRange acc) {
+            Value removed = acc[3];
+            Value n = indexConst(b, l, numBoxes), none = indexConst(b, l, 0);
+            // The best remaining candidate: carries (found, best, score).
+            SmallVector<Value> best = buildFor(
+                b, l, indexConst(b, l, 0),
+                b.create<arith::SelectOp>(l, acc[0], n, none),
+                ValueRange{falseV, indexConst(b, l, 0),
+                           createScalar(b, l, f32, 0)},
+                [&](OpBuilder &b, Location l, Value i, ValueRange best) {
+                  Value s = b.create<tensor::ExtractOp>(
+                      l, scores, ValueRange{batch, cls, i});
+                  Value cand = b.create<arith::XOrIOp>(
+                      l, b.create<tensor::ExtractOp>(l, removed, i), trueV);
+                  if (scoreThreshold)
+                    cand = b.create<arith::AndIOp>(
+                        l, cand,
+                        b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, s,
+                                                scoreThreshold));
+                  // Higher, or a number where the best so far is NaN.
+                  Value higher = b.create<arith::OrIOp>(
+                      l,
+                      b.create<arith::CmpFOp>(l, arith::CmpFPredicate::OGT, s,
+                                              best[2]),
+                      b.create<arith::AndIOp>(
+                          l,
+                          b.create<arith::CmpFOp>(l, arith::CmpFPredicate::UNO,
+                                                  best[2], best[2]),
+                          b.create<arith::CmpFOp>(l, arith::CmpFPredicate::ORD,
+                                                  s, s)));
+                  Value first = b.create<arith::XOrIOp>(l, best[0], trueV);
+                  Value take = b.create<arith::AndIOp>(
+                      l, cand, b.create<arith::OrIOp>(l, first, higher));
+                  return SmallVector<Value>{
+                      b.create<arith::OrIOp>(l, best[0], cand),
+                      b.create<arith::SelectOp>(l, take, i, best[1]),
+                      b.create<arith::SelectOp>(l, take, s, best[2])};
                 });
+            Value found = best[0], pick = best[1];
+            // Its row, or the spare row when there is none.
+            Value slot = slotFor(b, l, found, acc[1], declared);
+            Value out = acc[2];
+            Value fields[3] = {batch, cls, pick};
+            for (int64_t k = 0; k < 3; ++k)
+              out = b.create<tensor::InsertOp>(
+                  l, toI64(b, l, fields[k]), out,
+                  ValueRange{slot, indexConst(b, l, k)});
+            // It and the boxes it overlaps leave the candidates.
+            Value marked = b.create<tensor::InsertOp>(
+                l,
+                b.create<arith::OrIOp>(
+                    l, found, b.create<tensor::ExtractOp>(l, removed, pick)),
+                removed, pick);
+            BoxExtent picked = loadBox(b, l, boxes, batch, pick, centerPoint);
+            Value swept =
+                buildFor(b, l, indexConst(b, l, 0),
+                         b.create<arith::SelectOp>(l, found, n, none),
+                         ValueRange{marked},
+                         [&](OpBuilder &b, Location l, Value i, ValueRange r) {
+                           BoxExtent other =
+                               loadBox(b, l, boxes, batch, i, centerPoint);
+                           Value gone = b.create<arith::OrIOp>(
+                               l, b.create<tensor::ExtractOp>(l, r[0], i),
+                               iouAbove(b, l, picked, other, iouThreshold));
+                           return SmallVector<Value>{
+                               b.create<tensor::InsertOp>(l, gone, r[0], i)};
+                         })
+                    .front();
+            return SmallVector<Value>{found, addIf(b, l, acc[1], found), out,
+                                      swept};
           });
     };
 
@@ -430,7 +437,7 @@ struct NonMaxSuppressionLowering : OpRewritePattern<onnx::NonMaxSuppressionOp> {
                 "NonMaxSuppression: the number of selected boxes differs "
                 "from the " +
                     Twine(declared) + " the model declares");
-    rewriter.replaceOp(op, result[1]);
+    rewriter.replaceOp(op, dropSpareSlot(rewriter, loc, result[1], outType));
     return success();
   }
 };
@@ -439,8 +446,8 @@ struct NonMaxSuppressionLowering : OpRewritePattern<onnx::NonMaxSuppressionOp> {
 // NonZero
 //===----------------------------------------------------------------------===//
 
-/// One pass over the flattened input: each non-zero element's coordinates
-/// become the next column of Y, while there is one.
+/// One pass over the flattened input: each element's coordinates go to the
+/// next column of Y when it is non-zero, else to the spare column.
 struct NonZeroLowering : OpRewritePattern<onnx::NonZeroOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::NonZeroOp op,
@@ -454,44 +461,290 @@ struct NonZeroLowering : OpRewritePattern<onnx::NonZeroOp> {
                              "int64");
     int64_t declared = yType.getDimSize(1);
     int64_t numel = xType.getNumElements();
+    SmallVector<int64_t> strides(rank, 1);
+    for (int64_t d = rank - 2; d >= 0; --d)
+      strides[d] = strides[d + 1] * xType.getDimSize(d + 1);
     Location loc = op.getLoc();
     Value flat =
         reshapeTo(rewriter, loc, op.getX(),
                   RankedTensorType::get({numel}, xType.getElementType()));
-    Value init =
-        createFilled(rewriter, loc, yType,
-                     createScalar(rewriter, loc, rewriter.getI64Type(), 0));
-    auto loop = rewriter.create<scf::ForOp>(
-        loc, indexConst(rewriter, loc, 0), indexConst(rewriter, loc, numel),
-        indexConst(rewriter, loc, 1),
-        ValueRange{indexConst(rewriter, loc, 0), init},
-        [&](OpBuilder &b, Location l, Value i, ValueRange args) {
-          Value count = args[0], y = args[1];
+    SmallVector<Value> r = buildFor(
+        rewriter, loc, indexConst(rewriter, loc, 0),
+        indexConst(rewriter, loc, numel),
+        ValueRange{indexConst(rewriter, loc, 0),
+                   createZeros(rewriter, loc, withSpareSlot(yType, 1))},
+        [&](OpBuilder &b, Location l, Value i, ValueRange acc) {
           Value nz = isNonZero(b, l, b.create<tensor::ExtractOp>(l, flat, i));
-          Value fits = b.create<arith::CmpIOp>(
-              l, arith::CmpIPredicate::slt, count, indexConst(b, l, declared));
-          Value write = b.create<arith::AndIOp>(l, nz, fits);
-          y = updateIf(b, l, write, y, [&](OpBuilder &tb, Location tl) {
-            Value out = y;
-            int64_t stride = numel;
-            for (int64_t d = 0; d < rank; ++d) {
-              int64_t dim = xType.getDimSize(d);
-              stride /= dim;
-              Value c =
-                  tb.create<arith::DivUIOp>(tl, i, indexConst(tb, tl, stride));
-              c = tb.create<arith::RemUIOp>(tl, c, indexConst(tb, tl, dim));
-              out = tb.create<tensor::InsertOp>(
-                  tl, toI64(tb, tl, c), out,
-                  ValueRange{indexConst(tb, tl, d), count});
-            }
-            return out;
-          });
-          b.create<scf::YieldOp>(l, ValueRange{addIf(b, l, count, nz), y});
+          Value slot = slotFor(b, l, nz, acc[0], declared);
+          Value y = acc[1];
+          for (int64_t d = 0; d < rank; ++d) {
+            Value c =
+                b.create<arith::DivUIOp>(l, i, indexConst(b, l, strides[d]));
+            c = b.create<arith::RemUIOp>(l, c,
+                                         indexConst(b, l, xType.getDimSize(d)));
+            y = b.create<tensor::InsertOp>(
+                l, toI64(b, l, c), y, ValueRange{indexConst(b, l, d), slot});
+          }
+          return SmallVector<Value>{addIf(b, l, acc[0], nz), y};
         });
-    assertCount(rewriter, loc, loop.getResult(0), declared,
+    assertCount(rewriter, loc, r[0], declared,
                 "NonZero: the number of non-zero elements differs from the " +
                     Twine(declared) + " the model declares");
-    rewriter.replaceOp(op, loop.getResult(1));
+    rewriter.replaceOp(op, dropSpareSlot(rewriter, loc, r[1], yType));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Unique
+//===----------------------------------------------------------------------===//
+
+/// Elementwise order of scalars: (less, equal). Floats put NaN after every
+/// number and count NaNs as equal, so that the order is total.
+static std::pair<Value, Value> compareScalars(OpBuilder &b, Location l, Value x,
+                                              Value y, bool isUnsigned) {
+  if (!isFloat(x.getType())) {
+    bool u = isUnsigned || x.getType().isInteger(1);
+    return {
+        b.create<arith::CmpIOp>(
+            l, u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt, x, y),
+        b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, x, y)};
+  }
+  auto cmp = [&](arith::CmpFPredicate p, Value u, Value v) {
+    return b.create<arith::CmpFOp>(l, p, u, v).getResult();
+  };
+  Value xNaN = cmp(arith::CmpFPredicate::UNO, x, x);
+  Value yNaN = cmp(arith::CmpFPredicate::UNO, y, y);
+  Value xNum =
+      b.create<arith::XOrIOp>(l, xNaN, b.create<arith::ConstantIntOp>(l, 1, 1));
+  Value less = b.create<arith::OrIOp>(l, cmp(arith::CmpFPredicate::OLT, x, y),
+                                      b.create<arith::AndIOp>(l, xNum, yNaN));
+  Value equal = b.create<arith::OrIOp>(l, cmp(arith::CmpFPredicate::OEQ, x, y),
+                                       b.create<arith::AndIOp>(l, xNaN, yNaN));
+  return {less, equal};
+}
+
+/// Lexicographic order of rows `i` and `j` of the [n, L] tensor `items`:
+/// (row i < row j, row i == row j).
+static std::pair<Value, Value> compareRows(OpBuilder &b, Location l,
+                                           Value items, Value i, Value j,
+                                           bool isUnsigned) {
+  int64_t width = tensorType(items).getDimSize(1);
+  auto atColumn = [&](OpBuilder &b, Location l, Value k) {
+    return compareScalars(
+        b, l, b.create<tensor::ExtractOp>(l, items, ValueRange{i, k}),
+        b.create<tensor::ExtractOp>(l, items, ValueRange{j, k}), isUnsigned);
+  };
+  if (width == 1)
+    return atColumn(b, l, indexConst(b, l, 0));
+  // Carries (decided, less): the first unequal column decides.
+  Value falseV = b.create<arith::ConstantIntOp>(l, 0, 1);
+  Value trueV = b.create<arith::ConstantIntOp>(l, 1, 1);
+  SmallVector<Value> r = buildFor(
+      b, l, indexConst(b, l, 0), indexConst(b, l, width),
+      ValueRange{falseV, falseV},
+      [&](OpBuilder &b, Location l, Value k, ValueRange acc) {
+        auto [less, equal] = atColumn(b, l, k);
+        Value decided = b.create<arith::OrIOp>(
+            l, acc[0], b.create<arith::XOrIOp>(l, equal, trueV));
+        return SmallVector<Value>{
+            decided, b.create<arith::SelectOp>(l, acc[0], acc[1], less)};
+      });
+  return {r[1], b.create<arith::XOrIOp>(l, r[0], trueV)};
+}
+
+/// The items (elements of the flattened input, or slices along the axis) as
+/// rows of an [n, L] tensor: three passes over them find each item's first
+/// occurrence, each unique item's position in Y (ascending, or by first
+/// occurrence), then scatter Y, indices, inverse_indices and counts,
+/// skipping positions past the declared count.
+struct UniqueLowering : OpRewritePattern<onnx::UniqueOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(onnx::UniqueOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    OpBuilder &b0 = rewriter;
+    auto xType = tensorType(op.getX());
+    auto yType = tensorType(op.getY());
+    Type elemType = xType.getElementType();
+    int64_t rank = xType.getRank();
+    bool isUnsigned = isUnsignedOperand(op, 0);
+    std::optional<int64_t> axis;
+    if (std::optional<uint64_t> a = op.getAxis()) {
+      axis = onnx::normalizeAxis(static_cast<int64_t>(*a), rank);
+      if (*axis < 0)
+        return unsupported(op, "axis out of range");
+    }
+    int64_t n = axis ? xType.getDimSize(*axis) : xType.getNumElements();
+    int64_t width = 1;
+    for (int64_t d = 0; axis && d < rank; ++d)
+      if (d != *axis)
+        width *= xType.getDimSize(d);
+    bool yOk = yType.getElementType() == elemType &&
+               yType.getRank() == (axis ? rank : 1);
+    for (int64_t d = 0; yOk && axis && d < rank; ++d)
+      yOk = d == *axis || yType.getDimSize(d) == xType.getDimSize(d);
+    if (!yOk)
+      return unsupported(op, "Unique's Y must be the input with the axis "
+                             "resized, or 1-d without an axis");
+    int64_t declared = yType.getDimSize(axis ? *axis : 0);
+    Type i64 = b0.getI64Type();
+    auto vecType = [&](int64_t len) {
+      return RankedTensorType::get({len}, i64);
+    };
+    if (tensorType(op.getIndices()) != vecType(declared) ||
+        tensorType(op.getCounts()) != vecType(declared) ||
+        tensorType(op.getInverseIndices()) != vecType(n))
+      return unsupported(op, "Unique's indices, inverse_indices and counts "
+                             "must be 1-d int64 of the declared lengths");
+
+    // The items as rows: the axis moved first, the rest flattened.
+    SmallVector<int64_t> perm, movedShape;
+    Value x = op.getX();
+    if (axis && *axis != 0) {
+      perm.push_back(*axis);
+      for (int64_t d = 0; d < rank; ++d)
+        if (d != *axis)
+          perm.push_back(d);
+      for (int64_t d : perm)
+        movedShape.push_back(xType.getDimSize(d));
+      Value init =
+          createEmpty(b0, loc, RankedTensorType::get(movedShape, elemType));
+      x = b0.create<linalg::TransposeOp>(loc, x, init, perm).getResult()[0];
+    }
+    auto rowsType = RankedTensorType::get({n, width}, elemType);
+    Value items = reshapeTo(b0, loc, x, rowsType);
+
+    auto indexVec = RankedTensorType::get({n}, b0.getIndexType());
+    Value c0 = indexConst(b0, loc, 0);
+    Value cn = indexConst(b0, loc, n);
+    Value falseV = b0.create<arith::ConstantIntOp>(loc, 0, 1);
+    Value trueV = b0.create<arith::ConstantIntOp>(loc, 1, 1);
+    auto eqIndex = [](OpBuilder &b, Location l, Value p, Value q) {
+      return b.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, p, q)
+          .getResult();
+    };
+
+    // 1. first[i]: the first item equal to item i.
+    Value first =
+        buildFor(b0, loc, c0, cn, ValueRange{createEmpty(b0, loc, indexVec)},
+                 [&](OpBuilder &b, Location l, Value i, ValueRange acc) {
+                   SmallVector<Value> found = buildFor(
+                       b, l, indexConst(b, l, 0), i, ValueRange{falseV, i},
+                       [&](OpBuilder &b, Location l, Value j, ValueRange f) {
+                         Value equal =
+                             compareRows(b, l, items, j, i, isUnsigned).second;
+                         Value take = b.create<arith::AndIOp>(
+                             l, equal, b.create<arith::XOrIOp>(l, f[0], trueV));
+                         return SmallVector<Value>{
+                             b.create<arith::OrIOp>(l, f[0], equal),
+                             b.create<arith::SelectOp>(l, take, j, f[1])};
+                       });
+                   return SmallVector<Value>{
+                       b.create<tensor::InsertOp>(l, found[1], acc[0], i)};
+                 })[0];
+
+    // 2. pos[i] for each first occurrence i, and the number of unique items.
+    SmallVector<Value> positions = buildFor(
+        b0, loc, c0, cn, ValueRange{c0, createEmpty(b0, loc, indexVec)},
+        [&](OpBuilder &b, Location l, Value i, ValueRange acc) {
+          Value isFirst =
+              eqIndex(b, l, b.create<tensor::ExtractOp>(l, first, i), i);
+          Value pos = acc[0];
+          if (op.getSorted()) {
+            // The unique items below item i.
+            pos = buildIf(
+                b, l, isFirst, ValueRange{acc[0]},
+                [&](OpBuilder &b, Location l) {
+                  return buildFor(
+                      b, l, indexConst(b, l, 0), indexConst(b, l, n),
+                      ValueRange{indexConst(b, l, 0)},
+                      [&](OpBuilder &b, Location l, Value j, ValueRange cnt) {
+                        Value jFirst = eqIndex(
+                            b, l, b.create<tensor::ExtractOp>(l, first, j), j);
+                        Value less =
+                            compareRows(b, l, items, j, i, isUnsigned).first;
+                        return SmallVector<Value>{
+                            addIf(b, l, cnt[0],
+                                  b.create<arith::AndIOp>(l, jFirst, less))};
+                      });
+                })[0];
+          }
+          return SmallVector<Value>{
+              addIf(b, l, acc[0], isFirst),
+              b.create<tensor::InsertOp>(l, pos, acc[1], i)};
+        });
+    Value numUnique = positions[0], pos = positions[1];
+
+    // 3. The outputs: each item counts at its position (the spare slot past
+    // the declared count); a first occurrence also writes its row of Y and
+    // its index there, other items write them to the spare slot.
+    auto yRowsType = RankedTensorType::get({declared, width}, elemType);
+    SmallVector<Value> outs = buildFor(
+        b0, loc, c0, cn,
+        ValueRange{createZeros(b0, loc, withSpareSlot(yRowsType, 0)),
+                   createZeros(b0, loc, vecType(declared + 1)),
+                   createZeros(b0, loc, vecType(n)),
+                   createZeros(b0, loc, vecType(declared + 1))},
+        [&](OpBuilder &b, Location l, Value i, ValueRange acc) {
+          Value f = b.create<tensor::ExtractOp>(l, first, i);
+          Value p = b.create<tensor::ExtractOp>(l, pos, f);
+          Value inverse =
+              b.create<tensor::InsertOp>(l, toI64(b, l, p), acc[2], i);
+          Value slot = slotFor(b, l, trueV, p, declared);
+          Value count = b.create<arith::AddIOp>(
+              l, b.create<tensor::ExtractOp>(l, acc[3], slot),
+              createScalar(b, l, i64, 1));
+          Value counts = b.create<tensor::InsertOp>(l, count, acc[3], slot);
+          Value firstSlot = slotFor(b, l, eqIndex(b, l, f, i), p, declared);
+          Value indices =
+              b.create<tensor::InsertOp>(l, toI64(b, l, i), acc[1], firstSlot);
+          // No rows to write to an empty Y (a copy to the spare row alone
+          // would fold to a value the loop cannot update in place).
+          Value y = acc[0];
+          if (declared > 0) {
+            SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1),
+                                               b.getIndexAttr(width)};
+            SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+            Value row = b.create<tensor::ExtractSliceOp>(
+                l, RankedTensorType::get({1, width}, elemType), items,
+                SmallVector<OpFoldResult>{i, b.getIndexAttr(0)}, sizes,
+                strides);
+            y = b.create<tensor::InsertSliceOp>(
+                l, row, y,
+                SmallVector<OpFoldResult>{firstSlot, b.getIndexAttr(0)}, sizes,
+                strides);
+          }
+          return SmallVector<Value>{y, indices, inverse, counts};
+        });
+    outs[0] = dropSpareSlot(b0, loc, outs[0], yRowsType);
+    outs[1] = dropSpareSlot(b0, loc, outs[1], vecType(declared));
+    outs[3] = dropSpareSlot(b0, loc, outs[3], vecType(declared));
+    assertCount(rewriter, loc, numUnique, declared,
+                Twine("Unique: the number of unique ") +
+                    (axis ? "slices" : "values") + " differs from the " +
+                    Twine(declared) + " the model declares");
+
+    // Y back in the input's layout.
+    Value y = outs[0];
+    if (axis) {
+      SmallVector<int64_t> shape = {declared};
+      for (int64_t d = 0; d < rank; ++d)
+        if (d != *axis)
+          shape.push_back(xType.getDimSize(d));
+      y = reshapeTo(b0, loc, y, RankedTensorType::get(shape, elemType));
+      if (*axis != 0) {
+        SmallVector<int64_t> inverse(rank);
+        for (int64_t d = 0; d < rank; ++d)
+          inverse[perm[d]] = d;
+        y = b0.create<linalg::TransposeOp>(loc, y, createEmpty(b0, loc, yType),
+                                           inverse)
+                .getResult()[0];
+      }
+    } else {
+      y = reshapeTo(b0, loc, y, yType);
+    }
+    rewriter.replaceOp(op, ValueRange{y, outs[1], outs[2], outs[3]});
     return success();
   }
 };
@@ -499,6 +752,6 @@ struct NonZeroLowering : OpRewritePattern<onnx::NonZeroOp> {
 } // namespace
 
 void kiln::populateDataDependentPatterns(RewritePatternSet &patterns) {
-  patterns.add<CompressLowering, NonMaxSuppressionLowering, NonZeroLowering>(
-      patterns.getContext());
+  patterns.add<CompressLowering, NonMaxSuppressionLowering, NonZeroLowering,
+               UniqueLowering>(patterns.getContext());
 }
