@@ -337,6 +337,22 @@ static RankedTensorType recurrentOutputType(const ::onnx::NodeProto &node,
   return RankedTensorType::get(shape, x.getElementType());
 }
 
+/// Whether the output length of an op depends on the values of its inputs,
+/// not only on their shapes: shape inference leaves it unknown, and only the
+/// model can declare it.
+static bool hasDataDependentShape(StringRef opType) {
+  return opType == "NonZero" || opType == "Compress" ||
+         opType == "NonMaxSuppression" || opType == "Unique";
+}
+
+/// The message for a value of such an op that the model leaves dynamic.
+static std::string dataDependentShapeMessage(StringRef name) {
+  return ("the length of output '" + name +
+          "' depends on the input data and the model leaves it dynamic; "
+          "Kiln compiles static shapes only: declare it in the model")
+      .str();
+}
+
 /// The type of an omitted output `index` (indices, inverse_indices or
 /// counts) of a Unique node, from X and the type of Y.
 static RankedTensorType uniqueOutputType(const ::onnx::NodeProto &node,
@@ -458,6 +474,8 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node,
       return nodeError(node, "an omitted output before the last is not "
                              "supported");
     auto type = types.lookup(node.output(i));
+    if (!type && hasDataDependentShape(node.op_type()))
+      return nodeError(node, dataDependentShapeMessage(node.output(i)));
     if (!type)
       return nodeError(node, "shape inference could not find a static shape "
                              "for output '" +
@@ -534,8 +552,15 @@ GraphImporter::import(const ::onnx::ModelProto &model,
   SmallVector<Type> resultTypes;
   for (const auto &output : graph.output()) {
     auto type = convertType(output.type(), "output '" + output.name() + "'");
-    if (!type)
+    if (!type) {
+      for (const auto &node : graph.node())
+        if (hasDataDependentShape(node.op_type()) &&
+            llvm::is_contained(node.output(), output.name())) {
+          llvm::consumeError(type.takeError());
+          return nodeError(node, dataDependentShapeMessage(output.name()));
+        }
       return type.takeError();
+    }
     resultTypes.push_back(*type);
     types[output.name()] = *type;
   }

@@ -1,7 +1,8 @@
 //===- Tensor.td - onnx shape, layout and data-movement ops ---------------===//
 //
 // This file defines the tensor family of the onnx dialect: constants,
-// reshapes, transposes, gathers, slices and concatenation.
+// reshapes, transposes, gathers, slices and concatenation, and the ops whose
+// output length depends on the data (NonZero, Compress, Unique).
 //
 //===----------------------------------------------------------------------===//
 
