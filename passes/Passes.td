@@ -24,6 +24,10 @@ def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> 
     Pad pads, ReduceSum axes, TopK's K, Resize scales, a Loop's trip count)
     are computed with clamped indices and checked against that shape with
     cf.assert, which kiln-lower-run-time-checks turns into a status.
+
+    Ops whose output length depends on the data (NonZero, Compress,
+    NonMaxSuppression, Unique) write at most the declared length and check
+    the count they find against it with cf.assert.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::linalg::LinalgDialect",

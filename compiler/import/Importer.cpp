@@ -302,6 +302,7 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
       {"ReduceSum", 2},
       {"Slice", 5},
       {"NegativeLogLikelihoodLoss", 3},
+      {"NonMaxSuppression", 5},
       {"QuantizeLinear", 3},
       {"DequantizeLinear", 3},
       {"SoftmaxCrossEntropyLoss", 3},
@@ -346,6 +347,43 @@ static RankedTensorType recurrentOutputType(const ::onnx::NodeProto &node,
     shape = layout ? SmallVector<int64_t>{batch, dirs, hidden}
                    : SmallVector<int64_t>{dirs, batch, hidden};
   return RankedTensorType::get(shape, x.getElementType());
+}
+
+/// Whether the output length of an op depends on the values of its inputs,
+/// not only on their shapes: shape inference leaves it unknown, and only the
+/// model can declare it.
+static bool hasDataDependentShape(StringRef opType) {
+  return opType == "NonZero" || opType == "Compress" ||
+         opType == "NonMaxSuppression" || opType == "Unique";
+}
+
+/// The message for a value of such an op that the model leaves dynamic.
+static std::string dataDependentShapeMessage(StringRef name) {
+  return ("the length of output '" + name +
+          "' depends on the input data and the model leaves it dynamic; "
+          "Kiln compiles static shapes only: declare it in the model")
+      .str();
+}
+
+/// The type of an omitted output `index` (indices, inverse_indices or
+/// counts) of a Unique node, from X and the type of Y.
+static RankedTensorType uniqueOutputType(const ::onnx::NodeProto &node,
+                                         ArrayRef<Value> operands,
+                                         RankedTensorType y, int index) {
+  auto x = cast<RankedTensorType>(operands[0].getType());
+  std::optional<int64_t> axis;
+  for (const auto &attr : node.attribute())
+    if (attr.name() == "axis")
+      axis = attr.i();
+  int64_t items = x.getNumElements();
+  int64_t unique = y.getRank() == 1 ? y.getDimSize(0) : 0;
+  if (axis && *axis >= -x.getRank() && *axis < x.getRank()) {
+    int64_t a = *axis < 0 ? *axis + x.getRank() : *axis;
+    items = x.getDimSize(a);
+    unique = y.getRank() == x.getRank() ? y.getDimSize(a) : 0;
+  }
+  Type i64 = IntegerType::get(x.getContext(), 64);
+  return RankedTensorType::get({index == 2 ? items : unique}, i64);
 }
 
 /// The region that each graph attribute of a control-flow op becomes.
@@ -541,16 +579,27 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node) {
                    node.op_type() == "LSTM";
   if (recurrent)
     numOutputs = node.op_type() == "LSTM" ? 3 : 2;
+  // Unique always gets its four outputs; an omitted one is typed from Y.
+  bool unique = node.op_type() == "Unique";
+  if (unique)
+    numOutputs = 4;
   for (int i = 0; i < numOutputs; ++i) {
     bool omitted = i >= node.output_size() || node.output(i).empty();
     if (omitted && recurrent) {
       state.types.push_back(recurrentOutputType(node, state.operands, i));
       continue;
     }
+    if (omitted && unique && i > 0) {
+      state.types.push_back(uniqueOutputType(
+          node, state.operands, cast<RankedTensorType>(state.types[0]), i));
+      continue;
+    }
     if (omitted)
       return nodeError(node, "an omitted output before the last is not "
                              "supported");
     auto type = types.lookup(node.output(i));
+    if (!type && hasDataDependentShape(node.op_type()))
+      return nodeError(node, dataDependentShapeMessage(node.output(i)));
     if (!type)
       return nodeError(node, "shape inference could not find a static shape "
                              "for output '" +
@@ -652,8 +701,15 @@ GraphImporter::import(const ::onnx::ModelProto &model,
   SmallVector<Type> resultTypes;
   for (const auto &output : graph.output()) {
     auto type = convertType(output.type(), "output '" + output.name() + "'");
-    if (!type)
+    if (!type) {
+      for (const auto &node : graph.node())
+        if (hasDataDependentShape(node.op_type()) &&
+            llvm::is_contained(node.output(), output.name())) {
+          llvm::consumeError(type.takeError());
+          return nodeError(node, dataDependentShapeMessage(output.name()));
+        }
       return type.takeError();
+    }
     resultTypes.push_back(*type);
     types[output.name()] = *type;
   }

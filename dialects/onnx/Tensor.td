@@ -1,7 +1,8 @@
 //===- Tensor.td - onnx shape, layout and data-movement ops ---------------===//
 //
 // This file defines the tensor family of the onnx dialect: constants,
-// reshapes, transposes, gathers, slices and concatenation.
+// reshapes, transposes, gathers, slices and concatenation, and the ops whose
+// output length depends on the data (NonZero, Compress, Unique).
 //
 //===----------------------------------------------------------------------===//
 
@@ -456,6 +457,39 @@ def ONNX_ReverseSequenceOp : ONNX_Op<"ReverseSequence"> {
   let results = (outs ONNX_Tensor:$Y);
 }
 
+def ONNX_CompressOp : ONNX_Op<"Compress"> {
+  let summary = "the slices along an axis whose condition is true";
+    Without `axis` the input is flattened first. `condition` may be shorter
+    than the axis: the slices past its end are dropped. The number of true
+    conditions is data: the static result holds the length shape inference
+    found, checked at run time.
+    %y = onnx.Compress(%x, %c) {axis = 0 : i64}
+        : (tensor<3x2xf32>, tensor<3xi1>) -> tensor<2x2xf32>
+  let arguments = (ins ONNX_Tensor:$input, ONNX_Tensor:$condition,
+                   OptionalAttr<I64Attr>:$axis);
+  let results = (outs ONNX_Tensor:$output);
+def ONNX_NonZeroOp : ONNX_Op<"NonZero"> {
+  let summary = "coordinates of the non-zero elements, one column each";
+    Y is [rank(X), count], the coordinates in row-major order. The count
+    depends on the data: the static type holds the count shape inference
+    found, and the lowering checks at run time that the data agrees.
+    %y = onnx.NonZero(%x) : (tensor<2x2xi1>) -> tensor<2x3xi64>
+  let arguments = (ins ONNX_Tensor:$X);
+def ONNX_UniqueOp : ONNX_Op<"Unique"> {
+  let summary = "the unique values (or slices along an axis) of a tensor";
+    Without `axis` the input is flattened; with it, slices along the axis
+    are compared lexicographically. `sorted` = 1 orders them ascending, 0 by
+    first occurrence. Outputs: Y, the index of each one's first occurrence,
+    the index in Y of every input element (or slice), and the counts. The
+    importer always creates all four results (it types the omitted ones).
+    The number of unique values is data: the static result holds the count
+    shape inference found, checked at run time.
+    %y, %i, %inv, %n = onnx.Unique(%x) {sorted = 1 : i64}
+        : (tensor<6xf32>) -> (tensor<4xf32>, tensor<4xi64>, tensor<6xi64>,
+                              tensor<4xi64>)
+  let arguments = (ins ONNX_Tensor:$X, OptionalAttr<I64Attr>:$axis,
+  let results = (outs ONNX_Tensor:$Y, ONNX_Tensor:$indices,
+                 ONNX_Tensor:$inverse_indices, ONNX_Tensor:$counts);
 /// Window functions: the output length is static, so they are constants.
 class ONNX_WindowOp<string mnemonic, string doc> : ONNX_Op<mnemonic> {
   let summary = doc;

@@ -132,6 +132,7 @@ mlir::LogicalResult unsupported(mlir::Operation *op, const llvm::Twine &why);
 
 void populateControlFlowPatterns(mlir::RewritePatternSet &patterns);
 void populateGridSamplePatterns(mlir::RewritePatternSet &patterns);
+void populateDataDependentPatterns(mlir::RewritePatternSet &patterns);
 void populateLossPatterns(mlir::RewritePatternSet &patterns);
 void populateMathPatterns(mlir::RewritePatternSet &patterns);
 void populateNNPatterns(mlir::RewritePatternSet &patterns);

@@ -28,6 +28,7 @@ struct ConvertONNXToLinalgPass
     RewritePatternSet patterns(ctx);
     populateControlFlowPatterns(patterns);
     populateGridSamplePatterns(patterns);
+    populateDataDependentPatterns(patterns);
     populateLossPatterns(patterns);
     populateMathPatterns(patterns);
     populateNNPatterns(patterns);
