@@ -444,8 +444,11 @@ def ONNX_QLinearConvOp : ONNX_Op<"QLinearConv"> {
                    OptionalAttr<I64ArrayAttr>:$pads,
                    OptionalAttr<I64ArrayAttr>:$strides);
   let results = (outs ONNX_Tensor:$y);
+}
+
 def ONNX_NonMaxSuppressionOp : ONNX_Op<"NonMaxSuppression"> {
   let summary = "greedy selection of boxes by score, dropping overlaps";
+  let description = [{
     `boxes` is [batches, boxes, 4] ([y1, x1, y2, x2] corners, or
     [x_center, y_center, width, height] with `center_point_box` = 1),
     `scores` [batches, classes, boxes]. Per batch and class, boxes are taken
@@ -455,9 +458,14 @@ def ONNX_NonMaxSuppressionOp : ONNX_Op<"NonMaxSuppression"> {
     only boxes scoring above it are candidates. The result lists
     [batch, class, box] rows; their number is data, so the static result
     holds the count shape inference found, checked at run time.
+
+    Example:
+    ```mlir
     %s = onnx.NonMaxSuppression(%b, %sc, %m, %iou, %st)
         : (tensor<1x6x4xf32>, tensor<1x1x6xf32>, tensor<1xi64>,
            tensor<1xf32>, tensor<1xf32>) -> tensor<3x3xi64>
+    ```
+  }];
   let arguments = (ins ONNX_Tensor:$boxes, ONNX_Tensor:$scores,
                    ONNX_OptTensor:$max_output_boxes_per_class,
                    ONNX_OptTensor:$iou_threshold,

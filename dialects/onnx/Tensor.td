@@ -459,24 +459,42 @@ def ONNX_ReverseSequenceOp : ONNX_Op<"ReverseSequence"> {
 
 def ONNX_CompressOp : ONNX_Op<"Compress"> {
   let summary = "the slices along an axis whose condition is true";
+  let description = [{
     Without `axis` the input is flattened first. `condition` may be shorter
     than the axis: the slices past its end are dropped. The number of true
     conditions is data: the static result holds the length shape inference
     found, checked at run time.
+
+    Example:
+    ```mlir
     %y = onnx.Compress(%x, %c) {axis = 0 : i64}
         : (tensor<3x2xf32>, tensor<3xi1>) -> tensor<2x2xf32>
+    ```
+  }];
   let arguments = (ins ONNX_Tensor:$input, ONNX_Tensor:$condition,
                    OptionalAttr<I64Attr>:$axis);
   let results = (outs ONNX_Tensor:$output);
+}
+
 def ONNX_NonZeroOp : ONNX_Op<"NonZero"> {
   let summary = "coordinates of the non-zero elements, one column each";
+  let description = [{
     Y is [rank(X), count], the coordinates in row-major order. The count
     depends on the data: the static type holds the count shape inference
     found, and the lowering checks at run time that the data agrees.
+
+    Example:
+    ```mlir
     %y = onnx.NonZero(%x) : (tensor<2x2xi1>) -> tensor<2x3xi64>
+    ```
+  }];
   let arguments = (ins ONNX_Tensor:$X);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
 def ONNX_UniqueOp : ONNX_Op<"Unique"> {
   let summary = "the unique values (or slices along an axis) of a tensor";
+  let description = [{
     Without `axis` the input is flattened; with it, slices along the axis
     are compared lexicographically. `sorted` = 1 orders them ascending, 0 by
     first occurrence. Outputs: Y, the index of each one's first occurrence,
@@ -484,12 +502,20 @@ def ONNX_UniqueOp : ONNX_Op<"Unique"> {
     importer always creates all four results (it types the omitted ones).
     The number of unique values is data: the static result holds the count
     shape inference found, checked at run time.
+
+    Example:
+    ```mlir
     %y, %i, %inv, %n = onnx.Unique(%x) {sorted = 1 : i64}
         : (tensor<6xf32>) -> (tensor<4xf32>, tensor<4xi64>, tensor<6xi64>,
                               tensor<4xi64>)
+    ```
+  }];
   let arguments = (ins ONNX_Tensor:$X, OptionalAttr<I64Attr>:$axis,
+                   DefaultValuedAttr<I64Attr, "1">:$sorted);
   let results = (outs ONNX_Tensor:$Y, ONNX_Tensor:$indices,
                  ONNX_Tensor:$inverse_indices, ONNX_Tensor:$counts);
+}
+
 /// Window functions: the output length is static, so they are constants.
 class ONNX_WindowOp<string mnemonic, string doc> : ONNX_Op<mnemonic> {
   let summary = doc;
