@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes dialects/onnx/OpVersions.inc: for every op of the onnx dialect, the
 ONNX since_version of the schema it implements at opset 17 (the opset the
-importer normalises to). The importer keys each node on (op, since_version)
+importer normalises to), or, for the ops of other domains listed in DOMAINS,
+at that domain's version. The importer keys each node on (op, since_version)
 through this table. Rerun after adding an op:  scripts/gen_op_versions.py"""
 import os
 import re
@@ -11,6 +12,13 @@ import onnx.defs
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TD = os.path.join(ROOT, "dialects", "onnx")
 OPSET = 17
+# Ops outside the default domain: their domain and the version of it that
+# the importer accepts (models import it as is, without conversion).
+DOMAINS = {
+    "Adagrad": ("ai.onnx.preview.training", 1),
+    "Adam": ("ai.onnx.preview.training", 1),
+    "Momentum": ("ai.onnx.preview.training", 1),
+}
 
 names = set()
 for f in sorted(os.listdir(TD)):
@@ -21,7 +29,8 @@ names.discard("NoValue")
 
 lines = []
 for name in sorted(names):
-    schema = onnx.defs.get_schema(name, OPSET)
+    domain, version = DOMAINS.get(name, ("", OPSET))
+    schema = onnx.defs.get_schema(name, version, domain)
     lines.append(f'    {{"{name}", {schema.since_version}}},')
 
 out = os.path.join(TD, "OpVersions.inc")

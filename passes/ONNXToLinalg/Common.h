@@ -141,6 +141,7 @@ void populateResizePatterns(mlir::RewritePatternSet &patterns);
 void populateScatterPatterns(mlir::RewritePatternSet &patterns);
 void populateSortPatterns(mlir::RewritePatternSet &patterns);
 void populateTensorPatterns(mlir::RewritePatternSet &patterns);
+void populateTrainingPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln
 

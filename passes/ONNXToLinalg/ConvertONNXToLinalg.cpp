@@ -37,6 +37,7 @@ struct ConvertONNXToLinalgPass
     populateScatterPatterns(patterns);
     populateSortPatterns(patterns);
     populateTensorPatterns(patterns);
+    populateTrainingPatterns(patterns);
 
     bool reported = false;
     ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
