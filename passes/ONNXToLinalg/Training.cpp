@@ -103,10 +103,14 @@ buildUpdate(OpBuilder &b, Location loc, ValueRange inputs, unsigned numResults,
   return SmallVector<Value>(generic.getResults());
 }
 
-/// A scalar computed in f64, converted to the element type `et`.
+/// A scalar computed in f64, converted to the element type `et` (R itself
+/// when it was only widened from `et`).
 Value toElement(OpBuilder &b, Location loc, Value v, Type et) {
   if (v.getType() == et)
     return v;
+  if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+    if (ext.getIn().getType() == et)
+      return ext.getIn();
   return b.create<arith::TruncFOp>(loc, et, v);
 }
 
