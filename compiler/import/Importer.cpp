@@ -480,10 +480,10 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node) {
   auto implemented = implementedVersions().find(node.op_type());
   if (implemented == implementedVersions().end() ||
       implementedDomain(node.op_type()) != domain)
-    return nodeError(node, "operator " + node.op_type() +
-                               (domain.empty() ? Twine("")
-                                               : " of domain '" + domain + "'") +
-                               " is not supported");
+    return nodeError(
+        node, "operator " + node.op_type() +
+                  (domain.empty() ? Twine("") : " of domain '" + domain + "'") +
+                  " is not supported");
   if (implemented->second != sinceVersion)
     return nodeError(node, "Kiln implements " + node.op_type() + "-" +
                                Twine(implemented->second) +

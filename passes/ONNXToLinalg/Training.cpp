@@ -80,10 +80,9 @@ int64_t checkGroups(Operation *op, ValueRange inputs, ValueRange outputs,
 
 /// One linalg.generic over the shape of `inputs[0]` whose body maps the
 /// scalars of `inputs` to `numResults` scalars of the same type.
-SmallVector<Value>
-buildUpdate(OpBuilder &b, Location loc, ValueRange inputs, unsigned numResults,
-            function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)>
-                body) {
+SmallVector<Value> buildUpdate(
+    OpBuilder &b, Location loc, ValueRange inputs, unsigned numResults,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> body) {
   auto type = tensorType(inputs[0]);
   SmallVector<Type> resultTypes(numResults, type);
   SmallVector<Value> inits;
@@ -120,8 +119,7 @@ Value f64Constant(OpBuilder &b, Location loc, double v) {
 
 /// G_regularized = norm_coefficient * X + G.
 Value regularize(OpBuilder &b, Location loc, Value norm, Value x, Value g) {
-  return b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, norm, x),
-                                 g);
+  return b.create<arith::AddFOp>(loc, b.create<arith::MulFOp>(loc, norm, x), g);
 }
 
 struct AdagradLowering : OpRewritePattern<onnx::AdagradOp> {
@@ -134,12 +132,12 @@ struct AdagradLowering : OpRewritePattern<onnx::AdagradOp> {
     if (n == 0)
       return failure();
     Value rate, count;
-    if (failed(readRateAndCount(op, rewriter, op.getR(), op.getT(), rate,
-                                count)))
+    if (failed(
+            readRateAndCount(op, rewriter, op.getR(), op.getT(), rate, count)))
       return failure();
     // r = R / (1 + T * decay_factor)
-    Value t = rewriter.create<arith::SIToFPOp>(loc, rewriter.getF64Type(),
-                                               count);
+    Value t =
+        rewriter.create<arith::SIToFPOp>(loc, rewriter.getF64Type(), count);
     Value decayed = rewriter.create<arith::DivFOp>(
         loc, rate,
         rewriter.create<arith::AddFOp>(
@@ -164,8 +162,8 @@ struct AdagradLowering : OpRewritePattern<onnx::AdagradOp> {
             Value gr = regularize(b, l, normC, x, g);
             Value h2 = b.create<arith::AddFOp>(
                 l, h, b.create<arith::MulFOp>(l, gr, gr));
-            Value hs = b.create<arith::AddFOp>(
-                l, b.create<math::SqrtOp>(l, h2), epsC);
+            Value hs =
+                b.create<arith::AddFOp>(l, b.create<math::SqrtOp>(l, h2), epsC);
             Value step = b.create<arith::DivFOp>(
                 l, b.create<arith::MulFOp>(l, r, gr), hs);
             return {b.create<arith::SubFOp>(l, x, step), h2};
@@ -189,8 +187,8 @@ struct AdamLowering : OpRewritePattern<onnx::AdamOp> {
     if (n == 0)
       return failure();
     Value rate, count;
-    if (failed(readRateAndCount(op, rewriter, op.getR(), op.getT(), rate,
-                                count)))
+    if (failed(
+            readRateAndCount(op, rewriter, op.getR(), op.getT(), rate, count)))
       return failure();
     double alpha = op.getAlpha().convertToDouble();
     double beta = op.getBeta().convertToDouble();
@@ -199,11 +197,11 @@ struct AdamLowering : OpRewritePattern<onnx::AdamOp> {
     double epsilon = op.getEpsilon().convertToDouble();
 
     // R_adjusted = T > 0 ? R * Sqrt(1 - beta**T) / (1 - alpha**T) : R
-    Value t = rewriter.create<arith::SIToFPOp>(loc, rewriter.getF64Type(),
-                                               count);
+    Value t =
+        rewriter.create<arith::SIToFPOp>(loc, rewriter.getF64Type(), count);
     Value one = f64Constant(rewriter, loc, 1.0);
-    Value betaT = rewriter.create<math::PowFOp>(
-        loc, f64Constant(rewriter, loc, beta), t);
+    Value betaT =
+        rewriter.create<math::PowFOp>(loc, f64Constant(rewriter, loc, beta), t);
     Value alphaT = rewriter.create<math::PowFOp>(
         loc, f64Constant(rewriter, loc, alpha), t);
     Value corrected = rewriter.create<arith::DivFOp>(
@@ -238,10 +236,10 @@ struct AdamLowering : OpRewritePattern<onnx::AdamOp> {
                 b.create<arith::MulFOp>(l, alphaRest, gr));
             Value h2 = b.create<arith::AddFOp>(
                 l, b.create<arith::MulFOp>(l, betaC, h),
-                b.create<arith::MulFOp>(
-                    l, betaRest, b.create<arith::MulFOp>(l, gr, gr)));
-            Value hs = b.create<arith::AddFOp>(
-                l, b.create<math::SqrtOp>(l, h2), epsC);
+                b.create<arith::MulFOp>(l, betaRest,
+                                        b.create<arith::MulFOp>(l, gr, gr)));
+            Value hs =
+                b.create<arith::AddFOp>(l, b.create<math::SqrtOp>(l, h2), epsC);
             Value x2 = b.create<arith::SubFOp>(
                 l, x,
                 b.create<arith::MulFOp>(l, r,
@@ -266,16 +264,17 @@ struct MomentumLowering : OpRewritePattern<onnx::MomentumOp> {
     Location loc = op.getLoc();
     StringRef mode = op.getMode();
     if (mode != "standard" && mode != "nesterov")
-      return unsupported(op, "mode must be \"standard\" or \"nesterov\", not "
-                             "\"" + mode + "\"");
+      return unsupported(op, Twine("mode must be \"standard\" or \"nesterov\", "
+                                   "not \"") +
+                                 mode + "\"");
     bool nesterov = mode == "nesterov";
     ValueRange inputs = op.getInputs();
     int64_t n = checkGroups(op, inputs, op.getResults(), 3);
     if (n == 0)
       return failure();
     Value rate, count;
-    if (failed(readRateAndCount(op, rewriter, op.getR(), op.getT(), rate,
-                                count)))
+    if (failed(
+            readRateAndCount(op, rewriter, op.getR(), op.getT(), rate, count)))
       return failure();
     double alpha = op.getAlpha().convertToDouble();
     double beta = op.getBeta().convertToDouble();
