@@ -315,6 +315,17 @@ static unsigned declaredInputCount(StringRef opType, unsigned given) {
   return it == counts.end() ? given : std::max(given, it->second);
 }
 
+/// The domain of ONNX's training-preview optimizers.
+static constexpr StringLiteral kTrainingDomain = "ai.onnx.preview.training";
+
+/// The ONNX domain of the schema an onnx dialect op implements: empty (the
+/// default, ai.onnx) for all but the training-preview optimizers.
+static StringRef implementedDomain(StringRef opType) {
+  if (opType == "Adagrad" || opType == "Adam" || opType == "Momentum")
+    return kTrainingDomain;
+  return "";
+}
+
 /// The ONNX version (since_version) each onnx dialect op implements; the
 /// importer keys every node on (op, since_version).
 static const llvm::StringMap<int> &implementedVersions() {
@@ -501,12 +512,19 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node) {
   Location loc = nodeLoc(node);
   auto since = sinceVersions.find(node.op_type());
   int sinceVersion = since == sinceVersions.end() ? 0 : since->second;
-  if (!node.domain().empty() && node.domain() != "ai.onnx")
+  StringRef domain = node.domain();
+  if (domain == "ai.onnx")
+    domain = "";
+  if (!domain.empty() && domain != kTrainingDomain)
     return nodeError(node, "operators of domain '" + node.domain() +
                                "' are not supported");
   auto implemented = implementedVersions().find(node.op_type());
-  if (implemented == implementedVersions().end())
-    return nodeError(node, "operator " + node.op_type() + " is not supported");
+  if (implemented == implementedVersions().end() ||
+      implementedDomain(node.op_type()) != domain)
+    return nodeError(
+        node, "operator " + node.op_type() +
+                  (domain.empty() ? Twine("") : " of domain '" + domain + "'") +
+                  " is not supported");
   if (implemented->second != sinceVersion)
     return nodeError(node, "Kiln implements " + node.op_type() + "-" +
                                Twine(implemented->second) +

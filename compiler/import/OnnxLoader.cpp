@@ -22,10 +22,24 @@
 
 using namespace kiln;
 
+/// The domain of ONNX's training-preview operators (Adagrad, Adam,
+/// Momentum), and the only version of it that ONNX 1.12 defines.
+static constexpr const char *kTrainingDomain = "ai.onnx.preview.training";
+static constexpr int64_t kTrainingVersion = 1;
+
 /// Returns the ai.onnx opset the model imports, or -1.
 static int64_t defaultOpset(const onnx::ModelProto &model) {
   for (const auto &opset : model.opset_import())
     if (opset.domain().empty() || opset.domain() == "ai.onnx")
+      return opset.version();
+  return -1;
+}
+
+/// Returns the version of `domain` the model imports, or -1.
+static int64_t domainVersion(const onnx::ModelProto &model,
+                             const std::string &domain) {
+  for (const auto &opset : model.opset_import())
+    if (opset.domain() == domain)
       return opset.version();
   return -1;
 }
@@ -80,19 +94,26 @@ static bool allShapesStatic(const onnx::ModelProto &model) {
   return true;
 }
 
-/// The since_version at opset 17 of every op type in `graph` and in the
-/// graphs of its nodes' attributes (If's branches, Loop's and Scan's bodies).
-static void recordSinceVersions(const onnx::GraphProto &graph,
+/// The since_version at opset 17 (for ops of another domain, at the version
+/// of it the model imports) of every op type in `graph` and in the graphs of
+/// its nodes' attributes (If's branches, Loop's and Scan's bodies).
+static void recordSinceVersions(const onnx::ModelProto &model,
+                                const onnx::GraphProto &graph,
                                 std::map<std::string, int> &sinceVersions) {
   for (const auto &node : graph.node()) {
-    const onnx::OpSchema *schema = onnx::OpSchemaRegistry::Schema(
-        node.op_type(), kTargetOpset, node.domain());
+    bool isDefault = node.domain().empty() || node.domain() == "ai.onnx";
+    int64_t version =
+        isDefault ? kTargetOpset : domainVersion(model, node.domain());
+    const onnx::OpSchema *schema =
+        version < 0 ? nullptr
+                    : onnx::OpSchemaRegistry::Schema(node.op_type(), version,
+                                                     node.domain());
     sinceVersions[node.op_type()] = schema ? schema->since_version() : 0;
     for (const auto &attr : node.attribute()) {
       if (attr.has_g())
-        recordSinceVersions(attr.g(), sinceVersions);
+        recordSinceVersions(model, attr.g(), sinceVersions);
       for (const auto &g : attr.graphs())
-        recordSinceVersions(g, sinceVersions);
+        recordSinceVersions(model, g, sinceVersions);
     }
   }
 }
@@ -117,8 +138,17 @@ bool kiln::loadOnnxModel(const std::string &path,
     return false;
   }
   try {
+    // A model of training-preview optimizers alone imports no ai.onnx
+    // opset: there is nothing to convert then.
     int64_t opset = defaultOpset(model);
-    if (opset < 0) {
+    int64_t training = domainVersion(model, kTrainingDomain);
+    if (training >= 0 && training != kTrainingVersion) {
+      error = "the model uses " + std::string(kTrainingDomain) + " version " +
+              std::to_string(training) + "; Kiln supports version " +
+              std::to_string(kTrainingVersion);
+      return false;
+    }
+    if (opset < 0 && training < 0) {
       error = "the model imports no ai.onnx opset";
       return false;
     }
@@ -131,7 +161,7 @@ bool kiln::loadOnnxModel(const std::string &path,
     onnx::checker::check_model(model);
     if (!applyPins(model, pins, error))
       return false;
-    if (opset < kTargetOpset) {
+    if (opset >= 0 && opset < kTargetOpset) {
       onnx::ModelProto converted =
           onnx::version_conversion::ConvertVersion(model, kTargetOpset);
       model.Swap(&converted);
@@ -158,7 +188,7 @@ bool kiln::loadOnnxModel(const std::string &path,
       }
     }
     sinceVersions.clear();
-    recordSinceVersions(model.graph(), sinceVersions);
+    recordSinceVersions(model, model.graph(), sinceVersions);
   } catch (const std::exception &e) {
     std::string what = e.what();
     // ONNX's messages can span lines; keep the diagnostic to one.

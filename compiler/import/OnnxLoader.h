@@ -34,8 +34,10 @@ struct InputShapePin {
 /// Reads `path`, pins input shapes, runs ONNX's checker, converts the model to
 /// opset kTargetOpset and runs shape inference with data propagation. Fills
 /// `sinceVersions` with the since_version of each op type's schema at that
-/// opset (0 when ONNX has none), subgraphs included. On failure returns false and sets `error` to one line
-/// (without the file name).
+/// opset (0 when ONNX has none), subgraphs included; ops of another domain
+/// (ai.onnx.preview.training) are looked up at the version the model imports.
+/// On failure returns false and sets `error` to one line (without the file
+/// name).
 bool loadOnnxModel(const std::string &path,
                    const std::vector<InputShapePin> &pins,
                    onnx::ModelProto &model,

@@ -12,5 +12,6 @@ include "dialects/onnx/Math.td"
 include "dialects/onnx/NN.td"
 include "dialects/onnx/Tensor.td"
 include "dialects/onnx/ControlFlow.td"
+include "dialects/onnx/Training.td"
 
 #endif // KILN_DIALECTS_ONNX_ONNXOPS_TD

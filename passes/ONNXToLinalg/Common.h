@@ -144,6 +144,7 @@ void populateScatterPatterns(mlir::RewritePatternSet &patterns);
 void populateSortPatterns(mlir::RewritePatternSet &patterns);
 void populateSignalPatterns(mlir::RewritePatternSet &patterns);
 void populateTensorPatterns(mlir::RewritePatternSet &patterns);
+void populateTrainingPatterns(mlir::RewritePatternSet &patterns);
 
 } // namespace kiln
 

@@ -40,6 +40,7 @@ struct ConvertONNXToLinalgPass
     populateSortPatterns(patterns);
     populateSignalPatterns(patterns);
     populateTensorPatterns(patterns);
+    populateTrainingPatterns(patterns);
 
     bool reported = false;
     ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the small ONNX models the importer and driver tests use into OUTDIR:
-good ones (tiny, opset7, dynamic) and bad ones (truncated, not_onnx,
-checker_fails, unsupported_op, dynamic_unpinned is dynamic without a pin)."""
+good ones (tiny, opset7, dynamic, momentum) and bad ones (truncated, not_onnx,
+checker_fails, unsupported_op, training_v2, dynamic_unpinned is dynamic without a pin)."""
 import os
 import sys
 
@@ -138,3 +138,26 @@ g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu0")], "n
 m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 19)])
 m.ir_version = 8
 save(m, "opset19.onnx")
+
+# Optimizers of ai.onnx.preview.training: models that import only that domain
+# (nothing to convert), and one that imports a version ONNX 1.12 lacks.
+TRAINING = "ai.onnx.preview.training"
+
+
+def momentum(version):
+    node = helper.make_node("Momentum", ["r", "t", "x", "g", "v"], ["x_new", "v_new"],
+                            name="momentum0", domain=TRAINING, alpha=0.9, beta=1.0,
+                            norm_coefficient=0.0, mode="nesterov")
+    g = helper.make_graph([node], "train",
+                          [helper.make_tensor_value_info("r", TensorProto.FLOAT, []),
+                           helper.make_tensor_value_info("t", TensorProto.INT64, []),
+                           helper.make_tensor_value_info("x", TensorProto.FLOAT, [3]),
+                           helper.make_tensor_value_info("g", TensorProto.FLOAT, [3]),
+                           helper.make_tensor_value_info("v", TensorProto.FLOAT, [3])],
+                          [helper.make_tensor_value_info("x_new", TensorProto.FLOAT, [3]),
+                           helper.make_tensor_value_info("v_new", TensorProto.FLOAT, [3])])
+    return helper.make_model(g, opset_imports=[helper.make_opsetid(TRAINING, version)])
+
+
+save(momentum(1), "momentum.onnx")
+save(momentum(2), "training_v2.onnx")
