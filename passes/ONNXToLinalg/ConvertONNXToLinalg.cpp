@@ -34,9 +34,11 @@ struct ConvertONNXToLinalgPass
     populateRandomPatterns(patterns);
     populateRecurrentPatterns(patterns);
     populateResizePatterns(patterns);
+    populateRoiAlignPatterns(patterns);
     populateScatterPatterns(patterns);
     populateSortPatterns(patterns);
     populateTensorPatterns(patterns);
+    populateTfIdfPatterns(patterns);
 
     bool reported = false;
     ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
