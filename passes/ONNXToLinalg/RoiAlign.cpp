@@ -41,7 +41,8 @@ struct RoiAlignLowering : OpRewritePattern<onnx::RoiAlignOp> {
     int64_t numRois = roisType.getDimSize(0);
     if (biType.getRank() != 1 || biType.getDimSize(0) != numRois ||
         !isa<IntegerType>(biType.getElementType()))
-      return unsupported(op, "RoiAlign needs integer batch_indices of shape [R]");
+      return unsupported(op,
+                         "RoiAlign needs integer batch_indices of shape [R]");
     bool isMax = op.getMode() == "max";
     if (!isMax && op.getMode() != "avg")
       return unsupported(op, "RoiAlign mode '" + op.getMode() +
@@ -80,10 +81,12 @@ struct RoiAlignLowering : OpRewritePattern<onnx::RoiAlignOp> {
               i64, false, false);
           Value ok = b.create<arith::AndIOp>(
               l,
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, bi,
-                                      b.create<arith::ConstantIntOp>(l, 0, i64)),
-              b.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, bi,
-                                      b.create<arith::ConstantIntOp>(l, n, i64)));
+              b.create<arith::CmpIOp>(
+                  l, arith::CmpIPredicate::sge, bi,
+                  b.create<arith::ConstantIntOp>(l, 0, i64)),
+              b.create<arith::CmpIOp>(
+                  l, arith::CmpIPredicate::slt, bi,
+                  b.create<arith::ConstantIntOp>(l, n, i64)));
           b.create<cf::AssertOp>(l, ok, "RoiAlign: batch index out of range");
           b.create<scf::YieldOp>(l);
         });
@@ -107,8 +110,8 @@ struct RoiAlignLowering : OpRewritePattern<onnx::RoiAlignOp> {
             return convertScalar(b, l, v, ct, false, false);
           };
           auto coord = [&](int64_t k) {
-            Value v = b.create<tensor::ExtractOp>(l, rois,
-                                                  ValueRange{r, cidx(k)});
+            Value v =
+                b.create<tensor::ExtractOp>(l, rois, ValueRange{r, cidx(k)});
             return b.create<arith::SubFOp>(
                 l, b.create<arith::MulFOp>(l, toCt(v), cst(spatialScale)),
                 cst(halfPixel ? 0.5 : 0.0));
@@ -138,9 +141,9 @@ struct RoiAlignLowering : OpRewritePattern<onnx::RoiAlignOp> {
           Value gridHf = toCt(gridH, true), gridWf = toCt(gridW, true);
 
           // Batch index clamped into [0, N).
-          Value bi = convertScalar(
-              b, l, b.create<tensor::ExtractOp>(l, batch, r), i64, false,
-              false);
+          Value bi =
+              convertScalar(b, l, b.create<tensor::ExtractOp>(l, batch, r), i64,
+                            false, false);
           bi = b.create<arith::MaxSIOp>(
               l, bi, b.create<arith::ConstantIntOp>(l, 0, i64));
           bi = b.create<arith::MinSIOp>(
@@ -157,8 +160,9 @@ struct RoiAlignLowering : OpRewritePattern<onnx::RoiAlignOp> {
                     l, nb.create<arith::AddFOp>(l, iff, cst(0.5)), bin),
                 grid);
             return nb.create<arith::AddFOp>(
-                l, nb.create<arith::AddFOp>(
-                       l, start, nb.create<arith::MulFOp>(l, pf, bin)),
+                l,
+                nb.create<arith::AddFOp>(l, start,
+                                         nb.create<arith::MulFOp>(l, pf, bin)),
                 off);
           };
           // Low and high pixel and the fraction along one axis of size
@@ -171,8 +175,8 @@ struct RoiAlignLowering : OpRewritePattern<onnx::RoiAlignOp> {
             v = nb.create<arith::MinNumFOp>(l, v, cst(size - 1));
             Value low = nb.create<arith::FPToSIOp>(l, i64, v);
             Value last = nb.create<arith::ConstantIntOp>(l, size - 1, i64);
-            Value atEnd = nb.create<arith::CmpIOp>(
-                l, arith::CmpIPredicate::sge, low, last);
+            Value atEnd = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge,
+                                                   low, last);
             low = nb.create<arith::SelectOp>(l, atEnd, last, low);
             Value high = nb.create<arith::SelectOp>(
                 l, atEnd, last,
@@ -187,8 +191,8 @@ struct RoiAlignLowering : OpRewritePattern<onnx::RoiAlignOp> {
             return Axis{toIdx(low), toIdx(high), frac};
           };
 
-          Value init = isMax ? createExtremum(b, l, ct, /*lowest=*/true)
-                             : cst(0);
+          Value init =
+              isMax ? createExtremum(b, l, ct, /*lowest=*/true) : cst(0);
           auto outer = b.create<scf::ForOp>(
               l, cidx(0), gridH, cidx(1), ValueRange{init},
               [&](OpBuilder &b1, Location, Value iy, ValueRange acc1) {
@@ -230,8 +234,7 @@ struct RoiAlignLowering : OpRewritePattern<onnx::RoiAlignOp> {
                         s = b2.create<arith::MaximumFOp>(
                             l,
                             b2.create<arith::MaximumFOp>(
-                                l, b2.create<arith::MaximumFOp>(l, v1, v2),
-                                v3),
+                                l, b2.create<arith::MaximumFOp>(l, v1, v2), v3),
                             v4);
                         s = b2.create<arith::SelectOp>(l, outside, cst(0), s);
                         next = b2.create<arith::MaximumFOp>(l, acc2[0], s);

@@ -77,7 +77,8 @@ struct TfIdfLowering : OpRewritePattern<onnx::TfIdfVectorizerOp> {
     for (size_t i = 0; i < starts.size(); ++i) {
       int64_t n = (int64_t)i + 1;
       int64_t begin = starts[i];
-      int64_t end = i + 1 < starts.size() ? starts[i + 1] : (int64_t)pool.size();
+      int64_t end =
+          i + 1 < starts.size() ? starts[i + 1] : (int64_t)pool.size();
       if (begin < 0 || end < begin || end > (int64_t)pool.size() ||
           (end - begin) % n != 0)
         return unsupported(op, "TfIdfVectorizer's ngram_counts do not split "
@@ -109,9 +110,9 @@ struct TfIdfLowering : OpRewritePattern<onnx::TfIdfVectorizerOp> {
     auto countsType = RankedTensorType::get({rows, outCols}, i32);
     Value counts = createFilled(rewriter, loc, countsType,
                                 createScalar(rewriter, loc, i32, 0));
-    Value x = reshapeTo(rewriter, loc, op.getX(),
-                        RankedTensorType::get({rows, cols},
-                                              xType.getElementType()));
+    Value x =
+        reshapeTo(rewriter, loc, op.getX(),
+                  RankedTensorType::get({rows, cols}, xType.getElementType()));
     if (!xType.getElementType().isInteger(64))
       x = buildElementwise(
           rewriter, loc, RankedTensorType::get({rows, cols}, i64), x,
@@ -155,8 +156,9 @@ struct TfIdfLowering : OpRewritePattern<onnx::TfIdfVectorizerOp> {
         SmallVector<AffineMap> maps;
         for (int64_t j = 0; j < n; ++j) {
           inputs.push_back(rewriter.create<tensor::ExtractSliceOp>(
-              loc, x, ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
-                                             rewriter.getIndexAttr(j * d)},
+              loc, x,
+              ArrayRef<OpFoldResult>{rewriter.getIndexAttr(0),
+                                     rewriter.getIndexAttr(j * d)},
               ArrayRef<OpFoldResult>{rewriter.getIndexAttr(rows),
                                      rewriter.getIndexAttr(positions)},
               ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1),
@@ -183,16 +185,16 @@ struct TfIdfLowering : OpRewritePattern<onnx::TfIdfVectorizerOp> {
                                                     args[j], args[n + j]));
                       Value one = b.create<arith::ExtUIOp>(l, i32, match);
                       b.create<linalg::YieldOp>(
-                          l, ValueRange{b.create<arith::AddIOp>(
-                                 l, args[2 * n], one)});
+                          l, ValueRange{
+                                 b.create<arith::AddIOp>(l, args[2 * n], one)});
                     })
                 .getResult(0);
       }
 
       // Add each pool entry's count to its output column.
       Value columns = rewriter.create<arith::ConstantOp>(
-          loc, DenseIntElementsAttr::get(colType,
-                                         ArrayRef<int64_t>(level.columns)));
+          loc,
+          DenseIntElementsAttr::get(colType, ArrayRef<int64_t>(level.columns)));
       counts =
           rewriter
               .create<scf::ForOp>(
@@ -201,8 +203,7 @@ struct TfIdfLowering : OpRewritePattern<onnx::TfIdfVectorizerOp> {
                   [&](OpBuilder &b, Location l, Value r, ValueRange acc) {
                     auto inner = b.create<scf::ForOp>(
                         l, c0, b.create<arith::ConstantIndexOp>(l, k), c1, acc,
-                        [&](OpBuilder &b2, Location, Value g,
-                            ValueRange acc2) {
+                        [&](OpBuilder &b2, Location, Value g, ValueRange acc2) {
                           Value col = b2.create<arith::IndexCastOp>(
                               l, b2.getIndexType(),
                               b2.create<tensor::ExtractOp>(l, columns, g));
@@ -234,8 +235,7 @@ struct TfIdfLowering : OpRewritePattern<onnx::TfIdfVectorizerOp> {
       SmallVector<float> weights(outCols, 1.0f);
       if (auto w = op.getWeights())
         for (int64_t i = 0; i < outCols && i < (int64_t)w->size(); ++i)
-          weights[i] =
-              cast<FloatAttr>((*w)[i]).getValue().convertToFloat();
+          weights[i] = cast<FloatAttr>((*w)[i]).getValue().convertToFloat();
       Value weightConst = rewriter.create<arith::ConstantOp>(
           loc, DenseFPElementsAttr::get(RankedTensorType::get({outCols}, f32),
                                         ArrayRef<float>(weights)));
@@ -245,9 +245,9 @@ struct TfIdfLowering : OpRewritePattern<onnx::TfIdfVectorizerOp> {
           [&](OpBuilder &b, Location l, ValueRange args) -> Value {
             Value w = args[1];
             if (idf) {
-              Value hit = b.create<arith::CmpIOp>(
-                  l, arith::CmpIPredicate::sgt, args[0],
-                  createScalar(b, l, i32, 0));
+              Value hit =
+                  b.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, args[0],
+                                          createScalar(b, l, i32, 0));
               return b.create<arith::SelectOp>(l, hit, w,
                                                createScalar(b, l, f32, 0));
             }
