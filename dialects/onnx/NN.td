@@ -351,6 +351,64 @@ def ONNX_GridSampleOp : ONNX_Op<"GridSample"> {
   let hasVerifier = 1;
 }
 
+def ONNX_RoiAlignOp : ONNX_Op<"RoiAlign"> {
+  let summary = "bilinear pooling of regions of interest (Mask R-CNN)";
+  let description = [{
+    X is [N, C, H, W], `rois` [R, 4] as (x1, y1, x2, y2) in input-image
+    coordinates (scaled by `spatial_scale`), `batch_indices` [R] int64. Y is
+    [R, C, output_height, output_width]: each bin averages (mode "avg") or
+    takes the max (mode "max", of the bilinearly weighted corners, as
+    onnxruntime does) of sampling_ratio x sampling_ratio bilinear samples;
+    `sampling_ratio` 0 uses ceil(roi size / output size) samples.
+    `coordinate_transformation_mode` is half_pixel (shift by -0.5) or
+    output_half_pixel.
+
+    Example:
+    ```mlir
+    %y = onnx.RoiAlign(%x, %rois, %bi) {output_height = 5 : i64, output_width = 5 : i64}
+        : (tensor<1x1x10x10xf32>, tensor<3x4xf32>, tensor<3xi64>) -> tensor<3x1x5x5xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, ONNX_Tensor:$rois,
+                   ONNX_Tensor:$batch_indices,
+                   DefaultValuedStrAttr<StrAttr, "half_pixel">:$coordinate_transformation_mode,
+                   DefaultValuedStrAttr<StrAttr, "avg">:$mode,
+                   DefaultValuedAttr<I64Attr, "1">:$output_height,
+                   DefaultValuedAttr<I64Attr, "1">:$output_width,
+                   DefaultValuedAttr<I64Attr, "0">:$sampling_ratio,
+                   DefaultValuedAttr<F32Attr, "1.0">:$spatial_scale);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
+def ONNX_TfIdfVectorizerOp : ONNX_Op<"TfIdfVectorizer"> {
+  let summary = "counts of pooled n-grams (with skips), optionally weighted";
+  let description = [{
+    X is [C] or [N, C] int32/int64; Y is float [max(ngram_indexes) + 1] or
+    [N, that]. `pool_int64s` holds the n-grams, grouped by length from 1 up;
+    `ngram_counts[i]` is the pool offset of the (i+1)-grams and
+    `ngram_indexes[j]` the output column of the j-th n-gram. N-grams of length
+    min_gram_length..max_gram_length are taken with every distance 1 ..
+    max_skip_count + 1 between their elements (unigrams once). Mode TF gives
+    counts, IDF min(count, 1) * weight, TFIDF count * weight; as onnxruntime
+    does, the weight of output column i is weights[i]. String pools
+    (pool_strings) are not supported.
+
+    Example:
+    ```mlir
+    %y = onnx.TfIdfVectorizer(%x) {max_gram_length = 2 : i64, min_gram_length = 2 : i64,
+        max_skip_count = 0 : i64, mode = "TF", ngram_counts = [0, 0],
+        ngram_indexes = [0], pool_int64s = [5, 6]} : (tensor<12xi32>) -> tensor<1xf32>
+    ```
+  }];
+  let arguments = (ins ONNX_Tensor:$X, I64Attr:$max_gram_length,
+                   I64Attr:$min_gram_length, I64Attr:$max_skip_count,
+                   StrAttr:$mode, I64ArrayAttr:$ngram_counts,
+                   I64ArrayAttr:$ngram_indexes,
+                   OptionalAttr<I64ArrayAttr>:$pool_int64s,
+                   OptionalAttr<F32ArrayAttr>:$weights);
+  let results = (outs ONNX_Tensor:$Y);
+}
+
 def ONNX_QuantizeLinearOp : ONNX_Op<"QuantizeLinear"> {
   let summary = "saturate(round(x / scale) + zero_point)";
   let description = [{

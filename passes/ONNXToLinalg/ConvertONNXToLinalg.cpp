@@ -36,11 +36,13 @@ struct ConvertONNXToLinalgPass
     populateRandomPatterns(patterns);
     populateRecurrentPatterns(patterns);
     populateResizePatterns(patterns);
+    populateRoiAlignPatterns(patterns);
     populateScatterPatterns(patterns);
     populateSortPatterns(patterns);
     populateSignalPatterns(patterns);
     populateTensorPatterns(patterns);
     populateTrainingPatterns(patterns);
+    populateTfIdfPatterns(patterns);
 
     bool reported = false;
     ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {

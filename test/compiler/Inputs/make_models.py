@@ -124,13 +124,11 @@ g = helper.make_graph([helper.make_node("Relu", ["missing"], ["y"], name="relu0"
                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4])])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "checker_fails.onnx")
 
-g = helper.make_graph([helper.make_node("TfIdfVectorizer", ["x"], ["y"], name="tfidf0",
-                                        mode="TF", min_gram_length=1, max_gram_length=1,
-                                        max_skip_count=0, ngram_counts=[0],
-                                        ngram_indexes=[0], pool_int64s=[2])], "unsup",
-                      [helper.make_tensor_value_info("x", TensorProto.INT64, [2, 3])],
-                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 1])])
-save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "unsupported_op.onnx")
+g = helper.make_graph([helper.make_node("Bernoulli", ["x"], ["y"], name="bernoulli0")],
+                      "unsup",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 15)]), "unsupported_op.onnx")
 
 g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"], name="relu0")], "new",
                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
