@@ -449,13 +449,17 @@ struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
 // Pooling
 //===----------------------------------------------------------------------===//
 
-/// Reduces every window of the padded NC... input `xp` into `init` (shaped
-/// like the output) with `combine(x, acc)`: loops (n, c, o..., k...), the
-/// window offsets k innermost, as linalg's named pooling ops order them.
-static Value reduceWindows(
-    OpBuilder &b, Location loc, Value xp, Value init, const Window &w,
-    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
-  auto type = tensorType(init);
+/// The loops of a pooling generic over (n, c, outputs..., window...): maps
+/// for the padded input, a shape-only window operand that gives the window
+/// loops their sizes, and `numOutputLike` maps of the output's index space.
+struct WindowLoops {
+  Value window;
+  SmallVector<AffineMap> maps;
+  SmallVector<utils::IteratorType> iterators;
+};
+
+static WindowLoops windowLoops(OpBuilder &b, Location loc, const Window &w,
+                               Type elementType, int64_t numOutputLike) {
   int64_t sr = w.kernel.size(), loops = 2 + 2 * sr;
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineExpr> xExprs{b.getAffineDimExpr(0), b.getAffineDimExpr(1)},
@@ -467,19 +471,29 @@ static Value reduceWindows(
     kExprs.push_back(k);
     yExprs.push_back(o);
   }
-  // A shape-only operand gives the window loops their sizes.
-  Value window =
-      b.create<tensor::EmptyOp>(loc, w.kernel, type.getElementType());
-  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xExprs, ctx),
-                              AffineMap::get(loops, 0, kExprs, ctx),
-                              AffineMap::get(loops, 0, yExprs, ctx)};
-  SmallVector<utils::IteratorType> iterators(2 + sr,
-                                             utils::IteratorType::parallel);
-  iterators.append(sr, utils::IteratorType::reduction);
+  WindowLoops r;
+  r.window = b.create<tensor::EmptyOp>(loc, w.kernel, elementType);
+  r.maps = {AffineMap::get(loops, 0, xExprs, ctx),
+            AffineMap::get(loops, 0, kExprs, ctx)};
+  for (int64_t i = 0; i < numOutputLike; ++i)
+    r.maps.push_back(AffineMap::get(loops, 0, yExprs, ctx));
+  r.iterators.assign(2 + sr, utils::IteratorType::parallel);
+  r.iterators.append(sr, utils::IteratorType::reduction);
+  return r;
+}
+
+/// Reduces every window of the padded NC... input `xp` into `init` (shaped
+/// like the output) with `combine(x, acc)`: loops (n, c, o..., k...), the
+/// window offsets k innermost, as linalg's named pooling ops order them.
+static Value reduceWindows(
+    OpBuilder &b, Location loc, Value xp, Value init, const Window &w,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  auto type = tensorType(init);
+  WindowLoops loops = windowLoops(b, loc, w, type.getElementType(), 1);
   return b
       .create<linalg::GenericOp>(
-          loc, TypeRange{type}, ValueRange{xp, window}, ValueRange{init}, maps,
-          iterators,
+          loc, TypeRange{type}, ValueRange{xp, loops.window}, ValueRange{init},
+          loops.maps, loops.iterators,
           [&](OpBuilder &nb, Location l, ValueRange args) {
             nb.create<linalg::YieldOp>(l, combine(nb, l, args[0], args[2]));
           })
@@ -493,35 +507,17 @@ static Value reduceWindows(
 static Value maxPoolIndices(OpBuilder &b, Location loc, Value xp, Value y,
                             RankedTensorType xType, RankedTensorType iType,
                             const Window &w, bool columnMajor) {
-  int64_t sr = w.kernel.size(), loops = 2 + 2 * sr;
-  MLIRContext *ctx = b.getContext();
+  int64_t sr = w.kernel.size();
   Type i64 = b.getI64Type();
   auto accType = RankedTensorType::get(iType.getShape(), i64);
   Value sentinel =
       createExtremum(b, loc, i64, /*lowest=*/false, /*isUnsigned=*/false);
   Value init = createFilled(b, loc, accType, sentinel);
-  SmallVector<AffineExpr> xExprs{b.getAffineDimExpr(0), b.getAffineDimExpr(1)},
-      kExprs, yExprs = xExprs;
-  for (int64_t i = 0; i < sr; ++i) {
-    AffineExpr o = b.getAffineDimExpr(2 + i),
-               k = b.getAffineDimExpr(2 + sr + i);
-    xExprs.push_back(o * w.strides[i] + k * w.dilations[i]);
-    kExprs.push_back(k);
-    yExprs.push_back(o);
-  }
-  Value window =
-      b.create<tensor::EmptyOp>(loc, w.kernel, xType.getElementType());
-  SmallVector<AffineMap> maps{AffineMap::get(loops, 0, xExprs, ctx),
-                              AffineMap::get(loops, 0, kExprs, ctx),
-                              AffineMap::get(loops, 0, yExprs, ctx),
-                              AffineMap::get(loops, 0, yExprs, ctx)};
-  SmallVector<utils::IteratorType> iterators(2 + sr,
-                                             utils::IteratorType::parallel);
-  iterators.append(sr, utils::IteratorType::reduction);
+  WindowLoops loops = windowLoops(b, loc, w, xType.getElementType(), 2);
   Value first =
       b.create<linalg::GenericOp>(
-           loc, TypeRange{accType}, ValueRange{xp, window, y}, ValueRange{init},
-           maps, iterators,
+           loc, TypeRange{accType}, ValueRange{xp, loops.window, y},
+           ValueRange{init}, loops.maps, loops.iterators,
            [&](OpBuilder &nb, Location l, ValueRange args) {
              Value x = args[0], max = args[2], acc = args[3];
              Value eq = isFloat(x.getType())
