@@ -183,7 +183,10 @@ Function *EntryPointBuilder::buildGenericRun(Function *run) {
   Value *inputs = generic->getArg(0), *outputs = generic->getArg(1);
   auto *badArg = BasicBlock::Create(ctx, "bad_argument", generic);
   auto *ok = BasicBlock::Create(ctx, "call", generic);
-  Value *anyNull = b.CreateOr(b.CreateIsNull(inputs), b.CreateIsNull(outputs));
+  // A model without inputs may be given no input array.
+  Value *anyNull = b.CreateIsNull(outputs);
+  if (!model.inputs.empty())
+    anyNull = b.CreateOr(b.CreateIsNull(inputs), anyNull);
   b.CreateCondBr(anyNull, badArg, ok);
   b.SetInsertPoint(badArg);
   b.CreateRet(ConstantInt::get(i32, kErrorArgument));

@@ -731,8 +731,6 @@ GraphImporter::import(const ::onnx::ModelProto &model,
     resultTypes.push_back(*type);
     types[output.name()] = *type;
   }
-  if (argTypes.empty())
-    return error("the model has no inputs that are not initializers");
 
   auto func = builder.create<func::FuncOp>(
       module->getLoc(), "main_graph",

@@ -2,8 +2,9 @@
 """Writes Kiln's own end-to-end cases in the layout of ONNX's node suite
 (CASE/model.onnx, CASE/test_data_set_0/{input,output}_<i>.pb), for what the
 suite covers thinly: control flow (Loop, Scan and If with outer-scope values,
-run-time trip counts and conditions, reversed scans). Expected outputs are
-computed here with numpy, independently of Kiln.
+run-time trip counts and conditions, reversed scans) and a model without
+inputs. Expected outputs are computed here with numpy, independently of
+Kiln.
 
 Usage: make_cases.py OUTDIR"""
 import os
@@ -123,3 +124,12 @@ g = helper.make_graph(
     "if_in_loop", [vi("x", F, [3]), vi("y0", F, [3])], [vi("y", F, [3])])
 y0 = rng.standard_normal(3).astype(np.float32)
 save_case("if_in_loop", g, [x, y0], [y0 + x])
+
+# A model without inputs: its outputs are computed from constants alone, and
+# NAME_run takes only the outputs and the workspace.
+g = helper.make_graph(
+    [const("a", np.arange(6, dtype=np.float32).reshape(2, 3)),
+     const("b", np.float32(0.5)),
+     helper.make_node("Mul", ["a", "b"], ["y"])],
+    "no_inputs", [], [vi("y", F, [2, 3])])
+save_case("no_inputs", g, [], [np.arange(6, dtype=np.float32).reshape(2, 3) * 0.5])
