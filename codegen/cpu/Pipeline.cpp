@@ -87,6 +87,7 @@ struct LowerMathToPolynomialsPass
 namespace kiln {
 
 void buildCPULoweringPipeline(OpPassManager &pm) {
+  pm.addPass(createOutlineKernels());
   pm.addNestedPass<func::FuncOp>(createLowerVectors());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerMathToPolynomials());
