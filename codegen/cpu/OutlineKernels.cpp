@@ -132,10 +132,11 @@ struct OutlineKernelsPass
     Captures captures;
     int64_t groupLoops = 0;
     unsigned next = 0;
+    Operation *insertAfter = func;
 
     auto flush = [&] {
       if (!group.empty())
-        createKernel(func, group, captures, next++, symbols);
+        createKernel(func, group, captures, next++, insertAfter, symbols);
       group.clear();
       captures = Captures();
       groupLoops = 0;
@@ -172,11 +173,21 @@ struct OutlineKernelsPass
 
   void createKernel(func::FuncOp func, ArrayRef<Operation *> group,
                     Captures &captures, unsigned index,
-                    SymbolTable &symbols) {
+                    Operation *&insertAfter, SymbolTable &symbols) {
     MLIRContext *ctx = func.getContext();
     Location loc = group.front()->getLoc();
+    // Function arguments first, then values in the order they are defined.
     SmallVector<Value> arguments(captures.arguments.begin(),
                                  captures.arguments.end());
+    llvm::sort(arguments, [](Value a, Value b) {
+      auto argA = dyn_cast<BlockArgument>(a), argB = dyn_cast<BlockArgument>(b);
+      if (argA || argB)
+        return argA && (!argB || argA.getArgNumber() < argB.getArgNumber());
+      if (a.getDefiningOp() != b.getDefiningOp())
+        return a.getDefiningOp()->isBeforeInBlock(b.getDefiningOp());
+      return cast<OpResult>(a).getResultNumber() <
+             cast<OpResult>(b).getResultNumber();
+    });
     SmallVector<Type> types;
     SmallVector<Location> locs;
     for (Value argument : arguments) {
@@ -193,11 +204,27 @@ struct OutlineKernelsPass
     // kernels back into one function.
     kernel->setAttr("passthrough",
                     builder.getArrayAttr({builder.getStringAttr("noinline")}));
-    symbols.insert(kernel, std::next(Block::iterator(func)));
+    symbols.insert(kernel, std::next(Block::iterator(insertAfter)));
+    insertAfter = kernel;
 
     Block *body = builder.createBlock(&kernel.getBody(), {}, types, locs);
     IRMapping mapping;
     mapping.map(arguments, body->getArguments());
+    // A scalar on the entry function's stack (the run-time check flag) is
+    // copied in and out of one on the kernel's: LLVM then keeps it in a
+    // register instead of assuming every store in the kernel may change it.
+    SmallVector<std::pair<Value, Value>> copyOut;
+    for (auto [argument, parameter] :
+         llvm::zip(arguments, body->getArguments())) {
+      auto type = dyn_cast<MemRefType>(argument.getType());
+      if (!argument.getDefiningOp<memref::AllocaOp>() || type.getRank() != 0)
+        continue;
+      Value local = builder.create<memref::AllocaOp>(loc, type);
+      builder.create<memref::StoreOp>(
+          loc, builder.create<memref::LoadOp>(loc, parameter), local);
+      mapping.map(argument, local);
+      copyOut.emplace_back(local, parameter);
+    }
     SmallVector<Operation *> clones(captures.clones.begin(),
                                     captures.clones.end());
     llvm::sort(clones, [](Operation *a, Operation *b) {
@@ -207,6 +234,9 @@ struct OutlineKernelsPass
       builder.clone(*op, mapping);
     for (Operation *op : group)
       builder.clone(*op, mapping);
+    for (auto [local, parameter] : copyOut)
+      builder.create<memref::StoreOp>(
+          loc, builder.create<memref::LoadOp>(loc, local), parameter);
     builder.create<func::ReturnOp>(loc);
 
     // Only cloneable ops lie between the group's ops, so the arguments are
