@@ -16,10 +16,10 @@
 #include "passes/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/IR/SymbolTable.h"
-#include "mlir/Transforms/RegionUtils.h"
+#include "mlir/Interfaces/LoopLikeInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace kiln {
@@ -110,8 +110,7 @@ static int64_t countLoops(Operation *op) {
   return count;
 }
 
-struct OutlineKernelsPass
-    : kiln::impl::OutlineKernelsBase<OutlineKernelsPass> {
+struct OutlineKernelsPass : kiln::impl::OutlineKernelsBase<OutlineKernelsPass> {
   using OutlineKernelsBase::OutlineKernelsBase;
 
   void runOnOperation() override {
@@ -172,8 +171,8 @@ struct OutlineKernelsPass
   }
 
   void createKernel(func::FuncOp func, ArrayRef<Operation *> group,
-                    Captures &captures, unsigned index,
-                    Operation *&insertAfter, SymbolTable &symbols) {
+                    Captures &captures, unsigned index, Operation *&insertAfter,
+                    SymbolTable &symbols) {
     MLIRContext *ctx = func.getContext();
     Location loc = group.front()->getLoc();
     // Function arguments first, then values in the order they are defined.
