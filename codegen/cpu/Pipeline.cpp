@@ -4,9 +4,9 @@
 // kiln-lower-vectors (hoisting and contract lowering) and kiln-lower-math
 // (libm-free math). It starts with kiln-outline-kernels (OutlineKernels.cpp),
 // which splits the graph into many functions for LLVM's sake. The rest is
-// upstream conversion passes in order: loops,
-// vectors to scf, affine, control flow, memref metadata, then everything to
-// LLVM with bare pointers for memrefs (static shapes only, no descriptors).
+// upstream conversion passes in order: loops, vectors to scf, affine, control
+// flow, memref metadata, then everything to LLVM with bare pointers for
+// memrefs (static shapes only, no descriptors).
 //
 //===----------------------------------------------------------------------===//
 
