@@ -100,6 +100,29 @@ def ONNXSignless : Pass<"kiln-onnx-signless", "mlir::func::FuncOp"> {
   }];
 }
 
+def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
+  let summary = "Move the entry function's loop nests into functions of their own";
+  let description = [{
+    Before: the bufferized entry function (`kiln.entry`), one block of views,
+    constants, linalg ops on memrefs and scf loop nests. After: runs of its
+    top-level ops that have regions and no results are each in a private
+    function `NAME_kernelN` marked `passthrough = ["noinline"]`, called in
+    their place, so LLVM optimises many small functions instead of one whose
+    loop passes take minutes. Constants, memref.get_global, views and scalar
+    arithmetic they use are cloned into the kernel; other values are
+    arguments, which must be static memrefs with a static strided layout
+    (func-to-llvm's bare pointers) or scalars - an op needing anything else
+    stays inline. Consecutive ops share a kernel up to `max-loops` loops (scf loops,
+    and a linalg op's loops, which linalg-to-loops creates).
+  }];
+  let options = [
+    Option<"maxLoops", "max-loops", "int64_t", /*default=*/"16",
+           "loops a kernel may hold before the next op starts a new one; "
+           "an op with more is a kernel of its own">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 def PlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
   let summary = "Place every intermediate buffer in one workspace arena";
   let description = [{

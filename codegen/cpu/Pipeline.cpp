@@ -2,9 +2,11 @@
 //
 // This file implements the CPU phase and the two passes only it uses:
 // kiln-lower-vectors (hoisting and contract lowering) and kiln-lower-math
-// (libm-free math). The rest is upstream conversion passes in order: loops,
-// vectors to scf, affine, control flow, memref metadata, then everything to
-// LLVM with bare pointers for memrefs (static shapes only, no descriptors).
+// (libm-free math). It starts with kiln-outline-kernels (OutlineKernels.cpp),
+// which splits the graph into many functions for LLVM's sake. The rest is
+// upstream conversion passes in order: loops, vectors to scf, affine, control
+// flow, memref metadata, then everything to LLVM with bare pointers for
+// memrefs (static shapes only, no descriptors).
 //
 //===----------------------------------------------------------------------===//
 
@@ -87,6 +89,8 @@ struct LowerMathToPolynomialsPass
 namespace kiln {
 
 void buildCPULoweringPipeline(OpPassManager &pm) {
+  // First, while each loop nest is still one top-level op of the entry.
+  pm.addPass(createOutlineKernels());
   pm.addNestedPass<func::FuncOp>(createLowerVectors());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerMathToPolynomials());
