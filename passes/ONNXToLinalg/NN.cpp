@@ -1236,6 +1236,28 @@ struct LayerNormLowering : OpRewritePattern<onnx::LayerNormalizationOp> {
   }
 };
 
+/// x - mean(x) over `axes` (which hold `count` elements), and the sum of its
+/// squares over them (size-1 dims kept): the two passes of a variance.
+static std::pair<Value, Value> centerAndSquare(OpBuilder &b, Location loc,
+                                               Value x, ArrayRef<int64_t> axes,
+                                               int64_t count) {
+  auto type = tensorType(x);
+  Type et = type.getElementType();
+  Value sum = reduceKeepDims(b, loc, x, axes, ReduceKind::Sum);
+  Value centered = buildElementwise(
+      b, loc, type, ValueRange{x, sum},
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Value mean = nb.create<arith::DivFOp>(l, args[1],
+                                              createScalar(nb, l, et, count));
+        return nb.create<arith::SubFOp>(l, args[0], mean).getResult();
+      });
+  Value sq = buildElementwise(
+      b, loc, type, centered, [&](OpBuilder &nb, Location l, ValueRange args) {
+        return nb.create<arith::MulFOp>(l, args[0], args[0]).getResult();
+      });
+  return {centered, reduceKeepDims(b, loc, sq, axes, ReduceKind::Sum)};
+}
+
 struct InstanceNormLowering : OpRewritePattern<onnx::InstanceNormalizationOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(onnx::InstanceNormalizationOp op,
@@ -1252,21 +1274,8 @@ struct InstanceNormLowering : OpRewritePattern<onnx::InstanceNormalizationOp> {
       spatial.push_back(i);
       count *= xType.getDimSize(i);
     }
-    Value x = op.getInput();
-    Value sum = reduceKeepDims(rewriter, loc, x, spatial, ReduceKind::Sum);
-    Value centered = buildElementwise(
-        rewriter, loc, xType, ValueRange{x, sum},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value mean = b.create<arith::DivFOp>(l, args[1],
-                                               createScalar(b, l, et, count));
-          return b.create<arith::SubFOp>(l, args[0], mean).getResult();
-        });
-    Value sq = buildElementwise(
-        rewriter, loc, xType, centered,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          return b.create<arith::MulFOp>(l, args[0], args[0]).getResult();
-        });
-    Value var = reduceKeepDims(rewriter, loc, sq, spatial, ReduceKind::Sum);
+    auto [centered, var] =
+        centerAndSquare(rewriter, loc, op.getInput(), spatial, count);
     SmallVector<int64_t> chan{xType.getDimSize(1)};
     for (int64_t i = 2; i < xType.getRank(); ++i)
       chan.push_back(1);
@@ -1329,20 +1338,7 @@ struct MeanVarianceNormalizationLowering
                              return convertScalar(b, l, args[0], at, false,
                                                   false);
                            });
-    Value sum = reduceKeepDims(rewriter, loc, x, axes, ReduceKind::Sum);
-    Value centered = buildElementwise(
-        rewriter, loc, atType, ValueRange{x, sum},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value mean = b.create<arith::DivFOp>(l, args[1],
-                                               createScalar(b, l, at, count));
-          return b.create<arith::SubFOp>(l, args[0], mean).getResult();
-        });
-    Value sq = buildElementwise(
-        rewriter, loc, atType, centered,
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          return b.create<arith::MulFOp>(l, args[0], args[0]).getResult();
-        });
-    Value var = reduceKeepDims(rewriter, loc, sq, axes, ReduceKind::Sum);
+    auto [centered, var] = centerAndSquare(rewriter, loc, x, axes, count);
     Value y = buildElementwise(
         rewriter, loc, xType, ValueRange{centered, var},
         [&](OpBuilder &b, Location l, ValueRange args) {
