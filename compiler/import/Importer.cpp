@@ -58,6 +58,7 @@ private:
   llvm::Expected<NamedAttribute>
   convertAttribute(const ::onnx::NodeProto &node,
                    const ::onnx::AttributeProto &attr);
+  /// Records the static types inference found for a graph's values.
   void recordTypes(const ::onnx::GraphProto &graph);
   llvm::Error importNode(const ::onnx::NodeProto &node);
   llvm::Error importSubgraph(const ::onnx::NodeProto &node,
@@ -683,18 +684,7 @@ GraphImporter::import(const ::onnx::ModelProto &model,
                       const std::map<std::string, int> &versions) {
   const ::onnx::GraphProto &graph = model.graph();
   sinceVersions = versions;
-  for (const auto &info : graph.value_info()) {
-    if (!info.type().has_tensor_type())
-      continue;
-    auto type = convertType(info.type(), "value '" + info.name() + "'");
-    if (!type) {
-      // A dynamic intermediate only matters if a node needs it; drop the
-      // error here and let importNode report it with the node's name.
-      llvm::consumeError(type.takeError());
-      continue;
-    }
-    types[info.name()] = *type;
-  }
+  recordTypes(graph);
 
   OwningOpRef<ModuleOp> module =
       ModuleOp::create(FileLineColLoc::get(&context, path, 0, 0));

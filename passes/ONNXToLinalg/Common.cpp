@@ -317,7 +317,7 @@ Value clampIndex(OpBuilder &b, Location l, Value v, int64_t size) {
       b.create<arith::ConstantIndexOp>(l, std::max<int64_t>(size - 1, 0)));
 }
 
-Value extractI64(OpBuilder &b, Location loc, Value t, int64_t j) {
+Value extractElement(OpBuilder &b, Location loc, Value t, int64_t j) {
   auto type = tensorType(t);
   SmallVector<Value> idx(type.getRank());
   for (int64_t d = type.getRank() - 1; d >= 0; --d) {
@@ -325,7 +325,11 @@ Value extractI64(OpBuilder &b, Location loc, Value t, int64_t j) {
     idx[d] = b.create<arith::ConstantIndexOp>(loc, j % n);
     j /= n;
   }
-  Value v = b.create<tensor::ExtractOp>(loc, t, idx);
+  return b.create<tensor::ExtractOp>(loc, t, idx);
+}
+
+Value extractI64(OpBuilder &b, Location loc, Value t, int64_t j) {
+  Value v = extractElement(b, loc, t, j);
   if (v.getType() != b.getI64Type())
     v = b.create<arith::ExtSIOp>(loc, b.getI64Type(), v);
   return v;

@@ -115,6 +115,11 @@ buildIndexed(mlir::OpBuilder &b, mlir::Location loc,
 mlir::Value clampIndex(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                        int64_t size);
 
+/// Element `j` (row-major) of a tensor, read at run time: by default the
+/// value of a 0-d or one-element tensor such as a run-time scalar input.
+mlir::Value extractElement(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value t, int64_t j = 0);
+
 /// Element `j` (row-major) of a small integer tensor read at run time, such
 /// as a run-time axes or pads input, sign-extended to i64.
 mlir::Value extractI64(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t,

@@ -26,14 +26,6 @@ using namespace kiln;
 
 namespace {
 
-/// The single element of a one-element tensor.
-Value extractScalar(OpBuilder &b, Location loc, Value tensor) {
-  auto type = tensorType(tensor);
-  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
-  SmallVector<Value> zeros(type.getRank(), c0);
-  return b.create<tensor::ExtractOp>(loc, tensor, zeros);
-}
-
 /// `value` written into `dest` (same type), so that a loop yields its
 /// iteration argument's buffer.
 Value copyInto(OpBuilder &b, Location loc, Value value, Value dest) {
@@ -85,7 +77,7 @@ struct IfLowering : OpRewritePattern<onnx::IfOp> {
   LogicalResult matchAndRewrite(onnx::IfOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    Value cond = extractScalar(rewriter, loc, op.getCond());
+    Value cond = extractElement(rewriter, loc, op.getCond());
     auto ifOp = rewriter.create<scf::IfOp>(loc, op.getResultTypes(), cond,
                                            /*addThenBlock=*/false,
                                            /*addElseBlock=*/false);
@@ -210,9 +202,9 @@ struct LoopLowering : OpRewritePattern<onnx::LoopOp> {
     Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
     Value c1 = rewriter.create<arith::ConstantIndexOp>(loc, 1);
     Value trueValue = rewriter.create<arith::ConstantIntOp>(loc, 1, i1);
-    Value tripCount = hasM ? extractScalar(rewriter, loc, op.getM()) : Value();
+    Value tripCount = hasM ? extractElement(rewriter, loc, op.getM()) : Value();
     Value cond0 =
-        hasCond ? extractScalar(rewriter, loc, op.getCond()) : trueValue;
+        hasCond ? extractElement(rewriter, loc, op.getCond()) : trueValue;
 
     // Whether iteration `i` runs, given the condition `c`.
     auto runs = [&](OpBuilder &b, Value i, Value c) {
@@ -276,7 +268,7 @@ struct LoopLowering : OpRewritePattern<onnx::LoopOp> {
       next.push_back(insertAt(rewriter, loc,
                               yield.getOutputs()[1 + numCarried + k],
                               after->getArgument(1 + numCarried + k), 0, i));
-    next.push_back(extractScalar(rewriter, loc, yield.getOutputs()[0]));
+    next.push_back(extractElement(rewriter, loc, yield.getOutputs()[0]));
     rewriter.replaceOpWithNewOp<scf::YieldOp>(yield, next);
 
     rewriter.setInsertionPointAfter(loop);

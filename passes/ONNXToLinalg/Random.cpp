@@ -77,21 +77,13 @@ struct DropoutLowering : OpRewritePattern<onnx::DropoutOp> {
       if (ratioType.getNumElements() != 1 ||
           !isFloat(ratioType.getElementType()))
         return unsupported(op, "Dropout's ratio must be a float scalar");
-      Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
-      SmallVector<Value> zeros(ratioType.getRank(), c0);
-      ratio = convertScalar(
-          rewriter, loc,
-          rewriter.create<tensor::ExtractOp>(loc, op.getRatio(), zeros), f32,
-          false, false);
+      ratio = convertScalar(rewriter, loc,
+                            extractElement(rewriter, loc, op.getRatio()), f32,
+                            false, false);
     }
     Value training = Value();
-    if (!getConstantData(op.getTrainingMode())) {
-      auto modeType = tensorType(op.getTrainingMode());
-      Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
-      SmallVector<Value> zeros(modeType.getRank(), c0);
-      training =
-          rewriter.create<tensor::ExtractOp>(loc, op.getTrainingMode(), zeros);
-    }
+    if (!getConstantData(op.getTrainingMode()))
+      training = extractElement(rewriter, loc, op.getTrainingMode());
     Value one = rewriter.create<arith::ConstantFloatOp>(loc, APFloat(1.0f),
                                                         f32);
     Value scale = rewriter.create<arith::DivFOp>(

@@ -43,19 +43,6 @@ static Type accTypeFor(Type et) {
   return et.isF64() ? et : Float32Type::get(et.getContext());
 }
 
-/// Reads element 0 of a 0-d or one-element tensor.
-static Value extractScalar(OpBuilder &b, Location loc, Value t) {
-  SmallVector<Value> idx(tensorType(t).getRank(),
-                         b.create<arith::ConstantIndexOp>(loc, 0));
-  return b.create<tensor::ExtractOp>(loc, t, idx);
-}
-
-/// Reads a 0-d or one-element integer tensor as an i64 scalar.
-static Value extractI64(OpBuilder &b, Location loc, Value t) {
-  return convertScalar(b, loc, extractScalar(b, loc, t), b.getI64Type(), false,
-                       false);
-}
-
 /// Whether `v` is a scalar (0-d or one element) of an integer type.
 static bool isIntScalar(Value v) {
   auto t = tensorType(v);
@@ -315,7 +302,7 @@ struct DFTLowering : OpRewritePattern<onnx::DFTOp> {
 
     Type acc = accTypeFor(et);
     if (runtimeLen) {
-      Value len = extractI64(rewriter, loc, lenInput);
+      Value len = extractI64(rewriter, loc, lenInput, 0);
       Value ok;
       if (onesided) {
         Value half = rewriter.create<arith::DivSIOp>(
@@ -467,13 +454,13 @@ struct STFTLowering : OpRewritePattern<onnx::STFTOp> {
       if (hasLen && !constLen)
         assertThat(rewriter, loc,
                    cmpI(rewriter, loc, arith::CmpIPredicate::eq,
-                        extractI64(rewriter, loc, lenInput), len),
+                        extractI64(rewriter, loc, lenInput, 0), len),
                    "STFT",
                    hasWindow ? "frame_length differs from the window's length"
                              : "frame_length differs from the static output "
                                "shape");
     } else {
-      len = extractI64(rewriter, loc, lenInput);
+      len = extractI64(rewriter, loc, lenInput, 0);
       n.value = len;
       Value half =
           rewriter.create<arith::DivSIOp>(loc, len, i64Const(rewriter, loc, 2));
@@ -493,7 +480,7 @@ struct STFTLowering : OpRewritePattern<onnx::STFTOp> {
                  "frame_length differs from the static output shape");
     }
     Value step = constStep ? i64Const(rewriter, loc, *constStep)
-                           : extractI64(rewriter, loc, op.getFrameStep());
+                           : extractI64(rewriter, loc, op.getFrameStep(), 0);
     if (!constStep || !n.known) {
       Value positive = cmpI(rewriter, loc, arith::CmpIPredicate::sgt, step,
                             i64Const(rewriter, loc, 0));
@@ -671,9 +658,9 @@ struct MelWeightMatrixLowering : OpRewritePattern<onnx::MelWeightMatrixOp> {
     int64_t specBins = yType.getDimSize(0), melBins = yType.getDimSize(1);
     Type i64 = rewriter.getI64Type(), f64 = rewriter.getF64Type();
 
-    Value numMel = extractI64(rewriter, loc, op.getNumMelBins());
-    Value dftLen = extractI64(rewriter, loc, op.getDftLength());
-    Value rate = extractI64(rewriter, loc, op.getSampleRate());
+    Value numMel = extractI64(rewriter, loc, op.getNumMelBins(), 0);
+    Value dftLen = extractI64(rewriter, loc, op.getDftLength(), 0);
+    Value rate = extractI64(rewriter, loc, op.getSampleRate(), 0);
     Value ok = cmpI(rewriter, loc, arith::CmpIPredicate::eq, numMel,
                     i64Const(rewriter, loc, melBins));
     ok = rewriter.create<arith::AndIOp>(
@@ -695,7 +682,7 @@ struct MelWeightMatrixLowering : OpRewritePattern<onnx::MelWeightMatrixOp> {
 
     // mel(f) = 2595 log10(1 + f/700), in f64 as the reference computes it.
     auto toF64 = [&](Value t) {
-      return convertScalar(rewriter, loc, extractScalar(rewriter, loc, t), f64,
+      return convertScalar(rewriter, loc, extractElement(rewriter, loc, t), f64,
                            false, false);
     };
     const double melScale = 2595.0, hzScale = 700.0;

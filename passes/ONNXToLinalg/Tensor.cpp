@@ -663,10 +663,7 @@ struct TriluLowering : OpRewritePattern<onnx::TriluOp> {
       auto kType = tensorType(op.getK());
       if (kType.getNumElements() != 1)
         return unsupported(op, "Trilu k must be a scalar");
-      SmallVector<Value> zeros(
-          kType.getRank(),
-          rewriter.create<arith::ConstantIndexOp>(op.getLoc(), 0));
-      k = rewriter.create<tensor::ExtractOp>(op.getLoc(), op.getK(), zeros);
+      k = extractElement(rewriter, op.getLoc(), op.getK());
     }
     bool upper = op.getUpper();
     Type et = type.getElementType();

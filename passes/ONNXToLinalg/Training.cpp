@@ -30,9 +30,7 @@ LogicalResult readRateAndCount(Operation *op, OpBuilder &b, Value R, Value T,
   if (tType.getNumElements() != 1 || !tType.getElementType().isInteger(64))
     return unsupported(op, "the update count T must be an int64 scalar");
   Location loc = op->getLoc();
-  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
-  SmallVector<Value> idx(rType.getRank(), c0);
-  rate = b.create<tensor::ExtractOp>(loc, R, idx);
+  rate = extractElement(b, loc, R);
   if (rate.getType() != b.getF64Type())
     rate = b.create<arith::ExtFOp>(loc, b.getF64Type(), rate);
   count = extractI64(b, loc, T, 0);
