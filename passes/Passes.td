@@ -62,6 +62,36 @@ def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::func::FuncOp"> {
+  let summary = "Lower f32 matmuls on memrefs to packed, cache-blocked kernels";
+  let description = [{
+    Before: linalg.matmul / linalg.batch_matmul on f32 memrefs with static
+    shapes and contiguous rows. After: scf loops over chunks of B's columns
+    (packed into a `memref.alloc` of panels that kiln-plan-memory places in the
+    workspace), blocks of `tile-m` rows and panels of `tile-n-vectors` vectors,
+    around a micro-kernel whose accumulators stay in vector registers for the
+    whole reduction (vector.load of packed B, broadcasts of A, vector.fma).
+    Row remainders get a kernel of fewer rows, column remainders masked loads
+    and stores. Matmuls with fewer than `pack-min-rows` rows read B in place.
+    Other matmuls are left as they are.
+  }];
+  let options = [
+    Option<"tileM", "tile-m", "int64_t", /*default=*/"8", "rows per micro-kernel">,
+    Option<"tileNVectors", "tile-n-vectors", "int64_t", /*default=*/"2",
+           "vectors per micro-kernel row (more when there are few rows)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector register">,
+    Option<"packMinRows", "pack-min-rows", "int64_t", /*default=*/"16",
+           "pack B only for matmuls with at least this many rows">,
+    Option<"chunkBytes", "chunk-bytes", "int64_t", /*default=*/"524288",
+           "bytes of packed B per chunk (sized to stay in L2)">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
+  ];
+}
+
 def LowerRunTimeChecks : Pass<"kiln-lower-run-time-checks", "mlir::ModuleOp"> {
   let summary = "Turn run-time checks into the entry function's status";
   let description = [{

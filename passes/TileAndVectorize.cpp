@@ -43,8 +43,10 @@ struct TileAndVectorizePass
 
     SmallVector<linalg::LinalgOp> targets;
     func.walk([&](linalg::LinalgOp op) {
+      // f32 matmuls are kiln-lower-matmuls' after bufferization.
       if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) &&
-          op.hasPureTensorSemantics() && !op.hasDynamicShape())
+          op.hasPureTensorSemantics() && !op.hasDynamicShape() &&
+          !getElementTypeOrSelf(op->getResult(0).getType()).isF32())
         targets.push_back(op);
     });
 

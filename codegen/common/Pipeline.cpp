@@ -62,6 +62,11 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // CSE merges the twin subviews that bufferizing an scf.for's yielded
+  // insert_slice leaves, which turns its copy into a self-copy: canonicalize
+  // again to erase those, or they would stop the accumulator hoisting.
+  pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createLowerMatmuls());
   pm.addPass(createPlanMemory());
   pm.addPass(createLowerRunTimeChecks());
 }

@@ -1,12 +1,15 @@
 #!/usr/bin/python3
 """Export Kiln's test models from torch with seeded random weights.
 
-Usage: generate.py OUTDIR [--set spine|zoo|all] [--only NAME[,NAME...]]
+Usage: generate.py OUTDIR [--set spine|zoo|all|bench] [--only NAME[,NAME...]]
                      [--opset N] [--force]
 
 Two sets of models: "spine" (the default; what the e2e ctest fixture runs)
 and "zoo" (more torchvision CNNs and an LSTM, each at opset 13 and 17 and at
-batch 1 and 4). --only picks models by name from either set.
+batch 1 and 4). --only picks models by name from any set. A third set,
+"bench", holds the larger models that only bench/bench.py times (a 4-layer
+BERT-style encoder at sequence 128, ResNet-18 at batch 8); "all" is spine and
+zoo, without it.
 
 For each model NAME this writes, in ONNX's backend test-data layout:
     OUTDIR/NAME/model.onnx
@@ -36,6 +39,7 @@ import time
 # change there does not regenerate the spine (and the other way round).
 GENERATOR_VERSION = "kiln-models-1"
 ZOO_VERSION = "kiln-zoo-1"
+BENCH_VERSION = "kiln-bench-1"
 
 try:
     import numpy as np
@@ -285,10 +289,26 @@ for _base, (_builder, _kind) in ZOO_BASE.items():
                 _inputs = [("input_ids", token_input, (_batch, 12))]
             ZOO[_base + _osuffix + _bsuffix] = (_builder, _inputs, _opset)
 
+# The benchmark's own models (bench/bench.py; no test runs them), in the
+# spine's format with a fixed opset: the BERT-style encoder at the size the
+# benchmark asks for (4 layers, hidden 256, 4 heads, FFN 1024, sequence 128)
+# and ResNet-18 at batch 8 (the weights of "resnet18", a batch of 8 images).
+def build_bert_bench():
+    return BertEncoder(max_pos=128, hidden=256, heads=4, ffn=1024, layers=4)
+
+
+BENCH = collections.OrderedDict([
+    ("bert_bench",
+     (build_bert_bench, [("input_ids", token_input, (1, 128))], 13)),
+    ("resnet18_b8",
+     (tv("resnet18"), [("input", image_input, (8, 3, 224, 224))], 13)),
+])
+
 SETS = collections.OrderedDict([
     ("spine", SPINE),
     ("zoo", list(ZOO)),
     ("all", SPINE + list(ZOO)),
+    ("bench", list(BENCH)),
 ])
 
 
@@ -354,10 +374,10 @@ def export_one(name, outdir, opset, force):
         builder, inputs, opset = ZOO[name]
         version = ZOO_VERSION
     else:
-        builder, inputs, fixed_opset = MODELS[name]
+        builder, inputs, fixed_opset = MODELS.get(name) or BENCH[name]
         if fixed_opset is not None:
             opset = fixed_opset
-        version = GENERATOR_VERSION
+        version = BENCH_VERSION if name in BENCH else GENERATOR_VERSION
     mdir = os.path.join(outdir, name)
     if not force and up_to_date(mdir, len(inputs), 1, opset, version):
         print("== %s: up to date, skipped" % name)
@@ -470,8 +490,9 @@ def main(argv):
     p.add_argument("outdir")
     p.add_argument("--set", dest="set", choices=list(SETS), default="spine",
                    help="which models: spine (default; the e2e tests' set), "
-                   "zoo (%s, each also _b4, _opset17, _opset17_b4) or all"
-                   % ", ".join(ZOO_BASE))
+                   "zoo (%s, each also _b4, _opset17, _opset17_b4), all "
+                   "(spine and zoo) or bench (%s; bench/bench.py's)"
+                   % (", ".join(ZOO_BASE), ", ".join(BENCH)))
     p.add_argument("--only", help="comma-separated model names from any set, "
                    "instead of --set (spine: %s)" % ",".join(MODELS))
     p.add_argument("--opset", type=int, default=13,
@@ -484,10 +505,11 @@ def main(argv):
     names = list(SETS[a.set])
     if a.only:
         names = [n for n in a.only.split(",") if n]
-        bad = [n for n in names if n not in MODELS and n not in ZOO]
+        bad = [n for n in names
+               if n not in MODELS and n not in ZOO and n not in BENCH]
         if bad:
             p.error("unknown model(s) %s; known: %s"
-                    % (",".join(bad), ",".join(SETS["all"])))
+                    % (",".join(bad), ",".join(SETS["all"] + SETS["bench"])))
 
     torch.set_grad_enabled(False)
     os.makedirs(a.outdir, exist_ok=True)

@@ -6,12 +6,12 @@
 // CHECK: scf.for %{{.*}} = %c0 to %c64 step %c8
 // CHECK:   scf.for %{{.*}} = %c0 to %c256 step %c32
 // CHECK:     scf.for %{{.*}} = %c0 to %c144 step %c4
-// CHECK:       vector.contract {{.*}} : vector<8x4xf32>, vector<4x32xf32> into vector<8x32xf32>
-// CHECK:     vector.contract {{.*}} : vector<8x3xf32>, vector<3x32xf32> into vector<8x32xf32>
+// CHECK:       vector.contract {{.*}} : vector<8x4xi32>, vector<4x32xi32> into vector<8x32xi32>
+// CHECK:     vector.contract {{.*}} : vector<8x3xi32>, vector<3x32xi32> into vector<8x32xi32>
 // CHECK-NOT: linalg.matmul
-func.func @matmul(%a: tensor<64x147xf32>, %b: tensor<147x256xf32>, %c: tensor<64x256xf32>) -> tensor<64x256xf32> {
-  %r = linalg.matmul ins(%a, %b : tensor<64x147xf32>, tensor<147x256xf32>) outs(%c : tensor<64x256xf32>) -> tensor<64x256xf32>
-  return %r : tensor<64x256xf32>
+func.func @matmul(%a: tensor<64x147xi32>, %b: tensor<147x256xi32>, %c: tensor<64x256xi32>) -> tensor<64x256xi32> {
+  %r = linalg.matmul ins(%a, %b : tensor<64x147xi32>, tensor<147x256xi32>) outs(%c : tensor<64x256xi32>) -> tensor<64x256xi32>
+  return %r : tensor<64x256xi32>
 }
 
 // Tiny products are left alone.

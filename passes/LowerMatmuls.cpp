@@ -1,0 +1,317 @@
+//===- LowerMatmuls.cpp - Cache-blocked, packed f32 matmul kernels --------===//
+//
+// This file implements kiln-lower-matmuls, which turns each f32
+// linalg.matmul and linalg.batch_matmul on memrefs into a GEMM in the style
+// of BLIS and oneDNN, written directly as scf loops and vector ops:
+//
+//   for each chunk of B's columns (a few hundred KB of B, so it stays in L2)
+//     pack the chunk into panels Bp[panel][k][nr] (contiguous, zero-padded)
+//     for each block of mr rows of A
+//       for each panel of the chunk
+//         micro-kernel: mr x nr accumulators in vector registers, loaded
+//         from C; per k, nr/vw vector loads of Bp and mr broadcasts of A
+//         feeding mr*nr/vw FMAs; stored back to C once.
+//
+// Packing makes the micro-kernel's B reads sequential, whatever B's row
+// stride (a power-of-two stride maps every row to the same few L1 sets).
+// Matmuls with few rows (a GEMV) read B in place: packing would cost as much
+// as the product. Remainders are static: the last rows use a kernel of fewer
+// rows, the last columns masked loads and stores of C.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/BuiltinTypes.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_LOWERMATMULS
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// The shape of one GEMM and how it is blocked.
+struct GemmPlan {
+  int64_t m, n, k;
+  int64_t vw;       // f32 lanes per vector register
+  int64_t mr, nv;   // micro-kernel rows, and vectors per row (nr = nv * vw)
+  int64_t panels;   // panels of nr columns, the last one maybe partial
+  int64_t chunk;    // panels packed together
+  bool pack;        // pack B, or read it in place
+  int64_t nr() const { return nv * vw; }
+};
+
+/// True for a 2-d f32 memref whose rows are contiguous.
+static bool hasUnitInnerStride(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(getStridesAndOffset(type, strides, offset)))
+    return false;
+  return !strides.empty() && strides.back() == 1;
+}
+
+class GemmBuilder {
+public:
+  GemmBuilder(OpBuilder &b, Location loc, const GemmPlan &plan)
+      : b(b), loc(loc), p(plan) {}
+
+  /// C[m, n] += A[m, k] * B[k, n] for 2-d memrefs with unit inner strides.
+  /// `packBuffer` holds `chunk` panels when the plan packs.
+  void build(Value a, Value bm, Value c, Value packBuffer) {
+    A = a;
+    B = bm;
+    C = c;
+    Bp = packBuffer;
+    int64_t fullPanels = p.n / p.nr();
+    int64_t tail = p.n % p.nr();
+    if (fullPanels > 0) {
+      // for c0 in [0, fullPanels) step chunk: panels [c0, min(c0+chunk, full))
+      forLoop(0, fullPanels, p.chunk, [&](Value c0) {
+        Value c1 = b.create<arith::MinSIOp>(
+            loc, b.create<arith::AddIOp>(loc, c0, index(p.chunk)),
+            index(fullPanels));
+        if (p.pack)
+          packPanels(c0, c1, p.nr());
+        rowBlocks([&](Value i, int64_t rows) {
+          forLoop(c0, c1, 1, [&](Value panel) {
+            microKernel(i, rows, panel, c0, p.nr());
+          });
+        });
+      });
+    }
+    if (tail > 0) {
+      Value last = index(fullPanels);
+      if (p.pack)
+        packPanels(last, index(fullPanels + 1), tail);
+      rowBlocks([&](Value i, int64_t rows) {
+        microKernel(i, rows, last, last, tail);
+      });
+    }
+  }
+
+private:
+  Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
+
+  void forLoop(Value lb, Value ub, int64_t step,
+               function_ref<void(Value)> body) {
+    auto loop = b.create<scf::ForOp>(loc, lb, ub, index(step));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    body(loop.getInductionVar());
+  }
+  void forLoop(int64_t lb, int64_t ub, int64_t step,
+               function_ref<void(Value)> body) {
+    forLoop(index(lb), index(ub), step, body);
+  }
+
+  /// Calls `body` for every block of mr rows, then for the remainder rows.
+  void rowBlocks(function_ref<void(Value, int64_t)> body) {
+    int64_t full = p.m / p.mr * p.mr;
+    if (full > 0)
+      forLoop(0, full, p.mr, [&](Value i) { body(i, p.mr); });
+    if (p.m % p.mr)
+      body(index(full), p.m % p.mr);
+  }
+
+  VectorType vecType() { return VectorType::get({p.vw}, b.getF32Type()); }
+
+  /// Lanes of vector `v` of a panel of `cols` valid columns: 0, vw or a mask.
+  int64_t lanes(int64_t v, int64_t cols) {
+    return std::clamp<int64_t>(cols - v * p.vw, 0, p.vw);
+  }
+  Value mask(int64_t n) {
+    SmallVector<bool> bits(p.vw, false);
+    for (int64_t i = 0; i < n; ++i)
+      bits[i] = true;
+    auto type = VectorType::get({p.vw}, b.getI1Type());
+    return b.create<arith::ConstantOp>(loc, type,
+                                       DenseElementsAttr::get(type, bits));
+  }
+  Value zeros() {
+    return b.create<arith::ConstantOp>(
+        loc, vecType(), DenseElementsAttr::get(vecType(), 0.0f));
+  }
+
+  /// Loads `n` valid lanes at memref[indices], zero elsewhere.
+  Value load(Value mem, ValueRange indices, int64_t n) {
+    if (n == p.vw)
+      return b.create<vector::LoadOp>(loc, vecType(), mem, indices);
+    return b.create<vector::MaskedLoadOp>(loc, vecType(), mem, indices,
+                                          mask(n), zeros());
+  }
+  void store(Value v, Value mem, ValueRange indices, int64_t n) {
+    if (n == p.vw)
+      b.create<vector::StoreOp>(loc, v, mem, indices);
+    else if (n > 0)
+      b.create<vector::MaskedStoreOp>(loc, mem, indices, mask(n), v);
+  }
+
+  Value column(Value panel, int64_t v) {
+    Value base = b.create<arith::MulIOp>(loc, panel, index(p.nr()));
+    return b.create<arith::AddIOp>(loc, base, index(v * p.vw));
+  }
+
+  /// Copies panels [c0, c1) of B, each with `cols` valid columns, to
+  /// Bp[panel - c0][k][0:nr], zero-padded.
+  void packPanels(Value c0, Value c1, int64_t cols) {
+    forLoop(c0, c1, 1, [&](Value panel) {
+      Value local = b.create<arith::SubIOp>(loc, panel, c0);
+      forLoop(0, p.k, 1, [&](Value kk) {
+        for (int64_t v = 0; v < p.nv; ++v) {
+          int64_t n = lanes(v, cols);
+          Value x = n ? load(B, {kk, column(panel, v)}, n) : zeros();
+          b.create<vector::StoreOp>(loc, x, Bp,
+                                    ValueRange{local, kk, index(v * p.vw)});
+        }
+      });
+    });
+  }
+
+  /// C[i:i+rows, panel*nr : +cols] += A[i:i+rows, :] * B[:, same columns],
+  /// accumulated in registers over the whole K loop.
+  void microKernel(Value i, int64_t rows, Value panel, Value c0,
+                   int64_t cols) {
+    SmallVector<Value> rowIdx;
+    for (int64_t r = 0; r < rows; ++r)
+      rowIdx.push_back(b.create<arith::AddIOp>(loc, i, index(r)));
+    SmallVector<Value> colIdx;
+    for (int64_t v = 0; v < p.nv; ++v)
+      colIdx.push_back(column(panel, v));
+    Value local = p.pack ? b.create<arith::SubIOp>(loc, panel, c0) : Value();
+
+    SmallVector<Value> acc;
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < p.nv; ++v)
+        acc.push_back(lanes(v, cols) ? load(C, {rowIdx[r], colIdx[v]},
+                                            lanes(v, cols))
+                                     : zeros());
+
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(p.k), index(1), acc,
+        [&](OpBuilder &nb, Location l, Value kk, ValueRange iter) {
+          SmallVector<Value> bv;
+          for (int64_t v = 0; v < p.nv; ++v) {
+            if (p.pack)
+              bv.push_back(nb.create<vector::LoadOp>(
+                  l, vecType(), Bp, ValueRange{local, kk, index(v * p.vw)}));
+            else
+              bv.push_back(lanes(v, cols)
+                               ? load(B, {kk, colIdx[v]}, lanes(v, cols))
+                               : zeros());
+          }
+          SmallVector<Value> next;
+          for (int64_t r = 0; r < rows; ++r) {
+            Value s = nb.create<memref::LoadOp>(l, A, ValueRange{rowIdx[r], kk});
+            Value sv = nb.create<vector::BroadcastOp>(l, vecType(), s);
+            for (int64_t v = 0; v < p.nv; ++v)
+              next.push_back(nb.create<vector::FMAOp>(l, sv, bv[v],
+                                                      iter[r * p.nv + v]));
+          }
+          nb.create<scf::YieldOp>(l, next);
+        });
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < p.nv; ++v)
+        store(loop.getResult(r * p.nv + v), C, {rowIdx[r], colIdx[v]},
+              lanes(v, cols));
+  }
+
+  OpBuilder &b;
+  Location loc;
+  const GemmPlan &p;
+  Value A, B, C, Bp;
+};
+
+struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
+  using LowerMatmulsBase::LowerMatmulsBase;
+
+  void runOnOperation() override {
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) &&
+          op.hasPureBufferSemantics())
+        ops.push_back(op);
+    });
+    for (linalg::LinalgOp op : ops)
+      lower(op);
+  }
+
+  /// The blocking for an [m x k] * [k x n] product.
+  GemmPlan plan(int64_t m, int64_t n, int64_t k) const {
+    GemmPlan p;
+    p.m = m;
+    p.n = n;
+    p.k = k;
+    p.vw = vectorWidth;
+    p.mr = std::min<int64_t>(tileM, m);
+    // Keep the accumulator count of a full tile: few rows get wider panels.
+    p.nv = std::clamp<int64_t>(tileM * tileNVectors / p.mr, tileNVectors, 8);
+    while (p.nv > tileNVectors && (p.nv - 1) * p.vw >= n)
+      --p.nv;
+    p.panels = (n + p.nr() - 1) / p.nr();
+    p.pack = m >= packMinRows;
+    int64_t panelBytes = k * p.nr() * 4;
+    p.chunk = std::clamp<int64_t>(chunkBytes / panelBytes, 1, p.panels);
+    return p;
+  }
+
+  void lower(linalg::LinalgOp op) {
+    auto types = llvm::map_to_vector(op->getOperands(), [](Value v) {
+      return dyn_cast<MemRefType>(v.getType());
+    });
+    for (MemRefType t : types)
+      if (!t || !t.hasStaticShape() || !t.getElementType().isF32() ||
+          !hasUnitInnerStride(t))
+        return; // left to linalg-to-loops
+    bool batched = isa<linalg::BatchMatmulOp>(op);
+    ArrayRef<int64_t> as = types[0].getShape(), bs = types[1].getShape();
+    int64_t m = as[batched], k = as[batched + 1], n = bs[batched + 1];
+    if (m * n < 64)
+      return;
+    GemmPlan p = plan(m, n, k);
+
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Value pack;
+    if (p.pack)
+      pack = b.create<memref::AllocOp>(
+          loc, MemRefType::get({p.chunk, k, p.nr()}, b.getF32Type()),
+          b.getI64IntegerAttr(64));
+    Value a = op->getOperand(0), bm = op->getOperand(1),
+          c = op->getOperand(2);
+    if (!batched) {
+      GemmBuilder(b, loc, p).build(a, bm, c, pack);
+    } else {
+      int64_t batch = as[0];
+      auto loop = b.create<scf::ForOp>(
+          loc, b.create<arith::ConstantIndexOp>(loc, 0),
+          b.create<arith::ConstantIndexOp>(loc, batch),
+          b.create<arith::ConstantIndexOp>(loc, 1));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value bi = loop.getInductionVar();
+      auto slice = [&](Value v) -> Value {
+        auto t = cast<MemRefType>(v.getType());
+        SmallVector<OpFoldResult> offsets{bi, b.getIndexAttr(0),
+                                          b.getIndexAttr(0)};
+        SmallVector<OpFoldResult> sizes{b.getIndexAttr(1),
+                                        b.getIndexAttr(t.getDimSize(1)),
+                                        b.getIndexAttr(t.getDimSize(2))};
+        SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
+        auto resultType = cast<MemRefType>(
+            memref::SubViewOp::inferRankReducedResultType(
+                {t.getDimSize(1), t.getDimSize(2)}, t, offsets, sizes,
+                strides));
+        return b.create<memref::SubViewOp>(loc, resultType, v, offsets, sizes,
+                                           strides);
+      };
+      GemmBuilder(b, loc, p).build(slice(a), slice(bm), slice(c), pack);
+    }
+    op->erase();
+  }
+};
+
+} // namespace

@@ -1,0 +1,60 @@
+// RUN: kiln-opt %s --kiln-lower-matmuls --canonicalize --cse | FileCheck %s
+// f32 matmuls on memrefs become packed, register-blocked kernels: B is packed
+// into panels of 32 columns (the last one zero-padded), rows go in blocks of
+// 8 with a 4-row kernel for the remainder, and the 4 columns of the last
+// panel are stored with a mask.
+
+// CHECK-LABEL: func @matmul
+// CHECK: %[[MASK:.*]] = arith.constant dense<[true, true, true, true, false
+// CHECK: %[[PACK:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x147x32xf32>
+// Pack the 3 full panels.
+// CHECK: scf.for %{{.*}} = %c0 to %c3
+// CHECK:   scf.for %[[K:.*]] = %c0 to %c147
+// CHECK:     vector.load %{{.*}}[%[[K]], %{{.*}}] : memref<147x100xf32>, vector<16xf32>
+// CHECK:     vector.store %{{.*}}, %[[PACK]][%{{.*}}, %[[K]], %c0]
+// 8-row blocks over the full panels: 16 accumulators through the K loop.
+// CHECK: scf.for %{{.*}} = %c0 to %c16 step %c8
+// CHECK:   scf.for
+// CHECK:     scf.for %{{.*}} = %c0 to %c147 step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK:       vector.load %[[PACK]]
+// CHECK:       memref.load %{{.*}} : memref<20x147xf32>
+// CHECK:       vector.broadcast
+// CHECK:       vector.fma
+// The tail panel: packed with a masked load, its stores masked.
+// CHECK: vector.maskedload %{{.*}}, %[[MASK]]
+// CHECK: vector.maskedstore %{{.*}}, %[[MASK]]
+// CHECK-NOT: linalg.matmul
+func.func @matmul(%a: memref<20x147xf32>, %b: memref<147x100xf32>, %c: memref<20x100xf32>) {
+  linalg.matmul ins(%a, %b : memref<20x147xf32>, memref<147x100xf32>) outs(%c : memref<20x100xf32>)
+  return
+}
+
+// One row (a GEMV): no packing, 8 vectors of B read in place per step.
+// CHECK-LABEL: func @gemv
+// CHECK-NOT: memref.alloc
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1
+// CHECK:   scf.for %{{.*}} = %c0 to %c64 step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK-COUNT-8: vector.load %{{.*}} : memref<64x256xf32>, vector<16xf32>
+func.func @gemv(%a: memref<1x64xf32>, %b: memref<64x256xf32>, %c: memref<1x256xf32>) {
+  linalg.matmul ins(%a, %b : memref<1x64xf32>, memref<64x256xf32>) outs(%c : memref<1x256xf32>)
+  return
+}
+
+// A batch is a loop over 2-d slices.
+// CHECK-LABEL: func @batched
+// CHECK: scf.for %[[B:.*]] = %c0 to %c4 step %c1
+// CHECK:   memref.subview %{{.*}}[%[[B]], 0, 0] [1, 32, 16] [1, 1, 1] : memref<4x32x16xf32> to memref<32x16xf32, strided<[16, 1], offset: ?>>
+// CHECK: vector.fma
+// CHECK-NOT: linalg.batch_matmul
+func.func @batched(%a: memref<4x32x16xf32>, %b: memref<4x16x64xf32>, %c: memref<4x32x64xf32>) {
+  linalg.batch_matmul ins(%a, %b : memref<4x32x16xf32>, memref<4x16x64xf32>) outs(%c : memref<4x32x64xf32>)
+  return
+}
+
+// Integer matmuls are not this pass's.
+// CHECK-LABEL: func @integer
+// CHECK: linalg.matmul
+func.func @integer(%a: memref<16x16xi32>, %b: memref<16x16xi32>, %c: memref<16x16xi32>) {
+  linalg.matmul ins(%a, %b : memref<16x16xi32>, memref<16x16xi32>) outs(%c : memref<16x16xi32>)
+  return
+}
