@@ -38,6 +38,19 @@ def ConvertONNXToLinalg : Pass<"kiln-convert-onnx-to-linalg", "mlir::ModuleOp"> 
   ];
 }
 
+def DecomposePads : Pass<"kiln-decompose-pads", "mlir::func::FuncOp"> {
+  let summary = "Rewrite tensor.pad as a fill and an insert_slice";
+  let description = [{
+    Before: tensor.pad with a constant padding value. After: tensor.empty of
+    the padded shape, linalg.fill with the value, and tensor.insert_slice of
+    the source into it. With eliminate-empty-tensors, the producer of the
+    source then writes into the padded buffer in place instead of being copied
+    there.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def FoldONNXConstants : Pass<"kiln-fold-onnx-constants", "mlir::func::FuncOp"> {
   let summary = "Evaluate onnx ops whose inputs are all constants";
   let description = [{

@@ -49,6 +49,7 @@ void buildLinalgOptimizationPipeline(OpPassManager &pm) {
 
 void buildBufferizationPipeline(OpPassManager &pm) {
   pm.addPass(createPrepareEntryFunction());
+  pm.addNestedPass<func::FuncOp>(createDecomposePads());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizationOptions options;
   options.bufferizeFunctionBoundaries = true;
