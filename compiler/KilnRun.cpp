@@ -121,7 +121,7 @@ static const char *const usageText =
     "  --data DIR       directory of input_<i>.pb and output_<i>.pb\n"
     "  --write OUTDIR   write the outputs as OUTDIR/output_<i>.pb\n"
     "  --bench N        time N runs after a warm-up; print median and p90\n"
-    "  --threads N      number of threads (the runtime uses one today)\n"
+    "  --threads N      number of threads the model runs on (default 1)\n"
     "  --rtol R         relative tolerance for floats (default 1e-3)\n"
     "  --atol A         absolute tolerance for floats (default 1e-5)\n"
     "\n"
@@ -427,7 +427,7 @@ static bool readTensorInfo(const kiln_tensor_info &info, const char *kind,
 }
 
 /// Loads the library at `path` and returns its descriptor, checked.
-static const kiln_model_info *loadModel(const std::string &path,
+static const kiln_model_info *loadModel(const std::string &path, int64_t threads,
                                         std::string &error) {
   std::error_code ec;
   fs::file_status status = fs::status(path, ec);
@@ -458,6 +458,19 @@ static const kiln_model_info *loadModel(const std::string &path,
             " is not a Kiln model library: it does not export kiln_model()";
     return nullptr;
   }
+  // The library's own copy of the runtime holds the thread pool.
+  if (void *setThreads = dlsym(handle, "kiln_set_num_threads")) {
+    int granted = reinterpret_cast<int (*)(int)>(setThreads)(
+        static_cast<int>(std::min<int64_t>(threads, KILN_MAX_THREADS)));
+    if (granted < threads)
+      std::fprintf(stderr, "kiln-run: note: running on %d threads\n",
+                   granted);
+  } else if (threads > 1) {
+    std::fprintf(stderr, "kiln-run: note: %s has no thread pool (built by an "
+                         "older kilnc): running on one thread\n",
+                 quote(path).c_str());
+  }
+  dlerror();
   auto entry = reinterpret_cast<KilnModelFn>(symbol);
   const kiln_model_info *info = entry();
   if (!info) {
@@ -762,19 +775,12 @@ static bool runModel(const kiln_model_info &info,
 
 static int runKiln(const Options &options) {
   std::string error;
-  if (options.threads > 1)
-    std::fprintf(stderr,
-                 "kiln-run: note: --threads %" PRId64
-                 " accepted, but the runtime is single-threaded: running on "
-                 "one thread\n",
-                 options.threads);
-
   std::error_code ec;
   if (!fs::is_directory(options.dataDir, ec))
     return reportError("data directory " + quote(options.dataDir) +
                        " does not exist or is not a directory");
 
-  const kiln_model_info *info = loadModel(options.libraryPath, error);
+  const kiln_model_info *info = loadModel(options.libraryPath, options.threads, error);
   if (!info)
     return reportError(error);
 

@@ -25,6 +25,9 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <functional>
+#include <map>
+
 namespace kiln {
 #define GEN_PASS_DEF_LOWERMATMULS
 #include "passes/Passes.h.inc"
@@ -59,15 +62,30 @@ public:
   GemmBuilder(OpBuilder &b, Location loc, const GemmPlan &plan)
       : b(b), loc(loc), p(plan) {}
 
+  /// Makes the function that runs row blocks [begin, end) over panels
+  /// [x, y) of `cols` columns: (A, B, C, Bp, x, y, begin, end). Null when
+  /// the GEMM stays on one thread.
+  using RowsFunction = std::function<func::FuncOp(int64_t cols)>;
+
   /// C[m, n] += A[m, k] * B[k, n] for 2-d memrefs with unit inner strides.
-  /// `packBuffer` holds `chunk` panels when the plan packs.
-  void build(Value a, Value bm, Value c, Value packBuffer) {
-    A = a;
-    B = bm;
-    C = c;
-    Bp = packBuffer;
+  /// `packBuffer` holds `chunk` panels when the plan packs (else it is B).
+  /// With `rowsFunction`, the row blocks of each chunk run through the
+  /// runtime's kiln_parallel_rows.
+  void build(Value a, Value bm, Value c, Value packBuffer,
+             const RowsFunction &rowsFunction) {
+    setOperands(a, bm, c, packBuffer);
     int64_t fullPanels = p.n / p.nr();
     int64_t tail = p.n % p.nr();
+    auto rows = [&](Value c0, Value c1, int64_t cols) {
+      if (!rowsFunction)
+        return rowBlocks(index(0), index(blocks()), c0, c1, cols);
+      func::FuncOp fn = rowsFunction(cols);
+      Value callee = b.create<func::ConstantOp>(loc, fn.getFunctionType(),
+                                                fn.getSymName());
+      SmallVector<Value> args{callee, A, B, C, Bp, c0, c1, index(blocks())};
+      func::FuncOp decl = runtimeDeclaration(fn, TypeRange(ValueRange(args)));
+      b.create<func::CallOp>(loc, decl, args);
+    };
     if (fullPanels > 0) {
       // for c0 in [0, fullPanels) step chunk: panels [c0, min(c0+chunk, full))
       forLoop(0, fullPanels, p.chunk, [&](Value c0) {
@@ -76,24 +94,53 @@ public:
             index(fullPanels));
         if (p.pack)
           packPanels(c0, c1, p.nr());
-        rowBlocks([&](Value i, int64_t rows) {
-          forLoop(c0, c1, 1, [&](Value panel) {
-            microKernel(i, rows, panel, c0, p.nr());
-          });
-        });
+        rows(c0, c1, p.nr());
       });
     }
     if (tail > 0) {
       Value last = index(fullPanels);
       if (p.pack)
         packPanels(last, index(fullPanels + 1), tail);
-      rowBlocks([&](Value i, int64_t rows) {
-        microKernel(i, rows, last, last, tail);
-      });
+      rows(last, index(fullPanels + 1), tail);
     }
   }
 
+  /// The body of a rows function: `fn`'s arguments are its operands.
+  void buildRows(func::FuncOp fn, int64_t cols) {
+    auto args = fn.getArguments();
+    setOperands(args[0], args[1], args[2], args[3]);
+    rowBlocks(args[6], args[7], args[4], args[5], cols);
+    b.create<func::ReturnOp>(loc);
+  }
+
+  int64_t blocks() const { return (p.m + p.mr - 1) / p.mr; }
+
 private:
+  void setOperands(Value a, Value bm, Value c, Value packBuffer) {
+    A = a;
+    B = bm;
+    C = c;
+    Bp = packBuffer;
+  }
+
+  /// A private declaration of the runtime's kiln_parallel_rows for these
+  /// argument types (`kiln.runtime` names the symbol; memref types differ
+  /// per call, so each call gets its own until the LLVM dialect, where
+  /// kiln-merge-runtime-declarations makes them one).
+  func::FuncOp runtimeDeclaration(func::FuncOp fn, TypeRange types) {
+    auto module = fn->getParentOfType<ModuleOp>();
+    std::string name = (fn.getSymName() + "_dispatch").str();
+    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+      return existing;
+    OpBuilder mb(module.getBodyRegion());
+    mb.setInsertionPointToStart(module.getBody());
+    auto decl = mb.create<func::FuncOp>(
+        loc, name, mb.getFunctionType(types, {}));
+    decl.setPrivate();
+    decl->setAttr("kiln.runtime", mb.getStringAttr("kiln_parallel_rows"));
+    return decl;
+  }
+
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
 
   void forLoop(Value lb, Value ub, int64_t step,
@@ -108,13 +155,26 @@ private:
     forLoop(index(lb), index(ub), step, body);
   }
 
-  /// Calls `body` for every block of mr rows, then for the remainder rows.
-  void rowBlocks(function_ref<void(Value, int64_t)> body) {
-    int64_t full = p.m / p.mr * p.mr;
-    if (full > 0)
-      forLoop(0, full, p.mr, [&](Value i) { body(i, p.mr); });
-    if (p.m % p.mr)
-      body(index(full), p.m % p.mr);
+  /// Micro-kernels for row blocks [begin, end) (the last block may be the
+  /// short one) over panels [c0, c1) of `cols` columns.
+  void rowBlocks(Value begin, Value end, Value c0, Value c1, int64_t cols) {
+    int64_t full = p.m / p.mr;
+    Value fullEnd = b.create<arith::MinSIOp>(loc, end, index(full));
+    forLoop(begin, fullEnd, 1, [&](Value blk) {
+      Value i = b.create<arith::MulIOp>(loc, blk, index(p.mr));
+      forLoop(c0, c1, 1,
+              [&](Value panel) { microKernel(i, p.mr, panel, c0, cols); });
+    });
+    if (p.m % p.mr == 0)
+      return;
+    Value hasTail = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt,
+                                            end, index(full));
+    auto ifOp = b.create<scf::IfOp>(loc, hasTail, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    forLoop(c0, c1, 1, [&](Value panel) {
+      microKernel(index(full * p.mr), p.m % p.mr, panel, c0, cols);
+    });
   }
 
   VectorType vecType() { return VectorType::get({p.vw}, b.getF32Type()); }
@@ -239,6 +299,43 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       lower(op);
   }
 
+  /// True for a memref that a function can take as a bare pointer: a static
+  /// shape, strides and offset.
+  static bool isStatic(Value v) {
+    auto type = cast<MemRefType>(v.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    return type.hasStaticShape() &&
+           succeeded(getStridesAndOffset(type, strides, offset)) &&
+           !ShapedType::isDynamic(offset) &&
+           llvm::none_of(strides, ShapedType::isDynamic);
+  }
+
+  /// A private function, beside the one holding `op`, that runs row blocks
+  /// [begin, end) of the GEMM over panels [x, y) of `cols` columns.
+  func::FuncOp rowsFunction(Operation *op, const GemmPlan &p, Value a,
+                            Value bm, Value c, Value pack, int64_t cols) {
+    auto parent = op->getParentOfType<func::FuncOp>();
+    OpBuilder mb(parent);
+    Type idx = mb.getIndexType();
+    auto type = mb.getFunctionType(
+        {a.getType(), bm.getType(), c.getType(), pack.getType(), idx, idx, idx,
+         idx},
+        {});
+    std::string name =
+        (parent.getSymName() + "_gemm" + Twine(counter++)).str();
+    auto fn = mb.create<func::FuncOp>(op->getLoc(), name, type);
+    fn.setPrivate();
+    fn->setAttr("passthrough",
+                mb.getArrayAttr({mb.getStringAttr("noinline")}));
+    OpBuilder fb(fn.getContext());
+    fb.setInsertionPointToStart(fn.addEntryBlock());
+    GemmBuilder(fb, op->getLoc(), p).buildRows(fn, cols);
+    return fn;
+  }
+
+  int64_t counter = 0;
+
   /// The blocking for an [m x k] * [k x n] product.
   GemmPlan plan(int64_t m, int64_t n, int64_t k) const {
     GemmPlan p;
@@ -283,7 +380,18 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     Value a = op->getOperand(0), bm = op->getOperand(1),
           c = op->getOperand(2);
     if (!batched) {
-      GemmBuilder(b, loc, p).build(a, bm, c, pack);
+      GemmBuilder builder(b, loc, p);
+      GemmBuilder::RowsFunction rows;
+      if (parallel && builder.blocks() > 1 && isStatic(a) && isStatic(bm) &&
+          isStatic(c))
+        rows = [&, cache = std::map<int64_t, func::FuncOp>()](
+                   int64_t cols) mutable {
+          func::FuncOp &fn = cache[cols];
+          if (!fn)
+            fn = rowsFunction(op, p, a, bm, c, pack ? pack : bm, cols);
+          return fn;
+        };
+      builder.build(a, bm, c, pack ? pack : bm, rows);
     } else {
       int64_t batch = as[0];
       auto loop = b.create<scf::ForOp>(
@@ -308,7 +416,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         return b.create<memref::SubViewOp>(loc, resultType, v, offsets, sizes,
                                            strides);
       };
-      GemmBuilder(b, loc, p).build(slice(a), slice(bm), slice(c), pack);
+      Value bs = slice(bm);
+      GemmBuilder(b, loc, p).build(slice(a), bs, slice(c), pack ? pack : bs,
+                                   nullptr);
     }
     op->erase();
   }

@@ -75,7 +75,7 @@ def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
-def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::func::FuncOp"> {
+def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
   let summary = "Lower f32 matmuls on memrefs to packed, cache-blocked kernels";
   let description = [{
     Before: linalg.matmul / linalg.batch_matmul on f32 memrefs with static
@@ -87,6 +87,13 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::func::FuncOp"> {
     Row remainders get a kernel of fewer rows, column remainders masked loads
     and stores. Matmuls with fewer than `pack-min-rows` rows read B in place.
     Other matmuls are left as they are.
+
+    With `parallel`, the row blocks of each chunk are a private function
+    `PARENT_gemmN(A, B, C, Bp, x, y, begin, end)` that the runtime's
+    kiln_parallel_rows splits over its threads; the call goes through a
+    declaration `PARENT_gemmN_dispatch` marked `kiln.runtime =
+    "kiln_parallel_rows"` (see kiln-merge-runtime-declarations). Matmuls
+    whose operands are not static memrefs (slices in a loop) stay serial.
   }];
   let options = [
     Option<"tileM", "tile-m", "int64_t", /*default=*/"8", "rows per micro-kernel">,
@@ -97,11 +104,14 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::func::FuncOp"> {
     Option<"packMinRows", "pack-min-rows", "int64_t", /*default=*/"16",
            "pack B only for matmuls with at least this many rows">,
     Option<"chunkBytes", "chunk-bytes", "int64_t", /*default=*/"524288",
-           "bytes of packed B per chunk (sized to stay in L2)">
+           "bytes of packed B per chunk (sized to stay in L2)">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "run each chunk's row blocks through kiln_parallel_rows">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
-    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect"
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+    "mlir::func::FuncDialect"
   ];
 }
 
@@ -129,6 +139,18 @@ def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["mlir::vector::VectorDialect",
                            "mlir::scf::SCFDialect"];
+}
+
+def MergeRuntimeDeclarations : Pass<"kiln-merge-runtime-declarations", "mlir::ModuleOp"> {
+  let summary = "Point calls of per-type runtime declarations at one symbol";
+  let description = [{
+    Before: the LLVM dialect with external llvm.func declarations marked
+    `kiln.runtime = "NAME"` (one per memref signature, from before bare
+    pointers made them alike), and calls to them. After: one private
+    declaration of NAME and every such call made to it; the marked
+    declarations are gone. Declarations of one NAME must have one LLVM type.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 
 def ONNXSignless : Pass<"kiln-onnx-signless", "mlir::func::FuncOp"> {

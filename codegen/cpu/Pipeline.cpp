@@ -112,6 +112,7 @@ void buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createConvertFuncToLLVMPass(funcOptions));
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createMergeRuntimeDeclarations());
   pm.addPass(createCanonicalizerPass());
 }
 

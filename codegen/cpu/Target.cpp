@@ -241,8 +241,19 @@ Error kiln::writeArtifact(Module &module, TargetMachine &machine,
   SmallString<128> soTemp(path);
   soTemp += ".tmp";
   std::string linker = tools.linker;
-  std::vector<StringRef> args{linker, "-shared", "--no-undefined-version", "-o",
-                              soTemp, objPath,   tools.runtimeArchive};
+  // The thread-count calls are exported whether or not the model uses the
+  // pool, so that a loader (kiln-run, an application) can always make them.
+  std::vector<StringRef> args{linker,
+                              "-shared",
+                              "--no-undefined-version",
+                              "-u",
+                              "kiln_set_num_threads",
+                              "-u",
+                              "kiln_get_num_threads",
+                              "-o",
+                              soTemp,
+                              objPath,
+                              tools.runtimeArchive};
   // The linker's own messages go to a file and come back as one line.
   SmallString<128> logPath;
   if (std::error_code ec =

@@ -1,4 +1,5 @@
-// RUN: kiln-opt %s --kiln-lower-matmuls --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-matmuls --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // f32 matmuls on memrefs become packed, register-blocked kernels: B is packed
 // into panels of 32 columns (the last one zero-padded), rows go in blocks of
 // 8 with a 4-row kernel for the remainder, and the 4 columns of the last
@@ -13,7 +14,8 @@
 // CHECK:     vector.load %{{.*}}[%[[K]], %{{.*}}] : memref<147x100xf32>, vector<16xf32>
 // CHECK:     vector.store %{{.*}}, %[[PACK]][%{{.*}}, %[[K]], %c0]
 // 8-row blocks over the full panels: 16 accumulators through the K loop.
-// CHECK: scf.for %{{.*}} = %c0 to %c16 step %c8
+// CHECK: scf.for %[[BLK:.*]] = %c0 to %c2 step %c1
+// CHECK:   arith.muli %[[BLK]], %c8
 // CHECK:   scf.for
 // CHECK:     scf.for %{{.*}} = %c0 to %c147 step %c1 iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK:       vector.load %[[PACK]]
@@ -24,6 +26,28 @@
 // CHECK: vector.maskedload %{{.*}}, %[[MASK]]
 // CHECK: vector.maskedstore %{{.*}}, %[[MASK]]
 // CHECK-NOT: linalg.matmul
+// In parallel, each chunk's row blocks are a function of (A, B, C, Bp, first
+// panel, end panel, first block, end block), called through a per-signature
+// declaration of the runtime's kiln_parallel_rows over all 3 row blocks.
+// PAR: func.func private @matmul_gemm1_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
+// PAR: func.func private @matmul_gemm0_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
+// PAR: func.func private @matmul_gemm0(%[[A:.*]]: memref<20x147xf32>, %{{.*}}: memref<147x100xf32>, %{{.*}}: memref<20x100xf32>, %{{.*}}: memref<4x147x32xf32>, %[[X:.*]]: index, %[[Y:.*]]: index, %[[BEGIN:.*]]: index, %[[END:.*]]: index) attributes {passthrough = ["noinline"]}
+// PAR:   %[[FULL:.*]] = arith.minsi %[[END]], %c2
+// PAR:   scf.for %{{.*}} = %[[BEGIN]] to %[[FULL]] step %c1
+// PAR:     scf.for %{{.*}} = %[[X]] to %[[Y]] step %c1
+// PAR:       vector.fma
+// The 4 remainder rows, when the range holds the last block.
+// PAR:   %[[LAST:.*]] = arith.cmpi sgt, %[[END]], %c2
+// PAR:   scf.if %[[LAST]]
+// PAR: func.func @matmul(
+// PAR:   %[[FN:.*]] = constant @matmul_gemm1
+// PAR:   %[[FN0:.*]] = constant @matmul_gemm0
+// PAR:   call @matmul_gemm0_dispatch(%[[FN0]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c0, %c3, %c3)
+// PAR:   call @matmul_gemm1_dispatch(%[[FN]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c3, %c4, %c3)
+// Slices in a loop are not static memrefs: batches stay serial.
+// PAR-LABEL: func.func @batched
+// PAR-NOT: call
+// PAR: return
 func.func @matmul(%a: memref<20x147xf32>, %b: memref<147x100xf32>, %c: memref<20x100xf32>) {
   linalg.matmul ins(%a, %b : memref<20x147xf32>, memref<147x100xf32>) outs(%c : memref<20x100xf32>)
   return

@@ -104,6 +104,34 @@ void kiln_free(void *ptr);
  *  targets and does nothing on bare metal. */
 void kiln_error(const char *message);
 
+/*===----------------------------------------------------------------------===*
+ * Threads. Generated code runs its large loops through kiln_parallel_rows;
+ * the runtime splits them over a small pool of pthreads (the calling thread
+ * is one of them). One thread is the default and costs one indirect call per
+ * loop. Bare-metal builds have no pool: the loop runs on the caller.
+ *===----------------------------------------------------------------------===*/
+
+/** Sets the number of threads that models run on (1 or more; the pool
+ *  grows on first use and is capped at KILN_MAX_THREADS). Not to be called
+ *  while a model runs. Returns the number now in effect. */
+int kiln_set_num_threads(int threads);
+
+/** The number of threads models run on. */
+int kiln_get_num_threads(void);
+
+/** The most threads the runtime's pool holds. */
+#define KILN_MAX_THREADS 64
+
+/** A loop body over iterations [begin, end) with the loop's arguments. */
+typedef void (*kiln_rows_fn)(void *a, void *b, void *c, void *d, int64_t x,
+                             int64_t y, int64_t begin, int64_t end);
+
+/** Runs fn(a, b, c, d, x, y, begin, end) over contiguous, disjoint pieces
+ *  of [0, n) that cover it, one piece per thread, and returns when all are
+ *  done. Called by generated code. */
+void kiln_parallel_rows(kiln_rows_fn fn, void *a, void *b, void *c, void *d,
+                        int64_t x, int64_t y, int64_t n);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

@@ -597,6 +597,27 @@ int main(int argc, char **argv) {
   pass("(b) output from the reused workspace is bitwise identical to (a)");
   check_guards(ws, "(b) second run");
 
+  /* ... and on two threads: each output element is summed in the same order
+     whichever thread computes it, so the result is bitwise the same. */
+  if (kiln_set_num_threads(2) != 2)
+    fail("kiln_set_num_threads(2) did not give two threads");
+  if (kiln_get_num_threads() != 2)
+    fail("kiln_get_num_threads() is not 2 after kiln_set_num_threads(2)");
+  for (k = 0; k < NUM_OUT; ++k)
+    memset(out[k], 0xFF, out_bytes[k]);
+  status = call_run(inputs, out, ws);
+  expect_status(status, KILN_OK, "(b) a run on two threads returns KILN_OK");
+  for (k = 0; k < NUM_OUT; ++k)
+    if (memcmp(out[k], out_a[k], out_bytes[k]) != 0) {
+      sprintf(msg, "(b) output %d '%.100s' on two threads differs bitwise "
+                   "from (a)",
+              k, expected_outputs[k].name);
+      fail(msg);
+    }
+  kiln_set_num_threads(1);
+  pass("(b) output on two threads is bitwise identical to (a)");
+  check_guards(ws, "(b) two threads");
+
   for (i = 0; i < NUM_IN; ++i)
     if (memcmp(inputs[i], input_copies[i], in_bytes[i]) != 0) {
       sprintf(msg, "(b) input %d '%.100s' was modified by the model", i,

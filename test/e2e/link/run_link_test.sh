@@ -9,7 +9,7 @@
 #   2. compiles the model with BUILD_DIR/bin/kilnc as --emit=lib (.a),
 #      --emit=obj (.o) and --emit=so (.so), and checks that the three NAME.h
 #      are identical and include nothing but <stddef.h> and <stdint.h>;
-#   3. checks that `nm -u` of the .o lists only kiln_alloc, kiln_free, memcpy
+#   3. checks that `nm -u` of the .o lists only kiln_alloc, kiln_free, kiln_parallel_rows, memcpy
 #      and memset, and that the .so exports kiln_model (and NAME_run,
 #      NAME_info);
 #   4. builds main.c (C99, -pedantic -Werror) against the .a alone, against
@@ -123,10 +123,10 @@ BAD_INCLUDES=$(grep -E '^[[:space:]]*#[[:space:]]*include' "$WORK_DIR/lib/$NAME.
 echo "  ok"
 
 #===--- 3. Symbols --------------------------------------------------------===#
-step "check undefined symbols of $NAME.o (allowed: kiln_alloc kiln_free memcpy memset)"
+step "check undefined symbols of $NAME.o (allowed: kiln_alloc kiln_free kiln_parallel_rows memcpy memset)"
 run nm -u "$WORK_DIR/obj/$NAME.o"
 OFFENDERS=$(nm -u "$WORK_DIR/obj/$NAME.o" | awk '{print $NF}' |
-  grep -vxE 'kiln_alloc|kiln_free|memcpy|memset' || true)
+  grep -vxE 'kiln_alloc|kiln_free|kiln_parallel_rows|memcpy|memset' || true)
 [[ -z $OFFENDERS ]] ||
   die "$NAME.o has undefined symbols beyond the runtime's hooks and memcpy/memset: $(echo $OFFENDERS)"
 echo "  ok"

@@ -1,0 +1,173 @@
+/*===- Threads.c - Kiln runtime: the thread pool ---------------------------===*
+ *
+ * This file implements kiln_parallel_rows, which generated code calls for
+ * its large loops, on a small pool of pthreads. The loop is cut into a few
+ * pieces per thread, which the caller and the workers claim one at a time.
+ * Workers spin for a while on a generation counter before they sleep on a
+ * condition variable, since a model makes hundreds of such calls per run,
+ * each a fraction of a millisecond. With one thread (the default) no worker exists and the loop
+ * runs on the caller. KILN_RUNTIME_BAREMETAL builds have no pool at all.
+ *
+ * One model runs in parallel at a time: a call made while another is in
+ * flight (a second application thread running a model) runs on its caller.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#if !defined(KILN_RUNTIME_BAREMETAL) && !defined(_POSIX_C_SOURCE)
+/* pthreads and sched_yield under a strict -std=c99. */
+#define _POSIX_C_SOURCE 200112L
+#endif
+
+#include "kiln/runtime.h"
+
+#ifdef KILN_RUNTIME_BAREMETAL
+
+int kiln_set_num_threads(int threads) {
+  (void)threads;
+  return 1;
+}
+
+int kiln_get_num_threads(void) { return 1; }
+
+void kiln_parallel_rows(kiln_rows_fn fn, void *a, void *b, void *c, void *d,
+                        int64_t x, int64_t y, int64_t n) {
+  fn(a, b, c, d, x, y, 0, n);
+}
+
+#else
+
+#include <pthread.h>
+#include <sched.h>
+
+/* Spins of a waiting thread before it sleeps or yields. */
+#define KILN_SPINS 4096
+
+static int numThreads = 1;
+static int numWorkers; /* started, never stopped */
+static pthread_t workers[KILN_MAX_THREADS];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
+
+/* The job in flight; written by the caller before it publishes `ticket`. */
+static struct {
+  kiln_rows_fn fn;
+  void *a, *b, *c, *d;
+  int64_t x, y, n;
+} job;
+
+/* Pieces are claimed from `ticket`: the job's generation (high 32 bits),
+ * its number of pieces (16 bits) and the next unclaimed piece (low 16 bits).
+ * A thread claims with a compare-and-swap that also checks the generation,
+ * so a worker that wakes late never runs a piece of a finished job, and the
+ * caller, which claims too, runs every piece nobody else took: a worker that
+ * the OS does not schedule in time costs nothing but its share. */
+static uint64_t ticket;
+static unsigned generation; /* what sleeping and spinning workers watch */
+static int done;            /* pieces of the job in flight that have ended */
+
+static void cpuRelax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+/* Claims and runs pieces of job `gen` until none is left. */
+static void runPieces(unsigned gen) {
+  for (;;) {
+    uint64_t t = __atomic_load_n(&ticket, __ATOMIC_ACQUIRE);
+    int64_t parts = (int64_t)((t >> 16) & 0xffff), part = (int64_t)(t & 0xffff);
+    if ((unsigned)(t >> 32) != gen || part >= parts)
+      return;
+    if (!__atomic_compare_exchange_n(&ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+      continue;
+    {
+      int64_t begin = job.n * part / parts, end = job.n * (part + 1) / parts;
+      if (begin < end)
+        job.fn(job.a, job.b, job.c, job.d, job.x, job.y, begin, end);
+    }
+    __atomic_add_fetch(&done, 1, __ATOMIC_RELEASE);
+  }
+}
+
+static void *workerMain(void *arg) {
+  unsigned seen = 0;
+  (void)arg;
+  for (;;) {
+    unsigned now;
+    int spins = 0;
+    while ((now = __atomic_load_n(&generation, __ATOMIC_ACQUIRE)) == seen &&
+           spins++ < KILN_SPINS * 16)
+      cpuRelax();
+    if (now == seen) {
+      pthread_mutex_lock(&lock);
+      while ((now = __atomic_load_n(&generation, __ATOMIC_ACQUIRE)) == seen)
+        pthread_cond_wait(&wake, &lock);
+      pthread_mutex_unlock(&lock);
+    }
+    seen = now;
+    runPieces(now);
+  }
+  return 0;
+}
+
+int kiln_set_num_threads(int threads) {
+  if (threads < 1)
+    threads = 1;
+  if (threads > KILN_MAX_THREADS)
+    threads = KILN_MAX_THREADS;
+  pthread_mutex_lock(&busy);
+  while (numWorkers < threads - 1 &&
+         pthread_create(&workers[numWorkers], 0, workerMain, 0) == 0)
+    ++numWorkers;
+  numThreads = numWorkers + 1 < threads ? numWorkers + 1 : threads;
+  pthread_mutex_unlock(&busy);
+  return numThreads;
+}
+
+int kiln_get_num_threads(void) { return numThreads; }
+
+void kiln_parallel_rows(kiln_rows_fn fn, void *a, void *b, void *c, void *d,
+                        int64_t x, int64_t y, int64_t n) {
+  /* A few pieces per thread, so that a late thread's share is small. */
+  int64_t parts = (int64_t)numThreads * 4;
+  unsigned gen;
+  int spins = 0;
+  if (parts > n)
+    parts = n;
+  if (parts > 0xffff)
+    parts = 0xffff;
+  if (numThreads <= 1 || parts <= 1 || pthread_mutex_trylock(&busy) != 0) {
+    fn(a, b, c, d, x, y, 0, n);
+    return;
+  }
+  job.fn = fn;
+  job.a = a;
+  job.b = b;
+  job.c = c;
+  job.d = d;
+  job.x = x;
+  job.y = y;
+  job.n = n;
+  __atomic_store_n(&done, 0, __ATOMIC_RELAXED);
+  gen = __atomic_load_n(&generation, __ATOMIC_RELAXED) + 1;
+  __atomic_store_n(&ticket, ((uint64_t)gen << 32) | ((uint64_t)parts << 16),
+                   __ATOMIC_RELEASE);
+  pthread_mutex_lock(&lock);
+  __atomic_store_n(&generation, gen, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&wake);
+  pthread_mutex_unlock(&lock);
+  runPieces(gen);
+  while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) != parts) {
+    if (spins++ < KILN_SPINS)
+      cpuRelax();
+    else
+      sched_yield();
+  }
+  pthread_mutex_unlock(&busy);
+}
+
+#endif
