@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/ParallelRows.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -80,11 +81,8 @@ public:
       if (!rowsFunction)
         return rowBlocks(index(0), index(blocks()), c0, c1, cols);
       func::FuncOp fn = rowsFunction(cols);
-      Value callee = b.create<func::ConstantOp>(loc, fn.getFunctionType(),
-                                                fn.getSymName());
-      SmallVector<Value> args{callee, A, B, C, Bp, c0, c1, index(blocks())};
-      func::FuncOp decl = runtimeDeclaration(fn, TypeRange(ValueRange(args)));
-      b.create<func::CallOp>(loc, decl, args);
+      kiln::emitParallelRows(b, loc, fn, ValueRange{A, B, C, Bp}, c0, c1,
+                             index(blocks()));
     };
     if (fullPanels > 0) {
       // for c0 in [0, fullPanels) step chunk: panels [c0, min(c0+chunk, full))
@@ -105,12 +103,11 @@ public:
     }
   }
 
-  /// The body of a rows function: `fn`'s arguments are its operands.
-  void buildRows(func::FuncOp fn, int64_t cols) {
-    auto args = fn.getArguments();
+  /// The body of a rows function, whose arguments are (A, B, C, Bp, first
+  /// panel, end panel, first block, end block).
+  void buildRows(ArrayRef<BlockArgument> args, int64_t cols) {
     setOperands(args[0], args[1], args[2], args[3]);
     rowBlocks(args[6], args[7], args[4], args[5], cols);
-    b.create<func::ReturnOp>(loc);
   }
 
   int64_t blocks() const { return (p.m + p.mr - 1) / p.mr; }
@@ -121,24 +118,6 @@ private:
     B = bm;
     C = c;
     Bp = packBuffer;
-  }
-
-  /// A private declaration of the runtime's kiln_parallel_rows for these
-  /// argument types (`kiln.runtime` names the symbol; memref types differ
-  /// per call, so each call gets its own until the LLVM dialect, where
-  /// kiln-merge-runtime-declarations makes them one).
-  func::FuncOp runtimeDeclaration(func::FuncOp fn, TypeRange types) {
-    auto module = fn->getParentOfType<ModuleOp>();
-    std::string name = (fn.getSymName() + "_dispatch").str();
-    if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-      return existing;
-    OpBuilder mb(module.getBodyRegion());
-    mb.setInsertionPointToStart(module.getBody());
-    auto decl = mb.create<func::FuncOp>(
-        loc, name, mb.getFunctionType(types, {}));
-    decl.setPrivate();
-    decl->setAttr("kiln.runtime", mb.getStringAttr("kiln_parallel_rows"));
-    return decl;
   }
 
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
@@ -299,42 +278,17 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       lower(op);
   }
 
-  /// True for a memref that a function can take as a bare pointer: a static
-  /// shape, strides and offset.
-  static bool isStatic(Value v) {
-    auto type = cast<MemRefType>(v.getType());
-    SmallVector<int64_t> strides;
-    int64_t offset;
-    return type.hasStaticShape() &&
-           succeeded(getStridesAndOffset(type, strides, offset)) &&
-           !ShapedType::isDynamic(offset) &&
-           llvm::none_of(strides, ShapedType::isDynamic);
-  }
-
-  /// A private function, beside the one holding `op`, that runs row blocks
-  /// [begin, end) of the GEMM over panels [x, y) of `cols` columns.
+  /// The function running row blocks [begin, end) of the GEMM over panels
+  /// [x, y) of `cols` columns.
   func::FuncOp rowsFunction(Operation *op, const GemmPlan &p, Value a,
                             Value bm, Value c, Value pack, int64_t cols) {
-    auto parent = op->getParentOfType<func::FuncOp>();
-    OpBuilder mb(parent);
-    Type idx = mb.getIndexType();
-    auto type = mb.getFunctionType(
-        {a.getType(), bm.getType(), c.getType(), pack.getType(), idx, idx, idx,
-         idx},
-        {});
-    std::string name =
-        (parent.getSymName() + "_gemm" + Twine(counter++)).str();
-    auto fn = mb.create<func::FuncOp>(op->getLoc(), name, type);
-    fn.setPrivate();
-    fn->setAttr("passthrough",
-                mb.getArrayAttr({mb.getStringAttr("noinline")}));
-    OpBuilder fb(fn.getContext());
-    fb.setInsertionPointToStart(fn.addEntryBlock());
-    GemmBuilder(fb, op->getLoc(), p).buildRows(fn, cols);
-    return fn;
+    return kiln::createRowsFunction(
+        op->getParentOfType<func::FuncOp>(), op->getLoc(),
+        TypeRange{a.getType(), bm.getType(), c.getType(), pack.getType()},
+        "gemm", [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> args) {
+          GemmBuilder(fb, l, p).buildRows(args, cols);
+        });
   }
-
-  int64_t counter = 0;
 
   /// The blocking for an [m x k] * [k x n] product.
   GemmPlan plan(int64_t m, int64_t n, int64_t k) const {
@@ -382,8 +336,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (!batched) {
       GemmBuilder builder(b, loc, p);
       GemmBuilder::RowsFunction rows;
-      if (parallel && builder.blocks() > 1 && isStatic(a) && isStatic(bm) &&
-          isStatic(c))
+      if (parallel && builder.blocks() > 1 && kiln::isStaticMemRef(a) &&
+          kiln::isStaticMemRef(bm) && kiln::isStaticMemRef(c))
         rows = [&, cache = std::map<int64_t, func::FuncOp>()](
                    int64_t cols) mutable {
           func::FuncOp &fn = cache[cols];

@@ -22,6 +22,10 @@
 
 namespace kiln {
 
+/// On a depthwise convolution's linalg.generic: [stride h, stride w,
+/// dilation h, dilation w], for kiln-lower-depthwise.
+constexpr const char *kDepthwiseAttr = "kiln.depthwise";
+
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 

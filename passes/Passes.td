@@ -75,6 +75,32 @@ def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def LowerDepthwise : Pass<"kiln-lower-depthwise", "mlir::ModuleOp"> {
+  let summary = "Lower f32 depthwise convolutions on memrefs to row kernels";
+  let description = [{
+    Before: linalg.generic ops marked `kiln.depthwise = [sh, sw, dh, dw]`
+    (the onnx Conv lowering's depthwise form) on static f32 memrefs: the
+    padded input [N, C, Hp, Wp], the weights [C, 1, 1, KH, KW] and the output
+    [N, C, 1, OH, OW], which holds the bias. After: scf loops over planes
+    (image, channel) and output rows, and per row vectors of `vector-width`
+    outputs that accumulate every tap with vector.fma before one store (the
+    last vector masked; stride 2 and more read the span and shuffle). The
+    planes run through kiln_parallel_rows when `parallel` is set and the
+    operands are static memrefs.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector register">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "run the planes through kiln_parallel_rows">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+    "mlir::func::FuncDialect"
+  ];
+}
+
 def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
   let summary = "Lower f32 matmuls on memrefs to packed, cache-blocked kernels";
   let description = [{

@@ -48,8 +48,10 @@ void buildLinalgOptimizationPipeline(OpPassManager &pm) {
 }
 
 void buildBufferizationPipeline(OpPassManager &pm) {
-  pm.addPass(createPrepareEntryFunction());
+  // Before the entry is prepared: the pattern driver folds, and would fold
+  // away the copies that keep an output from being an input.
   pm.addNestedPass<func::FuncOp>(createDecomposePads());
+  pm.addPass(createPrepareEntryFunction());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizationOptions options;
   options.bufferizeFunctionBoundaries = true;
@@ -68,6 +70,7 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   // again to erase those, or they would stop the accumulator hoisting.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLowerMatmuls());
+  pm.addPass(createLowerDepthwise());
   pm.addPass(createPlanMemory());
   pm.addPass(createLowerRunTimeChecks());
 }

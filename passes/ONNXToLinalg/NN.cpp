@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/ONNXToLinalg/Common.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -256,6 +257,11 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
           }
           b.create<linalg::YieldOp>(l, sum);
         });
+    // kiln-lower-depthwise gives f32 ones vectorised row kernels.
+    generic->setAttr(kDepthwiseAttr,
+                     rewriter.getDenseI64ArrayAttr(
+                         {w.strides[0], w.strides[1], w.dilations[0],
+                          w.dilations[1]}));
     rewriter.replaceOp(op,
                        reshapeTo(rewriter, loc, generic.getResult(0), yType));
     return success();

@@ -1,0 +1,74 @@
+//===- ParallelRows.cpp - Loops that run on the runtime's threads ---------===//
+//
+// This file implements the helpers declared in ParallelRows.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/ParallelRows.h"
+
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+bool isStaticMemRef(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  if (!type || !type.hasStaticShape())
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(getStridesAndOffset(type, strides, offset)) &&
+         !ShapedType::isDynamic(offset) &&
+         llvm::none_of(strides, ShapedType::isDynamic);
+}
+
+func::FuncOp createRowsFunction(func::FuncOp parent, Location loc,
+                                TypeRange memrefs, StringRef suffix,
+                                RowsBodyFn body) {
+  auto module = parent->getParentOfType<ModuleOp>();
+  OpBuilder mb(parent);
+  Type idx = mb.getIndexType();
+  SmallVector<Type> inputs(memrefs.begin(), memrefs.end());
+  inputs.append(4, idx);
+  std::string name;
+  for (int i = 0;; ++i) {
+    name = (parent.getSymName() + "_" + suffix + Twine(i)).str();
+    if (!module.lookupSymbol(name))
+      break;
+  }
+  auto fn = mb.create<func::FuncOp>(loc, name, mb.getFunctionType(inputs, {}));
+  fn.setPrivate();
+  fn->setAttr("passthrough", mb.getArrayAttr({mb.getStringAttr("noinline")}));
+  OpBuilder fb(fn.getContext());
+  fb.setInsertionPointToStart(fn.addEntryBlock());
+  body(fb, loc, fn.getArguments());
+  fb.create<func::ReturnOp>(loc);
+  return fn;
+}
+
+void emitParallelRows(OpBuilder &b, Location loc, func::FuncOp fn,
+                      ValueRange memrefs, Value x, Value y, Value n) {
+  Value callee =
+      b.create<func::ConstantOp>(loc, fn.getFunctionType(), fn.getSymName());
+  SmallVector<Value> args{callee};
+  args.append(memrefs.begin(), memrefs.end());
+  args.append({x, y, n});
+  // Memref types differ per call: a declaration per signature, marked with
+  // the runtime symbol it stands for.
+  auto module = fn->getParentOfType<ModuleOp>();
+  std::string name = (fn.getSymName() + "_dispatch").str();
+  auto decl = module.lookupSymbol<func::FuncOp>(name);
+  if (!decl) {
+    OpBuilder mb(module.getBodyRegion());
+    mb.setInsertionPointToStart(module.getBody());
+    decl = mb.create<func::FuncOp>(
+        loc, name, mb.getFunctionType(TypeRange(ValueRange(args)), {}));
+    decl.setPrivate();
+    decl->setAttr("kiln.runtime", mb.getStringAttr("kiln_parallel_rows"));
+  }
+  b.create<func::CallOp>(loc, decl, args);
+}
+
+} // namespace kiln

@@ -1,0 +1,44 @@
+//===- ParallelRows.h - Loops that run on the runtime's threads -*- C++ -*-===//
+//
+// This file declares the helpers that the kernel passes (kiln-lower-matmuls,
+// kiln-lower-depthwise) share to run a loop over [0, n) through the runtime's
+// kiln_parallel_rows: the loop body becomes a private function of four
+// memrefs and four indices (x, y, begin, end), called through a per-signature
+// declaration that kiln-merge-runtime-declarations later makes one symbol.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_PARALLELROWS_H
+#define KILN_PASSES_PARALLELROWS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace kiln {
+
+/// True for a memref that a function can take as a bare pointer: a static
+/// shape, strides and offset.
+bool isStaticMemRef(mlir::Value value);
+
+/// The body of a rows function: its arguments are (m0, m1, m2, m3, x, y,
+/// begin, end); the builder is inside it, and the return is added after.
+using RowsBodyFn = llvm::function_ref<void(
+    mlir::OpBuilder &, mlir::Location, mlir::ArrayRef<mlir::BlockArgument>)>;
+
+/// Creates `PARENT_SUFFIXN`, a private noinline function beside `parent`
+/// taking the four memref types and four indices.
+mlir::func::FuncOp createRowsFunction(mlir::func::FuncOp parent,
+                                      mlir::Location loc,
+                                      mlir::TypeRange memrefs,
+                                      llvm::StringRef suffix,
+                                      RowsBodyFn body);
+
+/// Calls `fn` over [0, n) through the runtime's kiln_parallel_rows with the
+/// four memrefs and x, y.
+void emitParallelRows(mlir::OpBuilder &b, mlir::Location loc,
+                      mlir::func::FuncOp fn, mlir::ValueRange memrefs,
+                      mlir::Value x, mlir::Value y, mlir::Value n);
+
+} // namespace kiln
+
+#endif // KILN_PASSES_PARALLELROWS_H

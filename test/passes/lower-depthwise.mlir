@@ -1,0 +1,43 @@
+// RUN: kiln-opt %s --kiln-lower-depthwise="parallel=false" --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-depthwise --canonicalize --cse | FileCheck %s --check-prefix=PAR
+// A 3x3 stride-2 depthwise conv over 4 channels, 20 outputs a row: per
+// channel the 9 weights are broadcast once; per row one full vector of 16
+// and a masked one of 4 accumulate all 9 taps; each tap reads 31 input
+// elements (16 + 15 masked) and keeps the even ones.
+
+// CHECK-LABEL: func @depthwise
+// CHECK-DAG: %[[M15:.*]] = arith.constant dense<[true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, false]> : vector<16xi1>
+// CHECK-DAG: %[[M4:.*]] = arith.constant dense<[true, true, true, true, false
+// CHECK: scf.for %[[P:.*]] = %c0 to %c4 step %c1
+// CHECK-COUNT-9: vector.broadcast
+// CHECK:   scf.for %[[OH:.*]] = %c0 to %c20 step %c1
+// CHECK:     %[[ACC:.*]] = vector.load %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c0] : memref<1x4x1x20x20xf32>, vector<16xf32>
+// CHECK:     vector.load %arg0
+// CHECK:     vector.maskedload %arg0[{{.*}}], %[[M15]]
+// CHECK:     vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK:     vector.fma %{{.*}}, %{{.*}}, %[[ACC]]
+// CHECK-COUNT-8: vector.fma
+// CHECK:     vector.store %{{.*}}, %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c0]
+// CHECK-COUNT-9: vector.fma
+// CHECK:     vector.maskedstore %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c16], %[[M4]]
+// CHECK-NOT: linalg.generic
+
+// In parallel the planes are a function that kiln_parallel_rows runs.
+// PAR: func.func private @depthwise_depthwise0_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
+// PAR: func.func private @depthwise_depthwise0({{.*}}, %[[BEGIN:.*]]: index, %[[END:.*]]: index) attributes {passthrough = ["noinline"]}
+// PAR:   scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step %c1
+// PAR: func.func @depthwise
+// PAR:   call @depthwise_depthwise0_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %arg2, %c0, %c0, %c4)
+#x = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g + c, oh * 2 + kh, ow * 2 + kw)>
+#w = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (g, f, c, kh, kw)>
+#o = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g, f, oh, ow)>
+func.func @depthwise(%x: memref<1x4x41x41xf32>, %w: memref<4x1x1x3x3xf32>, %y: memref<1x4x1x20x20xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %w : memref<1x4x41x41xf32>, memref<4x1x1x3x3xf32>) outs(%y : memref<1x4x1x20x20xf32>) attrs = {kiln.depthwise = array<i64: 2, 2, 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
