@@ -201,15 +201,15 @@ struct LowerDepthwisePass
         kiln::isStaticMemRef(out)) {
       func::FuncOp fn = kiln::createRowsFunction(
           op->getParentOfType<func::FuncOp>(), loc,
-          TypeRange{x.getType(), w.getType(), out.getType(), out.getType()},
-          "depthwise",
-          [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> args) {
-            DepthwiseBuilder(fb, l, s).planes(args[0], args[1], args[2],
-                                              args[6], args[7]);
+          TypeRange{x.getType(), w.getType(), out.getType()}, "depthwise",
+          [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
+              ArrayRef<BlockArgument> idx) {
+            DepthwiseBuilder(fb, l, s).planes(mems[0], mems[1], mems[2],
+                                              idx[2], idx[3]);
           });
       Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-      kiln::emitParallelRows(b, loc, fn, ValueRange{x, w, out, out}, zero,
-                             zero, planes);
+      kiln::emitParallelRows(b, loc, fn, ValueRange{x, w, out}, zero, zero,
+                             planes);
     } else {
       DepthwiseBuilder(b, loc, s).planes(
           x, w, out, b.create<arith::ConstantIndexOp>(loc, 0), planes);

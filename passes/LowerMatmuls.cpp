@@ -103,11 +103,12 @@ public:
     }
   }
 
-  /// The body of a rows function, whose arguments are (A, B, C, Bp, first
+  /// The body of a rows function: memrefs (A, B, C, Bp), indices (first
   /// panel, end panel, first block, end block).
-  void buildRows(ArrayRef<BlockArgument> args, int64_t cols) {
-    setOperands(args[0], args[1], args[2], args[3]);
-    rowBlocks(args[6], args[7], args[4], args[5], cols);
+  void buildRows(ArrayRef<BlockArgument> mems, ArrayRef<BlockArgument> idx,
+                 int64_t cols) {
+    setOperands(mems[0], mems[1], mems[2], mems[3]);
+    rowBlocks(idx[2], idx[3], idx[0], idx[1], cols);
   }
 
   int64_t blocks() const { return (p.m + p.mr - 1) / p.mr; }
@@ -285,8 +286,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     return kiln::createRowsFunction(
         op->getParentOfType<func::FuncOp>(), op->getLoc(),
         TypeRange{a.getType(), bm.getType(), c.getType(), pack.getType()},
-        "gemm", [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> args) {
-          GemmBuilder(fb, l, p).buildRows(args, cols);
+        "gemm",
+        [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
+            ArrayRef<BlockArgument> idx) {
+          GemmBuilder(fb, l, p).buildRows(mems, idx, cols);
         });
   }
 

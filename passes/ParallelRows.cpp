@@ -30,7 +30,9 @@ func::FuncOp createRowsFunction(func::FuncOp parent, Location loc,
   auto module = parent->getParentOfType<ModuleOp>();
   OpBuilder mb(parent);
   Type idx = mb.getIndexType();
+  assert(!memrefs.empty() && memrefs.size() <= kRowsBuffers);
   SmallVector<Type> inputs(memrefs.begin(), memrefs.end());
+  inputs.append(kRowsBuffers - memrefs.size(), memrefs.front());
   inputs.append(4, idx);
   std::string name;
   for (int i = 0;; ++i) {
@@ -43,7 +45,9 @@ func::FuncOp createRowsFunction(func::FuncOp parent, Location loc,
   fn->setAttr("passthrough", mb.getArrayAttr({mb.getStringAttr("noinline")}));
   OpBuilder fb(fn.getContext());
   fb.setInsertionPointToStart(fn.addEntryBlock());
-  body(fb, loc, fn.getArguments());
+  ArrayRef<BlockArgument> args = fn.getArguments();
+  body(fb, loc, args.take_front(memrefs.size()),
+       args.take_back(4));
   fb.create<func::ReturnOp>(loc);
   return fn;
 }
@@ -54,6 +58,7 @@ void emitParallelRows(OpBuilder &b, Location loc, func::FuncOp fn,
       b.create<func::ConstantOp>(loc, fn.getFunctionType(), fn.getSymName());
   SmallVector<Value> args{callee};
   args.append(memrefs.begin(), memrefs.end());
+  args.append(kRowsBuffers - memrefs.size(), memrefs.front());
   args.append({x, y, n});
   // Memref types differ per call: a declaration per signature, marked with
   // the runtime symbol it stands for.

@@ -2,9 +2,10 @@
 //
 // This file declares the helpers that the kernel passes (kiln-lower-matmuls,
 // kiln-lower-depthwise) share to run a loop over [0, n) through the runtime's
-// kiln_parallel_rows: the loop body becomes a private function of four
-// memrefs and four indices (x, y, begin, end), called through a per-signature
-// declaration that kiln-merge-runtime-declarations later makes one symbol.
+// kiln_parallel_rows: the loop body becomes a private function of
+// KILN_ROWS_BUFFERS memrefs (unused ones repeat the first) and four indices
+// (x, y, begin, end), called through a per-signature declaration that
+// kiln-merge-runtime-declarations later makes one symbol.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,13 +21,18 @@ namespace kiln {
 /// shape, strides and offset.
 bool isStaticMemRef(mlir::Value value);
 
-/// The body of a rows function: its arguments are (m0, m1, m2, m3, x, y,
-/// begin, end); the builder is inside it, and the return is added after.
+/// The runtime's KILN_ROWS_BUFFERS: memrefs a rows function takes.
+constexpr unsigned kRowsBuffers = 8;
+
+/// The body of a rows function, given its memrefs (as many as were asked
+/// for) and its indices (x, y, begin, end); the builder is inside it, and the
+/// return is added after.
 using RowsBodyFn = llvm::function_ref<void(
-    mlir::OpBuilder &, mlir::Location, mlir::ArrayRef<mlir::BlockArgument>)>;
+    mlir::OpBuilder &, mlir::Location, mlir::ArrayRef<mlir::BlockArgument>,
+    mlir::ArrayRef<mlir::BlockArgument>)>;
 
 /// Creates `PARENT_SUFFIXN`, a private noinline function beside `parent`
-/// taking the four memref types and four indices.
+/// taking the memref types (at most kRowsBuffers) and four indices.
 mlir::func::FuncOp createRowsFunction(mlir::func::FuncOp parent,
                                       mlir::Location loc,
                                       mlir::TypeRange memrefs,
@@ -34,7 +40,7 @@ mlir::func::FuncOp createRowsFunction(mlir::func::FuncOp parent,
                                       RowsBodyFn body);
 
 /// Calls `fn` over [0, n) through the runtime's kiln_parallel_rows with the
-/// four memrefs and x, y.
+/// memrefs (those `fn` was made for) and x, y.
 void emitParallelRows(mlir::OpBuilder &b, mlir::Location loc,
                       mlir::func::FuncOp fn, mlir::ValueRange memrefs,
                       mlir::Value x, mlir::Value y, mlir::Value n);

@@ -29,9 +29,10 @@ int kiln_set_num_threads(int threads) {
 
 int kiln_get_num_threads(void) { return 1; }
 
-void kiln_parallel_rows(kiln_rows_fn fn, void *a, void *b, void *c, void *d,
+void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
+                        void *b3, void *b4, void *b5, void *b6, void *b7,
                         int64_t x, int64_t y, int64_t n) {
-  fn(a, b, c, d, x, y, 0, n);
+  fn(b0, b1, b2, b3, b4, b5, b6, b7, x, y, 0, n);
 }
 
 #else
@@ -52,7 +53,7 @@ static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
 /* The job in flight; written by the caller before it publishes `ticket`. */
 static struct {
   kiln_rows_fn fn;
-  void *a, *b, *c, *d;
+  void *p[KILN_ROWS_BUFFERS];
   int64_t x, y, n;
 } job;
 
@@ -87,7 +88,8 @@ static void runPieces(unsigned gen) {
     {
       int64_t begin = job.n * part / parts, end = job.n * (part + 1) / parts;
       if (begin < end)
-        job.fn(job.a, job.b, job.c, job.d, job.x, job.y, begin, end);
+        job.fn(job.p[0], job.p[1], job.p[2], job.p[3], job.p[4], job.p[5],
+               job.p[6], job.p[7], job.x, job.y, begin, end);
     }
     __atomic_add_fetch(&done, 1, __ATOMIC_RELEASE);
   }
@@ -130,7 +132,8 @@ int kiln_set_num_threads(int threads) {
 
 int kiln_get_num_threads(void) { return numThreads; }
 
-void kiln_parallel_rows(kiln_rows_fn fn, void *a, void *b, void *c, void *d,
+void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
+                        void *b3, void *b4, void *b5, void *b6, void *b7,
                         int64_t x, int64_t y, int64_t n) {
   /* A few pieces per thread, so that a late thread's share is small. */
   int64_t parts = (int64_t)numThreads * 4;
@@ -141,14 +144,18 @@ void kiln_parallel_rows(kiln_rows_fn fn, void *a, void *b, void *c, void *d,
   if (parts > 0xffff)
     parts = 0xffff;
   if (numThreads <= 1 || parts <= 1 || pthread_mutex_trylock(&busy) != 0) {
-    fn(a, b, c, d, x, y, 0, n);
+    fn(b0, b1, b2, b3, b4, b5, b6, b7, x, y, 0, n);
     return;
   }
   job.fn = fn;
-  job.a = a;
-  job.b = b;
-  job.c = c;
-  job.d = d;
+  job.p[0] = b0;
+  job.p[1] = b1;
+  job.p[2] = b2;
+  job.p[3] = b3;
+  job.p[4] = b4;
+  job.p[5] = b5;
+  job.p[6] = b6;
+  job.p[7] = b7;
   job.x = x;
   job.y = y;
   job.n = n;

@@ -27,7 +27,7 @@
 // PAR: func.func private @depthwise_depthwise0({{.*}}, %[[BEGIN:.*]]: index, %[[END:.*]]: index) attributes {passthrough = ["noinline"]}
 // PAR:   scf.for %{{.*}} = %[[BEGIN]] to %[[END]] step %c1
 // PAR: func.func @depthwise
-// PAR:   call @depthwise_depthwise0_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %arg2, %c0, %c0, %c4)
+// PAR:   call @depthwise_depthwise0_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %arg0, %arg0, %arg0, %arg0, %arg0, %c0, %c0, %c4)
 #x = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g + c, oh * 2 + kh, ow * 2 + kw)>
 #w = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (g, f, c, kh, kw)>
 #o = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g, f, oh, ow)>

@@ -26,12 +26,13 @@
 // CHECK: vector.maskedload %{{.*}}, %[[MASK]]
 // CHECK: vector.maskedstore %{{.*}}, %[[MASK]]
 // CHECK-NOT: linalg.matmul
-// In parallel, each chunk's row blocks are a function of (A, B, C, Bp, first
-// panel, end panel, first block, end block), called through a per-signature
+// In parallel, each chunk's row blocks are a function of (A, B, C, Bp, and A
+// again for the unused buffers, first panel, end panel, first block, end
+// block), called through a per-signature
 // declaration of the runtime's kiln_parallel_rows over all 3 row blocks.
 // PAR: func.func private @matmul_gemm1_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
 // PAR: func.func private @matmul_gemm0_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
-// PAR: func.func private @matmul_gemm0(%[[A:.*]]: memref<20x147xf32>, %{{.*}}: memref<147x100xf32>, %{{.*}}: memref<20x100xf32>, %{{.*}}: memref<4x147x32xf32>, %[[X:.*]]: index, %[[Y:.*]]: index, %[[BEGIN:.*]]: index, %[[END:.*]]: index) attributes {passthrough = ["noinline"]}
+// PAR: func.func private @matmul_gemm0(%[[A:.*]]: memref<20x147xf32>, %{{.*}}: memref<147x100xf32>, %{{.*}}: memref<20x100xf32>, %{{.*}}: memref<4x147x32xf32>, {{.*}}: memref<20x147xf32>, {{.*}}: memref<20x147xf32>, {{.*}}: memref<20x147xf32>, {{.*}}: memref<20x147xf32>, %[[X:.*]]: index, %[[Y:.*]]: index, %[[BEGIN:.*]]: index, %[[END:.*]]: index) attributes {passthrough = ["noinline"]}
 // PAR:   %[[FULL:.*]] = arith.minsi %[[END]], %c2
 // PAR:   scf.for %{{.*}} = %[[BEGIN]] to %[[FULL]] step %c1
 // PAR:     scf.for %{{.*}} = %[[X]] to %[[Y]] step %c1
@@ -42,8 +43,8 @@
 // PAR: func.func @matmul(
 // PAR:   %[[FN:.*]] = constant @matmul_gemm1
 // PAR:   %[[FN0:.*]] = constant @matmul_gemm0
-// PAR:   call @matmul_gemm0_dispatch(%[[FN0]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c0, %c3, %c3)
-// PAR:   call @matmul_gemm1_dispatch(%[[FN]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c3, %c4, %c3)
+// PAR:   call @matmul_gemm0_dispatch(%[[FN0]], %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c0, %c3, %c3)
+// PAR:   call @matmul_gemm1_dispatch(%[[FN]], %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c3, %c4, %c3)
 // Slices in a loop are not static memrefs: batches stay serial.
 // PAR-LABEL: func.func @batched
 // PAR-NOT: call

@@ -122,14 +122,20 @@ int kiln_get_num_threads(void);
 /** The most threads the runtime's pool holds. */
 #define KILN_MAX_THREADS 64
 
-/** A loop body over iterations [begin, end) with the loop's arguments. */
-typedef void (*kiln_rows_fn)(void *a, void *b, void *c, void *d, int64_t x,
+/** The number of buffer arguments a parallel loop body takes. */
+#define KILN_ROWS_BUFFERS 8
+
+/** A loop body over iterations [begin, end) with the loop's arguments:
+ *  KILN_ROWS_BUFFERS buffers and two integers. */
+typedef void (*kiln_rows_fn)(void *b0, void *b1, void *b2, void *b3, void *b4,
+                             void *b5, void *b6, void *b7, int64_t x,
                              int64_t y, int64_t begin, int64_t end);
 
-/** Runs fn(a, b, c, d, x, y, begin, end) over contiguous, disjoint pieces
- *  of [0, n) that cover it, one piece per thread, and returns when all are
+/** Runs fn(b0..b7, x, y, begin, end) over contiguous, disjoint pieces of
+ *  [0, n) that cover it, on the pool's threads, and returns when all are
  *  done. Called by generated code. */
-void kiln_parallel_rows(kiln_rows_fn fn, void *a, void *b, void *c, void *d,
+void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
+                        void *b3, void *b4, void *b5, void *b6, void *b7,
                         int64_t x, int64_t y, int64_t n);
 
 #ifdef __cplusplus
