@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/FusedEnds.h"
 #include "passes/ParallelRows.h"
 #include "passes/Passes.h"
 
@@ -32,8 +33,9 @@ struct DepthwiseShape {
 
 class DepthwiseBuilder {
 public:
-  DepthwiseBuilder(OpBuilder &b, Location loc, const DepthwiseShape &s)
-      : b(b), loc(loc), s(s) {}
+  DepthwiseBuilder(OpBuilder &b, Location loc, const DepthwiseShape &s,
+                   const kiln::FusedEnds &ends)
+      : b(b), loc(loc), s(s), ends(ends) {}
 
   /// Planes (image, channel) [begin, end) of out = x (*) w, out holding the
   /// bias on entry.
@@ -43,6 +45,10 @@ public:
       Value ci = b.create<arith::RemSIOp>(loc, plane, index(s.c));
       SmallVector<Value> taps;
       Value zero = index(0);
+      Value start;
+      if (ends.hasInit())
+        start = b.create<vector::BroadcastOp>(
+            loc, vecType(), ends.initialValue(b, loc, plane));
       for (int64_t i = 0; i < s.kh; ++i)
         for (int64_t j = 0; j < s.kw; ++j) {
           Value t = b.create<memref::LoadOp>(
@@ -54,10 +60,10 @@ public:
         if (full > 0)
           forLoop(index(0), index(full), [&](Value v) {
             Value ow0 = b.create<arith::MulIOp>(loc, v, index(s.vw));
-            vectorOfRow(x, out, taps, ni, ci, oh, ow0, s.vw);
+            vectorOfRow(x, out, start, taps, ni, ci, oh, ow0, s.vw);
           });
         if (s.ow % s.vw)
-          vectorOfRow(x, out, taps, ni, ci, oh, index(full * s.vw),
+          vectorOfRow(x, out, start, taps, ni, ci, oh, index(full * s.vw),
                       s.ow % s.vw);
       });
     });
@@ -126,11 +132,13 @@ private:
     return b.create<vector::ShuffleOp>(loc, all, all, picked);
   }
 
-  void vectorOfRow(Value x, Value out, ArrayRef<Value> taps, Value ni,
-                   Value ci, Value oh, Value ow0, int64_t lanes) {
+  /// One vector of an output row, starting from `start` (the fused
+  /// initializer's value) or else the output's contents.
+  void vectorOfRow(Value x, Value out, Value start, ArrayRef<Value> taps,
+                   Value ni, Value ci, Value oh, Value ow0, int64_t lanes) {
     Value zero = index(0);
     SmallVector<Value> outIdx{ni, ci, zero, oh, ow0};
-    Value acc = load(out, outIdx, lanes);
+    Value acc = start ? start : load(out, outIdx, lanes);
     Value ohs = b.create<arith::MulIOp>(loc, oh, index(s.sh));
     Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
     for (int64_t i = 0; i < s.kh; ++i) {
@@ -141,6 +149,13 @@ private:
         acc = b.create<vector::FMAOp>(loc, taps[i * s.kw + j], xv, acc);
       }
     }
+    if (ends.hasEpilogue()) {
+      SmallVector<Value> others;
+      for (Value view : ends.otherViews())
+        others.push_back(load(view, outIdx, lanes));
+      acc = ends.apply(b, loc, acc, others);
+      out = ends.resultView();
+    }
     if (lanes >= s.vw)
       b.create<vector::StoreOp>(loc, acc, out, outIdx);
     else
@@ -150,6 +165,7 @@ private:
   OpBuilder &b;
   Location loc;
   const DepthwiseShape &s;
+  const kiln::FusedEnds &ends;
 };
 
 struct LowerDepthwisePass
@@ -197,23 +213,30 @@ struct LowerDepthwisePass
     OpBuilder b(op);
     Location loc = op.getLoc();
     Value planes = b.create<arith::ConstantIndexOp>(loc, s.n * s.c);
-    if (parallel && kiln::isStaticMemRef(x) && kiln::isStaticMemRef(w) &&
-        kiln::isStaticMemRef(out)) {
+    // The bias the output starts as and the activation after: in the kernel.
+    kiln::FusedEnds ends;
+    if (fuse)
+      ends = kiln::FusedEnds::match(b, op, out, ValueRange{x, w}, s.n * s.c);
+    SmallVector<Value> buffers{x, w, out};
+    buffers.append(ends.buffers());
+    if (parallel && buffers.size() <= kiln::kRowsBuffers &&
+        llvm::all_of(buffers, kiln::isStaticMemRef)) {
       func::FuncOp fn = kiln::createRowsFunction(
-          op->getParentOfType<func::FuncOp>(), loc,
-          TypeRange{x.getType(), w.getType(), out.getType()}, "depthwise",
+          op->getParentOfType<func::FuncOp>(), loc, TypeRange(buffers),
+          "depthwise",
           [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
               ArrayRef<BlockArgument> idx) {
-            DepthwiseBuilder(fb, l, s).planes(mems[0], mems[1], mems[2],
-                                              idx[2], idx[3]);
+            kiln::FusedEnds local = ends.remap(ValueRange(mems.drop_front(3)));
+            DepthwiseBuilder(fb, l, s, local)
+                .planes(mems[0], mems[1], mems[2], idx[2], idx[3]);
           });
       Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-      kiln::emitParallelRows(b, loc, fn, ValueRange{x, w, out}, zero, zero,
-                             planes);
+      kiln::emitParallelRows(b, loc, fn, buffers, zero, zero, planes);
     } else {
-      DepthwiseBuilder(b, loc, s).planes(
-          x, w, out, b.create<arith::ConstantIndexOp>(loc, 0), planes);
+      DepthwiseBuilder(b, loc, s, ends)
+          .planes(x, w, out, b.create<arith::ConstantIndexOp>(loc, 0), planes);
     }
+    ends.eraseFused();
     op->erase();
   }
 };

@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/FusedEnds.h"
 #include "passes/ParallelRows.h"
 #include "passes/Passes.h"
 
@@ -60,8 +61,9 @@ static bool hasUnitInnerStride(MemRefType type) {
 
 class GemmBuilder {
 public:
-  GemmBuilder(OpBuilder &b, Location loc, const GemmPlan &plan)
-      : b(b), loc(loc), p(plan) {}
+  GemmBuilder(OpBuilder &b, Location loc, const GemmPlan &plan,
+              const kiln::FusedEnds *ends = nullptr)
+      : b(b), loc(loc), p(plan), ends(ends) {}
 
   /// Makes the function that runs row blocks [begin, end) over panels
   /// [x, y) of `cols` columns: (A, B, C, Bp, x, y, begin, end). Null when
@@ -81,8 +83,10 @@ public:
       if (!rowsFunction)
         return rowBlocks(index(0), index(blocks()), c0, c1, cols);
       func::FuncOp fn = rowsFunction(cols);
-      kiln::emitParallelRows(b, loc, fn, ValueRange{A, B, C, Bp}, c0, c1,
-                             index(blocks()));
+      SmallVector<Value> buffers{A, B, C, Bp};
+      if (ends)
+        buffers.append(ends->buffers());
+      kiln::emitParallelRows(b, loc, fn, buffers, c0, c1, index(blocks()));
     };
     if (fullPanels > 0) {
       // for c0 in [0, fullPanels) step chunk: panels [c0, min(c0+chunk, full))
@@ -108,7 +112,13 @@ public:
   void buildRows(ArrayRef<BlockArgument> mems, ArrayRef<BlockArgument> idx,
                  int64_t cols) {
     setOperands(mems[0], mems[1], mems[2], mems[3]);
+    std::optional<kiln::FusedEnds> local;
+    if (ends) {
+      local = ends->remap(ValueRange(mems.drop_front(4)));
+      ends = &*local;
+    }
     rowBlocks(idx[2], idx[3], idx[0], idx[1], cols);
+    ends = nullptr;
   }
 
   int64_t blocks() const { return (p.m + p.mr - 1) / p.mr; }
@@ -223,12 +233,19 @@ private:
       colIdx.push_back(column(panel, v));
     Value local = p.pack ? b.create<arith::SubIOp>(loc, panel, c0) : Value();
 
+    // Accumulators start from C, or from the fused initializer's value.
     SmallVector<Value> acc;
-    for (int64_t r = 0; r < rows; ++r)
+    for (int64_t r = 0; r < rows; ++r) {
+      Value start;
+      if (ends && ends->hasInit())
+        start = b.create<vector::BroadcastOp>(
+            loc, vecType(), ends->initialValue(b, loc, rowIdx[r]));
       for (int64_t v = 0; v < p.nv; ++v)
-        acc.push_back(lanes(v, cols) ? load(C, {rowIdx[r], colIdx[v]},
-                                            lanes(v, cols))
-                                     : zeros());
+        acc.push_back(start                ? start
+                      : lanes(v, cols) ? load(C, {rowIdx[r], colIdx[v]},
+                                              lanes(v, cols))
+                                       : zeros());
+    }
 
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(p.k), index(1), acc,
@@ -253,15 +270,29 @@ private:
           }
           nb.create<scf::YieldOp>(l, next);
         });
+    // Stored to C, or through the fused epilogue to its output.
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t v = 0; v < p.nv; ++v)
-        store(loop.getResult(r * p.nv + v), C, {rowIdx[r], colIdx[v]},
-              lanes(v, cols));
+      for (int64_t v = 0; v < p.nv; ++v) {
+        int64_t n = lanes(v, cols);
+        SmallVector<Value> at{rowIdx[r], colIdx[v]};
+        Value result = loop.getResult(r * p.nv + v);
+        if (n == 0)
+          continue;
+        if (!ends || !ends->hasEpilogue()) {
+          store(result, C, at, n);
+          continue;
+        }
+        SmallVector<Value> others;
+        for (Value view : ends->otherViews())
+          others.push_back(load(view, at, n));
+        store(ends->apply(b, loc, result, others), ends->resultView(), at, n);
+      }
   }
 
   OpBuilder &b;
   Location loc;
   const GemmPlan &p;
+  const kiln::FusedEnds *ends;
   Value A, B, C, Bp;
 };
 
@@ -281,15 +312,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
 
   /// The function running row blocks [begin, end) of the GEMM over panels
   /// [x, y) of `cols` columns.
-  func::FuncOp rowsFunction(Operation *op, const GemmPlan &p, Value a,
-                            Value bm, Value c, Value pack, int64_t cols) {
+  func::FuncOp rowsFunction(Operation *op, const GemmPlan &p,
+                            ValueRange buffers, const kiln::FusedEnds *ends,
+                            int64_t cols) {
     return kiln::createRowsFunction(
         op->getParentOfType<func::FuncOp>(), op->getLoc(),
-        TypeRange{a.getType(), bm.getType(), c.getType(), pack.getType()},
-        "gemm",
+        TypeRange(buffers), "gemm",
         [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
             ArrayRef<BlockArgument> idx) {
-          GemmBuilder(fb, l, p).buildRows(mems, idx, cols);
+          GemmBuilder(fb, l, p, ends).buildRows(mems, idx, cols);
         });
   }
 
@@ -337,18 +368,27 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     Value a = op->getOperand(0), bm = op->getOperand(1),
           c = op->getOperand(2);
     if (!batched) {
-      GemmBuilder builder(b, loc, p);
+      // The bias that C starts as and the elementwise op after: in the
+      // kernel, when nothing else needs C itself.
+      kiln::FusedEnds ends;
+      if (fuse)
+        ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, bm}, m);
+      GemmBuilder builder(b, loc, p, &ends);
+      SmallVector<Value> buffers{a, bm, c, pack ? pack : bm};
+      buffers.append(ends.buffers());
       GemmBuilder::RowsFunction rows;
-      if (parallel && builder.blocks() > 1 && kiln::isStaticMemRef(a) &&
-          kiln::isStaticMemRef(bm) && kiln::isStaticMemRef(c))
+      if (parallel && builder.blocks() > 1 &&
+          buffers.size() <= kiln::kRowsBuffers &&
+          llvm::all_of(buffers, kiln::isStaticMemRef))
         rows = [&, cache = std::map<int64_t, func::FuncOp>()](
                    int64_t cols) mutable {
           func::FuncOp &fn = cache[cols];
           if (!fn)
-            fn = rowsFunction(op, p, a, bm, c, pack ? pack : bm, cols);
+            fn = rowsFunction(op, p, buffers, &ends, cols);
           return fn;
         };
       builder.build(a, bm, c, pack ? pack : bm, rows);
+      ends.eraseFused();
     } else {
       int64_t batch = as[0];
       auto loop = b.create<scf::ForOp>(

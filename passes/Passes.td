@@ -92,7 +92,10 @@ def LowerDepthwise : Pass<"kiln-lower-depthwise", "mlir::ModuleOp"> {
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector register">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
-           "run the planes through kiln_parallel_rows">
+           "run the planes through kiln_parallel_rows">,
+    Option<"fuse", "fuse", "bool", /*default=*/"true",
+           "fuse the output's initializer and the elementwise op after "
+           "(FusedEnds.h)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
@@ -132,7 +135,9 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     Option<"chunkBytes", "chunk-bytes", "int64_t", /*default=*/"524288",
            "bytes of packed B per chunk (sized to stay in L2)">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
-           "run each chunk's row blocks through kiln_parallel_rows">
+           "run each chunk's row blocks through kiln_parallel_rows">,
+    Option<"fuse", "fuse", "bool", /*default=*/"true",
+           "fuse C's initializer and the elementwise op after (FusedEnds.h)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

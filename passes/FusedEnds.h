@@ -1,0 +1,83 @@
+//===- FusedEnds.h - A kernel's initializer and epilogue, fused -*- C++ -*-===//
+//
+// This file declares what the kernel passes (kiln-lower-matmuls,
+// kiln-lower-depthwise) fuse into their loops, on memrefs after
+// bufferization, from the ops around a kernel that writes a buffer R:
+//
+//   the initializer   the op right before the kernel that fills all of R,
+//                     with a constant (linalg.fill) or with a value per row
+//                     of the kernel (a broadcast generic: a bias per output
+//                     channel); accumulators then start in registers from it
+//                     and R is never read;
+//   the epilogue      the op right after it, an elementwise linalg.generic
+//                     with identity maps that reads all of R (the residual
+//                     add, Relu, Clip, ...); its body is applied to the
+//                     accumulators, and the result stored to its output.
+//
+// Both are fused only when nothing else touches R and every buffer involved
+// is contiguous: then a buffer of the same element count, reshaped to the
+// kernel's output shape, is addressed with the kernel's own indices.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_FUSEDENDS_H
+#define KILN_PASSES_FUSEDENDS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace kiln {
+
+class FusedEnds {
+public:
+  /// Finds what `kernel`, which writes `out` (a view of all of its root
+  /// buffer) and reads `inputs`, can absorb. `rows` is the kernel's row count
+  /// (a prefix of out's root's dims must multiply to it) for the per-row
+  /// initializer. Creates reshaped views before `kernel`; nothing is erased.
+  static FusedEnds match(mlir::OpBuilder &b, mlir::Operation *kernel,
+                         mlir::Value out, mlir::ValueRange inputs,
+                         int64_t rows);
+
+  bool hasInit() const { return initOp != nullptr; }
+  bool hasEpilogue() const { return epilogue != nullptr; }
+
+  /// The buffers the fused code reads or writes besides the kernel's own,
+  /// in a fixed order; `remap` gives the same ends over other values of
+  /// them (a rows function's arguments).
+  llvm::SmallVector<mlir::Value> buffers() const;
+  FusedEnds remap(mlir::ValueRange newBuffers) const;
+
+  /// The scalar an accumulator of kernel row `row` starts from.
+  mlir::Value initialValue(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value row) const;
+
+  /// The epilogue's other operands (each like `out`) and its output.
+  llvm::ArrayRef<mlir::Value> otherViews() const { return others; }
+  mlir::Value resultView() const { return result; }
+
+  /// The epilogue's body on an accumulator vector and the vectors of the
+  /// other operands at the same place.
+  mlir::Value apply(mlir::OpBuilder &b, mlir::Location loc, mlir::Value acc,
+                    mlir::ArrayRef<mlir::Value> otherVectors) const;
+
+  /// Erases the fused ops (after the kernel has been lowered).
+  void eraseFused();
+
+private:
+  mlir::Operation *initOp = nullptr;
+  mlir::Value fillValue;    // linalg.fill's value (a constant), or
+  mlir::Value bias;         // the broadcast's input
+  mlir::AffineMap biasMap;  // over out's root dims, using row dims only
+  llvm::SmallVector<int64_t> rowDims; // the root's dims that make a row
+
+  mlir::linalg::GenericOp epilogue;
+  unsigned accArg = 0;                    // the block argument fed by R
+  llvm::SmallVector<unsigned> otherArgs;  // block arguments of `others`
+  llvm::SmallVector<mlir::Value> others;
+  mlir::Value result;
+};
+
+} // namespace kiln
+
+#endif // KILN_PASSES_FUSEDENDS_H
