@@ -83,3 +83,38 @@ func.func @integer(%a: memref<16x16xi32>, %b: memref<16x16xi32>, %c: memref<16x1
   linalg.matmul ins(%a, %b : memref<16x16xi32>, memref<16x16xi32>) outs(%c : memref<16x16xi32>)
   return
 }
+
+// A conv's form: C starts as a bias per row and a Relu follows; both run in
+// the kernel (C's buffer is never read or written), the Relu writing into
+// its own output through a reshaped view.
+// CHECK-LABEL: func @conv_like
+// CHECK: %[[Y:.*]] = memref.reinterpret_cast %arg3 to offset: [0], sizes: [16, 64], strides: [64, 1]
+// CHECK: %[[B:.*]] = memref.load %arg2[%{{.*}}, %c0] : memref<16x1xf32>
+// CHECK: %[[BV:.*]] = vector.broadcast %[[B]] : f32 to vector<16xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[BV]], %{{.*}} = %[[BV]],
+// CHECK: %[[R:.*]] = arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: vector.store %[[R]], %[[Y]]
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#bias = affine_map<(d0, d1, d2) -> (d1, 0)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+func.func @conv_like(%w: memref<16x32xf32>, %x: memref<32x64xf32>, %bias: memref<16x1xf32>, %y: memref<1x16x8x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<1x16x64xf32>
+  linalg.generic {indexing_maps = [#bias, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%bias : memref<16x1xf32>) outs(%acc : memref<1x16x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %c = memref.subview %acc[0, 0, 0] [1, 16, 64] [1, 1, 1] : memref<1x16x64xf32> to memref<16x64xf32, strided<[64, 1]>>
+  linalg.matmul ins(%w, %x : memref<16x32xf32>, memref<32x64xf32>) outs(%c : memref<16x64xf32, strided<[64, 1]>>)
+  %e = memref.expand_shape %acc [[0], [1], [2, 3]] output_shape [1, 16, 8, 8] : memref<1x16x64xf32> into memref<1x16x8x8xf32>
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e : memref<1x16x8x8xf32>) outs(%y : memref<1x16x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  }
+  return
+}
