@@ -75,6 +75,20 @@ def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
+  let summary = "Fuse elementwise linalg ops without touching contractions";
+  let description = [{
+    Before: linalg on tensors, with chains of elementwise generics, reshapes
+    between them, and matmuls. After: each chain one generic where a consumer
+    reads every element of a single-use producer once (its indexing map for
+    it is a permutation), reshapes moved through all-parallel generics only,
+    constants folded. Matmuls stay named ops, and no producer is recomputed.
+  }];
+  let dependentDialects = ["mlir::affine::AffineDialect",
+                           "mlir::linalg::LinalgDialect",
+                           "mlir::tensor::TensorDialect"];
+}
+
 def LowerDepthwise : Pass<"kiln-lower-depthwise", "mlir::ModuleOp"> {
   let summary = "Lower f32 depthwise convolutions on memrefs to row kernels";
   let description = [{

@@ -63,6 +63,13 @@ struct LowerVectorsPass : kiln::impl::LowerVectorsBase<LowerVectorsPass> {
 struct LowerMathToPolynomialsPass
     : kiln::impl::LowerMathToPolynomialsBase<LowerMathToPolynomialsPass> {
   void runOnOperation() override {
+    // x^2 as x*x, x^0.5 as sqrt(x) and the like, before powf becomes
+    // exp(y * log(x)).
+    RewritePatternSet simplify(&getContext());
+    populateMathAlgebraicSimplificationPatterns(simplify);
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(simplify))))
+      return signalPassFailure();
     RewritePatternSet expand(&getContext());
     populateExpandPowFPattern(expand);
     populateExpandFPowIPattern(expand);
