@@ -86,7 +86,8 @@ public:
       SmallVector<Value> buffers{A, B, C, Bp};
       if (ends)
         buffers.append(ends->buffers());
-      kiln::emitParallelRows(b, loc, fn, buffers, c0, c1, index(blocks()));
+      kiln::emitParallelRows(b, loc, fn, dispatch.empty() ? buffers : dispatch,
+                             c0, c1, index(blocks()));
     };
     if (fullPanels > 0) {
       // for c0 in [0, fullPanels) step chunk: panels [c0, min(c0+chunk, full))
@@ -109,16 +110,25 @@ public:
 
   /// The body of a rows function: memrefs (A, B, C, Bp), indices (first
   /// panel, end panel, first block, end block).
-  void buildRows(ArrayRef<BlockArgument> mems, ArrayRef<BlockArgument> idx,
-                 int64_t cols) {
-    setOperands(mems[0], mems[1], mems[2], mems[3]);
+  /// The body of a rows function: the GEMM's operands (A, B, C, Bp), the
+  /// fused ends' buffers, and the indices (first panel, end panel, first
+  /// block, end block).
+  void buildRows(ValueRange operands, ValueRange endBuffers,
+                 ArrayRef<BlockArgument> idx, int64_t cols) {
+    setOperands(operands[0], operands[1], operands[2], operands[3]);
     std::optional<kiln::FusedEnds> local;
     if (ends) {
-      local = ends->remap(ValueRange(mems.drop_front(4)));
+      local = ends->remap(endBuffers);
       ends = &*local;
     }
     rowBlocks(idx[2], idx[3], idx[0], idx[1], cols);
     ends = nullptr;
+  }
+
+  /// The buffers a parallel call passes (by default A, B, C, Bp and the
+  /// fused ends' buffers).
+  void setDispatchBuffers(ValueRange buffers) {
+    dispatch.assign(buffers.begin(), buffers.end());
   }
 
   int64_t blocks() const { return (p.m + p.mr - 1) / p.mr; }
@@ -294,6 +304,7 @@ private:
   const GemmPlan &p;
   const kiln::FusedEnds *ends;
   Value A, B, C, Bp;
+  SmallVector<Value> dispatch;
 };
 
 struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
@@ -310,17 +321,107 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       lower(op);
   }
 
+  /// How a GEMM's operands reach a rows function. An operand that is a
+  /// static memref is passed as it is; one whose only dynamic part is its
+  /// offset (a slice in a loop over images or groups) is passed as its base
+  /// buffer, the offset going through a small index buffer, and rebuilt in
+  /// the function with a reinterpret_cast.
+  struct Dispatch {
+    SmallVector<Value> buffers;     // what the call passes
+    SmallVector<Type> operandTypes; // A, B, C, Bp as the kernel wants them
+    SmallVector<int> offsetSlot;    // per operand: slot in `offsets`, or -1
+    int offsetsBuffer = -1;         // index of the offsets in `buffers`
+    unsigned endsBegin = 0;         // where the fused ends' buffers start
+  };
+
+  /// True for a memref of static shape and strides, whatever its offset.
+  static bool hasStaticStrides(Value v) {
+    auto type = dyn_cast<MemRefType>(v.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    return type && type.hasStaticShape() &&
+           succeeded(getStridesAndOffset(type, strides, offset)) &&
+           llvm::none_of(strides, ShapedType::isDynamic);
+  }
+
+  /// Plans the call's buffers; fails when an operand cannot be passed.
+  static FailureOr<Dispatch> planDispatch(OpBuilder &b, Location loc,
+                                          Operation *op, ValueRange operands,
+                                          ValueRange endBuffers) {
+    Dispatch d;
+    SmallVector<Value> offsets;
+    for (Value v : operands) {
+      d.operandTypes.push_back(v.getType());
+      if (kiln::isStaticMemRef(v)) {
+        d.buffers.push_back(v);
+        d.offsetSlot.push_back(-1);
+      } else if (hasStaticStrides(v)) {
+        auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, v);
+        d.buffers.push_back(meta.getBaseBuffer());
+        d.offsetSlot.push_back(offsets.size());
+        offsets.push_back(meta.getOffset());
+      } else {
+        return failure();
+      }
+    }
+    if (!offsets.empty()) {
+      // One small stack buffer per GEMM, at the top of its function.
+      auto parent = op->getParentOfType<func::FuncOp>();
+      OpBuilder top(parent.getBody());
+      Value slots = top.create<memref::AllocaOp>(
+          loc, MemRefType::get({static_cast<int64_t>(offsets.size())},
+                               b.getIndexType()));
+      for (auto [i, offset] : llvm::enumerate(offsets))
+        b.create<memref::StoreOp>(
+            loc, offset, slots,
+            ValueRange{b.create<arith::ConstantIndexOp>(loc, i)});
+      d.offsetsBuffer = d.buffers.size();
+      d.buffers.push_back(slots);
+    }
+    d.endsBegin = d.buffers.size();
+    d.buffers.append(endBuffers.begin(), endBuffers.end());
+    if (d.buffers.size() > kiln::kRowsBuffers ||
+        !llvm::all_of(d.buffers, kiln::isStaticMemRef))
+      return failure();
+    return d;
+  }
+
   /// The function running row blocks [begin, end) of the GEMM over panels
   /// [x, y) of `cols` columns.
   func::FuncOp rowsFunction(Operation *op, const GemmPlan &p,
-                            ValueRange buffers, const kiln::FusedEnds *ends,
+                            const Dispatch &d, const kiln::FusedEnds *ends,
                             int64_t cols) {
     return kiln::createRowsFunction(
         op->getParentOfType<func::FuncOp>(), op->getLoc(),
-        TypeRange(buffers), "gemm",
+        TypeRange(ValueRange(d.buffers)), "gemm",
         [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
             ArrayRef<BlockArgument> idx) {
-          GemmBuilder(fb, l, p, ends).buildRows(mems, idx, cols);
+          SmallVector<Value> operands;
+          for (auto [i, type] : llvm::enumerate(d.operandTypes)) {
+            if (d.offsetSlot[i] < 0) {
+              operands.push_back(mems[i]);
+              continue;
+            }
+            auto memType = cast<MemRefType>(type);
+            SmallVector<int64_t> strides;
+            int64_t unused;
+            (void)getStridesAndOffset(memType, strides, unused);
+            Value offset = fb.create<memref::LoadOp>(
+                l, mems[d.offsetsBuffer],
+                ValueRange{
+                    fb.create<arith::ConstantIndexOp>(l, d.offsetSlot[i])});
+            SmallVector<OpFoldResult> sizes, strideFolds;
+            for (int64_t s : memType.getShape())
+              sizes.push_back(fb.getIndexAttr(s));
+            for (int64_t s : strides)
+              strideFolds.push_back(fb.getIndexAttr(s));
+            operands.push_back(fb.create<memref::ReinterpretCastOp>(
+                l, memType, mems[i], OpFoldResult(offset), sizes,
+                strideFolds));
+          }
+          GemmBuilder(fb, l, p, ends)
+              .buildRows(operands, ValueRange(mems.drop_front(d.endsBegin)),
+                         idx, cols);
         });
   }
 
@@ -374,19 +475,26 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       if (fuse)
         ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, bm}, m);
       GemmBuilder builder(b, loc, p, &ends);
-      SmallVector<Value> buffers{a, bm, c, pack ? pack : bm};
-      buffers.append(ends.buffers());
       GemmBuilder::RowsFunction rows;
+      FailureOr<Dispatch> dispatch = failure();
+      // Threads only for chunks worth it: a second core reading what the
+      // first packed costs more than it gives on a small product.
+      int64_t chunkCols = std::min(p.n, p.chunk * p.nr());
       if (parallel && builder.blocks() > 1 &&
-          buffers.size() <= kiln::kRowsBuffers &&
-          llvm::all_of(buffers, kiln::isStaticMemRef))
+          2 * p.m * p.k * chunkCols >= parallelMinFlops)
+        dispatch = planDispatch(b, loc, op,
+                                ValueRange{a, bm, c, pack ? pack : bm},
+                                ends.buffers());
+      if (succeeded(dispatch)) {
+        builder.setDispatchBuffers(dispatch->buffers);
         rows = [&, cache = std::map<int64_t, func::FuncOp>()](
                    int64_t cols) mutable {
           func::FuncOp &fn = cache[cols];
           if (!fn)
-            fn = rowsFunction(op, p, buffers, &ends, cols);
+            fn = rowsFunction(op, p, *dispatch, &ends, cols);
           return fn;
         };
+      }
       builder.build(a, bm, c, pack ? pack : bm, rows);
       ends.eraseFused();
     } else {

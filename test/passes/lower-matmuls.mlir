@@ -1,5 +1,5 @@
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s
-// RUN: kiln-opt %s --kiln-lower-matmuls --canonicalize --cse | FileCheck %s --check-prefix=PAR
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // f32 matmuls on memrefs become packed, register-blocked kernels: B is packed
 // into panels of 32 columns (the last one zero-padded), rows go in blocks of
 // 8 with a 4-row kernel for the remainder, and the 4 columns of the last
@@ -115,6 +115,31 @@ func.func @conv_like(%w: memref<16x32xf32>, %x: memref<32x64xf32>, %bias: memref
   ^bb0(%in: f32, %out: f32):
     %r = arith.maximumf %in, %zero : f32
     linalg.yield %r : f32
+  }
+  return
+}
+
+// A GEMM per image of a batch: its slices have dynamic offsets, so they
+// travel to the rows function as base buffers, the offsets through a stack
+// buffer, and are rebuilt there (C here; B is only read by the packing).
+// PAR-LABEL: func.func private @per_image_gemm0(
+// PAR-SAME: memref<f32>
+// PAR:   %[[OFF:.*]] = memref.load %{{.*}}[%c1] : memref<2xindex>
+// PAR:   memref.reinterpret_cast %{{.*}} to offset: [%[[OFF]]], sizes: [16, 64], strides: [64, 1]
+// PAR-LABEL: func.func @per_image
+// PAR:   %[[SLOTS:.*]] = memref.alloca() : memref<2xindex>
+// PAR:   scf.for
+// PAR:     memref.extract_strided_metadata
+// PAR:     memref.store %{{.*}}, %[[SLOTS]][%c0]
+// PAR:     call @per_image_gemm0_dispatch(
+func.func @per_image(%w: memref<16x32xf32>, %x: memref<4x32x64xf32>, %y: memref<4x16x64xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %i = %c0 to %c4 step %c1 {
+    %xi = memref.subview %x[%i, 0, 0] [1, 32, 64] [1, 1, 1] : memref<4x32x64xf32> to memref<32x64xf32, strided<[64, 1], offset: ?>>
+    %yi = memref.subview %y[%i, 0, 0] [1, 16, 64] [1, 1, 1] : memref<4x16x64xf32> to memref<16x64xf32, strided<[64, 1], offset: ?>>
+    linalg.matmul ins(%w, %xi : memref<16x32xf32>, memref<32x64xf32, strided<[64, 1], offset: ?>>) outs(%yi : memref<16x64xf32, strided<[64, 1], offset: ?>>)
   }
   return
 }
