@@ -91,22 +91,24 @@ void accessesOf(Value root, SmallVectorImpl<Operation *> &ops) {
 }
 
 /// The nearest op after `op` in its block that is not free of memory
-/// effects.
+/// effects (allocations aside: they only make the epilogue's buffers).
 Operation *neighbour(Operation *op, bool forward) {
   for (Operation *o = op->getNextNode(); o; o = o->getNextNode())
-    if (!isMemoryEffectFree(o))
+    if (!isMemoryEffectFree(o) && !isa<memref::AllocOp>(o))
       return o;
   return nullptr;
 }
 
-/// Makes `v` available before `kernel`: a view defined after it (between
-/// the kernel and its epilogue) moves up, with whatever it is made from.
+/// Makes `v` available before `kernel`: a view or allocation defined after
+/// it (between the kernel and its epilogue) moves up, with whatever it is
+/// made from.
 bool hoistAbove(Value v, Operation *kernel) {
   Operation *def = v.getDefiningOp();
   if (!def || def->getBlock() != kernel->getBlock() ||
       def->isBeforeInBlock(kernel))
     return true;
-  if (!isMemoryEffectFree(def) || def->getNumRegions())
+  if ((!isMemoryEffectFree(def) && !isa<memref::AllocOp>(def)) ||
+      def->getNumRegions())
     return false;
   for (Value operand : def->getOperands())
     if (!hoistAbove(operand, kernel))

@@ -455,8 +455,6 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     bool batched = isa<linalg::BatchMatmulOp>(op);
     ArrayRef<int64_t> as = types[0].getShape(), bs = types[1].getShape();
     int64_t m = as[batched], k = as[batched + 1], n = bs[batched + 1];
-    if (m * n < 64)
-      return;
     GemmPlan p = plan(m, n, k);
 
     OpBuilder b(op);
