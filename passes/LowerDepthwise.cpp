@@ -14,6 +14,7 @@
 
 #include "passes/FusedEnds.h"
 #include "passes/ParallelRows.h"
+#include "passes/VectorLanes.h"
 #include "passes/Passes.h"
 
 namespace kiln {
@@ -82,24 +83,13 @@ private:
     body(loop.getInductionVar());
   }
 
-  Value mask(int64_t n) {
-    SmallVector<bool> bits(s.vw, false);
-    for (int64_t i = 0; i < n; ++i)
-      bits[i] = true;
-    auto type = VectorType::get({s.vw}, b.getI1Type());
-    return b.create<arith::ConstantOp>(loc, type,
-                                       DenseElementsAttr::get(type, bits));
-  }
-  Value zeros() {
-    return b.create<arith::ConstantOp>(
-        loc, vecType(), DenseElementsAttr::get(vecType(), 0.0f));
-  }
-  /// `lanes` valid elements at mem[indices], zero elsewhere.
+  // Vector accesses of a row end's valid lanes (VectorLanes.h).
+  Value zeros() { return kiln::VectorLanes(b, loc, s.vw).zeros(); }
   Value load(Value mem, ValueRange indices, int64_t lanes) {
-    if (lanes >= s.vw)
-      return b.create<vector::LoadOp>(loc, vecType(), mem, indices);
-    return b.create<vector::MaskedLoadOp>(loc, vecType(), mem, indices,
-                                          mask(lanes), zeros());
+    return kiln::VectorLanes(b, loc, s.vw).load(mem, indices, lanes);
+  }
+  void store(Value v, Value mem, ValueRange indices, int64_t lanes) {
+    kiln::VectorLanes(b, loc, s.vw).store(v, mem, indices, lanes);
   }
 
   /// x[n, c, ih, iw0 + sw * lane] for lane < lanes.
@@ -156,10 +146,7 @@ private:
       acc = ends.apply(b, loc, acc, others);
       out = ends.resultView();
     }
-    if (lanes >= s.vw)
-      b.create<vector::StoreOp>(loc, acc, out, outIdx);
-    else
-      b.create<vector::MaskedStoreOp>(loc, out, outIdx, mask(lanes), acc);
+    store(acc, out, outIdx, lanes);
   }
 
   OpBuilder &b;

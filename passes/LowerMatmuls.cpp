@@ -22,6 +22,7 @@
 
 #include "passes/FusedEnds.h"
 #include "passes/ParallelRows.h"
+#include "passes/VectorLanes.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -183,31 +184,13 @@ private:
   int64_t lanes(int64_t v, int64_t cols) {
     return std::clamp<int64_t>(cols - v * p.vw, 0, p.vw);
   }
-  Value mask(int64_t n) {
-    SmallVector<bool> bits(p.vw, false);
-    for (int64_t i = 0; i < n; ++i)
-      bits[i] = true;
-    auto type = VectorType::get({p.vw}, b.getI1Type());
-    return b.create<arith::ConstantOp>(loc, type,
-                                       DenseElementsAttr::get(type, bits));
-  }
-  Value zeros() {
-    return b.create<arith::ConstantOp>(
-        loc, vecType(), DenseElementsAttr::get(vecType(), 0.0f));
-  }
-
-  /// Loads `n` valid lanes at memref[indices], zero elsewhere.
+  // Vector accesses of a row end's valid lanes (VectorLanes.h).
+  Value zeros() { return kiln::VectorLanes(b, loc, p.vw).zeros(); }
   Value load(Value mem, ValueRange indices, int64_t n) {
-    if (n == p.vw)
-      return b.create<vector::LoadOp>(loc, vecType(), mem, indices);
-    return b.create<vector::MaskedLoadOp>(loc, vecType(), mem, indices,
-                                          mask(n), zeros());
+    return kiln::VectorLanes(b, loc, p.vw).load(mem, indices, n);
   }
   void store(Value v, Value mem, ValueRange indices, int64_t n) {
-    if (n == p.vw)
-      b.create<vector::StoreOp>(loc, v, mem, indices);
-    else if (n > 0)
-      b.create<vector::MaskedStoreOp>(loc, mem, indices, mask(n), v);
+    kiln::VectorLanes(b, loc, p.vw).store(v, mem, indices, n);
   }
 
   Value column(Value panel, int64_t v) {

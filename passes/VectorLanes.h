@@ -1,0 +1,72 @@
+//===- VectorLanes.h - Masked f32 vector loads and stores -------*- C++ -*-===//
+//
+// This file defines VectorLanes, the vector accesses the kernel passes
+// (kiln-lower-matmuls, kiln-lower-depthwise) share: 1-d f32 vectors of a
+// fixed width, of which only the first `lanes` may be valid at the end of a
+// row, loaded with zeros elsewhere and stored under a mask.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_PASSES_VECTORLANES_H
+#define KILN_PASSES_VECTORLANES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace kiln {
+
+class VectorLanes {
+public:
+  VectorLanes(mlir::OpBuilder &b, mlir::Location loc, int64_t width)
+      : b(b), loc(loc), width(width) {}
+
+  mlir::VectorType type() const {
+    return mlir::VectorType::get({width}, b.getF32Type());
+  }
+
+  /// The first `lanes` lanes set.
+  mlir::Value mask(int64_t lanes) const {
+    llvm::SmallVector<bool> bits(width, false);
+    for (int64_t i = 0; i < lanes && i < width; ++i)
+      bits[i] = true;
+    auto maskType = mlir::VectorType::get({width}, b.getI1Type());
+    return b.create<mlir::arith::ConstantOp>(
+        loc, maskType, mlir::DenseElementsAttr::get(maskType, bits));
+  }
+
+  mlir::Value zeros() const {
+    return b.create<mlir::arith::ConstantOp>(
+        loc, type(), mlir::DenseElementsAttr::get(type(), 0.0f));
+  }
+
+  /// `lanes` elements at mem[indices], zeros in the other lanes.
+  mlir::Value load(mlir::Value mem, mlir::ValueRange indices,
+                   int64_t lanes) const {
+    if (lanes >= width)
+      return b.create<mlir::vector::LoadOp>(loc, type(), mem, indices);
+    if (lanes <= 0)
+      return zeros();
+    return b.create<mlir::vector::MaskedLoadOp>(loc, type(), mem, indices,
+                                                mask(lanes), zeros());
+  }
+
+  /// The first `lanes` lanes of `value` to mem[indices]; nothing for none.
+  void store(mlir::Value value, mlir::Value mem, mlir::ValueRange indices,
+             int64_t lanes) const {
+    if (lanes >= width)
+      b.create<mlir::vector::StoreOp>(loc, value, mem, indices);
+    else if (lanes > 0)
+      b.create<mlir::vector::MaskedStoreOp>(loc, mem, indices, mask(lanes),
+                                            value);
+  }
+
+private:
+  mlir::OpBuilder &b;
+  mlir::Location loc;
+  int64_t width;
+};
+
+} // namespace kiln
+
+#endif // KILN_PASSES_VECTORLANES_H
