@@ -26,7 +26,10 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/ADT/SetVector.h"
 
 #include <functional>
 #include <map>
@@ -48,6 +51,7 @@ struct GemmPlan {
   int64_t panels;   // panels of nr columns, the last one maybe partial
   int64_t chunk;    // panels packed together
   bool pack;        // pack B, or read it in place
+  bool prepacked = false; // B was packed at compile time: all its panels
   int64_t nr() const { return nv * vw; }
 };
 
@@ -96,14 +100,14 @@ public:
         Value c1 = b.create<arith::MinSIOp>(
             loc, b.create<arith::AddIOp>(loc, c0, index(p.chunk)),
             index(fullPanels));
-        if (p.pack)
+        if (p.pack && !p.prepacked)
           packPanels(c0, c1, p.nr());
         rows(c0, c1, p.nr());
       });
     }
     if (tail > 0) {
       Value last = index(fullPanels);
-      if (p.pack)
+      if (p.pack && !p.prepacked)
         packPanels(last, index(fullPanels + 1), tail);
       rows(last, index(fullPanels + 1), tail);
     }
@@ -224,7 +228,9 @@ private:
     SmallVector<Value> colIdx;
     for (int64_t v = 0; v < p.nv; ++v)
       colIdx.push_back(column(panel, v));
-    Value local = p.pack ? b.create<arith::SubIOp>(loc, panel, c0) : Value();
+    Value local = !p.pack      ? Value()
+                  : p.prepacked ? panel
+                                : b.create<arith::SubIOp>(loc, panel, c0);
 
     // Accumulators start from C, or from the fused initializer's value.
     SmallVector<Value> acc;
@@ -302,6 +308,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     });
     for (linalg::LinalgOp op : ops)
       lower(op);
+    eraseStaleGlobals(getOperation());
   }
 
   /// How a GEMM's operands reach a rows function. An operand that is a
@@ -408,6 +415,81 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         });
   }
 
+  /// `b` packed into panels [panels][k][nr] (zero-padded) as a new constant
+  /// global, when it is a whole constant global; null otherwise. The old
+  /// global goes when nothing else uses it.
+  Value packedConstant(OpBuilder &b, Location loc, Value bm,
+                       const GemmPlan &p) {
+    auto get = bm.getDefiningOp<memref::GetGlobalOp>();
+    if (!get || !prepackWeights)
+      return nullptr;
+    auto module = get->getParentOfType<ModuleOp>();
+    auto global = module.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
+    if (!global || !global.getConstant() || !global.getInitialValue())
+      return nullptr;
+    Attribute init = *global.getInitialValue();
+    std::vector<float> data;
+    if (auto dense = dyn_cast<DenseElementsAttr>(init)) {
+      if (!dense.getElementType().isF32())
+        return nullptr;
+      auto values = dense.getValues<float>();
+      data.assign(values.begin(), values.end());
+    } else if (auto blob = dyn_cast<DenseF32ResourceElementsAttr>(init)) {
+      std::optional<ArrayRef<float>> values = blob.tryGetAsArrayRef();
+      if (!values)
+        return nullptr;
+      data.assign(values->begin(), values->end());
+    } else {
+      return nullptr;
+    }
+    if (static_cast<int64_t>(data.size()) != p.k * p.n)
+      return nullptr;
+    int64_t nr = p.nr();
+    std::vector<float> packed(p.panels * p.k * nr, 0.0f);
+    for (int64_t panel = 0; panel < p.panels; ++panel)
+      for (int64_t kk = 0; kk < p.k; ++kk)
+        for (int64_t j = 0; j < nr && panel * nr + j < p.n; ++j)
+          packed[(panel * p.k + kk) * nr + j] = data[kk * p.n + panel * nr + j];
+
+    auto type = MemRefType::get({p.panels, p.k, nr}, b.getF32Type());
+    std::string name =
+        (global.getSymName() + "_panels" + Twine(nr)).str();
+    if (!module.lookupSymbol(name)) {
+      OpBuilder mb(global);
+      mb.setInsertionPointAfter(global);
+      auto tensorType = RankedTensorType::get(type.getShape(), b.getF32Type());
+      auto value = DenseResourceElementsAttr::get(
+          tensorType, name,
+          HeapAsmResourceBlob::allocateAndCopyInferAlign(
+              ArrayRef<float>(packed)));
+      mb.create<memref::GlobalOp>(loc, name, mb.getStringAttr("private"), type,
+                                  value, /*constant=*/true,
+                                  mb.getI64IntegerAttr(64));
+    }
+    Value result = b.create<memref::GetGlobalOp>(loc, type, name);
+    staleGlobals.insert(global);
+    return result;
+  }
+
+  /// Erases the globals whose data was packed, when nothing else uses them.
+  void eraseStaleGlobals(ModuleOp module) {
+    for (memref::GlobalOp global : staleGlobals) {
+      bool used = false;
+      module.walk([&](memref::GetGlobalOp get) {
+        if (get.getName() == global.getSymName()) {
+          if (get->use_empty())
+            get->erase();
+          else
+            used = true;
+        }
+      });
+      if (!used)
+        global->erase();
+    }
+  }
+
+  llvm::SetVector<memref::GlobalOp> staleGlobals;
+
   /// The blocking for an [m x k] * [k x n] product.
   GemmPlan plan(int64_t m, int64_t n, int64_t k) const {
     GemmPlan p;
@@ -443,12 +525,23 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     OpBuilder b(op);
     Location loc = op.getLoc();
     Value pack;
-    if (p.pack)
+    // A constant B (a layer's weights) is packed once, here, into a global.
+    if (!batched) {
+      pack = packedConstant(b, loc, op->getOperand(1), p);
+      if (pack) {
+        p.pack = p.prepacked = true;
+        p.chunk = p.panels;
+      }
+    }
+    if (p.pack && !pack)
       pack = b.create<memref::AllocOp>(
           loc, MemRefType::get({p.chunk, k, p.nr()}, b.getF32Type()),
           b.getI64IntegerAttr(64));
     Value a = op->getOperand(0), bm = op->getOperand(1),
           c = op->getOperand(2);
+    // With B packed at compile time, the kernel never reads B itself.
+    if (p.prepacked)
+      bm = pack;
     if (!batched) {
       // The bias that C starts as and the elementwise op after: in the
       // kernel, when nothing else needs C itself.

@@ -150,6 +150,8 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "bytes of packed B per chunk (sized to stay in L2)">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
            "run each chunk's row blocks through kiln_parallel_rows">,
+    Option<"prepackWeights", "prepack-weights", "bool", /*default=*/"true",
+           "pack a B that is a constant global at compile time">,
     Option<"parallelMinFlops", "parallel-min-flops", "int64_t",
            /*default=*/"8000000",
            "run a GEMM on the threads only if a chunk is this many FLOPs">,

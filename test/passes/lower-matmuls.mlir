@@ -143,3 +143,20 @@ func.func @per_image(%w: memref<16x32xf32>, %x: memref<4x32x64xf32>, %y: memref<
   }
   return
 }
+
+// A constant B (weights) is packed at compile time into a global of panels,
+// zero-padded (3 columns in a panel of 32), and the original goes.
+// CHECK-NOT: memref.global "private" constant @weights :
+// CHECK: memref.global "private" constant @weights_panels32 : memref<1x2x32xf32> = dense_resource<weights_panels32> {alignment = 64 : i64}
+// CHECK-LABEL: func @constant_b
+// CHECK: %[[P:.*]] = memref.get_global @weights_panels32 : memref<1x2x32xf32>
+// CHECK-NOT: memref.alloc
+// CHECK: vector.load %[[P]][%c0, %{{.*}}, %c0] : memref<1x2x32xf32>, vector<16xf32>
+// Row k of the panel: B's row k, then zeros (1, 2, 3 and 4, 5, 6 in f32).
+// CHECK: weights_panels32: "0x040000000000803F0000004000004040{{(00)+}}000080400000A0400000C040{{(00)+}}"
+memref.global "private" constant @weights : memref<2x3xf32> = dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]>
+func.func @constant_b(%a: memref<16x2xf32>, %c: memref<16x3xf32>) {
+  %b = memref.get_global @weights : memref<2x3xf32>
+  linalg.matmul ins(%a, %b : memref<16x2xf32>, memref<2x3xf32>) outs(%c : memref<16x3xf32>)
+  return
+}
