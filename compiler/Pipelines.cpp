@@ -5,10 +5,16 @@
 //
 //   1. onnx -> linalg      fold constants, lower each op family
 //                          (passes/ONNXToLinalg)
-//   2. optimise on tensors fuse elementwise chains, register-tile and
-//                          vectorise matmuls (kiln-tile-and-vectorize)
-//   3. bufferize           one-shot bufferization, results as out-params,
-//                          and the static memory plan (kiln-plan-memory)
+//   2. optimise on tensors fuse elementwise chains (kiln-fuse-elementwise),
+//                          register-tile integer matmuls
+//                          (kiln-tile-and-vectorize)
+//   3. bufferize           pads written in place (kiln-decompose-pads),
+//                          one-shot bufferization, results as out-params,
+//                          the CPU kernels: packed GEMMs and depthwise row
+//                          kernels with their bias and activation fused, on
+//                          the runtime's threads (kiln-lower-matmuls,
+//                          kiln-lower-depthwise), and the static memory plan
+//                          (kiln-plan-memory)
 //   4. lower to LLVM       vector and loop lowering, libm-free math, bare
 //                          pointers (codegen/cpu/Pipeline.cpp)
 //

@@ -14,9 +14,15 @@
 //
 // Packing makes the micro-kernel's B reads sequential, whatever B's row
 // stride (a power-of-two stride maps every row to the same few L1 sets).
-// Matmuls with few rows (a GEMV) read B in place: packing would cost as much
-// as the product. Remainders are static: the last rows use a kernel of fewer
-// rows, the last columns masked loads and stores of C.
+// A constant B (a layer's weights) is packed once, at compile time, into a
+// global of panels. Matmuls with few rows (a GEMV) otherwise read B in place:
+// packing would cost as much as the product. Remainders are static: the last
+// rows use a kernel of fewer rows, the last columns masked loads and stores.
+//
+// C's initializer (a bias per row) and the elementwise op after it run in
+// the kernel (FusedEnds.h). Each chunk's row blocks are a function that the
+// runtime's kiln_parallel_rows runs on its threads (ParallelRows.h), when the
+// chunk is worth it.
 //
 //===----------------------------------------------------------------------===//
 

@@ -63,18 +63,6 @@ def FoldONNXConstants : Pass<"kiln-fold-onnx-constants", "mlir::func::FuncOp"> {
   }];
 }
 
-def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
-  let summary = "Expand math ops that would otherwise call libm";
-  let description = [{
-    Before: math.exp, math.erf, math.tanh, math.log, math.powf... After:
-    polynomial approximations in arith (MLIR's, accurate to a few ulp in f32),
-    so generated code calls no libm: LLVM would lower llvm.exp to expf. Ops
-    with a hardware instruction (sqrt, floor, ceil, fma, abs) are kept.
-  }];
-  let dependentDialects = ["mlir::arith::ArithDialect",
-                           "mlir::vector::VectorDialect"];
-}
-
 def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuse elementwise linalg ops without touching contractions";
   let description = [{
@@ -116,6 +104,18 @@ def LowerDepthwise : Pass<"kiln-lower-depthwise", "mlir::ModuleOp"> {
     "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
     "mlir::func::FuncDialect"
   ];
+}
+
+def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
+  let summary = "Expand math ops that would otherwise call libm";
+  let description = [{
+    Before: math.exp, math.erf, math.tanh, math.log, math.powf... After:
+    polynomial approximations in arith (MLIR's, accurate to a few ulp in f32),
+    so generated code calls no libm: LLVM would lower llvm.exp to expf. Ops
+    with a hardware instruction (sqrt, floor, ceil, fma, abs) are kept.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect",
+                           "mlir::vector::VectorDialect"];
 }
 
 def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
@@ -272,7 +272,8 @@ def PrepareEntryFunction : Pass<"kiln-prepare-entry-function", "mlir::ModuleOp">
 def TileAndVectorize : Pass<"kiln-tile-and-vectorize", "mlir::func::FuncOp"> {
   let summary = "Tile matmuls into register blocks and vectorise them";
   let description = [{
-    Before: linalg.matmul / linalg.batch_matmul on tensors. After: scf.for
+    Before: linalg.matmul / linalg.batch_matmul on tensors of integers (f32
+    ones are kiln-lower-matmuls', after bufferization). After: scf.for
     nests whose full tiles are vector.contract ops of [mr x nr x kr] (peeled so
     that full tiles are static), and whose remainders stay as small linalg
     ops. Later lowering turns the contracts into outer-product FMAs.

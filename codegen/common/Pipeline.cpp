@@ -84,7 +84,8 @@ void registerCommonPipelines() {
                              buildLinalgOptimizationPipeline);
   PassPipelineRegistration<>(
       "kiln-bufferize-pipeline",
-      "bufferization, out-parameters and the static memory plan",
+      "bufferization, out-parameters, the CPU kernels and the static "
+      "memory plan",
       buildBufferizationPipeline);
 }
 
