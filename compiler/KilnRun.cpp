@@ -427,8 +427,8 @@ static bool readTensorInfo(const kiln_tensor_info &info, const char *kind,
 }
 
 /// Loads the library at `path` and returns its descriptor, checked.
-static const kiln_model_info *loadModel(const std::string &path, int64_t threads,
-                                        std::string &error) {
+static const kiln_model_info *loadModel(const std::string &path,
+                                        int64_t threads, std::string &error) {
   std::error_code ec;
   fs::file_status status = fs::status(path, ec);
   if (ec || !fs::exists(status)) {

@@ -92,7 +92,7 @@ void accessesOf(Value root, SmallVectorImpl<Operation *> &ops) {
 
 /// The nearest op after `op` in its block that is not free of memory
 /// effects (allocations aside: they only make the epilogue's buffers).
-Operation *neighbour(Operation *op, bool forward) {
+Operation *nextWithEffects(Operation *op) {
   for (Operation *o = op->getNextNode(); o; o = o->getNextNode())
     if (!isMemoryEffectFree(o) && !isa<memref::AllocOp>(o))
       return o;
@@ -175,7 +175,7 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
         (!before || before->isBeforeInBlock(top)))
       before = top;
   }
-  Operation *after = neighbour(kernel, /*forward=*/true);
+  Operation *after = nextWithEffects(kernel);
   auto rootType = cast<MemRefType>(root.getType());
   auto outType = cast<MemRefType>(out.getType());
   Location loc = kernel->getLoc();
@@ -223,11 +223,8 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
       if (ok && ends.result)
         ends.epilogue = generic;
     }
-    if (!ends.epilogue) {
-      ends.otherArgs.clear();
-      ends.others.clear();
-      ends.result = nullptr;
-    }
+    if (!ends.epilogue)
+      ends.dropEpilogue();
   }
 
   // The initializer: all of the root filled, per kernel row at most.
@@ -277,13 +274,17 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
     for (Operation *op : accesses)
       if (op != kernel && op != ends.initOp &&
           op != ends.epilogue.getOperation()) {
-        ends.epilogue = nullptr;
-        ends.otherArgs.clear();
-        ends.others.clear();
-        ends.result = nullptr;
+        ends.dropEpilogue();
         break;
       }
   return ends;
+}
+
+void FusedEnds::dropEpilogue() {
+  epilogue = nullptr;
+  otherArgs.clear();
+  others.clear();
+  result = nullptr;
 }
 
 SmallVector<Value> FusedEnds::buffers() const {

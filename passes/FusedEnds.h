@@ -65,6 +65,9 @@ public:
   void eraseFused();
 
 private:
+  /// Forgets a (partly) matched epilogue; its reshaped views stay unused.
+  void dropEpilogue();
+
   mlir::Operation *initOp = nullptr;
   mlir::Value fillValue;    // linalg.fill's value (a constant), or
   mlir::Value bias;         // the broadcast's input

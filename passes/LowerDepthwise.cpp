@@ -182,13 +182,8 @@ struct LowerDepthwisePass
         !ot.getElementType().isF32() || wt.getDimSize(1) != 1 ||
         wt.getDimSize(2) != 1)
       return; // stays a generic
-    for (MemRefType t : {xt, ot}) {
-      SmallVector<int64_t> strides;
-      int64_t offset;
-      if (failed(getStridesAndOffset(t, strides, offset)) ||
-          strides.back() != 1)
-        return;
-    }
+    if (!kiln::hasUnitInnerStride(xt) || !kiln::hasUnitInnerStride(ot))
+      return;
     ArrayRef<int64_t> p = params.asArrayRef();
     DepthwiseShape s{ot.getDimSize(0), ot.getDimSize(1), ot.getDimSize(3),
                      ot.getDimSize(4), wt.getDimSize(3), wt.getDimSize(4),

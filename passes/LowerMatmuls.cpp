@@ -61,15 +61,6 @@ struct GemmPlan {
   int64_t nr() const { return nv * vw; }
 };
 
-/// True for a 2-d f32 memref whose rows are contiguous.
-static bool hasUnitInnerStride(MemRefType type) {
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  if (failed(getStridesAndOffset(type, strides, offset)))
-    return false;
-  return !strides.empty() && strides.back() == 1;
-}
-
 class GemmBuilder {
 public:
   GemmBuilder(OpBuilder &b, Location loc, const GemmPlan &plan,
@@ -77,8 +68,8 @@ public:
       : b(b), loc(loc), p(plan), ends(ends) {}
 
   /// Makes the function that runs row blocks [begin, end) over panels
-  /// [x, y) of `cols` columns: (A, B, C, Bp, x, y, begin, end). Null when
-  /// the GEMM stays on one thread.
+  /// [x, y) of `cols` columns. Null when the GEMM stays on one thread; else
+  /// setDispatchBuffers says what the calls pass.
   using RowsFunction = std::function<func::FuncOp(int64_t cols)>;
 
   /// C[m, n] += A[m, k] * B[k, n] for 2-d memrefs with unit inner strides.
@@ -93,12 +84,8 @@ public:
     auto rows = [&](Value c0, Value c1, int64_t cols) {
       if (!rowsFunction)
         return rowBlocks(index(0), index(blocks()), c0, c1, cols);
-      func::FuncOp fn = rowsFunction(cols);
-      SmallVector<Value> buffers{A, B, C, Bp};
-      if (ends)
-        buffers.append(ends->buffers());
-      kiln::emitParallelRows(b, loc, fn, dispatch.empty() ? buffers : dispatch,
-                             c0, c1, index(blocks()));
+      kiln::emitParallelRows(b, loc, rowsFunction(cols), dispatch, c0, c1,
+                             index(blocks()));
     };
     if (fullPanels > 0) {
       // for c0 in [0, fullPanels) step chunk: panels [c0, min(c0+chunk, full))
@@ -119,8 +106,6 @@ public:
     }
   }
 
-  /// The body of a rows function: memrefs (A, B, C, Bp), indices (first
-  /// panel, end panel, first block, end block).
   /// The body of a rows function: the GEMM's operands (A, B, C, Bp), the
   /// fused ends' buffers, and the indices (first panel, end panel, first
   /// block, end block).
@@ -136,8 +121,7 @@ public:
     ends = nullptr;
   }
 
-  /// The buffers a parallel call passes (by default A, B, C, Bp and the
-  /// fused ends' buffers).
+  /// The buffers a parallel call passes (planDispatch's).
   void setDispatchBuffers(ValueRange buffers) {
     dispatch.assign(buffers.begin(), buffers.end());
   }
@@ -330,16 +314,6 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     unsigned endsBegin = 0;         // where the fused ends' buffers start
   };
 
-  /// True for a memref of static shape and strides, whatever its offset.
-  static bool hasStaticStrides(Value v) {
-    auto type = dyn_cast<MemRefType>(v.getType());
-    SmallVector<int64_t> strides;
-    int64_t offset;
-    return type && type.hasStaticShape() &&
-           succeeded(getStridesAndOffset(type, strides, offset)) &&
-           llvm::none_of(strides, ShapedType::isDynamic);
-  }
-
   /// Plans the call's buffers; fails when an operand cannot be passed.
   static FailureOr<Dispatch> planDispatch(OpBuilder &b, Location loc,
                                           Operation *op, ValueRange operands,
@@ -351,7 +325,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       if (kiln::isStaticMemRef(v)) {
         d.buffers.push_back(v);
         d.offsetSlot.push_back(-1);
-      } else if (hasStaticStrides(v)) {
+      } else if (kiln::hasStaticStrides(v)) {
         auto meta = b.create<memref::ExtractStridedMetadataOp>(loc, v);
         d.buffers.push_back(meta.getBaseBuffer());
         d.offsetSlot.push_back(offsets.size());
@@ -521,7 +495,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     });
     for (MemRefType t : types)
       if (!t || !t.hasStaticShape() || !t.getElementType().isF32() ||
-          !hasUnitInnerStride(t))
+          !kiln::hasUnitInnerStride(t))
         return; // left to linalg-to-loops
     bool batched = isa<linalg::BatchMatmulOp>(op);
     ArrayRef<int64_t> as = types[0].getShape(), bs = types[1].getShape();
@@ -548,6 +522,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // With B packed at compile time, the kernel never reads B itself.
     if (p.prepacked)
       bm = pack;
+    Value packed = pack ? pack : bm; // what the micro-kernel reads
     if (!batched) {
       // The bias that C starts as and the elementwise op after: in the
       // kernel, when nothing else needs C itself.
@@ -563,7 +538,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       if (parallel && builder.blocks() > 1 &&
           2 * p.m * p.k * chunkCols >= parallelMinFlops)
         dispatch = planDispatch(b, loc, op,
-                                ValueRange{a, bm, c, pack ? pack : bm},
+                                ValueRange{a, bm, c, packed},
                                 ends.buffers());
       if (succeeded(dispatch)) {
         builder.setDispatchBuffers(dispatch->buffers);
@@ -575,7 +550,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           return fn;
         };
       }
-      builder.build(a, bm, c, pack ? pack : bm, rows);
+      builder.build(a, bm, c, packed, rows);
       ends.eraseFused();
     } else {
       int64_t batch = as[0];

@@ -13,15 +13,23 @@ using namespace mlir;
 
 namespace kiln {
 
-bool isStaticMemRef(Value value) {
+bool hasStaticStrides(Value value) {
   auto type = dyn_cast<MemRefType>(value.getType());
-  if (!type || !type.hasStaticShape())
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return type && type.hasStaticShape() &&
+         succeeded(getStridesAndOffset(type, strides, offset)) &&
+         llvm::none_of(strides, ShapedType::isDynamic);
+}
+
+bool isStaticMemRef(Value value) {
+  if (!hasStaticStrides(value))
     return false;
   SmallVector<int64_t> strides;
   int64_t offset;
-  return succeeded(getStridesAndOffset(type, strides, offset)) &&
-         !ShapedType::isDynamic(offset) &&
-         llvm::none_of(strides, ShapedType::isDynamic);
+  (void)getStridesAndOffset(cast<MemRefType>(value.getType()), strides,
+                            offset);
+  return !ShapedType::isDynamic(offset);
 }
 
 func::FuncOp createRowsFunction(func::FuncOp parent, Location loc,

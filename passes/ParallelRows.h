@@ -17,6 +17,9 @@
 
 namespace kiln {
 
+/// True for a memref of static shape and strides, whatever its offset.
+bool hasStaticStrides(mlir::Value value);
+
 /// True for a memref that a function can take as a bare pointer: a static
 /// shape, strides and offset.
 bool isStaticMemRef(mlir::Value value);

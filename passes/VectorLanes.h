@@ -13,8 +13,18 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
 
 namespace kiln {
+
+/// True for a memref whose innermost dimension is contiguous, which vector
+/// loads and stores along it need.
+inline bool hasUnitInnerStride(mlir::MemRefType type) {
+  llvm::SmallVector<int64_t> strides;
+  int64_t offset;
+  return mlir::succeeded(mlir::getStridesAndOffset(type, strides, offset)) &&
+         !strides.empty() && strides.back() == 1;
+}
 
 class VectorLanes {
 public:
