@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/FusedEnds.h"
+#include "passes/VectorLanes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -91,11 +92,22 @@ void accessesOf(Value root, SmallVectorImpl<Operation *> &ops) {
 }
 
 /// The nearest op after `op` in its block that is not free of memory
-/// effects (allocations aside: they only make the epilogue's buffers).
-Operation *nextWithEffects(Operation *op) {
-  for (Operation *o = op->getNextNode(); o; o = o->getNextNode())
-    if (!isMemoryEffectFree(o) && !isa<memref::AllocOp>(o))
-      return o;
+/// effects (allocations aside: they only make the epilogue's buffers), nor
+/// a constant fill of a buffer other than `avoid`'s (the padding of the
+/// buffer the epilogue writes into), which go to `fills`.
+Operation *nextWithEffects(Operation *op, ArrayRef<Value> avoid,
+                           SmallVectorImpl<linalg::FillOp> &fills) {
+  for (Operation *o = op->getNextNode(); o; o = o->getNextNode()) {
+    if (isMemoryEffectFree(o) || isa<memref::AllocOp>(o))
+      continue;
+    auto fill = dyn_cast<linalg::FillOp>(o);
+    if (fill && fill.hasPureBufferSemantics() &&
+        !llvm::is_contained(avoid, rootOf(fill.getOutputs()[0]))) {
+      fills.push_back(fill);
+      continue;
+    }
+    return o;
+  }
   return nullptr;
 }
 
@@ -156,10 +168,74 @@ bool isVectorizableBody(linalg::GenericOp op) {
   return body.getTerminator()->getNumOperands() == 1;
 }
 
+/// The geometry of a result that `rows` kernel rows fill with gaps between
+/// their rows: a prefix of its dims makes the kernel's rows (any strides),
+/// the rest, [H, W] with strides [stride, 1] or [W] with stride 1, its
+/// columns.
+bool gapsOf(Value result, int64_t rows, FusedEnds::Gaps &gaps) {
+  auto type = cast<MemRefType>(result.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (!type.hasStaticShape() ||
+      failed(getStridesAndOffset(type, strides, offset)) ||
+      ShapedType::isDynamic(offset) ||
+      llvm::any_of(strides, ShapedType::isDynamic) || offset < 0)
+    return false;
+  int64_t split = 0, product = 1;
+  while (split < type.getRank() && product < rows)
+    product *= type.getDimSize(split++);
+  int64_t colDims = type.getRank() - split;
+  if (product != rows || colDims < 1 || colDims > 2 || strides.back() != 1)
+    return false;
+  gaps = FusedEnds::Gaps();
+  gaps.offset = offset;
+  gaps.width = type.getShape().back();
+  if (colDims == 2) {
+    if (strides[split] < gaps.width)
+      return false;
+    gaps.gap = strides[split] - gaps.width;
+  }
+  int64_t span = offset + 1;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (strides[d] < 0)
+      return false;
+    span += (type.getDimSize(d) - 1) * strides[d];
+    if (d < split) {
+      gaps.rowSizes.push_back(type.getDimSize(d));
+      gaps.rowStrides.push_back(strides[d]);
+    }
+  }
+  gaps.span = span;
+  return true;
+}
+
+/// `op` writes all of `root` before reading any of it: a fill, or a generic
+/// whose output covers the root, whose body ignores the output's old value
+/// and which reads nothing of the root.
+bool overwritesAll(Operation *op, Value root) {
+  if (auto fill = dyn_cast<linalg::FillOp>(op))
+    return fill.hasPureBufferSemantics() &&
+           rootOf(fill.getOutputs()[0]) == root &&
+           coversRoot(fill.getOutputs()[0]);
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumDpsInits() != 1 ||
+      !llvm::all_of(generic.getIteratorTypesArray(), isParallel))
+    return false;
+  OpOperand *init = generic.getDpsInitOperand(0);
+  if (rootOf(init->get()) != root || !coversRoot(init->get()) ||
+      !generic.getMatchingIndexingMap(init).isPermutation() ||
+      generic.payloadUsesValueFromOperand(init))
+    return false;
+  return llvm::none_of(generic.getDpsInputs(),
+                       [&](Value in) { return rootOf(in) == root; });
+}
+
 } // namespace
 
 FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
-                           ValueRange inputs, int64_t rows) {
+                           ValueRange inputs, int64_t rows,
+                           bool gappedResult) {
   FusedEnds ends;
   Value root = rootOf(out);
   if (!coversRoot(out))
@@ -175,7 +251,11 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
         (!before || before->isBeforeInBlock(top)))
       before = top;
   }
-  Operation *after = nextWithEffects(kernel);
+  SmallVector<Value> kernelRoots{root};
+  for (Value in : inputs)
+    kernelRoots.push_back(rootOf(in));
+  SmallVector<linalg::FillOp> fills;
+  Operation *after = nextWithEffects(kernel, kernelRoots, fills);
   auto rootType = cast<MemRefType>(root.getType());
   auto outType = cast<MemRefType>(out.getType());
   Location loc = kernel->getLoc();
@@ -189,8 +269,10 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
                    [](AffineMap m) { return m.isIdentity(); }) &&
       isVectorizableBody(generic)) {
     Value result = generic.getDpsInits()[0];
-    bool ok = isContiguous(result.getType()) &&
-              elements(result) == elements(root);
+    bool contiguous = isContiguous(result.getType());
+    bool ok = elements(result) == elements(root) &&
+              (contiguous ||
+               (gappedResult && gapsOf(result, rows, ends.gaps)));
     for (Value operand : generic->getOperands())
       ok = ok && hoistAbove(operand, kernel);
     Value resultRoot = rootOf(result);
@@ -206,7 +288,10 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
         ends.accArg = i;
         ++accInputs;
       } else {
-        ok = isContiguous(in.getType()) && elements(in) == elements(root);
+        // A gapped result is stored at other places than the others are
+        // read: it may not be one of them.
+        ok = isContiguous(in.getType()) && elements(in) == elements(root) &&
+             (contiguous || rootOf(in) != resultRoot);
         others.push_back({static_cast<unsigned>(i), in});
       }
     }
@@ -219,7 +304,18 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
         ends.others.push_back(view);
         ok &= view != nullptr;
       }
-      ends.result = reshapeLike(b, loc, result, outType);
+      if (contiguous) {
+        ends.result = reshapeLike(b, loc, result, outType);
+      } else {
+        // All the result's elements, and its padding, in one dimension.
+        auto flat = MemRefType::get({ends.gaps.span}, outType.getElementType(),
+                                    MemRefLayoutAttrInterface(),
+                                    outType.getMemorySpace());
+        ends.result = b.create<memref::ReinterpretCastOp>(
+            loc, flat, result, 0, ArrayRef<int64_t>{ends.gaps.span},
+            ArrayRef<int64_t>{1});
+        ends.gapped = true;
+      }
       if (ok && ends.result)
         ends.epilogue = generic;
     }
@@ -269,14 +365,38 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
     }
   }
 
-  // With an epilogue the root is never written: nothing else may read it.
-  if (ends.epilogue)
-    for (Operation *op : accesses)
-      if (op != kernel && op != ends.initOp &&
-          op != ends.epilogue.getOperation()) {
-        ends.dropEpilogue();
+  // With an epilogue into another buffer the root is never written, so what
+  // the kernel would have left there must be dead: the next op after the epilogue that
+  // touches the root (buffers are shared by ops of the same shape) must
+  // overwrite all of it first.
+  if (ends.epilogue && rootOf(ends.epilogue.getDpsInits()[0]) != root) {
+    Operation *epilogueOp = ends.epilogue.getOperation();
+    Operation *next = nullptr;
+    bool known = true;
+    for (Operation *op : accesses) {
+      Operation *top = kernel->getBlock()->findAncestorOpInBlock(*op);
+      if (!top) {
+        known = false;
         break;
       }
+      if (epilogueOp->isBeforeInBlock(top) &&
+          (!next || top->isBeforeInBlock(next)))
+        next = top;
+    }
+    if (!known || (next && !overwritesAll(next, root)))
+      ends.dropEpilogue();
+  }
+  // The fills between the kernel and its epilogue (of the buffer the
+  // epilogue writes into, as padding) go before the kernel.
+  for (linalg::FillOp fill : fills) {
+    if (!ends.epilogue)
+      break;
+    if (llvm::all_of(fill->getOperands(),
+                     [&](Value v) { return hoistAbove(v, kernel); }))
+      fill->moveBefore(kernel);
+    else
+      ends.dropEpilogue();
+  }
   return ends;
 }
 
@@ -285,6 +405,60 @@ void FusedEnds::dropEpilogue() {
   otherArgs.clear();
   others.clear();
   result = nullptr;
+  gapped = false;
+}
+
+void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value,
+                            Value row, Value col, int64_t lanes) const {
+  auto vecType = cast<VectorType>(value.getType());
+  int64_t width = vecType.getDimSize(0);
+  VectorLanes vl(b, loc, width);
+  if (!gapped)
+    return vl.store(value, result, ValueRange{row, col}, lanes);
+  auto index = [&](int64_t v) -> Value {
+    return b.create<arith::ConstantIndexOp>(loc, v);
+  };
+  auto add = [&](Value x, Value y) -> Value {
+    return b.create<arith::AddIOp>(loc, x, y);
+  };
+  auto mul = [&](Value x, int64_t y) -> Value {
+    return b.create<arith::MulIOp>(loc, x, index(y));
+  };
+  // Where the row starts: the row delinearised over the row dims.
+  Value at = index(gaps.offset), rest = row;
+  for (int64_t d = gaps.rowSizes.size() - 1; d >= 0; --d) {
+    Value size = index(gaps.rowSizes[d]);
+    Value i = d == 0 ? rest : b.create<arith::RemSIOp>(loc, rest, size);
+    at = add(at, mul(i, gaps.rowStrides[d]));
+    if (d > 0)
+      rest = b.create<arith::DivSIOp>(loc, rest, size);
+  }
+  // Column n is element n + (n / W) * gap of the row. `col` is a multiple
+  // of the vector width, so with W one too the vector is in one line.
+  Value line = b.create<arith::DivSIOp>(loc, col, index(gaps.width));
+  at = add(at, col);
+  if (gaps.gap == 0 || gaps.width % width == 0)
+    return vl.store(value, result, add(at, mul(line, gaps.gap)), lanes);
+  // Otherwise a masked store per line the vector touches: lanes
+  // [first, end) of line `line + j`, where first = (line + j) * W - col.
+  int64_t segments = (width - 1 + gaps.width - 1) / gaps.width + 1;
+  auto maskType = VectorType::get({width}, b.getI1Type());
+  Value valid = vl.mask(lanes);
+  for (int64_t j = 0; j < segments; ++j) {
+    Value lineJ = add(line, index(j));
+    Value first = b.create<arith::SubIOp>(loc, mul(lineJ, gaps.width), col);
+    Value end = add(first, index(gaps.width));
+    Value upTo = b.create<vector::CreateMaskOp>(loc, maskType, end);
+    Value before = b.create<vector::CreateMaskOp>(loc, maskType, first);
+    Value ones = b.create<arith::ConstantOp>(
+        loc, maskType, DenseElementsAttr::get(maskType, true));
+    Value mask = b.create<arith::AndIOp>(
+        loc, b.create<arith::AndIOp>(loc, upTo, valid),
+        b.create<arith::XOrIOp>(loc, before, ones));
+    b.create<vector::MaskedStoreOp>(loc, result,
+                                    add(at, mul(lineJ, gaps.gap)), mask,
+                                    value);
+  }
 }
 
 SmallVector<Value> FusedEnds::buffers() const {

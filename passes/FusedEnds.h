@@ -35,9 +35,12 @@ public:
   /// buffer) and reads `inputs`, can absorb. `rows` is the kernel's row count
   /// (a prefix of out's root's dims must multiply to it) for the per-row
   /// initializer. Creates reshaped views before `kernel`; nothing is erased.
+  /// With `gappedResult` the kernel stores through storeResult, and the
+  /// epilogue's output may have gaps between the kernel's columns' lines
+  /// (the interior of a padded buffer).
   static FusedEnds match(mlir::OpBuilder &b, mlir::Operation *kernel,
                          mlir::Value out, mlir::ValueRange inputs,
-                         int64_t rows);
+                         int64_t rows, bool gappedResult = false);
 
   bool hasInit() const { return initOp != nullptr; }
   bool hasEpilogue() const { return epilogue != nullptr; }
@@ -52,9 +55,22 @@ public:
   mlir::Value initialValue(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value row) const;
 
-  /// The epilogue's other operands (each like `out`) and its output.
+  /// The epilogue's other operands (each like `out`) and its output, which
+  /// without `gappedResult` is like `out` too.
   llvm::ArrayRef<mlir::Value> otherViews() const { return others; }
   mlir::Value resultView() const { return result; }
+
+  /// Stores the epilogue's `value` for row `row` and columns [col, col +
+  /// lanes) of a 2-d kernel output; `col` is a multiple of the vector width.
+  void storeResult(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                   mlir::Value row, mlir::Value col, int64_t lanes) const;
+
+  /// Where a gapped result's elements are in its flat view: row r, column n
+  /// at offset + sum(r's indices * rowStrides) + n + (n / width) * gap.
+  struct Gaps {
+    int64_t offset = 0, width = 0, gap = 0, span = 0;
+    llvm::SmallVector<int64_t> rowSizes, rowStrides;
+  };
 
   /// The epilogue's body on an accumulator vector and the vectors of the
   /// other operands at the same place.
@@ -78,7 +94,9 @@ private:
   unsigned accArg = 0;                    // the block argument fed by R
   llvm::SmallVector<unsigned> otherArgs;  // block arguments of `others`
   llvm::SmallVector<mlir::Value> others;
-  mlir::Value result;
+  mlir::Value result; // gapped: a flat view of all of its span
+  bool gapped = false;
+  Gaps gaps;
 };
 
 } // namespace kiln

@@ -274,7 +274,8 @@ private:
         SmallVector<Value> others;
         for (Value view : ends->otherViews())
           others.push_back(load(view, at, n));
-        store(ends->apply(b, loc, result, others), ends->resultView(), at, n);
+        ends->storeResult(b, loc, ends->apply(b, loc, result, others),
+                          rowIdx[r], colIdx[v], n);
       }
   }
 
@@ -528,7 +529,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       // kernel, when nothing else needs C itself.
       kiln::FusedEnds ends;
       if (fuse)
-        ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, bm}, m);
+        ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, bm}, m,
+                                      /*gappedResult=*/true);
       GemmBuilder builder(b, loc, p, &ends);
       GemmBuilder::RowsFunction rows;
       FailureOr<Dispatch> dispatch = failure();

@@ -41,3 +41,36 @@ func.func @depthwise(%x: memref<1x4x41x41xf32>, %w: memref<4x1x1x3x3xf32>, %y: m
   }
   return
 }
+
+// The Clip after a depthwise conv, written in place (its output is the
+// conv's), is applied in the kernel's registers before the one store; what
+// reads the result later (here a copy) reads the Clip's.
+// CHECK-LABEL: func @depthwise_clip_in_place
+// CHECK: vector.fma
+// CHECK: %[[LO:.*]] = arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: %[[HI:.*]] = arith.minimumf %[[LO]], %{{.*}} : vector<16xf32>
+// CHECK: vector.store %[[HI]], %arg2
+// CHECK-NOT: linalg.generic
+// CHECK: linalg.copy ins(%arg2 : memref<1x4x1x20x20xf32>) outs(%arg3
+// CHECK: return
+#id5 = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>
+func.func @depthwise_clip_in_place(%x: memref<1x4x41x41xf32>, %w: memref<4x1x1x3x3xf32>, %y: memref<1x4x1x20x20xf32>, %z: memref<1x4x1x20x20xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %six = arith.constant 6.0 : f32
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %w : memref<1x4x41x41xf32>, memref<4x1x1x3x3xf32>) outs(%y : memref<1x4x1x20x20xf32>) attrs = {kiln.depthwise = array<i64: 2, 2, 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id5, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%y : memref<1x4x1x20x20xf32>) outs(%y : memref<1x4x1x20x20xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %lo = arith.maximumf %in, %zero : f32
+    %hi = arith.minimumf %lo, %six : f32
+    linalg.yield %hi : f32
+  }
+  linalg.copy ins(%y : memref<1x4x1x20x20xf32>) outs(%z : memref<1x4x1x20x20xf32>)
+  return
+}

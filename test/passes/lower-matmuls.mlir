@@ -144,6 +144,95 @@ func.func @per_image(%w: memref<16x32xf32>, %x: memref<4x32x64xf32>, %y: memref<
   return
 }
 
+// Buffers of one shape are shared by the layers that use them in turn: the
+// residual Add + Relu of a conv still runs in its kernel when the next op
+// that touches the conv's buffer overwrites all of it (the next layer's
+// bias), and not when an op reads it first.
+// CHECK-LABEL: func @shared_buffer
+// CHECK: %[[R:.*]] = memref.reinterpret_cast %arg3 to offset: [0], sizes: [16, 64], strides: [64, 1]
+// CHECK: %[[Y:.*]] = memref.reinterpret_cast %arg4 to offset: [0], sizes: [16, 64], strides: [64, 1]
+// CHECK: scf.for
+// CHECK: %[[RV:.*]] = vector.load %[[R]]
+// CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %[[RV]] : vector<16xf32>
+// CHECK: arith.maximumf %[[SUM]], %{{.*}} : vector<16xf32>
+// CHECK: vector.store %{{.*}}, %[[Y]]
+// The second conv's Relu stays: the copy reads the buffer after it.
+// CHECK: linalg.generic
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : f32
+// CHECK: linalg.copy
+// CHECK: return
+func.func @shared_buffer(%w: memref<16x32xf32>, %x: memref<32x64xf32>, %bias: memref<16x1xf32>, %res: memref<1x16x8x8xf32>, %y: memref<1x16x8x8xf32>, %z: memref<1x16x8x8xf32>, %last: memref<1x16x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<1x16x64xf32>
+  %c = memref.subview %acc[0, 0, 0] [1, 16, 64] [1, 1, 1] : memref<1x16x64xf32> to memref<16x64xf32, strided<[64, 1]>>
+  %e = memref.expand_shape %acc [[0], [1], [2, 3]] output_shape [1, 16, 8, 8] : memref<1x16x64xf32> into memref<1x16x8x8xf32>
+  linalg.generic {indexing_maps = [#bias, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%bias : memref<16x1xf32>) outs(%acc : memref<1x16x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.matmul ins(%w, %x : memref<16x32xf32>, memref<32x64xf32>) outs(%c : memref<16x64xf32, strided<[64, 1]>>)
+  linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e, %res : memref<1x16x8x8xf32>, memref<1x16x8x8xf32>) outs(%y : memref<1x16x8x8xf32>) {
+  ^bb0(%in: f32, %r: f32, %out: f32):
+    %s = arith.addf %in, %r : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  }
+  // The next layer: the same buffer, all of it the bias first.
+  linalg.generic {indexing_maps = [#bias, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%bias : memref<16x1xf32>) outs(%acc : memref<1x16x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.matmul ins(%w, %x : memref<16x32xf32>, memref<32x64xf32>) outs(%c : memref<16x64xf32, strided<[64, 1]>>)
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e : memref<1x16x8x8xf32>) outs(%z : memref<1x16x8x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  }
+  linalg.copy ins(%acc : memref<1x16x64xf32>) outs(%last : memref<1x16x64xf32>)
+  return
+}
+
+// A Relu that writes into the interior of a zero-padded buffer (the input
+// of a padded 3x3 conv) runs in the kernel, and the fill goes before it.
+// Columns n of the 6x6 image go to element n + (n / 6) * 2 of the row's
+// 8x8 plane past its first line and column: each vector of 16 touches up
+// to 4 lines, each a masked store.
+// CHECK-LABEL: func @padded_result
+// CHECK: %[[PAD:.*]] = memref.alloc() : memref<1x16x8x8xf32>
+// CHECK: %[[SUB:.*]] = memref.subview %[[PAD]][0, 0, 1, 1]
+// CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %[[SUB]] to offset: [0], sizes: [1015], strides: [1]
+// CHECK: linalg.fill ins(%{{.*}}) outs(%[[PAD]]
+// CHECK: scf.for
+// CHECK: %[[V:.*]] = arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: vector.maskedstore %[[FLAT]][%[[AT:.*]]], %{{.*}}, %[[V]]
+// CHECK: %[[AT2:.*]] = arith.addi %[[AT]], %c2 : index
+// CHECK: vector.maskedstore %[[FLAT]][%[[AT2]]], %{{.*}}, %[[V]]
+// CHECK-COUNT-2: vector.maskedstore %[[FLAT]]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[PAD]]
+func.func @padded_result(%w: memref<16x32xf32>, %x: memref<32x36xf32>) -> memref<1x16x8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<1x16x36xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<1x16x36xf32>)
+  %c = memref.subview %acc[0, 0, 0] [1, 16, 36] [1, 1, 1] : memref<1x16x36xf32> to memref<16x36xf32, strided<[36, 1]>>
+  linalg.matmul ins(%w, %x : memref<16x32xf32>, memref<32x36xf32>) outs(%c : memref<16x36xf32, strided<[36, 1]>>)
+  %e = memref.expand_shape %acc [[0], [1], [2, 3]] output_shape [1, 16, 6, 6] : memref<1x16x36xf32> into memref<1x16x6x6xf32>
+  %pad = memref.alloc() : memref<1x16x8x8xf32>
+  linalg.fill ins(%zero : f32) outs(%pad : memref<1x16x8x8xf32>)
+  %sub = memref.subview %pad[0, 0, 1, 1] [1, 16, 6, 6] [1, 1, 1, 1] : memref<1x16x8x8xf32> to memref<1x16x6x6xf32, strided<[1024, 64, 8, 1], offset: 9>>
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e : memref<1x16x6x6xf32>) outs(%sub : memref<1x16x6x6xf32, strided<[1024, 64, 8, 1], offset: 9>>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  }
+  return %pad : memref<1x16x8x8xf32>
+}
+
 // A constant B (weights) is packed at compile time into a global of panels,
 // zero-padded (3 columns in a panel of 32), and the original goes.
 // CHECK-NOT: memref.global "private" constant @weights :
@@ -160,3 +249,4 @@ func.func @constant_b(%a: memref<16x2xf32>, %c: memref<16x3xf32>) {
   linalg.matmul ins(%a, %b : memref<16x2xf32>, memref<2x3xf32>) outs(%c : memref<16x3xf32>)
   return
 }
+
