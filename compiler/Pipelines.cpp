@@ -13,7 +13,7 @@
 //                          the CPU kernels: packed GEMMs and depthwise row
 //                          kernels with their bias and activation fused, on
 //                          the runtime's threads (kiln-lower-matmuls,
-//                          kiln-lower-depthwise), and the static memory plan
+//                          kiln-lower-windows), and the static memory plan
 //                          (kiln-plan-memory)
 //   4. lower to LLVM       vector and loop lowering, libm-free math, bare
 //                          pointers (codegen/cpu/Pipeline.cpp)

@@ -48,6 +48,16 @@ bool isViewOp(Operation *op) {
              memref::ReinterpretCastOp>(op);
 }
 
+/// A memref of static shape, strides and offset.
+bool isStridedStatic(MemRefType t) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return t.hasStaticShape() &&
+         succeeded(getStridesAndOffset(t, strides, offset)) &&
+         !ShapedType::isDynamic(offset) &&
+         llvm::none_of(strides, ShapedType::isDynamic);
+}
+
 /// A static row-major memref without gaps, at offset 0.
 bool isContiguous(Type type) {
   auto t = dyn_cast<MemRefType>(type);
@@ -147,8 +157,8 @@ Value reshapeLike(OpBuilder &b, Location loc, Value v, MemRefType like) {
 
 /// An epilogue body the fused code can run on vectors: elementwise ops and
 /// constants only, using no outside value but constants, not its output.
-bool isVectorizableBody(linalg::GenericOp op) {
-  Block &body = op.getRegion().front();
+bool isVectorizableBody(linalg::LinalgOp op) {
+  Block &body = *op.getBlock();
   if (!body.getArguments().back().use_empty())
     return false;
   for (Operation &inner : body.without_terminator()) {
@@ -260,8 +270,11 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
   auto outType = cast<MemRefType>(out.getType());
   Location loc = kernel->getLoc();
 
-  // The epilogue: an elementwise generic reading all of the root.
-  auto generic = dyn_cast_or_null<linalg::GenericOp>(after);
+  // The epilogue: an elementwise generic (or a copy) reading all of the
+  // root.
+  linalg::LinalgOp generic;
+  if (after && isa<linalg::GenericOp, linalg::CopyOp>(after))
+    generic = cast<linalg::LinalgOp>(after);
   if (generic && generic.hasPureBufferSemantics() &&
       generic.getNumDpsInits() == 1 &&
       llvm::all_of(generic.getIteratorTypesArray(), isParallel) &&
@@ -269,9 +282,15 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
                    [](AffineMap m) { return m.isIdentity(); }) &&
       isVectorizableBody(generic)) {
     Value result = generic.getDpsInits()[0];
-    bool contiguous = isContiguous(result.getType());
+    auto resultType = cast<MemRefType>(result.getType());
+    bool contiguous = isContiguous(resultType);
+    // A strided result of the kernel's output shape: the kernel's indices
+    // address it as they are.
+    bool sameShape = !contiguous && resultType.getShape() == outType.getShape() &&
+                     kiln::hasUnitInnerStride(resultType) &&
+                     isStridedStatic(resultType);
     bool ok = elements(result) == elements(root) &&
-              (contiguous ||
+              (contiguous || sameShape ||
                (gappedResult && gapsOf(result, rows, ends.gaps)));
     for (Value operand : generic->getOperands())
       ok = ok && hoistAbove(operand, kernel);
@@ -306,6 +325,8 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
       }
       if (contiguous) {
         ends.result = reshapeLike(b, loc, result, outType);
+      } else if (sameShape) {
+        ends.result = result;
       } else {
         // All the result's elements, and its padding, in one dimension.
         auto flat = MemRefType::get({ends.gaps.span}, outType.getElementType(),
@@ -508,7 +529,7 @@ Value FusedEnds::initialValue(OpBuilder &b, Location loc, Value row) const {
 Value FusedEnds::apply(OpBuilder &b, Location loc, Value acc,
                        ArrayRef<Value> otherVectors) const {
   auto vecType = cast<VectorType>(acc.getType());
-  Block &body = const_cast<linalg::GenericOp &>(epilogue).getRegion().front();
+  Block &body = *const_cast<linalg::LinalgOp &>(epilogue).getBlock();
   IRMapping vectors;
   vectors.map(body.getArgument(accArg), acc);
   for (auto [arg, v] : llvm::zip(otherArgs, otherVectors))

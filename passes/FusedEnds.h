@@ -1,7 +1,7 @@
 //===- FusedEnds.h - A kernel's initializer and epilogue, fused -*- C++ -*-===//
 //
 // This file declares what the kernel passes (kiln-lower-matmuls,
-// kiln-lower-depthwise) fuse into their loops, on memrefs after
+// kiln-lower-windows) fuse into their loops, on memrefs after
 // bufferization, from the ops around a kernel that writes a buffer R:
 //
 //   the initializer   the op right before the kernel that fills all of R,
@@ -10,13 +10,19 @@
 //                     channel); accumulators then start in registers from it
 //                     and R is never read;
 //   the epilogue      the op right after it, an elementwise linalg.generic
-//                     with identity maps that reads all of R (the residual
-//                     add, Relu, Clip, ...); its body is applied to the
-//                     accumulators, and the result stored to its output.
+//                     (or a linalg.copy) with identity maps that reads all
+//                     of R (the residual add, Relu, Clip, ...); its body is
+//                     applied to the accumulators, and the result stored to
+//                     its output.
 //
-// Both are fused only when nothing else touches R and every buffer involved
-// is contiguous: then a buffer of the same element count, reshaped to the
-// kernel's output shape, is addressed with the kernel's own indices.
+// Both are fused only when nothing else reads what the kernel would have
+// left in R (the epilogue may also write R in place), and the epilogue's
+// other operands are contiguous: a buffer of R's element count, reshaped to
+// the kernel's output shape, is addressed with the kernel's own indices.
+// The epilogue's output may also be a strided view of the kernel's output
+// shape, or, for a 2-d kernel that asks for it, have gaps between lines of
+// its columns: the interior of the next layer's padded input. A fill of
+// that padding between the kernel and the epilogue moves before the kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -90,7 +96,7 @@ private:
   mlir::AffineMap biasMap;  // over out's root dims, using row dims only
   llvm::SmallVector<int64_t> rowDims; // the root's dims that make a row
 
-  mlir::linalg::GenericOp epilogue;
+  mlir::linalg::LinalgOp epilogue; // a linalg.generic or linalg.copy
   unsigned accArg = 0;                    // the block argument fed by R
   llvm::SmallVector<unsigned> otherArgs;  // block arguments of `others`
   llvm::SmallVector<mlir::Value> others;

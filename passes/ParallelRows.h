@@ -1,7 +1,7 @@
 //===- ParallelRows.h - Loops that run on the runtime's threads -*- C++ -*-===//
 //
 // This file declares the helpers that the kernel passes (kiln-lower-matmuls,
-// kiln-lower-depthwise) share to run a loop over [0, n) through the runtime's
+// kiln-lower-windows) share to run a loop over [0, n) through the runtime's
 // kiln_parallel_rows: the loop body becomes a private function of
 // KILN_ROWS_BUFFERS memrefs (unused ones repeat the first) and four indices
 // (x, y, begin, end), called through a per-signature declaration that

@@ -23,7 +23,7 @@
 namespace kiln {
 
 /// On a depthwise convolution's linalg.generic: [stride h, stride w,
-/// dilation h, dilation w], for kiln-lower-depthwise.
+/// dilation h, dilation w], for kiln-lower-windows.
 constexpr const char *kDepthwiseAttr = "kiln.depthwise";
 
 #define GEN_PASS_DECL

@@ -77,35 +77,6 @@ def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
-def LowerDepthwise : Pass<"kiln-lower-depthwise", "mlir::ModuleOp"> {
-  let summary = "Lower f32 depthwise convolutions on memrefs to row kernels";
-  let description = [{
-    Before: linalg.generic ops marked `kiln.depthwise = [sh, sw, dh, dw]`
-    (the onnx Conv lowering's depthwise form) on static f32 memrefs: the
-    padded input [N, C, Hp, Wp], the weights [C, 1, 1, KH, KW] and the output
-    [N, C, 1, OH, OW], which holds the bias. After: scf loops over planes
-    (image, channel) and output rows, and per row vectors of `vector-width`
-    outputs that accumulate every tap with vector.fma before one store (the
-    last vector masked; stride 2 and more read the span and shuffle). The
-    planes run through kiln_parallel_rows when `parallel` is set and the
-    operands are static memrefs.
-  }];
-  let options = [
-    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
-           "f32 lanes per vector register">,
-    Option<"parallel", "parallel", "bool", /*default=*/"true",
-           "run the planes through kiln_parallel_rows">,
-    Option<"fuse", "fuse", "bool", /*default=*/"true",
-           "fuse the output's initializer and the elementwise op after "
-           "(FusedEnds.h)">
-  ];
-  let dependentDialects = [
-    "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
-    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
-    "mlir::func::FuncDialect"
-  ];
-}
-
 def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
   let summary = "Expand math ops that would otherwise call libm";
   let description = [{
@@ -189,6 +160,44 @@ def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["mlir::vector::VectorDialect",
                            "mlir::scf::SCFDialect"];
+}
+
+def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
+  let summary = "Lower f32 depthwise convolutions and 2-d pooling on memrefs "
+                "to row kernels";
+  let description = [{
+    Before: on static f32 memrefs, linalg.generic ops marked
+    `kiln.depthwise = [sh, sw, dh, dw]` (the onnx Conv lowering's depthwise
+    form: the padded input [N, C, Hp, Wp], the weights [C, 1, 1, KH, KW] and
+    the output [N, C, 1, OH, OW], which holds the bias), and
+    linalg.pooling_nchw_max and pooling_nchw_sum (input [N, C, Hp, Wp],
+    window [KH, KW], output [N, C, OH, OW] holding the initial value). After:
+    scf loops over planes (image, channel) and output rows, and per row
+    vectors of `vector-width` outputs that combine the whole window (with
+    vector.fma, or the max or sum) before one store (the last vector masked;
+    stride 2 and more read the span and shuffle). The planes run through
+    kiln_parallel_rows when `parallel` is set, the window has at least
+    `parallel-min-work` output elements times window elements, and the
+    operands are static memrefs.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector register">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "run the planes through kiln_parallel_rows">,
+    Option<"parallelMinWork", "parallel-min-work", "int64_t",
+           /*default=*/"65536",
+           "the output elements times window elements below which the "
+           "planes stay on the calling thread">,
+    Option<"fuse", "fuse", "bool", /*default=*/"true",
+           "fuse the output's initializer and the elementwise op after "
+           "(FusedEnds.h)">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
+    "mlir::func::FuncDialect"
+  ];
 }
 
 def MergeRuntimeDeclarations : Pass<"kiln-merge-runtime-declarations", "mlir::ModuleOp"> {

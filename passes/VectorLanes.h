@@ -1,7 +1,7 @@
 //===- VectorLanes.h - Masked f32 vector loads and stores -------*- C++ -*-===//
 //
 // This file defines VectorLanes, the vector accesses the kernel passes
-// (kiln-lower-matmuls, kiln-lower-depthwise) share: 1-d f32 vectors of a
+// (kiln-lower-matmuls, kiln-lower-windows) share: 1-d f32 vectors of a
 // fixed width, of which only the first `lanes` may be valid at the end of a
 // row, loaded with zeros elsewhere and stored under a mask.
 //

@@ -70,7 +70,7 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   // again to erase those, or they would stop the accumulator hoisting.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLowerMatmuls());
-  pm.addPass(createLowerDepthwise());
+  pm.addPass(createLowerWindows());
   pm.addPass(createPlanMemory());
   pm.addPass(createLowerRunTimeChecks());
 }

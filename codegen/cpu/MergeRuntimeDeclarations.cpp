@@ -39,8 +39,7 @@ struct MergeRuntimeDeclarationsPass
         }
       } else {
         OpBuilder b(fn);
-        auto decl = b.create<LLVM::LLVMFuncOp>(fn.getLoc(), name,
-                                               fn.getFunctionType());
+        b.create<LLVM::LLVMFuncOp>(fn.getLoc(), name, fn.getFunctionType());
       }
       renamed[fn.getSymName()] = name;
       stale.push_back(fn);

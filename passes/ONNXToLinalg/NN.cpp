@@ -257,7 +257,7 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
           }
           b.create<linalg::YieldOp>(l, sum);
         });
-    // kiln-lower-depthwise gives f32 ones vectorised row kernels.
+    // kiln-lower-windows gives f32 ones vectorised row kernels.
     generic->setAttr(kDepthwiseAttr,
                      rewriter.getDenseI64ArrayAttr(
                          {w.strides[0], w.strides[1], w.dilations[0],

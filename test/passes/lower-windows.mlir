@@ -1,5 +1,5 @@
-// RUN: kiln-opt %s --kiln-lower-depthwise="parallel=false" --canonicalize --cse | FileCheck %s
-// RUN: kiln-opt %s --kiln-lower-depthwise --canonicalize --cse | FileCheck %s --check-prefix=PAR
+// RUN: kiln-opt %s --kiln-lower-windows="parallel=false" --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-windows="parallel-min-work=0" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // A 3x3 stride-2 depthwise conv over 4 channels, 20 outputs a row: per
 // channel the 9 weights are broadcast once; per row one full vector of 16
 // and a masked one of 4 accumulate all 9 taps; each tap reads 31 input
@@ -72,5 +72,64 @@ func.func @depthwise_clip_in_place(%x: memref<1x4x41x41xf32>, %w: memref<4x1x1x3
     linalg.yield %hi : f32
   }
   linalg.copy ins(%y : memref<1x4x1x20x20xf32>) outs(%z : memref<1x4x1x20x20xf32>)
+  return
+}
+
+// A 2x2 stride-2 MaxPool over 8x8 planes: its -inf fill starts the
+// accumulators (and folds away), each output vector (4 lanes) is the max of
+// the 4 window loads (7 lanes, every second kept), and the copy after it
+// into the interior of the next conv's padded input stores straight there.
+// CHECK-LABEL: func @max_pool_into_padding
+// CHECK: %[[PAD:.*]] = memref.alloc() : memref<1x3x6x6xf32>
+// CHECK: %[[SUB:.*]] = memref.subview %[[PAD]][0, 0, 1, 1] [1, 3, 4, 4] [1, 1, 1, 1]
+// CHECK: scf.for %{{.*}} = %c0 to %c3
+// CHECK:   scf.for %[[OH:.*]] = %c0 to %c4
+// CHECK:     vector.maskedload %arg0
+// CHECK:     vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK-COUNT-3: arith.maximumf
+// CHECK:     vector.maskedstore %[[SUB]][%{{.*}}, %{{.*}}, %[[OH]], %c0]
+// CHECK-NOT: linalg.pooling_nchw_max
+// CHECK-NOT: linalg.copy
+// CHECK: return %[[PAD]]
+func.func @max_pool_into_padding(%x: memref<1x3x8x8xf32>) -> memref<1x3x6x6xf32> {
+  %lowest = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %y = memref.alloc() : memref<1x3x4x4xf32>
+  %window = memref.alloc() : memref<2x2xf32>
+  linalg.fill ins(%lowest : f32) outs(%y : memref<1x3x4x4xf32>)
+  linalg.pooling_nchw_max {dilations = dense<1> : vector<2xi64>, strides = dense<2> : vector<2xi64>}
+      ins(%x, %window : memref<1x3x8x8xf32>, memref<2x2xf32>) outs(%y : memref<1x3x4x4xf32>)
+  %pad = memref.alloc() : memref<1x3x6x6xf32>
+  linalg.fill ins(%zero : f32) outs(%pad : memref<1x3x6x6xf32>)
+  %sub = memref.subview %pad[0, 0, 1, 1] [1, 3, 4, 4] [1, 1, 1, 1] : memref<1x3x6x6xf32> to memref<1x3x4x4xf32, strided<[108, 36, 6, 1], offset: 7>>
+  linalg.copy ins(%y : memref<1x3x4x4xf32>) outs(%sub : memref<1x3x4x4xf32, strided<[108, 36, 6, 1], offset: 7>>)
+  return %pad : memref<1x3x6x6xf32>
+}
+
+// An AveragePool: the sum of the window, then the division (in place) in
+// the same registers.
+// CHECK-LABEL: func @average_pool
+// CHECK: scf.for
+// CHECK:   scf.for %[[OH:.*]] = %c0 to %c3
+// CHECK:     vector.maskedload %arg0
+// CHECK-COUNT-8: arith.addf
+// CHECK:     %[[Q:.*]] = arith.divf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK:     vector.maskedstore %arg1[%{{.*}}, %{{.*}}, %[[OH]], %c0], %{{.*}}, %[[Q]]
+// CHECK-NOT: linalg.
+// CHECK: return
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+func.func @average_pool(%x: memref<1x2x5x5xf32>, %y: memref<1x2x3x3xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %nine = arith.constant 9.0 : f32
+  %window = memref.alloc() : memref<3x3xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x2x3x3xf32>)
+  linalg.pooling_nchw_sum {dilations = dense<1> : vector<2xi64>, strides = dense<1> : vector<2xi64>}
+      ins(%x, %window : memref<1x2x5x5xf32>, memref<3x3xf32>) outs(%y : memref<1x2x3x3xf32>)
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%y : memref<1x2x3x3xf32>) outs(%y : memref<1x2x3x3xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %q = arith.divf %in, %nine : f32
+    linalg.yield %q : f32
+  }
   return
 }

@@ -1,14 +1,21 @@
-//===- LowerDepthwise.cpp - Vectorised depthwise convolutions -------------===//
+//===- LowerWindows.cpp - Vectorised depthwise convolutions and pooling ---===//
 //
-// This file implements kiln-lower-depthwise. The onnx lowering writes a
-// depthwise Conv as one linalg.generic over (n, g, 1, 1, kh, kw, oh, ow),
-// marked `kiln.depthwise` with its strides and dilations; lowered as loops it
-// reads and writes each output row once per tap. This pass replaces the f32
-// ones, after bufferization, with a row kernel: for each image and channel
-// (the unit the runtime's threads share), for each output row, vectors of 16
-// outputs accumulate all KH x KW taps in registers (a broadcast weight times
-// a vector load of the input row, every second element shuffled out for
-// stride 2) and are stored once. The last vector of a row is masked.
+// This file implements kiln-lower-windows: the ops that slide a window over
+// each (image, channel) plane on its own, lowered as loops, read and write
+// each output row once per window element. They are
+//
+//   a depthwise Conv   one linalg.generic over (n, g, 1, 1, kh, kw, oh, ow)
+//                      that the onnx lowering marks `kiln.depthwise` with
+//                      its strides and dilations (output [N, C, 1, OH, OW]);
+//   MaxPool and the    linalg.pooling_nchw_max and pooling_nchw_sum (the
+//   AveragePool sum    division after is an elementwise op).
+//
+// The f32 ones become, after bufferization, a row kernel: for each plane
+// (the unit the runtime's threads share), for each output row, vectors of
+// 16 outputs combine the whole window in registers (a broadcast weight
+// times a vector load of the input row, or the max or sum of the loads;
+// every second element shuffled out for stride 2) and are stored once. The
+// last vector of a row is masked.
 //
 //===----------------------------------------------------------------------===//
 
@@ -18,7 +25,7 @@
 #include "passes/Passes.h"
 
 namespace kiln {
-#define GEN_PASS_DEF_LOWERDEPTHWISE
+#define GEN_PASS_DEF_LOWERWINDOWS
 #include "passes/Passes.h.inc"
 } // namespace kiln
 
@@ -26,20 +33,24 @@ using namespace mlir;
 
 namespace {
 
-struct DepthwiseShape {
+/// What a window combines: weights times inputs, or the inputs' max or sum.
+enum class WindowKind { Depthwise, Max, Sum };
+
+struct WindowShape {
+  WindowKind kind;
   int64_t n, c, oh, ow, kh, kw;
   int64_t sh, sw, dh, dw;
   int64_t vw;
 };
 
-class DepthwiseBuilder {
+class WindowBuilder {
 public:
-  DepthwiseBuilder(OpBuilder &b, Location loc, const DepthwiseShape &s,
-                   const kiln::FusedEnds &ends)
+  WindowBuilder(OpBuilder &b, Location loc, const WindowShape &s,
+                const kiln::FusedEnds &ends)
       : b(b), loc(loc), s(s), ends(ends) {}
 
-  /// Planes (image, channel) [begin, end) of out = x (*) w, out holding the
-  /// bias on entry.
+  /// Planes (image, channel) [begin, end) of out = window(x) (with weights
+  /// `w` for a depthwise conv), out holding its initial value on entry.
   void planes(Value x, Value w, Value out, Value begin, Value end) {
     forLoop(begin, end, [&](Value plane) {
       Value ni = b.create<arith::DivSIOp>(loc, plane, index(s.c));
@@ -50,12 +61,13 @@ public:
       if (ends.hasInit())
         start = b.create<vector::BroadcastOp>(
             loc, vecType(), ends.initialValue(b, loc, plane));
-      for (int64_t i = 0; i < s.kh; ++i)
-        for (int64_t j = 0; j < s.kw; ++j) {
-          Value t = b.create<memref::LoadOp>(
-              loc, w, ValueRange{ci, zero, zero, index(i), index(j)});
-          taps.push_back(b.create<vector::BroadcastOp>(loc, vecType(), t));
-        }
+      if (s.kind == WindowKind::Depthwise)
+        for (int64_t i = 0; i < s.kh; ++i)
+          for (int64_t j = 0; j < s.kw; ++j) {
+            Value t = b.create<memref::LoadOp>(
+                loc, w, ValueRange{ci, zero, zero, index(i), index(j)});
+            taps.push_back(b.create<vector::BroadcastOp>(loc, vecType(), t));
+          }
       forLoop(index(0), index(s.oh), [&](Value oh) {
         int64_t full = s.ow / s.vw;
         if (full > 0)
@@ -126,8 +138,9 @@ private:
   /// initializer's value) or else the output's contents.
   void vectorOfRow(Value x, Value out, Value start, ArrayRef<Value> taps,
                    Value ni, Value ci, Value oh, Value ow0, int64_t lanes) {
-    Value zero = index(0);
-    SmallVector<Value> outIdx{ni, ci, zero, oh, ow0};
+    SmallVector<Value> outIdx{ni, ci, oh, ow0};
+    if (s.kind == WindowKind::Depthwise)
+      outIdx.insert(outIdx.begin() + 2, index(0));
     Value acc = start ? start : load(out, outIdx, lanes);
     Value ohs = b.create<arith::MulIOp>(loc, oh, index(s.sh));
     Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
@@ -136,7 +149,17 @@ private:
       for (int64_t j = 0; j < s.kw; ++j) {
         Value iw = b.create<arith::AddIOp>(loc, ows, index(j * s.dw));
         Value xv = inputVector(x, ni, ci, ih, iw, lanes);
-        acc = b.create<vector::FMAOp>(loc, taps[i * s.kw + j], xv, acc);
+        switch (s.kind) {
+        case WindowKind::Depthwise:
+          acc = b.create<vector::FMAOp>(loc, taps[i * s.kw + j], xv, acc);
+          break;
+        case WindowKind::Max:
+          acc = b.create<arith::MaximumFOp>(loc, acc, xv);
+          break;
+        case WindowKind::Sum:
+          acc = b.create<arith::AddFOp>(loc, acc, xv);
+          break;
+        }
       }
     }
     if (ends.hasEpilogue()) {
@@ -151,75 +174,122 @@ private:
 
   OpBuilder &b;
   Location loc;
-  const DepthwiseShape &s;
+  const WindowShape &s;
   const kiln::FusedEnds &ends;
 };
 
-struct LowerDepthwisePass
-    : kiln::impl::LowerDepthwiseBase<LowerDepthwisePass> {
-  using LowerDepthwiseBase::LowerDepthwiseBase;
+struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
+  using LowerWindowsBase::LowerWindowsBase;
 
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> ops;
-    getOperation().walk([&](linalg::GenericOp op) {
-      if (op->hasAttr(kiln::kDepthwiseAttr) && op.hasPureBufferSemantics())
+    SmallVector<linalg::LinalgOp> ops;
+    getOperation().walk([&](linalg::LinalgOp op) {
+      if ((op->hasAttr(kiln::kDepthwiseAttr) ||
+           isa<linalg::PoolingNchwMaxOp, linalg::PoolingNchwSumOp>(op)) &&
+          op.hasPureBufferSemantics())
         ops.push_back(op);
     });
-    for (linalg::GenericOp op : ops)
+    for (linalg::LinalgOp op : ops)
       lower(op);
   }
 
-  void lower(linalg::GenericOp op) {
-    auto params = op->getAttrOfType<DenseI64ArrayAttr>(kiln::kDepthwiseAttr);
+  /// The window's shape, or nothing when the op stays as it is.
+  std::optional<WindowShape> shapeOf(linalg::LinalgOp op) {
     Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
           out = op.getDpsInits()[0];
     auto xt = cast<MemRefType>(x.getType()), wt = cast<MemRefType>(w.getType()),
          ot = cast<MemRefType>(out.getType());
-    if (!params || params.size() != 4 || xt.getRank() != 4 ||
-        wt.getRank() != 5 || ot.getRank() != 5 || !xt.hasStaticShape() ||
+    bool depthwise = op->hasAttr(kiln::kDepthwiseAttr);
+    int64_t outRank = depthwise ? 5 : 4, windowRank = depthwise ? 5 : 2;
+    if (xt.getRank() != 4 || wt.getRank() != windowRank ||
+        ot.getRank() != outRank || !xt.hasStaticShape() ||
         !wt.hasStaticShape() || !ot.hasStaticShape() ||
         !xt.getElementType().isF32() || !wt.getElementType().isF32() ||
-        !ot.getElementType().isF32() || wt.getDimSize(1) != 1 ||
-        wt.getDimSize(2) != 1)
-      return; // stays a generic
-    if (!kiln::hasUnitInnerStride(xt) || !kiln::hasUnitInnerStride(ot))
-      return;
-    ArrayRef<int64_t> p = params.asArrayRef();
-    DepthwiseShape s{ot.getDimSize(0), ot.getDimSize(1), ot.getDimSize(3),
-                     ot.getDimSize(4), wt.getDimSize(3), wt.getDimSize(4),
-                     p[0],             p[1],             p[2],
-                     p[3],             vectorWidth};
+        !ot.getElementType().isF32() || !kiln::hasUnitInnerStride(xt) ||
+        !kiln::hasUnitInnerStride(ot))
+      return std::nullopt;
+    WindowShape s;
+    s.n = ot.getDimSize(0);
+    s.c = ot.getDimSize(1);
+    s.oh = ot.getDimSize(outRank - 2);
+    s.ow = ot.getDimSize(outRank - 1);
+    s.kh = wt.getDimSize(windowRank - 2);
+    s.kw = wt.getDimSize(windowRank - 1);
+    s.vw = vectorWidth;
+    if (depthwise) {
+      auto params = op->getAttrOfType<DenseI64ArrayAttr>(kiln::kDepthwiseAttr);
+      if (!params || params.size() != 4 || wt.getDimSize(1) != 1 ||
+          wt.getDimSize(2) != 1 || ot.getDimSize(2) != 1)
+        return std::nullopt;
+      ArrayRef<int64_t> p = params.asArrayRef();
+      s.kind = WindowKind::Depthwise;
+      s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
+    } else {
+      auto values = [&](StringRef name) {
+        auto attr = op->getAttrOfType<DenseIntElementsAttr>(name);
+        return llvm::map_to_vector(attr.getValues<int64_t>(),
+                                   [](int64_t v) { return v; });
+      };
+      SmallVector<int64_t> strides = values("strides"),
+                           dilations = values("dilations");
+      s.kind = isa<linalg::PoolingNchwMaxOp>(op) ? WindowKind::Max
+                                                  : WindowKind::Sum;
+      s.sh = strides[0], s.sw = strides[1];
+      s.dh = dilations[0], s.dw = dilations[1];
+    }
     if (s.sw > 4)
-      return;
+      return std::nullopt;
+    return s;
+  }
 
+  void lower(linalg::LinalgOp op) {
+    std::optional<WindowShape> shape = shapeOf(op);
+    if (!shape)
+      return; // stays as it is
+    const WindowShape &s = *shape;
+    Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
+          out = op.getDpsInits()[0];
     OpBuilder b(op);
     Location loc = op.getLoc();
     Value planes = b.create<arith::ConstantIndexOp>(loc, s.n * s.c);
-    // The bias the output starts as and the activation after: in the kernel.
+    // The value the output starts as and the elementwise op after: in the
+    // kernel. A pool's second operand only gives the window's shape.
     kiln::FusedEnds ends;
+    bool pool = s.kind != WindowKind::Depthwise;
     if (fuse)
-      ends = kiln::FusedEnds::match(b, op, out, ValueRange{x, w}, s.n * s.c);
+      ends = kiln::FusedEnds::match(b, op, out,
+                                    pool ? ValueRange{x} : ValueRange{x, w},
+                                    s.n * s.c);
     SmallVector<Value> buffers{x, w, out};
     buffers.append(ends.buffers());
-    if (parallel && buffers.size() <= kiln::kRowsBuffers &&
+    // Threads only for windows worth waking them: a small pool is done
+    // before the other core has started.
+    int64_t work = s.n * s.c * s.oh * s.ow * s.kh * s.kw;
+    if (parallel && work >= parallelMinWork &&
+        buffers.size() <= kiln::kRowsBuffers &&
         llvm::all_of(buffers, kiln::isStaticMemRef)) {
       func::FuncOp fn = kiln::createRowsFunction(
           op->getParentOfType<func::FuncOp>(), loc, TypeRange(buffers),
-          "depthwise",
+          pool ? "pool" : "depthwise",
           [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
               ArrayRef<BlockArgument> idx) {
             kiln::FusedEnds local = ends.remap(ValueRange(mems.drop_front(3)));
-            DepthwiseBuilder(fb, l, s, local)
+            WindowBuilder(fb, l, s, local)
                 .planes(mems[0], mems[1], mems[2], idx[2], idx[3]);
           });
       Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
       kiln::emitParallelRows(b, loc, fn, buffers, zero, zero, planes);
     } else {
-      DepthwiseBuilder(b, loc, s, ends)
+      WindowBuilder(b, loc, s, ends)
           .planes(x, w, out, b.create<arith::ConstantIndexOp>(loc, 0), planes);
     }
     ends.eraseFused();
     op->erase();
+    // A pool's window buffer is then unused.
+    if (pool)
+      if (auto alloc = w.getDefiningOp<memref::AllocOp>())
+        if (alloc->use_empty())
+          alloc->erase();
   }
 };
 
