@@ -247,6 +247,32 @@ def OutlineKernels : Pass<"kiln-outline-kernels", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect"];
 }
 
+def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
+  let summary = "Run the linalg ops left on memrefs on the runtime's threads";
+  let description = [{
+    Before: linalg ops with static memref operands (at most
+    KILN_ROWS_BUFFERS of them) and constants, at the top level of a
+    function, after the kernel passes. After: each with at least
+    `parallel-min-work` iterations is a call of kiln_parallel_rows with a
+    private rows function: one of its parallel loops, which every operand
+    using it indexes directly, is cut into n pieces of static size (n the
+    largest divisor of its range up to `max-pieces`), and the function runs
+    pieces [begin, end) as the same op on subviews. Smaller ops, and those
+    with no such loop, stay as they are.
+  }];
+  let options = [
+    Option<"parallelMinWork", "parallel-min-work", "int64_t",
+           /*default=*/"32768",
+           "the iterations below which an op stays on the calling thread">,
+    Option<"maxPieces", "max-pieces", "int64_t", /*default=*/"64",
+           "the most pieces a loop is cut into">
+  ];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
+    "mlir::scf::SCFDialect", "mlir::func::FuncDialect"
+  ];
+}
+
 def PlanMemory : Pass<"kiln-plan-memory", "mlir::ModuleOp"> {
   let summary = "Place every intermediate buffer in one workspace arena";
   let description = [{

@@ -71,6 +71,7 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLowerMatmuls());
   pm.addPass(createLowerWindows());
+  pm.addPass(createParallelizeLoops());
   pm.addPass(createPlanMemory());
   pm.addPass(createLowerRunTimeChecks());
 }
