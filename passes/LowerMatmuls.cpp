@@ -20,9 +20,9 @@
 // rows use a kernel of fewer rows, the last columns masked loads and stores.
 //
 // C's initializer (a bias per row) and the elementwise op after it run in
-// the kernel (FusedEnds.h). Each chunk's row blocks are a function that the
-// runtime's kiln_parallel_rows runs on its threads (ParallelRows.h), when the
-// chunk is worth it.
+// the kernel (FusedEnds.h). When the chunk is worth it, its packing (panel
+// by panel) and then its row blocks are functions that the runtime's
+// kiln_parallel_rows runs on its threads (ParallelRows.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -68,9 +68,10 @@ public:
       : b(b), loc(loc), p(plan), ends(ends) {}
 
   /// Makes the function that runs row blocks [begin, end) over panels
-  /// [x, y) of `cols` columns. Null when the GEMM stays on one thread; else
-  /// setDispatchBuffers says what the calls pass.
-  using RowsFunction = std::function<func::FuncOp(int64_t cols)>;
+  /// [x, y) of `cols` columns, or with `pack` the one that packs panels
+  /// [x + begin, x + end) of the chunk starting at x. Null when the GEMM
+  /// stays on one thread; else setDispatchBuffers says what the calls pass.
+  using RowsFunction = std::function<func::FuncOp(int64_t cols, bool pack)>;
 
   /// C[m, n] += A[m, k] * B[k, n] for 2-d memrefs with unit inner strides.
   /// `packBuffer` holds `chunk` panels when the plan packs (else it is B).
@@ -84,8 +85,15 @@ public:
     auto rows = [&](Value c0, Value c1, int64_t cols) {
       if (!rowsFunction)
         return rowBlocks(index(0), index(blocks()), c0, c1, cols);
-      kiln::emitParallelRows(b, loc, rowsFunction(cols), dispatch, c0, c1,
-                             index(blocks()));
+      kiln::emitParallelRows(b, loc, rowsFunction(cols, false), dispatch, c0,
+                             c1, index(blocks()));
+    };
+    // The packing of a chunk is shared by the threads too, a panel each.
+    auto pack = [&](Value c0, Value c1, int64_t cols) {
+      if (!rowsFunction)
+        return packPanels(c0, c0, c1, cols);
+      kiln::emitParallelRows(b, loc, rowsFunction(cols, true), dispatch, c0,
+                             c1, b.create<arith::SubIOp>(loc, c1, c0));
     };
     if (fullPanels > 0) {
       // for c0 in [0, fullPanels) step chunk: panels [c0, min(c0+chunk, full))
@@ -94,24 +102,30 @@ public:
             loc, b.create<arith::AddIOp>(loc, c0, index(p.chunk)),
             index(fullPanels));
         if (p.pack && !p.prepacked)
-          packPanels(c0, c1, p.nr());
+          pack(c0, c1, p.nr());
         rows(c0, c1, p.nr());
       });
     }
     if (tail > 0) {
       Value last = index(fullPanels);
       if (p.pack && !p.prepacked)
-        packPanels(last, index(fullPanels + 1), tail);
+        pack(last, index(fullPanels + 1), tail);
       rows(last, index(fullPanels + 1), tail);
     }
   }
 
   /// The body of a rows function: the GEMM's operands (A, B, C, Bp), the
   /// fused ends' buffers, and the indices (first panel, end panel, first
-  /// block, end block).
+  /// block, end block); or, with `pack`, of a packing function (the chunk's
+  /// first panel, unused, and its panels to pack relative to the first).
   void buildRows(ValueRange operands, ValueRange endBuffers,
-                 ArrayRef<BlockArgument> idx, int64_t cols) {
+                 ArrayRef<BlockArgument> idx, int64_t cols, bool pack) {
     setOperands(operands[0], operands[1], operands[2], operands[3]);
+    if (pack) {
+      Value from = b.create<arith::AddIOp>(loc, idx[0], idx[2]);
+      Value to = b.create<arith::AddIOp>(loc, idx[0], idx[3]);
+      return packPanels(idx[0], from, to, cols);
+    }
     std::optional<kiln::FusedEnds> local;
     if (ends) {
       local = ends->remap(endBuffers);
@@ -192,10 +206,10 @@ private:
     return b.create<arith::AddIOp>(loc, base, index(v * p.vw));
   }
 
-  /// Copies panels [c0, c1) of B, each with `cols` valid columns, to
+  /// Copies panels [from, to) of B, each with `cols` valid columns, to
   /// Bp[panel - c0][k][0:nr], zero-padded.
-  void packPanels(Value c0, Value c1, int64_t cols) {
-    forLoop(c0, c1, 1, [&](Value panel) {
+  void packPanels(Value c0, Value from, Value to, int64_t cols) {
+    forLoop(from, to, 1, [&](Value panel) {
       Value local = b.create<arith::SubIOp>(loc, panel, c0);
       forLoop(0, p.k, 1, [&](Value kk) {
         for (int64_t v = 0; v < p.nv; ++v) {
@@ -361,10 +375,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// [x, y) of `cols` columns.
   func::FuncOp rowsFunction(Operation *op, const GemmPlan &p,
                             const Dispatch &d, const kiln::FusedEnds *ends,
-                            int64_t cols) {
+                            int64_t cols, bool pack) {
     return kiln::createRowsFunction(
         op->getParentOfType<func::FuncOp>(), op->getLoc(),
-        TypeRange(ValueRange(d.buffers)), "gemm",
+        TypeRange(ValueRange(d.buffers)), pack ? "pack" : "gemm",
         [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
             ArrayRef<BlockArgument> idx) {
           SmallVector<Value> operands;
@@ -392,7 +406,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           }
           GemmBuilder(fb, l, p, ends)
               .buildRows(operands, ValueRange(mems.drop_front(d.endsBegin)),
-                         idx, cols);
+                         idx, cols, pack);
         });
   }
 
@@ -544,11 +558,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                                 ends.buffers());
       if (succeeded(dispatch)) {
         builder.setDispatchBuffers(dispatch->buffers);
-        rows = [&, cache = std::map<int64_t, func::FuncOp>()](
-                   int64_t cols) mutable {
-          func::FuncOp &fn = cache[cols];
+        rows = [&, cache = std::map<std::pair<int64_t, bool>,
+                                    func::FuncOp>()](int64_t cols,
+                                                     bool pack) mutable {
+          func::FuncOp &fn = cache[{cols, pack}];
           if (!fn)
-            fn = rowsFunction(op, p, *dispatch, &ends, cols);
+            fn = rowsFunction(op, p, *dispatch, &ends, cols, pack);
           return fn;
         };
       }

@@ -102,12 +102,15 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     and stores. Matmuls with fewer than `pack-min-rows` rows read B in place.
     Other matmuls are left as they are.
 
-    With `parallel`, the row blocks of each chunk are a private function
-    `PARENT_gemmN(A, B, C, Bp, x, y, begin, end)` that the runtime's
-    kiln_parallel_rows splits over its threads; the call goes through a
-    declaration `PARENT_gemmN_dispatch` marked `kiln.runtime =
-    "kiln_parallel_rows"` (see kiln-merge-runtime-declarations). Matmuls
-    whose operands are not static memrefs (slices in a loop) stay serial.
+    With `parallel`, for chunks of at least `parallel-min-flops`, the
+    packing of each chunk is a private function `PARENT_packN(A, B, C, Bp,
+    ..., x, y, begin, end)` over its panels, and its row blocks another,
+    `PARENT_gemmN`, that the runtime's kiln_parallel_rows splits over its
+    threads; the calls go through declarations `..._dispatch` marked
+    `kiln.runtime = "kiln_parallel_rows"` (see
+    kiln-merge-runtime-declarations). An operand whose only dynamic part is
+    its offset (a slice in a loop) travels as its base buffer, the offset in
+    a small index buffer; matmuls with other operands stay serial.
   }];
   let options = [
     Option<"tileM", "tile-m", "int64_t", /*default=*/"8", "rows per micro-kernel">,

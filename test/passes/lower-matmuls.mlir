@@ -32,6 +32,13 @@
 // declaration of the runtime's kiln_parallel_rows over all 3 row blocks.
 // PAR: func.func private @matmul_gemm1_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
 // PAR: func.func private @matmul_gemm0_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
+// The packing of each chunk is shared out too, panels [x + begin, x + end).
+// PAR: func.func private @matmul_pack0(%{{[^:]*}}: memref<20x147xf32>, %[[PB:[^:]*]]: memref<147x100xf32>, %{{[^:]*}}: memref<20x100xf32>, %[[PBP:[^:]*]]: memref<4x147x32xf32>, {{.*}}, %[[PX:[^:]*]]: index, %{{[^:]*}}: index, %[[PBEGIN:[^:]*]]: index, %[[PEND:[^:]*]]: index)
+// PAR:   %[[FROM:.*]] = arith.addi %[[PX]], %[[PBEGIN]]
+// PAR:   %[[TO:.*]] = arith.addi %[[PX]], %[[PEND]]
+// PAR:   scf.for %{{.*}} = %[[FROM]] to %[[TO]]
+// PAR:     vector.load %[[PB]]
+// PAR:     vector.store %{{.*}}, %[[PBP]]
 // PAR: func.func private @matmul_gemm0(%[[A:.*]]: memref<20x147xf32>, %{{.*}}: memref<147x100xf32>, %{{.*}}: memref<20x100xf32>, %{{.*}}: memref<4x147x32xf32>, {{.*}}: memref<20x147xf32>, {{.*}}: memref<20x147xf32>, {{.*}}: memref<20x147xf32>, {{.*}}: memref<20x147xf32>, %[[X:.*]]: index, %[[Y:.*]]: index, %[[BEGIN:.*]]: index, %[[END:.*]]: index) attributes {passthrough = ["noinline"]}
 // PAR:   %[[FULL:.*]] = arith.minsi %[[END]], %c2
 // PAR:   scf.for %{{.*}} = %[[BEGIN]] to %[[FULL]] step %c1
@@ -43,7 +50,9 @@
 // PAR: func.func @matmul(
 // PAR:   %[[FN:.*]] = constant @matmul_gemm1
 // PAR:   %[[FN0:.*]] = constant @matmul_gemm0
+// PAR:   call @matmul_pack0_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c0, %c3, %c3)
 // PAR:   call @matmul_gemm0_dispatch(%[[FN0]], %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c0, %c3, %c3)
+// PAR:   call @matmul_pack1_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c3, %c4, %c1)
 // PAR:   call @matmul_gemm1_dispatch(%[[FN]], %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c3, %c4, %c3)
 // Slices in a loop are not static memrefs: batches stay serial.
 // PAR-LABEL: func.func @batched
