@@ -17,9 +17,6 @@ using namespace mlir;
 
 namespace kiln {
 
-namespace {
-
-/// The buffer a view is of: through subviews, reshapes and casts.
 Value rootOf(Value v) {
   while (Operation *def = v.getDefiningOp()) {
     if (auto op = dyn_cast<memref::SubViewOp>(def))
@@ -37,6 +34,8 @@ Value rootOf(Value v) {
   }
   return v;
 }
+
+namespace {
 
 bool isParallel(utils::IteratorType t) {
   return t == utils::IteratorType::parallel;
@@ -462,7 +461,7 @@ void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value,
     return vl.store(value, result, add(at, mul(line, gaps.gap)), lanes);
   // Otherwise a masked store per line the vector touches: lanes
   // [first, end) of line `line + j`, where first = (line + j) * W - col.
-  int64_t segments = (width - 1 + gaps.width - 1) / gaps.width + 1;
+  int64_t segments = linesTouched(gaps.width, width);
   auto maskType = VectorType::get({width}, b.getI1Type());
   Value valid = vl.mask(lanes);
   for (int64_t j = 0; j < segments; ++j) {

@@ -35,6 +35,9 @@
 
 namespace kiln {
 
+/// The buffer a view is of: through subviews, reshapes and casts.
+mlir::Value rootOf(mlir::Value v);
+
 class FusedEnds {
 public:
   /// Finds what `kernel`, which writes `out` (a view of all of its root

@@ -49,6 +49,16 @@ using namespace mlir;
 
 namespace {
 
+/// B as an im2col copy that the packing reads through instead: B[k][n] is
+/// element base + sum(kCoefs[i] * k_i) + sum(nCoefs[j] * n_j) of a flat view
+/// of the copy's input, k_i and n_j being k and n delinearised over kSizes
+/// and nSizes (C, KH, KW and OH, OW for a convolution; the last nCoef is 1,
+/// a stride-1 convolution).
+struct Im2col {
+  SmallVector<int64_t> kSizes, kCoefs, nSizes, nCoefs;
+  int64_t base = 0, span = 0;
+};
+
 /// The shape of one GEMM and how it is blocked.
 struct GemmPlan {
   int64_t m, n, k;
@@ -58,6 +68,7 @@ struct GemmPlan {
   int64_t chunk;    // panels packed together
   bool pack;        // pack B, or read it in place
   bool prepacked = false; // B was packed at compile time: all its panels
+  std::optional<Im2col> im2col; // B is read from a flat view (packs)
   int64_t nr() const { return nv * vw; }
 };
 
@@ -211,15 +222,103 @@ private:
   void packPanels(Value c0, Value from, Value to, int64_t cols) {
     forLoop(from, to, 1, [&](Value panel) {
       Value local = b.create<arith::SubIOp>(loc, panel, c0);
+      // Through an im2col: per vector, its line segments (below).
+      SmallVector<Segments> segments;
+      if (p.im2col)
+        for (int64_t v = 0; v < p.nv; ++v)
+          segments.push_back(im2colSegments(column(panel, v), lanes(v, cols)));
       forLoop(0, p.k, 1, [&](Value kk) {
+        Value rowOffset = p.im2col ? im2colRow(kk) : Value();
         for (int64_t v = 0; v < p.nv; ++v) {
           int64_t n = lanes(v, cols);
-          Value x = n ? load(B, {kk, column(panel, v)}, n) : zeros();
+          Value x = !n          ? zeros()
+                    : p.im2col ? im2colLoad(segments[v], rowOffset)
+                               : load(B, {kk, column(panel, v)}, n);
           b.create<vector::StoreOp>(loc, x, Bp,
                                     ValueRange{local, kk, index(v * p.vw)});
         }
       });
     });
+  }
+
+  /// Where the im2col columns [col, col + lanes) are: the columns of one
+  /// output line are consecutive in the input, so a vector is one masked
+  /// load per line it touches, of the lanes in that line, at the row's
+  /// offset plus `starts[j]` (col is a multiple of the vector width).
+  struct Segments {
+    SmallVector<Value> starts, masks; // no masks: one full load
+  };
+  Segments im2colSegments(Value col, int64_t lanes) {
+    const Im2col &ic = *p.im2col;
+    int64_t width = ic.nSizes.back();
+    int64_t gap = ic.nSizes.size() == 2 ? ic.nCoefs[0] - width : 0;
+    Segments s;
+    Value line = ic.nSizes.size() == 2
+                     ? b.create<arith::DivSIOp>(loc, col, index(width))
+                     : index(0);
+    auto startOf = [&](Value l) -> Value {
+      return b.create<arith::AddIOp>(
+          loc, col, b.create<arith::MulIOp>(loc, l, index(gap)));
+    };
+    if (gap == 0 || width % p.vw == 0) {
+      s.starts.push_back(startOf(line));
+      if (lanes < p.vw)
+        s.masks.push_back(kiln::VectorLanes(b, loc, p.vw).mask(lanes));
+      return s;
+    }
+    int64_t count = kiln::linesTouched(width, p.vw);
+    auto maskType = VectorType::get({p.vw}, b.getI1Type());
+    Value valid = kiln::VectorLanes(b, loc, p.vw).mask(lanes);
+    Value ones = b.create<arith::ConstantOp>(
+        loc, maskType, DenseElementsAttr::get(maskType, true));
+    for (int64_t j = 0; j < count; ++j) {
+      Value lineJ = b.create<arith::AddIOp>(loc, line, index(j));
+      Value first = b.create<arith::SubIOp>(
+          loc, b.create<arith::MulIOp>(loc, lineJ, index(width)), col);
+      Value end = b.create<arith::AddIOp>(loc, first, index(width));
+      Value upTo = b.create<vector::CreateMaskOp>(loc, maskType, end);
+      Value before = b.create<vector::CreateMaskOp>(loc, maskType, first);
+      s.masks.push_back(b.create<arith::AndIOp>(
+          loc, b.create<arith::AndIOp>(loc, upTo, valid),
+          b.create<arith::XOrIOp>(loc, before, ones)));
+      s.starts.push_back(startOf(lineJ));
+    }
+    return s;
+  }
+
+  /// The vector of B at the row whose offset is `rowOffset`, through the
+  /// segments of its columns.
+  Value im2colLoad(const Segments &s, Value rowOffset) {
+    Value x = zeros();
+    for (auto [j, start] : llvm::enumerate(s.starts)) {
+      Value at = b.create<arith::AddIOp>(loc, rowOffset, start);
+      if (s.masks.empty())
+        x = b.create<vector::LoadOp>(loc, vecType(), B, ValueRange{at});
+      else
+        x = b.create<vector::MaskedLoadOp>(loc, vecType(), B, ValueRange{at},
+                                           s.masks[j], x);
+    }
+    return x;
+  }
+
+  /// The im2col offset of row `kk`: base + sum(kCoefs[i] * k_i).
+  Value im2colRow(Value kk) {
+    const Im2col &ic = *p.im2col;
+    Value offset = index(ic.base);
+    int64_t inner = 1;
+    for (int64_t size : ic.kSizes)
+      inner *= size;
+    for (auto [i, size] : llvm::enumerate(ic.kSizes)) {
+      inner /= size;
+      Value q = inner > 1 ? b.create<arith::DivSIOp>(loc, kk, index(inner))
+                          : kk;
+      if (i > 0)
+        q = b.create<arith::RemSIOp>(loc, q, index(size));
+      offset = b.create<arith::AddIOp>(
+          loc, offset,
+          b.create<arith::MulIOp>(loc, q, index(ic.kCoefs[i])));
+    }
+    return offset;
   }
 
   /// C[i:i+rows, panel*nr : +cols] += A[i:i+rows, :] * B[:, same columns],
@@ -485,6 +584,125 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
 
   llvm::SetVector<memref::GlobalOp> staleGlobals;
 
+  /// B's buffer as written by an im2col copy: a generic that copies its one
+  /// input, through an affine map without division, into all of the buffer,
+  /// which nothing but the matmul reads, with nothing in between that
+  /// writes the input. The packing can read the input instead: `plan` says
+  /// where B[k][n] is in `flat`, a 1-d view of the input made before `op`.
+  struct Im2colSource {
+    Im2col plan;
+    Value flat;
+    linalg::GenericOp copy;
+  };
+  std::optional<Im2colSource> matchIm2col(OpBuilder &b, Location loc,
+                                          linalg::LinalgOp op, int64_t k,
+                                          int64_t n) {
+    auto collapse = op->getOperand(1).getDefiningOp<memref::CollapseShapeOp>();
+    auto alloc = collapse ? collapse.getSrc().getDefiningOp<memref::AllocOp>()
+                          : memref::AllocOp();
+    if (!alloc || !alloc.getType().hasStaticShape() ||
+        !alloc.getType().getLayout().isIdentity() || !collapse->hasOneUse())
+      return std::nullopt;
+    linalg::GenericOp copy;
+    for (Operation *user : alloc->getUsers()) {
+      if (user == collapse.getOperation())
+        continue;
+      auto generic = dyn_cast<linalg::GenericOp>(user);
+      if (!generic || copy)
+        return std::nullopt;
+      copy = generic;
+    }
+    if (!copy || !copy.hasPureBufferSemantics() ||
+        copy.getNumDpsInputs() != 1 || copy.getNumDpsInits() != 1 ||
+        copy.getDpsInits()[0] != alloc.getResult() ||
+        copy->getBlock() != op->getBlock() || !copy->isBeforeInBlock(op) ||
+        !llvm::all_of(copy.getIteratorTypesArray(),
+                      [](utils::IteratorType t) {
+                        return t == utils::IteratorType::parallel;
+                      }))
+      return std::nullopt;
+    Block &body = copy.getRegion().front();
+    if (body.getTerminator()->getOperand(0) != body.getArgument(0) ||
+        !copy.getIndexingMapsArray()[1].isIdentity())
+      return std::nullopt;
+    Value x = copy.getDpsInputs()[0];
+    auto xt = cast<MemRefType>(x.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (!xt.getElementType().isF32() || !xt.hasStaticShape() ||
+        failed(getStridesAndOffset(xt, strides, offset)) ||
+        ShapedType::isDynamic(offset) ||
+        llvm::any_of(strides, ShapedType::isDynamic))
+      return std::nullopt;
+    // The input must be as the copy left it when the packing reads it.
+    Value xRoot = kiln::rootOf(x);
+    if (kiln::rootOf(op->getOperand(2)) == xRoot)
+      return std::nullopt;
+    for (Operation *o = copy->getNextNode(); o != op.getOperation();
+         o = o->getNextNode()) {
+      if (isMemoryEffectFree(o) || isa<memref::AllocOp>(o))
+        continue;
+      auto other = dyn_cast<linalg::LinalgOp>(o);
+      if (!other || !other.hasPureBufferSemantics() ||
+          llvm::any_of(other.getDpsInits(), [&](Value v) {
+            return kiln::rootOf(v) == xRoot;
+          }))
+        return std::nullopt;
+    }
+    // A prefix of the copy's dims makes k, the rest n.
+    ArrayRef<int64_t> dims = alloc.getType().getShape();
+    int64_t split = 0, product = 1;
+    while (split < (int64_t)dims.size() && product < k)
+      product *= dims[split++];
+    if (product != k || split == (int64_t)dims.size())
+      return std::nullopt;
+    // The flat offset is linear in the dims: no mod or division.
+    AffineMap map = copy.getIndexingMapsArray()[0];
+    for (AffineExpr e : map.getResults()) {
+      bool linear = true;
+      e.walk([&](AffineExpr sub) {
+        if (sub.getKind() == AffineExprKind::Mod ||
+            sub.getKind() == AffineExprKind::FloorDiv ||
+            sub.getKind() == AffineExprKind::CeilDiv)
+          linear = false;
+      });
+      if (!linear || !e.isPureAffine())
+        return std::nullopt;
+    }
+    auto flatOffset = [&](ArrayRef<int64_t> at) {
+      SmallVector<int64_t> r = map.compose(at);
+      int64_t f = offset;
+      for (auto [i, v] : llvm::enumerate(r))
+        f += v * strides[i];
+      return f;
+    };
+    Im2colSource source;
+    Im2col &ic = source.plan;
+    SmallVector<int64_t> at(dims.size(), 0);
+    ic.base = flatOffset(at);
+    for (int64_t d = 0; d < (int64_t)dims.size(); ++d) {
+      at[d] = 1;
+      int64_t coef = flatOffset(at) - ic.base;
+      at[d] = 0;
+      (d < split ? ic.kSizes : ic.nSizes).push_back(dims[d]);
+      (d < split ? ic.kCoefs : ic.nCoefs).push_back(coef);
+    }
+    // Consecutive columns of a line are consecutive in the input (a stride
+    // of 1), so that the packing loads them as vectors.
+    if (ic.nSizes.size() > 2 || ic.nCoefs.back() != 1)
+      return std::nullopt;
+    ic.span = offset + 1;
+    for (auto [size, stride] : llvm::zip(xt.getShape(), strides))
+      ic.span += (size - 1) * stride;
+    if (alloc.getType().getNumElements() != k * n)
+      return std::nullopt;
+    auto flatType = MemRefType::get({ic.span}, xt.getElementType());
+    source.flat = b.create<memref::ReinterpretCastOp>(
+        loc, flatType, x, 0, ArrayRef<int64_t>{ic.span}, ArrayRef<int64_t>{1});
+    source.copy = copy;
+    return source;
+  }
+
   /// The blocking for an [m x k] * [k x n] product.
   GemmPlan plan(int64_t m, int64_t n, int64_t k) const {
     GemmPlan p;
@@ -520,8 +738,17 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     OpBuilder b(op);
     Location loc = op.getLoc();
     Value pack;
+    // B copied out of a convolution's input (im2col): the packing reads the
+    // input itself, and the copy goes.
+    std::optional<Im2colSource> im2col;
+    if (!batched && fuseIm2col)
+      im2col = matchIm2col(b, loc, op, k, n);
+    if (im2col) {
+      p.im2col = im2col->plan;
+      p.pack = true;
+    }
     // A constant B (a layer's weights) is packed once, here, into a global.
-    if (!batched) {
+    if (!batched && !im2col) {
       pack = packedConstant(b, loc, op->getOperand(1), p);
       if (pack) {
         p.pack = p.prepacked = true;
@@ -537,6 +764,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // With B packed at compile time, the kernel never reads B itself.
     if (p.prepacked)
       bm = pack;
+    if (im2col)
+      bm = im2col->flat;
     Value packed = pack ? pack : bm; // what the micro-kernel reads
     if (!batched) {
       // The bias that C starts as and the elementwise op after: in the
@@ -597,7 +826,17 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       GemmBuilder(b, loc, p).build(slice(a), bs, slice(c), pack ? pack : bs,
                                    nullptr);
     }
+    Value oldB = op->getOperand(1);
     op->erase();
+    if (im2col) {
+      // The copy, and its buffer with it.
+      auto collapse = oldB.getDefiningOp<memref::CollapseShapeOp>();
+      Operation *alloc = collapse.getSrc().getDefiningOp();
+      im2col->copy->erase();
+      collapse->erase();
+      if (alloc->use_empty())
+        alloc->erase();
+    }
   }
 };
 

@@ -126,6 +126,9 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "run each chunk's row blocks through kiln_parallel_rows">,
     Option<"prepackWeights", "prepack-weights", "bool", /*default=*/"true",
            "pack a B that is a constant global at compile time">,
+    Option<"fuseIm2col", "fuse-im2col", "bool", /*default=*/"true",
+           "pack a B that a stride-1 im2col copy wrote straight from the "
+           "copy's input, and drop the copy">,
     Option<"parallelMinFlops", "parallel-min-flops", "int64_t",
            /*default=*/"8000000",
            "run a GEMM on the threads only if a chunk is this many FLOPs">,

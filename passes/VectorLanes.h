@@ -15,6 +15,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <algorithm>
+
 namespace kiln {
 
 /// True for a memref whose innermost dimension is contiguous, which vector
@@ -24,6 +26,15 @@ inline bool hasUnitInnerStride(mlir::MemRefType type) {
   int64_t offset;
   return mlir::succeeded(mlir::getStridesAndOffset(type, strides, offset)) &&
          !strides.empty() && strides.back() == 1;
+}
+
+/// The most lines of `width` elements that `vw` consecutive elements can
+/// touch when they start at a multiple of vw.
+inline int64_t linesTouched(int64_t width, int64_t vw) {
+  int64_t most = 1;
+  for (int64_t k = 0; k < width; ++k)
+    most = std::max(most, ((k * vw) % width + vw + width - 1) / width);
+  return most;
 }
 
 class VectorLanes {

@@ -242,6 +242,38 @@ func.func @padded_result(%w: memref<16x32xf32>, %x: memref<32x36xf32>) -> memref
   return %pad : memref<1x16x8x8xf32>
 }
 
+// A 3x3 stride-1 conv: B is the im2col copy of the padded input [1, 2, 6,
+// 6] into [2, 3, 3, 4, 4]. The packing reads the input itself through a
+// flat view: column n of row (c, kh, kw) is element 36c + 6kh + kw + n +
+// (n / 4) * 2, so the 16 columns of a vector are 4 lines of 4, each a
+// masked load that fills its lanes (the first from zeros, then over the
+// last). The copy and its buffer are gone.
+// CHECK-LABEL: func @implicit_im2col
+// CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %arg1 to offset: [0], sizes: [72], strides: [1]
+// CHECK: scf.for %[[K:.*]] = %c0 to %c18 step %c1
+// CHECK:   %[[L0:.*]] = vector.maskedload %[[FLAT]][%{{.*}}], %{{.*}}, %{{.*}}
+// CHECK:   %[[L1:.*]] = vector.maskedload %[[FLAT]][%{{.*}}], %{{.*}}, %[[L0]]
+// CHECK:   %[[L2:.*]] = vector.maskedload %[[FLAT]][%{{.*}}], %{{.*}}, %[[L1]]
+// CHECK:   %[[L3:.*]] = vector.maskedload %[[FLAT]][%{{.*}}], %{{.*}}, %[[L2]]
+// CHECK:   vector.store %[[L3]]
+// CHECK-NOT: linalg.generic
+// CHECK: vector.fma
+// CHECK-NOT: memref.alloc() : memref<2x3x3x4x4xf32>
+// CHECK: return
+#im2col_in = affine_map<(c, kh, kw, oh, ow) -> (0, c, oh + kh, ow + kw)>
+#im2col_out = affine_map<(c, kh, kw, oh, ow) -> (c, kh, kw, oh, ow)>
+func.func @implicit_im2col(%w: memref<16x18xf32>, %x: memref<1x2x6x6xf32>, %y: memref<16x16xf32>) {
+  %cols = memref.alloc() : memref<2x3x3x4x4xf32>
+  linalg.generic {indexing_maps = [#im2col_in, #im2col_out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x2x6x6xf32>) outs(%cols : memref<2x3x3x4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %b = memref.collapse_shape %cols [[0, 1, 2], [3, 4]] : memref<2x3x3x4x4xf32> into memref<18x16xf32>
+  linalg.matmul ins(%w, %b : memref<16x18xf32>, memref<18x16xf32>) outs(%y : memref<16x16xf32>)
+  return
+}
+
 // A constant B (weights) is packed at compile time into a global of panels,
 // zero-padded (3 columns in a panel of 32), and the original goes.
 // CHECK-NOT: memref.global "private" constant @weights :
