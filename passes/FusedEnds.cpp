@@ -154,6 +154,72 @@ Value reshapeLike(OpBuilder &b, Location loc, Value v, MemRefType like) {
                                              like.getShape(), strides);
 }
 
+/// `in`, read through the projected permutation `map` over a space of
+/// `space`, as a view of the kernel's output shape `like` (whose dims each
+/// gather consecutive dims of the space): per dim of the space the stride
+/// of `in` along it, 0 where the map drops it (a broadcast), collapsed per
+/// dim of `like`. Null when a group's strides do not collapse.
+Value broadcastView(OpBuilder &b, Location loc, Value in, AffineMap map,
+                    ArrayRef<int64_t> space, MemRefType like) {
+  auto type = cast<MemRefType>(in.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (!isStridedStatic(type) ||
+      failed(getStridesAndOffset(type, strides, offset)))
+    return nullptr;
+  SmallVector<int64_t> spaceStrides(space.size(), 0);
+  for (auto [r, e] : llvm::enumerate(map.getResults())) {
+    unsigned d = cast<AffineDimExpr>(e).getPosition();
+    if (type.getDimSize(r) != space[d])
+      return nullptr;
+    spaceStrides[d] = strides[r];
+  }
+  SmallVector<int64_t> likeStrides;
+  size_t d = 0;
+  for (int64_t size : like.getShape()) {
+    // The dims of the space that make this one; unit dims go anywhere.
+    int64_t product = 1;
+    SmallVector<size_t> group;
+    while (d < space.size() && (product < size || space[d] == 1)) {
+      if (product == size && space[d] == 1 && size != 1)
+        break;
+      product *= space[d];
+      group.push_back(d++);
+    }
+    if (product != size)
+      return nullptr;
+    // Row-major within the group, or all of it broadcast.
+    int64_t stride = 0, inner = 1;
+    bool first = true, broadcast = true, rowMajor = true;
+    for (size_t g = group.size(); g-- > 0;) {
+      size_t i = group[g];
+      if (space[i] == 1)
+        continue;
+      if (first) {
+        stride = spaceStrides[i];
+        first = false;
+      } else {
+        rowMajor &= spaceStrides[i] == stride * inner;
+      }
+      broadcast &= spaceStrides[i] == 0;
+      inner *= space[i];
+    }
+    if (!rowMajor && !broadcast)
+      return nullptr;
+    likeStrides.push_back(broadcast ? 0 : stride);
+  }
+  for (; d < space.size(); ++d)
+    if (space[d] != 1)
+      return nullptr;
+  return b.create<memref::ReinterpretCastOp>(
+      loc,
+      MemRefType::get(like.getShape(), type.getElementType(),
+                      StridedLayoutAttr::get(b.getContext(), offset,
+                                             likeStrides),
+                      type.getMemorySpace()),
+      in, offset, like.getShape(), likeStrides);
+}
+
 /// An epilogue body the fused code can run on vectors: elementwise ops and
 /// constants only, using no outside value but constants, not its output.
 bool isVectorizableBody(linalg::LinalgOp op) {
@@ -278,8 +344,10 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
       generic.getNumDpsInits() == 1 &&
       llvm::all_of(generic.getIteratorTypesArray(), isParallel) &&
       llvm::all_of(generic.getIndexingMapsArray(),
-                   [](AffineMap m) { return m.isIdentity(); }) &&
+                   [](AffineMap m) { return m.isProjectedPermutation(); }) &&
       isVectorizableBody(generic)) {
+    SmallVector<int64_t> space = generic.getStaticLoopRanges();
+    SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
     Value result = generic.getDpsInits()[0];
     auto resultType = cast<MemRefType>(result.getType());
     bool contiguous = isContiguous(resultType);
@@ -288,7 +356,7 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
     bool sameShape = !contiguous && resultType.getShape() == outType.getShape() &&
                      kiln::hasUnitInnerStride(resultType) &&
                      isStridedStatic(resultType);
-    bool ok = elements(result) == elements(root) &&
+    bool ok = elements(result) == elements(root) && maps.back().isIdentity() &&
               (contiguous || sameShape ||
                (gappedResult && gapsOf(result, rows, ends.gaps)));
     for (Value operand : generic->getOperands())
@@ -302,14 +370,13 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
       if (!ok)
         break;
       if (rootOf(in) == root) {
-        ok = coversRoot(in);
+        ok = coversRoot(in) && maps[i].isIdentity();
         ends.accArg = i;
         ++accInputs;
       } else {
-        // A gapped result is stored at other places than the others are
-        // read: it may not be one of them.
-        ok = isContiguous(in.getType()) && elements(in) == elements(root) &&
-             (contiguous || rootOf(in) != resultRoot);
+        // A gapped result, or a broadcast operand, is stored at or read
+        // from other places than the kernel's: it may not be the result.
+        ok = (contiguous && maps[i].isIdentity()) || rootOf(in) != resultRoot;
         others.push_back({static_cast<unsigned>(i), in});
       }
     }
@@ -317,7 +384,7 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(kernel);
       for (auto [arg, in] : others) {
-        Value view = reshapeLike(b, loc, in, outType);
+        Value view = broadcastView(b, loc, in, maps[arg], space, outType);
         ends.otherArgs.push_back(arg);
         ends.others.push_back(view);
         ok &= view != nullptr;
@@ -426,6 +493,23 @@ void FusedEnds::dropEpilogue() {
   others.clear();
   result = nullptr;
   gapped = false;
+}
+
+Value FusedEnds::loadOther(OpBuilder &b, Location loc, unsigned i,
+                           ValueRange indices, int64_t lanes,
+                           int64_t width) const {
+  Value view = others[i];
+  auto type = cast<MemRefType>(view.getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (succeeded(getStridesAndOffset(type, strides, offset)) &&
+      strides.back() == 0) {
+    // The same element for every lane (a value per row, say).
+    Value x = b.create<memref::LoadOp>(loc, view, indices);
+    return b.create<vector::BroadcastOp>(
+        loc, VectorType::get({width}, type.getElementType()), x);
+  }
+  return VectorLanes(b, loc, width).load(view, indices, lanes);
 }
 
 void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value,

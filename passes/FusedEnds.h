@@ -10,15 +10,16 @@
 //                     channel); accumulators then start in registers from it
 //                     and R is never read;
 //   the epilogue      the op right after it, an elementwise linalg.generic
-//                     (or a linalg.copy) with identity maps that reads all
-//                     of R (the residual add, Relu, Clip, ...); its body is
-//                     applied to the accumulators, and the result stored to
-//                     its output.
+//                     (or a linalg.copy) that reads all of R with identity
+//                     maps (the residual add, Relu, Clip, a bias along the
+//                     columns, ...); its body is applied to the accumulators,
+//                     and the result stored to its output.
 //
 // Both are fused only when nothing else reads what the kernel would have
-// left in R (the epilogue may also write R in place), and the epilogue's
-// other operands are contiguous: a buffer of R's element count, reshaped to
-// the kernel's output shape, is addressed with the kernel's own indices.
+// left in R (the epilogue may also write R in place). The epilogue's other
+// operands may broadcast (projected permutations): each is a view of the
+// kernel's output shape, zero strides where it broadcasts, addressed with
+// the kernel's own indices.
 // The epilogue's output may also be a strided view of the kernel's output
 // shape, or, for a 2-d kernel that asks for it, have gaps between lines of
 // its columns: the interior of the next layer's padded input. A fill of
@@ -68,6 +69,13 @@ public:
   /// without `gappedResult` is like `out` too.
   llvm::ArrayRef<mlir::Value> otherViews() const { return others; }
   mlir::Value resultView() const { return result; }
+
+  /// Other operand `i` at the kernel's `indices`: a vector of `width`
+  /// lanes, `lanes` of them valid (an operand broadcast along the vector is
+  /// one element, broadcast).
+  mlir::Value loadOther(mlir::OpBuilder &b, mlir::Location loc, unsigned i,
+                        mlir::ValueRange indices, int64_t lanes,
+                        int64_t width) const;
 
   /// Stores the epilogue's `value` for row `row` and columns [col, col +
   /// lanes) of a 2-d kernel output; `col` is a multiple of the vector width.

@@ -385,8 +385,8 @@ private:
           continue;
         }
         SmallVector<Value> others;
-        for (Value view : ends->otherViews())
-          others.push_back(load(view, at, n));
+        for (unsigned i = 0; i < ends->otherViews().size(); ++i)
+          others.push_back(ends->loadOther(b, loc, i, at, n, p.vw));
         ends->storeResult(b, loc, ends->apply(b, loc, result, others),
                           rowIdx[r], colIdx[v], n);
       }

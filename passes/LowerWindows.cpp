@@ -164,8 +164,8 @@ private:
     }
     if (ends.hasEpilogue()) {
       SmallVector<Value> others;
-      for (Value view : ends.otherViews())
-        others.push_back(load(view, outIdx, lanes));
+      for (unsigned i = 0; i < ends.otherViews().size(); ++i)
+        others.push_back(ends.loadOther(b, loc, i, outIdx, lanes, s.vw));
       acc = ends.apply(b, loc, acc, others);
       out = ends.resultView();
     }

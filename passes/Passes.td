@@ -310,6 +310,17 @@ def PrepareEntryFunction : Pass<"kiln-prepare-entry-function", "mlir::ModuleOp">
                            "mlir::tensor::TensorDialect"];
 }
 
+def UnshareFills : Pass<"kiln-unshare-fills", "mlir::func::FuncOp"> {
+  let summary = "Give every user of a fill on tensors its own fill";
+  let description = [{
+    Before: linalg.fill ops on tensor.empty with several users (CSE merges
+    equal ones). After: the first user keeps the fill; each other one in
+    the same block gets a clone of the fill and of its tensor.empty, right
+    before it, so that bufferization writes each in place instead of copying
+    the zeros.
+  }];
+}
+
 def TileAndVectorize : Pass<"kiln-tile-and-vectorize", "mlir::func::FuncOp"> {
   let summary = "Tile matmuls into register blocks and vectorise them";
   let description = [{

@@ -51,6 +51,7 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   // Before the entry is prepared: the pattern driver folds, and would fold
   // away the copies that keep an output from being an input.
   pm.addNestedPass<func::FuncOp>(createDecomposePads());
+  pm.addNestedPass<func::FuncOp>(createUnshareFills());
   pm.addPass(createPrepareEntryFunction());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizationOptions options;

@@ -274,6 +274,32 @@ func.func @implicit_im2col(%w: memref<16x18xf32>, %x: memref<1x2x6x6xf32>, %y: m
   return
 }
 
+// MatMul + Add of a bias along the columns ([N], broadcast over the rows):
+// the Add is the epilogue; the bias is a view of the output's shape with a
+// zero row stride, read as a vector at each column.
+// CHECK-LABEL: func @column_bias
+// CHECK: %[[BIAS:.*]] = memref.reinterpret_cast %arg2 to offset: [0], sizes: [16, 64], strides: [0, 1]
+// CHECK: scf.for
+// CHECK: %[[BV:.*]] = vector.load %[[BIAS]][%{{.*}}, %{{.*}}] : memref<16x64xf32, strided<[0, 1]>>, vector<16xf32>
+// CHECK: arith.addf %{{.*}}, %[[BV]] : vector<16xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#rowbias_acc = affine_map<(d0, d1) -> (d0, d1)>
+#rowbias_b = affine_map<(d0, d1) -> (d1)>
+func.func @column_bias(%a: memref<16x32xf32>, %b: memref<32x64xf32>, %bias: memref<64xf32>, %y: memref<16x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<16x64xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<16x64xf32>)
+  linalg.matmul ins(%a, %b : memref<16x32xf32>, memref<32x64xf32>) outs(%c : memref<16x64xf32>)
+  linalg.generic {indexing_maps = [#rowbias_acc, #rowbias_b, #rowbias_acc], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %bias : memref<16x64xf32>, memref<64xf32>) outs(%y : memref<16x64xf32>) {
+  ^bb0(%in: f32, %bi: f32, %out: f32):
+    %s = arith.addf %in, %bi : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // A constant B (weights) is packed at compile time into a global of panels,
 // zero-padded (3 columns in a panel of 32), and the original goes.
 // CHECK-NOT: memref.global "private" constant @weights :
