@@ -440,7 +440,7 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
       AffineMap map = init.getIndexingMapsArray()[0];
       bool rowOnly = product == rows;
       for (int64_t d = split; d < rootType.getRank(); ++d)
-        rowOnly &= !map.isFunctionOfDim(d);
+        rowOnly &= !map.isFunctionOfDim(d) || rootType.getDimSize(d) == 1;
       if (rowOnly && yield.getNumOperands() == 1 &&
           yield.getOperand(0) == body.getArgument(0)) {
         ends.initOp = init;

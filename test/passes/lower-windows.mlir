@@ -133,3 +133,30 @@ func.func @average_pool(%x: memref<1x2x5x5xf32>, %y: memref<1x2x3x3xf32>) {
   }
   return
 }
+
+// The bias a depthwise conv's output starts as ([C, 1, 1, 1] read at
+// (c, f, 0, 0), f the unit group dim) is each plane's starting value.
+// CHECK-LABEL: func @depthwise_bias
+// CHECK: scf.for %[[P:.*]] = %c0 to %c4 step %c1
+// CHECK:   %[[C:.*]] = arith.remsi %[[P]], %c4 : index
+// CHECK:   %[[B:.*]] = memref.load %arg2[%[[C]], %c0, %c0, %c0] : memref<4x1x1x1xf32>
+// CHECK:   %[[BV:.*]] = vector.broadcast %[[B]] : f32 to vector<16xf32>
+// CHECK:   vector.fma %{{.*}}, %{{.*}}, %[[BV]]
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#dw_bias = affine_map<(d0, d1, d2, d3, d4) -> (d1, d2, 0, 0)>
+func.func @depthwise_bias(%x: memref<1x4x41x41xf32>, %w: memref<4x1x1x3x3xf32>, %bias: memref<4x1x1x1xf32>, %y: memref<1x4x1x20x20xf32>) {
+  linalg.generic {indexing_maps = [#dw_bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%bias : memref<4x1x1x1xf32>) outs(%y : memref<1x4x1x20x20xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %w : memref<1x4x41x41xf32>, memref<4x1x1x3x3xf32>) outs(%y : memref<1x4x1x20x20xf32>) attrs = {kiln.depthwise = array<i64: 2, 2, 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
