@@ -130,7 +130,7 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "pack a B that a stride-1 im2col copy wrote straight from the "
            "copy's input, and drop the copy">,
     Option<"parallelMinFlops", "parallel-min-flops", "int64_t",
-           /*default=*/"8000000",
+           /*default=*/"2000000",
            "run a GEMM on the threads only if a chunk is this many FLOPs">,
     Option<"fuse", "fuse", "bool", /*default=*/"true",
            "fuse C's initializer and the elementwise op after (FusedEnds.h)">
