@@ -78,11 +78,16 @@ public:
               const kiln::FusedEnds *ends = nullptr)
       : b(b), loc(loc), p(plan), ends(ends) {}
 
-  /// Makes the function that runs row blocks [begin, end) over panels
-  /// [x, y) of `cols` columns, or with `pack` the one that packs panels
-  /// [x + begin, x + end) of the chunk starting at x. Null when the GEMM
-  /// stays on one thread; else setDispatchBuffers says what the calls pass.
-  using RowsFunction = std::function<func::FuncOp(int64_t cols, bool pack)>;
+  /// What a function that kiln_parallel_rows runs does with its
+  /// (x, y, begin, end): row blocks [begin, end) over panels [x, y)
+  /// (`Rows`), all row blocks over panels [x + begin, x + end) (`Panels`:
+  /// a GEMV has one row block), or the packing of panels [x + begin,
+  /// x + end) of the chunk that starts at panel x (`Pack`).
+  enum class Split { Rows, Panels, Pack };
+
+  /// Makes the function for `cols` columns. Null when the GEMM stays on
+  /// one thread; else setDispatchBuffers says what the calls pass.
+  using RowsFunction = std::function<func::FuncOp(int64_t cols, Split)>;
 
   /// C[m, n] += A[m, k] * B[k, n] for 2-d memrefs with unit inner strides.
   /// `packBuffer` holds `chunk` panels when the plan packs (else it is B).
@@ -96,15 +101,21 @@ public:
     auto rows = [&](Value c0, Value c1, int64_t cols) {
       if (!rowsFunction)
         return rowBlocks(index(0), index(blocks()), c0, c1, cols);
-      kiln::emitParallelRows(b, loc, rowsFunction(cols, false), dispatch, c0,
-                             c1, index(blocks()));
+      // The threads share the row blocks, or a GEMV's panels.
+      if (blocks() > 1)
+        return kiln::emitParallelRows(b, loc, rowsFunction(cols, Split::Rows),
+                                      dispatch, c0, c1, index(blocks()));
+      kiln::emitParallelRows(b, loc, rowsFunction(cols, Split::Panels),
+                             dispatch, c0, c1,
+                             b.create<arith::SubIOp>(loc, c1, c0));
     };
     // The packing of a chunk is shared by the threads too, a panel each.
     auto pack = [&](Value c0, Value c1, int64_t cols) {
       if (!rowsFunction)
         return packPanels(c0, c0, c1, cols);
-      kiln::emitParallelRows(b, loc, rowsFunction(cols, true), dispatch, c0,
-                             c1, b.create<arith::SubIOp>(loc, c1, c0));
+      kiln::emitParallelRows(b, loc, rowsFunction(cols, Split::Pack),
+                             dispatch, c0, c1,
+                             b.create<arith::SubIOp>(loc, c1, c0));
     };
     if (fullPanels > 0) {
       // for c0 in [0, fullPanels) step chunk: panels [c0, min(c0+chunk, full))
@@ -125,24 +136,25 @@ public:
     }
   }
 
-  /// The body of a rows function: the GEMM's operands (A, B, C, Bp), the
-  /// fused ends' buffers, and the indices (first panel, end panel, first
-  /// block, end block); or, with `pack`, of a packing function (the chunk's
-  /// first panel, unused, and its panels to pack relative to the first).
+  /// The body of a function that kiln_parallel_rows runs (see Split): the
+  /// GEMM's operands (A, B, C, Bp), the fused ends' buffers, and the
+  /// indices (x, y, begin, end).
   void buildRows(ValueRange operands, ValueRange endBuffers,
-                 ArrayRef<BlockArgument> idx, int64_t cols, bool pack) {
+                 ArrayRef<BlockArgument> idx, int64_t cols, Split split) {
     setOperands(operands[0], operands[1], operands[2], operands[3]);
-    if (pack) {
-      Value from = b.create<arith::AddIOp>(loc, idx[0], idx[2]);
-      Value to = b.create<arith::AddIOp>(loc, idx[0], idx[3]);
+    Value from = b.create<arith::AddIOp>(loc, idx[0], idx[2]);
+    Value to = b.create<arith::AddIOp>(loc, idx[0], idx[3]);
+    if (split == Split::Pack)
       return packPanels(idx[0], from, to, cols);
-    }
     std::optional<kiln::FusedEnds> local;
     if (ends) {
       local = ends->remap(endBuffers);
       ends = &*local;
     }
-    rowBlocks(idx[2], idx[3], idx[0], idx[1], cols);
+    if (split == Split::Rows)
+      rowBlocks(idx[2], idx[3], idx[0], idx[1], cols);
+    else
+      rowBlocks(index(0), index(blocks()), from, to, cols);
     ends = nullptr;
   }
 
@@ -474,10 +486,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// [x, y) of `cols` columns.
   func::FuncOp rowsFunction(Operation *op, const GemmPlan &p,
                             const Dispatch &d, const kiln::FusedEnds *ends,
-                            int64_t cols, bool pack) {
+                            int64_t cols, GemmBuilder::Split split) {
     return kiln::createRowsFunction(
         op->getParentOfType<func::FuncOp>(), op->getLoc(),
-        TypeRange(ValueRange(d.buffers)), pack ? "pack" : "gemm",
+        TypeRange(ValueRange(d.buffers)),
+        split == GemmBuilder::Split::Pack ? "pack" : "gemm",
         [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
             ArrayRef<BlockArgument> idx) {
           SmallVector<Value> operands;
@@ -505,7 +518,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           }
           GemmBuilder(fb, l, p, ends)
               .buildRows(operands, ValueRange(mems.drop_front(d.endsBegin)),
-                         idx, cols, pack);
+                         idx, cols, split);
         });
   }
 
@@ -703,8 +716,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     return source;
   }
 
-  /// The blocking for an [m x k] * [k x n] product.
-  GemmPlan plan(int64_t m, int64_t n, int64_t k) const {
+  /// The blocking for an [m x k] * [k x n] product; `vectors` forces the
+  /// vectors per micro-kernel row.
+  GemmPlan plan(int64_t m, int64_t n, int64_t k, int64_t vectors = 0) const {
     GemmPlan p;
     p.m = m;
     p.n = n;
@@ -715,6 +729,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     p.nv = std::clamp<int64_t>(tileM * tileNVectors / p.mr, tileNVectors, 8);
     while (p.nv > tileNVectors && (p.nv - 1) * p.vw >= n)
       --p.nv;
+    if (vectors)
+      p.nv = vectors;
     p.panels = (n + p.nr() - 1) / p.nr();
     p.pack = m >= packMinRows;
     int64_t panelBytes = k * p.nr() * 4;
@@ -734,6 +750,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     ArrayRef<int64_t> as = types[0].getShape(), bs = types[1].getShape();
     int64_t m = as[batched], k = as[batched + 1], n = bs[batched + 1];
     GemmPlan p = plan(m, n, k);
+    // A GEMV big enough for the threads: panels of 4 vectors (not 8), so
+    // that there are enough of them to share.
+    bool gemvParallel = parallel && !batched && m <= p.mr &&
+                        2 * m * k * n >= parallelMinGemvFlops;
+    if (gemvParallel)
+      p = plan(m, n, k, 2 * tileNVectors);
 
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -778,21 +800,23 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       GemmBuilder::RowsFunction rows;
       FailureOr<Dispatch> dispatch = failure();
       // Threads only for chunks worth it: a second core reading what the
-      // first packed costs more than it gives on a small product.
+      // first packed costs more than it gives on a small product. A GEMV
+      // (one row block) shares its panels: each core streams its part of B.
       int64_t chunkCols = std::min(p.n, p.chunk * p.nr());
-      if (parallel && builder.blocks() > 1 &&
-          2 * p.m * p.k * chunkCols >= parallelMinFlops)
+      if (parallel && (builder.blocks() > 1
+                           ? 2 * p.m * p.k * chunkCols >= parallelMinFlops
+                           : gemvParallel && p.panels > 1))
         dispatch = planDispatch(b, loc, op,
                                 ValueRange{a, bm, c, packed},
                                 ends.buffers());
       if (succeeded(dispatch)) {
         builder.setDispatchBuffers(dispatch->buffers);
-        rows = [&, cache = std::map<std::pair<int64_t, bool>,
-                                    func::FuncOp>()](int64_t cols,
-                                                     bool pack) mutable {
-          func::FuncOp &fn = cache[{cols, pack}];
+        rows = [&, cache = std::map<std::pair<int64_t, GemmBuilder::Split>,
+                                    func::FuncOp>()](
+                   int64_t cols, GemmBuilder::Split split) mutable {
+          func::FuncOp &fn = cache[{cols, split}];
           if (!fn)
-            fn = rowsFunction(op, p, *dispatch, &ends, cols, pack);
+            fn = rowsFunction(op, p, *dispatch, &ends, cols, split);
           return fn;
         };
       }

@@ -108,7 +108,9 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     `PARENT_gemmN`, that the runtime's kiln_parallel_rows splits over its
     threads; the calls go through declarations `..._dispatch` marked
     `kiln.runtime = "kiln_parallel_rows"` (see
-    kiln-merge-runtime-declarations). An operand whose only dynamic part is
+    kiln-merge-runtime-declarations). A GEMV (one block of rows) of at
+    least `parallel-min-gemv-flops` shares its panels instead, each thread
+    streaming its part of B. An operand whose only dynamic part is
     its offset (a slice in a loop) travels as its base buffer, the offset in
     a small index buffer; matmuls with other operands stay serial.
   }];
@@ -132,6 +134,10 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     Option<"parallelMinFlops", "parallel-min-flops", "int64_t",
            /*default=*/"2000000",
            "run a GEMM on the threads only if a chunk is this many FLOPs">,
+    Option<"parallelMinGemvFlops", "parallel-min-gemv-flops", "int64_t",
+           /*default=*/"250000",
+           "share a GEMV's panels (one row block) between the threads only "
+           "if it is this many FLOPs (its B is then this many bytes)">,
     Option<"fuse", "fuse", "bool", /*default=*/"true",
            "fuse C's initializer and the elementwise op after (FusedEnds.h)">
   ];

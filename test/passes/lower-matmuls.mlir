@@ -1,5 +1,5 @@
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s
-// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0" --canonicalize --cse | FileCheck %s --check-prefix=PAR
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 parallel-min-gemv-flops=0" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // f32 matmuls on memrefs become packed, register-blocked kernels: B is packed
 // into panels of 32 columns (the last one zero-padded), rows go in blocks of
 // 8 with a 4-row kernel for the remainder, and the 4 columns of the last
@@ -54,6 +54,17 @@
 // PAR:   call @matmul_gemm0_dispatch(%[[FN0]], %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c0, %c3, %c3)
 // PAR:   call @matmul_pack1_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c3, %c4, %c1)
 // PAR:   call @matmul_gemm1_dispatch(%[[FN]], %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c3, %c4, %c3)
+// In parallel a GEMV has one block of rows: the threads share its panels
+// (of 4 vectors now, so that there are 4 of them), panels [x + begin,
+// x + end).
+// PAR-LABEL: func.func private @gemv_gemm0(
+// PAR-SAME: %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// PAR: %[[FROM:.*]] = arith.addi %[[X]], %[[BEGIN]]
+// PAR: %[[TO:.*]] = arith.addi %[[X]], %[[END]]
+// PAR: scf.for %{{.*}} = %[[FROM]] to %[[TO]] step %c1
+// PAR:   scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// PAR-LABEL: func.func @gemv(
+// PAR: call @gemv_gemm0_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %arg1, %arg0, %arg0, %arg0, %arg0, %c0, %c4, %c4)
 // Slices in a loop are not static memrefs: batches stay serial.
 // PAR-LABEL: func.func @batched
 // PAR-NOT: call
