@@ -777,10 +777,22 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         p.chunk = p.panels;
       }
     }
-    if (p.pack && !pack)
+    // A batch big enough runs its products on the threads, one pack buffer
+    // each.
+    int64_t batchCount = batched ? as[0] : 1;
+    bool batchParallel =
+        batched && parallel && batchCount > 1 &&
+        2 * batchCount * m * k * n >= parallelMinFlops &&
+        (!p.pack || batchCount * p.chunk * k * p.nr() * 4 <= 4 * chunkBytes) &&
+        llvm::all_of(op->getOperands(), kiln::isStaticMemRef);
+    if (p.pack && !pack) {
+      SmallVector<int64_t> shape{p.chunk, k, p.nr()};
+      if (batchParallel)
+        shape.insert(shape.begin(), batchCount);
       pack = b.create<memref::AllocOp>(
-          loc, MemRefType::get({p.chunk, k, p.nr()}, b.getF32Type()),
+          loc, MemRefType::get(shape, b.getF32Type()),
           b.getI64IntegerAttr(64));
+    }
     Value a = op->getOperand(0), bm = op->getOperand(1),
           c = op->getOperand(2);
     // With B packed at compile time, the kernel never reads B itself.
@@ -823,32 +835,54 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       builder.build(a, bm, c, packed, rows);
       ends.eraseFused();
     } else {
-      int64_t batch = as[0];
-      auto loop = b.create<scf::ForOp>(
-          loc, b.create<arith::ConstantIndexOp>(loc, 0),
-          b.create<arith::ConstantIndexOp>(loc, batch),
-          b.create<arith::ConstantIndexOp>(loc, 1));
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(loop.getBody());
-      Value bi = loop.getInductionVar();
-      auto slice = [&](Value v) -> Value {
-        auto t = cast<MemRefType>(v.getType());
-        SmallVector<OpFoldResult> offsets{bi, b.getIndexAttr(0),
-                                          b.getIndexAttr(0)};
-        SmallVector<OpFoldResult> sizes{b.getIndexAttr(1),
-                                        b.getIndexAttr(t.getDimSize(1)),
-                                        b.getIndexAttr(t.getDimSize(2))};
-        SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
-        auto resultType = cast<MemRefType>(
-            memref::SubViewOp::inferRankReducedResultType(
-                {t.getDimSize(1), t.getDimSize(2)}, t, offsets, sizes,
-                strides));
-        return b.create<memref::SubViewOp>(loc, resultType, v, offsets, sizes,
-                                           strides);
+      // Products [begin, end) of the batch, each on its own slices.
+      auto products = [&](OpBuilder &b, Location loc, Value a, Value bm,
+                          Value c, Value pack, Value begin, Value end) {
+        auto loop = b.create<scf::ForOp>(
+            loc, begin, end, b.create<arith::ConstantIndexOp>(loc, 1));
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(loop.getBody());
+        Value bi = loop.getInductionVar();
+        auto slice = [&](Value v) -> Value {
+          auto t = cast<MemRefType>(v.getType());
+          int64_t rank = t.getRank();
+          SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+          offsets[0] = bi;
+          SmallVector<OpFoldResult> sizes{b.getIndexAttr(1)};
+          for (int64_t d = 1; d < rank; ++d)
+            sizes.push_back(b.getIndexAttr(t.getDimSize(d)));
+          SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+          auto resultType = cast<MemRefType>(
+              memref::SubViewOp::inferRankReducedResultType(
+                  t.getShape().drop_front(), t, offsets, sizes, strides));
+          return b.create<memref::SubViewOp>(loc, resultType, v, offsets,
+                                             sizes, strides);
+        };
+        Value bs = slice(bm);
+        Value ps = !pack ? bs : batchParallel ? slice(pack) : pack;
+        GemmBuilder(b, loc, p).build(slice(a), bs, slice(c), ps, nullptr);
       };
-      Value bs = slice(bm);
-      GemmBuilder(b, loc, p).build(slice(a), bs, slice(c), pack ? pack : bs,
-                                   nullptr);
+      if (batchParallel) {
+        SmallVector<Value> buffers{a, bm, c};
+        if (pack)
+          buffers.push_back(pack);
+        func::FuncOp fn = kiln::createRowsFunction(
+            op->getParentOfType<func::FuncOp>(), loc, TypeRange(buffers),
+            "batch",
+            [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
+                ArrayRef<BlockArgument> idx) {
+              products(fb, l, mems[0], mems[1], mems[2],
+                       pack ? Value(mems[3]) : Value(), idx[2], idx[3]);
+            });
+        Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+        kiln::emitParallelRows(
+            b, loc, fn, buffers, zero, zero,
+            b.create<arith::ConstantIndexOp>(loc, batchCount));
+      } else {
+        products(b, loc, a, bm, c, pack,
+                 b.create<arith::ConstantIndexOp>(loc, 0),
+                 b.create<arith::ConstantIndexOp>(loc, batchCount));
+      }
     }
     Value oldB = op->getOperand(1);
     op->erase();

@@ -110,7 +110,8 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     `kiln.runtime = "kiln_parallel_rows"` (see
     kiln-merge-runtime-declarations). A GEMV (one block of rows) of at
     least `parallel-min-gemv-flops` shares its panels instead, each thread
-    streaming its part of B. An operand whose only dynamic part is
+    streaming its part of B. A batch_matmul of at least `parallel-min-flops`
+    shares its products (`PARENT_batchN`), with a pack buffer per product. An operand whose only dynamic part is
     its offset (a slice in a loop) travels as its base buffer, the offset in
     a small index buffer; matmuls with other operands stay serial.
   }];

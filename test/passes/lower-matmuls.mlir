@@ -65,9 +65,18 @@
 // PAR:   scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // PAR-LABEL: func.func @gemv(
 // PAR: call @gemv_gemm0_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %arg1, %arg0, %arg0, %arg0, %arg0, %c0, %c4, %c4)
-// Slices in a loop are not static memrefs: batches stay serial.
+// A batch's products go to the threads, one pack buffer each: a function
+// runs products [begin, end) on their slices.
+// PAR-LABEL: func.func private @batched_batch0(
+// PAR-SAME: %[[BB:[^:]*]]: memref<4x16x64xf32>, %{{[^:]*}}: memref<4x32x64xf32>, %[[BP:[^:]*]]: memref<4x2x16x32xf32>
+// PAR-SAME: %[[BBEGIN:[^:]*]]: index, %[[BEND:[^:]*]]: index)
+// PAR: scf.for %[[I:.*]] = %[[BBEGIN]] to %[[BEND]] step %c1
+// PAR:   memref.subview %[[BB]][%[[I]], 0, 0] [1, 16, 64]
+// PAR:   memref.subview %[[BP]][%[[I]], 0, 0, 0] [1, 2, 16, 32]
+// PAR:   vector.fma
 // PAR-LABEL: func.func @batched
-// PAR-NOT: call
+// PAR: %[[PACKS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<4x2x16x32xf32>
+// PAR: call @batched_batch0_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %[[PACKS]], %arg0, %arg0, %arg0, %arg0, %c0, %c0, %c4)
 // PAR: return
 func.func @matmul(%a: memref<20x147xf32>, %b: memref<147x100xf32>, %c: memref<20x100xf32>) {
   linalg.matmul ins(%a, %b : memref<20x147xf32>, memref<147x100xf32>) outs(%c : memref<20x100xf32>)
