@@ -52,8 +52,8 @@ namespace {
 /// B as an im2col copy that the packing reads through instead: B[k][n] is
 /// element base + sum(kCoefs[i] * k_i) + sum(nCoefs[j] * n_j) of a flat view
 /// of the copy's input, k_i and n_j being k and n delinearised over kSizes
-/// and nSizes (C, KH, KW and OH, OW for a convolution; the last nCoef is 1,
-/// a stride-1 convolution).
+/// and nSizes (C, KH, KW and OH, OW for a convolution; the last nCoef is the
+/// stride, 1 to 4).
 struct Im2col {
   SmallVector<int64_t> kSizes, kCoefs, nSizes, nCoefs;
   int64_t base = 0, span = 0;
@@ -253,47 +253,75 @@ private:
     });
   }
 
-  /// Where the im2col columns [col, col + lanes) are: the columns of one
-  /// output line are consecutive in the input, so a vector is one masked
-  /// load per line it touches, of the lanes in that line, at the row's
-  /// offset plus `starts[j]` (col is a multiple of the vector width).
+  /// Where the im2col columns [col, col + lanes) are (col is a multiple of
+  /// the vector width): the columns of one output line are every s-th
+  /// element of the input from some start (s the stride), so a vector is,
+  /// per line it touches, the lanes in that line. With s = 1 that is a
+  /// masked load per line; otherwise per line a load of the span in s
+  /// pieces, every s-th element shuffled out, and a select of the lanes.
   struct Segments {
-    SmallVector<Value> starts, masks; // no masks: one full load
+    SmallVector<Value> starts; // lane 0's element, from the row's offset
+    SmallVector<Value> masks;  // the segment's lanes; none: every lane
+    SmallVector<SmallVector<Value>> pieces; // s > 1: elements to read
   };
   Segments im2colSegments(Value col, int64_t lanes) {
     const Im2col &ic = *p.im2col;
-    int64_t width = ic.nSizes.back();
-    int64_t gap = ic.nSizes.size() == 2 ? ic.nCoefs[0] - width : 0;
+    int64_t width = ic.nSizes.back(), stride = ic.nCoefs.back();
+    int64_t gap =
+        ic.nSizes.size() == 2 ? ic.nCoefs[0] - width * stride : 0;
+    auto maskType = VectorType::get({p.vw}, b.getI1Type());
+    Value ones = b.create<arith::ConstantOp>(
+        loc, maskType, DenseElementsAttr::get(maskType, true));
+    // Lanes [lo, hi) of a vector.
+    auto range = [&](Value lo, Value hi) -> Value {
+      Value upTo = b.create<vector::CreateMaskOp>(loc, maskType, hi);
+      Value before = b.create<vector::CreateMaskOp>(loc, maskType, lo);
+      return b.create<arith::AndIOp>(
+          loc, upTo, b.create<arith::XOrIOp>(loc, before, ones));
+    };
     Segments s;
     Value line = ic.nSizes.size() == 2
                      ? b.create<arith::DivSIOp>(loc, col, index(width))
                      : index(0);
-    auto startOf = [&](Value l) -> Value {
-      return b.create<arith::AddIOp>(
-          loc, col, b.create<arith::MulIOp>(loc, l, index(gap)));
+    // One segment: lanes [first, end) of line `l`.
+    auto add = [&](Value l, Value first, Value end, bool whole) {
+      s.starts.push_back(b.create<arith::AddIOp>(
+          loc, b.create<arith::MulIOp>(loc, col, index(stride)),
+          b.create<arith::MulIOp>(loc, l, index(gap))));
+      if (!whole)
+        s.masks.push_back(range(first, end));
+      if (stride == 1)
+        return;
+      // Elements [stride * first, stride * (end - 1) + 1) of the span.
+      Value lo = b.create<arith::MulIOp>(loc, first, index(stride));
+      Value hi = b.create<arith::AddIOp>(
+          loc,
+          b.create<arith::MulIOp>(
+              loc, b.create<arith::SubIOp>(loc, end, index(1)),
+              index(stride)),
+          index(1));
+      SmallVector<Value> pieces;
+      for (int64_t q = 0; q < stride; ++q)
+        pieces.push_back(
+            range(b.create<arith::SubIOp>(loc, lo, index(q * p.vw)),
+                  b.create<arith::SubIOp>(loc, hi, index(q * p.vw))));
+      s.pieces.push_back(pieces);
     };
     if (gap == 0 || width % p.vw == 0) {
-      s.starts.push_back(startOf(line));
-      if (lanes < p.vw)
-        s.masks.push_back(kiln::VectorLanes(b, loc, p.vw).mask(lanes));
+      add(line, index(0), index(lanes), lanes == p.vw && stride == 1);
+      if (lanes == p.vw)
+        s.masks.clear();
       return s;
     }
-    int64_t count = kiln::linesTouched(width, p.vw);
-    auto maskType = VectorType::get({p.vw}, b.getI1Type());
-    Value valid = kiln::VectorLanes(b, loc, p.vw).mask(lanes);
-    Value ones = b.create<arith::ConstantOp>(
-        loc, maskType, DenseElementsAttr::get(maskType, true));
-    for (int64_t j = 0; j < count; ++j) {
+    Value valid = index(lanes);
+    for (int64_t j = 0, count = kiln::linesTouched(width, p.vw); j < count;
+         ++j) {
       Value lineJ = b.create<arith::AddIOp>(loc, line, index(j));
       Value first = b.create<arith::SubIOp>(
           loc, b.create<arith::MulIOp>(loc, lineJ, index(width)), col);
-      Value end = b.create<arith::AddIOp>(loc, first, index(width));
-      Value upTo = b.create<vector::CreateMaskOp>(loc, maskType, end);
-      Value before = b.create<vector::CreateMaskOp>(loc, maskType, first);
-      s.masks.push_back(b.create<arith::AndIOp>(
-          loc, b.create<arith::AndIOp>(loc, upTo, valid),
-          b.create<arith::XOrIOp>(loc, before, ones)));
-      s.starts.push_back(startOf(lineJ));
+      Value end = b.create<arith::MinSIOp>(
+          loc, b.create<arith::AddIOp>(loc, first, index(width)), valid);
+      add(lineJ, first, end, false);
     }
     return s;
   }
@@ -302,13 +330,42 @@ private:
   /// segments of its columns.
   Value im2colLoad(const Segments &s, Value rowOffset) {
     Value x = zeros();
+    int64_t stride = p.im2col->nCoefs.back();
     for (auto [j, start] : llvm::enumerate(s.starts)) {
       Value at = b.create<arith::AddIOp>(loc, rowOffset, start);
-      if (s.masks.empty())
-        x = b.create<vector::LoadOp>(loc, vecType(), B, ValueRange{at});
-      else
-        x = b.create<vector::MaskedLoadOp>(loc, vecType(), B, ValueRange{at},
-                                           s.masks[j], x);
+      if (stride == 1) {
+        x = s.masks.empty()
+                ? b.create<vector::LoadOp>(loc, vecType(), B, ValueRange{at})
+                      .getResult()
+                : b.create<vector::MaskedLoadOp>(loc, vecType(), B,
+                                                 ValueRange{at}, s.masks[j], x)
+                      .getResult();
+        continue;
+      }
+      // The span in `stride` pieces, then every stride-th element.
+      Value all;
+      for (int64_t q = 0; q < stride; ++q) {
+        Value piece = b.create<vector::MaskedLoadOp>(
+            loc, vecType(), B,
+            ValueRange{b.create<arith::AddIOp>(loc, at, index(q * p.vw))},
+            s.pieces[j][q], zeros());
+        if (!all) {
+          all = piece;
+          continue;
+        }
+        int64_t width = cast<VectorType>(all.getType()).getDimSize(0);
+        SmallVector<int64_t> ids;
+        for (int64_t i = 0; i < width + p.vw; ++i)
+          ids.push_back(i);
+        all = b.create<vector::ShuffleOp>(loc, all, piece, ids);
+      }
+      SmallVector<int64_t> picked;
+      for (int64_t i = 0; i < p.vw; ++i)
+        picked.push_back(i * stride);
+      Value v = b.create<vector::ShuffleOp>(loc, all, all, picked);
+      x = s.masks.empty()
+              ? v
+              : b.create<arith::SelectOp>(loc, s.masks[j], v, x).getResult();
     }
     return x;
   }
@@ -700,9 +757,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       (d < split ? ic.kSizes : ic.nSizes).push_back(dims[d]);
       (d < split ? ic.kCoefs : ic.nCoefs).push_back(coef);
     }
-    // Consecutive columns of a line are consecutive in the input (a stride
-    // of 1), so that the packing loads them as vectors.
-    if (ic.nSizes.size() > 2 || ic.nCoefs.back() != 1)
+    // Consecutive columns of a line are every s-th element of the input
+    // (s the stride, at most 4), so that the packing loads them as vectors.
+    if (ic.nSizes.size() > 2 || ic.nCoefs.back() < 1 ||
+        ic.nCoefs.back() > 4)
       return std::nullopt;
     ic.span = offset + 1;
     for (auto [size, stride] : llvm::zip(xt.getShape(), strides))

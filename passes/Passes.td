@@ -130,8 +130,8 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     Option<"prepackWeights", "prepack-weights", "bool", /*default=*/"true",
            "pack a B that is a constant global at compile time">,
     Option<"fuseIm2col", "fuse-im2col", "bool", /*default=*/"true",
-           "pack a B that a stride-1 im2col copy wrote straight from the "
-           "copy's input, and drop the copy">,
+           "pack a B that an im2col copy wrote straight from the copy's "
+           "input (strides up to 4), and drop the copy">,
     Option<"parallelMinFlops", "parallel-min-flops", "int64_t",
            /*default=*/"2000000",
            "run a GEMM on the threads only if a chunk is this many FLOPs">,

@@ -294,6 +294,32 @@ func.func @implicit_im2col(%w: memref<16x18xf32>, %x: memref<1x2x6x6xf32>, %y: m
   return
 }
 
+// The same for stride 2: a line's columns are every second element, so
+// each line a vector touches is a span read in 2 masked pieces, every
+// second element shuffled out, and its lanes selected.
+// CHECK-LABEL: func @implicit_im2col_stride2
+// CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %arg1 to offset: [0], sizes: [162], strides: [1]
+// CHECK: scf.for %{{.*}} = %c0 to %c18 step %c1
+// CHECK:   %[[P0:.*]] = vector.maskedload %[[FLAT]][%{{.*}}], %{{.*}}, %{{.*}}
+// CHECK:   %[[P1:.*]] = vector.maskedload %[[FLAT]][%{{.*}}], %{{.*}}, %{{.*}}
+// CHECK:   %[[SPAN:.*]] = vector.shuffle %[[P0]], %[[P1]] [0, 1, 2
+// CHECK:   %[[EVEN:.*]] = vector.shuffle %[[SPAN]], %[[SPAN]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK:   arith.select %{{.*}}, %[[EVEN]], %{{.*}} : vector<16xi1>, vector<16xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#im2col_s2 = affine_map<(c, kh, kw, oh, ow) -> (0, c, oh * 2 + kh, ow * 2 + kw)>
+func.func @implicit_im2col_stride2(%w: memref<16x18xf32>, %x: memref<1x2x9x9xf32>, %y: memref<16x16xf32>) {
+  %cols = memref.alloc() : memref<2x3x3x4x4xf32>
+  linalg.generic {indexing_maps = [#im2col_s2, #im2col_out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x2x9x9xf32>) outs(%cols : memref<2x3x3x4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %b = memref.collapse_shape %cols [[0, 1, 2], [3, 4]] : memref<2x3x3x4x4xf32> into memref<18x16xf32>
+  linalg.matmul ins(%w, %b : memref<16x18xf32>, memref<18x16xf32>) outs(%y : memref<16x16xf32>)
+  return
+}
+
 // MatMul + Add of a bias along the columns ([N], broadcast over the rows):
 // the Add is the epilogue; the bias is a view of the output's shape with a
 // zero row stride, read as a vector at each column.
