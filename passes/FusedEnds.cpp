@@ -284,6 +284,49 @@ bool gapsOf(Value result, int64_t rows, FusedEnds::Gaps &gaps) {
   return true;
 }
 
+/// Replaces `fill` of a buffer by fills of all of it but `interior`, when
+/// that is a subview of the same value with static offsets and sizes and
+/// unit strides: per dim, the slab before the interior and the one after,
+/// over the interior's extent in the dims before.
+void fillBorderOnly(OpBuilder &b, linalg::FillOp fill, Value interior) {
+  auto sub = interior.getDefiningOp<memref::SubViewOp>();
+  Value whole = fill.getOutputs()[0];
+  if (!sub || sub.getSource() != whole || !fill.hasPureBufferSemantics())
+    return;
+  auto type = cast<MemRefType>(whole.getType());
+  ArrayRef<int64_t> offsets = sub.getStaticOffsets(),
+                    sizes = sub.getStaticSizes(),
+                    strides = sub.getStaticStrides();
+  if (!type.hasStaticShape() || sizes.size() != (size_t)type.getRank() ||
+      cast<MemRefType>(sub.getType()).getRank() != type.getRank() ||
+      llvm::any_of(offsets, ShapedType::isDynamic) ||
+      llvm::any_of(sizes, ShapedType::isDynamic) ||
+      llvm::any_of(strides, [](int64_t s) { return s != 1; }))
+    return;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(fill);
+  Location loc = fill.getLoc();
+  int64_t rank = type.getRank();
+  auto slab = [&](int64_t d, int64_t from, int64_t size) {
+    if (size <= 0)
+      return;
+    SmallVector<OpFoldResult> o, z, one(rank, b.getIndexAttr(1));
+    for (int64_t i = 0; i < rank; ++i) {
+      o.push_back(b.getIndexAttr(i < d ? offsets[i] : i == d ? from : 0));
+      z.push_back(b.getIndexAttr(i < d    ? sizes[i]
+                                 : i == d ? size
+                                          : type.getDimSize(i)));
+    }
+    Value view = b.create<memref::SubViewOp>(loc, whole, o, z, one);
+    b.create<linalg::FillOp>(loc, fill.getInputs()[0], view);
+  };
+  for (int64_t d = 0; d < rank; ++d) {
+    slab(d, 0, offsets[d]);
+    slab(d, offsets[d] + sizes[d], type.getDimSize(d) - offsets[d] - sizes[d]);
+  }
+  fill->erase();
+}
+
 /// `op` writes all of `root` before reading any of it: a fill, or a generic
 /// whose output covers the root, whose body ignores the output's old value
 /// and which reads nothing of the root.
@@ -484,6 +527,11 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
     else
       ends.dropEpilogue();
   }
+  // The epilogue writes all of the interior of the padded buffer: only its
+  // border needs the fill.
+  if (ends.gapped)
+    for (linalg::FillOp fill : fills)
+      fillBorderOnly(b, fill, ends.epilogue.getDpsInits()[0]);
   return ends;
 }
 

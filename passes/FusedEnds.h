@@ -23,7 +23,8 @@
 // The epilogue's output may also be a strided view of the kernel's output
 // shape, or, for a 2-d kernel that asks for it, have gaps between lines of
 // its columns: the interior of the next layer's padded input. A fill of
-// that padding between the kernel and the epilogue moves before the kernel.
+// that padding between the kernel and the epilogue moves before the kernel,
+// and fills the border only.
 //
 //===----------------------------------------------------------------------===//
 

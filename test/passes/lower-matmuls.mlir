@@ -226,7 +226,8 @@ func.func @shared_buffer(%w: memref<16x32xf32>, %x: memref<32x64xf32>, %bias: me
 }
 
 // A Relu that writes into the interior of a zero-padded buffer (the input
-// of a padded 3x3 conv) runs in the kernel, and the fill goes before it.
+// of a padded 3x3 conv) runs in the kernel, and the fill goes before it,
+// of the border only: the slabs above and below, left and right.
 // Columns n of the 6x6 image go to element n + (n / 6) * 2 of the row's
 // 8x8 plane past its first line and column: each vector of 16 touches up
 // to 4 lines, each a masked store.
@@ -234,7 +235,15 @@ func.func @shared_buffer(%w: memref<16x32xf32>, %x: memref<32x64xf32>, %bias: me
 // CHECK: %[[PAD:.*]] = memref.alloc() : memref<1x16x8x8xf32>
 // CHECK: %[[SUB:.*]] = memref.subview %[[PAD]][0, 0, 1, 1]
 // CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %[[SUB]] to offset: [0], sizes: [1015], strides: [1]
-// CHECK: linalg.fill ins(%{{.*}}) outs(%[[PAD]]
+// CHECK-NOT: linalg.fill ins(%{{.*}}) outs(%[[PAD]]
+// CHECK: %[[TOP:.*]] = memref.subview %[[PAD]][0, 0, 0, 0] [1, 16, 1, 8]
+// CHECK: linalg.fill ins(%{{.*}}) outs(%[[TOP]]
+// CHECK: %[[BOTTOM:.*]] = memref.subview %[[PAD]][0, 0, 7, 0] [1, 16, 1, 8]
+// CHECK: linalg.fill ins(%{{.*}}) outs(%[[BOTTOM]]
+// CHECK: %[[LEFT:.*]] = memref.subview %[[PAD]][0, 0, 1, 0] [1, 16, 6, 1]
+// CHECK: linalg.fill ins(%{{.*}}) outs(%[[LEFT]]
+// CHECK: %[[RIGHT:.*]] = memref.subview %[[PAD]][0, 0, 1, 7] [1, 16, 6, 1]
+// CHECK: linalg.fill ins(%{{.*}}) outs(%[[RIGHT]]
 // CHECK: scf.for
 // CHECK: %[[V:.*]] = arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK: vector.maskedstore %[[FLAT]][%[[AT:.*]]], %{{.*}}, %[[V]]
