@@ -654,15 +654,16 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
 
   llvm::SetVector<memref::GlobalOp> staleGlobals;
 
-  /// B's buffer as written by an im2col copy: a generic that copies its one
-  /// input, through an affine map without division, into all of the buffer,
-  /// which nothing but the matmul reads, with nothing in between that
-  /// writes the input. The packing can read the input instead: `plan` says
+  /// B's buffer as written by an im2col copy: a generic (or a linalg.copy,
+  /// of a strided view) that copies its one input, through an affine map
+  /// without division, into all of the buffer, which nothing but the matmul
+  /// reads before it is written again, with nothing in between that writes
+  /// the input. The packing can read the input instead: `plan` says
   /// where B[k][n] is in `flat`, a 1-d view of the input made before `op`.
   struct Im2colSource {
     Im2col plan;
     Value flat;
-    linalg::GenericOp copy;
+    linalg::LinalgOp copy; // a linalg.generic or linalg.copy
   };
   std::optional<Im2colSource> matchIm2col(OpBuilder &b, Location loc,
                                           linalg::LinalgOp op, int64_t k,
@@ -671,29 +672,56 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     auto alloc = collapse ? collapse.getSrc().getDefiningOp<memref::AllocOp>()
                           : memref::AllocOp();
     if (!alloc || !alloc.getType().hasStaticShape() ||
-        !alloc.getType().getLayout().isIdentity() || !collapse->hasOneUse())
+        !alloc.getType().getLayout().isIdentity())
       return std::nullopt;
-    linalg::GenericOp copy;
-    for (Operation *user : alloc->getUsers()) {
-      if (user == collapse.getOperation())
-        continue;
-      auto generic = dyn_cast<linalg::GenericOp>(user);
-      if (!generic || copy)
-        return std::nullopt;
-      copy = generic;
+    // Buffers of one shape are shared by the layers that use them in turn:
+    // the copy is the last op before the matmul to touch the buffer, and
+    // the next one after it must write all of it again.
+    SmallVector<Operation *> accesses;
+    SmallVector<Value> work{alloc.getResult()};
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
+      for (Operation *user : v.getUsers()) {
+        if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp,
+                memref::SubViewOp>(user))
+          work.push_back(user->getResult(0));
+        else if (user->getBlock() != op->getBlock())
+          return std::nullopt;
+        else
+          accesses.push_back(user);
+      }
     }
-    if (!copy || !copy.hasPureBufferSemantics() ||
-        copy.getNumDpsInputs() != 1 || copy.getNumDpsInits() != 1 ||
-        copy.getDpsInits()[0] != alloc.getResult() ||
-        copy->getBlock() != op->getBlock() || !copy->isBeforeInBlock(op) ||
-        !llvm::all_of(copy.getIteratorTypesArray(),
-                      [](utils::IteratorType t) {
-                        return t == utils::IteratorType::parallel;
-                      }))
+    linalg::LinalgOp copy;
+    Operation *next = nullptr;
+    for (Operation *access : accesses) {
+      if (access == op.getOperation())
+        continue;
+      if (access->isBeforeInBlock(op)) {
+        if (!copy || copy->isBeforeInBlock(access))
+          copy = dyn_cast<linalg::LinalgOp>(access);
+        if (!copy)
+          return std::nullopt;
+      } else if (!next || access->isBeforeInBlock(next)) {
+        next = access;
+      }
+    }
+    auto writesAll = [&](linalg::LinalgOp w) {
+      return w && isa<linalg::GenericOp, linalg::CopyOp>(w.getOperation()) &&
+             w.hasPureBufferSemantics() && w.getNumDpsInputs() == 1 &&
+             w.getNumDpsInits() == 1 &&
+             w.getDpsInits()[0] == alloc.getResult() &&
+             kiln::rootOf(w.getDpsInputs()[0]) != alloc.getResult() &&
+             w.getIndexingMapsArray()[1].isIdentity() &&
+             llvm::all_of(w.getIteratorTypesArray(),
+                          [](utils::IteratorType t) {
+                            return t == utils::IteratorType::parallel;
+                          });
+    };
+    if (!writesAll(copy) ||
+        (next && !writesAll(dyn_cast<linalg::LinalgOp>(next))))
       return std::nullopt;
-    Block &body = copy.getRegion().front();
-    if (body.getTerminator()->getOperand(0) != body.getArgument(0) ||
-        !copy.getIndexingMapsArray()[1].isIdentity())
+    Block &body = *copy.getBlock();
+    if (body.getTerminator()->getOperand(0) != body.getArgument(0))
       return std::nullopt;
     Value x = copy.getDpsInputs()[0];
     auto xt = cast<MemRefType>(x.getType());
@@ -945,11 +973,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     Value oldB = op->getOperand(1);
     op->erase();
     if (im2col) {
-      // The copy, and its buffer with it.
+      // The copy, and its buffer with it when nothing else uses it.
       auto collapse = oldB.getDefiningOp<memref::CollapseShapeOp>();
       Operation *alloc = collapse.getSrc().getDefiningOp();
       im2col->copy->erase();
-      collapse->erase();
+      if (collapse->use_empty())
+        collapse->erase();
       if (alloc->use_empty())
         alloc->erase();
     }

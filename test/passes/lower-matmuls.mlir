@@ -329,6 +329,30 @@ func.func @implicit_im2col_stride2(%w: memref<16x18xf32>, %x: memref<1x2x9x9xf32
   return
 }
 
+// A 1x1 conv reading the interior of a padded buffer: bufferization copies
+// it out (a linalg.copy of a strided view) into a buffer that a second
+// layer's copy then reuses. Each matmul packs from the view itself, and
+// both copies go.
+// CHECK-LABEL: func @shared_interior_copies
+// CHECK-NOT: linalg.copy
+// CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [65], strides: [1] : memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
+// CHECK: vector.maskedload
+// CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [65], strides: [1] : memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
+// CHECK: vector.maskedload
+// CHECK-NOT: linalg.copy
+// CHECK: return
+func.func @shared_interior_copies(%w: memref<16x2xf32>, %p1: memref<1x2x6x6xf32>, %p2: memref<1x2x6x6xf32>, %y1: memref<16x16xf32>, %y2: memref<16x16xf32>) {
+  %cols = memref.alloc() : memref<1x2x4x4xf32>
+  %b = memref.collapse_shape %cols [[0, 1], [2, 3]] : memref<1x2x4x4xf32> into memref<2x16xf32>
+  %i1 = memref.subview %p1[0, 0, 1, 1] [1, 2, 4, 4] [1, 1, 1, 1] : memref<1x2x6x6xf32> to memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
+  linalg.copy ins(%i1 : memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>) outs(%cols : memref<1x2x4x4xf32>)
+  linalg.matmul ins(%w, %b : memref<16x2xf32>, memref<2x16xf32>) outs(%y1 : memref<16x16xf32>)
+  %i2 = memref.subview %p2[0, 0, 1, 1] [1, 2, 4, 4] [1, 1, 1, 1] : memref<1x2x6x6xf32> to memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>
+  linalg.copy ins(%i2 : memref<1x2x4x4xf32, strided<[72, 36, 6, 1], offset: 7>>) outs(%cols : memref<1x2x4x4xf32>)
+  linalg.matmul ins(%w, %b : memref<16x2xf32>, memref<2x16xf32>) outs(%y2 : memref<16x16xf32>)
+  return
+}
+
 // MatMul + Add of a bias along the columns ([N], broadcast over the rows):
 // the Add is the epilogue; the bias is a view of the output's shape with a
 // zero row stride, read as a vector at each column.
