@@ -8,8 +8,9 @@
 // big enough now runs through the runtime's kiln_parallel_rows
 // (ParallelRows.h): one of its parallel loops, whose range R every operand
 // that depends on it indexes directly, is cut into pieces of static size
-// R / n (n the largest divisor of R up to `max-pieces`), and a rows function
-// runs pieces [begin, end) as the same op on subviews.
+// R / n (n the largest divisor of R up to `max-pieces`, and such that a
+// piece has `min-piece-work` iterations), and a rows function runs pieces
+// [begin, end) as the same op on subviews.
 //
 //===----------------------------------------------------------------------===//
 
@@ -122,8 +123,12 @@ struct ParallelizeLoopsPass
     std::optional<unsigned> dim = loopToCut(op, ranges);
     if (work < parallelMinWork || !dim)
       return;
+    // Pieces of at least `min-piece-work` iterations: LLVM unrolls a small
+    // static piece completely, and its scheduler grows quadratically with
+    // the basic block that makes.
     int64_t range = ranges[*dim], pieces = 1;
-    for (int64_t n = std::min<int64_t>(range, maxPieces); n > 1; --n)
+    int64_t most = std::min<int64_t>(maxPieces, work / minPieceWork);
+    for (int64_t n = std::min<int64_t>(range, most); n > 1; --n)
       if (range % n == 0) {
         pieces = n;
         break;

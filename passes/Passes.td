@@ -269,7 +269,8 @@ def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
     `parallel-min-work` iterations is a call of kiln_parallel_rows with a
     private rows function: one of its parallel loops, which every operand
     using it indexes directly, is cut into n pieces of static size (n the
-    largest divisor of its range up to `max-pieces`), and the function runs
+    largest divisor of its range up to `max-pieces` whose pieces hold at
+    least `min-piece-work` iterations), and the function runs
     pieces [begin, end) as the same op on subviews. Smaller ops, and those
     with no such loop, stay as they are.
   }];
@@ -278,7 +279,9 @@ def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
            /*default=*/"32768",
            "the iterations below which an op stays on the calling thread">,
     Option<"maxPieces", "max-pieces", "int64_t", /*default=*/"64",
-           "the most pieces a loop is cut into">
+           "the most pieces a loop is cut into">,
+    Option<"minPieceWork", "min-piece-work", "int64_t", /*default=*/"4096",
+           "the fewest iterations of the op a piece holds">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

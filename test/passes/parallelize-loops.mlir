@@ -52,16 +52,17 @@ func.func @im2col(%x: memref<1x96x34x34xf32>, %cols: memref<96x3x3x32x32xf32>) {
   return
 }
 
-// A row reduction (a Softmax's max) is cut along its rows; a fill too.
+// A row reduction (a Softmax's max) is cut along its rows; a fill too, in
+// pieces of at least 4096 elements.
 // CHECK-LABEL: func.func private @row_max_loop0(
-// CHECK: memref.subview %{{.*}}[%{{.*}}, 0] [4, 256] [1, 1]
+// CHECK: memref.subview %{{.*}}[%{{.*}}, 0] [16, 256] [1, 1]
 // CHECK: linalg.fill
 // CHECK-LABEL: func.func private @row_max_loop1(
 // CHECK: memref.subview %{{.*}}[%{{.*}}, 0] [8, 512] [1, 1]
 // CHECK: memref.subview %{{.*}}[%{{.*}}] [8] [1]
 // CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
 // CHECK: func.func @row_max
-// CHECK: call @row_max_loop0_dispatch({{.*}}, %c0, %c0, %c64)
+// CHECK: call @row_max_loop0_dispatch({{.*}}, %c0, %c0, %c16)
 // CHECK: call @row_max_loop1_dispatch({{.*}}, %c0, %c0, %c64)
 #rows = affine_map<(i, j) -> (i, j)>
 #row = affine_map<(i, j) -> (i)>
