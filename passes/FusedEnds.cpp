@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/FusedEnds.h"
+#include "passes/ParallelRows.h"
 #include "passes/VectorLanes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -45,16 +46,6 @@ bool isViewOp(Operation *op) {
   return isa<memref::SubViewOp, memref::CollapseShapeOp,
              memref::ExpandShapeOp, memref::CastOp,
              memref::ReinterpretCastOp>(op);
-}
-
-/// A memref of static shape, strides and offset.
-bool isStridedStatic(MemRefType t) {
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return t.hasStaticShape() &&
-         succeeded(getStridesAndOffset(t, strides, offset)) &&
-         !ShapedType::isDynamic(offset) &&
-         llvm::none_of(strides, ShapedType::isDynamic);
 }
 
 /// A static row-major memref without gaps, at offset 0.
@@ -164,7 +155,7 @@ Value broadcastView(OpBuilder &b, Location loc, Value in, AffineMap map,
   auto type = cast<MemRefType>(in.getType());
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (!isStridedStatic(type) ||
+  if (!isStaticMemRef(in) ||
       failed(getStridesAndOffset(type, strides, offset)))
     return nullptr;
   SmallVector<int64_t> spaceStrides(space.size(), 0);
@@ -327,6 +318,20 @@ void fillBorderOnly(OpBuilder &b, linalg::FillOp fill, Value interior) {
   fill->erase();
 }
 
+/// `row` delinearised over `sizes` (row-major), one index per size.
+SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value row,
+                               ArrayRef<int64_t> sizes) {
+  SmallVector<Value> indices(sizes.size());
+  Value rest = row;
+  for (int64_t d = sizes.size() - 1; d >= 0; --d) {
+    Value size = b.create<arith::ConstantIndexOp>(loc, sizes[d]);
+    indices[d] = d == 0 ? rest : b.create<arith::RemSIOp>(loc, rest, size);
+    if (d > 0)
+      rest = b.create<arith::DivSIOp>(loc, rest, size);
+  }
+  return indices;
+}
+
 /// `op` writes all of `root` before reading any of it: a fill, or a generic
 /// whose output covers the root, whose body ignores the output's old value
 /// and which reads nothing of the root.
@@ -396,9 +401,9 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
     bool contiguous = isContiguous(resultType);
     // A strided result of the kernel's output shape: the kernel's indices
     // address it as they are.
-    bool sameShape = !contiguous && resultType.getShape() == outType.getShape() &&
-                     kiln::hasUnitInnerStride(resultType) &&
-                     isStridedStatic(resultType);
+    bool sameShape = !contiguous &&
+                     resultType.getShape() == outType.getShape() &&
+                     hasUnitInnerStride(resultType) && isStaticMemRef(result);
     bool ok = elements(result) == elements(root) && maps.back().isIdentity() &&
               (contiguous || sameShape ||
                (gappedResult && gapsOf(result, rows, ends.gaps)));
@@ -496,9 +501,9 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
   }
 
   // With an epilogue into another buffer the root is never written, so what
-  // the kernel would have left there must be dead: the next op after the epilogue that
-  // touches the root (buffers are shared by ops of the same shape) must
-  // overwrite all of it first.
+  // the kernel would have left there must be dead: the next op after the
+  // epilogue that touches the root (buffers are shared by ops of the same
+  // shape) must overwrite all of it first.
   if (ends.epilogue && rootOf(ends.epilogue.getDpsInits()[0]) != root) {
     Operation *epilogueOp = ends.epilogue.getOperation();
     Operation *next = nullptr;
@@ -577,14 +582,10 @@ void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value,
     return b.create<arith::MulIOp>(loc, x, index(y));
   };
   // Where the row starts: the row delinearised over the row dims.
-  Value at = index(gaps.offset), rest = row;
-  for (int64_t d = gaps.rowSizes.size() - 1; d >= 0; --d) {
-    Value size = index(gaps.rowSizes[d]);
-    Value i = d == 0 ? rest : b.create<arith::RemSIOp>(loc, rest, size);
-    at = add(at, mul(i, gaps.rowStrides[d]));
-    if (d > 0)
-      rest = b.create<arith::DivSIOp>(loc, rest, size);
-  }
+  Value at = index(gaps.offset);
+  for (auto [i, stride] :
+       llvm::zip(delinearize(b, loc, row, gaps.rowSizes), gaps.rowStrides))
+    at = add(at, mul(i, stride));
   // Column n is element n + (n / W) * gap of the row. `col` is a multiple
   // of the vector width, so with W one too the vector is in one line.
   Value line = b.create<arith::DivSIOp>(loc, col, index(gaps.width));
@@ -593,23 +594,15 @@ void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value,
     return vl.store(value, result, add(at, mul(line, gaps.gap)), lanes);
   // Otherwise a masked store per line the vector touches: lanes
   // [first, end) of line `line + j`, where first = (line + j) * W - col.
-  int64_t segments = linesTouched(gaps.width, width);
-  auto maskType = VectorType::get({width}, b.getI1Type());
-  Value valid = vl.mask(lanes);
-  for (int64_t j = 0; j < segments; ++j) {
+  for (int64_t j = 0, count = linesTouched(gaps.width, width); j < count;
+       ++j) {
     Value lineJ = add(line, index(j));
     Value first = b.create<arith::SubIOp>(loc, mul(lineJ, gaps.width), col);
-    Value end = add(first, index(gaps.width));
-    Value upTo = b.create<vector::CreateMaskOp>(loc, maskType, end);
-    Value before = b.create<vector::CreateMaskOp>(loc, maskType, first);
-    Value ones = b.create<arith::ConstantOp>(
-        loc, maskType, DenseElementsAttr::get(maskType, true));
-    Value mask = b.create<arith::AndIOp>(
-        loc, b.create<arith::AndIOp>(loc, upTo, valid),
-        b.create<arith::XOrIOp>(loc, before, ones));
+    Value end = b.create<arith::MinSIOp>(loc, add(first, index(gaps.width)),
+                                         index(lanes));
     b.create<vector::MaskedStoreOp>(loc, result,
-                                    add(at, mul(lineJ, gaps.gap)), mask,
-                                    value);
+                                    add(at, mul(lineJ, gaps.gap)),
+                                    vl.range(first, end), value);
   }
 }
 
@@ -639,17 +632,10 @@ Value FusedEnds::initialValue(OpBuilder &b, Location loc, Value row) const {
   if (fillValue)
     return b.clone(*fillValue.getDefiningOp())->getResult(0);
   // Delinearise the row over the row dims, the others at 0, then the map.
-  SmallVector<Value> dims(biasMap.getNumDims());
-  Value rest = row;
-  for (int64_t d = rowDims.size() - 1; d >= 0; --d) {
-    Value size = b.create<arith::ConstantIndexOp>(loc, rowDims[d]);
-    dims[d] = d == 0 ? rest : b.create<arith::RemSIOp>(loc, rest, size);
-    if (d > 0)
-      rest = b.create<arith::DivSIOp>(loc, rest, size);
-  }
-  for (Value &d : dims)
-    if (!d)
-      d = b.create<arith::ConstantIndexOp>(loc, 0);
+  SmallVector<Value> dims = delinearize(b, loc, row, rowDims);
+  if (dims.size() < biasMap.getNumDims())
+    dims.resize(biasMap.getNumDims(),
+                b.create<arith::ConstantIndexOp>(loc, 0));
   SmallVector<Value> indices;
   for (unsigned r = 0; r < biasMap.getNumResults(); ++r)
     indices.push_back(b.create<affine::AffineApplyOp>(

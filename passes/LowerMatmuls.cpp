@@ -269,15 +269,8 @@ private:
     int64_t width = ic.nSizes.back(), stride = ic.nCoefs.back();
     int64_t gap =
         ic.nSizes.size() == 2 ? ic.nCoefs[0] - width * stride : 0;
-    auto maskType = VectorType::get({p.vw}, b.getI1Type());
-    Value ones = b.create<arith::ConstantOp>(
-        loc, maskType, DenseElementsAttr::get(maskType, true));
-    // Lanes [lo, hi) of a vector.
-    auto range = [&](Value lo, Value hi) -> Value {
-      Value upTo = b.create<vector::CreateMaskOp>(loc, maskType, hi);
-      Value before = b.create<vector::CreateMaskOp>(loc, maskType, lo);
-      return b.create<arith::AndIOp>(
-          loc, upTo, b.create<arith::XOrIOp>(loc, before, ones));
+    auto range = [&](Value lo, Value hi) {
+      return kiln::VectorLanes(b, loc, p.vw).range(lo, hi);
     };
     Segments s;
     Value line = ic.nSizes.size() == 2
@@ -727,10 +720,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     auto xt = cast<MemRefType>(x.getType());
     SmallVector<int64_t> strides;
     int64_t offset;
-    if (!xt.getElementType().isF32() || !xt.hasStaticShape() ||
-        failed(getStridesAndOffset(xt, strides, offset)) ||
-        ShapedType::isDynamic(offset) ||
-        llvm::any_of(strides, ShapedType::isDynamic))
+    if (!xt.getElementType().isF32() || !kiln::isStaticMemRef(x) ||
+        failed(getStridesAndOffset(xt, strides, offset)))
       return std::nullopt;
     // The input must be as the copy left it when the packing reads it.
     Value xRoot = kiln::rootOf(x);

@@ -260,7 +260,8 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
       ends = kiln::FusedEnds::match(b, op, out,
                                     pool ? ValueRange{x} : ValueRange{x, w},
                                     s.n * s.c);
-    SmallVector<Value> buffers{x, w, out};
+    // A pool's window buffer is never read: x stands in for it.
+    SmallVector<Value> buffers{x, pool ? x : w, out};
     buffers.append(ends.buffers());
     // Threads only for windows worth waking them: a small pool is done
     // before the other core has started.

@@ -66,7 +66,6 @@ struct ParallelizeLoopsPass
   /// every output uses.
   std::optional<unsigned> loopToCut(linalg::LinalgOp op,
                                     ArrayRef<int64_t> ranges) {
-    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
     std::optional<unsigned> best;
     for (unsigned d = 0; d < ranges.size(); ++d) {

@@ -27,8 +27,9 @@ struct UnshareFillsPass : kiln::impl::UnshareFillsBase<UnshareFillsPass> {
   void runOnOperation() override {
     SmallVector<linalg::FillOp> fills;
     getOperation().walk([&](linalg::FillOp fill) {
-      if (fill.hasPureTensorSemantics() && !fill->hasOneUse() &&
-          fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>())
+      auto empty = fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>();
+      if (fill.hasPureTensorSemantics() && !fill->hasOneUse() && empty &&
+          empty.getDynamicSizes().empty())
         fills.push_back(fill);
     });
     for (linalg::FillOp fill : fills) {
@@ -51,14 +52,6 @@ struct UnshareFillsPass : kiln::impl::UnshareFillsBase<UnshareFillsPass> {
         // Not into a loop's body: a buffer made there would be carried
         // from one iteration to the next.
         if (user->getBlock() != block)
-          continue;
-        // The fill's value must be available at the user.
-        Value value = fill.getInputs()[0];
-        if (Operation *def = value.getDefiningOp())
-          if (def->getBlock() == user->getBlock() &&
-              user->isBeforeInBlock(def))
-            continue;
-        if (!empty.getDynamicSizes().empty())
           continue;
         OpBuilder b(user);
         Value newEmpty = b.clone(*empty)->getResult(0);

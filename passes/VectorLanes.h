@@ -56,6 +56,18 @@ public:
         loc, maskType, mlir::DenseElementsAttr::get(maskType, bits));
   }
 
+  /// Lanes [lo, hi) set; bounds outside [0, width] clamp.
+  mlir::Value range(mlir::Value lo, mlir::Value hi) const {
+    auto maskType = mlir::VectorType::get({width}, b.getI1Type());
+    mlir::Value upTo = b.create<mlir::vector::CreateMaskOp>(loc, maskType, hi);
+    mlir::Value before =
+        b.create<mlir::vector::CreateMaskOp>(loc, maskType, lo);
+    mlir::Value ones = b.create<mlir::arith::ConstantOp>(
+        loc, maskType, mlir::DenseElementsAttr::get(maskType, true));
+    return b.create<mlir::arith::AndIOp>(
+        loc, upTo, b.create<mlir::arith::XOrIOp>(loc, before, ones));
+  }
+
   mlir::Value zeros() const {
     return b.create<mlir::arith::ConstantOp>(
         loc, type(), mlir::DenseElementsAttr::get(type(), 0.0f));
