@@ -1,14 +1,18 @@
 //===- FoldONNXConstants.cpp - Evaluate onnx ops on constants -------------===//
 //
 // This file implements kiln-fold-onnx-constants: onnx ops whose inputs are
-// all constants become onnx.Constant. Shape needs no constant input at all,
-// since every tensor type is static. The evaluator covers what shape
-// computations use (Shape, Gather, Concat, Unsqueeze/Squeeze/Reshape, Cast
-// between integers, integer Add/Sub/Mul/Div) and the data movement of
-// weights (Transpose and reshapes of any constant).
+// all constants become onnx.Constant. Shape and Size need no constant input
+// at all, since every tensor type is static. The semantics are the shared
+// evaluator's (dialects/onnx/Evaluator.h), the one the importer folds shape
+// arithmetic with; this file only converts between DenseElementsAttr and its
+// tensors. Ops that only move elements (Reshape, Transpose...) fold at any
+// size, so weights arrive in the layout their users read; any other op folds
+// when its results hold at most `kMaxComputedElements` elements and, if they
+// are floats, are no larger than its inputs (eval::worthFolding).
 //
 //===----------------------------------------------------------------------===//
 
+#include "dialects/onnx/Evaluator.h"
 #include "dialects/onnx/ONNXDialect.h"
 #include "passes/Passes.h"
 
@@ -22,162 +26,214 @@ using namespace kiln;
 
 namespace {
 
-static DenseElementsAttr constantOf(Value v) {
+constexpr int64_t kMaxComputedElements = 4096;
+
+DenseElementsAttr constantOf(Value v) {
   if (auto c = v.getDefiningOp<onnx::ConstantOp>())
     return dyn_cast<DenseElementsAttr>(c.getValue());
   return {};
 }
 
-/// Reads an integer constant (any width) as int64 values.
-static bool readInts(DenseElementsAttr attr, SmallVectorImpl<int64_t> &out) {
-  if (!attr || !isa<IntegerType>(attr.getElementType()))
-    return false;
-  bool isUnsigned = attr.getElementType().isUnsignedInteger();
-  for (const APInt &v : attr.getValues<APInt>())
-    out.push_back(isUnsigned ? (int64_t)v.getZExtValue() : v.getSExtValue());
-  return true;
+/// The evaluator's element type for an MLIR element type, or 0.
+int32_t elementTypeOf(Type type) {
+  if (type.isF32())
+    return eval::kFloat;
+  if (type.isF64())
+    return eval::kDouble;
+  if (type.isF16())
+    return eval::kFloat16;
+  if (type.isBF16())
+    return eval::kBFloat16;
+  auto integer = dyn_cast<IntegerType>(type);
+  if (!integer)
+    return 0;
+  bool isUnsigned = integer.isUnsigned();
+  switch (integer.getWidth()) {
+  case 1:
+    return eval::kBool;
+  case 8:
+    return isUnsigned ? eval::kUInt8 : eval::kInt8;
+  case 16:
+    return isUnsigned ? eval::kUInt16 : eval::kInt16;
+  case 32:
+    return isUnsigned ? eval::kUInt32 : eval::kInt32;
+  case 64:
+    return isUnsigned ? eval::kUInt64 : eval::kInt64;
+  default:
+    return 0;
+  }
 }
 
-static DenseElementsAttr intsAttr(RankedTensorType type,
-                                  ArrayRef<int64_t> values) {
-  SmallVector<APInt> ints;
-  unsigned width = type.getElementType().getIntOrFloatBitWidth();
-  for (int64_t v : values)
-    ints.push_back(APInt(width, (uint64_t)v, /*isSigned=*/true));
-  return DenseElementsAttr::get(type, ints);
+std::optional<eval::Tensor> toTensor(DenseElementsAttr attr) {
+  auto type = cast<ShapedType>(attr.getType());
+  eval::Tensor t;
+  t.type = elementTypeOf(type.getElementType());
+  if (!t.type || !type.hasStaticShape())
+    return std::nullopt;
+  t.dims.assign(type.getShape().begin(), type.getShape().end());
+  int64_t n = type.getNumElements();
+  size_t width = eval::elementSize(t.type);
+  if (t.type == eval::kBool) {
+    for (bool b : attr.getValues<bool>())
+      t.bytes.push_back(b);
+    return t;
+  }
+  ArrayRef<char> raw = attr.getRawData();
+  if (attr.isSplat()) {
+    t.bytes.resize(n * width);
+    for (int64_t i = 0; i < n; ++i)
+      std::memcpy(t.bytes.data() + i * width, raw.data(), width);
+  } else {
+    if ((int64_t)raw.size() != n * (int64_t)width)
+      return std::nullopt;
+    t.bytes.assign(raw.begin(), raw.end());
+  }
+  return t;
 }
 
-/// Evaluates `op` if it is foldable; returns the result attribute or null.
-static DenseElementsAttr evaluate(Operation *op) {
-  auto resultType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  if (!resultType || !resultType.hasStaticShape())
+DenseElementsAttr fromTensor(const eval::Tensor &t, RankedTensorType type) {
+  if (elementTypeOf(type.getElementType()) != t.type ||
+      ArrayRef<int64_t>(t.dims) != type.getShape())
     return {};
+  if (t.type == eval::kBool) {
+    SmallVector<bool> bits(t.bytes.begin(), t.bytes.end());
+    return DenseElementsAttr::get(type, bits);
+  }
+  ArrayRef<char> raw(reinterpret_cast<const char *>(t.bytes.data()),
+                     t.bytes.size());
+  bool splat = false;
+  if (!DenseElementsAttr::isValidRawBuffer(type, raw, splat))
+    return {};
+  return DenseElementsAttr::getFromRawBuffer(type, raw);
+}
 
-  if (auto shape = dyn_cast<onnx::ShapeOp>(op)) {
-    auto dims = cast<RankedTensorType>(shape.getData().getType()).getShape();
-    int64_t rank = dims.size();
-    int64_t start = shape.getStart().value_or(0),
-            end = shape.getEnd().value_or(rank);
-    start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
-    end = std::clamp<int64_t>(end < 0 ? end + rank : end, start, rank);
-    return intsAttr(resultType, dims.slice(start, end - start));
+/// An onnx op's attributes as the importer wrote them (IntegerAttr,
+/// FloatAttr, ArrayAttr of either, DenseElementsAttr).
+class OpAttributes : public eval::Attributes {
+public:
+  explicit OpAttributes(Operation *op) : op(op) {}
+
+  std::optional<int64_t> getInt(const std::string &name) const override {
+    if (auto a = op->getAttrOfType<IntegerAttr>(name))
+      return a.getValue().getSExtValue();
+    return std::nullopt;
+  }
+  std::optional<double> getFloat(const std::string &name) const override {
+    if (auto a = op->getAttrOfType<FloatAttr>(name))
+      return a.getValueAsDouble();
+    return std::nullopt;
+  }
+  std::optional<std::vector<int64_t>>
+  getInts(const std::string &name) const override {
+    auto a = op->getAttrOfType<ArrayAttr>(name);
+    if (!a)
+      return std::nullopt;
+    std::vector<int64_t> out;
+    for (Attribute e : a) {
+      auto i = dyn_cast<IntegerAttr>(e);
+      if (!i)
+        return std::nullopt;
+      out.push_back(i.getValue().getSExtValue());
+    }
+    return out;
+  }
+  std::optional<std::vector<double>>
+  getFloats(const std::string &name) const override {
+    auto a = op->getAttrOfType<ArrayAttr>(name);
+    if (!a)
+      return std::nullopt;
+    std::vector<double> out;
+    for (Attribute e : a) {
+      auto f = dyn_cast<FloatAttr>(e);
+      if (!f)
+        return std::nullopt;
+      out.push_back(f.getValueAsDouble());
+    }
+    return out;
+  }
+  std::optional<eval::Tensor> getTensor(const std::string &name) const override {
+    if (auto a = op->getAttrOfType<DenseElementsAttr>(name))
+      return toTensor(a);
+    return std::nullopt;
+  }
+  bool has(const std::string &name) const override {
+    return op->hasAttr(name);
   }
 
-  SmallVector<DenseElementsAttr> inputs;
+private:
+  Operation *op;
+};
+
+/// Evaluates `op` if it is foldable; returns one attribute per result, or
+/// nothing.
+SmallVector<DenseElementsAttr> evaluate(Operation *op) {
+  std::string opType = op->getName().stripDialect().str();
+  bool movesOnly = eval::isDataMovement(opType);
+  int64_t maxElements =
+      movesOnly ? std::numeric_limits<int64_t>::max() : kMaxComputedElements;
+  SmallVector<RankedTensorType> resultTypes;
+  for (Value r : op->getResults()) {
+    auto type = dyn_cast<RankedTensorType>(r.getType());
+    if (!type || !type.hasStaticShape() ||
+        type.getNumElements() > maxElements)
+      return {};
+    resultTypes.push_back(type);
+  }
+
+  // Shape and Size read the operand's type; every other op its value.
+  bool shapeOnly = opType == "Shape" || opType == "Size";
+  SmallVector<DenseElementsAttr> constants;
   for (Value v : op->getOperands()) {
+    DenseElementsAttr c = onnx::isNoValue(v) ? nullptr : constantOf(v);
+    if (!c && !onnx::isNoValue(v) && !shapeOnly)
+      return {};
+    constants.push_back(c);
+  }
+  // A splat that only moves stays a splat, however large.
+  if (movesOnly && !constants.empty() && constants[0] &&
+      constants[0].isSplat() && resultTypes.size() == 1) {
+    auto from = cast<ShapedType>(constants[0].getType());
+    if (from.getNumElements() == resultTypes[0].getNumElements() &&
+        from.getElementType() == resultTypes[0].getElementType())
+      return {constants[0].reshape(resultTypes[0])};
+  }
+
+  std::vector<eval::Tensor> values(op->getNumOperands());
+  std::vector<std::vector<int64_t>> shapes(op->getNumOperands());
+  std::vector<eval::Operand> operands(op->getNumOperands());
+  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+    Value v = op->getOperand(i);
+    eval::Operand &o = operands[i];
     if (onnx::isNoValue(v)) {
-      inputs.push_back({});
+      o.absent = true;
       continue;
     }
-    auto c = constantOf(v);
-    if (!c)
-      return {};
-    inputs.push_back(c);
-  }
-  if (inputs.empty() || !inputs[0])
-    return {};
-
-  // Data movement that only relabels the shape.
-  if (isa<onnx::ReshapeOp, onnx::FlattenOp, onnx::SqueezeOp, onnx::UnsqueezeOp,
-          onnx::IdentityOp>(op))
-    return inputs[0].reshape(resultType);
-
-  if (auto transpose = dyn_cast<onnx::TransposeOp>(op)) {
-    auto type = cast<RankedTensorType>(inputs[0].getType());
-    if (inputs[0].isSplat())
-      return inputs[0].reshape(resultType);
-    unsigned width = type.getElementType().getIntOrFloatBitWidth();
-    if (width % 8 != 0)
-      return {};
-    int64_t rank = type.getRank();
-    SmallVector<int64_t> perm;
-    if (transpose.getPerm())
-      for (Attribute a : transpose.getPerm()->getValue())
-        perm.push_back(cast<IntegerAttr>(a).getInt());
-    else
-      for (int64_t i = rank - 1; i >= 0; --i)
-        perm.push_back(i);
-    ArrayRef<char> raw = inputs[0].getRawData();
-    size_t bytes = width / 8;
-    std::vector<char> out(raw.size());
-    SmallVector<int64_t> inStrides(rank, 1);
-    for (int64_t i = rank - 2; i >= 0; --i)
-      inStrides[i] = inStrides[i + 1] * type.getDimSize(i + 1);
-    SmallVector<int64_t> idx(rank, 0);
-    int64_t total = type.getNumElements();
-    for (int64_t o = 0; o < total; ++o) {
-      int64_t src = 0;
-      for (int64_t i = 0; i < rank; ++i)
-        src += idx[i] * inStrides[perm[i]];
-      std::memcpy(&out[o * bytes], &raw[src * bytes], bytes);
-      for (int64_t i = rank - 1; i >= 0; --i) {
-        if (++idx[i] < resultType.getDimSize(i))
-          break;
-        idx[i] = 0;
-      }
+    if (auto type = dyn_cast<RankedTensorType>(v.getType());
+        type && type.hasStaticShape()) {
+      shapes[i].assign(type.getShape().begin(), type.getShape().end());
+      o.shape = &shapes[i];
     }
-    return DenseElementsAttr::getFromRawBuffer(resultType, out);
-  }
-
-  // Integer shape arithmetic from here on.
-  if (!isa<IntegerType>(resultType.getElementType()) ||
-      resultType.getNumElements() > 4096)
-    return {};
-  SmallVector<SmallVector<int64_t>> ints(inputs.size());
-  for (size_t i = 0; i < inputs.size(); ++i)
-    if (inputs[i] && !readInts(inputs[i], ints[i]))
-      return {};
-
-  if (isa<onnx::CastOp>(op))
-    return intsAttr(resultType, ints[0]);
-
-  if (isa<onnx::ConcatOp>(op) && resultType.getRank() == 1) {
-    SmallVector<int64_t> all;
-    for (auto &v : ints)
-      all.append(v);
-    return intsAttr(resultType, all);
-  }
-
-  if (auto gather = dyn_cast<onnx::GatherOp>(op)) {
-    if (cast<RankedTensorType>(inputs[0].getType()).getRank() != 1)
-      return {};
-    SmallVector<int64_t> out;
-    int64_t size = ints[0].size();
-    for (int64_t i : ints[1]) {
-      if (i < 0)
-        i += size;
-      if (i < 0 || i >= size)
+    if (constants[i] && !shapeOnly) {
+      std::optional<eval::Tensor> t = toTensor(constants[i]);
+      if (!t)
         return {};
-      out.push_back(ints[0][i]);
+      values[i] = std::move(*t);
+      o.value = &values[i];
     }
-    return intsAttr(resultType, out);
   }
-
-  if (isa<onnx::AddOp, onnx::SubOp, onnx::MulOp, onnx::DivOp>(op)) {
-    auto &a = ints[0], &b = ints[1];
-    int64_t n = resultType.getNumElements();
-    if ((int64_t)a.size() != n && a.size() != 1)
+  std::optional<std::vector<eval::Tensor>> results =
+      eval::evaluate(opType, OpAttributes(op), operands, op->getNumResults(),
+                     maxElements);
+  if (!results || !eval::worthFolding(*results, operands))
+    return {};
+  SmallVector<DenseElementsAttr> attrs;
+  for (auto [t, type] : llvm::zip(*results, resultTypes)) {
+    DenseElementsAttr a = fromTensor(t, type);
+    if (!a)
       return {};
-    if ((int64_t)b.size() != n && b.size() != 1)
-      return {};
-    SmallVector<int64_t> out;
-    for (int64_t i = 0; i < n; ++i) {
-      int64_t x = a[a.size() == 1 ? 0 : i], y = b[b.size() == 1 ? 0 : i];
-      if (isa<onnx::AddOp>(op))
-        out.push_back(x + y);
-      else if (isa<onnx::SubOp>(op))
-        out.push_back(x - y);
-      else if (isa<onnx::MulOp>(op))
-        out.push_back(x * y);
-      else {
-        if (y == 0)
-          return {};
-        out.push_back(x / y);
-      }
-    }
-    return intsAttr(resultType, out);
+    attrs.push_back(a);
   }
-  return {};
+  return attrs;
 }
 
 struct FoldONNXConstantsPass
@@ -188,15 +244,17 @@ struct FoldONNXConstantsPass
     getOperation().walk([&](Operation *op) {
       if (!isa<onnx::ONNXDialect>(op->getDialect()) ||
           isa<onnx::ConstantOp, onnx::NoValueOp>(op) ||
-          op->getNumResults() != 1)
+          op->getNumResults() == 0 || op->getNumRegions() != 0)
         return;
-      DenseElementsAttr value = evaluate(op);
-      if (!value)
+      SmallVector<DenseElementsAttr> values = evaluate(op);
+      if (values.empty())
         return;
       builder.setInsertionPoint(op);
-      auto c = builder.create<onnx::ConstantOp>(op->getLoc(), value.getType(),
-                                                value);
-      op->getResult(0).replaceAllUsesWith(c);
+      for (auto [result, value] : llvm::zip(op->getResults(), values)) {
+        auto c = builder.create<onnx::ConstantOp>(op->getLoc(),
+                                                  value.getType(), value);
+        result.replaceAllUsesWith(c);
+      }
     });
     // Drop what became dead, users before their producers.
     bool changed = true;

@@ -55,11 +55,12 @@ def FoldONNXConstants : Pass<"kiln-fold-onnx-constants", "mlir::func::FuncOp"> {
   let summary = "Evaluate onnx ops whose inputs are all constants";
   let description = [{
     Before: shape subgraphs such as Shape -> Gather -> Unsqueeze -> Concat
-    feeding a Reshape, or Transpose of a weight. After: onnx.Constant ops.
-    Runs the onnx folders and a small evaluator for the data-movement and
-    integer ops that shape computations use; large float tensors are folded
-    only by ops that move data (Transpose, Reshape, Identity, Unsqueeze,
-    Squeeze, Flatten).
+    feeding a Reshape, masks built with Range, Trilu and Where, or Transpose
+    of a weight. After: onnx.Constant ops. The semantics are those of the
+    evaluator the importer folds with (dialects/onnx/Evaluator.h). Ops that
+    only move data (Transpose, Reshape, Identity, Unsqueeze, Squeeze,
+    Flatten) fold at any size; others when their results hold at most 4096
+    elements and, for floats, are no larger than their inputs.
   }];
 }
 

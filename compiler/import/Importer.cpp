@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/Importer.h"
+#include "compiler/import/ShapeFolding.h"
 #include "dialects/onnx/ONNXDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -69,6 +70,8 @@ private:
   MLIRContext &context;
   OpBuilder builder;
   std::string path;
+  /// The model's main graph, for diagnostics that look beyond one node.
+  const ::onnx::GraphProto *mainGraph = nullptr;
   /// Every value by its ONNX name.
   llvm::StringMap<Value> values;
   /// The static types that shape inference found, by value name.
@@ -370,6 +373,15 @@ static bool hasDataDependentShape(StringRef opType) {
 }
 
 /// The message for a value of such an op that the model leaves dynamic.
+/// True if `node` is one of `graph`'s own nodes (not of a subgraph).
+static bool isNodeOf(const ::onnx::GraphProto &graph,
+                     const ::onnx::NodeProto &node) {
+  for (const auto &n : graph.node())
+    if (&n == &node)
+      return true;
+  return false;
+}
+
 static std::string dataDependentShapeMessage(StringRef name) {
   return ("the length of output '" + name +
           "' depends on the input data and the model leaves it dynamic; "
@@ -619,10 +631,15 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node) {
     auto type = types.lookup(node.output(i));
     if (!type && hasDataDependentShape(node.op_type()))
       return nodeError(node, dataDependentShapeMessage(node.output(i)));
-    if (!type)
+    if (!type) {
+      std::string why;
+      if (mainGraph && isNodeOf(*mainGraph, node))
+        why = explainDynamicShape(*mainGraph, node);
       return nodeError(node, "shape inference could not find a static shape "
                              "for output '" +
-                                 node.output(i) + "'");
+                                 node.output(i) + "'" +
+                                 (why.empty() ? "" : ": " + why));
+    }
     state.types.push_back(type);
   }
 
@@ -683,6 +700,7 @@ llvm::Expected<OwningOpRef<ModuleOp>>
 GraphImporter::import(const ::onnx::ModelProto &model,
                       const std::map<std::string, int> &versions) {
   const ::onnx::GraphProto &graph = model.graph();
+  mainGraph = &graph;
   sinceVersions = versions;
   recordTypes(graph);
 

@@ -171,21 +171,24 @@ bool kiln::loadOnnxModel(const std::string &path,
                                         /*enable_data_propagation=*/true);
     onnx::shape_inference::InferShapes(
         model, onnx::OpSchemaRegistry::Instance(), options);
-    // Shape arithmetic that ONNX's data propagation stops at (Div, for one)
-    // can leave values without a static shape: then fold it and infer again
-    // with the folded values as initializers. If that inference fails, keep
-    // the model as it was.
-    if (!allShapesStatic(model)) {
+    // Shape arithmetic that ONNX's data propagation stops at (Div, Range,
+    // Where...) can leave values without a static shape: then fold what is
+    // known and infer again with the folded values as initializers, until
+    // every shape is static or nothing more folds (each round removes
+    // nodes, so this ends). If an inference fails, keep the model as the
+    // round before left it.
+    while (!allShapesStatic(model)) {
       onnx::ModelProto folded = model;
-      if (foldShapeComputations(folded)) {
-        folded.mutable_graph()->clear_value_info();
-        try {
-          onnx::shape_inference::InferShapes(
-              folded, onnx::OpSchemaRegistry::Instance(), options);
-          model.Swap(&folded);
-        } catch (const std::exception &) {
-        }
+      if (!foldShapeComputations(folded))
+        break;
+      folded.mutable_graph()->clear_value_info();
+      try {
+        onnx::shape_inference::InferShapes(
+            folded, onnx::OpSchemaRegistry::Instance(), options);
+      } catch (const std::exception &) {
+        break;
       }
+      model.Swap(&folded);
     }
     sinceVersions.clear();
     recordSinceVersions(model, model.graph(), sinceVersions);

@@ -1,18 +1,21 @@
 //===- ShapeFolding.cpp - Fold shape computations in an ONNX graph --------===//
 //
-// This file implements foldShapeComputations: a forward walk that evaluates
-// integer nodes (at most kMaxElements elements) whose inputs are known: the
-// int64/int32 initializers and Constant nodes, and Shape/Size of tensors whose
-// shape inference found a static shape. Folded nodes become initializers.
+// This file implements foldShapeComputations, a forward walk over the main
+// graph that hands every node with known inputs to the shared evaluator and
+// turns what it computes into initializers, and explainDynamicShape, a walk
+// back from a node whose shape stayed dynamic to where it became so. The
+// evaluator defines the semantics; this file converts TensorProtos and
+// NodeProto attributes to and from its plain tensors.
 //
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/ShapeFolding.h"
+#include "dialects/onnx/Evaluator.h"
 
 #include "onnx/onnx_pb.h"
 
+#include <cstring>
 #include <map>
-#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -21,280 +24,149 @@ using namespace kiln;
 
 namespace {
 
-constexpr int64_t kMaxElements = 1024;
+/// The largest result the importer folds into an initializer: shape tensors
+/// and masks, not activations or copies of weights (the compiled code
+/// computes those, and an initializer would grow the weights section).
+constexpr int64_t kMaxFoldedElements = 1 << 16;
 
-/// A small integer tensor.
-struct IntTensor {
-  std::vector<int64_t> dims;
-  std::vector<int64_t> values;
-  int32_t dtype = onnx::TensorProto::INT64;
-};
-
-int64_t count(const std::vector<int64_t> &dims) {
-  int64_t n = 1;
-  for (int64_t d : dims)
-    n *= d;
-  return n;
-}
-
-std::optional<IntTensor> fromProto(const onnx::TensorProto &t) {
-  if (t.data_type() != onnx::TensorProto::INT64 &&
-      t.data_type() != onnx::TensorProto::INT32)
+std::optional<eval::Tensor> fromProto(const onnx::TensorProto &proto,
+                                      int64_t maxElements) {
+  eval::Tensor t;
+  t.type = proto.data_type();
+  size_t width = eval::elementSize(t.type);
+  if (width == 0 || proto.data_location() == onnx::TensorProto::EXTERNAL)
     return std::nullopt;
-  IntTensor r;
-  r.dtype = t.data_type();
-  r.dims.assign(t.dims().begin(), t.dims().end());
-  int64_t n = count(r.dims);
-  if (n > kMaxElements || t.data_location() == onnx::TensorProto::EXTERNAL)
+  t.dims.assign(proto.dims().begin(), proto.dims().end());
+  int64_t n = eval::numElements(t.dims);
+  if (n < 0 || n > maxElements)
     return std::nullopt;
-  if (t.has_raw_data()) {
-    const std::string &raw = t.raw_data();
-    size_t width = r.dtype == onnx::TensorProto::INT64 ? 8 : 4;
-    if ((int64_t)raw.size() != n * (int64_t)width)
+  if (proto.has_raw_data()) {
+    const std::string &raw = proto.raw_data();
+    if (raw.size() != (size_t)n * width)
+      return std::nullopt;
+    t.bytes.assign(raw.begin(), raw.end());
+    return t;
+  }
+  t = eval::Tensor::zeros(t.type, t.dims);
+  auto expect = [&](int size) { return size == n; };
+  switch (t.type) {
+  case eval::kFloat:
+    if (!expect(proto.float_data_size()))
+      return std::nullopt;
+    for (int64_t i = 0; i < n; ++i)
+      t.setDouble(i, proto.float_data(i));
+    return t;
+  case eval::kDouble:
+    if (!expect(proto.double_data_size()))
+      return std::nullopt;
+    for (int64_t i = 0; i < n; ++i)
+      t.setDouble(i, proto.double_data(i));
+    return t;
+  case eval::kInt64:
+    if (!expect(proto.int64_data_size()))
+      return std::nullopt;
+    for (int64_t i = 0; i < n; ++i)
+      t.setInt(i, proto.int64_data(i));
+    return t;
+  case eval::kUInt32:
+  case eval::kUInt64:
+    if (!expect(proto.uint64_data_size()))
+      return std::nullopt;
+    for (int64_t i = 0; i < n; ++i)
+      t.setInt(i, (int64_t)proto.uint64_data(i));
+    return t;
+  case eval::kFloat16:
+  case eval::kBFloat16:
+    // int32_data holds the 16-bit patterns.
+    if (!expect(proto.int32_data_size()))
       return std::nullopt;
     for (int64_t i = 0; i < n; ++i) {
-      if (width == 8) {
-        int64_t v;
-        std::memcpy(&v, raw.data() + i * 8, 8);
-        r.values.push_back(v);
-      } else {
-        int32_t v;
-        std::memcpy(&v, raw.data() + i * 4, 4);
-        r.values.push_back(v);
-      }
+      uint16_t bits = (uint16_t)proto.int32_data(i);
+      std::memcpy(t.bytes.data() + 2 * i, &bits, 2);
     }
-  } else if (r.dtype == onnx::TensorProto::INT64) {
-    r.values.assign(t.int64_data().begin(), t.int64_data().end());
-  } else {
-    r.values.assign(t.int32_data().begin(), t.int32_data().end());
+    return t;
+  default: // the narrow integers and bool live in int32_data
+    if (!expect(proto.int32_data_size()))
+      return std::nullopt;
+    for (int64_t i = 0; i < n; ++i)
+      t.setInt(i, proto.int32_data(i));
+    return t;
   }
-  if ((int64_t)r.values.size() != n)
-    return std::nullopt;
-  return r;
 }
 
-void toProto(const IntTensor &t, const std::string &name,
+void toProto(const eval::Tensor &t, const std::string &name,
              onnx::TensorProto &out) {
   out.set_name(name);
-  out.set_data_type(t.dtype);
+  out.set_data_type(t.type);
   for (int64_t d : t.dims)
     out.add_dims(d);
-  for (int64_t v : t.values) {
-    if (t.dtype == onnx::TensorProto::INT64)
-      out.add_int64_data(v);
-    else
-      out.add_int32_data((int32_t)v);
-  }
+  out.set_raw_data(std::string(t.bytes.begin(), t.bytes.end()));
 }
 
-int64_t intAttr(const onnx::NodeProto &node, const std::string &name,
-                int64_t fallback) {
-  for (const auto &a : node.attribute())
-    if (a.name() == name)
-      return a.i();
-  return fallback;
-}
+/// A NodeProto's attributes as the evaluator reads them.
+class NodeAttributes : public eval::Attributes {
+public:
+  explicit NodeAttributes(const onnx::NodeProto &node) : node(node) {}
 
-/// Elementwise arithmetic of two tensors of the same size, or of one tensor
-/// and a one-element tensor.
-std::optional<IntTensor> binary(const IntTensor &a, const IntTensor &b,
-                                const std::string &op) {
-  IntTensor r;
-  const IntTensor &big = a.values.size() >= b.values.size() ? a : b;
-  const IntTensor &small = &big == &a ? b : a;
-  if (a.values.size() != b.values.size() && small.values.size() != 1)
-    return std::nullopt;
-  // numpy broadcasting: the result has the larger rank.
-  if (small.dims.size() > big.dims.size()) {
-    if (big.values.size() != 1)
+  std::optional<int64_t> getInt(const std::string &name) const override {
+    const onnx::AttributeProto *a = find(name, onnx::AttributeProto::INT);
+    return a ? std::optional<int64_t>(a->i()) : std::nullopt;
+  }
+  std::optional<double> getFloat(const std::string &name) const override {
+    const onnx::AttributeProto *a = find(name, onnx::AttributeProto::FLOAT);
+    return a ? std::optional<double>(a->f()) : std::nullopt;
+  }
+  std::optional<std::vector<int64_t>>
+  getInts(const std::string &name) const override {
+    const onnx::AttributeProto *a = find(name, onnx::AttributeProto::INTS);
+    if (!a)
       return std::nullopt;
-    r.dims = small.dims;
-  } else {
-    r.dims = big.dims;
+    return std::vector<int64_t>(a->ints().begin(), a->ints().end());
   }
-  r.dtype = a.dtype;
-  for (size_t i = 0; i < big.values.size(); ++i) {
-    int64_t x = a.values[a.values.size() == 1 ? 0 : i];
-    int64_t y = b.values[b.values.size() == 1 ? 0 : i];
-    if (op == "Add")
-      r.values.push_back(x + y);
-    else if (op == "Sub")
-      r.values.push_back(x - y);
-    else if (op == "Mul")
-      r.values.push_back(x * y);
-    else if (op == "Max")
-      r.values.push_back(std::max(x, y));
-    else if (op == "Min")
-      r.values.push_back(std::min(x, y));
-    else if (op == "Div") {
-      if (y == 0)
-        return std::nullopt;
-      r.values.push_back(x / y);
-    } else
+  std::optional<std::vector<double>>
+  getFloats(const std::string &name) const override {
+    const onnx::AttributeProto *a = find(name, onnx::AttributeProto::FLOATS);
+    if (!a)
       return std::nullopt;
+    return std::vector<double>(a->floats().begin(), a->floats().end());
   }
-  return r;
-}
-
-/// Evaluates one node on known inputs; nullopt if it cannot.
-std::optional<IntTensor> evaluate(const onnx::NodeProto &node,
-                                  const std::vector<const IntTensor *> &in,
-                                  const std::vector<int64_t> *inputShape) {
-  const std::string &op = node.op_type();
-  if (op == "Shape" && inputShape) {
-    int64_t rank = inputShape->size();
-    int64_t start = intAttr(node, "start", 0), end = intAttr(node, "end", rank);
-    if (start < 0)
-      start += rank;
-    if (end < 0)
-      end += rank;
-    start = std::max<int64_t>(0, std::min(start, rank));
-    end = std::max<int64_t>(start, std::min(end, rank));
-    IntTensor r;
-    r.values.assign(inputShape->begin() + start, inputShape->begin() + end);
-    r.dims = {(int64_t)r.values.size()};
-    return r;
+  std::optional<eval::Tensor> getTensor(const std::string &name) const override {
+    const onnx::AttributeProto *a = find(name, onnx::AttributeProto::TENSOR);
+    return a ? fromProto(a->t(), kMaxFoldedElements) : std::nullopt;
   }
-  if (op == "Size" && inputShape) {
-    IntTensor r;
-    r.values = {count(*inputShape)};
-    return r;
-  }
-  for (const IntTensor *t : in)
-    if (!t)
-      return std::nullopt;
-  if (in.empty())
-    return std::nullopt;
-  if (op == "Identity")
-    return *in[0];
-  if (op == "Cast") {
-    int64_t to = intAttr(node, "to", 0);
-    if (to != onnx::TensorProto::INT64 && to != onnx::TensorProto::INT32)
-      return std::nullopt;
-    IntTensor r = *in[0];
-    r.dtype = (int32_t)to;
-    return r;
-  }
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
-      op == "Max" || op == "Min")
-    return in.size() == 2 ? binary(*in[0], *in[1], op) : std::nullopt;
-  if (op == "ConstantOfShape" && in.size() == 1 && in[0]->dims.size() == 1) {
-    // Only integer fills fold: the result must stay an IntTensor.
-    IntTensor r;
-    r.dtype = onnx::TensorProto::FLOAT; // ONNX's default fill is float 0
-    int64_t fill = 0;
+  bool has(const std::string &name) const override {
     for (const auto &a : node.attribute())
-      if (a.name() == "value" && a.has_t()) {
-        std::optional<IntTensor> v = fromProto(a.t());
-        if (!v || v->values.size() != 1)
-          return std::nullopt;
-        r.dtype = v->dtype;
-        fill = v->values[0];
-      }
-    if (r.dtype == onnx::TensorProto::FLOAT)
-      return std::nullopt;
-    r.dims = in[0]->values;
-    for (int64_t d : r.dims)
-      if (d < 0)
-        return std::nullopt;
-    if (count(r.dims) > kMaxElements)
-      return std::nullopt;
-    r.values.assign(count(r.dims), fill);
-    return r;
+      if (a.name() == name)
+        return true;
+    return false;
   }
-  if (op == "Neg" || op == "Abs") {
-    IntTensor r = *in[0];
-    for (int64_t &v : r.values)
-      v = op == "Neg" ? -v : std::abs(v);
-    return r;
+
+private:
+  const onnx::AttributeProto *find(const std::string &name,
+                                   onnx::AttributeProto::AttributeType type) const {
+    for (const auto &a : node.attribute())
+      if (a.name() == name)
+        return a.type() == type ? &a : nullptr;
+    return nullptr;
   }
-  if (op == "Unsqueeze" && in.size() == 2) {
-    IntTensor r = *in[0];
-    int64_t rank = r.dims.size() + in[1]->values.size();
-    std::vector<int64_t> axes = in[1]->values;
-    for (int64_t &a : axes)
-      if (a < 0)
-        a += rank;
-    std::sort(axes.begin(), axes.end());
-    for (int64_t a : axes) {
-      if (a < 0 || a > (int64_t)r.dims.size())
-        return std::nullopt;
-      r.dims.insert(r.dims.begin() + a, 1);
-    }
-    return r;
-  }
-  if (op == "Squeeze") {
-    IntTensor r = *in[0];
-    std::vector<int64_t> dims;
-    std::set<int64_t> axes;
-    if (in.size() == 2)
-      for (int64_t a : in[1]->values)
-        axes.insert(a < 0 ? a + (int64_t)r.dims.size() : a);
-    for (size_t i = 0; i < r.dims.size(); ++i)
-      if (!(r.dims[i] == 1 && (axes.empty() || axes.count(i))))
-        dims.push_back(r.dims[i]);
-    r.dims = dims;
-    return r;
-  }
-  if (op == "Concat") {
-    IntTensor r;
-    r.dtype = in[0]->dtype;
-    for (const IntTensor *t : in) {
-      if (t->dims.size() != 1)
-        return std::nullopt;
-      r.values.insert(r.values.end(), t->values.begin(), t->values.end());
-    }
-    r.dims = {(int64_t)r.values.size()};
-    return r;
-  }
-  if (op == "Gather" && in.size() == 2 && in[0]->dims.size() == 1 &&
-      intAttr(node, "axis", 0) == 0) {
-    IntTensor r;
-    r.dtype = in[0]->dtype;
-    r.dims = in[1]->dims;
-    int64_t size = in[0]->values.size();
-    for (int64_t i : in[1]->values) {
-      if (i < 0)
-        i += size;
-      if (i < 0 || i >= size)
-        return std::nullopt;
-      r.values.push_back(in[0]->values[i]);
-    }
-    return r;
-  }
-  if (op == "Slice" && in.size() >= 3 && in[0]->dims.size() == 1) {
-    int64_t size = in[0]->values.size();
-    int64_t start = in[1]->values.at(0), end = in[2]->values.at(0), step = 1;
-    if (in.size() >= 4 && !in[3]->values.empty() && in[3]->values[0] != 0 &&
-        in[3]->values[0] != -1)
-      return std::nullopt;
-    if (in.size() >= 5)
-      step = in[4]->values.at(0);
-    if (step != 1)
-      return std::nullopt;
-    if (start < 0)
-      start += size;
-    if (end < 0)
-      end += size;
-    start = std::max<int64_t>(0, std::min(start, size));
-    end = std::max<int64_t>(start, std::min(end, size));
-    IntTensor r;
-    r.dtype = in[0]->dtype;
-    r.values.assign(in[0]->values.begin() + start, in[0]->values.begin() + end);
-    r.dims = {(int64_t)r.values.size()};
-    return r;
-  }
-  return std::nullopt;
+
+  const onnx::NodeProto &node;
+};
+
+bool isDefaultDomain(const onnx::NodeProto &node) {
+  return node.domain().empty() || node.domain() == "ai.onnx";
 }
 
-} // namespace
+bool hasSubgraph(const onnx::NodeProto &node) {
+  for (const auto &a : node.attribute())
+    if (a.has_g() || a.graphs_size() > 0)
+      return true;
+  return false;
+}
 
-bool kiln::foldShapeComputations(onnx::ModelProto &model) {
-  onnx::GraphProto *graph = model.mutable_graph();
-  std::map<std::string, IntTensor> known;
-  for (const auto &init : graph->initializer())
-    if (auto t = fromProto(init))
-      known[init.name()] = *t;
+/// The static shapes shape inference recorded, by value name.
+std::map<std::string, std::vector<int64_t>>
+staticShapes(const onnx::GraphProto &graph) {
   std::map<std::string, std::vector<int64_t>> shapes;
   auto record = [&](const onnx::ValueInfoProto &v) {
     if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
@@ -307,68 +179,220 @@ bool kiln::foldShapeComputations(onnx::ModelProto &model) {
     }
     shapes[v.name()] = dims;
   };
-  for (const auto &v : graph->input())
+  for (const auto &v : graph.input())
     record(v);
-  for (const auto &v : graph->value_info())
+  for (const auto &v : graph.value_info())
     record(v);
-  for (const auto &v : graph->output())
+  for (const auto &v : graph.output())
     record(v);
+  return shapes;
+}
 
-  std::vector<int> folded;
+/// Every value name that a node of `graph` or of its subgraphs reads.
+void collectUses(const onnx::GraphProto &graph, std::set<std::string> &used,
+                 const std::set<int> *skip = nullptr) {
+  for (int i = 0; i < graph.node_size(); ++i) {
+    if (skip && skip->count(i))
+      continue;
+    const onnx::NodeProto &node = graph.node(i);
+    for (const std::string &name : node.input())
+      used.insert(name);
+    for (const auto &a : node.attribute()) {
+      if (a.has_g())
+        collectUses(a.g(), used);
+      for (const auto &g : a.graphs())
+        collectUses(g, used);
+    }
+  }
+}
+
+} // namespace
+
+bool kiln::foldShapeComputations(onnx::ModelProto &model) {
+  onnx::GraphProto *graph = model.mutable_graph();
+  std::map<std::string, eval::Tensor> known;
+  for (const auto &init : graph->initializer())
+    if (auto t = fromProto(init, kMaxFoldedElements))
+      known[init.name()] = std::move(*t);
+  std::map<std::string, std::vector<int64_t>> shapes = staticShapes(*graph);
+
+  std::set<int> folded;
   for (int i = 0; i < graph->node_size(); ++i) {
     const onnx::NodeProto &node = graph->node(i);
-    if (!node.domain().empty() && node.domain() != "ai.onnx")
+    if (!isDefaultDomain(node) || hasSubgraph(node) || node.output_size() == 0)
       continue;
-    if (node.output_size() != 1 || node.output(0).empty())
-      continue;
-    std::optional<IntTensor> value;
-    if (node.op_type() == "Constant") {
-      for (const auto &a : node.attribute())
-        if (a.name() == "value" && a.has_t())
-          value = fromProto(a.t());
-      if (value)
-        known[node.output(0)] = *value;
-      continue; // Constant nodes stay; the importer handles them
-    }
-    std::vector<const IntTensor *> in;
+    std::vector<eval::Operand> operands;
     for (const std::string &name : node.input()) {
-      auto it = known.find(name);
-      in.push_back(name.empty() || it == known.end() ? nullptr : &it->second);
+      eval::Operand o;
+      o.absent = name.empty();
+      if (auto it = known.find(name); it != known.end())
+        o.value = &it->second;
+      if (auto it = shapes.find(name); it != shapes.end())
+        o.shape = &it->second;
+      operands.push_back(o);
     }
-    // Trailing optional inputs that are absent.
-    while (!in.empty() && !in.back() && node.input(in.size() - 1).empty())
-      in.pop_back();
-    const std::vector<int64_t> *inputShape = nullptr;
-    if ((node.op_type() == "Shape" || node.op_type() == "Size") &&
-        node.input_size() == 1 && shapes.count(node.input(0)))
-      inputShape = &shapes[node.input(0)];
-    value = evaluate(node, in, inputShape);
-    if (!value || count(value->dims) != (int64_t)value->values.size())
+    std::optional<std::vector<eval::Tensor>> results =
+        eval::evaluate(node.op_type(), NodeAttributes(node), operands,
+                       node.output_size(), kMaxFoldedElements);
+    if (!results || !eval::worthFolding(*results, operands))
       continue;
-    known[node.output(0)] = *value;
-    folded.push_back(i);
+    for (int k = 0; k < node.output_size(); ++k)
+      if (!node.output(k).empty())
+        known[node.output(k)] = std::move((*results)[k]);
+    // Constant nodes stay: the importer reads them as they are.
+    if (node.op_type() != "Constant")
+      folded.insert(i);
   }
   if (folded.empty())
     return false;
 
-  // Replace folded nodes by initializers for the values still used.
-  std::set<std::string> foldedOutputs;
-  for (int i : folded)
-    foldedOutputs.insert(graph->node(i).output(0));
+  // The folded values that unfolded nodes (or their subgraphs, which may
+  // read outer values) or the graph's outputs still use become initializers.
   std::set<std::string> used;
-  for (int i = 0; i < graph->node_size(); ++i)
-    if (!std::binary_search(folded.begin(), folded.end(), i))
-      for (const std::string &name : graph->node(i).input())
-        used.insert(name);
+  collectUses(*graph, used, &folded);
   for (const auto &out : graph->output())
     used.insert(out.name());
-  for (const std::string &name : foldedOutputs)
-    if (used.count(name))
-      toProto(known[name], name, *graph->add_initializer());
+  for (int i : folded)
+    for (const std::string &name : graph->node(i).output())
+      if (!name.empty() && used.count(name))
+        toProto(known[name], name, *graph->add_initializer());
   google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
   for (int i = 0; i < graph->node_size(); ++i)
-    if (!std::binary_search(folded.begin(), folded.end(), i))
+    if (!folded.count(i))
       *kept.Add() = graph->node(i);
   graph->mutable_node()->Swap(&kept);
   return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Why a shape stayed dynamic
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// The inputs whose values decide an op's output shapes (besides the shapes
+/// of its inputs). Ops not listed: every input.
+std::vector<int> shapeDecidingInputs(const std::string &op) {
+  static const std::map<std::string, std::vector<int>> table = {
+      {"Reshape", {1}},   {"Expand", {1}},      {"Tile", {1}},
+      {"Range", {0, 1, 2}}, {"ConstantOfShape", {0}}, {"Slice", {1, 2, 3, 4}},
+      {"Pad", {1}},       {"Squeeze", {1}},     {"Unsqueeze", {1}},
+      {"Split", {1}},     {"ReduceSum", {1}},   {"Resize", {1, 2, 3}},
+      {"Upsample", {1}},  {"TopK", {1}},        {"OneHot", {1}},
+      {"NonZero", {0}},   {"Compress", {1}},    {"Unique", {0}},
+      {"CenterCropPad", {1}}, {"Trilu", {}},    {"Where", {}},
+      {"Gather", {}},     {"Concat", {}},       {"Shape", {}},
+  };
+  auto it = table.find(op);
+  if (it != table.end())
+    return it->second;
+  return {-1};
+}
+
+struct Explainer {
+  const onnx::GraphProto &graph;
+  std::map<std::string, int> producer;
+  std::set<std::string> knownValues;
+  std::map<std::string, std::vector<int64_t>> shapes;
+  std::set<std::string> inputs;
+  std::set<std::string> visited;
+
+  explicit Explainer(const onnx::GraphProto &graph)
+      : graph(graph), shapes(staticShapes(graph)) {
+    for (int i = 0; i < graph.node_size(); ++i) {
+      const onnx::NodeProto &node = graph.node(i);
+      for (const std::string &out : node.output())
+        producer[out] = i;
+      if (node.op_type() == "Constant")
+        for (const std::string &out : node.output())
+          knownValues.insert(out);
+    }
+    for (const auto &init : graph.initializer())
+      knownValues.insert(init.name());
+    for (const auto &in : graph.input())
+      if (!knownValues.count(in.name()))
+        inputs.insert(in.name());
+  }
+
+  static std::string describe(const onnx::NodeProto &node) {
+    return "node '" + node.name() + "' (" + node.op_type() + ")";
+  }
+
+  /// Why the shape of `name` is not static.
+  std::string shapeOf(const std::string &name) {
+    if (!visited.insert("shape:" + name).second)
+      return "";
+    auto it = producer.find(name);
+    if (it == producer.end())
+      return "";
+    return node(graph.node(it->second));
+  }
+
+  /// Why the outputs of `n` have no static shape.
+  std::string node(const onnx::NodeProto &n) {
+    for (const std::string &in : n.input())
+      if (!in.empty() && !shapes.count(in) && !knownValues.count(in)) {
+        std::string why = shapeOf(in);
+        if (!why.empty())
+          return why;
+      }
+    std::vector<int> deciding = shapeDecidingInputs(n.op_type());
+    for (int i = 0; i < n.input_size(); ++i) {
+      bool decides = deciding == std::vector<int>{-1} ||
+                     std::find(deciding.begin(), deciding.end(), i) !=
+                         deciding.end();
+      const std::string &in = n.input(i);
+      if (decides && !in.empty() && !knownValues.count(in)) {
+        std::string why = valueOf(in, n);
+        if (!why.empty())
+          return why;
+      }
+    }
+    return "";
+  }
+
+  /// Why the value of `name`, which `consumer` reads, is not known at
+  /// compile time.
+  std::string valueOf(const std::string &name,
+                      const onnx::NodeProto &consumer) {
+    if (!visited.insert("value:" + name).second)
+      return "";
+    if (inputs.count(name))
+      return describe(consumer) + " reads the value of input '" + name +
+             "' of the model, which only the run time knows";
+    auto it = producer.find(name);
+    if (it == producer.end())
+      return "";
+    const onnx::NodeProto &n = graph.node(it->second);
+    // (The model's inputs have static shapes by now: the importer pins or
+    // rejects them first. So a Shape is unknown only downstream of a node
+    // whose shape inference failed.)
+    if ((n.op_type() == "Shape" || n.op_type() == "Size") &&
+        n.input_size() == 1) {
+      std::string why = shapeOf(n.input(0));
+      if (!why.empty())
+        return why;
+    }
+    bool inputsKnown = true;
+    for (const std::string &in : n.input())
+      if (!in.empty() && !knownValues.count(in)) {
+        inputsKnown = false;
+        std::string why = valueOf(in, n);
+        if (!why.empty())
+          return why;
+      }
+    if (inputsKnown)
+      return describe(n) + " cannot be evaluated at compile time (an op or "
+                           "element type Kiln's evaluator does not support, "
+                           "or a result of more than " +
+             std::to_string(kMaxFoldedElements) + " elements)";
+    return "";
+  }
+};
+
+} // namespace
+
+std::string kiln::explainDynamicShape(const onnx::GraphProto &graph,
+                                      const onnx::NodeProto &node) {
+  return Explainer(graph).node(node);
 }

@@ -1,27 +1,44 @@
-//===- ShapeFolding.h - Fold shape computations in an ONNX graph -*- C++
-//-*-===//
+//===- ShapeFolding.h - Fold shape computations in an ONNX graph -*- C++ -*-===//
 //
-// This file declares the folding of small integer subgraphs (the shape
-// arithmetic exporters emit, such as Shape -> Gather -> Div -> Mul feeding a
-// Slice) into initializers, so that ONNX's shape inference, run again, finds
-// static shapes downstream. ONNX 1.12's data propagation stops at ops like
-// Div; this does not.
+// This file declares the importer's constant folding: nodes whose inputs are
+// known at compile time (initializers, Constant, Shape and Size of a value
+// with a static shape, and results of such nodes) are evaluated with the
+// shared evaluator (dialects/onnx/Evaluator.h) and become initializers, so
+// that ONNX's shape inference, run again, finds static shapes downstream.
+// ONNX 1.12's data propagation stops at ops like Div, Range or Where; this
+// does not. Also: why a shape stays dynamic, for the importer's diagnostic.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef KILN_COMPILER_IMPORT_SHAPEFOLDING_H
 #define KILN_COMPILER_IMPORT_SHAPEFOLDING_H
 
+#include <string>
+
 namespace onnx {
+class GraphProto;
 class ModelProto;
+class NodeProto;
 } // namespace onnx
 
 namespace kiln {
 
-/// Replaces every node whose outputs are small integer tensors computable
-/// from initializers, constants and static shapes with initializers. Returns
-/// true if it folded anything.
+/// Replaces every node of the main graph whose results are known and hold
+/// at most kMaxFoldedElements elements each with initializers. Returns true
+/// if it folded anything. One call folds everything the current shapes
+/// allow; the loader infers shapes again and calls it until it returns
+/// false.
 bool foldShapeComputations(onnx::ModelProto &model);
+
+/// Why `node` of `graph` (the folded main graph) has an output whose shape
+/// inference found no static shape, walking back through the values its
+/// shape depends on: the first node whose value is not known at compile
+/// time and why (it reads the value of an input of the model, or the
+/// evaluator cannot compute it). Empty when the trail leads nowhere.
+/// (Inputs with dynamic shapes are reported before any node is imported,
+/// with the --input-shape that pins them.)
+std::string explainDynamicShape(const onnx::GraphProto &graph,
+                                const onnx::NodeProto &node);
 
 } // namespace kiln
 

@@ -7,7 +7,14 @@ set -euo pipefail
 build=$1 model=$2 work=$3
 name=$(basename "$model")
 mkdir -p "$work"
-"$build/bin/kilnc" "$model/model.onnx" -o "$work/$name.so" --name "$name"
+# MODEL_DIR/kilnc_flags, where the exporter wrote one, holds extra kilnc
+# flags, one per line (the --input-shape pins of a model exported with
+# dynamic axes).
+flags=()
+if [[ -f "$model/kilnc_flags" ]]; then
+  mapfile -t flags < "$model/kilnc_flags"
+fi
+"$build/bin/kilnc" "$model/model.onnx" -o "$work/$name.so" --name "$name" "${flags[@]}"
 for data in "$model"/test_data_set_*; do
   for threads in 1 2; do
     "$build/bin/kiln-run" "$work/$name.so" --data "$data" --threads $threads \

@@ -1,15 +1,18 @@
 #!/usr/bin/python3
 """Export Kiln's test models from torch with seeded random weights.
 
-Usage: generate.py OUTDIR [--set spine|zoo|all|bench] [--only NAME[,NAME...]]
-                     [--opset N] [--force]
+Usage: generate.py OUTDIR [--set spine|zoo|all|bench|transformers]
+                     [--only NAME[,NAME...]] [--opset N] [--force]
 
 Two sets of models: "spine" (the default; what the e2e ctest fixture runs)
 and "zoo" (more torchvision CNNs and an LSTM, each at opset 13 and 17 and at
 batch 1 and 4). --only picks models by name from any set. A third set,
 "bench", holds the larger models that only bench/bench.py times (a 4-layer
 BERT-style encoder at sequence 128, ResNet-18 at batch 8); "all" is spine and
-zoo, without it.
+zoo, without it. A fourth, "transformers" (a ViT, a GPT-2-style decoder and a
+T5-style encoder at opset 14 and 17, batch 1 and 2), is exported with dynamic
+axes and writes OUTDIR/NAME/kilnc_flags, the --input-shape pins to compile
+it with.
 
 For each model NAME this writes, in ONNX's backend test-data layout:
     OUTDIR/NAME/model.onnx
@@ -40,6 +43,7 @@ import time
 GENERATOR_VERSION = "kiln-models-1"
 ZOO_VERSION = "kiln-zoo-1"
 BENCH_VERSION = "kiln-bench-1"
+TRANSFORMER_VERSION = "kiln-transformers-1"
 
 try:
     import numpy as np
@@ -231,6 +235,209 @@ class LSTMClassifier(nn.Module):
         return self.fc(out[:, -1])
 
 
+# --------------------------------------------------------------------------
+# Transformers whose shape arithmetic depends on the input: exported with a
+# dynamic batch (and sequence) and compiled with the inputs pinned
+# (--input-shape), as a user exporting from torch or Hugging Face code would.
+# --------------------------------------------------------------------------
+
+class ViTBlock(nn.Module):
+    """Pre-norm encoder block around nn.MultiheadAttention (sequence first:
+    torch 1.13 exports no batch_first attention in eval mode, which takes
+    the fused _native_multi_head_attention path)."""
+
+    def __init__(self, dim, heads, mlp):
+        super().__init__()
+        self.ln1 = nn.LayerNorm(dim)
+        self.attn = nn.MultiheadAttention(dim, heads)
+        self.ln2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, mlp), nn.GELU(),
+                                 nn.Linear(mlp, dim))
+
+    def forward(self, x):
+        h = self.ln1(x).transpose(0, 1)
+        x = x + self.attn(h, h, h, need_weights=False)[0].transpose(0, 1)
+        return x + self.mlp(self.ln2(x))
+
+
+class ViT(nn.Module):
+    """A ViT-style classifier: 8x8 patches of a 32x32 image, a class token
+    concatenated with expand(B, -1, -1), a learned position embedding."""
+
+    def __init__(self, image=32, patch=8, dim=64, heads=4, mlp=128, layers=2,
+                 classes=10):
+        super().__init__()
+        self.patch = nn.Conv2d(3, dim, patch, stride=patch)
+        n = (image // patch) ** 2
+        self.cls = nn.Parameter(torch.randn(1, 1, dim) * 0.5)
+        self.pos = nn.Parameter(torch.randn(1, n + 1, dim) * 0.5)
+        self.blocks = nn.ModuleList(
+            [ViTBlock(dim, heads, mlp) for _ in range(layers)])
+        self.ln = nn.LayerNorm(dim)
+        self.head = nn.Linear(dim, classes)
+
+    def forward(self, x):
+        b = x.shape[0]
+        x = self.patch(x).flatten(2).transpose(1, 2)
+        x = torch.cat([self.cls.expand(b, -1, -1), x], dim=1) + self.pos
+        for blk in self.blocks:
+            x = blk(x)
+        return self.head(self.ln(x)[:, 0])
+
+
+class CausalSelfAttention(nn.Module):
+    """GPT-2's attention as nanoGPT writes it: the mask from torch.triu."""
+
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.heads = heads
+        self.c_attn = nn.Linear(dim, 3 * dim)
+        self.c_proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, t, c = x.size()
+        q, k, v = self.c_attn(x).split(c, dim=2)
+        q = q.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        k = k.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        v = v.view(b, t, self.heads, c // self.heads).transpose(1, 2)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool, device=x.device),
+                          diagonal=1)
+        att = torch.softmax(att.masked_fill(mask, float("-inf")), dim=-1)
+        y = (att @ v).transpose(1, 2).contiguous().view(b, t, c)
+        return self.c_proj(y)
+
+
+class GPT2Block(nn.Module):
+    def __init__(self, dim, heads):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(dim)
+        self.attn = CausalSelfAttention(dim, heads)
+        self.ln_2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, 4 * dim),
+                                 nn.GELU(approximate="tanh"),
+                                 nn.Linear(4 * dim, dim))
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT2(nn.Module):
+    """A GPT-2-style decoder stack: token and position embeddings (positions
+    from torch.arange over the sequence), causal blocks, tied LM head."""
+
+    def __init__(self, vocab=512, max_pos=128, dim=64, heads=4, layers=2):
+        super().__init__()
+        self.wte = nn.Embedding(vocab, dim)
+        self.wpe = nn.Embedding(max_pos, dim)
+        self.blocks = nn.ModuleList(
+            [GPT2Block(dim, heads) for _ in range(layers)])
+        self.ln_f = nn.LayerNorm(dim)
+
+    def forward(self, input_ids):
+        t = input_ids.size(1)
+        pos = torch.arange(0, t, dtype=torch.long, device=input_ids.device)
+        x = self.wte(input_ids) + self.wpe(pos)
+        for blk in self.blocks:
+            x = blk(x)
+        return self.ln_f(x) @ self.wte.weight.t()
+
+
+class T5LayerNorm(nn.Module):
+    def __init__(self, dim, eps=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dim))
+        self.eps = eps
+
+    def forward(self, x):
+        var = x.pow(2).mean(-1, keepdim=True)
+        return self.weight * (x * torch.rsqrt(var + self.eps))
+
+
+class T5Attention(nn.Module):
+    """T5's self-attention with view(B, -1, heads, d) reshapes; the first
+    layer computes the relative position bias (buckets from torch.arange,
+    log, where and min, as Hugging Face's T5 does)."""
+
+    def __init__(self, dim, heads, d_kv, bias, buckets=32, max_distance=128):
+        super().__init__()
+        self.heads, self.d_kv, self.inner = heads, d_kv, heads * d_kv
+        self.q = nn.Linear(dim, self.inner, bias=False)
+        self.k = nn.Linear(dim, self.inner, bias=False)
+        self.v = nn.Linear(dim, self.inner, bias=False)
+        self.o = nn.Linear(self.inner, dim, bias=False)
+        self.buckets, self.max_distance = buckets, max_distance
+        self.rel = nn.Embedding(buckets, heads) if bias else None
+
+    def bucket(self, rel):
+        n = self.buckets // 2
+        ret = (rel > 0).to(torch.long) * n
+        rel = torch.abs(rel)
+        max_exact = n // 2
+        is_small = rel < max_exact
+        large = max_exact + (torch.log(rel.float() / max_exact)
+                             / math.log(self.max_distance / max_exact)
+                             * (n - max_exact)).to(torch.long)
+        large = torch.min(large, torch.full_like(large, n - 1))
+        return ret + torch.where(is_small, rel, large)
+
+    def position_bias(self, t):
+        ctx = torch.arange(t, dtype=torch.long)[:, None]
+        mem = torch.arange(t, dtype=torch.long)[None, :]
+        values = self.rel(self.bucket(mem - ctx))      # [t, t, heads]
+        return values.permute([2, 0, 1]).unsqueeze(0)  # [1, heads, t, t]
+
+    def forward(self, x, mask, bias):
+        b = x.size(0)
+        q = self.q(x).view(b, -1, self.heads, self.d_kv).transpose(1, 2)
+        k = self.k(x).view(b, -1, self.heads, self.d_kv).transpose(1, 2)
+        v = self.v(x).view(b, -1, self.heads, self.d_kv).transpose(1, 2)
+        if bias is None:
+            bias = self.position_bias(x.size(1)) + mask
+        scores = torch.matmul(q, k.transpose(3, 2)) + bias
+        probs = torch.softmax(scores.float(), dim=-1).type_as(scores)
+        ctx = torch.matmul(probs, v).transpose(1, 2).contiguous()
+        return self.o(ctx.view(b, -1, self.inner)), bias
+
+
+class T5Block(nn.Module):
+    def __init__(self, dim, heads, d_kv, ffn, bias):
+        super().__init__()
+        self.ln1 = T5LayerNorm(dim)
+        self.attn = T5Attention(dim, heads, d_kv, bias)
+        self.ln2 = T5LayerNorm(dim)
+        self.wi = nn.Linear(dim, ffn, bias=False)
+        self.wo = nn.Linear(ffn, dim, bias=False)
+
+    def forward(self, x, mask, bias):
+        h, bias = self.attn(self.ln1(x), mask, bias)
+        x = x + h
+        return x + self.wo(torch.relu(self.wi(self.ln2(x)))), bias
+
+
+class T5Encoder(nn.Module):
+    """A T5-style encoder: token ids and an attention mask (1 = attend), the
+    extended mask (1 - mask) * -1e9 broadcast over heads and queries."""
+
+    def __init__(self, vocab=512, dim=64, heads=4, d_kv=16, ffn=128, layers=2):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, dim)
+        self.blocks = nn.ModuleList(
+            [T5Block(dim, heads, d_kv, ffn, i == 0) for i in range(layers)])
+        self.ln = T5LayerNorm(dim)
+
+    def forward(self, input_ids, attention_mask):
+        b, t = input_ids.size()
+        mask = attention_mask.view(b, 1, 1, t).to(torch.float32)
+        mask = (1.0 - mask) * -1e9
+        x = self.embed(input_ids)
+        bias = None
+        for blk in self.blocks:
+            x, bias = blk(x, mask, bias)
+        return self.ln(x)
+
+
 def tv(name, **kwargs):
     def build():
         import torchvision
@@ -304,11 +511,50 @@ BENCH = collections.OrderedDict([
      (tv("resnet18"), [("input", image_input, (8, 3, 224, 224))], 13)),
 ])
 
+# The transformers (issue 10): name -> (builder, [inputs], opset, dynamic
+# axes). Each base model comes as NAME_opset14, NAME_opset14_b2,
+# NAME_opset17 and NAME_opset17_b2, with the same weights; the batch-2
+# input's first item is the batch-1 input. They are exported with a dynamic
+# batch (and sequence), so their shape tensors come from Shape, Gather,
+# Concat, Range, ConstantOfShape...; OUTDIR/NAME/kilnc_flags pins the inputs.
+def mask_input(gen, shape):
+    """An attention mask: all ones for the first item, the last quarter of
+    the positions masked out for the others."""
+    m = torch.ones(*shape, dtype=torch.int64)
+    m[1:, shape[1] - shape[1] // 4:] = 0
+    return m
+
+
+def token_input_512(gen, shape):
+    return token_input(gen, shape, vocab=512)
+
+
+TRANSFORMER_BASE = collections.OrderedDict([
+    ("vit", (ViT, [("input", image_input, (3, 32, 32))],
+             {"input": {0: "batch"}, "output": {0: "batch"}})),
+    ("gpt2", (GPT2, [("input_ids", token_input_512, (64,))],
+              {"input_ids": {0: "batch", 1: "seq"},
+               "output": {0: "batch", 1: "seq"}})),
+    ("t5_encoder", (T5Encoder, [("input_ids", token_input_512, (32,)),
+                                ("attention_mask", mask_input, (32,))],
+                    {"input_ids": {0: "batch", 1: "seq"},
+                     "attention_mask": {0: "batch", 1: "seq"},
+                     "output": {0: "batch", 1: "seq"}})),
+])
+TRANSFORMERS = collections.OrderedDict()
+for _base, (_builder, _inputs, _axes) in TRANSFORMER_BASE.items():
+    for _opset in (14, 17):
+        for _batch, _bsuffix in ((1, ""), (2, "_b2")):
+            TRANSFORMERS["%s_opset%d%s" % (_base, _opset, _bsuffix)] = (
+                _builder, [(n, make, (_batch,) + shape)
+                           for n, make, shape in _inputs], _opset, _axes)
+
 SETS = collections.OrderedDict([
     ("spine", SPINE),
     ("zoo", list(ZOO)),
     ("all", SPINE + list(ZOO)),
     ("bench", list(BENCH)),
+    ("transformers", list(TRANSFORMERS)),
 ])
 
 
@@ -370,9 +616,13 @@ def build_zoo_model(builder, inputs, gen):
 
 
 def export_one(name, outdir, opset, force):
+    axes = None
     if name in ZOO:
         builder, inputs, opset = ZOO[name]
         version = ZOO_VERSION
+    elif name in TRANSFORMERS:
+        builder, inputs, opset, axes = TRANSFORMERS[name]
+        version = TRANSFORMER_VERSION
     else:
         builder, inputs, fixed_opset = MODELS.get(name) or BENCH[name]
         if fixed_opset is not None:
@@ -422,7 +672,8 @@ def export_one(name, outdir, opset, force):
     with torch.no_grad():
         torch.onnx.export(model, args, path, export_params=True,
                           do_constant_folding=True, opset_version=opset,
-                          input_names=in_names, output_names=out_names)
+                          input_names=in_names, output_names=out_names,
+                          dynamic_axes=axes)
     t_export = time.time() - t0
 
     m = onnx.load(path)
@@ -438,6 +689,14 @@ def export_one(name, outdir, opset, force):
     for i, (n, r) in enumerate(zip(graph_out, refs)):
         write_pb(os.path.join(tdir, "output_%d.pb" % i), r.numpy(), n)
     verify_readback(m, tdir, args, refs)
+    flags = os.path.join(mdir, "kilnc_flags")
+    if axes:
+        with open(flags, "w") as f:
+            for n, a in zip(in_names, args):
+                f.write("--input-shape=%s:%s\n"
+                        % (n, "x".join(str(d) for d in a.shape)))
+    elif os.path.exists(flags):
+        os.remove(flags)
     with open(stamp, "w") as f:
         f.write(stamp_text(opset, version))
 
@@ -460,7 +719,11 @@ def verify_readback(m, tdir, args, refs):
                 t.ParseFromString(f.read())
             back = numpy_helper.to_array(t)
             assert t.name == vi.name, (t.name, vi.name)
-            assert back.shape == tuple(a.shape) == dims_of(vi), \
+            # A dynamic dimension (a dim_param) matches any size.
+            assert back.shape == tuple(a.shape) and all(
+                isinstance(d, str) or d == n
+                for d, n in zip(dims_of(vi), a.shape)) and \
+                len(dims_of(vi)) == len(a.shape), \
                 (kind, i, back.shape, tuple(a.shape), dims_of(vi))
             assert back.dtype == a.numpy().dtype
             assert np.array_equal(back, a.numpy())
@@ -491,8 +754,10 @@ def main(argv):
     p.add_argument("--set", dest="set", choices=list(SETS), default="spine",
                    help="which models: spine (default; the e2e tests' set), "
                    "zoo (%s, each also _b4, _opset17, _opset17_b4), all "
-                   "(spine and zoo) or bench (%s; bench/bench.py's)"
-                   % (", ".join(ZOO_BASE), ", ".join(BENCH)))
+                   "(spine and zoo), bench (%s; bench/bench.py's) or "
+                   "transformers (%s, each at opset 14 and 17, batch 1 and 2)"
+                   % (", ".join(ZOO_BASE), ", ".join(BENCH),
+                      ", ".join(TRANSFORMER_BASE)))
     p.add_argument("--only", help="comma-separated model names from any set, "
                    "instead of --set (spine: %s)" % ",".join(MODELS))
     p.add_argument("--opset", type=int, default=13,
@@ -506,10 +771,12 @@ def main(argv):
     if a.only:
         names = [n for n in a.only.split(",") if n]
         bad = [n for n in names
-               if n not in MODELS and n not in ZOO and n not in BENCH]
+               if n not in MODELS and n not in ZOO and n not in BENCH
+               and n not in TRANSFORMERS]
         if bad:
             p.error("unknown model(s) %s; known: %s"
-                    % (",".join(bad), ",".join(SETS["all"] + SETS["bench"])))
+                    % (",".join(bad), ",".join(SETS["all"] + SETS["bench"]
+                                      + SETS["transformers"])))
 
     torch.set_grad_enabled(False)
     os.makedirs(a.outdir, exist_ok=True)

@@ -159,3 +159,54 @@ def momentum(version):
 
 save(momentum(1), "momentum.onnx")
 save(momentum(2), "training_v2.onnx")
+
+# torch's x.expand(B, -1, -1) with a dynamic batch: Shape, Gather, Unsqueeze,
+# Concat, ConstantOfShape, Mul, Equal and Where make the Expand's shape (the
+# class token of a ViT). All fold once x is pinned.
+consts = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+          [("zero", 0), ("zero1", [0]), ("minus1", [-1]), ("minus1s", -1),
+           ("three", [3])]]
+consts.append(numpy_helper.from_array(np.ones((1, 1, 4), np.float32), "cls"))
+nodes = [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+         helper.make_node("Gather", ["s", "zero"], ["b"], name="batch", axis=0),
+         helper.make_node("Unsqueeze", ["b", "zero1"], ["b1"], name="b1"),
+         helper.make_node("Concat", ["b1", "minus1", "minus1"], ["want"], name="want", axis=0),
+         helper.make_node("ConstantOfShape", ["three"], ["ones"], name="ones",
+                          value=numpy_helper.from_array(np.array([1], np.int64))),
+         helper.make_node("Mul", ["ones", "minus1s"], ["neg"], name="neg"),
+         helper.make_node("Equal", ["want", "neg"], ["keep"], name="keep"),
+         helper.make_node("Where", ["keep", "ones", "want"], ["target"], name="target"),
+         helper.make_node("Expand", ["cls", "target"], ["clsb"], name="expand"),
+         helper.make_node("Concat", ["clsb", "x"], ["y"], name="cat", axis=1)]
+g = helper.make_graph(nodes, "expand_cls",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 2, 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 3, 4])],
+                      consts)
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "expand_cls.onnx")
+
+# A Range whose limit is computed from an input's value: no pin helps, and
+# the diagnostic names the node that reads the input.
+consts = [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+          [("zero", 0), ("one", 1)]]
+nodes = [helper.make_node("Add", ["n", "one"], ["m"], name="limit"),
+         helper.make_node("Range", ["zero", "m", "one"], ["r"], name="range"),
+         helper.make_node("ReduceSum", ["r"], ["y"], name="sum", keepdims=0)]
+g = helper.make_graph(nodes, "value_dependent",
+                      [helper.make_tensor_value_info("n", TensorProto.INT64, [])],
+                      [helper.make_tensor_value_info("y", TensorProto.INT64, [])],
+                      consts)
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "value_dependent.onnx")
+
+# A Reshape whose shape passes through an op the evaluator does not compute
+# (Hardmax): the diagnostic names that node.
+nodes = [helper.make_node("Shape", ["x"], ["s"], name="shape"),
+         helper.make_node("Cast", ["s"], ["sf"], name="tofloat", to=TensorProto.FLOAT),
+         helper.make_node("Hardmax", ["sf"], ["hf"], name="hm", axis=0),
+         helper.make_node("Cast", ["hf"], ["h"], name="toint", to=TensorProto.INT64),
+         helper.make_node("Mul", ["s", "h"], ["target"], name="target"),
+         helper.make_node("Reshape", ["x", "target"], ["r"], name="reshape"),
+         helper.make_node("Relu", ["r"], ["y"], name="relu")]
+g = helper.make_graph(nodes, "unevaluable",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "unevaluable.onnx")
