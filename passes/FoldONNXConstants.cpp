@@ -108,7 +108,7 @@ DenseElementsAttr fromTensor(const eval::Tensor &t, RankedTensorType type) {
 }
 
 /// An onnx op's attributes as the importer wrote them (IntegerAttr,
-/// FloatAttr, ArrayAttr of either, DenseElementsAttr).
+/// FloatAttr, ArrayAttr of either, StringAttr, DenseElementsAttr).
 class OpAttributes : public eval::Attributes {
 public:
   explicit OpAttributes(Operation *op) : op(op) {}
@@ -151,14 +151,18 @@ public:
     }
     return out;
   }
-  std::optional<eval::Tensor> getTensor(const std::string &name) const override {
+  std::optional<std::string> getString(const std::string &name) const override {
+    if (auto a = op->getAttrOfType<StringAttr>(name))
+      return a.str();
+    return std::nullopt;
+  }
+  std::optional<eval::Tensor>
+  getTensor(const std::string &name) const override {
     if (auto a = op->getAttrOfType<DenseElementsAttr>(name))
       return toTensor(a);
     return std::nullopt;
   }
-  bool has(const std::string &name) const override {
-    return op->hasAttr(name);
-  }
+  bool has(const std::string &name) const override { return op->hasAttr(name); }
 
 private:
   Operation *op;
@@ -174,8 +178,7 @@ SmallVector<DenseElementsAttr> evaluate(Operation *op) {
   SmallVector<RankedTensorType> resultTypes;
   for (Value r : op->getResults()) {
     auto type = dyn_cast<RankedTensorType>(r.getType());
-    if (!type || !type.hasStaticShape() ||
-        type.getNumElements() > maxElements)
+    if (!type || !type.hasStaticShape() || type.getNumElements() > maxElements)
       return {};
     resultTypes.push_back(type);
   }
@@ -221,9 +224,8 @@ SmallVector<DenseElementsAttr> evaluate(Operation *op) {
       o.value = &values[i];
     }
   }
-  std::optional<std::vector<eval::Tensor>> results =
-      eval::evaluate(opType, OpAttributes(op), operands, op->getNumResults(),
-                     maxElements);
+  std::optional<std::vector<eval::Tensor>> results = eval::evaluate(
+      opType, OpAttributes(op), operands, op->getNumResults(), maxElements);
   if (!results || !eval::worthFolding(*results, operands))
     return {};
   SmallVector<DenseElementsAttr> attrs;
@@ -251,8 +253,8 @@ struct FoldONNXConstantsPass
         return;
       builder.setInsertionPoint(op);
       for (auto [result, value] : llvm::zip(op->getResults(), values)) {
-        auto c = builder.create<onnx::ConstantOp>(op->getLoc(),
-                                                  value.getType(), value);
+        auto c = builder.create<onnx::ConstantOp>(op->getLoc(), value.getType(),
+                                                  value);
         result.replaceAllUsesWith(c);
       }
     });
@@ -263,8 +265,7 @@ struct FoldONNXConstantsPass
       SmallVector<Operation *> dead;
       getOperation().walk([&](Operation *op) {
         if (isa<onnx::ONNXDialect>(op->getDialect()) && op->use_empty() &&
-            !isa<onnx::NoValueOp>(op) &&
-            !op->hasTrait<OpTrait::IsTerminator>())
+            !isa<onnx::NoValueOp>(op) && !op->hasTrait<OpTrait::IsTerminator>())
           dead.push_back(op);
       });
       for (Operation *op : dead)

@@ -52,8 +52,11 @@ private:
   }
 
   llvm::Expected<Type> convertElementType(int32_t dtype);
+  /// `inputName`: the graph input this is the type of, if it is one (its
+  /// diagnostic then spells out the --input-shape pin).
   llvm::Expected<RankedTensorType> convertType(const ::onnx::TypeProto &type,
-                                               StringRef what);
+                                               StringRef what,
+                                               StringRef inputName = "");
   llvm::Expected<DenseElementsAttr>
   convertTensor(const ::onnx::TensorProto &tensor);
   llvm::Expected<NamedAttribute>
@@ -121,7 +124,8 @@ llvm::Expected<Type> GraphImporter::convertElementType(int32_t dtype) {
 }
 
 llvm::Expected<RankedTensorType>
-GraphImporter::convertType(const ::onnx::TypeProto &type, StringRef what) {
+GraphImporter::convertType(const ::onnx::TypeProto &type, StringRef what,
+                           StringRef inputName) {
   if (!type.has_tensor_type())
     return error(what + " is not a tensor (sequences, maps and optionals are "
                         "not supported)");
@@ -137,10 +141,21 @@ GraphImporter::convertType(const ::onnx::TypeProto &type, StringRef what) {
     if (!dim.has_dim_value() || dim.dim_value() < 0) {
       std::string label =
           dim.has_dim_param() ? "'" + dim.dim_param() + "'" : "unknown";
+      // For an input, the pin itself, with its dynamic dimensions to fill.
+      std::string pin = "NAME:D0xD1x...";
+      if (!inputName.empty()) {
+        pin = inputName.str() + ":";
+        for (int k = 0; k < tensor.shape().dim_size(); ++k) {
+          const auto &d = tensor.shape().dim(k);
+          std::string param = d.dim_param().empty() ? "?" : d.dim_param();
+          pin += (k ? "x" : "") + (d.has_dim_value() && d.dim_value() >= 0
+                                       ? std::to_string(d.dim_value())
+                                       : "<" + param + ">");
+        }
+      }
       return error(what + " has a dynamic dimension " + std::to_string(i) +
-                   " (" + label +
-                   "); pin it with --input-shape=NAME:D0xD1x... on the input "
-                   "it depends on");
+                   " (" + label + "); pin it with --input-shape=" + pin +
+                   (inputName.empty() ? " on the input it depends on" : ""));
     }
     dims.push_back(dim.dim_value());
   }
@@ -718,7 +733,8 @@ GraphImporter::import(const ::onnx::ModelProto &model,
   for (const auto &input : graph.input()) {
     if (initializers.count(input.name()))
       continue;
-    auto type = convertType(input.type(), "input '" + input.name() + "'");
+    auto type = convertType(input.type(), "input '" + input.name() + "'",
+                            input.name());
     if (!type)
       return type.takeError();
     argTypes.push_back(*type);

@@ -130,7 +130,12 @@ public:
       return std::nullopt;
     return std::vector<double>(a->floats().begin(), a->floats().end());
   }
-  std::optional<eval::Tensor> getTensor(const std::string &name) const override {
+  std::optional<std::string> getString(const std::string &name) const override {
+    const onnx::AttributeProto *a = find(name, onnx::AttributeProto::STRING);
+    return a ? std::optional<std::string>(a->s()) : std::nullopt;
+  }
+  std::optional<eval::Tensor>
+  getTensor(const std::string &name) const override {
     const onnx::AttributeProto *a = find(name, onnx::AttributeProto::TENSOR);
     return a ? fromProto(a->t(), kMaxFoldedElements) : std::nullopt;
   }
@@ -142,8 +147,9 @@ public:
   }
 
 private:
-  const onnx::AttributeProto *find(const std::string &name,
-                                   onnx::AttributeProto::AttributeType type) const {
+  const onnx::AttributeProto *
+  find(const std::string &name,
+       onnx::AttributeProto::AttributeType type) const {
     for (const auto &a : node.attribute())
       if (a.name() == name)
         return a.type() == type ? &a : nullptr;
@@ -274,14 +280,30 @@ namespace {
 /// of its inputs). Ops not listed: every input.
 std::vector<int> shapeDecidingInputs(const std::string &op) {
   static const std::map<std::string, std::vector<int>> table = {
-      {"Reshape", {1}},   {"Expand", {1}},      {"Tile", {1}},
-      {"Range", {0, 1, 2}}, {"ConstantOfShape", {0}}, {"Slice", {1, 2, 3, 4}},
-      {"Pad", {1}},       {"Squeeze", {1}},     {"Unsqueeze", {1}},
-      {"Split", {1}},     {"ReduceSum", {1}},   {"Resize", {1, 2, 3}},
-      {"Upsample", {1}},  {"TopK", {1}},        {"OneHot", {1}},
-      {"NonZero", {0}},   {"Compress", {1}},    {"Unique", {0}},
-      {"CenterCropPad", {1}}, {"Trilu", {}},    {"Where", {}},
-      {"Gather", {}},     {"Concat", {}},       {"Shape", {}},
+      {"Reshape", {1}},
+      {"Expand", {1}},
+      {"Tile", {1}},
+      {"Range", {0, 1, 2}},
+      {"ConstantOfShape", {0}},
+      {"Slice", {1, 2, 3, 4}},
+      {"Pad", {1}},
+      {"Squeeze", {1}},
+      {"Unsqueeze", {1}},
+      {"Split", {1}},
+      {"ReduceSum", {1}},
+      {"Resize", {1, 2, 3}},
+      {"Upsample", {1}},
+      {"TopK", {1}},
+      {"OneHot", {1}},
+      {"NonZero", {0}},
+      {"Compress", {1}},
+      {"Unique", {0}},
+      {"CenterCropPad", {1}},
+      {"Trilu", {}},
+      {"Where", {}},
+      {"Gather", {}},
+      {"Concat", {}},
+      {"Shape", {}},
   };
   auto it = table.find(op);
   if (it != table.end())
@@ -338,9 +360,9 @@ struct Explainer {
       }
     std::vector<int> deciding = shapeDecidingInputs(n.op_type());
     for (int i = 0; i < n.input_size(); ++i) {
-      bool decides = deciding == std::vector<int>{-1} ||
-                     std::find(deciding.begin(), deciding.end(), i) !=
-                         deciding.end();
+      bool decides =
+          deciding == std::vector<int>{-1} ||
+          std::find(deciding.begin(), deciding.end(), i) != deciding.end();
       const std::string &in = n.input(i);
       if (decides && !in.empty() && !knownValues.count(in)) {
         std::string why = valueOf(in, n);
@@ -382,9 +404,10 @@ struct Explainer {
           return why;
       }
     if (inputsKnown)
-      return describe(n) + " cannot be evaluated at compile time (an op or "
-                           "element type Kiln's evaluator does not support, "
-                           "or a result of more than " +
+      return describe(n) +
+             " cannot be evaluated at compile time (an op or "
+             "element type Kiln's evaluator does not support, "
+             "or a result of more than " +
              std::to_string(kMaxFoldedElements) + " elements)";
     return "";
   }

@@ -1,4 +1,4 @@
-//===- ShapeFolding.h - Fold shape computations in an ONNX graph -*- C++ -*-===//
+//===- ShapeFolding.h - Fold shape computations in ONNX graphs -*- C++ -*-===//
 //
 // This file declares the importer's constant folding: nodes whose inputs are
 // known at compile time (initializers, Constant, Shape and Size of a value

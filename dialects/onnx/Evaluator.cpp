@@ -15,6 +15,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -268,6 +269,15 @@ int64_t normAxis(int64_t axis, int64_t rank) {
   return axis < 0 || axis >= rank ? -1 : axis;
 }
 
+/// Steps a row-major multi-index of `dims` to the next element.
+void advance(Dims &index, const Dims &dims) {
+  for (int64_t d = (int64_t)dims.size() - 1; d >= 0; --d) {
+    if (++index[d] < dims[d])
+      return;
+    index[d] = 0;
+  }
+}
+
 /// The elements of `in` at offset + sum(index[d] * strides[d]) for every
 /// index of `outDims`, as a new tensor: Transpose, Slice, Expand are views.
 Tensor strided(const Tensor &in, int64_t offset, const Dims &strides,
@@ -486,16 +496,16 @@ std::optional<Tensor> binary(const std::string &op, const Attributes &attrs,
       bool r;
       if (isFloat) {
         double x = a.getDouble(off[0]), y = b.getDouble(off[1]);
-        r = op == "Equal"     ? x == y
-            : op == "Less"    ? x < y
-            : op == "Greater" ? x > y
+        r = op == "Equal"         ? x == y
+            : op == "Less"        ? x < y
+            : op == "Greater"     ? x > y
             : op == "LessOrEqual" ? x <= y
                                   : x >= y;
       } else {
         int64_t x = a.getInt(off[0]), y = b.getInt(off[1]);
-        r = op == "Equal"     ? x == y
-            : op == "Less"    ? x < y
-            : op == "Greater" ? x > y
+        r = op == "Equal"         ? x == y
+            : op == "Less"        ? x < y
+            : op == "Greater"     ? x > y
             : op == "LessOrEqual" ? x <= y
                                   : x >= y;
       }
@@ -604,8 +614,8 @@ std::optional<Tensor> cast(const Tensor &x, int32_t to) {
 }
 
 /// ReduceSum/Prod/Max/Min/Mean over `axes` (all when empty).
-std::optional<Tensor> reduce(const std::string &op, const Tensor &x,
-                             Dims axes, bool keepdims) {
+std::optional<Tensor> reduce(const std::string &op, const Tensor &x, Dims axes,
+                             bool keepdims) {
   int64_t rank = x.dims.size();
   std::set<int64_t> reduced;
   for (int64_t a : axes) {
@@ -618,8 +628,7 @@ std::optional<Tensor> reduce(const std::string &op, const Tensor &x,
     for (int64_t i = 0; i < rank; ++i)
       reduced.insert(i);
   bool isFloat = isFloatType(x.type);
-  if ((op == "ReduceMean" && !isFloat) || x.type == kBool ||
-      x.type == kUInt64)
+  if ((op == "ReduceMean" && !isFloat) || x.type == kBool || x.type == kUInt64)
     return std::nullopt;
   Dims outDims, keptDims;
   for (int64_t i = 0; i < rank; ++i) {
@@ -673,11 +682,7 @@ std::optional<Tensor> reduce(const std::string &op, const Tensor &x,
         acc = std::min(acc, v);
     }
     first[o] = false;
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      if (++index[d] < x.dims[d])
-        break;
-      index[d] = 0;
-    }
+    advance(index, x.dims);
   }
   for (int64_t o = 0; o < n; ++o) {
     if (isFloat) {
@@ -694,19 +699,18 @@ std::optional<Tensor> reduce(const std::string &op, const Tensor &x,
 // The ops
 //===----------------------------------------------------------------------===//
 
-Result evaluateKnown(const std::string &op, const Attributes &attrs,
-                     const std::vector<Operand> &ops,
-                     const std::vector<const Tensor *> &in, size_t numResults,
-                     int64_t maxElements) {
-  auto fits = [&](const Dims &dims) {
+/// Elementwise ops, with broadcasting: casts, arithmetic, comparisons, logic,
+/// Where, Clip, IsNaN/IsInf, BitShift.
+Result elementwiseOps(const std::string &op, const Attributes &attrs,
+                      const std::vector<Operand> &ops,
+                      const std::vector<const Tensor *> &in, size_t numResults,
+                      int64_t maxElements) {
+  const Tensor &x = *in[0];
+  [[maybe_unused]] size_t width = elementSize(x.type);
+  [[maybe_unused]] auto fits = [&](const Dims &dims) {
     int64_t n = numElements(dims);
     return n >= 0 && n <= maxElements;
   };
-  const Tensor &x = *in[0];
-  size_t width = elementSize(x.type);
-  if (width == 0)
-    return std::nullopt;
-
   if (op == "Identity")
     return one(x);
 
@@ -729,8 +733,8 @@ Result evaluateKnown(const std::string &op, const Attributes &attrs,
     return std::nullopt;
   }
 
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
-      op == "Mod" || op == "Pow" || isComparison(op) || isLogical(op)) {
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" || op == "Mod" ||
+      op == "Pow" || isComparison(op) || isLogical(op)) {
     if (in.size() != 2)
       return std::nullopt;
     if (auto t = binary(op, attrs, x, *in[1], maxElements))
@@ -769,14 +773,94 @@ Result evaluateKnown(const std::string &op, const Attributes &attrs,
     Tensor out = Tensor::zeros(in[1]->type, *outDims);
     size_t w = elementSize(out.type);
     forEachBroadcast(in, *outDims, [&](int64_t o, const Dims &off) {
-                       const Tensor &src = x.getInt(off[0]) ? *in[1] : *in[2];
-                       int64_t s = x.getInt(off[0]) ? off[1] : off[2];
-                       std::memcpy(out.bytes.data() + o * w,
-                                   src.bytes.data() + s * w, w);
-                     });
+      const Tensor &src = x.getInt(off[0]) ? *in[1] : *in[2];
+      int64_t s = x.getInt(off[0]) ? off[1] : off[2];
+      std::memcpy(out.bytes.data() + o * w, src.bytes.data() + s * w, w);
+    });
     return one(out);
   }
 
+  if (op == "Clip") {
+    const Tensor *lo = in.size() > 1 ? in[1] : nullptr;
+    const Tensor *hi = in.size() > 2 ? in[2] : nullptr;
+    for (const Tensor *bound : {lo, hi})
+      if (bound && (bound->type != x.type || bound->size() != 1))
+        return std::nullopt;
+    if (x.type == kBool || x.type == kUInt64)
+      return std::nullopt;
+    Tensor out = x;
+    for (int64_t i = 0, n = x.size(); i < n; ++i) {
+      if (isFloatType(x.type)) {
+        double v = x.getDouble(i);
+        if (lo)
+          v = std::max(v, lo->getDouble(0));
+        if (hi)
+          v = std::min(v, hi->getDouble(0));
+        out.setDouble(i, v);
+      } else {
+        int64_t v = x.getInt(i);
+        if (lo)
+          v = std::max(v, lo->getInt(0));
+        if (hi)
+          v = std::min(v, hi->getInt(0));
+        out.setInt(i, v);
+      }
+    }
+    return one(out);
+  }
+
+  if (op == "IsNaN" || op == "IsInf") {
+    if (!isFloatType(x.type))
+      return std::nullopt;
+    bool positive = attrs.getInt("detect_positive").value_or(1) != 0;
+    bool negative = attrs.getInt("detect_negative").value_or(1) != 0;
+    Tensor out = Tensor::zeros(kBool, x.dims);
+    for (int64_t i = 0, n = x.size(); i < n; ++i) {
+      double v = x.getDouble(i);
+      out.setInt(i, op == "IsNaN"
+                        ? std::isnan(v)
+                        : std::isinf(v) && (v > 0 ? positive : negative));
+    }
+    return one(out);
+  }
+
+  if (op == "BitShift") {
+    std::string direction = attrs.getString("direction").value_or("");
+    if (in.size() != 2 || in[1]->type != x.type ||
+        (x.type != kUInt8 && x.type != kUInt16 && x.type != kUInt32 &&
+         x.type != kUInt64) ||
+        (direction != "LEFT" && direction != "RIGHT"))
+      return std::nullopt;
+    std::optional<Dims> outDims = broadcastDims({&x.dims, &in[1]->dims});
+    if (!outDims || !fits(*outDims))
+      return std::nullopt;
+    Tensor out = Tensor::zeros(x.type, *outDims);
+    uint64_t bits = 8 * width;
+    forEachBroadcast(in, *outDims, [&](int64_t o, const Dims &off) {
+      uint64_t v = (uint64_t)x.getInt(off[0]);
+      if (bits < 64)
+        v &= (uint64_t(1) << bits) - 1;
+      uint64_t s = (uint64_t)in[1]->getInt(off[1]);
+      v = s >= bits ? 0 : direction == "LEFT" ? v << s : v >> s;
+      out.setInt(o, (int64_t)v);
+    });
+    return one(out);
+  }
+  return std::nullopt;
+}
+
+/// Ops that give one tensor a new shape or order: Reshape, Flatten,
+/// Squeeze, Unsqueeze, Transpose, Expand, Tile.
+Result layoutOps(const std::string &op, const Attributes &attrs,
+                 const std::vector<Operand> &ops,
+                 const std::vector<const Tensor *> &in, size_t numResults,
+                 int64_t maxElements) {
+  const Tensor &x = *in[0];
+  [[maybe_unused]] size_t width = elementSize(x.type);
+  [[maybe_unused]] auto fits = [&](const Dims &dims) {
+    int64_t n = numElements(dims);
+    return n >= 0 && n <= maxElements;
+  };
   if (op == "Reshape") {
     if (in.size() != 2)
       return std::nullopt;
@@ -914,15 +998,25 @@ Result evaluateKnown(const std::string &op, const Attributes &attrs,
         src += (index[d] % x.dims[d]) * own[d];
       std::memcpy(out.bytes.data() + o * width, x.bytes.data() + src * width,
                   width);
-      for (int64_t d = (int64_t)outDims.size() - 1; d >= 0; --d) {
-        if (++index[d] < outDims[d])
-          break;
-        index[d] = 0;
-      }
+      advance(index, outDims);
     }
     return one(out);
   }
+  return std::nullopt;
+}
 
+/// Ops that select, join, split or overwrite parts: Concat, Gather, Slice,
+/// Split, GatherElements, ScatterElements, ScatterND, Pad.
+Result indexingOps(const std::string &op, const Attributes &attrs,
+                   const std::vector<Operand> &ops,
+                   const std::vector<const Tensor *> &in, size_t numResults,
+                   int64_t maxElements) {
+  const Tensor &x = *in[0];
+  [[maybe_unused]] size_t width = elementSize(x.type);
+  [[maybe_unused]] auto fits = [&](const Dims &dims) {
+    int64_t n = numElements(dims);
+    return n >= 0 && n <= maxElements;
+  };
   if (op == "Concat") {
     std::optional<int64_t> axisAttr = attrs.getInt("axis");
     int64_t rank = x.dims.size();
@@ -1042,6 +1136,186 @@ Result evaluateKnown(const std::string &op, const Attributes &attrs,
     return one(strided(x, offset, strides, outDims));
   }
 
+  if (op == "Split") {
+    int64_t rank = x.dims.size();
+    int64_t axis = normAxis(attrs.getInt("axis").value_or(0), rank);
+    if (axis < 0 || numResults == 0)
+      return std::nullopt;
+    bool unknown;
+    std::optional<Dims> split =
+        intsFromInputOrAttribute(ops, 1, attrs, "split", unknown);
+    if (unknown)
+      return std::nullopt;
+    Dims sizes;
+    if (split && !split->empty()) {
+      sizes = *split;
+    } else {
+      if (x.dims[axis] % (int64_t)numResults != 0)
+        return std::nullopt;
+      sizes.assign(numResults, x.dims[axis] / (int64_t)numResults);
+    }
+    if (sizes.size() != numResults ||
+        std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) != x.dims[axis])
+      return std::nullopt;
+    std::vector<Tensor> results;
+    Dims own = stridesOf(x.dims);
+    int64_t start = 0;
+    for (int64_t s : sizes) {
+      if (s < 0)
+        return std::nullopt;
+      Dims outDims = x.dims;
+      outDims[axis] = s;
+      results.push_back(strided(x, start * own[axis], own, outDims));
+      start += s;
+    }
+    return results;
+  }
+
+  if (op == "GatherElements" || op == "ScatterElements") {
+    bool scatter = op == "ScatterElements";
+    if (in.size() != (scatter ? 3u : 2u) || isFloatType(in[1]->type) ||
+        in[1]->dims.size() != x.dims.size() ||
+        (scatter && (in[2]->dims != in[1]->dims || in[2]->type != x.type)))
+      return std::nullopt;
+    if (scatter && attrs.getString("reduction").value_or("none") != "none")
+      return std::nullopt;
+    int64_t rank = x.dims.size();
+    int64_t axis = normAxis(attrs.getInt("axis").value_or(0), rank);
+    if (axis < 0)
+      return std::nullopt;
+    const Tensor &indices = *in[1];
+    Tensor out = scatter ? x : Tensor::zeros(x.type, indices.dims);
+    Dims own = stridesOf(x.dims), index(rank, 0);
+    for (int64_t e = 0, n = indices.size(); e < n; ++e) {
+      int64_t at = indices.getInt(e);
+      if (at < 0)
+        at += x.dims[axis];
+      if (at < 0 || at >= x.dims[axis])
+        return std::nullopt;
+      int64_t other = 0;
+      for (int64_t d = 0; d < rank; ++d)
+        other += (d == axis ? at : index[d]) * own[d];
+      if (scatter)
+        std::memcpy(out.bytes.data() + other * width,
+                    in[2]->bytes.data() + e * width, width);
+      else
+        std::memcpy(out.bytes.data() + e * width,
+                    x.bytes.data() + other * width, width);
+      advance(index, indices.dims);
+    }
+    return one(out);
+  }
+
+  if (op == "ScatterND") {
+    if (in.size() != 3 || isFloatType(in[1]->type) || in[1]->dims.empty() ||
+        in[2]->type != x.type ||
+        attrs.getString("reduction").value_or("none") != "none")
+      return std::nullopt;
+    const Tensor &indices = *in[1], &updates = *in[2];
+    int64_t k = indices.dims.back(), rank = x.dims.size();
+    if (k > rank)
+      return std::nullopt;
+    // updates: indices.shape[:-1] + data.shape[k:]
+    Dims expected(indices.dims.begin(), indices.dims.end() - 1);
+    expected.insert(expected.end(), x.dims.begin() + k, x.dims.end());
+    if (updates.dims != expected)
+      return std::nullopt;
+    Dims own = stridesOf(x.dims);
+    int64_t block = 1;
+    for (int64_t d = k; d < rank; ++d)
+      block *= x.dims[d];
+    Tensor out = x;
+    int64_t tuples =
+        numElements(Dims(indices.dims.begin(), indices.dims.end() - 1));
+    for (int64_t t = 0; t < tuples; ++t) {
+      int64_t offset = 0;
+      for (int64_t d = 0; d < k; ++d) {
+        int64_t at = indices.getInt(t * k + d);
+        if (at < 0)
+          at += x.dims[d];
+        if (at < 0 || at >= x.dims[d])
+          return std::nullopt;
+        offset += at * own[d];
+      }
+      std::memcpy(out.bytes.data() + offset * width,
+                  updates.bytes.data() + t * block * width, block * width);
+    }
+    return one(out);
+  }
+
+  if (op == "Pad") {
+    if (in.size() < 2 || (in.size() > 3 && in[3]))
+      return std::nullopt; // axes (opset 18) is not in opset 17
+    int64_t rank = x.dims.size();
+    Dims pads = in[1]->ints();
+    if ((int64_t)pads.size() != 2 * rank)
+      return std::nullopt;
+    std::string mode = attrs.getString("mode").value_or("constant");
+    if (mode != "constant" && mode != "edge" && mode != "reflect")
+      return std::nullopt;
+    const Tensor *fill = in.size() > 2 ? in[2] : nullptr;
+    if (fill && (fill->type != x.type || fill->size() != 1))
+      return std::nullopt;
+    Dims outDims;
+    for (int64_t d = 0; d < rank; ++d) {
+      outDims.push_back(x.dims[d] + pads[d] + pads[d + rank]);
+      if (outDims.back() < 0 ||
+          (mode != "constant" && x.dims[d] == 0 && outDims.back() > 0))
+        return std::nullopt;
+    }
+    if (!fits(outDims))
+      return std::nullopt;
+    Tensor out = Tensor::zeros(x.type, outDims);
+    Dims own = stridesOf(x.dims), index(rank, 0);
+    for (int64_t o = 0, n = out.size(); o < n; ++o) {
+      int64_t src = 0;
+      bool inside = true;
+      for (int64_t d = 0; d < rank; ++d) {
+        int64_t c = index[d] - pads[d], dim = x.dims[d];
+        if (c < 0 || c >= dim) {
+          if (mode == "constant") {
+            inside = false;
+            break;
+          }
+          if (mode == "edge") {
+            c = std::clamp<int64_t>(c, 0, dim - 1);
+          } else {
+            if (dim == 1) {
+              c = 0;
+            } else {
+              int64_t period = 2 * (dim - 1);
+              c = ((c % period) + period) % period;
+              if (c >= dim)
+                c = period - c;
+            }
+          }
+        }
+        src += c * own[d];
+      }
+      if (inside)
+        std::memcpy(out.bytes.data() + o * width, x.bytes.data() + src * width,
+                    width);
+      else if (fill)
+        std::memcpy(out.bytes.data() + o * width, fill->bytes.data(), width);
+      advance(index, outDims);
+    }
+    return one(out);
+  }
+  return std::nullopt;
+}
+
+/// Ops whose values come from their shape or from positions: Range,
+/// ConstantOfShape, Trilu, EyeLike, NonZero.
+Result generatorOps(const std::string &op, const Attributes &attrs,
+                    const std::vector<Operand> &ops,
+                    const std::vector<const Tensor *> &in, size_t numResults,
+                    int64_t maxElements) {
+  const Tensor &x = *in[0];
+  [[maybe_unused]] size_t width = elementSize(x.type);
+  [[maybe_unused]] auto fits = [&](const Dims &dims) {
+    int64_t n = numElements(dims);
+    return n >= 0 && n <= maxElements;
+  };
   if (op == "Range") {
     if (in.size() != 3 || in[1]->type != x.type || in[2]->type != x.type ||
         x.size() != 1 || in[1]->size() != 1 || in[2]->size() != 1 ||
@@ -1074,9 +1348,8 @@ Result evaluateKnown(const std::string &op, const Attributes &attrs,
     if (delta == 0)
       return std::nullopt;
     int64_t span = limit - start;
-    int64_t n = span / delta + ((span % delta != 0 && (span < 0) == (delta < 0))
-                                    ? 1
-                                    : 0);
+    int64_t n = span / delta +
+                ((span % delta != 0 && (span < 0) == (delta < 0)) ? 1 : 0);
     n = std::max<int64_t>(n, 0);
     if (n > maxElements)
       return std::nullopt;
@@ -1129,6 +1402,53 @@ Result evaluateKnown(const std::string &op, const Attributes &attrs,
     return one(out);
   }
 
+  if (op == "EyeLike") {
+    if (x.dims.size() != 2)
+      return std::nullopt;
+    int32_t type = (int32_t)attrs.getInt("dtype").value_or(x.type);
+    if (elementSize(type) == 0)
+      return std::nullopt;
+    int64_t k = attrs.getInt("k").value_or(0);
+    Tensor out = Tensor::zeros(type, x.dims);
+    for (int64_t r = 0; r < x.dims[0]; ++r)
+      if (r + k >= 0 && r + k < x.dims[1])
+        out.setInt(r * x.dims[1] + r + k, 1);
+    return one(out);
+  }
+
+  if (op == "NonZero") {
+    int64_t rank = x.dims.size();
+    std::vector<Dims> hits;
+    Dims index(rank, 0);
+    for (int64_t i = 0, n = x.size(); i < n; ++i) {
+      if (isFloatType(x.type) ? x.getDouble(i) != 0 : x.getInt(i) != 0)
+        hits.push_back(index);
+      advance(index, x.dims);
+    }
+    int64_t count = hits.size();
+    if (!fits({rank, count}))
+      return std::nullopt;
+    Tensor out = Tensor::zeros(kInt64, {rank, count});
+    for (int64_t d = 0; d < rank; ++d)
+      for (int64_t k = 0; k < count; ++k)
+        out.setInt(d * count + k, hits[k][d]);
+    return one(out);
+  }
+  return std::nullopt;
+}
+
+/// Ops that reduce or scan along axes: Reduce{Sum,Prod,Max,Min,Mean},
+/// CumSum, ArgMax, ArgMin.
+Result reductionOps(const std::string &op, const Attributes &attrs,
+                    const std::vector<Operand> &ops,
+                    const std::vector<const Tensor *> &in, size_t numResults,
+                    int64_t maxElements) {
+  const Tensor &x = *in[0];
+  [[maybe_unused]] size_t width = elementSize(x.type);
+  [[maybe_unused]] auto fits = [&](const Dims &dims) {
+    int64_t n = numElements(dims);
+    return n >= 0 && n <= maxElements;
+  };
   if (op == "ReduceSum" || op == "ReduceProd" || op == "ReduceMax" ||
       op == "ReduceMin" || op == "ReduceMean") {
     bool unknown;
@@ -1145,66 +1465,132 @@ Result evaluateKnown(const std::string &op, const Attributes &attrs,
     return std::nullopt;
   }
 
-  if (op == "Split") {
+  if (op == "CumSum") {
+    if (in.size() != 2 || in[1]->size() != 1 || x.type == kBool ||
+        x.type == kUInt64)
+      return std::nullopt;
     int64_t rank = x.dims.size();
-    int64_t axis = normAxis(attrs.getInt("axis").value_or(0), rank);
-    if (axis < 0 || numResults == 0)
+    int64_t axis = normAxis(in[1]->getInt(0), rank);
+    if (axis < 0)
       return std::nullopt;
-    bool unknown;
-    std::optional<Dims> split =
-        intsFromInputOrAttribute(ops, 1, attrs, "split", unknown);
-    if (unknown)
-      return std::nullopt;
-    Dims sizes;
-    if (split && !split->empty()) {
-      sizes = *split;
-    } else {
-      if (x.dims[axis] % (int64_t)numResults != 0)
-        return std::nullopt;
-      sizes.assign(numResults, x.dims[axis] / (int64_t)numResults);
-    }
-    if (sizes.size() != numResults ||
-        std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) !=
-            x.dims[axis])
-      return std::nullopt;
-    std::vector<Tensor> results;
-    Dims own = stridesOf(x.dims);
-    int64_t start = 0;
-    for (int64_t s : sizes) {
-      if (s < 0)
-        return std::nullopt;
-      Dims outDims = x.dims;
-      outDims[axis] = s;
-      results.push_back(strided(x, start * own[axis], own, outDims));
-      start += s;
-    }
-    return results;
-  }
-
-  if (op == "NonZero") {
-    int64_t rank = x.dims.size();
-    std::vector<Dims> hits;
-    Dims index(rank, 0);
-    for (int64_t i = 0, n = x.size(); i < n; ++i) {
-      if (isFloatType(x.type) ? x.getDouble(i) != 0 : x.getInt(i) != 0)
-        hits.push_back(index);
-      for (int64_t d = rank - 1; d >= 0; --d) {
-        if (++index[d] < x.dims[d])
-          break;
-        index[d] = 0;
+    bool exclusive = attrs.getInt("exclusive").value_or(0) != 0;
+    bool reverse = attrs.getInt("reverse").value_or(0) != 0;
+    Tensor out = Tensor::zeros(x.type, x.dims);
+    int64_t len = x.dims[axis], inner = stridesOf(x.dims)[axis];
+    int64_t outer = len * inner == 0 ? 0 : x.size() / (len * inner);
+    bool isFloat = isFloatType(x.type);
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        double accF = 0;
+        int64_t accI = 0;
+        for (int64_t k = 0; k < len; ++k) {
+          int64_t at = (o * len + (reverse ? len - 1 - k : k)) * inner + i;
+          if (exclusive)
+            isFloat ? out.setDouble(at, accF) : out.setInt(at, accI);
+          if (isFloat)
+            accF = inPrecision2(x.type, accF, x.getDouble(at),
+                                [](auto p, auto q) { return p + q; });
+          else
+            accI = (int64_t)((uint64_t)accI + (uint64_t)x.getInt(at));
+          if (!exclusive)
+            isFloat ? out.setDouble(at, accF) : out.setInt(at, accI);
+        }
       }
-    }
-    int64_t count = hits.size();
-    if (!fits({rank, count}))
-      return std::nullopt;
-    Tensor out = Tensor::zeros(kInt64, {rank, count});
-    for (int64_t d = 0; d < rank; ++d)
-      for (int64_t k = 0; k < count; ++k)
-        out.setInt(d * count + k, hits[k][d]);
     return one(out);
   }
 
+  if (op == "ArgMax" || op == "ArgMin") {
+    int64_t rank = x.dims.size();
+    int64_t axis = normAxis(attrs.getInt("axis").value_or(0), rank);
+    if (axis < 0 || x.dims[axis] == 0 || x.type == kBool || x.type == kUInt64)
+      return std::nullopt;
+    bool keepdims = attrs.getInt("keepdims").value_or(1) != 0;
+    bool last = attrs.getInt("select_last_index").value_or(0) != 0;
+    Dims outDims;
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != axis)
+        outDims.push_back(x.dims[d]);
+      else if (keepdims)
+        outDims.push_back(1);
+    Tensor out = Tensor::zeros(kInt64, outDims);
+    int64_t len = x.dims[axis], inner = stridesOf(x.dims)[axis];
+    int64_t outer = x.size() / (len * std::max<int64_t>(inner, 1));
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t best = 0;
+        double bestValue = x.getDouble(o * len * inner + i);
+        for (int64_t k = 1; k < len; ++k) {
+          double v = x.getDouble((o * len + k) * inner + i);
+          bool better = op == "ArgMax"
+                            ? (last ? v >= bestValue : v > bestValue)
+                            : (last ? v <= bestValue : v < bestValue);
+          if (better) {
+            best = k;
+            bestValue = v;
+          }
+        }
+        out.setInt(o * inner + i, best);
+      }
+    return one(out);
+  }
   return std::nullopt;
+}
+
+using OpFamily = Result (*)(const std::string &, const Attributes &,
+                            const std::vector<Operand> &,
+                            const std::vector<const Tensor *> &, size_t,
+                            int64_t);
+
+/// The ops the evaluator knows, and the family that evaluates each.
+const std::map<std::string, OpFamily> &opFamilies() {
+  static const std::map<std::string, OpFamily> table = [] {
+    std::map<std::string, OpFamily> t;
+    for (const char *op : {"Identity",    "Cast",
+                           "CastLike",    "Neg",
+                           "Abs",         "Sign",
+                           "Relu",        "Floor",
+                           "Ceil",        "Round",
+                           "Sqrt",        "Exp",
+                           "Log",         "Reciprocal",
+                           "Not",         "Add",
+                           "Sub",         "Mul",
+                           "Div",         "Mod",
+                           "Pow",         "Equal",
+                           "Less",        "Greater",
+                           "LessOrEqual", "GreaterOrEqual",
+                           "And",         "Or",
+                           "Xor",         "Max",
+                           "Min",         "Sum",
+                           "Mean",        "Where",
+                           "Clip",        "IsNaN",
+                           "IsInf",       "BitShift"})
+      t[op] = elementwiseOps;
+    for (const char *op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze",
+                           "Transpose", "Expand", "Tile"})
+      t[op] = layoutOps;
+    for (const char *op :
+         {"Concat", "Gather", "Slice", "Split", "GatherElements",
+          "ScatterElements", "ScatterND", "Pad"})
+      t[op] = indexingOps;
+    for (const char *op :
+         {"Range", "ConstantOfShape", "Trilu", "EyeLike", "NonZero"})
+      t[op] = generatorOps;
+    for (const char *op : {"ReduceSum", "ReduceProd", "ReduceMax", "ReduceMin",
+                           "ReduceMean", "CumSum", "ArgMax", "ArgMin"})
+      t[op] = reductionOps;
+    return t;
+  }();
+  return table;
+}
+
+Result evaluateKnown(const std::string &op, const Attributes &attrs,
+                     const std::vector<Operand> &ops,
+                     const std::vector<const Tensor *> &in, size_t numResults,
+                     int64_t maxElements) {
+  auto family = opFamilies().find(op);
+  if (family == opFamilies().end() || elementSize(in[0]->type) == 0)
+    return std::nullopt;
+  return family->second(op, attrs, ops, in, numResults, maxElements);
 }
 
 /// Constant's value from whichever attribute holds it.
@@ -1259,8 +1645,8 @@ bool kiln::eval::isDataMovement(const std::string &op) {
 }
 
 Result kiln::eval::evaluate(const std::string &op, const Attributes &attrs,
-                            const std::vector<Operand> &ops,
-                            size_t numResults, int64_t maxElements) {
+                            const std::vector<Operand> &ops, size_t numResults,
+                            int64_t maxElements) {
   Result results;
   if (op == "Constant") {
     results = evaluateConstant(attrs);
@@ -1304,8 +1690,8 @@ Result kiln::eval::evaluate(const std::string &op, const Attributes &attrs,
       if (t)
         present.push_back(t);
     if (present.size() != in.size() && op != "Slice" && op != "Trilu" &&
-        op != "Squeeze" && op != "Unsqueeze" && op != "Split" &&
-        op.rfind("Reduce", 0) != 0)
+        op != "Squeeze" && op != "Unsqueeze" && op != "Split" && op != "Clip" &&
+        op != "Pad" && op.rfind("Reduce", 0) != 0)
       return std::nullopt;
     results = evaluateKnown(op, attrs, ops, in, numResults, maxElements);
   }

@@ -84,6 +84,8 @@ public:
   getInts(const std::string &name) const = 0;
   virtual std::optional<std::vector<double>>
   getFloats(const std::string &name) const = 0;
+  virtual std::optional<std::string>
+  getString(const std::string &name) const = 0;
   /// A TENSOR attribute of a type the evaluator holds.
   virtual std::optional<Tensor> getTensor(const std::string &name) const = 0;
   /// True if the op has an attribute of this name, whatever its kind.

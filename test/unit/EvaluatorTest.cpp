@@ -25,6 +25,7 @@ struct Attrs : Attributes {
   std::map<std::string, double> floats;
   std::map<std::string, std::vector<int64_t>> intLists;
   std::map<std::string, Tensor> tensors;
+  std::map<std::string, std::string> strings;
 
   std::optional<int64_t> getInt(const std::string &n) const override {
     auto it = ints.find(n);
@@ -32,25 +33,33 @@ struct Attrs : Attributes {
   }
   std::optional<double> getFloat(const std::string &n) const override {
     auto it = floats.find(n);
-    return it == floats.end() ? std::nullopt : std::optional<double>(it->second);
+    return it == floats.end() ? std::nullopt
+                              : std::optional<double>(it->second);
   }
   std::optional<std::vector<int64_t>>
   getInts(const std::string &n) const override {
     auto it = intLists.find(n);
-    return it == intLists.end() ? std::nullopt
-                                : std::optional<std::vector<int64_t>>(it->second);
+    return it == intLists.end()
+               ? std::nullopt
+               : std::optional<std::vector<int64_t>>(it->second);
   }
   std::optional<std::vector<double>>
   getFloats(const std::string &) const override {
     return std::nullopt;
   }
+  std::optional<std::string> getString(const std::string &n) const override {
+    auto it = strings.find(n);
+    return it == strings.end() ? std::nullopt
+                               : std::optional<std::string>(it->second);
+  }
   std::optional<Tensor> getTensor(const std::string &n) const override {
     auto it = tensors.find(n);
-    return it == tensors.end() ? std::nullopt : std::optional<Tensor>(it->second);
+    return it == tensors.end() ? std::nullopt
+                               : std::optional<Tensor>(it->second);
   }
   bool has(const std::string &n) const override {
     return ints.count(n) || floats.count(n) || intLists.count(n) ||
-           tensors.count(n);
+           tensors.count(n) || strings.count(n);
   }
 };
 
@@ -77,8 +86,7 @@ Tensor floats(std::vector<double> values, std::vector<int64_t> dims = {},
 constexpr int64_t kNoLimit = std::numeric_limits<int64_t>::max();
 
 /// Evaluates an op of one result on known tensors (nullptr: absent).
-std::optional<Tensor> run(const std::string &op,
-                          std::vector<const Tensor *> in,
+std::optional<Tensor> run(const std::string &op, std::vector<const Tensor *> in,
                           const Attrs &attrs = Attrs(),
                           int64_t maxElements = kNoLimit) {
   std::vector<Operand> ops;
@@ -137,13 +145,13 @@ TEST(Evaluator, BroadcastingComparisonsAndWhere) {
 
 TEST(Evaluator, SliceClampsAndStepsBackwards) {
   Tensor x = ints({0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
-  Tensor starts = ints({-1}), ends = ints({std::numeric_limits<int64_t>::min()}),
-         axes = ints({0}), steps = ints({-3});
+  Tensor starts = ints({-1}),
+         ends = ints({std::numeric_limits<int64_t>::min()}), axes = ints({0}),
+         steps = ints({-3});
   EXPECT_EQ(values(*run("Slice", {&x, &starts, &ends, &axes, &steps})),
             V({9, 6, 3, 0}));
   Tensor s2 = ints({2}), e2 = ints({1000});
-  EXPECT_EQ(values(*run("Slice", {&x, &s2, &e2})),
-            V({2, 3, 4, 5, 6, 7, 8, 9}));
+  EXPECT_EQ(values(*run("Slice", {&x, &s2, &e2})), V({2, 3, 4, 5, 6, 7, 8, 9}));
   Tensor m = ints({0, 1, 2, 3, 4, 5}, {2, 3}), s3 = ints({1}), e3 = ints({3}),
          a3 = ints({-1});
   std::optional<Tensor> cols = run("Slice", {&m, &s3, &e3, &a3, nullptr});
@@ -290,6 +298,79 @@ TEST(Evaluator, ReductionsSplitNonZero) {
   std::optional<Tensor> nz = run("NonZero", {&m});
   EXPECT_EQ(nz->dims, D({2, 2}));
   EXPECT_EQ(values(*nz), V({0, 1, 1, 1}));
+}
+
+TEST(Evaluator, ClipCumSumArgMax) {
+  Tensor x = ints({-5, 0, 5, 10}), lo = ints({-1}, {}), hi = ints({6}, {});
+  EXPECT_EQ(values(*run("Clip", {&x, &lo, &hi})), V({-1, 0, 5, 6}));
+  EXPECT_EQ(values(*run("Clip", {&x, nullptr, &hi})), V({-5, 0, 5, 6}));
+  Tensor m = ints({1, 2, 3, 4, 5, 6}, {2, 3}), axis = ints({1}, {});
+  EXPECT_EQ(values(*run("CumSum", {&m, &axis})), V({1, 3, 6, 4, 9, 15}));
+  Attrs exRev;
+  exRev.ints["exclusive"] = 1;
+  exRev.ints["reverse"] = 1;
+  EXPECT_EQ(values(*run("CumSum", {&m, &axis}, exRev)), V({5, 3, 0, 11, 6, 0}));
+  Tensor f = floats({3, 1, 3, 0}, {2, 2});
+  Attrs last;
+  last.ints["axis"] = 0;
+  last.ints["select_last_index"] = 1;
+  std::optional<Tensor> am = run("ArgMax", {&f}, last);
+  EXPECT_EQ(am->dims, D({1, 2}));
+  EXPECT_EQ(values(*am), V({1, 0}));
+  Attrs first;
+  first.ints["axis"] = 1;
+  first.ints["keepdims"] = 0;
+  EXPECT_EQ(values(*run("ArgMin", {&f}, first)), V({1, 1}));
+}
+
+TEST(Evaluator, GatherScatterElementsAndScatterND) {
+  Tensor x = ints({1, 2, 3, 4}, {2, 2}), idx = ints({1, 0, 0, -1}, {2, 2});
+  Attrs axis1;
+  axis1.ints["axis"] = 1;
+  EXPECT_EQ(values(*run("GatherElements", {&x, &idx}, axis1)), V({2, 1, 3, 4}));
+  Tensor upd = ints({9, 8, 7, 6}, {2, 2});
+  EXPECT_EQ(values(*run("ScatterElements", {&x, &idx, &upd}, axis1)),
+            V({8, 9, 7, 6}));
+  Attrs add;
+  add.strings["reduction"] = "add";
+  EXPECT_FALSE(run("ScatterElements", {&x, &idx, &upd}, add));
+  Tensor rows = ints({1}, {1, 1}), row = ints({7, 7}, {1, 2});
+  EXPECT_EQ(values(*run("ScatterND", {&x, &rows, &row})), V({1, 2, 7, 7}));
+  Tensor cell = ints({0, 1}, {1, 2}), one = ints({5}, {1});
+  EXPECT_EQ(values(*run("ScatterND", {&x, &cell, &one})), V({1, 5, 3, 4}));
+}
+
+TEST(Evaluator, PadModes) {
+  Tensor x = ints({1, 2, 3}), pads = ints({2, 1}), fill = ints({9}, {});
+  EXPECT_EQ(values(*run("Pad", {&x, &pads, &fill})), V({9, 9, 1, 2, 3, 9}));
+  EXPECT_EQ(values(*run("Pad", {&x, &pads})), V({0, 0, 1, 2, 3, 0}));
+  Attrs edge, reflect;
+  edge.strings["mode"] = "edge";
+  reflect.strings["mode"] = "reflect";
+  EXPECT_EQ(values(*run("Pad", {&x, &pads}, edge)), V({1, 1, 1, 2, 3, 3}));
+  EXPECT_EQ(values(*run("Pad", {&x, &pads}, reflect)), V({3, 2, 1, 2, 3, 2}));
+  Tensor crop = ints({-1, 0});
+  EXPECT_EQ(values(*run("Pad", {&x, &crop})), V({2, 3}));
+}
+
+TEST(Evaluator, BitShiftIsNaNEyeLike) {
+  Tensor x = ints({1, 255}, {}, kUInt8), s = ints({3, 1}, {}, kUInt8);
+  Attrs left, right;
+  left.strings["direction"] = "LEFT";
+  right.strings["direction"] = "RIGHT";
+  EXPECT_EQ(values(*run("BitShift", {&x, &s}, left)), V({8, 254}));
+  EXPECT_EQ(values(*run("BitShift", {&x, &s}, right)), V({0, 127}));
+  Tensor signedX = ints({1, 2});
+  EXPECT_FALSE(run("BitShift", {&signedX, &signedX}, left));
+  Tensor f = floats({NAN, INFINITY, -INFINITY, 1});
+  EXPECT_EQ(values(*run("IsNaN", {&f})), V({1, 0, 0, 0}));
+  Attrs posOnly;
+  posOnly.ints["detect_negative"] = 0;
+  EXPECT_EQ(values(*run("IsInf", {&f}, posOnly)), V({0, 1, 0, 0}));
+  Tensor shape = Tensor::zeros(kInt64, {2, 3});
+  Attrs k1;
+  k1.ints["k"] = 1;
+  EXPECT_EQ(values(*run("EyeLike", {&shape}, k1)), V({0, 1, 0, 0, 0, 1}));
 }
 
 TEST(Evaluator, ShapeNeedsOnlyAShape) {
