@@ -81,9 +81,14 @@ public:
   /// What a function that kiln_parallel_rows runs does with its
   /// (x, y, begin, end): row blocks [begin, end) over panels [x, y)
   /// (`Rows`), all row blocks over panels [x + begin, x + end) (`Panels`:
-  /// a GEMV has one row block), or the packing of panels [x + begin,
-  /// x + end) of the chunk that starts at panel x (`Pack`).
-  enum class Split { Rows, Panels, Pack };
+  /// a GEMV has one row block), the packing of panels [x + begin, x + end)
+  /// of the chunk that starts at panel x (`Pack`), or that packing and
+  /// then all row blocks over those panels (`PackedPanels`).
+  enum class Split { Rows, Panels, Pack, PackedPanels };
+
+  /// The fewest panels a chunk needs for its threads to split its columns
+  /// (PackedPanels) rather than its rows: a few pieces per thread.
+  static constexpr int64_t kMinPanelsToSplit = 8;
 
   /// Makes the function for `cols` columns. Null when the GEMM stays on
   /// one thread; else setDispatchBuffers says what the calls pass.
@@ -117,12 +122,27 @@ public:
                              dispatch, c0, c1,
                              b.create<arith::SubIOp>(loc, c1, c0));
     };
+    // B packed at run time, in chunks wide enough: each thread packs the
+    // panels it multiplies, so no packed line ever moves between cores.
+    // (Sharing the rows instead, each core reads the panels the other
+    // packed, and the next chunk's packing then writes over lines the other
+    // core holds: on a VM whose two cores share no cache, packing a shared
+    // chunk took 8 times as long as on one core.)
+    bool ownPanels = rowsFunction && p.pack && !p.prepacked &&
+                     std::min(p.chunk, fullPanels) >= kMinPanelsToSplit;
     if (fullPanels > 0) {
       // for c0 in [0, fullPanels) step chunk: panels [c0, min(c0+chunk, full))
       forLoop(0, fullPanels, p.chunk, [&](Value c0) {
         Value c1 = b.create<arith::MinSIOp>(
             loc, b.create<arith::AddIOp>(loc, c0, index(p.chunk)),
             index(fullPanels));
+        if (ownPanels) {
+          kiln::emitParallelRows(b, loc,
+                                 rowsFunction(p.nr(), Split::PackedPanels),
+                                 dispatch, c0, c1,
+                                 b.create<arith::SubIOp>(loc, c1, c0));
+          return;
+        }
         if (p.pack && !p.prepacked)
           pack(c0, c1, p.nr());
         rows(c0, c1, p.nr());
@@ -146,6 +166,8 @@ public:
     Value to = b.create<arith::AddIOp>(loc, idx[0], idx[3]);
     if (split == Split::Pack)
       return packPanels(idx[0], from, to, cols);
+    if (split == Split::PackedPanels)
+      packPanels(idx[0], from, to, cols);
     std::optional<kiln::FusedEnds> local;
     if (ends) {
       local = ends->remap(endBuffers);
@@ -153,8 +175,8 @@ public:
     }
     if (split == Split::Rows)
       rowBlocks(idx[2], idx[3], idx[0], idx[1], cols);
-    else
-      rowBlocks(index(0), index(blocks()), from, to, cols);
+    else // Panels, PackedPanels: the chunk still starts at x
+      rowBlocks(index(0), index(blocks()), from, to, cols, idx[0]);
     ends = nullptr;
   }
 
@@ -188,14 +210,19 @@ private:
   }
 
   /// Micro-kernels for row blocks [begin, end) (the last block may be the
-  /// short one) over panels [c0, c1) of `cols` columns.
-  void rowBlocks(Value begin, Value end, Value c0, Value c1, int64_t cols) {
+  /// short one) over panels [c0, c1) of `cols` columns, of the chunk that
+  /// starts at panel `origin` (c0 when not given).
+  void rowBlocks(Value begin, Value end, Value c0, Value c1, int64_t cols,
+                 Value origin = {}) {
+    if (!origin)
+      origin = c0;
     int64_t full = p.m / p.mr;
     Value fullEnd = b.create<arith::MinSIOp>(loc, end, index(full));
     forLoop(begin, fullEnd, 1, [&](Value blk) {
       Value i = b.create<arith::MulIOp>(loc, blk, index(p.mr));
-      forLoop(c0, c1, 1,
-              [&](Value panel) { microKernel(i, p.mr, panel, c0, cols); });
+      forLoop(c0, c1, 1, [&](Value panel) {
+        microKernel(i, p.mr, panel, origin, cols);
+      });
     });
     if (p.m % p.mr == 0)
       return;
@@ -205,7 +232,7 @@ private:
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
     forLoop(c0, c1, 1, [&](Value panel) {
-      microKernel(index(full * p.mr), p.m % p.mr, panel, c0, cols);
+      microKernel(index(full * p.mr), p.m % p.mr, panel, origin, cols);
     });
   }
 

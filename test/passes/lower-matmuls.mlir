@@ -396,3 +396,26 @@ func.func @constant_b(%a: memref<16x2xf32>, %c: memref<16x3xf32>) {
   return
 }
 
+
+// B packed at run time in a chunk of at least 8 full panels: the threads
+// split its columns, each packing the panels it multiplies (a second core
+// never reads what the first packed), in one call per chunk; the tail panel
+// keeps the shared packing and the row split.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0" --canonicalize --cse | FileCheck %s --check-prefix=WIDE
+// WIDE-LABEL: func.func private @wide_gemm0(
+// WIDE-SAME: %[[BP:[^:]*]]: memref<10x64x32xf32>, {{.*}}, %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// WIDE: %[[FROM:.*]] = arith.addi %[[X]], %[[BEGIN]]
+// WIDE: %[[TO:.*]] = arith.addi %[[X]], %[[END]]
+// WIDE: scf.for %{{.*}} = %[[FROM]] to %[[TO]] step %c1
+// WIDE:   vector.store %{{.*}}, %[[BP]]
+// WIDE: scf.for %{{.*}} = %c0 to %c2 step %c1
+// WIDE:   scf.for %{{.*}} = %[[FROM]] to %[[TO]] step %c1
+// WIDE:     vector.fma
+// WIDE-LABEL: func.func @wide(
+// WIDE-NOT: call @wide_pack0_dispatch
+// WIDE: call @wide_gemm0_dispatch(%{{.*}}, %c0, %c9, %c9)
+// WIDE: call @wide_pack{{[0-9]+}}_dispatch(%{{.*}}, %c9, %c10, %c1)
+func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300xf32>) {
+  linalg.matmul ins(%a, %b : memref<16x64xf32>, memref<64x300xf32>) outs(%c : memref<16x300xf32>)
+  return
+}
