@@ -4,7 +4,9 @@
 // becomes, per image and group, an im2col copy (a linalg.generic whose input
 // map is affine in the window) feeding a linalg.matmul whose accumulator
 // starts as the bias; a depthwise Conv is one direct generic with the
-// reduction loops outside the innermost (vectorisable) output column.
+// reduction loops outside the innermost (vectorisable) output column. A 1-d
+// Conv is the 2-d one of height 1; a 3-d Conv sums, per output depth, the
+// 2-d products of the input depth slices its kernel covers.
 // 2-d float pools use linalg's pooling ops on a padded input, other spatial
 // ranks and integer max pools one generic with the same loops; average
 // pooling divides by a compile-time table of window sizes, so
@@ -114,8 +116,12 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     // Integer Convs are the i32 ones ConvInteger and QLinearConv lower to.
     if (!isFloat(et) && !isa<IntegerType>(et))
       return unsupported(op, "Conv needs float or integer inputs");
+    if (xType.getRank() == 3)
+      return lowerAs2d(op, rewriter);
+    if (xType.getRank() == 5)
+      return lower3d(op, rewriter);
     if (xType.getRank() != 4)
-      return unsupported(op, "only 2-d convolution is supported yet");
+      return unsupported(op, "Conv needs 1, 2 or 3 spatial dimensions");
     SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
     Window w;
     if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
@@ -264,6 +270,178 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
                           w.dilations[1]}));
     rewriter.replaceOp(op,
                        reshapeTo(rewriter, loc, generic.getResult(0), yType));
+    return success();
+  }
+
+  /// A 1-d Conv is the 2-d one of height 1: X [N, C, L] as [N, C, 1, L], W
+  /// [F, Cg, K] as [F, Cg, 1, K], and every window attribute with a leading
+  /// 1 (or 0 for pads), so it runs on the same kernels (GEMM, depthwise).
+  static LogicalResult lowerAs2d(onnx::ConvOp op, PatternRewriter &rewriter) {
+    Location loc = op.getLoc();
+    auto lift = [&](Value v) {
+      auto t = tensorType(v);
+      SmallVector<int64_t> shape(t.getShape());
+      shape.insert(shape.begin() + 2, 1);
+      return reshapeTo(rewriter, loc, v,
+                       RankedTensorType::get(shape, t.getElementType()));
+    };
+    auto prepend = [&](std::optional<ArrayAttr> attr,
+                       int64_t value) -> ArrayAttr {
+      if (!attr)
+        return {};
+      SmallVector<int64_t> v = getI64Array(attr, 0, 0);
+      if (v.size() == 2) // pads: [begin, end] -> [0, begin, 0, end]
+        return rewriter.getI64ArrayAttr({value, v[0], value, v[1]});
+      v.insert(v.begin(), value);
+      return rewriter.getI64ArrayAttr(v);
+    };
+    auto yType = tensorType(op.getY());
+    SmallVector<int64_t> yShape(yType.getShape());
+    yShape.insert(yShape.begin() + 2, 1);
+    auto y4 = RankedTensorType::get(yShape, yType.getElementType());
+    Value b = op.getB();
+    auto conv = rewriter.create<onnx::ConvOp>(
+        loc, y4, lift(op.getX()), lift(op.getW()), b, op.getAutoPadAttr(),
+        prepend(op.getDilations(), 1), op.getGroupAttr(),
+        prepend(op.getKernelShape(), 1), prepend(op.getPads(), 0),
+        prepend(op.getStrides(), 1));
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, conv.getY(), yType));
+    return success();
+  }
+
+  /// A 3-d Conv, per image, group and output depth, sums over the kernel's
+  /// depth the 2-d products of one input depth slice (its 2-d im2col) by
+  /// that depth's weights [Fg, Cg*KH*KW]: the 2-d GEMM path, with no im2col
+  /// buffer over the whole volume. The weights are reordered to
+  /// [KD, F, Cg*KH*KW] once, so each depth's are a contiguous slice.
+  static LogicalResult lower3d(onnx::ConvOp op, PatternRewriter &rewriter) {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX()), wType = tensorType(op.getW());
+    auto yType = tensorType(op.getY());
+    Type et = yType.getElementType();
+    SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+    Window w;
+    if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
+                             op.getStrides(), op.getDilations(),
+                             op.getAutoPad(), w)))
+      return failure();
+    Value zero = createScalar(rewriter, loc, et, 0);
+    Value xp = padSpatial(rewriter, loc, op.getX(), w, zero);
+    auto xpType = tensorType(xp);
+    int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
+    int64_t f = wType.getDimSize(0), g = op.getGroup();
+    int64_t fg = f / g, cg = c / g;
+    int64_t kd = kernel[0], kh = kernel[1], kw = kernel[2];
+    int64_t od = yType.getDimSize(2), oh = yType.getDimSize(3),
+            ow = yType.getDimSize(4);
+    int64_t k = cg * kh * kw, p = oh * ow;
+    // The window of one depth slice: the height and width of `w`.
+    Window w2;
+    w2.strides = {w.strides[1], w.strides[2]};
+    w2.dilations = {w.dilations[1], w.dilations[2]};
+
+    auto accType = RankedTensorType::get({n, f, od, p}, et);
+    Value acc;
+    if (onnx::isNoValue(op.getB())) {
+      acc = createFilled(rewriter, loc, accType, zero);
+    } else {
+      Value bias = reshapeTo(rewriter, loc, op.getB(),
+                             RankedTensorType::get({f, 1, 1}, et));
+      acc = buildElementwise(
+          rewriter, loc, accType, bias,
+          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    }
+    // W [F, Cg, KD, KH, KW] -> [KD, F, Cg, KH, KW] -> [KD, F, K].
+    auto wtType = RankedTensorType::get({kd, f, cg, kh, kw}, et);
+    Value wt = rewriter
+                   .create<linalg::TransposeOp>(
+                       loc, op.getW(), createEmpty(rewriter, loc, wtType),
+                       ArrayRef<int64_t>{2, 0, 1, 3, 4})
+                   .getResult()[0];
+    Value wFlat =
+        reshapeTo(rewriter, loc, wt, RankedTensorType::get({kd, f, k}, et));
+
+    auto index = [&](OpBuilder &b, Location l, int64_t v) -> Value {
+      return b.create<arith::ConstantIndexOp>(l, v);
+    };
+    auto affine = [&](OpBuilder &b, Location l, Value i, int64_t scale,
+                      Value j, int64_t jscale) -> Value {
+      Value r = b.create<arith::MulIOp>(l, i, index(b, l, scale));
+      if (j)
+        r = b.create<arith::AddIOp>(
+            l, r, b.create<arith::MulIOp>(l, j, index(b, l, jscale)));
+      return r;
+    };
+    // One (image, group, output depth, kernel depth) step of the sum.
+    auto step = [&](OpBuilder &b, Location l, Value ni, Value gi, Value oi,
+                    Value ki, Value out) -> Value {
+      auto one = b.getIndexAttr(1), z = b.getIndexAttr(0);
+      Value depth = affine(b, l, oi, w.strides[0], ki, w.dilations[0]);
+      // The depth slice, then its unit depth merged into the channels (a
+      // rank-reducing slice would leave which unit dimension went to the
+      // canonicalizer, which picks the wrong one when there are two).
+      auto slice = RankedTensorType::get(
+          {1, cg, 1, xpType.getDimSize(3), xpType.getDimSize(4)}, et);
+      Value xs5 = b.create<tensor::ExtractSliceOp>(
+          l, slice, xp,
+          ArrayRef<OpFoldResult>{ni, affine(b, l, gi, cg, {}, 0), depth, z, z},
+          ArrayRef<OpFoldResult>{one, b.getIndexAttr(cg), one,
+                                 b.getIndexAttr(xpType.getDimSize(3)),
+                                 b.getIndexAttr(xpType.getDimSize(4))},
+          ArrayRef<OpFoldResult>{one, one, one, one, one});
+      Value xs = b.create<tensor::CollapseShapeOp>(
+          l, xs5, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+      Value col = im2col(b, l, xs, cg, kh, kw, oh, ow, w2);
+      Value ws = b.create<tensor::CollapseShapeOp>(
+          l,
+          b.create<tensor::ExtractSliceOp>(
+              l, RankedTensorType::get({1, fg, k}, et), wFlat,
+              ArrayRef<OpFoldResult>{ki, affine(b, l, gi, fg, {}, 0), z},
+              ArrayRef<OpFoldResult>{one, b.getIndexAttr(fg),
+                                     b.getIndexAttr(k)},
+              ArrayRef<OpFoldResult>{one, one, one}),
+          ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+      SmallVector<OpFoldResult> accOff{ni, affine(b, l, gi, fg, {}, 0), oi, z},
+          accSize{one, b.getIndexAttr(fg), one, b.getIndexAttr(p)},
+          accStride{one, one, one, one};
+      // [1, fg, 1, p] as [fg, p]: both unit dims merged into fg.
+      auto tileAcc = RankedTensorType::get({fg, p}, et);
+      auto accSlice = RankedTensorType::get({1, fg, 1, p}, et);
+      SmallVector<ReassociationIndices> merge{{0, 1, 2}, {3}};
+      Value init = b.create<tensor::CollapseShapeOp>(
+          l,
+          b.create<tensor::ExtractSliceOp>(l, accSlice, out, accOff, accSize,
+                                           accStride),
+          merge);
+      Value prod =
+          b.create<linalg::MatmulOp>(l, TypeRange{tileAcc},
+                                     ValueRange{ws, col}, ValueRange{init})
+              .getResult(0);
+      Value back = b.create<tensor::ExpandShapeOp>(
+          l, accSlice, prod, ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}});
+      return b.create<tensor::InsertSliceOp>(l, back, out, accOff, accSize,
+                                             accStride);
+    };
+    // scf.for over n, g, od and kd, the accumulator carried through.
+    std::function<Value(OpBuilder &, Location, SmallVector<Value>, Value)>
+        nest = [&](OpBuilder &b, Location l, SmallVector<Value> ivs,
+                   Value out) -> Value {
+      static constexpr int kLoops = 4;
+      if (ivs.size() == kLoops)
+        return step(b, l, ivs[0], ivs[1], ivs[2], ivs[3], out);
+      int64_t extent = std::array<int64_t, kLoops>{n, g, od, kd}[ivs.size()];
+      auto loop = b.create<scf::ForOp>(
+          l, index(b, l, 0), index(b, l, extent), index(b, l, 1),
+          ValueRange{out},
+          [&](OpBuilder &nb, Location nl, Value iv, ValueRange args) {
+            SmallVector<Value> inner = ivs;
+            inner.push_back(iv);
+            nb.create<scf::YieldOp>(nl, nest(nb, nl, inner, args[0]));
+          });
+      return loop.getResult(0);
+    };
+    Value out = nest(rewriter, loc, {}, acc);
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, out, yType));
     return success();
   }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Export Kiln's test models from torch with seeded random weights.
 
-Usage: generate.py OUTDIR [--set spine|zoo|all|bench|transformers]
+Usage: generate.py OUTDIR [--set spine|zoo|all|bench|transformers|conv_nd]
                      [--only NAME[,NAME...]] [--opset N] [--force]
 
 Two sets of models: "spine" (the default; what the e2e ctest fixture runs)
@@ -12,7 +12,8 @@ BERT-style encoder at sequence 128, ResNet-18 at batch 8); "all" is spine and
 zoo, without it. A fourth, "transformers" (a ViT, a GPT-2-style decoder and a
 T5-style encoder at opset 14 and 17, batch 1 and 2), is exported with dynamic
 axes and writes OUTDIR/NAME/kilnc_flags, the --input-shape pins to compile
-it with.
+it with. A fifth, "conv_nd", holds a 1-d temporal CNN (tcn) and a 3-d video
+CNN (c3d), each at opset 13 and 17.
 
 For each model NAME this writes, in ONNX's backend test-data layout:
     OUTDIR/NAME/model.onnx
@@ -44,6 +45,7 @@ GENERATOR_VERSION = "kiln-models-1"
 ZOO_VERSION = "kiln-zoo-1"
 BENCH_VERSION = "kiln-bench-1"
 TRANSFORMER_VERSION = "kiln-transformers-1"
+CONV_ND_VERSION = "kiln-conv-nd-1"
 
 try:
     import numpy as np
@@ -344,6 +346,50 @@ class GPT2(nn.Module):
         return self.ln_f(x) @ self.wte.weight.t()
 
 
+class TCN(nn.Module):
+    """A temporal CNN over 40 MFCC features (as TCN and wav2letter stack
+    them): dilated, grouped, depthwise and strided Conv1d layers with
+    residual connections, global average pooling, a linear classifier."""
+
+    def __init__(self, features=40, channels=64, classes=12):
+        super().__init__()
+        self.inp = nn.Conv1d(features, channels, 3, padding=1)
+        self.dilated = nn.Conv1d(channels, channels, 3, padding=2, dilation=2,
+                                 groups=4)
+        self.depthwise = nn.Conv1d(channels, channels, 3, padding=4,
+                                   dilation=4, groups=channels)
+        self.pointwise = nn.Conv1d(channels, channels, 1)
+        self.bn = nn.BatchNorm1d(channels)
+        self.down = nn.Conv1d(channels, 32, 5, stride=2, padding=2)
+        self.fc = nn.Linear(32, classes)
+
+    def forward(self, x):
+        x = torch.relu(self.inp(x))
+        x = x + torch.relu(self.dilated(x))
+        x = x + torch.relu(self.bn(self.pointwise(self.depthwise(x))))
+        x = torch.relu(self.down(x))
+        return self.fc(x.mean(dim=2))
+
+
+class C3D(nn.Module):
+    """A small C3D-style video CNN over a 16x112x112 clip: 3x3x3 Conv3d
+    layers with BatchNorm3d, MaxPool3d that keeps then halves the time
+    axis, global average pooling, a linear classifier."""
+
+    def __init__(self, classes=10):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv3d(3, 8, 3, padding=1), nn.ReLU(),
+            nn.MaxPool3d((1, 2, 2)),
+            nn.Conv3d(8, 16, 3, padding=1), nn.BatchNorm3d(16), nn.ReLU(),
+            nn.MaxPool3d(2),
+            nn.Conv3d(16, 32, 3, stride=(1, 2, 2), padding=1), nn.ReLU(),
+            nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(32, classes))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 class T5LayerNorm(nn.Module):
     def __init__(self, dim, eps=1e-6):
         super().__init__()
@@ -511,6 +557,16 @@ BENCH = collections.OrderedDict([
      (tv("resnet18"), [("input", image_input, (8, 3, 224, 224))], 13)),
 ])
 
+# Audio and video CNNs with 1-d and 3-d convolutions (issue 11): name ->
+# (builder, [inputs], opset), each at opset 13 and 17, batch 1.
+CONV_ND = collections.OrderedDict()
+for _opset, _osuffix in ((13, ""), (17, "_opset17")):
+    CONV_ND["tcn" + _osuffix] = (
+        TCN, [("input", image_input, (1, 40, 100))], _opset)
+    CONV_ND["c3d" + _osuffix] = (
+        C3D, [("input", image_input, (1, 3, 16, 112, 112))], _opset)
+
+
 # The transformers (issue 10): name -> (builder, [inputs], opset, dynamic
 # axes). Each base model comes as NAME_opset14, NAME_opset14_b2,
 # NAME_opset17 and NAME_opset17_b2, with the same weights; the batch-2
@@ -555,6 +611,7 @@ SETS = collections.OrderedDict([
     ("all", SPINE + list(ZOO)),
     ("bench", list(BENCH)),
     ("transformers", list(TRANSFORMERS)),
+    ("conv_nd", list(CONV_ND)),
 ])
 
 
@@ -623,6 +680,9 @@ def export_one(name, outdir, opset, force):
     elif name in TRANSFORMERS:
         builder, inputs, opset, axes = TRANSFORMERS[name]
         version = TRANSFORMER_VERSION
+    elif name in CONV_ND:
+        builder, inputs, opset = CONV_ND[name]
+        version = CONV_ND_VERSION
     else:
         builder, inputs, fixed_opset = MODELS.get(name) or BENCH[name]
         if fixed_opset is not None:
@@ -755,9 +815,10 @@ def main(argv):
                    help="which models: spine (default; the e2e tests' set), "
                    "zoo (%s, each also _b4, _opset17, _opset17_b4), all "
                    "(spine and zoo), bench (%s; bench/bench.py's) or "
-                   "transformers (%s, each at opset 14 and 17, batch 1 and 2)"
+                   "transformers (%s, each at opset 14 and 17, batch 1 and 2) "
+                   "or conv_nd (%s)"
                    % (", ".join(ZOO_BASE), ", ".join(BENCH),
-                      ", ".join(TRANSFORMER_BASE)))
+                      ", ".join(TRANSFORMER_BASE), ", ".join(CONV_ND)))
     p.add_argument("--only", help="comma-separated model names from any set, "
                    "instead of --set (spine: %s)" % ",".join(MODELS))
     p.add_argument("--opset", type=int, default=13,
@@ -772,11 +833,12 @@ def main(argv):
         names = [n for n in a.only.split(",") if n]
         bad = [n for n in names
                if n not in MODELS and n not in ZOO and n not in BENCH
-               and n not in TRANSFORMERS]
+               and n not in TRANSFORMERS and n not in CONV_ND]
         if bad:
             p.error("unknown model(s) %s; known: %s"
                     % (",".join(bad), ",".join(SETS["all"] + SETS["bench"]
-                                      + SETS["transformers"])))
+                                      + SETS["transformers"]
+                                      + SETS["conv_nd"])))
 
     torch.set_grad_enabled(False)
     os.makedirs(a.outdir, exist_ok=True)

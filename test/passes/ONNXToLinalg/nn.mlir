@@ -1,6 +1,7 @@
 // RUN: kiln-opt %s --kiln-convert-onnx-to-linalg --canonicalize | FileCheck %s
 // NN family: batch-1 Conv as im2col + matmul over the bias, grouped Conv as
-// one direct generic, ceil_mode MaxPool padding the end of the input.
+// one direct generic, 1-d Conv as 2-d, 3-d Conv as 2-d GEMMs per depth,
+// ceil_mode MaxPool padding the end of the input.
 
 // CHECK-LABEL: func @conv_im2col
 // CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1] high[0, 0, 1, 1]
@@ -43,6 +44,38 @@ func.func @depthwise(%x: tensor<1x4x8x8xf32>, %w: tensor<4x1x3x3xf32>) -> tensor
   %none = onnx.NoValue : none
   %y = "onnx.Conv"(%x, %w, %none) {group = 4 : i64, pads = [1, 1, 1, 1]} : (tensor<1x4x8x8xf32>, tensor<4x1x3x3xf32>, none) -> tensor<1x4x8x8xf32>
   return %y : tensor<1x4x8x8xf32>
+}
+
+// A 1-d Conv is the 2-d one of height 1, attributes and all: here a
+// dilated depthwise one, which becomes the depthwise generic.
+// CHECK-LABEL: func @conv_1d_depthwise
+// CHECK: tensor.expand_shape %{{.*}} : tensor<1x4x10xf32> into tensor<1x4x1x10xf32>
+// CHECK: tensor.pad %{{.*}} low[0, 0, 0, 2] high[0, 0, 0, 2]
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]
+// CHECK-NOT: linalg.matmul
+// CHECK: tensor.collapse_shape %{{.*}} into tensor<1x4x10xf32>
+func.func @conv_1d_depthwise(%x: tensor<1x4x10xf32>, %w: tensor<4x1x3xf32>) -> tensor<1x4x10xf32> {
+  %none = onnx.NoValue : none
+  %y = "onnx.Conv"(%x, %w, %none) {group = 4 : i64, pads = [2, 2], dilations = [2]} : (tensor<1x4x10xf32>, tensor<4x1x3xf32>, none) -> tensor<1x4x10xf32>
+  return %y : tensor<1x4x10xf32>
+}
+
+// A 3-d Conv: per output depth (6) and kernel depth (3), the 2-d im2col of
+// one padded input depth slice times that depth's weights, reordered once to
+// [KD, F, Cg*KH*KW], accumulated into the output slice.
+// CHECK-LABEL: func @conv_3d
+// CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1, 1] high[0, 0, 1, 1, 1]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<8x3x3x3x3xf32>) outs(%{{.*}} : tensor<3x8x3x3x3xf32>) permutation = [2, 0, 1, 3, 4]
+// CHECK: scf.for %[[OD:.*]] = %c0 to %c6
+// CHECK:   scf.for %[[KD:.*]] = %c0 to %c3
+// CHECK:     %[[D:.*]] = arith.addi %[[OD]], %[[KD]]
+// CHECK:     tensor.extract_slice %{{.*}}[0, 0, %[[D]], 0, 0] [1, 3, 1, 10, 10]
+// CHECK:     linalg.generic {{.*}} outs(%{{.*}} : tensor<3x3x3x4x4xf32>)
+// CHECK:     linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<8x27xf32>, tensor<27x16xf32>) outs(%{{.*}} : tensor<8x16xf32>)
+// CHECK: tensor.expand_shape %{{.*}} into tensor<1x8x6x4x4xf32>
+func.func @conv_3d(%x: tensor<1x3x6x8x8xf32>, %w: tensor<8x3x3x3x3xf32>, %b: tensor<8xf32>) -> tensor<1x8x6x4x4xf32> {
+  %y = "onnx.Conv"(%x, %w, %b) {pads = [1, 1, 1, 1, 1, 1], strides = [1, 2, 2]} : (tensor<1x3x6x8x8xf32>, tensor<8x3x3x3x3xf32>, tensor<8xf32>) -> tensor<1x8x6x4x4xf32>
+  return %y : tensor<1x8x6x4x4xf32>
 }
 
 // CHECK-LABEL: func @maxpool_ceil
