@@ -72,6 +72,86 @@ static bool applyPins(onnx::ModelProto &model,
   return true;
 }
 
+/// The rank of every value whose shape inference (or the graph) knows it.
+static std::map<std::string, int> knownRanks(const onnx::GraphProto &graph) {
+  std::map<std::string, int> ranks;
+  auto record = [&](const onnx::ValueInfoProto &v) {
+    if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
+      ranks[v.name()] = v.type().tensor_type().shape().dim_size();
+  };
+  for (const auto &v : graph.input())
+    record(v);
+  for (const auto &v : graph.value_info())
+    record(v);
+  for (const auto &v : graph.output())
+    record(v);
+  for (const auto &t : graph.initializer())
+    ranks[t.name()] = t.dims_size();
+  return ranks;
+}
+
+/// Before opset 7, a binary op with broadcast=1 lined B up with A's
+/// dimensions from `axis`. ONNX 1.12's version converter handles only a B
+/// that ends where A ends (or axis 0) and asserts on the rest, such as a
+/// per-channel [C] added to [N, C, H, W] at axis 1. So such a B is first
+/// unsqueezed at its end (Unsqueeze-1, axes as an attribute) until it ends
+/// where A does, and the axis goes: the same sum, in the form the converter
+/// converts.
+static void alignLegacyBroadcasts(onnx::ModelProto &model) {
+  static const std::set<std::string> kLegacyBroadcast = {
+      "Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor",
+      "Equal", "Greater", "Less"};
+  onnx::ModelProto inferred = model;
+  onnx::shape_inference::InferShapes(inferred);
+  std::map<std::string, int> ranks = knownRanks(inferred.graph());
+  onnx::GraphProto *graph = model.mutable_graph();
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  int fresh = 0;
+  for (const onnx::NodeProto &original : graph->node()) {
+    onnx::NodeProto node = original;
+    bool isDefault = node.domain().empty() || node.domain() == "ai.onnx";
+    int64_t broadcast = 0, axis = -1;
+    int axisIndex = -1;
+    for (int i = 0; i < node.attribute_size(); ++i) {
+      if (node.attribute(i).name() == "broadcast")
+        broadcast = node.attribute(i).i();
+      if (node.attribute(i).name() == "axis") {
+        axis = node.attribute(i).i();
+        axisIndex = i;
+      }
+    }
+    if (isDefault && kLegacyBroadcast.count(node.op_type()) && broadcast &&
+        axisIndex >= 0 && node.input_size() == 2 &&
+        ranks.count(node.input(0)) && ranks.count(node.input(1))) {
+      int rankA = ranks[node.input(0)], rankB = ranks[node.input(1)];
+      if (axis < 0)
+        axis += rankA;
+      int64_t trailing = rankA - axis - rankB;
+      if (axis >= 0 && trailing > 0) {
+        onnx::NodeProto *unsqueeze = nodes.Add();
+        unsqueeze->set_op_type("Unsqueeze");
+        unsqueeze->set_name(node.name() + "_kiln_align");
+        unsqueeze->add_input(node.input(1));
+        std::string aligned = node.input(1) + "_kiln_aligned_" +
+                              std::to_string(fresh++);
+        unsqueeze->add_output(aligned);
+        onnx::AttributeProto *axes = unsqueeze->add_attribute();
+        axes->set_name("axes");
+        axes->set_type(onnx::AttributeProto::INTS);
+        for (int64_t k = 0; k < trailing; ++k)
+          axes->add_ints(rankB + k);
+        node.set_input(1, aligned);
+        node.mutable_attribute()->DeleteSubrange(axisIndex, 1);
+      }
+    }
+    *nodes.Add() = std::move(node);
+  }
+  graph->mutable_node()->Swap(&nodes);
+  // The converter reads the shapes of its ops' inputs from value_info.
+  if (fresh > 0)
+    onnx::shape_inference::InferShapes(model);
+}
+
 /// True if every node output has a static shape after inference.
 static bool allShapesStatic(const onnx::ModelProto &model) {
   std::set<std::string> known;
@@ -161,6 +241,8 @@ bool kiln::loadOnnxModel(const std::string &path,
     onnx::checker::check_model(model);
     if (!applyPins(model, pins, error))
       return false;
+    if (opset >= 0 && opset < 7)
+      alignLegacyBroadcasts(model);
     if (opset >= 0 && opset < kTargetOpset) {
       onnx::ModelProto converted =
           onnx::version_conversion::ConvertVersion(model, kTargetOpset);

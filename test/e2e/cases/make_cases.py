@@ -2,9 +2,10 @@
 """Writes Kiln's own end-to-end cases in the layout of ONNX's node suite
 (CASE/model.onnx, CASE/test_data_set_0/{input,output}_<i>.pb), for what the
 suite covers thinly: control flow (Loop, Scan and If with outer-scope values,
-run-time trip counts and conditions, reversed scans) and a model without
-inputs. Expected outputs are computed here with numpy, independently of
-Kiln.
+run-time trip counts and conditions, reversed scans), a model without
+inputs, and models of opsets 6 to 11 as exporters of the time wrote them
+(legacy broadcast with an axis, attributes that later became inputs).
+Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
 import os
@@ -18,12 +19,21 @@ rng = np.random.default_rng(7)
 F = TensorProto.FLOAT
 
 
+# The IR version an exporter of that opset's time wrote (IR 3 lists every
+# initializer among the graph's inputs too).
+IR_OF_OPSET = {6: 3, 7: 3, 8: 3, 9: 4, 10: 5, 11: 6, 12: 7}
+
+
 def save_case(name, graph, inputs, outputs, opset=17):
     d = os.path.join(out, name)
     data = os.path.join(d, "test_data_set_0")
     os.makedirs(data, exist_ok=True)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
-    model.ir_version = 8
+    model.ir_version = IR_OF_OPSET.get(opset, 8)
+    if model.ir_version < 4:
+        for t in graph.initializer:
+            model.graph.input.append(
+                helper.make_tensor_value_info(t.name, t.data_type, t.dims))
     with open(os.path.join(d, "model.onnx"), "wb") as f:
         f.write(model.SerializeToString())
     for kind, values in (("input", inputs), ("output", outputs)):
@@ -133,3 +143,108 @@ g = helper.make_graph(
      helper.make_node("Mul", ["a", "b"], ["y"])],
     "no_inputs", [], [vi("y", F, [2, 3])])
 save_case("no_inputs", g, [], [np.arange(6, dtype=np.float32).reshape(2, 3) * 0.5])
+
+
+# Models of older opsets, which the importer converts to opset 17.
+def init(name, value):
+    return numpy_helper.from_array(np.asarray(value), name)
+
+
+# Opset 6 broadcast with an axis: a per-channel [3] and a [3, 4] lined up
+# with [2, 3, 4, 5] from axis 1 (ONNX 1.12's converter asserts on both), and
+# a [2] from axis 0.
+x = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+b = rng.standard_normal(3).astype(np.float32)
+g = helper.make_graph(
+    [helper.make_node("Add", ["x", "b"], ["y"], broadcast=1, axis=1)],
+    "legacy_add_axis1", [vi("x", F, [2, 3, 4, 5])], [vi("y", F, [2, 3, 4, 5])],
+    [init("b", b)])
+save_case("legacy_add_axis1", g, [x], [x + b[None, :, None, None]], opset=6)
+
+b2 = rng.standard_normal((3, 4)).astype(np.float32)
+g = helper.make_graph(
+    [helper.make_node("Mul", ["x", "b"], ["y"], broadcast=1, axis=1)],
+    "legacy_mul_axis1", [vi("x", F, [2, 3, 4, 5]), vi("b", F, [3, 4])],
+    [vi("y", F, [2, 3, 4, 5])])
+save_case("legacy_mul_axis1", g, [x, b2], [x * b2[None, :, :, None]], opset=6)
+
+x3 = rng.standard_normal((2, 3, 4)).astype(np.float32)
+b3 = rng.standard_normal(2).astype(np.float32)
+g = helper.make_graph(
+    [helper.make_node("Sub", ["x", "b"], ["y"], broadcast=1, axis=0)],
+    "legacy_sub_axis0", [vi("x", F, [2, 3, 4]), vi("b", F, [2])],
+    [vi("y", F, [2, 3, 4])])
+save_case("legacy_sub_axis0", g, [x3, b3], [x3 - b3[:, None, None]], opset=6)
+
+# Opset 6 Gemm broadcasting its C.
+a = rng.standard_normal((2, 4)).astype(np.float32)
+w = rng.standard_normal((3, 4)).astype(np.float32)
+c = rng.standard_normal(3).astype(np.float32)
+g = helper.make_graph(
+    [helper.make_node("Gemm", ["a", "w", "c"], ["y"], broadcast=1, transB=1,
+                      alpha=0.5, beta=2.0)],
+    "legacy_gemm", [vi("a", F, [2, 4])], [vi("y", F, [2, 3])],
+    [init("w", w), init("c", c)])
+save_case("legacy_gemm", g, [a], [0.5 * a @ w.T + 2.0 * c], opset=6)
+
+# Opset 6 PRelu with a [C, 1, 1] slope.
+xp = rng.standard_normal((1, 3, 2, 2)).astype(np.float32)
+slope = np.array([0.1, 0.2, 0.3], np.float32).reshape(3, 1, 1)
+g = helper.make_graph(
+    [helper.make_node("PRelu", ["x", "s"], ["y"])],
+    "legacy_prelu", [vi("x", F, [1, 3, 2, 2])], [vi("y", F, [1, 3, 2, 2])],
+    [init("s", slope)])
+save_case("legacy_prelu", g, [xp], [np.where(xp < 0, xp * slope, xp)], opset=6)
+
+# Opset 7 Upsample (scales an attribute), opset 2 Pad (pads an attribute),
+# opset 9 Slice (starts, ends, axes attributes).
+xu = rng.standard_normal((1, 2, 3, 3)).astype(np.float32)
+g = helper.make_graph(
+    [helper.make_node("Upsample", ["x"], ["y"], scales=[1.0, 1.0, 2.0, 2.0],
+                      mode="nearest")],
+    "legacy_upsample", [vi("x", F, [1, 2, 3, 3])], [vi("y", F, [1, 2, 6, 6])])
+save_case("legacy_upsample", g, [xu], [xu.repeat(2, axis=2).repeat(2, axis=3)],
+          opset=7)
+
+g = helper.make_graph(
+    [helper.make_node("Pad", ["x"], ["y"], pads=[0, 0, 1, 2, 0, 0, 2, 1],
+                      value=0.5)],
+    "legacy_pad", [vi("x", F, [1, 2, 3, 3])], [vi("y", F, [1, 2, 6, 6])])
+save_case("legacy_pad", g, [xu],
+          [np.pad(xu, ((0, 0), (0, 0), (1, 2), (2, 1)), constant_values=0.5)],
+          opset=6)
+
+xs = rng.standard_normal((2, 5)).astype(np.float32)
+g = helper.make_graph(
+    [helper.make_node("Slice", ["x"], ["y"], starts=[1, -3], ends=[2, 100],
+                      axes=[0, 1])],
+    "legacy_slice", [vi("x", F, [2, 5])], [vi("y", F, [1, 3])])
+save_case("legacy_slice", g, [xs], [xs[1:2, -3:]], opset=9)
+
+# Opset 6 inference graph: BatchNormalization with is_test and spatial,
+# Dropout with is_test, MaxPool, a Reshape-5 to [1, -1].
+xb = rng.standard_normal((1, 2, 4, 4)).astype(np.float32)
+scale, bias, mean = (rng.random(2).astype(np.float32) + 0.5 for _ in range(3))
+var = rng.random(2).astype(np.float32) + 0.5
+bn = (xb - mean[:, None, None]) / np.sqrt(var[:, None, None] + 1e-5) \
+    * scale[:, None, None] + bias[:, None, None]
+pooled = bn.reshape(1, 2, 2, 2, 2, 2).max(axis=(3, 5))
+g = helper.make_graph(
+    [helper.make_node("BatchNormalization", ["x", "sc", "bi", "me", "va"],
+                      ["b"], spatial=1, is_test=1, epsilon=1e-5),
+     helper.make_node("Dropout", ["b"], ["d"], is_test=1),
+     helper.make_node("MaxPool", ["d"], ["p"], kernel_shape=[2, 2],
+                      strides=[2, 2]),
+     helper.make_node("Reshape", ["p", "shape"], ["y"])],
+    "legacy_inference", [vi("x", F, [1, 2, 4, 4])], [vi("y", F, [1, 8])],
+    [init("sc", scale), init("bi", bias), init("me", mean), init("va", var),
+     init("shape", np.array([1, -1], np.int64))])
+save_case("legacy_inference", g, [xb], [pooled.reshape(1, 8)], opset=6)
+
+# Opset 11 Squeeze and Unsqueeze with axes attributes.
+xq = rng.standard_normal((3, 1, 4)).astype(np.float32)
+g = helper.make_graph(
+    [helper.make_node("Squeeze", ["x"], ["s"], axes=[1]),
+     helper.make_node("Unsqueeze", ["s"], ["y"], axes=[0, 3])],
+    "legacy_squeeze", [vi("x", F, [3, 1, 4])], [vi("y", F, [1, 3, 4, 1])])
+save_case("legacy_squeeze", g, [xq], [xq.reshape(1, 3, 4, 1)], opset=11)
