@@ -97,13 +97,12 @@ static std::map<std::string, int> knownRanks(const onnx::GraphProto &graph) {
 /// unsqueezed at its end (Unsqueeze-1, axes as an attribute) until it ends
 /// where A does, and the axis goes: the same sum, in the form the converter
 /// converts.
+/// The model's shapes must have been inferred.
 static void alignLegacyBroadcasts(onnx::ModelProto &model) {
   static const std::set<std::string> kLegacyBroadcast = {
       "Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor",
       "Equal", "Greater", "Less"};
-  onnx::ModelProto inferred = model;
-  onnx::shape_inference::InferShapes(inferred);
-  std::map<std::string, int> ranks = knownRanks(inferred.graph());
+  std::map<std::string, int> ranks = knownRanks(model.graph());
   onnx::GraphProto *graph = model.mutable_graph();
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
   int fresh = 0;
@@ -241,9 +240,12 @@ bool kiln::loadOnnxModel(const std::string &path,
     onnx::checker::check_model(model);
     if (!applyPins(model, pins, error))
       return false;
-    if (opset >= 0 && opset < 7)
-      alignLegacyBroadcasts(model);
     if (opset >= 0 && opset < kTargetOpset) {
+      // The converter's adapters read their inputs' shapes from value_info:
+      // infer them at the model's own opset first (with the pins applied).
+      onnx::shape_inference::InferShapes(model);
+      if (opset < 7)
+        alignLegacyBroadcasts(model);
       onnx::ModelProto converted =
           onnx::version_conversion::ConvertVersion(model, kTargetOpset);
       model.Swap(&converted);

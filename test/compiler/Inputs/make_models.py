@@ -210,3 +210,19 @@ g = helper.make_graph(nodes, "unevaluable",
                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
 save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "unevaluable.onnx")
+
+# An opset 6 model with a dynamic batch and a legacy broadcast on an
+# intermediate value: the pin applies before the version converter, which
+# needs every input's shape.
+b = numpy_helper.from_array(np.ones((4, 5), np.float32), "b")
+g = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="relu"),
+                       helper.make_node("Add", ["r", "b"], ["y"], name="add",
+                                        broadcast=1)],
+                      "legacy_dynamic",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 5]),
+                       helper.make_tensor_value_info("b", TensorProto.FLOAT, [4, 5])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 4, 5])],
+                      [b])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 6)])
+m.ir_version = 3
+save(m, "legacy_dynamic.onnx")

@@ -248,3 +248,14 @@ g = helper.make_graph(
      helper.make_node("Unsqueeze", ["s"], ["y"], axes=[0, 3])],
     "legacy_squeeze", [vi("x", F, [3, 1, 4])], [vi("y", F, [1, 3, 4, 1])])
 save_case("legacy_squeeze", g, [xq], [xq.reshape(1, 3, 4, 1)], opset=11)
+
+# Opset 6 broadcast on a value with no value_info (the converter needs its
+# shape: the importer infers shapes before converting).
+xi = rng.standard_normal((2, 3, 4, 5)).astype(np.float32)
+bi = rng.standard_normal((4, 5)).astype(np.float32)
+g = helper.make_graph(
+    [helper.make_node("Relu", ["x"], ["r"]),
+     helper.make_node("Add", ["r", "b"], ["y"], broadcast=1)],
+    "legacy_intermediate", [vi("x", F, [2, 3, 4, 5])],
+    [vi("y", F, [2, 3, 4, 5])], [init("b", bi)])
+save_case("legacy_intermediate", g, [xi], [np.maximum(xi, 0) + bi], opset=6)
