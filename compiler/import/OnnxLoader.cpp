@@ -100,8 +100,8 @@ static std::map<std::string, int> knownRanks(const onnx::GraphProto &graph) {
 /// The model's shapes must have been inferred.
 static void alignLegacyBroadcasts(onnx::ModelProto &model) {
   static const std::set<std::string> kLegacyBroadcast = {
-      "Add", "Sub", "Mul", "Div", "Pow", "And", "Or", "Xor",
-      "Equal", "Greater", "Less"};
+      "Add", "Sub", "Mul",   "Div",     "Pow", "And",
+      "Or",  "Xor", "Equal", "Greater", "Less"};
   std::map<std::string, int> ranks = knownRanks(model.graph());
   onnx::GraphProto *graph = model.mutable_graph();
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
@@ -131,8 +131,8 @@ static void alignLegacyBroadcasts(onnx::ModelProto &model) {
         unsqueeze->set_op_type("Unsqueeze");
         unsqueeze->set_name(node.name() + "_kiln_align");
         unsqueeze->add_input(node.input(1));
-        std::string aligned = node.input(1) + "_kiln_aligned_" +
-                              std::to_string(fresh++);
+        std::string aligned =
+            node.input(1) + "_kiln_aligned_" + std::to_string(fresh++);
         unsqueeze->add_output(aligned);
         onnx::AttributeProto *axes = unsqueeze->add_attribute();
         axes->set_name("axes");

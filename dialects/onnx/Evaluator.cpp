@@ -699,18 +699,29 @@ std::optional<Tensor> reduce(const std::string &op, const Tensor &x, Dims axes,
 // The ops
 //===----------------------------------------------------------------------===//
 
-/// Elementwise ops, with broadcasting: casts, arithmetic, comparisons, logic,
-/// Where, Clip, IsNaN/IsInf, BitShift.
-Result elementwiseOps(const std::string &op, const Attributes &attrs,
-                      const std::vector<Operand> &ops,
-                      const std::vector<const Tensor *> &in, size_t numResults,
-                      int64_t maxElements) {
-  const Tensor &x = *in[0];
-  [[maybe_unused]] size_t width = elementSize(x.type);
-  [[maybe_unused]] auto fits = [&](const Dims &dims) {
+/// One evaluation as the op families see it: the op, its attributes and
+/// operands, the known inputs (in[0] is X; null where absent), how many
+/// results, and the most elements a result may have.
+struct OpCall {
+  const std::string &op;
+  const Attributes &attrs;
+  const std::vector<Operand> &ops;
+  const std::vector<const Tensor *> &in;
+  size_t numResults;
+  int64_t maxElements;
+
+  bool fits(const Dims &dims) const {
     int64_t n = numElements(dims);
     return n >= 0 && n <= maxElements;
-  };
+  }
+};
+
+/// Elementwise ops, with broadcasting: casts, arithmetic, comparisons, logic,
+/// Where, Clip, IsNaN/IsInf, BitShift.
+Result elementwiseOps(const OpCall &call) {
+  const auto &[op, attrs, ops, in, numResults, maxElements] = call;
+  const Tensor &x = *in[0];
+  [[maybe_unused]] size_t width = elementSize(x.type);
   if (op == "Identity")
     return one(x);
 
@@ -768,12 +779,13 @@ Result elementwiseOps(const std::string &op, const Attributes &attrs,
       return std::nullopt;
     std::optional<Dims> outDims =
         broadcastDims({&x.dims, &in[1]->dims, &in[2]->dims});
-    if (!outDims || !fits(*outDims))
+    if (!outDims || !call.fits(*outDims))
       return std::nullopt;
     Tensor out = Tensor::zeros(in[1]->type, *outDims);
     size_t w = elementSize(out.type);
+    const Tensor &ifTrue = *in[1], &ifFalse = *in[2];
     forEachBroadcast(in, *outDims, [&](int64_t o, const Dims &off) {
-      const Tensor &src = x.getInt(off[0]) ? *in[1] : *in[2];
+      const Tensor &src = x.getInt(off[0]) ? ifTrue : ifFalse;
       int64_t s = x.getInt(off[0]) ? off[1] : off[2];
       std::memcpy(out.bytes.data() + o * w, src.bytes.data() + s * w, w);
     });
@@ -832,15 +844,16 @@ Result elementwiseOps(const std::string &op, const Attributes &attrs,
         (direction != "LEFT" && direction != "RIGHT"))
       return std::nullopt;
     std::optional<Dims> outDims = broadcastDims({&x.dims, &in[1]->dims});
-    if (!outDims || !fits(*outDims))
+    if (!outDims || !call.fits(*outDims))
       return std::nullopt;
     Tensor out = Tensor::zeros(x.type, *outDims);
     uint64_t bits = 8 * width;
+    const Tensor &amount = *in[1];
     forEachBroadcast(in, *outDims, [&](int64_t o, const Dims &off) {
       uint64_t v = (uint64_t)x.getInt(off[0]);
       if (bits < 64)
         v &= (uint64_t(1) << bits) - 1;
-      uint64_t s = (uint64_t)in[1]->getInt(off[1]);
+      uint64_t s = (uint64_t)amount.getInt(off[1]);
       v = s >= bits ? 0 : direction == "LEFT" ? v << s : v >> s;
       out.setInt(o, (int64_t)v);
     });
@@ -851,16 +864,10 @@ Result elementwiseOps(const std::string &op, const Attributes &attrs,
 
 /// Ops that give one tensor a new shape or order: Reshape, Flatten,
 /// Squeeze, Unsqueeze, Transpose, Expand, Tile.
-Result layoutOps(const std::string &op, const Attributes &attrs,
-                 const std::vector<Operand> &ops,
-                 const std::vector<const Tensor *> &in, size_t numResults,
-                 int64_t maxElements) {
+Result layoutOps(const OpCall &call) {
+  const auto &[op, attrs, ops, in, numResults, maxElements] = call;
   const Tensor &x = *in[0];
   [[maybe_unused]] size_t width = elementSize(x.type);
-  [[maybe_unused]] auto fits = [&](const Dims &dims) {
-    int64_t n = numElements(dims);
-    return n >= 0 && n <= maxElements;
-  };
   if (op == "Reshape") {
     if (in.size() != 2)
       return std::nullopt;
@@ -972,7 +979,7 @@ Result layoutOps(const std::string &op, const Attributes &attrs,
       return std::nullopt;
     Dims shape = in[1]->ints();
     std::optional<Dims> outDims = broadcastDims({&x.dims, &shape});
-    if (!outDims || !fits(*outDims))
+    if (!outDims || !call.fits(*outDims))
       return std::nullopt;
     return one(strided(x, 0, broadcastStrides(x.dims, *outDims), *outDims));
   }
@@ -988,7 +995,7 @@ Result layoutOps(const std::string &op, const Attributes &attrs,
         return std::nullopt;
       outDims.push_back(x.dims[i] * repeats[i]);
     }
-    if (!fits(outDims))
+    if (!call.fits(outDims))
       return std::nullopt;
     Tensor out = Tensor::zeros(x.type, outDims);
     Dims own = stridesOf(x.dims), index(outDims.size(), 0);
@@ -1007,16 +1014,10 @@ Result layoutOps(const std::string &op, const Attributes &attrs,
 
 /// Ops that select, join, split or overwrite parts: Concat, Gather, Slice,
 /// Split, GatherElements, ScatterElements, ScatterND, Pad.
-Result indexingOps(const std::string &op, const Attributes &attrs,
-                   const std::vector<Operand> &ops,
-                   const std::vector<const Tensor *> &in, size_t numResults,
-                   int64_t maxElements) {
+Result indexingOps(const OpCall &call) {
+  const auto &[op, attrs, ops, in, numResults, maxElements] = call;
   const Tensor &x = *in[0];
   [[maybe_unused]] size_t width = elementSize(x.type);
-  [[maybe_unused]] auto fits = [&](const Dims &dims) {
-    int64_t n = numElements(dims);
-    return n >= 0 && n <= maxElements;
-  };
   if (op == "Concat") {
     std::optional<int64_t> axisAttr = attrs.getInt("axis");
     int64_t rank = x.dims.size();
@@ -1033,7 +1034,7 @@ Result indexingOps(const std::string &op, const Attributes &attrs,
           return std::nullopt;
       outDims[axis] += t->dims[axis];
     }
-    if (!fits(outDims))
+    if (!call.fits(outDims))
       return std::nullopt;
     Tensor out = Tensor::zeros(x.type, outDims);
     int64_t outer = 1;
@@ -1059,7 +1060,7 @@ Result indexingOps(const std::string &op, const Attributes &attrs,
     Dims outDims(x.dims.begin(), x.dims.begin() + axis);
     outDims.insert(outDims.end(), in[1]->dims.begin(), in[1]->dims.end());
     outDims.insert(outDims.end(), x.dims.begin() + axis + 1, x.dims.end());
-    if (!fits(outDims))
+    if (!call.fits(outDims))
       return std::nullopt;
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d)
@@ -1131,7 +1132,7 @@ Result indexingOps(const std::string &op, const Attributes &attrs,
       if (count > 0)
         offset += start * own[a];
     }
-    if (!fits(outDims))
+    if (!call.fits(outDims))
       return std::nullopt;
     return one(strided(x, offset, strides, outDims));
   }
@@ -1263,7 +1264,7 @@ Result indexingOps(const std::string &op, const Attributes &attrs,
           (mode != "constant" && x.dims[d] == 0 && outDims.back() > 0))
         return std::nullopt;
     }
-    if (!fits(outDims))
+    if (!call.fits(outDims))
       return std::nullopt;
     Tensor out = Tensor::zeros(x.type, outDims);
     Dims own = stridesOf(x.dims), index(rank, 0);
@@ -1306,16 +1307,10 @@ Result indexingOps(const std::string &op, const Attributes &attrs,
 
 /// Ops whose values come from their shape or from positions: Range,
 /// ConstantOfShape, Trilu, EyeLike, NonZero.
-Result generatorOps(const std::string &op, const Attributes &attrs,
-                    const std::vector<Operand> &ops,
-                    const std::vector<const Tensor *> &in, size_t numResults,
-                    int64_t maxElements) {
+Result generatorOps(const OpCall &call) {
+  const auto &[op, attrs, ops, in, numResults, maxElements] = call;
   const Tensor &x = *in[0];
   [[maybe_unused]] size_t width = elementSize(x.type);
-  [[maybe_unused]] auto fits = [&](const Dims &dims) {
-    int64_t n = numElements(dims);
-    return n >= 0 && n <= maxElements;
-  };
   if (op == "Range") {
     if (in.size() != 3 || in[1]->type != x.type || in[2]->type != x.type ||
         x.size() != 1 || in[1]->size() != 1 || in[2]->size() != 1 ||
@@ -1363,7 +1358,7 @@ Result generatorOps(const std::string &op, const Attributes &attrs,
     if (x.dims.size() != 1 || isFloatType(x.type))
       return std::nullopt;
     Dims outDims = x.ints();
-    if (!fits(outDims))
+    if (!call.fits(outDims))
       return std::nullopt;
     Tensor value = Tensor::zeros(kFloat, {1}); // the default: float 0
     if (attrs.has("value")) {
@@ -1426,7 +1421,7 @@ Result generatorOps(const std::string &op, const Attributes &attrs,
       advance(index, x.dims);
     }
     int64_t count = hits.size();
-    if (!fits({rank, count}))
+    if (!call.fits({rank, count}))
       return std::nullopt;
     Tensor out = Tensor::zeros(kInt64, {rank, count});
     for (int64_t d = 0; d < rank; ++d)
@@ -1439,16 +1434,10 @@ Result generatorOps(const std::string &op, const Attributes &attrs,
 
 /// Ops that reduce or scan along axes: Reduce{Sum,Prod,Max,Min,Mean},
 /// CumSum, ArgMax, ArgMin.
-Result reductionOps(const std::string &op, const Attributes &attrs,
-                    const std::vector<Operand> &ops,
-                    const std::vector<const Tensor *> &in, size_t numResults,
-                    int64_t maxElements) {
+Result reductionOps(const OpCall &call) {
+  const auto &[op, attrs, ops, in, numResults, maxElements] = call;
   const Tensor &x = *in[0];
   [[maybe_unused]] size_t width = elementSize(x.type);
-  [[maybe_unused]] auto fits = [&](const Dims &dims) {
-    int64_t n = numElements(dims);
-    return n >= 0 && n <= maxElements;
-  };
   if (op == "ReduceSum" || op == "ReduceProd" || op == "ReduceMax" ||
       op == "ReduceMin" || op == "ReduceMean") {
     bool unknown;
@@ -1536,10 +1525,7 @@ Result reductionOps(const std::string &op, const Attributes &attrs,
   return std::nullopt;
 }
 
-using OpFamily = Result (*)(const std::string &, const Attributes &,
-                            const std::vector<Operand> &,
-                            const std::vector<const Tensor *> &, size_t,
-                            int64_t);
+using OpFamily = Result (*)(const OpCall &);
 
 /// The ops the evaluator knows, and the family that evaluates each.
 const std::map<std::string, OpFamily> &opFamilies() {
@@ -1590,7 +1576,7 @@ Result evaluateKnown(const std::string &op, const Attributes &attrs,
   auto family = opFamilies().find(op);
   if (family == opFamilies().end() || elementSize(in[0]->type) == 0)
     return std::nullopt;
-  return family->second(op, attrs, ops, in, numResults, maxElements);
+  return family->second(OpCall{op, attrs, ops, in, numResults, maxElements});
 }
 
 /// Constant's value from whichever attribute holds it.

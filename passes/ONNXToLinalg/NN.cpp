@@ -124,12 +124,9 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
       return unsupported(op, "Conv needs 1, 2 or 3 spatial dimensions");
     SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
     Window w;
-    if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
-                             op.getStrides(), op.getDilations(),
-                             op.getAutoPad(), w)))
+    Value zero, xp;
+    if (failed(padInput(op, rewriter, w, zero, xp)))
       return failure();
-    Value zero = createScalar(rewriter, loc, et, 0);
-    Value xp = padSpatial(rewriter, loc, op.getX(), w, zero);
 
     int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
     int64_t f = wType.getDimSize(0), g = op.getGroup();
@@ -273,6 +270,22 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     return success();
   }
 
+  /// The Conv's window and X padded with zeros as it says (`zero` the
+  /// element type's 0).
+  static LogicalResult padInput(onnx::ConvOp op, PatternRewriter &rewriter,
+                                Window &w, Value &zero, Value &xp) {
+    auto xType = tensorType(op.getX()), wType = tensorType(op.getW());
+    auto yType = tensorType(op.getY());
+    SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+    if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
+                             op.getStrides(), op.getDilations(),
+                             op.getAutoPad(), w)))
+      return failure();
+    zero = createScalar(rewriter, op.getLoc(), yType.getElementType(), 0);
+    xp = padSpatial(rewriter, op.getLoc(), op.getX(), w, zero);
+    return success();
+  }
+
   /// A 1-d Conv is the 2-d one of height 1: X [N, C, L] as [N, C, 1, L], W
   /// [F, Cg, K] as [F, Cg, 1, K], and every window attribute with a leading
   /// 1 (or 0 for pads), so it runs on the same kernels (GEMM, depthwise).
@@ -321,12 +334,9 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     Type et = yType.getElementType();
     SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
     Window w;
-    if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
-                             op.getStrides(), op.getDilations(),
-                             op.getAutoPad(), w)))
+    Value zero, xp;
+    if (failed(padInput(op, rewriter, w, zero, xp)))
       return failure();
-    Value zero = createScalar(rewriter, loc, et, 0);
-    Value xp = padSpatial(rewriter, loc, op.getX(), w, zero);
     auto xpType = tensorType(xp);
     int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
     int64_t f = wType.getDimSize(0), g = op.getGroup();
@@ -364,8 +374,8 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     auto index = [&](OpBuilder &b, Location l, int64_t v) -> Value {
       return b.create<arith::ConstantIndexOp>(l, v);
     };
-    auto affine = [&](OpBuilder &b, Location l, Value i, int64_t scale,
-                      Value j, int64_t jscale) -> Value {
+    auto affine = [&](OpBuilder &b, Location l, Value i, int64_t scale, Value j,
+                      int64_t jscale) -> Value {
       Value r = b.create<arith::MulIOp>(l, i, index(b, l, scale));
       if (j)
         r = b.create<arith::AddIOp>(
@@ -414,8 +424,8 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
                                            accStride),
           merge);
       Value prod =
-          b.create<linalg::MatmulOp>(l, TypeRange{tileAcc},
-                                     ValueRange{ws, col}, ValueRange{init})
+          b.create<linalg::MatmulOp>(l, TypeRange{tileAcc}, ValueRange{ws, col},
+                                     ValueRange{init})
               .getResult(0);
       Value back = b.create<tensor::ExpandShapeOp>(
           l, accSlice, prod, ArrayRef<ReassociationIndices>{{0, 1, 2}, {3}});
