@@ -350,26 +350,16 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     w2.strides = {w.strides[1], w.strides[2]};
     w2.dilations = {w.dilations[1], w.dilations[2]};
 
+    // The first kernel depth of each output slice starts from the bias (or
+    // zeros), a tile the GEMM's initializer takes in; no pass fills the
+    // whole volume first.
     auto accType = RankedTensorType::get({n, f, od, p}, et);
-    Value acc;
-    if (onnx::isNoValue(op.getB())) {
-      acc = createFilled(rewriter, loc, accType, zero);
-    } else {
-      Value bias = reshapeTo(rewriter, loc, op.getB(),
-                             RankedTensorType::get({f, 1, 1}, et));
-      acc = buildElementwise(
-          rewriter, loc, accType, bias,
-          [](OpBuilder &, Location, ValueRange args) { return args[0]; });
-    }
-    // W [F, Cg, KD, KH, KW] -> [KD, F, Cg, KH, KW] -> [KD, F, K].
-    auto wtType = RankedTensorType::get({kd, f, cg, kh, kw}, et);
-    Value wt = rewriter
-                   .create<linalg::TransposeOp>(
-                       loc, op.getW(), createEmpty(rewriter, loc, wtType),
-                       ArrayRef<int64_t>{2, 0, 1, 3, 4})
-                   .getResult()[0];
-    Value wFlat =
-        reshapeTo(rewriter, loc, wt, RankedTensorType::get({kd, f, k}, et));
+    Value acc = createEmpty(rewriter, loc, accType);
+    Value bias;
+    if (!onnx::isNoValue(op.getB()))
+      bias = reshapeTo(rewriter, loc, op.getB(),
+                       RankedTensorType::get({f, 1}, et));
+    Value wFlat = reorderWeights(rewriter, loc, op.getW());
 
     auto index = [&](OpBuilder &b, Location l, int64_t v) -> Value {
       return b.create<arith::ConstantIndexOp>(l, v);
@@ -382,9 +372,10 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
             l, r, b.create<arith::MulIOp>(l, j, index(b, l, jscale)));
       return r;
     };
-    // One (image, group, output depth, kernel depth) step of the sum.
+    // One (image, group, output depth, kernel depth) step of the sum; the
+    // first starts from the bias.
     auto step = [&](OpBuilder &b, Location l, Value ni, Value gi, Value oi,
-                    Value ki, Value out) -> Value {
+                    Value ki, Value out, bool first) -> Value {
       auto one = b.getIndexAttr(1), z = b.getIndexAttr(0);
       Value depth = affine(b, l, oi, w.strides[0], ki, w.dilations[0]);
       // The depth slice, then its unit depth merged into the channels (a
@@ -418,11 +409,25 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
       auto tileAcc = RankedTensorType::get({fg, p}, et);
       auto accSlice = RankedTensorType::get({1, fg, 1, p}, et);
       SmallVector<ReassociationIndices> merge{{0, 1, 2}, {3}};
-      Value init = b.create<tensor::CollapseShapeOp>(
-          l,
-          b.create<tensor::ExtractSliceOp>(l, accSlice, out, accOff, accSize,
-                                           accStride),
-          merge);
+      Value init;
+      if (!first) {
+        init = b.create<tensor::CollapseShapeOp>(
+            l,
+            b.create<tensor::ExtractSliceOp>(l, accSlice, out, accOff, accSize,
+                                             accStride),
+            merge);
+      } else if (!bias) {
+        init = createFilled(b, l, tileAcc, zero);
+      } else {
+        Value slice = b.create<tensor::ExtractSliceOp>(
+            l, RankedTensorType::get({fg, 1}, et), bias,
+            ArrayRef<OpFoldResult>{affine(b, l, gi, fg, {}, 0), z},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(fg), one},
+            ArrayRef<OpFoldResult>{one, one});
+        init = buildElementwise(
+            b, l, tileAcc, slice,
+            [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+      }
       Value prod =
           b.create<linalg::MatmulOp>(l, TypeRange{tileAcc}, ValueRange{ws, col},
                                      ValueRange{init})
@@ -432,13 +437,25 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
       return b.create<tensor::InsertSliceOp>(l, back, out, accOff, accSize,
                                              accStride);
     };
-    // scf.for over n, g, od and kd, the accumulator carried through.
+    // scf.for over n, g, od and then kd (its first step peeled), the
+    // accumulator carried through.
     std::function<Value(OpBuilder &, Location, SmallVector<Value>, Value)>
         nest = [&](OpBuilder &b, Location l, SmallVector<Value> ivs,
                    Value out) -> Value {
       static constexpr int kLoops = 4;
-      if (ivs.size() == kLoops)
-        return step(b, l, ivs[0], ivs[1], ivs[2], ivs[3], out);
+      if (ivs.size() == kLoops - 1) {
+        // Kernel depth 0 from the bias, then the others.
+        out = step(b, l, ivs[0], ivs[1], ivs[2], index(b, l, 0), out, true);
+        if (kd == 1)
+          return out;
+        auto loop = b.create<scf::ForOp>(
+            l, index(b, l, 1), index(b, l, kd), index(b, l, 1), ValueRange{out},
+            [&](OpBuilder &nb, Location nl, Value ki, ValueRange args) {
+              nb.create<scf::YieldOp>(
+                  nl, step(nb, nl, ivs[0], ivs[1], ivs[2], ki, args[0], false));
+            });
+        return loop.getResult(0);
+      }
       int64_t extent = std::array<int64_t, kLoops>{n, g, od, kd}[ivs.size()];
       auto loop = b.create<scf::ForOp>(
           l, index(b, l, 0), index(b, l, extent), index(b, l, 1),
@@ -453,6 +470,45 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     Value out = nest(rewriter, loc, {}, acc);
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, out, yType));
     return success();
+  }
+
+  /// A 3-d Conv's W [F, Cg, KD, KH, KW] as [KD, F, Cg*KH*KW]: reordered
+  /// at compile time when W is a constant (a layer's weights), else by a
+  /// linalg.transpose.
+  static Value reorderWeights(PatternRewriter &rewriter, Location loc,
+                              Value w) {
+    auto type = tensorType(w);
+    Type et = type.getElementType();
+    int64_t f = type.getDimSize(0), cg = type.getDimSize(1),
+            kd = type.getDimSize(2),
+            khw = type.getDimSize(3) * type.getDimSize(4);
+    auto flatType = RankedTensorType::get({kd, f, cg * khw}, et);
+    DenseElementsAttr attr;
+    if (auto c = w.getDefiningOp<onnx::ConstantOp>())
+      attr = dyn_cast<DenseElementsAttr>(c.getValue());
+    unsigned bits = et.getIntOrFloatBitWidth();
+    if (attr && attr.isSplat())
+      return rewriter.create<arith::ConstantOp>(loc, attr.reshape(flatType));
+    if (attr && bits % 8 == 0) {
+      ArrayRef<char> raw = attr.getRawData();
+      size_t block = khw * bits / 8; // one (f, c, d)'s KH*KW window
+      std::vector<char> out(raw.size());
+      for (int64_t fi = 0; fi < f; ++fi)
+        for (int64_t ci = 0; ci < cg; ++ci)
+          for (int64_t di = 0; di < kd; ++di)
+            std::memcpy(&out[((di * f + fi) * cg + ci) * block],
+                        &raw[((fi * cg + ci) * kd + di) * block], block);
+      return rewriter.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::getFromRawBuffer(flatType, out));
+    }
+    auto wtType = RankedTensorType::get(
+        {kd, f, cg, type.getDimSize(3), type.getDimSize(4)}, et);
+    Value wt = rewriter
+                   .create<linalg::TransposeOp>(
+                       loc, w, createEmpty(rewriter, loc, wtType),
+                       ArrayRef<int64_t>{2, 0, 1, 3, 4})
+                   .getResult()[0];
+    return reshapeTo(rewriter, loc, wt, flatType);
   }
 
   /// col[c, kh, kw, oh, ow] = xp[0, c, oh*s + kh*d, ow*s + kw*d], returned

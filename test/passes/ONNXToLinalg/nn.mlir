@@ -62,20 +62,38 @@ func.func @conv_1d_depthwise(%x: tensor<1x4x10xf32>, %w: tensor<4x1x3xf32>) -> t
 
 // A 3-d Conv: per output depth (6) and kernel depth (3), the 2-d im2col of
 // one padded input depth slice times that depth's weights, reordered once to
-// [KD, F, Cg*KH*KW], accumulated into the output slice.
-// CHECK-LABEL: func @conv_3d
+// [KD, F, Cg*KH*KW] (a weight argument here: a transpose), accumulated into
+// the output slice. Kernel depth 0 starts from the bias; no fill of the
+// whole output comes first.
+// CHECK-LABEL: func @conv_3d(
 // CHECK: tensor.pad %{{.*}} low[0, 0, 1, 1, 1] high[0, 0, 1, 1, 1]
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<8x3x3x3x3xf32>) outs(%{{.*}} : tensor<3x8x3x3x3xf32>) permutation = [2, 0, 1, 3, 4]
 // CHECK: scf.for %[[OD:.*]] = %c0 to %c6
-// CHECK:   scf.for %[[KD:.*]] = %c0 to %c3
+// CHECK:   tensor.extract_slice %{{.*}}[0, 0, %[[OD]], 0, 0] [1, 3, 1, 10, 10]
+// CHECK:   %[[B:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<8x1xf32>) outs(%{{.*}} : tensor<8x16xf32>)
+// CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<8x27xf32>, tensor<27x16xf32>) outs(%[[B]] : tensor<8x16xf32>)
+// CHECK:   scf.for %[[KD:.*]] = %c1 to %c3
 // CHECK:     %[[D:.*]] = arith.addi %[[OD]], %[[KD]]
 // CHECK:     tensor.extract_slice %{{.*}}[0, 0, %[[D]], 0, 0] [1, 3, 1, 10, 10]
 // CHECK:     linalg.generic {{.*}} outs(%{{.*}} : tensor<3x3x3x4x4xf32>)
 // CHECK:     linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<8x27xf32>, tensor<27x16xf32>) outs(%{{.*}} : tensor<8x16xf32>)
 // CHECK: tensor.expand_shape %{{.*}} into tensor<1x8x6x4x4xf32>
+
 func.func @conv_3d(%x: tensor<1x3x6x8x8xf32>, %w: tensor<8x3x3x3x3xf32>, %b: tensor<8xf32>) -> tensor<1x8x6x4x4xf32> {
   %y = "onnx.Conv"(%x, %w, %b) {pads = [1, 1, 1, 1, 1, 1], strides = [1, 2, 2]} : (tensor<1x3x6x8x8xf32>, tensor<8x3x3x3x3xf32>, tensor<8xf32>) -> tensor<1x8x6x4x4xf32>
   return %y : tensor<1x8x6x4x4xf32>
+}
+
+// With constant weights the reorder happens at compile time: [F=4, 1,
+// KD=2] becomes [KD, F, 1].
+// CHECK-LABEL: func @conv_3d_constant_weights
+// CHECK-NOT: linalg.transpose
+// CHECK: arith.constant dense<{{\[\[}}[1.000000e+00], [3.000000e+00], [5.000000e+00], [7.000000e+00]], {{\[}}[2.000000e+00], [4.000000e+00], [6.000000e+00], [8.000000e+00]]]> : tensor<2x4x1xf32>
+func.func @conv_3d_constant_weights(%x: tensor<1x1x3x2x2xf32>) -> tensor<1x4x2x2x2xf32> {
+  %w = "onnx.Constant"() {value = dense<[[[[[1.0]], [[2.0]]]], [[[[3.0]], [[4.0]]]], [[[[5.0]], [[6.0]]]], [[[[7.0]], [[8.0]]]]]> : tensor<4x1x2x1x1xf32>} : () -> tensor<4x1x2x1x1xf32>
+  %none = onnx.NoValue : none
+  %y = "onnx.Conv"(%x, %w, %none) : (tensor<1x1x3x2x2xf32>, tensor<4x1x2x1x1xf32>, none) -> tensor<1x4x2x2x2xf32>
+  return %y : tensor<1x4x2x2x2xf32>
 }
 
 // CHECK-LABEL: func @maxpool_ceil
