@@ -91,12 +91,14 @@ static std::map<std::string, int> knownRanks(const onnx::GraphProto &graph) {
 }
 
 /// Before opset 7, a binary op with broadcast=1 lined B up with A's
-/// dimensions from `axis`. ONNX 1.12's version converter handles only a B
-/// that ends where A ends (or axis 0) and asserts on the rest, such as a
-/// per-channel [C] added to [N, C, H, W] at axis 1. So such a B is first
-/// unsqueezed at its end (Unsqueeze-1, axes as an attribute) until it ends
-/// where A does, and the axis goes: the same sum, in the form the converter
-/// converts.
+/// dimensions from `axis`, and PRelu's slope of rank 1 was per channel (A's
+/// axis 1). ONNX 1.12's version converter handles only a B that ends where
+/// A ends (or axis 0) and asserts on the rest, such as a per-channel [C]
+/// added to [N, C, H, W] at axis 1; it leaves PRelu's slope as it is, which
+/// opset 7's numpy broadcasting would line up with the last axis instead
+/// (a wrong result, not an error). So such a B is first unsqueezed at its
+/// end (Unsqueeze-1, axes as an attribute) until it ends where A does, and
+/// the axis goes: the same op, in the form the converter converts.
 /// The model's shapes must have been inferred.
 static void alignLegacyBroadcasts(onnx::ModelProto &model) {
   static const std::set<std::string> kLegacyBroadcast = {
@@ -119,8 +121,15 @@ static void alignLegacyBroadcasts(onnx::ModelProto &model) {
         axisIndex = i;
       }
     }
-    if (isDefault && kLegacyBroadcast.count(node.op_type()) && broadcast &&
-        axisIndex >= 0 && node.input_size() == 2 &&
+    bool prelu = isDefault && node.op_type() == "PRelu" &&
+                 node.input_size() == 2 && ranks.count(node.input(1)) &&
+                 ranks[node.input(1)] == 1;
+    if (prelu)
+      axis = 1; // a slope [C] (or [1], which any alignment broadcasts)
+    if (isDefault && node.input_size() == 2 &&
+        (prelu ||
+         (kLegacyBroadcast.count(node.op_type()) && broadcast &&
+          axisIndex >= 0)) &&
         ranks.count(node.input(0)) && ranks.count(node.input(1))) {
       int rankA = ranks[node.input(0)], rankB = ranks[node.input(1)];
       if (axis < 0)
@@ -140,7 +149,8 @@ static void alignLegacyBroadcasts(onnx::ModelProto &model) {
         for (int64_t k = 0; k < trailing; ++k)
           axes->add_ints(rankB + k);
         node.set_input(1, aligned);
-        node.mutable_attribute()->DeleteSubrange(axisIndex, 1);
+        if (axisIndex >= 0)
+          node.mutable_attribute()->DeleteSubrange(axisIndex, 1);
       }
     }
     *nodes.Add() = std::move(node);

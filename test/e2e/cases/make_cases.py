@@ -259,3 +259,17 @@ g = helper.make_graph(
     "legacy_intermediate", [vi("x", F, [2, 3, 4, 5])],
     [vi("y", F, [2, 3, 4, 5])], [init("b", bi)])
 save_case("legacy_intermediate", g, [xi], [np.maximum(xi, 0) + bi], opset=6)
+
+# Opset 6 PRelu with a per-channel slope [C]: channel is axis 1 in every
+# rank of X (opset 7's numpy broadcasting would line it up with the last
+# axis; the converter leaves it, so the importer aligns it first).
+for rank_shape in ((2, 3), (2, 3, 4), (1, 3, 2, 3)):
+    xr = rng.standard_normal(rank_shape).astype(np.float32)
+    sr = np.array([0.1, 0.2, 0.3], np.float32)
+    expand = (slice(None),) + (None,) * (len(rank_shape) - 2)
+    name = "legacy_prelu_channel_rank%d" % len(rank_shape)
+    g = helper.make_graph(
+        [helper.make_node("PRelu", ["x", "s"], ["y"])], name,
+        [vi("x", F, list(rank_shape))], [vi("y", F, list(rank_shape))],
+        [init("s", sr)])
+    save_case(name, g, [xr], [np.where(xr < 0, xr * sr[expand], xr)], opset=6)
