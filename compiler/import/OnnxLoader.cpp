@@ -127,9 +127,8 @@ static void alignLegacyBroadcasts(onnx::ModelProto &model) {
     if (prelu)
       axis = 1; // a slope [C] (or [1], which any alignment broadcasts)
     if (isDefault && node.input_size() == 2 &&
-        (prelu ||
-         (kLegacyBroadcast.count(node.op_type()) && broadcast &&
-          axisIndex >= 0)) &&
+        (prelu || (kLegacyBroadcast.count(node.op_type()) && broadcast &&
+                   axisIndex >= 0)) &&
         ranks.count(node.input(0)) && ranks.count(node.input(1))) {
       int rankA = ranks[node.input(0)], rankB = ranks[node.input(1)];
       if (axis < 0)
