@@ -75,16 +75,10 @@ static bool applyPins(onnx::ModelProto &model,
 /// The rank of every value whose shape inference (or the graph) knows it.
 static std::map<std::string, int> knownRanks(const onnx::GraphProto &graph) {
   std::map<std::string, int> ranks;
-  auto record = [&](const onnx::ValueInfoProto &v) {
+  forEachValueInfo(graph, [&](const onnx::ValueInfoProto &v) {
     if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
       ranks[v.name()] = v.type().tensor_type().shape().dim_size();
-  };
-  for (const auto &v : graph.input())
-    record(v);
-  for (const auto &v : graph.value_info())
-    record(v);
-  for (const auto &v : graph.output())
-    record(v);
+  });
   for (const auto &t : graph.initializer())
     ranks[t.name()] = t.dims_size();
   return ranks;
@@ -162,19 +156,8 @@ static void alignLegacyBroadcasts(onnx::ModelProto &model) {
 
 /// True if every node output has a static shape after inference.
 static bool allShapesStatic(const onnx::ModelProto &model) {
-  std::set<std::string> known;
-  auto record = [&](const onnx::ValueInfoProto &v) {
-    if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
-      return;
-    for (const auto &d : v.type().tensor_type().shape().dim())
-      if (!d.has_dim_value())
-        return;
-    known.insert(v.name());
-  };
-  for (const auto &v : model.graph().value_info())
-    record(v);
-  for (const auto &v : model.graph().output())
-    record(v);
+  std::map<std::string, std::vector<int64_t>> known =
+      staticShapes(model.graph());
   for (const auto &node : model.graph().node())
     for (const std::string &out : node.output())
       if (!out.empty() && !known.count(out))

@@ -14,6 +14,7 @@
 
 #include "onnx/onnx_pb.h"
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <set>
@@ -170,30 +171,6 @@ bool hasSubgraph(const onnx::NodeProto &node) {
   return false;
 }
 
-/// The static shapes shape inference recorded, by value name.
-std::map<std::string, std::vector<int64_t>>
-staticShapes(const onnx::GraphProto &graph) {
-  std::map<std::string, std::vector<int64_t>> shapes;
-  auto record = [&](const onnx::ValueInfoProto &v) {
-    if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
-      return;
-    std::vector<int64_t> dims;
-    for (const auto &d : v.type().tensor_type().shape().dim()) {
-      if (!d.has_dim_value())
-        return;
-      dims.push_back(d.dim_value());
-    }
-    shapes[v.name()] = dims;
-  };
-  for (const auto &v : graph.input())
-    record(v);
-  for (const auto &v : graph.value_info())
-    record(v);
-  for (const auto &v : graph.output())
-    record(v);
-  return shapes;
-}
-
 /// Every value name that a node of `graph` or of its subgraphs reads.
 void collectUses(const onnx::GraphProto &graph, std::set<std::string> &used,
                  const std::set<int> *skip = nullptr) {
@@ -213,6 +190,34 @@ void collectUses(const onnx::GraphProto &graph, std::set<std::string> &used,
 }
 
 } // namespace
+
+void kiln::forEachValueInfo(
+    const onnx::GraphProto &graph,
+    const std::function<void(const onnx::ValueInfoProto &)> &f) {
+  for (const auto &v : graph.input())
+    f(v);
+  for (const auto &v : graph.value_info())
+    f(v);
+  for (const auto &v : graph.output())
+    f(v);
+}
+
+std::map<std::string, std::vector<int64_t>>
+kiln::staticShapes(const onnx::GraphProto &graph) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  forEachValueInfo(graph, [&](const onnx::ValueInfoProto &v) {
+    if (!v.type().has_tensor_type() || !v.type().tensor_type().has_shape())
+      return;
+    std::vector<int64_t> dims;
+    for (const auto &d : v.type().tensor_type().shape().dim()) {
+      if (!d.has_dim_value())
+        return;
+      dims.push_back(d.dim_value());
+    }
+    shapes[v.name()] = dims;
+  });
+  return shapes;
+}
 
 bool kiln::foldShapeComputations(onnx::ModelProto &model) {
   onnx::GraphProto *graph = model.mutable_graph();
@@ -277,8 +282,8 @@ bool kiln::foldShapeComputations(onnx::ModelProto &model) {
 namespace {
 
 /// The inputs whose values decide an op's output shapes (besides the shapes
-/// of its inputs). Ops not listed: every input.
-std::vector<int> shapeDecidingInputs(const std::string &op) {
+/// of its inputs); nullopt for an op not listed: any input may.
+std::optional<std::vector<int>> shapeDecidingInputs(const std::string &op) {
   static const std::map<std::string, std::vector<int>> table = {
       {"Reshape", {1}},
       {"Expand", {1}},
@@ -308,7 +313,7 @@ std::vector<int> shapeDecidingInputs(const std::string &op) {
   auto it = table.find(op);
   if (it != table.end())
     return it->second;
-  return {-1};
+  return std::nullopt;
 }
 
 struct Explainer {
@@ -358,11 +363,10 @@ struct Explainer {
         if (!why.empty())
           return why;
       }
-    std::vector<int> deciding = shapeDecidingInputs(n.op_type());
+    std::optional<std::vector<int>> deciding = shapeDecidingInputs(n.op_type());
     for (int i = 0; i < n.input_size(); ++i) {
       bool decides =
-          deciding == std::vector<int>{-1} ||
-          std::find(deciding.begin(), deciding.end(), i) != deciding.end();
+          !deciding || std::count(deciding->begin(), deciding->end(), i) != 0;
       const std::string &in = n.input(i);
       if (decides && !in.empty() && !knownValues.count(in)) {
         std::string why = valueOf(in, n);

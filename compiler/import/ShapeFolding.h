@@ -13,15 +13,30 @@
 #ifndef KILN_COMPILER_IMPORT_SHAPEFOLDING_H
 #define KILN_COMPILER_IMPORT_SHAPEFOLDING_H
 
+#include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
+#include <vector>
 
 namespace onnx {
 class GraphProto;
 class ModelProto;
 class NodeProto;
+class ValueInfoProto;
 } // namespace onnx
 
 namespace kiln {
+
+/// Calls f for every value the graph describes: its inputs, value_info and
+/// outputs (what shape inference recorded).
+void forEachValueInfo(
+    const onnx::GraphProto &graph,
+    const std::function<void(const onnx::ValueInfoProto &)> &f);
+
+/// The values of `graph` whose shapes are known and static, by name.
+std::map<std::string, std::vector<int64_t>>
+staticShapes(const onnx::GraphProto &graph);
 
 /// Replaces every node of the main graph whose results are known and hold
 /// at most kMaxFoldedElements elements each with initializers. Returns true

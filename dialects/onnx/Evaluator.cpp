@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -278,28 +277,38 @@ void advance(Dims &index, const Dims &dims) {
   }
 }
 
+/// Calls f(o, offsets) for every element o of `outDims` in row-major order,
+/// where offsets[k] = starts[k] + sum(index[d] * strides[k][d]): the walk
+/// behind every strided view and broadcast.
+template <typename F>
+void forEachStrided(const Dims &outDims, const std::vector<Dims> &strides,
+                    Dims offsets, F f) {
+  int64_t n = numElements(outDims), rank = outDims.size();
+  Dims index(rank, 0);
+  for (int64_t o = 0; o < n; ++o) {
+    f(o, offsets);
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      for (size_t k = 0; k < strides.size(); ++k)
+        offsets[k] += strides[k][d];
+      if (++index[d] < outDims[d])
+        break;
+      for (size_t k = 0; k < strides.size(); ++k)
+        offsets[k] -= strides[k][d] * outDims[d];
+      index[d] = 0;
+    }
+  }
+}
+
 /// The elements of `in` at offset + sum(index[d] * strides[d]) for every
 /// index of `outDims`, as a new tensor: Transpose, Slice, Expand are views.
 Tensor strided(const Tensor &in, int64_t offset, const Dims &strides,
                const Dims &outDims) {
   Tensor out = Tensor::zeros(in.type, outDims);
   size_t width = elementSize(in.type);
-  int64_t n = out.size(), rank = outDims.size();
-  if (n == 0)
-    return out;
-  Dims index(rank, 0);
-  int64_t src = offset;
-  for (int64_t o = 0; o < n; ++o) {
-    std::memcpy(out.bytes.data() + o * width, in.bytes.data() + src * width,
+  forEachStrided(outDims, {strides}, {offset}, [&](int64_t o, const Dims &src) {
+    std::memcpy(out.bytes.data() + o * width, in.bytes.data() + src[0] * width,
                 width);
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      src += strides[d];
-      if (++index[d] < outDims[d])
-        break;
-      src -= strides[d] * outDims[d];
-      index[d] = 0;
-    }
-  }
+  });
   return out;
 }
 
@@ -333,27 +342,19 @@ Dims broadcastStrides(const Dims &dims, const Dims &outDims) {
 
 /// Calls f(o, offsets) for every element o of `outDims`, the broadcast of
 /// `ins`, with the element offset into each input.
+template <typename F>
 void forEachBroadcast(const std::vector<const Tensor *> &ins,
-                      const Dims &outDims,
-                      const std::function<void(int64_t, const Dims &)> &f) {
-  int64_t n = numElements(outDims);
+                      const Dims &outDims, F f) {
   std::vector<Dims> strides;
   for (const Tensor *t : ins)
     strides.push_back(broadcastStrides(t->dims, outDims));
-  int64_t rank = outDims.size();
-  Dims index(rank, 0), offsets(ins.size(), 0);
-  for (int64_t o = 0; o < n; ++o) {
-    f(o, offsets);
-    for (int64_t d = rank - 1; d >= 0; --d) {
-      for (size_t k = 0; k < ins.size(); ++k)
-        offsets[k] += strides[k][d];
-      if (++index[d] < outDims[d])
-        break;
-      for (size_t k = 0; k < ins.size(); ++k)
-        offsets[k] -= strides[k][d] * outDims[d];
-      index[d] = 0;
-    }
-  }
+  forEachStrided(outDims, strides, Dims(ins.size(), 0), f);
+}
+
+/// Whether a result of `dims` is a valid shape of at most `maxElements`.
+bool fitsIn(const Dims &dims, int64_t maxElements) {
+  int64_t n = numElements(dims);
+  return n >= 0 && n <= maxElements;
 }
 
 /// Reads attribute `name`, or the input at `index` if it is given; the
@@ -480,7 +481,7 @@ std::optional<Tensor> binary(const std::string &op, const Attributes &attrs,
   if (op == "Mod" && isFloat && fmod != 1)
     return std::nullopt;
   std::optional<Dims> outDims = broadcastDims({&a.dims, &b.dims});
-  if (!outDims || numElements(*outDims) > maxElements)
+  if (!outDims || !fitsIn(*outDims, maxElements))
     return std::nullopt;
   Tensor out = Tensor::zeros(resultType, *outDims);
   bool ok = true;
@@ -493,23 +494,15 @@ std::optional<Tensor> binary(const std::string &op, const Attributes &attrs,
       return;
     }
     if (comparison) {
-      bool r;
-      if (isFloat) {
-        double x = a.getDouble(off[0]), y = b.getDouble(off[1]);
-        r = op == "Equal"         ? x == y
-            : op == "Less"        ? x < y
-            : op == "Greater"     ? x > y
-            : op == "LessOrEqual" ? x <= y
-                                  : x >= y;
-      } else {
-        int64_t x = a.getInt(off[0]), y = b.getInt(off[1]);
-        r = op == "Equal"         ? x == y
-            : op == "Less"        ? x < y
-            : op == "Greater"     ? x > y
-            : op == "LessOrEqual" ? x <= y
-                                  : x >= y;
-      }
-      out.setInt(o, r);
+      auto compare = [&](auto x, auto y) {
+        return op == "Equal"         ? x == y
+               : op == "Less"        ? x < y
+               : op == "Greater"     ? x > y
+               : op == "LessOrEqual" ? x <= y
+                                     : x >= y;
+      };
+      out.setInt(o, isFloat ? compare(a.getDouble(off[0]), b.getDouble(off[1]))
+                            : compare(a.getInt(off[0]), b.getInt(off[1])));
       return;
     }
     if (isFloat) {
@@ -654,32 +647,21 @@ std::optional<Tensor> reduce(const std::string &op, const Tensor &x, Dims axes,
     for (int64_t d = 0; d < rank; ++d)
       if (!reduced.count(d))
         o += index[d] * keptStrides[d];
+    // The first element starts the accumulator; the others combine.
     if (isFloat) {
-      double v = x.getDouble(i);
-      double &acc = accF[o];
-      if (first[o])
-        acc = op == "ReduceProd" ? 1 : v;
-      if (op == "ReduceSum" || op == "ReduceMean")
-        acc = first[o] ? v : acc + v;
-      else if (op == "ReduceProd")
-        acc *= v;
-      else if (op == "ReduceMax")
-        acc = std::max(acc, v);
-      else
-        acc = std::min(acc, v);
+      double v = x.getDouble(i), &acc = accF[o];
+      acc = first[o]             ? v
+            : op == "ReduceProd" ? acc * v
+            : op == "ReduceMax"  ? std::max(acc, v)
+            : op == "ReduceMin"  ? std::min(acc, v)
+                                 : acc + v; // Sum, Mean
     } else {
-      int64_t v = x.getInt(i);
-      int64_t &acc = accI[o];
-      if (first[o])
-        acc = op == "ReduceProd" ? 1 : v;
-      if (op == "ReduceSum")
-        acc = first[o] ? v : (int64_t)((uint64_t)acc + (uint64_t)v);
-      else if (op == "ReduceProd")
-        acc = (int64_t)((uint64_t)acc * (uint64_t)v);
-      else if (op == "ReduceMax")
-        acc = std::max(acc, v);
-      else
-        acc = std::min(acc, v);
+      int64_t v = x.getInt(i), &acc = accI[o];
+      acc = first[o]             ? v
+            : op == "ReduceProd" ? (int64_t)((uint64_t)acc * (uint64_t)v)
+            : op == "ReduceMax"  ? std::max(acc, v)
+            : op == "ReduceMin"  ? std::min(acc, v)
+                                 : (int64_t)((uint64_t)acc + (uint64_t)v);
     }
     first[o] = false;
     advance(index, x.dims);
@@ -710,10 +692,7 @@ struct OpCall {
   size_t numResults;
   int64_t maxElements;
 
-  bool fits(const Dims &dims) const {
-    int64_t n = numElements(dims);
-    return n >= 0 && n <= maxElements;
-  }
+  bool fits(const Dims &dims) const { return fitsIn(dims, maxElements); }
 };
 
 /// Elementwise ops, with broadcasting: casts, arithmetic, comparisons, logic,
@@ -961,17 +940,9 @@ Result layoutOps(const OpCall &call) {
     if (perm.empty())
       for (int64_t i = rank - 1; i >= 0; --i)
         perm.push_back(i);
-    if ((int64_t)perm.size() != rank)
-      return std::nullopt;
-    Dims own = stridesOf(x.dims), strides, outDims;
-    std::set<int64_t> seen;
-    for (int64_t p : perm) {
-      if (p < 0 || p >= rank || !seen.insert(p).second)
-        return std::nullopt;
-      strides.push_back(own[p]);
-      outDims.push_back(x.dims[p]);
-    }
-    return one(strided(x, 0, strides, outDims));
+    if (auto t = transpose(x, perm))
+      return one(*t);
+    return std::nullopt;
   }
 
   if (op == "Expand") {
@@ -1317,7 +1288,6 @@ Result generatorOps(const OpCall &call) {
         x.type == kUInt64)
       return std::nullopt;
     Tensor out;
-    out.type = x.type;
     if (isFloatType(x.type)) {
       double start = x.getDouble(0), limit = in[1]->getDouble(0),
              delta = in[2]->getDouble(0);
@@ -1569,6 +1539,16 @@ const std::map<std::string, OpFamily> &opFamilies() {
   return table;
 }
 
+/// Ops with optional inputs after the first, which their family reads as
+/// null when absent; any other op needs every input it is given.
+bool hasOptionalInputs(const std::string &op) {
+  static const std::set<std::string> ops = {
+      "Slice",      "Trilu",     "Squeeze",   "Unsqueeze",
+      "Split",      "Clip",      "Pad",       "ReduceSum",
+      "ReduceProd", "ReduceMax", "ReduceMin", "ReduceMean"};
+  return ops.count(op) != 0;
+}
+
 Result evaluateKnown(const std::string &op, const Attributes &attrs,
                      const std::vector<Operand> &ops,
                      const std::vector<const Tensor *> &in, size_t numResults,
@@ -1609,6 +1589,22 @@ Result evaluateConstant(const Attributes &attrs) {
 }
 
 } // namespace
+
+std::optional<Tensor> kiln::eval::transpose(const Tensor &x,
+                                            const std::vector<int64_t> &perm) {
+  int64_t rank = x.dims.size();
+  if ((int64_t)perm.size() != rank)
+    return std::nullopt;
+  Dims own = stridesOf(x.dims), strides, outDims;
+  std::set<int64_t> seen;
+  for (int64_t p : perm) {
+    if (p < 0 || p >= rank || !seen.insert(p).second)
+      return std::nullopt;
+    strides.push_back(own[p]);
+    outDims.push_back(x.dims[p]);
+  }
+  return strided(x, 0, strides, outDims);
+}
 
 bool kiln::eval::worthFolding(const std::vector<Tensor> &results,
                               const std::vector<Operand> &operands) {
@@ -1669,15 +1665,9 @@ Result kiln::eval::evaluate(const std::string &op, const Attributes &attrs,
       in.push_back(o.value);
     }
     // An absent input may only be an optional one after the first.
-    if (in.empty() || !in[0])
-      return std::nullopt;
-    std::vector<const Tensor *> present;
-    for (const Tensor *t : in)
-      if (t)
-        present.push_back(t);
-    if (present.size() != in.size() && op != "Slice" && op != "Trilu" &&
-        op != "Squeeze" && op != "Unsqueeze" && op != "Split" && op != "Clip" &&
-        op != "Pad" && op.rfind("Reduce", 0) != 0)
+    if (in.empty() || !in[0] ||
+        (std::count(in.begin(), in.end(), nullptr) != 0 &&
+         !hasOptionalInputs(op)))
       return std::nullopt;
     results = evaluateKnown(op, attrs, ops, in, numResults, maxElements);
   }

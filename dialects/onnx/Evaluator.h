@@ -110,6 +110,11 @@ evaluate(const std::string &opType, const Attributes &attributes,
          const std::vector<Operand> &operands, size_t numResults,
          int64_t maxElements);
 
+/// `x` with its dimensions permuted (result dim i is x's dim perm[i]), or
+/// nullopt if `perm` is not a permutation of x's dimensions.
+std::optional<Tensor> transpose(const Tensor &x,
+                                const std::vector<int64_t> &perm);
+
 /// Whether a caller should replace an op by the `results` evaluate() gave
 /// for these `operands`: integer and bool results always (shape arithmetic,
 /// masks); float results only if none is larger than the op's largest known

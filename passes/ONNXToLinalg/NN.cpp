@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/EvaluatorTensors.h"
 #include "passes/ONNXToLinalg/Common.h"
 #include "passes/Passes.h"
 
@@ -437,28 +438,30 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
       return b.create<tensor::InsertSliceOp>(l, back, out, accOff, accSize,
                                              accStride);
     };
-    // scf.for over n, g, od and then kd (its first step peeled), the
-    // accumulator carried through.
+    // Kernel depth 0 from the bias, then the other depths, for one output
+    // slice (image ni, group gi, output depth oi).
+    auto depths = [&](OpBuilder &b, Location l, ArrayRef<Value> ivs,
+                      Value out) -> Value {
+      out = step(b, l, ivs[0], ivs[1], ivs[2], index(b, l, 0), out, true);
+      if (kd == 1)
+        return out;
+      auto loop = b.create<scf::ForOp>(
+          l, index(b, l, 1), index(b, l, kd), index(b, l, 1), ValueRange{out},
+          [&](OpBuilder &nb, Location nl, Value ki, ValueRange args) {
+            nb.create<scf::YieldOp>(
+                nl, step(nb, nl, ivs[0], ivs[1], ivs[2], ki, args[0], false));
+          });
+      return loop.getResult(0);
+    };
+    // scf.for over n, g and od around that, the accumulator carried through.
+    std::array<int64_t, 3> extents{n, g, od};
     std::function<Value(OpBuilder &, Location, SmallVector<Value>, Value)>
         nest = [&](OpBuilder &b, Location l, SmallVector<Value> ivs,
                    Value out) -> Value {
-      static constexpr int kLoops = 4;
-      if (ivs.size() == kLoops - 1) {
-        // Kernel depth 0 from the bias, then the others.
-        out = step(b, l, ivs[0], ivs[1], ivs[2], index(b, l, 0), out, true);
-        if (kd == 1)
-          return out;
-        auto loop = b.create<scf::ForOp>(
-            l, index(b, l, 1), index(b, l, kd), index(b, l, 1), ValueRange{out},
-            [&](OpBuilder &nb, Location nl, Value ki, ValueRange args) {
-              nb.create<scf::YieldOp>(
-                  nl, step(nb, nl, ivs[0], ivs[1], ivs[2], ki, args[0], false));
-            });
-        return loop.getResult(0);
-      }
-      int64_t extent = std::array<int64_t, kLoops>{n, g, od, kd}[ivs.size()];
+      if (ivs.size() == extents.size())
+        return depths(b, l, ivs, out);
       auto loop = b.create<scf::ForOp>(
-          l, index(b, l, 0), index(b, l, extent), index(b, l, 1),
+          l, index(b, l, 0), index(b, l, extents[ivs.size()]), index(b, l, 1),
           ValueRange{out},
           [&](OpBuilder &nb, Location nl, Value iv, ValueRange args) {
             SmallVector<Value> inner = ivs;
@@ -483,24 +486,15 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
             kd = type.getDimSize(2),
             khw = type.getDimSize(3) * type.getDimSize(4);
     auto flatType = RankedTensorType::get({kd, f, cg * khw}, et);
-    DenseElementsAttr attr;
     if (auto c = w.getDefiningOp<onnx::ConstantOp>())
-      attr = dyn_cast<DenseElementsAttr>(c.getValue());
-    unsigned bits = et.getIntOrFloatBitWidth();
-    if (attr && attr.isSplat())
-      return rewriter.create<arith::ConstantOp>(loc, attr.reshape(flatType));
-    if (attr && bits % 8 == 0) {
-      ArrayRef<char> raw = attr.getRawData();
-      size_t block = khw * bits / 8; // one (f, c, d)'s KH*KW window
-      std::vector<char> out(raw.size());
-      for (int64_t fi = 0; fi < f; ++fi)
-        for (int64_t ci = 0; ci < cg; ++ci)
-          for (int64_t di = 0; di < kd; ++di)
-            std::memcpy(&out[((di * f + fi) * cg + ci) * block],
-                        &raw[((fi * cg + ci) * kd + di) * block], block);
-      return rewriter.create<arith::ConstantOp>(
-          loc, DenseElementsAttr::getFromRawBuffer(flatType, out));
-    }
+      if (auto attr = dyn_cast<DenseElementsAttr>(c.getValue()))
+        if (std::optional<eval::Tensor> t = toTensor(attr))
+          if (std::optional<eval::Tensor> r =
+                  eval::transpose(*t, {2, 0, 1, 3, 4})) {
+            r->dims = {kd, f, cg * khw};
+            if (DenseElementsAttr folded = fromTensor(*r, flatType))
+              return rewriter.create<arith::ConstantOp>(loc, folded);
+          }
     auto wtType = RankedTensorType::get(
         {kd, f, cg, type.getDimSize(3), type.getDimSize(4)}, et);
     Value wt = rewriter

@@ -831,14 +831,12 @@ def main(argv):
     names = list(SETS[a.set])
     if a.only:
         names = [n for n in a.only.split(",") if n]
-        bad = [n for n in names
-               if n not in MODELS and n not in ZOO and n not in BENCH
-               and n not in TRANSFORMERS and n not in CONV_ND]
+        # Every model is in some set ("all" repeats spine and zoo).
+        known = [m for k, v in SETS.items() if k != "all" for m in v]
+        bad = [n for n in names if n not in known]
         if bad:
             p.error("unknown model(s) %s; known: %s"
-                    % (",".join(bad), ",".join(SETS["all"] + SETS["bench"]
-                                      + SETS["transformers"]
-                                      + SETS["conv_nd"])))
+                    % (",".join(bad), ",".join(known)))
 
     torch.set_grad_enabled(False)
     os.makedirs(a.outdir, exist_ok=True)
