@@ -26,11 +26,13 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/TargetParser/Host.h"
@@ -63,8 +65,10 @@ cl::opt<Emit> emitKind(
                clEnumValN(Emit::Header, "header", "the C header only (.h)"),
                clEnumValN(Emit::PTX, "ptx", "CUDA PTX (.ptx)")),
     cl::cat(kilncCategory));
-cl::opt<std::string> targetName("target",
-                                cl::desc("host, x86_64, aarch64 or a triple"),
+cl::opt<std::string> targetName(
+    "target",
+    cl::desc("host, x86_64, aarch64, cortex-m4, cortex-m7, cortex-m55 or a "
+             "triple"),
                                 cl::init("host"), cl::cat(kilncCategory));
 cl::opt<std::string> mcpu("mcpu", cl::desc("target CPU, as in llc"),
                           cl::cat(kilncCategory));
@@ -99,6 +103,10 @@ cl::list<std::string>
     inputShapes("input-shape",
                 cl::desc("pin an input's shape, e.g. input:1x3x224x224"),
                 cl::value_desc("name:dims"), cl::cat(kilncCategory));
+cl::opt<std::string> maxWorkspace(
+    "max-workspace",
+    cl::desc("fail if the workspace arena needs more than this many bytes"),
+    cl::value_desc("bytes"), cl::cat(kilncCategory));
 cl::opt<std::string>
     compileTo("compile-to",
               cl::desc("with --emit=mlir: stop after onnx, linalg, optimized, "
@@ -242,8 +250,9 @@ std::string toolDir(const char *argv0) {
   return llvm::sys::path::parent_path(exe).str();
 }
 
-void printPlan(Operation *func, const ModelSignature &sig, uint64_t codeSize) {
-  llvm::outs() << "memory plan for " << sig.name << " (" << sig.source << ")\n";
+void printPlan(Operation *func, const ModelSignature &sig) {
+  llvm::outs() << "memory plan for " << sig.name << " (" << sig.source
+               << ") on " << sig.target << "\n";
   int64_t unplanned = 0, lower = 0;
   if (auto a = func->getAttrOfType<IntegerAttr>(kWorkspaceTotalAttr))
     unplanned = a.getInt();
@@ -254,7 +263,9 @@ void printPlan(Operation *func, const ModelSignature &sig, uint64_t codeSize) {
       "its own)\n",
       sig.workspaceSize, lower, unplanned);
   llvm::outs() << llvm::formatv("  weights: {0} bytes\n", sig.weightsSize);
-  llvm::outs() << llvm::formatv("  code:    {0} bytes\n", codeSize);
+  llvm::outs() << llvm::formatv(
+      "  code:    {0} bytes (executable sections, without the weights)\n",
+      sig.codeSize);
   auto buffers = func->getAttrOfType<ArrayAttr>(kBuffersAttr);
   llvm::outs() << "  buffers (" << (buffers ? buffers.size() : 0)
                << "): offset size [first, last] type\n";
@@ -275,6 +286,18 @@ int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(kilncCategory);
   cl::ParseCommandLineOptions(argc, argv, "Kiln: ONNX to native code\n");
+  // An LLVM backend that cannot compile something for the chosen target
+  // reports a fatal error: one line and exit status 1 like every other
+  // error, and the temporary files removed, not a crash with a stack dump.
+  llvm::install_fatal_error_handler(
+      [](void *, const char *reason, bool) {
+        llvm::sys::RunInterruptHandlers();
+        llvm::WithColor::error(llvm::errs(), "kilnc")
+            << inputPath << ": LLVM cannot compile this model for target '"
+            << targetName << "': " << reason << "\n";
+        exit(1);
+      },
+      nullptr);
 
   // Flags first: nothing is read before they are known to be good.
   Emit emit;
@@ -313,15 +336,37 @@ int main(int argc, char **argv) {
   if (!outDir.empty() && !llvm::sys::fs::is_directory(outDir))
     fail("cannot write '" + outputPath + "': no directory '" + outDir + "'");
 
-  // The runtime kilnc ships is built for the host only.
-  if ((emit == Emit::So || emit == Emit::Lib) &&
-      (*machine)->getTargetTriple().getArch() !=
-          llvm::Triple(llvm::sys::getProcessTriple()).getArch())
+  // The runtime a library links: the host's own, or one built for the
+  // target's architecture (lib/kiln/DIR/libkiln_runtime.a).
+  const llvm::Triple &triple = (*machine)->getTargetTriple();
+  bool bareMetal = isBareMetal(triple);
+  std::string dir = toolDir(argv[0]);
+  ArtifactTools tools;
+  tools.linker = KILN_LLD_PATH;
+  if (triple.getArch() ==
+      llvm::Triple(llvm::sys::getProcessTriple()).getArch())
+    tools.runtimeArchive = dir + "/../lib/libkiln_runtime.a";
+  else if (std::string sub = runtimeDirFor(triple); !sub.empty())
+    tools.runtimeArchive = dir + "/../lib/kiln/" + sub + "/libkiln_runtime.a";
+  if (emit == Emit::So && bareMetal)
+    fail("target '" + targetName +
+         "' has no operating system to load a shared library; emit an "
+         "object (.o) or a static library (.a)");
+  if ((emit == Emit::So || emit == Emit::Lib) && tools.runtimeArchive.empty())
     fail("a " +
          llvm::Twine(emit == Emit::So ? "shared library" : "static library") +
          " for target '" + targetName +
-         "' needs the Kiln runtime built for it; emit an object "
-         "(--emit=obj) and link the runtime yourself");
+         "' needs the Kiln runtime built for it, and Kiln has none for " +
+         triple.str() + "; emit an object (--emit=obj) and link the runtime "
+         "yourself");
+  std::optional<int64_t> workspaceLimit;
+  if (!maxWorkspace.empty()) {
+    int64_t bytes;
+    if (llvm::StringRef(maxWorkspace).getAsInteger(10, bytes) || bytes < 0)
+      fail("--max-workspace expects a number of bytes, got '" + maxWorkspace +
+           "'");
+    workspaceLimit = bytes;
+  }
 
   if (!llvm::sys::fs::exists(inputPath))
     fail(inputPath + ": no such file");
@@ -372,7 +417,7 @@ int main(int argc, char **argv) {
     context.disableMultithreading();
     pm.enableIRPrinting(std::make_unique<DumpIRConfig>(dumpIRDir));
   }
-  buildPipeline(pm, upTo);
+  buildPipeline(pm, upTo, profileFor(**machine));
   if (failed(pm.run(*module))) {
     if (!reported)
       fail(inputPath + ": compilation failed");
@@ -397,6 +442,15 @@ int main(int argc, char **argv) {
     sig.workspaceSize = a.getInt();
   if (auto a = graph->getAttrOfType<IntegerAttr>(kWorkspaceAlignAttr))
     sig.workspaceAlign = a.getInt();
+  if (auto a = graph->getAttrOfType<IntegerAttr>(kWorkspaceLowerBoundAttr))
+    sig.workspaceLowerBound = a.getInt();
+  if (workspaceLimit && sig.workspaceSize > *workspaceLimit)
+    fail(inputPath + ": the workspace arena needs " +
+         llvm::Twine(sig.workspaceSize) + " bytes (at least " +
+         llvm::Twine(sig.workspaceLowerBound) +
+         " are alive at once), more than --max-workspace=" +
+         llvm::Twine(*workspaceLimit));
+  sig.target = triple.str() + " (" + (*machine)->getTargetCPU().str() + ")";
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
@@ -410,21 +464,25 @@ int main(int argc, char **argv) {
     fail(inputPath + ": " + llvm::toString(std::move(err)));
   optimizeModule(*llvmModule, **machine, optLevel);
 
-  std::string dir = toolDir(argv[0]);
-  ArtifactTools tools;
-  tools.runtimeArchive = dir + "/../lib/libkiln_runtime.a";
-  tools.linker = KILN_LLD_PATH;
-
-  if (emit != Emit::Header) {
+  uint64_t codeSize = 0;
+  if (emit == Emit::Header) {
+    auto measured = measureCode(*llvmModule, **machine);
+    if (!measured)
+      fail(inputPath + ": " + llvm::toString(measured.takeError()));
+    codeSize = *measured;
+  } else {
     ArtifactKind kind = emit == Emit::Obj      ? ArtifactKind::Object
                         : emit == Emit::Asm    ? ArtifactKind::Assembly
                         : emit == Emit::LLVMIR ? ArtifactKind::LLVMIR
                         : emit == Emit::Lib    ? ArtifactKind::Archive
                                                : ArtifactKind::SharedLibrary;
     if (llvm::Error err =
-            writeArtifact(*llvmModule, **machine, kind, outputPath, tools))
+            writeArtifact(*llvmModule, **machine, kind, outputPath, tools,
+                          &codeSize))
       fail(llvm::toString(std::move(err)));
   }
+
+  sig.codeSize = codeSize;
 
   // The header: the output itself for --emit=header, else beside the artifact.
   if (emit == Emit::Header || emit == Emit::Obj || emit == Emit::Lib ||
@@ -445,11 +503,7 @@ int main(int argc, char **argv) {
     out->keep();
   }
 
-  if (printMemoryPlan) {
-    uint64_t codeSize = 0;
-    if (emit == Emit::Obj || emit == Emit::Lib || emit == Emit::So)
-      llvm::sys::fs::file_size(outputPath, codeSize);
-    printPlan(graph, sig, codeSize);
-  }
+  if (printMemoryPlan)
+    printPlan(graph, sig);
   return 0;
 }

@@ -51,7 +51,8 @@ std::optional<Phase> parsePhase(llvm::StringRef name) {
       .Default(std::nullopt);
 }
 
-void buildPipeline(OpPassManager &pm, Phase upTo) {
+void buildPipeline(OpPassManager &pm, Phase upTo,
+                   const TargetProfile &profile) {
   if (upTo == Phase::ONNX)
     return;
   buildONNXToLinalgPipeline(pm);
@@ -60,10 +61,10 @@ void buildPipeline(OpPassManager &pm, Phase upTo) {
   buildLinalgOptimizationPipeline(pm);
   if (upTo == Phase::Optimized)
     return;
-  buildBufferizationPipeline(pm);
+  buildBufferizationPipeline(pm, profile);
   if (upTo == Phase::Bufferized)
     return;
-  buildCPULoweringPipeline(pm);
+  buildCPULoweringPipeline(pm, profile);
 }
 
 void registerKilnDialects(DialectRegistry &registry) {

@@ -9,6 +9,8 @@
 #ifndef KILN_COMPILER_PIPELINES_H
 #define KILN_COMPILER_PIPELINES_H
 
+#include "codegen/common/TargetProfile.h"
+
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/StringRef.h"
 
@@ -32,8 +34,10 @@ enum class Phase {
 /// Parses a phase name (onnx, linalg, optimized, bufferized, llvm).
 std::optional<Phase> parsePhase(llvm::StringRef name);
 
-/// Adds the passes that take imported IR to `upTo` to `pm`.
-void buildPipeline(mlir::OpPassManager &pm, Phase upTo);
+/// Adds the passes that take imported IR to `upTo` to `pm`, generating code
+/// for `profile`.
+void buildPipeline(mlir::OpPassManager &pm, Phase upTo,
+                   const TargetProfile &profile = {});
 
 /// Registers every dialect, interface and translation Kiln uses.
 void registerKilnDialects(mlir::DialectRegistry &registry);

@@ -13,6 +13,10 @@ PACKAGES=(
   # ONNX import, backend test data, test and model-generation tools
   libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
   libgtest-dev python3-onnx python3-numpy python3-torch python3-torchvision
+  # cross targets: aarch64 Linux under qemu-aarch64, Cortex-M firmware under
+  # qemu-system-arm (MPS2 boards)
+  qemu-user-static gcc-aarch64-linux-gnu libc6-dev-arm64-cross
+  qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
 )
 
 missing=()

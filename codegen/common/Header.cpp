@@ -30,6 +30,27 @@ std::string kiln::makeCIdentifier(const std::string &text) {
   return out;
 }
 
+/// Bytes per element of `dtype`.
+static int64_t elementSize(int32_t dtype) {
+  switch (dtype) {
+  case 2:
+  case 3:
+  case 9:
+    return 1;
+  case 4:
+  case 5:
+  case 10:
+  case 16:
+    return 2;
+  case 7:
+  case 11:
+  case 13:
+    return 8;
+  default:
+    return 4;
+  }
+}
+
 const char *kiln::cTypeOf(int32_t dtype) {
   switch (dtype) {
   case 1:
@@ -141,13 +162,39 @@ std::string kiln::emitHeader(const ModelSignature &m) {
   os << "#ifndef " << guard << "\n#define " << guard << "\n\n";
   os << "#include <stddef.h>\n#include <stdint.h>\n\n";
   os << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
-  os << "/* Scratch arena NAME_run needs: pass a buffer of this size and\n"
-        "   alignment, or NULL on hosted targets to let the runtime allocate. "
-        "*/\n";
+  int64_t inputBytes = 0, outputBytes = 0;
+  for (const TensorSignature &t : m.inputs)
+    inputBytes += t.numElements() * elementSize(t.dtype);
+  for (const TensorSignature &t : m.outputs)
+    outputBytes += t.numElements() * elementSize(t.dtype);
+  os << "/* Memory";
+  if (!m.target.empty())
+    os << " on " << m.target;
+  os << ", in bytes:\n"
+        "     code     " << m.codeSize << " (executable sections, without the "
+        "weights)\n"
+        "     weights  " << m.weightsSize << " (read-only data: flash on a "
+        "microcontroller)\n"
+        "     arena    " << m.workspaceSize << " (lower bound "
+     << m.workspaceLowerBound << ", the most bytes of intermediates alive "
+        "at once";
+  if (m.workspaceSize > m.workspaceLowerBound)
+    os << ";\n              the rest is buffers that are never alive together "
+          "but could\n              not share addresses (greedy placement, "
+       << m.workspaceAlign << "-byte alignment)";
+  os << ")\n"
+        "     inputs   " << inputBytes << ", outputs " << outputBytes
+     << " (the caller's buffers)\n"
+        "   Pass "
+     << n << "_run an arena of " << n << "_WORKSPACE_SIZE bytes aligned to\n   "
+     << n << "_WORKSPACE_ALIGN, or NULL on hosted targets to let the runtime "
+        "allocate\n   one. */\n";
   os << "#define " << n << "_WORKSPACE_SIZE " << m.workspaceSize << "\n";
   os << "#define " << n << "_WORKSPACE_ALIGN " << m.workspaceAlign << "\n";
-  os << "/* Bytes of constant weights in the artifact's read-only data. */\n";
+  os << "#define " << n << "_WORKSPACE_LOWER_BOUND " << m.workspaceLowerBound
+     << "\n";
   os << "#define " << n << "_WEIGHTS_SIZE " << m.weightsSize << "\n";
+  os << "#define " << n << "_CODE_SIZE " << m.codeSize << "\n";
   os << "#define " << n << "_NUM_INPUTS " << m.inputs.size() << "\n";
   os << "#define " << n << "_NUM_OUTPUTS " << m.outputs.size() << "\n\n";
   for (size_t i = 0; i < m.inputs.size(); ++i)

@@ -29,9 +29,13 @@ struct ModelSignature {
   std::string name;   ///< symbol prefix, a C identifier
   std::string source; ///< the model file name, for the banner
   std::vector<TensorSignature> inputs, outputs;
+  std::string target;  ///< the target triple and CPU, for the memory banner
   int64_t workspaceSize = 0;
   int64_t workspaceAlign = 64;
+  /// The most bytes of intermediates alive at one time: no arena is smaller.
+  int64_t workspaceLowerBound = 0;
   int64_t weightsSize = 0;
+  int64_t codeSize = 0; ///< bytes of executable code, without the weights
 };
 
 /// Turns `text` into a C identifier: other characters become '_', and a

@@ -47,7 +47,8 @@ void buildLinalgOptimizationPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void buildBufferizationPipeline(OpPassManager &pm) {
+void buildBufferizationPipeline(OpPassManager &pm,
+                                const TargetProfile &profile) {
   // Before the entry is prepared: the pattern driver folds, and would fold
   // away the copies that keep an output from being an input.
   pm.addNestedPass<func::FuncOp>(createDecomposePads());
@@ -70,10 +71,19 @@ void buildBufferizationPipeline(OpPassManager &pm) {
   // insert_slice leaves, which turns its copy into a self-copy: canonicalize
   // again to erase those, or they would stop the accumulator hoisting.
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLowerMatmuls());
-  pm.addPass(createLowerWindows());
-  pm.addPass(createParallelizeLoops());
-  pm.addPass(createPlanMemory());
+  LowerMatmulsOptions matmuls;
+  matmuls.vectorWidth = profile.vectorWidth;
+  matmuls.tileM = profile.tileM;
+  matmuls.tileNVectors = profile.tileNVectors;
+  matmuls.parallel = profile.threads;
+  pm.addPass(createLowerMatmuls(matmuls));
+  LowerWindowsOptions windows;
+  windows.vectorWidth = profile.vectorWidth;
+  windows.parallel = profile.threads;
+  pm.addPass(createLowerWindows(windows));
+  if (profile.threads)
+    pm.addPass(createParallelizeLoops());
+  pm.addPass(createPlanMemory(PlanMemoryOptions{profile.alignment}));
   pm.addPass(createLowerRunTimeChecks());
 }
 
@@ -88,7 +98,7 @@ void registerCommonPipelines() {
       "kiln-bufferize-pipeline",
       "bufferization, out-parameters, the CPU kernels and the static "
       "memory plan",
-      buildBufferizationPipeline);
+      [](OpPassManager &pm) { buildBufferizationPipeline(pm); });
 }
 
 } // namespace kiln

@@ -9,6 +9,8 @@
 #ifndef KILN_CODEGEN_COMMON_PIPELINE_H
 #define KILN_CODEGEN_COMMON_PIPELINE_H
 
+#include "codegen/common/TargetProfile.h"
+
 #include "mlir/Pass/PassManager.h"
 
 namespace kiln {
@@ -29,9 +31,11 @@ void buildONNXToLinalgPipeline(mlir::OpPassManager &pm);
 /// (kiln-linalg-optimize-pipeline).
 void buildLinalgOptimizationPipeline(mlir::OpPassManager &pm);
 
-/// One-shot bufferization, results as out-parameters, and the static memory
-/// plan (kiln-bufferize-pipeline).
-void buildBufferizationPipeline(mlir::OpPassManager &pm);
+/// One-shot bufferization, results as out-parameters, the CPU kernels for
+/// `profile`, and the static memory plan (kiln-bufferize-pipeline, with the
+/// default profile).
+void buildBufferizationPipeline(mlir::OpPassManager &pm,
+                                const TargetProfile &profile = {});
 
 /// Registers the pipelines above by name, for kiln-opt.
 void registerCommonPipelines();

@@ -14,6 +14,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
 #include "mlir/Dialect/Math/Transforms/Approximation.h"
@@ -95,7 +96,8 @@ struct LowerMathToPolynomialsPass
 
 namespace kiln {
 
-void buildCPULoweringPipeline(OpPassManager &pm) {
+void buildCPULoweringPipeline(OpPassManager &pm,
+                              const TargetProfile &profile) {
   // First, while each loop nest is still one top-level op of the entry.
   pm.addPass(createOutlineKernels());
   pm.addNestedPass<func::FuncOp>(createLowerVectors());
@@ -109,6 +111,8 @@ void buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  if (profile.expandFloatMinMax)
+    pm.addPass(arith::createArithExpandOpsPass());
   pm.addPass(createConvertVectorToLLVMPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
@@ -126,7 +130,9 @@ void buildCPULoweringPipeline(OpPassManager &pm) {
 void registerCPUPipelines() {
   PassPipelineRegistration<>("kiln-cpu-lower-to-llvm-pipeline",
                              "bufferized IR to the LLVM dialect for CPUs",
-                             buildCPULoweringPipeline);
+                             [](OpPassManager &pm) {
+                               buildCPULoweringPipeline(pm);
+                             });
 }
 
 } // namespace kiln

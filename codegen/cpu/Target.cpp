@@ -16,6 +16,7 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Object/Archive.h"
 #include "llvm/Object/ArchiveWriter.h"
+#include "llvm/Object/ObjectFile.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -32,6 +33,56 @@ using namespace kiln;
 
 static Error makeError(const Twine &message) {
   return createStringError(inconvertibleErrorCode(), message.str());
+}
+
+bool kiln::isBareMetal(const Triple &triple) {
+  return triple.getOS() == Triple::UnknownOS && !triple.isOSBinFormatMachO();
+}
+
+TargetProfile kiln::profileFor(const TargetMachine &machine) {
+  TargetProfile profile;
+  const Triple &triple = machine.getTargetTriple();
+  const MCSubtargetInfo *sti = machine.getMCSubtargetInfo();
+  auto has = [&](StringRef feature) {
+    return sti && sti->checkFeatures(("+" + feature).str());
+  };
+  profile.threads = !isBareMetal(triple);
+  if (triple.isX86()) {
+    // 32 zmm: 8x2 accumulators. 16 ymm or xmm: 6x2 (BLIS's Haswell kernel).
+    if (!has("avx512f")) {
+      profile.vectorWidth = has("avx") ? 8 : 4;
+      profile.tileM = 6;
+    }
+  } else if (triple.isAArch64()) {
+    // 32 NEON registers of 4 lanes: 8x3 accumulators (OpenBLAS's 8x12).
+    profile.vectorWidth = 4;
+    profile.tileNVectors = 3;
+  } else if (triple.isARM() || triple.isThumb()) {
+    // Cortex-M: Helium has 8 registers of 4 lanes; without it the FPU's 32
+    // single registers hold the 4x4 accumulators of the scalarised vectors.
+    profile.vectorWidth = 4;
+    profile.tileM = 4;
+    profile.tileNVectors = 1;
+    profile.alignment = 16;
+    profile.expandFloatMinMax = true;
+  } else {
+    // Anything else: modest tiles, and no reliance on llvm.maximum, which
+    // some backends cannot select (soft-float RISC-V among them).
+    profile.vectorWidth = 4;
+    profile.tileM = 4;
+    profile.expandFloatMinMax = true;
+  }
+  return profile;
+}
+
+std::string kiln::runtimeDirFor(const Triple &triple) {
+  if (triple.isAArch64())
+    return "aarch64-linux-gnu";
+  if ((triple.isARM() || triple.isThumb()) && isBareMetal(triple))
+    return triple.getSubArch() == Triple::ARMSubArch_v8_1m_mainline
+               ? "thumbv8.1m.main-none-eabihf"
+               : "thumbv7em-none-eabihf";
+  return "";
 }
 
 Expected<std::unique_ptr<TargetMachine>>
@@ -62,14 +113,25 @@ kiln::createTargetMachine(const TargetRequest &request) {
     triple = "aarch64-unknown-linux-gnu";
     if (cpu.empty())
       cpu = "generic";
-  } else if (StringRef(t).starts_with("cortex-m") ||
-             StringRef(t).starts_with("cuda")) {
+  } else if (t == "cortex-m4" || t == "cortex-m7") {
+    // Armv7E-M with a single-precision (M4) or double-precision (M7) FPU
+    // and the DSP extension; hard-float ABI.
+    triple = "thumbv7em-none-eabihf";
+    if (cpu.empty())
+      cpu = t;
+  } else if (t == "cortex-m55") {
+    // Armv8.1-M with Helium (MVE, integer and float).
+    triple = "thumbv8.1m.main-none-eabihf";
+    if (cpu.empty())
+      cpu = t;
+  } else if (StringRef(t).starts_with("cuda")) {
     return makeError("target '" + t + "' is not supported yet");
   } else if (t.find('-') != std::string::npos) {
     triple = Triple::normalize(t);
   } else {
     return makeError("unknown target '" + t +
-                     "' (expected host, x86_64, aarch64 or a target triple)");
+                     "' (expected host, x86_64, aarch64, cortex-m4, "
+                     "cortex-m7, cortex-m55 or a target triple)");
   }
 
   std::string message;
@@ -88,8 +150,12 @@ kiln::createTargetMachine(const TargetRequest &request) {
                           : request.optLevel == 1 ? CodeGenOptLevel::Less
                                                   : CodeGenOptLevel::None;
   llvm::TargetOptions options;
+  // Position independent code for anything a PIE or a shared library links;
+  // bare-metal firmware is linked at fixed addresses.
+  Reloc::Model reloc =
+      isBareMetal(Triple(triple)) ? Reloc::Static : Reloc::PIC_;
   std::unique_ptr<TargetMachine> machine(target->createTargetMachine(
-      triple, cpu, features, options, Reloc::PIC_, std::nullopt, level));
+      triple, cpu, features, options, reloc, std::nullopt, level));
   if (!machine)
     return makeError("cannot create a target machine for '" + triple + "'");
   return machine;
@@ -157,35 +223,62 @@ static Error writeAtomically(StringRef path,
   return Error::success();
 }
 
+/// The bytes of executable sections in the object file `object`.
+static uint64_t codeBytes(ArrayRef<char> object) {
+  auto file = object::ObjectFile::createObjectFile(
+      MemoryBufferRef(StringRef(object.data(), object.size()), "model.o"));
+  if (!file) {
+    consumeError(file.takeError());
+    return 0;
+  }
+  uint64_t bytes = 0;
+  for (const object::SectionRef &section : (*file)->sections())
+    if (section.isText())
+      bytes += section.getSize();
+  return bytes;
+}
+
+Expected<uint64_t> kiln::measureCode(Module &module, TargetMachine &machine) {
+  SmallVector<char, 0> object;
+  raw_svector_ostream os(object);
+  if (Error err = emitCode(module, machine, os, CodeGenFileType::ObjectFile))
+    return std::move(err);
+  return codeBytes(object);
+}
+
 Error kiln::writeArtifact(Module &module, TargetMachine &machine,
                           ArtifactKind kind, StringRef path,
-                          const ArtifactTools &tools) {
+                          const ArtifactTools &tools, uint64_t *codeSize) {
   switch (kind) {
   case ArtifactKind::LLVMIR:
     return writeAtomically(path, [&](raw_pwrite_stream &os) {
       module.print(os, nullptr);
       return Error::success();
     });
-  case ArtifactKind::Object:
   case ArtifactKind::Assembly:
     return writeAtomically(path, [&](raw_pwrite_stream &os) {
-      return emitCode(module, machine, os,
-                      kind == ArtifactKind::Object
-                          ? CodeGenFileType::ObjectFile
-                          : CodeGenFileType::AssemblyFile);
+      return emitCode(module, machine, os, CodeGenFileType::AssemblyFile);
     });
+  case ArtifactKind::Object:
   case ArtifactKind::Archive:
   case ArtifactKind::SharedLibrary:
     break;
   }
 
-  // Both need the object first, in memory.
+  // The others need the object first, in memory.
   SmallVector<char, 0> object;
   {
     raw_svector_ostream os(object);
     if (Error err = emitCode(module, machine, os, CodeGenFileType::ObjectFile))
       return err;
   }
+  if (codeSize)
+    *codeSize = codeBytes(object);
+  if (kind == ArtifactKind::Object)
+    return writeAtomically(path, [&](raw_pwrite_stream &os) {
+      os.write(object.data(), object.size());
+      return Error::success();
+    });
   if (tools.runtimeArchive.empty() || !sys::fs::exists(tools.runtimeArchive))
     return makeError("the Kiln runtime library was not found (looked for '" +
                      tools.runtimeArchive + "')");

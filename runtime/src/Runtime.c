@@ -171,3 +171,42 @@ KILN_WEAK void kiln_error(const char *message) {
     fputc('\n', stderr);
 #endif
 }
+
+#ifdef KILN_RUNTIME_BAREMETAL
+/*===----------------------------------------------------------------------===*
+ * Fills and copies. Generated code may call memset, memcpy and memmove (LLVM
+ * turns large fills and copies into them); a bare-metal program need not
+ * have a libc, so the runtime has them, weak: a libc's, when linked, wins.
+ * Built with -fno-builtin, so these loops stay loops.
+ *===----------------------------------------------------------------------===*/
+
+KILN_WEAK void *memset(void *dst, int value, size_t n) {
+  unsigned char *d = (unsigned char *)dst;
+  while (n--)
+    *d++ = (unsigned char)value;
+  return dst;
+}
+
+KILN_WEAK void *memcpy(void *dst, const void *src, size_t n) {
+  unsigned char *d = (unsigned char *)dst;
+  const unsigned char *s = (const unsigned char *)src;
+  while (n--)
+    *d++ = *s++;
+  return dst;
+}
+
+KILN_WEAK void *memmove(void *dst, const void *src, size_t n) {
+  unsigned char *d = (unsigned char *)dst;
+  const unsigned char *s = (const unsigned char *)src;
+  if (d < s) {
+    while (n--)
+      *d++ = *s++;
+  } else {
+    d += n;
+    s += n;
+    while (n--)
+      *--d = *--s;
+  }
+  return dst;
+}
+#endif

@@ -28,7 +28,10 @@ ModelSignature sampleModel() {
   m.outputs = {{"logits", 1, {1, 10}}, {"mask", 9, {1, 16}}};
   m.workspaceSize = 12345;
   m.workspaceAlign = 64;
+  m.workspaceLowerBound = 12000;
   m.weightsSize = 678;
+  m.codeSize = 4321;
+  m.target = "thumbv7em-none-eabihf (cortex-m4)";
   return m;
 }
 
@@ -54,12 +57,32 @@ TEST(Header, StatesSizesAndShapes) {
   EXPECT_NE(h.find("#define net_WORKSPACE_SIZE 12345\n"), std::string::npos);
   EXPECT_NE(h.find("#define net_WORKSPACE_ALIGN 64\n"), std::string::npos);
   EXPECT_NE(h.find("#define net_WEIGHTS_SIZE 678\n"), std::string::npos);
+  EXPECT_NE(h.find("#define net_WORKSPACE_LOWER_BOUND 12000\n"),
+            std::string::npos);
+  EXPECT_NE(h.find("#define net_CODE_SIZE 4321\n"), std::string::npos);
   EXPECT_NE(h.find("#define net_INPUT_0_SHAPE {1, 3, 8, 8}\n"),
             std::string::npos);
   EXPECT_NE(h.find("#define net_INPUT_0_NAME \"input.1\"\n"),
             std::string::npos);
   EXPECT_NE(h.find("#define net_INPUT_1_DTYPE 7"), std::string::npos);
   EXPECT_NE(h.find("#define net_OUTPUT_1_SIZE 16"), std::string::npos);
+}
+
+TEST(Header, ExplainsMemory) {
+  ModelSignature m = sampleModel();
+  std::string h = emitHeader(m);
+  EXPECT_NE(h.find("Memory on thumbv7em-none-eabihf (cortex-m4), in bytes:"),
+            std::string::npos)
+      << h;
+  // The inputs: 192 floats and 16 int64s; the outputs 10 floats, 16 bools.
+  EXPECT_NE(h.find("inputs   896, outputs 56 "), std::string::npos) << h;
+  // An arena above its lower bound says why.
+  EXPECT_NE(h.find("lower bound 12000"), std::string::npos);
+  EXPECT_NE(h.find("could\n              not share addresses"),
+            std::string::npos)
+      << h;
+  m.workspaceLowerBound = m.workspaceSize;
+  EXPECT_EQ(emitHeader(m).find("not share addresses"), std::string::npos);
 }
 
 TEST(Header, IncludesOnlyStandardHeaders) {

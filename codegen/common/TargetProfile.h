@@ -1,0 +1,37 @@
+//===- TargetProfile.h - What code generation knows of a target -*- C++ -*-===//
+//
+// This file declares TargetProfile: the few facts about a CPU that the
+// MLIR phases need (vector width, micro-kernel tile, threads, alignment).
+// The driver chooses one from the TargetMachine (profileFor in
+// codegen/cpu/Target.cpp) and hands it to buildPipeline. The defaults are
+// those of an AVX-512 x86-64 core, which kiln-opt's named pipelines use.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_CODEGEN_COMMON_TARGETPROFILE_H
+#define KILN_CODEGEN_COMMON_TARGETPROFILE_H
+
+#include <cstdint>
+
+namespace kiln {
+
+struct TargetProfile {
+  /// f32 lanes per vector register (kiln-lower-matmuls, kiln-lower-windows).
+  int64_t vectorWidth = 16;
+  /// Rows of a GEMM micro-kernel, and vectors per row: together the
+  /// accumulators, which must leave registers for a B vector and an A value.
+  int64_t tileM = 8;
+  int64_t tileNVectors = 2;
+  /// The target's runtime has a thread pool: large loops go through
+  /// kiln_parallel_rows. Bare-metal targets run everything on the caller.
+  bool threads = true;
+  /// Alignment of the workspace arena and of every buffer in it, in bytes.
+  int64_t alignment = 64;
+  /// The ISA has no NaN-propagating float max/min (llvm.maximum): lower
+  /// arith.maximumf/minimumf to compares and selects (32-bit Arm).
+  bool expandFloatMinMax = false;
+};
+
+} // namespace kiln
+
+#endif // KILN_CODEGEN_COMMON_TARGETPROFILE_H
