@@ -76,12 +76,16 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
 }
 
 std::string kiln::runtimeDirFor(const Triple &triple) {
-  if (triple.isAArch64())
+  if (triple.isAArch64() && triple.isOSLinux())
     return "aarch64-linux-gnu";
-  if ((triple.isARM() || triple.isThumb()) && isBareMetal(triple))
-    return triple.getSubArch() == Triple::ARMSubArch_v8_1m_mainline
-               ? "thumbv8.1m.main-none-eabihf"
-               : "thumbv7em-none-eabihf";
+  // The Cortex-M runtimes are Thumb-2 code for the hard-float ABI.
+  if (!triple.isThumb() || !isBareMetal(triple) ||
+      triple.getEnvironment() != Triple::EABIHF)
+    return "";
+  if (triple.getSubArch() == Triple::ARMSubArch_v7em)
+    return "thumbv7em-none-eabihf";
+  if (triple.getSubArch() == Triple::ARMSubArch_v8_1m_mainline)
+    return "thumbv8.1m.main-none-eabihf";
   return "";
 }
 
@@ -116,12 +120,12 @@ kiln::createTargetMachine(const TargetRequest &request) {
   } else if (t == "cortex-m4" || t == "cortex-m7") {
     // Armv7E-M with a single-precision (M4) or double-precision (M7) FPU
     // and the DSP extension; hard-float ABI.
-    triple = "thumbv7em-none-eabihf";
+    triple = "thumbv7em-none-unknown-eabihf";
     if (cpu.empty())
       cpu = t;
   } else if (t == "cortex-m55") {
     // Armv8.1-M with Helium (MVE, integer and float).
-    triple = "thumbv8.1m.main-none-eabihf";
+    triple = "thumbv8.1m.main-none-unknown-eabihf";
     if (cpu.empty())
       cpu = t;
   } else if (StringRef(t).starts_with("cuda")) {

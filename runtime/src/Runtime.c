@@ -175,8 +175,9 @@ KILN_WEAK void kiln_error(const char *message) {
 #ifdef KILN_RUNTIME_BAREMETAL
 /*===----------------------------------------------------------------------===*
  * Fills and copies. Generated code may call memset, memcpy and memmove (LLVM
- * turns large fills and copies into them); a bare-metal program need not
- * have a libc, so the runtime has them, weak: a libc's, when linked, wins.
+ * turns large fills and copies into them, or their __aeabi_ forms on Arm);
+ * a bare-metal program need not have a libc, so the runtime has them, weak:
+ * a libc's, when linked, wins.
  * Built with -fno-builtin, so these loops stay loops.
  *===----------------------------------------------------------------------===*/
 
@@ -209,4 +210,39 @@ KILN_WEAK void *memmove(void *dst, const void *src, size_t n) {
   }
   return dst;
 }
+
+#if defined(__ARM_EABI__)
+/* The Arm run-time ABI's names for the same, which LLVM calls on
+ * arm*-eabi* targets (note __aeabi_memset's argument order). */
+KILN_WEAK void __aeabi_memset(void *dst, size_t n, int value) {
+  memset(dst, value, n);
+}
+KILN_WEAK void __aeabi_memset4(void *dst, size_t n, int value) {
+  memset(dst, value, n);
+}
+KILN_WEAK void __aeabi_memset8(void *dst, size_t n, int value) {
+  memset(dst, value, n);
+}
+KILN_WEAK void __aeabi_memclr(void *dst, size_t n) { memset(dst, 0, n); }
+KILN_WEAK void __aeabi_memclr4(void *dst, size_t n) { memset(dst, 0, n); }
+KILN_WEAK void __aeabi_memclr8(void *dst, size_t n) { memset(dst, 0, n); }
+KILN_WEAK void __aeabi_memcpy(void *dst, const void *src, size_t n) {
+  memcpy(dst, src, n);
+}
+KILN_WEAK void __aeabi_memcpy4(void *dst, const void *src, size_t n) {
+  memcpy(dst, src, n);
+}
+KILN_WEAK void __aeabi_memcpy8(void *dst, const void *src, size_t n) {
+  memcpy(dst, src, n);
+}
+KILN_WEAK void __aeabi_memmove(void *dst, const void *src, size_t n) {
+  memmove(dst, src, n);
+}
+KILN_WEAK void __aeabi_memmove4(void *dst, const void *src, size_t n) {
+  memmove(dst, src, n);
+}
+KILN_WEAK void __aeabi_memmove8(void *dst, const void *src, size_t n) {
+  memmove(dst, src, n);
+}
+#endif
 #endif

@@ -46,6 +46,7 @@ ZOO_VERSION = "kiln-zoo-1"
 BENCH_VERSION = "kiln-bench-1"
 TRANSFORMER_VERSION = "kiln-transformers-1"
 CONV_ND_VERSION = "kiln-conv-nd-1"
+MCU_VERSION = "kiln-mcu-1"
 
 try:
     import numpy as np
@@ -390,6 +391,30 @@ class C3D(nn.Module):
         return self.net(x)
 
 
+class DSCNN(nn.Module):
+    """MLPerf Tiny's keyword-spotting DS-CNN over a 49x10 MFCC input: a
+    10x4 stride-2 Conv, four depthwise-separable blocks (3x3 depthwise,
+    1x1 pointwise, each with BatchNorm and ReLU), average pooling over the
+    whole 25x5 map, a linear layer to 12 keywords."""
+
+    def __init__(self, channels=64, classes=12, blocks=4):
+        super().__init__()
+        layers = [nn.Conv2d(1, channels, (10, 4), stride=2, padding=(5, 1)),
+                  nn.BatchNorm2d(channels), nn.ReLU()]
+        for _ in range(blocks):
+            layers += [nn.Conv2d(channels, channels, 3, padding=1,
+                                 groups=channels),
+                       nn.BatchNorm2d(channels), nn.ReLU(),
+                       nn.Conv2d(channels, channels, 1),
+                       nn.BatchNorm2d(channels), nn.ReLU()]
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(channels, classes)
+
+    def forward(self, x):
+        x = self.features(x)
+        return self.fc(torch.flatten(nn.functional.avg_pool2d(x, x.shape[2:]), 1))
+
+
 class T5LayerNorm(nn.Module):
     def __init__(self, dim, eps=1e-6):
         super().__init__()
@@ -566,6 +591,12 @@ for _opset, _osuffix in ((13, ""), (17, "_opset17")):
     CONV_ND["c3d" + _osuffix] = (
         C3D, [("input", image_input, (1, 3, 16, 112, 112))], _opset)
 
+# Microcontroller models (issue 8), beside the spine's small_cnn: name ->
+# (builder, [inputs], opset).
+MCU = collections.OrderedDict([
+    ("ds_cnn", (DSCNN, [("input", image_input, (1, 1, 49, 10))], 13)),
+])
+
 
 # The transformers (issue 10): name -> (builder, [inputs], opset, dynamic
 # axes). Each base model comes as NAME_opset14, NAME_opset14_b2,
@@ -612,6 +643,7 @@ SETS = collections.OrderedDict([
     ("bench", list(BENCH)),
     ("transformers", list(TRANSFORMERS)),
     ("conv_nd", list(CONV_ND)),
+    ("mcu", list(MCU)),
 ])
 
 
@@ -683,6 +715,9 @@ def export_one(name, outdir, opset, force):
     elif name in CONV_ND:
         builder, inputs, opset = CONV_ND[name]
         version = CONV_ND_VERSION
+    elif name in MCU:
+        builder, inputs, opset = MCU[name]
+        version = MCU_VERSION
     else:
         builder, inputs, fixed_opset = MODELS.get(name) or BENCH[name]
         if fixed_opset is not None:
