@@ -244,16 +244,17 @@ Error EntryPointBuilder::build(StringRef graphName, bool exportKilnModel) {
       new GlobalVariable(module, modelInfoTy, true, GlobalValue::PrivateLinkage,
                          info, model.name + "_model_info");
 
-  auto addGetter = [&](const std::string &name) {
-    auto *fn = Function::Create(FunctionType::get(ptrTy, false),
-                                GlobalValue::ExternalLinkage, name, module);
-    fn->addFnAttr(Attribute::NoUnwind);
-    IRBuilder<> b(BasicBlock::Create(ctx, "entry", fn));
-    b.CreateRet(infoVar);
-  };
-  addGetter(model.name + "_info");
+  auto *getter = Function::Create(FunctionType::get(ptrTy, false),
+                                  GlobalValue::ExternalLinkage,
+                                  model.name + "_info", module);
+  getter->addFnAttr(Attribute::NoUnwind);
+  IRBuilder<> b(BasicBlock::Create(ctx, "entry", getter));
+  b.CreateRet(infoVar);
+  // kiln_model is another name for NAME_info, not another function: the
+  // code, and so the header's NAME_CODE_SIZE, is the same for every kind of
+  // artifact.
   if (exportKilnModel)
-    addGetter("kiln_model");
+    GlobalAlias::create("kiln_model", getter);
   return Error::success();
 }
 
