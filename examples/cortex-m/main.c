@@ -1,4 +1,4 @@
-/*===- main.c - Run a Kiln model on a Cortex-M4 board ---------------------===*
+/*===- main.c - Run a Kiln model on a Cortex-M board ----------------------===*
  *
  * The firmware's application: it runs the model that kiln_add_model()
  * compiled under the name KILN_MODEL (CMakeLists.txt passes it, e.g. `cnn`)
@@ -40,9 +40,9 @@ static _Alignas(M(WORKSPACE_ALIGN)) unsigned char
 
 int main(void) {
   int i, status;
-  printf("kiln model %s on a Cortex-M4: code %ld B, weights %ld B in flash, "
+  printf("kiln model %s on a %s: code %ld B, weights %ld B in flash, "
          "arena %ld B (lower bound %ld B)\n",
-         KILN_STR(KILN_MODEL), (long)M(CODE_SIZE), (long)M(WEIGHTS_SIZE),
+         KILN_STR(KILN_MODEL), KILN_CPU, (long)M(CODE_SIZE), (long)M(WEIGHTS_SIZE),
          (long)M(WORKSPACE_SIZE), (long)M(WORKSPACE_LOWER_BOUND));
   if (kiln_input_size != sizeof input) {
     printf("FAIL: the embedded input has %lu bytes, the model takes %lu\n",

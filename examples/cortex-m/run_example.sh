@@ -1,26 +1,39 @@
 #!/usr/bin/env bash
 #===- examples/cortex-m/run_example.sh - Build and run the firmware -------===#
 #
-# Usage: run_example.sh PREFIX WORK_DIR NAME=MODEL_DIR[:MAX_CODE_BYTES]...
+# Usage: run_example.sh [--cpu cortex-m4|cortex-m7|cortex-m55] PREFIX WORK_DIR
+#                       NAME=MODEL_DIR[:MAX_CODE_BYTES]...
 #
 # For each NAME, MODEL_DIR holds model.onnx and test_data_set_0 (ONNX test
 # data with one float input and one float output). Against the Kiln package
-# installed in PREFIX, with its Cortex-M4 toolchain file, this configures
+# installed in PREFIX, with its toolchain file for the CPU (default
+# cortex-m4; boards: MPS2 AN386, MPS2 AN500, MPS3 AN547), this configures
 # and builds examples/cortex-m in WORK_DIR (a second build must be a no-op),
 # then checks each model:
 #   - its archive is freestanding: every symbol it leaves undefined is
 #     defined by the archive itself (the Kiln runtime); `nm -u` proves it;
 #   - its header states code, weight and arena bytes; the arena equals its
 #     lower bound; the code is at most MAX_CODE_BYTES when given;
-#   - NAME.elf runs under qemu-system-arm -M mps2-an386 -semihosting and
+#   - NAME.elf runs under qemu-system-arm -M BOARD -semihosting and
 #     prints outputs that match output_0.pb (rtol 1e-3, atol 1e-4).
 # Exits non-zero on any failure.
 #
 #===----------------------------------------------------------------------===#
 set -euo pipefail
 
+CPU=cortex-m4
+if [[ ${1:-} == --cpu ]]; then
+  CPU=${2:-}
+  shift 2
+fi
+case $CPU in
+  cortex-m4) BOARD=mps2-an386 ;;
+  cortex-m7) BOARD=mps2-an500 ;;
+  cortex-m55) BOARD=mps3-an547 ;;
+  *) echo "unknown --cpu '$CPU'" >&2; exit 2 ;;
+esac
 if [[ $# -lt 3 ]]; then
-  echo "usage: $0 PREFIX WORK_DIR NAME=MODEL_DIR[:MAX_CODE_BYTES]..." >&2
+  echo "usage: $0 [--cpu CPU] PREFIX WORK_DIR NAME=MODEL_DIR[:MAX_CODE_BYTES]..." >&2
   exit 2
 fi
 
@@ -74,7 +87,7 @@ MODELS=$(IFS=';'; echo "${NAMES[*]}")
 
 echo "== configure"
 run cmake -G Ninja -S "$HERE" -B "$WORK_DIR/build" \
-  -DCMAKE_TOOLCHAIN_FILE="$PREFIX/share/kiln/toolchains/cortex-m4.cmake" \
+  -DCMAKE_TOOLCHAIN_FILE="$PREFIX/share/kiln/toolchains/$CPU.cmake" \
   -DCMAKE_PREFIX_PATH="$PREFIX" -DFIRMWARE_MODELS="$MODELS" "${CONFIG[@]}"
 
 echo "== build"
@@ -113,7 +126,7 @@ for name in "${NAMES[@]}"; do
 
   # Run it on the board and compare what it prints with the reference.
   log=$WORK_DIR/$name.log
-  timeout 300 qemu-system-arm -M mps2-an386 -nographic -semihosting \
+  timeout 300 qemu-system-arm -M $BOARD -nographic -semihosting \
     -kernel "$WORK_DIR/build/$name.elf" >"$log" 2>&1 ||
     die "$name.elf failed under qemu-system-arm: $(tail -3 "$log")"
   cat "$log"
@@ -141,4 +154,4 @@ if bad.any():
 print("outputs match the reference: max abs error %.3g" % err.max())
 PYEOF
 done
-echo "PASS: Cortex-M4 firmware for ${NAMES[*]} under qemu-system-arm"
+echo "PASS: $CPU firmware for ${NAMES[*]} under qemu-system-arm -M $BOARD"

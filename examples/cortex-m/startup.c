@@ -1,7 +1,8 @@
-/*===- startup.c - Reset and fault handlers for a Cortex-M4 ---------------===*
+/*===- startup.c - Reset and fault handlers for a Cortex-M -----------------===*
  *
  * The vector table and Reset_Handler of the firmware example: enable the
- * FPU (the model is compiled for the hard-float ABI), copy .data from flash
+ * FPU (and on the M55 Helium, through the same CPACR bits; the model is
+ * compiled for the hard-float ABI), copy .data from flash
  * to RAM, clear .bss, open newlib's semihosting streams, run main() and
  * exit with its status. A fault prints its name through semihosting and
  * ends the run, so that a test never waits on a hung board.
