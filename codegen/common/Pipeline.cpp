@@ -75,6 +75,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   matmuls.vectorWidth = profile.vectorWidth;
   matmuls.tileM = profile.tileM;
   matmuls.tileNVectors = profile.tileNVectors;
+  matmuls.packMinRows = profile.packMinRows;
   matmuls.parallel = profile.threads;
   pm.addPass(createLowerMatmuls(matmuls));
   LowerWindowsOptions windows;

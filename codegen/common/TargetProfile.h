@@ -22,6 +22,10 @@ struct TargetProfile {
   /// accumulators, which must leave registers for a B vector and an A value.
   int64_t tileM = 8;
   int64_t tileNVectors = 2;
+  /// GEMMs with at least this many rows pack B into panels at run time (for
+  /// the caches); others read it in place, and so does every GEMM on a core
+  /// without a data cache, where a packed copy costs time and arena.
+  int64_t packMinRows = 16;
   /// The target's runtime has a thread pool: large loops go through
   /// kiln_parallel_rows. Bare-metal targets run everything on the caller.
   bool threads = true;

@@ -10,6 +10,8 @@
 
 #include "codegen/cpu/Target.h"
 
+#include <limits>
+
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
@@ -63,6 +65,7 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     profile.vectorWidth = 4;
     profile.tileM = 4;
     profile.tileNVectors = 1;
+    profile.packMinRows = std::numeric_limits<int64_t>::max();
     profile.alignment = 16;
     profile.expandFloatMinMax = true;
   } else {
