@@ -1,19 +1,4 @@
-# Bare-metal Cortex-M4 (Armv7E-M, FPv4-SP, hard-float ABI) with Debian's
-# gcc-arm-none-eabi and newlib; kiln_add_model() compiles models for
-# --target=cortex-m4. The firmware supplies its own startup code and linker
-# script (see examples/cortex-m).
-set(CMAKE_SYSTEM_NAME Generic)
-set(CMAKE_SYSTEM_PROCESSOR cortex-m4)
-set(CMAKE_C_COMPILER arm-none-eabi-gcc)
-set(CMAKE_CXX_COMPILER arm-none-eabi-g++)
-set(CMAKE_ASM_COMPILER arm-none-eabi-gcc)
-# No operating system to run a test program on while configuring.
-set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
-set(CMAKE_C_FLAGS_INIT "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16")
-set(CMAKE_CXX_FLAGS_INIT "${CMAKE_C_FLAGS_INIT}")
-set(CMAKE_ASM_FLAGS_INIT "${CMAKE_C_FLAGS_INIT}")
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
-set(KILN_TARGET cortex-m4 CACHE STRING "kilnc --target for kiln_add_model")
+# Bare-metal Cortex-M4: Armv7E-M, FPv4-SP, hard-float ABI (see cortex-m.cmake).
+set(KILN_CORTEX_M_CPU cortex-m4)
+set(KILN_CORTEX_M_FLAGS "-mcpu=cortex-m4 -mfpu=fpv4-sp-d16")
+include(${CMAKE_CURRENT_LIST_DIR}/cortex-m.cmake)
