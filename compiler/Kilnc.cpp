@@ -417,7 +417,9 @@ int main(int argc, char **argv) {
     context.disableMultithreading();
     pm.enableIRPrinting(std::make_unique<DumpIRConfig>(dumpIRDir));
   }
-  buildPipeline(pm, upTo, profileFor(**machine));
+  TargetProfile profile = profileFor(**machine);
+  setIndexBitwidth(*module, profile.indexBits);
+  buildPipeline(pm, upTo, profile);
   if (failed(pm.run(*module))) {
     if (!reported)
       fail(inputPath + ": compilation failed");

@@ -176,6 +176,20 @@ def LowerVectors : Pass<"kiln-lower-vectors", "mlir::func::FuncOp"> {
                            "mlir::scf::SCFDialect"];
 }
 
+def VectorToLLVM : Pass<"kiln-vector-to-llvm", "mlir::ModuleOp"> {
+  let summary = "convert-vector-to-llvm with the module's index width";
+  let description = [{
+    Before: vector ops of rank 1 on memrefs, as kiln-lower-vectors and
+    convert-vector-to-scf leave them. After: LLVM dialect ops, with `index`
+    as wide as the module's data layout says (a DLTI entry for index; 64
+    bits without one), like the other conversions of the CPU pipeline.
+    Upstream's convert-vector-to-llvm (MLIR 19) always makes it 64 bits,
+    which on a 32-bit core leaves casts between i64 and i32 that nothing
+    reconciles.
+  }];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
   let summary = "Lower f32 depthwise convolutions and 2-d pooling on memrefs "
                 "to row kernels";

@@ -76,6 +76,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   matmuls.tileM = profile.tileM;
   matmuls.tileNVectors = profile.tileNVectors;
   matmuls.packMinRows = profile.packMinRows;
+  matmuls.chunkBytes = profile.chunkBytes;
   matmuls.parallel = profile.threads;
   pm.addPass(createLowerMatmuls(matmuls));
   LowerWindowsOptions windows;

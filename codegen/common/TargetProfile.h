@@ -26,9 +26,17 @@ struct TargetProfile {
   /// the caches); others read it in place, and so does every GEMM on a core
   /// without a data cache, where a packed copy costs time and arena.
   int64_t packMinRows = 16;
+  /// Bytes of packed B per chunk: sized to stay in L2 on a cached core, to
+  /// a few panels on a microcontroller, where the pack buffer is arena (an
+  /// im2col is always packed: it never exists whole then).
+  int64_t chunkBytes = 524288;
   /// The target's runtime has a thread pool: large loops go through
   /// kiln_parallel_rows. Bare-metal targets run everything on the caller.
   bool threads = true;
+  /// Bits of the `index` type in the generated code: the pointer width, so
+  /// that a 32-bit core does no 64-bit address arithmetic (nor calls a
+  /// library for 64-bit division).
+  int64_t indexBits = 64;
   /// Alignment of the workspace arena and of every buffer in it, in bytes.
   int64_t alignment = 64;
   /// The ISA has no NaN-propagating float max/min (llvm.maximum): lower

@@ -13,7 +13,11 @@
 #include "codegen/cpu/Pipeline.h"
 #include "passes/Passes.h"
 
+#include "mlir/Conversion/LLVMCommon/ConversionTarget.h"
+#include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
@@ -29,6 +33,7 @@
 namespace kiln {
 #define GEN_PASS_DEF_LOWERVECTORS
 #define GEN_PASS_DEF_LOWERMATHTOPOLYNOMIALS
+#define GEN_PASS_DEF_VECTORTOLLVM
 #include "passes/Passes.h.inc"
 } // namespace kiln
 
@@ -92,6 +97,46 @@ struct LowerMathToPolynomialsPass
   }
 };
 
+struct VectorToLLVMPass : kiln::impl::VectorToLLVMBase<VectorToLLVMPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+    // What upstream's pass does first: the vector-to-vector lowerings that
+    // need no types.
+    {
+      RewritePatternSet patterns(ctx);
+      vector::populateVectorToVectorCanonicalizationPatterns(patterns);
+      vector::populateVectorBitCastLoweringPatterns(patterns);
+      vector::populateVectorBroadcastLoweringPatterns(patterns);
+      vector::populateVectorContractLoweringPatterns(
+          patterns, vector::VectorTransformsOptions());
+      vector::populateVectorMaskOpLoweringPatterns(patterns);
+      vector::populateVectorShapeCastLoweringPatterns(patterns);
+      vector::populateVectorInterleaveLoweringPatterns(patterns);
+      vector::populateVectorTransposeLoweringPatterns(
+          patterns, vector::VectorTransformsOptions());
+      vector::populateVectorTransferLoweringPatterns(patterns,
+                                                     /*maxTransferRank=*/1);
+      if (failed(applyPatternsAndFoldGreedily(module, std::move(patterns))))
+        return signalPassFailure();
+    }
+    // Then the conversion, with the data layout's index width.
+    LowerToLLVMOptions options(ctx, DataLayout(module));
+    LLVMTypeConverter converter(ctx, options);
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorMaskMaterializationPatterns(
+        patterns, /*force32BitVectorIndices=*/false);
+    vector::populateVectorTransferLoweringPatterns(patterns);
+    populateVectorToLLVMMatrixConversionPatterns(converter, patterns);
+    populateVectorToLLVMConversionPatterns(converter, patterns);
+    LLVMConversionTarget target(*ctx);
+    target.addLegalDialect<arith::ArithDialect, memref::MemRefDialect>();
+    target.addLegalOp<UnrealizedConversionCastOp>();
+    if (failed(applyPartialConversion(module, target, std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
 } // namespace
 
 namespace kiln {
@@ -113,15 +158,28 @@ void buildCPULoweringPipeline(OpPassManager &pm,
   pm.addPass(createLowerAffinePass());
   if (profile.expandFloatMinMax)
     pm.addPass(arith::createArithExpandOpsPass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  // Every conversion makes `index` profile.indexBits wide (upstream's
+  // vector conversion cannot: kiln-vector-to-llvm reads the module's DLTI
+  // entry, which the driver sets; see setIndexBitwidth).
+  unsigned indexBits = profile.indexBits;
+  pm.addPass(createVectorToLLVM());
   pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.indexBitwidth = indexBits;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
+  ArithToLLVMConversionPassOptions arithOptions;
+  arithOptions.indexBitwidth = indexBits;
+  pm.addPass(createArithToLLVMConversionPass(arithOptions));
+  ConvertControlFlowToLLVMPassOptions cfOptions;
+  cfOptions.indexBitwidth = indexBits;
+  pm.addPass(createConvertControlFlowToLLVMPass(cfOptions));
   ConvertFuncToLLVMPassOptions funcOptions;
   funcOptions.useBarePtrCallConv = true;
+  funcOptions.indexBitwidth = indexBits;
   pm.addPass(createConvertFuncToLLVMPass(funcOptions));
-  pm.addPass(createConvertIndexToLLVMPass());
+  ConvertIndexToLLVMPassOptions indexOptions;
+  indexOptions.indexBitwidth = indexBits;
+  pm.addPass(createConvertIndexToLLVMPass(indexOptions));
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createMergeRuntimeDeclarations());
   pm.addPass(createCanonicalizerPass());

@@ -49,6 +49,7 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     return sti && sti->checkFeatures(("+" + feature).str());
   };
   profile.threads = !isBareMetal(triple);
+  profile.indexBits = triple.isArch32Bit() ? 32 : 64;
   if (triple.isX86()) {
     // 32 zmm: 8x2 accumulators. 16 ymm or xmm: 6x2 (BLIS's Haswell kernel).
     if (!has("avx512f")) {
@@ -66,6 +67,7 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     profile.tileM = 4;
     profile.tileNVectors = 1;
     profile.packMinRows = std::numeric_limits<int64_t>::max();
+    profile.chunkBytes = 4096;
     profile.alignment = 16;
     profile.expandFloatMinMax = true;
   } else {
