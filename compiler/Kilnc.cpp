@@ -69,7 +69,7 @@ cl::opt<std::string> targetName(
     "target",
     cl::desc("host, x86_64, aarch64, cortex-m4, cortex-m7, cortex-m55 or a "
              "triple"),
-                                cl::init("host"), cl::cat(kilncCategory));
+    cl::init("host"), cl::cat(kilncCategory));
 cl::opt<std::string> mcpu("mcpu", cl::desc("target CPU, as in llc"),
                           cl::cat(kilncCategory));
 cl::opt<std::string> mattr("mattr", cl::desc("target features, as in llc"),
@@ -417,9 +417,7 @@ int main(int argc, char **argv) {
     context.disableMultithreading();
     pm.enableIRPrinting(std::make_unique<DumpIRConfig>(dumpIRDir));
   }
-  TargetProfile profile = profileFor(**machine);
-  setIndexBitwidth(*module, profile.indexBits);
-  buildPipeline(pm, upTo, profile);
+  buildPipeline(pm, upTo, profileFor(**machine));
   if (failed(pm.run(*module))) {
     if (!reported)
       fail(inputPath + ": compilation failed");

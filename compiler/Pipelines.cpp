@@ -31,8 +31,6 @@
 #include "dialects/onnx/ONNXDialect.h"
 #include "passes/Passes.h"
 
-#include "mlir/Dialect/DLTI/DLTI.h"
-#include "mlir/IR/BuiltinOps.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -67,15 +65,6 @@ void buildPipeline(OpPassManager &pm, Phase upTo,
   if (upTo == Phase::Bufferized)
     return;
   buildCPULoweringPipeline(pm, profile);
-}
-
-void setIndexBitwidth(ModuleOp module, int64_t bits) {
-  MLIRContext *ctx = module.getContext();
-  auto entry = DataLayoutEntryAttr::get(IndexType::get(ctx),
-                                        IntegerAttr::get(
-                                            IntegerType::get(ctx, 32), bits));
-  module->setAttr(DLTIDialect::kDataLayoutAttrName,
-                  DataLayoutSpecAttr::get(ctx, {entry}));
 }
 
 void registerKilnDialects(DialectRegistry &registry) {

@@ -18,7 +18,6 @@
 
 namespace mlir {
 class DialectRegistry;
-class ModuleOp;
 } // namespace mlir
 
 namespace kiln {
@@ -39,10 +38,6 @@ std::optional<Phase> parsePhase(llvm::StringRef name);
 /// for `profile`.
 void buildPipeline(mlir::OpPassManager &pm, Phase upTo,
                    const TargetProfile &profile = {});
-
-/// Makes `index` `bits` wide in `module` (a DLTI data layout entry, which
-/// the conversions to the LLVM dialect follow).
-void setIndexBitwidth(mlir::ModuleOp module, int64_t bits);
 
 /// Registers every dialect, interface and translation Kiln uses.
 void registerKilnDialects(mlir::DialectRegistry &registry);

@@ -181,12 +181,16 @@ def VectorToLLVM : Pass<"kiln-vector-to-llvm", "mlir::ModuleOp"> {
   let description = [{
     Before: vector ops of rank 1 on memrefs, as kiln-lower-vectors and
     convert-vector-to-scf leave them. After: LLVM dialect ops, with `index`
-    as wide as the module's data layout says (a DLTI entry for index; 64
-    bits without one), like the other conversions of the CPU pipeline.
-    Upstream's convert-vector-to-llvm (MLIR 19) always makes it 64 bits,
-    which on a 32-bit core leaves casts between i64 and i32 that nothing
-    reconciles.
+    `index-bitwidth` bits wide, or when that is 0 as wide as the module's
+    data layout says (a DLTI entry for index; 64 bits without one), like the
+    other conversions. Upstream's convert-vector-to-llvm (MLIR 19) always
+    makes it 64 bits, which on a 32-bit core leaves casts between i64 and
+    i32 that nothing reconciles.
   }];
+  let options = [
+    Option<"indexBitwidth", "index-bitwidth", "unsigned", /*default=*/"0",
+           "bits of index (0: from the data layout)">
+  ];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }
 

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/common/ModelSignature.h"
+#include "kiln/runtime.h"
 
 #include <cctype>
 #include <set>
@@ -28,27 +29,6 @@ std::string kiln::makeCIdentifier(const std::string &text) {
   if (out.empty() || std::isdigit((unsigned char)out[0]))
     out = "_" + out;
   return out;
-}
-
-/// Bytes per element of `dtype`.
-static int64_t elementSize(int32_t dtype) {
-  switch (dtype) {
-  case 2:
-  case 3:
-  case 9:
-    return 1;
-  case 4:
-  case 5:
-  case 10:
-  case 16:
-    return 2;
-  case 7:
-  case 11:
-  case 13:
-    return 8;
-  default:
-    return 4;
-  }
 }
 
 const char *kiln::cTypeOf(int32_t dtype) {
@@ -164,9 +144,9 @@ std::string kiln::emitHeader(const ModelSignature &m) {
   os << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n";
   int64_t inputBytes = 0, outputBytes = 0;
   for (const TensorSignature &t : m.inputs)
-    inputBytes += t.numElements() * elementSize(t.dtype);
+    inputBytes += t.numElements() * (int64_t)kiln_dtype_size(t.dtype);
   for (const TensorSignature &t : m.outputs)
-    outputBytes += t.numElements() * elementSize(t.dtype);
+    outputBytes += t.numElements() * (int64_t)kiln_dtype_size(t.dtype);
   os << "/* Memory";
   if (!m.target.empty())
     os << " on " << m.target;

@@ -17,7 +17,6 @@
 #include "mlir/Conversion/LLVMCommon/TypeConverter.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVM.h"
-#include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
@@ -26,6 +25,7 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
@@ -98,6 +98,8 @@ struct LowerMathToPolynomialsPass
 };
 
 struct VectorToLLVMPass : kiln::impl::VectorToLLVMBase<VectorToLLVMPass> {
+  using VectorToLLVMBase::VectorToLLVMBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
@@ -120,8 +122,10 @@ struct VectorToLLVMPass : kiln::impl::VectorToLLVMBase<VectorToLLVMPass> {
       if (failed(applyPatternsAndFoldGreedily(module, std::move(patterns))))
         return signalPassFailure();
     }
-    // Then the conversion, with the data layout's index width.
+    // Then the conversion, with the index width asked for.
     LowerToLLVMOptions options(ctx, DataLayout(module));
+    if (indexBitwidth)
+      options.overrideIndexBitwidth(indexBitwidth);
     LLVMTypeConverter converter(ctx, options);
     RewritePatternSet patterns(ctx);
     vector::populateVectorMaskMaterializationPatterns(
@@ -159,10 +163,9 @@ void buildCPULoweringPipeline(OpPassManager &pm,
   if (profile.expandFloatMinMax)
     pm.addPass(arith::createArithExpandOpsPass());
   // Every conversion makes `index` profile.indexBits wide (upstream's
-  // vector conversion cannot: kiln-vector-to-llvm reads the module's DLTI
-  // entry, which the driver sets; see setIndexBitwidth).
+  // vector conversion cannot be told: kiln-vector-to-llvm stands in).
   unsigned indexBits = profile.indexBits;
-  pm.addPass(createVectorToLLVM());
+  pm.addPass(createVectorToLLVM(VectorToLLVMOptions{indexBits}));
   pm.addPass(createConvertMathToLLVMPass());
   FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
   memrefOptions.indexBitwidth = indexBits;

@@ -62,7 +62,7 @@ echo "$REBUILD"
 grep -q 'no work to do' <<<"$REBUILD" || die "a second build was not a no-op"
 
 if [[ $CROSS == aarch64 ]]; then
-  readelf -h "$WORK_DIR/app" | grep -q AArch64 || die "app is not an AArch64 program"
+  aarch64-linux-gnu-readelf -h "$WORK_DIR/app" | grep -q AArch64 || die "app is not an AArch64 program"
 fi
 
 echo "== run"

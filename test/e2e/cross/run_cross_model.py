@@ -88,7 +88,7 @@ def main():
         cmd.append("--mcpu=" + args.mcpu)
     run(cmd + flags)
     # The library must be for the target, not the host.
-    machine = run(["readelf", "-h", lib])
+    machine = run(["aarch64-linux-gnu-readelf", "-h", lib])
     if "AArch64" not in machine:
         die(f"{lib} is not an AArch64 ELF file")
     # Its kernels are NEON: fused multiply-adds on 4 float lanes.
