@@ -22,6 +22,7 @@
 
 #include "kiln/runtime.h"
 
+#include <onnx/onnx-data_pb.h>
 #include <onnx/onnx_pb.h>
 
 #include <dlfcn.h>
@@ -75,6 +76,14 @@ struct TensorSpec {
   int32_t dtype = KILN_DTYPE_UNDEFINED;
   size_t numElements = 0;
   size_t byteSize = 0;
+};
+
+/// One ONNX input or output: `count` tensors from `first`.
+struct ValueSpec {
+  std::string name;
+  int32_t kind = KILN_VALUE_TENSOR;
+  bool present = true;
+  unsigned first = 0, count = 1;
 };
 
 /// Heap memory with a chosen alignment, freed on destruction.
@@ -426,6 +435,48 @@ static bool readTensorInfo(const kiln_tensor_info &info, const char *kind,
   return true;
 }
 
+/// The input (or output) values of `info`, checked to span its tensors in
+/// order.
+static bool readValueTable(const kiln_model_info &info, bool inputs,
+                           std::vector<ValueSpec> &values,
+                           std::string &error) {
+  const char *what = inputs ? "input" : "output";
+  unsigned tensors = inputs ? info.num_inputs : info.num_outputs;
+  unsigned n = inputs ? info.num_input_values : info.num_output_values;
+  const kiln_value_info *table =
+      inputs ? info.input_values : info.output_values;
+  if (n && !table) {
+    error = std::string("malformed model descriptor: no ") + what +
+            " value table";
+    return false;
+  }
+  unsigned next = 0;
+  values.clear();
+  for (unsigned i = 0; i < n; ++i) {
+    const kiln_value_info &v = table[i];
+    if (v.first != next || v.count > tensors - next ||
+        (v.kind == KILN_VALUE_TENSOR && v.count != 1) ||
+        (!v.present && v.count != 0)) {
+      error = std::string("malformed model descriptor: ") + what +
+              " value " + std::to_string(i) + " spans tensors " +
+              std::to_string(v.first) + " to " +
+              std::to_string(v.first + v.count) + " of " +
+              std::to_string(tensors);
+      return false;
+    }
+    next += v.count;
+    values.push_back({v.name ? v.name : "", v.kind, v.present != 0, v.first,
+                      v.count});
+  }
+  if (next != tensors) {
+    error = std::string("malformed model descriptor: the ") + what +
+            " values span " + std::to_string(next) + " of " +
+            std::to_string(tensors) + " tensors";
+    return false;
+  }
+  return true;
+}
+
 /// Loads the library at `path` and returns its descriptor, checked.
 static const kiln_model_info *loadModel(const std::string &path,
                                         int64_t threads, std::string &error) {
@@ -517,29 +568,82 @@ static std::string dataFile(const std::string &dir, const char *prefix,
       .string();
 }
 
-static bool readTensorFile(const std::string &path, onnx::TensorProto &tensor,
-                           std::string &error) {
+static bool readBytes(const std::string &path, std::string &bytes,
+                      std::string &error) {
   std::ifstream stream(path, std::ios::binary);
   if (!stream) {
     error = "cannot open " + quote(path) + ": " + std::strerror(errno);
     return false;
   }
-  std::string bytes((std::istreambuf_iterator<char>(stream)),
-                    std::istreambuf_iterator<char>());
+  bytes.assign((std::istreambuf_iterator<char>(stream)),
+               std::istreambuf_iterator<char>());
   if (stream.bad()) {
     error = "cannot read " + quote(path);
     return false;
   }
-  if (!tensor.ParseFromString(bytes)) {
-    error = "cannot parse " + quote(path) + " as an ONNX TensorProto";
-    return false;
-  }
-  if (tensor.data_location() == onnx::TensorProto::EXTERNAL) {
-    error = quote(path) + " keeps its data in an external file, which " +
-            "kiln-run does not support";
-    return false;
-  }
   return true;
+}
+
+/// Reads the file of one ONNX value: a TensorProto for a tensor, a
+/// SequenceProto for a sequence, an OptionalProto for an optional (that may
+/// hold nothing: `present` false). `tensors` gets its tensors in order.
+static bool readValueFile(const std::string &path, const ValueSpec &value,
+                          std::vector<onnx::TensorProto> &tensors,
+                          bool &present, std::string &error) {
+  std::string bytes;
+  if (!readBytes(path, bytes, error))
+    return false;
+  tensors.clear();
+  present = true;
+  bool parsed;
+  const char *what;
+  auto sequence = [&](const onnx::SequenceProto &s) {
+    tensors.assign(s.tensor_values().begin(), s.tensor_values().end());
+    return s.sequence_values_size() == 0 && s.map_values_size() == 0 &&
+           s.optional_values_size() == 0;
+  };
+  if (value.kind & KILN_VALUE_OPTIONAL) {
+    what = "an ONNX OptionalProto";
+    onnx::OptionalProto o;
+    parsed = o.ParseFromString(bytes);
+    if (parsed && o.has_tensor_value() &&
+        !(value.kind & KILN_VALUE_SEQUENCE))
+      tensors.push_back(o.tensor_value());
+    else if (parsed && o.has_sequence_value() &&
+             (value.kind & KILN_VALUE_SEQUENCE))
+      parsed = sequence(o.sequence_value());
+    else if (parsed && (o.has_tensor_value() || o.has_sequence_value() ||
+                        o.has_map_value() || o.has_optional_value()))
+      parsed = false;
+    else
+      present = false;
+  } else if (value.kind & KILN_VALUE_SEQUENCE) {
+    what = "an ONNX SequenceProto of tensors";
+    onnx::SequenceProto s;
+    parsed = s.ParseFromString(bytes) && sequence(s);
+  } else {
+    what = "an ONNX TensorProto";
+    tensors.emplace_back();
+    parsed = tensors.back().ParseFromString(bytes);
+  }
+  if (!parsed) {
+    error = "cannot parse " + quote(path) + " as " + what;
+    return false;
+  }
+  for (const onnx::TensorProto &t : tensors)
+    if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+      error = quote(path) + " keeps its data in an external file, which " +
+              "kiln-run does not support";
+      return false;
+    }
+  return true;
+}
+
+/// What a value's file holds, for messages: "an empty optional", "3 tensors".
+static std::string describeHeld(bool present, size_t count) {
+  if (!present)
+    return "an empty optional";
+  return count == 1 ? "1 tensor" : std::to_string(count) + " tensors";
 }
 
 /// Converts the typed repeated field `values` to `count` elements of `To`.
@@ -640,21 +744,10 @@ static std::vector<int64_t> tensorShape(const onnx::TensorProto &tensor) {
   return std::vector<int64_t>(tensor.dims().begin(), tensor.dims().end());
 }
 
-/// Reads `DIR/input_<index>.pb` into `buffer`, checking dtype and shape.
-static bool loadInput(const std::string &path, unsigned index,
-                      const TensorSpec &spec, AlignedBuffer &buffer,
-                      std::string &error) {
-  std::string what = "input " + std::to_string(index) + " " + quote(spec.name);
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
-    error = what + ": missing data file " + quote(path);
-    return false;
-  }
-  onnx::TensorProto tensor;
-  if (!readTensorFile(path, tensor, error)) {
-    error = what + ": " + error;
-    return false;
-  }
+/// Copies `tensor`, read from `path`, into `buffer`, checking dtype and shape.
+static bool loadInput(const onnx::TensorProto &tensor, const std::string &path,
+                      const std::string &what, const TensorSpec &spec,
+                      AlignedBuffer &buffer, std::string &error) {
   std::vector<int64_t> shape = tensorShape(tensor);
   if (!sameElementType(tensor.data_type(), spec.dtype) || shape != spec.shape) {
     error = what + ": " + quote(path) + " holds " + formatShape(shape) + " " +
@@ -674,16 +767,51 @@ static bool loadInput(const std::string &path, unsigned index,
   return true;
 }
 
-static bool writeOutput(const std::string &path, const TensorSpec &spec,
-                        const AlignedBuffer &buffer, std::string &error) {
-  onnx::TensorProto tensor;
+static void fillTensor(onnx::TensorProto &tensor, const TensorSpec &spec,
+                       const AlignedBuffer &buffer) {
   tensor.set_name(spec.name);
   for (int64_t dim : spec.shape)
     tensor.add_dims(dim);
   tensor.set_data_type(spec.dtype);
   tensor.set_raw_data(static_cast<const char *>(buffer.data()), spec.byteSize);
+}
+
+/// Writes one output value: a TensorProto, SequenceProto or OptionalProto.
+static bool writeOutput(const std::string &path, const ValueSpec &value,
+                        const std::vector<TensorSpec> &specs,
+                        const std::vector<AlignedBuffer> &buffers,
+                        std::string &error) {
+  std::string bytes;
+  if (value.kind == KILN_VALUE_TENSOR) {
+    onnx::TensorProto tensor;
+    fillTensor(tensor, specs[value.first], buffers[value.first]);
+    bytes = tensor.SerializeAsString();
+  } else {
+    onnx::SequenceProto sequence;
+    sequence.set_name(value.name);
+    sequence.set_elem_type(onnx::SequenceProto::TENSOR);
+    for (unsigned k = 0; k < value.count; ++k)
+      fillTensor(*sequence.add_tensor_values(), specs[value.first + k],
+                 buffers[value.first + k]);
+    if (value.kind & KILN_VALUE_OPTIONAL) {
+      onnx::OptionalProto optional;
+      optional.set_name(value.name);
+      if (!value.present) {
+        optional.set_elem_type(onnx::OptionalProto::UNDEFINED);
+      } else if (value.kind & KILN_VALUE_SEQUENCE) {
+        optional.set_elem_type(onnx::OptionalProto::SEQUENCE);
+        *optional.mutable_sequence_value() = sequence;
+      } else {
+        optional.set_elem_type(onnx::OptionalProto::TENSOR);
+        *optional.mutable_tensor_value() = sequence.tensor_values(0);
+      }
+      bytes = optional.SerializeAsString();
+    } else {
+      bytes = sequence.SerializeAsString();
+    }
+  }
   std::ofstream stream(path, std::ios::binary | std::ios::trunc);
-  if (!stream || !tensor.SerializeToOstream(&stream) || !stream.flush()) {
+  if (!stream || !stream.write(bytes.data(), bytes.size()) || !stream.flush()) {
     error = "cannot write " + quote(path);
     return false;
   }
@@ -794,25 +922,53 @@ static int runKiln(const Options &options) {
     if (!readTensorInfo(info->outputs[i], "output", i, outputSpecs[i], error))
       return reportError(error);
 
+  std::vector<ValueSpec> inputValues, outputValues;
+  if (!readValueTable(*info, true, inputValues, error) ||
+      !readValueTable(*info, false, outputValues, error))
+    return reportError(error);
+
   // A data file beyond the model's inputs or outputs means the two disagree.
-  std::string extraInput = dataFile(options.dataDir, "input", info->num_inputs);
+  std::string extraInput =
+      dataFile(options.dataDir, "input", inputValues.size());
   if (fs::exists(extraInput, ec))
     return reportError(quote(extraInput) + " exists, but the model has " +
-                       std::to_string(info->num_inputs) + " inputs");
+                       std::to_string(inputValues.size()) + " inputs");
   std::string extraOutput =
-      dataFile(options.dataDir, "output", info->num_outputs);
+      dataFile(options.dataDir, "output", outputValues.size());
   if (fs::exists(extraOutput, ec))
     return reportError(quote(extraOutput) + " exists, but the model has " +
-                       std::to_string(info->num_outputs) + " outputs");
+                       std::to_string(outputValues.size()) + " outputs");
 
-  // Inputs, outputs and workspace.
+  // Inputs, outputs and workspace. Input value i is DIR/input_<i>.pb; a
+  // sequence or optional fills the tensors it spans.
   std::vector<AlignedBuffer> inputBuffers(info->num_inputs);
   std::vector<void *> inputs(info->num_inputs);
-  for (unsigned i = 0; i < info->num_inputs; ++i) {
-    if (!loadInput(dataFile(options.dataDir, "input", i), i, inputSpecs[i],
-                   inputBuffers[i], error))
-      return reportError(error);
-    inputs[i] = inputBuffers[i].data();
+  for (unsigned i = 0; i < inputValues.size(); ++i) {
+    const ValueSpec &value = inputValues[i];
+    std::string path = dataFile(options.dataDir, "input", i);
+    std::string what = "input " + std::to_string(i) + " " + quote(value.name);
+    if (!fs::is_regular_file(path, ec))
+      return reportError(what + ": missing data file " + quote(path));
+    std::vector<onnx::TensorProto> tensors;
+    bool present;
+    if (!readValueFile(path, value, tensors, present, error))
+      return reportError(what + ": " + error);
+    if (present != value.present || tensors.size() != value.count)
+      return reportError(what + ": " + quote(path) + " holds " +
+                         describeHeld(present, tensors.size()) +
+                         ", the model was compiled for " +
+                         describeHeld(value.present, value.count));
+    for (unsigned k = 0; k < value.count; ++k) {
+      unsigned t = value.first + k;
+      std::string tensorWhat =
+          value.kind == KILN_VALUE_TENSOR ? what
+                                          : what + " element " +
+                                                std::to_string(k);
+      if (!loadInput(tensors[k], path, tensorWhat, inputSpecs[t],
+                     inputBuffers[t], error))
+        return reportError(error);
+      inputs[t] = inputBuffers[t].data();
+    }
   }
   std::vector<AlignedBuffer> outputBuffers(info->num_outputs);
   std::vector<void *> outputs(info->num_outputs);
@@ -843,62 +999,84 @@ static int runKiln(const Options &options) {
     if (!fs::is_directory(options.writeDir, ec))
       return reportError("cannot create output directory " +
                          quote(options.writeDir));
-    for (unsigned i = 0; i < info->num_outputs; ++i)
-      if (!writeOutput(dataFile(options.writeDir, "output", i), outputSpecs[i],
-                       outputBuffers[i], error))
+    for (unsigned i = 0; i < outputValues.size(); ++i)
+      if (!writeOutput(dataFile(options.writeDir, "output", i),
+                       outputValues[i], outputSpecs, outputBuffers, error))
         return reportError(error);
   }
 
   // Compare every output that has a reference.
   unsigned compared = 0;
   bool pass = true;
-  for (unsigned i = 0; i < info->num_outputs; ++i) {
-    const TensorSpec &spec = outputSpecs[i];
+  for (unsigned i = 0; i < outputValues.size(); ++i) {
+    const ValueSpec &value = outputValues[i];
     std::string path = dataFile(options.dataDir, "output", i);
-    std::string header = "output " + std::to_string(i) + " " +
-                         quote(spec.name) + " " + formatShape(spec.shape) +
-                         " " + dtypeName(spec.dtype);
+    std::string what = "output " + std::to_string(i) + " " + quote(value.name);
     if (!fs::exists(path, ec)) {
-      std::printf("%s: no reference\n", header.c_str());
+      std::printf("%s: no reference\n", what.c_str());
       continue;
     }
-    std::string what = "output " + std::to_string(i) + " " + quote(spec.name);
-    onnx::TensorProto tensor;
-    if (!readTensorFile(path, tensor, error))
+    std::vector<onnx::TensorProto> references;
+    bool present;
+    if (!readValueFile(path, value, references, present, error))
       return reportError(what + ": " + error);
     ++compared;
-    std::vector<int64_t> refShape = tensorShape(tensor);
-    if (!sameElementType(tensor.data_type(), spec.dtype) ||
-        refShape != spec.shape) {
-      std::printf("%s: reference %s holds %s %s: FAIL\n", header.c_str(),
-                  quote(path).c_str(), formatShape(refShape).c_str(),
-                  dtypeName(tensor.data_type()).c_str());
+    if (present != value.present || references.size() != value.count) {
+      std::printf("%s: the model gives %s, reference %s holds %s: FAIL\n",
+                  what.c_str(),
+                  describeHeld(value.present, value.count).c_str(),
+                  quote(path).c_str(),
+                  describeHeld(present, references.size()).c_str());
       pass = false;
       continue;
     }
-    AlignedBuffer reference;
-    if (!reference.allocate(spec.byteSize, 64))
-      return reportError("out of memory for " + quote(path));
-    if (!copyTensorData(tensor, spec, reference.data(), path, error))
-      return reportError(what + ": " + error);
+    if (value.count == 0)
+      std::printf("%s: %s, as the reference: PASS\n", what.c_str(),
+                  describeHeld(value.present, 0).c_str());
+    for (unsigned k = 0; k < value.count; ++k) {
+      unsigned t = value.first + k;
+      const TensorSpec &spec = outputSpecs[t];
+      const onnx::TensorProto &tensor = references[k];
+      std::string index = std::to_string(i);
+      if (value.kind & KILN_VALUE_SEQUENCE)
+        index += "[" + std::to_string(k) + "]";
+      std::string header = "output " + index + " " + quote(spec.name) + " " +
+                           formatShape(spec.shape) + " " +
+                           dtypeName(spec.dtype);
+      std::vector<int64_t> refShape = tensorShape(tensor);
+      if (!sameElementType(tensor.data_type(), spec.dtype) ||
+          refShape != spec.shape) {
+        std::printf("%s: reference %s holds %s %s: FAIL\n", header.c_str(),
+                    quote(path).c_str(), formatShape(refShape).c_str(),
+                    dtypeName(tensor.data_type()).c_str());
+        pass = false;
+        continue;
+      }
+      AlignedBuffer reference;
+      if (!reference.allocate(spec.byteSize, 64))
+        return reportError("out of memory for " + quote(path));
+      if (!copyTensorData(tensor, spec, reference.data(), path, error))
+        return reportError(what + ": " + error);
 
-    Comparison result =
-        compareTensors(outputBuffers[i].data(), reference.data(), spec.dtype,
-                       spec.numElements, options.rtol, options.atol);
-    std::printf("%s: max abs err %.3g, max rel err %.3g: ", header.c_str(),
-                result.maxAbsError, result.maxRelError);
-    if (result.mismatches == 0) {
-      std::printf("PASS\n");
-      continue;
+      Comparison result =
+          compareTensors(outputBuffers[t].data(), reference.data(), spec.dtype,
+                         spec.numElements, options.rtol, options.atol);
+      std::printf("%s: max abs err %.3g, max rel err %.3g: ", header.c_str(),
+                  result.maxAbsError, result.maxRelError);
+      if (result.mismatches == 0) {
+        std::printf("PASS\n");
+        continue;
+      }
+      pass = false;
+      size_t first = result.firstMismatch;
+      std::printf("FAIL (%zu of %zu elements differ; first at %s: got %s, "
+                  "expected %s)\n",
+                  result.mismatches, spec.numElements,
+                  formatIndex(spec.shape, first).c_str(),
+                  formatElement(outputBuffers[t].data(), spec.dtype, first)
+                      .c_str(),
+                  formatElement(reference.data(), spec.dtype, first).c_str());
     }
-    pass = false;
-    size_t first = result.firstMismatch;
-    std::printf(
-        "FAIL (%zu of %zu elements differ; first at %s: got %s, expected %s)\n",
-        result.mismatches, spec.numElements,
-        formatIndex(spec.shape, first).c_str(),
-        formatElement(outputBuffers[i].data(), spec.dtype, first).c_str(),
-        formatElement(reference.data(), spec.dtype, first).c_str());
   }
 
   if (options.benchRuns > 0) {

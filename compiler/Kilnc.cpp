@@ -103,6 +103,11 @@ cl::list<std::string>
     inputShapes("input-shape",
                 cl::desc("pin an input's shape, e.g. input:1x3x224x224"),
                 cl::value_desc("name:dims"), cl::cat(kilncCategory));
+cl::opt<std::string> inputShapesFrom(
+    "input-shapes-from",
+    cl::desc("pin every input the model leaves open (dynamic dimensions, "
+             "sequences, optionals) to the shape of DIR/input_<i>.pb"),
+    cl::value_desc("dir"), cl::cat(kilncCategory));
 cl::opt<std::string> maxWorkspace(
     "max-workspace",
     cl::desc("fail if the workspace arena needs more than this many bytes"),
@@ -151,19 +156,45 @@ std::optional<Emit> emitFromSuffix(llvm::StringRef path) {
       .Default(std::nullopt);
 }
 
-/// Parses `NAME:1x3x224x224`.
-InputShapePin parsePin(llvm::StringRef text) {
-  auto [name, dims] = text.rsplit(':');
-  if (name.empty() || dims.empty())
-    fail("--input-shape expects NAME:D0xD1x..., got '" + text + "'");
-  InputShapePin pin{name.str(), {}};
+/// Parses `D0xD1x...` (empty: a scalar) from the pin `text`.
+std::vector<int64_t> parseDims(llvm::StringRef dims, llvm::StringRef text) {
+  std::vector<int64_t> out;
+  if (dims.empty())
+    return out;
   llvm::SmallVector<llvm::StringRef> parts;
   dims.split(parts, 'x');
   for (llvm::StringRef p : parts) {
     int64_t d;
     if (p.getAsInteger(10, d) || d < 0)
       fail("--input-shape: '" + p + "' in '" + text + "' is not a dimension");
-    pin.dims.push_back(d);
+    out.push_back(d);
+  }
+  return out;
+}
+
+/// Parses `NAME:1x3x224x224` (a tensor), `NAME:[2x3,4x5]` (a sequence of
+/// two tensors; `[]` is empty, and an empty element a scalar) or
+/// `NAME:none` (an optional that holds nothing).
+InputShapePin parsePin(llvm::StringRef text) {
+  auto [name, dims] = text.rsplit(':');
+  if (name.empty() || dims.empty())
+    fail("--input-shape expects NAME:D0xD1x..., NAME:[D0xD1,...] or "
+         "NAME:none, got '" + text + "'");
+  InputShapePin pin;
+  pin.name = name.str();
+  if (dims == "none") {
+    pin.kind = InputShapePin::Kind::None;
+  } else if (dims.consume_front("[")) {
+    if (!dims.consume_back("]"))
+      fail("--input-shape: a sequence in '" + text + "' lacks its ']'");
+    pin.kind = InputShapePin::Kind::Sequence;
+    llvm::SmallVector<llvm::StringRef> elements;
+    if (!dims.empty())
+      dims.split(elements, ',');
+    for (llvm::StringRef e : elements)
+      pin.elements.push_back(parseDims(e, text));
+  } else {
+    pin.dims = parseDims(dims, text);
   }
   return pin;
 }
@@ -215,6 +246,31 @@ ModelSignature signatureOf(func::FuncOp func, const std::string &name) {
   for (unsigned i = 0; i < func.getNumResults(); ++i)
     sig.outputs.push_back(
         describe(func.getResultTypes()[i], func.getResultAttrDict(i)));
+  auto values = [&](StringRef attr, const std::vector<TensorSignature> &flat) {
+    std::vector<ValueSignature> list;
+    auto array = func->getAttrOfType<ArrayAttr>(attr);
+    if (!array)
+      return plainValues(flat);
+    uint32_t first = 0;
+    for (Attribute a : array) {
+      auto d = cast<DictionaryAttr>(a);
+      auto get = [&](StringRef k) { return d.getAs<IntegerAttr>(k).getInt(); };
+      ValueSignature v;
+      v.name = d.getAs<StringAttr>("name").str();
+      v.kind = get("kind");
+      v.present = get("present");
+      v.dtype = get("dtype");
+      v.first = first;
+      v.count = get("count");
+      if (!v.dtype && v.count && first < flat.size())
+        v.dtype = flat[first].dtype;
+      first += v.count;
+      list.push_back(v);
+    }
+    return list;
+  };
+  sig.inputValues = values(kInputValuesAttr, sig.inputs);
+  sig.outputValues = values(kOutputValuesAttr, sig.outputs);
   return sig;
 }
 
@@ -387,7 +443,7 @@ int main(int argc, char **argv) {
     return success();
   });
 
-  auto imported = importOnnxModel(inputPath, context, pins);
+  auto imported = importOnnxModel(inputPath, context, pins, inputShapesFrom);
   if (!imported)
     fail(llvm::toString(imported.takeError()));
   OwningOpRef<ModuleOp> module = std::move(*imported);

@@ -26,7 +26,7 @@ namespace {
 
 /// Status codes of runtime.h.
 enum : int { kErrorAlloc = 1, kErrorArgument = 2 };
-constexpr unsigned kAbiVersion = 1;
+constexpr unsigned kAbiVersion = 2;
 
 class EntryPointBuilder {
 public:
@@ -37,11 +37,17 @@ public:
     // kiln_tensor_info {name, shape, dtype, rank, num_elements}
     tensorInfoTy = StructType::create(ctx, {ptrTy, ptrTy, i32, i32, i64},
                                       "kiln_tensor_info");
+    // kiln_value_info {name, kind, present, dtype, first, count}
+    valueInfoTy = StructType::create(ctx, {ptrTy, i32, i32, i32, i32, i32},
+                                     "kiln_value_info");
     // kiln_model_info {abi, size, name, inputs, outputs, n_in, n_out,
-    //                  ws_size, ws_align, weights_size, run}
-    modelInfoTy = StructType::create(
-        ctx, {i32, i32, ptrTy, ptrTy, ptrTy, i32, i32, i64, i64, i64, ptrTy},
-        "kiln_model_info");
+    //                  ws_size, ws_align, weights_size, run,
+    //                  input_values, output_values, n_in_v, n_out_v}
+    modelInfoTy = StructType::create(ctx,
+                                     {i32, i32, ptrTy, ptrTy, ptrTy, i32, i32,
+                                      i64, i64, i64, ptrTy, ptrTy, ptrTy, i32,
+                                      i32},
+                                     "kiln_model_info");
   }
 
   Error build(StringRef graphName, bool exportKilnModel);
@@ -54,6 +60,8 @@ private:
   }
   Constant *tensorTable(const std::vector<TensorSignature> &tensors,
                         const std::string &what);
+  Constant *valueTable(const std::vector<ValueSignature> &values,
+                       const std::string &what);
   Function *buildRun(Function *graph);
   Function *buildGenericRun(Function *run);
 
@@ -62,7 +70,7 @@ private:
   const ModelSignature &model;
   PointerType *ptrTy;
   IntegerType *i32, *i64;
-  StructType *tensorInfoTy, *modelInfoTy;
+  StructType *tensorInfoTy, *valueInfoTy, *modelInfoTy;
 };
 
 } // namespace
@@ -94,6 +102,28 @@ EntryPointBuilder::tensorTable(const std::vector<TensorSignature> &tensors,
   return new GlobalVariable(module, arrayTy, true, GlobalValue::PrivateLinkage,
                             ConstantArray::get(arrayTy, entries),
                             model.name + "_" + what + "s");
+}
+
+Constant *
+EntryPointBuilder::valueTable(const std::vector<ValueSignature> &values,
+                              const std::string &what) {
+  std::vector<Constant *> entries;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const ValueSignature &v = values[i];
+    entries.push_back(ConstantStruct::get(
+        valueInfoTy,
+        {cString(v.name, model.name + "_" + what + "_value" +
+                             std::to_string(i) + "_name"),
+         ConstantInt::get(i32, v.kind), ConstantInt::get(i32, v.present),
+         ConstantInt::get(i32, v.dtype), ConstantInt::get(i32, v.first),
+         ConstantInt::get(i32, v.count)}));
+  }
+  if (entries.empty())
+    return ConstantPointerNull::get(ptrTy);
+  auto *arrayTy = ArrayType::get(valueInfoTy, entries.size());
+  return new GlobalVariable(module, arrayTy, true, GlobalValue::PrivateLinkage,
+                            ConstantArray::get(arrayTy, entries),
+                            model.name + "_" + what + "_values");
 }
 
 Function *EntryPointBuilder::buildRun(Function *graph) {
@@ -228,6 +258,11 @@ Error EntryPointBuilder::build(StringRef graphName, bool exportKilnModel) {
 
   Function *run = buildRun(graph);
   Function *generic = buildGenericRun(run);
+  std::vector<ValueSignature> inputValues =
+      model.inputValues.empty() ? plainValues(model.inputs) : model.inputValues;
+  std::vector<ValueSignature> outputValues = model.outputValues.empty()
+                                                 ? plainValues(model.outputs)
+                                                 : model.outputValues;
   const DataLayout &dl = module.getDataLayout();
   uint64_t structSize = dl.getTypeAllocSize(modelInfoTy);
   Constant *info = ConstantStruct::get(
@@ -239,7 +274,10 @@ Error EntryPointBuilder::build(StringRef graphName, bool exportKilnModel) {
        ConstantInt::get(i32, model.outputs.size()),
        ConstantInt::get(i64, model.workspaceSize),
        ConstantInt::get(i64, model.workspaceAlign),
-       ConstantInt::get(i64, model.weightsSize), generic});
+       ConstantInt::get(i64, model.weightsSize), generic,
+       valueTable(inputValues, "input"), valueTable(outputValues, "output"),
+       ConstantInt::get(i32, inputValues.size()),
+       ConstantInt::get(i32, outputValues.size())});
   auto *infoVar =
       new GlobalVariable(module, modelInfoTy, true, GlobalValue::PrivateLinkage,
                          info, model.name + "_model_info");

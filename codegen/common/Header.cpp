@@ -22,6 +22,19 @@ int64_t TensorSignature::numElements() const {
   return n;
 }
 
+std::vector<ValueSignature>
+kiln::plainValues(const std::vector<TensorSignature> &tensors) {
+  std::vector<ValueSignature> values;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    ValueSignature v;
+    v.name = tensors[i].name;
+    v.dtype = tensors[i].dtype;
+    v.first = (uint32_t)i;
+    values.push_back(v);
+  }
+  return values;
+}
+
 std::string kiln::makeCIdentifier(const std::string &text) {
   std::string out;
   for (char c : text)
@@ -181,6 +194,45 @@ std::string kiln::emitHeader(const ModelSignature &m) {
     emitTensorMacros(os, n + "_INPUT_" + std::to_string(i), m.inputs[i]);
   for (size_t i = 0; i < m.outputs.size(); ++i)
     emitTensorMacros(os, n + "_OUTPUT_" + std::to_string(i), m.outputs[i]);
+
+  // The ONNX values: which tensors a sequence or optional spans.
+  auto emitValues = [&](const char *what,
+                        const std::vector<ValueSignature> &values) {
+    std::string upper = what;
+    for (char &c : upper)
+      c = (char)std::toupper((unsigned char)c);
+    os << "\n#define " << n << "_NUM_" << upper << "_VALUES " << values.size()
+       << "\n";
+    for (size_t i = 0; i < values.size(); ++i) {
+      const ValueSignature &v = values[i];
+      std::string p = n + "_" + upper + "_VALUE_" + std::to_string(i);
+      const char *kind = v.kind == (KILN_VALUE_SEQUENCE | KILN_VALUE_OPTIONAL)
+                             ? "an optional sequence"
+                         : v.kind == KILN_VALUE_SEQUENCE ? "a sequence"
+                         : v.kind == KILN_VALUE_OPTIONAL ? "an optional"
+                                                         : "a tensor";
+      os << "/* " << what << " " << i << " '" << v.name << "': " << kind;
+      if (!v.present)
+        os << ", compiled empty";
+      if (v.count == 0)
+        os << ", no tensors";
+      else if (v.count == 1)
+        os << ", " << what << " " << v.first;
+      else
+        os << " of " << v.count << " tensors, " << what << "s " << v.first
+           << " to " << v.first + v.count - 1;
+      os << " */\n";
+      os << "#define " << p << "_NAME " << cString(v.name) << "\n";
+      os << "#define " << p << "_KIND " << v.kind << "\n";
+      os << "#define " << p << "_PRESENT " << v.present << "\n";
+      os << "#define " << p << "_FIRST " << v.first << "\n";
+      os << "#define " << p << "_COUNT " << v.count << "\n";
+    }
+  };
+  emitValues("input", m.inputValues.empty() ? plainValues(m.inputs)
+                                            : m.inputValues);
+  emitValues("output", m.outputValues.empty() ? plainValues(m.outputs)
+                                              : m.outputValues);
 
   // Parameter names: the value names made identifiers, made unique.
   std::set<std::string> used{"workspace"};

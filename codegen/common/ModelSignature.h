@@ -24,11 +24,23 @@ struct TensorSignature {
   int64_t numElements() const;
 };
 
+/// One ONNX input or output: `count` of the tensors from `first`
+/// (runtime.h's kiln_value_info).
+struct ValueSignature {
+  std::string name;
+  int32_t kind = 0; ///< KILN_VALUE_* bits
+  int32_t present = 1;
+  int32_t dtype = 0;
+  uint32_t first = 0, count = 1;
+};
+
 /// A compiled model as seen from C.
 struct ModelSignature {
   std::string name;   ///< symbol prefix, a C identifier
   std::string source; ///< the model file name, for the banner
   std::vector<TensorSignature> inputs, outputs;
+  /// The ONNX values behind `inputs` and `outputs`, in order.
+  std::vector<ValueSignature> inputValues, outputValues;
   std::string target;  ///< the target triple and CPU, for the memory banner
   int64_t workspaceSize = 0;
   int64_t workspaceAlign = 64;
@@ -37,6 +49,10 @@ struct ModelSignature {
   int64_t weightsSize = 0;
   int64_t codeSize = 0; ///< bytes of executable code, without the weights
 };
+
+/// One plain tensor value per tensor.
+std::vector<ValueSignature>
+plainValues(const std::vector<TensorSignature> &tensors);
 
 /// Turns `text` into a C identifier: other characters become '_', and a
 /// leading digit gets a '_' prefix. Never empty.

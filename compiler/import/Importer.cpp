@@ -40,7 +40,8 @@ public:
 
   llvm::Expected<OwningOpRef<ModuleOp>>
   import(const ::onnx::ModelProto &model,
-         const std::map<std::string, int> &sinceVersions);
+         const std::map<std::string, int> &sinceVersions,
+         const ModelLayout &layout);
 
 private:
   llvm::Error error(const Twine &message) {
@@ -713,7 +714,8 @@ llvm::Error GraphImporter::importNode(const ::onnx::NodeProto &node) {
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 GraphImporter::import(const ::onnx::ModelProto &model,
-                      const std::map<std::string, int> &versions) {
+                      const std::map<std::string, int> &versions,
+                      const ModelLayout &layout) {
   const ::onnx::GraphProto &graph = model.graph();
   mainGraph = &graph;
   sinceVersions = versions;
@@ -768,6 +770,33 @@ GraphImporter::import(const ::onnx::ModelProto &model,
     func.setResultAttr(i, kValueNameAttr,
                        builder.getStringAttr(graph.output(i).name()));
 
+  auto recordValues = [&](const std::vector<ValueLayout> &list, unsigned total,
+                    StringRef attr) -> llvm::Error {
+    SmallVector<Attribute> dicts;
+    unsigned count = 0;
+    for (const ValueLayout &v : list) {
+      NamedAttribute fields[] = {
+          builder.getNamedAttr("name", builder.getStringAttr(v.name)),
+          builder.getNamedAttr("kind", builder.getI32IntegerAttr(v.kind)),
+          builder.getNamedAttr("present",
+                               builder.getI32IntegerAttr(v.present)),
+          builder.getNamedAttr("dtype", builder.getI32IntegerAttr(v.dtype)),
+          builder.getNamedAttr("count", builder.getI32IntegerAttr(
+                                            (int32_t)v.tensors.size()))};
+      dicts.push_back(builder.getDictionaryAttr(fields));
+      count += v.tensors.size();
+    }
+    if (count != total)
+      return error("internal error: the values span " + Twine(count) +
+                   " tensors, the graph has " + Twine(total));
+    func->setAttr(attr, builder.getArrayAttr(dicts));
+    return llvm::Error::success();
+  };
+  if (auto err = recordValues(layout.inputs, argTypes.size(), kInputValuesAttr))
+    return std::move(err);
+  if (auto err = recordValues(layout.outputs, resultTypes.size(), kOutputValuesAttr))
+    return std::move(err);
+
   builder.setInsertionPointToStart(entry);
   noValue = builder.create<kiln::onnx::NoValueOp>(module->getLoc(),
                                                   builder.getNoneType());
@@ -798,14 +827,17 @@ GraphImporter::import(const ::onnx::ModelProto &model,
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 kiln::importOnnxModel(StringRef path, MLIRContext &context,
-                      const std::vector<InputShapePin> &pins) {
+                      const std::vector<InputShapePin> &pins,
+                      const std::string &dataDir) {
   context.loadDialect<kiln::onnx::ONNXDialect, func::FuncDialect>();
   ::onnx::ModelProto model;
   std::string message;
   std::map<std::string, int> sinceVersions;
-  if (!loadOnnxModel(path.str(), pins, model, sinceVersions, message))
+  ModelLayout layout;
+  if (!loadOnnxModel(path.str(), pins, dataDir, model, sinceVersions, layout,
+                     message))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    (path + ": " + message).str());
   GraphImporter importer(context, path);
-  return importer.import(model, sinceVersions);
+  return importer.import(model, sinceVersions, layout);
 }

@@ -18,12 +18,18 @@ namespace kiln {
 
 /// Function attribute names the importer sets and the code generator reads.
 constexpr const char *kValueNameAttr = "kiln.name";
+/// On the entry function: the ONNX inputs and outputs as values (arrays of
+/// dictionaries {name, kind, present, dtype, count}), each spanning `count`
+/// of the function's arguments or results in order (ModelLayout).
+constexpr const char *kInputValuesAttr = "kiln.input_values";
+constexpr const char *kOutputValuesAttr = "kiln.output_values";
 
 /// Imports the ONNX model at `path`. Errors name the file and, where there is
 /// one, the node (its name and op type).
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importOnnxModel(llvm::StringRef path, mlir::MLIRContext &context,
-                const std::vector<InputShapePin> &pins);
+                const std::vector<InputShapePin> &pins,
+                const std::string &dataDir = "");
 
 /// Formats a node for diagnostics: `node 'NAME' (OP)`.
 std::string describeNode(llvm::StringRef name, llvm::StringRef opType);

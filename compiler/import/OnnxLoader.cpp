@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/OnnxLoader.h"
+#include "compiler/import/Sequences.h"
 #include "compiler/import/ShapeFolding.h"
 
 #include "onnx/checker.h"
@@ -58,6 +59,10 @@ static bool applyPins(onnx::ModelProto &model,
               "', which is not an input of the model";
       return false;
     }
+    // Sequences and optionals are expandSequences' to pin.
+    if (pin.kind != InputShapePin::Kind::Tensor ||
+        !input->type().has_tensor_type())
+      continue;
     auto *shape = input->mutable_type()->mutable_tensor_type()->mutable_shape();
     if (shape->dim_size() != 0 && shape->dim_size() != (int)pin.dims.size()) {
       error = "--input-shape gives " + std::to_string(pin.dims.size()) +
@@ -190,10 +195,10 @@ static void recordSinceVersions(const onnx::ModelProto &model,
 }
 
 bool kiln::loadOnnxModel(const std::string &path,
-                         const std::vector<InputShapePin> &pins,
-                         onnx::ModelProto &model,
+                         const std::vector<InputShapePin> &userPins,
+                         const std::string &dataDir, onnx::ModelProto &model,
                          std::map<std::string, int> &sinceVersions,
-                         std::string &error) {
+                         ModelLayout &layout, std::string &error) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     error = "cannot open file";
@@ -230,8 +235,17 @@ bool kiln::loadOnnxModel(const std::string &path,
       return false;
     }
     onnx::checker::check_model(model);
+    std::vector<InputShapePin> pins = userPins;
+    if (!dataDir.empty() && !pinsFromData(model, dataDir, pins, error))
+      return false;
     if (!applyPins(model, pins, error))
       return false;
+    if (usesSequencesOrOptionals(model)) {
+      if (!expandSequences(model, pins, layout, error))
+        return false;
+    } else {
+      plainLayout(model, layout);
+    }
     if (opset >= 0 && opset < kTargetOpset) {
       // The converter's adapters read their inputs' shapes from value_info:
       // infer them at the model's own opset first (with the pins applied).

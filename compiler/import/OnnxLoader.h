@@ -1,9 +1,10 @@
 //===- OnnxLoader.h - Read, check and normalise an ONNX model ---*- C++ -*-===//
 //
 // This file declares the one entry point into libonnx. libonnx reports errors
-// by throwing, while Kiln is built without exceptions: OnnxLoader.cpp is the
-// only file compiled with -fexceptions, and its interface carries no LLVM or
-// MLIR types, only the standard library and the protobuf model.
+// by throwing, while Kiln is built without exceptions: OnnxLoader.cpp and
+// Sequences.cpp are the only files compiled with -fexceptions, and their
+// interfaces carry no LLVM or MLIR types, only the standard library and the
+// protobuf model.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,23 +27,45 @@ namespace kiln {
 constexpr int kTargetOpset = 17;
 
 /// A user-pinned input shape (`--input-shape=NAME:1x3x224x224`).
+/// A user's pin for a graph input whose type the model leaves open
+/// (--input-shape, or the tensors of --input-shapes-from).
 struct InputShapePin {
+  enum class Kind {
+    Tensor,   ///< a tensor (or an optional holding one) of shape `dims`
+    Sequence, ///< a sequence (or an optional holding one) of `elements`
+    None      ///< an optional that holds nothing
+  };
   std::string name;
+  Kind kind = Kind::Tensor;
   std::vector<int64_t> dims;
+  std::vector<std::vector<int64_t>> elements;
 };
 
-/// Reads `path`, pins input shapes, runs ONNX's checker, converts the model to
-/// opset kTargetOpset and runs shape inference with data propagation. Fills
-/// `sinceVersions` with the since_version of each op type's schema at that
-/// opset (0 when ONNX has none), subgraphs included; ops of another domain
-/// (ai.onnx.preview.training) are looked up at the version the model imports.
-/// On failure returns false and sets `error` to one line (without the file
-/// name).
+/// One ONNX input or output and the tensors the compiled model passes for
+/// it: runtime.h's kiln_value_info before the tensors are numbered.
+struct ValueLayout {
+  std::string name;
+  int32_t kind = 0;   ///< KILN_VALUE_* bits
+  bool present = true; ///< false for an optional compiled empty
+  int32_t dtype = 0;  ///< element type, 0 where only the tensors say
+  std::vector<std::string> tensors; ///< the graph's tensor names, in order
+};
+
+/// The model's inputs (without initializers) and outputs as ONNX values.
+struct ModelLayout {
+  std::vector<ValueLayout> inputs, outputs;
+};
+
+/// Reads, checks, pins, expands sequences and optionals into tensors
+/// (Sequences.h), converts to kTargetOpset and infers shapes. `dataDir`, if
+/// not empty, holds input_<i>.pb files whose shapes pin every input that
+/// the model and `pins` leave open. On failure returns false with a one-line
+/// `error`.
 bool loadOnnxModel(const std::string &path,
                    const std::vector<InputShapePin> &pins,
-                   onnx::ModelProto &model,
+                   const std::string &dataDir, onnx::ModelProto &model,
                    std::map<std::string, int> &sinceVersions,
-                   std::string &error);
+                   ModelLayout &layout, std::string &error);
 
 } // namespace kiln
 

@@ -191,7 +191,13 @@ def run_case(name, args):
         os.makedirs(tmpdir, exist_ok=True)
         env = dict(os.environ, TMPDIR=tmpdir)
         # --name keeps the header beside the .so (NAME.h) unique per case.
+        # Kiln compiles static shapes: an input the model leaves open (a
+        # dynamic dimension, a sequence, an optional) is pinned to the shape
+        # of the first data set's value, as a user compiles for their data.
         cmd = [args.kilnc, model, "--emit=so", "--name=" + name, "-o", so]
+        first_data = os.path.join(case_dir, "test_data_set_0")
+        if os.path.isdir(first_data):
+            cmd.append("--input-shapes-from=" + first_data)
         res.command = " ".join(quote(c) for c in cmd)
         rc, out, err = run_tool(cmd, args.compile_timeout, env)
         if rc is None:

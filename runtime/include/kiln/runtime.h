@@ -21,8 +21,9 @@
 extern "C" {
 #endif
 
-/** ABI version written into every kiln_model_info. */
-#define KILN_ABI_VERSION 1
+/** ABI version written into every kiln_model_info. Version 2 appended the
+ *  value tables (input_values, output_values). */
+#define KILN_ABI_VERSION 2
 
 /** Status codes returned by NAME_run and kiln_model_info.run. */
 enum {
@@ -61,6 +62,36 @@ typedef struct kiln_tensor_info {
   int64_t num_elements; /**< product of the shape */
 } kiln_tensor_info;
 
+/** Kinds of ONNX value (kiln_value_info.kind), a bit set. */
+enum {
+  KILN_VALUE_TENSOR = 0,   /**< one tensor */
+  KILN_VALUE_SEQUENCE = 1, /**< a sequence of tensors */
+  KILN_VALUE_OPTIONAL = 2  /**< an optional tensor, or with
+                              KILN_VALUE_SEQUENCE an optional sequence */
+};
+
+/** One ONNX input or output of a model, and the tensors it spans in
+ *  kiln_model_info.inputs (or .outputs): `count` tensors from `first`.
+ *
+ *  A tensor spans one. A sequence's length and the shape of each element
+ *  are fixed when the model is compiled (kilnc --input-shape=NAME:[2x3,4x5],
+ *  or what the ops that build it say); it spans one tensor per element, in
+ *  order, named NAME[0], NAME[1], ... An optional spans what it holds (a
+ *  tensor named NAME, or a sequence), or nothing with `present` 0: whether
+ *  it holds a value is fixed at compile time too (--input-shape=NAME:none
+ *  compiles an input for the empty optional). NAME_run and run() take the
+ *  flat tensors, one pointer each, so a sequence of N elements is passed as
+ *  N pointers with the shapes of its N tensor infos. 32 bytes on 64-bit
+ *  targets, 24 on 32-bit ones. */
+typedef struct kiln_value_info {
+  const char *name; /**< the ONNX value name */
+  int32_t kind;     /**< KILN_VALUE_* bits */
+  int32_t present;  /**< 0 for an optional compiled empty, else 1 */
+  int32_t dtype;    /**< the element type of its tensors (a kiln_dtype) */
+  uint32_t first;   /**< index of its first tensor */
+  uint32_t count;   /**< the number of tensors it spans */
+} kiln_value_info;
+
 /** Generic entry point: inputs and outputs in model order. */
 typedef int (*kiln_run_fn)(void *const *inputs, void *const *outputs,
                            void *workspace);
@@ -78,6 +109,13 @@ typedef struct kiln_model_info {
   uint64_t workspace_align; /**< required alignment of the arena */
   uint64_t weights_size;    /**< bytes of constant data in the artifact */
   kiln_run_fn run;          /**< generic form of NAME_run */
+  /* ABI version 2: the ONNX values behind the tensors. A producer of version
+   * 1 (struct_size below offsetof(kiln_model_info, input_values)) has one
+   * plain tensor per value. */
+  const kiln_value_info *input_values;
+  const kiln_value_info *output_values;
+  uint32_t num_input_values;
+  uint32_t num_output_values;
 } kiln_model_info;
 
 /** Size in bytes of one element of `dtype`, 0 if unknown. */
