@@ -19,3 +19,4 @@ config.environment["PATH"] = os.pathsep.join(
      config.environment.get("PATH", os.environ.get("PATH", ""))])
 config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "compiler", "Inputs")))
+config.substitutions.append(("%runtime_include", os.path.join(os.path.dirname(config.test_source_root), "runtime", "include")))

@@ -223,7 +223,12 @@ std::string kiln::emitHeader(const ModelSignature &m) {
            << " to " << v.first + v.count - 1;
       os << " */\n";
       os << "#define " << p << "_NAME " << cString(v.name) << "\n";
-      os << "#define " << p << "_KIND " << v.kind << "\n";
+      os << "#define " << p << "_KIND " << v.kind << " /* "
+         << (v.kind == 0 ? "KILN_VALUE_TENSOR"
+             : v.kind == 1 ? "KILN_VALUE_SEQUENCE"
+             : v.kind == 2 ? "KILN_VALUE_OPTIONAL"
+                           : "KILN_VALUE_OPTIONAL | KILN_VALUE_SEQUENCE")
+         << " */\n";
       os << "#define " << p << "_PRESENT " << v.present << "\n";
       os << "#define " << p << "_FIRST " << v.first << "\n";
       os << "#define " << p << "_COUNT " << v.count << "\n";

@@ -149,6 +149,13 @@ private:
   bool position(const onnx::NodeProto &node, int index, int64_t size,
                 bool insert, int64_t otherwise, int64_t &pos);
   bool constantInts(const std::string &name, std::vector<int64_t> &values);
+  /// True if every tensor of `names` has the same known shape.
+  bool sameShapes(const std::vector<std::string> &names) {
+    for (const std::string &n : names)
+      if (!shapes.count(n) || shapes[n] != shapes[names[0]])
+        return false;
+    return true;
+  }
 
   void emitIdentity(Nodes &out, const std::string &from,
                     const std::string &to);
@@ -315,7 +322,8 @@ bool Expander::position(const onnx::NodeProto &node, int index, int64_t size,
     if (!constantInts(node.input(index), v) || v.size() != 1)
       return fail(node, "position '" + node.input(index) +
                             "' is computed at run time; Kiln needs sequence "
-                            "positions known at compile time");
+                            "positions known at compile time (or, for "
+                            "SequenceAt, elements of one shape)");
     pos = v[0] < 0 ? v[0] + size : v[0];
   }
   if (pos < 0 || pos > size || (!insert && pos == size))
@@ -405,11 +413,35 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
   }
   if (isDefault && op == "SequenceAt") {
     Entry *s = sequenceInput(node, 0, scope);
-    int64_t pos;
-    if (!s || !position(node, 1, s->tensors.size(), false, 0, pos))
+    if (!s)
       return false;
     if (node.input_size() < 2 || node.input(1).empty())
       return fail(node, "the position is missing");
+    std::vector<int64_t> known;
+    if (!constantInts(node.input(1), known) && !s->tensors.empty() &&
+        sameShapes(s->tensors)) {
+      // A run-time position into elements of one shape: Gather from their
+      // stack (negative positions count from the back, as in Gather).
+      std::vector<std::string> parts;
+      for (const std::string &t : s->tensors) {
+        std::string u = fresh(output(0) + "_part");
+        emitSqueeze(out, "Unsqueeze", t, 0, u);
+        parts.push_back(u);
+      }
+      std::string stack = fresh(output(0) + "_stack");
+      emitConcat(out, parts, 0, stack);
+      onnx::NodeProto gather;
+      gather.set_op_type("Gather");
+      gather.set_name(output(0) + "_kiln_gather");
+      gather.add_input(stack);
+      gather.add_input(node.input(1));
+      gather.add_output(output(0));
+      out.push_back(std::move(gather));
+      return true;
+    }
+    int64_t pos;
+    if (!position(node, 1, s->tensors.size(), false, 0, pos))
+      return false;
     emitIdentity(out, s->tensors[pos], output(0));
     return true;
   }
@@ -1046,6 +1078,8 @@ bool Expander::run(const std::vector<InputShapePin> &pins,
       }
       *inputs.Add() = tensorInfo(input.name(), e.dtype, dims);
       e.tensors.push_back(input.name());
+      shapes[input.name()] = dims;
+      dtypes[input.name()] = e.dtype;
     } else {
       if (!pin || pin->kind != InputShapePin::Kind::Sequence)
         return bad("is a sequence: pin its length and element shapes with "
@@ -1056,6 +1090,8 @@ bool Expander::run(const std::vector<InputShapePin> &pins,
         std::string name = input.name() + "[" + std::to_string(i) + "]";
         *inputs.Add() = tensorInfo(name, e.dtype, pin->elements[i]);
         e.tensors.push_back(name);
+        shapes[name] = pin->elements[i];
+        dtypes[name] = e.dtype;
       }
     }
     value.present = e.present;

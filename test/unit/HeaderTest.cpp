@@ -68,6 +68,35 @@ TEST(Header, StatesSizesAndShapes) {
   EXPECT_NE(h.find("#define net_OUTPUT_1_SIZE 16"), std::string::npos);
 }
 
+TEST(Header, SpellsOutValues) {
+  // Plain tensors: one value each.
+  std::string plain = emitHeader(sampleModel());
+  EXPECT_NE(plain.find("#define net_NUM_INPUT_VALUES 2\n"), std::string::npos);
+  EXPECT_NE(plain.find("#define net_OUTPUT_VALUE_1_FIRST 1\n"),
+            std::string::npos);
+  // A sequence of two tensors and an optional compiled empty.
+  ModelSignature m = sampleModel();
+  m.outputs.push_back({"logits", 1, {2}});
+  m.outputValues = {{"seq", 1, 1, 1, 0, 2},
+                    {"mask", 0, 1, 9, 2, 1},
+                    {"opt", 2, 0, 1, 3, 0}};
+  std::string h = emitHeader(m);
+  EXPECT_NE(h.find("/* output 0 'seq': a sequence of 2 tensors, outputs 0 to "
+                   "1 */\n#define net_OUTPUT_VALUE_0_NAME \"seq\"\n"
+                   "#define net_OUTPUT_VALUE_0_KIND 1 /* KILN_VALUE_SEQUENCE "
+                   "*/\n#define net_OUTPUT_VALUE_0_PRESENT 1\n"
+                   "#define net_OUTPUT_VALUE_0_FIRST 0\n"
+                   "#define net_OUTPUT_VALUE_0_COUNT 2\n"),
+            std::string::npos)
+      << h;
+  EXPECT_NE(h.find("/* output 2 'opt': an optional, compiled empty, no "
+                   "tensors */"),
+            std::string::npos)
+      << h;
+  EXPECT_NE(h.find("#define net_OUTPUT_VALUE_2_PRESENT 0\n"),
+            std::string::npos);
+}
+
 TEST(Header, ExplainsMemory) {
   ModelSignature m = sampleModel();
   std::string h = emitHeader(m);

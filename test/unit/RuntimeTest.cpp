@@ -109,8 +109,10 @@ TEST(RuntimeStatus, StringsAreDistinct) {
 TEST(RuntimeAbi, StructsArePaddedToEightBytes) {
   EXPECT_EQ(sizeof(kiln_tensor_info) % 8, 0u);
   EXPECT_EQ(sizeof(kiln_model_info) % 8, 0u);
+  EXPECT_EQ(sizeof(kiln_value_info) % 8, 0u);
   if (sizeof(void *) == 8) {
     EXPECT_EQ(sizeof(kiln_tensor_info), 32u);
+    EXPECT_EQ(sizeof(kiln_value_info), 32u);
   }
 }
 

@@ -62,13 +62,12 @@ typedef struct kiln_tensor_info {
   int64_t num_elements; /**< product of the shape */
 } kiln_tensor_info;
 
-/** Kinds of ONNX value (kiln_value_info.kind), a bit set. */
-enum {
-  KILN_VALUE_TENSOR = 0,   /**< one tensor */
-  KILN_VALUE_SEQUENCE = 1, /**< a sequence of tensors */
-  KILN_VALUE_OPTIONAL = 2  /**< an optional tensor, or with
-                              KILN_VALUE_SEQUENCE an optional sequence */
-};
+/** Kinds of ONNX value (kiln_value_info.kind, NAME_*_VALUE_i_KIND), a bit
+ *  set; macros, so that the preprocessor can test a header's kinds. */
+#define KILN_VALUE_TENSOR 0   /**< one tensor */
+#define KILN_VALUE_SEQUENCE 1 /**< a sequence of tensors */
+#define KILN_VALUE_OPTIONAL 2 /**< an optional tensor, or with
+                                 KILN_VALUE_SEQUENCE an optional sequence */
 
 /** One ONNX input or output of a model, and the tensors it spans in
  *  kiln_model_info.inputs (or .outputs): `count` tensors from `first`.
