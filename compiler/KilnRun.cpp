@@ -677,6 +677,22 @@ static bool copyTensorData(const onnx::TensorProto &tensor,
                            const TensorSpec &spec, void *dst,
                            const std::string &path, std::string &error) {
   size_t count = spec.numElements;
+  if (spec.dtype == KILN_DTYPE_STRING) {
+    // The strings stay in `tensor`, which must outlive the run.
+    if (static_cast<size_t>(tensor.string_data_size()) != count) {
+      error = quote(path) + " holds " +
+              std::to_string(tensor.string_data_size()) +
+              " strings, expected " + std::to_string(count);
+      return false;
+    }
+    auto *strings = static_cast<kiln_string *>(dst);
+    for (size_t i = 0; i < count; ++i) {
+      const std::string &text = tensor.string_data(static_cast<int>(i));
+      strings[i].data = text.data();
+      strings[i].size = text.size();
+    }
+    return true;
+  }
   if (tensor.has_raw_data()) {
     // raw_data is little-endian, as are all the hosts kiln-run targets.
     const std::string &raw = tensor.raw_data();
@@ -773,6 +789,12 @@ static void fillTensor(onnx::TensorProto &tensor, const TensorSpec &spec,
   for (int64_t dim : spec.shape)
     tensor.add_dims(dim);
   tensor.set_data_type(spec.dtype);
+  if (spec.dtype == KILN_DTYPE_STRING) {
+    const auto *strings = static_cast<const kiln_string *>(buffer.data());
+    for (size_t i = 0; i < spec.numElements; ++i)
+      tensor.add_string_data(strings[i].data, strings[i].size);
+    return;
+  }
   tensor.set_raw_data(static_cast<const char *>(buffer.data()), spec.byteSize);
 }
 
@@ -943,13 +965,15 @@ static int runKiln(const Options &options) {
   // sequence or optional fills the tensors it spans.
   std::vector<AlignedBuffer> inputBuffers(info->num_inputs);
   std::vector<void *> inputs(info->num_inputs);
+  // Kept for the run: string inputs point into them.
+  std::vector<std::vector<onnx::TensorProto>> inputProtos(inputValues.size());
   for (unsigned i = 0; i < inputValues.size(); ++i) {
     const ValueSpec &value = inputValues[i];
     std::string path = dataFile(options.dataDir, "input", i);
     std::string what = "input " + std::to_string(i) + " " + quote(value.name);
     if (!fs::is_regular_file(path, ec))
       return reportError(what + ": missing data file " + quote(path));
-    std::vector<onnx::TensorProto> tensors;
+    std::vector<onnx::TensorProto> &tensors = inputProtos[i];
     bool present;
     if (!readValueFile(path, value, tensors, present, error))
       return reportError(what + ": " + error);
@@ -977,6 +1001,12 @@ static int runKiln(const Options &options) {
       return reportError("out of memory for output " + std::to_string(i));
     // Poison the outputs so that an element the model never writes shows up.
     std::memset(outputBuffers[i].data(), 0xff, outputSpecs[i].byteSize);
+    if (outputSpecs[i].dtype == KILN_DTYPE_STRING) {
+      static const char poison[] = "\xff";
+      auto *strings = static_cast<kiln_string *>(outputBuffers[i].data());
+      for (size_t k = 0; k < outputSpecs[i].numElements; ++k)
+        strings[k] = {poison, 1};
+    }
     outputs[i] = outputBuffers[i].data();
   }
   if (info->workspace_size > std::numeric_limits<size_t>::max())
@@ -1058,6 +1088,30 @@ static int runKiln(const Options &options) {
       if (!copyTensorData(tensor, spec, reference.data(), path, error))
         return reportError(what + ": " + error);
 
+      if (spec.dtype == KILN_DTYPE_STRING) {
+        const auto *got = static_cast<const kiln_string *>(outputBuffers[t].data());
+        const auto *want = static_cast<const kiln_string *>(reference.data());
+        size_t differ = 0, first = 0;
+        for (size_t k = 0; k < spec.numElements; ++k) {
+          bool same = got[k].size == want[k].size &&
+                      (got[k].size == 0 ||
+                       std::memcmp(got[k].data, want[k].data, got[k].size) == 0);
+          if (!same && differ++ == 0)
+            first = k;
+        }
+        if (differ == 0) {
+          std::printf("%s: equal strings: PASS\n", header.c_str());
+          continue;
+        }
+        pass = false;
+        std::printf("%s: FAIL (%zu of %zu strings differ; first at %s: got "
+                    "\"%.*s\", expected \"%.*s\")\n",
+                    header.c_str(), differ, spec.numElements,
+                    formatIndex(spec.shape, first).c_str(),
+                    static_cast<int>(got[first].size), got[first].data,
+                    static_cast<int>(want[first].size), want[first].data);
+        continue;
+      }
       Comparison result =
           compareTensors(outputBuffers[t].data(), reference.data(), spec.dtype,
                          spec.numElements, options.rtol, options.atol);

@@ -108,6 +108,11 @@ cl::opt<std::string> inputShapesFrom(
     cl::desc("pin every input the model leaves open (dynamic dimensions, "
              "sequences, optionals) to the shape of DIR/input_<i>.pb"),
     cl::value_desc("dir"), cl::cat(kilncCategory));
+cl::opt<int64_t> maxStringBytes(
+    "max-string-bytes",
+    cl::desc("the most bytes one string of a string input may hold "
+             "(default 64)"),
+    cl::init(64), cl::cat(kilncCategory));
 cl::opt<std::string> maxWorkspace(
     "max-workspace",
     cl::desc("fail if the workspace arena needs more than this many bytes"),
@@ -238,6 +243,13 @@ ModelSignature signatureOf(func::FuncOp func, const std::string &name) {
       t.name = n.str();
     t.dtype = dtypeOf(tensor.getElementType());
     t.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+    // A string tensor: its strings are rows of bytes inside the model.
+    if (auto bytes = attrs ? attrs.getAs<IntegerAttr>(kStringBytesAttr)
+                           : nullptr) {
+      t.dtype = 8;
+      t.stringBytes = bytes.getInt();
+      t.shape.pop_back();
+    }
     return t;
   };
   for (unsigned i = 0; i < func.getNumArguments(); ++i)
@@ -443,7 +455,10 @@ int main(int argc, char **argv) {
     return success();
   });
 
-  auto imported = importOnnxModel(inputPath, context, pins, inputShapesFrom);
+  if (maxStringBytes < 1)
+    fail("--max-string-bytes must be at least 1");
+  auto imported = importOnnxModel(inputPath, context, pins, inputShapesFrom,
+                                  maxStringBytes);
   if (!imported)
     fail(llvm::toString(imported.takeError()));
   OwningOpRef<ModuleOp> module = std::move(*imported);
@@ -500,6 +515,7 @@ int main(int argc, char **argv) {
     sig.workspaceAlign = a.getInt();
   if (auto a = graph->getAttrOfType<IntegerAttr>(kWorkspaceLowerBoundAttr))
     sig.workspaceLowerBound = a.getInt();
+  addStringSlots(sig);
   if (workspaceLimit && sig.workspaceSize > *workspaceLimit)
     fail(inputPath + ": the workspace arena needs " +
          llvm::Twine(sig.workspaceSize) + " bytes (at least " +

@@ -20,18 +20,25 @@ DOMAINS = {
     "Momentum": ("ai.onnx.preview.training", 1),
 }
 
+# Kiln's own ops (Strings.td), which no model names: the importer makes them
+# itself, with since_version 0.
+KILN_OPS = ["KilnNumberToString", "KilnStringToNumber"]
+
 names = set()
 for f in sorted(os.listdir(TD)):
     if f.endswith(".td") and f not in ("ONNXDialect.td", "ONNXOps.td"):
         text = open(os.path.join(TD, f)).read()
         names.update(re.findall(r'^def ONNX_\w+Op\s*:\s*ONNX_\w*Op<"(\w+)"', text, re.M))
 names.discard("NoValue")
+names.difference_update(KILN_OPS)
 
 lines = []
 for name in sorted(names):
     domain, version = DOMAINS.get(name, ("", OPSET))
     schema = onnx.defs.get_schema(name, version, domain)
     lines.append(f'    {{"{name}", {schema.since_version}}},')
+
+lines += [f'    {{"{name}", 0}},' for name in KILN_OPS]
 
 out = os.path.join(TD, "OpVersions.inc")
 with open(out, "w") as f:

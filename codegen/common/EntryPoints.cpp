@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/common/EntryPoints.h"
+#include "kiln/runtime.h"
 
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
@@ -34,8 +35,9 @@ public:
       : module(module), ctx(module.getContext()), model(model),
         ptrTy(PointerType::getUnqual(ctx)), i32(Type::getInt32Ty(ctx)),
         i64(Type::getInt64Ty(ctx)) {
-    // kiln_tensor_info {name, shape, dtype, rank, num_elements}
-    tensorInfoTy = StructType::create(ctx, {ptrTy, ptrTy, i32, i32, i64},
+    // kiln_tensor_info {name, shape, dtype, rank, num_elements,
+    //                   string_bytes}
+    tensorInfoTy = StructType::create(ctx, {ptrTy, ptrTy, i32, i32, i64, i64},
                                       "kiln_tensor_info");
     // kiln_value_info {name, kind, present, dtype, first, count}
     valueInfoTy = StructType::create(ctx, {ptrTy, i32, i32, i32, i32, i32},
@@ -62,6 +64,7 @@ private:
                         const std::string &what);
   Constant *valueTable(const std::vector<ValueSignature> &values,
                        const std::string &what);
+  Function *buildStringEdges(Function *graph);
   Function *buildRun(Function *graph);
   Function *buildGenericRun(Function *run);
 
@@ -94,7 +97,8 @@ EntryPointBuilder::tensorTable(const std::vector<TensorSignature> &tensors,
         tensorInfoTy,
         {cString(t.name, prefix + "_name"), shape,
          ConstantInt::get(i32, t.dtype), ConstantInt::get(i32, t.shape.size()),
-         ConstantInt::get(i64, t.numElements())}));
+         ConstantInt::get(i64, t.numElements()),
+         ConstantInt::get(i64, t.stringBytes)}));
   }
   if (entries.empty())
     return ConstantPointerNull::get(ptrTy);
@@ -124,6 +128,69 @@ EntryPointBuilder::valueTable(const std::vector<ValueSignature> &values,
   return new GlobalVariable(module, arrayTy, true, GlobalValue::PrivateLinkage,
                             ConstantArray::get(arrayTy, entries),
                             model.name + "_" + what + "_values");
+}
+
+/// The graph behind string edges, if the model has string inputs or
+/// outputs: a function like the graph that copies the input strings into
+/// their rows in the workspace (returning KILN_ERROR_SHAPE for one too
+/// long), runs the graph on the rows, and points the output strings at
+/// theirs.
+Function *EntryPointBuilder::buildStringEdges(Function *graph) {
+  std::vector<int64_t> offsets = stringSlotOffsets(model);
+  if (llvm::all_of(offsets, [](int64_t o) { return o < 0; }))
+    return graph;
+  const DataLayout &dl = module.getDataLayout();
+  Type *sizeTy = dl.getIntPtrType(ctx);
+  FunctionCallee toSlots = module.getOrInsertFunction(
+      "kiln_strings_to_slots",
+      FunctionType::get(i32, {ptrTy, sizeTy, ptrTy, sizeTy}, false));
+  FunctionCallee toStrings = module.getOrInsertFunction(
+      "kiln_slots_to_strings",
+      FunctionType::get(Type::getVoidTy(ctx), {ptrTy, sizeTy, sizeTy, ptrTy},
+                        false));
+  auto *fn = Function::Create(graph->getFunctionType(),
+                              GlobalValue::InternalLinkage,
+                              model.name + "_string_edges", module);
+  IRBuilder<> b(BasicBlock::Create(ctx, "entry", fn));
+  std::vector<Value *> args;
+  for (Argument &a : fn->args())
+    args.push_back(&a);
+  Value *ws = args.back();
+  size_t numInputs = model.inputs.size();
+  auto tensorAt = [&](size_t i) -> const TensorSignature & {
+    return i < numInputs ? model.inputs[i] : model.outputs[i - numInputs];
+  };
+  std::vector<Value *> graphArgs = args;
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    if (offsets[i] < 0)
+      continue;
+    Value *slot = b.CreateConstGEP1_64(b.getInt8Ty(), ws, offsets[i]);
+    graphArgs[i] = slot;
+    if (i >= numInputs)
+      continue;
+    const TensorSignature &t = tensorAt(i);
+    Value *status = b.CreateCall(
+        toSlots, {args[i], ConstantInt::get(sizeTy, t.numElements()), slot,
+                  ConstantInt::get(sizeTy, t.stringBytes)});
+    auto *fail = BasicBlock::Create(ctx, "string_too_long", fn);
+    auto *next = BasicBlock::Create(ctx, "string_copied", fn);
+    b.CreateCondBr(b.CreateICmpNE(status, ConstantInt::get(i32, 0)), fail,
+                   next);
+    b.SetInsertPoint(fail);
+    b.CreateRet(status);
+    b.SetInsertPoint(next);
+  }
+  Value *status = b.CreateCall(graph, graphArgs);
+  for (size_t i = numInputs; i < offsets.size(); ++i) {
+    if (offsets[i] < 0)
+      continue;
+    const TensorSignature &t = tensorAt(i);
+    b.CreateCall(toStrings, {graphArgs[i],
+                             ConstantInt::get(sizeTy, t.numElements()),
+                             ConstantInt::get(sizeTy, t.stringBytes), args[i]});
+  }
+  b.CreateRet(status);
+  return fn;
 }
 
 Function *EntryPointBuilder::buildRun(Function *graph) {
@@ -172,8 +239,18 @@ Function *EntryPointBuilder::buildRun(Function *graph) {
   b.CreateRet(b.CreateCall(graph, callArgs));
 
   // NULL workspace: allocate through the runtime's replaceable hook, unless
-  // the model needs none (then a private 64-byte block stands in).
+  // the model needs none (then a private 64-byte block stands in). Output
+  // strings point into the workspace: those need one from the caller.
   b.SetInsertPoint(allocate);
+  bool stringOutputs = llvm::any_of(model.outputs, [](const TensorSignature &t) {
+    return t.dtype == KILN_DTYPE_STRING;
+  });
+  if (stringOutputs) {
+    b.CreateRet(ConstantInt::get(i32, kErrorArgument));
+    allocFailed->eraseFromParent();
+    runOwned->eraseFromParent();
+    return run;
+  }
   if (model.workspaceSize == 0) {
     auto *blockTy = ArrayType::get(Type::getInt8Ty(ctx), 64);
     auto *block = new GlobalVariable(
@@ -256,7 +333,7 @@ Error EntryPointBuilder::build(StringRef graphName, bool exportKilnModel) {
     if (!g.isDeclaration())
       g.setLinkage(GlobalValue::InternalLinkage);
 
-  Function *run = buildRun(graph);
+  Function *run = buildRun(buildStringEdges(graph));
   Function *generic = buildGenericRun(run);
   std::vector<ValueSignature> inputValues =
       model.inputValues.empty() ? plainValues(model.inputs) : model.inputValues;

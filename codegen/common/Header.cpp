@@ -22,6 +22,36 @@ int64_t TensorSignature::numElements() const {
   return n;
 }
 
+static int64_t alignTo64(int64_t n) { return (n + 63) / 64 * 64; }
+
+std::vector<int64_t> kiln::stringSlotOffsets(const ModelSignature &model) {
+  std::vector<int64_t> offsets;
+  int64_t at = model.stringSlotsOffset;
+  for (const auto *list : {&model.inputs, &model.outputs})
+    for (const TensorSignature &t : *list) {
+      if (t.dtype != KILN_DTYPE_STRING) {
+        offsets.push_back(-1);
+        continue;
+      }
+      offsets.push_back(at);
+      at += alignTo64(t.numElements() * t.stringBytes);
+    }
+  return offsets;
+}
+
+void kiln::addStringSlots(ModelSignature &model) {
+  int64_t bytes = 0;
+  for (const auto *list : {&model.inputs, &model.outputs})
+    for (const TensorSignature &t : *list)
+      if (t.dtype == KILN_DTYPE_STRING)
+        bytes += alignTo64(t.numElements() * t.stringBytes);
+  if (!bytes)
+    return;
+  model.stringSlotsOffset = alignTo64(model.workspaceSize);
+  model.workspaceSize = model.stringSlotsOffset + bytes;
+  model.workspaceLowerBound += bytes;
+}
+
 std::vector<ValueSignature>
 kiln::plainValues(const std::vector<TensorSignature> &tensors) {
   std::vector<ValueSignature> values;
@@ -72,6 +102,8 @@ const char *kiln::cTypeOf(int32_t dtype) {
     return "uint64_t";
   case 16:
     return "uint16_t"; /* bfloat16 bits */
+  case 8:
+    return "struct kiln_string";
   default:
     return "void";
   }
@@ -105,6 +137,8 @@ static const char *dtypeMacro(int32_t dtype) {
     return "KILN_DTYPE_UINT64";
   case 16:
     return "KILN_DTYPE_BFLOAT16";
+  case 8:
+    return "KILN_DTYPE_STRING";
   default:
     return "KILN_DTYPE_UNDEFINED";
   }
@@ -142,6 +176,9 @@ static void emitTensorMacros(std::ostringstream &os, const std::string &prefix,
   }
   os << "#define " << prefix << "_SIZE " << t.numElements()
      << " /* elements */\n";
+  if (t.dtype == KILN_DTYPE_STRING)
+    os << "#define " << prefix << "_STRING_BYTES " << t.stringBytes
+       << " /* the most bytes one string holds */\n";
 }
 
 std::string kiln::emitHeader(const ModelSignature &m) {
@@ -248,15 +285,28 @@ std::string kiln::emitHeader(const ModelSignature &m) {
     used.insert(id);
     return id;
   };
+  bool strings = false;
+  for (const auto *list : {&m.inputs, &m.outputs})
+    for (const TensorSignature &t : *list)
+      strings |= t.dtype == KILN_DTYPE_STRING;
   os << "\n/* Runs the model. Returns 0 (KILN_OK) on success, else a "
         "KILN_ERROR_*\n"
-        "   code. Buffers are dense, row-major, in the shapes above. */\n";
+        "   code. Buffers are dense, row-major, in the shapes above."
+     << (strings ? "\n" : " */\n");
+  if (strings)
+    os << "   A string tensor is an array of kiln_string (kiln/runtime.h): "
+          "the inputs'\n   are copied in, each of at most _STRING_BYTES "
+          "bytes (else\n   KILN_ERROR_SHAPE); the outputs' point into the "
+          "workspace, which must\n   be given (not NULL) and stays theirs "
+          "until it is reused. */\n";
   os << "int " << n << "_run(";
   for (const TensorSignature &t : m.inputs)
     os << "const " << cTypeOf(t.dtype) << " *" << param(t.name) << ", ";
   for (const TensorSignature &t : m.outputs)
     os << cTypeOf(t.dtype) << " *" << param(t.name) << ", ";
   os << "void *workspace);\n\n";
+  if (strings)
+    os << "struct kiln_string; /* kiln/runtime.h */\n";
   os << "struct kiln_model_info; /* kiln/runtime.h */\n";
   os << "/* The versioned descriptor: names, types, shapes, sizes, generic "
         "run. */\n";

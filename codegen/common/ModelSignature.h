@@ -21,6 +21,8 @@ struct TensorSignature {
   std::string name;           ///< the ONNX value name
   int32_t dtype = 0;          ///< an ONNX TensorProto.DataType (kiln_dtype)
   std::vector<int64_t> shape; ///< static dimensions
+  /// For strings (dtype 8): the bytes of each string's row in the model.
+  int64_t stringBytes = 0;
   int64_t numElements() const;
 };
 
@@ -48,7 +50,18 @@ struct ModelSignature {
   int64_t workspaceLowerBound = 0;
   int64_t weightsSize = 0;
   int64_t codeSize = 0; ///< bytes of executable code, without the weights
+  /// Where the rows of the string inputs and outputs start in the workspace
+  /// (after the planned arena, alive for the whole run); 0 if none.
+  int64_t stringSlotsOffset = 0;
 };
+
+/// Puts the string inputs' and outputs' rows after the planned arena: sets
+/// stringSlotsOffset and grows the workspace and its lower bound.
+void addStringSlots(ModelSignature &model);
+
+/// The offset in the workspace of each tensor's rows (-1 for a tensor that
+/// is not a string), inputs then outputs, from stringSlotsOffset.
+std::vector<int64_t> stringSlotOffsets(const ModelSignature &model);
 
 /// One plain tensor value per tensor.
 std::vector<ValueSignature>

@@ -765,10 +765,19 @@ GraphImporter::import(const ::onnx::ModelProto &model,
   for (unsigned i = 0; i < argNames.size(); ++i) {
     func.setArgAttr(i, kValueNameAttr, builder.getStringAttr(argNames[i]));
     values[argNames[i]] = entry->getArgument(i);
+    auto bytes = layout.stringBytes.find(argNames[i]);
+    if (bytes != layout.stringBytes.end())
+      func.setArgAttr(i, kStringBytesAttr,
+                      builder.getI64IntegerAttr(bytes->second));
   }
-  for (int i = 0; i < graph.output_size(); ++i)
+  for (int i = 0; i < graph.output_size(); ++i) {
     func.setResultAttr(i, kValueNameAttr,
                        builder.getStringAttr(graph.output(i).name()));
+    auto bytes = layout.stringBytes.find(graph.output(i).name());
+    if (bytes != layout.stringBytes.end())
+      func.setResultAttr(i, kStringBytesAttr,
+                         builder.getI64IntegerAttr(bytes->second));
+  }
 
   auto recordValues = [&](const std::vector<ValueLayout> &list, unsigned total,
                     StringRef attr) -> llvm::Error {
@@ -828,14 +837,15 @@ GraphImporter::import(const ::onnx::ModelProto &model,
 llvm::Expected<OwningOpRef<ModuleOp>>
 kiln::importOnnxModel(StringRef path, MLIRContext &context,
                       const std::vector<InputShapePin> &pins,
-                      const std::string &dataDir) {
+                      const std::string &dataDir,
+                      int64_t maxStringBytes) {
   context.loadDialect<kiln::onnx::ONNXDialect, func::FuncDialect>();
   ::onnx::ModelProto model;
   std::string message;
   std::map<std::string, int> sinceVersions;
   ModelLayout layout;
-  if (!loadOnnxModel(path.str(), pins, dataDir, model, sinceVersions, layout,
-                     message))
+  if (!loadOnnxModel(path.str(), pins, dataDir, maxStringBytes, model,
+                     sinceVersions, layout, message))
     return llvm::createStringError(llvm::inconvertibleErrorCode(),
                                    (path + ": " + message).str());
   GraphImporter importer(context, path);

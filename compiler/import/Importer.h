@@ -23,13 +23,17 @@ constexpr const char *kValueNameAttr = "kiln.name";
 /// of the function's arguments or results in order (ModelLayout).
 constexpr const char *kInputValuesAttr = "kiln.input_values";
 constexpr const char *kOutputValuesAttr = "kiln.output_values";
+/// On an entry argument or result that holds strings: the row width of the
+/// byte tensor it is inside the model (compiler/import/Strings.h).
+constexpr const char *kStringBytesAttr = "kiln.string_bytes";
 
 /// Imports the ONNX model at `path`. Errors name the file and, where there is
 /// one, the node (its name and op type).
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importOnnxModel(llvm::StringRef path, mlir::MLIRContext &context,
                 const std::vector<InputShapePin> &pins,
-                const std::string &dataDir = "");
+                const std::string &dataDir = "",
+                int64_t maxStringBytes = 64);
 
 /// Formats a node for diagnostics: `node 'NAME' (OP)`.
 std::string describeNode(llvm::StringRef name, llvm::StringRef opType);

@@ -9,6 +9,7 @@
 
 #include "compiler/import/OnnxLoader.h"
 #include "compiler/import/Sequences.h"
+#include "compiler/import/Strings.h"
 #include "compiler/import/ShapeFolding.h"
 
 #include "onnx/checker.h"
@@ -196,7 +197,8 @@ static void recordSinceVersions(const onnx::ModelProto &model,
 
 bool kiln::loadOnnxModel(const std::string &path,
                          const std::vector<InputShapePin> &userPins,
-                         const std::string &dataDir, onnx::ModelProto &model,
+                         const std::string &dataDir, int64_t maxStringBytes,
+                         onnx::ModelProto &model,
                          std::map<std::string, int> &sinceVersions,
                          ModelLayout &layout, std::string &error) {
   std::ifstream in(path, std::ios::binary);
@@ -280,6 +282,9 @@ bool kiln::loadOnnxModel(const std::string &path,
       }
       model.Swap(&folded);
     }
+    if (usesStrings(model) &&
+        !expandStrings(model, maxStringBytes, layout, error))
+      return false;
     sinceVersions.clear();
     recordSinceVersions(model, model.graph(), sinceVersions);
   } catch (const std::exception &e) {

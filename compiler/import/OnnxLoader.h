@@ -54,16 +54,20 @@ struct ValueLayout {
 /// The model's inputs (without initializers) and outputs as ONNX values.
 struct ModelLayout {
   std::vector<ValueLayout> inputs, outputs;
+  /// The row width of each string input and output tensor (Strings.h).
+  std::map<std::string, int64_t> stringBytes;
 };
 
 /// Reads, checks, pins, expands sequences and optionals into tensors
-/// (Sequences.h), converts to kTargetOpset and infers shapes. `dataDir`, if
+/// (Sequences.h), converts to kTargetOpset, infers shapes and makes string
+/// tensors byte tensors of rows up to `maxStringBytes` (Strings.h). `dataDir`, if
 /// not empty, holds input_<i>.pb files whose shapes pin every input that
 /// the model and `pins` leave open. On failure returns false with a one-line
 /// `error`.
 bool loadOnnxModel(const std::string &path,
                    const std::vector<InputShapePin> &pins,
-                   const std::string &dataDir, onnx::ModelProto &model,
+                   const std::string &dataDir, int64_t maxStringBytes,
+                   onnx::ModelProto &model,
                    std::map<std::string, int> &sinceVersions,
                    ModelLayout &layout, std::string &error);
 

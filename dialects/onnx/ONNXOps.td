@@ -13,5 +13,6 @@ include "dialects/onnx/NN.td"
 include "dialects/onnx/Tensor.td"
 include "dialects/onnx/ControlFlow.td"
 include "dialects/onnx/Training.td"
+include "dialects/onnx/Strings.td"
 
 #endif // KILN_DIALECTS_ONNX_ONNXOPS_TD

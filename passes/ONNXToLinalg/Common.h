@@ -148,6 +148,8 @@ void populateResizePatterns(mlir::RewritePatternSet &patterns);
 void populateRoiAlignPatterns(mlir::RewritePatternSet &patterns);
 void populateScatterPatterns(mlir::RewritePatternSet &patterns);
 void populateSortPatterns(mlir::RewritePatternSet &patterns);
+void populateStringPatterns(mlir::RewritePatternSet &patterns);
+void populateStringPatterns(mlir::RewritePatternSet &patterns);
 void populateSignalPatterns(mlir::RewritePatternSet &patterns);
 void populateTensorPatterns(mlir::RewritePatternSet &patterns);
 void populateTrainingPatterns(mlir::RewritePatternSet &patterns);

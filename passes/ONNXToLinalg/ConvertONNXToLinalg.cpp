@@ -39,6 +39,8 @@ struct ConvertONNXToLinalgPass
     populateRoiAlignPatterns(patterns);
     populateScatterPatterns(patterns);
     populateSortPatterns(patterns);
+    populateStringPatterns(patterns);
+    populateStringPatterns(patterns);
     populateSignalPatterns(patterns);
     populateTensorPatterns(patterns);
     populateTrainingPatterns(patterns);

@@ -59,8 +59,10 @@ size_t kiln_dtype_size(int32_t dtype) {
   case KILN_DTYPE_INT64:
   case KILN_DTYPE_UINT64:
     return 8;
+  case KILN_DTYPE_STRING:
+    return sizeof(kiln_string);
   default:
-    /* UNDEFINED, STRING (no fixed size) and codes Kiln does not know. */
+    /* UNDEFINED and codes Kiln does not know. */
     return 0;
   }
 }

@@ -36,9 +36,67 @@ TEST(RuntimeDtype, Sizes) {
   EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_BFLOAT16), 2u);
 }
 
+TEST(RuntimeDtype, StringsAreKilnStrings) {
+  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_STRING), sizeof(kiln_string));
+}
+
+TEST(RuntimeStrings, SlotsRoundTrip) {
+  const char hello[] = "hello";
+  kiln_string in[3] = {{hello, 5}, {"", 0}, {"ab\0cd", 5}};
+  uint8_t slots[3 * 8];
+  ASSERT_EQ(kiln_strings_to_slots(in, 3, slots, 8), KILN_OK);
+  EXPECT_EQ(slots[5], 0); // NUL-padded
+  kiln_string out[3];
+  kiln_slots_to_strings(slots, 3, 8, out);
+  EXPECT_EQ(std::string(out[0].data, out[0].size), "hello");
+  EXPECT_EQ(out[1].size, 0u);
+  EXPECT_EQ(std::string(out[2].data, out[2].size), "ab"); // up to the NUL
+  kiln_string tooLong[1] = {{"123456789", 9}};
+  EXPECT_EQ(kiln_strings_to_slots(tooLong, 1, slots, 8), KILN_ERROR_SHAPE);
+  kiln_string exact[1] = {{"12345678", 8}};
+  EXPECT_EQ(kiln_strings_to_slots(exact, 1, slots, 8), KILN_OK);
+}
+
+extern "C" uint8_t kiln_format_f64_string(double, int32_t, int32_t);
+
+/// The string kiln_format_f64_string gives `v` with `digits` digits.
+static std::string formatted(double v, int digits) {
+  std::string text;
+  for (int32_t i = 0; i < 40; ++i) {
+    uint8_t c = kiln_format_f64_string(v, digits, i);
+    if (!c)
+      break;
+    text += (char)c;
+  }
+  return text;
+}
+
+TEST(RuntimeStrings, FormatsNumbersAsNumpyStr) {
+  // numpy 1.24's str(np.float32(v)) and str(np.float64(v)).
+  struct Case {
+    double value;
+    const char *f32, *f64;
+  } cases[] = {{1234.0, "1234.0", "1234.0"},
+               {1e-5, "1e-05", "1e-05"},
+               {0.1, "0.1", "0.1"},
+               {1.5e16, "1.5e+16", "1.5e+16"},
+               {-0.0, "-0.0", "-0.0"},
+               {100.0, "100.0", "100.0"},
+               {0.0001, "1e-04", "0.0001"},
+               {123456789.0, "123456790.0", "123456789.0"},
+               {3.4028235e38, "3.4028235e+38", "3.4028235e+38"},
+               {0.5, "0.5", "0.5"}};
+  for (const Case &c : cases) {
+    EXPECT_EQ(formatted((double)(float)c.value, 9), c.f32) << c.value;
+    EXPECT_EQ(formatted(c.value, 17), c.f64) << c.value;
+  }
+  EXPECT_EQ(formatted(1.0 / 0.0, 9), "inf");
+  EXPECT_EQ(formatted(-1.0 / 0.0, 9), "-inf");
+  EXPECT_EQ(formatted(0.0 / 0.0, 9), "nan");
+}
+
 TEST(RuntimeDtype, SizesOfUnsizedAndUnknownAreZero) {
   EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_UNDEFINED), 0u);
-  EXPECT_EQ(kiln_dtype_size(KILN_DTYPE_STRING), 0u);
   EXPECT_EQ(kiln_dtype_size(14), 0u); // COMPLEX64: not a Kiln type
   EXPECT_EQ(kiln_dtype_size(-1), 0u);
   EXPECT_EQ(kiln_dtype_size(1000), 0u);
@@ -111,7 +169,7 @@ TEST(RuntimeAbi, StructsArePaddedToEightBytes) {
   EXPECT_EQ(sizeof(kiln_model_info) % 8, 0u);
   EXPECT_EQ(sizeof(kiln_value_info) % 8, 0u);
   if (sizeof(void *) == 8) {
-    EXPECT_EQ(sizeof(kiln_tensor_info), 32u);
+    EXPECT_EQ(sizeof(kiln_tensor_info), 40u);
     EXPECT_EQ(sizeof(kiln_value_info), 32u);
   }
 }

@@ -53,13 +53,26 @@ typedef enum kiln_dtype {
   KILN_DTYPE_BFLOAT16 = 16
 } kiln_dtype;
 
-/** One input or output of a model. 32 bytes on 64-bit targets. */
+/** One element of a string tensor (KILN_DTYPE_STRING): `size` bytes at
+ *  `data`, not necessarily NUL-terminated. An input's strings are copied
+ *  when NAME_run starts; each may hold up to the tensor's `string_bytes`
+ *  (else NAME_run returns KILN_ERROR_SHAPE), and ends at its first NUL byte
+ *  if it has one. An output's strings point into the workspace: NAME_run
+ *  needs one (not NULL), and they stay valid until it is reused. */
+typedef struct kiln_string {
+  const char *data;
+  size_t size;
+} kiln_string;
+
+/** One input or output of a model. 40 bytes on 64-bit targets. */
 typedef struct kiln_tensor_info {
   const char *name;     /**< the ONNX value name */
   const int64_t *shape; /**< `rank` dimensions, all static */
   int32_t dtype;        /**< a kiln_dtype */
   int32_t rank;
   int64_t num_elements; /**< product of the shape */
+  int64_t string_bytes; /**< KILN_DTYPE_STRING: the most bytes one element
+                             holds (ABI version 2); 0 for other types */
 } kiln_tensor_info;
 
 /** Kinds of ONNX value (kiln_value_info.kind, NAME_*_VALUE_i_KIND), a bit
@@ -117,7 +130,8 @@ typedef struct kiln_model_info {
   uint32_t num_output_values;
 } kiln_model_info;
 
-/** Size in bytes of one element of `dtype`, 0 if unknown. */
+/** Size in bytes of one element of `dtype`, 0 if unknown; a string's is
+ *  sizeof(kiln_string). */
 size_t kiln_dtype_size(int32_t dtype);
 
 /** A short name for `dtype` ("float32", "int64", ...). */
@@ -125,6 +139,23 @@ const char *kiln_dtype_name(int32_t dtype);
 
 /** A message for a status code. */
 const char *kiln_status_string(int status);
+
+/*===----------------------------------------------------------------------===*
+ * Strings. Inside a model a string tensor is a byte tensor with one more
+ * dimension, `width` bytes per string, NUL-padded; NAME_run converts at its
+ * edges with these two, and the generated code formats and parses numbers
+ * with the kiln_*_string functions of runtime/src/Strings.c (hosted only).
+ *===----------------------------------------------------------------------===*/
+
+/** Copies `n` strings into `width`-byte slots, NUL-padded. Returns
+ *  KILN_ERROR_SHAPE if one is longer than `width` (up to a NUL), else 0. */
+int kiln_strings_to_slots(const kiln_string *strings, size_t n,
+                          uint8_t *slots, size_t width);
+
+/** Points `n` strings at `width`-byte slots, each as long as its bytes up to
+ *  the first NUL. */
+void kiln_slots_to_strings(const uint8_t *slots, size_t n, size_t width,
+                           kiln_string *strings);
 
 /*===----------------------------------------------------------------------===*
  * Hooks. The runtime defines each one weakly; define your own to replace it.
