@@ -76,6 +76,7 @@ struct TensorSpec {
   int32_t dtype = KILN_DTYPE_UNDEFINED;
   size_t numElements = 0;
   size_t byteSize = 0;
+  int64_t stringBytes = 0; ///< strings: the most bytes one may hold
 };
 
 /// One ONNX input or output: `count` tensors from `first`.
@@ -432,6 +433,7 @@ static bool readTensorInfo(const kiln_tensor_info &info, const char *kind,
     return false;
   }
   spec.byteSize = spec.numElements * elementSize;
+  spec.stringBytes = info.string_bytes;
   return true;
 }
 
@@ -688,6 +690,16 @@ static bool copyTensorData(const onnx::TensorProto &tensor,
     auto *strings = static_cast<kiln_string *>(dst);
     for (size_t i = 0; i < count; ++i) {
       const std::string &text = tensor.string_data(static_cast<int>(i));
+      size_t bytes = text.find('\0');
+      bytes = bytes == std::string::npos ? text.size() : bytes;
+      if (spec.stringBytes > 0 &&
+          bytes > static_cast<size_t>(spec.stringBytes)) {
+        error = quote(path) + " holds a string of " + std::to_string(bytes) +
+                " bytes at " + formatIndex(spec.shape, i) +
+                ", more than the " + std::to_string(spec.stringBytes) +
+                " the model was compiled for (kilnc --max-string-bytes)";
+        return false;
+      }
       strings[i].data = text.data();
       strings[i].size = text.size();
     }

@@ -299,14 +299,14 @@ std::string kiln::emitHeader(const ModelSignature &m) {
           "bytes (else\n   KILN_ERROR_SHAPE); the outputs' point into the "
           "workspace, which must\n   be given (not NULL) and stays theirs "
           "until it is reused. */\n";
+  if (strings)
+    os << "struct kiln_string; /* kiln/runtime.h */\n";
   os << "int " << n << "_run(";
   for (const TensorSignature &t : m.inputs)
     os << "const " << cTypeOf(t.dtype) << " *" << param(t.name) << ", ";
   for (const TensorSignature &t : m.outputs)
     os << cTypeOf(t.dtype) << " *" << param(t.name) << ", ";
   os << "void *workspace);\n\n";
-  if (strings)
-    os << "struct kiln_string; /* kiln/runtime.h */\n";
   os << "struct kiln_model_info; /* kiln/runtime.h */\n";
   os << "/* The versioned descriptor: names, types, shapes, sizes, generic "
         "run. */\n";

@@ -132,7 +132,8 @@ private:
   /// as an int32 0/1 tensor of shape `dims`.
   std::string equalsWord(const std::string &bytes, const Dims &dims,
                          int64_t width, const std::string &word);
-  /// Per string: whether all bytes of two byte tensors agree along the row.
+  /// Per string: whether all bytes of two byte tensors agree along the row
+  /// (1 or 0, int32).
   std::string rowsEqual(const std::string &a, const std::string &b,
                         const Dims &rows, int64_t width);
 
@@ -488,16 +489,6 @@ bool StringExpander::processNode(const onnx::NodeProto &node) {
     setType(node.output(0), kUint8, withRow(outDims, w));
     return true;
   }
-  if (op == "Equal") {
-    if (!stringInput(0) || !stringInput(1))
-      return fail(node, "compares a string with a number");
-    int64_t w = std::max(width[node.input(0)], width[node.input(1)]);
-    std::string all = rowsEqual(padded(node.input(0), w),
-                                padded(node.input(1), w), outDims, w);
-    setAttribute(emit("Cast", {all}, node.output(0)), "to", kBool);
-    setType(node.output(0), kBool, outDims);
-    return true;
-  }
   if (op == "Cast") {
     const onnx::AttributeProto *to = attribute(node, "to");
     if (!to)
@@ -516,8 +507,8 @@ bool StringExpander::processNode(const onnx::NodeProto &node) {
       return fail(node, "expects strings");
     return normalize(node);
   }
-  return fail(node, "Kiln takes strings in Cast, CastLike, Concat, Equal, "
-                    "Gather, Identity and StringNormalizer only");
+  return fail(node, "Kiln takes strings in Cast, CastLike, Concat, Gather, "
+                    "Identity and StringNormalizer only");
 }
 
 bool StringExpander::run(ModelLayout &layout) {

@@ -9,7 +9,6 @@
 //
 //   Identity, Gather and Concat    the same ops on the byte tensors (rows
 //                                  padded to one width);
-//   Equal                          bytes equal along the row;
 //   StringNormalizer               ASCII case change with Where, stopwords
 //                                  dropped with Compress (to the length the
 //                                  model declares; [""] when none is left);
