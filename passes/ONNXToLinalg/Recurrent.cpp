@@ -104,13 +104,18 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
     StringRef direction = op.getDirection();
     if ((direction == "bidirectional") != (dirs == 2))
       return unsupported(op, "direction does not match W's first dimension");
+    // sequence_lens: batch entry b runs steps [0, lens[b]); past that H
+    // and C keep their last values and Y is 0. Lengths all equal to the
+    // sequence need nothing.
+    Value lens;
     if (!onnx::isNoValue(op.getSequenceLens())) {
-      SmallVector<int64_t> lens;
-      if (failed(getConstantInts(op.getSequenceLens(), lens)) ||
-          llvm::any_of(lens, [&](int64_t n) { return n != seq; }))
-        return unsupported(op,
-                           "sequence_lens shorter than the sequence are not "
-                           "supported yet");
+      SmallVector<int64_t> known;
+      if (failed(getConstantInts(op.getSequenceLens(), known)) ||
+          llvm::any_of(known, [&](int64_t n) { return n != seq; }))
+        lens = op.getSequenceLens();
+      if (lens && direction != "forward")
+        return unsupported(op, "sequence_lens shorter than the sequence are "
+                               "supported in the forward direction only");
     }
     if (op.getClip())
       return unsupported(op, "clip is not supported yet");
@@ -242,6 +247,7 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
       if constexpr (K == Kind::LSTM)
         inputForget = op.getInputForget();
 
+      int64_t lensIndex = 0;
       Value lb = rewriter.create<arith::ConstantIndexOp>(loc, 0);
       Value ub = rewriter.create<arith::ConstantIndexOp>(loc, seq);
       Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
@@ -263,6 +269,29 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                                        b.getIndexAttr(gates * hidden)},
                 ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
                                        b.getIndexAttr(1)});
+            // With sequence_lens, the generics below take lens[b] as one
+            // more input; masked() keeps the previous value past it.
+            AffineMap lensMap = AffineMap::get(
+                2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+            auto addLens = [&](SmallVector<Value> &ins,
+                               SmallVector<AffineMap> &maps) {
+              if (!lens)
+                return;
+              lensIndex = ins.size();
+              ins.push_back(lens);
+              maps.push_back(lensMap);
+            };
+            auto masked = [&](OpBuilder &nb, Location nl, ValueRange a,
+                              Value now, Value before,
+                              int64_t index = -1) -> Value {
+              if (!lens)
+                return now;
+              Value len = a[index >= 0 ? index : lensIndex];
+              Value step = nb.create<arith::IndexCastOp>(nl, len.getType(), t);
+              Value valid = nb.create<arith::CmpIOp>(
+                  nl, arith::CmpIPredicate::slt, step, len);
+              return nb.create<arith::SelectOp>(nl, valid, now, before);
+            };
             Value hr = matmul(b, l, h, rT, gh);
             if (hrBias)
               hr = buildElementwise(
@@ -289,13 +318,17 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
             if (K == Kind::RNN) {
               // Outputs go into the carried tensors, so the loop updates
               // them in place after bufferization.
+              SmallVector<Value> ins{xt, hr};
+              SmallVector<AffineMap> maps{gateMap(0), gateMap(0)};
+              addLens(ins, maps);
+              maps.push_back(id);
               hn = b.create<linalg::GenericOp>(
-                        l, TypeRange{h2}, ValueRange{xt, hr}, ValueRange{h},
-                        SmallVector<AffineMap>{gateMap(0), gateMap(0), id}, par,
+                        l, TypeRange{h2}, ins, ValueRange{h}, maps, par,
                         [&](OpBuilder &nb, Location nl, ValueRange a) {
+                          Value hNew = f(
+                              nb, nl, nb.create<arith::AddFOp>(nl, a[0], a[1]));
                           nb.create<linalg::YieldOp>(
-                              nl, f(nb, nl,
-                                    nb.create<arith::AddFOp>(nl, a[0], a[1])));
+                              nl, masked(nb, nl, a, hNew, a.back()));
                         })
                        .getResult(0);
             } else if (K == Kind::LSTM) {
@@ -313,6 +346,7 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                       2, 0, {getAffineConstantExpr(k, ctx), dj}, ctx));
                 }
               }
+              addLens(ins, maps);
               maps.push_back(id);
               maps.push_back(id);
               auto gen = b.create<linalg::GenericOp>(
@@ -344,7 +378,10 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                       op2 = add(op2, mul(a[9], cNew));
                     Value ot = f(nb, nl, op2);
                     Value hNew = mul(ot, hAct(nb, nl, cNew));
-                    nb.create<linalg::YieldOp>(nl, ValueRange{hNew, cNew});
+                    Value hPrev = a[a.size() - 2];
+                    nb.create<linalg::YieldOp>(
+                        nl, ValueRange{masked(nb, nl, a, hNew, hPrev),
+                                       masked(nb, nl, a, cNew, cPrev)});
                   });
               hn = gen.getResult(0);
               cn = gen.getResult(1);
@@ -383,11 +420,12 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
               }
               SmallVector<AffineMap> maps{gateMap(0), gateMap(1),
                                           gateMap(2), gateMap(0),
-                                          gateMap(1), lbr ? gateMap(2) : id,
-                                          id};
+                                          gateMap(1), lbr ? gateMap(2) : id};
+              SmallVector<Value> ins{xt, xt, xt, hr, hr, hh};
+              addLens(ins, maps);
+              maps.push_back(id);
               hn = b.create<linalg::GenericOp>(
-                        l, TypeRange{h2}, ValueRange{xt, xt, xt, hr, hr, hh},
-                        ValueRange{h}, maps, par,
+                        l, TypeRange{h2}, ins, ValueRange{h}, maps, par,
                         [&](OpBuilder &nb, Location nl, ValueRange a) {
                           auto add = [&](Value p, Value q) {
                             return nb.create<arith::AddFOp>(nl, p, q)
@@ -408,14 +446,28 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                           Value ht = g(nb, nl, hx);
                           Value oneMinus = nb.create<arith::SubFOp>(
                               nl, createScalar(nb, nl, et, 1), z);
+                          Value hPrev = a.back();
+                          Value hNew = add(mul(oneMinus, ht), mul(z, hPrev));
                           nb.create<linalg::YieldOp>(
-                              nl,
-                              ValueRange{add(mul(oneMinus, ht), mul(z, a[6]))});
+                              nl, masked(nb, nl, a, hNew, hPrev));
                         })
                        .getResult(0);
             }
+            // Y is 0 past a batch entry's length.
+            Value out = hn;
+            if (lens)
+              out = b.create<linalg::GenericOp>(
+                         l, TypeRange{h2}, ValueRange{hn, lens},
+                         ValueRange{createEmpty(b, l, h2)},
+                         SmallVector<AffineMap>{id, lensMap, id}, par,
+                         [&](OpBuilder &nb, Location nl, ValueRange a) {
+                           nb.create<linalg::YieldOp>(
+                               nl, masked(nb, nl, a, a[0],
+                                          createScalar(nb, nl, et, 0), 1));
+                         })
+                        .getResult(0);
             Value row = reshapeTo(
-                b, l, hn, RankedTensorType::get({1, batch, hidden}, et));
+                b, l, out, RankedTensorType::get({1, batch, hidden}, et));
             Value yNew = b.create<tensor::InsertSliceOp>(
                 l, row, y,
                 ArrayRef<OpFoldResult>{tt, b.getIndexAttr(0),
