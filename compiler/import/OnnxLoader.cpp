@@ -17,6 +17,7 @@
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
 
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -160,6 +161,181 @@ static void alignLegacyBroadcasts(onnx::ModelProto &model) {
     onnx::shape_inference::InferShapes(model);
 }
 
+/// Scan before opset 9 carries a batch axis: states are [B, ...] and scan
+/// inputs [B, seq, ...]. ONNX 1.12's converter (Scan_8_9) only drops the
+/// first dimension from the declared shapes of the Scan's inputs and
+/// outputs: right for B = 1 only, and a graph input or output fed straight
+/// to the Scan changes its shape with it. So before converting, each Scan's
+/// inputs and outputs go through Identity nodes of marked names
+/// (isolateScans8); after, those become per-batch Slice + Squeeze before a
+/// copy of the Scan for each batch entry, and Unsqueeze + Concat after
+/// (batchScans8). The model's shapes must have been inferred.
+static constexpr const char *kScan8Mark = "__kiln_scan8_";
+
+static bool isolateScans8(onnx::ModelProto &model, std::string &error) {
+  std::map<std::string, std::vector<int64_t>> shapes =
+      staticShapes(model.graph());
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  int fresh = 0;
+  auto identity = [&](const std::string &from, const std::string &to) {
+    onnx::NodeProto *n = nodes.Add();
+    n->set_op_type("Identity");
+    n->set_name(to);
+    n->add_input(from);
+    n->add_output(to);
+  };
+  for (const onnx::NodeProto &original : model.graph().node()) {
+    bool isDefault = original.domain().empty() || original.domain() == "ai.onnx";
+    if (!isDefault || original.op_type() != "Scan") {
+      *nodes.Add() = original;
+      continue;
+    }
+    onnx::NodeProto node = original;
+    if (node.input_size() > 0 && !node.input(0).empty()) {
+      error = "node '" + node.name() + "' (Scan): a Scan of opset 8 with "
+              "sequence_lens is not supported";
+      return false;
+    }
+    int64_t batch = -1;
+    for (int i = 1; i < node.input_size(); ++i) {
+      auto it = shapes.find(node.input(i));
+      if (it == shapes.end() || it->second.empty()) {
+        error = "node '" + node.name() + "' (Scan): the shape of input '" +
+                node.input(i) + "' is not known";
+        return false;
+      }
+      if (batch >= 0 && it->second[0] != batch) {
+        error = "node '" + node.name() + "' (Scan): its inputs differ in "
+                "batch size";
+        return false;
+      }
+      batch = it->second[0];
+    }
+    std::string mark =
+        kScan8Mark + std::to_string(fresh++) + "_b" + std::to_string(batch) +
+        "_";
+    for (int i = 1; i < node.input_size(); ++i) {
+      std::string marked = node.input(i) + mark + "in";
+      identity(node.input(i), marked);
+      node.set_input(i, marked);
+    }
+    std::vector<std::pair<std::string, std::string>> outs;
+    for (int i = 0; i < node.output_size(); ++i) {
+      if (node.output(i).empty())
+        continue;
+      std::string marked = node.output(i) + mark + "out";
+      outs.push_back({marked, node.output(i)});
+      node.set_output(i, marked);
+    }
+    *nodes.Add() = node;
+    for (auto &[from, to] : outs)
+      identity(from, to);
+  }
+  model.mutable_graph()->mutable_node()->Swap(&nodes);
+  return true;
+}
+
+/// The batch size in a name marked by isolateScans8, or -1.
+static int64_t scan8Batch(const std::string &name) {
+  size_t at = name.rfind(kScan8Mark);
+  if (at == std::string::npos)
+    return -1;
+  size_t b = name.find("_b", at + std::strlen(kScan8Mark));
+  return b == std::string::npos ? -1 : std::atoll(name.c_str() + b + 2);
+}
+
+static void batchScans8(onnx::ModelProto &model) {
+  onnx::GraphProto *graph = model.mutable_graph();
+  // Declared shapes of the marked values are the converter's, wrong.
+  auto *infos = graph->mutable_value_info();
+  for (int i = infos->size() - 1; i >= 0; --i)
+    if (scan8Batch(infos->Get(i).name()) >= 0)
+      infos->DeleteSubrange(i, 1);
+  std::map<std::string, std::string> sourceOf; // marked input -> its source
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  int fresh = 0;
+  auto add = [&](const std::string &op, std::vector<std::string> inputs,
+                 const std::string &output) -> onnx::NodeProto * {
+    onnx::NodeProto *n = nodes.Add();
+    n->set_op_type(op);
+    n->set_name(output);
+    for (const std::string &i : inputs)
+      n->add_input(i);
+    n->add_output(output);
+    return n;
+  };
+  auto ints = [&](std::vector<int64_t> values) {
+    std::string name = std::string(kScan8Mark) + "const" +
+                       std::to_string(fresh++);
+    onnx::NodeProto *n = add("Constant", {}, name);
+    onnx::AttributeProto *a = n->add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    a->mutable_t()->set_data_type(onnx::TensorProto::INT64);
+    a->mutable_t()->add_dims((int64_t)values.size());
+    for (int64_t v : values)
+      a->mutable_t()->add_int64_data(v);
+    return name;
+  };
+  for (const onnx::NodeProto &node : graph->node()) {
+    bool markedIn = node.op_type() == "Identity" && node.output_size() == 1 &&
+                    scan8Batch(node.output(0)) >= 0 &&
+                    node.output(0).size() > 2 &&
+                    node.output(0).compare(node.output(0).size() - 2, 2,
+                                           "in") == 0;
+    if (markedIn) {
+      sourceOf[node.output(0)] = node.input(0);
+      continue;
+    }
+    bool markedOut = node.op_type() == "Identity" && node.input_size() == 1 &&
+                     scan8Batch(node.input(0)) >= 0;
+    if (markedOut) {
+      // The batch entries' outputs, each unsqueezed, concatenated.
+      int64_t batch = scan8Batch(node.input(0));
+      std::vector<std::string> parts;
+      for (int64_t b = 0; b < batch; ++b) {
+        std::string part = node.input(0) + "_" + std::to_string(b);
+        std::string un = part + "_unsqueezed";
+        add("Unsqueeze", {part, ints({0})}, un);
+        parts.push_back(un);
+      }
+      onnx::NodeProto *concat = add("Concat", parts, node.output(0));
+      onnx::AttributeProto *axis = concat->add_attribute();
+      axis->set_name("axis");
+      axis->set_type(onnx::AttributeProto::INT);
+      axis->set_i(0);
+      continue;
+    }
+    int64_t batch = -1;
+    for (const std::string &in : node.input())
+      if (sourceOf.count(in))
+        batch = scan8Batch(in);
+    if (node.op_type() != "Scan" || batch < 0) {
+      *nodes.Add() = node;
+      continue;
+    }
+    for (int64_t b = 0; b < batch; ++b) {
+      onnx::NodeProto copy = node;
+      copy.set_name(node.name() + "_" + std::to_string(b));
+      for (int i = 0; i < node.input_size(); ++i) {
+        auto it = sourceOf.find(node.input(i));
+        if (it == sourceOf.end())
+          continue;
+        std::string slice = node.input(i) + "_" + std::to_string(b) + "_slice";
+        add("Slice", {it->second, ints({b}), ints({b + 1}), ints({0})}, slice);
+        std::string entry = node.input(i) + "_" + std::to_string(b);
+        add("Squeeze", {slice, ints({0})}, entry);
+        copy.set_input(i, entry);
+      }
+      for (int i = 0; i < node.output_size(); ++i)
+        if (!node.output(i).empty())
+          copy.set_output(i, node.output(i) + "_" + std::to_string(b));
+      *nodes.Add() = copy;
+    }
+  }
+  graph->mutable_node()->Swap(&nodes);
+}
+
 /// True if every node output has a static shape after inference.
 static bool allShapesStatic(const onnx::ModelProto &model) {
   std::map<std::string, std::vector<int64_t>> known =
@@ -254,9 +430,17 @@ bool kiln::loadOnnxModel(const std::string &path,
       onnx::shape_inference::InferShapes(model);
       if (opset < 7)
         alignLegacyBroadcasts(model);
+      if (opset < 9) {
+        if (!isolateScans8(model, error))
+          return false;
+        // The converter keeps only the Scan inputs whose shapes it knows.
+        onnx::shape_inference::InferShapes(model);
+      }
       onnx::ModelProto converted =
           onnx::version_conversion::ConvertVersion(model, kTargetOpset);
       model.Swap(&converted);
+      if (opset < 9)
+        batchScans8(model);
     }
     onnx::ShapeInferenceOptions options(/*check_type=*/true,
                                         /*error_mode=*/1,

@@ -3,8 +3,10 @@
 (CASE/model.onnx, CASE/test_data_set_0/{input,output}_<i>.pb), for what the
 suite covers thinly: control flow (Loop, Scan and If with outer-scope values,
 run-time trip counts and conditions, reversed scans), LSTM and GRU with
-run-time sequence_lens shorter than the sequence, a model without inputs, and models of opsets 6 to 11 as exporters of the time wrote them
-(legacy broadcast with an axis, attributes that later became inputs).
+run-time sequence_lens shorter than the sequence, a model without inputs,
+and models of opsets 6 to 11 as exporters of the time wrote them
+(legacy broadcast with an axis, attributes that later became inputs, an
+opset 8 Scan with a batch axis).
 Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
@@ -319,3 +321,24 @@ for kind, gates in (("LSTM", 4), ("GRU", 3)):
         [vi("y", F, [seq_len, 1, batch, hidden]), vi("y_h", F, [1, batch, hidden])],
         [init("W", W), init("R", R), init("B", B)])
     save_case(name, g, [xs, lens], [Y, h[None]])
+
+# Opset 8 Scan with a batch axis of 2 and a reversed scan input (ONNX 1.12's
+# converter would only drop the batch dimension from the declared shapes).
+body = helper.make_graph(
+    [helper.make_node("Add", ["sum_in", "next"], ["sum_out"]),
+     helper.make_node("Identity", ["sum_out"], ["scan_out"])],
+    "scan_body", [vi("sum_in", F, [2]), vi("next", F, [2])],
+    [vi("sum_out", F, [2]), vi("scan_out", F, [2])])
+init8 = rng.standard_normal((2, 2)).astype(np.float32)
+x8 = rng.standard_normal((2, 3, 2)).astype(np.float32)
+y8 = init8.copy()
+z8 = np.zeros((2, 3, 2), np.float32)
+for k, t in enumerate(reversed(range(3))):
+    y8 = y8 + x8[:, t]
+    z8[:, k] = y8
+g = helper.make_graph(
+    [helper.make_node("Scan", ["", "initial", "x"], ["y", "z"], body=body,
+                      num_scan_inputs=1, directions=[1])],
+    "legacy_scan_batch", [vi("initial", F, [2, 2]), vi("x", F, [2, 3, 2])],
+    [vi("y", F, [2, 2]), vi("z", F, [2, 3, 2])])
+save_case("legacy_scan_batch", g, [init8, x8], [y8, z8], opset=8)
