@@ -13,6 +13,7 @@
 #include "compiler/import/ShapeFolding.h"
 
 #include "onnx/checker.h"
+#include "onnx/defs/tensor_proto_util.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
@@ -336,6 +337,112 @@ static void batchScans8(onnx::ModelProto &model) {
   graph->mutable_node()->Swap(&nodes);
 }
 
+/// A Slice whose start is computed at run time but whose end is that start
+/// plus a constant (x[i : i + k], as a Loop body takes one step of a
+/// tensor) has a static length, k, which ONNX's inference does not see: set
+/// it in value_info, in `graph` and its subgraphs. Kiln's Slice checks at
+/// run time that the window it takes has that length. Returns true if it
+/// set one.
+static bool inferSliceWindows(onnx::GraphProto &graph,
+                              std::map<std::string, std::vector<int64_t>> shapes,
+                              std::map<std::string, int32_t> dtypes) {
+  for (auto &[name, dims] : staticShapes(graph))
+    shapes[name] = dims;
+  forEachValueInfo(graph, [&](const onnx::ValueInfoProto &v) {
+    if (v.type().has_tensor_type())
+      dtypes[v.name()] = v.type().tensor_type().elem_type();
+  });
+  for (const auto &init : graph.initializer())
+    dtypes[init.name()] = init.data_type();
+  std::map<std::string, const onnx::NodeProto *> producer;
+  std::map<std::string, std::vector<int64_t>> constants;
+  for (const auto &init : graph.initializer())
+    if (init.data_type() == onnx::TensorProto::INT64)
+      constants[init.name()] = onnx::ParseData<int64_t>(&init);
+  for (const auto &n : graph.node()) {
+    for (const std::string &o : n.output())
+      producer[o] = &n;
+    if (n.op_type() == "Constant" && n.attribute_size() == 1 &&
+        n.attribute(0).name() == "value" &&
+        n.attribute(0).t().data_type() == onnx::TensorProto::INT64)
+      constants[n.output(0)] = onnx::ParseData<int64_t>(&n.attribute(0).t());
+  }
+  // The scalar a one-element start or end is made from: through Unsqueeze,
+  // Reshape and Identity.
+  auto base = [&](std::string name) {
+    for (int hops = 0; hops < 8; ++hops) {
+      auto it = producer.find(name);
+      if (it == producer.end())
+        break;
+      const onnx::NodeProto &n = *it->second;
+      if (n.op_type() != "Unsqueeze" && n.op_type() != "Reshape" &&
+          n.op_type() != "Identity")
+        break;
+      name = n.input(0);
+    }
+    return name;
+  };
+  bool changed = false;
+  std::vector<onnx::ValueInfoProto> found;
+  for (auto &n : *graph.mutable_node()) {
+    for (auto &a : *n.mutable_attribute())
+      if (a.has_g())
+        changed |= inferSliceWindows(*a.mutable_g(), shapes, dtypes);
+    if (n.op_type() != "Slice" || n.input_size() < 3 || n.output_size() != 1 ||
+        shapes.count(n.output(0)) || !shapes.count(n.input(0)))
+      continue;
+    std::vector<int64_t> axes = {0}, steps = {1};
+    if (n.input_size() > 3 && !n.input(3).empty() &&
+        (!constants.count(n.input(3)) || constants[n.input(3)].size() != 1))
+      continue;
+    if (n.input_size() > 3 && !n.input(3).empty())
+      axes = constants[n.input(3)];
+    if (n.input_size() > 4 && !n.input(4).empty() &&
+        constants[n.input(4)] != steps)
+      continue;
+    // end = start + k
+    std::string start = base(n.input(1)), end = base(n.input(2));
+    auto add = producer.find(end);
+    if (add == producer.end() || add->second->op_type() != "Add")
+      continue;
+    const onnx::NodeProto &sum = *add->second;
+    int64_t k = 0;
+    if (sum.input(0) == start && constants.count(sum.input(1)) &&
+        constants[sum.input(1)].size() == 1)
+      k = constants[sum.input(1)][0];
+    else if (sum.input(1) == start && constants.count(sum.input(0)) &&
+             constants[sum.input(0)].size() == 1)
+      k = constants[sum.input(0)][0];
+    else
+      continue;
+    std::vector<int64_t> dims = shapes[n.input(0)];
+    int64_t axis = axes[0] < 0 ? axes[0] + (int64_t)dims.size() : axes[0];
+    if (axis < 0 || axis >= (int64_t)dims.size() || k < 0)
+      continue;
+    dims[axis] = std::min(k, dims[axis]);
+    int32_t dtype = dtypes.count(n.input(0)) ? dtypes[n.input(0)] : 0;
+    if (!dtype)
+      continue;
+    onnx::ValueInfoProto info;
+    info.set_name(n.output(0));
+    auto *tensor = info.mutable_type()->mutable_tensor_type();
+    tensor->set_elem_type(dtype);
+    for (int64_t d : dims)
+      tensor->mutable_shape()->add_dim()->set_dim_value(d);
+    shapes[n.output(0)] = dims;
+    found.push_back(info);
+  }
+  auto *infos = graph.mutable_value_info();
+  for (const onnx::ValueInfoProto &info : found) {
+    for (int i = infos->size() - 1; i >= 0; --i)
+      if (infos->Get(i).name() == info.name())
+        infos->DeleteSubrange(i, 1);
+    *infos->Add() = info;
+    changed = true;
+  }
+  return changed;
+}
+
 /// True if every node output has a static shape after inference.
 static bool allShapesStatic(const onnx::ModelProto &model) {
   std::map<std::string, std::vector<int64_t>> known =
@@ -453,6 +560,9 @@ bool kiln::loadOnnxModel(const std::string &path,
     // every shape is static or nothing more folds (each round removes
     // nodes, so this ends). If an inference fails, keep the model as the
     // round before left it.
+    if (inferSliceWindows(*model.mutable_graph(), {}, {}))
+      onnx::shape_inference::InferShapes(
+          model, onnx::OpSchemaRegistry::Instance(), options);
     while (!allShapesStatic(model)) {
       onnx::ModelProto folded = model;
       if (!foldShapeComputations(folded))

@@ -2,7 +2,8 @@
 """Writes Kiln's own end-to-end cases in the layout of ONNX's node suite
 (CASE/model.onnx, CASE/test_data_set_0/{input,output}_<i>.pb), for what the
 suite covers thinly: control flow (Loop, Scan and If with outer-scope values,
-run-time trip counts and conditions, reversed scans), LSTM and GRU with
+run-time trip counts and conditions, reversed scans, a window x[i : i + 2]
+at a Loop's step), LSTM and GRU with
 run-time sequence_lens shorter than the sequence, a model without inputs,
 and models of opsets 6 to 11 as exporters of the time wrote them
 (legacy broadcast with an axis, attributes that later became inputs, an
@@ -342,3 +343,24 @@ g = helper.make_graph(
     "legacy_scan_batch", [vi("initial", F, [2, 2]), vi("x", F, [2, 3, 2])],
     [vi("y", F, [2, 2]), vi("z", F, [2, 3, 2])])
 save_case("legacy_scan_batch", g, [init8, x8], [y8, z8], opset=8)
+
+# A Loop body taking a window x[i : i + 2] at its run-time step i: the
+# window's length is static although its start is not.
+xw = rng.standard_normal((6, 3)).astype(np.float32)
+body = helper.make_graph(
+    [const("two", np.array(2, np.int64)), const("zero_axis", np.array([0], np.int64)),
+     helper.make_node("Add", ["i", "two"], ["i_end"]),
+     helper.make_node("Unsqueeze", ["i", "zero_axis"], ["start"]),
+     helper.make_node("Unsqueeze", ["i_end", "zero_axis"], ["end"]),
+     helper.make_node("Slice", ["x", "start", "end", "zero_axis"], ["window"]),
+     helper.make_node("Identity", ["cond_in"], ["cond_out"])],
+    "window_body",
+    [vi("i", TensorProto.INT64, []), vi("cond_in", TensorProto.BOOL, [])],
+    [vi("cond_out", TensorProto.BOOL, []), vi("window", F, None)])
+g = helper.make_graph(
+    [helper.make_node("Loop", ["trips", ""], ["windows"], body=body)],
+    "loop_slice_window",
+    [vi("x", F, [6, 3]), vi("trips", TensorProto.INT64, [])],
+    [vi("windows", F, [4, 2, 3])])
+save_case("loop_slice_window", g, [xw, np.array(4, np.int64)],
+          [np.stack([xw[i:i + 2] for i in range(4)])])
