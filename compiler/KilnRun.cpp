@@ -83,7 +83,9 @@ struct TensorSpec {
 struct ValueSpec {
   std::string name;
   int32_t kind = KILN_VALUE_TENSOR;
-  bool present = true;
+  /// 1, 0 (an optional compiled empty) or 2 (decided at run time: tensor
+  /// `first` is a bool scalar that says it, the value follows).
+  int32_t present = 1;
   unsigned first = 0, count = 1;
 };
 
@@ -458,7 +460,10 @@ static bool readValueTable(const kiln_model_info &info, bool inputs,
     const kiln_value_info &v = table[i];
     if (v.first != next || v.count > tensors - next ||
         (v.kind == KILN_VALUE_TENSOR && v.count != 1) ||
-        (!v.present && v.count != 0)) {
+        (v.present == 0 && v.count != 0) ||
+        (v.present == 2 &&
+         (!(v.kind & KILN_VALUE_OPTIONAL) || v.count == 0 || inputs)) ||
+        v.present < 0 || v.present > 2) {
       error = std::string("malformed model descriptor: ") + what +
               " value " + std::to_string(i) + " spans tensors " +
               std::to_string(v.first) + " to " +
@@ -467,7 +472,7 @@ static bool readValueTable(const kiln_model_info &info, bool inputs,
       return false;
     }
     next += v.count;
-    values.push_back({v.name ? v.name : "", v.kind, v.present != 0, v.first,
+    values.push_back({v.name ? v.name : "", v.kind, v.present, v.first,
                       v.count});
   }
   if (next != tensors) {
@@ -639,6 +644,21 @@ static bool readValueFile(const std::string &path, const ValueSpec &value,
       return false;
     }
   return true;
+}
+
+/// An output value as the run left it: one whose presence is decided at run
+/// time (present 2) becomes present or empty by its flag tensor, spanning
+/// the tensors after the flag.
+static ValueSpec resolved(const ValueSpec &value,
+                          const std::vector<AlignedBuffer> &buffers) {
+  if (value.present != 2)
+    return value;
+  ValueSpec r = value;
+  bool holds = *static_cast<const uint8_t *>(buffers[value.first].data()) != 0;
+  r.present = holds;
+  r.first = value.first + 1;
+  r.count = holds ? value.count - 1 : 0;
+  return r;
 }
 
 /// What a value's file holds, for messages: "an empty optional", "3 tensors".
@@ -989,7 +1009,7 @@ static int runKiln(const Options &options) {
     bool present;
     if (!readValueFile(path, value, tensors, present, error))
       return reportError(what + ": " + error);
-    if (present != value.present || tensors.size() != value.count)
+    if (present != (value.present != 0) || tensors.size() != value.count)
       return reportError(what + ": " + quote(path) + " holds " +
                          describeHeld(present, tensors.size()) +
                          ", the model was compiled for " +
@@ -1043,7 +1063,8 @@ static int runKiln(const Options &options) {
                          quote(options.writeDir));
     for (unsigned i = 0; i < outputValues.size(); ++i)
       if (!writeOutput(dataFile(options.writeDir, "output", i),
-                       outputValues[i], outputSpecs, outputBuffers, error))
+                       resolved(outputValues[i], outputBuffers), outputSpecs,
+                       outputBuffers, error))
         return reportError(error);
   }
 
@@ -1051,7 +1072,7 @@ static int runKiln(const Options &options) {
   unsigned compared = 0;
   bool pass = true;
   for (unsigned i = 0; i < outputValues.size(); ++i) {
-    const ValueSpec &value = outputValues[i];
+    const ValueSpec value = resolved(outputValues[i], outputBuffers);
     std::string path = dataFile(options.dataDir, "output", i);
     std::string what = "output " + std::to_string(i) + " " + quote(value.name);
     if (!fs::exists(path, ec)) {
@@ -1063,7 +1084,7 @@ static int runKiln(const Options &options) {
     if (!readValueFile(path, value, references, present, error))
       return reportError(what + ": " + error);
     ++compared;
-    if (present != value.present || references.size() != value.count) {
+    if (present != (value.present != 0) || references.size() != value.count) {
       std::printf("%s: the model gives %s, reference %s holds %s: FAIL\n",
                   what.c_str(),
                   describeHeld(value.present, value.count).c_str(),

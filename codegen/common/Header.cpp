@@ -248,16 +248,24 @@ std::string kiln::emitHeader(const ModelSignature &m) {
                          : v.kind == KILN_VALUE_SEQUENCE ? "a sequence"
                          : v.kind == KILN_VALUE_OPTIONAL ? "an optional"
                                                          : "a tensor";
-      os << "/* " << what << " " << i << " '" << v.name << "': " << kind;
-      if (!v.present)
-        os << ", compiled empty";
+      std::ostringstream span; // the tensors it spans
       if (v.count == 0)
-        os << ", no tensors";
+        span << "no tensors";
       else if (v.count == 1)
-        os << ", " << what << " " << v.first;
+        span << what << " " << v.first;
       else
-        os << " of " << v.count << " tensors, " << what << "s " << v.first
-           << " to " << v.first + v.count - 1;
+        span << what << "s " << v.first << " to " << v.first + v.count - 1;
+      os << "/* " << what << " " << i << " '" << v.name << "': " << kind;
+      if (v.present == 0)
+        os << ", compiled empty, " << span.str();
+      else if (v.present == 2)
+        os << " whose presence is decided at run time, " << span.str()
+           << ":\n   " << what << " " << v.first
+           << " is a bool, 1 if it holds a value, which the others hold";
+      else if (v.count > 1)
+        os << " of " << v.count << " tensors, " << span.str();
+      else
+        os << ", " << span.str();
       os << " */\n";
       os << "#define " << p << "_NAME " << cString(v.name) << "\n";
       os << "#define " << p << "_KIND " << v.kind << " /* "

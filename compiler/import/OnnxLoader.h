@@ -46,7 +46,9 @@ struct InputShapePin {
 struct ValueLayout {
   std::string name;
   int32_t kind = 0;   ///< KILN_VALUE_* bits
-  bool present = true; ///< false for an optional compiled empty
+  /// 1, or 0 for an optional compiled empty, or 2 for one whose presence is
+  /// decided at run time: its first tensor is a bool scalar that says it.
+  int32_t present = 1;
   int32_t dtype = 0;  ///< element type, 0 where only the tensors say
   std::vector<std::string> tensors; ///< the graph's tensor names, in order
 };

@@ -32,6 +32,12 @@ struct Entry {
   bool present = true;
   int32_t dtype = 0;
   std::vector<std::string> tensors;
+  /// An optional whose presence is decided at run time (an If's branches
+  /// disagree): the bool scalar that says it; `tensors` hold the value then.
+  std::string flag;
+  /// An empty optional's declared type (Optional's `type`), for the zeros
+  /// that stand in for its value where a branch needs some.
+  onnx::TypeProto type;
 
   int32_t kind() const {
     return (sequence ? KILN_VALUE_SEQUENCE : 0) |
@@ -75,6 +81,31 @@ int32_t declaredDtype(const onnx::TypeProto &type) {
   if (type.has_optional_type())
     return declaredDtype(type.optional_type().elem_type());
   return 0;
+}
+
+/// Bytes per element of a numeric ONNX type, 0 for others.
+size_t elementSize(int32_t dtype) {
+  switch (dtype) {
+  case onnx::TensorProto::DOUBLE:
+  case onnx::TensorProto::INT64:
+  case onnx::TensorProto::UINT64:
+    return 8;
+  case onnx::TensorProto::FLOAT:
+  case onnx::TensorProto::INT32:
+  case onnx::TensorProto::UINT32:
+    return 4;
+  case onnx::TensorProto::FLOAT16:
+  case onnx::TensorProto::BFLOAT16:
+  case onnx::TensorProto::INT16:
+  case onnx::TensorProto::UINT16:
+    return 2;
+  case onnx::TensorProto::INT8:
+  case onnx::TensorProto::UINT8:
+  case onnx::TensorProto::BOOL:
+    return 1;
+  default:
+    return 0;
+  }
 }
 
 bool readFile(const std::string &path, std::string &bytes) {
@@ -609,6 +640,7 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
       e.present = false;
       e.sequence = type->tp().has_sequence_type();
       e.dtype = declaredDtype(type->tp());
+      e.type = type->tp();
     }
     scope[output(0)] = e;
     return true;
@@ -617,6 +649,10 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
     bool present = false;
     if (node.input_size() > 0 && !node.input(0).empty()) {
       auto it = scope.find(node.input(0));
+      if (it != scope.end() && !it->second.flag.empty()) {
+        emitIdentity(out, it->second.flag, output(0));
+        return true;
+      }
       present = it == scope.end() || it->second.present;
     }
     emitBool(out, output(0), present);
@@ -632,6 +668,10 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
       return fail(node, "optional '" + node.input(0) +
                             "' holds no value (Kiln decides that at compile "
                             "time: see --input-shape)");
+    if (!it->second.flag.empty())
+      return fail(node, "whether optional '" + node.input(0) +
+                            "' holds a value is decided at run time (by an "
+                            "If); Kiln does not take its value then");
     if (!it->second.sequence) {
       emitIdentity(out, it->second.tensors[0], output(0));
       return true;
@@ -924,10 +964,70 @@ bool Expander::expandIf(const onnx::NodeProto &node, Scope &scope,
       copy.add_output(result);
       continue;
     }
+    if (entries[0] && entries[1] && entries[0]->optional &&
+        entries[0]->kind() == entries[1]->kind() &&
+        entries[0]->present != entries[1]->present &&
+        entries[0]->flag.empty() && entries[1]->flag.empty()) {
+      // One branch yields an empty optional, the other a value: the If
+      // yields a bool that says which, and the value (zeros from the empty
+      // one's declared type).
+      int full = entries[0]->present ? 0 : 1;
+      Entry merged = *entries[full];
+      const onnx::TypeProto &declared = entries[1 - full]->type;
+      const onnx::TypeProto &tensorType =
+          merged.sequence ? declared.sequence_type().elem_type() : declared;
+      std::vector<int64_t> dims;
+      bool staticType = tensorType.has_tensor_type() &&
+                        tensorType.tensor_type().has_shape();
+      if (staticType)
+        for (const auto &d : tensorType.tensor_type().shape().dim()) {
+          staticType &= d.has_dim_value();
+          dims.push_back(d.dim_value());
+        }
+      if (!staticType)
+        return fail(node, "its branches yield '" + result +
+                              "' as an empty optional and a value; Kiln "
+                              "needs the empty one's type to give the shape "
+                              "of its value");
+      std::string flags[2];
+      for (int b = 0; b < 2; ++b) {
+        flags[b] = fresh(names[b] + "_has_value");
+        emitBool(bodies[b], flags[b], b == full);
+        graphs[b].add_output()->set_name(flags[b]);
+      }
+      merged.flag = fresh(result + "_has_value");
+      copy.add_output(merged.flag);
+      int64_t count = 1;
+      for (int64_t d : dims)
+        count *= d;
+      for (size_t i = 0; i < merged.tensors.size(); ++i) {
+        for (int b = 0; b < 2; ++b) {
+          std::string yielded = fresh(names[b] + "_" + std::to_string(i));
+          if (b == full) {
+            emitIdentity(bodies[b], entries[b]->tensors[i], yielded);
+          } else {
+            onnx::TensorProto zeros;
+            zeros.set_data_type(tensorType.tensor_type().elem_type());
+            for (int64_t d : dims)
+              zeros.add_dims(d);
+            zeros.set_raw_data(
+                std::string(count * elementSize(zeros.data_type()), '\0'));
+            emitConstant(bodies[b], yielded, zeros);
+          }
+          graphs[b].add_output()->set_name(yielded);
+        }
+        merged.tensors[i] = fresh(result + "_" + std::to_string(i));
+        copy.add_output(merged.tensors[i]);
+      }
+      if (!result.empty())
+        scope[result] = merged;
+      continue;
+    }
     if (!entries[0] || !entries[1] ||
         entries[0]->kind() != entries[1]->kind() ||
         entries[0]->present != entries[1]->present ||
-        entries[0]->tensors.size() != entries[1]->tensors.size())
+        entries[0]->tensors.size() != entries[1]->tensors.size() ||
+        !entries[0]->flag.empty() || !entries[1]->flag.empty())
       return fail(node, "its branches yield '" + result +
                             "' as values of different kinds, presence or "
                             "length; Kiln needs those known at compile time "
@@ -1122,6 +1222,14 @@ bool Expander::run(const std::vector<InputShapePin> &pins,
     value.present = e.present;
     if (!value.dtype)
       value.dtype = e.dtype;
+    if (!e.flag.empty()) {
+      // Decided at run time: the flag first, then the value.
+      value.present = 2;
+      std::string name = output.name() + ".has_value";
+      emitIdentity(out, e.flag, name);
+      outputs.Add()->set_name(name);
+      value.tensors.push_back(name);
+    }
     for (size_t i = 0; i < e.tensors.size(); ++i) {
       std::string name = e.sequence
                              ? output.name() + "[" + std::to_string(i) + "]"

@@ -98,7 +98,11 @@ typedef struct kiln_tensor_info {
 typedef struct kiln_value_info {
   const char *name; /**< the ONNX value name */
   int32_t kind;     /**< KILN_VALUE_* bits */
-  int32_t present;  /**< 0 for an optional compiled empty, else 1 */
+  int32_t present;  /**< 1; 0 for an optional compiled empty; 2 for an
+                         optional output whose presence is decided at run
+                         time (an If's branches disagree): its first tensor
+                         is then a bool scalar, 1 if it holds a value, and
+                         the value's tensors follow */
   int32_t dtype;    /**< the element type of its tensors (a kiln_dtype) */
   uint32_t first;   /**< index of its first tensor */
   uint32_t count;   /**< the number of tensors it spans */

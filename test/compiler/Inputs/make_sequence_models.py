@@ -13,6 +13,8 @@ and optionals as OptionalProto, as in ONNX's test data):
                   optional_none_data holds the empty optional.
   optional_get    OptionalGetElement of an optional input.
   at_runtime      SequenceAt at a position that is a graph input (-1).
+  if_optional     an If yielding an empty optional or a value: decided at run
+                  time (the data sets if_optional_true/false_data).
 """
 import os
 import sys
@@ -137,3 +139,29 @@ data = os.path.join(out, "at_runtime_data")
 write(data, "input", 0, sequence("xs", xs))
 write(data, "input", 1, numpy_helper.from_array(np.array(-1, np.int64), "p"))
 write(data, "output", 0, numpy_helper.from_array(xs[-1], "y"))
+
+# if_optional: an If whose branches yield an empty optional and a value; the
+# output's presence is decided at run time (if_optional_true_data: empty).
+tensor_type = helper.make_tensor_type_proto(TensorProto.FLOAT, [2])
+then_g = helper.make_graph(
+    [helper.make_node("Optional", [], ["none"], name="none0", type=tensor_type)],
+    "then", [], [helper.make_value_info("none", helper.make_optional_type_proto(tensor_type))])
+else_g = helper.make_graph(
+    [helper.make_node("Constant", [], ["v"], name="v0",
+                      value=numpy_helper.from_array(np.array([1.5, 2.5], np.float32))),
+     helper.make_node("Optional", ["v"], ["some"], name="some0")],
+    "else", [], [helper.make_value_info("some", helper.make_optional_type_proto(tensor_type))])
+graph = helper.make_graph(
+    [helper.make_node("If", ["c"], ["o"], name="if0", then_branch=then_g, else_branch=else_g),
+     helper.make_node("OptionalHasElement", ["o"], ["has"], name="has0")],
+    "if_optional", [helper.make_tensor_value_info("c", TensorProto.BOOL, [])],
+    [helper.make_value_info("o", helper.make_optional_type_proto(tensor_type)),
+     helper.make_tensor_value_info("has", TensorProto.BOOL, [])])
+save(graph, "if_optional", 16)
+for cond in (True, False):
+    data = os.path.join(out, "if_optional_%s_data" % str(cond).lower())
+    write(data, "input", 0, numpy_helper.from_array(np.array(cond), "c"))
+    value = None if cond else numpy_helper.from_array(np.array([1.5, 2.5], np.float32))
+    write(data, "output", 0, helper.make_optional(
+        "o", onnx.OptionalProto.UNDEFINED if cond else onnx.OptionalProto.TENSOR, value))
+    write(data, "output", 1, numpy_helper.from_array(np.array(not cond), "has"))
