@@ -137,6 +137,14 @@ private:
   std::string rowsEqual(const std::string &a, const std::string &b,
                         const Dims &rows, int64_t width);
 
+  /// For each element of `x` (strings, or numbers), the position plus one
+  /// of the last of `keys` it equals, 0 if none: an int32 tensor of x's
+  /// (string) shape `dims`.
+  std::string matchKeys(const std::string &x, const Dims &dims,
+                        const std::vector<std::string> &stringKeys,
+                        const onnx::TensorProto *numberKeys);
+  bool labelEncoder(const onnx::NodeProto &node);
+  bool tfIdf(const onnx::NodeProto &node);
   bool processNode(const onnx::NodeProto &node);
   bool normalize(const onnx::NodeProto &node);
   bool cast(const onnx::NodeProto &node, const std::string &input, int32_t to);
@@ -394,6 +402,197 @@ bool StringExpander::normalize(const onnx::NodeProto &node) {
   return true;
 }
 
+std::string StringExpander::matchKeys(const std::string &x, const Dims &dims,
+                                      const std::vector<std::string> &stringKeys,
+                                      const onnx::TensorProto *numberKeys) {
+  int64_t rank = dims.size();
+  int64_t keys = numberKeys ? numberKeys->dims(0) : stringKeys.size();
+  std::string axis = constant(x + "_axis", kInt64, {1}, {rank});
+  std::string lifted = fresh(x + "_lifted"), eq = fresh(x + "_eq"),
+              eqInt = fresh(x + "_eq_int");
+  Dims across = dims;
+  across.push_back(keys);
+  if (numberKeys) {
+    // [S..., 1] against [K].
+    Dims one = dims;
+    one.push_back(1);
+    emit("Unsqueeze", {x, axis}, lifted);
+    int32_t dtype = types[x].first;
+    setType(lifted, dtype, one);
+    std::string table = fresh(x + "_keys");
+    onnx::NodeProto &k = emit("Constant", {}, table);
+    onnx::AttributeProto *a = k.add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    *a->mutable_t() = *numberKeys;
+    setType(table, numberKeys->data_type(), {keys});
+    emit("Equal", {lifted, table}, eq);
+    setType(eq, kBool, across);
+    setAttribute(emit("Cast", {eq}, eqInt), "to", kInt32);
+    setType(eqInt, kInt32, across);
+  } else {
+    // [S..., 1, W] against [K, W], all bytes equal along the row.
+    int64_t w = width[x];
+    for (const std::string &k : stringKeys)
+      w = std::max<int64_t>(w, k.size());
+    std::string row = padded(x, w);
+    Dims one = dims;
+    one.push_back(1);
+    emit("Unsqueeze", {row, axis}, lifted);
+    setType(lifted, kUint8, withRow(one, w));
+    std::string table = bytesConstant(x + "_keys", {keys}, stringKeys, w);
+    eqInt = rowsEqual(lifted, table, across, w);
+  }
+  std::vector<int64_t> positions;
+  for (int64_t k = 1; k <= keys; ++k)
+    positions.push_back(k);
+  std::string weighted = fresh(x + "_weighted"), found = fresh(x + "_found");
+  emit("Mul", {eqInt, constant(x + "_positions", kInt32, {keys}, positions)},
+       weighted);
+  setType(weighted, kInt32, across);
+  onnx::NodeProto &m = emit("ReduceMax", {weighted}, found);
+  onnx::AttributeProto *axes = m.add_attribute();
+  axes->set_name("axes");
+  axes->set_type(onnx::AttributeProto::INTS);
+  axes->add_ints(-1);
+  setAttribute(m, "keepdims", 0);
+  setType(found, kInt32, dims);
+  return found;
+}
+
+bool StringExpander::labelEncoder(const onnx::NodeProto &node) {
+  const std::string &x = node.input(0), &y = node.output(0);
+  Dims dims;
+  int32_t dtype;
+  known(x, dims, dtype);
+  bool stringIn = width.count(x) > 0;
+  if (stringIn)
+    dims.pop_back();
+  std::vector<std::string> keyStrings, valueStrings;
+  onnx::TensorProto keyNumbers, valueNumbers;
+  bool haveKeyNumbers = false, haveValueNumbers = false;
+  std::string defaultString = "_Unused";
+  int64_t defaultInt = -1;
+  float defaultFloat = -0.0f;
+  for (const auto &a : node.attribute()) {
+    const std::string &n = a.name();
+    if (n == "keys_strings")
+      keyStrings.assign(a.strings().begin(), a.strings().end());
+    else if (n == "values_strings")
+      valueStrings.assign(a.strings().begin(), a.strings().end());
+    else if (n == "keys_int64s" || n == "values_int64s") {
+      onnx::TensorProto &t = n[0] == 'k' ? keyNumbers : valueNumbers;
+      (n[0] == 'k' ? haveKeyNumbers : haveValueNumbers) = true;
+      t.set_data_type(kInt64);
+      t.add_dims(a.ints_size());
+      for (int64_t v : a.ints())
+        t.add_int64_data(v);
+    } else if (n == "keys_floats" || n == "values_floats") {
+      onnx::TensorProto &t = n[0] == 'k' ? keyNumbers : valueNumbers;
+      (n[0] == 'k' ? haveKeyNumbers : haveValueNumbers) = true;
+      t.set_data_type(onnx::TensorProto::FLOAT);
+      t.add_dims(a.floats_size());
+      for (float v : a.floats())
+        t.add_float_data(v);
+    } else if (n == "default_string")
+      defaultString = a.s();
+    else if (n == "default_int64")
+      defaultInt = a.i();
+    else if (n == "default_float")
+      defaultFloat = a.f();
+    else
+      return fail(node, "attribute '" + n + "' is not supported");
+  }
+  int64_t keys = haveKeyNumbers ? keyNumbers.dims(0) : keyStrings.size();
+  int64_t values = haveValueNumbers ? valueNumbers.dims(0) : valueStrings.size();
+  if (keys == 0 || keys != values || stringIn == haveKeyNumbers)
+    return fail(node, "needs as many keys as values, keys of its input's "
+                      "type");
+  std::string found =
+      matchKeys(x, dims, keyStrings, haveKeyNumbers ? &keyNumbers : nullptr);
+  // The value's row: the key's position, or the default's after them.
+  std::string missing = fresh(x + "_missing"), picked = fresh(x + "_picked"),
+              index = fresh(x + "_index"), index64 = fresh(x + "_index64");
+  emit("Equal", {found, constant(x + "_zero", kInt32, {}, {0})}, missing);
+  setType(missing, kBool, dims);
+  emit("Where", {missing, constant(x + "_default", kInt32, {}, {keys + 1}),
+                 found},
+       picked);
+  setType(picked, kInt32, dims);
+  emit("Sub", {picked, constant(x + "_one", kInt32, {}, {1})}, index);
+  setType(index, kInt32, dims);
+  setAttribute(emit("Cast", {index}, index64), "to", kInt64);
+  setType(index64, kInt64, dims);
+  std::string table;
+  if (haveValueNumbers) {
+    onnx::TensorProto t = valueNumbers;
+    t.set_dims(0, values + 1);
+    if (t.data_type() == kInt64)
+      t.add_int64_data(defaultInt);
+    else
+      t.add_float_data(defaultFloat);
+    table = fresh(y + "_values");
+    onnx::NodeProto &c = emit("Constant", {}, table);
+    onnx::AttributeProto *a = c.add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    *a->mutable_t() = t;
+    setType(table, t.data_type(), {values + 1});
+    emit("Gather", {table, index64}, y);
+    setType(y, t.data_type(), dims);
+    return true;
+  }
+  valueStrings.push_back(defaultString);
+  int64_t w = 1;
+  for (const std::string &v : valueStrings)
+    w = std::max<int64_t>(w, v.size());
+  table = bytesConstant(y + "_values", {values + 1}, valueStrings, w);
+  emit("Gather", {table, index64}, y);
+  width[y] = w;
+  setType(y, kUint8, withRow(dims, w));
+  return true;
+}
+
+bool StringExpander::tfIdf(const onnx::NodeProto &node) {
+  const std::string &x = node.input(0);
+  Dims dims;
+  int32_t dtype;
+  known(x, dims, dtype);
+  dims.pop_back();
+  std::vector<std::string> pool;
+  onnx::NodeProto copy = node;
+  copy.clear_attribute();
+  for (const auto &a : node.attribute()) {
+    if (a.name() == "pool_strings")
+      pool.assign(a.strings().begin(), a.strings().end());
+    else
+      *copy.add_attribute() = a;
+  }
+  if (pool.empty())
+    return fail(node, "takes strings without pool_strings");
+  // Each string becomes the index of its last place in the pool (-1 if it
+  // is not there: matchKeys finds the last), and each pool entry the same.
+  std::string found = matchKeys(x, dims, pool, nullptr);
+  std::string ids32 = fresh(x + "_ids32"), ids = fresh(x + "_ids");
+  emit("Sub", {found, constant(x + "_one", kInt32, {}, {1})}, ids32);
+  setType(ids32, kInt32, dims);
+  setAttribute(emit("Cast", {ids32}, ids), "to", kInt64);
+  setType(ids, kInt64, dims);
+  onnx::AttributeProto *ints = copy.add_attribute();
+  ints->set_name("pool_int64s");
+  ints->set_type(onnx::AttributeProto::INTS);
+  for (size_t i = 0; i < pool.size(); ++i) {
+    int64_t last = i;
+    for (size_t j = i; j < pool.size(); ++j)
+      if (pool[j] == pool[i])
+        last = j;
+    ints->add_ints(last);
+  }
+  copy.set_input(0, ids);
+  out.push_back(copy);
+  return true;
+}
+
 bool StringExpander::processNode(const onnx::NodeProto &node) {
   const std::string &op = node.op_type();
   if (op == "Constant") {
@@ -502,13 +701,21 @@ bool StringExpander::processNode(const onnx::NodeProto &node) {
       return fail(node, "the type of 'target_type' is not known");
     return cast(node, node.input(0), stringInput(1) ? kString : like);
   }
+  if (op == "LabelEncoder" && node.domain() == "ai.onnx.ml")
+    return labelEncoder(node);
+  if (op == "TfIdfVectorizer") {
+    if (!stringInput(0))
+      return fail(node, "expects strings");
+    return tfIdf(node);
+  }
   if (op == "StringNormalizer") {
     if (!stringInput(0))
       return fail(node, "expects strings");
     return normalize(node);
   }
   return fail(node, "Kiln takes strings in Cast, CastLike, Concat, Gather, "
-                    "Identity and StringNormalizer only");
+                    "Identity, LabelEncoder, StringNormalizer and "
+                    "TfIdfVectorizer only");
 }
 
 bool StringExpander::run(ModelLayout &layout) {

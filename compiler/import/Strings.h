@@ -12,7 +12,10 @@
 //   StringNormalizer               ASCII case change with Where, stopwords
 //                                  dropped with Compress (to the length the
 //                                  model declares; [""] when none is left);
-//   Cast, CastLike                 KilnNumberToString, KilnStringToNumber.
+//   Cast, CastLike                 KilnNumberToString, KilnStringToNumber;
+//   LabelEncoder (ai.onnx.ml)      the key's place by comparing with all
+//                                  keys at once, then Gather of the values;
+//   TfIdfVectorizer                strings as their place in pool_strings.
 //
 // The ModelLayout records each string input's and output's width: NAME_run
 // copies the caller's kiln_string arrays into such rows and points the

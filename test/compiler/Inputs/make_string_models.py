@@ -7,6 +7,8 @@ NAME_data (inputs and numpy references):
   labels     Gather from a string initializer, Concat of a string input, that
              and a string constant (axis -1).
   numbers    Cast float -> string -> float.
+  labels_ml  LabelEncoder string -> int64 and int64 -> string (ai.onnx.ml).
+  tfidf_strings  TfIdfVectorizer over string tokens (pool_strings).
   reshape    Reshape of strings, which Kiln does not take.
 """
 import os
@@ -88,3 +90,52 @@ graph = helper.make_graph(
     [helper.make_tensor_value_info("r", TensorProto.STRING, [2, 2])],
     initializer=[numpy_helper.from_array(np.array([2, 2], np.int64), "shape")])
 save(graph, "reshape", 13)
+
+
+def save_ml(graph, name):
+    model = helper.make_model(graph, opset_imports=[
+        helper.make_opsetid("", 13), helper.make_opsetid("ai.onnx.ml", 2)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out, name + ".onnx"))
+
+
+# labels_ml: LabelEncoder string -> int64 (default -1) and int64 -> string
+# (default "_Unused"), ai.onnx.ml 2.
+graph = helper.make_graph(
+    [helper.make_node("LabelEncoder", ["s"], ["ids"], name="enc0", domain="ai.onnx.ml",
+                      keys_strings=["cat", "dog", "bird"], values_int64s=[7, 8, 9]),
+     helper.make_node("LabelEncoder", ["k"], ["names"], name="dec0", domain="ai.onnx.ml",
+                      keys_int64s=[1, 2], values_strings=["one", "two"])],
+    "labels_ml",
+    [helper.make_tensor_value_info("s", TensorProto.STRING, [2, 2]),
+     helper.make_tensor_value_info("k", TensorProto.INT64, [3])],
+    [helper.make_tensor_value_info("ids", TensorProto.INT64, [2, 2]),
+     helper.make_tensor_value_info("names", TensorProto.STRING, [3])])
+save_ml(graph, "labels_ml")
+write("labels_ml", "input", 0, strings([["dog", "fish"], ["bird", "cat"]]), "s")
+write("labels_ml", "input", 1, np.array([2, 5, 1], np.int64), "k")
+write("labels_ml", "output", 0, np.array([[8, -1], [9, 7]], np.int64), "ids")
+write("labels_ml", "output", 1, strings(["two", "_Unused", "one"]), "names")
+
+# tfidf_strings: TfIdfVectorizer counting unigrams and bigrams of a pool of
+# strings over [2, 5] tokens.
+graph = helper.make_graph(
+    [helper.make_node("TfIdfVectorizer", ["tokens"], ["tf"], name="tfidf0",
+                      mode="TF", min_gram_length=1, max_gram_length=2,
+                      max_skip_count=0, ngram_counts=[0, 3],
+                      ngram_indexes=[0, 1, 2, 3],
+                      pool_strings=["a", "b", "c", "a", "b"])],
+    "tfidf_strings", [helper.make_tensor_value_info("tokens", TensorProto.STRING, [2, 5])],
+    [helper.make_tensor_value_info("tf", TensorProto.FLOAT, [2, 4])])
+save(graph, "tfidf_strings", 13)
+tokens = [["a", "b", "a", "b", "z"], ["c", "c", "a", "x", "b"]]
+expected = np.zeros((2, 4), np.float32)
+for row, ts in enumerate(tokens):
+    for t in ts:
+        if t in ("a", "b", "c"):
+            expected[row, "abc".index(t)] += 1
+    for u, v in zip(ts, ts[1:]):
+        if (u, v) == ("a", "b"):
+            expected[row, 3] += 1
+write("tfidf_strings", "input", 0, strings(tokens), "tokens")
+write("tfidf_strings", "output", 0, expected, "tf")
