@@ -14,6 +14,7 @@
 
 #include "onnx/defs/tensor_proto_util.h"
 #include "onnx/onnx-data_pb.h"
+#include "compiler/import/ProtoHelpers.h"
 #include "onnx/onnx_pb.h"
 #include "onnx/shape_inference/implementation.h"
 
@@ -54,21 +55,9 @@ const std::set<std::string> kSequenceOps = {
     "SplitToSequence",   "ConcatFromSequence", "SequenceMap",
     "Optional",          "OptionalHasElement", "OptionalGetElement"};
 
-std::string describe(const onnx::NodeProto &node) {
-  return "node '" + node.name() + "' (" + node.op_type() + ")";
-}
-
-const onnx::AttributeProto *attribute(const onnx::NodeProto &node,
-                                      const std::string &name) {
-  for (const auto &a : node.attribute())
-    if (a.name() == name)
-      return &a;
-  return nullptr;
-}
-
 int64_t intAttribute(const onnx::NodeProto &node, const std::string &name,
                      int64_t otherwise) {
-  const onnx::AttributeProto *a = attribute(node, name);
+  const onnx::AttributeProto *a = findAttribute(node, name);
   return a ? a->i() : otherwise;
 }
 
@@ -150,7 +139,7 @@ public:
 
 private:
   bool fail(const onnx::NodeProto &node, const std::string &message) {
-    error = describe(node) + ": " + message;
+    error = describeNodeProto(node) + ": " + message;
     return false;
   }
   std::string fresh(const std::string &base) {
@@ -397,9 +386,9 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
   const std::string &op = node.op_type();
   bool isDefault = node.domain().empty() || node.domain() == "ai.onnx";
   if (node.op_type() == "Constant" && isDefault) {
-    const onnx::AttributeProto *v = attribute(node, "value");
-    const onnx::AttributeProto *vi = attribute(node, "value_int");
-    const onnx::AttributeProto *vis = attribute(node, "value_ints");
+    const onnx::AttributeProto *v = findAttribute(node, "value");
+    const onnx::AttributeProto *vi = findAttribute(node, "value_int");
+    const onnx::AttributeProto *vis = findAttribute(node, "value_ints");
     onnx::TensorProto t;
     if (v)
       t = v->t();
@@ -634,7 +623,7 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
         e.dtype = dtypes.count(node.input(0)) ? dtypes[node.input(0)] : 0;
       }
     } else {
-      const onnx::AttributeProto *type = attribute(node, "type");
+      const onnx::AttributeProto *type = findAttribute(node, "type");
       if (!type)
         return fail(node, "an Optional without input needs its type attribute");
       e.present = false;
@@ -691,7 +680,7 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
     bool carriesEntries = false;
     for (int i = 2; i < node.input_size(); ++i)
       carriesEntries |= scope.count(node.input(i)) > 0;
-    const onnx::AttributeProto *body = attribute(node, "body");
+    const onnx::AttributeProto *body = findAttribute(node, "body");
     if (carriesEntries || (body && readsScope(body->g(), scope)))
       return unrollLoop(node, scope, out);
   }
@@ -770,7 +759,7 @@ Nodes Expander::instantiate(const onnx::GraphProto &body,
 
 bool Expander::unrollMap(const onnx::NodeProto &node, Scope &scope,
                          Nodes &out) {
-  const onnx::AttributeProto *body = attribute(node, "body");
+  const onnx::AttributeProto *body = findAttribute(node, "body");
   if (!body || !body->has_g())
     return fail(node, "has no body");
   const onnx::GraphProto &g = body->g();
@@ -828,7 +817,7 @@ bool Expander::unrollMap(const onnx::NodeProto &node, Scope &scope,
 
 bool Expander::unrollLoop(const onnx::NodeProto &node, Scope &scope,
                           Nodes &out) {
-  const onnx::AttributeProto *body = attribute(node, "body");
+  const onnx::AttributeProto *body = findAttribute(node, "body");
   if (!body || !body->has_g())
     return fail(node, "has no body");
   const onnx::GraphProto &g = body->g();
@@ -859,8 +848,8 @@ bool Expander::unrollLoop(const onnx::NodeProto &node, Scope &scope,
       continue;
     if (n.op_type() == "Identity" && n.input(0) == condIn)
       passThrough = true;
-    if (n.op_type() == "Constant" && attribute(n, "value"))
-      passThrough = firstBool(attribute(n, "value")->t());
+    if (n.op_type() == "Constant" && findAttribute(n, "value"))
+      passThrough = firstBool(findAttribute(n, "value")->t());
   }
   if (!passThrough)
     return fail(node, "the Loop carries a sequence, so Kiln unrolls it, but "
@@ -928,8 +917,8 @@ bool Expander::unrollLoop(const onnx::NodeProto &node, Scope &scope,
 
 bool Expander::expandIf(const onnx::NodeProto &node, Scope &scope,
                         Nodes &out) {
-  const onnx::AttributeProto *branches[2] = {attribute(node, "then_branch"),
-                                             attribute(node, "else_branch")};
+  const onnx::AttributeProto *branches[2] = {findAttribute(node, "then_branch"),
+                                             findAttribute(node, "else_branch")};
   if (!branches[0] || !branches[1])
     return fail(node, "needs then_branch and else_branch");
   Scope scopes[2] = {scope, scope};

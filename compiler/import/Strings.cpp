@@ -9,6 +9,7 @@
 
 #include "compiler/import/Strings.h"
 
+#include "compiler/import/ProtoHelpers.h"
 #include "onnx/onnx_pb.h"
 
 #include <algorithm>
@@ -25,18 +26,6 @@ constexpr int32_t kInt32 = onnx::TensorProto::INT32;
 constexpr int32_t kInt64 = onnx::TensorProto::INT64;
 
 using Dims = std::vector<int64_t>;
-
-std::string describe(const onnx::NodeProto &node) {
-  return "node '" + node.name() + "' (" + node.op_type() + ")";
-}
-
-const onnx::AttributeProto *attribute(const onnx::NodeProto &node,
-                                      const std::string &name) {
-  for (const auto &a : node.attribute())
-    if (a.name() == name)
-      return &a;
-  return nullptr;
-}
 
 void setAttribute(onnx::NodeProto &node, const std::string &name,
                   int64_t value) {
@@ -82,7 +71,7 @@ public:
 
 private:
   bool fail(const onnx::NodeProto &node, const std::string &message) {
-    error = describe(node) + ": " + message;
+    error = describeNodeProto(node) + ": " + message;
     return false;
   }
   std::string fresh(const std::string &base) {
@@ -596,9 +585,9 @@ bool StringExpander::tfIdf(const onnx::NodeProto &node) {
 bool StringExpander::processNode(const onnx::NodeProto &node) {
   const std::string &op = node.op_type();
   if (op == "Constant") {
-    const onnx::AttributeProto *v = attribute(node, "value");
-    const onnx::AttributeProto *vs = attribute(node, "value_strings");
-    const onnx::AttributeProto *s = attribute(node, "value_string");
+    const onnx::AttributeProto *v = findAttribute(node, "value");
+    const onnx::AttributeProto *vs = findAttribute(node, "value_strings");
+    const onnx::AttributeProto *s = findAttribute(node, "value_string");
     if ((v && v->t().data_type() == kString) || vs || s) {
       std::vector<std::string> strings;
       Dims dims;
@@ -659,7 +648,7 @@ bool StringExpander::processNode(const onnx::NodeProto &node) {
       int32_t t;
       known(node.input(0), data, t);
       int64_t rank = (int64_t)data.size() - 1;
-      const onnx::AttributeProto *a = attribute(node, "axis");
+      const onnx::AttributeProto *a = findAttribute(node, "axis");
       int64_t axis = a ? a->i() : 0;
       setAttribute(copy, "axis", axis < 0 ? axis + rank : axis);
     }
@@ -679,7 +668,7 @@ bool StringExpander::processNode(const onnx::NodeProto &node) {
     onnx::NodeProto copy = node;
     for (int i = 0; i < node.input_size(); ++i)
       copy.set_input(i, padded(node.input(i), w));
-    const onnx::AttributeProto *a = attribute(node, "axis");
+    const onnx::AttributeProto *a = findAttribute(node, "axis");
     int64_t axis = a ? a->i() : 0;
     setAttribute(copy, "axis",
                  axis < 0 ? axis + (int64_t)outDims.size() : axis);
@@ -689,7 +678,7 @@ bool StringExpander::processNode(const onnx::NodeProto &node) {
     return true;
   }
   if (op == "Cast") {
-    const onnx::AttributeProto *to = attribute(node, "to");
+    const onnx::AttributeProto *to = findAttribute(node, "to");
     if (!to)
       return fail(node, "has no 'to'");
     return cast(node, node.input(0), (int32_t)to->i());

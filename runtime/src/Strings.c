@@ -59,15 +59,12 @@ void kiln_slots_to_strings(const uint8_t *slots, size_t n, size_t width,
 /* Declared here, not in runtime.h: only generated code calls them. */
 uint8_t kiln_format_f64_string(double value, int32_t digits, int32_t index);
 uint8_t kiln_format_i64_string(int64_t value, int32_t index);
-double kiln_parse_f64_string(uint64_t w0, uint64_t w1, uint64_t w2,
-                             uint64_t w3, uint64_t w4, uint64_t w5,
-                             uint64_t w6, uint64_t w7);
-float kiln_parse_f32_string(uint64_t w0, uint64_t w1, uint64_t w2,
-                            uint64_t w3, uint64_t w4, uint64_t w5,
-                            uint64_t w6, uint64_t w7);
-int64_t kiln_parse_i64_string(uint64_t w0, uint64_t w1, uint64_t w2,
-                              uint64_t w3, uint64_t w4, uint64_t w5,
-                              uint64_t w6, uint64_t w7);
+double kiln_parse_f64_string(uint64_t, uint64_t, uint64_t, uint64_t,
+                             uint64_t, uint64_t, uint64_t, uint64_t);
+float kiln_parse_f32_string(uint64_t, uint64_t, uint64_t, uint64_t, uint64_t,
+                            uint64_t, uint64_t, uint64_t);
+int64_t kiln_parse_i64_string(uint64_t, uint64_t, uint64_t, uint64_t,
+                              uint64_t, uint64_t, uint64_t, uint64_t);
 
 /* numpy's str() of `value`, which has `digits` significant decimal digits
  * at most (9 for float32, 17 for float64), into out[0..40). */
@@ -155,37 +152,34 @@ uint8_t kiln_format_i64_string(int64_t value, int32_t index) {
 }
 
 /* The up to 64 bytes of eight little-endian words, NUL-terminated. */
-static void unpack(uint64_t w[8], char text[65]) {
+static const char *unpack(char text[65], uint64_t w0, uint64_t w1,
+                          uint64_t w2, uint64_t w3, uint64_t w4, uint64_t w5,
+                          uint64_t w6, uint64_t w7) {
+  uint64_t w[8] = {w0, w1, w2, w3, w4, w5, w6, w7};
   for (int i = 0; i < 64; ++i)
     text[i] = (char)(w[i / 8] >> (8 * (i % 8)));
   text[64] = '\0';
+  return text;
 }
 
-double kiln_parse_f64_string(uint64_t w0, uint64_t w1, uint64_t w2,
-                             uint64_t w3, uint64_t w4, uint64_t w5,
-                             uint64_t w6, uint64_t w7) {
-  uint64_t w[8] = {w0, w1, w2, w3, w4, w5, w6, w7};
+#define KILN_WORDS                                                             \
+  uint64_t w0, uint64_t w1, uint64_t w2, uint64_t w3, uint64_t w4,             \
+      uint64_t w5, uint64_t w6, uint64_t w7
+#define KILN_TEXT(text) unpack(text, w0, w1, w2, w3, w4, w5, w6, w7)
+
+double kiln_parse_f64_string(KILN_WORDS) {
   char text[65];
-  unpack(w, text);
-  return strtod(text, NULL);
+  return strtod(KILN_TEXT(text), NULL);
 }
 
-float kiln_parse_f32_string(uint64_t w0, uint64_t w1, uint64_t w2,
-                            uint64_t w3, uint64_t w4, uint64_t w5,
-                            uint64_t w6, uint64_t w7) {
-  uint64_t w[8] = {w0, w1, w2, w3, w4, w5, w6, w7};
+float kiln_parse_f32_string(KILN_WORDS) {
   char text[65];
-  unpack(w, text);
-  return strtof(text, NULL);
+  return strtof(KILN_TEXT(text), NULL);
 }
 
-int64_t kiln_parse_i64_string(uint64_t w0, uint64_t w1, uint64_t w2,
-                              uint64_t w3, uint64_t w4, uint64_t w5,
-                              uint64_t w6, uint64_t w7) {
-  uint64_t w[8] = {w0, w1, w2, w3, w4, w5, w6, w7};
+int64_t kiln_parse_i64_string(KILN_WORDS) {
   char text[65];
-  unpack(w, text);
-  return (int64_t)strtoll(text, NULL, 10);
+  return (int64_t)strtoll(KILN_TEXT(text), NULL, 10);
 }
 
 #endif /* KILN_RUNTIME_BAREMETAL */
