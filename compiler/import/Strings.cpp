@@ -298,11 +298,6 @@ bool StringExpander::normalize(const onnx::NodeProto &node) {
   known(x, dims, dtype);
   dims.pop_back(); // the row
   int64_t w = width[x];
-  if (!known(y, outDims, dtype))
-    return fail(node, "the length of output '" + y +
-                          "' depends on the input data and the model leaves "
-                          "it dynamic; Kiln compiles static shapes only: "
-                          "declare it in the model");
   if (dims.empty() || dims.size() > 2 || (dims.size() == 2 && dims[0] != 1))
     return fail(node, "the input must be [C] or [1, C]");
   std::string action = "NONE";
@@ -326,7 +321,20 @@ bool StringExpander::normalize(const onnx::NodeProto &node) {
   std::string cased =
       action == "NONE" ? x : changeCase(x, bytes, action == "LOWER");
   // Stopwords no string can equal (longer than the rows) drop out.
-  std::string compared = sensitive ? x : changeCase(x, bytes, true);
+  bool anyStopword = false;
+  for (const std::string &word : stopwords)
+    anyStopword |= (int64_t)word.size() <= w;
+  // Without stopwords the length is the input's; with them it is data.
+  if (!known(y, outDims, dtype)) {
+    if (anyStopword)
+      return fail(node, "the length of output '" + y +
+                            "' depends on the input data and the model "
+                            "leaves it dynamic; Kiln compiles static shapes "
+                            "only: declare it in the model");
+    outDims = dims;
+  }
+  std::string compared =
+      sensitive || !anyStopword ? x : changeCase(x, bytes, true);
   std::vector<std::string> matches;
   for (std::string word : stopwords) {
     if ((int64_t)word.size() > w)
@@ -344,7 +352,7 @@ bool StringExpander::normalize(const onnx::NodeProto &node) {
                         "input's, and there is no stopword to drop");
     emit("Identity", {cased}, y);
     width[y] = w;
-    setType(y, kUint8, outDims);
+    setType(y, kUint8, withRow(outDims, w));
     return true;
   }
   std::string stop = matches[0];
@@ -633,8 +641,18 @@ bool StringExpander::processNode(const onnx::NodeProto &node) {
   }
   Dims outDims;
   int32_t outType = 0;
-  if (node.output_size() > 0)
-    known(node.output(0), outDims, outType);
+  // (StringNormalizer's length is data: it says so itself.)
+  if (node.output_size() == 0 ||
+      (!known(node.output(0), outDims, outType) && op != "StringNormalizer"))
+    return fail(node, "the shape of its output is not known after shape "
+                      "inference");
+  for (const std::string &in : node.input()) {
+    Dims d;
+    int32_t t;
+    if (!in.empty() && !known(in, d, t))
+      return fail(node, "the shape of its input '" + in +
+                            "' is not known after shape inference");
+  }
   auto stringInput = [&](int i) {
     return i < node.input_size() && width.count(node.input(i));
   };

@@ -9,6 +9,8 @@ NAME_data (inputs and numpy references):
   numbers    Cast float -> string -> float.
   labels_ml  LabelEncoder string -> int64 and int64 -> string (ai.onnx.ml).
   tfidf_strings  TfIdfVectorizer over string tokens (pool_strings).
+  chain      an upper-cased copy concatenated with the input.
+  dynamic_normalize  stopwords dropped into a value of open length.
   reshape    Reshape of strings, which Kiln does not take.
 """
 import os
@@ -139,3 +141,22 @@ for row, ts in enumerate(tokens):
             expected[row, 3] += 1
 write("tfidf_strings", "input", 0, strings(tokens), "tokens")
 write("tfidf_strings", "output", 0, expected, "tf")
+
+# chain: an upper-cased copy (StringNormalizer, no stopwords: its length is
+# the input's) concatenated with the input; dynamic_normalize: stopwords
+# dropped into a value whose length the model leaves open.
+graph = helper.make_graph(
+    [helper.make_node("StringNormalizer", ["x"], ["n"], name="norm0",
+                      case_change_action="UPPER"),
+     helper.make_node("Concat", ["n", "x"], ["y"], name="concat0", axis=0)],
+    "chain", [helper.make_tensor_value_info("x", TensorProto.STRING, [2])],
+    [helper.make_tensor_value_info("y", TensorProto.STRING, [4])])
+save(graph, "chain", 13)
+write("chain", "input", 0, strings(["ab", "Cd"]), "x")
+write("chain", "output", 0, strings(["AB", "CD", "ab", "Cd"]), "y")
+graph = helper.make_graph(
+    [helper.make_node("StringNormalizer", ["x"], ["n"], name="norm0", stopwords=["a"]),
+     helper.make_node("Identity", ["n"], ["y"], name="id0")],
+    "dynamic_normalize", [helper.make_tensor_value_info("x", TensorProto.STRING, [2])],
+    [helper.make_tensor_value_info("y", TensorProto.STRING, [None])])
+save(graph, "dynamic_normalize", 13)
