@@ -1297,6 +1297,11 @@ bool kiln::expandSequences(onnx::ModelProto &model,
 
 bool kiln::pinsFromData(const onnx::ModelProto &model, const std::string &dir,
                         std::vector<InputShapePin> &pins, std::string &error) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    error = "--input-shapes-from: '" + dir + "' is not a directory";
+    return false;
+  }
   std::set<std::string> initializers;
   for (const auto &init : model.graph().initializer())
     initializers.insert(init.name());
