@@ -104,18 +104,15 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
     StringRef direction = op.getDirection();
     if ((direction == "bidirectional") != (dirs == 2))
       return unsupported(op, "direction does not match W's first dimension");
-    // sequence_lens: batch entry b runs steps [0, lens[b]); past that H
-    // and C keep their last values and Y is 0. Lengths all equal to the
-    // sequence need nothing.
+    // sequence_lens: batch entry b runs steps [0, lens[b]) (reversed, from
+    // time lens[b] - 1 down); past that H and C keep their last values and Y
+    // is 0. Lengths all equal to the sequence need nothing.
     Value lens;
     if (!onnx::isNoValue(op.getSequenceLens())) {
       SmallVector<int64_t> known;
       if (failed(getConstantInts(op.getSequenceLens(), known)) ||
           llvm::any_of(known, [&](int64_t n) { return n != seq; }))
         lens = op.getSequenceLens();
-      if (lens && direction != "forward")
-        return unsupported(op, "sequence_lens shorter than the sequence are "
-                               "supported in the forward direction only");
     }
     if (op.getClip())
       return unsupported(op, "clip is not supported yet");
@@ -240,7 +237,11 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                                    d),
                            RankedTensorType::get({3 * hidden}, et));
       }
-      Value y0 = createEmpty(rewriter, loc, ySeq);
+      // Reversed with sequence_lens, a batch entry's steps run from its own
+      // last one, and Y rows past its length are never written: zeros.
+      bool perEntryTime = lens && reverse;
+      Value y0 = perEntryTime ? createFilled(rewriter, loc, ySeq, zero)
+                              : createEmpty(rewriter, loc, ySeq);
       auto f = acts[d * perDir], g = perDir > 1 ? acts[d * perDir + 1] : f,
            hAct = perDir > 2 ? acts[d * perDir + 2] : f;
       int64_t inputForget = 0;
@@ -261,14 +262,51 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                            l, b.create<arith::ConstantIndexOp>(l, seq - 1), t)
                           .getResult()
                     : t;
-            Value xt = b.create<tensor::ExtractSliceOp>(
-                l, gh, xw,
-                ArrayRef<OpFoldResult>{tt, b.getIndexAttr(0),
-                                       b.getIndexAttr(0)},
-                ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(batch),
-                                       b.getIndexAttr(gates * hidden)},
-                ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                                       b.getIndexAttr(1)});
+            // Batch entry b's time at step t when reversed with lengths:
+            // lens[b] - 1 - t, clamped into the sequence.
+            auto entryTime = [&](OpBuilder &nb, Location nl, Value len) {
+              Value n = nb.create<arith::IndexCastOp>(nl, nb.getIndexType(),
+                                                      len);
+              Value r = nb.create<arith::SubIOp>(
+                  nl, nb.create<arith::SubIOp>(
+                          nl, n, nb.create<arith::ConstantIndexOp>(nl, 1)),
+                  t);
+              r = nb.create<arith::MaxSIOp>(
+                  nl, r, nb.create<arith::ConstantIndexOp>(nl, 0));
+              return nb.create<arith::MinSIOp>(
+                  nl, r, nb.create<arith::ConstantIndexOp>(nl, seq - 1));
+            };
+            Value xt;
+            if (perEntryTime) {
+              AffineMap first = AffineMap::get(
+                  2, 0, {getAffineDimExpr(0, ctx)}, ctx);
+              xt = b.create<linalg::GenericOp>(
+                        l, TypeRange{gh}, ValueRange{lens},
+                        ValueRange{createEmpty(b, l, gh)},
+                        SmallVector<AffineMap>{
+                            first, AffineMap::getMultiDimIdentityMap(2, ctx)},
+                        SmallVector<utils::IteratorType>(
+                            2, utils::IteratorType::parallel),
+                        [&](OpBuilder &nb, Location nl, ValueRange a) {
+                          Value r = entryTime(nb, nl, a[0]);
+                          Value v = nb.create<tensor::ExtractOp>(
+                              nl, xw,
+                              ValueRange{r, nb.create<linalg::IndexOp>(nl, 0),
+                                         nb.create<linalg::IndexOp>(nl, 1)});
+                          nb.create<linalg::YieldOp>(nl, v);
+                        })
+                       .getResult(0);
+            } else {
+              xt = b.create<tensor::ExtractSliceOp>(
+                  l, gh, xw,
+                  ArrayRef<OpFoldResult>{tt, b.getIndexAttr(0),
+                                         b.getIndexAttr(0)},
+                  ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                                         b.getIndexAttr(batch),
+                                         b.getIndexAttr(gates * hidden)},
+                  ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                                         b.getIndexAttr(1)});
+            }
             // With sequence_lens, the generics below take lens[b] as one
             // more input; masked() keeps the previous value past it.
             AffineMap lensMap = AffineMap::get(
@@ -455,7 +493,7 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
             }
             // Y is 0 past a batch entry's length.
             Value out = hn;
-            if (lens)
+            if (lens && !perEntryTime)
               out = b.create<linalg::GenericOp>(
                          l, TypeRange{h2}, ValueRange{hn, lens},
                          ValueRange{createEmpty(b, l, h2)},
@@ -466,16 +504,66 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
                                           createScalar(nb, nl, et, 0), 1));
                          })
                         .getResult(0);
-            Value row = reshapeTo(
-                b, l, out, RankedTensorType::get({1, batch, hidden}, et));
-            Value yNew = b.create<tensor::InsertSliceOp>(
-                l, row, y,
-                ArrayRef<OpFoldResult>{tt, b.getIndexAttr(0),
-                                       b.getIndexAttr(0)},
-                ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(batch),
-                                       b.getIndexAttr(hidden)},
-                ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
-                                       b.getIndexAttr(1)});
+            Value yNew;
+            if (perEntryTime) {
+              // Each valid entry's row goes to its own time.
+              auto rows = b.create<scf::ForOp>(
+                  l, b.create<arith::ConstantIndexOp>(l, 0),
+                  b.create<arith::ConstantIndexOp>(l, batch),
+                  b.create<arith::ConstantIndexOp>(l, 1), ValueRange{y},
+                  [&](OpBuilder &nb, Location nl, Value bi, ValueRange acc) {
+                    Value len = nb.create<tensor::ExtractOp>(nl, lens, bi);
+                    Value step = nb.create<arith::IndexCastOp>(
+                        nl, len.getType(), t);
+                    Value valid = nb.create<arith::CmpIOp>(
+                        nl, arith::CmpIPredicate::slt, step, len);
+                    auto ifOp = nb.create<scf::IfOp>(
+                        nl, valid,
+                        [&](OpBuilder &ib, Location il) {
+                          Value r = entryTime(ib, il, len);
+                          Value entry = ib.create<tensor::ExtractSliceOp>(
+                              il, RankedTensorType::get({1, 1, hidden}, et),
+                              reshapeTo(ib, il, hn,
+                                        RankedTensorType::get(
+                                            {1, batch, hidden}, et)),
+                              ArrayRef<OpFoldResult>{ib.getIndexAttr(0), bi,
+                                                     ib.getIndexAttr(0)},
+                              ArrayRef<OpFoldResult>{ib.getIndexAttr(1),
+                                                     ib.getIndexAttr(1),
+                                                     ib.getIndexAttr(hidden)},
+                              ArrayRef<OpFoldResult>{ib.getIndexAttr(1),
+                                                     ib.getIndexAttr(1),
+                                                     ib.getIndexAttr(1)});
+                          Value put = ib.create<tensor::InsertSliceOp>(
+                              il, entry, acc[0],
+                              ArrayRef<OpFoldResult>{r, bi, ib.getIndexAttr(0)},
+                              ArrayRef<OpFoldResult>{ib.getIndexAttr(1),
+                                                     ib.getIndexAttr(1),
+                                                     ib.getIndexAttr(hidden)},
+                              ArrayRef<OpFoldResult>{ib.getIndexAttr(1),
+                                                     ib.getIndexAttr(1),
+                                                     ib.getIndexAttr(1)});
+                          ib.create<scf::YieldOp>(il, put);
+                        },
+                        [&](OpBuilder &eb, Location el) {
+                          eb.create<scf::YieldOp>(el, acc[0]);
+                        });
+                    nb.create<scf::YieldOp>(nl, ifOp.getResult(0));
+                  });
+              yNew = rows.getResult(0);
+            } else {
+              Value row = reshapeTo(
+                  b, l, out, RankedTensorType::get({1, batch, hidden}, et));
+              yNew = b.create<tensor::InsertSliceOp>(
+                  l, row, y,
+                  ArrayRef<OpFoldResult>{tt, b.getIndexAttr(0),
+                                         b.getIndexAttr(0)},
+                  ArrayRef<OpFoldResult>{b.getIndexAttr(1),
+                                         b.getIndexAttr(batch),
+                                         b.getIndexAttr(hidden)},
+                  ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1),
+                                         b.getIndexAttr(1)});
+            }
             // Keep H and C in the carried buffers: canonicalization may give
             // a generic that does not read its init a fresh one instead.
             auto keep = [&](Value v, Value dest) -> Value {

@@ -3,8 +3,8 @@
 (CASE/model.onnx, CASE/test_data_set_0/{input,output}_<i>.pb), for what the
 suite covers thinly: control flow (Loop, Scan and If with outer-scope values,
 run-time trip counts and conditions, reversed scans, a window x[i : i + 2]
-at a Loop's step), LSTM and GRU with
-run-time sequence_lens shorter than the sequence, a model without inputs,
+at a Loop's step), LSTM and GRU with run-time sequence_lens shorter than the
+sequence (forward, reverse, bidirectional), a model without inputs,
 and models of opsets 6 to 11 as exporters of the time wrote them
 (legacy broadcast with an axis, attributes that later became inputs, an
 opset 8 Scan with a batch axis).
@@ -278,50 +278,74 @@ for rank_shape in ((2, 3), (2, 3, 4), (1, 3, 2, 3)):
     save_case(name, g, [xr], [np.where(xr < 0, xr * sr[expand], xr)], opset=6)
 
 # LSTM and GRU with run-time sequence_lens shorter than the sequence: a batch
-# entry's H (and C) stop at its length, and Y is 0 past it (forward).
+# entry's H (and C) stop at its length, and Y is 0 past it; reversed, an entry
+# runs from its own last step down. Forward, reverse and bidirectional.
 def sigmoid(v):
     return 1 / (1 + np.exp(-v))
+
+
+def recurrent(kind, xs, lens, W, R, B, reverse):
+    """One direction of an ONNX LSTM (gates i, o, f, c) or GRU (z, r, h,
+    linear_before_reset 0) with sequence_lens: Y [seq, batch, hidden], H."""
+    seq_len, batch, _ = xs.shape
+    hidden = R.shape[1]
+    h = np.zeros((batch, hidden), np.float32)
+    c = np.zeros((batch, hidden), np.float32)
+    Y = np.zeros((seq_len, batch, hidden), np.float32)
+    Wb, Rb = np.split(B, 2)
+    for t in range(seq_len):
+        # Each entry's time at this step, and whether it runs.
+        times = lens - 1 - t if reverse else np.full(batch, t)
+        valid = (t < lens)[:, None]
+        xt = xs[np.clip(times, 0, seq_len - 1), np.arange(batch)]
+        xw = xt @ W.T + Wb
+        if kind == "LSTM":
+            i, o, f, cc = np.split(xw + h @ R.T + Rb, 4, axis=1)
+            c_new = sigmoid(f) * c + sigmoid(i) * np.tanh(cc)
+            h_new = sigmoid(o) * np.tanh(c_new)
+        else:
+            hr = h @ R.T
+            z = sigmoid(xw[:, :hidden] + hr[:, :hidden] + Rb[:hidden])
+            r = sigmoid(xw[:, hidden:2 * hidden] + hr[:, hidden:2 * hidden]
+                        + Rb[hidden:2 * hidden])
+            ht = np.tanh(xw[:, 2 * hidden:] + (r * h) @ R[2 * hidden:].T
+                         + Rb[2 * hidden:])
+            h_new, c_new = (1 - z) * ht + z * h, c
+        h = np.where(valid, h_new, h)
+        c = np.where(valid, c_new, c)
+        for b in range(batch):
+            if valid[b, 0]:
+                Y[times[b], b] = h_new[b]
+    return Y, h
 
 
 seq_len, batch, width, hidden = 5, 3, 4, 2
 lens = np.array([5, 2, 0], np.int32)
 xs = rng.standard_normal((seq_len, batch, width)).astype(np.float32)
 for kind, gates in (("LSTM", 4), ("GRU", 3)):
-    W = (rng.standard_normal((1, gates * hidden, width)) * 0.5).astype(np.float32)
-    R = (rng.standard_normal((1, gates * hidden, hidden)) * 0.5).astype(np.float32)
-    B = (rng.standard_normal((1, 2 * gates * hidden)) * 0.1).astype(np.float32)
-    h = np.zeros((batch, hidden), np.float32)
-    c = np.zeros((batch, hidden), np.float32)
-    Y = np.zeros((seq_len, 1, batch, hidden), np.float32)
-    Wb, Rb = B[0, :gates * hidden], B[0, gates * hidden:]
-    for t in range(seq_len):
-        xw = xs[t] @ W[0].T + Wb
-        if kind == "LSTM":  # gates i, o, f, c
-            g = xw + h @ R[0].T + Rb
-            i, o, f, cc = np.split(g, 4, axis=1)
-            c_new = sigmoid(f) * c + sigmoid(i) * np.tanh(cc)
-            h_new = sigmoid(o) * np.tanh(c_new)
-        else:  # gates z, r, h; linear_before_reset 0
-            hr = h @ R[0].T
-            z = sigmoid(xw[:, :hidden] + hr[:, :hidden] + Rb[:hidden])
-            r = sigmoid(xw[:, hidden:2 * hidden] + hr[:, hidden:2 * hidden]
-                        + Rb[hidden:2 * hidden])
-            ht = np.tanh(xw[:, 2 * hidden:] + (r * h) @ R[0, 2 * hidden:].T
-                         + Rb[2 * hidden:])
-            h_new, c_new = (1 - z) * ht + z * h, c
-        valid = (t < lens)[:, None]
-        h = np.where(valid, h_new, h)
-        c = np.where(valid, c_new, c)
-        Y[t, 0] = np.where(valid, h_new, 0)
-    name = kind.lower() + "_sequence_lens"
-    g = helper.make_graph(
-        [helper.make_node(kind, ["x", "W", "R", "B", "lens"], ["y", "y_h"],
-                          hidden_size=hidden)],
-        name, [vi("x", F, [seq_len, batch, width]),
-               vi("lens", TensorProto.INT32, [batch])],
-        [vi("y", F, [seq_len, 1, batch, hidden]), vi("y_h", F, [1, batch, hidden])],
-        [init("W", W), init("R", R), init("B", B)])
-    save_case(name, g, [xs, lens], [Y, h[None]])
+    for direction in ("forward", "reverse", "bidirectional"):
+        dirs = 2 if direction == "bidirectional" else 1
+        W = (rng.standard_normal((dirs, gates * hidden, width)) * 0.5).astype(np.float32)
+        R = (rng.standard_normal((dirs, gates * hidden, hidden)) * 0.5).astype(np.float32)
+        B = (rng.standard_normal((dirs, 2 * gates * hidden)) * 0.1).astype(np.float32)
+        Ys, Hs = [], []
+        for d in range(dirs):
+            Y, h = recurrent(kind, xs, lens, W[d], R[d], B[d],
+                             direction == "reverse" or d == 1)
+            Ys.append(Y)
+            Hs.append(h)
+        name = "%s_sequence_lens%s" % (
+            kind.lower(), "" if direction == "forward" else "_" + direction)
+        g = helper.make_graph(
+            [helper.make_node(kind, ["x", "W", "R", "B", "lens"], ["y", "y_h"],
+                              hidden_size=hidden, direction=direction)],
+            name, [vi("x", F, [seq_len, batch, width]),
+                   vi("lens", TensorProto.INT32, [batch])],
+            [vi("y", F, [seq_len, dirs, batch, hidden]),
+             vi("y_h", F, [dirs, batch, hidden])],
+            [init("W", W), init("R", R), init("B", B)])
+        save_case(name, g, [xs, lens], [np.stack(Ys, axis=1), np.stack(Hs)])
+
 
 # Opset 8 Scan with a batch axis of 2 and a reversed scan input (ONNX 1.12's
 # converter would only drop the batch dimension from the declared shapes).
