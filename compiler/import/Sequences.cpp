@@ -151,6 +151,8 @@ private:
   bool expandIf(const onnx::NodeProto &node, Scope &scope, Nodes &out);
   bool unrollLoop(const onnx::NodeProto &node, Scope &scope, Nodes &out);
   bool unrollMap(const onnx::NodeProto &node, Scope &scope, Nodes &out);
+  /// SplitToSequence as a Split (and Squeezes) into the sequence's tensors.
+  bool splitToSequence(const onnx::NodeProto &node, Scope &scope, Nodes &out);
   /// The nodes of `body`, with every name it defines at its top level
   /// renamed apart (`renamed` gets the map) and its initializers as
   /// Constant nodes.
@@ -520,92 +522,8 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
     emitConcat(out, parts, axis, output(0));
     return true;
   }
-  if (isDefault && op == "SplitToSequence") {
-    std::string input = tensorInput(node, 0, scope);
-    if (input.empty())
-      return false;
-    auto shape = shapes.find(input);
-    if (shape == shapes.end())
-      return fail(node, "the shape of '" + input +
-                            "' is not known before the sequence is built");
-    int64_t rank = shape->second.size();
-    int64_t axis = intAttribute(node, "axis", 0);
-    if (axis < 0)
-      axis += rank;
-    if (axis < 0 || axis >= rank)
-      return fail(node, "axis is outside the input's rank " +
-                            std::to_string(rank));
-    int64_t length = shape->second[axis];
-    std::vector<int64_t> sizes;
-    bool squeeze = false;
-    if (node.input_size() > 1 && !node.input(1).empty()) {
-      std::vector<int64_t> split;
-      if (!constantInts(node.input(1), split))
-        return fail(node, "split '" + node.input(1) +
-                              "' is computed at run time; Kiln needs it "
-                              "known at compile time");
-      bool scalar = constants[node.input(1)].dims_size() == 0;
-      if (scalar) {
-        if (split.size() != 1 || split[0] <= 0)
-          return fail(node, "split must be positive");
-        for (int64_t at = 0; at < length; at += split[0])
-          sizes.push_back(std::min(split[0], length - at));
-      } else {
-        sizes = split;
-      }
-      int64_t total = 0;
-      for (int64_t s : sizes)
-        total += s;
-      if (total != length)
-        return fail(node, "the split sizes add up to " +
-                              std::to_string(total) + ", not the axis length " +
-                              std::to_string(length));
-    } else {
-      sizes.assign(length, 1);
-      squeeze = intAttribute(node, "keepdims", 1) == 0;
-    }
-    Entry e;
-    e.sequence = true;
-    e.dtype = dtypes.count(input) ? dtypes[input] : 0;
-    if (!sizes.empty()) {
-      onnx::NodeProto split;
-      split.set_op_type("Split");
-      split.set_name(output(0) + "_kiln_split");
-      split.add_input(input);
-      onnx::AttributeProto *a = split.add_attribute();
-      a->set_name("axis");
-      a->set_type(onnx::AttributeProto::INT);
-      a->set_i(axis);
-      if (opset >= 13) {
-        std::string s = fresh(output(0) + "_sizes");
-        emitInts(out, s, sizes, false);
-        split.add_input(s);
-      } else {
-        onnx::AttributeProto *b = split.add_attribute();
-        b->set_name("split");
-        b->set_type(onnx::AttributeProto::INTS);
-        for (int64_t s : sizes)
-          b->add_ints(s);
-      }
-      for (size_t i = 0; i < sizes.size(); ++i)
-        split.add_output(fresh(output(0) + "_piece"));
-      Nodes squeezes;
-      for (const std::string &piece : split.output()) {
-        if (!squeeze) {
-          e.tensors.push_back(piece);
-          continue;
-        }
-        std::string s = fresh(output(0) + "_squeezed");
-        emitSqueeze(squeezes, "Squeeze", piece, axis, s);
-        e.tensors.push_back(s);
-      }
-      out.push_back(std::move(split));
-      for (auto &n : squeezes)
-        out.push_back(std::move(n));
-    }
-    scope[output(0)] = e;
-    return true;
-  }
+  if (isDefault && op == "SplitToSequence")
+    return splitToSequence(node, scope, out);
   if (isDefault && op == "SequenceMap")
     return unrollMap(node, scope, out);
   if (isDefault && op == "Optional") {
@@ -702,6 +620,95 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
                             "' reads a sequence or optional from outside, "
                             "which Kiln does not support for " + op);
   out.push_back(std::move(copy));
+  return true;
+}
+
+bool Expander::splitToSequence(const onnx::NodeProto &node, Scope &scope,
+                               Nodes &out) {
+  const std::string &result = node.output(0);
+  std::string input = tensorInput(node, 0, scope);
+  if (input.empty())
+    return false;
+  auto shape = shapes.find(input);
+  if (shape == shapes.end())
+    return fail(node, "the shape of '" + input +
+                          "' is not known before the sequence is built");
+  int64_t rank = shape->second.size();
+  int64_t axis = intAttribute(node, "axis", 0);
+  if (axis < 0)
+    axis += rank;
+  if (axis < 0 || axis >= rank)
+    return fail(node, "axis is outside the input's rank " +
+                          std::to_string(rank));
+  int64_t length = shape->second[axis];
+  std::vector<int64_t> sizes;
+  bool squeeze = false;
+  if (node.input_size() > 1 && !node.input(1).empty()) {
+    std::vector<int64_t> split;
+    if (!constantInts(node.input(1), split))
+      return fail(node, "split '" + node.input(1) +
+                            "' is computed at run time; Kiln needs it "
+                            "known at compile time");
+    bool scalar = constants[node.input(1)].dims_size() == 0;
+    if (scalar) {
+      if (split.size() != 1 || split[0] <= 0)
+        return fail(node, "split must be positive");
+      for (int64_t at = 0; at < length; at += split[0])
+        sizes.push_back(std::min(split[0], length - at));
+    } else {
+      sizes = split;
+    }
+    int64_t total = 0;
+    for (int64_t s : sizes)
+      total += s;
+    if (total != length)
+      return fail(node, "the split sizes add up to " +
+                            std::to_string(total) + ", not the axis length " +
+                            std::to_string(length));
+  } else {
+    sizes.assign(length, 1);
+    squeeze = intAttribute(node, "keepdims", 1) == 0;
+  }
+  Entry e;
+  e.sequence = true;
+  e.dtype = dtypes.count(input) ? dtypes[input] : 0;
+  if (!sizes.empty()) {
+    onnx::NodeProto split;
+    split.set_op_type("Split");
+    split.set_name(result + "_kiln_split");
+    split.add_input(input);
+    onnx::AttributeProto *a = split.add_attribute();
+    a->set_name("axis");
+    a->set_type(onnx::AttributeProto::INT);
+    a->set_i(axis);
+    if (opset >= 13) {
+      std::string s = fresh(result + "_sizes");
+      emitInts(out, s, sizes, false);
+      split.add_input(s);
+    } else {
+      onnx::AttributeProto *b = split.add_attribute();
+      b->set_name("split");
+      b->set_type(onnx::AttributeProto::INTS);
+      for (int64_t s : sizes)
+        b->add_ints(s);
+    }
+    for (size_t i = 0; i < sizes.size(); ++i)
+      split.add_output(fresh(result + "_piece"));
+    Nodes squeezes;
+    for (const std::string &piece : split.output()) {
+      if (!squeeze) {
+        e.tensors.push_back(piece);
+        continue;
+      }
+      std::string s = fresh(result + "_squeezed");
+      emitSqueeze(squeezes, "Squeeze", piece, axis, s);
+      e.tensors.push_back(s);
+    }
+    out.push_back(std::move(split));
+    for (auto &n : squeezes)
+      out.push_back(std::move(n));
+  }
+  scope[result] = e;
   return true;
 }
 
