@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "compiler/import/OnnxLoader.h"
+#include "compiler/import/ProtoHelpers.h"
 #include "compiler/import/Sequences.h"
 #include "compiler/import/Strings.h"
 #include "compiler/import/ShapeFolding.h"
@@ -18,7 +19,6 @@
 #include "onnx/shape_inference/implementation.h"
 #include "onnx/version_converter/convert.h"
 
-#include <cstring>
 #include <fstream>
 #include <map>
 #include <set>
@@ -167,24 +167,25 @@ static void alignLegacyBroadcasts(onnx::ModelProto &model) {
 /// first dimension from the declared shapes of the Scan's inputs and
 /// outputs: right for B = 1 only, and a graph input or output fed straight
 /// to the Scan changes its shape with it. So before converting, each Scan's
-/// inputs and outputs go through Identity nodes of marked names
-/// (isolateScans8); after, those become per-batch Slice + Squeeze before a
-/// copy of the Scan for each batch entry, and Unsqueeze + Concat after
-/// (batchScans8). The model's shapes must have been inferred.
-static constexpr const char *kScan8Mark = "__kiln_scan8_";
+/// inputs and outputs go through Identity nodes to and from new values (its
+/// Scan8Edges, isolateScans8); after, those become per-batch Slice + Squeeze
+/// before a copy of the Scan for each batch entry, and Unsqueeze + Concat
+/// after (batchScans8). The model's shapes must have been inferred.
+namespace {
+/// A value isolateScans8 put between a Scan and the rest of the graph.
+struct Scan8Edge {
+  int64_t batch;
+  bool input; ///< fed to the Scan (else produced by it)
+};
+} // namespace
 
-static bool isolateScans8(onnx::ModelProto &model, std::string &error) {
+static bool isolateScans8(onnx::ModelProto &model,
+                          std::map<std::string, Scan8Edge> &edges,
+                          std::string &error) {
   std::map<std::string, std::vector<int64_t>> shapes =
       staticShapes(model.graph());
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
   int fresh = 0;
-  auto identity = [&](const std::string &from, const std::string &to) {
-    onnx::NodeProto *n = nodes.Add();
-    n->set_op_type("Identity");
-    n->set_name(to);
-    n->add_input(from);
-    n->add_output(to);
-  };
   for (const onnx::NodeProto &original : model.graph().node()) {
     bool isDefault = original.domain().empty() || original.domain() == "ai.onnx";
     if (!isDefault || original.op_type() != "Scan") {
@@ -193,124 +194,95 @@ static bool isolateScans8(onnx::ModelProto &model, std::string &error) {
     }
     onnx::NodeProto node = original;
     if (node.input_size() > 0 && !node.input(0).empty()) {
-      error = "node '" + node.name() + "' (Scan): a Scan of opset 8 with "
-              "sequence_lens is not supported";
+      error = describeNodeProto(node) +
+              ": a Scan of opset 8 with sequence_lens is not supported";
       return false;
     }
     int64_t batch = -1;
     for (int i = 1; i < node.input_size(); ++i) {
       auto it = shapes.find(node.input(i));
       if (it == shapes.end() || it->second.empty()) {
-        error = "node '" + node.name() + "' (Scan): the shape of input '" +
+        error = describeNodeProto(node) + ": the shape of input '" +
                 node.input(i) + "' is not known";
         return false;
       }
       if (batch >= 0 && it->second[0] != batch) {
-        error = "node '" + node.name() + "' (Scan): its inputs differ in "
-                "batch size";
+        error = describeNodeProto(node) + ": its inputs differ in batch size";
         return false;
       }
       batch = it->second[0];
     }
-    std::string mark =
-        kScan8Mark + std::to_string(fresh++) + "_b" + std::to_string(batch) +
-        "_";
+    std::string mark = "__kiln_scan8_" + std::to_string(fresh++);
     for (int i = 1; i < node.input_size(); ++i) {
-      std::string marked = node.input(i) + mark + "in";
-      identity(node.input(i), marked);
+      std::string marked = node.input(i) + mark + "_in";
+      *nodes.Add() = makeNode("Identity", {node.input(i)}, marked);
+      edges[marked] = {batch, true};
       node.set_input(i, marked);
     }
     std::vector<std::pair<std::string, std::string>> outs;
     for (int i = 0; i < node.output_size(); ++i) {
       if (node.output(i).empty())
         continue;
-      std::string marked = node.output(i) + mark + "out";
+      std::string marked = node.output(i) + mark + "_out";
       outs.push_back({marked, node.output(i)});
+      edges[marked] = {batch, false};
       node.set_output(i, marked);
     }
     *nodes.Add() = node;
     for (auto &[from, to] : outs)
-      identity(from, to);
+      *nodes.Add() = makeNode("Identity", {from}, to);
   }
   model.mutable_graph()->mutable_node()->Swap(&nodes);
   return true;
 }
 
-/// The batch size in a name marked by isolateScans8, or -1.
-static int64_t scan8Batch(const std::string &name) {
-  size_t at = name.rfind(kScan8Mark);
-  if (at == std::string::npos)
-    return -1;
-  size_t b = name.find("_b", at + std::strlen(kScan8Mark));
-  return b == std::string::npos ? -1 : std::atoll(name.c_str() + b + 2);
-}
-
-static void batchScans8(onnx::ModelProto &model) {
+static void batchScans8(onnx::ModelProto &model,
+                        const std::map<std::string, Scan8Edge> &edges) {
   onnx::GraphProto *graph = model.mutable_graph();
   // Declared shapes of the marked values are the converter's, wrong.
   auto *infos = graph->mutable_value_info();
   for (int i = infos->size() - 1; i >= 0; --i)
-    if (scan8Batch(infos->Get(i).name()) >= 0)
+    if (edges.count(infos->Get(i).name()))
       infos->DeleteSubrange(i, 1);
   std::map<std::string, std::string> sourceOf; // marked input -> its source
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
   int fresh = 0;
   auto add = [&](const std::string &op, std::vector<std::string> inputs,
                  const std::string &output) -> onnx::NodeProto * {
-    onnx::NodeProto *n = nodes.Add();
-    n->set_op_type(op);
-    n->set_name(output);
-    for (const std::string &i : inputs)
-      n->add_input(i);
-    n->add_output(output);
-    return n;
+    *nodes.Add() = makeNode(op, inputs, output);
+    return &nodes[nodes.size() - 1];
   };
   auto ints = [&](std::vector<int64_t> values) {
-    std::string name = std::string(kScan8Mark) + "const" +
-                       std::to_string(fresh++);
-    onnx::NodeProto *n = add("Constant", {}, name);
-    onnx::AttributeProto *a = n->add_attribute();
-    a->set_name("value");
-    a->set_type(onnx::AttributeProto::TENSOR);
-    a->mutable_t()->set_data_type(onnx::TensorProto::INT64);
-    a->mutable_t()->add_dims((int64_t)values.size());
-    for (int64_t v : values)
-      a->mutable_t()->add_int64_data(v);
+    std::string name = "__kiln_scan8_const" + std::to_string(fresh++);
+    *nodes.Add() =
+        makeConstant(name, int64Tensor(values, {(int64_t)values.size()}));
     return name;
   };
+  auto edge = [&](const std::string &name) -> const Scan8Edge * {
+    auto it = edges.find(name);
+    return it == edges.end() ? nullptr : &it->second;
+  };
   for (const onnx::NodeProto &node : graph->node()) {
-    bool markedIn = node.op_type() == "Identity" && node.output_size() == 1 &&
-                    scan8Batch(node.output(0)) >= 0 &&
-                    node.output(0).size() > 2 &&
-                    node.output(0).compare(node.output(0).size() - 2, 2,
-                                           "in") == 0;
-    if (markedIn) {
+    bool identity = node.op_type() == "Identity" && node.input_size() == 1;
+    if (identity && edge(node.output(0)) && edge(node.output(0))->input) {
       sourceOf[node.output(0)] = node.input(0);
       continue;
     }
-    bool markedOut = node.op_type() == "Identity" && node.input_size() == 1 &&
-                     scan8Batch(node.input(0)) >= 0;
-    if (markedOut) {
+    if (identity && edge(node.input(0)) && !edge(node.input(0))->input) {
       // The batch entries' outputs, each unsqueezed, concatenated.
-      int64_t batch = scan8Batch(node.input(0));
       std::vector<std::string> parts;
-      for (int64_t b = 0; b < batch; ++b) {
+      for (int64_t b = 0; b < edge(node.input(0))->batch; ++b) {
         std::string part = node.input(0) + "_" + std::to_string(b);
-        std::string un = part + "_unsqueezed";
-        add("Unsqueeze", {part, ints({0})}, un);
-        parts.push_back(un);
+        parts.push_back(part + "_unsqueezed");
+        add("Unsqueeze", {part, ints({0})}, parts.back());
       }
-      onnx::NodeProto *concat = add("Concat", parts, node.output(0));
-      onnx::AttributeProto *axis = concat->add_attribute();
-      axis->set_name("axis");
-      axis->set_type(onnx::AttributeProto::INT);
-      axis->set_i(0);
+      setIntAttribute(*add("Concat", parts, node.output(0)), "axis", 0);
       continue;
     }
     int64_t batch = -1;
     for (const std::string &in : node.input())
       if (sourceOf.count(in))
-        batch = scan8Batch(in);
+        batch = edge(in)->batch;
     if (node.op_type() != "Scan" || batch < 0) {
       *nodes.Add() = node;
       continue;
@@ -537,8 +509,9 @@ bool kiln::loadOnnxModel(const std::string &path,
       onnx::shape_inference::InferShapes(model);
       if (opset < 7)
         alignLegacyBroadcasts(model);
+      std::map<std::string, Scan8Edge> scan8Edges;
       if (opset < 9) {
-        if (!isolateScans8(model, error))
+        if (!isolateScans8(model, scan8Edges, error))
           return false;
         // The converter keeps only the Scan inputs whose shapes it knows.
         onnx::shape_inference::InferShapes(model);
@@ -547,7 +520,7 @@ bool kiln::loadOnnxModel(const std::string &path,
           onnx::version_conversion::ConvertVersion(model, kTargetOpset);
       model.Swap(&converted);
       if (opset < 9)
-        batchScans8(model);
+        batchScans8(model, scan8Edges);
     }
     onnx::ShapeInferenceOptions options(/*check_type=*/true,
                                         /*error_mode=*/1,

@@ -191,6 +191,9 @@ private:
                    int64_t axis, const std::string &to);
   void emitConcat(Nodes &out, const std::vector<std::string> &from,
                   int64_t axis, const std::string &to);
+  /// `from` stacked along a new axis `axis` (Unsqueeze each, Concat).
+  void emitStack(Nodes &out, const std::vector<std::string> &from,
+                 int64_t axis, const std::string &to);
 
   onnx::ModelProto &model;
   std::string &error;
@@ -209,38 +212,21 @@ private:
 
 void Expander::emitIdentity(Nodes &out, const std::string &from,
                             const std::string &to) {
-  onnx::NodeProto n;
-  n.set_op_type("Identity");
-  n.set_name(to + "_kiln_identity");
-  n.add_input(from);
-  n.add_output(to);
-  out.push_back(std::move(n));
+  out.push_back(makeNode("Identity", {from}, to));
 }
 
 void Expander::emitConstant(Nodes &out, const std::string &name,
                             const onnx::TensorProto &value) {
-  onnx::NodeProto n;
-  n.set_op_type("Constant");
-  n.set_name(name + "_kiln_constant");
-  n.add_output(name);
-  onnx::AttributeProto *a = n.add_attribute();
-  a->set_name("value");
-  a->set_type(onnx::AttributeProto::TENSOR);
-  *a->mutable_t() = value;
-  a->mutable_t()->clear_name();
   constants[name] = value;
-  out.push_back(std::move(n));
+  out.push_back(makeConstant(name, value));
 }
 
 void Expander::emitInts(Nodes &out, const std::string &name,
                         const std::vector<int64_t> &values, bool scalar) {
-  onnx::TensorProto t;
-  t.set_data_type(onnx::TensorProto::INT64);
-  if (!scalar)
-    t.add_dims((int64_t)values.size());
-  for (int64_t v : values)
-    t.add_int64_data(v);
-  emitConstant(out, name, t);
+  emitConstant(out, name,
+               int64Tensor(values, scalar ? std::vector<int64_t>{}
+                                          : std::vector<int64_t>{
+                                                (int64_t)values.size()}));
 }
 
 void Expander::emitBool(Nodes &out, const std::string &name, bool value) {
@@ -252,11 +238,7 @@ void Expander::emitBool(Nodes &out, const std::string &name, bool value) {
 
 void Expander::emitSqueeze(Nodes &out, const char *op, const std::string &from,
                            int64_t axis, const std::string &to) {
-  onnx::NodeProto n;
-  n.set_op_type(op);
-  n.set_name(to + "_kiln_" + op);
-  n.add_input(from);
-  n.add_output(to);
+  onnx::NodeProto n = makeNode(op, {from}, to);
   if (opset >= 13) {
     std::string axes = fresh(to + "_axes");
     emitInts(out, axes, {axis}, false);
@@ -272,17 +254,19 @@ void Expander::emitSqueeze(Nodes &out, const char *op, const std::string &from,
 
 void Expander::emitConcat(Nodes &out, const std::vector<std::string> &from,
                           int64_t axis, const std::string &to) {
-  onnx::NodeProto n;
-  n.set_op_type("Concat");
-  n.set_name(to + "_kiln_concat");
-  for (const std::string &f : from)
-    n.add_input(f);
-  n.add_output(to);
-  onnx::AttributeProto *a = n.add_attribute();
-  a->set_name("axis");
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(axis);
+  onnx::NodeProto n = makeNode("Concat", from, to);
+  setIntAttribute(n, "axis", axis);
   out.push_back(std::move(n));
+}
+
+void Expander::emitStack(Nodes &out, const std::vector<std::string> &from,
+                         int64_t axis, const std::string &to) {
+  std::vector<std::string> parts;
+  for (const std::string &t : from) {
+    parts.push_back(fresh(to + "_part"));
+    emitSqueeze(out, "Unsqueeze", t, axis, parts.back());
+  }
+  emitConcat(out, parts, axis, to);
 }
 
 //===----------------------------------------------------------------------===//
@@ -444,21 +428,9 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
         sameShapes(s->tensors)) {
       // A run-time position into elements of one shape: Gather from their
       // stack (negative positions count from the back, as in Gather).
-      std::vector<std::string> parts;
-      for (const std::string &t : s->tensors) {
-        std::string u = fresh(output(0) + "_part");
-        emitSqueeze(out, "Unsqueeze", t, 0, u);
-        parts.push_back(u);
-      }
       std::string stack = fresh(output(0) + "_stack");
-      emitConcat(out, parts, 0, stack);
-      onnx::NodeProto gather;
-      gather.set_op_type("Gather");
-      gather.set_name(output(0) + "_kiln_gather");
-      gather.add_input(stack);
-      gather.add_input(node.input(1));
-      gather.add_output(output(0));
-      out.push_back(std::move(gather));
+      emitStack(out, s->tensors, 0, stack);
+      out.push_back(makeNode("Gather", {stack, node.input(1)}, output(0)));
       return true;
     }
     int64_t pos;
@@ -511,15 +483,10 @@ bool Expander::processNode(const onnx::NodeProto &node, Scope &scope,
     if (s->tensors.empty())
       return fail(node, "the sequence is empty: there is nothing to concatenate");
     int64_t axis = intAttribute(node, "axis", 0);
-    std::vector<std::string> parts = s->tensors;
-    if (intAttribute(node, "new_axis", 0)) {
-      for (std::string &p : parts) {
-        std::string u = fresh(output(0) + "_part");
-        emitSqueeze(out, "Unsqueeze", p, axis, u);
-        p = u;
-      }
-    }
-    emitConcat(out, parts, axis, output(0));
+    if (intAttribute(node, "new_axis", 0))
+      emitStack(out, s->tensors, axis, output(0));
+    else
+      emitConcat(out, s->tensors, axis, output(0));
     return true;
   }
   if (isDefault && op == "SplitToSequence")
@@ -673,14 +640,9 @@ bool Expander::splitToSequence(const onnx::NodeProto &node, Scope &scope,
   e.sequence = true;
   e.dtype = dtypes.count(input) ? dtypes[input] : 0;
   if (!sizes.empty()) {
-    onnx::NodeProto split;
-    split.set_op_type("Split");
-    split.set_name(result + "_kiln_split");
-    split.add_input(input);
-    onnx::AttributeProto *a = split.add_attribute();
-    a->set_name("axis");
-    a->set_type(onnx::AttributeProto::INT);
-    a->set_i(axis);
+    onnx::NodeProto split = makeNode("Split", {input}, result);
+    split.clear_output();
+    setIntAttribute(split, "axis", axis);
     if (opset >= 13) {
       std::string s = fresh(result + "_sizes");
       emitInts(out, s, sizes, false);
@@ -911,13 +873,7 @@ bool Expander::unrollLoop(const onnx::NodeProto &node, Scope &scope,
     if (scanned[k].empty())
       return fail(node, "scan output '" + name +
                             "' of a Loop that runs no iteration");
-    std::vector<std::string> parts;
-    for (const std::string &t : scanned[k]) {
-      std::string u = fresh(name + "_step");
-      emitSqueeze(out, "Unsqueeze", t, 0, u);
-      parts.push_back(u);
-    }
-    emitConcat(out, parts, 0, name);
+    emitStack(out, scanned[k], 0, name);
   }
   return true;
 }

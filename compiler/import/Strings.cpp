@@ -27,19 +27,6 @@ constexpr int32_t kInt64 = onnx::TensorProto::INT64;
 
 using Dims = std::vector<int64_t>;
 
-void setAttribute(onnx::NodeProto &node, const std::string &name,
-                  int64_t value) {
-  for (auto &a : *node.mutable_attribute())
-    if (a.name() == name) {
-      a.set_i(value);
-      return;
-    }
-  onnx::AttributeProto *a = node.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::INT);
-  a->set_i(value);
-}
-
 /// The most bytes a Cast of `dtype` to strings writes (numpy's str()).
 int64_t formattedWidth(int32_t dtype) {
   switch (dtype) {
@@ -97,13 +84,7 @@ private:
   onnx::NodeProto &emit(const std::string &op,
                         const std::vector<std::string> &inputs,
                         const std::string &output) {
-    onnx::NodeProto n;
-    n.set_op_type(op);
-    n.set_name(output + "_kiln");
-    for (const std::string &i : inputs)
-      n.add_input(i);
-    n.add_output(output);
-    out.push_back(std::move(n));
+    out.push_back(makeNode(op, inputs, output));
     return out.back();
   }
   std::string constant(const std::string &base, int32_t dtype, const Dims &dims,
@@ -153,21 +134,15 @@ std::string StringExpander::constant(const std::string &base, int32_t dtype,
                                      const Dims &dims,
                                      const std::vector<int64_t> &values) {
   std::string name = fresh(base);
-  onnx::TensorProto t;
-  t.set_data_type(dtype);
-  for (int64_t d : dims)
-    t.add_dims(d);
-  for (int64_t v : values) {
-    if (dtype == kInt64)
-      t.add_int64_data(v);
-    else
+  onnx::TensorProto t = int64Tensor(values, dims);
+  if (dtype != kInt64) {
+    // uint8, int32 and bool values live in int32_data.
+    t.clear_int64_data();
+    t.set_data_type(dtype);
+    for (int64_t v : values)
       t.add_int32_data((int32_t)v);
   }
-  onnx::NodeProto &n = emit("Constant", {}, name);
-  onnx::AttributeProto *a = n.add_attribute();
-  a->set_name("value");
-  a->set_type(onnx::AttributeProto::TENSOR);
-  *a->mutable_t() = t;
+  out.push_back(makeConstant(name, t));
   setType(name, dtype, dims);
   return name;
 }
@@ -230,13 +205,13 @@ std::string StringExpander::rowsEqual(const std::string &a,
               all = fresh(a + "_all");
   emit("Equal", {a, b}, eq);
   onnx::NodeProto &c = emit("Cast", {eq}, eqInt);
-  setAttribute(c, "to", kInt32);
+  setIntAttribute(c, "to", kInt32);
   onnx::NodeProto &m = emit("ReduceMin", {eqInt}, all);
   onnx::AttributeProto *axes = m.add_attribute();
   axes->set_name("axes");
   axes->set_type(onnx::AttributeProto::INTS);
   axes->add_ints(-1);
-  setAttribute(m, "keepdims", 0);
+  setIntAttribute(m, "keepdims", 0);
   setType(eq, kBool, withRow(rows, w));
   setType(eqInt, kInt32, withRow(rows, w));
   setType(all, kInt32, rows);
@@ -367,9 +342,9 @@ bool StringExpander::normalize(const onnx::NodeProto &node) {
               keepFlat = fresh(x + "_keep_flat"), rowsAll = fresh(x + "_rows");
   emit("Equal", {stop, constant(x + "_zero", kInt32, {}, {0})}, keep);
   setType(keep, kBool, rows);
-  setAttribute(emit("Cast", {keep}, keep64), "to", kInt64);
+  setIntAttribute(emit("Cast", {keep}, keep64), "to", kInt64);
   setType(keep64, kInt64, rows);
-  setAttribute(emit("ReduceSum", {keep64}, count), "keepdims", 0);
+  setIntAttribute(emit("ReduceSum", {keep64}, count), "keepdims", 0);
   setType(count, kInt64, {});
   emit("Equal", {count, constant(x + "_zero", kInt64, {}, {0})}, none);
   setType(none, kBool, {});
@@ -381,7 +356,7 @@ bool StringExpander::normalize(const onnx::NodeProto &node) {
        {none, constant(x + "_shape", kInt64, {(int64_t)one.size()}, one)},
        noneRow);
   setType(noneRow, kBool, one);
-  setAttribute(emit("Concat", {keep, noneRow}, keepAll), "axis", axis);
+  setIntAttribute(emit("Concat", {keep, noneRow}, keepAll), "axis", axis);
   Dims grown = rows;
   grown.back() += 1;
   setType(keepAll, kBool, grown);
@@ -391,9 +366,9 @@ bool StringExpander::normalize(const onnx::NodeProto &node) {
   setType(keepFlat, kBool, {grown.back()});
   std::string empty =
       bytesConstant(x + "_empty", one, std::vector<std::string>(1), w);
-  setAttribute(emit("Concat", {cased, empty}, rowsAll), "axis", axis);
+  setIntAttribute(emit("Concat", {cased, empty}, rowsAll), "axis", axis);
   setType(rowsAll, kUint8, withRow(grown, w));
-  setAttribute(emit("Compress", {rowsAll, keepFlat}, y), "axis", axis);
+  setIntAttribute(emit("Compress", {rowsAll, keepFlat}, y), "axis", axis);
   width[y] = w;
   setType(y, kUint8, withRow(outDims, w));
   return true;
@@ -417,15 +392,11 @@ std::string StringExpander::matchKeys(const std::string &x, const Dims &dims,
     int32_t dtype = types[x].first;
     setType(lifted, dtype, one);
     std::string table = fresh(x + "_keys");
-    onnx::NodeProto &k = emit("Constant", {}, table);
-    onnx::AttributeProto *a = k.add_attribute();
-    a->set_name("value");
-    a->set_type(onnx::AttributeProto::TENSOR);
-    *a->mutable_t() = *numberKeys;
+    out.push_back(makeConstant(table, *numberKeys));
     setType(table, numberKeys->data_type(), {keys});
     emit("Equal", {lifted, table}, eq);
     setType(eq, kBool, across);
-    setAttribute(emit("Cast", {eq}, eqInt), "to", kInt32);
+    setIntAttribute(emit("Cast", {eq}, eqInt), "to", kInt32);
     setType(eqInt, kInt32, across);
   } else {
     // [S..., 1, W] against [K, W], all bytes equal along the row.
@@ -452,7 +423,7 @@ std::string StringExpander::matchKeys(const std::string &x, const Dims &dims,
   axes->set_name("axes");
   axes->set_type(onnx::AttributeProto::INTS);
   axes->add_ints(-1);
-  setAttribute(m, "keepdims", 0);
+  setIntAttribute(m, "keepdims", 0);
   setType(found, kInt32, dims);
   return found;
 }
@@ -518,7 +489,7 @@ bool StringExpander::labelEncoder(const onnx::NodeProto &node) {
   setType(picked, kInt32, dims);
   emit("Sub", {picked, constant(x + "_one", kInt32, {}, {1})}, index);
   setType(index, kInt32, dims);
-  setAttribute(emit("Cast", {index}, index64), "to", kInt64);
+  setIntAttribute(emit("Cast", {index}, index64), "to", kInt64);
   setType(index64, kInt64, dims);
   std::string table;
   if (haveValueNumbers) {
@@ -529,11 +500,7 @@ bool StringExpander::labelEncoder(const onnx::NodeProto &node) {
     else
       t.add_float_data(defaultFloat);
     table = fresh(y + "_values");
-    onnx::NodeProto &c = emit("Constant", {}, table);
-    onnx::AttributeProto *a = c.add_attribute();
-    a->set_name("value");
-    a->set_type(onnx::AttributeProto::TENSOR);
-    *a->mutable_t() = t;
+    out.push_back(makeConstant(table, t));
     setType(table, t.data_type(), {values + 1});
     emit("Gather", {table, index64}, y);
     setType(y, t.data_type(), dims);
@@ -573,7 +540,7 @@ bool StringExpander::tfIdf(const onnx::NodeProto &node) {
   std::string ids32 = fresh(x + "_ids32"), ids = fresh(x + "_ids");
   emit("Sub", {found, constant(x + "_one", kInt32, {}, {1})}, ids32);
   setType(ids32, kInt32, dims);
-  setAttribute(emit("Cast", {ids32}, ids), "to", kInt64);
+  setIntAttribute(emit("Cast", {ids32}, ids), "to", kInt64);
   setType(ids, kInt64, dims);
   onnx::AttributeProto *ints = copy.add_attribute();
   ints->set_name("pool_int64s");
@@ -668,7 +635,7 @@ bool StringExpander::processNode(const onnx::NodeProto &node) {
       int64_t rank = (int64_t)data.size() - 1;
       const onnx::AttributeProto *a = findAttribute(node, "axis");
       int64_t axis = a ? a->i() : 0;
-      setAttribute(copy, "axis", axis < 0 ? axis + rank : axis);
+      setIntAttribute(copy, "axis", axis < 0 ? axis + rank : axis);
     }
     out.push_back(copy);
     int64_t w = width[node.input(0)];
@@ -688,7 +655,7 @@ bool StringExpander::processNode(const onnx::NodeProto &node) {
       copy.set_input(i, padded(node.input(i), w));
     const onnx::AttributeProto *a = findAttribute(node, "axis");
     int64_t axis = a ? a->i() : 0;
-    setAttribute(copy, "axis",
+    setIntAttribute(copy, "axis",
                  axis < 0 ? axis + (int64_t)outDims.size() : axis);
     out.push_back(copy);
     width[node.output(0)] = w;

@@ -276,15 +276,16 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
               return nb.create<arith::MinSIOp>(
                   nl, r, nb.create<arith::ConstantIndexOp>(nl, seq - 1));
             };
+            // lens[b] beside a [batch, ...] iteration.
+            AffineMap lensMap = AffineMap::get(
+                2, 0, {getAffineDimExpr(0, ctx)}, ctx);
             Value xt;
             if (perEntryTime) {
-              AffineMap first = AffineMap::get(
-                  2, 0, {getAffineDimExpr(0, ctx)}, ctx);
               xt = b.create<linalg::GenericOp>(
                         l, TypeRange{gh}, ValueRange{lens},
                         ValueRange{createEmpty(b, l, gh)},
                         SmallVector<AffineMap>{
-                            first, AffineMap::getMultiDimIdentityMap(2, ctx)},
+                            lensMap, AffineMap::getMultiDimIdentityMap(2, ctx)},
                         SmallVector<utils::IteratorType>(
                             2, utils::IteratorType::parallel),
                         [&](OpBuilder &nb, Location nl, ValueRange a) {
@@ -309,8 +310,6 @@ struct RecurrentLowering : OpRewritePattern<OpTy> {
             }
             // With sequence_lens, the generics below take lens[b] as one
             // more input; masked() keeps the previous value past it.
-            AffineMap lensMap = AffineMap::get(
-                2, 0, {getAffineDimExpr(0, ctx)}, ctx);
             auto addLens = [&](SmallVector<Value> &ins,
                                SmallVector<AffineMap> &maps) {
               if (!lens)
