@@ -85,6 +85,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   pm.addPass(createLowerWindows(windows));
   if (profile.threads)
     pm.addPass(createParallelizeLoops());
+  pm.addPass(createLowerReductions(LowerReductionsOptions{profile.vectorWidth}));
   pm.addPass(createPlanMemory(PlanMemoryOptions{profile.alignment}));
   pm.addPass(createLowerRunTimeChecks());
 }
