@@ -29,6 +29,7 @@
 #include "passes/FusedEnds.h"
 #include "passes/ParallelRows.h"
 #include "passes/VectorLanes.h"
+#include "passes/Winograd.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -68,6 +69,7 @@ struct GemmPlan {
   int64_t chunk;    // panels packed together
   bool pack;        // pack B, or read it in place
   bool prepacked = false; // B was packed at compile time: all its panels
+  bool zeroInit = false;  // C starts as zeros (it is not read)
   std::optional<Im2col> im2col; // B is read from a flat view (packs)
   int64_t nr() const { return nv * vw; }
 };
@@ -433,9 +435,9 @@ private:
             loc, vecType(), ends->initialValue(b, loc, rowIdx[r]));
       for (int64_t v = 0; v < p.nv; ++v)
         acc.push_back(start                ? start
-                      : lanes(v, cols) ? load(C, {rowIdx[r], colIdx[v]},
-                                              lanes(v, cols))
-                                       : zeros());
+                      : p.zeroInit || !lanes(v, cols)
+                          ? zeros()
+                          : load(C, {rowIdx[r], colIdx[v]}, lanes(v, cols)));
     }
 
     auto loop = b.create<scf::ForOp>(
@@ -599,74 +601,104 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         });
   }
 
-  /// `b` packed into panels [panels][k][nr] (zero-padded) as a new constant
-  /// global, when it is a whole constant global; null otherwise. The old
-  /// global goes when nothing else uses it.
-  Value packedConstant(OpBuilder &b, Location loc, Value bm,
-                       const GemmPlan &p) {
-    auto get = bm.getDefiningOp<memref::GetGlobalOp>();
-    if (!get || !prepackWeights)
-      return nullptr;
+  /// The data of `v` when it is a whole constant f32 global, through
+  /// reshapes (which keep its row-major order), and that global.
+  std::optional<std::pair<memref::GlobalOp, std::vector<float>>>
+  constantData(Value v) {
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
+        break;
+      v = def->getOperand(0);
+    }
+    auto get = v.getDefiningOp<memref::GetGlobalOp>();
+    if (!get || !cast<MemRefType>(get.getType()).getLayout().isIdentity())
+      return std::nullopt;
     auto module = get->getParentOfType<ModuleOp>();
     auto global = module.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
     if (!global || !global.getConstant() || !global.getInitialValue())
-      return nullptr;
+      return std::nullopt;
     Attribute init = *global.getInitialValue();
     std::vector<float> data;
     if (auto dense = dyn_cast<DenseElementsAttr>(init)) {
       if (!dense.getElementType().isF32())
-        return nullptr;
+        return std::nullopt;
       auto values = dense.getValues<float>();
       data.assign(values.begin(), values.end());
     } else if (auto blob = dyn_cast<DenseF32ResourceElementsAttr>(init)) {
       std::optional<ArrayRef<float>> values = blob.tryGetAsArrayRef();
       if (!values)
-        return nullptr;
+        return std::nullopt;
       data.assign(values->begin(), values->end());
     } else {
-      return nullptr;
+      return std::nullopt;
     }
-    if (static_cast<int64_t>(data.size()) != p.k * p.n)
+    return std::make_pair(global, std::move(data));
+  }
+
+  /// A new constant global, the name of `global` and `suffix`, holding
+  /// `data` of `shape` (made once); `global` goes when nothing else uses it.
+  Value newConstant(OpBuilder &b, Location loc, memref::GlobalOp global,
+                    StringRef suffix, ArrayRef<int64_t> shape,
+                    ArrayRef<float> data) {
+    auto module = global->getParentOfType<ModuleOp>();
+    auto type = MemRefType::get(shape, b.getF32Type());
+    std::string name = (global.getSymName() + suffix).str();
+    if (!module.lookupSymbol(name)) {
+      OpBuilder mb(global);
+      mb.setInsertionPointAfter(global);
+      auto tensorType = RankedTensorType::get(shape, b.getF32Type());
+      auto value = DenseResourceElementsAttr::get(
+          tensorType, name,
+          HeapAsmResourceBlob::allocateAndCopyInferAlign(data));
+      mb.create<memref::GlobalOp>(loc, name, mb.getStringAttr("private"), type,
+                                  value, /*constant=*/true,
+                                  mb.getI64IntegerAttr(64));
+    }
+    staleGlobals.insert(global);
+    return b.create<memref::GetGlobalOp>(loc, type, name);
+  }
+
+  /// `b` packed into panels [panels][k][nr] (zero-padded) as a new constant
+  /// global, when it is a whole constant global; null otherwise.
+  Value packedConstant(OpBuilder &b, Location loc, Value bm,
+                       const GemmPlan &p) {
+    if (!prepackWeights || !bm.getDefiningOp<memref::GetGlobalOp>())
       return nullptr;
+    auto constant = constantData(bm);
+    if (!constant ||
+        static_cast<int64_t>(constant->second.size()) != p.k * p.n)
+      return nullptr;
+    const std::vector<float> &data = constant->second;
     int64_t nr = p.nr();
     std::vector<float> packed(p.panels * p.k * nr, 0.0f);
     for (int64_t panel = 0; panel < p.panels; ++panel)
       for (int64_t kk = 0; kk < p.k; ++kk)
         for (int64_t j = 0; j < nr && panel * nr + j < p.n; ++j)
           packed[(panel * p.k + kk) * nr + j] = data[kk * p.n + panel * nr + j];
-
-    auto type = MemRefType::get({p.panels, p.k, nr}, b.getF32Type());
-    std::string name =
-        (global.getSymName() + "_panels" + Twine(nr)).str();
-    if (!module.lookupSymbol(name)) {
-      OpBuilder mb(global);
-      mb.setInsertionPointAfter(global);
-      auto tensorType = RankedTensorType::get(type.getShape(), b.getF32Type());
-      auto value = DenseResourceElementsAttr::get(
-          tensorType, name,
-          HeapAsmResourceBlob::allocateAndCopyInferAlign(
-              ArrayRef<float>(packed)));
-      mb.create<memref::GlobalOp>(loc, name, mb.getStringAttr("private"), type,
-                                  value, /*constant=*/true,
-                                  mb.getI64IntegerAttr(64));
-    }
-    Value result = b.create<memref::GetGlobalOp>(loc, type, name);
-    staleGlobals.insert(global);
-    return result;
+    return newConstant(b, loc, constant->first, "_panels" + std::to_string(nr),
+                       {p.panels, p.k, nr}, packed);
   }
 
   /// Erases the globals whose data was packed, when nothing else uses them.
   void eraseStaleGlobals(ModuleOp module) {
     for (memref::GlobalOp global : staleGlobals) {
-      bool used = false;
+      SmallVector<memref::GetGlobalOp> gets;
       module.walk([&](memref::GetGlobalOp get) {
-        if (get.getName() == global.getSymName()) {
-          if (get->use_empty())
-            get->erase();
-          else
-            used = true;
-        }
+        if (get.getName() == global.getSymName())
+          gets.push_back(get);
       });
+      bool used = false;
+      for (memref::GetGlobalOp get : gets) {
+        // Reshapes of it that nothing reads any more go first.
+        for (Operation *user : llvm::make_early_inc_range(get->getUsers()))
+          if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user) &&
+              user->use_empty())
+            user->erase();
+        if (get->use_empty())
+          get->erase();
+        else
+          used = true;
+      }
       if (!used)
         global->erase();
     }
@@ -854,6 +886,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     ArrayRef<int64_t> as = types[0].getShape(), bs = types[1].getShape();
     int64_t m = as[batched], k = as[batched + 1], n = bs[batched + 1];
     GemmPlan p = plan(m, n, k);
+    p.zeroInit = op->hasAttr("kiln.zero_init");
     // A GEMV big enough for the threads: panels of 4 vectors (not 8), so
     // that there are enough of them to share.
     bool gemvParallel = parallel && !batched && m <= p.mr &&
@@ -869,6 +902,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     std::optional<Im2colSource> im2col;
     if (!batched && fuseIm2col)
       im2col = matchIm2col(b, loc, op, k, n);
+    if (im2col && winograd && lowerWinograd(b, loc, op, *im2col))
+      return;
     if (im2col) {
       p.im2col = im2col->plan;
       p.pack = true;
@@ -990,16 +1025,114 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     }
     Value oldB = op->getOperand(1);
     op->erase();
-    if (im2col) {
-      // The copy, and its buffer with it when nothing else uses it.
-      auto collapse = oldB.getDefiningOp<memref::CollapseShapeOp>();
-      Operation *alloc = collapse.getSrc().getDefiningOp();
-      im2col->copy->erase();
-      if (collapse->use_empty())
-        collapse->erase();
-      if (alloc->use_empty())
-        alloc->erase();
-    }
+    if (im2col)
+      eraseIm2col(oldB, *im2col);
+  }
+
+  /// The im2col copy that wrote `oldB`, and its buffer with it when nothing
+  /// else uses it.
+  static void eraseIm2col(Value oldB, const Im2colSource &im2col) {
+    auto collapse = oldB.getDefiningOp<memref::CollapseShapeOp>();
+    Operation *alloc = collapse.getSrc().getDefiningOp();
+    im2col.copy->erase();
+    if (collapse->use_empty())
+      collapse->erase();
+    if (alloc->use_empty())
+      alloc->erase();
+  }
+
+  /// Runs `op`, an im2col matmul, as Winograd F(2x2, 3x3) (Winograd.h)
+  /// when it is a stride-1 3x3 convolution worth it; false when not (and
+  /// nothing was changed but unused ops).
+  bool lowerWinograd(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                     const Im2colSource &im2col) {
+    const Im2col &ic = im2col.plan;
+    if (ic.kSizes.size() != 3 || ic.kSizes[1] != 3 || ic.kSizes[2] != 3 ||
+        ic.kCoefs[2] != 1 || ic.nSizes.size() != 2 ||
+        ic.nCoefs[0] != ic.kCoefs[1] || ic.nCoefs[1] != 1)
+      return false;
+    kiln::WinogradConv conv;
+    conv.channels = ic.kSizes[0];
+    conv.outChannels = cast<MemRefType>(op->getOperand(0).getType()).getDimSize(0);
+    conv.oh = ic.nSizes[0];
+    conv.ow = ic.nSizes[1];
+    conv.base = ic.base;
+    conv.planeStride = ic.kCoefs[0];
+    conv.rowStride = ic.kCoefs[1];
+    if (std::min(conv.channels, conv.outChannels) < winogradMinChannels ||
+        conv.tiles() < winogradMinTiles || conv.oh < 2 || conv.ow < 2)
+      return false;
+    Value a = op->getOperand(0), c = op->getOperand(2);
+    if (!kiln::isStaticMemRef(c) || !kiln::isStaticMemRef(im2col.flat))
+      return false;
+    auto weights = constantData(a);
+    int64_t oc = conv.outChannels, ch = conv.channels, tiles = conv.tiles();
+    if (!weights ||
+        static_cast<int64_t>(weights->second.size()) != oc * ch * 9)
+      return false;
+
+    Value u = newConstant(b, loc, weights->first, "_winograd", {16, oc, ch},
+                          kiln::winogradWeights(weights->second, oc, ch));
+    kiln::FusedEnds ends;
+    if (fuse)
+      ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, op->getOperand(1)},
+                                    oc, /*gappedResult=*/true);
+    auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
+      return b.create<memref::AllocOp>(
+          loc, MemRefType::get(shape, b.getF32Type()),
+          b.getI64IntegerAttr(64));
+    };
+    Value v = alloc({16, ch, tiles}), m = alloc({16, oc, tiles});
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    auto func = op->getParentOfType<func::FuncOp>();
+    // Each transform over its channels, on the threads when they are many
+    // enough and its buffers fit a rows function.
+    auto run = [&](SmallVector<Value> buffers, int64_t count,
+                   function_ref<void(OpBuilder &, Location, ArrayRef<Value>,
+                                     Value, Value)>
+                       body) {
+      bool threads = parallel && count > 1 &&
+                     16 * count * tiles >= parallelMinFlops / 64 &&
+                     buffers.size() <= kiln::kRowsBuffers &&
+                     llvm::all_of(buffers, kiln::isStaticMemRef);
+      if (!threads)
+        return body(b, loc, buffers, zero,
+                    b.create<arith::ConstantIndexOp>(loc, count));
+      func::FuncOp fn = kiln::createRowsFunction(
+          func, loc, TypeRange(ValueRange(buffers)), "winograd",
+          [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
+              ArrayRef<BlockArgument> idx) {
+            body(fb, l, SmallVector<Value>(mems.begin(), mems.end()), idx[2],
+                 idx[3]);
+          });
+      kiln::emitParallelRows(b, loc, fn, buffers, zero, zero,
+                             b.create<arith::ConstantIndexOp>(loc, count));
+    };
+    run({im2col.flat, v}, ch,
+        [&](OpBuilder &fb, Location l, ArrayRef<Value> mems, Value begin,
+            Value end) {
+          kiln::emitWinogradInput(fb, l, conv, vectorWidth, mems[0], mems[1],
+                                  begin, end);
+        });
+    // The 16 products, C starting from zeros.
+    auto product = b.create<linalg::BatchMatmulOp>(loc, ValueRange{u, v},
+                                                   ValueRange{m});
+    product->setAttr("kiln.zero_init", b.getUnitAttr());
+    lower(product);
+    SmallVector<Value> buffers{m, c};
+    llvm::append_range(buffers, ends.buffers());
+    run(buffers, oc,
+        [&](OpBuilder &fb, Location l, ArrayRef<Value> mems, Value begin,
+            Value end) {
+          kiln::FusedEnds local = ends.remap(mems.drop_front(2));
+          kiln::emitWinogradOutput(fb, l, conv, vectorWidth, mems[0], mems[1],
+                                   local, begin, end);
+        });
+    ends.eraseFused();
+    Value oldB = op->getOperand(1);
+    op->erase();
+    eraseIm2col(oldB, im2col);
+    return true;
   }
 };
 

@@ -115,6 +115,17 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     shares its products (`PARENT_batchN`), with a pack buffer per product. An operand whose only dynamic part is
     its offset (a slice in a loop) travels as its base buffer, the offset in
     a small index buffer; matmuls with other operands stay serial.
+
+    With `winograd`, a matmul that is a stride-1 3x3 convolution of one
+    image (an im2col of a static padded input, constant weights, static
+    output) with at least `winograd-min-channels` input and output channels
+    and `winograd-min-tiles` 2x2 output tiles runs as Winograd F(2x2, 3x3)
+    (Winograd.h): its weights transformed at compile time into a global
+    [16][OC][C], the input tiles transformed into [16][C][T]
+    (`PARENT_winogradN` on the threads, by channels), 16 products of
+    [OC][C] by [C][T] lowered as a batch_matmul above, and the output tiles
+    transformed back with the bias and the fused epilogue (by output
+    channels): 16 products per tile and channel pair instead of 36.
   }];
   let options = [
     Option<"tileM", "tile-m", "int64_t", /*default=*/"8", "rows per micro-kernel">,
@@ -141,7 +152,15 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "share a GEMV's panels (one row block) between the threads only "
            "if it is this many FLOPs (its B is then this many bytes)">,
     Option<"fuse", "fuse", "bool", /*default=*/"true",
-           "fuse C's initializer and the elementwise op after (FusedEnds.h)">
+           "fuse C's initializer and the elementwise op after (FusedEnds.h)">,
+    Option<"winograd", "winograd", "bool", /*default=*/"true",
+           "run stride-1 3x3 convolutions as Winograd F(2x2, 3x3)">,
+    Option<"winogradMinChannels", "winograd-min-channels", "int64_t",
+           /*default=*/"16",
+           "the fewest input and output channels of a Winograd convolution">,
+    Option<"winogradMinTiles", "winograd-min-tiles", "int64_t",
+           /*default=*/"16",
+           "the fewest 2x2 output tiles of a Winograd convolution">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
