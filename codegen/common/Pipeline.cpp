@@ -78,6 +78,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   matmuls.packMinRows = profile.packMinRows;
   matmuls.chunkBytes = profile.chunkBytes;
   matmuls.parallel = profile.threads;
+  matmuls.winograd = profile.winograd;
   pm.addPass(createLowerMatmuls(matmuls));
   LowerWindowsOptions windows;
   windows.vectorWidth = profile.vectorWidth;

@@ -37,6 +37,10 @@ struct TargetProfile {
   /// that a 32-bit core does no 64-bit address arithmetic (nor calls a
   /// library for 64-bit division).
   int64_t indexBits = 64;
+  /// Stride-1 3x3 convolutions run as Winograd F(2x2, 3x3): fewer
+  /// multiplications for transformed copies of the input and output tiles
+  /// (four times their size) in the arena; not on a microcontroller.
+  bool winograd = true;
   /// Alignment of the workspace arena and of every buffer in it, in bytes.
   int64_t alignment = 64;
   /// The ISA has no NaN-propagating float max/min (llvm.maximum): lower

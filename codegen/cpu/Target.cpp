@@ -68,6 +68,7 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     profile.tileNVectors = 1;
     profile.packMinRows = std::numeric_limits<int64_t>::max();
     profile.chunkBytes = 4096;
+    profile.winograd = false;
     profile.alignment = 16;
     profile.expandFloatMinMax = true;
   } else {

@@ -7,7 +7,10 @@ at a Loop's step), LSTM and GRU with run-time sequence_lens shorter than the
 sequence (forward, reverse, bidirectional), a model without inputs,
 and models of opsets 6 to 11 as exporters of the time wrote them
 (legacy broadcast with an axis, attributes that later became inputs, an
-opset 8 Scan with a batch axis).
+opset 8 Scan with a batch axis), and stride-1 3x3 convolutions of the
+sizes that Kiln runs as Winograd F(2x2, 3x3) (odd heights and widths, tile
+rows wider than a vector, bias, Relu and residual epilogues, a following
+convolution's padding).
 Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
@@ -388,3 +391,46 @@ g = helper.make_graph(
     [vi("windows", F, [4, 2, 3])])
 save_case("loop_slice_window", g, [xw, np.array(4, np.int64)],
           [np.stack([xw[i:i + 2] for i in range(4)])])
+
+
+def conv3x3(x, w, b=None):
+    """A stride-1 3x3 convolution with padding 1, in float64."""
+    n, c, h, wd = x.shape
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))
+    y = np.einsum("nchwij,ocij->nohw", win, w.astype(np.float64))
+    if b is not None:
+        y += b.astype(np.float64)[None, :, None, None]
+    return y
+
+
+# Two 3x3 convolutions: bias and Relu, then a residual Add and Relu, on an
+# odd-sized image (7 x 6 tiles, the last row and column half outside).
+def winograd_case(name, shape, c1, c2, bias):
+    xw = rng.standard_normal(shape).astype(np.float32)
+    w1 = (rng.standard_normal((c1, shape[1], 3, 3)) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((c2, c1, 3, 3)) * 0.1).astype(np.float32)
+    b1 = (rng.standard_normal(c1) * 0.1).astype(np.float32)
+    inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")]
+    conv1 = ["x", "w1"]
+    if bias:
+        inits.append(numpy_helper.from_array(b1, "b1"))
+        conv1.append("b1")
+    nodes = [
+        helper.make_node("Conv", conv1, ["c1"], pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1], kernel_shape=[3, 3]),
+        helper.make_node("Add", ["c2", "r1"], ["s"]),
+        helper.make_node("Relu", ["s"], ["y"]),
+    ]
+    oh, ow = shape[2], shape[3]
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))],
+                          [vi("y", F, [shape[0], c2, oh, ow])], inits)
+    r1 = np.maximum(conv3x3(xw, w1, b1 if bias else None), 0)
+    y = np.maximum(conv3x3(r1, w2) + r1, 0)
+    save_case(name, g, [xw], [y.astype(np.float32)])
+
+
+winograd_case("conv3x3_winograd_odd", (1, 16, 13, 11), 24, 24, True)
+# Tile rows of 19 tiles: a full vector of 16 and a masked one; no bias.
+winograd_case("conv3x3_winograd_wide", (1, 16, 40, 37), 32, 32, False)
