@@ -887,6 +887,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     int64_t m = as[batched], k = as[batched + 1], n = bs[batched + 1];
     GemmPlan p = plan(m, n, k);
     p.zeroInit = op->hasAttr("kiln.zero_init");
+    if (p.zeroInit)
+      p.pack = false;
     // A GEMV big enough for the threads: panels of 4 vectors (not 8), so
     // that there are enough of them to share.
     bool gemvParallel = parallel && !batched && m <= p.mr &&
