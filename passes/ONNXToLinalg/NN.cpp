@@ -108,6 +108,10 @@ static Value padSpatial(OpBuilder &b, Location loc, Value x, const Window &w,
 struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
   using OpRewritePattern::OpRewritePattern;
 
+  /// Up to this many (image, group) products are straight-line code, each
+  /// on static slices; more are an scf.for nest over them.
+  static constexpr int64_t kStraightLineProducts = 8;
+
   LogicalResult matchAndRewrite(onnx::ConvOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -138,8 +142,7 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     bool depthwise = cg == 1 && fg == 1 && g > 1;
     if (!depthwise) {
       // im2col + matmul per (image, group): [Fg, Cg*KH*KW] x [Cg*KH*KW, P]
-      // into an accumulator that starts as the bias. One image and one group
-      // is straight-line code; otherwise an scf.for nest over them.
+      // into an accumulator that starts as the bias.
       int64_t k = cg * kh * kw, p = oh * ow;
       auto accType = RankedTensorType::get({n, f, p}, et);
       Value acc;
@@ -194,9 +197,14 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
                                                accStride);
       };
       Value out;
-      if (n == 1 && g == 1) {
-        out = oneGroup(rewriter, loc, rewriter.getIndexAttr(0),
-                       rewriter.getIndexAttr(0), acc);
+      if (n * g <= kStraightLineProducts) {
+        // Static slices: the GEMM pass then reads the padded input through
+        // the im2col (or runs a 3x3 convolution as Winograd) per product.
+        out = acc;
+        for (int64_t ni = 0; ni < n; ++ni)
+          for (int64_t gi = 0; gi < g; ++gi)
+            out = oneGroup(rewriter, loc, rewriter.getIndexAttr(ni),
+                           rewriter.getIndexAttr(gi), out);
       } else {
         Value lb = rewriter.create<arith::ConstantIndexOp>(loc, 0);
         Value step = rewriter.create<arith::ConstantIndexOp>(loc, 1);
