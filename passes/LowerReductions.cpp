@@ -1,11 +1,13 @@
 //===- LowerReductions.cpp - Row reductions in vector registers -----------===//
 //
 // This file implements kiln-lower-reductions. A linalg.generic that reduces
-// its innermost loop (the sums and maxima of Softmax, LayerNorm, ReduceMean
-// over the last axis...) would otherwise become a scalar loop whose every
+// its innermost loops (the sums and maxima of Softmax, LayerNorm, ReduceMean
+// over the last axes, GlobalAveragePool...) would otherwise become a scalar
+// loop whose every
 // step waits for the previous one: strict floating point forbids LLVM to
 // reassociate the chain, and the accumulator lives in memory. Here each row
-// is instead read in vectors of `vector-width` lanes into a few independent
+// (the reduced dims, contiguous in memory, taken as one) is instead read in
+// vectors of `vector-width` lanes into a few independent
 // vector accumulators (the generic's body applied lane-wise), which are then
 // combined with each other, halved down to one lane, and combined with the
 // output element once, as ONNX Runtime's and oneDNN's row kernels do.
@@ -56,7 +58,25 @@ struct RowReduction {
   linalg::GenericOp op;
   Operation *combiner;
   unsigned combinedOperand; // the combiner's operand that is not the output
+  unsigned reduced;         // the trailing loops it reduces
 };
+
+/// Whether the trailing `count` dims of `type` are contiguous: one row.
+bool trailingContiguous(MemRefType type, unsigned count) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(getStridesAndOffset(type, strides, offset)) ||
+      type.getRank() < count)
+    return false;
+  int64_t expected = 1;
+  for (unsigned i = 0; i < count; ++i) {
+    int64_t d = type.getRank() - 1 - i;
+    if (strides[d] != expected)
+      return false;
+    expected *= type.getDimSize(d);
+  }
+  return true;
+}
 
 /// Whether every result of `map` is a loop dim or the constant 0.
 bool isDimsOrZeros(AffineMap map) {
@@ -70,18 +90,28 @@ bool isDimsOrZeros(AffineMap map) {
 
 std::optional<RowReduction> match(linalg::GenericOp op, int64_t vw) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 1 || op.getNumLoops() < 1)
+      op.getNumLoops() < 1)
     return std::nullopt;
-  unsigned last = op.getNumLoops() - 1;
+  // The reductions are the trailing loops.
+  unsigned loops = op.getNumLoops(), reduced = op.getNumReductionLoops();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  if (iterators[last] != utils::IteratorType::reduction)
+  if (reduced == 0 ||
+      llvm::any_of(ArrayRef(iterators).take_back(reduced),
+                   [](utils::IteratorType t) {
+                     return t != utils::IteratorType::reduction;
+                   }))
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, ShapedType::isDynamic) || ranges[last] < vw)
+  int64_t range = 1;
+  for (int64_t r : ArrayRef(ranges).take_back(reduced))
+    range *= r;
+  if (llvm::any_of(ranges, ShapedType::isDynamic) || range < vw)
     return std::nullopt;
+  unsigned first = loops - reduced;
 
   // Operands: f32 memrefs indexed by loop dims (or 0); the row read along
-  // contiguous memory, or not at all. The output does not use the row.
+  // contiguous memory (the reduced dims last, in order), or not at all. The
+  // output does not use the row.
   for (OpOperand &operand : op->getOpOperands()) {
     auto type = dyn_cast<MemRefType>(operand.get().getType());
     if (!type) {
@@ -96,13 +126,17 @@ std::optional<RowReduction> match(linalg::GenericOp op, int64_t vw) {
       return std::nullopt;
     unsigned uses = 0;
     for (AffineExpr e : map.getResults())
-      uses += e.isFunctionOfDim(last);
+      for (unsigned d = first; d < loops; ++d)
+        uses += e.isFunctionOfDim(d);
     if (uses == 0)
       continue;
-    if (op.isDpsInit(&operand) || uses != 1 ||
-        !map.getResults().back().isFunctionOfDim(last) ||
-        !kiln::hasUnitInnerStride(type))
+    if (op.isDpsInit(&operand) || uses != reduced ||
+        map.getNumResults() < reduced || !trailingContiguous(type, reduced))
       return std::nullopt;
+    for (unsigned i = 0; i < reduced; ++i)
+      if (map.getResult(map.getNumResults() - reduced + i) !=
+          getAffineDimExpr(first + i, op.getContext()))
+        return std::nullopt;
   }
 
   // Body: lane-wise ops, then the combiner folding into the output.
@@ -127,7 +161,7 @@ std::optional<RowReduction> match(linalg::GenericOp op, int64_t vw) {
       return std::nullopt;
   }
   unsigned combined = combiner->getOperand(0) == out ? 1 : 0;
-  return RowReduction{op, combiner, combined};
+  return RowReduction{op, combiner, combined, reduced};
 }
 
 /// Emits one reduction as loops over its other dims and, per row, vector
@@ -140,10 +174,31 @@ public:
   void emit() {
     linalg::GenericOp op = r.op;
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    unsigned last = ranges.size() - 1;
+    unsigned first = ranges.size() - r.reduced;
+    int64_t range = 1;
+    for (int64_t v : ArrayRef(ranges).drop_front(first))
+      range *= v;
+    // Each row operand as a view whose last dim is the row.
+    for (OpOperand *operand : op.getDpsInputOperands()) {
+      auto type = dyn_cast<MemRefType>(operand->get().getType());
+      if (!type || !isRowOperand(operand))
+        continue;
+      Value view = operand->get();
+      if (r.reduced > 1) {
+        SmallVector<ReassociationIndices> groups;
+        for (int64_t d = 0; d < type.getRank() - r.reduced; ++d)
+          groups.push_back({d});
+        ReassociationIndices row;
+        for (int64_t d = type.getRank() - r.reduced; d < type.getRank(); ++d)
+          row.push_back(d);
+        groups.push_back(row);
+        view = b.create<memref::CollapseShapeOp>(loc, view, groups);
+      }
+      rowViews[operand->getOperandNumber()] = view;
+    }
     Value zero = index(0), one = index(1);
     SmallVector<Value> lbs, ubs, steps;
-    for (unsigned d = 0; d < last; ++d) {
+    for (unsigned d = 0; d < first; ++d) {
       lbs.push_back(zero);
       ubs.push_back(index(ranges[d]));
       steps.push_back(one);
@@ -153,23 +208,36 @@ public:
                          OpBuilder::InsertionGuard guard(b);
                          b.setInsertionPoint(nb.getInsertionBlock(),
                                              nb.getInsertionPoint());
-                         emitRow(ivs, ranges[last]);
+                         emitRow(ivs, range);
                        });
   }
 
 private:
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
 
-  /// The indices `map` gives for loop ivs `ivs` and row position `at`.
-  SmallVector<Value> indices(AffineMap map, ValueRange ivs, Value at) {
+  /// Whether `operand` reads along the row (it uses the reduced loops).
+  bool isRowOperand(OpOperand *operand) {
+    linalg::GenericOp op = r.op;
+    return isa<MemRefType>(operand->get().getType()) &&
+           op.getMatchingIndexingMap(operand).isFunctionOfDim(
+               op.getNumLoops() - 1);
+  }
+
+  /// The indices `map` gives for the outer loops' ivs `ivs`; for a row
+  /// operand, those of its view, `at` along the row.
+  SmallVector<Value> indices(AffineMap map, ValueRange ivs, Value at = {}) {
     SmallVector<Value> result;
-    for (AffineExpr e : map.getResults()) {
+    ArrayRef<AffineExpr> results = map.getResults();
+    if (at)
+      results = results.drop_back(r.reduced);
+    for (AffineExpr e : results) {
       if (auto d = dyn_cast<AffineDimExpr>(e))
-        result.push_back(d.getPosition() < ivs.size() ? ivs[d.getPosition()]
-                                                      : at);
+        result.push_back(ivs[d.getPosition()]);
       else
         result.push_back(index(0));
     }
+    if (at)
+      result.push_back(at);
     return result;
   }
 
@@ -213,13 +281,12 @@ private:
     linalg::GenericOp op = r.op;
     Block *body = op.getBody();
     for (OpOperand *operand : op.getDpsInputOperands()) {
+      if (!isRowOperand(operand))
+        continue;
       BlockArgument arg = body->getArgument(operand->getOperandNumber());
       AffineMap map = op.getMatchingIndexingMap(operand);
-      unsigned last = op.getNumLoops() - 1;
-      if (isa<MemRefType>(operand->get().getType()) &&
-          map.isFunctionOfDim(last))
-        mapping[arg] =
-            lanes.load(operand->get(), indices(map, ivs, at), count);
+      mapping[arg] = lanes.load(rowViews.lookup(operand->getOperandNumber()),
+                                indices(map, ivs, at), count);
     }
     for (Operation &inner : body->without_terminator()) {
       if (&inner == r.combiner)
@@ -239,17 +306,16 @@ private:
     Block *body = op.getBody();
     // Operands that do not vary along the row: one scalar per row.
     DenseMap<Value, Value> mapping;
-    unsigned last = op.getNumLoops() - 1;
     for (OpOperand *operand : op.getDpsInputOperands()) {
       BlockArgument arg = body->getArgument(operand->getOperandNumber());
       if (!isa<MemRefType>(operand->get().getType())) {
         mapping[arg] = operand->get();
         continue;
       }
-      AffineMap map = op.getMatchingIndexingMap(operand);
-      if (!map.isFunctionOfDim(last))
+      if (!isRowOperand(operand))
         mapping[arg] = b.create<memref::LoadOp>(
-            loc, operand->get(), indices(map, ivs, Value()));
+            loc, operand->get(),
+            indices(op.getMatchingIndexingMap(operand), ivs));
     }
 
     Type f32 = b.getF32Type();
@@ -308,8 +374,7 @@ private:
     Value lane = b.create<vector::ExtractOp>(loc, total, ArrayRef<int64_t>{0});
 
     OpOperand *init = op.getDpsInitOperand(0);
-    SmallVector<Value> at0 =
-        indices(op.getMatchingIndexingMap(init), ivs, Value());
+    SmallVector<Value> at0 = indices(op.getMatchingIndexingMap(init), ivs);
     Value old = b.create<memref::LoadOp>(loc, init->get(), at0);
     b.create<memref::StoreOp>(loc, combine(lane, old), init->get(), at0);
   }
@@ -319,6 +384,7 @@ private:
   const RowReduction &r;
   int64_t vw;
   kiln::VectorLanes lanes;
+  DenseMap<unsigned, Value> rowViews; // by operand number
 };
 
 struct LowerReductionsPass

@@ -172,12 +172,13 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
 def LowerReductions : Pass<"kiln-lower-reductions", "mlir::ModuleOp"> {
   let summary = "Reduce rows of f32 memrefs in vector registers";
   let description = [{
-    Before: linalg.generic ops on static f32 memrefs whose only reduction
-    is their innermost loop, read along contiguous memory (Softmax's and
-    LayerNorm's sums and maxima, ReduceMean over the last axis), with a
-    body of lane-wise ops ending in an addf, mulf, maximumf, minimumf,
-    maxnumf or minnumf into the output. After: scf loops over the other
-    dims and, per row, `vector-width`-lane loads feeding up to four
+    Before: linalg.generic ops on static f32 memrefs whose reductions are
+    their innermost loops, read along contiguous memory (Softmax's and
+    LayerNorm's sums and maxima, ReduceMean over the last axes,
+    GlobalAveragePool), with a body of lane-wise ops ending in an addf,
+    mulf, maximumf, minimumf, maxnumf or minnumf into the output. After:
+    scf loops over the other dims and, per row (the reduced dims as one,
+    through a collapse_shape), `vector-width`-lane loads feeding up to four
     independent vector accumulators (the last vector masked), combined
     into one and halved down to one lane, then folded into the output
     element once. Reductions of shorter rows stay as they are.

@@ -126,3 +126,25 @@ func.func @left_alone(%x: memref<64x32xf32>, %c: memref<32xf32>, %y: memref<4x8x
   }
   return
 }
+
+// GlobalAveragePool's sum over H and W (two reduction loops, contiguous in
+// memory): one row of 25 through a collapsed view, a full vector and 9
+// masked lanes.
+// CHECK-LABEL: func.func @pool_sum(
+// CHECK-SAME: %[[X:[^:]*]]: memref<1x8x5x5xf32>
+// CHECK: %[[ROWS:.*]] = memref.collapse_shape %[[X]] {{\[}}[0], [1], [2, 3]] : memref<1x8x5x5xf32> into memref<1x8x25xf32>
+// CHECK: scf.for %[[C:.*]] = %c0 to %c8 step %c1 {
+// CHECK:   vector.load %[[ROWS]][%c0, %[[C]], %c0] : memref<1x8x25xf32>, vector<16xf32>
+// CHECK:   vector.maskedload %[[ROWS]][%c0, %[[C]], %c16]
+// CHECK:   memref.store %{{.*}}, %{{.*}}[%c0, %[[C]], %c0, %c0] : memref<1x8x1x1xf32>
+#x4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#p4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>
+func.func @pool_sum(%x: memref<1x8x5x5xf32>, %s: memref<1x8x1x1xf32>) {
+  linalg.generic {indexing_maps = [#x4, #p4], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x : memref<1x8x5x5xf32>) outs(%s : memref<1x8x1x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.addf %in, %out : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -25,16 +25,36 @@ func.func @conv_1x1(%x: tensor<1x8x8x8xf32>, %w: tensor<4x8x1x1xf32>) -> tensor<
   return %y : tensor<1x4x8x8xf32>
 }
 
-// More than one image or group: the same matmul, per image and group, in
-// an scf.for nest.
+// More than one image or group: the same matmul per image and group, each
+// on static slices (image, group) = (0, 0), (0, 1), (1, 0), (1, 1) while
+// there are at most 8 of them.
 // CHECK-LABEL: func @conv_batch_groups
-// CHECK: scf.for %[[N:.*]] = %c0 to %c2
-// CHECK: scf.for %[[G:.*]] = %c0 to %c2
+// CHECK-NOT: scf.for
+// CHECK: tensor.extract_slice %{{.*}}[0, 0, 0, 0] [1, 2, 8, 8]
 // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<3x18xf32>, tensor<18x36xf32>) outs(%{{.*}} : tensor<3x36xf32>)
+// CHECK: tensor.insert_slice %{{.*}}[0, 0, 0] [1, 3, 36]
+// CHECK: tensor.extract_slice %{{.*}}[0, 2, 0, 0] [1, 2, 8, 8]
+// CHECK: tensor.insert_slice %{{.*}}[0, 3, 0] [1, 3, 36]
+// CHECK: tensor.extract_slice %{{.*}}[1, 0, 0, 0] [1, 2, 8, 8]
+// CHECK: tensor.insert_slice %{{.*}}[1, 0, 0] [1, 3, 36]
+// CHECK: tensor.extract_slice %{{.*}}[1, 2, 0, 0] [1, 2, 8, 8]
+// CHECK: tensor.insert_slice %{{.*}}[1, 3, 0] [1, 3, 36]
+// CHECK-NOT: linalg.matmul
 func.func @conv_batch_groups(%x: tensor<2x4x6x6xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<2x6x6x6xf32> {
   %none = onnx.NoValue : none
   %y = "onnx.Conv"(%x, %w, %none) {group = 2 : i64, pads = [1, 1, 1, 1]} : (tensor<2x4x6x6xf32>, tensor<6x2x3x3xf32>, none) -> tensor<2x6x6x6xf32>
   return %y : tensor<2x6x6x6xf32>
+}
+
+// More than 8 products (3 images, 3 groups): an scf.for nest over them.
+// CHECK-LABEL: func @conv_many_groups
+// CHECK: scf.for %[[N:.*]] = %c0 to %c3
+// CHECK: scf.for %[[G:.*]] = %c0 to %c3
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<2x18xf32>, tensor<18x36xf32>) outs(%{{.*}} : tensor<2x36xf32>)
+func.func @conv_many_groups(%x: tensor<3x6x6x6xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<3x6x6x6xf32> {
+  %none = onnx.NoValue : none
+  %y = "onnx.Conv"(%x, %w, %none) {group = 3 : i64, pads = [1, 1, 1, 1]} : (tensor<3x6x6x6xf32>, tensor<6x2x3x3xf32>, none) -> tensor<3x6x6x6xf32>
+  return %y : tensor<3x6x6x6xf32>
 }
 
 // CHECK-LABEL: func @depthwise
