@@ -889,6 +889,14 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     p.zeroInit = op->hasAttr("kiln.zero_init");
     if (p.zeroInit)
       p.pack = false;
+    // A batch's zero fill right before it (attention's scores and context):
+    // the products start from zeros instead, and nothing reads the fill.
+    if (auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+        batched && fill && fill.getDpsInits()[0] == op->getOperand(2) &&
+        matchPattern(fill.getDpsInputs()[0], m_PosZeroFloat())) {
+      p.zeroInit = true;
+      fill->erase();
+    }
     // A GEMV big enough for the threads: panels of 4 vectors (not 8), so
     // that there are enough of them to share.
     bool gemvParallel = parallel && !batched && m <= p.mr &&
@@ -1087,14 +1095,16 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     Value v = alloc({16, ch, tiles}), m = alloc({16, oc, tiles});
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
     auto func = op->getParentOfType<func::FuncOp>();
-    // Each transform over its channels, on the threads when they are many
-    // enough and its buffers fit a rows function.
+    // Each transform over its channels, on the threads when it writes at
+    // least as many values as kiln-parallelize-loops asks of a loop (16 per
+    // tile and channel) and its buffers fit a rows function.
+    constexpr int64_t kParallelMinValues = 32768;
     auto run = [&](SmallVector<Value> buffers, int64_t count,
                    function_ref<void(OpBuilder &, Location, ArrayRef<Value>,
                                      Value, Value)>
                        body) {
       bool threads = parallel && count > 1 &&
-                     16 * count * tiles >= parallelMinFlops / 64 &&
+                     16 * count * tiles >= kParallelMinValues &&
                      buffers.size() <= kiln::kRowsBuffers &&
                      llvm::all_of(buffers, kiln::isStaticMemRef);
       if (!threads)

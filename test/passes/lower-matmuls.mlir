@@ -105,6 +105,20 @@ func.func @batched(%a: memref<4x32x16xf32>, %b: memref<4x16x64xf32>, %c: memref<
   return
 }
 
+// A batch whose output was just filled with zeros starts its accumulators
+// from zeros: the fill goes, and C is not read.
+// CHECK-LABEL: func @batched_from_zeros
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args(%{{.*}} = %[[ZERO]], %{{.*}} = %[[ZERO]],
+// CHECK-NOT: linalg.batch_matmul
+func.func @batched_from_zeros(%a: memref<4x32x16xf32>, %b: memref<4x16x64xf32>, %c: memref<4x32x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<4x32x64xf32>)
+  linalg.batch_matmul ins(%a, %b : memref<4x32x16xf32>, memref<4x16x64xf32>) outs(%c : memref<4x32x64xf32>)
+  return
+}
+
 // Integer matmuls are not this pass's.
 // CHECK-LABEL: func @integer
 // CHECK: linalg.matmul
