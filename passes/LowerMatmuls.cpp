@@ -494,6 +494,9 @@ private:
 struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   using LowerMatmulsBase::LowerMatmulsBase;
 
+  /// Marks a matmul whose B is read in place rather than packed.
+  static constexpr const char *kReadBInPlace = "kiln.read_b_in_place";
+
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
@@ -886,11 +889,13 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     ArrayRef<int64_t> as = types[0].getShape(), bs = types[1].getShape();
     int64_t m = as[batched], k = as[batched + 1], n = bs[batched + 1];
     GemmPlan p = plan(m, n, k);
-    p.zeroInit = op->hasAttr("kiln.zero_init");
-    if (p.zeroInit)
+    // A B its maker marked (Winograd's V: contiguous rows whose stride is
+    // no power of two) is read in place.
+    if (op->hasAttr(kReadBInPlace))
       p.pack = false;
-    // A batch's zero fill right before it (attention's scores and context):
-    // the products start from zeros instead, and nothing reads the fill.
+    // A batch's zero fill right before it (attention's scores and context,
+    // Winograd's products): the products start from zeros instead, and
+    // nothing reads the fill.
     if (auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
         batched && fill && fill.getDpsInits()[0] == op->getOperand(2) &&
         matchPattern(fill.getDpsInputs()[0], m_PosZeroFloat())) {
@@ -1126,10 +1131,13 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           kiln::emitWinogradInput(fb, l, conv, vectorWidth, mems[0], mems[1],
                                   begin, end);
         });
-    // The 16 products, C starting from zeros.
+    // The 16 products, from zeros (the fill goes into their accumulators).
+    b.create<linalg::FillOp>(
+        loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
+        ValueRange{m});
     auto product = b.create<linalg::BatchMatmulOp>(loc, ValueRange{u, v},
                                                    ValueRange{m});
-    product->setAttr("kiln.zero_init", b.getUnitAttr());
+    product->setAttr(kReadBInPlace, b.getUnitAttr());
     lower(product);
     SmallVector<Value> buffers{m, c};
     llvm::append_range(buffers, ends.buffers());

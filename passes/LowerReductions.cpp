@@ -37,8 +37,8 @@ namespace {
 /// yielded value, computed from the output's block argument and one other
 /// operand that does not depend on it.
 bool isCombiner(Operation *op) {
-  return isa<arith::AddFOp, arith::MulFOp, arith::MaximumFOp,
-             arith::MinimumFOp, arith::MaxNumFOp, arith::MinNumFOp>(op);
+  return isa<arith::AddFOp, arith::MulFOp, arith::MaximumFOp, arith::MinimumFOp,
+             arith::MaxNumFOp, arith::MinNumFOp>(op);
 }
 
 /// The combiner's neutral element: the lanes' starting value.
@@ -95,11 +95,10 @@ std::optional<RowReduction> match(linalg::GenericOp op, int64_t vw) {
   // The reductions are the trailing loops.
   unsigned loops = op.getNumLoops(), reduced = op.getNumReductionLoops();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  if (reduced == 0 ||
-      llvm::any_of(ArrayRef(iterators).take_back(reduced),
-                   [](utils::IteratorType t) {
-                     return t != utils::IteratorType::reduction;
-                   }))
+  if (reduced == 0 || llvm::any_of(ArrayRef(iterators).take_back(reduced),
+                                   [](utils::IteratorType t) {
+                                     return t != utils::IteratorType::reduction;
+                                   }))
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   int64_t range = 1;
@@ -203,13 +202,12 @@ public:
       ubs.push_back(index(ranges[d]));
       steps.push_back(one);
     }
-    scf::buildLoopNest(b, loc, lbs, ubs, steps,
-                       [&](OpBuilder &nb, Location, ValueRange ivs) {
-                         OpBuilder::InsertionGuard guard(b);
-                         b.setInsertionPoint(nb.getInsertionBlock(),
-                                             nb.getInsertionPoint());
-                         emitRow(ivs, range);
-                       });
+    scf::buildLoopNest(
+        b, loc, lbs, ubs, steps, [&](OpBuilder &nb, Location, ValueRange ivs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+          emitRow(ivs, range);
+        });
   }
 
 private:
@@ -219,8 +217,8 @@ private:
   bool isRowOperand(OpOperand *operand) {
     linalg::GenericOp op = r.op;
     return isa<MemRefType>(operand->get().getType()) &&
-           op.getMatchingIndexingMap(operand).isFunctionOfDim(
-               op.getNumLoops() - 1);
+           op.getMatchingIndexingMap(operand).isFunctionOfDim(op.getNumLoops() -
+                                                              1);
   }
 
   /// The indices `map` gives for the outer loops' ivs `ivs`; for a row
@@ -256,11 +254,10 @@ private:
       for (Value &v : mapped)
         if (!isa<VectorType>(v.getType()))
           v = splat(v);
-      auto shape = llvm::find_if(operands, [](Value v) {
-        return isa<VectorType>(v.getType());
-      });
-      type = VectorType::get(cast<VectorType>(shape->getType()).getShape(),
-                             type);
+      auto shape = llvm::find_if(
+          operands, [](Value v) { return isa<VectorType>(v.getType()); });
+      type =
+          VectorType::get(cast<VectorType>(shape->getType()).getShape(), type);
     }
     OperationState state(loc, op->getName().getStringRef(), mapped, {type},
                          op->getAttrs());
@@ -335,8 +332,8 @@ private:
       return base ? b.create<arith::AddIOp>(loc, base, o).getResult() : o;
     };
     if (groups > 0) {
-      auto loop = b.create<scf::ForOp>(loc, index(0), index(groups),
-                                       index(1), acc);
+      auto loop =
+          b.create<scf::ForOp>(loc, index(0), index(groups), index(1), acc);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value base = b.create<arith::MulIOp>(loc, loop.getInductionVar(),

@@ -59,8 +59,7 @@ public:
 
   /// B^T applied to four values of a column (or row) of a tile.
   std::array<Value, 4> inputTransform(const std::array<Value, 4> &d) {
-    return {sub(d[0], d[2]), add(d[1], d[2]), sub(d[2], d[1]),
-            sub(d[1], d[3])};
+    return {sub(d[0], d[2]), add(d[1], d[2]), sub(d[2], d[1]), sub(d[1], d[3])};
   }
   /// A^T applied to four values.
   std::array<Value, 2> outputTransform(const std::array<Value, 4> &m) {
@@ -120,8 +119,8 @@ public:
       int64_t valid = std::min<int64_t>(vw, tw - tw0);
       std::array<std::array<Value, 4>, 4> t;
       for (int64_t e = 0; e < 16; ++e)
-        t[e / 4][e % 4] = lanes.load(
-            m, ValueRange{index(e), oc, addi(tileAt, tw0)}, valid);
+        t[e / 4][e % 4] =
+            lanes.load(m, ValueRange{index(e), oc, addi(tileAt, tw0)}, valid);
       // A^T t: per column; then (A^T t) A: per row.
       std::array<std::array<Value, 4>, 2> s;
       for (int64_t j = 0; j < 4; ++j) {
@@ -223,9 +222,8 @@ void kiln::emitWinogradOutput(OpBuilder &b, Location loc,
       init = b.create<vector::BroadcastOp>(
           loc, VectorType::get({vw}, b.getF32Type()),
           ends.initialValue(b, loc, oc));
-    e.forLoop(e.index(0), e.index(full), [&](Value th) {
-      e.outputTiles(m, c, ends, oc, init, th, 2);
-    });
+    e.forLoop(e.index(0), e.index(full),
+              [&](Value th) { e.outputTiles(m, c, ends, oc, init, th, 2); });
     if (full < conv.tileRows())
       e.outputTiles(m, c, ends, oc, init, e.index(full), 1);
   });
