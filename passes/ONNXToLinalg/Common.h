@@ -131,6 +131,43 @@ mlir::Value extractI64(mlir::OpBuilder &b, mlir::Location loc, mlir::Value t,
 mlir::Value runtimeAxis(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::Value axis, int64_t rank, llvm::StringRef opName);
 
+/// Spatial window parameters of a Conv or pool, resolved from its attributes.
+struct Window {
+  llvm::SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd;
+  /// The end pads before ceil_mode widening: what count_include_pad counts.
+  llvm::SmallVector<int64_t> declaredPadEnd;
+};
+
+/// Resolves pads (explicit or auto_pad) for spatial dims of `in` producing
+/// `out`, and widens the end pads so every output window (ceil_mode) is in
+/// range.
+mlir::LogicalResult resolveWindow(mlir::Operation *op, mlir::RankedTensorType in,
+                                  mlir::RankedTensorType out,
+                                  llvm::ArrayRef<int64_t> kernel,
+                                  std::optional<mlir::ArrayAttr> padsAttr,
+                                  std::optional<mlir::ArrayAttr> stridesAttr,
+                                  std::optional<mlir::ArrayAttr> dilationsAttr,
+                                  llvm::StringRef autoPad, Window &w);
+
+/// Pads the spatial dims of an NC... tensor with `value`.
+mlir::Value padSpatial(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                       const Window &w, mlir::Value value);
+
+/// One (image, group) product of a convolution: weights [Fg, K] times the
+/// im2col [K, P] into `init` [Fg, P]; returns the result.
+using ConvProduct = llvm::function_ref<mlir::Value(
+    mlir::OpBuilder &, mlir::Location, mlir::Value weights, mlir::Value col,
+    mlir::Value init)>;
+
+/// A grouped 2-d convolution of the padded input `xp` [N, C, H, W] by
+/// `weights` [F, C/g, KH, KW] with window `w`, into `acc` [N, F, OH*OW]:
+/// per (image, group) an im2col copy and `product`. Few products are
+/// straight-line code on static slices, more an scf.for nest.
+mlir::Value buildConvGemms(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value xp, mlir::Value weights, mlir::Value acc,
+                           int64_t group, int64_t oh, int64_t ow,
+                           const Window &w, ConvProduct product);
+
 /// Reports an unsupported case of `op` once, as an error naming the node,
 /// and returns failure.
 mlir::LogicalResult unsupported(mlir::Operation *op, const llvm::Twine &why);

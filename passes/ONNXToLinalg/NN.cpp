@@ -29,25 +29,13 @@
 using namespace mlir;
 using namespace kiln;
 
-namespace {
-
-/// Spatial window parameters of a Conv or pool, resolved from its attributes.
-struct Window {
-  SmallVector<int64_t> kernel, strides, dilations, padBegin, padEnd;
-  /// The end pads before ceil_mode widening: what count_include_pad counts.
-  SmallVector<int64_t> declaredPadEnd;
-};
-
-/// Resolves pads (explicit or auto_pad) for spatial dims of `in` producing
-/// `out`, and widens the end pads so every output window (ceil_mode) is in
-/// range.
-static LogicalResult resolveWindow(Operation *op, RankedTensorType in,
-                                   RankedTensorType out,
-                                   ArrayRef<int64_t> kernel,
-                                   std::optional<ArrayAttr> padsAttr,
-                                   std::optional<ArrayAttr> stridesAttr,
-                                   std::optional<ArrayAttr> dilationsAttr,
-                                   StringRef autoPad, Window &w) {
+LogicalResult kiln::resolveWindow(Operation *op, RankedTensorType in,
+                                  RankedTensorType out,
+                                  ArrayRef<int64_t> kernel,
+                                  std::optional<ArrayAttr> padsAttr,
+                                  std::optional<ArrayAttr> stridesAttr,
+                                  std::optional<ArrayAttr> dilationsAttr,
+                                  StringRef autoPad, Window &w) {
   size_t n = kernel.size();
   w.kernel.assign(kernel.begin(), kernel.end());
   w.strides = getI64Array(stridesAttr, n, 1);
@@ -79,9 +67,8 @@ static LogicalResult resolveWindow(Operation *op, RankedTensorType in,
   return success();
 }
 
-/// Pads the spatial dims of an NC... tensor with `value`.
-static Value padSpatial(OpBuilder &b, Location loc, Value x, const Window &w,
-                        Value value) {
+Value kiln::padSpatial(OpBuilder &b, Location loc, Value x, const Window &w,
+                       Value value) {
   if (llvm::all_of(w.padBegin, [](int64_t p) { return p == 0; }) &&
       llvm::all_of(w.padEnd, [](int64_t p) { return p == 0; }))
     return x;
@@ -101,16 +88,126 @@ static Value padSpatial(OpBuilder &b, Location loc, Value x, const Window &w,
   return b.create<tensor::PadOp>(loc, padType, x, lowOfr, highOfr, value);
 }
 
+namespace {
+
+/// col[c, kh, kw, oh, ow] = xp[0, c, oh*s + kh*d, ow*s + kw*d], returned
+/// as [C*KH*KW, OH*OW]. A 1x1, stride-1 window needs no copy.
+static Value im2col(OpBuilder &b, Location loc, Value xp, int64_t c,
+                    int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+                    const Window &w) {
+  Type et = tensorType(xp).getElementType();
+  auto colType = RankedTensorType::get({c * kh * kw, oh * ow}, et);
+  auto xpType = tensorType(xp);
+  if (kh == 1 && kw == 1 && w.strides[0] == 1 && w.strides[1] == 1 &&
+      xpType.getDimSize(2) == oh && xpType.getDimSize(3) == ow)
+    return reshapeTo(b, loc, xp, colType);
+  MLIRContext *ctx = b.getContext();
+  AffineExpr dc, dkh, dkw, doh, dow;
+  bindDims(ctx, dc, dkh, dkw, doh, dow);
+  auto fullType = RankedTensorType::get({c, kh, kw, oh, ow}, et);
+  SmallVector<AffineMap> maps{
+      AffineMap::get(5, 0,
+                     {b.getAffineConstantExpr(0), dc,
+                      doh * w.strides[0] + dkh * w.dilations[0],
+                      dow * w.strides[1] + dkw * w.dilations[1]},
+                     ctx),
+      b.getMultiDimIdentityMap(5)};
+  SmallVector<utils::IteratorType> iterators(5,
+                                             utils::IteratorType::parallel);
+  auto generic = b.create<linalg::GenericOp>(
+      loc, TypeRange{fullType}, ValueRange{xp},
+      ValueRange{createEmpty(b, loc, fullType)}, maps, iterators,
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        nb.create<linalg::YieldOp>(l, args[0]);
+      });
+  return reshapeTo(b, loc, generic.getResult(0), colType);
+}
+
+} // namespace
+
+Value kiln::buildConvGemms(OpBuilder &rewriter, Location loc, Value xp,
+                           Value weights, Value acc, int64_t g, int64_t oh,
+                           int64_t ow, const Window &w, ConvProduct product) {
+  // Up to this many (image, group) products are straight-line code, each on
+  // static slices; more are an scf.for nest over them.
+  constexpr int64_t kStraightLineProducts = 8;
+  auto xpType = tensorType(xp), wType = tensorType(weights);
+  auto accType = tensorType(acc);
+  int64_t n = xpType.getDimSize(0), c = xpType.getDimSize(1);
+  int64_t f = wType.getDimSize(0), kh = wType.getDimSize(2),
+          kw = wType.getDimSize(3);
+  int64_t fg = f / g, cg = c / g;
+  int64_t k = cg * kh * kw, p = oh * ow;
+  Type xt = xpType.getElementType(), wt = wType.getElementType();
+  auto tileIn = RankedTensorType::get(
+      {1, cg, xpType.getDimSize(2), xpType.getDimSize(3)}, xt);
+  auto tileAcc = RankedTensorType::get({fg, p}, accType.getElementType());
+  auto oneGroup = [&](OpBuilder &b, Location l, OpFoldResult ni,
+                      OpFoldResult gi, Value out) -> Value {
+    auto idx = [&](OpFoldResult v, int64_t scale) -> OpFoldResult {
+      if (auto a = dyn_cast<Attribute>(v))
+        return b.getIndexAttr(cast<IntegerAttr>(a).getInt() * scale);
+      return b
+          .create<arith::MulIOp>(l, cast<Value>(v),
+                                 b.create<arith::ConstantIndexOp>(l, scale))
+          .getResult();
+    };
+    auto one = b.getIndexAttr(1), z = b.getIndexAttr(0);
+    Value xs = b.create<tensor::ExtractSliceOp>(
+        l, tileIn, xp, ArrayRef<OpFoldResult>{ni, idx(gi, cg), z, z},
+        ArrayRef<OpFoldResult>{one, b.getIndexAttr(cg),
+                               b.getIndexAttr(xpType.getDimSize(2)),
+                               b.getIndexAttr(xpType.getDimSize(3))},
+        ArrayRef<OpFoldResult>{one, one, one, one});
+    Value col = im2col(b, l, xs, cg, kh, kw, oh, ow, w);
+    Value wAll = reshapeTo(b, l, weights, RankedTensorType::get({f, k}, wt));
+    Value ws = b.create<tensor::ExtractSliceOp>(
+        l, RankedTensorType::get({fg, k}, wt), wAll,
+        ArrayRef<OpFoldResult>{idx(gi, fg), z},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(fg), b.getIndexAttr(k)},
+        ArrayRef<OpFoldResult>{one, one});
+    SmallVector<OpFoldResult> accOff{ni, idx(gi, fg), z},
+        accSize{one, b.getIndexAttr(fg), b.getIndexAttr(p)},
+        accStride{one, one, one};
+    Value init = b.create<tensor::ExtractSliceOp>(l, tileAcc, out, accOff,
+                                                  accSize, accStride);
+    Value prod = product(b, l, ws, col, init);
+    return b.create<tensor::InsertSliceOp>(l, prod, out, accOff, accSize,
+                                           accStride);
+  };
+  if (n * g <= kStraightLineProducts) {
+    // Static slices: the GEMM pass then reads the padded input through the
+    // im2col (or runs a 3x3 convolution as Winograd) per product.
+    Value out = acc;
+    for (int64_t ni = 0; ni < n; ++ni)
+      for (int64_t gi = 0; gi < g; ++gi)
+        out = oneGroup(rewriter, loc, rewriter.getIndexAttr(ni),
+                       rewriter.getIndexAttr(gi), out);
+    return out;
+  }
+  Value lb = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+  Value step = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+  auto outer = rewriter.create<scf::ForOp>(
+      loc, lb, rewriter.create<arith::ConstantIndexOp>(loc, n), step,
+      ValueRange{acc}, [&](OpBuilder &b, Location l, Value ni, ValueRange a) {
+        auto inner = b.create<scf::ForOp>(
+            l, lb, b.create<arith::ConstantIndexOp>(l, g), step, a,
+            [&](OpBuilder &b2, Location l2, Value gi, ValueRange a2) {
+              b2.create<scf::YieldOp>(l2, oneGroup(b2, l2, ni, gi, a2[0]));
+            });
+        b.create<scf::YieldOp>(l, inner.getResults());
+      });
+  return outer.getResult(0);
+}
+
+namespace {
+
 //===----------------------------------------------------------------------===//
 // Conv
 //===----------------------------------------------------------------------===//
 
 struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
   using OpRewritePattern::OpRewritePattern;
-
-  /// Up to this many (image, group) products are straight-line code, each
-  /// on static slices; more are an scf.for nest over them.
-  static constexpr int64_t kStraightLineProducts = 8;
 
   LogicalResult matchAndRewrite(onnx::ConvOp op,
                                 PatternRewriter &rewriter) const override {
@@ -143,8 +240,7 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
     if (!depthwise) {
       // im2col + matmul per (image, group): [Fg, Cg*KH*KW] x [Cg*KH*KW, P]
       // into an accumulator that starts as the bias.
-      int64_t k = cg * kh * kw, p = oh * ow;
-      auto accType = RankedTensorType::get({n, f, p}, et);
+      auto accType = RankedTensorType::get({n, f, oh * ow}, et);
       Value acc;
       if (onnx::isNoValue(op.getB())) {
         acc = createFilled(rewriter, loc, accType, zero);
@@ -155,73 +251,14 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
             rewriter, loc, accType, bias,
             [](OpBuilder &, Location, ValueRange args) { return args[0]; });
       }
-      auto xpType = tensorType(xp);
-      auto tileIn = RankedTensorType::get(
-          {1, cg, xpType.getDimSize(2), xpType.getDimSize(3)}, et);
-      auto tileAcc = RankedTensorType::get({fg, p}, et);
-      auto oneGroup = [&](OpBuilder &b, Location l, OpFoldResult ni,
-                          OpFoldResult gi, Value out) -> Value {
-        auto idx = [&](OpFoldResult v, int64_t scale) -> OpFoldResult {
-          if (auto a = dyn_cast<Attribute>(v))
-            return b.getIndexAttr(cast<IntegerAttr>(a).getInt() * scale);
-          return b
-              .create<arith::MulIOp>(l, cast<Value>(v),
-                                     b.create<arith::ConstantIndexOp>(l, scale))
-              .getResult();
-        };
-        auto one = b.getIndexAttr(1), z = b.getIndexAttr(0);
-        Value xs = b.create<tensor::ExtractSliceOp>(
-            l, tileIn, xp, ArrayRef<OpFoldResult>{ni, idx(gi, cg), z, z},
-            ArrayRef<OpFoldResult>{one, b.getIndexAttr(cg),
-                                   b.getIndexAttr(xpType.getDimSize(2)),
-                                   b.getIndexAttr(xpType.getDimSize(3))},
-            ArrayRef<OpFoldResult>{one, one, one, one});
-        Value col = im2col(b, l, xs, cg, kh, kw, oh, ow, w);
-        Value wAll =
-            reshapeTo(b, l, op.getW(), RankedTensorType::get({f, k}, et));
-        Value ws = b.create<tensor::ExtractSliceOp>(
-            l, RankedTensorType::get({fg, k}, et), wAll,
-            ArrayRef<OpFoldResult>{idx(gi, fg), z},
-            ArrayRef<OpFoldResult>{b.getIndexAttr(fg), b.getIndexAttr(k)},
-            ArrayRef<OpFoldResult>{one, one});
-        SmallVector<OpFoldResult> accOff{ni, idx(gi, fg), z},
-            accSize{one, b.getIndexAttr(fg), b.getIndexAttr(p)},
-            accStride{one, one, one};
-        Value init = b.create<tensor::ExtractSliceOp>(l, tileAcc, out, accOff,
-                                                      accSize, accStride);
-        Value prod =
-            b.create<linalg::MatmulOp>(l, TypeRange{tileAcc},
-                                       ValueRange{ws, col}, ValueRange{init})
+      Value out = buildConvGemms(
+          rewriter, loc, xp, op.getW(), acc, g, oh, ow, w,
+          [](OpBuilder &b, Location l, Value ws, Value col, Value init) {
+            return b
+                .create<linalg::MatmulOp>(l, TypeRange{init.getType()},
+                                          ValueRange{ws, col}, ValueRange{init})
                 .getResult(0);
-        return b.create<tensor::InsertSliceOp>(l, prod, out, accOff, accSize,
-                                               accStride);
-      };
-      Value out;
-      if (n * g <= kStraightLineProducts) {
-        // Static slices: the GEMM pass then reads the padded input through
-        // the im2col (or runs a 3x3 convolution as Winograd) per product.
-        out = acc;
-        for (int64_t ni = 0; ni < n; ++ni)
-          for (int64_t gi = 0; gi < g; ++gi)
-            out = oneGroup(rewriter, loc, rewriter.getIndexAttr(ni),
-                           rewriter.getIndexAttr(gi), out);
-      } else {
-        Value lb = rewriter.create<arith::ConstantIndexOp>(loc, 0);
-        Value step = rewriter.create<arith::ConstantIndexOp>(loc, 1);
-        auto outer = rewriter.create<scf::ForOp>(
-            loc, lb, rewriter.create<arith::ConstantIndexOp>(loc, n), step,
-            ValueRange{acc},
-            [&](OpBuilder &b, Location l, Value ni, ValueRange a) {
-              auto inner = b.create<scf::ForOp>(
-                  l, lb, b.create<arith::ConstantIndexOp>(l, g), step, a,
-                  [&](OpBuilder &b2, Location l2, Value gi, ValueRange a2) {
-                    b2.create<scf::YieldOp>(l2,
-                                            oneGroup(b2, l2, ni, gi, a2[0]));
-                  });
-              b.create<scf::YieldOp>(l, inner.getResults());
-            });
-        out = outer.getResult(0);
-      }
+          });
       rewriter.replaceOp(op, reshapeTo(rewriter, loc, out, yType));
       return success();
     }
@@ -511,39 +548,6 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
                        ArrayRef<int64_t>{2, 0, 1, 3, 4})
                    .getResult()[0];
     return reshapeTo(rewriter, loc, wt, flatType);
-  }
-
-  /// col[c, kh, kw, oh, ow] = xp[0, c, oh*s + kh*d, ow*s + kw*d], returned
-  /// as [C*KH*KW, OH*OW]. A 1x1, stride-1 window needs no copy.
-  static Value im2col(OpBuilder &b, Location loc, Value xp, int64_t c,
-                      int64_t kh, int64_t kw, int64_t oh, int64_t ow,
-                      const Window &w) {
-    Type et = tensorType(xp).getElementType();
-    auto colType = RankedTensorType::get({c * kh * kw, oh * ow}, et);
-    auto xpType = tensorType(xp);
-    if (kh == 1 && kw == 1 && w.strides[0] == 1 && w.strides[1] == 1 &&
-        xpType.getDimSize(2) == oh && xpType.getDimSize(3) == ow)
-      return reshapeTo(b, loc, xp, colType);
-    MLIRContext *ctx = b.getContext();
-    AffineExpr dc, dkh, dkw, doh, dow;
-    bindDims(ctx, dc, dkh, dkw, doh, dow);
-    auto fullType = RankedTensorType::get({c, kh, kw, oh, ow}, et);
-    SmallVector<AffineMap> maps{
-        AffineMap::get(5, 0,
-                       {b.getAffineConstantExpr(0), dc,
-                        doh * w.strides[0] + dkh * w.dilations[0],
-                        dow * w.strides[1] + dkw * w.dilations[1]},
-                       ctx),
-        b.getMultiDimIdentityMap(5)};
-    SmallVector<utils::IteratorType> iterators(5,
-                                               utils::IteratorType::parallel);
-    auto generic = b.create<linalg::GenericOp>(
-        loc, TypeRange{fullType}, ValueRange{xp},
-        ValueRange{createEmpty(b, loc, fullType)}, maps, iterators,
-        [](OpBuilder &nb, Location l, ValueRange args) {
-          nb.create<linalg::YieldOp>(l, args[0]);
-        });
-    return reshapeTo(b, loc, generic.getResult(0), colType);
   }
 };
 
