@@ -1,8 +1,8 @@
-//===- VectorLanes.h - Masked f32 vector loads and stores -------*- C++ -*-===//
+//===- VectorLanes.h - Masked vector loads and stores -------*- C++ -*-===//
 //
 // This file defines VectorLanes, the vector accesses the kernel passes
-// (kiln-lower-matmuls, kiln-lower-windows) share: 1-d f32 vectors of a
-// fixed width, of which only the first `lanes` may be valid at the end of a
+// (kiln-lower-matmuls, kiln-lower-windows) share: 1-d vectors (f32 unless
+// told otherwise) of a fixed width, of which only the first `lanes` may be valid at the end of a
 // row, loaded with zeros elsewhere and stored under a mask.
 //
 //===----------------------------------------------------------------------===//
@@ -70,7 +70,7 @@ public:
 
   mlir::Value zeros() const {
     return b.create<mlir::arith::ConstantOp>(
-        loc, type(), mlir::DenseElementsAttr::get(type(), 0.0f));
+        loc, type(), mlir::cast<mlir::TypedAttr>(b.getZeroAttr(type())));
   }
 
   /// `lanes` elements at mem[indices], zeros in the other lanes.
@@ -98,6 +98,7 @@ private:
   mlir::OpBuilder &b;
   mlir::Location loc;
   int64_t width;
+  mlir::Type element;
 };
 
 } // namespace kiln

@@ -28,6 +28,10 @@ using ScalarBuilder = llvm::function_ref<mlir::Value(
 constexpr const char *kUnsignedOperandsAttr = "kiln.unsigned_operands";
 constexpr const char *kUnsignedResultsAttr = "kiln.unsigned_results";
 
+/// On a QLinearConv: a Relu between the convolution and its requantization
+/// was folded into the clamp (kiln-fuse-qdq).
+constexpr const char *kFusedReluAttr = "kiln.relu";
+
 /// Whether operand `i` (or result `i`) of `op` was an unsigned integer.
 bool isUnsignedOperand(mlir::Operation *op, unsigned i);
 bool isUnsignedResult(mlir::Operation *op, unsigned i);

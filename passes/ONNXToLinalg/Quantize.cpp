@@ -35,9 +35,11 @@ static FailureOr<Value> alignToAxis(OpBuilder &b, Location loc, Value v,
   return reshapeTo(b, loc, v, RankedTensorType::get(shape, t.getElementType()));
 }
 
-/// saturate(roundeven(v) + zp) in the integer type `it`.
+/// saturate(roundeven(v) + zp) in the integer type `it`, and at least
+/// `atLeast` when given (a folded Relu: the zero point).
 static Value quantizeScalar(OpBuilder &b, Location l, Value scaled, Value zp,
-                            Type it, bool isUnsigned) {
+                            Type it, bool isUnsigned,
+                            int64_t atLeast = INT64_MIN) {
   Type f32 = b.getF32Type();
   Value r = b.create<math::RoundEvenOp>(l, scaled);
   if (zp)
@@ -46,6 +48,7 @@ static Value quantizeScalar(OpBuilder &b, Location l, Value scaled, Value zp,
   unsigned w = it.getIntOrFloatBitWidth();
   double lo = isUnsigned ? 0.0 : -std::ldexp(1.0, w - 1);
   double hi = isUnsigned ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
+  lo = std::max<double>(lo, atLeast);
   r = b.create<arith::MaximumFOp>(l, r, createScalar(b, l, f32, lo));
   r = b.create<arith::MinimumFOp>(l, r, createScalar(b, l, f32, hi));
   return convertScalar(b, l, r, it, false, isUnsigned);
@@ -438,10 +441,192 @@ struct QLinearConvLowering : OpRewritePattern<onnx::QLinearConvOp> {
   }
 };
 
+
+/// The f32 values of a constant float tensor, or failure.
+static LogicalResult getConstantFloats(Value v, SmallVectorImpl<float> &out) {
+  auto data = getConstantData(v);
+  if (!data || !data.getElementType().isF32())
+    return failure();
+  for (float f : data.getValues<float>())
+    out.push_back(f);
+  return success();
+}
+
+/// The values of an optional constant 8-bit zero point (unsigned when
+/// `isUnsigned`): {0} when it is absent, failure when not a constant.
+static LogicalResult getZeroPoints(Value zp, bool isUnsigned,
+                                   SmallVectorImpl<int64_t> &out) {
+  if (onnx::isNoValue(zp)) {
+    out.push_back(0);
+    return success();
+  }
+  if (failed(getConstantInts(zp, out)))
+    return failure();
+  if (isUnsigned)
+    for (int64_t &v : out)
+      v &= 0xff;
+  return success();
+}
+
+/// init[m, n] + sum over k of sext(a[m, k]) * zext(b[k, n]): signed 8-bit
+/// weights by unsigned 8-bit activations into i32, the form
+/// kiln-lower-matmuls runs on dot-product instructions.
+static Value buildInt8Matmul(OpBuilder &b, Location loc, Value a, Value bm,
+                             Value init) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr m, n, k;
+  bindDims(ctx, m, n, k);
+  SmallVector<AffineMap> maps{AffineMap::get(3, 0, {m, k}, ctx),
+                              AffineMap::get(3, 0, {k, n}, ctx),
+                              AffineMap::get(3, 0, {m, n}, ctx)};
+  using IT = utils::IteratorType;
+  return b
+      .create<linalg::GenericOp>(
+          loc, TypeRange{init.getType()}, ValueRange{a, bm}, ValueRange{init},
+          maps, ArrayRef<IT>{IT::parallel, IT::parallel, IT::reduction},
+          [](OpBuilder &nb, Location l, ValueRange args) {
+            Type i32 = nb.getI32Type();
+            Value wa = nb.create<arith::ExtSIOp>(l, i32, args[0]);
+            Value wb = nb.create<arith::ExtUIOp>(l, i32, args[1]);
+            Value p = nb.create<arith::MulIOp>(l, wa, wb);
+            nb.create<linalg::YieldOp>(
+                l, ValueRange{nb.create<arith::AddIOp>(l, args[2], p)});
+          })
+      .getResult(0);
+}
+
+/// QLinearConv with constant, symmetric signed 8-bit weights (per tensor or
+/// per output channel) and a per-tensor input: an 8-bit convolution that
+/// never widens its operands. The input is taken to unsigned (signed input
+/// plus 128) and padded with its zero point; per (image, group) its im2col
+/// [K, P] multiplies the weights [Fg, K] in a linalg.generic that widens
+/// each byte as it multiplies (extsi of the weight, extui of the input),
+/// which kiln-lower-matmuls runs on 4-byte dot-product instructions. The
+/// input's zero point comes out of the sum at compile time: the i32
+/// accumulator starts at bias - zx * sum(w) per output channel. It is then
+/// requantized with one f32 multiplier per output channel, computed as the
+/// general lowering computes it (x_scale * w_scale / y_scale, in f32), so
+/// both give the same integers. A `kiln.relu` unit attribute (set when a
+/// Relu between the convolution and its QuantizeLinear was folded) raises
+/// the clamp's low end to y's zero point. Other QLinearConvs (depthwise,
+/// run-time weights or scales, asymmetric weights) take the general path.
+struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
+  QLinearConvInt8Lowering(MLIRContext *context)
+      : OpRewritePattern(context, /*benefit=*/2) {}
+
+  LogicalResult matchAndRewrite(onnx::QLinearConvOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(op.getX()), wType = tensorType(op.getW());
+    auto yType = tensorType(op.getY());
+    auto i8 = rewriter.getIntegerType(8);
+    if (xType.getRank() != 4 || xType.getElementType() != i8 ||
+        wType.getElementType() != i8 || yType.getElementType() != i8 ||
+        isUnsignedOperand(op, 3))
+      return rewriter.notifyMatchFailure(op, "not an 8-bit 2-d convolution "
+                                             "with signed weights");
+    int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
+    int64_t f = wType.getDimSize(0), g = op.getGroup();
+    if (g <= 0 || c % g || f % g || (c == g && f == g && g > 1))
+      return rewriter.notifyMatchFailure(op, "depthwise");
+    bool xUnsigned = isUnsignedOperand(op, 0);
+    bool yUnsigned = isUnsignedResult(op, 0);
+    SmallVector<int64_t> zx, zw, zy, weights, bias;
+    SmallVector<float> sx, sw, sy;
+    if (failed(getZeroPoints(op.getXZeroPoint(), xUnsigned, zx)) ||
+        failed(getZeroPoints(op.getWZeroPoint(), false, zw)) ||
+        failed(getZeroPoints(op.getYZeroPoint(), yUnsigned, zy)) ||
+        failed(getConstantInts(op.getW(), weights)) ||
+        failed(getConstantFloats(op.getXScale(), sx)) ||
+        failed(getConstantFloats(op.getWScale(), sw)) ||
+        failed(getConstantFloats(op.getYScale(), sy)) ||
+        (!onnx::isNoValue(op.getB()) &&
+         failed(getConstantInts(op.getB(), bias))))
+      return rewriter.notifyMatchFailure(op, "run-time parameters");
+    if (zx.size() != 1 || zy.size() != 1 || sx.size() != 1 ||
+        sy.size() != 1 || (sw.size() != 1 && (int64_t)sw.size() != f) ||
+        llvm::any_of(zw, [](int64_t v) { return v != 0; }) ||
+        (!bias.empty() && (int64_t)bias.size() != f))
+      return rewriter.notifyMatchFailure(op, "not per-tensor input and "
+                                             "symmetric weights");
+    Window w;
+    SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+    if (failed(resolveWindow(op, xType, yType, kernel, op.getPads(),
+                             op.getStrides(), op.getDilations(),
+                             op.getAutoPad(), w)))
+      return failure();
+
+    // The input as unsigned bytes, padded with its zero point.
+    int64_t zxu = xUnsigned ? zx[0] : zx[0] + 128;
+    Value xu = op.getX();
+    if (!xUnsigned)
+      xu = buildElementwise(
+          rewriter, loc, xType, xu,
+          [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+            return b.create<arith::XOrIOp>(
+                l, args[0],
+                b.create<arith::ConstantOp>(l, b.getIntegerAttr(i8, -128)));
+          });
+    Value xp = padSpatial(
+        rewriter, loc, xu, w,
+        rewriter.create<arith::ConstantOp>(
+            loc, rewriter.getIntegerAttr(i8, static_cast<int8_t>(zxu))));
+
+    // Per output channel: the accumulator's start and the multiplier.
+    int64_t k = weights.size() / f;
+    SmallVector<int32_t> start(f);
+    SmallVector<float> multiplier(f);
+    for (int64_t o = 0; o < f; ++o) {
+      int64_t sum = 0;
+      for (int64_t i = 0; i < k; ++i)
+        sum += weights[o * k + i];
+      int64_t s = (bias.empty() ? 0 : bias[o]) - zxu * sum;
+      if (s < INT32_MIN || s > INT32_MAX)
+        return rewriter.notifyMatchFailure(op, "bias out of range");
+      start[o] = static_cast<int32_t>(s);
+      float scale = sx[0] * sw[sw.size() == 1 ? 0 : o];
+      multiplier[o] = scale / sy[0];
+    }
+    auto i32 = rewriter.getI32Type();
+    auto f32 = rewriter.getF32Type();
+    int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
+    auto accType = RankedTensorType::get({n, f, oh * ow}, i32);
+    Value startConst = rewriter.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(RankedTensorType::get({f, 1}, i32),
+                                    ArrayRef<int32_t>(start)));
+    Value acc = buildElementwise(
+        rewriter, loc, accType, startConst,
+        [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    Value sum = buildConvGemms(
+        rewriter, loc, xp, op.getW(), acc, g, oh, ow, w,
+        [](OpBuilder &b, Location l, Value ws, Value col, Value init) {
+          return buildInt8Matmul(b, l, ws, col, init);
+        });
+
+    // Requantized: saturate(round(acc * multiplier) + zy), Relu folded.
+    Value mult = rewriter.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(RankedTensorType::get({f, 1}, f32),
+                                    ArrayRef<float>(multiplier)));
+    bool relu = op->hasAttr(kFusedReluAttr);
+    auto yFlat = RankedTensorType::get({n, f, oh * ow}, i8);
+    Value y = buildElementwise(
+        rewriter, loc, yFlat, ValueRange{sum, mult},
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = b.create<arith::MulFOp>(
+              l, convertScalar(b, l, args[0], f32, false, false), args[1]);
+          return quantizeScalar(b, l, v, createScalar(b, l, f32, zy[0]), i8,
+                                yUnsigned, relu ? zy[0] : INT64_MIN);
+        });
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, y, yType));
+    return success();
+  }
+};
+
 } // namespace
 
 void kiln::populateQuantizePatterns(RewritePatternSet &patterns) {
   patterns.add<QuantizeLowering, DequantizeLowering, DynamicQuantizeLowering,
                MatMulIntegerLowering, QLinearMatMulLowering,
-               ConvIntegerLowering, QLinearConvLowering>(patterns.getContext());
+               ConvIntegerLowering, QLinearConvLowering,
+               QLinearConvInt8Lowering>(patterns.getContext());
 }

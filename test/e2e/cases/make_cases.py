@@ -434,3 +434,74 @@ def winograd_case(name, shape, c1, c2, bias):
 winograd_case("conv3x3_winograd_odd", (1, 16, 13, 11), 24, 24, True)
 # Tile rows of 19 tiles: a full vector of 16 and a masked one; no bias.
 winograd_case("conv3x3_winograd_wide", (1, 16, 40, 37), 32, 32, False)
+
+
+# 8-bit convolutions (QLinearConv with constant, symmetric signed weights:
+# the 8-bit kernel path). The reference is integer arithmetic: the exact
+# i32 sum, then requantized as ONNX Runtime does, in f32.
+def conv_int(x, w, stride, pad, group):
+    """The exact integer sum of a 2-d convolution (x already minus its zero
+    point, padded with zeros), in int64."""
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    xp = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    win = win[:, :, ::stride, ::stride]
+    fg = f // group
+    ys = [np.einsum("nchwij,ocij->nohw", win[:, gi * cg:(gi + 1) * cg],
+                    w[gi * fg:(gi + 1) * fg].astype(np.int64))
+          for gi in range(group)]
+    return np.concatenate(ys, axis=1)
+
+
+def requantize(acc, sx, sw, sy, zy, dtype):
+    """saturate(round_half_even(f32(acc) * (sx * sw / sy)) + zy), in f32."""
+    mult = (np.float32(sx) * sw.astype(np.float32)) / np.float32(sy)
+    v = acc.astype(np.float32) * mult.astype(np.float32)[None, :, None, None]
+    info = np.iinfo(dtype)
+    r = np.rint(v) + np.float32(zy)
+    return np.clip(r, info.min, info.max).astype(dtype)
+
+
+def qlinearconv_case(name, shape, f, k, stride, pad, group, xdtype,
+                     per_channel, bias):
+    n, c, h, wd = shape
+    info = np.iinfo(xdtype)
+    x = rng.integers(info.min, info.max + 1, shape).astype(xdtype)
+    w = rng.integers(-127, 128, (f, c // group, k, k)).astype(np.int8)
+    zx = np.array(int(info.min) + 117, xdtype)
+    sx = np.array(0.02, np.float32)
+    sw = (rng.uniform(0.002, 0.01, f) if per_channel
+          else rng.uniform(0.002, 0.01, 1)).astype(np.float32)
+    sy = np.array(0.5, np.float32)
+    zy = np.array(int(info.min) + 121, xdtype)
+    b = rng.integers(-20000, 20000, f).astype(np.int32)
+    inits = [numpy_helper.from_array(v, nm) for v, nm in (
+        (sx, "sx"), (zx, "zx"), (w, "w"), (sw, "sw"), (np.zeros(len(sw), np.int8), "zw"),
+        (sy, "sy"), (zy, "zy"))]
+    inputs = ["x", "sx", "zx", "w", "sw", "zw", "sy", "zy"]
+    if bias:
+        inits.append(numpy_helper.from_array(b, "b"))
+        inputs.append("b")
+    node = helper.make_node("QLinearConv", inputs, ["y"], kernel_shape=[k, k],
+                            pads=[pad] * 4, strides=[stride, stride], group=group)
+    acc = conv_int(x.astype(np.int64) - int(zx), w, stride, pad, group)
+    if bias:
+        acc = acc + b[None, :, None, None]
+    swf = np.broadcast_to(sw, (f,))
+    y = requantize(acc, sx, swf, sy, zy, xdtype)
+    et = TensorProto.UINT8 if xdtype == np.uint8 else TensorProto.INT8
+    g = helper.make_graph([node], name, [vi("x", et, list(shape))],
+                          [vi("y", et, list(y.shape))], inits)
+    save_case(name, g, [x], [y])
+
+
+# Unsigned input, per-channel scales, bias, 3x3 same padding, odd image.
+qlinearconv_case("qlinearconv_u8_3x3", (1, 16, 13, 11), 24, 3, 1, 1, 1,
+                 np.uint8, True, True)
+# A first layer: 3 channels (K = 27, not a multiple of 4), stride 2.
+qlinearconv_case("qlinearconv_u8_stem", (1, 3, 19, 17), 20, 3, 2, 1, 1,
+                 np.uint8, True, True)
+# Signed input, one weight scale, 1x1, no bias, two images and two groups.
+qlinearconv_case("qlinearconv_s8_1x1_groups", (2, 32, 7, 9), 40, 1, 1, 0, 2,
+                 np.int8, False, False)
