@@ -32,6 +32,7 @@
 #include "passes/Winograd.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -71,7 +72,13 @@ struct GemmPlan {
   bool prepacked = false; // B was packed at compile time: all its panels
   bool zeroInit = false;  // C starts as zeros (it is not read)
   std::optional<Im2col> im2col; // B is read from a flat view (packs)
+  // An 8-bit contraction: A is i32 words of four signed bytes of k
+  // ([m][k4]), B unsigned bytes packed into Bp[panel][k4][nr * 4], C i32;
+  // `vnni` does each 4-byte dot product with vpdpbusd.
+  bool int8 = false;
+  bool vnni = false;
   int64_t nr() const { return nv * vw; }
+  int64_t k4() const { return (k + 3) / 4; }
 };
 
 class GemmBuilder {
@@ -238,19 +245,26 @@ private:
     });
   }
 
-  VectorType vecType() { return VectorType::get({p.vw}, b.getF32Type()); }
+  /// The accumulators' vectors: f32, or i32 for an 8-bit contraction.
+  VectorType vecType() {
+    return VectorType::get({p.vw}, p.int8 ? Type(b.getI32Type())
+                                          : Type(b.getF32Type()));
+  }
 
   /// Lanes of vector `v` of a panel of `cols` valid columns: 0, vw or a mask.
   int64_t lanes(int64_t v, int64_t cols) {
     return std::clamp<int64_t>(cols - v * p.vw, 0, p.vw);
   }
   // Vector accesses of a row end's valid lanes (VectorLanes.h).
-  Value zeros() { return kiln::VectorLanes(b, loc, p.vw).zeros(); }
+  kiln::VectorLanes accLanes() {
+    return kiln::VectorLanes(b, loc, p.vw, vecType().getElementType());
+  }
+  Value zeros() { return accLanes().zeros(); }
   Value load(Value mem, ValueRange indices, int64_t n) {
-    return kiln::VectorLanes(b, loc, p.vw).load(mem, indices, n);
+    return accLanes().load(mem, indices, n);
   }
   void store(Value v, Value mem, ValueRange indices, int64_t n) {
-    kiln::VectorLanes(b, loc, p.vw).store(v, mem, indices, n);
+    accLanes().store(v, mem, indices, n);
   }
 
   Value column(Value panel, int64_t v) {
@@ -261,6 +275,8 @@ private:
   /// Copies panels [from, to) of B, each with `cols` valid columns, to
   /// Bp[panel - c0][k][0:nr], zero-padded.
   void packPanels(Value c0, Value from, Value to, int64_t cols) {
+    if (p.int8)
+      return packBytePanels(c0, from, to, cols);
     forLoop(from, to, 1, [&](Value panel) {
       Value local = b.create<arith::SubIOp>(loc, panel, c0);
       // Through an im2col: per vector, its line segments (below).
@@ -280,6 +296,86 @@ private:
         }
       });
     });
+  }
+
+  /// An 8-bit contraction's packing: panels [from, to) of B, `cols` valid
+  /// columns each, to Bp[panel - c0][k4][nr * 4] bytes, where column j of
+  /// vector v holds B[4 * k4 + t][column] at byte 4 * j + t (zero past K
+  /// and past the valid columns): the layout of a 4-byte dot product.
+  void packBytePanels(Value c0, Value from, Value to, int64_t cols) {
+    Type i8 = b.getIntegerType(8);
+    kiln::VectorLanes bytes(b, loc, p.vw, i8);
+    int64_t kTail = p.k % 4;
+    forLoop(from, to, 1, [&](Value panel) {
+      Value local = b.create<arith::SubIOp>(loc, panel, c0);
+      forLoop(0, p.k4(), 1, [&](Value q) {
+        Value k0 = b.create<arith::MulIOp>(loc, q, index(4));
+        for (int64_t v = 0; v < p.nv; ++v) {
+          int64_t n = lanes(v, cols);
+          SmallVector<Value> rows;
+          for (int64_t t = 0; t < 4; ++t) {
+            if (!n) {
+              rows.push_back(bytes.zeros());
+              continue;
+            }
+            Value kk = b.create<arith::AddIOp>(loc, k0, index(t));
+            bool mayPass = kTail && t >= kTail; // only in the last group
+            if (!mayPass) {
+              rows.push_back(bytes.load(B, {kk, column(panel, v)}, n));
+              continue;
+            }
+            // A row past K reads the last one and is then zeros.
+            Value in = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt,
+                                               kk, index(p.k));
+            Value at = b.create<arith::MinSIOp>(loc, kk, index(p.k - 1));
+            Value x = bytes.load(B, {at, column(panel, v)}, n);
+            rows.push_back(b.create<arith::SelectOp>(loc, in, x, bytes.zeros()));
+          }
+          // Byte 4j + t is row t's byte j.
+          SmallVector<int64_t> two, four;
+          for (int64_t i = 0; i < 2 * p.vw; ++i)
+            two.push_back(i);
+          for (int64_t j = 0; j < p.vw; ++j)
+            for (int64_t t = 0; t < 4; ++t)
+              four.push_back((t / 2) * 2 * p.vw + (t % 2) * p.vw + j);
+          Value lo = b.create<vector::ShuffleOp>(loc, rows[0], rows[1], two);
+          Value hi = b.create<vector::ShuffleOp>(loc, rows[2], rows[3], two);
+          Value all = b.create<vector::ShuffleOp>(loc, lo, hi, four);
+          b.create<vector::StoreOp>(loc, all, Bp,
+                                    ValueRange{local, q, index(v * p.vw * 4)});
+        }
+      });
+    });
+  }
+
+  /// acc + per lane the sum of the four products of unsigned bytes of `u`
+  /// by signed bytes of `s` (vectors of i32 words): vpdpbusd, or widening
+  /// vector arithmetic where the target has no such instruction.
+  Value dot4(OpBuilder &nb, Location l, Value acc, Value u, Value s) {
+    if (p.vnni)
+      return nb
+          .create<LLVM::CallIntrinsicOp>(
+              l, TypeRange{vecType()},
+              nb.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
+              ValueRange{acc, u, s},
+              LLVM::FastmathFlagsAttr::get(nb.getContext(),
+                                           LLVM::FastmathFlags::none))
+          .getResult(0);
+    auto byteType = VectorType::get({4 * p.vw}, nb.getIntegerType(8));
+    Value ub = nb.create<vector::BitCastOp>(l, byteType, u);
+    Value sb = nb.create<vector::BitCastOp>(l, byteType, s);
+    for (int64_t t = 0; t < 4; ++t) {
+      SmallVector<int64_t> picked;
+      for (int64_t j = 0; j < p.vw; ++j)
+        picked.push_back(4 * j + t);
+      Value ut = nb.create<arith::ExtUIOp>(
+          l, vecType(), nb.create<vector::ShuffleOp>(l, ub, ub, picked));
+      Value st = nb.create<arith::ExtSIOp>(
+          l, vecType(), nb.create<vector::ShuffleOp>(l, sb, sb, picked));
+      acc = nb.create<arith::AddIOp>(l, acc,
+                                     nb.create<arith::MulIOp>(l, ut, st));
+    }
+    return acc;
   }
 
   /// Where the im2col columns [col, col + lanes) are (col is a multiple of
@@ -441,9 +537,30 @@ private:
     }
 
     auto loop = b.create<scf::ForOp>(
-        loc, index(0), index(p.k), index(1), acc,
+        loc, index(0), index(p.int8 ? p.k4() : p.k), index(1), acc,
         [&](OpBuilder &nb, Location l, Value kk, ValueRange iter) {
           SmallVector<Value> bv;
+          if (p.int8) {
+            // Four bytes of k per step: B's words from the panel, A's
+            // (four signed bytes) broadcast.
+            auto bytes = VectorType::get({4 * p.vw}, nb.getIntegerType(8));
+            for (int64_t v = 0; v < p.nv; ++v)
+              bv.push_back(nb.create<vector::BitCastOp>(
+                  l, vecType(),
+                  nb.create<vector::LoadOp>(
+                      l, bytes, Bp,
+                      ValueRange{local, kk, index(v * p.vw * 4)})));
+            SmallVector<Value> next;
+            for (int64_t r = 0; r < rows; ++r) {
+              Value s =
+                  nb.create<memref::LoadOp>(l, A, ValueRange{rowIdx[r], kk});
+              Value sv = nb.create<vector::BroadcastOp>(l, vecType(), s);
+              for (int64_t v = 0; v < p.nv; ++v)
+                next.push_back(dot4(nb, l, iter[r * p.nv + v], bv[v], sv));
+            }
+            nb.create<scf::YieldOp>(l, next);
+            return;
+          }
           for (int64_t v = 0; v < p.nv; ++v) {
             if (p.pack)
               bv.push_back(nb.create<vector::LoadOp>(
@@ -500,13 +617,109 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
-      if (isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) &&
+      if ((isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) ||
+           isInt8Matmul(op)) &&
           op.hasPureBufferSemantics())
         ops.push_back(op);
     });
     for (linalg::LinalgOp op : ops)
       lower(op);
     eraseStaleGlobals(getOperation());
+  }
+
+  /// C[m, n] += sext(A[m, k]) * zext(B[k, n]) on i8, i8 and i32: the
+  /// linalg.generic an 8-bit convolution lowers to.
+  static bool isInt8Matmul(linalg::LinalgOp op) {
+    auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+    if (!generic || generic.getNumDpsInputs() != 2 ||
+        generic.getNumDpsInits() != 1 || generic.getNumLoops() != 3)
+      return false;
+    MLIRContext *ctx = op->getContext();
+    AffineExpr m, n, k;
+    bindDims(ctx, m, n, k);
+    using IT = utils::IteratorType;
+    if (generic.getIndexingMapsArray() !=
+            SmallVector<AffineMap>{AffineMap::get(3, 0, {m, k}, ctx),
+                                   AffineMap::get(3, 0, {k, n}, ctx),
+                                   AffineMap::get(3, 0, {m, n}, ctx)} ||
+        generic.getIteratorTypesArray() !=
+            SmallVector<IT>{IT::parallel, IT::parallel, IT::reduction})
+      return false;
+    Block &body = *generic.getBlock();
+    auto isType = [](Value v, unsigned width) {
+      return v.getType().isInteger(width);
+    };
+    if (!isType(body.getArgument(0), 8) || !isType(body.getArgument(1), 8) ||
+        !isType(body.getArgument(2), 32))
+      return false;
+    auto add = dyn_cast_or_null<arith::AddIOp>(
+        body.getTerminator()->getOperand(0).getDefiningOp());
+    if (!add)
+      return false;
+    Value acc = add.getLhs(), product = add.getRhs();
+    if (product == body.getArgument(2))
+      std::swap(acc, product);
+    auto mul = product.getDefiningOp<arith::MulIOp>();
+    if (acc != body.getArgument(2) || !mul)
+      return false;
+    auto sa = mul.getLhs().getDefiningOp<arith::ExtSIOp>();
+    auto ub = mul.getRhs().getDefiningOp<arith::ExtUIOp>();
+    if (!sa || !ub) {
+      sa = mul.getRhs().getDefiningOp<arith::ExtSIOp>();
+      ub = mul.getLhs().getDefiningOp<arith::ExtUIOp>();
+    }
+    return sa && ub && sa.getIn() == body.getArgument(0) &&
+           ub.getIn() == body.getArgument(1) &&
+           body.getOperations().size() == 5;
+  }
+
+  /// The [m, k] i8 constant `a` (a view of a whole constant global, through
+  /// subviews and reshapes) repacked as a new global of i32 words [m][k4],
+  /// word q of row i holding a[i][4q + t] in byte t (zeros past k); null
+  /// when `a` is no such constant.
+  Value packedInt8Words(OpBuilder &b, Location loc, Value a, int64_t m,
+                        int64_t k) {
+    auto type = cast<MemRefType>(a.getType());
+    SmallVector<int64_t> strides;
+    int64_t offset;
+    if (failed(getStridesAndOffset(type, strides, offset)) ||
+        ShapedType::isDynamic(offset) ||
+        llvm::any_of(strides, ShapedType::isDynamic))
+      return nullptr;
+    Value v = a;
+    while (Operation *def = v.getDefiningOp()) {
+      if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp,
+               memref::SubViewOp>(def))
+        break;
+      v = def->getOperand(0);
+    }
+    auto get = v.getDefiningOp<memref::GetGlobalOp>();
+    if (!get || !cast<MemRefType>(get.getType()).getLayout().isIdentity())
+      return nullptr;
+    auto module = get->getParentOfType<ModuleOp>();
+    auto global = module.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
+    if (!global || !global.getConstant() || !global.getInitialValue())
+      return nullptr;
+    auto dense = dyn_cast<DenseElementsAttr>(*global.getInitialValue());
+    if (!dense || !dense.getElementType().isInteger(8))
+      return nullptr;
+    SmallVector<int8_t> data;
+    for (const APInt &x : dense.getValues<APInt>())
+      data.push_back(static_cast<int8_t>(x.getSExtValue()));
+    int64_t k4 = (k + 3) / 4;
+    std::vector<int32_t> words(m * k4, 0);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t kk = 0; kk < k; ++kk) {
+        int64_t at = offset + i * strides[0] + kk * strides[1];
+        if (at < 0 || at >= (int64_t)data.size())
+          return nullptr;
+        uint32_t byte = static_cast<uint8_t>(data[at]);
+        words[i * k4 + kk / 4] |= static_cast<int32_t>(byte << (8 * (kk % 4)));
+      }
+    std::string suffix = "_dot4";
+    if (offset)
+      suffix += "_" + std::to_string(offset);
+    return newConstant(b, loc, global, suffix, {m, k4}, ArrayRef<int32_t>(words));
   }
 
   /// How a GEMM's operands reach a rows function. An operand that is a
@@ -640,16 +853,20 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
 
   /// A new constant global, the name of `global` and `suffix`, holding
   /// `data` of `shape` (made once); `global` goes when nothing else uses it.
+  template <typename T>
   Value newConstant(OpBuilder &b, Location loc, memref::GlobalOp global,
                     StringRef suffix, ArrayRef<int64_t> shape,
-                    ArrayRef<float> data) {
+                    ArrayRef<T> data) {
     auto module = global->getParentOfType<ModuleOp>();
-    auto type = MemRefType::get(shape, b.getF32Type());
+    Type element = std::is_same_v<T, float> ? Type(b.getF32Type())
+                                            : Type(b.getIntegerType(
+                                                  8 * sizeof(T)));
+    auto type = MemRefType::get(shape, element);
     std::string name = (global.getSymName() + suffix).str();
     if (!module.lookupSymbol(name)) {
       OpBuilder mb(global);
       mb.setInsertionPointAfter(global);
-      auto tensorType = RankedTensorType::get(shape, b.getF32Type());
+      auto tensorType = RankedTensorType::get(shape, element);
       auto value = DenseResourceElementsAttr::get(
           tensorType, name,
           HeapAsmResourceBlob::allocateAndCopyInferAlign(data));
@@ -678,7 +895,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       for (int64_t kk = 0; kk < p.k; ++kk)
         for (int64_t j = 0; j < nr && panel * nr + j < p.n; ++j)
           packed[(panel * p.k + kk) * nr + j] = data[kk * p.n + panel * nr + j];
-    return newConstant(b, loc, constant->first, "_panels" + std::to_string(nr),
+    return newConstant<float>(b, loc, constant->first, "_panels" + std::to_string(nr),
                        {p.panels, p.k, nr}, packed);
   }
 
@@ -881,14 +1098,18 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     auto types = llvm::map_to_vector(op->getOperands(), [](Value v) {
       return dyn_cast<MemRefType>(v.getType());
     });
-    for (MemRefType t : types)
-      if (!t || !t.hasStaticShape() || !t.getElementType().isF32() ||
-          !kiln::hasUnitInnerStride(t))
+    bool int8 = isInt8Matmul(op);
+    for (auto [i, t] : llvm::enumerate(types))
+      if (!t || !t.hasStaticShape() || !kiln::hasUnitInnerStride(t) ||
+          !(int8 ? t.getElementType().isInteger(i < 2 ? 8 : 32)
+                 : t.getElementType().isF32()))
         return; // left to linalg-to-loops
     bool batched = isa<linalg::BatchMatmulOp>(op);
     ArrayRef<int64_t> as = types[0].getShape(), bs = types[1].getShape();
     int64_t m = as[batched], k = as[batched + 1], n = bs[batched + 1];
     GemmPlan p = plan(m, n, k);
+    if (int8)
+      return lowerInt8(op, p);
     // A B its maker marked (Winograd's V: contiguous rows whose stride is
     // no power of two) is read in place.
     if (op->hasAttr(kReadBInPlace))
@@ -1044,6 +1265,67 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       eraseIm2col(oldB, *im2col);
   }
 
+  /// An 8-bit contraction (isInt8Matmul) with a constant A: A as words
+  /// packed at compile time, B packed into byte panels at run time, the
+  /// fused ends as for f32.
+  void lowerInt8(linalg::LinalgOp op, GemmPlan p) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Value words = packedInt8Words(b, loc, op->getOperand(0), p.m, p.k);
+    if (!words)
+      return; // left to linalg-to-loops
+    p.int8 = true;
+    p.vnni = int8Dot == "vnni" && p.vw == 16;
+    p.pack = true;
+    p.chunk = std::clamp<int64_t>(chunkBytes / (p.k4() * p.nr() * 4), 1,
+                                  p.panels);
+    Value bm = op->getOperand(1), c = op->getOperand(2);
+    Value pack = b.create<memref::AllocOp>(
+        loc,
+        MemRefType::get({p.chunk, p.k4(), 4 * p.nr()}, b.getIntegerType(8)),
+        b.getI64IntegerAttr(64));
+    kiln::FusedEnds ends;
+    if (fuse)
+      ends = kiln::FusedEnds::match(b, op, c, ValueRange{op->getOperand(0), bm},
+                                    p.m, /*gappedResult=*/true);
+    GemmBuilder builder(b, loc, p, &ends);
+    GemmBuilder::RowsFunction rows;
+    int64_t chunkCols = std::min(p.n, p.chunk * p.nr());
+    FailureOr<Dispatch> dispatch = failure();
+    if (parallel && builder.blocks() > 1 &&
+        2 * p.m * p.k * chunkCols >= parallelMinFlops)
+      dispatch = planDispatch(b, loc, op, ValueRange{words, bm, c, pack},
+                              ends.buffers());
+    if (succeeded(dispatch)) {
+      builder.setDispatchBuffers(dispatch->buffers);
+      rows = [&, cache = std::map<std::pair<int64_t, GemmBuilder::Split>,
+                                  func::FuncOp>()](
+                 int64_t cols, GemmBuilder::Split split) mutable {
+        func::FuncOp &fn = cache[{cols, split}];
+        if (!fn)
+          fn = rowsFunction(op, p, *dispatch, &ends, cols, split);
+        return fn;
+      };
+    }
+    builder.build(words, bm, c, pack, rows);
+    ends.eraseFused();
+    Value oldA = op->getOperand(0);
+    op->erase();
+    // The bytes' global goes when nothing else reads it.
+    for (Value v = oldA; v && v.use_empty();) {
+      Operation *def = v.getDefiningOp();
+      if (!def || !isa<memref::CollapseShapeOp, memref::ExpandShapeOp,
+                       memref::SubViewOp, memref::GetGlobalOp>(def))
+        break;
+      if (auto get = dyn_cast<memref::GetGlobalOp>(def))
+        if (auto global = def->getParentOfType<ModuleOp>()
+                              .lookupSymbol<memref::GlobalOp>(get.getNameAttr()))
+          staleGlobals.insert(global);
+      v = isa<memref::GetGlobalOp>(def) ? Value() : def->getOperand(0);
+      def->erase();
+    }
+  }
+
   /// The im2col copy that wrote `oldB`, and its buffer with it when nothing
   /// else uses it.
   static void eraseIm2col(Value oldB, const Im2colSource &im2col) {
@@ -1086,7 +1368,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         static_cast<int64_t>(weights->second.size()) != oc * ch * 9)
       return false;
 
-    Value u = newConstant(b, loc, weights->first, "_winograd", {16, oc, ch},
+    Value u = newConstant<float>(b, loc, weights->first, "_winograd", {16, oc, ch},
                           kiln::winogradWeights(weights->second, oc, ch));
     kiln::FusedEnds ends;
     if (fuse)

@@ -126,6 +126,16 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     [OC][C] by [C][T] lowered as a batch_matmul above, and the output tiles
     transformed back with the bias and the fused epilogue (by output
     channels): 16 products per tile and channel pair instead of 36.
+
+    8-bit contractions, the linalg.generic `C[m, n] += sext(A[m, k]) *
+    zext(B[k, n])` (i8, i8 into i32) that QLinearConv lowers to, with a
+    constant A (the weights), run on the same loops four bytes of k at a
+    time: A repacked at compile time into i32 words of four consecutive k
+    (a global [M][ceil(K/4)]), B packed at run time into panels
+    [ceil(K/4)][nr][4] of bytes, and per step of four k one 4-byte dot
+    product per lane into i32 accumulators: AVX-512 VNNI's vpdpbusd with
+    `int8-dot=vnni` (and a vector width of 16), otherwise widening vector
+    multiplies and adds. The requantization after it is the fused epilogue.
   }];
   let options = [
     Option<"tileM", "tile-m", "int64_t", /*default=*/"8", "rows per micro-kernel">,
@@ -160,12 +170,15 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "the fewest input and output channels of a Winograd convolution">,
     Option<"winogradMinTiles", "winograd-min-tiles", "int64_t",
            /*default=*/"16",
-           "the fewest 2x2 output tiles of a Winograd convolution">
+           "the fewest 2x2 output tiles of a Winograd convolution">,
+    Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"\"",
+           "the 8-bit dot-product instruction: vnni (AVX-512 VNNI's "
+           "vpdpbusd), or none (widening multiplies)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
     "mlir::scf::SCFDialect", "mlir::vector::VectorDialect",
-    "mlir::func::FuncDialect"
+    "mlir::func::FuncDialect", "mlir::LLVM::LLVMDialect"
   ];
 }
 

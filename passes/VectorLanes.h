@@ -1,9 +1,10 @@
-//===- VectorLanes.h - Masked vector loads and stores -------*- C++ -*-===//
+//===- VectorLanes.h - Masked vector loads and stores -----------*- C++ -*-===//
 //
 // This file defines VectorLanes, the vector accesses the kernel passes
 // (kiln-lower-matmuls, kiln-lower-windows) share: 1-d vectors (f32 unless
-// told otherwise) of a fixed width, of which only the first `lanes` may be valid at the end of a
-// row, loaded with zeros elsewhere and stored under a mask.
+// told otherwise) of a fixed width, of which only the first `lanes` may be
+// valid at the end of a row, loaded with zeros elsewhere and stored under a
+// mask.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,11 +40,14 @@ inline int64_t linesTouched(int64_t width, int64_t vw) {
 
 class VectorLanes {
 public:
-  VectorLanes(mlir::OpBuilder &b, mlir::Location loc, int64_t width)
-      : b(b), loc(loc), width(width) {}
+  /// Vectors of `width` f32 lanes, or of `element` when given.
+  VectorLanes(mlir::OpBuilder &b, mlir::Location loc, int64_t width,
+              mlir::Type element = {})
+      : b(b), loc(loc), width(width),
+        element(element ? element : b.getF32Type()) {}
 
   mlir::VectorType type() const {
-    return mlir::VectorType::get({width}, b.getF32Type());
+    return mlir::VectorType::get({width}, element);
   }
 
   /// The first `lanes` lanes set.

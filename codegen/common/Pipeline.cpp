@@ -79,6 +79,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   matmuls.chunkBytes = profile.chunkBytes;
   matmuls.parallel = profile.threads;
   matmuls.winograd = profile.winograd;
+  matmuls.int8Dot = profile.int8Dot;
   pm.addPass(createLowerMatmuls(matmuls));
   LowerWindowsOptions windows;
   windows.vectorWidth = profile.vectorWidth;

@@ -12,6 +12,7 @@
 #define KILN_CODEGEN_COMMON_TARGETPROFILE_H
 
 #include <cstdint>
+#include <string>
 
 namespace kiln {
 
@@ -41,6 +42,9 @@ struct TargetProfile {
   /// multiplications for transformed copies of the input and output tiles
   /// (four times their size) in the arena; not on a microcontroller.
   bool winograd = true;
+  /// The 4-byte dot-product instruction of 8-bit contractions: "vnni"
+  /// (AVX-512 VNNI's vpdpbusd), or none (widening vector multiplies).
+  std::string int8Dot;
   /// Alignment of the workspace arena and of every buffer in it, in bytes.
   int64_t alignment = 64;
   /// The ISA has no NaN-propagating float max/min (llvm.maximum): lower

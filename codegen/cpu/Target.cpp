@@ -55,6 +55,8 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     if (!has("avx512f")) {
       profile.vectorWidth = has("avx") ? 8 : 4;
       profile.tileM = 6;
+    } else if (has("avx512vnni")) {
+      profile.int8Dot = "vnni";
     }
   } else if (triple.isAArch64()) {
     // 32 NEON registers of 4 lanes: 8x3 accumulators (OpenBLAS's 8x12).
