@@ -51,6 +51,19 @@ def DecomposePads : Pass<"kiln-decompose-pads", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def FuseQDQ : Pass<"kiln-fuse-qdq", "mlir::func::FuncOp"> {
+  let summary = "Rewrite QDQ convolutions into QLinearConv";
+  let description = [{
+    Before: DequantizeLinear on a Conv's input and weights (and an int32
+    bias at scale x_scale * w_scale), the Conv, optionally a Relu or a
+    Clip with constant bounds, and a QuantizeLinear: the QDQ form of an
+    8-bit convolution. After: one onnx.QLinearConv on the 8-bit tensors;
+    the activation becomes its `kiln.clamp` = [lo, hi] on the output's
+    8-bit scale. Runs before constant folding, which would otherwise fold
+    the weights' DequantizeLinear into float weights.
+  }];
+}
+
 def FoldONNXConstants : Pass<"kiln-fold-onnx-constants", "mlir::func::FuncOp"> {
   let summary = "Evaluate onnx ops whose inputs are all constants";
   let description = [{

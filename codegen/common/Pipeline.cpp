@@ -30,6 +30,7 @@ static LogicalResult createLinalgCopy(OpBuilder &b, Location loc, Value from,
 }
 
 void buildONNXToLinalgPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createFuseQDQ());
   pm.addNestedPass<func::FuncOp>(createFoldONNXConstants());
   pm.addNestedPass<func::FuncOp>(createONNXSignless());
   pm.addPass(createCanonicalizerPass());

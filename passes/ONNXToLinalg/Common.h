@@ -28,9 +28,9 @@ using ScalarBuilder = llvm::function_ref<mlir::Value(
 constexpr const char *kUnsignedOperandsAttr = "kiln.unsigned_operands";
 constexpr const char *kUnsignedResultsAttr = "kiln.unsigned_results";
 
-/// On a QLinearConv: a Relu between the convolution and its requantization
-/// was folded into the clamp (kiln-fuse-qdq).
-constexpr const char *kFusedReluAttr = "kiln.relu";
+/// On a QLinearConv: [lo, hi], the output's clamp on its 8-bit scale, an
+/// activation folded by kiln-fuse-qdq (Relu: lo is the zero point).
+constexpr const char *kClampAttr = "kiln.clamp";
 
 /// Whether operand `i` (or result `i`) of `op` was an unsigned integer.
 bool isUnsignedOperand(mlir::Operation *op, unsigned i);

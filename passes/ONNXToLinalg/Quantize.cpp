@@ -35,11 +35,21 @@ static FailureOr<Value> alignToAxis(OpBuilder &b, Location loc, Value v,
   return reshapeTo(b, loc, v, RankedTensorType::get(shape, t.getElementType()));
 }
 
-/// saturate(roundeven(v) + zp) in the integer type `it`, and at least
-/// `atLeast` when given (a folded Relu: the zero point).
+/// An output clamp [lo, hi] inside the integer type's range; none: the
+/// whole range.
+using Clamp = std::optional<std::pair<int64_t, int64_t>>;
+
+/// The clamp a QLinearConv carries (kClampAttr), if any.
+static Clamp clampOf(Operation *op) {
+  auto bounds = op->getAttrOfType<DenseI64ArrayAttr>(kClampAttr);
+  if (!bounds || bounds.size() != 2)
+    return std::nullopt;
+  return std::make_pair(bounds[0], bounds[1]);
+}
+
+/// saturate(roundeven(v) + zp) in the integer type `it`, within `clamp`.
 static Value quantizeScalar(OpBuilder &b, Location l, Value scaled, Value zp,
-                            Type it, bool isUnsigned,
-                            int64_t atLeast = INT64_MIN) {
+                            Type it, bool isUnsigned, Clamp clamp = {}) {
   Type f32 = b.getF32Type();
   Value r = b.create<math::RoundEvenOp>(l, scaled);
   if (zp)
@@ -48,7 +58,10 @@ static Value quantizeScalar(OpBuilder &b, Location l, Value scaled, Value zp,
   unsigned w = it.getIntOrFloatBitWidth();
   double lo = isUnsigned ? 0.0 : -std::ldexp(1.0, w - 1);
   double hi = isUnsigned ? std::ldexp(1.0, w) - 1 : std::ldexp(1.0, w - 1) - 1;
-  lo = std::max<double>(lo, atLeast);
+  if (clamp) {
+    lo = std::max<double>(lo, clamp->first);
+    hi = std::min<double>(hi, clamp->second);
+  }
   r = b.create<arith::MaximumFOp>(l, r, createScalar(b, l, f32, lo));
   r = b.create<arith::MinimumFOp>(l, r, createScalar(b, l, f32, hi));
   return convertScalar(b, l, r, it, false, isUnsigned);
@@ -298,7 +311,7 @@ struct MatMulIntegerLowering : OpRewritePattern<onnx::MatMulIntegerOp> {
 /// Runtime does.
 static Value requantize(OpBuilder &b, Location loc, Value acc, Value sa,
                         Value sb, Value sy, Value yzp, RankedTensorType yType,
-                        bool isUnsigned) {
+                        bool isUnsigned, Clamp clamp = {}) {
   Type it = yType.getElementType();
   return buildElementwise(
       b, loc, yType, ValueRange{acc, sa, sb, sy, yzp},
@@ -308,7 +321,7 @@ static Value requantize(OpBuilder &b, Location loc, Value acc, Value sa,
             l, nb.create<arith::MulFOp>(l, args[1], args[2]), args[3]);
         Value v = nb.create<arith::MulFOp>(
             l, convertScalar(nb, l, args[0], f32, false, false), scale);
-        return quantizeScalar(nb, l, v, args[4], it, isUnsigned);
+        return quantizeScalar(nb, l, v, args[4], it, isUnsigned, clamp);
       });
 }
 
@@ -436,7 +449,8 @@ struct QLinearConvLowering : OpRewritePattern<onnx::QLinearConvOp> {
       return unsupported(op, "scales and zero points must be scalars (w's may "
                              "be one per output channel)");
     rewriter.replaceOp(op, requantize(rewriter, loc, acc, *sx, *sw, *sy, *zy,
-                                      yType, isUnsignedResult(op, 0)));
+                                      yType, isUnsignedResult(op, 0),
+                                      clampOf(op)));
     return success();
   }
 };
@@ -506,9 +520,8 @@ static Value buildInt8Matmul(OpBuilder &b, Location loc, Value a, Value bm,
 /// accumulator starts at bias - zx * sum(w) per output channel. It is then
 /// requantized with one f32 multiplier per output channel, computed as the
 /// general lowering computes it (x_scale * w_scale / y_scale, in f32), so
-/// both give the same integers. A `kiln.relu` unit attribute (set when a
-/// Relu between the convolution and its QuantizeLinear was folded) raises
-/// the clamp's low end to y's zero point. Other QLinearConvs (depthwise,
+/// both give the same integers, and both honour a folded activation's clamp
+/// (kClampAttr). Other QLinearConvs (depthwise,
 /// run-time weights or scales, asymmetric weights) take the general path.
 struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
   QLinearConvInt8Lowering(MLIRContext *context)
@@ -607,7 +620,7 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
     Value mult = rewriter.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(RankedTensorType::get({f, 1}, f32),
                                     ArrayRef<float>(multiplier)));
-    bool relu = op->hasAttr(kFusedReluAttr);
+    Clamp clamp = clampOf(op);
     auto yFlat = RankedTensorType::get({n, f, oh * ow}, i8);
     Value y = buildElementwise(
         rewriter, loc, yFlat, ValueRange{sum, mult},
@@ -615,7 +628,7 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
           Value v = b.create<arith::MulFOp>(
               l, convertScalar(b, l, args[0], f32, false, false), args[1]);
           return quantizeScalar(b, l, v, createScalar(b, l, f32, zy[0]), i8,
-                                yUnsigned, relu ? zy[0] : INT64_MIN);
+                                yUnsigned, clamp);
         });
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, y, yType));
     return success();

@@ -505,3 +505,65 @@ qlinearconv_case("qlinearconv_u8_stem", (1, 3, 19, 17), 20, 3, 2, 1, 1,
 # Signed input, one weight scale, 1x1, no bias, two images and two groups.
 qlinearconv_case("qlinearconv_s8_1x1_groups", (2, 32, 7, 9), 40, 1, 1, 0, 2,
                  np.int8, False, False)
+
+
+# A QDQ model as ONNX Runtime's quantizer writes one: float input and
+# output, QuantizeLinear / DequantizeLinear around each convolution, int8
+# weights per channel (symmetric), int32 biases at scale x_scale * w_scale,
+# uint8 activations; a Relu and a Clip(0, 6) between a Conv and its
+# QuantizeLinear. kiln-fuse-qdq makes each pattern one 8-bit convolution:
+# the reference is the same integer arithmetic, so the outputs are exact.
+def quantize(v, s, z, dtype):
+    info = np.iinfo(dtype)
+    q = np.rint(v.astype(np.float32) / np.float32(s)) + np.float32(z)
+    return np.clip(q, info.min, info.max).astype(dtype)
+
+
+def qdq_case(name):
+    x = rng.standard_normal((1, 8, 12, 10)).astype(np.float32)
+    sx, zx = np.float32(0.03), np.uint8(131)
+    w1 = rng.integers(-127, 128, (16, 8, 3, 3)).astype(np.int8)
+    sw1 = rng.uniform(0.002, 0.006, 16).astype(np.float32)
+    b1 = rng.integers(-3000, 3000, 16).astype(np.int32)
+    s1, z1 = np.float32(0.05), np.uint8(17)
+    w2 = rng.integers(-127, 128, (12, 16, 1, 1)).astype(np.int8)
+    sw2 = np.array([0.004], np.float32)
+    s2, z2 = np.float32(0.04), np.uint8(9)
+    sb1 = (sx * sw1).astype(np.float32)
+    arr = lambda v, n: numpy_helper.from_array(np.asarray(v), n)
+    inits = [arr(sx, "sx"), arr(zx, "zx"), arr(w1, "w1"), arr(sw1, "sw1"),
+             arr(np.zeros(16, np.int8), "zw1"), arr(b1, "b1"), arr(sb1, "sb1"),
+             arr(np.zeros(16, np.int32), "zb1"), arr(s1, "s1"), arr(z1, "z1"),
+             arr(w2, "w2"), arr(sw2[0], "sw2"), arr(np.int8(0), "zw2"),
+             arr(s2, "s2"), arr(z2, "z2"),
+             arr(np.float32(0), "zero"), arr(np.float32(6), "six")]
+    N = helper.make_node
+    nodes = [
+        N("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
+        N("DequantizeLinear", ["xq", "sx", "zx"], ["xd"]),
+        N("DequantizeLinear", ["w1", "sw1", "zw1"], ["w1d"], axis=0),
+        N("DequantizeLinear", ["b1", "sb1", "zb1"], ["b1d"], axis=0),
+        N("Conv", ["xd", "w1d", "b1d"], ["c1"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        N("Relu", ["c1"], ["r1"]),
+        N("QuantizeLinear", ["r1", "s1", "z1"], ["q1"]),
+        N("DequantizeLinear", ["q1", "s1", "z1"], ["d1"]),
+        N("DequantizeLinear", ["w2", "sw2", "zw2"], ["w2d"]),
+        N("Conv", ["d1", "w2d"], ["c2"], kernel_shape=[1, 1]),
+        N("Clip", ["c2", "zero", "six"], ["r2"]),
+        N("QuantizeLinear", ["r2", "s2", "z2"], ["q2"]),
+        N("DequantizeLinear", ["q2", "s2", "z2"], ["y"]),
+    ]
+    g = helper.make_graph(nodes, name, [vi("x", F, [1, 8, 12, 10])],
+                          [vi("y", F, [1, 12, 12, 10])], inits)
+    xq = quantize(x, sx, zx, np.uint8)
+    acc1 = conv_int(xq.astype(np.int64) - int(zx), w1, 1, 1, 1) + b1[None, :, None, None]
+    q1 = np.maximum(requantize(acc1, sx, sw1, s1, z1, np.uint8), z1)
+    acc2 = conv_int(q1.astype(np.int64) - int(z1), w2, 1, 0, 1)
+    q2 = requantize(acc2, s1, np.broadcast_to(sw2, (12,)), s2, z2, np.uint8)
+    q2 = np.clip(q2, quantize(np.float32(0), s2, z2, np.uint8),
+                 quantize(np.float32(6), s2, z2, np.uint8))
+    y = ((q2.astype(np.int64) - int(z2)).astype(np.float32) * s2).astype(np.float32)
+    save_case(name, g, [x], [y])
+
+
+qdq_case("qdq_conv_relu_clip")

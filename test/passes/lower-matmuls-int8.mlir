@@ -1,0 +1,75 @@
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false int8-dot=vnni" --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=WIDEN
+// An 8-bit contraction (signed weights by unsigned activations into i32)
+// runs four bytes of k per step: the constant weights become i32 words of
+// four consecutive k at compile time (K = 6: two words a row, the second
+// zero-padded), B is packed into byte panels [k4][nr * 4] whose rows are
+// interleaved byte by byte, and each step is one vpdpbusd per accumulator
+// (or, without VNNI, four widening multiplies and adds). The
+// requantization after it is the fused epilogue, stored as bytes.
+
+// CHECK-NOT: memref.global "private" constant @w :
+// CHECK: memref.global "private" constant @w_dot4 : memref<2x2xi32> = dense_resource<w_dot4>
+memref.global "private" constant @w : memref<2x6xi8> = dense<[[1, 2, 3, 4, 5, 6], [-1, -2, -3, -4, -5, -6]]>
+
+#mA = affine_map<(m, n, k) -> (m, k)>
+#mB = affine_map<(m, n, k) -> (k, n)>
+#mC = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+
+// CHECK-LABEL: func @int8_conv
+// CHECK: %[[PACK:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x128xi8>
+// The packing: four rows of 16 bytes interleaved into 64.
+// CHECK: vector.shuffle {{.*}} : vector<16xi8>, vector<16xi8>
+// CHECK: vector.shuffle {{.*}}[0, 16, 32, 48, 1, 17, 33, 49,
+// CHECK-SAME: vector<32xi8>, vector<32xi8>
+// CHECK: vector.store {{.*}}, %[[PACK]]{{.*}} : memref<1x2x128xi8>, vector<64xi8>
+// The kernel: words of B, a broadcast word of A, vpdpbusd.
+// CHECK: scf.for
+// CHECK: vector.load %[[PACK]]{{.*}} : memref<1x2x128xi8>, vector<64xi8>
+// CHECK: vector.bitcast {{.*}} : vector<64xi8> to vector<16xi32>
+// CHECK: memref.load {{.*}} : memref<2x2xi32>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// The epilogue, stored as bytes under a mask (20 columns: 16 and 4).
+// CHECK: math.roundeven {{.*}} : vector<16xf32>
+// CHECK: arith.fptoui {{.*}} : vector<16xf32> to vector<16xi8>
+// CHECK: vector.maskedstore {{.*}} : memref<2x20xi8>, vector<16xi1>, vector<16xi8>
+// CHECK-NOT: linalg.generic
+// WIDEN-LABEL: func @int8_conv
+// WIDEN-NOT: llvm.call_intrinsic
+// WIDEN: arith.extui {{.*}} : vector<16xi8> to vector<16xi32>
+// WIDEN: arith.extsi {{.*}} : vector<16xi8> to vector<16xi32>
+// WIDEN: arith.muli {{.*}} : vector<16xi32>
+func.func @int8_conv(%b: memref<6x20xi8>, %mult: memref<2xf32>, %y: memref<2x20xi8>) {
+  %a = memref.get_global @w : memref<2x6xi8>
+  %c = memref.alloc() : memref<2x20xi32>
+  %zero = arith.constant 0 : i32
+  linalg.fill ins(%zero : i32) outs(%c : memref<2x20xi32>)
+  linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<2x6xi8>, memref<6x20xi8>) outs(%c : memref<2x20xi32>) {
+  ^bb0(%x: i8, %w: i8, %acc: i32):
+    %0 = arith.extsi %x : i8 to i32
+    %1 = arith.extui %w : i8 to i32
+    %2 = arith.muli %0, %1 : i32
+    %3 = arith.addi %acc, %2 : i32
+    linalg.yield %3 : i32
+  }
+  linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %mult : memref<2x20xi32>, memref<2xf32>) outs(%y : memref<2x20xi8>) {
+  ^bb0(%v: i32, %m: f32, %out: i8):
+    %f = arith.sitofp %v : i32 to f32
+    %s = arith.mulf %f, %m : f32
+    %r = math.roundeven %s : f32
+    %lo = arith.constant 0.0 : f32
+    %hi = arith.constant 255.0 : f32
+    %c1 = arith.maximumf %r, %lo : f32
+    %c2 = arith.minimumf %c1, %hi : f32
+    %q = arith.fptoui %c2 : f32 to i8
+    linalg.yield %q : i8
+  }
+  return
+}
+
+// The words of @w, little-endian: 1 2 3 4 | 5 6 0 0 | -1 -2 -3 -4 | -5 -6 0 0.
+// CHECK: w_dot4: "0x040000000102030405060000FFFEFDFCFBFA0000"
