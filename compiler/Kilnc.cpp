@@ -13,6 +13,7 @@
 #include "codegen/common/ModelSignature.h"
 #include "codegen/common/Pipeline.h"
 #include "codegen/cpu/Target.h"
+#include "compiler/Calibration.h"
 #include "compiler/Pipelines.h"
 #include "compiler/import/Importer.h"
 
@@ -117,11 +118,34 @@ cl::opt<std::string> maxWorkspace(
     "max-workspace",
     cl::desc("fail if the workspace arena needs more than this many bytes"),
     cl::value_desc("bytes"), cl::cat(kilncCategory));
+cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("int8: quantize the float model's convolutions (needs "
+             "--calibrate)"),
+    cl::value_desc("int8"), cl::cat(kilncCategory));
+cl::opt<std::string> calibrateDir(
+    "calibrate",
+    cl::desc("with --quantize: calibration inputs, DIR/input_<i>.pb or "
+             "DIR/*/input_<i>.pb"),
+    cl::value_desc("dir"), cl::cat(kilncCategory));
+cl::list<std::string> keepFloat(
+    "keep-float", cl::CommaSeparated,
+    cl::desc("with --quantize: nodes that stay float (names, or OpType#index "
+             "for unnamed nodes)"),
+    cl::value_desc("node,..."), cl::cat(kilncCategory));
+cl::opt<bool> quantizeReport(
+    "quantize-report",
+    cl::desc("with --quantize: print each layer's scales and its error "
+             "against the float model on the calibration inputs"),
+    cl::cat(kilncCategory));
 cl::opt<std::string>
     compileTo("compile-to",
               cl::desc("with --emit=mlir: stop after onnx, linalg, optimized, "
                        "bufferized or llvm"),
               cl::init("llvm"), cl::cat(kilncCategory));
+
+/// The temporary directory of --quantize, removed at exit.
+std::string workDirToRemove;
 
 /// Prints one error line and nothing else.
 [[noreturn]] void fail(const llvm::Twine &message) {
@@ -387,6 +411,14 @@ int main(int argc, char **argv) {
   std::vector<InputShapePin> pins;
   for (const std::string &s : inputShapes)
     pins.push_back(parsePin(s));
+  if (!quantize.empty() && quantize != "int8")
+    fail("unknown --quantize '" + quantize + "' (int8)");
+  if (!quantize.empty() && calibrateDir.empty())
+    fail("--quantize=int8 needs --calibrate=DIR (the calibration inputs)");
+  if (quantize.empty() && (!calibrateDir.empty() || !keepFloat.empty() ||
+                           quantizeReport))
+    fail("--calibrate, --keep-float and --quantize-report go with "
+         "--quantize=int8");
   std::string name =
       modelName.empty()
           ? makeCIdentifier(llvm::sys::path::stem(inputPath).str())
@@ -457,7 +489,38 @@ int main(int argc, char **argv) {
 
   if (maxStringBytes < 1)
     fail("--max-string-bytes must be at least 1");
-  auto imported = importOnnxModel(inputPath, context, pins, inputShapesFrom,
+  // --quantize: the QDQ model, calibrated here, is what gets compiled.
+  std::string modelPath = inputPath;
+  if (!quantize.empty()) {
+    QuantizeRequest request;
+    request.modelPath = inputPath;
+    request.calibrateDir = calibrateDir;
+    request.kilnc = llvm::sys::fs::getMainExecutable(argv[0], (void *)&fail);
+    request.options.keepFloat.assign(keepFloat.begin(), keepFloat.end());
+    request.options.pins = &pins;
+    request.options.pinsFromDir = inputShapesFrom;
+    request.options.maxStringBytes = maxStringBytes;
+    for (const std::string &s : inputShapes)
+      request.forwardedFlags.push_back("--input-shape=" + s);
+    if (!inputShapesFrom.empty())
+      request.forwardedFlags.push_back("--input-shapes-from=" +
+                                       inputShapesFrom);
+    request.forwardedFlags.push_back("--max-string-bytes=" +
+                                     std::to_string(maxStringBytes));
+    request.report = quantizeReport;
+    llvm::SmallString<128> work;
+    if (std::error_code ec =
+            llvm::sys::fs::createUniqueDirectory("kiln-quantize", work))
+      fail("cannot create a temporary directory: " + ec.message());
+    workDirToRemove = work.str().str();
+    std::atexit([] { llvm::sys::fs::remove_directories(workDirToRemove); });
+    request.workDir = workDirToRemove;
+    auto quantized = quantizeModel(request);
+    if (!quantized)
+      fail(llvm::toString(quantized.takeError()));
+    modelPath = *quantized;
+  }
+  auto imported = importOnnxModel(modelPath, context, pins, inputShapesFrom,
                                   maxStringBytes);
   if (!imported)
     fail(llvm::toString(imported.takeError()));

@@ -74,6 +74,15 @@ static std::optional<int64_t> zeroPoint(Value zp) {
                                                    : v.getSExtValue();
 }
 
+/// An absent zero point, or a constant one of zeros only.
+static bool isZeroPoint0(Value zp) {
+  if (onnx::isNoValue(zp))
+    return true;
+  auto data = getConstantData(zp);
+  return data && llvm::all_of(data.getValues<APInt>(),
+                              [](const APInt &v) { return v.isZero(); });
+}
+
 struct FuseConv : OpRewritePattern<onnx::QuantizeLinearOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -132,7 +141,7 @@ struct FuseConv : OpRewritePattern<onnx::QuantizeLinearOp> {
     if (!onnx::isNoValue(bias)) {
       auto db = bias.getDefiningOp<onnx::DequantizeLinearOp>();
       if (!db || !tensorType(db.getX()).getElementType().isInteger(32) ||
-          zeroPoint(db.getXZeroPoint()) != 0)
+          !isZeroPoint0(db.getXZeroPoint()))
         return failure();
       auto sx = floats(dx.getXScale()), sw = floats(dw.getXScale()),
            sb = floats(db.getXScale());

@@ -1,0 +1,259 @@
+//===- Calibration.cpp - kilnc --quantize=int8 --calibrate=DIR ------------===//
+//
+// This file implements quantizeModel (Calibration.h). The helper models
+// are compiled by running this kilnc on them (a shared library for the
+// host), loaded with dlopen and run through the generic entry point of
+// kiln_model_info, as kiln-run does. Ranges are the min and max over all
+// calibration samples.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/Calibration.h"
+
+#include "kiln/runtime.h"
+
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <dlfcn.h>
+
+using namespace kiln;
+
+namespace {
+
+llvm::Error failure(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                 message.str());
+}
+
+size_t dtypeBytes(int32_t dtype) {
+  switch (dtype) {
+  case KILN_DTYPE_UINT8:
+  case KILN_DTYPE_INT8:
+  case KILN_DTYPE_BOOL:
+    return 1;
+  case KILN_DTYPE_UINT16:
+  case KILN_DTYPE_INT16:
+  case KILN_DTYPE_FLOAT16:
+  case KILN_DTYPE_BFLOAT16:
+    return 2;
+  case KILN_DTYPE_FLOAT:
+  case KILN_DTYPE_INT32:
+  case KILN_DTYPE_UINT32:
+    return 4;
+  default:
+    return 8;
+  }
+}
+
+/// A helper model compiled to a shared library and loaded.
+class LoadedModel {
+public:
+  ~LoadedModel() {
+    if (handle)
+      dlclose(handle);
+  }
+
+  /// Compiles `onnxPath` with kilnc into `soPath` and loads it.
+  llvm::Error load(const QuantizeRequest &r, const std::string &onnxPath,
+                   const std::string &soPath) {
+    std::vector<std::string> args{r.kilnc, onnxPath, "-o", soPath,
+                                  "--name=kiln_calibration"};
+    args.insert(args.end(), r.forwardedFlags.begin(), r.forwardedFlags.end());
+    std::vector<llvm::StringRef> refs(args.begin(), args.end());
+    std::string message;
+    int status = llvm::sys::ExecuteAndWait(r.kilnc, refs, std::nullopt, {}, 0,
+                                           0, &message);
+    if (status != 0)
+      return failure("compiling the model for calibration failed" +
+                     (message.empty() ? "" : ": " + message));
+    handle = dlopen(soPath.c_str(), RTLD_NOW | RTLD_LOCAL);
+    if (!handle)
+      return failure(llvm::Twine("cannot load the calibration model: ") +
+                     dlerror());
+    auto get = reinterpret_cast<const kiln_model_info *(*)(void)>(
+        dlsym(handle, "kiln_model"));
+    if (!get || !(info = get()))
+      return failure("the calibration model has no kiln_model()");
+    return llvm::Error::success();
+  }
+
+  std::vector<std::vector<int64_t>> inputShapes() const {
+    std::vector<std::vector<int64_t>> shapes;
+    for (uint32_t i = 0; i < info->num_inputs; ++i)
+      shapes.emplace_back(info->inputs[i].shape,
+                          info->inputs[i].shape + info->inputs[i].rank);
+    return shapes;
+  }
+  std::vector<int32_t> inputTypes() const {
+    std::vector<int32_t> types;
+    for (uint32_t i = 0; i < info->num_inputs; ++i)
+      types.push_back(info->inputs[i].dtype);
+    return types;
+  }
+
+  /// Runs one sample; the outputs' raw bytes.
+  llvm::Expected<std::vector<std::vector<char>>> run(const Sample &sample) {
+    std::vector<void *> inputs;
+    for (const std::string &bytes : sample)
+      inputs.push_back(const_cast<char *>(bytes.data()));
+    std::vector<std::vector<char>> outputs(info->num_outputs);
+    std::vector<void *> outPtrs;
+    for (uint32_t i = 0; i < info->num_outputs; ++i) {
+      outputs[i].resize(info->outputs[i].num_elements *
+                        dtypeBytes(info->outputs[i].dtype));
+      outPtrs.push_back(outputs[i].data());
+    }
+    if (int status = info->run(inputs.data(), outPtrs.data(), nullptr))
+      return failure("the calibration model failed with status " +
+                     llvm::Twine(status));
+    return outputs;
+  }
+
+  const kiln_model_info *info = nullptr;
+
+private:
+  void *handle = nullptr;
+};
+
+std::vector<float> asFloats(const std::vector<char> &bytes) {
+  std::vector<float> v(bytes.size() / sizeof(float));
+  std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+  return v;
+}
+
+std::string join(const std::string &dir, const std::string &file) {
+  llvm::SmallString<256> p(dir);
+  llvm::sys::path::append(p, file);
+  return p.str().str();
+}
+
+} // namespace
+
+llvm::Expected<std::string> kiln::quantizeModel(const QuantizeRequest &r) {
+  std::string error;
+  std::vector<std::string> tensors;
+  std::string calibration = join(r.workDir, "calibration.onnx");
+  if (!writeCalibrationModel(r.modelPath, r.options, calibration, tensors,
+                             error))
+    return failure(r.modelPath + ": " + error);
+  LoadedModel floatModel;
+  if (llvm::Error e = floatModel.load(r, calibration,
+                                      join(r.workDir, "calibration.so")))
+    return std::move(e);
+  std::vector<Sample> samples;
+  if (!readCalibrationSamples(r.calibrateDir, floatModel.inputShapes(),
+                              floatModel.inputTypes(), samples, error))
+    return failure(error);
+
+  // Min and max of each calibrated tensor over the samples; the float
+  // outputs are kept for the report.
+  uint32_t extras = tensors.size();
+  uint32_t modelOutputs = floatModel.info->num_outputs - extras;
+  Ranges ranges;
+  std::vector<std::vector<std::vector<char>>> floatOutputs;
+  for (const Sample &sample : samples) {
+    auto outputs = floatModel.run(sample);
+    if (!outputs)
+      return outputs.takeError();
+    for (uint32_t t = 0; t < extras; ++t) {
+      std::vector<float> v = asFloats((*outputs)[modelOutputs + t]);
+      auto [lo, hi] = std::minmax_element(v.begin(), v.end());
+      auto [it, fresh] = ranges.try_emplace(tensors[t], *lo, *hi);
+      it->second.first = std::min(it->second.first, *lo);
+      it->second.second = std::max(it->second.second, *hi);
+    }
+    if (r.report)
+      floatOutputs.push_back(std::move(*outputs));
+  }
+
+  std::string quantized = join(r.workDir, "quantized.onnx");
+  std::vector<QuantizedLayer> layers;
+  if (!writeQuantizedModel(r.modelPath, r.options, ranges, quantized,
+                           /*extraOutputs=*/false, layers, error))
+    return failure(r.modelPath + ": " + error);
+  if (!r.report)
+    return quantized;
+
+  // The report: the QDQ model with its quantized layers' outputs exposed,
+  // run on the same samples and compared with the float model.
+  std::string reported = join(r.workDir, "quantized_report.onnx");
+  std::vector<QuantizedLayer> unused;
+  if (!writeQuantizedModel(r.modelPath, r.options, ranges, reported,
+                           /*extraOutputs=*/true, unused, error))
+    return failure(r.modelPath + ": " + error);
+  LoadedModel qdq;
+  if (llvm::Error e = qdq.load(r, reported, join(r.workDir, "report.so")))
+    return std::move(e);
+  auto index = [&](const std::string &t) {
+    return modelOutputs +
+           (std::find(tensors.begin(), tensors.end(), t) - tensors.begin());
+  };
+  std::vector<double> layerError(layers.size(), 0.0);
+  double outputError = 0.0;
+  int64_t agree = 0, compared = 0;
+  for (size_t s = 0; s < samples.size(); ++s) {
+    auto outputs = qdq.run(samples[s]);
+    if (!outputs)
+      return outputs.takeError();
+    for (size_t l = 0; l < layers.size(); ++l) {
+      std::vector<float> want = asFloats(floatOutputs[s][index(layers[l].output)]);
+      std::vector<float> got = asFloats((*outputs)[modelOutputs + l]);
+      for (size_t i = 0; i < want.size() && i < got.size(); ++i)
+        layerError[l] =
+            std::max(layerError[l], (double)std::fabs(want[i] - got[i]));
+    }
+    for (uint32_t o = 0; o < modelOutputs; ++o) {
+      if (floatModel.info->outputs[o].dtype != KILN_DTYPE_FLOAT)
+        continue;
+      std::vector<float> want = asFloats(floatOutputs[s][o]);
+      std::vector<float> got = asFloats((*outputs)[o]);
+      for (size_t i = 0; i < want.size(); ++i)
+        outputError = std::max(outputError, (double)std::fabs(want[i] - got[i]));
+      // Top-1 agreement of a [N, classes] first output.
+      const kiln_tensor_info &t = floatModel.info->outputs[o];
+      if (o == 0 && t.rank == 2 && t.shape[1] > 1) {
+        int64_t classes = t.shape[1];
+        for (int64_t n = 0; n < t.shape[0]; ++n) {
+          auto a = want.begin() + n * classes, b = got.begin() + n * classes;
+          agree += std::max_element(a, a + classes) - a ==
+                   std::max_element(b, b + classes) - b;
+          ++compared;
+        }
+      }
+    }
+  }
+  llvm::outs() << "quantization report: " << layers.size()
+               << " convolutions int8, " << samples.size()
+               << " calibration samples\n";
+  llvm::outs() << llvm::format("%-32s %11s %4s %11s %4s %21s %10s %8s\n",
+                               (const char *)"layer", (const char *)"x scale",
+                               (const char *)"x zp", (const char *)"y scale",
+                               (const char *)"y zp", (const char *)"w scales",
+                               (const char *)"max error",
+                               (const char *)"of range");
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const QuantizedLayer &q = layers[l];
+    double span = 255.0 * q.outputScale;
+    llvm::outs() << llvm::format(
+        "%-32s %11.4g %4lld %11.4g %4lld %10.3g-%-10.3g %10.4g %7.2f%%\n",
+        q.node.c_str(), q.inputScale, (long long)q.inputZeroPoint,
+        q.outputScale, (long long)q.outputZeroPoint, q.minWeightScale,
+        q.maxWeightScale, layerError[l],
+        span > 0 ? 100.0 * layerError[l] / span : 0.0);
+  }
+  llvm::outs() << llvm::format("model outputs: max error %.4g", outputError);
+  if (compared)
+    llvm::outs() << llvm::format(", top-1 agreement %lld/%lld (%.1f%%)",
+                                 (long long)agree, (long long)compared,
+                                 100.0 * agree / compared);
+  llvm::outs() << "\n";
+  return quantized;
+}

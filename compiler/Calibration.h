@@ -1,0 +1,39 @@
+//===- Calibration.h - kilnc --quantize=int8 --calibrate=DIR ----*- C++ -*-===//
+//
+// This file declares the driver of post-training quantization in kilnc:
+// compile the float model with the tensors to calibrate as extra outputs
+// (by running kilnc itself), run it on the calibration inputs, and write
+// the QDQ model (Quantizer.h) that kilnc then compiles instead of the
+// float one. With a report, the QDQ model is also compiled and run on the
+// same inputs and compared with the float model, layer by layer.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef KILN_COMPILER_CALIBRATION_H
+#define KILN_COMPILER_CALIBRATION_H
+
+#include "compiler/import/Quantizer.h"
+
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace kiln {
+
+struct QuantizeRequest {
+  std::string modelPath;    ///< the float model
+  std::string calibrateDir; ///< --calibrate
+  std::string kilnc;        ///< this kilnc, to compile the helper models
+  std::string workDir;      ///< where the helper models and libraries go
+  std::vector<std::string> forwardedFlags; ///< --input-shape etc.
+  QuantizeOptions options;
+  bool report = false; ///< print --quantize-report's table to stdout
+};
+
+/// Calibrates and writes the QDQ model; returns its path.
+llvm::Expected<std::string> quantizeModel(const QuantizeRequest &request);
+
+} // namespace kiln
+
+#endif // KILN_COMPILER_CALIBRATION_H

@@ -1,0 +1,499 @@
+//===- Quantizer.cpp - Post-training int8 quantization of ONNX models -----===//
+//
+// This file implements the model rewriting of `kilnc --quantize=int8`
+// (Quantizer.h) on the protobuf model, after OnnxLoader has checked it,
+// converted it to opset 17 and inferred its shapes. The QDQ form it writes
+// is ONNX Runtime's: uint8 activations (asymmetric, from the calibrated
+// min/max widened to hold 0), int8 weights symmetric per output channel
+// (scale max|w| / 127, values in [-127, 127]), int32 biases at scale
+// x_scale * w_scale. kiln-fuse-qdq then makes each pattern one 8-bit
+// convolution. Compiled with exceptions and RTTI, like OnnxLoader.cpp.
+//
+//===----------------------------------------------------------------------===//
+
+#include "compiler/import/Quantizer.h"
+#include "compiler/import/OnnxLoader.h"
+#include "compiler/import/ProtoHelpers.h"
+
+#include "onnx/defs/tensor_proto_util.h"
+#include "onnx/onnx_pb.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+using namespace kiln;
+
+namespace {
+
+/// A node's name for the user: its own, or "OpType#index".
+std::string nodeName(const onnx::GraphProto &g, int index) {
+  const onnx::NodeProto &n = g.node(index);
+  return n.name().empty() ? n.op_type() + "#" + std::to_string(index)
+                          : n.name();
+}
+
+const onnx::TensorProto *initializer(const onnx::GraphProto &g,
+                                     const std::string &name) {
+  for (const onnx::TensorProto &t : g.initializer())
+    if (t.name() == name)
+      return &t;
+  return nullptr;
+}
+
+/// A scalar float constant: an initializer or a Constant node's value.
+bool isScalarConstant(const onnx::GraphProto &g, const std::string &name) {
+  if (name.empty())
+    return true; // an absent optional input
+  if (const onnx::TensorProto *t = initializer(g, name))
+    return t->data_type() == onnx::TensorProto::FLOAT &&
+           onnx::ParseData<float>(t).size() == 1;
+  for (const onnx::NodeProto &n : g.node())
+    if (n.op_type() == "Constant" && n.output_size() == 1 &&
+        n.output(0) == name)
+      return true;
+  return false;
+}
+
+/// One convolution to quantize.
+struct Plan {
+  int node = 0;          ///< the Conv
+  int producer = 0;      ///< the node that writes `out` (Conv or activation)
+  std::string x, out;
+};
+
+/// The convolutions the rewrite quantizes; fails on a --keep-float name
+/// that is no node.
+bool planModel(const onnx::GraphProto &g, const QuantizeOptions &options,
+               std::vector<Plan> &plans, std::string &error) {
+  std::set<std::string> names;
+  for (int i = 0; i < g.node_size(); ++i)
+    names.insert(nodeName(g, i));
+  for (const std::string &k : options.keepFloat)
+    if (!names.count(k)) {
+      error = "--keep-float names '" + k + "', which is no node of the model";
+      return false;
+    }
+  std::map<std::string, std::vector<int>> consumers;
+  for (int i = 0; i < g.node_size(); ++i)
+    for (const std::string &in : g.node(i).input())
+      consumers[in].push_back(i);
+  std::set<std::string> outputs;
+  for (const auto &o : g.output())
+    outputs.insert(o.name());
+  for (int i = 0; i < g.node_size(); ++i) {
+    const onnx::NodeProto &n = g.node(i);
+    if (n.op_type() != "Conv" || n.input_size() < 2 ||
+        std::count(options.keepFloat.begin(), options.keepFloat.end(),
+                   nodeName(g, i)))
+      continue;
+    const onnx::TensorProto *w = initializer(g, n.input(1));
+    if (!w || w->data_type() != onnx::TensorProto::FLOAT || w->dims_size() != 4)
+      continue;
+    if (n.input_size() > 2 && !n.input(2).empty()) {
+      const onnx::TensorProto *b = initializer(g, n.input(2));
+      if (!b || b->data_type() != onnx::TensorProto::FLOAT)
+        continue;
+    }
+    int64_t group = 1;
+    if (const onnx::AttributeProto *a = findAttribute(n, "group"))
+      group = a->i();
+    // Depthwise convolutions stay float: Kiln has no 8-bit kernel for them
+    // yet, and their float one is faster than the widening path.
+    if (group > 1 && w->dims(1) == 1 && w->dims(0) == group)
+      continue;
+    Plan p;
+    p.node = p.producer = i;
+    p.x = n.input(0);
+    p.out = n.output(0);
+    const std::vector<int> &next = consumers[p.out];
+    if (next.size() == 1 && !outputs.count(p.out)) {
+      const onnx::NodeProto &a = g.node(next[0]);
+      bool clip = a.op_type() == "Clip" &&
+                  (a.input_size() < 2 || isScalarConstant(g, a.input(1))) &&
+                  (a.input_size() < 3 || isScalarConstant(g, a.input(2)));
+      if (a.op_type() == "Relu" || clip) {
+        p.producer = next[0];
+        p.out = a.output(0);
+      }
+    }
+    plans.push_back(p);
+  }
+  return true;
+}
+
+bool load(const std::string &path, const QuantizeOptions &options,
+          onnx::ModelProto &model, std::string &error) {
+  std::map<std::string, int> since;
+  ModelLayout layout;
+  std::vector<InputShapePin> none;
+  return loadOnnxModel(path, options.pins ? *options.pins : none,
+                       options.pinsFromDir, options.maxStringBytes, model,
+                       since, layout, error);
+}
+
+bool save(const onnx::ModelProto &model, const std::string &path,
+          std::string &error) {
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !model.SerializeToOstream(&out)) {
+    error = "cannot write '" + path + "'";
+    return false;
+  }
+  return true;
+}
+
+/// Appends `tensors` to the graph's outputs, with the types shape
+/// inference gave them (or the graph's inputs have).
+void addOutputs(onnx::GraphProto &g, const std::vector<std::string> &tensors) {
+  for (const std::string &t : tensors) {
+    onnx::ValueInfoProto info;
+    for (const auto *list : {&g.value_info(), &g.input(), &g.output()})
+      for (const onnx::ValueInfoProto &v : *list)
+        if (v.name() == t)
+          info = v;
+    info.set_name(t);
+    *g.add_output() = info;
+  }
+}
+
+/// The tensors to calibrate: each plan's input and output, once.
+std::vector<std::string> calibrated(const std::vector<Plan> &plans) {
+  std::vector<std::string> tensors;
+  for (const Plan &p : plans)
+    for (const std::string &t : {p.x, p.out})
+      if (std::find(tensors.begin(), tensors.end(), t) == tensors.end())
+        tensors.push_back(t);
+  return tensors;
+}
+
+/// uint8 asymmetric parameters for the range [lo, hi], widened to hold 0.
+std::pair<float, int64_t> activationParams(std::pair<float, float> range) {
+  float lo = std::min(range.first, 0.0f), hi = std::max(range.second, 0.0f);
+  float scale = (hi - lo) / 255.0f;
+  if (!(scale > 0) || !std::isfinite(scale))
+    return {1.0f, 0};
+  int64_t zp = static_cast<int64_t>(std::nearbyint(-lo / scale));
+  return {scale, std::clamp<int64_t>(zp, 0, 255)};
+}
+
+onnx::TensorProto floatTensor(const std::string &name,
+                              const std::vector<float> &values,
+                              std::vector<int64_t> dims) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  t.set_data_type(onnx::TensorProto::FLOAT);
+  for (int64_t d : dims)
+    t.add_dims(d);
+  t.set_raw_data(std::string(reinterpret_cast<const char *>(values.data()),
+                             values.size() * sizeof(float)));
+  return t;
+}
+
+template <typename T>
+onnx::TensorProto intTensor(const std::string &name, int32_t type,
+                            const std::vector<T> &values,
+                            std::vector<int64_t> dims) {
+  onnx::TensorProto t;
+  t.set_name(name);
+  t.set_data_type(type);
+  for (int64_t d : dims)
+    t.add_dims(d);
+  t.set_raw_data(std::string(reinterpret_cast<const char *>(values.data()),
+                             values.size() * sizeof(T)));
+  return t;
+}
+
+onnx::NodeProto qdqNode(const std::string &op, const std::string &in,
+                        const std::string &scale, const std::string &zp,
+                        const std::string &out, bool axis0 = false) {
+  onnx::NodeProto n = makeNode(op, {in, scale, zp}, out);
+  if (axis0)
+    setIntAttribute(n, "axis", 0);
+  return n;
+}
+
+} // namespace
+
+bool kiln::writeCalibrationModel(const std::string &path,
+                                 const QuantizeOptions &options,
+                                 const std::string &calibrationPath,
+                                 std::vector<std::string> &tensors,
+                                 std::string &error) {
+  try {
+    onnx::ModelProto model;
+    if (!load(path, options, model, error))
+      return false;
+    std::vector<Plan> plans;
+    if (!planModel(model.graph(), options, plans, error))
+      return false;
+    if (plans.empty()) {
+      error = "no convolution to quantize (Kiln quantizes 2-d, "
+              "non-depthwise Conv nodes with constant weights)";
+      return false;
+    }
+    tensors = calibrated(plans);
+    addOutputs(*model.mutable_graph(), tensors);
+    return save(model, calibrationPath, error);
+  } catch (const std::exception &e) {
+    error = e.what();
+    return false;
+  }
+}
+
+bool kiln::writeQuantizedModel(const std::string &path,
+                               const QuantizeOptions &options,
+                               const Ranges &ranges,
+                               const std::string &outPath, bool extraOutputs,
+                               std::vector<QuantizedLayer> &layers,
+                               std::string &error) {
+  try {
+    onnx::ModelProto model;
+    if (!load(path, options, model, error))
+      return false;
+    onnx::GraphProto &g = *model.mutable_graph();
+    std::vector<Plan> plans;
+    if (!planModel(g, options, plans, error))
+      return false;
+    auto rangeOf = [&](const std::string &t) -> std::pair<float, int64_t> {
+      auto it = ranges.find(t);
+      return it == ranges.end() ? std::make_pair(1.0f, int64_t(0))
+                                : activationParams(it->second);
+    };
+    std::map<int, const Plan *> convs, producers;
+    for (const Plan &p : plans) {
+      convs[p.node] = &p;
+      producers[p.producer] = &p;
+    }
+    std::vector<onnx::TensorProto> inits;
+    std::set<std::string> replaced; // float weights and biases
+    std::map<std::string, std::string> dequantized; // tensor -> its DQ
+    std::vector<onnx::NodeProto> nodes;
+    for (int i = 0; i < g.node_size(); ++i) {
+      onnx::NodeProto node = g.node(i);
+      if (auto it = convs.find(i); it != convs.end()) {
+        const Plan &p = *it->second;
+        QuantizedLayer layer;
+        layer.node = nodeName(g, i);
+        layer.input = p.x;
+        layer.output = p.out;
+        auto [sx, zx] = rangeOf(p.x);
+        layer.inputScale = sx;
+        layer.inputZeroPoint = zx;
+        std::string xs = p.x + "_kiln_scale", xz = p.x + "_kiln_zero_point";
+        if (!dequantized.count(p.x)) {
+          inits.push_back(floatTensor(xs, {sx}, {}));
+          inits.push_back(intTensor<uint8_t>(
+              xz, onnx::TensorProto::UINT8, {static_cast<uint8_t>(zx)}, {}));
+          nodes.push_back(qdqNode("QuantizeLinear", p.x, xs, xz,
+                                  p.x + "_kiln_quantized"));
+          nodes.push_back(qdqNode("DequantizeLinear", p.x + "_kiln_quantized",
+                                  xs, xz, p.x + "_kiln_dequantized"));
+          dequantized[p.x] = p.x + "_kiln_dequantized";
+        } else {
+          // Already the output of a quantized layer: its own scale.
+          const std::string &src = dequantized[p.x];
+          for (const onnx::TensorProto &t : inits)
+            if (t.name() == src + "_kiln_scale")
+              sx = onnx::ParseData<float>(&t)[0];
+          layer.inputScale = sx;
+          layer.inputZeroPoint = rangeOf(p.x).second;
+        }
+        node.set_input(0, dequantized[p.x]);
+
+        // Weights: symmetric per output channel.
+        const onnx::TensorProto *w = initializer(g, node.input(1));
+        std::vector<float> wf = onnx::ParseData<float>(w);
+        int64_t f = w->dims(0), k = wf.size() / f;
+        std::vector<float> sw(f);
+        std::vector<int8_t> wq(wf.size());
+        for (int64_t o = 0; o < f; ++o) {
+          float most = 0;
+          for (int64_t j = 0; j < k; ++j)
+            most = std::max(most, std::fabs(wf[o * k + j]));
+          sw[o] = most > 0 ? most / 127.0f : 1.0f;
+          for (int64_t j = 0; j < k; ++j)
+            wq[o * k + j] = static_cast<int8_t>(std::clamp(
+                std::nearbyint(wf[o * k + j] / sw[o]), -127.0f, 127.0f));
+        }
+        layer.minWeightScale = *std::min_element(sw.begin(), sw.end());
+        layer.maxWeightScale = *std::max_element(sw.begin(), sw.end());
+        std::string wn = node.input(1);
+        std::vector<int64_t> wdims(w->dims().begin(), w->dims().end());
+        replaced.insert(wn);
+        inits.push_back(
+            intTensor<int8_t>(wn + "_kiln_int8", onnx::TensorProto::INT8, wq,
+                              wdims));
+        inits.push_back(floatTensor(wn + "_kiln_scale", sw, {f}));
+        inits.push_back(intTensor<int8_t>(wn + "_kiln_zero_point",
+                                          onnx::TensorProto::INT8,
+                                          std::vector<int8_t>(f, 0), {f}));
+        nodes.push_back(qdqNode("DequantizeLinear", wn + "_kiln_int8",
+                                wn + "_kiln_scale", wn + "_kiln_zero_point",
+                                wn + "_kiln_dequantized", /*axis0=*/true));
+        node.set_input(1, wn + "_kiln_dequantized");
+
+        // The bias: int32 at scale x_scale * w_scale.
+        if (node.input_size() > 2 && !node.input(2).empty()) {
+          std::string bn = node.input(2);
+          std::vector<float> bf =
+              onnx::ParseData<float>(initializer(g, bn));
+          std::vector<float> sb(f);
+          std::vector<int32_t> bq(f);
+          for (int64_t o = 0; o < f; ++o) {
+            sb[o] = sx * sw[o];
+            double q = std::nearbyint(static_cast<double>(bf[o]) / sb[o]);
+            bq[o] = static_cast<int32_t>(std::clamp(q, -2147483647.0,
+                                                    2147483647.0));
+          }
+          replaced.insert(bn);
+          inits.push_back(intTensor<int32_t>(bn + "_kiln_int32",
+                                             onnx::TensorProto::INT32, bq,
+                                             {f}));
+          inits.push_back(floatTensor(bn + "_kiln_scale", sb, {f}));
+          inits.push_back(intTensor<int32_t>(bn + "_kiln_zero_point",
+                                             onnx::TensorProto::INT32,
+                                             std::vector<int32_t>(f, 0), {f}));
+          nodes.push_back(qdqNode("DequantizeLinear", bn + "_kiln_int32",
+                                  bn + "_kiln_scale", bn + "_kiln_zero_point",
+                                  bn + "_kiln_dequantized", /*axis0=*/true));
+          node.set_input(2, bn + "_kiln_dequantized");
+        }
+        auto [sy, zy] = rangeOf(p.out);
+        layer.outputScale = sy;
+        layer.outputZeroPoint = zy;
+        layers.push_back(layer);
+      }
+      // The output of a quantized layer: its writer now writes a float
+      // tensor of another name, quantized and dequantized back into the
+      // name every reader uses.
+      if (auto it = producers.find(i); it != producers.end()) {
+        const Plan &p = *it->second;
+        auto [sy, zy] = rangeOf(p.out);
+        std::string ys = p.out + "_kiln_scale", yz = p.out + "_kiln_zero_point";
+        for (int o = 0; o < node.output_size(); ++o)
+          if (node.output(o) == p.out)
+            node.set_output(o, p.out + "_kiln_float");
+        nodes.push_back(node);
+        inits.push_back(floatTensor(ys, {sy}, {}));
+        inits.push_back(intTensor<uint8_t>(yz, onnx::TensorProto::UINT8,
+                                           {static_cast<uint8_t>(zy)}, {}));
+        nodes.push_back(qdqNode("QuantizeLinear", p.out + "_kiln_float", ys,
+                                yz, p.out + "_kiln_quantized"));
+        nodes.push_back(qdqNode("DequantizeLinear", p.out + "_kiln_quantized",
+                                ys, yz, p.out));
+        dequantized[p.out] = p.out;
+        continue;
+      }
+      nodes.push_back(node);
+    }
+    g.clear_node();
+    for (onnx::NodeProto &n : nodes)
+      *g.add_node() = n;
+    // The float weights go when no node reads them any more.
+    std::set<std::string> read;
+    for (const onnx::NodeProto &n : g.node())
+      for (const std::string &in : n.input())
+        read.insert(in);
+    std::vector<onnx::TensorProto> kept;
+    for (const onnx::TensorProto &t : g.initializer())
+      if (!replaced.count(t.name()) || read.count(t.name()))
+        kept.push_back(t);
+    g.clear_initializer();
+    for (onnx::TensorProto &t : kept)
+      *g.add_initializer() = t;
+    for (onnx::TensorProto &t : inits)
+      *g.add_initializer() = t;
+    if (extraOutputs) {
+      std::vector<std::string> outs;
+      for (const Plan &p : plans)
+        if (std::find(outs.begin(), outs.end(), p.out) == outs.end())
+          outs.push_back(p.out);
+      addOutputs(g, outs);
+    }
+    return save(model, outPath, error);
+  } catch (const std::exception &e) {
+    error = e.what();
+    return false;
+  }
+}
+
+bool kiln::readCalibrationSamples(
+    const std::string &dir, const std::vector<std::vector<int64_t>> &shapes,
+    const std::vector<int32_t> &dtypes, std::vector<Sample> &samples,
+    std::string &error) {
+  namespace fs = std::filesystem;
+  try {
+    if (!fs::is_directory(dir)) {
+      error = "--calibrate: '" + dir + "' is not a directory";
+      return false;
+    }
+    std::vector<fs::path> sets;
+    if (fs::exists(fs::path(dir) / "input_0.pb"))
+      sets.push_back(dir);
+    std::vector<fs::path> subdirs;
+    for (const auto &entry : fs::directory_iterator(dir))
+      if (entry.is_directory() && fs::exists(entry.path() / "input_0.pb"))
+        subdirs.push_back(entry.path());
+    std::sort(subdirs.begin(), subdirs.end());
+    sets.insert(sets.end(), subdirs.begin(), subdirs.end());
+    if (sets.empty()) {
+      error = "--calibrate: '" + dir +
+              "' holds no input_0.pb, neither itself nor in a subdirectory";
+      return false;
+    }
+    for (const fs::path &set : sets) {
+      Sample sample;
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        fs::path file = set / ("input_" + std::to_string(i) + ".pb");
+        std::ifstream in(file, std::ios::binary);
+        onnx::TensorProto t;
+        if (!in || !t.ParseFromIstream(&in)) {
+          error = "--calibrate: cannot read '" + file.string() +
+                  "' as an ONNX TensorProto";
+          return false;
+        }
+        std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+        if (t.data_type() != dtypes[i] || dims != shapes[i]) {
+          auto show = [](const std::vector<int64_t> &d) {
+            std::string s = "[";
+            for (size_t j = 0; j < d.size(); ++j)
+              s += (j ? "x" : "") + std::to_string(d[j]);
+            return s + "]";
+          };
+          error = "--calibrate: '" + file.string() + "' holds a tensor of " +
+                  "type " + std::to_string(t.data_type()) + " and shape " +
+                  show(dims) + "; the model's input " + std::to_string(i) +
+                  " is type " + std::to_string(dtypes[i]) + " and shape " +
+                  show(shapes[i]);
+          return false;
+        }
+        std::string bytes;
+        auto pack = [&](const auto &values) {
+          bytes.assign(reinterpret_cast<const char *>(values.data()),
+                       values.size() * sizeof(values[0]));
+        };
+        if (t.data_type() == onnx::TensorProto::FLOAT)
+          pack(onnx::ParseData<float>(&t));
+        else if (t.data_type() == onnx::TensorProto::INT64)
+          pack(onnx::ParseData<int64_t>(&t));
+        else if (t.data_type() == onnx::TensorProto::INT32)
+          pack(onnx::ParseData<int32_t>(&t));
+        else if (t.has_raw_data())
+          bytes = t.raw_data();
+        else {
+          error = "--calibrate: '" + file.string() +
+                  "': only float, int32 and int64 tensors or raw_data";
+          return false;
+        }
+        sample.push_back(std::move(bytes));
+      }
+      samples.push_back(std::move(sample));
+    }
+    return true;
+  } catch (const std::exception &e) {
+    error = std::string("--calibrate: ") + e.what();
+    return false;
+  }
+}
