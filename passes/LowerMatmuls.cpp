@@ -306,8 +306,19 @@ private:
     Type i8 = b.getIntegerType(8);
     kiln::VectorLanes bytes(b, loc, p.vw, i8);
     int64_t kTail = p.k % 4;
+    auto byteVector = VectorType::get({p.vw}, i8);
     forLoop(from, to, 1, [&](Value panel) {
       Value local = b.create<arith::SubIOp>(loc, panel, c0);
+      // Through an im2col: per vector, its line segments (as for f32).
+      SmallVector<Segments> segments;
+      if (p.im2col)
+        for (int64_t v = 0; v < p.nv; ++v)
+          segments.push_back(im2colSegments(column(panel, v), lanes(v, cols)));
+      auto row = [&](Value kk, int64_t v, int64_t n) -> Value {
+        if (p.im2col)
+          return im2colLoad(segments[v], im2colRow(kk), byteVector);
+        return bytes.load(B, {kk, column(panel, v)}, n);
+      };
       forLoop(0, p.k4(), 1, [&](Value q) {
         Value k0 = b.create<arith::MulIOp>(loc, q, index(4));
         for (int64_t v = 0; v < p.nv; ++v) {
@@ -321,14 +332,14 @@ private:
             Value kk = b.create<arith::AddIOp>(loc, k0, index(t));
             bool mayPass = kTail && t >= kTail; // only in the last group
             if (!mayPass) {
-              rows.push_back(bytes.load(B, {kk, column(panel, v)}, n));
+              rows.push_back(row(kk, v, n));
               continue;
             }
             // A row past K reads the last one and is then zeros.
             Value in = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt,
                                                kk, index(p.k));
             Value at = b.create<arith::MinSIOp>(loc, kk, index(p.k - 1));
-            Value x = bytes.load(B, {at, column(panel, v)}, n);
+            Value x = row(at, v, n);
             rows.push_back(b.create<arith::SelectOp>(loc, in, x, bytes.zeros()));
           }
           // Byte 4j + t is row t's byte j.
@@ -445,17 +456,24 @@ private:
   }
 
   /// The vector of B at the row whose offset is `rowOffset`, through the
-  /// segments of its columns.
-  Value im2colLoad(const Segments &s, Value rowOffset) {
+  /// segments of its columns: of f32 lanes, or of `type`'s.
+  Value im2colLoad(const Segments &s, Value rowOffset,
+                   VectorType type = {}) {
+    if (!type)
+      type = vecType();
+    auto zeros = [&]() -> Value {
+      return b.create<arith::ConstantOp>(loc, type,
+                                         cast<TypedAttr>(b.getZeroAttr(type)));
+    };
     Value x = zeros();
     int64_t stride = p.im2col->nCoefs.back();
     for (auto [j, start] : llvm::enumerate(s.starts)) {
       Value at = b.create<arith::AddIOp>(loc, rowOffset, start);
       if (stride == 1) {
         x = s.masks.empty()
-                ? b.create<vector::LoadOp>(loc, vecType(), B, ValueRange{at})
+                ? b.create<vector::LoadOp>(loc, type, B, ValueRange{at})
                       .getResult()
-                : b.create<vector::MaskedLoadOp>(loc, vecType(), B,
+                : b.create<vector::MaskedLoadOp>(loc, type, B,
                                                  ValueRange{at}, s.masks[j], x)
                       .getResult();
         continue;
@@ -464,7 +482,7 @@ private:
       Value all;
       for (int64_t q = 0; q < stride; ++q) {
         Value piece = b.create<vector::MaskedLoadOp>(
-            loc, vecType(), B,
+            loc, type, B,
             ValueRange{b.create<arith::AddIOp>(loc, at, index(q * p.vw))},
             s.pieces[j][q], zeros());
         if (!all) {
@@ -999,7 +1017,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     auto xt = cast<MemRefType>(x.getType());
     SmallVector<int64_t> strides;
     int64_t offset;
-    if (!xt.getElementType().isF32() || !kiln::isStaticMemRef(x) ||
+    if (xt.getElementType() != alloc.getType().getElementType() ||
+        !kiln::isStaticMemRef(x) ||
         failed(getStridesAndOffset(xt, strides, offset)))
       return std::nullopt;
     // The input must be as the copy left it when the packing reads it.
@@ -1279,7 +1298,16 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     p.pack = true;
     p.chunk = std::clamp<int64_t>(chunkBytes / (p.k4() * p.nr() * 4), 1,
                                   p.panels);
-    Value bm = op->getOperand(1), c = op->getOperand(2);
+    Value oldB = op->getOperand(1), bm = oldB, c = op->getOperand(2);
+    // B copied out of a convolution's input (im2col): the packing reads the
+    // input itself, and the copy goes.
+    std::optional<Im2colSource> im2col;
+    if (fuseIm2col)
+      im2col = matchIm2col(b, loc, op, p.k, p.n);
+    if (im2col) {
+      p.im2col = im2col->plan;
+      bm = im2col->flat;
+    }
     Value pack = b.create<memref::AllocOp>(
         loc,
         MemRefType::get({p.chunk, p.k4(), 4 * p.nr()}, b.getIntegerType(8)),
@@ -1311,6 +1339,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     ends.eraseFused();
     Value oldA = op->getOperand(0);
     op->erase();
+    if (im2col)
+      eraseIm2col(oldB, *im2col);
     // The bytes' global goes when nothing else reads it.
     for (Value v = oldA; v && v.use_empty();) {
       Operation *def = v.getDefiningOp();

@@ -51,6 +51,19 @@ def DecomposePads : Pass<"kiln-decompose-pads", "mlir::func::FuncOp"> {
                            "mlir::tensor::TensorDialect"];
 }
 
+def CollapseElementwise : Pass<"kiln-collapse-elementwise", "mlir::ModuleOp"> {
+  let summary = "Merge the contiguous trailing dims of elementwise generics";
+  let description = [{
+    Before: an elementwise linalg.generic on static memrefs (all loops
+    parallel, identity maps), whose innermost loop after linalg-to-loops
+    would run along the last dimension only. After: the same generic on
+    memref.collapse_shape views whose trailing dimensions, contiguous in
+    every operand, are one: a long innermost loop that LLVM vectorises.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect",
+                           "mlir::linalg::LinalgDialect"];
+}
+
 def FuseQDQ : Pass<"kiln-fuse-qdq", "mlir::func::FuncOp"> {
   let summary = "Rewrite QDQ convolutions into QLinearConv";
   let description = [{
@@ -97,8 +110,15 @@ def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
     Before: math.exp, math.erf, math.tanh, math.log, math.powf... After:
     polynomial approximations in arith (MLIR's, accurate to a few ulp in f32),
     so generated code calls no libm: LLVM would lower llvm.exp to expf. Ops
-    with a hardware instruction (sqrt, floor, ceil, fma, abs) are kept.
+    with a hardware instruction (sqrt, floor, ceil, fma, abs) are kept, and
+    so is roundeven (requantization's rounding) with `keep-round-even`, on
+    targets that have an instruction for it (SSE4.1's roundps, AArch64's
+    frintn): LLVM vectorises it there, not the integer expansion.
   }];
+  let options = [
+    Option<"keepRoundEven", "keep-round-even", "bool", /*default=*/"false",
+           "keep math.roundeven: the target rounds half to even natively">
+  ];
   let dependentDialects = ["mlir::arith::ArithDialect",
                            "mlir::vector::VectorDialect"];
 }

@@ -45,6 +45,9 @@ struct TargetProfile {
   /// The 4-byte dot-product instruction of 8-bit contractions: "vnni"
   /// (AVX-512 VNNI's vpdpbusd), or none (widening vector multiplies).
   std::string int8Dot;
+  /// The ISA rounds half to even in one instruction (SSE4.1, AArch64):
+  /// math.roundeven stays for LLVM instead of its integer expansion.
+  bool roundEvenInstruction = false;
   /// Alignment of the workspace arena and of every buffer in it, in bytes.
   int64_t alignment = 64;
   /// The ISA has no NaN-propagating float max/min (llvm.maximum): lower

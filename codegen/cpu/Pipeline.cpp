@@ -68,6 +68,7 @@ struct LowerVectorsPass : kiln::impl::LowerVectorsBase<LowerVectorsPass> {
 
 struct LowerMathToPolynomialsPass
     : kiln::impl::LowerMathToPolynomialsBase<LowerMathToPolynomialsPass> {
+  using LowerMathToPolynomialsBase::LowerMathToPolynomialsBase;
   void runOnOperation() override {
     // x^2 as x*x, x^0.5 as sqrt(x) and the like, before powf becomes
     // exp(y * log(x)).
@@ -87,7 +88,8 @@ struct LowerMathToPolynomialsPass
     populateExpandAtanhPattern(expand);
     populateExpandExp2FPattern(expand);
     populateExpandRoundFPattern(expand);
-    populateExpandRoundEvenPattern(expand);
+    if (!keepRoundEven)
+      populateExpandRoundEvenPattern(expand);
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(expand))))
       return signalPassFailure();
     RewritePatternSet approx(&getContext());
@@ -150,8 +152,10 @@ void buildCPULoweringPipeline(OpPassManager &pm,
   // First, while each loop nest is still one top-level op of the entry.
   pm.addPass(createOutlineKernels());
   pm.addNestedPass<func::FuncOp>(createLowerVectors());
+  pm.addPass(createCollapseElementwise());
   pm.addPass(createConvertLinalgToLoopsPass());
-  pm.addPass(createLowerMathToPolynomials());
+  pm.addPass(createLowerMathToPolynomials(
+      LowerMathToPolynomialsOptions{profile.roundEvenInstruction}));
   pm.addPass(createConvertMathToFuncs()); // integer powers as small loops
   pm.addPass(createConvertVectorToSCFPass(
       VectorTransferToSCFOptions().enableFullUnroll()));

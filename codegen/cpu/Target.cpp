@@ -50,6 +50,8 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
   };
   profile.threads = !isBareMetal(triple);
   profile.indexBits = triple.isArch32Bit() ? 32 : 64;
+  profile.roundEvenInstruction =
+      triple.isAArch64() || (triple.isX86() && has("sse4.1"));
   if (triple.isX86()) {
     // 32 zmm: 8x2 accumulators. 16 ymm or xmm: 6x2 (BLIS's Haswell kernel).
     if (!has("avx512f")) {

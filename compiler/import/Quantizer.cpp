@@ -261,17 +261,48 @@ bool kiln::writeQuantizedModel(const std::string &path,
       return it == ranges.end() ? std::make_pair(1.0f, int64_t(0))
                                 : activationParams(it->second);
     };
-    std::map<int, const Plan *> convs, producers;
-    for (const Plan &p : plans) {
+    std::map<int, const Plan *> convs;
+    for (const Plan &p : plans)
       convs[p.node] = &p;
-      producers[p.producer] = &p;
-    }
     std::vector<onnx::TensorProto> inits;
-    std::set<std::string> replaced; // float weights and biases
-    std::map<std::string, std::string> dequantized; // tensor -> its DQ
     std::vector<onnx::NodeProto> nodes;
+    // Every tensor a plan quantizes (a convolution's input or output) gets
+    // one QuantizeLinear / DequantizeLinear pair where it is made, which all
+    // its readers share (as ONNX Runtime's quantizer writes it): the writer's
+    // output is renamed, the pair writes the old name. A graph input's pair
+    // comes first, and its readers read the pair's output.
+    std::map<std::string, int> producerOf;
+    for (int i = 0; i < g.node_size(); ++i)
+      for (const std::string &o : g.node(i).output())
+        producerOf[o] = i;
+    std::map<int, std::vector<std::string>> pairsAfter;
+    std::map<std::string, std::string> inputPairs;
+    auto emitPair = [&](const std::string &t, const std::string &from,
+                        const std::string &to) {
+      auto [scale, zp] = rangeOf(t);
+      std::string ts = t + "_kiln_scale", tz = t + "_kiln_zero_point";
+      inits.push_back(floatTensor(ts, {scale}, {}));
+      inits.push_back(intTensor<uint8_t>(tz, onnx::TensorProto::UINT8,
+                                         {static_cast<uint8_t>(zp)}, {}));
+      nodes.push_back(
+          qdqNode("QuantizeLinear", from, ts, tz, t + "_kiln_quantized"));
+      nodes.push_back(
+          qdqNode("DequantizeLinear", t + "_kiln_quantized", ts, tz, to));
+    };
+    for (const std::string &t : calibrated(plans)) {
+      if (auto it = producerOf.find(t); it != producerOf.end()) {
+        pairsAfter[it->second].push_back(t);
+      } else {
+        inputPairs[t] = t + "_kiln_dequantized";
+        emitPair(t, t, inputPairs[t]);
+      }
+    }
+    std::set<std::string> replaced; // float weights and biases
     for (int i = 0; i < g.node_size(); ++i) {
       onnx::NodeProto node = g.node(i);
+      for (int j = 0; j < node.input_size(); ++j)
+        if (auto it = inputPairs.find(node.input(j)); it != inputPairs.end())
+          node.set_input(j, it->second);
       if (auto it = convs.find(i); it != convs.end()) {
         const Plan &p = *it->second;
         QuantizedLayer layer;
@@ -281,27 +312,7 @@ bool kiln::writeQuantizedModel(const std::string &path,
         auto [sx, zx] = rangeOf(p.x);
         layer.inputScale = sx;
         layer.inputZeroPoint = zx;
-        std::string xs = p.x + "_kiln_scale", xz = p.x + "_kiln_zero_point";
-        if (!dequantized.count(p.x)) {
-          inits.push_back(floatTensor(xs, {sx}, {}));
-          inits.push_back(intTensor<uint8_t>(
-              xz, onnx::TensorProto::UINT8, {static_cast<uint8_t>(zx)}, {}));
-          nodes.push_back(qdqNode("QuantizeLinear", p.x, xs, xz,
-                                  p.x + "_kiln_quantized"));
-          nodes.push_back(qdqNode("DequantizeLinear", p.x + "_kiln_quantized",
-                                  xs, xz, p.x + "_kiln_dequantized"));
-          dequantized[p.x] = p.x + "_kiln_dequantized";
-        } else {
-          // Already the output of a quantized layer: its own scale.
-          const std::string &src = dequantized[p.x];
-          for (const onnx::TensorProto &t : inits)
-            if (t.name() == src + "_kiln_scale")
-              sx = onnx::ParseData<float>(&t)[0];
-          layer.inputScale = sx;
-          layer.inputZeroPoint = rangeOf(p.x).second;
-        }
-        node.set_input(0, dequantized[p.x]);
-
+        std::tie(layer.outputScale, layer.outputZeroPoint) = rangeOf(p.out);
         // Weights: symmetric per output channel.
         const onnx::TensorProto *w = initializer(g, node.input(1));
         std::vector<float> wf = onnx::ParseData<float>(w);
@@ -360,33 +371,15 @@ bool kiln::writeQuantizedModel(const std::string &path,
                                   bn + "_kiln_dequantized", /*axis0=*/true));
           node.set_input(2, bn + "_kiln_dequantized");
         }
-        auto [sy, zy] = rangeOf(p.out);
-        layer.outputScale = sy;
-        layer.outputZeroPoint = zy;
         layers.push_back(layer);
       }
-      // The output of a quantized layer: its writer now writes a float
-      // tensor of another name, quantized and dequantized back into the
-      // name every reader uses.
-      if (auto it = producers.find(i); it != producers.end()) {
-        const Plan &p = *it->second;
-        auto [sy, zy] = rangeOf(p.out);
-        std::string ys = p.out + "_kiln_scale", yz = p.out + "_kiln_zero_point";
+      for (const std::string &t : pairsAfter[i])
         for (int o = 0; o < node.output_size(); ++o)
-          if (node.output(o) == p.out)
-            node.set_output(o, p.out + "_kiln_float");
-        nodes.push_back(node);
-        inits.push_back(floatTensor(ys, {sy}, {}));
-        inits.push_back(intTensor<uint8_t>(yz, onnx::TensorProto::UINT8,
-                                           {static_cast<uint8_t>(zy)}, {}));
-        nodes.push_back(qdqNode("QuantizeLinear", p.out + "_kiln_float", ys,
-                                yz, p.out + "_kiln_quantized"));
-        nodes.push_back(qdqNode("DequantizeLinear", p.out + "_kiln_quantized",
-                                ys, yz, p.out));
-        dequantized[p.out] = p.out;
-        continue;
-      }
+          if (node.output(o) == t)
+            node.set_output(o, t + "_kiln_float");
       nodes.push_back(node);
+      for (const std::string &t : pairsAfter[i])
+        emitPair(t, t + "_kiln_float", t);
     }
     g.clear_node();
     for (onnx::NodeProto &n : nodes)
