@@ -231,7 +231,7 @@ llvm::Expected<std::string> kiln::quantizeModel(const QuantizeRequest &r) {
     }
   }
   llvm::outs() << "quantization report: " << layers.size()
-               << " convolutions int8, " << samples.size()
+               << " layers int8, " << samples.size()
                << " calibration samples\n";
   llvm::outs() << llvm::format("%-32s %11s %4s %11s %4s %21s %10s %8s\n",
                                (const char *)"layer", (const char *)"x scale",

@@ -133,6 +133,11 @@ cl::list<std::string> keepFloat(
     cl::desc("with --quantize: nodes that stay float (names, or OpType#index "
              "for unnamed nodes)"),
     cl::value_desc("node,..."), cl::cat(kilncCategory));
+cl::opt<std::string> saveQuantized(
+    "save-quantized",
+    cl::desc("with --quantize: also write the QDQ model that gets compiled "
+             "(ONNX Runtime's format) to this path"),
+    cl::value_desc("model.onnx"), cl::cat(kilncCategory));
 cl::opt<bool> quantizeReport(
     "quantize-report",
     cl::desc("with --quantize: print each layer's scales and its error "
@@ -416,9 +421,9 @@ int main(int argc, char **argv) {
   if (!quantize.empty() && calibrateDir.empty())
     fail("--quantize=int8 needs --calibrate=DIR (the calibration inputs)");
   if (quantize.empty() && (!calibrateDir.empty() || !keepFloat.empty() ||
-                           quantizeReport))
-    fail("--calibrate, --keep-float and --quantize-report go with "
-         "--quantize=int8");
+                           quantizeReport || !saveQuantized.empty()))
+    fail("--calibrate, --keep-float, --quantize-report and --save-quantized "
+         "go with --quantize=int8");
   std::string name =
       modelName.empty()
           ? makeCIdentifier(llvm::sys::path::stem(inputPath).str())
@@ -519,6 +524,9 @@ int main(int argc, char **argv) {
     if (!quantized)
       fail(llvm::toString(quantized.takeError()));
     modelPath = *quantized;
+    if (!saveQuantized.empty())
+      if (std::error_code ec = llvm::sys::fs::copy_file(modelPath, saveQuantized))
+        fail("cannot write '" + saveQuantized + "': " + ec.message());
   }
   auto imported = importOnnxModel(modelPath, context, pins, inputShapesFrom,
                                   maxStringBytes);

@@ -16,6 +16,8 @@
 // Clip with constant bounds between the Conv and Q folds into the
 // QLinearConv's output clamp (`kiln.clamp`, on the 8-bit scale): Q is
 // monotone, so Q(clip(v, lo, hi)) = clamp(Q(v), Q(lo), Q(hi)) exactly.
+// A classifier's DQ -> Gemm -> Q (weights [N, K], transB = 1) is the same
+// QLinearConv as a 1x1 convolution, between reshapes.
 // The DequantizeLinear ops stay for any other user (canonicalisation drops
 // the unused ones). The result is the QDQ model's own arithmetic, but with
 // the sum exact in i32 instead of rounded in f32, as ONNX Runtime runs it.
@@ -193,10 +195,69 @@ struct FuseConv : OpRewritePattern<onnx::QuantizeLinearOp> {
   }
 };
 
+/// DQ -> Gemm -> Q, a classifier (A [M, K] activations, B [N, K] constant
+/// weights with transB = 1, a bias [N], alpha = beta = 1): the same
+/// QLinearConv as a 1x1 convolution of M images of K channels, between
+/// two reshapes.
+struct FuseGemm : OpRewritePattern<onnx::QuantizeLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(onnx::QuantizeLinearOp q,
+                                PatternRewriter &rewriter) const override {
+    auto gemm = q.getX().getDefiningOp<onnx::GemmOp>();
+    if (!gemm || !gemm->hasOneUse() || gemm.getTransA() != 0 ||
+        gemm.getTransB() != 1 || gemm.getAlpha().convertToFloat() != 1.0f ||
+        gemm.getBeta().convertToFloat() != 1.0f)
+      return failure();
+    auto da = gemm.getA().getDefiningOp<onnx::DequantizeLinearOp>();
+    auto dw = gemm.getB().getDefiningOp<onnx::DequantizeLinearOp>();
+    if (!da || !dw || tensorType(gemm.getA()).getRank() != 2 ||
+        tensorType(gemm.getB()).getRank() != 2 ||
+        (!onnx::isNoValue(gemm.getC()) &&
+         tensorType(gemm.getC()).getRank() != 1))
+      return failure();
+    Location loc = gemm.getLoc();
+    auto reshape = [&](Value v, ArrayRef<int64_t> shape) -> Value {
+      auto shapeType = RankedTensorType::get(
+          {static_cast<int64_t>(shape.size())}, rewriter.getI64Type());
+      Value s = rewriter.create<onnx::ConstantOp>(
+          loc, shapeType, DenseElementsAttr::get(shapeType, shape));
+      auto type = RankedTensorType::get(shape,
+                                        tensorType(v).getElementType());
+      return rewriter.create<onnx::ReshapeOp>(loc, type, v, s,
+                                              rewriter.getI64IntegerAttr(0));
+    };
+    auto aType = tensorType(gemm.getA()), bType = tensorType(gemm.getB());
+    int64_t m = aType.getDimSize(0), k = aType.getDimSize(1),
+            n = bType.getDimSize(0);
+    // The same pattern on 4-d tensors, which FuseConv then fuses.
+    Value x = reshape(da.getX(), {m, k, 1, 1});
+    Value xd = rewriter.create<onnx::DequantizeLinearOp>(
+        loc, RankedTensorType::get({m, k, 1, 1}, aType.getElementType()), x,
+        da.getXScale(), da.getXZeroPoint(), da.getAxisAttr());
+    Value w = reshape(dw.getX(), {n, k, 1, 1});
+    Value wd = rewriter.create<onnx::DequantizeLinearOp>(
+        loc, RankedTensorType::get({n, k, 1, 1}, bType.getElementType()), w,
+        dw.getXScale(), dw.getXZeroPoint(), dw.getAxisAttr());
+    auto yType = RankedTensorType::get({m, n, 1, 1}, aType.getElementType());
+    auto ones = rewriter.getI64ArrayAttr({1, 1});
+    Value conv = rewriter.create<onnx::ConvOp>(
+        loc, yType, xd, wd, gemm.getC(), rewriter.getStringAttr("NOTSET"),
+        ones, rewriter.getI64IntegerAttr(1), ones,
+        rewriter.getI64ArrayAttr({0, 0, 0, 0}), ones);
+    auto qType = RankedTensorType::get(
+        {m, n, 1, 1}, tensorType(q.getY()).getElementType());
+    Value q4 = rewriter.create<onnx::QuantizeLinearOp>(
+        loc, qType, conv, q.getYScale(), q.getYZeroPoint(), q.getAxisAttr());
+    rewriter.replaceOp(q, reshape(q4, {m, n}));
+    return success();
+  }
+};
+
 struct FuseQDQPass : kiln::impl::FuseQDQBase<FuseQDQPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseConv>(&getContext());
+    patterns.add<FuseConv, FuseGemm>(&getContext());
     if (failed(applyPatternsAndFoldGreedily(getOperation(),
                                             std::move(patterns))))
       signalPassFailure();

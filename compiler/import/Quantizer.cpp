@@ -85,12 +85,27 @@ bool planModel(const onnx::GraphProto &g, const QuantizeOptions &options,
     outputs.insert(o.name());
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto &n = g.node(i);
-    if (n.op_type() != "Conv" || n.input_size() < 2 ||
+    bool gemm = n.op_type() == "Gemm";
+    if ((n.op_type() != "Conv" && !gemm) || n.input_size() < 2 ||
         std::count(options.keepFloat.begin(), options.keepFloat.end(),
                    nodeName(g, i)))
       continue;
     const onnx::TensorProto *w = initializer(g, n.input(1));
-    if (!w || w->data_type() != onnx::TensorProto::FLOAT || w->dims_size() != 4)
+    if (!w || w->data_type() != onnx::TensorProto::FLOAT ||
+        w->dims_size() != (gemm ? 2 : 4))
+      continue;
+    // A classifier: Gemm(A, B^T) + C with weights B [N, K], as torch's
+    // Linear exports it.
+    auto intAttr = [&](const char *name, int64_t dflt) {
+      const onnx::AttributeProto *a = findAttribute(n, name);
+      return a ? a->i() : dflt;
+    };
+    auto floatAttr = [&](const char *name) {
+      const onnx::AttributeProto *a = findAttribute(n, name);
+      return a ? a->f() : 1.0f;
+    };
+    if (gemm && (intAttr("transA", 0) != 0 || intAttr("transB", 0) != 1 ||
+                 floatAttr("alpha") != 1.0f || floatAttr("beta") != 1.0f))
       continue;
     if (n.input_size() > 2 && !n.input(2).empty()) {
       const onnx::TensorProto *b = initializer(g, n.input(2));
@@ -102,14 +117,14 @@ bool planModel(const onnx::GraphProto &g, const QuantizeOptions &options,
       group = a->i();
     // Depthwise convolutions stay float: Kiln has no 8-bit kernel for them
     // yet, and their float one is faster than the widening path.
-    if (group > 1 && w->dims(1) == 1 && w->dims(0) == group)
+    if (!gemm && group > 1 && w->dims(1) == 1 && w->dims(0) == group)
       continue;
     Plan p;
     p.node = p.producer = i;
     p.x = n.input(0);
     p.out = n.output(0);
     const std::vector<int> &next = consumers[p.out];
-    if (next.size() == 1 && !outputs.count(p.out)) {
+    if (!gemm && next.size() == 1 && !outputs.count(p.out)) {
       const onnx::NodeProto &a = g.node(next[0]);
       bool clip = a.op_type() == "Clip" &&
                   (a.input_size() < 2 || isScalarConstant(g, a.input(1))) &&
@@ -230,7 +245,8 @@ bool kiln::writeCalibrationModel(const std::string &path,
       return false;
     if (plans.empty()) {
       error = "no convolution to quantize (Kiln quantizes 2-d, "
-              "non-depthwise Conv nodes with constant weights)";
+              "non-depthwise Conv nodes and Gemm classifiers with constant "
+              "weights)";
       return false;
     }
     tensors = calibrated(plans);

@@ -226,3 +226,33 @@ g = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="relu"),
 m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 6)])
 m.ir_version = 3
 save(m, "legacy_dynamic.onnx")
+
+# A small float CNN to quantize (--quantize=int8): Conv-Relu, Conv, a
+# residual Add, global pooling and a classifier; calib/ holds 4 seeded
+# samples (one per subdirectory), calib_bad/ one of the wrong shape.
+rng = np.random.default_rng(3)
+w1 = numpy_helper.from_array((rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(np.float32), "w1")
+b1 = numpy_helper.from_array((rng.standard_normal(8) * 0.1).astype(np.float32), "b1")
+w2 = numpy_helper.from_array((rng.standard_normal((8, 8, 3, 3)) * 0.2).astype(np.float32), "w2")
+fc = numpy_helper.from_array((rng.standard_normal((8, 5)) * 0.5).astype(np.float32), "fc")
+nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+         helper.make_node("Conv", ["r1", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+         helper.make_node("Add", ["c2", "r1"], ["s"], name="add"),
+         helper.make_node("GlobalAveragePool", ["s"], ["p"], name="pool"),
+         helper.make_node("Flatten", ["p"], ["f"], name="flatten"),
+         helper.make_node("MatMul", ["f", "fc"], ["y"], name="classifier")]
+g = helper.make_graph(nodes, "small_cnn",
+                      [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5])],
+                      [w1, b1, w2, fc])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "small_cnn.onnx")
+for i in range(4):
+    d = os.path.join(out, "calib", "set_%d" % i)
+    os.makedirs(d, exist_ok=True)
+    x = rng.standard_normal((1, 3, 10, 10)).astype(np.float32)
+    with open(os.path.join(d, "input_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(x, "x").SerializeToString())
+os.makedirs(os.path.join(out, "calib_bad"), exist_ok=True)
+with open(os.path.join(out, "calib_bad", "input_0.pb"), "wb") as f:
+    f.write(numpy_helper.from_array(np.zeros((1, 3, 8, 8), np.float32), "x").SerializeToString())

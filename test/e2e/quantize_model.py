@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Quantizes a float test model with Kiln's built-in calibration and checks
+the int8 model against the float one.
+
+Usage: quantize_model.py --build BUILD --model MODELDIR --work WORK
+                         [--calibration N] [--eval N] [--min-agreement PCT]
+
+Writes N seeded calibration samples (standard normal, seed 1), compiles the
+float model and `--quantize=int8 --calibrate` of it with kilnc, runs both on
+--eval other seeded samples (seed 2) through the libraries' generic entry
+point (kiln_model(), as kiln-run calls it) and prints the top-1 agreement
+and the largest output difference. Fails when the agreement is below
+--min-agreement percent, or when the int8 library's weights are more than
+27% of the float one's (the headers state both).
+"""
+import argparse
+import ctypes
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+
+class TensorInfo(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("shape", ctypes.POINTER(ctypes.c_int64)),
+                ("dtype", ctypes.c_int32), ("rank", ctypes.c_int32),
+                ("num_elements", ctypes.c_int64), ("string_bytes", ctypes.c_int64)]
+
+
+RunFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_void_p),
+                         ctypes.POINTER(ctypes.c_void_p), ctypes.c_void_p)
+
+
+class ModelInfo(ctypes.Structure):
+    _fields_ = [("abi_version", ctypes.c_uint32), ("struct_size", ctypes.c_uint32),
+                ("name", ctypes.c_char_p),
+                ("inputs", ctypes.POINTER(TensorInfo)), ("outputs", ctypes.POINTER(TensorInfo)),
+                ("num_inputs", ctypes.c_uint32), ("num_outputs", ctypes.c_uint32),
+                ("workspace_size", ctypes.c_uint64), ("workspace_align", ctypes.c_uint64),
+                ("weights_size", ctypes.c_uint64), ("run", RunFn)]
+
+
+class Library:
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(path)
+        self.lib.kiln_model.restype = ctypes.POINTER(ModelInfo)
+        self.info = self.lib.kiln_model().contents
+        out = self.info.outputs[0]
+        self.out_shape = [out.shape[i] for i in range(out.rank)]
+
+    def run(self, x):
+        x = np.ascontiguousarray(x, np.float32)
+        y = np.zeros(self.out_shape, np.float32)
+        ins = (ctypes.c_void_p * 1)(x.ctypes.data)
+        outs = (ctypes.c_void_p * 1)(y.ctypes.data)
+        status = self.info.run(ins, outs, None)
+        if status:
+            sys.exit("run failed with status %d" % status)
+        return y
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--calibration", type=int, default=32)
+    ap.add_argument("--eval", type=int, default=200)
+    ap.add_argument("--min-agreement", type=float, default=98.0)
+    args = ap.parse_args()
+    os.makedirs(args.work, exist_ok=True)
+    model_path = os.path.join(args.model, "model.onnx")
+    model = onnx.load(model_path)
+    inits = {t.name for t in model.graph.initializer}
+    inputs = [v for v in model.graph.input if v.name not in inits]
+    if len(inputs) != 1:
+        sys.exit("one float input expected")
+    shape = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim]
+
+    calib = os.path.join(args.work, "calibration")
+    rng = np.random.default_rng(1)
+    for i in range(args.calibration):
+        d = os.path.join(calib, "set_%03d" % i)
+        os.makedirs(d, exist_ok=True)
+        x = rng.standard_normal(shape).astype(np.float32)
+        with open(os.path.join(d, "input_0.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(x, inputs[0].name).SerializeToString())
+
+    kilnc = os.path.join(args.build, "bin", "kilnc")
+    f32 = os.path.join(args.work, "f32", "model.so")
+    i8 = os.path.join(args.work, "int8", "model.so")
+    for path in (f32, i8):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    subprocess.run([kilnc, model_path, "-o", f32], check=True)
+    subprocess.run([kilnc, model_path, "-o", i8, "--quantize=int8",
+                    "--calibrate=" + calib, "--quantize-report"], check=True)
+
+    def weights(so):
+        header = os.path.join(os.path.dirname(so), "model.h")
+        m = re.search(r"#define \w+_WEIGHTS_SIZE (\d+)", open(header).read())
+        return int(m.group(1))
+
+    wf, wq = weights(f32), weights(i8)
+    a, b = Library(f32), Library(i8)
+    rng = np.random.default_rng(2)
+    agree, worst = 0, 0.0
+    for _ in range(args.eval):
+        x = rng.standard_normal(shape).astype(np.float32)
+        yf, yq = a.run(x), b.run(x)
+        agree += int(np.argmax(yf.reshape(yf.shape[0], -1), 1)[0] ==
+                     np.argmax(yq.reshape(yq.shape[0], -1), 1)[0])
+        worst = max(worst, float(np.max(np.abs(yf - yq))))
+    pct = 100.0 * agree / args.eval
+    print("%s: top-1 agreement int8/float %d/%d (%.1f%%), max output difference "
+          "%.4g, weights %d -> %d bytes (%.1f%%)" % (
+              os.path.basename(args.model.rstrip("/")), agree, args.eval, pct,
+              worst, wf, wq, 100.0 * wq / wf))
+    ok = True
+    if pct < args.min_agreement:
+        print("FAIL: agreement below %.1f%%" % args.min_agreement)
+        ok = False
+    if wq > 0.27 * wf:
+        print("FAIL: int8 weights above 27% of float")
+        ok = False
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
