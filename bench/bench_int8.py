@@ -1,0 +1,200 @@
+#!/usr/bin/python3
+"""The int8 benchmark: Kiln int8 against Kiln f32 and ONNX Runtime on the same
+QDQ model, in one run.
+
+Usage: bench/bench_int8.py [--quick] [--models resnet18,mobilenet_v2]
+                           [--threads 1,2] [--build DIR] [--out DIR]
+
+For each model (exported by test/models/generate.py, seeded random weights)
+it writes 32 seeded calibration samples, compiles the float model and
+`kilnc --quantize=int8 --calibrate=DIR --save-quantized=qdq.onnx`, then times,
+on the model's test input and at each thread count:
+
+  Kiln int8   the quantized library (kiln-run --bench)
+  Kiln f32    the float library
+  ORT int8    ONNX Runtime on qdq.onnx, the very model Kiln compiled (its
+              graph optimizer fuses the QDQ pairs into its own int8 kernels)
+  ORT f32     ONNX Runtime on the float model
+
+and prints a table with Kiln int8's speed-up over Kiln f32 and its ratio to
+ORT int8 (below 1: Kiln is faster), plus the largest difference between the
+two int8 outputs. Writes OUT/int8/results.md and results.json. It is a
+benchmark, not a test: timings on a shared machine move from run to run.
+Needs the same things as bench/bench.py (it installs onnxruntime-node).
+"""
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  (bench.py: ORT runner, kiln-run parsing)
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+from onnx import numpy_helper  # noqa: E402
+
+MODELS = {"resnet18": "ResNet-18, 1x3x224x224",
+          "mobilenet_v2": "MobileNetV2, 1x3x224x224 (depthwise convs stay f32)"}
+CALIBRATION_SAMPLES = 32
+
+
+def calibration_dir(model_path, out):
+    """Writes CALIBRATION_SAMPLES seeded normal inputs, one per directory."""
+    model = onnx.load(model_path)
+    inits = {t.name for t in model.graph.initializer}
+    (inp,) = [v for v in model.graph.input if v.name not in inits]
+    shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
+    rng = np.random.default_rng(1)
+    for i in range(CALIBRATION_SAMPLES):
+        d = os.path.join(out, "set_%03d" % i)
+        os.makedirs(d, exist_ok=True)
+        x = rng.standard_normal(shape).astype(np.float32)
+        with open(os.path.join(d, "input_0.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(x, inp.name).SerializeToString())
+    return out
+
+
+def quantize(kilnc, model_path, lib, calib, qdq):
+    os.makedirs(os.path.dirname(lib), exist_ok=True)
+    t0 = time.time()
+    result = subprocess.run(
+        [kilnc, model_path, "-o", lib, "--quantize=int8",
+         "--calibrate=" + calib, "--save-quantized=" + qdq],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        universal_newlines=True)
+    if result.returncode != 0:
+        return time.time() - t0, "kilnc --quantize failed: " + \
+            (result.stdout.strip().splitlines() or ["?"])[-1]
+    return time.time() - t0, None
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--models", default=",".join(MODELS))
+    p.add_argument("--threads", default="1,2")
+    p.add_argument("--build", default=os.path.join(bench.REPO, "build"))
+    p.add_argument("--out")
+    args = p.parse_args(argv)
+    names = [n for n in args.models.split(",") if n]
+    for n in names:
+        if n not in MODELS:
+            p.error("unknown model %s (%s)" % (n, ", ".join(MODELS)))
+    threads = [int(t) for t in args.threads.split(",")]
+    build = os.path.abspath(args.build)
+    out = os.path.abspath(args.out or os.path.join(build, "bench", "int8"))
+    model_dir = os.path.join(build, "bench-models")
+    kilnc = os.path.join(build, "bin", "kilnc")
+    kiln_run = os.path.join(build, "bin", "kiln-run")
+    policy = bench.QUICK_RUNS if args.quick else bench.FULL_RUNS
+    t0 = time.time()
+    bench.ensure_onnxruntime()
+    os.makedirs(out, exist_ok=True)
+    subprocess.run(["/usr/bin/python3", bench.GENERATE, model_dir, "--only",
+                    ",".join(names)], stdout=subprocess.DEVNULL, check=True)
+
+    rows, problems = [], []
+    for name in names:
+        mdir = os.path.join(model_dir, name)
+        model_path = os.path.join(mdir, "model.onnx")
+        tdir = os.path.join(mdir, "test_data_set_0")
+        work = os.path.join(out, name)
+        bench.log("== %s: %s" % (name, MODELS[name]))
+        calib = calibration_dir(model_path, os.path.join(work, "calibration"))
+        f32_lib = os.path.join(work, "f32", "model.so")
+        int8_lib = os.path.join(work, "int8", "model.so")
+        qdq = os.path.join(work, "qdq.onnx")
+        secs, error = bench.compile_model(kilnc, model_path, f32_lib, "model")
+        bench.log("   kilnc f32: %.1f s%s" % (secs, ", " + error if error else ""))
+        qsecs, qerror = quantize(kilnc, model_path, int8_lib, calib, qdq)
+        bench.log("   kilnc --quantize=int8 (calibration included): %.1f s%s"
+                  % (qsecs, ", " + qerror if qerror else ""))
+        if error or qerror:
+            problems.append("%s: %s" % (name, error or qerror))
+            continue
+        probe = bench.run_kiln(kiln_run, int8_lib, tdir, threads[0], 1,
+                               write=os.path.join(work, "kiln_int8_out"))
+        if "error" in probe:
+            problems.append("%s: %s" % (name, probe["error"]))
+            continue
+        runs = bench.choose_runs(probe["median"], policy)
+        kiln = {}
+        for t in threads:
+            kiln[("int8", t)] = bench.run_kiln(kiln_run, int8_lib, tdir, t, runs)
+            kiln[("f32", t)] = bench.run_kiln(kiln_run, f32_lib, tdir, t, runs)
+        inputs = bench.export_inputs(tdir, os.path.join(work, "inputs"))
+        ort = {}
+        for kind, path in (("int8", qdq), ("f32", model_path)):
+            result = bench.run_ort(path, inputs, threads, policy, None,
+                                   os.path.join(work, "ort_" + kind))
+            if "error" in result:
+                problems.append("%s: onnxruntime %s: %s"
+                                % (name, kind, result["error"]))
+                continue
+            for r in result["results"]:
+                ort[(kind, r["threads"])] = r
+        # The two int8 runs of the same QDQ model, side by side.
+        cross = None
+        kiln_out = bench.read_test_data(os.path.join(work, "kiln_int8_out"),
+                                        "output")
+        first = ort.get(("int8", threads[0]))
+        if first and kiln_out:
+            cross = float(np.abs(kiln_out[0][1].astype(np.float64) -
+                                 bench.read_raw(first["outputs"][0])).max())
+        for t in threads:
+            ki, kf = kiln[("int8", t)].get("median"), kiln[("f32", t)].get("median")
+            oi = ort.get(("int8", t), {}).get("medianMs")
+            of = ort.get(("f32", t), {}).get("medianMs")
+            row = {"model": name, "threads": t, "kiln_int8_ms": ki,
+                   "kiln_f32_ms": kf, "ort_int8_ms": oi, "ort_f32_ms": of,
+                   "speedup": kf / ki if ki and kf else None,
+                   "ratio": ki / oi if ki and oi else None,
+                   "int8_diff": cross}
+            rows.append(row)
+            bench.log("   %d thread(s): Kiln int8 %s ms, Kiln f32 %s ms, ORT "
+                      "int8 %s ms, ORT f32 %s ms" % (
+                          t, bench.fmt_ms(ki), bench.fmt_ms(kf),
+                          bench.fmt_ms(oi), bench.fmt_ms(of)))
+
+    def num(x, spec):
+        return "—" if x is None else spec % x
+
+    header = ["model", "threads", "Kiln int8 ms", "Kiln f32 ms", "ORT int8 ms",
+              "ORT f32 ms", "int8 speed-up (Kiln f32 / int8)",
+              "Kiln int8 / ORT int8", "int8 outputs differ by"]
+    table = [[r["model"], str(r["threads"]), num(r["kiln_int8_ms"], "%.4g"),
+              num(r["kiln_f32_ms"], "%.4g"), num(r["ort_int8_ms"], "%.4g"),
+              num(r["ort_f32_ms"], "%.4g"), num(r["speedup"], "%.2fx"),
+              num(r["ratio"], "%.2f"), num(r["int8_diff"], "%.3g")]
+             for r in rows]
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in table]
+    info = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "commit": bench.describe_commit(), "mode":
+            "quick" if args.quick else "full",
+            "machine": bench.describe_machine(), "problems": problems}
+    with open(os.path.join(out, "results.md"), "w") as f:
+        f.write("# Kiln int8 against Kiln f32 and ONNX Runtime\n\n")
+        f.write("%s, commit %s, %s mode, %s.\n\n" % (
+            info["date"], info["commit"], info["mode"], info["machine"]))
+        f.write("\n".join(lines) + "\n")
+        for problem in problems:
+            f.write("\nproblem: %s\n" % problem)
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"info": info, "rows": rows}, f, indent=1)
+    bench.log("")
+    for line in lines:
+        bench.log(line)
+    for problem in problems:
+        bench.log("problem: " + problem)
+    bench.log("== wrote %s; %.0f s in all" % (os.path.join(out, "results.md"),
+                                              time.time() - t0))
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
