@@ -273,7 +273,8 @@ private:
   }
 
   /// Copies panels [from, to) of B, each with `cols` valid columns, to
-  /// Bp[panel - c0][k][0:nr], zero-padded.
+  /// Bp[panel - c0][k][0:nr], zero-padded (a vector with no valid column
+  /// is left unwritten: the micro-kernel skips it).
   void packPanels(Value c0, Value from, Value to, int64_t cols) {
     if (p.int8)
       return packBytePanels(c0, from, to, cols);
@@ -287,10 +288,12 @@ private:
       forLoop(0, p.k, 1, [&](Value kk) {
         Value rowOffset = p.im2col ? im2colRow(kk) : Value();
         for (int64_t v = 0; v < p.nv; ++v) {
+          // The micro-kernel reads no vector without a valid column.
           int64_t n = lanes(v, cols);
-          Value x = !n          ? zeros()
-                    : p.im2col ? im2colLoad(segments[v], rowOffset)
-                               : load(B, {kk, column(panel, v)}, n);
+          if (!n)
+            continue;
+          Value x = p.im2col ? im2colLoad(segments[v], rowOffset)
+                             : load(B, {kk, column(panel, v)}, n);
           b.create<vector::StoreOp>(loc, x, Bp,
                                     ValueRange{local, kk, index(v * p.vw)});
         }
@@ -322,13 +325,12 @@ private:
       forLoop(0, p.k4(), 1, [&](Value q) {
         Value k0 = b.create<arith::MulIOp>(loc, q, index(4));
         for (int64_t v = 0; v < p.nv; ++v) {
+          // The micro-kernel reads no vector without a valid column.
           int64_t n = lanes(v, cols);
+          if (!n)
+            continue;
           SmallVector<Value> rows;
           for (int64_t t = 0; t < 4; ++t) {
-            if (!n) {
-              rows.push_back(bytes.zeros());
-              continue;
-            }
             Value kk = b.create<arith::AddIOp>(loc, k0, index(t));
             bool mayPass = kTail && t >= kTail; // only in the last group
             if (!mayPass) {
@@ -563,38 +565,46 @@ private:
             // (four signed bytes) broadcast.
             auto bytes = VectorType::get({4 * p.vw}, nb.getIntegerType(8));
             for (int64_t v = 0; v < p.nv; ++v)
-              bv.push_back(nb.create<vector::BitCastOp>(
-                  l, vecType(),
-                  nb.create<vector::LoadOp>(
-                      l, bytes, Bp,
-                      ValueRange{local, kk, index(v * p.vw * 4)})));
+              bv.push_back(
+                  !lanes(v, cols)
+                      ? Value()
+                      : nb.create<vector::BitCastOp>(
+                            l, vecType(),
+                            nb.create<vector::LoadOp>(
+                                l, bytes, Bp,
+                                ValueRange{local, kk, index(v * p.vw * 4)})));
             SmallVector<Value> next;
             for (int64_t r = 0; r < rows; ++r) {
               Value s =
                   nb.create<memref::LoadOp>(l, A, ValueRange{rowIdx[r], kk});
               Value sv = nb.create<vector::BroadcastOp>(l, vecType(), s);
               for (int64_t v = 0; v < p.nv; ++v)
-                next.push_back(dot4(nb, l, iter[r * p.nv + v], bv[v], sv));
+                next.push_back(!bv[v] ? iter[r * p.nv + v]
+                                      : dot4(nb, l, iter[r * p.nv + v], bv[v],
+                                             sv));
             }
             nb.create<scf::YieldOp>(l, next);
             return;
           }
+          // A vector of no valid column (a last panel's) costs nothing: its
+          // accumulators are never stored.
           for (int64_t v = 0; v < p.nv; ++v) {
-            if (p.pack)
+            if (!lanes(v, cols))
+              bv.push_back(Value());
+            else if (p.pack)
               bv.push_back(nb.create<vector::LoadOp>(
                   l, vecType(), Bp, ValueRange{local, kk, index(v * p.vw)}));
             else
-              bv.push_back(lanes(v, cols)
-                               ? load(B, {kk, colIdx[v]}, lanes(v, cols))
-                               : zeros());
+              bv.push_back(load(B, {kk, colIdx[v]}, lanes(v, cols)));
           }
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
             Value s = nb.create<memref::LoadOp>(l, A, ValueRange{rowIdx[r], kk});
             Value sv = nb.create<vector::BroadcastOp>(l, vecType(), s);
             for (int64_t v = 0; v < p.nv; ++v)
-              next.push_back(nb.create<vector::FMAOp>(l, sv, bv[v],
-                                                      iter[r * p.nv + v]));
+              next.push_back(!bv[v] ? iter[r * p.nv + v]
+                                    : nb.create<vector::FMAOp>(
+                                          l, sv, bv[v], iter[r * p.nv + v]));
           }
           nb.create<scf::YieldOp>(l, next);
         });
