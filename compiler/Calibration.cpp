@@ -33,26 +33,6 @@ llvm::Error failure(const llvm::Twine &message) {
                                  message.str());
 }
 
-size_t dtypeBytes(int32_t dtype) {
-  switch (dtype) {
-  case KILN_DTYPE_UINT8:
-  case KILN_DTYPE_INT8:
-  case KILN_DTYPE_BOOL:
-    return 1;
-  case KILN_DTYPE_UINT16:
-  case KILN_DTYPE_INT16:
-  case KILN_DTYPE_FLOAT16:
-  case KILN_DTYPE_BFLOAT16:
-    return 2;
-  case KILN_DTYPE_FLOAT:
-  case KILN_DTYPE_INT32:
-  case KILN_DTYPE_UINT32:
-    return 4;
-  default:
-    return 8;
-  }
-}
-
 /// A helper model compiled to a shared library and loaded.
 class LoadedModel {
 public:
@@ -108,7 +88,7 @@ public:
     std::vector<void *> outPtrs;
     for (uint32_t i = 0; i < info->num_outputs; ++i) {
       outputs[i].resize(info->outputs[i].num_elements *
-                        dtypeBytes(info->outputs[i].dtype));
+                        kiln_dtype_size(info->outputs[i].dtype));
       outPtrs.push_back(outputs[i].data());
     }
     if (int status = info->run(inputs.data(), outPtrs.data(), nullptr))

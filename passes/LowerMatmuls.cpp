@@ -280,11 +280,7 @@ private:
       return packBytePanels(c0, from, to, cols);
     forLoop(from, to, 1, [&](Value panel) {
       Value local = b.create<arith::SubIOp>(loc, panel, c0);
-      // Through an im2col: per vector, its line segments (below).
-      SmallVector<Segments> segments;
-      if (p.im2col)
-        for (int64_t v = 0; v < p.nv; ++v)
-          segments.push_back(im2colSegments(column(panel, v), lanes(v, cols)));
+      SmallVector<Segments> segments = panelSegments(panel, cols);
       forLoop(0, p.k, 1, [&](Value kk) {
         Value rowOffset = p.im2col ? im2colRow(kk) : Value();
         for (int64_t v = 0; v < p.nv; ++v) {
@@ -312,11 +308,7 @@ private:
     auto byteVector = VectorType::get({p.vw}, i8);
     forLoop(from, to, 1, [&](Value panel) {
       Value local = b.create<arith::SubIOp>(loc, panel, c0);
-      // Through an im2col: per vector, its line segments (as for f32).
-      SmallVector<Segments> segments;
-      if (p.im2col)
-        for (int64_t v = 0; v < p.nv; ++v)
-          segments.push_back(im2colSegments(column(panel, v), lanes(v, cols)));
+      SmallVector<Segments> segments = panelSegments(panel, cols);
       auto row = [&](Value kk, int64_t v, int64_t n) -> Value {
         if (p.im2col)
           return im2colLoad(segments[v], im2colRow(kk), byteVector);
@@ -455,6 +447,16 @@ private:
       add(lineJ, first, end, false);
     }
     return s;
+  }
+
+  /// Through an im2col: per vector of a panel, its line segments
+  /// (im2colSegments); none when B is read directly.
+  SmallVector<Segments> panelSegments(Value panel, int64_t cols) {
+    SmallVector<Segments> segments;
+    if (p.im2col)
+      for (int64_t v = 0; v < p.nv; ++v)
+        segments.push_back(im2colSegments(column(panel, v), lanes(v, cols)));
+    return segments;
   }
 
   /// The vector of B at the row whose offset is `rowOffset`, through the
@@ -845,6 +847,21 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         });
   }
 
+  /// rowsFunction for each (columns, split) a GEMM asks for, made once.
+  GemmBuilder::RowsFunction rowsFunctions(Operation *op, const GemmPlan &p,
+                                          const Dispatch &d,
+                                          const kiln::FusedEnds *ends) {
+    return [this, op, p, d, ends,
+            cache = std::map<std::pair<int64_t, GemmBuilder::Split>,
+                             func::FuncOp>()](
+               int64_t cols, GemmBuilder::Split split) mutable {
+      func::FuncOp &fn = cache[{cols, split}];
+      if (!fn)
+        fn = rowsFunction(op, p, d, ends, cols, split);
+      return fn;
+    };
+  }
+
   /// The data of `v` when it is a whole constant f32 global, through
   /// reshapes (which keep its row-major order), and that global.
   std::optional<std::pair<memref::GlobalOp, std::vector<float>>>
@@ -1227,14 +1244,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                                 ends.buffers());
       if (succeeded(dispatch)) {
         builder.setDispatchBuffers(dispatch->buffers);
-        rows = [&, cache = std::map<std::pair<int64_t, GemmBuilder::Split>,
-                                    func::FuncOp>()](
-                   int64_t cols, GemmBuilder::Split split) mutable {
-          func::FuncOp &fn = cache[{cols, split}];
-          if (!fn)
-            fn = rowsFunction(op, p, *dispatch, &ends, cols, split);
-          return fn;
-        };
+        rows = rowsFunctions(op, p, *dispatch, &ends);
       }
       builder.build(a, bm, c, packed, rows);
       ends.eraseFused();
@@ -1341,14 +1351,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                               ends.buffers());
     if (succeeded(dispatch)) {
       builder.setDispatchBuffers(dispatch->buffers);
-      rows = [&, cache = std::map<std::pair<int64_t, GemmBuilder::Split>,
-                                  func::FuncOp>()](
-                 int64_t cols, GemmBuilder::Split split) mutable {
-        func::FuncOp &fn = cache[{cols, split}];
-        if (!fn)
-          fn = rowsFunction(op, p, *dispatch, &ends, cols, split);
-        return fn;
-      };
+      rows = rowsFunctions(op, p, *dispatch, &ends);
     }
     builder.build(words, bm, c, pack, rows);
     ends.eraseFused();
