@@ -91,12 +91,19 @@ def main():
     machine = run(["aarch64-linux-gnu-readelf", "-h", lib])
     if "AArch64" not in machine:
         die(f"{lib} is not an AArch64 ELF file")
-    # Its kernels are NEON: fused multiply-adds on 4 float lanes.
+    # Its kernels are NEON: fused multiply-adds on 4 float lanes, or for an
+    # 8-bit model widening integer multiplies (and adds) on vectors.
     code = run(["aarch64-linux-gnu-objdump", "-d", "--no-show-raw-insn", lib])
-    fmla = sum(1 for l in code.splitlines() if "fmla\tv" in l and ".4s" in l)
-    if fmla == 0:
-        die(f"{lib} has no NEON fmla on .4s vectors")
-    print(f"  {fmla} NEON fmla instructions")
+    lines = code.splitlines()
+    fmla = sum(1 for l in lines if "fmla\tv" in l and ".4s" in l)
+    widening = sum(1 for l in lines
+                   if any(op + "\tv" in l for op in
+                          ("smull", "umull", "smlal", "umlal", "mul", "mla")))
+    if fmla == 0 and widening == 0:
+        die(f"{lib} has no NEON fmla on .4s vectors nor vector integer "
+            "multiplies")
+    print(f"  {fmla} NEON fmla instructions, {widening} vector integer "
+          "multiplies")
 
     runner = os.path.join(args.work, "run_raw")
     run([CC, "-std=c99", "-O1", "-Wall", "-Werror",
