@@ -443,9 +443,9 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
         ends.result = result;
       } else {
         // All the result's elements, and its padding, in one dimension.
-        auto flat = MemRefType::get({ends.gaps.span}, outType.getElementType(),
-                                    MemRefLayoutAttrInterface(),
-                                    outType.getMemorySpace());
+        auto flat = MemRefType::get(
+            {ends.gaps.span}, resultType.getElementType(),
+            MemRefLayoutAttrInterface(), outType.getMemorySpace());
         ends.result = b.create<memref::ReinterpretCastOp>(
             loc, flat, result, 0, ArrayRef<int64_t>{ends.gaps.span},
             ArrayRef<int64_t>{1});
@@ -562,14 +562,15 @@ Value FusedEnds::loadOther(OpBuilder &b, Location loc, unsigned i,
     return b.create<vector::BroadcastOp>(
         loc, VectorType::get({width}, type.getElementType()), x);
   }
-  return VectorLanes(b, loc, width).load(view, indices, lanes);
+  return VectorLanes(b, loc, width, type.getElementType())
+      .load(view, indices, lanes);
 }
 
 void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value,
                             Value row, Value col, int64_t lanes) const {
   auto vecType = cast<VectorType>(value.getType());
   int64_t width = vecType.getDimSize(0);
-  VectorLanes vl(b, loc, width);
+  VectorLanes vl(b, loc, width, vecType.getElementType());
   if (!gapped)
     return vl.store(value, result, ValueRange{row, col}, lanes);
   auto index = [&](int64_t v) -> Value {

@@ -604,32 +604,57 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
     auto f32 = rewriter.getF32Type();
     int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
     auto accType = RankedTensorType::get({n, f, oh * ow}, i32);
-    Value startConst = rewriter.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(RankedTensorType::get({f, 1}, i32),
-                                    ArrayRef<int32_t>(start)));
-    Value acc = buildElementwise(
-        rewriter, loc, accType, startConst,
-        [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    // Per-channel values reach [N, F, P] through the map (n, f, p) -> (f),
+    // a projected permutation: the GEMM pass fuses such ops into its
+    // kernel, and reshapes move through them.
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr dn, df, dp;
+    bindDims(ctx, dn, df, dp);
+    AffineMap all = AffineMap::get(3, 0, {dn, df, dp}, ctx);
+    AffineMap channel = AffineMap::get(3, 0, {df}, ctx);
+    using IT = utils::IteratorType;
+    SmallVector<IT> parallel(3, IT::parallel);
+    auto perChannel = [&](Type et, auto values) -> Value {
+      return rewriter.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(RankedTensorType::get({f}, et), values));
+    };
+    Value acc =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, TypeRange{accType},
+                ValueRange{perChannel(i32, ArrayRef<int32_t>(start))},
+                ValueRange{createEmpty(rewriter, loc, accType)},
+                ArrayRef<AffineMap>{channel, all}, parallel,
+                [](OpBuilder &b, Location l, ValueRange args) {
+                  b.create<linalg::YieldOp>(l, args[0]);
+                })
+            .getResult(0);
     Value sum = buildConvGemms(
         rewriter, loc, xp, op.getW(), acc, g, oh, ow, w,
         [](OpBuilder &b, Location l, Value ws, Value col, Value init) {
           return buildInt8Matmul(b, l, ws, col, init);
         });
 
-    // Requantized: saturate(round(acc * multiplier) + zy), Relu folded.
-    Value mult = rewriter.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(RankedTensorType::get({f, 1}, f32),
-                                    ArrayRef<float>(multiplier)));
+    // Requantized: saturate(round(acc * multiplier) + zy), within the
+    // folded activation's clamp.
     Clamp clamp = clampOf(op);
     auto yFlat = RankedTensorType::get({n, f, oh * ow}, i8);
-    Value y = buildElementwise(
-        rewriter, loc, yFlat, ValueRange{sum, mult},
-        [&](OpBuilder &b, Location l, ValueRange args) {
-          Value v = b.create<arith::MulFOp>(
-              l, convertScalar(b, l, args[0], f32, false, false), args[1]);
-          return quantizeScalar(b, l, v, createScalar(b, l, f32, zy[0]), i8,
-                                yUnsigned, clamp);
-        });
+    Value y =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, TypeRange{yFlat},
+                ValueRange{sum, perChannel(f32, ArrayRef<float>(multiplier))},
+                ValueRange{createEmpty(rewriter, loc, yFlat)},
+                ArrayRef<AffineMap>{all, channel, all}, parallel,
+                [&](OpBuilder &b, Location l, ValueRange args) {
+                  Value v = b.create<arith::MulFOp>(
+                      l, convertScalar(b, l, args[0], f32, false, false),
+                      args[1]);
+                  b.create<linalg::YieldOp>(
+                      l, quantizeScalar(b, l, v, createScalar(b, l, f32, zy[0]),
+                                        i8, yUnsigned, clamp));
+                })
+            .getResult(0);
     rewriter.replaceOp(op, reshapeTo(rewriter, loc, y, yType));
     return success();
   }
