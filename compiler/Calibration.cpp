@@ -117,7 +117,8 @@ std::string join(const std::string &dir, const std::string &file) {
 
 } // namespace
 
-llvm::Expected<std::string> kiln::quantizeModel(const QuantizeRequest &r) {
+llvm::Expected<QuantizedModel>
+kiln::quantizeModel(const QuantizeRequest &r) {
   std::string error;
   std::vector<std::string> tensors;
   std::string calibration = join(r.workDir, "calibration.onnx");
@@ -154,18 +155,21 @@ llvm::Expected<std::string> kiln::quantizeModel(const QuantizeRequest &r) {
       floatOutputs.push_back(std::move(*outputs));
   }
 
-  std::string quantized = join(r.workDir, "quantized.onnx");
-  std::vector<QuantizedLayer> layers;
-  if (!writeQuantizedModel(r.modelPath, r.options, ranges, quantized,
-                           /*extraOutputs=*/false, layers, error))
+  QuantizedModel result;
+  result.path = join(r.workDir, "quantized.onnx");
+  QuantizeSummary summary;
+  if (!writeQuantizedModel(r.modelPath, r.options, ranges, result.path,
+                           /*extraOutputs=*/false, summary, error))
     return failure(r.modelPath + ": " + error);
+  result.floatWeightBytes = summary.floatWeightBytes;
+  const std::vector<QuantizedLayer> &layers = summary.layers;
   if (!r.report)
-    return quantized;
+    return result;
 
   // The report: the QDQ model with its quantized layers' outputs exposed,
   // run on the same samples and compared with the float model.
   std::string reported = join(r.workDir, "quantized_report.onnx");
-  std::vector<QuantizedLayer> unused;
+  QuantizeSummary unused;
   if (!writeQuantizedModel(r.modelPath, r.options, ranges, reported,
                            /*extraOutputs=*/true, unused, error))
     return failure(r.modelPath + ": " + error);
@@ -235,5 +239,5 @@ llvm::Expected<std::string> kiln::quantizeModel(const QuantizeRequest &r) {
                                  (long long)agree, (long long)compared,
                                  100.0 * agree / compared);
   llvm::outs() << "\n";
-  return quantized;
+  return result;
 }

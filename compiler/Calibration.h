@@ -31,8 +31,14 @@ struct QuantizeRequest {
   bool report = false; ///< print --quantize-report's table to stdout
 };
 
-/// Calibrates and writes the QDQ model; returns its path.
-llvm::Expected<std::string> quantizeModel(const QuantizeRequest &request);
+/// The QDQ model quantizeModel wrote.
+struct QuantizedModel {
+  std::string path;
+  int64_t floatWeightBytes = 0; ///< the float model's initializers
+};
+
+/// Calibrates and writes the QDQ model.
+llvm::Expected<QuantizedModel> quantizeModel(const QuantizeRequest &request);
 
 } // namespace kiln
 

@@ -496,6 +496,7 @@ int main(int argc, char **argv) {
     fail("--max-string-bytes must be at least 1");
   // --quantize: the QDQ model, calibrated here, is what gets compiled.
   std::string modelPath = inputPath;
+  int64_t floatWeightsSize = 0;
   if (!quantize.empty()) {
     QuantizeRequest request;
     request.modelPath = inputPath;
@@ -523,7 +524,8 @@ int main(int argc, char **argv) {
     auto quantized = quantizeModel(request);
     if (!quantized)
       fail(llvm::toString(quantized.takeError()));
-    modelPath = *quantized;
+    modelPath = quantized->path;
+    floatWeightsSize = quantized->floatWeightBytes;
     if (!saveQuantized.empty())
       if (std::error_code ec = llvm::sys::fs::copy_file(modelPath, saveQuantized))
         fail("cannot write '" + saveQuantized + "': " + ec.message());
@@ -602,6 +604,7 @@ int main(int argc, char **argv) {
     fail(inputPath + ": translation to LLVM IR failed");
   llvmModule->setDataLayout((*machine)->createDataLayout());
   sig.weightsSize = constantDataSize(*llvmModule);
+  sig.floatWeightsSize = floatWeightsSize;
   if (llvm::Error err =
           addEntryPoints(*llvmModule, sig, name + "_graph", emit == Emit::So))
     fail(inputPath + ": " + llvm::toString(std::move(err)));

@@ -204,8 +204,11 @@ std::string kiln::emitHeader(const ModelSignature &m) {
         "     code     " << m.codeSize << " (executable sections, without the "
         "weights)\n"
         "     weights  " << m.weightsSize << " (read-only data: flash on a "
-        "microcontroller)\n"
-        "     arena    " << m.workspaceSize << " (lower bound "
+        "microcontroller)\n";
+  if (m.floatWeightsSize)
+    os << "              quantized: the float model's weights are "
+       << m.floatWeightsSize << "\n";
+  os << "     arena    " << m.workspaceSize << " (lower bound "
      << m.workspaceLowerBound << ", the most bytes of intermediates alive "
         "at once";
   if (m.workspaceSize > m.workspaceLowerBound)
@@ -224,6 +227,9 @@ std::string kiln::emitHeader(const ModelSignature &m) {
   os << "#define " << n << "_WORKSPACE_LOWER_BOUND " << m.workspaceLowerBound
      << "\n";
   os << "#define " << n << "_WEIGHTS_SIZE " << m.weightsSize << "\n";
+  if (m.floatWeightsSize)
+    os << "#define " << n << "_FLOAT_WEIGHTS_SIZE " << m.floatWeightsSize
+       << "\n";
   os << "#define " << n << "_CODE_SIZE " << m.codeSize << "\n";
   os << "#define " << n << "_NUM_INPUTS " << m.inputs.size() << "\n";
   os << "#define " << n << "_NUM_OUTPUTS " << m.outputs.size() << "\n\n";

@@ -49,6 +49,9 @@ struct ModelSignature {
   /// The most bytes of intermediates alive at one time: no arena is smaller.
   int64_t workspaceLowerBound = 0;
   int64_t weightsSize = 0;
+  /// A model compiled with --quantize: the bytes of the float model's
+  /// initializers, for comparison with weightsSize; 0 otherwise.
+  int64_t floatWeightsSize = 0;
   int64_t codeSize = 0; ///< bytes of executable code, without the weights
   /// Where the rows of the string inputs and outputs start in the workspace
   /// (after the planned arena, alive for the whole run); 0 if none.

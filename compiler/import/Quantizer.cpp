@@ -62,6 +62,9 @@ struct Plan {
   int node = 0;          ///< the Conv
   int producer = 0;      ///< the node that writes `out` (Conv or activation)
   std::string x, out;
+  /// Only the weights are int8 (dequantized when the model runs); the
+  /// convolution itself stays float.
+  bool weightsOnly = false;
 };
 
 /// The convolutions the rewrite quantizes; fails on a --keep-float name
@@ -115,12 +118,16 @@ bool planModel(const onnx::GraphProto &g, const QuantizeOptions &options,
     int64_t group = 1;
     if (const onnx::AttributeProto *a = findAttribute(n, "group"))
       group = a->i();
-    // Depthwise convolutions stay float: Kiln has no 8-bit kernel for them
-    // yet, and their float one is faster than the widening path.
-    if (!gemm && group > 1 && w->dims(1) == 1 && w->dims(0) == group)
-      continue;
     Plan p;
     p.node = p.producer = i;
+    // Depthwise convolutions keep float arithmetic (Kiln has no 8-bit kernel
+    // for them yet, and their float one is faster than the widening path)
+    // but store their weights in 8 bits.
+    if (!gemm && group > 1 && w->dims(1) == 1 && w->dims(0) == group) {
+      p.weightsOnly = true;
+      plans.push_back(p);
+      continue;
+    }
     p.x = n.input(0);
     p.out = n.output(0);
     const std::vector<int> &next = consumers[p.out];
@@ -178,7 +185,8 @@ std::vector<std::string> calibrated(const std::vector<Plan> &plans) {
   std::vector<std::string> tensors;
   for (const Plan &p : plans)
     for (const std::string &t : {p.x, p.out})
-      if (std::find(tensors.begin(), tensors.end(), t) == tensors.end())
+      if (!p.weightsOnly &&
+          std::find(tensors.begin(), tensors.end(), t) == tensors.end())
         tensors.push_back(t);
   return tensors;
 }
@@ -243,7 +251,8 @@ bool kiln::writeCalibrationModel(const std::string &path,
     std::vector<Plan> plans;
     if (!planModel(model.graph(), options, plans, error))
       return false;
-    if (plans.empty()) {
+    if (std::none_of(plans.begin(), plans.end(),
+                     [](const Plan &p) { return !p.weightsOnly; })) {
       error = "no convolution to quantize (Kiln quantizes 2-d, "
               "non-depthwise Conv nodes and Gemm classifiers with constant "
               "weights)";
@@ -262,8 +271,7 @@ bool kiln::writeQuantizedModel(const std::string &path,
                                const QuantizeOptions &options,
                                const Ranges &ranges,
                                const std::string &outPath, bool extraOutputs,
-                               std::vector<QuantizedLayer> &layers,
-                               std::string &error) {
+                               QuantizeSummary &summary, std::string &error) {
   try {
     onnx::ModelProto model;
     if (!load(path, options, model, error))
@@ -272,6 +280,17 @@ bool kiln::writeQuantizedModel(const std::string &path,
     std::vector<Plan> plans;
     if (!planModel(g, options, plans, error))
       return false;
+    std::vector<QuantizedLayer> &layers = summary.layers;
+    for (const onnx::TensorProto &t : g.initializer()) {
+      int64_t count = 1;
+      for (int64_t d : t.dims())
+        count *= d;
+      int64_t bytes = t.data_type() == onnx::TensorProto::DOUBLE ||
+                              t.data_type() == onnx::TensorProto::INT64
+                          ? 8
+                          : 4;
+      summary.floatWeightBytes += count * bytes;
+    }
     auto rangeOf = [&](const std::string &t) -> std::pair<float, int64_t> {
       auto it = ranges.find(t);
       return it == ranges.end() ? std::make_pair(1.0f, int64_t(0))
@@ -361,8 +380,10 @@ bool kiln::writeQuantizedModel(const std::string &path,
                                 wn + "_kiln_dequantized", /*axis0=*/true));
         node.set_input(1, wn + "_kiln_dequantized");
 
-        // The bias: int32 at scale x_scale * w_scale.
-        if (node.input_size() > 2 && !node.input(2).empty()) {
+        // The bias: int32 at scale x_scale * w_scale (a float
+        // convolution keeps its float bias).
+        if (!p.weightsOnly && node.input_size() > 2 &&
+            !node.input(2).empty()) {
           std::string bn = node.input(2);
           std::vector<float> bf =
               onnx::ParseData<float>(initializer(g, bn));
@@ -387,7 +408,8 @@ bool kiln::writeQuantizedModel(const std::string &path,
                                   bn + "_kiln_dequantized", /*axis0=*/true));
           node.set_input(2, bn + "_kiln_dequantized");
         }
-        layers.push_back(layer);
+        if (!p.weightsOnly)
+          layers.push_back(layer);
       }
       for (const std::string &t : pairsAfter[i])
         for (int o = 0; o < node.output_size(); ++o)
@@ -417,7 +439,8 @@ bool kiln::writeQuantizedModel(const std::string &path,
     if (extraOutputs) {
       std::vector<std::string> outs;
       for (const Plan &p : plans)
-        if (std::find(outs.begin(), outs.end(), p.out) == outs.end())
+        if (!p.weightsOnly &&
+            std::find(outs.begin(), outs.end(), p.out) == outs.end())
           outs.push_back(p.out);
       addOutputs(g, outs);
     }

@@ -43,6 +43,14 @@ struct QuantizedLayer {
   int64_t inputZeroPoint = 0, outputZeroPoint = 0;
 };
 
+/// What writeQuantizedModel did.
+struct QuantizeSummary {
+  std::vector<QuantizedLayer> layers;
+  /// Bytes of the float model's initializers (its weights, as ONNX holds
+  /// them), for the header to compare with the int8 model's.
+  int64_t floatWeightBytes = 0;
+};
+
 /// A float tensor's calibrated range.
 using Ranges = std::map<std::string, std::pair<float, float>>;
 
@@ -68,8 +76,7 @@ bool writeCalibrationModel(const std::string &path,
 bool writeQuantizedModel(const std::string &path,
                          const QuantizeOptions &options, const Ranges &ranges,
                          const std::string &outPath, bool extraOutputs,
-                         std::vector<QuantizedLayer> &layers,
-                         std::string &error);
+                         QuantizeSummary &summary, std::string &error);
 
 /// One calibration sample: the raw bytes of each model input, in order.
 using Sample = std::vector<std::string>;

@@ -10,8 +10,8 @@ float model and `--quantize=int8 --calibrate` of it with kilnc, runs both on
 --eval other seeded samples (seed 2) through the libraries' generic entry
 point (kiln_model(), as kiln-run calls it) and prints the top-1 agreement
 and the largest output difference. Fails when the agreement is below
---min-agreement percent, or when the int8 library's weights are more than
-27% of the float one's (the headers state both).
+--min-agreement percent, or when the int8 model's weights are more than
+27% of the float model's (its header states both).
 """
 import argparse
 import ctypes
@@ -99,12 +99,14 @@ def main():
     subprocess.run([kilnc, model_path, "-o", i8, "--quantize=int8",
                     "--calibrate=" + calib, "--quantize-report"], check=True)
 
-    def weights(so):
+    def weights(so, kind="WEIGHTS_SIZE"):
         header = os.path.join(os.path.dirname(so), "model.h")
-        m = re.search(r"#define \w+_WEIGHTS_SIZE (\d+)", open(header).read())
+        m = re.search(r"#define \w+?_%s (\d+)" % kind, open(header).read())
         return int(m.group(1))
 
-    wf, wq = weights(f32), weights(i8)
+    # The int8 header states both: its own weights and the float model's.
+    wf, wq = weights(i8, "FLOAT_WEIGHTS_SIZE"), weights(i8)
+    wlib = weights(f32)
     a, b = Library(f32), Library(i8)
     rng = np.random.default_rng(2)
     agree, worst = 0, 0.0
@@ -116,9 +118,9 @@ def main():
         worst = max(worst, float(np.max(np.abs(yf - yq))))
     pct = 100.0 * agree / args.eval
     print("%s: top-1 agreement int8/float %d/%d (%.1f%%), max output difference "
-          "%.4g, weights %d -> %d bytes (%.1f%%)" % (
+          "%.4g, weights %d -> %d bytes (%.1f%%; the f32 library's: %d)" % (
               os.path.basename(args.model.rstrip("/")), agree, args.eval, pct,
-              worst, wf, wq, 100.0 * wq / wf))
+              worst, wf, wq, 100.0 * wq / wf, wlib))
     ok = True
     if pct < args.min_agreement:
         print("FAIL: agreement below %.1f%%" % args.min_agreement)

@@ -52,6 +52,18 @@ TEST(Header, DeclaresRunWithTypedPointers) {
             std::string::npos);
 }
 
+TEST(Header, QuantizedModelStatesFloatWeights) {
+  ModelSignature m = sampleModel();
+  EXPECT_EQ(emitHeader(m).find("FLOAT_WEIGHTS_SIZE"), std::string::npos);
+  m.floatWeightsSize = 2712;
+  std::string h = emitHeader(m);
+  EXPECT_NE(h.find("#define net_WEIGHTS_SIZE 678\n#define "
+                   "net_FLOAT_WEIGHTS_SIZE 2712\n"),
+            std::string::npos);
+  EXPECT_NE(h.find("quantized: the float model's weights are 2712"),
+            std::string::npos);
+}
+
 TEST(Header, StatesSizesAndShapes) {
   std::string h = emitHeader(sampleModel());
   EXPECT_NE(h.find("#define net_WORKSPACE_SIZE 12345\n"), std::string::npos);
