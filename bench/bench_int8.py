@@ -30,31 +30,16 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "test", "e2e"))
 import bench  # noqa: E402  (bench.py: ORT runner, kiln-run parsing)
 import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-from onnx import numpy_helper  # noqa: E402
+from quantize_model import write_calibration  # noqa: E402  (the ctest's)
 
 MODELS = {"resnet18": "ResNet-18, 1x3x224x224",
           "mobilenet_v2": "MobileNetV2, 1x3x224x224 (depthwise convs stay f32)"}
 CALIBRATION_SAMPLES = 32
-
-
-def calibration_dir(model_path, out):
-    """Writes CALIBRATION_SAMPLES seeded normal inputs, one per directory."""
-    model = onnx.load(model_path)
-    inits = {t.name for t in model.graph.initializer}
-    (inp,) = [v for v in model.graph.input if v.name not in inits]
-    shape = [d.dim_value for d in inp.type.tensor_type.shape.dim]
-    rng = np.random.default_rng(1)
-    for i in range(CALIBRATION_SAMPLES):
-        d = os.path.join(out, "set_%03d" % i)
-        os.makedirs(d, exist_ok=True)
-        x = rng.standard_normal(shape).astype(np.float32)
-        with open(os.path.join(d, "input_0.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(x, inp.name).SerializeToString())
-    return out
 
 
 def quantize(kilnc, model_path, lib, calib, qdq):
@@ -103,7 +88,8 @@ def main(argv):
         tdir = os.path.join(mdir, "test_data_set_0")
         work = os.path.join(out, name)
         bench.log("== %s: %s" % (name, MODELS[name]))
-        calib = calibration_dir(model_path, os.path.join(work, "calibration"))
+        calib = write_calibration(model_path, os.path.join(work, "calibration"),
+                                  CALIBRATION_SAMPLES)
         f32_lib = os.path.join(work, "f32", "model.so")
         int8_lib = os.path.join(work, "int8", "model.so")
         qdq = os.path.join(work, "qdq.onnx")

@@ -29,8 +29,7 @@ using namespace kiln;
 namespace {
 
 llvm::Error failure(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(),
-                                 message.str());
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message.str());
 }
 
 /// A helper model compiled to a shared library and loaded.
@@ -117,8 +116,7 @@ std::string join(const std::string &dir, const std::string &file) {
 
 } // namespace
 
-llvm::Expected<QuantizedModel>
-kiln::quantizeModel(const QuantizeRequest &r) {
+llvm::Expected<QuantizedModel> kiln::quantizeModel(const QuantizeRequest &r) {
   std::string error;
   std::vector<std::string> tensors;
   std::string calibration = join(r.workDir, "calibration.onnx");
@@ -126,8 +124,8 @@ kiln::quantizeModel(const QuantizeRequest &r) {
                              error))
     return failure(r.modelPath + ": " + error);
   LoadedModel floatModel;
-  if (llvm::Error e = floatModel.load(r, calibration,
-                                      join(r.workDir, "calibration.so")))
+  if (llvm::Error e =
+          floatModel.load(r, calibration, join(r.workDir, "calibration.so")))
     return std::move(e);
   std::vector<Sample> samples;
   if (!readCalibrationSamples(r.calibrateDir, floatModel.inputShapes(),
@@ -157,22 +155,19 @@ kiln::quantizeModel(const QuantizeRequest &r) {
 
   QuantizedModel result;
   result.path = join(r.workDir, "quantized.onnx");
+  // With the report, the same QDQ model with its quantized layers'
+  // outputs exposed, to run on the same samples against the float model.
+  std::string reported =
+      r.report ? join(r.workDir, "quantized_report.onnx") : std::string();
   QuantizeSummary summary;
   if (!writeQuantizedModel(r.modelPath, r.options, ranges, result.path,
-                           /*extraOutputs=*/false, summary, error))
+                           reported, summary, error))
     return failure(r.modelPath + ": " + error);
   result.floatWeightBytes = summary.floatWeightBytes;
   const std::vector<QuantizedLayer> &layers = summary.layers;
   if (!r.report)
     return result;
 
-  // The report: the QDQ model with its quantized layers' outputs exposed,
-  // run on the same samples and compared with the float model.
-  std::string reported = join(r.workDir, "quantized_report.onnx");
-  QuantizeSummary unused;
-  if (!writeQuantizedModel(r.modelPath, r.options, ranges, reported,
-                           /*extraOutputs=*/true, unused, error))
-    return failure(r.modelPath + ": " + error);
   LoadedModel qdq;
   if (llvm::Error e = qdq.load(r, reported, join(r.workDir, "report.so")))
     return std::move(e);
@@ -188,7 +183,8 @@ kiln::quantizeModel(const QuantizeRequest &r) {
     if (!outputs)
       return outputs.takeError();
     for (size_t l = 0; l < layers.size(); ++l) {
-      std::vector<float> want = asFloats(floatOutputs[s][index(layers[l].output)]);
+      std::vector<float> want =
+          asFloats(floatOutputs[s][index(layers[l].output)]);
       std::vector<float> got = asFloats((*outputs)[modelOutputs + l]);
       for (size_t i = 0; i < want.size() && i < got.size(); ++i)
         layerError[l] =
@@ -200,7 +196,8 @@ kiln::quantizeModel(const QuantizeRequest &r) {
       std::vector<float> want = asFloats(floatOutputs[s][o]);
       std::vector<float> got = asFloats((*outputs)[o]);
       for (size_t i = 0; i < want.size(); ++i)
-        outputError = std::max(outputError, (double)std::fabs(want[i] - got[i]));
+        outputError =
+            std::max(outputError, (double)std::fabs(want[i] - got[i]));
       // Top-1 agreement of a [N, classes] first output.
       const kiln_tensor_info &t = floatModel.info->outputs[o];
       if (o == 0 && t.rank == 2 && t.shape[1] > 1) {
@@ -214,15 +211,13 @@ kiln::quantizeModel(const QuantizeRequest &r) {
       }
     }
   }
-  llvm::outs() << "quantization report: " << layers.size()
-               << " layers int8, " << samples.size()
-               << " calibration samples\n";
-  llvm::outs() << llvm::format("%-32s %11s %4s %11s %4s %21s %10s %8s\n",
-                               (const char *)"layer", (const char *)"x scale",
-                               (const char *)"x zp", (const char *)"y scale",
-                               (const char *)"y zp", (const char *)"w scales",
-                               (const char *)"max error",
-                               (const char *)"of range");
+  llvm::outs() << "quantization report: " << layers.size() << " layers int8, "
+               << samples.size() << " calibration samples\n";
+  llvm::outs() << llvm::format(
+      "%-32s %11s %4s %11s %4s %21s %10s %8s\n", (const char *)"layer",
+      (const char *)"x scale", (const char *)"x zp", (const char *)"y scale",
+      (const char *)"y zp", (const char *)"w scales", (const char *)"max error",
+      (const char *)"of range");
   for (size_t l = 0; l < layers.size(); ++l) {
     const QuantizedLayer &q = layers[l];
     double span = 255.0 * q.outputScale;

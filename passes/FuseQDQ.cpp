@@ -41,14 +41,6 @@ using namespace kiln;
 
 namespace {
 
-/// The f32 values of a constant, or none.
-static std::optional<SmallVector<float>> floats(Value v) {
-  auto data = getConstantData(v);
-  if (!data || !data.getElementType().isF32())
-    return std::nullopt;
-  return SmallVector<float>(data.getValues<float>());
-}
-
 /// An 8-bit integer type, signed or unsigned (before kiln-onnx-signless).
 static bool isByte(Type t) { return t.isInteger(8); }
 
@@ -105,10 +97,10 @@ struct FuseConv : OpRewritePattern<onnx::QuantizeLinearOp> {
       auto bound = [](Value b) -> std::optional<std::optional<float>> {
         if (onnx::isNoValue(b))
           return std::optional<float>();
-        auto f = floats(b);
-        if (!f || f->size() != 1)
+        SmallVector<float> f;
+        if (failed(getConstantFloats(b, f)) || f.size() != 1)
           return std::nullopt;
-        return std::optional<float>((*f)[0]);
+        return std::optional<float>(f[0]);
       };
       auto min = bound(clip.getMin()), max = bound(clip.getMax());
       if (!min || !max)
@@ -145,14 +137,15 @@ struct FuseConv : OpRewritePattern<onnx::QuantizeLinearOp> {
       if (!db || !tensorType(db.getX()).getElementType().isInteger(32) ||
           !isZeroPoint0(db.getXZeroPoint()))
         return failure();
-      auto sx = floats(dx.getXScale()), sw = floats(dw.getXScale()),
-           sb = floats(db.getXScale());
-      if (!sx || !sw || !sb ||
-          (sb->size() != 1 && (int64_t)sb->size() != f))
+      SmallVector<float> sx, sw, sb;
+      if (failed(getConstantFloats(dx.getXScale(), sx)) ||
+          failed(getConstantFloats(dw.getXScale(), sw)) ||
+          failed(getConstantFloats(db.getXScale(), sb)) ||
+          (sb.size() != 1 && (int64_t)sb.size() != f))
         return failure();
       for (int64_t o = 0; o < f; ++o) {
-        float expected = (*sx)[0] * (*sw)[sw->size() == 1 ? 0 : o];
-        float got = (*sb)[sb->size() == 1 ? 0 : o];
+        float expected = sx[0] * sw[sw.size() == 1 ? 0 : o];
+        float got = sb[sb.size() == 1 ? 0 : o];
         if (std::fabs(got - expected) > 1e-6f * std::fabs(expected))
           return failure();
       }
@@ -163,16 +156,16 @@ struct FuseConv : OpRewritePattern<onnx::QuantizeLinearOp> {
     Location loc = q.getLoc();
     SmallVector<int64_t> clamp;
     if (lo || hi) {
-      auto sy = floats(q.getYScale());
+      SmallVector<float> sy;
       auto zy = zeroPoint(q.getYZeroPoint());
-      if (!sy || !zy)
+      if (failed(getConstantFloats(q.getYScale(), sy)) || !zy)
         return failure();
       bool u = yt.isUnsignedInteger();
       double min = u ? 0 : -128, max = u ? 255 : 127;
       auto quantize = [&](std::optional<float> x, double dflt) -> int64_t {
         if (!x)
           return static_cast<int64_t>(dflt);
-        float scaled = *x / (*sy)[0];
+        float scaled = *x / sy[0];
         double r = std::nearbyint(static_cast<double>(scaled)) + *zy;
         return static_cast<int64_t>(std::clamp(r, min, max));
       };
@@ -222,8 +215,7 @@ struct FuseGemm : OpRewritePattern<onnx::QuantizeLinearOp> {
           {static_cast<int64_t>(shape.size())}, rewriter.getI64Type());
       Value s = rewriter.create<onnx::ConstantOp>(
           loc, shapeType, DenseElementsAttr::get(shapeType, shape));
-      auto type = RankedTensorType::get(shape,
-                                        tensorType(v).getElementType());
+      auto type = RankedTensorType::get(shape, tensorType(v).getElementType());
       return rewriter.create<onnx::ReshapeOp>(loc, type, v, s,
                                               rewriter.getI64IntegerAttr(0));
     };
@@ -242,11 +234,11 @@ struct FuseGemm : OpRewritePattern<onnx::QuantizeLinearOp> {
     auto yType = RankedTensorType::get({m, n, 1, 1}, aType.getElementType());
     auto ones = rewriter.getI64ArrayAttr({1, 1});
     Value conv = rewriter.create<onnx::ConvOp>(
-        loc, yType, xd, wd, gemm.getC(), rewriter.getStringAttr("NOTSET"),
-        ones, rewriter.getI64IntegerAttr(1), ones,
+        loc, yType, xd, wd, gemm.getC(), rewriter.getStringAttr("NOTSET"), ones,
+        rewriter.getI64IntegerAttr(1), ones,
         rewriter.getI64ArrayAttr({0, 0, 0, 0}), ones);
-    auto qType = RankedTensorType::get(
-        {m, n, 1, 1}, tensorType(q.getY()).getElementType());
+    auto qType = RankedTensorType::get({m, n, 1, 1},
+                                       tensorType(q.getY()).getElementType());
     Value q4 = rewriter.create<onnx::QuantizeLinearOp>(
         loc, qType, conv, q.getYScale(), q.getYZeroPoint(), q.getAxisAttr());
     rewriter.replaceOp(q, reshape(q4, {m, n}));
@@ -258,8 +250,8 @@ struct FuseQDQPass : kiln::impl::FuseQDQBase<FuseQDQPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseConv, FuseGemm>(&getContext());
-    if (failed(applyPatternsAndFoldGreedily(getOperation(),
-                                            std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };

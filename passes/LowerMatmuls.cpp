@@ -944,6 +944,20 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                        {p.panels, p.k, nr}, packed);
   }
 
+  /// Erases `view` (a get_global, or a reshape or subview of one) when
+  /// nothing reads it, after the views of it that nothing reads; false
+  /// when it stays.
+  static bool eraseDeadViews(Operation *view) {
+    for (Operation *user : llvm::make_early_inc_range(view->getUsers()))
+      if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp,
+              memref::SubViewOp>(user))
+        eraseDeadViews(user);
+    if (!view->use_empty())
+      return false;
+    view->erase();
+    return true;
+  }
+
   /// Erases the globals whose data was packed, when nothing else uses them.
   void eraseStaleGlobals(ModuleOp module) {
     for (memref::GlobalOp global : staleGlobals) {
@@ -953,17 +967,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           gets.push_back(get);
       });
       bool used = false;
-      for (memref::GetGlobalOp get : gets) {
-        // Reshapes of it that nothing reads any more go first.
-        for (Operation *user : llvm::make_early_inc_range(get->getUsers()))
-          if (isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(user) &&
-              user->use_empty())
-            user->erase();
-        if (get->use_empty())
-          get->erase();
-        else
+      for (memref::GetGlobalOp get : gets)
+        if (!eraseDeadViews(get))
           used = true;
-      }
       if (!used)
         global->erase();
     }
@@ -1355,23 +1361,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     }
     builder.build(words, bm, c, pack, rows);
     ends.eraseFused();
-    Value oldA = op->getOperand(0);
     op->erase();
     if (im2col)
       eraseIm2col(oldB, *im2col);
-    // The bytes' global goes when nothing else reads it.
-    for (Value v = oldA; v && v.use_empty();) {
-      Operation *def = v.getDefiningOp();
-      if (!def || !isa<memref::CollapseShapeOp, memref::ExpandShapeOp,
-                       memref::SubViewOp, memref::GetGlobalOp>(def))
-        break;
-      if (auto get = dyn_cast<memref::GetGlobalOp>(def))
-        if (auto global = def->getParentOfType<ModuleOp>()
-                              .lookupSymbol<memref::GlobalOp>(get.getNameAttr()))
-          staleGlobals.insert(global);
-      v = isa<memref::GetGlobalOp>(def) ? Value() : def->getOperand(0);
-      def->erase();
-    }
   }
 
   /// The im2col copy that wrote `oldB`, and its buffer with it when nothing

@@ -15,6 +15,8 @@
 #include "compiler/import/OnnxLoader.h"
 #include "compiler/import/ProtoHelpers.h"
 
+#include "kiln/runtime.h"
+
 #include "onnx/defs/tensor_proto_util.h"
 #include "onnx/onnx_pb.h"
 
@@ -59,8 +61,8 @@ bool isScalarConstant(const onnx::GraphProto &g, const std::string &name) {
 
 /// One convolution to quantize.
 struct Plan {
-  int node = 0;          ///< the Conv
-  int producer = 0;      ///< the node that writes `out` (Conv or activation)
+  int node = 0;     ///< the Conv
+  int producer = 0; ///< the node that writes `out` (Conv or activation)
   std::string x, out;
   /// Only the weights are int8 (dequantized when the model runs); the
   /// convolution itself stays float.
@@ -201,21 +203,9 @@ std::pair<float, int64_t> activationParams(std::pair<float, float> range) {
   return {scale, std::clamp<int64_t>(zp, 0, 255)};
 }
 
-onnx::TensorProto floatTensor(const std::string &name,
-                              const std::vector<float> &values,
-                              std::vector<int64_t> dims) {
-  onnx::TensorProto t;
-  t.set_name(name);
-  t.set_data_type(onnx::TensorProto::FLOAT);
-  for (int64_t d : dims)
-    t.add_dims(d);
-  t.set_raw_data(std::string(reinterpret_cast<const char *>(values.data()),
-                             values.size() * sizeof(float)));
-  return t;
-}
-
+/// An initializer of ONNX element type `type` holding `values` as raw data.
 template <typename T>
-onnx::TensorProto intTensor(const std::string &name, int32_t type,
+onnx::TensorProto rawTensor(const std::string &name, int32_t type,
                             const std::vector<T> &values,
                             std::vector<int64_t> dims) {
   onnx::TensorProto t;
@@ -269,8 +259,8 @@ bool kiln::writeCalibrationModel(const std::string &path,
 
 bool kiln::writeQuantizedModel(const std::string &path,
                                const QuantizeOptions &options,
-                               const Ranges &ranges,
-                               const std::string &outPath, bool extraOutputs,
+                               const Ranges &ranges, const std::string &outPath,
+                               const std::string &reportPath,
                                QuantizeSummary &summary, std::string &error) {
   try {
     onnx::ModelProto model;
@@ -285,11 +275,8 @@ bool kiln::writeQuantizedModel(const std::string &path,
       int64_t count = 1;
       for (int64_t d : t.dims())
         count *= d;
-      int64_t bytes = t.data_type() == onnx::TensorProto::DOUBLE ||
-                              t.data_type() == onnx::TensorProto::INT64
-                          ? 8
-                          : 4;
-      summary.floatWeightBytes += count * bytes;
+      summary.floatWeightBytes +=
+          count * static_cast<int64_t>(kiln_dtype_size(t.data_type()));
     }
     auto rangeOf = [&](const std::string &t) -> std::pair<float, int64_t> {
       auto it = ranges.find(t);
@@ -316,13 +303,30 @@ bool kiln::writeQuantizedModel(const std::string &path,
                         const std::string &to) {
       auto [scale, zp] = rangeOf(t);
       std::string ts = t + "_kiln_scale", tz = t + "_kiln_zero_point";
-      inits.push_back(floatTensor(ts, {scale}, {}));
-      inits.push_back(intTensor<uint8_t>(tz, onnx::TensorProto::UINT8,
+      inits.push_back(
+          rawTensor<float>(ts, onnx::TensorProto::FLOAT, {scale}, {}));
+      inits.push_back(rawTensor<uint8_t>(tz, onnx::TensorProto::UINT8,
                                          {static_cast<uint8_t>(zp)}, {}));
       nodes.push_back(
           qdqNode("QuantizeLinear", from, ts, tz, t + "_kiln_quantized"));
       nodes.push_back(
           qdqNode("DequantizeLinear", t + "_kiln_quantized", ts, tz, to));
+    };
+    // A weight or bias as an initializer of integers per output channel
+    // with its scales and zero points, and the DequantizeLinear (axis 0)
+    // that gives it back as floats: returns that one's output.
+    auto perChannel = [&](const std::string &base, onnx::TensorProto values,
+                          onnx::TensorProto zeros,
+                          const std::vector<float> &scales) {
+      std::string scale = base + "_kiln_scale",
+                  out = base + "_kiln_dequantized";
+      nodes.push_back(qdqNode("DequantizeLinear", values.name(), scale,
+                              zeros.name(), out, /*axis0=*/true));
+      inits.push_back(rawTensor<float>(scale, onnx::TensorProto::FLOAT, scales,
+                                       {(int64_t)scales.size()}));
+      inits.push_back(std::move(values));
+      inits.push_back(std::move(zeros));
+      return out;
     };
     for (const std::string &t : calibrated(plans)) {
       if (auto it = producerOf.find(t); it != producerOf.end()) {
@@ -342,7 +346,6 @@ bool kiln::writeQuantizedModel(const std::string &path,
         const Plan &p = *it->second;
         QuantizedLayer layer;
         layer.node = nodeName(g, i);
-        layer.input = p.x;
         layer.output = p.out;
         auto [sx, zx] = rangeOf(p.x);
         layer.inputScale = sx;
@@ -368,45 +371,38 @@ bool kiln::writeQuantizedModel(const std::string &path,
         std::string wn = node.input(1);
         std::vector<int64_t> wdims(w->dims().begin(), w->dims().end());
         replaced.insert(wn);
-        inits.push_back(
-            intTensor<int8_t>(wn + "_kiln_int8", onnx::TensorProto::INT8, wq,
-                              wdims));
-        inits.push_back(floatTensor(wn + "_kiln_scale", sw, {f}));
-        inits.push_back(intTensor<int8_t>(wn + "_kiln_zero_point",
-                                          onnx::TensorProto::INT8,
-                                          std::vector<int8_t>(f, 0), {f}));
-        nodes.push_back(qdqNode("DequantizeLinear", wn + "_kiln_int8",
-                                wn + "_kiln_scale", wn + "_kiln_zero_point",
-                                wn + "_kiln_dequantized", /*axis0=*/true));
-        node.set_input(1, wn + "_kiln_dequantized");
+        node.set_input(
+            1, perChannel(wn,
+                          rawTensor<int8_t>(wn + "_kiln_int8",
+                                            onnx::TensorProto::INT8, wq, wdims),
+                          rawTensor<int8_t>(wn + "_kiln_zero_point",
+                                            onnx::TensorProto::INT8,
+                                            std::vector<int8_t>(f, 0), {f}),
+                          sw));
 
         // The bias: int32 at scale x_scale * w_scale (a float
         // convolution keeps its float bias).
-        if (!p.weightsOnly && node.input_size() > 2 &&
-            !node.input(2).empty()) {
+        if (!p.weightsOnly && node.input_size() > 2 && !node.input(2).empty()) {
           std::string bn = node.input(2);
-          std::vector<float> bf =
-              onnx::ParseData<float>(initializer(g, bn));
+          std::vector<float> bf = onnx::ParseData<float>(initializer(g, bn));
           std::vector<float> sb(f);
           std::vector<int32_t> bq(f);
           for (int64_t o = 0; o < f; ++o) {
             sb[o] = sx * sw[o];
             double q = std::nearbyint(static_cast<double>(bf[o]) / sb[o]);
-            bq[o] = static_cast<int32_t>(std::clamp(q, -2147483647.0,
-                                                    2147483647.0));
+            bq[o] = static_cast<int32_t>(
+                std::clamp(q, -2147483647.0, 2147483647.0));
           }
           replaced.insert(bn);
-          inits.push_back(intTensor<int32_t>(bn + "_kiln_int32",
-                                             onnx::TensorProto::INT32, bq,
-                                             {f}));
-          inits.push_back(floatTensor(bn + "_kiln_scale", sb, {f}));
-          inits.push_back(intTensor<int32_t>(bn + "_kiln_zero_point",
-                                             onnx::TensorProto::INT32,
-                                             std::vector<int32_t>(f, 0), {f}));
-          nodes.push_back(qdqNode("DequantizeLinear", bn + "_kiln_int32",
-                                  bn + "_kiln_scale", bn + "_kiln_zero_point",
-                                  bn + "_kiln_dequantized", /*axis0=*/true));
-          node.set_input(2, bn + "_kiln_dequantized");
+          node.set_input(
+              2,
+              perChannel(bn,
+                         rawTensor<int32_t>(bn + "_kiln_int32",
+                                            onnx::TensorProto::INT32, bq, {f}),
+                         rawTensor<int32_t>(bn + "_kiln_zero_point",
+                                            onnx::TensorProto::INT32,
+                                            std::vector<int32_t>(f, 0), {f}),
+                         sb));
         }
         if (!p.weightsOnly)
           layers.push_back(layer);
@@ -436,15 +432,15 @@ bool kiln::writeQuantizedModel(const std::string &path,
       *g.add_initializer() = t;
     for (onnx::TensorProto &t : inits)
       *g.add_initializer() = t;
-    if (extraOutputs) {
-      std::vector<std::string> outs;
-      for (const Plan &p : plans)
-        if (!p.weightsOnly &&
-            std::find(outs.begin(), outs.end(), p.out) == outs.end())
-          outs.push_back(p.out);
-      addOutputs(g, outs);
-    }
-    return save(model, outPath, error);
+    if (!save(model, outPath, error))
+      return false;
+    if (reportPath.empty())
+      return true;
+    std::vector<std::string> outs;
+    for (const QuantizedLayer &layer : layers)
+      outs.push_back(layer.output);
+    addOutputs(g, outs);
+    return save(model, reportPath, error);
   } catch (const std::exception &e) {
     error = e.what();
     return false;

@@ -1,4 +1,4 @@
-//===- Quantizer.h - Post-training int8 quantization of ONNX models -*- C++ -*-===//
+//===- Quantizer.h - Post-training int8 quantization ------------*- C++ -*-===//
 //
 // This file declares the model rewriting behind `kilnc --quantize=int8`:
 // which tensors a float model must be calibrated on, and the QDQ model
@@ -35,11 +35,9 @@ struct QuantizeOptions {
 /// One convolution the rewrite quantizes, for --quantize-report.
 struct QuantizedLayer {
   std::string node;   ///< the Conv's name ("Conv#index" when unnamed)
-  std::string input;  ///< the tensor quantized on its way in
   std::string output; ///< the tensor quantized on its way out (after a
                       ///< folded Relu or Clip)
-  float inputScale = 0, outputScale = 0, minWeightScale = 0,
-        maxWeightScale = 0;
+  float inputScale = 0, outputScale = 0, minWeightScale = 0, maxWeightScale = 0;
   int64_t inputZeroPoint = 0, outputZeroPoint = 0;
 };
 
@@ -66,16 +64,19 @@ bool writeCalibrationModel(const std::string &path,
                            std::string &error);
 
 /// Writes to `outPath` the QDQ form of the model at `path`: every 2-d,
-/// non-depthwise Conv with constant weights that --keep-float does not
-/// name gets per-output-channel symmetric int8 weights, an int32 bias at
-/// scale x_scale * w_scale, and uint8 QuantizeLinear / DequantizeLinear
-/// pairs on its input and its output (after a Relu or Clip it feeds
-/// alone), with scales from `ranges` (min/max, widened to hold 0).
-/// With `extraOutputs`, the quantized tensors are appended to the
-/// outputs as in writeCalibrationModel (for the report).
+/// non-depthwise Conv and Gemm classifier with constant weights that
+/// --keep-float does not name gets per-output-channel symmetric int8
+/// weights, an int32 bias at scale x_scale * w_scale, and uint8
+/// QuantizeLinear / DequantizeLinear pairs on its input and its output
+/// (after a Relu or Clip it feeds alone), with scales from `ranges`
+/// (min/max, widened to hold 0); a depthwise Conv gets int8 weights only.
+/// With a `reportPath`, also writes there the same model with each
+/// quantized layer's output appended to the outputs, in `summary.layers`'
+/// order (for the report).
 bool writeQuantizedModel(const std::string &path,
                          const QuantizeOptions &options, const Ranges &ranges,
-                         const std::string &outPath, bool extraOutputs,
+                         const std::string &outPath,
+                         const std::string &reportPath,
                          QuantizeSummary &summary, std::string &error);
 
 /// One calibration sample: the raw bytes of each model input, in order.

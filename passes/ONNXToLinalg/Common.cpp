@@ -136,6 +136,15 @@ LogicalResult getConstantInts(Value v, SmallVectorImpl<int64_t> &out) {
   return success();
 }
 
+LogicalResult getConstantFloats(Value v, SmallVectorImpl<float> &out) {
+  auto data = getConstantData(v);
+  if (!data || !data.getElementType().isF32())
+    return failure();
+  for (float f : data.getValues<float>())
+    out.push_back(f);
+  return success();
+}
+
 SmallVector<int64_t> getI64Array(std::optional<ArrayAttr> attr, size_t count,
                                  int64_t fill) {
   SmallVector<int64_t> out;

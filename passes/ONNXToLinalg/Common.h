@@ -73,6 +73,10 @@ mlir::DenseElementsAttr getConstantData(mlir::Value v);
 mlir::LogicalResult getConstantInts(mlir::Value v,
                                     llvm::SmallVectorImpl<int64_t> &out);
 
+/// Reads an f32 constant tensor into `out`; fails if `v` is not one.
+mlir::LogicalResult getConstantFloats(mlir::Value v,
+                                      llvm::SmallVectorImpl<float> &out);
+
 /// Reads an optional i64 array attribute, or `fill` repeated `count` times.
 llvm::SmallVector<int64_t> getI64Array(std::optional<mlir::ArrayAttr> attr,
                                        size_t count, int64_t fill);

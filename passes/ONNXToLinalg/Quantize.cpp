@@ -456,16 +456,6 @@ struct QLinearConvLowering : OpRewritePattern<onnx::QLinearConvOp> {
 };
 
 
-/// The f32 values of a constant float tensor, or failure.
-static LogicalResult getConstantFloats(Value v, SmallVectorImpl<float> &out) {
-  auto data = getConstantData(v);
-  if (!data || !data.getElementType().isF32())
-    return failure();
-  for (float f : data.getValues<float>())
-    out.push_back(f);
-  return success();
-}
-
 /// The values of an optional constant 8-bit zero point (unsigned when
 /// `isUnsigned`): {0} when it is absent, failure when not a constant.
 static LogicalResult getZeroPoints(Value zp, bool isUnsigned,

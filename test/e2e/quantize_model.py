@@ -63,6 +63,31 @@ class Library:
         return y
 
 
+def float_input(model_path):
+    """(name, shape) of the model's one float input."""
+    model = onnx.load(model_path)
+    inits = {t.name for t in model.graph.initializer}
+    inputs = [v for v in model.graph.input if v.name not in inits]
+    if len(inputs) != 1:
+        sys.exit("one float input expected")
+    return inputs[0].name, [d.dim_value
+                            for d in inputs[0].type.tensor_type.shape.dim]
+
+
+def write_calibration(model_path, out, count):
+    """`count` seeded standard-normal samples of the model's input, one per
+    directory OUT/set_NNN/input_0.pb (seed 1); returns OUT."""
+    name, shape = float_input(model_path)
+    rng = np.random.default_rng(1)
+    for i in range(count):
+        d = os.path.join(out, "set_%03d" % i)
+        os.makedirs(d, exist_ok=True)
+        x = rng.standard_normal(shape).astype(np.float32)
+        with open(os.path.join(d, "input_0.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(x, name).SerializeToString())
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True)
@@ -74,21 +99,9 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     model_path = os.path.join(args.model, "model.onnx")
-    model = onnx.load(model_path)
-    inits = {t.name for t in model.graph.initializer}
-    inputs = [v for v in model.graph.input if v.name not in inits]
-    if len(inputs) != 1:
-        sys.exit("one float input expected")
-    shape = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim]
-
-    calib = os.path.join(args.work, "calibration")
-    rng = np.random.default_rng(1)
-    for i in range(args.calibration):
-        d = os.path.join(calib, "set_%03d" % i)
-        os.makedirs(d, exist_ok=True)
-        x = rng.standard_normal(shape).astype(np.float32)
-        with open(os.path.join(d, "input_0.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(x, inputs[0].name).SerializeToString())
+    _, shape = float_input(model_path)
+    calib = write_calibration(model_path, os.path.join(args.work, "calibration"),
+                              args.calibration)
 
     kilnc = os.path.join(args.build, "bin", "kilnc")
     f32 = os.path.join(args.work, "f32", "model.so")

@@ -94,11 +94,13 @@ def main():
     # Its kernels are NEON: fused multiply-adds on 4 float lanes, or for an
     # 8-bit model widening integer multiplies (and adds) on vectors.
     code = run(["aarch64-linux-gnu-objdump", "-d", "--no-show-raw-insn", lib])
-    lines = code.splitlines()
-    fmla = sum(1 for l in lines if "fmla\tv" in l and ".4s" in l)
-    widening = sum(1 for l in lines
-                   if any(op + "\tv" in l for op in
-                          ("smull", "umull", "smlal", "umlal", "mul", "mla")))
+    # objdump's lines: "address:\tmnemonic\toperands".
+    insns = [l.split("\t")[1:3] for l in code.splitlines() if l.count("\t") >= 2]
+    vector = [(m.strip(), ops) for m, ops in insns if ops.startswith("v")]
+    fmla = sum(1 for m, ops in vector if m == "fmla" and ".4s" in ops)
+    widening = sum(1 for m, _ in vector
+                   if m in ("smull", "umull", "smull2", "umull2", "smlal",
+                            "umlal", "smlal2", "umlal2", "mul", "mla"))
     if fmla == 0 and widening == 0:
         die(f"{lib} has no NEON fmla on .4s vectors nor vector integer "
             "multiplies")
