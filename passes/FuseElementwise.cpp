@@ -10,6 +10,14 @@
 // recomputing the Gelu once per output column; kiln-lower-matmuls could no
 // longer see the matmul either.
 //
+// A consumer of two contractions' results (through elementwise producers:
+// a residual add of two convolutions' requantized sums) absorbs only the
+// producer of the later one: it then follows that contraction and becomes
+// its fused epilogue, and the earlier one's producer stays the earlier
+// one's epilogue. Fusing both would leave the consumer after the later
+// contraction reading the earlier one's raw sums, and neither kernel could
+// fuse it.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
@@ -33,6 +41,37 @@ bool isAllParallel(Operation *op) {
   return generic && generic.getNumReductionLoops() == 0;
 }
 
+/// The contraction (a linalg op with reduction loops) that `v` is the
+/// result of, through reshapes and the insertion of its result into a
+/// bigger tensor (one per image or group); null for anything else.
+Operation *contractionOf(Value v) {
+  Operation *def = v.getDefiningOp();
+  while (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
+                         tensor::CastOp, tensor::InsertSliceOp>(def))
+    def = def->getOperand(0).getDefiningOp();
+  auto op = dyn_cast_or_null<linalg::LinalgOp>(def);
+  return op && op.getNumReductionLoops() > 0 ? def : nullptr;
+}
+
+/// True where `a` comes before `b` in the same block.
+bool isBefore(Operation *a, Operation *b) {
+  return a->getBlock() == b->getBlock() && a->isBeforeInBlock(b);
+}
+
+/// The contraction whose epilogue an op reading `v` could become: the one
+/// `v` is the result of, or the last one that the elementwise generic
+/// making `v` reads.
+Operation *kernelBehind(Value v) {
+  if (Operation *k = contractionOf(v))
+    return k;
+  Operation *last = nullptr;
+  if (isAllParallel(v.getDefiningOp()))
+    for (Value in : cast<linalg::GenericOp>(v.getDefiningOp()).getDpsInputs())
+      if (Operation *k = contractionOf(in); k && (!last || isBefore(last, k)))
+        last = k;
+  return last;
+}
+
 struct FuseElementwisePass
     : kiln::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
@@ -43,9 +82,17 @@ struct FuseElementwisePass
     linalg::ControlFusionFn fuseOnce = [](OpOperand *operand) {
       Operation *producer = operand->get().getDefiningOp();
       auto consumer = dyn_cast<linalg::GenericOp>(operand->getOwner());
-      if (!producer || !producer->hasOneUse() || !consumer)
+      if (!producer || !producer->hasOneUse() || !consumer ||
+          !consumer.getMatchingIndexingMap(operand).isPermutation())
         return false;
-      return consumer.getMatchingIndexingMap(operand).isPermutation();
+      // Not the producer of an earlier contraction's result into a
+      // consumer of a later one's.
+      Operation *kernel = kernelBehind(operand->get());
+      return !kernel ||
+             llvm::none_of(consumer.getDpsInputOperands(), [&](OpOperand *in) {
+               Operation *k = in != operand ? kernelBehind(in->get()) : nullptr;
+               return k && isBefore(kernel, k);
+             });
     };
     // Reshapes through generics: only where every loop is parallel.
     linalg::ControlFusionFn elementwiseOnly = [](OpOperand *operand) {

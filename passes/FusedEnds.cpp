@@ -332,6 +332,57 @@ SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value row,
   return indices;
 }
 
+/// Calls `access(at, mask)` for lanes [0, lanes) of the vector of `width`
+/// lanes at row `row`, column `col` (a multiple of `width`) of a gapped
+/// view: where they lie in one line, once, with `at` the flat index of lane
+/// 0 and a null mask; otherwise once per line they touch, with `at` where
+/// lane 0 would be if that line went on and the lanes in it as the mask.
+void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
+                 Value row, Value col, int64_t width, int64_t lanes,
+                 function_ref<void(Value at, Value mask)> access) {
+  auto index = [&](int64_t v) -> Value {
+    return b.create<arith::ConstantIndexOp>(loc, v);
+  };
+  auto add = [&](Value x, Value y) -> Value {
+    return b.create<arith::AddIOp>(loc, x, y);
+  };
+  auto mul = [&](Value x, int64_t y) -> Value {
+    return b.create<arith::MulIOp>(loc, x, index(y));
+  };
+  // Where the row starts: the row delinearised over the row dims.
+  Value at = index(gaps.offset);
+  for (auto [i, stride] :
+       llvm::zip(delinearize(b, loc, row, gaps.rowSizes), gaps.rowStrides))
+    at = add(at, mul(i, stride));
+  // Column n is element n + (n / W) * gap of the row. `col` is a multiple
+  // of the vector width, so with W one too the vector is in one line.
+  Value line = b.create<arith::DivSIOp>(loc, col, index(gaps.width));
+  at = add(at, col);
+  if (gaps.gap == 0 || gaps.width % width == 0)
+    return access(add(at, mul(line, gaps.gap)), Value());
+  // Lanes [first, end) are in line `line + j`, first = (line + j) * W - col.
+  VectorLanes vl(b, loc, width);
+  for (int64_t j = 0, count = linesTouched(gaps.width, width); j < count;
+       ++j) {
+    Value lineJ = add(line, index(j));
+    Value first = b.create<arith::SubIOp>(loc, mul(lineJ, gaps.width), col);
+    Value end = b.create<arith::MinSIOp>(loc, add(first, index(gaps.width)),
+                                         index(lanes));
+    access(add(at, mul(lineJ, gaps.gap)), vl.range(first, end));
+  }
+}
+
+/// All the elements of `v`, a view with gaps, and the gaps, in one
+/// dimension of `span` elements.
+Value flatView(OpBuilder &b, Location loc, Value v, int64_t span) {
+  auto type = cast<MemRefType>(v.getType());
+  auto flat = MemRefType::get({span}, type.getElementType(),
+                              MemRefLayoutAttrInterface(),
+                              type.getMemorySpace());
+  return b.create<memref::ReinterpretCastOp>(
+      loc, flat, v, 0, ArrayRef<int64_t>{span}, ArrayRef<int64_t>{1});
+}
+
 /// `op` writes all of `root` before reading any of it: a fill, or a generic
 /// whose output covers the root, whose body ignores the output's old value
 /// and which reads nothing of the root.
@@ -432,9 +483,16 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(kernel);
       for (auto [arg, in] : others) {
+        // A view of the kernel's output shape, or one with gaps like a
+        // gapped result's (a residual read from a padded buffer).
         Value view = broadcastView(b, loc, in, maps[arg], space, outType);
+        Gaps inGaps;
+        if (!view && gappedResult && maps[arg].isIdentity() &&
+            rootOf(in) != resultRoot && gapsOf(in, rows, inGaps))
+          view = flatView(b, loc, in, inGaps.span);
         ends.otherArgs.push_back(arg);
         ends.others.push_back(view);
+        ends.otherGaps.push_back(view ? inGaps : Gaps());
         ok &= view != nullptr;
       }
       if (contiguous) {
@@ -442,13 +500,7 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
       } else if (sameShape) {
         ends.result = result;
       } else {
-        // All the result's elements, and its padding, in one dimension.
-        auto flat = MemRefType::get(
-            {ends.gaps.span}, resultType.getElementType(),
-            MemRefLayoutAttrInterface(), outType.getMemorySpace());
-        ends.result = b.create<memref::ReinterpretCastOp>(
-            loc, flat, result, 0, ArrayRef<int64_t>{ends.gaps.span},
-            ArrayRef<int64_t>{1});
+        ends.result = flatView(b, loc, result, ends.gaps.span);
         ends.gapped = true;
       }
       if (ok && ends.result)
@@ -544,6 +596,7 @@ void FusedEnds::dropEpilogue() {
   epilogue = nullptr;
   otherArgs.clear();
   others.clear();
+  otherGaps.clear();
   result = nullptr;
   gapped = false;
 }
@@ -553,17 +606,27 @@ Value FusedEnds::loadOther(OpBuilder &b, Location loc, unsigned i,
                            int64_t width) const {
   Value view = others[i];
   auto type = cast<MemRefType>(view.getType());
+  VectorLanes vl(b, loc, width, type.getElementType());
+  if (otherGaps[i].width) {
+    // Line by line, each masked load keeping the lanes loaded before.
+    Value v = vl.zeros();
+    forEachLine(b, loc, otherGaps[i], indices[0], indices[1], width, lanes,
+                [&](Value at, Value mask) {
+                  v = !mask ? vl.load(view, at, lanes)
+                            : b.create<vector::MaskedLoadOp>(
+                                  loc, vl.type(), view, at, mask, v);
+                });
+    return v;
+  }
   SmallVector<int64_t> strides;
   int64_t offset;
   if (succeeded(getStridesAndOffset(type, strides, offset)) &&
       strides.back() == 0) {
     // The same element for every lane (a value per row, say).
     Value x = b.create<memref::LoadOp>(loc, view, indices);
-    return b.create<vector::BroadcastOp>(
-        loc, VectorType::get({width}, type.getElementType()), x);
+    return b.create<vector::BroadcastOp>(loc, vl.type(), x);
   }
-  return VectorLanes(b, loc, width, type.getElementType())
-      .load(view, indices, lanes);
+  return vl.load(view, indices, lanes);
 }
 
 void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value,
@@ -573,38 +636,12 @@ void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value,
   VectorLanes vl(b, loc, width, vecType.getElementType());
   if (!gapped)
     return vl.store(value, result, ValueRange{row, col}, lanes);
-  auto index = [&](int64_t v) -> Value {
-    return b.create<arith::ConstantIndexOp>(loc, v);
-  };
-  auto add = [&](Value x, Value y) -> Value {
-    return b.create<arith::AddIOp>(loc, x, y);
-  };
-  auto mul = [&](Value x, int64_t y) -> Value {
-    return b.create<arith::MulIOp>(loc, x, index(y));
-  };
-  // Where the row starts: the row delinearised over the row dims.
-  Value at = index(gaps.offset);
-  for (auto [i, stride] :
-       llvm::zip(delinearize(b, loc, row, gaps.rowSizes), gaps.rowStrides))
-    at = add(at, mul(i, stride));
-  // Column n is element n + (n / W) * gap of the row. `col` is a multiple
-  // of the vector width, so with W one too the vector is in one line.
-  Value line = b.create<arith::DivSIOp>(loc, col, index(gaps.width));
-  at = add(at, col);
-  if (gaps.gap == 0 || gaps.width % width == 0)
-    return vl.store(value, result, add(at, mul(line, gaps.gap)), lanes);
-  // Otherwise a masked store per line the vector touches: lanes
-  // [first, end) of line `line + j`, where first = (line + j) * W - col.
-  for (int64_t j = 0, count = linesTouched(gaps.width, width); j < count;
-       ++j) {
-    Value lineJ = add(line, index(j));
-    Value first = b.create<arith::SubIOp>(loc, mul(lineJ, gaps.width), col);
-    Value end = b.create<arith::MinSIOp>(loc, add(first, index(gaps.width)),
-                                         index(lanes));
-    b.create<vector::MaskedStoreOp>(loc, result,
-                                    add(at, mul(lineJ, gaps.gap)),
-                                    vl.range(first, end), value);
-  }
+  forEachLine(b, loc, gaps, row, col, width, lanes, [&](Value at, Value mask) {
+    if (!mask)
+      vl.store(value, result, at, lanes);
+    else
+      b.create<vector::MaskedStoreOp>(loc, result, at, mask, value);
+  });
 }
 
 SmallVector<Value> FusedEnds::buffers() const {

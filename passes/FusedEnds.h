@@ -24,7 +24,8 @@
 // shape, or, for a 2-d kernel that asks for it, have gaps between lines of
 // its columns: the interior of the next layer's padded input. A fill of
 // that padding between the kernel and the epilogue moves before the kernel,
-// and fills the border only.
+// and fills the border only. For such a kernel an other operand may have
+// gaps too (a residual read from the interior of a padded buffer).
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,14 +67,16 @@ public:
   mlir::Value initialValue(mlir::OpBuilder &b, mlir::Location loc,
                            mlir::Value row) const;
 
-  /// The epilogue's other operands (each like `out`) and its output, which
-  /// without `gappedResult` is like `out` too.
+  /// The epilogue's other operands (each like `out`, or the flat view of a
+  /// gapped one) and its output, which without `gappedResult` is like `out`
+  /// too.
   llvm::ArrayRef<mlir::Value> otherViews() const { return others; }
   mlir::Value resultView() const { return result; }
 
   /// Other operand `i` at the kernel's `indices`: a vector of `width`
   /// lanes, `lanes` of them valid (an operand broadcast along the vector is
-  /// one element, broadcast).
+  /// one element, broadcast). A gapped operand takes the 2-d kernel's
+  /// {row, column}, the column a multiple of `width`.
   mlir::Value loadOther(mlir::OpBuilder &b, mlir::Location loc, unsigned i,
                         mlir::ValueRange indices, int64_t lanes,
                         int64_t width) const;
@@ -83,8 +86,9 @@ public:
   void storeResult(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
                    mlir::Value row, mlir::Value col, int64_t lanes) const;
 
-  /// Where a gapped result's elements are in its flat view: row r, column n
+  /// Where a gapped view's elements are in its flat view: row r, column n
   /// at offset + sum(r's indices * rowStrides) + n + (n / width) * gap.
+  /// A width of 0: not gapped.
   struct Gaps {
     int64_t offset = 0, width = 0, gap = 0, span = 0;
     llvm::SmallVector<int64_t> rowSizes, rowStrides;
@@ -112,6 +116,7 @@ private:
   unsigned accArg = 0;                    // the block argument fed by R
   llvm::SmallVector<unsigned> otherArgs;  // block arguments of `others`
   llvm::SmallVector<mlir::Value> others;
+  llvm::SmallVector<Gaps> otherGaps;      // per other operand
   mlir::Value result; // gapped: a flat view of all of its span
   bool gapped = false;
   Gaps gaps;

@@ -285,6 +285,43 @@ func.func @padded_result(%w: memref<16x32xf32>, %x: memref<32x36xf32>) -> memref
   return %pad : memref<1x16x8x8xf32>
 }
 
+// A residual add read from the interior of another padded buffer (the
+// previous block's output) fuses too: the residual has the same gaps as the
+// result, so each vector of it is loaded line by line, masked loads that
+// keep the lanes of the lines before, like the stores.
+// CHECK-LABEL: func @padded_residual
+// CHECK: %[[RSUB:.*]] = memref.subview %arg2[0, 0, 1, 1]
+// CHECK: %[[RFLAT:.*]] = memref.reinterpret_cast %[[RSUB]] to offset: [0], sizes: [1015], strides: [1]
+// CHECK: scf.for
+// CHECK: %[[R0:.*]] = vector.maskedload %[[RFLAT]][%[[AT:.*]]], %{{.*}}, %{{.*}} : memref<1015xf32>
+// CHECK: %[[AT2:.*]] = arith.addi %[[AT]], %c2 : index
+// CHECK: %[[R1:.*]] = vector.maskedload %[[RFLAT]][%[[AT2]]], %{{.*}}, %[[R0]] : memref<1015xf32>
+// CHECK: %[[R3:.*]] = vector.maskedload %[[RFLAT]]{{.*}}, %{{.*}}, %{{.*}} : memref<1015xf32>
+// CHECK: %[[R4:.*]] = vector.maskedload %[[RFLAT]]{{.*}}, %{{.*}}, %[[R3]] : memref<1015xf32>
+// CHECK: arith.addf %{{.*}}, %[[R4]] : vector<16xf32>
+// CHECK-COUNT-4: vector.maskedstore
+// CHECK-NOT: linalg.generic
+func.func @padded_residual(%w: memref<16x32xf32>, %x: memref<32x36xf32>, %res: memref<1x16x8x8xf32>) -> memref<1x16x8x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<1x16x36xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<1x16x36xf32>)
+  %c = memref.subview %acc[0, 0, 0] [1, 16, 36] [1, 1, 1] : memref<1x16x36xf32> to memref<16x36xf32, strided<[36, 1]>>
+  linalg.matmul ins(%w, %x : memref<16x32xf32>, memref<32x36xf32>) outs(%c : memref<16x36xf32, strided<[36, 1]>>)
+  %e = memref.expand_shape %acc [[0], [1], [2, 3]] output_shape [1, 16, 6, 6] : memref<1x16x36xf32> into memref<1x16x6x6xf32>
+  %r = memref.subview %res[0, 0, 1, 1] [1, 16, 6, 6] [1, 1, 1, 1] : memref<1x16x8x8xf32> to memref<1x16x6x6xf32, strided<[1024, 64, 8, 1], offset: 9>>
+  %pad = memref.alloc() : memref<1x16x8x8xf32>
+  linalg.fill ins(%zero : f32) outs(%pad : memref<1x16x8x8xf32>)
+  %sub = memref.subview %pad[0, 0, 1, 1] [1, 16, 6, 6] [1, 1, 1, 1] : memref<1x16x8x8xf32> to memref<1x16x6x6xf32, strided<[1024, 64, 8, 1], offset: 9>>
+  linalg.generic {indexing_maps = [#id4, #id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e, %r : memref<1x16x6x6xf32>, memref<1x16x6x6xf32, strided<[1024, 64, 8, 1], offset: 9>>) outs(%sub : memref<1x16x6x6xf32, strided<[1024, 64, 8, 1], offset: 9>>) {
+  ^bb0(%in: f32, %in2: f32, %out: f32):
+    %s = arith.addf %in, %in2 : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  }
+  return %pad : memref<1x16x8x8xf32>
+}
+
 // A 3x3 stride-1 conv: B is the im2col copy of the padded input [1, 2, 6,
 // 6] into [2, 3, 3, 4, 4]. The packing reads the input itself through a
 // flat view: column n of row (c, kh, kw) is element 36c + 6kh + kw + n +
