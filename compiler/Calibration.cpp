@@ -114,6 +114,52 @@ std::string join(const std::string &dir, const std::string &file) {
   return p.str().str();
 }
 
+/// Narrows each tensor's [min, max] in `ranges` to the P-th percentile of
+/// its values over the samples at either end (the (100-P)-th and the P-th),
+/// from a histogram of 4096 bins over [min, max]: a second run of the
+/// calibration model.
+llvm::Error percentileRanges(LoadedModel &model,
+                             const std::vector<Sample> &samples,
+                             const std::vector<std::string> &tensors,
+                             uint32_t firstExtra, double percentile,
+                             Ranges &ranges) {
+  constexpr int64_t bins = 4096;
+  std::vector<std::vector<int64_t>> counts(tensors.size(),
+                                           std::vector<int64_t>(bins));
+  for (const Sample &sample : samples) {
+    auto outputs = model.run(sample);
+    if (!outputs)
+      return outputs.takeError();
+    for (size_t t = 0; t < tensors.size(); ++t) {
+      auto [lo, hi] = ranges[tensors[t]];
+      double perBin = hi > lo ? bins / (static_cast<double>(hi) - lo) : 0;
+      for (float v : asFloats((*outputs)[firstExtra + t]))
+        ++counts[t][std::clamp<int64_t>(static_cast<int64_t>((v - lo) * perBin),
+                                        0, bins - 1)];
+    }
+  }
+  for (size_t t = 0; t < tensors.size(); ++t) {
+    auto &[lo, hi] = ranges[tensors[t]];
+    int64_t total = 0;
+    for (int64_t c : counts[t])
+      total += c;
+    // Below the first bin that reaches the (100-P)% of the values, and
+    // above the last one that the top (100-P)% start in, is cut off.
+    double tail = total * (100.0 - percentile) / 100.0;
+    int64_t first = 0, last = bins - 1, seen = 0;
+    while (first < bins - 1 && seen + counts[t][first] <= tail)
+      seen += counts[t][first++];
+    seen = 0;
+    while (last > first && seen + counts[t][last] <= tail)
+      seen += counts[t][last--];
+    float width = (hi - lo) / bins;
+    float newLo = lo + first * width, newHi = lo + (last + 1) * width;
+    lo = std::max(lo, newLo);
+    hi = std::min(hi, newHi);
+  }
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Expected<QuantizedModel> kiln::quantizeModel(const QuantizeRequest &r) {
@@ -152,6 +198,10 @@ llvm::Expected<QuantizedModel> kiln::quantizeModel(const QuantizeRequest &r) {
     if (r.report)
       floatOutputs.push_back(std::move(*outputs));
   }
+  if (r.percentile > 0 && r.percentile < 100)
+    if (llvm::Error e = percentileRanges(floatModel, samples, tensors,
+                                         modelOutputs, r.percentile, ranges))
+      return std::move(e);
 
   QuantizedModel result;
   result.path = join(r.workDir, "quantized.onnx");

@@ -29,6 +29,9 @@ struct QuantizeRequest {
   std::vector<std::string> forwardedFlags; ///< --input-shape etc.
   QuantizeOptions options;
   bool report = false; ///< print --quantize-report's table to stdout
+  /// --calibrate-percentile: ranges from the P-th percentile of each tail
+  /// (0: min and max).
+  double percentile = 0;
 };
 
 /// The QDQ model quantizeModel wrote.

@@ -118,11 +118,11 @@ cl::opt<std::string> maxWorkspace(
     "max-workspace",
     cl::desc("fail if the workspace arena needs more than this many bytes"),
     cl::value_desc("bytes"), cl::cat(kilncCategory));
-cl::opt<std::string> quantize(
-    "quantize",
-    cl::desc("int8: quantize the float model's convolutions (needs "
-             "--calibrate)"),
-    cl::value_desc("int8"), cl::cat(kilncCategory));
+cl::opt<std::string>
+    quantize("quantize",
+             cl::desc("int8: quantize the float model's convolutions (needs "
+                      "--calibrate)"),
+             cl::value_desc("int8"), cl::cat(kilncCategory));
 cl::opt<std::string> calibrateDir(
     "calibrate",
     cl::desc("with --quantize: calibration inputs, DIR/input_<i>.pb or "
@@ -133,6 +133,12 @@ cl::list<std::string> keepFloat(
     cl::desc("with --quantize: nodes that stay float (names, or OpType#index "
              "for unnamed nodes)"),
     cl::value_desc("node,..."), cl::cat(kilncCategory));
+cl::opt<double> calibratePercentile(
+    "calibrate-percentile",
+    cl::desc("with --quantize: each activation's range ends at the P-th "
+             "percentile of its values (and the (100-P)-th), not at their "
+             "min and max"),
+    cl::value_desc("P"), cl::init(0), cl::cat(kilncCategory));
 cl::opt<std::string> saveQuantized(
     "save-quantized",
     cl::desc("with --quantize: also write the QDQ model that gets compiled "
@@ -213,7 +219,8 @@ InputShapePin parsePin(llvm::StringRef text) {
   auto [name, dims] = text.rsplit(':');
   if (name.empty() || dims.empty())
     fail("--input-shape expects NAME:D0xD1x..., NAME:[D0xD1,...] or "
-         "NAME:none, got '" + text + "'");
+         "NAME:none, got '" +
+         text + "'");
   InputShapePin pin;
   pin.name = name.str();
   if (dims == "none") {
@@ -273,8 +280,8 @@ ModelSignature signatureOf(func::FuncOp func, const std::string &name) {
     t.dtype = dtypeOf(tensor.getElementType());
     t.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
     // A string tensor: its strings are rows of bytes inside the model.
-    if (auto bytes = attrs ? attrs.getAs<IntegerAttr>(kStringBytesAttr)
-                           : nullptr) {
+    if (auto bytes =
+            attrs ? attrs.getAs<IntegerAttr>(kStringBytesAttr) : nullptr) {
       t.dtype = 8;
       t.stringBytes = bytes.getInt();
       t.shape.pop_back();
@@ -420,10 +427,14 @@ int main(int argc, char **argv) {
     fail("unknown --quantize '" + quantize + "' (int8)");
   if (!quantize.empty() && calibrateDir.empty())
     fail("--quantize=int8 needs --calibrate=DIR (the calibration inputs)");
-  if (quantize.empty() && (!calibrateDir.empty() || !keepFloat.empty() ||
-                           quantizeReport || !saveQuantized.empty()))
-    fail("--calibrate, --keep-float, --quantize-report and --save-quantized "
-         "go with --quantize=int8");
+  if (quantize.empty() &&
+      (!calibrateDir.empty() || !keepFloat.empty() || quantizeReport ||
+       !saveQuantized.empty() || calibratePercentile.getNumOccurrences()))
+    fail("--calibrate, --calibrate-percentile, --keep-float, "
+         "--quantize-report and --save-quantized go with --quantize=int8");
+  if (calibratePercentile.getNumOccurrences() &&
+      !(calibratePercentile > 50 && calibratePercentile <= 100))
+    fail("--calibrate-percentile must be above 50 and at most 100");
   std::string name =
       modelName.empty()
           ? makeCIdentifier(llvm::sys::path::stem(inputPath).str())
@@ -448,8 +459,7 @@ int main(int argc, char **argv) {
   std::string dir = toolDir(argv[0]);
   ArtifactTools tools;
   tools.linker = KILN_LLD_PATH;
-  if (triple.getArch() ==
-      llvm::Triple(llvm::sys::getProcessTriple()).getArch())
+  if (triple.getArch() == llvm::Triple(llvm::sys::getProcessTriple()).getArch())
     tools.runtimeArchive = dir + "/../lib/libkiln_runtime.a";
   else if (std::string sub = runtimeDirFor(triple); !sub.empty())
     tools.runtimeArchive = dir + "/../lib/kiln/" + sub + "/libkiln_runtime.a";
@@ -462,7 +472,8 @@ int main(int argc, char **argv) {
          llvm::Twine(emit == Emit::So ? "shared library" : "static library") +
          " for target '" + targetName +
          "' needs the Kiln runtime built for it, and Kiln has none for " +
-         triple.str() + "; emit an object (--emit=obj) and link the runtime "
+         triple.str() +
+         "; emit an object (--emit=obj) and link the runtime "
          "yourself");
   std::optional<int64_t> workspaceLimit;
   if (!maxWorkspace.empty()) {
@@ -503,6 +514,7 @@ int main(int argc, char **argv) {
     request.calibrateDir = calibrateDir;
     request.kilnc = llvm::sys::fs::getMainExecutable(argv[0], (void *)&fail);
     request.options.keepFloat.assign(keepFloat.begin(), keepFloat.end());
+    request.percentile = calibratePercentile;
     request.options.pins = &pins;
     request.options.pinsFromDir = inputShapesFrom;
     request.options.maxStringBytes = maxStringBytes;
@@ -527,7 +539,8 @@ int main(int argc, char **argv) {
     modelPath = quantized->path;
     floatWeightsSize = quantized->floatWeightBytes;
     if (!saveQuantized.empty())
-      if (std::error_code ec = llvm::sys::fs::copy_file(modelPath, saveQuantized))
+      if (std::error_code ec =
+              llvm::sys::fs::copy_file(modelPath, saveQuantized))
         fail("cannot write '" + saveQuantized + "': " + ec.message());
   }
   auto imported = importOnnxModel(modelPath, context, pins, inputShapesFrom,
@@ -622,9 +635,8 @@ int main(int argc, char **argv) {
                         : emit == Emit::LLVMIR ? ArtifactKind::LLVMIR
                         : emit == Emit::Lib    ? ArtifactKind::Archive
                                                : ArtifactKind::SharedLibrary;
-    if (llvm::Error err =
-            writeArtifact(*llvmModule, **machine, kind, outputPath, tools,
-                          &codeSize))
+    if (llvm::Error err = writeArtifact(*llvmModule, **machine, kind,
+                                        outputPath, tools, &codeSize))
       fail(llvm::toString(std::move(err)));
   }
 

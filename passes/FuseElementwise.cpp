@@ -41,7 +41,8 @@ bool isAllParallel(Operation *op) {
   return generic && generic.getNumReductionLoops() == 0;
 }
 
-/// The contraction (a linalg op with reduction loops) that `v` is the
+/// The contraction (a linalg op with reduction loops, a GEMM's or a
+/// convolution's) that `v` is the
 /// result of, through reshapes and the insertion of its result into a
 /// bigger tensor (one per image or group); null for anything else.
 Operation *contractionOf(Value v) {
@@ -49,8 +50,15 @@ Operation *contractionOf(Value v) {
   while (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,
                          tensor::CastOp, tensor::InsertSliceOp>(def))
     def = def->getOperand(0).getDefiningOp();
+  // Not a window (a pool, a depthwise convolution): a producer after one
+  // is better fused into its consumer, which then reads the window's
+  // output (a max pool's bytes) instead of the producer's.
   auto op = dyn_cast_or_null<linalg::LinalgOp>(def);
-  return op && op.getNumReductionLoops() > 0 ? def : nullptr;
+  bool window =
+      op &&
+      (op->hasAttr(kiln::kMaxPoolAttr) || op->hasAttr(kiln::kDepthwiseAttr) ||
+       isa<linalg::PoolingNchwMaxOp, linalg::PoolingNchwSumOp>(def));
+  return op && op.getNumReductionLoops() > 0 && !window ? def : nullptr;
 }
 
 /// True where `a` comes before `b` in the same block.
@@ -115,8 +123,8 @@ struct FuseElementwisePass
     context->getLoadedDialect<linalg::LinalgDialect>()
         ->getCanonicalizationPatterns(patterns);
     linalg::populateConstantFoldLinalgOperations(patterns, elementwiseOnly);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(),
-                                            std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };

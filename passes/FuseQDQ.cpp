@@ -17,7 +17,13 @@
 // QLinearConv's output clamp (`kiln.clamp`, on the 8-bit scale): Q is
 // monotone, so Q(clip(v, lo, hi)) = clamp(Q(v), Q(lo), Q(hi)) exactly.
 // A classifier's DQ -> Gemm -> Q (weights [N, K], transB = 1) is the same
-// QLinearConv as a 1x1 convolution, between reshapes.
+// QLinearConv as a 1x1 convolution, between reshapes; so is a transformer's
+// Linear layer, DQ -> MatMul -> [Add of a bias] -> Q with constant weights
+// [K, N], on the transposed activations [1, K, M, 1]. DQ -> MaxPool -> Q
+// with one scale and zero point on both sides is a MaxPool of the 8-bit
+// tensor: DQ and Q are monotone and Q(DQ(v)) = v, so the max commutes.
+// An embedding table stored in 8 bits, Gather(DQ(table), ids), gathers the
+// bytes and dequantizes only the rows it read.
 // The DequantizeLinear ops stay for any other user (canonicalisation drops
 // the unused ones). The result is the QDQ model's own arithmetic, but with
 // the sum exact in i32 instead of rounded in f32, as ONNX Runtime runs it.
@@ -75,6 +81,18 @@ static bool isZeroPoint0(Value zp) {
   auto data = getConstantData(zp);
   return data && llvm::all_of(data.getValues<APInt>(),
                               [](const APInt &v) { return v.isZero(); });
+}
+
+/// `v` reshaped to `shape` (an onnx.Reshape).
+static Value reshapeTo(PatternRewriter &rewriter, Location loc, Value v,
+                       ArrayRef<int64_t> shape) {
+  auto shapeType = RankedTensorType::get({static_cast<int64_t>(shape.size())},
+                                         rewriter.getI64Type());
+  Value s = rewriter.create<onnx::ConstantOp>(
+      loc, shapeType, DenseElementsAttr::get(shapeType, shape));
+  auto type = RankedTensorType::get(shape, tensorType(v).getElementType());
+  return rewriter.create<onnx::ReshapeOp>(loc, type, v, s,
+                                          rewriter.getI64IntegerAttr(0));
 }
 
 struct FuseConv : OpRewritePattern<onnx::QuantizeLinearOp> {
@@ -210,14 +228,8 @@ struct FuseGemm : OpRewritePattern<onnx::QuantizeLinearOp> {
          tensorType(gemm.getC()).getRank() != 1))
       return failure();
     Location loc = gemm.getLoc();
-    auto reshape = [&](Value v, ArrayRef<int64_t> shape) -> Value {
-      auto shapeType = RankedTensorType::get(
-          {static_cast<int64_t>(shape.size())}, rewriter.getI64Type());
-      Value s = rewriter.create<onnx::ConstantOp>(
-          loc, shapeType, DenseElementsAttr::get(shapeType, shape));
-      auto type = RankedTensorType::get(shape, tensorType(v).getElementType());
-      return rewriter.create<onnx::ReshapeOp>(loc, type, v, s,
-                                              rewriter.getI64IntegerAttr(0));
+    auto reshape = [&](Value v, ArrayRef<int64_t> shape) {
+      return reshapeTo(rewriter, loc, v, shape);
     };
     auto aType = tensorType(gemm.getA()), bType = tensorType(gemm.getB());
     int64_t m = aType.getDimSize(0), k = aType.getDimSize(1),
@@ -246,10 +258,168 @@ struct FuseGemm : OpRewritePattern<onnx::QuantizeLinearOp> {
   }
 };
 
+/// DQ(x) -> MatMul(DQ(w)) -> [Add(DQ(b))] -> Q, a Linear layer: x [..., K]
+/// (M rows in all), constant int8 weights [K, N] per tensor or per column,
+/// an int32 bias [N]. As the QLinearConv kernel computes it: the 1x1
+/// convolution of one image [1, K, M, 1], x's rows transposed into its
+/// pixels, by the weights transposed into [N, K, 1, 1] (at compile time);
+/// the result [1, N, M, 1] is transposed back.
+struct FuseMatMul : OpRewritePattern<onnx::QuantizeLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(onnx::QuantizeLinearOp q,
+                                PatternRewriter &rewriter) const override {
+    Value v = q.getX(), bias;
+    auto add = v.getDefiningOp<onnx::AddOp>();
+    if (add) {
+      if (!add->hasOneUse())
+        return failure();
+      bool first = (bool)add.getA().getDefiningOp<onnx::MatMulOp>();
+      v = first ? add.getA() : add.getB();
+      bias = first ? add.getB() : add.getA();
+    }
+    auto matmul = v.getDefiningOp<onnx::MatMulOp>();
+    if (!matmul || !matmul->hasOneUse())
+      return failure();
+    auto dx = matmul.getA().getDefiningOp<onnx::DequantizeLinearOp>();
+    auto dw = matmul.getB().getDefiningOp<onnx::DequantizeLinearOp>();
+    if (!dx || !dw)
+      return failure();
+    auto xType = tensorType(dx.getX()), wType = tensorType(dw.getX());
+    auto yType = tensorType(q.getY());
+    DenseElementsAttr w = getConstantData(dw.getX());
+    if (!w || wType.getRank() != 2 || xType.getRank() < 2 ||
+        !xType.hasStaticShape() || !yType.hasStaticShape() ||
+        tensorType(dx.getXScale()).getNumElements() != 1)
+      return failure();
+    int64_t k = wType.getDimSize(0), n = wType.getDimSize(1);
+    int64_t wScales = tensorType(dw.getXScale()).getNumElements();
+    if (wScales != 1 && (wScales != n || dw.getAxis() != 1))
+      return failure();
+    if (bias) {
+      auto db = bias.getDefiningOp<onnx::DequantizeLinearOp>();
+      if (!db || tensorType(bias).getRank() != 1 ||
+          tensorType(bias).getDimSize(0) != n)
+        return failure();
+    }
+    int64_t m = xType.getNumElements() / k;
+    Location loc = q.getLoc();
+    auto i64s = [&](ArrayRef<int64_t> v) {
+      return rewriter.getI64ArrayAttr(v);
+    };
+    auto reshape = [&](Value v, ArrayRef<int64_t> shape) {
+      return reshapeTo(rewriter, loc, v, shape);
+    };
+    auto transpose = [&](Value v) -> Value {
+      auto type = tensorType(v);
+      auto t = RankedTensorType::get({type.getDimSize(1), type.getDimSize(0)},
+                                     type.getElementType());
+      return rewriter.create<onnx::TransposeOp>(loc, t, v, i64s({1, 0}));
+    };
+    Type f32 = rewriter.getF32Type();
+    // x [M, K] -> [K, M] -> [1, K, M, 1], dequantized as before.
+    Value x4 = reshape(transpose(reshape(dx.getX(), {m, k})), {1, k, m, 1});
+    Value xd = rewriter.create<onnx::DequantizeLinearOp>(
+        loc, RankedTensorType::get({1, k, m, 1}, f32), x4, dx.getXScale(),
+        dx.getXZeroPoint(), dx.getAxisAttr());
+    // The weights [K, N] -> [N, K, 1, 1], a new constant.
+    auto wValues = llvm::to_vector(w.getValues<APInt>());
+    SmallVector<APInt> wt;
+    for (int64_t o = 0; o < n; ++o)
+      for (int64_t j = 0; j < k; ++j)
+        wt.push_back(wValues[j * n + o]);
+    auto w4Type = RankedTensorType::get({n, k, 1, 1}, wType.getElementType());
+    Value w4 = rewriter.create<onnx::ConstantOp>(
+        loc, w4Type, DenseElementsAttr::get(w4Type, wt));
+    Value wd = rewriter.create<onnx::DequantizeLinearOp>(
+        loc, RankedTensorType::get({n, k, 1, 1}, f32), w4, dw.getXScale(),
+        dw.getXZeroPoint(), rewriter.getI64IntegerAttr(0));
+    auto ones = i64s({1, 1});
+    Value conv = rewriter.create<onnx::ConvOp>(
+        loc, RankedTensorType::get({1, n, m, 1}, f32), xd, wd,
+        bias ? bias
+             : Value(rewriter.create<onnx::NoValueOp>(loc,
+                                                      rewriter.getNoneType())),
+        rewriter.getStringAttr("NOTSET"), ones, rewriter.getI64IntegerAttr(1),
+        ones, i64s({0, 0, 0, 0}), ones);
+    Type yt = yType.getElementType();
+    Value q4 = rewriter.create<onnx::QuantizeLinearOp>(
+        loc, RankedTensorType::get({1, n, m, 1}, yt), conv, q.getYScale(),
+        q.getYZeroPoint(), q.getAxisAttr());
+    // [1, N, M, 1] -> [N, M] -> [M, N] -> y's shape.
+    Value y = transpose(reshape(q4, {n, m}));
+    rewriter.replaceOp(q, reshape(y, yType.getShape()));
+    return success();
+  }
+};
+
+/// DQ -> MaxPool -> Q with the same scale and zero point: the MaxPool of
+/// the 8-bit tensor itself, exactly (ONNX Runtime's quantizer gives a
+/// MaxPool's output its input's parameters for this).
+struct FuseMaxPool : OpRewritePattern<onnx::QuantizeLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(onnx::QuantizeLinearOp q,
+                                PatternRewriter &rewriter) const override {
+    auto pool = q.getX().getDefiningOp<onnx::MaxPoolOp>();
+    if (!pool || !pool->hasOneUse() || pool.getIndices())
+      return failure();
+    auto dq = pool.getX().getDefiningOp<onnx::DequantizeLinearOp>();
+    if (!dq)
+      return failure();
+    auto yType = tensorType(q.getY());
+    Type xt = tensorType(dq.getX()).getElementType();
+    SmallVector<float> sx, sy;
+    auto zx = zeroPoint(dq.getXZeroPoint()), zy = zeroPoint(q.getYZeroPoint());
+    if (!isByte(xt) || xt != yType.getElementType() ||
+        failed(getConstantFloats(dq.getXScale(), sx)) ||
+        failed(getConstantFloats(q.getYScale(), sy)) || sx.size() != 1 ||
+        sy.size() != 1 || sx[0] != sy[0] || !zx || !zy || *zx != *zy)
+      return failure();
+    auto fused = rewriter.create<onnx::MaxPoolOp>(
+        pool.getLoc(), TypeRange{yType}, ValueRange{dq.getX()},
+        pool->getAttrs());
+    rewriter.replaceOp(q, fused.getY());
+    return success();
+  }
+};
+
+/// Gather(DQ(table [V, D], per tensor or per column), ids) on axis 0:
+/// DQ(Gather(table, ids)) along the last axis, the same values from the
+/// rows that are read instead of the whole table dequantized every run.
+struct FuseGather : OpRewritePattern<onnx::GatherOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(onnx::GatherOp gather,
+                                PatternRewriter &rewriter) const override {
+    auto dq = gather.getData().getDefiningOp<onnx::DequantizeLinearOp>();
+    if (!dq || gather.getAxis() != 0)
+      return failure();
+    auto tableType = tensorType(dq.getX());
+    auto yType = tensorType(gather.getOutput());
+    int64_t scales = tensorType(dq.getXScale()).getNumElements();
+    if (!isByte(tableType.getElementType()) || tableType.getRank() != 2 ||
+        !yType.hasStaticShape() ||
+        (scales != 1 && (scales != tableType.getDimSize(1) ||
+                         (dq.getAxis() != 1 && dq.getAxis() != -1))))
+      return failure();
+    Location loc = gather.getLoc();
+    auto bytesType =
+        RankedTensorType::get(yType.getShape(), tableType.getElementType());
+    Value bytes = rewriter.create<onnx::GatherOp>(
+        loc, bytesType, dq.getX(), gather.getIndices(), gather.getAxisAttr());
+    rewriter.replaceOpWithNewOp<onnx::DequantizeLinearOp>(
+        gather, yType, bytes, dq.getXScale(), dq.getXZeroPoint(),
+        rewriter.getI64IntegerAttr(yType.getRank() - 1));
+    return success();
+  }
+};
+
 struct FuseQDQPass : kiln::impl::FuseQDQBase<FuseQDQPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseConv, FuseGemm>(&getContext());
+    patterns.add<FuseConv, FuseGemm, FuseMatMul, FuseMaxPool, FuseGather>(
+        &getContext());
     if (failed(
             applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

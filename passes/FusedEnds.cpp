@@ -43,9 +43,8 @@ bool isParallel(utils::IteratorType t) {
 }
 
 bool isViewOp(Operation *op) {
-  return isa<memref::SubViewOp, memref::CollapseShapeOp,
-             memref::ExpandShapeOp, memref::CastOp,
-             memref::ReinterpretCastOp>(op);
+  return isa<memref::SubViewOp, memref::CollapseShapeOp, memref::ExpandShapeOp,
+             memref::CastOp, memref::ReinterpretCastOp>(op);
 }
 
 /// A static row-major memref without gaps, at offset 0.
@@ -141,8 +140,8 @@ Value reshapeLike(OpBuilder &b, Location loc, Value v, MemRefType like) {
   auto layout = StridedLayoutAttr::get(b.getContext(), 0, strides);
   auto result = MemRefType::get(like.getShape(), type.getElementType(), layout,
                                 type.getMemorySpace());
-  return b.create<memref::ReinterpretCastOp>(loc, result, v, 0,
-                                             like.getShape(), strides);
+  return b.create<memref::ReinterpretCastOp>(loc, result, v, 0, like.getShape(),
+                                             strides);
 }
 
 /// `in`, read through the projected permutation `map` over a space of
@@ -155,8 +154,7 @@ Value broadcastView(OpBuilder &b, Location loc, Value in, AffineMap map,
   auto type = cast<MemRefType>(in.getType());
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (!isStaticMemRef(in) ||
-      failed(getStridesAndOffset(type, strides, offset)))
+  if (!isStaticMemRef(in) || failed(getStridesAndOffset(type, strides, offset)))
     return nullptr;
   SmallVector<int64_t> spaceStrides(space.size(), 0);
   for (auto [r, e] : llvm::enumerate(map.getResults())) {
@@ -204,10 +202,10 @@ Value broadcastView(OpBuilder &b, Location loc, Value in, AffineMap map,
       return nullptr;
   return b.create<memref::ReinterpretCastOp>(
       loc,
-      MemRefType::get(like.getShape(), type.getElementType(),
-                      StridedLayoutAttr::get(b.getContext(), offset,
-                                             likeStrides),
-                      type.getMemorySpace()),
+      MemRefType::get(
+          like.getShape(), type.getElementType(),
+          StridedLayoutAttr::get(b.getContext(), offset, likeStrides),
+          type.getMemorySpace()),
       in, offset, like.getShape(), likeStrides);
 }
 
@@ -362,8 +360,7 @@ void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
     return access(add(at, mul(line, gaps.gap)), Value());
   // Lanes [first, end) are in line `line + j`, first = (line + j) * W - col.
   VectorLanes vl(b, loc, width);
-  for (int64_t j = 0, count = linesTouched(gaps.width, width); j < count;
-       ++j) {
+  for (int64_t j = 0, count = linesTouched(gaps.width, width); j < count; ++j) {
     Value lineJ = add(line, index(j));
     Value first = b.create<arith::SubIOp>(loc, mul(lineJ, gaps.width), col);
     Value end = b.create<arith::MinSIOp>(loc, add(first, index(gaps.width)),
@@ -376,9 +373,9 @@ void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
 /// dimension of `span` elements.
 Value flatView(OpBuilder &b, Location loc, Value v, int64_t span) {
   auto type = cast<MemRefType>(v.getType());
-  auto flat = MemRefType::get({span}, type.getElementType(),
-                              MemRefLayoutAttrInterface(),
-                              type.getMemorySpace());
+  auto flat =
+      MemRefType::get({span}, type.getElementType(),
+                      MemRefLayoutAttrInterface(), type.getMemorySpace());
   return b.create<memref::ReinterpretCastOp>(
       loc, flat, v, 0, ArrayRef<int64_t>{span}, ArrayRef<int64_t>{1});
 }
@@ -408,8 +405,7 @@ bool overwritesAll(Operation *op, Value root) {
 } // namespace
 
 FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
-                           ValueRange inputs, int64_t rows,
-                           bool gappedResult) {
+                           ValueRange inputs, int64_t rows, bool gappedResult) {
   FusedEnds ends;
   Value root = rootOf(out);
   if (!coversRoot(out))
@@ -529,8 +525,7 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
                cast<MemRefType>(init.getDpsInits()[0].getType()).getShape() ==
                    rootType.getShape() &&
                init.getIndexingMapsArray()[1].isIdentity() &&
-               llvm::all_of(init.getIteratorTypesArray(),
-                            isParallel)) {
+               llvm::all_of(init.getIteratorTypesArray(), isParallel)) {
       Block &body = init.getRegion().front();
       auto yield = cast<linalg::YieldOp>(body.getTerminator());
       // The row dims: a prefix of the root's shape whose product is `rows`.
@@ -559,7 +554,12 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
   if (ends.epilogue && rootOf(ends.epilogue.getDpsInits()[0]) != root) {
     Operation *epilogueOp = ends.epilogue.getOperation();
     Operation *next = nullptr;
-    bool known = true;
+    // A root that the function does not allocate (an argument: a model
+    // output the caller reads), or that it returns, stays live.
+    bool known =
+        !isa<BlockArgument>(root) && llvm::none_of(accesses, [](Operation *op) {
+          return op->hasTrait<OpTrait::ReturnLike>();
+        });
     for (Operation *op : accesses) {
       Operation *top = kernel->getBlock()->findAncestorOpInBlock(*op);
       if (!top) {
@@ -613,8 +613,8 @@ Value FusedEnds::loadOther(OpBuilder &b, Location loc, unsigned i,
     forEachLine(b, loc, otherGaps[i], indices[0], indices[1], width, lanes,
                 [&](Value at, Value mask) {
                   v = !mask ? vl.load(view, at, lanes)
-                            : b.create<vector::MaskedLoadOp>(
-                                  loc, vl.type(), view, at, mask, v);
+                            : b.create<vector::MaskedLoadOp>(loc, vl.type(),
+                                                             view, at, mask, v);
                 });
     return v;
   }
@@ -629,8 +629,8 @@ Value FusedEnds::loadOther(OpBuilder &b, Location loc, unsigned i,
   return vl.load(view, indices, lanes);
 }
 
-void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value,
-                            Value row, Value col, int64_t lanes) const {
+void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value, Value row,
+                            Value col, int64_t lanes) const {
   auto vecType = cast<VectorType>(value.getType());
   int64_t width = vecType.getDimSize(0);
   VectorLanes vl(b, loc, width, vecType.getElementType());
@@ -672,12 +672,11 @@ Value FusedEnds::initialValue(OpBuilder &b, Location loc, Value row) const {
   // Delinearise the row over the row dims, the others at 0, then the map.
   SmallVector<Value> dims = delinearize(b, loc, row, rowDims);
   if (dims.size() < biasMap.getNumDims())
-    dims.resize(biasMap.getNumDims(),
-                b.create<arith::ConstantIndexOp>(loc, 0));
+    dims.resize(biasMap.getNumDims(), b.create<arith::ConstantIndexOp>(loc, 0));
   SmallVector<Value> indices;
   for (unsigned r = 0; r < biasMap.getNumResults(); ++r)
-    indices.push_back(b.create<affine::AffineApplyOp>(
-        loc, biasMap.getSubMap({r}), dims));
+    indices.push_back(
+        b.create<affine::AffineApplyOp>(loc, biasMap.getSubMap({r}), dims));
   return b.create<memref::LoadOp>(loc, bias, indices);
 }
 

@@ -28,9 +28,9 @@
 
 #include "passes/FusedEnds.h"
 #include "passes/ParallelRows.h"
+#include "passes/Passes.h"
 #include "passes/VectorLanes.h"
 #include "passes/Winograd.h"
-#include "passes/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -64,13 +64,13 @@ struct Im2col {
 /// The shape of one GEMM and how it is blocked.
 struct GemmPlan {
   int64_t m, n, k;
-  int64_t vw;       // f32 lanes per vector register
-  int64_t mr, nv;   // micro-kernel rows, and vectors per row (nr = nv * vw)
-  int64_t panels;   // panels of nr columns, the last one maybe partial
-  int64_t chunk;    // panels packed together
-  bool pack;        // pack B, or read it in place
-  bool prepacked = false; // B was packed at compile time: all its panels
-  bool zeroInit = false;  // C starts as zeros (it is not read)
+  int64_t vw;     // f32 lanes per vector register
+  int64_t mr, nv; // micro-kernel rows, and vectors per row (nr = nv * vw)
+  int64_t panels; // panels of nr columns, the last one maybe partial
+  int64_t chunk;  // panels packed together
+  bool pack;      // pack B, or read it in place
+  bool prepacked = false;       // B was packed at compile time: all its panels
+  bool zeroInit = false;        // C starts as zeros (it is not read)
   std::optional<Im2col> im2col; // B is read from a flat view (packs)
   // An 8-bit contraction: A is i32 words of four signed bytes of k
   // ([m][k4]), B unsigned bytes packed into Bp[panel][k4][nr * 4], C i32;
@@ -127,9 +127,8 @@ public:
     auto pack = [&](Value c0, Value c1, int64_t cols) {
       if (!rowsFunction)
         return packPanels(c0, c0, c1, cols);
-      kiln::emitParallelRows(b, loc, rowsFunction(cols, Split::Pack),
-                             dispatch, c0, c1,
-                             b.create<arith::SubIOp>(loc, c1, c0));
+      kiln::emitParallelRows(b, loc, rowsFunction(cols, Split::Pack), dispatch,
+                             c0, c1, b.create<arith::SubIOp>(loc, c1, c0));
     };
     // B packed at run time, in chunks wide enough: each thread packs the
     // panels it multiplies, so no packed line ever moves between cores.
@@ -146,10 +145,9 @@ public:
             loc, b.create<arith::AddIOp>(loc, c0, index(p.chunk)),
             index(fullPanels));
         if (ownPanels) {
-          kiln::emitParallelRows(b, loc,
-                                 rowsFunction(p.nr(), Split::PackedPanels),
-                                 dispatch, c0, c1,
-                                 b.create<arith::SubIOp>(loc, c1, c0));
+          kiln::emitParallelRows(
+              b, loc, rowsFunction(p.nr(), Split::PackedPanels), dispatch, c0,
+              c1, b.create<arith::SubIOp>(loc, c1, c0));
           return;
         }
         if (p.pack && !p.prepacked)
@@ -229,14 +227,13 @@ private:
     Value fullEnd = b.create<arith::MinSIOp>(loc, end, index(full));
     forLoop(begin, fullEnd, 1, [&](Value blk) {
       Value i = b.create<arith::MulIOp>(loc, blk, index(p.mr));
-      forLoop(c0, c1, 1, [&](Value panel) {
-        microKernel(i, p.mr, panel, origin, cols);
-      });
+      forLoop(c0, c1, 1,
+              [&](Value panel) { microKernel(i, p.mr, panel, origin, cols); });
     });
     if (p.m % p.mr == 0)
       return;
-    Value hasTail = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt,
-                                            end, index(full));
+    Value hasTail = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, end,
+                                            index(full));
     auto ifOp = b.create<scf::IfOp>(loc, hasTail, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
@@ -276,19 +273,62 @@ private:
   /// Bp[panel - c0][k][0:nr], zero-padded (a vector with no valid column
   /// is left unwritten: the micro-kernel skips it).
   void packPanels(Value c0, Value from, Value to, int64_t cols) {
-    if (p.int8)
-      return packBytePanels(c0, from, to, cols);
+    withRowTable([&] {
+      if (p.int8)
+        packBytePanels(c0, from, to, cols);
+      else
+        packFloatPanels(c0, from, to, cols);
+    });
+  }
+
+  /// The im2col rows' offsets, the same for every panel: a table on the
+  /// stack (allocated at the function's entry), filled before `body` (the
+  /// packing of its panels), which rowOffset then reads; K divisions and
+  /// remainders once instead of per panel. A K too big for the stack
+  /// computes them where they are used.
+  static constexpr int64_t kMaxRowTable = 16384;
+  void withRowTable(function_ref<void()> body) {
+    if (!p.im2col || p.k > kMaxRowTable)
+      return body();
+    Operation *op = b.getInsertionBlock()->getParentOp();
+    auto fn = dyn_cast<FunctionOpInterface>(op);
+    if (!fn)
+      fn = op->getParentOfType<FunctionOpInterface>();
+    if (!fn)
+      return body();
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&fn.getFunctionBody().front());
+      rowTable = b.create<memref::AllocaOp>(
+          loc, MemRefType::get({p.k}, b.getI32Type()));
+    }
+    forLoop(0, p.k, 1, [&](Value kk) {
+      Value offset =
+          b.create<arith::IndexCastOp>(loc, b.getI32Type(), im2colRow(kk));
+      b.create<memref::StoreOp>(loc, offset, rowTable, kk);
+    });
+    body();
+    rowTable = nullptr;
+  }
+  Value rowOffset(Value kk) {
+    if (!rowTable)
+      return im2colRow(kk);
+    return b.create<arith::IndexCastOp>(
+        loc, b.getIndexType(), b.create<memref::LoadOp>(loc, rowTable, kk));
+  }
+
+  void packFloatPanels(Value c0, Value from, Value to, int64_t cols) {
     forLoop(from, to, 1, [&](Value panel) {
       Value local = b.create<arith::SubIOp>(loc, panel, c0);
       SmallVector<Segments> segments = panelSegments(panel, cols);
       forLoop(0, p.k, 1, [&](Value kk) {
-        Value rowOffset = p.im2col ? im2colRow(kk) : Value();
+        Value offset = p.im2col ? rowOffset(kk) : Value();
         for (int64_t v = 0; v < p.nv; ++v) {
           // The micro-kernel reads no vector without a valid column.
           int64_t n = lanes(v, cols);
           if (!n)
             continue;
-          Value x = p.im2col ? im2colLoad(segments[v], rowOffset)
+          Value x = p.im2col ? im2colLoad(segments[v], offset)
                              : load(B, {kk, column(panel, v)}, n);
           b.create<vector::StoreOp>(loc, x, Bp,
                                     ValueRange{local, kk, index(v * p.vw)});
@@ -311,7 +351,7 @@ private:
       SmallVector<Segments> segments = panelSegments(panel, cols);
       auto row = [&](Value kk, int64_t v, int64_t n) -> Value {
         if (p.im2col)
-          return im2colLoad(segments[v], im2colRow(kk), byteVector);
+          return im2colLoad(segments[v], rowOffset(kk), byteVector);
         return bytes.load(B, {kk, column(panel, v)}, n);
       };
       forLoop(0, p.k4(), 1, [&](Value q) {
@@ -334,7 +374,8 @@ private:
                                                kk, index(p.k));
             Value at = b.create<arith::MinSIOp>(loc, kk, index(p.k - 1));
             Value x = row(at, v, n);
-            rows.push_back(b.create<arith::SelectOp>(loc, in, x, bytes.zeros()));
+            rows.push_back(
+                b.create<arith::SelectOp>(loc, in, x, bytes.zeros()));
           }
           // Byte 4j + t is row t's byte j.
           SmallVector<int64_t> two, four;
@@ -377,8 +418,8 @@ private:
           l, vecType(), nb.create<vector::ShuffleOp>(l, ub, ub, picked));
       Value st = nb.create<arith::ExtSIOp>(
           l, vecType(), nb.create<vector::ShuffleOp>(l, sb, sb, picked));
-      acc = nb.create<arith::AddIOp>(l, acc,
-                                     nb.create<arith::MulIOp>(l, ut, st));
+      acc =
+          nb.create<arith::AddIOp>(l, acc, nb.create<arith::MulIOp>(l, ut, st));
     }
     return acc;
   }
@@ -397,8 +438,7 @@ private:
   Segments im2colSegments(Value col, int64_t lanes) {
     const Im2col &ic = *p.im2col;
     int64_t width = ic.nSizes.back(), stride = ic.nCoefs.back();
-    int64_t gap =
-        ic.nSizes.size() == 2 ? ic.nCoefs[0] - width * stride : 0;
+    int64_t gap = ic.nSizes.size() == 2 ? ic.nCoefs[0] - width * stride : 0;
     auto range = [&](Value lo, Value hi) {
       return kiln::VectorLanes(b, loc, p.vw).range(lo, hi);
     };
@@ -420,8 +460,7 @@ private:
       Value hi = b.create<arith::AddIOp>(
           loc,
           b.create<arith::MulIOp>(
-              loc, b.create<arith::SubIOp>(loc, end, index(1)),
-              index(stride)),
+              loc, b.create<arith::SubIOp>(loc, end, index(1)), index(stride)),
           index(1));
       SmallVector<Value> pieces;
       for (int64_t q = 0; q < stride; ++q)
@@ -461,8 +500,7 @@ private:
 
   /// The vector of B at the row whose offset is `rowOffset`, through the
   /// segments of its columns: of f32 lanes, or of `type`'s.
-  Value im2colLoad(const Segments &s, Value rowOffset,
-                   VectorType type = {}) {
+  Value im2colLoad(const Segments &s, Value rowOffset, VectorType type = {}) {
     if (!type)
       type = vecType();
     auto zeros = [&]() -> Value {
@@ -477,8 +515,8 @@ private:
         x = s.masks.empty()
                 ? b.create<vector::LoadOp>(loc, type, B, ValueRange{at})
                       .getResult()
-                : b.create<vector::MaskedLoadOp>(loc, type, B,
-                                                 ValueRange{at}, s.masks[j], x)
+                : b.create<vector::MaskedLoadOp>(loc, type, B, ValueRange{at},
+                                                 s.masks[j], x)
                       .getResult();
         continue;
       }
@@ -519,28 +557,26 @@ private:
       inner *= size;
     for (auto [i, size] : llvm::enumerate(ic.kSizes)) {
       inner /= size;
-      Value q = inner > 1 ? b.create<arith::DivSIOp>(loc, kk, index(inner))
-                          : kk;
+      Value q =
+          inner > 1 ? b.create<arith::DivSIOp>(loc, kk, index(inner)) : kk;
       if (i > 0)
         q = b.create<arith::RemSIOp>(loc, q, index(size));
       offset = b.create<arith::AddIOp>(
-          loc, offset,
-          b.create<arith::MulIOp>(loc, q, index(ic.kCoefs[i])));
+          loc, offset, b.create<arith::MulIOp>(loc, q, index(ic.kCoefs[i])));
     }
     return offset;
   }
 
   /// C[i:i+rows, panel*nr : +cols] += A[i:i+rows, :] * B[:, same columns],
   /// accumulated in registers over the whole K loop.
-  void microKernel(Value i, int64_t rows, Value panel, Value c0,
-                   int64_t cols) {
+  void microKernel(Value i, int64_t rows, Value panel, Value c0, int64_t cols) {
     SmallVector<Value> rowIdx;
     for (int64_t r = 0; r < rows; ++r)
       rowIdx.push_back(b.create<arith::AddIOp>(loc, i, index(r)));
     SmallVector<Value> colIdx;
     for (int64_t v = 0; v < p.nv; ++v)
       colIdx.push_back(column(panel, v));
-    Value local = !p.pack      ? Value()
+    Value local = !p.pack       ? Value()
                   : p.prepacked ? panel
                                 : b.create<arith::SubIOp>(loc, panel, c0);
 
@@ -552,7 +588,7 @@ private:
         start = b.create<vector::BroadcastOp>(
             loc, vecType(), ends->initialValue(b, loc, rowIdx[r]));
       for (int64_t v = 0; v < p.nv; ++v)
-        acc.push_back(start                ? start
+        acc.push_back(start ? start
                       : p.zeroInit || !lanes(v, cols)
                           ? zeros()
                           : load(C, {rowIdx[r], colIdx[v]}, lanes(v, cols)));
@@ -581,9 +617,9 @@ private:
                   nb.create<memref::LoadOp>(l, A, ValueRange{rowIdx[r], kk});
               Value sv = nb.create<vector::BroadcastOp>(l, vecType(), s);
               for (int64_t v = 0; v < p.nv; ++v)
-                next.push_back(!bv[v] ? iter[r * p.nv + v]
-                                      : dot4(nb, l, iter[r * p.nv + v], bv[v],
-                                             sv));
+                next.push_back(
+                    !bv[v] ? iter[r * p.nv + v]
+                           : dot4(nb, l, iter[r * p.nv + v], bv[v], sv));
             }
             nb.create<scf::YieldOp>(l, next);
             return;
@@ -601,7 +637,8 @@ private:
           }
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
-            Value s = nb.create<memref::LoadOp>(l, A, ValueRange{rowIdx[r], kk});
+            Value s =
+                nb.create<memref::LoadOp>(l, A, ValueRange{rowIdx[r], kk});
             Value sv = nb.create<vector::BroadcastOp>(l, vecType(), s);
             for (int64_t v = 0; v < p.nv; ++v)
               next.push_back(!bv[v] ? iter[r * p.nv + v]
@@ -635,6 +672,7 @@ private:
   const GemmPlan &p;
   const kiln::FusedEnds *ends;
   Value A, B, C, Bp;
+  Value rowTable; // while packing: the im2col rows' offsets (i32)
   SmallVector<Value> dispatch;
 };
 
@@ -749,7 +787,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     std::string suffix = "_dot4";
     if (offset)
       suffix += "_" + std::to_string(offset);
-    return newConstant(b, loc, global, suffix, {m, k4}, ArrayRef<int32_t>(words));
+    return newConstant(b, loc, global, suffix, {m, k4},
+                       ArrayRef<int32_t>(words));
   }
 
   /// How a GEMM's operands reach a rows function. An operand that is a
@@ -809,9 +848,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
 
   /// The function running row blocks [begin, end) of the GEMM over panels
   /// [x, y) of `cols` columns.
-  func::FuncOp rowsFunction(Operation *op, const GemmPlan &p,
-                            const Dispatch &d, const kiln::FusedEnds *ends,
-                            int64_t cols, GemmBuilder::Split split) {
+  func::FuncOp rowsFunction(Operation *op, const GemmPlan &p, const Dispatch &d,
+                            const kiln::FusedEnds *ends, int64_t cols,
+                            GemmBuilder::Split split) {
     return kiln::createRowsFunction(
         op->getParentOfType<func::FuncOp>(), op->getLoc(),
         TypeRange(ValueRange(d.buffers)),
@@ -838,8 +877,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
             for (int64_t s : strides)
               strideFolds.push_back(fb.getIndexAttr(s));
             operands.push_back(fb.create<memref::ReinterpretCastOp>(
-                l, memType, mems[i], OpFoldResult(offset), sizes,
-                strideFolds));
+                l, memType, mems[i], OpFoldResult(offset), sizes, strideFolds));
           }
           GemmBuilder(fb, l, p, ends)
               .buildRows(operands, ValueRange(mems.drop_front(d.endsBegin)),
@@ -851,15 +889,16 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   GemmBuilder::RowsFunction rowsFunctions(Operation *op, const GemmPlan &p,
                                           const Dispatch &d,
                                           const kiln::FusedEnds *ends) {
-    return [this, op, p, d, ends,
-            cache = std::map<std::pair<int64_t, GemmBuilder::Split>,
-                             func::FuncOp>()](
-               int64_t cols, GemmBuilder::Split split) mutable {
-      func::FuncOp &fn = cache[{cols, split}];
-      if (!fn)
-        fn = rowsFunction(op, p, d, ends, cols, split);
-      return fn;
-    };
+    return
+        [this, op, p, d, ends,
+         cache =
+             std::map<std::pair<int64_t, GemmBuilder::Split>, func::FuncOp>()](
+            int64_t cols, GemmBuilder::Split split) mutable {
+          func::FuncOp &fn = cache[{cols, split}];
+          if (!fn)
+            fn = rowsFunction(op, p, d, ends, cols, split);
+          return fn;
+        };
   }
 
   /// The data of `v` when it is a whole constant f32 global, through
@@ -903,9 +942,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                     StringRef suffix, ArrayRef<int64_t> shape,
                     ArrayRef<T> data) {
     auto module = global->getParentOfType<ModuleOp>();
-    Type element = std::is_same_v<T, float> ? Type(b.getF32Type())
-                                            : Type(b.getIntegerType(
-                                                  8 * sizeof(T)));
+    Type element = std::is_same_v<T, float>
+                       ? Type(b.getF32Type())
+                       : Type(b.getIntegerType(8 * sizeof(T)));
     auto type = MemRefType::get(shape, element);
     std::string name = (global.getSymName() + suffix).str();
     if (!module.lookupSymbol(name)) {
@@ -930,8 +969,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (!prepackWeights || !bm.getDefiningOp<memref::GetGlobalOp>())
       return nullptr;
     auto constant = constantData(bm);
-    if (!constant ||
-        static_cast<int64_t>(constant->second.size()) != p.k * p.n)
+    if (!constant || static_cast<int64_t>(constant->second.size()) != p.k * p.n)
       return nullptr;
     const std::vector<float> &data = constant->second;
     int64_t nr = p.nr();
@@ -940,8 +978,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       for (int64_t kk = 0; kk < p.k; ++kk)
         for (int64_t j = 0; j < nr && panel * nr + j < p.n; ++j)
           packed[(panel * p.k + kk) * nr + j] = data[kk * p.n + panel * nr + j];
-    return newConstant<float>(b, loc, constant->first, "_panels" + std::to_string(nr),
-                       {p.panels, p.k, nr}, packed);
+    return newConstant<float>(b, loc, constant->first,
+                              "_panels" + std::to_string(nr),
+                              {p.panels, p.k, nr}, packed);
   }
 
   /// Erases `view` (a get_global, or a reshape or subview of one) when
@@ -1035,10 +1074,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
              w.getDpsInits()[0] == alloc.getResult() &&
              kiln::rootOf(w.getDpsInputs()[0]) != alloc.getResult() &&
              w.getIndexingMapsArray()[1].isIdentity() &&
-             llvm::all_of(w.getIteratorTypesArray(),
-                          [](utils::IteratorType t) {
-                            return t == utils::IteratorType::parallel;
-                          });
+             llvm::all_of(w.getIteratorTypesArray(), [](utils::IteratorType t) {
+               return t == utils::IteratorType::parallel;
+             });
     };
     if (!writesAll(copy) ||
         (next && !writesAll(dyn_cast<linalg::LinalgOp>(next))))
@@ -1064,9 +1102,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         continue;
       auto other = dyn_cast<linalg::LinalgOp>(o);
       if (!other || !other.hasPureBufferSemantics() ||
-          llvm::any_of(other.getDpsInits(), [&](Value v) {
-            return kiln::rootOf(v) == xRoot;
-          }))
+          llvm::any_of(other.getDpsInits(),
+                       [&](Value v) { return kiln::rootOf(v) == xRoot; }))
         return std::nullopt;
     }
     // A prefix of the copy's dims makes k, the rest n.
@@ -1109,8 +1146,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     }
     // Consecutive columns of a line are every s-th element of the input
     // (s the stride, at most 4), so that the packing loads them as vectors.
-    if (ic.nSizes.size() > 2 || ic.nCoefs.back() < 1 ||
-        ic.nCoefs.back() > 4)
+    if (ic.nSizes.size() > 2 || ic.nCoefs.back() < 1 || ic.nCoefs.back() > 4)
       return std::nullopt;
     ic.span = offset + 1;
     for (auto [size, stride] : llvm::zip(xt.getShape(), strides))
@@ -1217,11 +1253,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       if (batchParallel)
         shape.insert(shape.begin(), batchCount);
       pack = b.create<memref::AllocOp>(
-          loc, MemRefType::get(shape, b.getF32Type()),
-          b.getI64IntegerAttr(64));
+          loc, MemRefType::get(shape, b.getF32Type()), b.getI64IntegerAttr(64));
     }
-    Value a = op->getOperand(0), bm = op->getOperand(1),
-          c = op->getOperand(2);
+    Value a = op->getOperand(0), bm = op->getOperand(1), c = op->getOperand(2);
     // With B packed at compile time, the kernel never reads B itself.
     if (p.prepacked)
       bm = pack;
@@ -1242,11 +1276,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       // first packed costs more than it gives on a small product. A GEMV
       // (one row block) shares its panels: each core streams its part of B.
       int64_t chunkCols = std::min(p.n, p.chunk * p.nr());
-      if (parallel && (builder.blocks() > 1
-                           ? 2 * p.m * p.k * chunkCols >= parallelMinFlops
-                           : gemvParallel && p.panels > 1))
-        dispatch = planDispatch(b, loc, op,
-                                ValueRange{a, bm, c, packed},
+      if (parallel &&
+          (builder.blocks() > 1 ? 2 * p.m * p.k * chunkCols >= parallelMinFlops
+                                : gemvParallel && p.panels > 1))
+        dispatch = planDispatch(b, loc, op, ValueRange{a, bm, c, packed},
                                 ends.buffers());
       if (succeeded(dispatch)) {
         builder.setDispatchBuffers(dispatch->buffers);
@@ -1272,11 +1305,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           for (int64_t d = 1; d < rank; ++d)
             sizes.push_back(b.getIndexAttr(t.getDimSize(d)));
           SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
-          auto resultType = cast<MemRefType>(
-              memref::SubViewOp::inferRankReducedResultType(
+          auto resultType =
+              cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
                   t.getShape().drop_front(), t, offsets, sizes, strides));
-          return b.create<memref::SubViewOp>(loc, resultType, v, offsets,
-                                             sizes, strides);
+          return b.create<memref::SubViewOp>(loc, resultType, v, offsets, sizes,
+                                             strides);
         };
         Value bs = slice(bm);
         Value ps = !pack ? bs : batchParallel ? slice(pack) : pack;
@@ -1327,8 +1360,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     p.int8 = true;
     p.vnni = int8Dot == "vnni" && p.vw == 16;
     p.pack = true;
-    p.chunk = std::clamp<int64_t>(chunkBytes / (p.k4() * p.nr() * 4), 1,
-                                  p.panels);
+    p.chunk =
+        std::clamp<int64_t>(chunkBytes / (p.k4() * p.nr() * 4), 1, p.panels);
     Value oldB = op->getOperand(1), bm = oldB, c = op->getOperand(2);
     // B copied out of a convolution's input (im2col): the packing reads the
     // input itself, and the copy goes.
@@ -1390,7 +1423,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       return false;
     kiln::WinogradConv conv;
     conv.channels = ic.kSizes[0];
-    conv.outChannels = cast<MemRefType>(op->getOperand(0).getType()).getDimSize(0);
+    conv.outChannels =
+        cast<MemRefType>(op->getOperand(0).getType()).getDimSize(0);
     conv.oh = ic.nSizes[0];
     conv.ow = ic.nSizes[1];
     conv.base = ic.base;
@@ -1404,20 +1438,19 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       return false;
     auto weights = constantData(a);
     int64_t oc = conv.outChannels, ch = conv.channels, tiles = conv.tiles();
-    if (!weights ||
-        static_cast<int64_t>(weights->second.size()) != oc * ch * 9)
+    if (!weights || static_cast<int64_t>(weights->second.size()) != oc * ch * 9)
       return false;
 
-    Value u = newConstant<float>(b, loc, weights->first, "_winograd", {16, oc, ch},
-                          kiln::winogradWeights(weights->second, oc, ch));
+    Value u =
+        newConstant<float>(b, loc, weights->first, "_winograd", {16, oc, ch},
+                           kiln::winogradWeights(weights->second, oc, ch));
     kiln::FusedEnds ends;
     if (fuse)
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, op->getOperand(1)},
                                     oc, /*gappedResult=*/true);
     auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
       return b.create<memref::AllocOp>(
-          loc, MemRefType::get(shape, b.getF32Type()),
-          b.getI64IntegerAttr(64));
+          loc, MemRefType::get(shape, b.getF32Type()), b.getI64IntegerAttr(64));
     };
     Value v = alloc({16, ch, tiles}), m = alloc({16, oc, tiles});
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
@@ -1457,8 +1490,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     b.create<linalg::FillOp>(
         loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
         ValueRange{m});
-    auto product = b.create<linalg::BatchMatmulOp>(loc, ValueRange{u, v},
-                                                   ValueRange{m});
+    auto product =
+        b.create<linalg::BatchMatmulOp>(loc, ValueRange{u, v}, ValueRange{m});
     product->setAttr(kReadBInPlace, b.getUnitAttr());
     lower(product);
     SmallVector<Value> buffers{m, c};

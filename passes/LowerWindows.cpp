@@ -8,9 +8,11 @@
 //                      that the onnx lowering marks `kiln.depthwise` with
 //                      its strides and dilations (output [N, C, 1, OH, OW]);
 //   MaxPool and the    linalg.pooling_nchw_max and pooling_nchw_sum (the
-//   AveragePool sum    division after is an elementwise op).
+//   AveragePool sum    division after is an elementwise op), and the
+//                      generic of an 8-bit MaxPool (marked `kiln.max_pool`).
 //
-// The f32 ones become, after bufferization, a row kernel: for each plane
+// The f32 ones (and the 8-bit max pool) become, after bufferization, a row
+// kernel: for each plane
 // (the unit the runtime's threads share), for each output row, vectors of
 // 16 outputs combine the whole window in registers (a broadcast weight
 // times a vector load of the input row, or the max or sum of the loads;
@@ -21,8 +23,8 @@
 
 #include "passes/FusedEnds.h"
 #include "passes/ParallelRows.h"
-#include "passes/VectorLanes.h"
 #include "passes/Passes.h"
+#include "passes/VectorLanes.h"
 
 namespace kiln {
 #define GEN_PASS_DEF_LOWERWINDOWS
@@ -38,6 +40,8 @@ enum class WindowKind { Depthwise, Max, Sum };
 
 struct WindowShape {
   WindowKind kind;
+  mlir::Type et;           // f32, or the integers of a max pool
+  bool isUnsigned = false; // how those compare
   int64_t n, c, oh, ow, kh, kw;
   int64_t sh, sw, dh, dw;
   int64_t vw;
@@ -59,8 +63,8 @@ public:
       Value zero = index(0);
       Value start;
       if (ends.hasInit())
-        start = b.create<vector::BroadcastOp>(
-            loc, vecType(), ends.initialValue(b, loc, plane));
+        start = b.create<vector::BroadcastOp>(loc, vecType(),
+                                              ends.initialValue(b, loc, plane));
       if (s.kind == WindowKind::Depthwise)
         for (int64_t i = 0; i < s.kh; ++i)
           for (int64_t j = 0; j < s.kw; ++j) {
@@ -85,7 +89,7 @@ public:
 private:
   Value index(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
   VectorType vecType(int64_t lanes = 0) {
-    return VectorType::get({lanes ? lanes : s.vw}, b.getF32Type());
+    return VectorType::get({lanes ? lanes : s.vw}, s.et);
   }
 
   void forLoop(Value lb, Value ub, function_ref<void(Value)> body) {
@@ -96,12 +100,12 @@ private:
   }
 
   // Vector accesses of a row end's valid lanes (VectorLanes.h).
-  Value zeros() { return kiln::VectorLanes(b, loc, s.vw).zeros(); }
+  Value zeros() { return kiln::VectorLanes(b, loc, s.vw, s.et).zeros(); }
   Value load(Value mem, ValueRange indices, int64_t lanes) {
-    return kiln::VectorLanes(b, loc, s.vw).load(mem, indices, lanes);
+    return kiln::VectorLanes(b, loc, s.vw, s.et).load(mem, indices, lanes);
   }
   void store(Value v, Value mem, ValueRange indices, int64_t lanes) {
-    kiln::VectorLanes(b, loc, s.vw).store(v, mem, indices, lanes);
+    kiln::VectorLanes(b, loc, s.vw, s.et).store(v, mem, indices, lanes);
   }
 
   /// x[n, c, ih, iw0 + sw * lane] for lane < lanes.
@@ -154,7 +158,12 @@ private:
           acc = b.create<vector::FMAOp>(loc, taps[i * s.kw + j], xv, acc);
           break;
         case WindowKind::Max:
-          acc = b.create<arith::MaximumFOp>(loc, acc, xv);
+          if (isa<FloatType>(s.et))
+            acc = b.create<arith::MaximumFOp>(loc, acc, xv);
+          else if (s.isUnsigned)
+            acc = b.create<arith::MaxUIOp>(loc, acc, xv);
+          else
+            acc = b.create<arith::MaxSIOp>(loc, acc, xv);
           break;
         case WindowKind::Sum:
           acc = b.create<arith::AddFOp>(loc, acc, xv);
@@ -185,6 +194,7 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) {
       if ((op->hasAttr(kiln::kDepthwiseAttr) ||
+           op->hasAttr(kiln::kMaxPoolAttr) ||
            isa<linalg::PoolingNchwMaxOp, linalg::PoolingNchwSumOp>(op)) &&
           op.hasPureBufferSemantics())
         ops.push_back(op);
@@ -200,15 +210,18 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     auto xt = cast<MemRefType>(x.getType()), wt = cast<MemRefType>(w.getType()),
          ot = cast<MemRefType>(out.getType());
     bool depthwise = op->hasAttr(kiln::kDepthwiseAttr);
+    auto bytePool = op->getAttrOfType<DenseI64ArrayAttr>(kiln::kMaxPoolAttr);
     int64_t outRank = depthwise ? 5 : 4, windowRank = depthwise ? 5 : 2;
+    Type et = ot.getElementType();
     if (xt.getRank() != 4 || wt.getRank() != windowRank ||
         ot.getRank() != outRank || !xt.hasStaticShape() ||
         !wt.hasStaticShape() || !ot.hasStaticShape() ||
-        !xt.getElementType().isF32() || !wt.getElementType().isF32() ||
-        !ot.getElementType().isF32() || !kiln::hasUnitInnerStride(xt) ||
-        !kiln::hasUnitInnerStride(ot))
+        xt.getElementType() != et || wt.getElementType() != et ||
+        !(bytePool ? et.isInteger(8) : et.isF32()) ||
+        !kiln::hasUnitInnerStride(xt) || !kiln::hasUnitInnerStride(ot))
       return std::nullopt;
     WindowShape s;
+    s.et = et;
     s.n = ot.getDimSize(0);
     s.c = ot.getDimSize(1);
     s.oh = ot.getDimSize(outRank - 2);
@@ -224,6 +237,17 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
       ArrayRef<int64_t> p = params.asArrayRef();
       s.kind = WindowKind::Depthwise;
       s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
+    } else if (bytePool) {
+      // The body: arith.maxui or arith.maxsi of the input and the output.
+      Block &body = *op.getBlock();
+      Operation *max = &body.front();
+      if (bytePool.size() != 4 || !isa<arith::MaxUIOp, arith::MaxSIOp>(max) ||
+          body.getOperations().size() != 2)
+        return std::nullopt;
+      ArrayRef<int64_t> p = bytePool.asArrayRef();
+      s.kind = WindowKind::Max;
+      s.isUnsigned = isa<arith::MaxUIOp>(max);
+      s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
     } else {
       auto values = [&](StringRef name) {
         auto attr = op->getAttrOfType<DenseIntElementsAttr>(name);
@@ -232,8 +256,8 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
       };
       SmallVector<int64_t> strides = values("strides"),
                            dilations = values("dilations");
-      s.kind = isa<linalg::PoolingNchwMaxOp>(op) ? WindowKind::Max
-                                                  : WindowKind::Sum;
+      s.kind =
+          isa<linalg::PoolingNchwMaxOp>(op) ? WindowKind::Max : WindowKind::Sum;
       s.sh = strides[0], s.sw = strides[1];
       s.dh = dilations[0], s.dw = dilations[1];
     }
@@ -257,9 +281,8 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     kiln::FusedEnds ends;
     bool pool = s.kind != WindowKind::Depthwise;
     if (fuse)
-      ends = kiln::FusedEnds::match(b, op, out,
-                                    pool ? ValueRange{x} : ValueRange{x, w},
-                                    s.n * s.c);
+      ends = kiln::FusedEnds::match(
+          b, op, out, pool ? ValueRange{x} : ValueRange{x, w}, s.n * s.c);
     // A pool's window buffer is never read: x stands in for it.
     SmallVector<Value> buffers{x, pool ? x : w, out};
     buffers.append(ends.buffers());

@@ -26,6 +26,12 @@ namespace kiln {
 /// dilation h, dilation w], for kiln-lower-windows.
 constexpr const char *kDepthwiseAttr = "kiln.depthwise";
 
+/// On an integer 2-d MaxPool's linalg.generic (over (n, c, oh, ow, kh, kw),
+/// like linalg.pooling_nchw_max, which has no unsigned form): [stride h,
+/// stride w, dilation h, dilation w], for kiln-lower-windows. Its body's
+/// arith.maxui or arith.maxsi says how the bytes compare.
+constexpr const char *kMaxPoolAttr = "kiln.max_pool";
+
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
 

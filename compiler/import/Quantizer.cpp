@@ -59,11 +59,19 @@ bool isScalarConstant(const onnx::GraphProto &g, const std::string &name) {
   return false;
 }
 
-/// One convolution to quantize.
+/// One convolution (or matmul) to quantize.
 struct Plan {
-  int node = 0;     ///< the Conv
-  int producer = 0; ///< the node that writes `out` (Conv or activation)
+  int node = 0;     ///< the Conv, Gemm or MatMul
+  int producer = 0; ///< the node that writes `out` (it, an activation, or
+                    ///< a MatMul's bias Add)
   std::string x, out;
+  /// A MatMul's weights are [K, N]: their channels are columns (axis 1).
+  bool matmul = false;
+  /// The input that holds the weights (a Gather's table is input 0), and
+  /// the axis of their channels (a MatMul's or a Gather's: 1).
+  int weightInput = 1, channelAxis = 0;
+  /// A MatMul's bias: input `biasInput` of node `producer`, an Add.
+  int biasInput = -1;
   /// Only the weights are int8 (dequantized when the model runs); the
   /// convolution itself stays float.
   bool weightsOnly = false;
@@ -90,15 +98,60 @@ bool planModel(const onnx::GraphProto &g, const QuantizeOptions &options,
     outputs.insert(o.name());
   for (int i = 0; i < g.node_size(); ++i) {
     const onnx::NodeProto &n = g.node(i);
-    bool gemm = n.op_type() == "Gemm";
-    if ((n.op_type() != "Conv" && !gemm) || n.input_size() < 2 ||
+    // An embedding table [V, D] (a transformer's token ids) stores int8
+    // per column, gathered and then dequantized: weights only.
+    if (n.op_type() == "Gather" && n.input_size() == 2 &&
+        !findAttribute(n, "axis") &&
+        !std::count(options.keepFloat.begin(), options.keepFloat.end(),
+                    nodeName(g, i))) {
+      const onnx::TensorProto *t = initializer(g, n.input(0));
+      if (t && t->data_type() == onnx::TensorProto::FLOAT &&
+          t->dims_size() == 2 && t->dims(0) * t->dims(1) >= 4096) {
+        Plan p;
+        p.node = p.producer = i;
+        p.weightsOnly = true;
+        p.weightInput = 0;
+        p.channelAxis = 1;
+        plans.push_back(p);
+      }
+      continue;
+    }
+    bool gemm = n.op_type() == "Gemm", matmul = n.op_type() == "MatMul";
+    if ((n.op_type() != "Conv" && !gemm && !matmul) || n.input_size() < 2 ||
         std::count(options.keepFloat.begin(), options.keepFloat.end(),
                    nodeName(g, i)))
       continue;
     const onnx::TensorProto *w = initializer(g, n.input(1));
     if (!w || w->data_type() != onnx::TensorProto::FLOAT ||
-        w->dims_size() != (gemm ? 2 : 4))
+        w->dims_size() != (gemm || matmul ? 2 : 4))
       continue;
+    if (matmul) {
+      // x [..., K] times constant weights [K, N] (a Linear layer of a
+      // transformer); an Add of a constant [N] that it feeds alone is its
+      // bias, folded into the int32 sums.
+      Plan p;
+      p.node = p.producer = i;
+      p.matmul = true;
+      p.channelAxis = 1;
+      p.x = n.input(0);
+      p.out = n.output(0);
+      const std::vector<int> &next = consumers[p.out];
+      if (next.size() == 1 && !outputs.count(p.out)) {
+        const onnx::NodeProto &a = g.node(next[0]);
+        int other = a.input_size() == 2 && a.input(0) == p.out ? 1 : 0;
+        const onnx::TensorProto *b = a.op_type() == "Add" && a.input_size() == 2
+                                         ? initializer(g, a.input(other))
+                                         : nullptr;
+        if (b && b->data_type() == onnx::TensorProto::FLOAT &&
+            b->dims_size() == 1 && b->dims(0) == w->dims(1)) {
+          p.producer = next[0];
+          p.out = a.output(0);
+          p.biasInput = other;
+        }
+      }
+      plans.push_back(p);
+      continue;
+    }
     // A classifier: Gemm(A, B^T) + C with weights B [N, K], as torch's
     // Linear exports it.
     auto intAttr = [&](const char *name, int64_t dflt) {
@@ -218,12 +271,14 @@ onnx::TensorProto rawTensor(const std::string &name, int32_t type,
   return t;
 }
 
+/// A QuantizeLinear or DequantizeLinear; per channel along `axis` when it
+/// is not negative.
 onnx::NodeProto qdqNode(const std::string &op, const std::string &in,
                         const std::string &scale, const std::string &zp,
-                        const std::string &out, bool axis0 = false) {
+                        const std::string &out, int axis = -1) {
   onnx::NodeProto n = makeNode(op, {in, scale, zp}, out);
-  if (axis0)
-    setIntAttribute(n, "axis", 0);
+  if (axis >= 0)
+    setIntAttribute(n, "axis", axis);
   return n;
 }
 
@@ -243,8 +298,8 @@ bool kiln::writeCalibrationModel(const std::string &path,
       return false;
     if (std::none_of(plans.begin(), plans.end(),
                      [](const Plan &p) { return !p.weightsOnly; })) {
-      error = "no convolution to quantize (Kiln quantizes 2-d, "
-              "non-depthwise Conv nodes and Gemm classifiers with constant "
+      error = "nothing to quantize (Kiln quantizes 2-d, non-depthwise Conv "
+              "nodes, Gemm classifiers and MatMul nodes with constant "
               "weights)";
       return false;
     }
@@ -278,9 +333,17 @@ bool kiln::writeQuantizedModel(const std::string &path,
       summary.floatWeightBytes +=
           count * static_cast<int64_t>(kiln_dtype_size(t.data_type()));
     }
+    // A MaxPool between two quantized tensors gives its output its input's
+    // parameters (as ONNX Runtime's quantizer does): the pool then runs on
+    // the 8-bit tensor itself.
+    Ranges shared = ranges;
+    for (const onnx::NodeProto &n : g.node())
+      if (n.op_type() == "MaxPool" && n.output_size() == 1 &&
+          shared.count(n.input(0)) && shared.count(n.output(0)))
+        shared[n.output(0)] = shared[n.input(0)];
     auto rangeOf = [&](const std::string &t) -> std::pair<float, int64_t> {
-      auto it = ranges.find(t);
-      return it == ranges.end() ? std::make_pair(1.0f, int64_t(0))
+      auto it = shared.find(t);
+      return it == shared.end() ? std::make_pair(1.0f, int64_t(0))
                                 : activationParams(it->second);
     };
     std::map<int, const Plan *> convs;
@@ -317,11 +380,11 @@ bool kiln::writeQuantizedModel(const std::string &path,
     // that gives it back as floats: returns that one's output.
     auto perChannel = [&](const std::string &base, onnx::TensorProto values,
                           onnx::TensorProto zeros,
-                          const std::vector<float> &scales) {
+                          const std::vector<float> &scales, int axis) {
       std::string scale = base + "_kiln_scale",
                   out = base + "_kiln_dequantized";
       nodes.push_back(qdqNode("DequantizeLinear", values.name(), scale,
-                              zeros.name(), out, /*axis0=*/true));
+                              zeros.name(), out, axis));
       inits.push_back(rawTensor<float>(scale, onnx::TensorProto::FLOAT, scales,
                                        {(int64_t)scales.size()}));
       inits.push_back(std::move(values));
@@ -337,11 +400,15 @@ bool kiln::writeQuantizedModel(const std::string &path,
       }
     }
     std::set<std::string> replaced; // float weights and biases
+    // A MatMul's bias Add: its input that reads the int32 bias instead.
+    std::map<int, std::pair<int, std::string>> biasOf;
     for (int i = 0; i < g.node_size(); ++i) {
       onnx::NodeProto node = g.node(i);
       for (int j = 0; j < node.input_size(); ++j)
         if (auto it = inputPairs.find(node.input(j)); it != inputPairs.end())
           node.set_input(j, it->second);
+      if (auto it = biasOf.find(i); it != biasOf.end())
+        node.set_input(it->second.first, it->second.second);
       if (auto it = convs.find(i); it != convs.end()) {
         const Plan &p = *it->second;
         QuantizedLayer layer;
@@ -351,39 +418,49 @@ bool kiln::writeQuantizedModel(const std::string &path,
         layer.inputScale = sx;
         layer.inputZeroPoint = zx;
         std::tie(layer.outputScale, layer.outputZeroPoint) = rangeOf(p.out);
-        // Weights: symmetric per output channel.
-        const onnx::TensorProto *w = initializer(g, node.input(1));
+        // Weights: symmetric per output channel (axis 0: [F, ...]; a
+        // MatMul's, axis 1: [K, N]).
+        const onnx::TensorProto *w = initializer(g, node.input(p.weightInput));
         std::vector<float> wf = onnx::ParseData<float>(w);
-        int64_t f = w->dims(0), k = wf.size() / f;
+        int axis = p.channelAxis;
+        int64_t f = w->dims(axis), k = wf.size() / f;
+        auto at = [&](int64_t o, int64_t j) {
+          return axis == 1 ? j * f + o : o * k + j;
+        };
         std::vector<float> sw(f);
         std::vector<int8_t> wq(wf.size());
         for (int64_t o = 0; o < f; ++o) {
           float most = 0;
           for (int64_t j = 0; j < k; ++j)
-            most = std::max(most, std::fabs(wf[o * k + j]));
+            most = std::max(most, std::fabs(wf[at(o, j)]));
           sw[o] = most > 0 ? most / 127.0f : 1.0f;
           for (int64_t j = 0; j < k; ++j)
-            wq[o * k + j] = static_cast<int8_t>(std::clamp(
-                std::nearbyint(wf[o * k + j] / sw[o]), -127.0f, 127.0f));
+            wq[at(o, j)] = static_cast<int8_t>(std::clamp(
+                std::nearbyint(wf[at(o, j)] / sw[o]), -127.0f, 127.0f));
         }
         layer.minWeightScale = *std::min_element(sw.begin(), sw.end());
         layer.maxWeightScale = *std::max_element(sw.begin(), sw.end());
-        std::string wn = node.input(1);
+        std::string wn = node.input(p.weightInput);
         std::vector<int64_t> wdims(w->dims().begin(), w->dims().end());
         replaced.insert(wn);
         node.set_input(
-            1, perChannel(wn,
-                          rawTensor<int8_t>(wn + "_kiln_int8",
-                                            onnx::TensorProto::INT8, wq, wdims),
-                          rawTensor<int8_t>(wn + "_kiln_zero_point",
-                                            onnx::TensorProto::INT8,
-                                            std::vector<int8_t>(f, 0), {f}),
-                          sw));
+            p.weightInput,
+            perChannel(wn,
+                       rawTensor<int8_t>(wn + "_kiln_int8",
+                                         onnx::TensorProto::INT8, wq, wdims),
+                       rawTensor<int8_t>(wn + "_kiln_zero_point",
+                                         onnx::TensorProto::INT8,
+                                         std::vector<int8_t>(f, 0), {f}),
+                       sw, axis));
 
         // The bias: int32 at scale x_scale * w_scale (a float
-        // convolution keeps its float bias).
-        if (!p.weightsOnly && node.input_size() > 2 && !node.input(2).empty()) {
-          std::string bn = node.input(2);
+        // convolution keeps its float bias). A MatMul's is its Add's.
+        std::string bn;
+        if (p.matmul && p.biasInput >= 0)
+          bn = g.node(p.producer).input(p.biasInput);
+        else if (!p.matmul && !p.weightsOnly && node.input_size() > 2)
+          bn = node.input(2);
+        if (!bn.empty()) {
           std::vector<float> bf = onnx::ParseData<float>(initializer(g, bn));
           std::vector<float> sb(f);
           std::vector<int32_t> bq(f);
@@ -394,15 +471,18 @@ bool kiln::writeQuantizedModel(const std::string &path,
                 std::clamp(q, -2147483647.0, 2147483647.0));
           }
           replaced.insert(bn);
-          node.set_input(
-              2,
+          std::string dequantized =
               perChannel(bn,
                          rawTensor<int32_t>(bn + "_kiln_int32",
                                             onnx::TensorProto::INT32, bq, {f}),
                          rawTensor<int32_t>(bn + "_kiln_zero_point",
                                             onnx::TensorProto::INT32,
                                             std::vector<int32_t>(f, 0), {f}),
-                         sb));
+                         sb, 0);
+          if (p.matmul)
+            biasOf[p.producer] = {p.biasInput, dequantized};
+          else
+            node.set_input(2, dequantized);
         }
         if (!p.weightsOnly)
           layers.push_back(layer);

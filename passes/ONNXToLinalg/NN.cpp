@@ -92,9 +92,8 @@ namespace {
 
 /// col[c, kh, kw, oh, ow] = xp[0, c, oh*s + kh*d, ow*s + kw*d], returned
 /// as [C*KH*KW, OH*OW]. A 1x1, stride-1 window needs no copy.
-static Value im2col(OpBuilder &b, Location loc, Value xp, int64_t c,
-                    int64_t kh, int64_t kw, int64_t oh, int64_t ow,
-                    const Window &w) {
+static Value im2col(OpBuilder &b, Location loc, Value xp, int64_t c, int64_t kh,
+                    int64_t kw, int64_t oh, int64_t ow, const Window &w) {
   Type et = tensorType(xp).getElementType();
   auto colType = RankedTensorType::get({c * kh * kw, oh * ow}, et);
   auto xpType = tensorType(xp);
@@ -112,8 +111,7 @@ static Value im2col(OpBuilder &b, Location loc, Value xp, int64_t c,
                       dow * w.strides[1] + dkw * w.dilations[1]},
                      ctx),
       b.getMultiDimIdentityMap(5)};
-  SmallVector<utils::IteratorType> iterators(5,
-                                             utils::IteratorType::parallel);
+  SmallVector<utils::IteratorType> iterators(5, utils::IteratorType::parallel);
   auto generic = b.create<linalg::GenericOp>(
       loc, TypeRange{fullType}, ValueRange{xp},
       ValueRange{createEmpty(b, loc, fullType)}, maps, iterators,
@@ -307,10 +305,9 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
           b.create<linalg::YieldOp>(l, sum);
         });
     // kiln-lower-windows gives f32 ones vectorised row kernels.
-    generic->setAttr(kDepthwiseAttr,
-                     rewriter.getDenseI64ArrayAttr(
-                         {w.strides[0], w.strides[1], w.dilations[0],
-                          w.dilations[1]}));
+    generic->setAttr(kDepthwiseAttr, rewriter.getDenseI64ArrayAttr(
+                                         {w.strides[0], w.strides[1],
+                                          w.dilations[0], w.dilations[1]}));
     rewriter.replaceOp(op,
                        reshapeTo(rewriter, loc, generic.getResult(0), yType));
     return success();
@@ -918,6 +915,12 @@ struct PoolLowering : OpRewritePattern<OpTy> {
                 return b.create<arith::MaxUIOp>(l, x, acc);
               return b.create<arith::MaxSIOp>(l, x, acc);
             });
+      // An integer 2-d max pool runs as kiln-lower-windows' row kernel.
+      if (sr == 2 && !named)
+        pooled.getDefiningOp()->setAttr(
+            kMaxPoolAttr,
+            rewriter.getDenseI64ArrayAttr(
+                {w.strides[0], w.strides[1], w.dilations[0], w.dilations[1]}));
       SmallVector<Value> results{pooled};
       if (op->getNumResults() == 2) {
         int64_t storageOrder = 0;
@@ -1689,13 +1692,12 @@ struct LRNLowering : OpRewritePattern<onnx::LRNOp> {
 
 void kiln::populateNNPatterns(RewritePatternSet &patterns) {
   MLIRContext *ctx = patterns.getContext();
-  patterns.add<
-      ConvLowering, ConvTransposeLowering, PoolLowering<onnx::MaxPoolOp, true>,
-      PoolLowering<onnx::AveragePoolOp, false>,
-      GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
-      GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>, LpPoolLowering,
-      GlobalLpPoolLowering, MaxUnpoolLowering, BatchNormLowering,
-      LayerNormLowering, InstanceNormLowering, LRNLowering>(
-      ctx);
+  patterns.add<ConvLowering, ConvTransposeLowering,
+               PoolLowering<onnx::MaxPoolOp, true>,
+               PoolLowering<onnx::AveragePoolOp, false>,
+               GlobalPoolLowering<onnx::GlobalAveragePoolOp, false>,
+               GlobalPoolLowering<onnx::GlobalMaxPoolOp, true>, LpPoolLowering,
+               GlobalLpPoolLowering, MaxUnpoolLowering, BatchNormLowering,
+               LayerNormLowering, InstanceNormLowering, LRNLowering>(ctx);
   patterns.add<MeanVarianceNormalizationLowering>(ctx);
 }

@@ -5,7 +5,8 @@ the int8 model against the float one.
 Usage: quantize_model.py --build BUILD --model MODELDIR --work WORK
                          [--calibration N] [--eval N] [--min-agreement PCT]
 
-Writes N seeded calibration samples (standard normal, seed 1), compiles the
+Writes N seeded calibration samples (standard normal, or token ids uniform
+over the embedding table for a transformer; seed 1), compiles the
 float model and `--quantize=int8 --calibrate` of it with kilnc, runs both on
 --eval other seeded samples (seed 2) through the libraries' generic entry
 point (kiln_model(), as kiln-run calls it) and prints the top-1 agreement
@@ -53,7 +54,7 @@ class Library:
         self.out_shape = [out.shape[i] for i in range(out.rank)]
 
     def run(self, x):
-        x = np.ascontiguousarray(x, np.float32)
+        x = np.ascontiguousarray(x)
         y = np.zeros(self.out_shape, np.float32)
         ins = (ctypes.c_void_p * 1)(x.ctypes.data)
         outs = (ctypes.c_void_p * 1)(y.ctypes.data)
@@ -63,28 +64,40 @@ class Library:
         return y
 
 
-def float_input(model_path):
-    """(name, shape) of the model's one float input."""
+def model_input(model_path):
+    """(name, shape, sample) of the model's one input: sample(rng) draws a
+    standard-normal float tensor, or for token ids (an int64 input that a
+    Gather reads as indices) ids uniform over the table's rows."""
     model = onnx.load(model_path)
-    inits = {t.name for t in model.graph.initializer}
+    inits = {t.name: t for t in model.graph.initializer}
     inputs = [v for v in model.graph.input if v.name not in inits]
     if len(inputs) != 1:
-        sys.exit("one float input expected")
-    return inputs[0].name, [d.dim_value
-                            for d in inputs[0].type.tensor_type.shape.dim]
+        sys.exit("one input expected")
+    name = inputs[0].name
+    shape = [d.dim_value for d in inputs[0].type.tensor_type.shape.dim]
+    if inputs[0].type.tensor_type.elem_type == onnx.TensorProto.FLOAT:
+        return name, shape, lambda rng: rng.standard_normal(shape).astype(
+            np.float32)
+    rows = [inits[n.input[0]].dims[0] for n in model.graph.node
+            if n.op_type == "Gather" and n.input[1] == name and
+            n.input[0] in inits]
+    if not rows:
+        sys.exit("input %s: neither float nor token ids" % name)
+    return name, shape, lambda rng: rng.integers(0, rows[0], shape,
+                                                 dtype=np.int64)
 
 
 def write_calibration(model_path, out, count):
-    """`count` seeded standard-normal samples of the model's input, one per
+    """`count` seeded samples of the model's input (model_input), one per
     directory OUT/set_NNN/input_0.pb (seed 1); returns OUT."""
-    name, shape = float_input(model_path)
+    name, _, sample = model_input(model_path)
     rng = np.random.default_rng(1)
     for i in range(count):
         d = os.path.join(out, "set_%03d" % i)
         os.makedirs(d, exist_ok=True)
-        x = rng.standard_normal(shape).astype(np.float32)
         with open(os.path.join(d, "input_0.pb"), "wb") as f:
-            f.write(numpy_helper.from_array(x, name).SerializeToString())
+            f.write(numpy_helper.from_array(sample(rng), name)
+                    .SerializeToString())
     return out
 
 
@@ -99,7 +112,7 @@ def main():
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     model_path = os.path.join(args.model, "model.onnx")
-    _, shape = float_input(model_path)
+    _, _, sample = model_input(model_path)
     calib = write_calibration(model_path, os.path.join(args.work, "calibration"),
                               args.calibration)
 
@@ -124,7 +137,7 @@ def main():
     rng = np.random.default_rng(2)
     agree, worst = 0, 0.0
     for _ in range(args.eval):
-        x = rng.standard_normal(shape).astype(np.float32)
+        x = sample(rng)
         yf, yq = a.run(x), b.run(x)
         agree += int(np.argmax(yf.reshape(yf.shape[0], -1), 1)[0] ==
                      np.argmax(yq.reshape(yq.shape[0], -1), 1)[0])

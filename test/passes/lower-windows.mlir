@@ -106,6 +106,30 @@ func.func @max_pool_into_padding(%x: memref<1x3x8x8xf32>) -> memref<1x3x6x6xf32>
   return %pad : memref<1x3x6x6xf32>
 }
 
+// An 8-bit MaxPool (a quantized ResNet's, on the bytes): the generic that
+// the onnx lowering marks kiln.max_pool, a 3x3 stride-2 window, compares
+// vectors of 16 bytes unsigned (its body's arith.maxui).
+// CHECK-LABEL: func @byte_max_pool
+// CHECK: scf.for %{{.*}} = %c0 to %c2
+// CHECK:   scf.for %{{.*}} = %c0 to %c5
+// CHECK:     vector.maskedload %arg0{{.*}} : memref<1x2x11x11xi8>, vector<16xi1>, vector<16xi8> into vector<16xi8>
+// CHECK-COUNT-8: arith.maxui {{.*}} : vector<16xi8>
+// CHECK:     vector.maskedstore %arg1{{.*}} : memref<1x2x5x5xi8>, vector<16xi1>, vector<16xi8>
+// CHECK-NOT: linalg.generic
+#px = affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh * 2 + kh, ow * 2 + kw)>
+#pk = affine_map<(n, c, oh, ow, kh, kw) -> (kh, kw)>
+#py = affine_map<(n, c, oh, ow, kh, kw) -> (n, c, oh, ow)>
+func.func @byte_max_pool(%x: memref<1x2x11x11xi8>, %y: memref<1x2x5x5xi8>) {
+  %window = memref.alloc() : memref<3x3xi8>
+  linalg.generic {indexing_maps = [#px, #pk, #py], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %window : memref<1x2x11x11xi8>, memref<3x3xi8>) outs(%y : memref<1x2x5x5xi8>) attrs = {kiln.max_pool = array<i64: 2, 2, 1, 1>} {
+  ^bb0(%in: i8, %k: i8, %acc: i8):
+    %m = arith.maxui %in, %acc : i8
+    linalg.yield %m : i8
+  }
+  return
+}
+
 // An AveragePool: the sum of the window, then the division (in place) in
 // the same registers.
 // CHECK-LABEL: func @average_pool

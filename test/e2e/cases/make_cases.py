@@ -567,3 +567,52 @@ def qdq_case(name):
 
 
 qdq_case("qdq_conv_relu_clip")
+
+
+# A transformer's Linear layer in QDQ form, after an 8-bit embedding table:
+# Gather(DQ(table int8 per column)) -> Q -> DQ -> MatMul(DQ(w int8 [K, N]
+# per column, axis 1)) -> Add(DQ(bias int32)) -> Q -> DQ. kiln-fuse-qdq
+# gathers the table's bytes and makes the MatMul a 1x1 QLinearConv on the
+# transposed rows: integers exact against the same arithmetic in numpy.
+def qdq_matmul_case(name):
+    vocab, k, n, batch, seq = 50, 24, 20, 2, 7
+    ids = rng.integers(0, vocab, (batch, seq)).astype(np.int64)
+    table = rng.integers(-127, 128, (vocab, k)).astype(np.int8)
+    st = rng.uniform(0.01, 0.03, k).astype(np.float32)
+    sx, zx = np.float32(0.02), np.uint8(128)
+    w = rng.integers(-127, 128, (k, n)).astype(np.int8)
+    sw = rng.uniform(0.002, 0.006, n).astype(np.float32)
+    b = rng.integers(-3000, 3000, n).astype(np.int32)
+    sb = (sx * sw).astype(np.float32)
+    sy, zy = np.float32(0.05), np.uint8(120)
+    arr = lambda v, nm: numpy_helper.from_array(np.asarray(v), nm)
+    inits = [arr(table, "table"), arr(st, "st"), arr(np.zeros(k, np.int8), "zt"),
+             arr(sx, "sx"), arr(zx, "zx"), arr(w, "w"), arr(sw, "sw"),
+             arr(np.zeros(n, np.int8), "zw"), arr(b, "b"), arr(sb, "sb"),
+             arr(np.zeros(n, np.int32), "zb"), arr(sy, "sy"), arr(zy, "zy")]
+    N = helper.make_node
+    nodes = [
+        N("DequantizeLinear", ["table", "st", "zt"], ["td"], axis=1),
+        N("Gather", ["td", "ids"], ["e"]),
+        N("QuantizeLinear", ["e", "sx", "zx"], ["eq"]),
+        N("DequantizeLinear", ["eq", "sx", "zx"], ["ed"]),
+        N("DequantizeLinear", ["w", "sw", "zw"], ["wd"], axis=1),
+        N("DequantizeLinear", ["b", "sb", "zb"], ["bd"], axis=0),
+        N("MatMul", ["ed", "wd"], ["m"]),
+        N("Add", ["bd", "m"], ["a"]),
+        N("QuantizeLinear", ["a", "sy", "zy"], ["yq"]),
+        N("DequantizeLinear", ["yq", "sy", "zy"], ["y"]),
+    ]
+    g = helper.make_graph(nodes, name, [vi("ids", TensorProto.INT64, [batch, seq])],
+                          [vi("y", F, [batch, seq, n])], inits)
+    e = (table[ids].astype(np.float32) * st).astype(np.float32)
+    eq = quantize(e, sx, zx, np.uint8)
+    acc = (eq.astype(np.int64) - int(zx)) @ w.astype(np.int64) + b
+    mult = ((np.float32(sx) * sw) / np.float32(sy)).astype(np.float32)
+    r = np.rint(acc.astype(np.float32) * mult) + np.float32(zy)
+    yq = np.clip(r, 0, 255).astype(np.uint8)
+    y = ((yq.astype(np.int64) - int(zy)).astype(np.float32) * sy).astype(np.float32)
+    save_case(name, g, [ids], [y])
+
+
+qdq_matmul_case("qdq_matmul_gather")
