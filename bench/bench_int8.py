@@ -2,7 +2,7 @@
 """The int8 benchmark: Kiln int8 against Kiln f32 and ONNX Runtime on the same
 QDQ model, in one run.
 
-Usage: bench/bench_int8.py [--quick] [--models resnet18,mobilenet_v2]
+Usage: bench/bench_int8.py [--quick] [--models resnet18,mobilenet_v2,bert_bench]
                            [--threads 1,2] [--build DIR] [--out DIR]
 
 For each model (exported by test/models/generate.py, seeded random weights)
@@ -38,7 +38,10 @@ import numpy as np  # noqa: E402
 from quantize_model import write_calibration  # noqa: E402  (the ctest's)
 
 MODELS = {"resnet18": "ResNet-18, 1x3x224x224",
-          "mobilenet_v2": "MobileNetV2, 1x3x224x224 (depthwise convs stay f32)"}
+          "mobilenet_v2": "MobileNetV2, 1x3x224x224 (depthwise convs stay f32)",
+          "bert_bench": "BERT-style encoder, 4 layers, d 256, 128 tokens "
+                        "(Linear layers and the embedding table int8; "
+                        "attention, LayerNorm, Gelu f32)"}
 CALIBRATION_SAMPLES = 32
 
 

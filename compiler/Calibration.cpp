@@ -160,6 +160,101 @@ llvm::Error percentileRanges(LoadedModel &model,
   return llvm::Error::success();
 }
 
+/// How far the QDQ model's quantized layers and outputs are from the float
+/// model's on the calibration samples.
+struct Errors {
+  std::vector<double> layer; ///< per quantized layer, the largest difference
+  double output = 0;         ///< the float outputs' largest difference
+  int64_t agree = 0, compared = 0; ///< top-1 of a [N, classes] output 0
+  /// Layer `l`'s error as a % of its output's 8-bit range.
+  double ofRange(const QuantizedLayer &q, size_t l) const {
+    double span = 255.0 * q.outputScale;
+    return span > 0 ? 100.0 * layer[l] / span : 0.0;
+  }
+};
+
+/// Runs `qdq` (the QDQ model with the layers' outputs appended to its own)
+/// on the samples and compares with the float model's outputs.
+llvm::Expected<Errors>
+measureErrors(LoadedModel &qdq, LoadedModel &floatModel,
+              const std::vector<Sample> &samples,
+              const std::vector<std::vector<std::vector<char>>> &floatOutputs,
+              const std::vector<std::string> &tensors, uint32_t modelOutputs,
+              const std::vector<QuantizedLayer> &layers) {
+  auto index = [&](const std::string &t) {
+    return modelOutputs +
+           (std::find(tensors.begin(), tensors.end(), t) - tensors.begin());
+  };
+  Errors e;
+  e.layer.assign(layers.size(), 0.0);
+  for (size_t s = 0; s < samples.size(); ++s) {
+    auto outputs = qdq.run(samples[s]);
+    if (!outputs)
+      return outputs.takeError();
+    for (size_t l = 0; l < layers.size(); ++l) {
+      std::vector<float> want =
+          asFloats(floatOutputs[s][index(layers[l].output)]);
+      std::vector<float> got = asFloats((*outputs)[modelOutputs + l]);
+      for (size_t i = 0; i < want.size() && i < got.size(); ++i)
+        e.layer[l] = std::max(e.layer[l], (double)std::fabs(want[i] - got[i]));
+    }
+    for (uint32_t o = 0; o < modelOutputs; ++o) {
+      if (floatModel.info->outputs[o].dtype != KILN_DTYPE_FLOAT)
+        continue;
+      std::vector<float> want = asFloats(floatOutputs[s][o]);
+      std::vector<float> got = asFloats((*outputs)[o]);
+      for (size_t i = 0; i < want.size(); ++i)
+        e.output = std::max(e.output, (double)std::fabs(want[i] - got[i]));
+      // Top-1 agreement of a [N, classes] first output.
+      const kiln_tensor_info &t = floatModel.info->outputs[o];
+      if (o == 0 && t.rank == 2 && t.shape[1] > 1) {
+        int64_t classes = t.shape[1];
+        for (int64_t n = 0; n < t.shape[0]; ++n) {
+          auto a = want.begin() + n * classes, b = got.begin() + n * classes;
+          e.agree += std::max_element(a, a + classes) - a ==
+                     std::max_element(b, b + classes) - b;
+          ++e.compared;
+        }
+      }
+    }
+  }
+  return e;
+}
+
+/// --quantize-report's table.
+void printReport(const Errors &e, const std::vector<QuantizedLayer> &layers,
+                 size_t samples, const std::vector<std::string> &keptAbove,
+                 double threshold) {
+  llvm::outs() << "quantization report: " << layers.size() << " layers int8, "
+               << samples << " calibration samples\n";
+  if (!keptAbove.empty()) {
+    llvm::outs() << llvm::format("kept float (error above %g%% of range):",
+                                 threshold);
+    for (const std::string &name : keptAbove)
+      llvm::outs() << " " << name;
+    llvm::outs() << "\n";
+  }
+  llvm::outs() << llvm::format(
+      "%-32s %11s %4s %11s %4s %21s %10s %8s\n", (const char *)"layer",
+      (const char *)"x scale", (const char *)"x zp", (const char *)"y scale",
+      (const char *)"y zp", (const char *)"w scales", (const char *)"max error",
+      (const char *)"of range");
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const QuantizedLayer &q = layers[l];
+    llvm::outs() << llvm::format(
+        "%-32s %11.4g %4lld %11.4g %4lld %10.3g-%-10.3g %10.4g %7.2f%%\n",
+        q.node.c_str(), q.inputScale, (long long)q.inputZeroPoint,
+        q.outputScale, (long long)q.outputZeroPoint, q.minWeightScale,
+        q.maxWeightScale, e.layer[l], e.ofRange(q, l));
+  }
+  llvm::outs() << llvm::format("model outputs: max error %.4g", e.output);
+  if (e.compared)
+    llvm::outs() << llvm::format(", top-1 agreement %lld/%lld (%.1f%%)",
+                                 (long long)e.agree, (long long)e.compared,
+                                 100.0 * e.agree / e.compared);
+  llvm::outs() << "\n";
+}
+
 } // namespace
 
 llvm::Expected<QuantizedModel> kiln::quantizeModel(const QuantizeRequest &r) {
@@ -195,7 +290,7 @@ llvm::Expected<QuantizedModel> kiln::quantizeModel(const QuantizeRequest &r) {
       it->second.first = std::min(it->second.first, *lo);
       it->second.second = std::max(it->second.second, *hi);
     }
-    if (r.report)
+    if (r.report || r.keepFloatAbove > 0)
       floatOutputs.push_back(std::move(*outputs));
   }
   if (r.percentile > 0 && r.percentile < 100)
@@ -205,84 +300,49 @@ llvm::Expected<QuantizedModel> kiln::quantizeModel(const QuantizeRequest &r) {
 
   QuantizedModel result;
   result.path = join(r.workDir, "quantized.onnx");
-  // With the report, the same QDQ model with its quantized layers'
-  // outputs exposed, to run on the same samples against the float model.
+  // With the report, or to find the layers above --keep-float-above, the
+  // same QDQ model with its quantized layers' outputs exposed, run on the
+  // same samples against the float model.
+  bool measure = r.report || r.keepFloatAbove > 0;
   std::string reported =
-      r.report ? join(r.workDir, "quantized_report.onnx") : std::string();
-  QuantizeSummary summary;
-  if (!writeQuantizedModel(r.modelPath, r.options, ranges, result.path,
-                           reported, summary, error))
-    return failure(r.modelPath + ": " + error);
-  result.floatWeightBytes = summary.floatWeightBytes;
-  const std::vector<QuantizedLayer> &layers = summary.layers;
-  if (!r.report)
-    return result;
-
-  LoadedModel qdq;
-  if (llvm::Error e = qdq.load(r, reported, join(r.workDir, "report.so")))
-    return std::move(e);
-  auto index = [&](const std::string &t) {
-    return modelOutputs +
-           (std::find(tensors.begin(), tensors.end(), t) - tensors.begin());
-  };
-  std::vector<double> layerError(layers.size(), 0.0);
-  double outputError = 0.0;
-  int64_t agree = 0, compared = 0;
-  for (size_t s = 0; s < samples.size(); ++s) {
-    auto outputs = qdq.run(samples[s]);
-    if (!outputs)
-      return outputs.takeError();
-    for (size_t l = 0; l < layers.size(); ++l) {
-      std::vector<float> want =
-          asFloats(floatOutputs[s][index(layers[l].output)]);
-      std::vector<float> got = asFloats((*outputs)[modelOutputs + l]);
-      for (size_t i = 0; i < want.size() && i < got.size(); ++i)
-        layerError[l] =
-            std::max(layerError[l], (double)std::fabs(want[i] - got[i]));
-    }
-    for (uint32_t o = 0; o < modelOutputs; ++o) {
-      if (floatModel.info->outputs[o].dtype != KILN_DTYPE_FLOAT)
-        continue;
-      std::vector<float> want = asFloats(floatOutputs[s][o]);
-      std::vector<float> got = asFloats((*outputs)[o]);
-      for (size_t i = 0; i < want.size(); ++i)
-        outputError =
-            std::max(outputError, (double)std::fabs(want[i] - got[i]));
-      // Top-1 agreement of a [N, classes] first output.
-      const kiln_tensor_info &t = floatModel.info->outputs[o];
-      if (o == 0 && t.rank == 2 && t.shape[1] > 1) {
-        int64_t classes = t.shape[1];
-        for (int64_t n = 0; n < t.shape[0]; ++n) {
-          auto a = want.begin() + n * classes, b = got.begin() + n * classes;
-          agree += std::max_element(a, a + classes) - a ==
-                   std::max_element(b, b + classes) - b;
-          ++compared;
-        }
+      measure ? join(r.workDir, "quantized_report.onnx") : std::string();
+  QuantizeOptions options = r.options;
+  std::vector<std::string> keptAbove;
+  for (int pass = 0;; ++pass) {
+    QuantizeSummary summary;
+    if (!writeQuantizedModel(r.modelPath, options, ranges, result.path,
+                             reported, summary, error))
+      return failure(r.modelPath + ": " + error);
+    result.floatWeightBytes = summary.floatWeightBytes;
+    if (!measure)
+      return result;
+    const std::vector<QuantizedLayer> &layers = summary.layers;
+    LoadedModel qdq;
+    if (llvm::Error e =
+            qdq.load(r, reported,
+                     join(r.workDir, "report" + std::to_string(pass) + ".so")))
+      return std::move(e);
+    auto errors = measureErrors(qdq, floatModel, samples, floatOutputs, tensors,
+                                modelOutputs, layers);
+    if (!errors)
+      return errors.takeError();
+    // Layers whose error is above the threshold stay float; the others are
+    // quantized again, once, with the same ranges.
+    if (pass == 0 && r.keepFloatAbove > 0) {
+      for (size_t l = 0; l < layers.size(); ++l)
+        if (errors->ofRange(layers[l], l) > r.keepFloatAbove)
+          keptAbove.push_back(layers[l].node);
+      if (!keptAbove.empty()) {
+        options.keepFloat.insert(options.keepFloat.end(), keptAbove.begin(),
+                                 keptAbove.end());
+        if (keptAbove.size() < layers.size())
+          continue;
+        return failure(r.modelPath + ": every layer's error is above " +
+                       "--keep-float-above; nothing stays 8-bit");
       }
     }
+    if (r.report)
+      printReport(*errors, layers, samples.size(), keptAbove, r.keepFloatAbove);
+    return result;
   }
-  llvm::outs() << "quantization report: " << layers.size() << " layers int8, "
-               << samples.size() << " calibration samples\n";
-  llvm::outs() << llvm::format(
-      "%-32s %11s %4s %11s %4s %21s %10s %8s\n", (const char *)"layer",
-      (const char *)"x scale", (const char *)"x zp", (const char *)"y scale",
-      (const char *)"y zp", (const char *)"w scales", (const char *)"max error",
-      (const char *)"of range");
-  for (size_t l = 0; l < layers.size(); ++l) {
-    const QuantizedLayer &q = layers[l];
-    double span = 255.0 * q.outputScale;
-    llvm::outs() << llvm::format(
-        "%-32s %11.4g %4lld %11.4g %4lld %10.3g-%-10.3g %10.4g %7.2f%%\n",
-        q.node.c_str(), q.inputScale, (long long)q.inputZeroPoint,
-        q.outputScale, (long long)q.outputZeroPoint, q.minWeightScale,
-        q.maxWeightScale, layerError[l],
-        span > 0 ? 100.0 * layerError[l] / span : 0.0);
-  }
-  llvm::outs() << llvm::format("model outputs: max error %.4g", outputError);
-  if (compared)
-    llvm::outs() << llvm::format(", top-1 agreement %lld/%lld (%.1f%%)",
-                                 (long long)agree, (long long)compared,
-                                 100.0 * agree / compared);
-  llvm::outs() << "\n";
-  return result;
 }

@@ -32,6 +32,9 @@ struct QuantizeRequest {
   /// --calibrate-percentile: ranges from the P-th percentile of each tail
   /// (0: min and max).
   double percentile = 0;
+  /// --keep-float-above: a layer whose largest error on the calibration
+  /// samples is above this % of its 8-bit range stays float (0: none).
+  double keepFloatAbove = 0;
 };
 
 /// The QDQ model quantizeModel wrote.

@@ -139,6 +139,12 @@ cl::opt<double> calibratePercentile(
              "percentile of its values (and the (100-P)-th), not at their "
              "min and max"),
     cl::value_desc("P"), cl::init(0), cl::cat(kilncCategory));
+cl::opt<double> keepFloatAbove(
+    "keep-float-above",
+    cl::desc("with --quantize: layers whose largest error on the "
+             "calibration inputs is above PCT% of their 8-bit range stay "
+             "float"),
+    cl::value_desc("PCT"), cl::init(0), cl::cat(kilncCategory));
 cl::opt<std::string> saveQuantized(
     "save-quantized",
     cl::desc("with --quantize: also write the QDQ model that gets compiled "
@@ -429,9 +435,13 @@ int main(int argc, char **argv) {
     fail("--quantize=int8 needs --calibrate=DIR (the calibration inputs)");
   if (quantize.empty() &&
       (!calibrateDir.empty() || !keepFloat.empty() || quantizeReport ||
-       !saveQuantized.empty() || calibratePercentile.getNumOccurrences()))
+       !saveQuantized.empty() || calibratePercentile.getNumOccurrences() ||
+       keepFloatAbove.getNumOccurrences()))
     fail("--calibrate, --calibrate-percentile, --keep-float, "
-         "--quantize-report and --save-quantized go with --quantize=int8");
+         "--keep-float-above, --quantize-report and --save-quantized go "
+         "with --quantize=int8");
+  if (keepFloatAbove.getNumOccurrences() && !(keepFloatAbove > 0))
+    fail("--keep-float-above must be above 0");
   if (calibratePercentile.getNumOccurrences() &&
       !(calibratePercentile > 50 && calibratePercentile <= 100))
     fail("--calibrate-percentile must be above 50 and at most 100");
@@ -515,6 +525,7 @@ int main(int argc, char **argv) {
     request.kilnc = llvm::sys::fs::getMainExecutable(argv[0], (void *)&fail);
     request.options.keepFloat.assign(keepFloat.begin(), keepFloat.end());
     request.percentile = calibratePercentile;
+    request.keepFloatAbove = keepFloatAbove;
     request.options.pins = &pins;
     request.options.pinsFromDir = inputShapesFrom;
     request.options.maxStringBytes = maxStringBytes;

@@ -135,12 +135,15 @@ struct DequantizeLowering : OpRewritePattern<onnx::DequantizeLinearOp> {
     Value y = buildElementwise(
         rewriter, loc, yType, inputs,
         [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          // The difference in i64 is exact for every ONNX integer input.
-          Type i64 = b.getI64Type();
-          Value x = convertScalar(b, l, args[0], i64, u, false);
+          // The difference is exact in i64 for every ONNX integer input,
+          // in i32 for 8- and 16-bit ones (twice the lanes per vector).
+          Type wide = xType.getElementType().getIntOrFloatBitWidth() <= 16
+                          ? b.getI32Type()
+                          : b.getI64Type();
+          Value x = convertScalar(b, l, args[0], wide, u, false);
           if (hasZp)
             x = b.create<arith::SubIOp>(
-                l, x, convertScalar(b, l, args[2], i64, u, false));
+                l, x, convertScalar(b, l, args[2], wide, u, false));
           Value xf = convertScalar(b, l, x, ft, false, false);
           return b.create<arith::MulFOp>(
               l, xf, convertScalar(b, l, args[1], ft, false, false));
@@ -448,13 +451,12 @@ struct QLinearConvLowering : OpRewritePattern<onnx::QLinearConvOp> {
     if (failed(sx) || failed(sw) || failed(sy) || failed(zy))
       return unsupported(op, "scales and zero points must be scalars (w's may "
                              "be one per output channel)");
-    rewriter.replaceOp(op, requantize(rewriter, loc, acc, *sx, *sw, *sy, *zy,
-                                      yType, isUnsignedResult(op, 0),
-                                      clampOf(op)));
+    rewriter.replaceOp(op,
+                       requantize(rewriter, loc, acc, *sx, *sw, *sy, *zy, yType,
+                                  isUnsignedResult(op, 0), clampOf(op)));
     return success();
   }
 };
-
 
 /// The values of an optional constant 8-bit zero point (unsigned when
 /// `isUnsigned`): {0} when it is absent, failure when not a constant.
@@ -546,8 +548,8 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
         (!onnx::isNoValue(op.getB()) &&
          failed(getConstantInts(op.getB(), bias))))
       return rewriter.notifyMatchFailure(op, "run-time parameters");
-    if (zx.size() != 1 || zy.size() != 1 || sx.size() != 1 ||
-        sy.size() != 1 || (sw.size() != 1 && (int64_t)sw.size() != f) ||
+    if (zx.size() != 1 || zy.size() != 1 || sx.size() != 1 || sy.size() != 1 ||
+        (sw.size() != 1 && (int64_t)sw.size() != f) ||
         llvm::any_of(zw, [](int64_t v) { return v != 0; }) ||
         (!bias.empty() && (int64_t)bias.size() != f))
       return rewriter.notifyMatchFailure(op, "not per-tensor input and "
@@ -608,17 +610,16 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
       return rewriter.create<arith::ConstantOp>(
           loc, DenseElementsAttr::get(RankedTensorType::get({f}, et), values));
     };
-    Value acc =
-        rewriter
-            .create<linalg::GenericOp>(
-                loc, TypeRange{accType},
-                ValueRange{perChannel(i32, ArrayRef<int32_t>(start))},
-                ValueRange{createEmpty(rewriter, loc, accType)},
-                ArrayRef<AffineMap>{channel, all}, parallel,
-                [](OpBuilder &b, Location l, ValueRange args) {
-                  b.create<linalg::YieldOp>(l, args[0]);
-                })
-            .getResult(0);
+    Value acc = rewriter
+                    .create<linalg::GenericOp>(
+                        loc, TypeRange{accType},
+                        ValueRange{perChannel(i32, ArrayRef<int32_t>(start))},
+                        ValueRange{createEmpty(rewriter, loc, accType)},
+                        ArrayRef<AffineMap>{channel, all}, parallel,
+                        [](OpBuilder &b, Location l, ValueRange args) {
+                          b.create<linalg::YieldOp>(l, args[0]);
+                        })
+                    .getResult(0);
     Value sum = buildConvGemms(
         rewriter, loc, xp, op.getW(), acc, g, oh, ow, w,
         [](OpBuilder &b, Location l, Value ws, Value col, Value init) {
@@ -653,8 +654,8 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
 } // namespace
 
 void kiln::populateQuantizePatterns(RewritePatternSet &patterns) {
-  patterns.add<QuantizeLowering, DequantizeLowering, DynamicQuantizeLowering,
-               MatMulIntegerLowering, QLinearMatMulLowering,
-               ConvIntegerLowering, QLinearConvLowering,
-               QLinearConvInt8Lowering>(patterns.getContext());
+  patterns
+      .add<QuantizeLowering, DequantizeLowering, DynamicQuantizeLowering,
+           MatMulIntegerLowering, QLinearMatMulLowering, ConvIntegerLowering,
+           QLinearConvLowering, QLinearConvInt8Lowering>(patterns.getContext());
 }
