@@ -42,6 +42,11 @@ struct WindowShape {
   WindowKind kind;
   mlir::Type et;           // f32, or the integers of a max pool
   bool isUnsigned = false; // how those compare
+  // An 8-bit depthwise convolution's input: unsigned bytes, which become
+  // f32 (x - zero point) as they are read; xt is then i8, and so are the
+  // weights, each made f32 once per plane.
+  mlir::Type xt;
+  int64_t inputZeroPoint = -1;
   int64_t n, c, oh, ow, kh, kw;
   int64_t sh, sw, dh, dw;
   int64_t vw;
@@ -70,6 +75,8 @@ public:
           for (int64_t j = 0; j < s.kw; ++j) {
             Value t = b.create<memref::LoadOp>(
                 loc, w, ValueRange{ci, zero, zero, index(i), index(j)});
+            if (s.inputZeroPoint >= 0) // 8-bit weights
+              t = b.create<arith::SIToFPOp>(loc, b.getF32Type(), t);
             taps.push_back(b.create<vector::BroadcastOp>(loc, vecType(), t));
           }
       forLoop(index(0), index(s.oh), [&](Value oh) {
@@ -108,9 +115,30 @@ private:
     kiln::VectorLanes(b, loc, s.vw, s.et).store(v, mem, indices, lanes);
   }
 
-  /// x[n, c, ih, iw0 + sw * lane] for lane < lanes.
+  /// x[n, c, ih, iw0 + sw * lane] for lane < lanes (8-bit ones as f32,
+  /// less the zero point).
   Value inputVector(Value x, Value ni, Value ci, Value ih, Value iw0,
                     int64_t lanes) {
+    Value v = inputElements(x, ni, ci, ih, iw0, lanes);
+    if (s.inputZeroPoint < 0)
+      return v;
+    auto i32s = VectorType::get({s.vw}, b.getI32Type());
+    Value wide = b.create<arith::SubIOp>(
+        loc, b.create<arith::ExtUIOp>(loc, i32s, v),
+        b.create<arith::ConstantOp>(
+            loc, DenseElementsAttr::get(
+                     i32s, b.getI32IntegerAttr(s.inputZeroPoint))));
+    return b.create<arith::SIToFPOp>(loc, vecType(), wide);
+  }
+
+  /// The elements of inputVector, of x's own type.
+  Value inputElements(Value x, Value ni, Value ci, Value ih, Value iw0,
+                      int64_t lanes) {
+    kiln::VectorLanes in(b, loc, s.vw, s.xt);
+    auto load = [&](Value mem, ValueRange indices, int64_t n) {
+      return in.load(mem, indices, n);
+    };
+    auto zeros = [&] { return in.zeros(); };
     if (s.sw == 1)
       return load(x, {ni, ci, ih, iw0}, lanes);
     // Read the span the lanes cover and keep every sw-th element.
@@ -209,19 +237,26 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
           out = op.getDpsInits()[0];
     auto xt = cast<MemRefType>(x.getType()), wt = cast<MemRefType>(w.getType()),
          ot = cast<MemRefType>(out.getType());
-    bool depthwise = op->hasAttr(kiln::kDepthwiseAttr);
+    auto depthwiseParams =
+        op->getAttrOfType<DenseI64ArrayAttr>(kiln::kDepthwiseAttr);
+    bool depthwise = (bool)depthwiseParams;
+    // An 8-bit depthwise convolution says its input's zero point.
+    bool byteInput = depthwise && depthwiseParams.size() == 5;
     auto bytePool = op->getAttrOfType<DenseI64ArrayAttr>(kiln::kMaxPoolAttr);
+    Type byteType = IntegerType::get(op->getContext(), 8);
     int64_t outRank = depthwise ? 5 : 4, windowRank = depthwise ? 5 : 2;
     Type et = ot.getElementType();
     if (xt.getRank() != 4 || wt.getRank() != windowRank ||
         ot.getRank() != outRank || !xt.hasStaticShape() ||
         !wt.hasStaticShape() || !ot.hasStaticShape() ||
-        xt.getElementType() != et || wt.getElementType() != et ||
+        xt.getElementType() != (byteInput ? byteType : et) ||
+        wt.getElementType() != (byteInput ? byteType : et) ||
         !(bytePool ? et.isInteger(8) : et.isF32()) ||
         !kiln::hasUnitInnerStride(xt) || !kiln::hasUnitInnerStride(ot))
       return std::nullopt;
     WindowShape s;
     s.et = et;
+    s.xt = xt.getElementType();
     s.n = ot.getDimSize(0);
     s.c = ot.getDimSize(1);
     s.oh = ot.getDimSize(outRank - 2);
@@ -230,13 +265,14 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     s.kw = wt.getDimSize(windowRank - 1);
     s.vw = vectorWidth;
     if (depthwise) {
-      auto params = op->getAttrOfType<DenseI64ArrayAttr>(kiln::kDepthwiseAttr);
-      if (!params || params.size() != 4 || wt.getDimSize(1) != 1 ||
+      if (depthwiseParams.size() < 4 || wt.getDimSize(1) != 1 ||
           wt.getDimSize(2) != 1 || ot.getDimSize(2) != 1)
         return std::nullopt;
-      ArrayRef<int64_t> p = params.asArrayRef();
+      ArrayRef<int64_t> p = depthwiseParams.asArrayRef();
       s.kind = WindowKind::Depthwise;
       s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
+      if (byteInput)
+        s.inputZeroPoint = p[4];
     } else if (bytePool) {
       // The body: arith.maxui or arith.maxsi of the input and the output.
       Block &body = *op.getBlock();

@@ -170,19 +170,8 @@ bool planModel(const onnx::GraphProto &g, const QuantizeOptions &options,
       if (!b || b->data_type() != onnx::TensorProto::FLOAT)
         continue;
     }
-    int64_t group = 1;
-    if (const onnx::AttributeProto *a = findAttribute(n, "group"))
-      group = a->i();
     Plan p;
     p.node = p.producer = i;
-    // Depthwise convolutions keep float arithmetic (Kiln has no 8-bit kernel
-    // for them yet, and their float one is faster than the widening path)
-    // but store their weights in 8 bits.
-    if (!gemm && group > 1 && w->dims(1) == 1 && w->dims(0) == group) {
-      p.weightsOnly = true;
-      plans.push_back(p);
-      continue;
-    }
     p.x = n.input(0);
     p.out = n.output(0);
     const std::vector<int> &next = consumers[p.out];

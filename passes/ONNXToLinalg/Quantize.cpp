@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "passes/ONNXToLinalg/Common.h"
+#include "passes/Passes.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 
@@ -532,8 +533,9 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
                                              "with signed weights");
     int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
     int64_t f = wType.getDimSize(0), g = op.getGroup();
-    if (g <= 0 || c % g || f % g || (c == g && f == g && g > 1))
-      return rewriter.notifyMatchFailure(op, "depthwise");
+    if (g <= 0 || c % g || f % g)
+      return rewriter.notifyMatchFailure(op, "bad groups");
+    bool depthwise = c == g && f == g && g > 1;
     bool xUnsigned = isUnsignedOperand(op, 0);
     bool yUnsigned = isUnsignedResult(op, 0);
     SmallVector<int64_t> zx, zw, zy, weights, bias;
@@ -576,6 +578,10 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
         rewriter, loc, xu, w,
         rewriter.create<arith::ConstantOp>(
             loc, rewriter.getIntegerAttr(i8, static_cast<int8_t>(zxu))));
+
+    if (depthwise)
+      return lowerDepthwise(op, rewriter, xp, zxu, w, weights, bias, sx, sw,
+                            sy, zy[0], yUnsigned);
 
     // Per output channel: the accumulator's start and the multiplier.
     int64_t k = weights.size() / f;
@@ -643,6 +649,117 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
                       args[1]);
                   b.create<linalg::YieldOp>(
                       l, quantizeScalar(b, l, v, createScalar(b, l, f32, zy[0]),
+                                        i8, yUnsigned, clamp));
+                })
+            .getResult(0);
+    rewriter.replaceOp(op, reshapeTo(rewriter, loc, y, yType));
+    return success();
+  }
+
+  /// A depthwise convolution (one channel per group) of the padded bytes
+  /// `xp`: kiln-lower-windows' row kernel in f32, whose products and sums
+  /// of (x - zx) * w are exact integers while they stay below 2^24 (the
+  /// bias included), so the result is the i32 path's; the generic reads the
+  /// bytes and subtracts the zero point itself (kiln.depthwise's fifth
+  /// value), and the requantization after it is the kernel's epilogue.
+  static LogicalResult lowerDepthwise(onnx::QLinearConvOp op,
+                                      PatternRewriter &rewriter, Value xp,
+                                      int64_t zxu, const Window &w,
+                                      ArrayRef<int64_t> weights,
+                                      ArrayRef<int64_t> bias,
+                                      ArrayRef<float> sx, ArrayRef<float> sw,
+                                      ArrayRef<float> sy, int64_t zy,
+                                      bool yUnsigned) {
+    Location loc = op.getLoc();
+    auto yType = tensorType(op.getY());
+    int64_t n = yType.getDimSize(0), g = yType.getDimSize(1);
+    int64_t oh = yType.getDimSize(2), ow = yType.getDimSize(3);
+    int64_t taps = weights.size() / g;
+    int64_t largest = 0;
+    for (int64_t b : bias)
+      largest = std::max(largest, std::abs(b));
+    if (largest + taps * 255 * 127 >= (int64_t(1) << 24))
+      return rewriter.notifyMatchFailure(op, "sums beyond f32's integers");
+    auto f32 = rewriter.getF32Type();
+    auto i8 = rewriter.getIntegerType(8);
+    int64_t kh = w.kernel[0], kw = w.kernel[1];
+    SmallVector<float> multiplier(g), start(g);
+    for (int64_t o = 0; o < g; ++o) {
+      multiplier[o] = (sx[0] * sw[sw.size() == 1 ? 0 : o]) / sy[0];
+      start[o] = bias.empty() ? 0.0f : static_cast<float>(bias[o]);
+    }
+    auto constant = [&](ArrayRef<int64_t> shape, ArrayRef<float> values) {
+      return rewriter.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(RankedTensorType::get(shape, f32),
+                                      values));
+    };
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr dn, dg, df, dc, dkh, dkw, doh, dow;
+    bindDims(ctx, dn, dg, df, dc, dkh, dkw, doh, dow);
+    auto accType = RankedTensorType::get({n, g, 1, oh, ow}, f32);
+    using IT = utils::IteratorType;
+    // The bias starts the sums (a value per plane, which the kernel loads
+    // into its accumulators).
+    AffineMap all5 = AffineMap::getMultiDimIdentityMap(5, ctx);
+    AffineExpr en, eg, ef, eh, ew;
+    bindDims(ctx, en, eg, ef, eh, ew);
+    AffineMap channel5 = AffineMap::get(5, 0, {eg}, ctx);
+    SmallVector<IT> parallel5(5, IT::parallel);
+    Value init = rewriter
+                     .create<linalg::GenericOp>(
+                         loc, TypeRange{accType},
+                         ValueRange{constant({g}, start)},
+                         ValueRange{createEmpty(rewriter, loc, accType)},
+                         ArrayRef<AffineMap>{channel5, all5}, parallel5,
+                         [](OpBuilder &b, Location l, ValueRange args) {
+                           b.create<linalg::YieldOp>(l, args[0]);
+                         })
+                     .getResult(0);
+    SmallVector<AffineMap> maps{
+        AffineMap::get(8, 0,
+                       {dn, dg + dc, doh * w.strides[0] + dkh * w.dilations[0],
+                        dow * w.strides[1] + dkw * w.dilations[1]},
+                       ctx),
+        AffineMap::get(8, 0, {dg, df, dc, dkh, dkw}, ctx),
+        AffineMap::get(8, 0, {dn, dg, df, doh, dow}, ctx)};
+    SmallVector<IT> iterators{IT::parallel,  IT::parallel,  IT::parallel,
+                              IT::reduction, IT::reduction, IT::reduction,
+                              IT::parallel,  IT::parallel};
+    auto i32 = rewriter.getI32Type();
+    // The weights stay bytes: each becomes f32 once per plane.
+    Value wg = reshapeTo(rewriter, loc, op.getW(),
+                         RankedTensorType::get({g, 1, 1, kh, kw}, i8));
+    auto generic = rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{accType}, ValueRange{xp, wg}, ValueRange{init}, maps,
+        iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+          Value x = b.create<arith::SubIOp>(
+              l, b.create<arith::ExtUIOp>(l, i32, args[0]),
+              b.create<arith::ConstantOp>(l, b.getI32IntegerAttr(zxu)));
+          Value p = b.create<arith::MulFOp>(
+              l, b.create<arith::SIToFPOp>(l, f32, x),
+              b.create<arith::SIToFPOp>(l, f32, args[1]));
+          Value sum = b.create<arith::AddFOp>(l, args[2], p);
+          b.create<linalg::YieldOp>(l, sum);
+        });
+    generic->setAttr(kDepthwiseAttr,
+                     rewriter.getDenseI64ArrayAttr(
+                         {w.strides[0], w.strides[1], w.dilations[0],
+                          w.dilations[1], zxu}));
+    // Requantized: saturate(round(acc * multiplier) + zy), within the
+    // folded activation's clamp.
+    Clamp clamp = clampOf(op);
+    auto y5 = RankedTensorType::get({n, g, 1, oh, ow}, i8);
+    Value y =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, TypeRange{y5},
+                ValueRange{generic.getResult(0), constant({g}, multiplier)},
+                ValueRange{createEmpty(rewriter, loc, y5)},
+                ArrayRef<AffineMap>{all5, channel5, all5}, parallel5,
+                [&](OpBuilder &b, Location l, ValueRange args) {
+                  Value v = b.create<arith::MulFOp>(l, args[0], args[1]);
+                  b.create<linalg::YieldOp>(
+                      l, quantizeScalar(b, l, v, createScalar(b, l, f32, zy),
                                         i8, yUnsigned, clamp));
                 })
             .getResult(0);

@@ -31,11 +31,41 @@
 #x = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g + c, oh * 2 + kh, ow * 2 + kw)>
 #w = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (g, f, c, kh, kw)>
 #o = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g, f, oh, ow)>
+#x1 = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g + c, oh + kh, ow + kw)>
 func.func @depthwise(%x: memref<1x4x41x41xf32>, %w: memref<4x1x1x3x3xf32>, %y: memref<1x4x1x20x20xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
       ins(%x, %w : memref<1x4x41x41xf32>, memref<4x1x1x3x3xf32>) outs(%y : memref<1x4x1x20x20xf32>) attrs = {kiln.depthwise = array<i64: 2, 2, 1, 1>} {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// An 8-bit depthwise conv (kiln.depthwise's fifth value: the input's zero
+// point, 7): its bytes widen as they are read, less 7, to f32, and each
+// byte weight becomes f32 once per plane; the FMAs are the f32 kernel's.
+// CHECK-LABEL: func @byte_depthwise
+// CHECK: scf.for
+// CHECK-COUNT-9: arith.sitofp {{.*}} : i8 to f32
+// CHECK: scf.for
+// CHECK: vector.load %arg0{{.*}} : memref<1x4x22x22xi8>, vector<16xi8>
+// CHECK: arith.extui {{.*}} : vector<16xi8> to vector<16xi32>
+// CHECK: arith.subi {{.*}} : vector<16xi32>
+// CHECK: arith.sitofp {{.*}} : vector<16xi32> to vector<16xf32>
+// CHECK: vector.fma
+// CHECK-NOT: linalg.generic
+func.func @byte_depthwise(%x: memref<1x4x22x22xi8>, %w: memref<4x1x1x3x3xi8>, %y: memref<1x4x1x20x20xf32>) {
+  linalg.generic {indexing_maps = [#x1, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %w : memref<1x4x22x22xi8>, memref<4x1x1x3x3xi8>) outs(%y : memref<1x4x1x20x20xf32>) attrs = {kiln.depthwise = array<i64: 1, 1, 1, 1, 7>} {
+  ^bb0(%a: i8, %b: i8, %acc: f32):
+    %a32 = arith.extui %a : i8 to i32
+    %c7 = arith.constant 7 : i32
+    %d = arith.subi %a32, %c7 : i32
+    %af = arith.sitofp %d : i32 to f32
+    %bf = arith.sitofp %b : i8 to f32
+    %p = arith.mulf %af, %bf : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   }

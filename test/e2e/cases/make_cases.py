@@ -505,6 +505,12 @@ qlinearconv_case("qlinearconv_u8_stem", (1, 3, 19, 17), 20, 3, 2, 1, 1,
 # Signed input, one weight scale, 1x1, no bias, two images and two groups.
 qlinearconv_case("qlinearconv_s8_1x1_groups", (2, 32, 7, 9), 40, 1, 1, 0, 2,
                  np.int8, False, False)
+# Depthwise (one channel per group): kiln-lower-windows' row kernel on the
+# bytes. Unsigned, stride 2, per-channel, bias; signed, stride 1, two images.
+qlinearconv_case("qlinearconv_u8_depthwise", (1, 24, 15, 21), 24, 3, 2, 1, 24,
+                 np.uint8, True, True)
+qlinearconv_case("qlinearconv_s8_depthwise", (2, 16, 9, 18), 16, 3, 1, 1, 16,
+                 np.int8, True, True)
 
 
 # A QDQ model as ONNX Runtime's quantizer writes one: float input and
