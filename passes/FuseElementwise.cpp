@@ -10,7 +10,10 @@
 // recomputing the Gelu once per output column; kiln-lower-matmuls could no
 // longer see the matmul either.
 //
-// A consumer of two contractions' results (through elementwise producers:
+// An elementwise producer of a contraction's result stays out of a
+// reduction after it (a global average pool): it is the contraction's
+// epilogue. A consumer of two contractions' results (through elementwise
+// producers:
 // a residual add of two convolutions' requantized sums) absorbs only the
 // producer of the later one: it then follows that contraction and becomes
 // its fused epilogue, and the earlier one's producer stays the earlier
@@ -93,9 +96,13 @@ struct FuseElementwisePass
       if (!producer || !producer->hasOneUse() || !consumer ||
           !consumer.getMatchingIndexingMap(operand).isPermutation())
         return false;
-      // Not the producer of an earlier contraction's result into a
-      // consumer of a later one's.
+      // Not the producer of a contraction's result (its epilogue) into a
+      // reduction, which would then read the contraction's raw sums and
+      // do the epilogue's work in its own loops; nor into a consumer of a
+      // later contraction's result.
       Operation *kernel = kernelBehind(operand->get());
+      if (kernel && consumer.getNumReductionLoops() > 0)
+        return false;
       return !kernel ||
              llvm::none_of(consumer.getDpsInputOperands(), [&](OpOperand *in) {
                Operation *k = in != operand ? kernelBehind(in->get()) : nullptr;

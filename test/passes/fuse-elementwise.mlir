@@ -71,3 +71,34 @@ func.func @two_contractions(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>, %s: tenso
   } -> tensor<4x16xf32>
   return %sum : tensor<4x16xf32>
 }
+
+// A scale after a matmul stays its epilogue rather than join the reduction
+// after it (a global average pool would read the raw sums and do the
+// scaling in its own loops).
+// CHECK-LABEL: func @epilogue_before_reduction
+// CHECK: %[[M:.*]] = linalg.matmul
+// CHECK: %[[S:.*]] = linalg.generic {{.*}} ins(%[[M]], %arg2 :
+// CHECK: arith.mulf
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} ins(%[[S]] :
+// CHECK: arith.addf
+func.func @epilogue_before_reduction(%a: tensor<4x8xf32>, %b: tensor<8x16xf32>, %s: tensor<4xf32>) -> tensor<4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x16xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<4x8xf32>, tensor<8x16xf32>) outs(%init : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %scaled = linalg.generic {indexing_maps = [#id, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%m, %s : tensor<4x16xf32>, tensor<4xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    linalg.yield %p : f32
+  } -> tensor<4x16xf32>
+  %e1 = tensor.empty() : tensor<4xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e1 : tensor<4xf32>) -> tensor<4xf32>
+  %sum = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%scaled : tensor<4x16xf32>) outs(%z : tensor<4xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %r = arith.addf %acc, %x : f32
+    linalg.yield %r : f32
+  } -> tensor<4xf32>
+  return %sum : tensor<4xf32>
+}
