@@ -126,7 +126,7 @@ cl::opt<std::string>
 cl::opt<std::string> calibrateDir(
     "calibrate",
     cl::desc("with --quantize: calibration inputs, DIR/input_<i>.pb or "
-             "DIR/*/input_<i>.pb"),
+             "DIR/*/input_<i>.pb (or .npy), or DIR/*.npy for one input"),
     cl::value_desc("dir"), cl::cat(kilncCategory));
 cl::list<std::string> keepFloat(
     "keep-float", cl::CommaSeparated,

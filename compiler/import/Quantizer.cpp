@@ -21,9 +21,11 @@
 #include "onnx/onnx_pb.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <set>
 
 using namespace kiln;
@@ -516,6 +518,78 @@ bool kiln::writeQuantizedModel(const std::string &path,
   }
 }
 
+/// Reads a NumPy .npy file (format 1 to 3, C order, little-endian): its
+/// ONNX element type, shape and bytes. False, with `error`, otherwise.
+static bool readNpy(const std::filesystem::path &file, int32_t &dtype,
+                    std::vector<int64_t> &dims, std::string &bytes,
+                    std::string &error) {
+  auto bad = [&](const std::string &why) {
+    error = "--calibrate: '" + file.string() + "' is no .npy array Kiln " +
+            "reads (" + why + ")";
+    return false;
+  };
+  std::ifstream in(file, std::ios::binary);
+  if (!in)
+    return bad("cannot open it");
+  std::string data((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  if (data.size() < 10 || data.compare(0, 6, "\x93NUMPY") != 0)
+    return bad("no NumPy magic");
+  int major = static_cast<unsigned char>(data[6]);
+  size_t lenBytes = major == 1 ? 2 : 4, len = 0;
+  for (size_t i = 0; i < lenBytes; ++i)
+    len |= static_cast<size_t>(static_cast<unsigned char>(data[8 + i]))
+           << (8 * i);
+  size_t start = 8 + lenBytes;
+  if (major < 1 || major > 3 || data.size() < start + len)
+    return bad("a header it does not know");
+  std::string header = data.substr(start, len);
+  auto value = [&](const std::string &key) -> std::string {
+    size_t at = header.find("'" + key + "'");
+    if (at == std::string::npos)
+      return "";
+    at = header.find(':', at);
+    size_t endAt = header.find(key == "shape" ? ')' : ',', at);
+    return at == std::string::npos || endAt == std::string::npos
+               ? ""
+               : header.substr(at + 1, endAt - at);
+  };
+  std::string descr = value("descr"), order = value("fortran_order"),
+              shape = value("shape");
+  if (order.find("False") == std::string::npos)
+    return bad("Fortran order");
+  static const std::pair<const char *, std::pair<int32_t, size_t>> types[] = {
+      {"'<f4'", {onnx::TensorProto::FLOAT, 4}},
+      {"'<f8'", {onnx::TensorProto::DOUBLE, 8}},
+      {"'<f2'", {onnx::TensorProto::FLOAT16, 2}},
+      {"'<i8'", {onnx::TensorProto::INT64, 8}},
+      {"'<i4'", {onnx::TensorProto::INT32, 4}},
+      {"'|i1'", {onnx::TensorProto::INT8, 1}},
+      {"'|u1'", {onnx::TensorProto::UINT8, 1}},
+      {"'|b1'", {onnx::TensorProto::BOOL, 1}}};
+  size_t itemSize = 0;
+  for (const auto &[name, type] : types)
+    if (descr.find(name) != std::string::npos)
+      std::tie(dtype, itemSize) = type;
+  if (!itemSize)
+    return bad("element type " + descr);
+  dims.clear();
+  int64_t count = 1;
+  for (size_t i = shape.find('('); i != std::string::npos && i < shape.size();
+       ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(shape[i])))
+      continue;
+    size_t used = 0;
+    dims.push_back(std::stoll(shape.substr(i), &used));
+    count *= dims.back();
+    i += used - 1;
+  }
+  if (data.size() - start - len != static_cast<size_t>(count) * itemSize)
+    return bad("its size does not match its shape");
+  bytes = data.substr(start + len);
+  return true;
+}
+
 bool kiln::readCalibrationSamples(
     const std::string &dir, const std::vector<std::vector<int64_t>> &shapes,
     const std::vector<int32_t> &dtypes, std::vector<Sample> &samples,
@@ -526,64 +600,101 @@ bool kiln::readCalibrationSamples(
       error = "--calibrate: '" + dir + "' is not a directory";
       return false;
     }
-    std::vector<fs::path> sets;
-    if (fs::exists(fs::path(dir) / "input_0.pb"))
+    // A sample: a directory of input_<i>.pb (or .npy) files, or, for a
+    // model of one input, one .npy file of DIR.
+    auto isSet = [](const fs::path &d) {
+      return fs::exists(d / "input_0.pb") || fs::exists(d / "input_0.npy");
+    };
+    std::vector<fs::path> sets, files;
+    if (isSet(dir))
       sets.push_back(dir);
     std::vector<fs::path> subdirs;
-    for (const auto &entry : fs::directory_iterator(dir))
-      if (entry.is_directory() && fs::exists(entry.path() / "input_0.pb"))
+    for (const auto &entry : fs::directory_iterator(dir)) {
+      if (entry.is_directory() && isSet(entry.path()))
         subdirs.push_back(entry.path());
+      if (entry.is_regular_file() && entry.path().extension() == ".npy")
+        files.push_back(entry.path());
+    }
     std::sort(subdirs.begin(), subdirs.end());
     sets.insert(sets.end(), subdirs.begin(), subdirs.end());
-    if (sets.empty()) {
+    std::sort(files.begin(), files.end());
+    if (!sets.empty() || shapes.size() != 1)
+      files.clear();
+    if (sets.empty() && files.empty()) {
       error = "--calibrate: '" + dir +
-              "' holds no input_0.pb, neither itself nor in a subdirectory";
+              "' holds no input_0.pb or input_0.npy, neither itself nor in a "
+              "subdirectory" +
+              (shapes.size() == 1 ? ", and no .npy file" : "");
       return false;
     }
-    for (const fs::path &set : sets) {
-      Sample sample;
-      for (size_t i = 0; i < shapes.size(); ++i) {
-        fs::path file = set / ("input_" + std::to_string(i) + ".pb");
+    // One tensor: type and shape checked against input `i`.
+    auto read = [&](const fs::path &file, size_t i, std::string &bytes) {
+      auto show = [](const std::vector<int64_t> &d) {
+        std::string s = "[";
+        for (size_t j = 0; j < d.size(); ++j)
+          s += (j ? "x" : "") + std::to_string(d[j]);
+        return s + "]";
+      };
+      int32_t dtype = 0;
+      std::vector<int64_t> dims;
+      onnx::TensorProto t;
+      if (file.extension() == ".npy") {
+        if (!readNpy(file, dtype, dims, bytes, error))
+          return false;
+      } else {
         std::ifstream in(file, std::ios::binary);
-        onnx::TensorProto t;
         if (!in || !t.ParseFromIstream(&in)) {
           error = "--calibrate: cannot read '" + file.string() +
                   "' as an ONNX TensorProto";
           return false;
         }
-        std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
-        if (t.data_type() != dtypes[i] || dims != shapes[i]) {
-          auto show = [](const std::vector<int64_t> &d) {
-            std::string s = "[";
-            for (size_t j = 0; j < d.size(); ++j)
-              s += (j ? "x" : "") + std::to_string(d[j]);
-            return s + "]";
-          };
-          error = "--calibrate: '" + file.string() + "' holds a tensor of " +
-                  "type " + std::to_string(t.data_type()) + " and shape " +
-                  show(dims) + "; the model's input " + std::to_string(i) +
-                  " is type " + std::to_string(dtypes[i]) + " and shape " +
-                  show(shapes[i]);
-          return false;
-        }
+        dtype = t.data_type();
+        dims.assign(t.dims().begin(), t.dims().end());
+      }
+      if (dtype != dtypes[i] || dims != shapes[i]) {
+        error = "--calibrate: '" + file.string() + "' holds a tensor of " +
+                "type " + std::to_string(dtype) + " and shape " + show(dims) +
+                "; the model's input " + std::to_string(i) + " is type " +
+                std::to_string(dtypes[i]) + " and shape " + show(shapes[i]);
+        return false;
+      }
+      if (file.extension() == ".npy")
+        return true;
+      auto pack = [&](const auto &values) {
+        bytes.assign(reinterpret_cast<const char *>(values.data()),
+                     values.size() * sizeof(values[0]));
+      };
+      if (t.data_type() == onnx::TensorProto::FLOAT)
+        pack(onnx::ParseData<float>(&t));
+      else if (t.data_type() == onnx::TensorProto::INT64)
+        pack(onnx::ParseData<int64_t>(&t));
+      else if (t.data_type() == onnx::TensorProto::INT32)
+        pack(onnx::ParseData<int32_t>(&t));
+      else if (t.has_raw_data())
+        bytes = t.raw_data();
+      else {
+        error = "--calibrate: '" + file.string() +
+                "': only float, int32 and int64 tensors or raw_data";
+        return false;
+      }
+      return true;
+    };
+    for (const fs::path &file : files) {
+      Sample sample(1);
+      if (!read(file, 0, sample[0]))
+        return false;
+      samples.push_back(std::move(sample));
+    }
+    for (const fs::path &set : sets) {
+      Sample sample;
+      for (size_t i = 0; i < shapes.size(); ++i) {
+        std::string name = "input_" + std::to_string(i);
+        fs::path file = set / (name + ".pb");
+        if (!fs::exists(file) && fs::exists(set / (name + ".npy")))
+          file = set / (name + ".npy");
         std::string bytes;
-        auto pack = [&](const auto &values) {
-          bytes.assign(reinterpret_cast<const char *>(values.data()),
-                       values.size() * sizeof(values[0]));
-        };
-        if (t.data_type() == onnx::TensorProto::FLOAT)
-          pack(onnx::ParseData<float>(&t));
-        else if (t.data_type() == onnx::TensorProto::INT64)
-          pack(onnx::ParseData<int64_t>(&t));
-        else if (t.data_type() == onnx::TensorProto::INT32)
-          pack(onnx::ParseData<int32_t>(&t));
-        else if (t.has_raw_data())
-          bytes = t.raw_data();
-        else {
-          error = "--calibrate: '" + file.string() +
-                  "': only float, int32 and int64 tensors or raw_data";
+        if (!read(file, i, bytes))
           return false;
-        }
         sample.push_back(std::move(bytes));
       }
       samples.push_back(std::move(sample));

@@ -229,7 +229,9 @@ save(m, "legacy_dynamic.onnx")
 
 # A small float CNN to quantize (--quantize=int8): Conv-Relu, Conv, a
 # residual Add, global pooling and a classifier; calib/ holds 4 seeded
-# samples (one per subdirectory), calib_bad/ one of the wrong shape.
+# samples (one per subdirectory), calib_npy/ the same as a list of .npy
+# files, calib_bad/ one of the wrong shape, calib_bad_npy/ one of the wrong
+# element type.
 rng = np.random.default_rng(3)
 w1 = numpy_helper.from_array((rng.standard_normal((8, 3, 3, 3)) * 0.3).astype(np.float32), "w1")
 b1 = numpy_helper.from_array((rng.standard_normal(8) * 0.1).astype(np.float32), "b1")
@@ -253,6 +255,10 @@ for i in range(4):
     x = rng.standard_normal((1, 3, 10, 10)).astype(np.float32)
     with open(os.path.join(d, "input_0.pb"), "wb") as f:
         f.write(numpy_helper.from_array(x, "x").SerializeToString())
+    os.makedirs(os.path.join(out, "calib_npy"), exist_ok=True)
+    np.save(os.path.join(out, "calib_npy", "sample_%d.npy" % i), x)
+os.makedirs(os.path.join(out, "calib_bad_npy"), exist_ok=True)
+np.save(os.path.join(out, "calib_bad_npy", "sample.npy"), np.zeros((1, 3, 10, 10), np.float64))
 os.makedirs(os.path.join(out, "calib_bad"), exist_ok=True)
 with open(os.path.join(out, "calib_bad", "input_0.pb"), "wb") as f:
     f.write(numpy_helper.from_array(np.zeros((1, 3, 8, 8), np.float32), "x").SerializeToString())
