@@ -12,14 +12,13 @@
 //
 // An elementwise producer of a contraction's result stays out of a
 // reduction after it (a global average pool): it is the contraction's
-// epilogue. A consumer of two contractions' results (through elementwise
-// producers:
-// a residual add of two convolutions' requantized sums) absorbs only the
-// producer of the later one: it then follows that contraction and becomes
-// its fused epilogue, and the earlier one's producer stays the earlier
-// one's epilogue. Fusing both would leave the consumer after the later
-// contraction reading the earlier one's raw sums, and neither kernel could
-// fuse it.
+// epilogue. A consumer of two contractions' results through elementwise
+// producers (a residual add of two convolutions' requantized sums) absorbs
+// only the producer of the later one: it then follows that contraction and
+// becomes its fused epilogue, and the earlier one's producer stays the
+// earlier one's epilogue. Fusing both would leave the consumer after the
+// later contraction reading the earlier one's raw sums, and neither kernel
+// could fuse it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,9 +44,9 @@ bool isAllParallel(Operation *op) {
 }
 
 /// The contraction (a linalg op with reduction loops, a GEMM's or a
-/// convolution's) that `v` is the
-/// result of, through reshapes and the insertion of its result into a
-/// bigger tensor (one per image or group); null for anything else.
+/// convolution's) that `v` is the result of, through reshapes and the
+/// insertion of its result into a bigger tensor (one per image or group);
+/// null for anything else.
 Operation *contractionOf(Value v) {
   Operation *def = v.getDefiningOp();
   while (isa_and_nonnull<tensor::ExpandShapeOp, tensor::CollapseShapeOp,

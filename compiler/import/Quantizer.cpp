@@ -61,7 +61,7 @@ bool isScalarConstant(const onnx::GraphProto &g, const std::string &name) {
   return false;
 }
 
-/// One convolution (or matmul) to quantize.
+/// One convolution, matmul or embedding table to quantize.
 struct Plan {
   int node = 0;     ///< the Conv, Gemm or MatMul
   int producer = 0; ///< the node that writes `out` (it, an activation, or

@@ -32,9 +32,10 @@ struct QuantizeOptions {
   int64_t maxStringBytes = 64;
 };
 
-/// One convolution the rewrite quantizes, for --quantize-report.
+/// One layer (Conv, Gemm or MatMul) the rewrite quantizes, for
+/// --quantize-report.
 struct QuantizedLayer {
-  std::string node;   ///< the Conv's name ("Conv#index" when unnamed)
+  std::string node;   ///< the node's name ("OpType#index" when unnamed)
   std::string output; ///< the tensor quantized on its way out (after a
                       ///< folded Relu or Clip)
   float inputScale = 0, outputScale = 0, minWeightScale = 0, maxWeightScale = 0;
