@@ -401,7 +401,8 @@ struct FuseGather : OpRewritePattern<onnx::GatherOp> {
     if (!isByte(tableType.getElementType()) || tableType.getRank() != 2 ||
         !yType.hasStaticShape() ||
         (scales != 1 && (scales != tableType.getDimSize(1) ||
-                         (dq.getAxis() != 1 && dq.getAxis() != -1))))
+                         (static_cast<int64_t>(dq.getAxis()) != 1 &&
+                          static_cast<int64_t>(dq.getAxis()) != -1))))
       return failure();
     Location loc = gather.getLoc();
     auto bytesType =

@@ -77,6 +77,9 @@ struct GemmPlan {
   // `vnni` does each 4-byte dot product with vpdpbusd.
   bool int8 = false;
   bool vnni = false;
+  // `smlad` (an Arm M-profile DSP extension): each lane's 4-byte dot
+  // product is two SMLADs of halfword pairs (UXTB16 / SXTB16).
+  bool smlad = false;
   int64_t nr() const { return nv * vw; }
   int64_t k4() const { return (k + 3) / 4; }
 };
@@ -407,6 +410,8 @@ private:
               LLVM::FastmathFlagsAttr::get(nb.getContext(),
                                            LLVM::FastmathFlags::none))
           .getResult(0);
+    if (p.smlad)
+      return smladDot4(nb, l, acc, u, s);
     auto byteType = VectorType::get({4 * p.vw}, nb.getIntegerType(8));
     Value ub = nb.create<vector::BitCastOp>(l, byteType, u);
     Value sb = nb.create<vector::BitCastOp>(l, byteType, s);
@@ -420,6 +425,42 @@ private:
           l, vecType(), nb.create<vector::ShuffleOp>(l, sb, sb, picked));
       acc =
           nb.create<arith::AddIOp>(l, acc, nb.create<arith::MulIOp>(l, ut, st));
+    }
+    return acc;
+  }
+
+  /// dot4 on an Arm M-profile core with the DSP extension, lane by lane
+  /// (the core has no vectors): bytes 0 and 2 of each word, widened to
+  /// halfwords (UXTB16 of the unsigned word, SXTB16 of the signed one), then
+  /// bytes 1 and 3 (the words rotated by 8), each pair of halfword products
+  /// summed into the lane by one SMLAD. The sums wrap as vpdpbusd's do.
+  Value smladDot4(OpBuilder &nb, Location l, Value acc, Value u, Value s) {
+    Type i32 = nb.getI32Type();
+    auto call = [&](StringRef name, ValueRange args) -> Value {
+      return nb
+          .create<LLVM::CallIntrinsicOp>(
+              l, TypeRange{i32}, nb.getStringAttr(name), args,
+              LLVM::FastmathFlagsAttr::get(nb.getContext(),
+                                           LLVM::FastmathFlags::none))
+          .getResult(0);
+    };
+    auto rotate8 = [&](Value x) -> Value {
+      auto c = [&](int64_t v) {
+        return nb.create<arith::ConstantOp>(l, nb.getI32IntegerAttr(v));
+      };
+      return nb.create<arith::OrIOp>(l, nb.create<arith::ShRUIOp>(l, x, c(8)),
+                                     nb.create<arith::ShLIOp>(l, x, c(24)));
+    };
+    Value sw = nb.create<vector::ExtractOp>(l, s, ArrayRef<int64_t>{0});
+    Value s02 = call("llvm.arm.sxtb16", sw);
+    Value s13 = call("llvm.arm.sxtb16", rotate8(sw));
+    for (int64_t j = 0; j < p.vw; ++j) {
+      Value uw = nb.create<vector::ExtractOp>(l, u, ArrayRef<int64_t>{j});
+      Value a = nb.create<vector::ExtractOp>(l, acc, ArrayRef<int64_t>{j});
+      a = call("llvm.arm.smlad", {call("llvm.arm.uxtb16", uw), s02, a});
+      a = call("llvm.arm.smlad",
+               {call("llvm.arm.uxtb16", rotate8(uw)), s13, a});
+      acc = nb.create<vector::InsertOp>(l, a, acc, ArrayRef<int64_t>{j});
     }
     return acc;
   }
@@ -1359,6 +1400,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       p = plan(p.m, p.n, p.k, 3);
     p.int8 = true;
     p.vnni = int8Dot == "vnni" && p.vw == 16;
+    p.smlad = int8Dot == "smlad";
     p.pack = true;
     p.chunk =
         std::clamp<int64_t>(chunkBytes / (p.k4() * p.nr() * 4), 1, p.panels);

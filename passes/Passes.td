@@ -167,8 +167,10 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     (a global [M][ceil(K/4)]), B packed at run time into panels
     [ceil(K/4)][nr][4] of bytes, and per step of four k one 4-byte dot
     product per lane into i32 accumulators: AVX-512 VNNI's vpdpbusd with
-    `int8-dot=vnni` (and a vector width of 16), otherwise widening vector
-    multiplies and adds. The requantization after it is the fused epilogue.
+    `int8-dot=vnni` (and a vector width of 16), two SMLADs per lane on an
+    Arm M-profile core with the DSP extension (`int8-dot=smlad`), otherwise
+    widening vector multiplies and adds. The requantization after it is the
+    fused epilogue.
   }];
   let options = [
     Option<"tileM", "tile-m", "int64_t", /*default=*/"8", "rows per micro-kernel">,
@@ -206,7 +208,8 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "the fewest 2x2 output tiles of a Winograd convolution">,
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"\"",
            "the 8-bit dot-product instruction: vnni (AVX-512 VNNI's "
-           "vpdpbusd), or none (widening multiplies)">
+           "vpdpbusd), smlad (Arm's DSP extension), or none (widening "
+           "multiplies)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

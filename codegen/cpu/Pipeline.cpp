@@ -30,6 +30,8 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <cmath>
+
 namespace kiln {
 #define GEN_PASS_DEF_LOWERVECTORS
 #define GEN_PASS_DEF_LOWERMATHTOPOLYNOMIALS
@@ -66,6 +68,42 @@ struct LowerVectorsPass : kiln::impl::LowerVectorsBase<LowerVectorsPass> {
   }
 };
 
+/// roundeven(x) in floating point only, where the ISA has no instruction
+/// for it (Cortex-M): below 2^(p-2) in magnitude (p the significand's bits)
+/// x + 1.5 * 2^(p-1) rounds x to the nearest integer, ties to even (the
+/// constant is even), and subtracting it back is exact; the sign of x is
+/// put back (-0.4 gives -0); larger magnitudes, infinities and NaN are
+/// already their own roundeven. Upstream's expansion converts through i64,
+/// which a 32-bit core does in library calls a freestanding firmware lacks.
+struct RoundEvenByMagic : OpRewritePattern<math::RoundEvenOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(math::RoundEvenOp op,
+                                PatternRewriter &rewriter) const override {
+    Type type = op.getType();
+    auto ft = dyn_cast<FloatType>(getElementTypeOrSelf(type));
+    if (!ft || !(ft.isF32() || ft.isF64()))
+      return failure();
+    Location loc = op.getLoc();
+    int p = ft.getFPMantissaWidth();
+    auto constant = [&](double v) -> Value {
+      Attribute a = rewriter.getFloatAttr(ft, v);
+      if (auto vt = dyn_cast<VectorType>(type))
+        a = DenseElementsAttr::get(vt, a);
+      return rewriter.create<arith::ConstantOp>(loc, type, cast<TypedAttr>(a));
+    };
+    Value x = op.getOperand();
+    Value magic = constant(1.5 * std::ldexp(1.0, p - 1));
+    Value r = rewriter.create<arith::SubFOp>(
+        loc, rewriter.create<arith::AddFOp>(loc, x, magic), magic);
+    r = rewriter.create<math::CopySignOp>(loc, r, x);
+    Value small = rewriter.create<arith::CmpFOp>(
+        loc, arith::CmpFPredicate::OLT, rewriter.create<math::AbsFOp>(loc, x),
+        constant(std::ldexp(1.0, p - 2)));
+    rewriter.replaceOpWithNewOp<arith::SelectOp>(op, small, r, x);
+    return success();
+  }
+};
+
 struct LowerMathToPolynomialsPass
     : kiln::impl::LowerMathToPolynomialsBase<LowerMathToPolynomialsPass> {
   using LowerMathToPolynomialsBase::LowerMathToPolynomialsBase;
@@ -88,8 +126,10 @@ struct LowerMathToPolynomialsPass
     populateExpandAtanhPattern(expand);
     populateExpandExp2FPattern(expand);
     populateExpandRoundFPattern(expand);
-    if (!keepRoundEven)
-      populateExpandRoundEvenPattern(expand);
+    if (!keepRoundEven) {
+      expand.add<RoundEvenByMagic>(&getContext(), /*benefit=*/2);
+      populateExpandRoundEvenPattern(expand); // other float types
+    }
     if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(expand))))
       return signalPassFailure();
     RewritePatternSet approx(&getContext());
@@ -147,8 +187,7 @@ struct VectorToLLVMPass : kiln::impl::VectorToLLVMBase<VectorToLLVMPass> {
 
 namespace kiln {
 
-void buildCPULoweringPipeline(OpPassManager &pm,
-                              const TargetProfile &profile) {
+void buildCPULoweringPipeline(OpPassManager &pm, const TargetProfile &profile) {
   // First, while each loop nest is still one top-level op of the entry.
   pm.addPass(createOutlineKernels());
   pm.addNestedPass<func::FuncOp>(createLowerVectors());
@@ -193,11 +232,10 @@ void buildCPULoweringPipeline(OpPassManager &pm,
 }
 
 void registerCPUPipelines() {
-  PassPipelineRegistration<>("kiln-cpu-lower-to-llvm-pipeline",
-                             "bufferized IR to the LLVM dialect for CPUs",
-                             [](OpPassManager &pm) {
-                               buildCPULoweringPipeline(pm);
-                             });
+  PassPipelineRegistration<>(
+      "kiln-cpu-lower-to-llvm-pipeline",
+      "bufferized IR to the LLVM dialect for CPUs",
+      [](OpPassManager &pm) { buildCPULoweringPipeline(pm); });
 }
 
 } // namespace kiln

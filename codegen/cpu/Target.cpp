@@ -75,6 +75,9 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     profile.winograd = false;
     profile.alignment = 16;
     profile.expandFloatMinMax = true;
+    // Cortex-M4, M7, M33, M55...: 8-bit dot products with SMLAD.
+    if (has("dsp"))
+      profile.int8Dot = "smlad";
   } else {
     // Anything else: modest tiles, and no reliance on llvm.maximum, which
     // some backends cannot select (soft-float RISC-V among them).

@@ -1,5 +1,6 @@
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false int8-dot=vnni" --canonicalize --cse | FileCheck %s
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=WIDEN
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false int8-dot=smlad tile-m=4 tile-n-vectors=1 vector-width=4" --canonicalize --cse | FileCheck %s --check-prefix=SMLAD
 // An 8-bit contraction (signed weights by unsigned activations into i32)
 // runs four bytes of k per step: the constant weights become i32 words of
 // four consecutive k at compile time (K = 6: two words a row, the second
@@ -36,6 +37,16 @@ memref.global "private" constant @w : memref<2x6xi8> = dense<[[1, 2, 3, 4, 5, 6]
 // CHECK: arith.fptoui {{.*}} : vector<16xf32> to vector<16xi8>
 // CHECK: vector.maskedstore {{.*}} : memref<2x20xi8>, vector<16xi1>, vector<16xi8>
 // CHECK-NOT: linalg.generic
+// On an Arm M-profile core with the DSP extension, each lane's 4-byte dot
+// product is two SMLADs: bytes 0 and 2 of the activations' word (UXTB16)
+// by those of the weights' (SXTB16), then bytes 1 and 3 (rotated by 8).
+// SMLAD-LABEL: func @int8_conv
+// SMLAD: llvm.call_intrinsic "llvm.arm.sxtb16"
+// SMLAD: llvm.call_intrinsic "llvm.arm.uxtb16"
+// SMLAD: llvm.call_intrinsic "llvm.arm.smlad"
+// SMLAD: arith.shrui {{.*}} : i32
+// SMLAD: llvm.call_intrinsic "llvm.arm.smlad"
+// SMLAD-NOT: arith.muli {{.*}} : vector<4xi32>
 // WIDEN-LABEL: func @int8_conv
 // WIDEN-NOT: llvm.call_intrinsic
 // WIDEN: arith.extui {{.*}} : vector<16xi8> to vector<16xi32>

@@ -29,3 +29,22 @@ func.func @square_and_root(%x: f32) -> (f32, f32) {
   %rt = math.powf %x, %half : f32
   return %sq, %rt : f32, f32
 }
+
+// roundeven without an instruction for it (Cortex-M): 1.5 * 2^23 added and
+// taken away rounds to the nearest integer, ties to even, in f32 alone; the
+// sign comes back (-0.4 gives -0), and from 2^22 up x is its own roundeven.
+// No conversion to i64 (a library call on a 32-bit core).
+// CHECK-LABEL: func @round_even
+// CHECK-DAG: %[[MAGIC:.*]] = arith.constant dense<0x4B400000> : vector<4xf32>
+// CHECK-DAG: %[[LIMIT:.*]] = arith.constant dense<0x4A800000> : vector<4xf32>
+// CHECK: %[[SUM:.*]] = arith.addf %arg0, %[[MAGIC]] : vector<4xf32>
+// CHECK: %[[R:.*]] = arith.subf %[[SUM]], %[[MAGIC]] : vector<4xf32>
+// CHECK: %[[S:.*]] = math.copysign %[[R]], %arg0 : vector<4xf32>
+// CHECK: %[[A:.*]] = math.absf %arg0 : vector<4xf32>
+// CHECK: %[[SMALL:.*]] = arith.cmpf olt, %[[A]], %[[LIMIT]] : vector<4xf32>
+// CHECK: arith.select %[[SMALL]], %[[S]], %arg0 : vector<4xi1>, vector<4xf32>
+// CHECK-NOT: fptosi
+func.func @round_even(%x: vector<4xf32>) -> vector<4xf32> {
+  %r = math.roundeven %x : vector<4xf32>
+  return %r : vector<4xf32>
+}
