@@ -303,12 +303,13 @@ llvm::Expected<QuantizedModel> kiln::quantizeModel(const QuantizeRequest &r) {
   // With the report, or to find the layers above --keep-float-above, the
   // same QDQ model with its quantized layers' outputs exposed, run on the
   // same samples against the float model.
-  bool measure = r.report || r.keepFloatAbove > 0;
-  std::string reported =
-      measure ? join(r.workDir, "quantized_report.onnx") : std::string();
   QuantizeOptions options = r.options;
   std::vector<std::string> keptAbove;
   for (int pass = 0;; ++pass) {
+    // Measured for the report, or (first) to find the layers to keep.
+    bool measure = r.report || (pass == 0 && r.keepFloatAbove > 0);
+    std::string reported =
+        measure ? join(r.workDir, "quantized_report.onnx") : std::string();
     QuantizeSummary summary;
     if (!writeQuantizedModel(r.modelPath, options, ranges, result.path,
                              reported, summary, error))

@@ -118,11 +118,11 @@ cl::opt<std::string> maxWorkspace(
     "max-workspace",
     cl::desc("fail if the workspace arena needs more than this many bytes"),
     cl::value_desc("bytes"), cl::cat(kilncCategory));
-cl::opt<std::string>
-    quantize("quantize",
-             cl::desc("int8: quantize the float model's convolutions (needs "
-                      "--calibrate)"),
-             cl::value_desc("int8"), cl::cat(kilncCategory));
+cl::opt<std::string> quantize(
+    "quantize",
+    cl::desc("int8: quantize the float model's convolutions, Gemms and "
+             "MatMuls (needs --calibrate)"),
+    cl::value_desc("int8"), cl::cat(kilncCategory));
 cl::opt<std::string> calibrateDir(
     "calibrate",
     cl::desc("with --quantize: calibration inputs, DIR/input_<i>.pb or "

@@ -95,6 +95,36 @@ static Value reshapeTo(PatternRewriter &rewriter, Location loc, Value v,
                                           rewriter.getI64IntegerAttr(0));
 }
 
+/// The pattern FuseConv fuses, on 4-d tensors: DQ(x4) -> 1x1 Conv(DQ(w4)
+/// along `wAxis`, bias) -> Q, with x4 [N, K, H, 1] dequantized as `dx`
+/// says, w4 [F, K, 1, 1] with `dw`'s scale and zero point, and the result
+/// quantized as `q` says. Returns Q's output, [N, F, H, 1].
+static Value pointwiseQDQ(PatternRewriter &rewriter, Location loc, Value x4,
+                          onnx::DequantizeLinearOp dx, Value w4,
+                          onnx::DequantizeLinearOp dw, IntegerAttr wAxis,
+                          Value bias, onnx::QuantizeLinearOp q) {
+  auto xType = tensorType(x4), wType = tensorType(w4);
+  Type ft = tensorType(dx.getY()).getElementType(); // the floats DQ gave
+  auto floats = [&](RankedTensorType t) {
+    return RankedTensorType::get(t.getShape(), ft);
+  };
+  Value xd = rewriter.create<onnx::DequantizeLinearOp>(
+      loc, floats(xType), x4, dx.getXScale(), dx.getXZeroPoint(),
+      dx.getAxisAttr());
+  Value wd = rewriter.create<onnx::DequantizeLinearOp>(
+      loc, floats(wType), w4, dw.getXScale(), dw.getXZeroPoint(), wAxis);
+  SmallVector<int64_t> yShape{xType.getDimSize(0), wType.getDimSize(0),
+                              xType.getDimSize(2), xType.getDimSize(3)};
+  auto ones = rewriter.getI64ArrayAttr({1, 1});
+  Value conv = rewriter.create<onnx::ConvOp>(
+      loc, RankedTensorType::get(yShape, ft), xd, wd, bias,
+      rewriter.getStringAttr("NOTSET"), ones, rewriter.getI64IntegerAttr(1),
+      ones, rewriter.getI64ArrayAttr({0, 0, 0, 0}), ones);
+  return rewriter.create<onnx::QuantizeLinearOp>(
+      loc, RankedTensorType::get(yShape, tensorType(q.getY()).getElementType()),
+      conv, q.getYScale(), q.getYZeroPoint(), q.getAxisAttr());
+}
+
 struct FuseConv : OpRewritePattern<onnx::QuantizeLinearOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -235,24 +265,9 @@ struct FuseGemm : OpRewritePattern<onnx::QuantizeLinearOp> {
     int64_t m = aType.getDimSize(0), k = aType.getDimSize(1),
             n = bType.getDimSize(0);
     // The same pattern on 4-d tensors, which FuseConv then fuses.
-    Value x = reshape(da.getX(), {m, k, 1, 1});
-    Value xd = rewriter.create<onnx::DequantizeLinearOp>(
-        loc, RankedTensorType::get({m, k, 1, 1}, aType.getElementType()), x,
-        da.getXScale(), da.getXZeroPoint(), da.getAxisAttr());
-    Value w = reshape(dw.getX(), {n, k, 1, 1});
-    Value wd = rewriter.create<onnx::DequantizeLinearOp>(
-        loc, RankedTensorType::get({n, k, 1, 1}, bType.getElementType()), w,
-        dw.getXScale(), dw.getXZeroPoint(), dw.getAxisAttr());
-    auto yType = RankedTensorType::get({m, n, 1, 1}, aType.getElementType());
-    auto ones = rewriter.getI64ArrayAttr({1, 1});
-    Value conv = rewriter.create<onnx::ConvOp>(
-        loc, yType, xd, wd, gemm.getC(), rewriter.getStringAttr("NOTSET"), ones,
-        rewriter.getI64IntegerAttr(1), ones,
-        rewriter.getI64ArrayAttr({0, 0, 0, 0}), ones);
-    auto qType = RankedTensorType::get({m, n, 1, 1},
-                                       tensorType(q.getY()).getElementType());
-    Value q4 = rewriter.create<onnx::QuantizeLinearOp>(
-        loc, qType, conv, q.getYScale(), q.getYZeroPoint(), q.getAxisAttr());
+    Value q4 = pointwiseQDQ(rewriter, loc, reshape(da.getX(), {m, k, 1, 1}), da,
+                            reshape(dw.getX(), {n, k, 1, 1}), dw,
+                            dw.getAxisAttr(), gemm.getC(), q);
     rewriter.replaceOp(q, reshape(q4, {m, n}));
     return success();
   }
@@ -316,12 +331,8 @@ struct FuseMatMul : OpRewritePattern<onnx::QuantizeLinearOp> {
                                      type.getElementType());
       return rewriter.create<onnx::TransposeOp>(loc, t, v, i64s({1, 0}));
     };
-    Type f32 = rewriter.getF32Type();
-    // x [M, K] -> [K, M] -> [1, K, M, 1], dequantized as before.
+    // x [M, K] -> [K, M] -> [1, K, M, 1].
     Value x4 = reshape(transpose(reshape(dx.getX(), {m, k})), {1, k, m, 1});
-    Value xd = rewriter.create<onnx::DequantizeLinearOp>(
-        loc, RankedTensorType::get({1, k, m, 1}, f32), x4, dx.getXScale(),
-        dx.getXZeroPoint(), dx.getAxisAttr());
     // The weights [K, N] -> [N, K, 1, 1], a new constant.
     auto wValues = llvm::to_vector(w.getValues<APInt>());
     SmallVector<APInt> wt;
@@ -331,21 +342,10 @@ struct FuseMatMul : OpRewritePattern<onnx::QuantizeLinearOp> {
     auto w4Type = RankedTensorType::get({n, k, 1, 1}, wType.getElementType());
     Value w4 = rewriter.create<onnx::ConstantOp>(
         loc, w4Type, DenseElementsAttr::get(w4Type, wt));
-    Value wd = rewriter.create<onnx::DequantizeLinearOp>(
-        loc, RankedTensorType::get({n, k, 1, 1}, f32), w4, dw.getXScale(),
-        dw.getXZeroPoint(), rewriter.getI64IntegerAttr(0));
-    auto ones = i64s({1, 1});
-    Value conv = rewriter.create<onnx::ConvOp>(
-        loc, RankedTensorType::get({1, n, m, 1}, f32), xd, wd,
-        bias ? bias
-             : Value(rewriter.create<onnx::NoValueOp>(loc,
-                                                      rewriter.getNoneType())),
-        rewriter.getStringAttr("NOTSET"), ones, rewriter.getI64IntegerAttr(1),
-        ones, i64s({0, 0, 0, 0}), ones);
-    Type yt = yType.getElementType();
-    Value q4 = rewriter.create<onnx::QuantizeLinearOp>(
-        loc, RankedTensorType::get({1, n, m, 1}, yt), conv, q.getYScale(),
-        q.getYZeroPoint(), q.getAxisAttr());
+    if (!bias)
+      bias = rewriter.create<onnx::NoValueOp>(loc, rewriter.getNoneType());
+    Value q4 = pointwiseQDQ(rewriter, loc, x4, dx, w4, dw,
+                            rewriter.getI64IntegerAttr(0), bias, q);
     // [1, N, M, 1] -> [N, M] -> [M, N] -> y's shape.
     Value y = transpose(reshape(q4, {n, m}));
     rewriter.replaceOp(q, reshape(y, yType.getShape()));

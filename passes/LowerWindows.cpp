@@ -11,8 +11,8 @@
 //   AveragePool sum    division after is an elementwise op), and the
 //                      generic of an 8-bit MaxPool (marked `kiln.max_pool`).
 //
-// The f32 ones (and the 8-bit max pool) become, after bufferization, a row
-// kernel: for each plane
+// The f32 ones (and the 8-bit max pool and depthwise conv) become, after
+// bufferization, a row kernel: for each plane
 // (the unit the runtime's threads share), for each output row, vectors of
 // 16 outputs combine the whole window in registers (a broadcast weight
 // times a vector load of the input row, or the max or sum of the loads;

@@ -23,7 +23,9 @@
 namespace kiln {
 
 /// On a depthwise convolution's linalg.generic: [stride h, stride w,
-/// dilation h, dilation w], for kiln-lower-windows.
+/// dilation h, dilation w], for kiln-lower-windows; an 8-bit one (unsigned
+/// byte input and signed byte weights, f32 sums) adds the input's zero
+/// point.
 constexpr const char *kDepthwiseAttr = "kiln.depthwise";
 
 /// On an integer 2-d MaxPool's linalg.generic (over (n, c, oh, ow, kh, kw),

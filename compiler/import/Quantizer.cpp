@@ -74,12 +74,12 @@ struct Plan {
   int weightInput = 1, channelAxis = 0;
   /// A MatMul's bias: input `biasInput` of node `producer`, an Add.
   int biasInput = -1;
-  /// Only the weights are int8 (dequantized when the model runs); the
-  /// convolution itself stays float.
+  /// Only the weights are int8 (an embedding table's, dequantized as it is
+  /// gathered); no activation is calibrated.
   bool weightsOnly = false;
 };
 
-/// The convolutions the rewrite quantizes; fails on a --keep-float name
+/// The layers the rewrite quantizes; fails on a --keep-float name
 /// that is no node.
 bool planModel(const onnx::GraphProto &g, const QuantizeOptions &options,
                std::vector<Plan> &plans, std::string &error) {
@@ -289,9 +289,8 @@ bool kiln::writeCalibrationModel(const std::string &path,
       return false;
     if (std::none_of(plans.begin(), plans.end(),
                      [](const Plan &p) { return !p.weightsOnly; })) {
-      error = "nothing to quantize (Kiln quantizes 2-d, non-depthwise Conv "
-              "nodes, Gemm classifiers and MatMul nodes with constant "
-              "weights)";
+      error = "nothing to quantize (Kiln quantizes 2-d Conv nodes, Gemm "
+              "classifiers and MatMul nodes with constant weights)";
       return false;
     }
     tensors = calibrated(plans);
@@ -367,8 +366,8 @@ bool kiln::writeQuantizedModel(const std::string &path,
           qdqNode("DequantizeLinear", t + "_kiln_quantized", ts, tz, to));
     };
     // A weight or bias as an initializer of integers per output channel
-    // with its scales and zero points, and the DequantizeLinear (axis 0)
-    // that gives it back as floats: returns that one's output.
+    // with its scales and zero points, and the DequantizeLinear (along
+    // `axis`) that gives it back as floats: returns that one's output.
     auto perChannel = [&](const std::string &base, onnx::TensorProto values,
                           onnx::TensorProto zeros,
                           const std::vector<float> &scales, int axis) {
