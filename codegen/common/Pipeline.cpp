@@ -44,6 +44,7 @@ void buildLinalgOptimizationPipeline(OpPassManager &pm) {
   // for kiln-lower-matmuls, which kiln-fuse-elementwise leaves alone.
   pm.addNestedPass<func::FuncOp>(createTileAndVectorize());
   pm.addNestedPass<func::FuncOp>(createFuseElementwise());
+  pm.addNestedPass<func::FuncOp>(createKnownFinite());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -88,7 +89,8 @@ void buildBufferizationPipeline(OpPassManager &pm,
   pm.addPass(createLowerWindows(windows));
   if (profile.threads)
     pm.addPass(createParallelizeLoops());
-  pm.addPass(createLowerReductions(LowerReductionsOptions{profile.vectorWidth}));
+  pm.addPass(
+      createLowerReductions(LowerReductionsOptions{profile.vectorWidth}));
   pm.addPass(createPlanMemory(PlanMemoryOptions{profile.alignment}));
   pm.addPass(createLowerRunTimeChecks());
 }

@@ -170,8 +170,10 @@ struct VectorToLLVMPass : kiln::impl::VectorToLLVMBase<VectorToLLVMPass> {
       options.overrideIndexBitwidth(indexBitwidth);
     LLVMTypeConverter converter(ctx, options);
     RewritePatternSet patterns(ctx);
+    // Masks compare i32 lane numbers (no vector is 2^31 long): one vpcmpd
+    // per 16 lanes where i64 ones take two and a merge.
     vector::populateVectorMaskMaterializationPatterns(
-        patterns, /*force32BitVectorIndices=*/false);
+        patterns, /*force32BitVectorIndices=*/true);
     vector::populateVectorTransferLoweringPatterns(patterns);
     populateVectorToLLVMMatrixConversionPatterns(converter, patterns);
     populateVectorToLLVMConversionPatterns(converter, patterns);

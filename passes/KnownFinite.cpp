@@ -1,0 +1,204 @@
+//===- KnownFinite.cpp - No-NaN float min/max where operands are bounded --===//
+//
+// This file implements kiln-known-finite. arith.maximumf and minimumf
+// propagate NaN, which x86 has no instruction for: LLVM follows a maxps with
+// a compare for unordered and a blend, unless the op says its operands are
+// never NaN. In an 8-bit model's requantization (an i32 sum made f32, scaled,
+// rounded, clamped to the byte range) and in the float arithmetic between
+// dequantized values, they cannot be: every value is bounded by integers'
+// ranges and constants. The pass bounds each float value's magnitude from
+// its definition (conversions from integers, constants, +, -, *, / by a
+// constant, rounding, min/max, select, and the vector ops that move lanes)
+// and gives each min/max whose operands are bounded well below the largest
+// f32 the `nnan` flag: the same result, in one instruction.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Passes.h"
+
+#include "llvm/ADT/DenseMap.h"
+
+#include <cmath>
+
+namespace kiln {
+#define GEN_PASS_DEF_KNOWNFINITE
+#include "passes/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+
+namespace {
+
+/// Magnitudes below this are finite after any one more operation of those
+/// bounded (a sum or a product of two such stays below 2^128).
+constexpr double kFinite = 0x1p60;
+
+class Bounds {
+public:
+  /// An upper bound on |v| for every value v may take (never NaN), or
+  /// infinity when none is known.
+  double of(Value v, int depth = 0) {
+    auto it = memo.find(v);
+    if (it != memo.end())
+      return it->second;
+    double bound = compute(v, depth);
+    if (!(bound < kFinite))
+      bound = INFINITY;
+    memo[v] = bound;
+    return bound;
+  }
+
+private:
+  double compute(Value v, int depth) {
+    constexpr double inf = INFINITY;
+    // Deep chains are rare; give up rather than recurse without end.
+    if (depth > 64)
+      return inf;
+    // A linalg op's body argument: the element of its input, which is
+    // bounded like the input tensor.
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      auto linalgOp = dyn_cast<linalg::LinalgOp>(arg.getOwner()->getParentOp());
+      if (!linalgOp || arg.getOwner() != &linalgOp->getRegion(0).front() ||
+          arg.getArgNumber() >= (unsigned)linalgOp.getNumDpsInputs())
+        return inf;
+      return of(linalgOp.getDpsInputOperand(arg.getArgNumber())->get(),
+                depth + 1);
+    }
+    Operation *op = v.getDefiningOp();
+    auto operand = [&](unsigned i) { return of(op->getOperand(i), depth + 1); };
+    // A tensor: its elements' bound, through reshapes to a constant or to
+    // the values a generic yields.
+    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(op))
+      return operand(0);
+    if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+      auto result = cast<OpResult>(v);
+      auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
+      return of(yield.getOperand(result.getResultNumber()), depth + 1);
+    }
+    if (auto c = dyn_cast<arith::ConstantOp>(op))
+      return constantBound(c.getValue());
+    if (isa<arith::SIToFPOp, arith::UIToFPOp>(op)) {
+      unsigned w =
+          getElementTypeOrSelf(op->getOperand(0)).getIntOrFloatBitWidth();
+      return std::ldexp(1.0, std::min<unsigned>(w, 64));
+    }
+    if (isa<arith::AddFOp, arith::SubFOp>(op))
+      return operand(0) + operand(1);
+    if (isa<arith::MulFOp>(op))
+      return operand(0) * operand(1);
+    if (isa<arith::DivFOp>(op)) {
+      double smallest = smallestDivisor(op->getOperand(1));
+      return smallest > 0 ? operand(0) / smallest : inf;
+    }
+    if (isa<arith::NegFOp, math::AbsFOp, arith::ExtFOp>(op))
+      return operand(0);
+    if (isa<math::RoundEvenOp, math::RoundOp, math::FloorOp, math::CeilOp,
+            math::TruncOp>(op))
+      return operand(0) + 1;
+    if (isa<arith::MaximumFOp, arith::MinimumFOp, arith::MaxNumFOp,
+            arith::MinNumFOp>(op))
+      return std::max(operand(0), operand(1));
+    if (isa<arith::SelectOp>(op))
+      return std::max(operand(1), operand(2));
+    if (isa<vector::BroadcastOp, vector::SplatOp, vector::ExtractOp,
+            vector::ShapeCastOp>(op))
+      return operand(0);
+    if (isa<vector::ShuffleOp, vector::InsertOp>(op))
+      return std::max(operand(0), operand(1));
+    return inf;
+  }
+
+  /// The constant `v` is, looking through reshapes and from a linalg op's
+  /// body argument to its input (a null attribute when it is none).
+  static Attribute constantOf(Value v) {
+    for (int hops = 0; hops < 16; ++hops) {
+      if (auto arg = dyn_cast<BlockArgument>(v)) {
+        auto linalgOp =
+            dyn_cast<linalg::LinalgOp>(arg.getOwner()->getParentOp());
+        if (!linalgOp ||
+            arg.getArgNumber() >= (unsigned)linalgOp.getNumDpsInputs())
+          return {};
+        v = linalgOp.getDpsInputOperand(arg.getArgNumber())->get();
+        continue;
+      }
+      Operation *op = v.getDefiningOp();
+      if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(
+              op)) {
+        v = op->getOperand(0);
+        continue;
+      }
+      Attribute value;
+      if (matchPattern(v, m_Constant(&value)))
+        return value;
+      return {};
+    }
+    return {};
+  }
+
+  static double constantBound(Attribute value) {
+    double bound = 0;
+    auto take = [&](const APFloat &f) {
+      double d = std::fabs(f.convertToDouble());
+      bound = std::isfinite(d) ? std::max(bound, d) : INFINITY;
+    };
+    if (auto f = dyn_cast<FloatAttr>(value)) {
+      take(f.getValue());
+      return bound;
+    }
+    auto dense = dyn_cast<DenseFPElementsAttr>(value);
+    if (!dense)
+      return INFINITY;
+    if (dense.isSplat()) {
+      take(dense.getSplatValue<APFloat>());
+      return bound;
+    }
+    for (APFloat f : dense.getValues<APFloat>())
+      take(f);
+    return bound;
+  }
+
+  /// The smallest |c| of a constant divisor (0 when it may be 0 or is not
+  /// a constant).
+  static double smallestDivisor(Value v) {
+    Attribute value = constantOf(v);
+    if (!value)
+      return 0;
+    double smallest = INFINITY;
+    auto take = [&](const APFloat &f) {
+      smallest = std::min(smallest, std::fabs(f.convertToDouble()));
+    };
+    if (auto f = dyn_cast<FloatAttr>(value))
+      take(f.getValue());
+    else if (auto dense = dyn_cast<DenseFPElementsAttr>(value))
+      for (APFloat f : dense.getValues<APFloat>())
+        take(f);
+    else
+      return 0;
+    return std::isfinite(smallest) ? smallest : 0;
+  }
+
+  llvm::DenseMap<Value, double> memo;
+};
+
+struct KnownFinitePass : kiln::impl::KnownFiniteBase<KnownFinitePass> {
+  void runOnOperation() override {
+    Bounds bounds;
+    getOperation().walk([&](Operation *op) {
+      if (!isa<arith::MaximumFOp, arith::MinimumFOp>(op))
+        return;
+      auto fm = cast<arith::ArithFastMathInterface>(op);
+      if (bitEnumContainsAll(fm.getFastMathFlagsAttr().getValue(),
+                             arith::FastMathFlags::nnan))
+        return;
+      if (!std::isfinite(bounds.of(op->getOperand(0))) ||
+          !std::isfinite(bounds.of(op->getOperand(1))))
+        return;
+      op->setAttr(fm.getFastMathAttrName(),
+                  arith::FastMathFlagsAttr::get(
+                      op->getContext(), fm.getFastMathFlagsAttr().getValue() |
+                                            arith::FastMathFlags::nnan));
+    });
+  }
+};
+
+} // namespace

@@ -1,0 +1,92 @@
+// RUN: kiln-opt %s --kiln-known-finite | FileCheck %s
+// A requantization (an i32 sum made f32, times per-channel constants,
+// rounded, plus the zero point, clamped to the byte range) cannot be NaN:
+// its clamps get `nnan`. So does a Relu of dequantized bytes, bounded through
+// the generic that produced them. A Relu of a float input, or a clamp after
+// a division by a run-time value, is left alone.
+
+#map = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0, 0)>
+
+// CHECK-LABEL: func @requantize
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} fastmath<nnan> : f32
+// CHECK: arith.minimumf %{{.*}}, %{{.*}} fastmath<nnan> : f32
+func.func @requantize(%acc: tensor<4x16xi32>) -> tensor<4x16xi8> {
+  %m = arith.constant dense<[[0.5], [0.25], [2.0], [1.0e-3]]> : tensor<4x1xf32>
+  %e = tensor.empty() : tensor<4x16xi8>
+  %r = linalg.generic {indexing_maps = [#map, #row, #map],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%acc, %m : tensor<4x16xi32>, tensor<4x1xf32>) outs(%e : tensor<4x16xi8>) {
+  ^bb0(%a: i32, %s: f32, %o: i8):
+    %f = arith.sitofp %a : i32 to f32
+    %v = arith.mulf %f, %s : f32
+    %r0 = math.roundeven %v : f32
+    %zp = arith.constant 3.0 : f32
+    %r1 = arith.addf %r0, %zp : f32
+    %lo = arith.constant -128.0 : f32
+    %hi = arith.constant 127.0 : f32
+    %c0 = arith.maximumf %r1, %lo : f32
+    %c1 = arith.minimumf %c0, %hi : f32
+    %q = arith.fptosi %c1 : f32 to i8
+    linalg.yield %q : i8
+  } -> tensor<4x16xi8>
+  return %r : tensor<4x16xi8>
+}
+
+// CHECK-LABEL: func @relu_of_dequantized
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} fastmath<nnan> : f32
+// CHECK: arith.divf
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} fastmath<nnan> : f32
+func.func @relu_of_dequantized(%x: tensor<4x16xi8>) -> tensor<4x16xf32> {
+  %e = tensor.empty() : tensor<4x16xf32>
+  %d = linalg.generic {indexing_maps = [#map, #map],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x16xi8>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%a: i8, %o: f32):
+    %f = arith.uitofp %a : i8 to f32
+    %s = arith.constant 0.02 : f32
+    %v = arith.mulf %f, %s : f32
+    linalg.yield %v : f32
+  } -> tensor<4x16xf32>
+  %r = linalg.generic {indexing_maps = [#map, #map],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%d : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %zero = arith.constant 0.0 : f32
+    %v = arith.maximumf %a, %zero : f32
+    %s = arith.constant 0.05 : f32
+    %q = arith.divf %v, %s : f32
+    %w = arith.maximumf %q, %zero : f32
+    linalg.yield %w : f32
+  } -> tensor<4x16xf32>
+  return %r : tensor<4x16xf32>
+}
+
+// CHECK-LABEL: func @unbounded
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : f32
+// CHECK-NOT: nnan
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : f32
+// CHECK-NOT: nnan
+// CHECK: return
+func.func @unbounded(%x: tensor<4x16xf32>, %y: tensor<4x16xi8>, %s: f32) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+  %e = tensor.empty() : tensor<4x16xf32>
+  %r = linalg.generic {indexing_maps = [#map, #map],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %zero = arith.constant 0.0 : f32
+    %v = arith.maximumf %a, %zero : f32
+    linalg.yield %v : f32
+  } -> tensor<4x16xf32>
+  %t = linalg.generic {indexing_maps = [#map, #map],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<4x16xi8>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%a: i8, %o: f32):
+    %f = arith.sitofp %a : i8 to f32
+    %q = arith.divf %f, %s : f32
+    %zero = arith.constant 0.0 : f32
+    %v = arith.maximumf %q, %zero : f32
+    linalg.yield %v : f32
+  } -> tensor<4x16xf32>
+  return %r, %t : tensor<4x16xf32>, tensor<4x16xf32>
+}
