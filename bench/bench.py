@@ -353,13 +353,13 @@ def compare(got, ref):
 # Kiln
 # --------------------------------------------------------------------------
 
-def compile_model(kilnc, onnx_path, lib, name):
+def compile_model(kilnc, onnx_path, lib, name, flags=()):
     """Compiles to a shared library; returns (seconds, error or None)."""
     os.makedirs(os.path.dirname(lib), exist_ok=True)
     t0 = time.time()
     try:
         result = subprocess.run(
-            [kilnc, onnx_path, "-o", lib, "--name", name],
+            [kilnc, onnx_path, "-o", lib, "--name", name] + list(flags),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             universal_newlines=True, timeout=900)
     except subprocess.TimeoutExpired:

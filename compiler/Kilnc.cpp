@@ -529,6 +529,10 @@ int main(int argc, char **argv) {
     request.options.pins = &pins;
     request.options.pinsFromDir = inputShapesFrom;
     request.options.maxStringBytes = maxStringBytes;
+    // x86 without VNNI sums pairs of byte products in 16 bits: 7-bit
+    // weights keep those sums exact (ONNX Runtime's reduce_range).
+    if (profileFor(**machine).int8Dot == "maddubs")
+      request.options.weightMax = 64;
     for (const std::string &s : inputShapes)
       request.forwardedFlags.push_back("--input-shape=" + s);
     if (!inputShapesFrom.empty())

@@ -80,6 +80,10 @@ struct GemmPlan {
   // `smlad` (an Arm M-profile DSP extension): each lane's 4-byte dot
   // product is two SMLADs of halfword pairs (UXTB16 / SXTB16).
   bool smlad = false;
+  // `maddubs` (x86 without VNNI): vpmaddubsw (two products of bytes 0-1 and
+  // of 2-3 summed into 16 bits, saturating) then vpmaddwd by ones; only
+  // where A's pairs cannot saturate.
+  bool maddubs = false;
   int64_t nr() const { return nv * vw; }
   int64_t k4() const { return (k + 3) / 4; }
 };
@@ -412,6 +416,8 @@ private:
           .getResult(0);
     if (p.smlad)
       return smladDot4(nb, l, acc, u, s);
+    if (p.maddubs)
+      return maddubsDot4(nb, l, acc, u, s);
     auto byteType = VectorType::get({4 * p.vw}, nb.getIntegerType(8));
     Value ub = nb.create<vector::BitCastOp>(l, byteType, u);
     Value sb = nb.create<vector::BitCastOp>(l, byteType, s);
@@ -427,6 +433,36 @@ private:
           nb.create<arith::AddIOp>(l, acc, nb.create<arith::MulIOp>(l, ut, st));
     }
     return acc;
+  }
+
+  /// dot4 on x86 without VNNI: vpmaddubsw multiplies the unsigned bytes of
+  /// `u` by the signed bytes of `s` and adds each pair into a saturating
+  /// 16-bit sum; vpmaddwd by ones adds the two sums of each lane into 32
+  /// bits. Exact because lowerInt8 takes this path only for weights whose
+  /// pairs cannot reach 2^15 (255 * (|w0| + |w1|) with |w0| + |w1| <= 128).
+  Value maddubsDot4(OpBuilder &nb, Location l, Value acc, Value u, Value s) {
+    bool wide = p.vw == 16;
+    auto bytes = VectorType::get({4 * p.vw}, nb.getIntegerType(8));
+    auto halves = VectorType::get({2 * p.vw}, nb.getIntegerType(16));
+    auto call = [&](StringRef name, Type type, ValueRange args) -> Value {
+      return nb
+          .create<LLVM::CallIntrinsicOp>(
+              l, TypeRange{type}, nb.getStringAttr(name), args,
+              LLVM::FastmathFlagsAttr::get(nb.getContext(),
+                                           LLVM::FastmathFlags::none))
+          .getResult(0);
+    };
+    Value pairs = call(wide ? "llvm.x86.avx512.pmaddubs.w.512"
+                            : "llvm.x86.avx2.pmadd.ub.sw",
+                       halves,
+                       {nb.create<vector::BitCastOp>(l, bytes, u),
+                        nb.create<vector::BitCastOp>(l, bytes, s)});
+    Value ones = nb.create<arith::ConstantOp>(
+        l, DenseElementsAttr::get(halves, nb.getI16IntegerAttr(1)));
+    Value sums =
+        call(wide ? "llvm.x86.avx512.pmaddw.d.512" : "llvm.x86.avx2.pmadd.wd",
+             vecType(), {pairs, ones});
+    return nb.create<arith::AddIOp>(l, acc, sums);
   }
 
   /// dot4 on an Arm M-profile core with the DSP extension, lane by lane
@@ -787,7 +823,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// word q of row i holding a[i][4q + t] in byte t (zeros past k); null
   /// when `a` is no such constant.
   Value packedInt8Words(OpBuilder &b, Location loc, Value a, int64_t m,
-                        int64_t k) {
+                        int64_t k, bool &pairsFit) {
     auto type = cast<MemRefType>(a.getType());
     SmallVector<int64_t> strides;
     int64_t offset;
@@ -817,6 +853,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       data.push_back(static_cast<int8_t>(x.getSExtValue()));
     int64_t k4 = (k + 3) / 4;
     std::vector<int32_t> words(m * k4, 0);
+    // Bytes 2j and 2j + 1 of a word share a 16-bit sum under vpmaddubsw:
+    // with unsigned bytes up to 255 it cannot saturate when the weights
+    // differ in sign or |w0| + |w1| <= 128.
+    pairsFit = true;
     for (int64_t i = 0; i < m; ++i)
       for (int64_t kk = 0; kk < k; ++kk) {
         int64_t at = offset + i * strides[0] + kk * strides[1];
@@ -824,6 +864,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           return nullptr;
         uint32_t byte = static_cast<uint8_t>(data[at]);
         words[i * k4 + kk / 4] |= static_cast<int32_t>(byte << (8 * (kk % 4)));
+        if (kk % 2 == 1) {
+          int w0 = data[at - strides[1]], w1 = data[at];
+          if ((w0 < 0) == (w1 < 0) && std::abs(w0) + std::abs(w1) > 128)
+            pairsFit = false;
+        }
       }
     std::string suffix = "_dot4";
     if (offset)
@@ -1390,7 +1435,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   void lowerInt8(linalg::LinalgOp op, GemmPlan p) {
     OpBuilder b(op);
     Location loc = op.getLoc();
-    Value words = packedInt8Words(b, loc, op->getOperand(0), p.m, p.k);
+    bool pairsFit = false;
+    Value words =
+        packedInt8Words(b, loc, op->getOperand(0), p.m, p.k, pairsFit);
     if (!words)
       return; // left to linalg-to-loops
     // With 32 vector registers, 8 x 3 accumulators (8 rows of 48 columns):
@@ -1401,6 +1448,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     p.int8 = true;
     p.vnni = int8Dot == "vnni" && p.vw == 16;
     p.smlad = int8Dot == "smlad";
+    p.maddubs = int8Dot == "maddubs" && (p.vw == 8 || p.vw == 16) && pairsFit;
     p.pack = true;
     p.chunk =
         std::clamp<int64_t>(chunkBytes / (p.k4() * p.nr() * 4), 1, p.panels);

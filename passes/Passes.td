@@ -180,8 +180,11 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     [ceil(K/4)][nr][4] of bytes, and per step of four k one 4-byte dot
     product per lane into i32 accumulators: AVX-512 VNNI's vpdpbusd with
     `int8-dot=vnni` (and a vector width of 16), two SMLADs per lane on an
-    Arm M-profile core with the DSP extension (`int8-dot=smlad`), otherwise
-    widening vector multiplies and adds. The requantization after it is the
+    Arm M-profile core with the DSP extension (`int8-dot=smlad`), on x86
+    without VNNI (`int8-dot=maddubs`, vector width 8 or 16) vpmaddubsw's
+    16-bit pair sums widened and added by vpmaddwd when no pair of
+    consecutive weights can saturate them (same sign, |w0| + |w1| <= 128,
+    checked at compile time), otherwise widening vector multiplies and adds. The requantization after it is the
     fused epilogue.
   }];
   let options = [
@@ -220,8 +223,8 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "the fewest 2x2 output tiles of a Winograd convolution">,
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"\"",
            "the 8-bit dot-product instruction: vnni (AVX-512 VNNI's "
-           "vpdpbusd), smlad (Arm's DSP extension), or none (widening "
-           "multiplies)">
+           "vpdpbusd), maddubs (x86's vpmaddubsw + vpmaddwd), smlad (Arm's "
+           "DSP extension), or none (widening multiplies)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

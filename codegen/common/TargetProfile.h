@@ -43,8 +43,11 @@ struct TargetProfile {
   /// (four times their size) in the arena; not on a microcontroller.
   bool winograd = true;
   /// The 4-byte dot-product instruction of 8-bit contractions: "vnni"
-  /// (AVX-512 VNNI's vpdpbusd), "smlad" (two of Arm's DSP SMLADs), or none
-  /// (widening vector multiplies).
+  /// (AVX-512 VNNI's vpdpbusd), "maddubs" (x86 without VNNI: vpmaddubsw's
+  /// saturating 16-bit pair sums, then vpmaddwd; exact only for weights
+  /// whose pairs stay below 2^15, so the quantizer gives such targets 7-bit
+  /// weights), "smlad" (two of Arm's DSP SMLADs), or none (widening vector
+  /// multiplies).
   std::string int8Dot;
   /// The ISA rounds half to even in one instruction (SSE4.1, AArch64):
   /// math.roundeven stays for LLVM instead of its integer expansion.

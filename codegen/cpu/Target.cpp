@@ -57,8 +57,12 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     if (!has("avx512f")) {
       profile.vectorWidth = has("avx") ? 8 : 4;
       profile.tileM = 6;
+      if (has("avx2"))
+        profile.int8Dot = "maddubs";
     } else if (has("avx512vnni")) {
       profile.int8Dot = "vnni";
+    } else if (has("avx512bw")) {
+      profile.int8Dot = "maddubs";
     }
   } else if (triple.isAArch64()) {
     // 32 NEON registers of 4 lanes: 8x3 accumulators (OpenBLAS's 8x12).
@@ -114,9 +118,12 @@ kiln::createTargetMachine(const TargetRequest &request) {
   const std::string &t = request.target;
   if (t == "host") {
     triple = sys::getProcessTriple();
-    if (cpu.empty())
+    // The host's features go with the host's CPU; an --mcpu given on the
+    // host (say haswell, to build for older machines) brings its own.
+    bool hostCPU = cpu.empty();
+    if (hostCPU)
       cpu = sys::getHostCPUName().str();
-    if (features.empty()) {
+    if (features.empty() && hostCPU) {
       SubtargetFeatures host;
       for (auto &feature : sys::getHostCPUFeatures())
         host.AddFeature(feature.first(), feature.second);

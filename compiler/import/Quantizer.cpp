@@ -5,7 +5,8 @@
 // converted it to opset 17 and inferred its shapes. The QDQ form it writes
 // is ONNX Runtime's: uint8 activations (asymmetric, from the calibrated
 // min/max widened to hold 0), int8 weights symmetric per output channel
-// (scale max|w| / 127, values in [-127, 127]), int32 biases at scale
+// (scale max|w| / 127, values in [-127, 127]; / 64 and [-64, 64] for x86
+// without VNNI, QuantizeOptions::weightMax), int32 biases at scale
 // x_scale * w_scale. kiln-fuse-qdq then makes each pattern one 8-bit
 // convolution. Compiled with exceptions and RTTI, like OnnxLoader.cpp.
 //
@@ -423,10 +424,11 @@ bool kiln::writeQuantizedModel(const std::string &path,
           float most = 0;
           for (int64_t j = 0; j < k; ++j)
             most = std::max(most, std::fabs(wf[at(o, j)]));
-          sw[o] = most > 0 ? most / 127.0f : 1.0f;
+          float top = static_cast<float>(options.weightMax);
+          sw[o] = most > 0 ? most / top : 1.0f;
           for (int64_t j = 0; j < k; ++j)
-            wq[at(o, j)] = static_cast<int8_t>(std::clamp(
-                std::nearbyint(wf[at(o, j)] / sw[o]), -127.0f, 127.0f));
+            wq[at(o, j)] = static_cast<int8_t>(
+                std::clamp(std::nearbyint(wf[at(o, j)] / sw[o]), -top, top));
         }
         layer.minWeightScale = *std::min_element(sw.begin(), sw.end());
         layer.maxWeightScale = *std::max_element(sw.begin(), sw.end());

@@ -195,6 +195,7 @@ def run_case(name, args):
         # dynamic dimension, a sequence, an optional) is pinned to the shape
         # of the first data set's value, as a user compiles for their data.
         cmd = [args.kilnc, model, "--emit=so", "--name=" + name, "-o", so]
+        cmd += args.kilnc_flags
         first_data = os.path.join(case_dir, "test_data_set_0")
         if os.path.isdir(first_data):
             cmd.append("--input-shapes-from=" + first_data)
@@ -353,6 +354,8 @@ def main():
     ap.add_argument("--work", required=True, help="scratch directory")
     ap.add_argument("-j", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--filter", help="only cases whose name matches REGEX (re.search)")
+    ap.add_argument("--kilnc-flag", dest="kilnc_flags", action="append", default=[],
+                    help="one more flag for kilnc (repeatable), e.g. --kilnc-flag=--mcpu=haswell")
     ap.add_argument("--update-xfail", action="store_true",
                     help="rewrite --xfail with the current failures; exit 0")
     ap.add_argument("--compile-timeout", type=int, default=COMPILE_TIMEOUT)

@@ -109,6 +109,9 @@ def main():
     ap.add_argument("--calibration", type=int, default=32)
     ap.add_argument("--eval", type=int, default=200)
     ap.add_argument("--min-agreement", type=float, default=98.0)
+    ap.add_argument("--kilnc-flag", dest="kilnc_flags", action="append",
+                    default=[], help="one more flag for kilnc (repeatable): "
+                    "--kilnc-flag=--mcpu=haswell quantizes for that CPU")
     args = ap.parse_args()
     os.makedirs(args.work, exist_ok=True)
     model_path = os.path.join(args.model, "model.onnx")
@@ -121,9 +124,11 @@ def main():
     i8 = os.path.join(args.work, "int8", "model.so")
     for path in (f32, i8):
         os.makedirs(os.path.dirname(path), exist_ok=True)
-    subprocess.run([kilnc, model_path, "-o", f32], check=True)
+    subprocess.run([kilnc, model_path, "-o", f32] + args.kilnc_flags,
+                   check=True)
     subprocess.run([kilnc, model_path, "-o", i8, "--quantize=int8",
-                    "--calibrate=" + calib, "--quantize-report"], check=True)
+                    "--calibrate=" + calib, "--quantize-report"]
+                   + args.kilnc_flags, check=True)
 
     def weights(so, kind="WEIGHTS_SIZE"):
         header = os.path.join(os.path.dirname(so), "model.h")

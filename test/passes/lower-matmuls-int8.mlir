@@ -1,6 +1,7 @@
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false int8-dot=vnni" --canonicalize --cse | FileCheck %s
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=WIDEN
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false int8-dot=smlad tile-m=4 tile-n-vectors=1 vector-width=4" --canonicalize --cse | FileCheck %s --check-prefix=SMLAD
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false int8-dot=maddubs tile-m=6 vector-width=8" --canonicalize --cse | FileCheck %s --check-prefix=MADDUBS
 // An 8-bit contraction (signed weights by unsigned activations into i32)
 // runs four bytes of k per step: the constant weights become i32 words of
 // four consecutive k at compile time (K = 6: two words a row, the second
@@ -47,6 +48,16 @@ memref.global "private" constant @w : memref<2x6xi8> = dense<[[1, 2, 3, 4, 5, 6]
 // SMLAD: arith.shrui {{.*}} : i32
 // SMLAD: llvm.call_intrinsic "llvm.arm.smlad"
 // SMLAD-NOT: arith.muli {{.*}} : vector<4xi32>
+// On x86 without VNNI, vpmaddubsw sums the products of bytes 0-1 and 2-3
+// in 16 bits (saturating) and vpmaddwd by ones adds the two into the lane:
+// exact here, as no pair of consecutive weights can reach 2^15.
+// MADDUBS-LABEL: func @int8_conv
+// MADDUBS: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"({{.*}}) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
+// MADDUBS: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"({{.*}}) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
+// MADDUBS-NOT: arith.muli
+// MADDUBS-LABEL: func @int8_conv_saturating
+// MADDUBS-NOT: llvm.call_intrinsic
+// MADDUBS: arith.muli {{.*}} : vector<8xi32>
 // WIDEN-LABEL: func @int8_conv
 // WIDEN-NOT: llvm.call_intrinsic
 // WIDEN: arith.extui {{.*}} : vector<16xi8> to vector<16xi32>
@@ -78,6 +89,23 @@ func.func @int8_conv(%b: memref<6x20xi8>, %mult: memref<2xf32>, %y: memref<2x20x
     %c2 = arith.minimumf %c1, %hi : f32
     %q = arith.fptoui %c2 : f32 to i8
     linalg.yield %q : i8
+  }
+  return
+}
+
+// Weights 100 and 29 side by side (bytes 0 and 1 of a word): 255 * 129
+// overflows vpmaddubsw's 16-bit sum, so x86 without VNNI widens instead.
+memref.global "private" constant @w_big : memref<2x6xi8> = dense<[[100, 29, 3, 4, 5, 6], [-1, -2, -3, -4, -5, -6]]>
+func.func @int8_conv_saturating(%b: memref<6x20xi8>, %c: memref<2x20xi32>) {
+  %a = memref.get_global @w_big : memref<2x6xi8>
+  linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<2x6xi8>, memref<6x20xi8>) outs(%c : memref<2x20xi32>) {
+  ^bb0(%x: i8, %w: i8, %acc: i32):
+    %0 = arith.extsi %x : i8 to i32
+    %1 = arith.extui %w : i8 to i32
+    %2 = arith.muli %0, %1 : i32
+    %3 = arith.addi %acc, %2 : i32
+    linalg.yield %3 : i32
   }
   return
 }

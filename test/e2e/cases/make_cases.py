@@ -464,11 +464,11 @@ def requantize(acc, sx, sw, sy, zy, dtype):
 
 
 def qlinearconv_case(name, shape, f, k, stride, pad, group, xdtype,
-                     per_channel, bias):
+                     per_channel, bias, wmax=127):
     n, c, h, wd = shape
     info = np.iinfo(xdtype)
     x = rng.integers(info.min, info.max + 1, shape).astype(xdtype)
-    w = rng.integers(-127, 128, (f, c // group, k, k)).astype(np.int8)
+    w = rng.integers(-wmax, wmax + 1, (f, c // group, k, k)).astype(np.int8)
     zx = np.array(int(info.min) + 117, xdtype)
     sx = np.array(0.02, np.float32)
     sw = (rng.uniform(0.002, 0.01, f) if per_channel
@@ -622,3 +622,15 @@ def qdq_matmul_case(name):
 
 
 qdq_matmul_case("qdq_matmul_gather")
+
+
+# 7-bit weights ([-64, 64], what kilnc --quantize gives x86 without VNNI):
+# there the kernel sums byte pairs in 16 bits with vpmaddubsw, which these
+# cannot saturate (cases.x86-avx2.int8 compiles them for Haswell). Unsigned
+# 3x3 with an odd image; a stem (K = 27); signed input, 1x1, two groups.
+qlinearconv_case("qlinearconv_u8_3x3_7bit", (1, 16, 13, 11), 24, 3, 1, 1, 1,
+                 np.uint8, True, True, wmax=64)
+qlinearconv_case("qlinearconv_u8_stem_7bit", (1, 3, 19, 17), 20, 3, 2, 1, 1,
+                 np.uint8, True, True, wmax=64)
+qlinearconv_case("qlinearconv_s8_1x1_groups_7bit", (2, 32, 7, 9), 40, 1, 1,
+                 0, 2, np.int8, False, False, wmax=64)
