@@ -84,6 +84,11 @@ struct GemmPlan {
   // of 2-3 summed into 16 bits, saturating) then vpmaddwd by ones; only
   // where A's pairs cannot saturate.
   bool maddubs = false;
+  // `maddubs` for weights that could saturate it: A is [m][k4][2] words,
+  // each weight w split into w >> 1 (in [-64, 63], whose pairs cannot
+  // saturate) and w & 1, and each dot product is 2 * dot(u, w >> 1) +
+  // dot(u, w & 1): two vpmaddubsw and two vpmaddwd, exact.
+  bool maddubsSplit = false;
   int64_t nr() const { return nv * vw; }
   int64_t k4() const { return (k + 3) / 4; }
 };
@@ -440,7 +445,8 @@ private:
   /// 16-bit sum; vpmaddwd by ones adds the two sums of each lane into 32
   /// bits. Exact because lowerInt8 takes this path only for weights whose
   /// pairs cannot reach 2^15 (255 * (|w0| + |w1|) with |w0| + |w1| <= 128).
-  Value maddubsDot4(OpBuilder &nb, Location l, Value acc, Value u, Value s) {
+  Value maddubsDot4(OpBuilder &nb, Location l, Value acc, Value u, Value s,
+                    int16_t times = 1) {
     bool wide = p.vw == 16;
     auto bytes = VectorType::get({4 * p.vw}, nb.getIntegerType(8));
     auto halves = VectorType::get({2 * p.vw}, nb.getIntegerType(16));
@@ -458,11 +464,19 @@ private:
                        {nb.create<vector::BitCastOp>(l, bytes, u),
                         nb.create<vector::BitCastOp>(l, bytes, s)});
     Value ones = nb.create<arith::ConstantOp>(
-        l, DenseElementsAttr::get(halves, nb.getI16IntegerAttr(1)));
+        l, DenseElementsAttr::get(halves, nb.getI16IntegerAttr(times)));
     Value sums =
         call(wide ? "llvm.x86.avx512.pmaddw.d.512" : "llvm.x86.avx2.pmadd.wd",
              vecType(), {pairs, ones});
     return nb.create<arith::AddIOp>(l, acc, sums);
+  }
+
+  /// maddubsDot4 for weights split into w >> 1 (`hi`) and w & 1 (`lo`):
+  /// acc + 2 * dot(u, hi) + dot(u, lo), the first vpmaddwd by twos.
+  Value maddubsSplitDot4(OpBuilder &nb, Location l, Value acc, Value u,
+                         Value hi, Value lo) {
+    acc = maddubsDot4(nb, l, acc, u, hi, /*times=*/2);
+    return maddubsDot4(nb, l, acc, u, lo);
   }
 
   /// dot4 on an Arm M-profile core with the DSP extension, lane by lane
@@ -689,10 +703,24 @@ private:
                                 l, bytes, Bp,
                                 ValueRange{local, kk, index(v * p.vw * 4)})));
             SmallVector<Value> next;
-            for (int64_t r = 0; r < rows; ++r) {
+            auto word = [&](int64_t r, Value at) -> Value {
               Value s =
-                  nb.create<memref::LoadOp>(l, A, ValueRange{rowIdx[r], kk});
-              Value sv = nb.create<vector::BroadcastOp>(l, vecType(), s);
+                  nb.create<memref::LoadOp>(l, A, ValueRange{rowIdx[r], at});
+              return nb.create<vector::BroadcastOp>(l, vecType(), s);
+            };
+            for (int64_t r = 0; r < rows; ++r) {
+              if (p.maddubsSplit) {
+                Value at = nb.create<arith::MulIOp>(l, kk, index(2));
+                Value hi = word(r, at);
+                Value lo = word(r, nb.create<arith::AddIOp>(l, at, index(1)));
+                for (int64_t v = 0; v < p.nv; ++v)
+                  next.push_back(!bv[v] ? iter[r * p.nv + v]
+                                        : maddubsSplitDot4(nb, l,
+                                                           iter[r * p.nv + v],
+                                                           bv[v], hi, lo));
+                continue;
+              }
+              Value sv = word(r, kk);
               for (int64_t v = 0; v < p.nv; ++v)
                 next.push_back(
                     !bv[v] ? iter[r * p.nv + v]
@@ -821,9 +849,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// The [m, k] i8 constant `a` (a view of a whole constant global, through
   /// subviews and reshapes) repacked as a new global of i32 words [m][k4],
   /// word q of row i holding a[i][4q + t] in byte t (zeros past k); null
-  /// when `a` is no such constant.
+  /// when `a` is no such constant. `pairsFit`: whether vpmaddubsw can sum
+  /// its pairs exactly; when not and `split`, the words are [m][k4 * 2],
+  /// those of w >> 1 and of w & 1 side by side (GemmPlan::maddubsSplit).
   Value packedInt8Words(OpBuilder &b, Location loc, Value a, int64_t m,
-                        int64_t k, bool &pairsFit) {
+                        int64_t k, bool split, bool &pairsFit) {
     auto type = cast<MemRefType>(a.getType());
     SmallVector<int64_t> strides;
     int64_t offset;
@@ -873,8 +903,20 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     std::string suffix = "_dot4";
     if (offset)
       suffix += "_" + std::to_string(offset);
-    return newConstant(b, loc, global, suffix, {m, k4},
-                       ArrayRef<int32_t>(words));
+    if (pairsFit || !split)
+      return newConstant(b, loc, global, suffix, {m, k4},
+                         ArrayRef<int32_t>(words));
+    std::vector<int32_t> halves(2 * m * k4, 0);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t kk = 0; kk < k; ++kk) {
+        int w = data[offset + i * strides[0] + kk * strides[1]];
+        int64_t at = 2 * (i * k4 + kk / 4);
+        int shift = 8 * (kk % 4);
+        halves[at] |= static_cast<int32_t>(uint32_t(uint8_t(w >> 1)) << shift);
+        halves[at + 1] |= static_cast<int32_t>(uint32_t(w & 1) << shift);
+      }
+    return newConstant(b, loc, global, suffix + "_split", {m, 2 * k4},
+                       ArrayRef<int32_t>(halves));
   }
 
   /// How a GEMM's operands reach a rows function. An operand that is a
@@ -1435,9 +1477,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   void lowerInt8(linalg::LinalgOp op, GemmPlan p) {
     OpBuilder b(op);
     Location loc = op.getLoc();
+    bool maddubs = int8Dot == "maddubs" && (p.vw == 8 || p.vw == 16);
     bool pairsFit = false;
-    Value words =
-        packedInt8Words(b, loc, op->getOperand(0), p.m, p.k, pairsFit);
+    Value words = packedInt8Words(b, loc, op->getOperand(0), p.m, p.k,
+                                  /*split=*/maddubs, pairsFit);
     if (!words)
       return; // left to linalg-to-loops
     // With 32 vector registers, 8 x 3 accumulators (8 rows of 48 columns):
@@ -1448,7 +1491,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     p.int8 = true;
     p.vnni = int8Dot == "vnni" && p.vw == 16;
     p.smlad = int8Dot == "smlad";
-    p.maddubs = int8Dot == "maddubs" && (p.vw == 8 || p.vw == 16) && pairsFit;
+    p.maddubs = maddubs && pairsFit;
+    p.maddubsSplit = maddubs && !pairsFit;
     p.pack = true;
     p.chunk =
         std::clamp<int64_t>(chunkBytes / (p.k4() * p.nr() * 4), 1, p.panels);

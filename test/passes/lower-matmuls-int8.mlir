@@ -55,9 +55,18 @@ memref.global "private" constant @w : memref<2x6xi8> = dense<[[1, 2, 3, 4, 5, 6]
 // MADDUBS: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"({{.*}}) : (vector<32xi8>, vector<32xi8>) -> vector<16xi16>
 // MADDUBS: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"({{.*}}) : (vector<16xi16>, vector<16xi16>) -> vector<8xi32>
 // MADDUBS-NOT: arith.muli
+// Weights that could saturate it are split into w >> 1 and w & 1 (two
+// words per step, side by side): 2 * dot(u, w >> 1) + dot(u, w & 1).
 // MADDUBS-LABEL: func @int8_conv_saturating
-// MADDUBS-NOT: llvm.call_intrinsic
-// MADDUBS: arith.muli {{.*}} : vector<8xi32>
+// MADDUBS-DAG: %[[TWOS:.*]] = arith.constant dense<2> : vector<16xi16>
+// MADDUBS-DAG: %[[ONES:.*]] = arith.constant dense<1> : vector<16xi16>
+// MADDUBS: memref.load {{.*}} : memref<2x4xi32>
+// MADDUBS: memref.load {{.*}} : memref<2x4xi32>
+// MADDUBS: %[[HI:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// MADDUBS: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[HI]], %[[TWOS]])
+// MADDUBS: %[[LO:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// MADDUBS: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[LO]], %[[ONES]])
+// MADDUBS-NOT: arith.muli
 // WIDEN-LABEL: func @int8_conv
 // WIDEN-NOT: llvm.call_intrinsic
 // WIDEN: arith.extui {{.*}} : vector<16xi8> to vector<16xi32>
@@ -94,7 +103,7 @@ func.func @int8_conv(%b: memref<6x20xi8>, %mult: memref<2xf32>, %y: memref<2x20x
 }
 
 // Weights 100 and 29 side by side (bytes 0 and 1 of a word): 255 * 129
-// overflows vpmaddubsw's 16-bit sum, so x86 without VNNI widens instead.
+// overflows vpmaddubsw's 16-bit sum, so x86 without VNNI splits them.
 memref.global "private" constant @w_big : memref<2x6xi8> = dense<[[100, 29, 3, 4, 5, 6], [-1, -2, -3, -4, -5, -6]]>
 func.func @int8_conv_saturating(%b: memref<6x20xi8>, %c: memref<2x20xi32>) {
   %a = memref.get_global @w_big : memref<2x6xi8>
@@ -112,3 +121,7 @@ func.func @int8_conv_saturating(%b: memref<6x20xi8>, %c: memref<2x20xi32>) {
 
 // The words of @w, little-endian: 1 2 3 4 | 5 6 0 0 | -1 -2 -3 -4 | -5 -6 0 0.
 // CHECK: w_dot4: "0x040000000102030405060000FFFEFDFCFBFA0000"
+// The split words of @w_big, per row and step w >> 1 then w & 1: 50 14 1 2
+// | 0 1 1 0 | 2 3 0 0 | 1 0 0 0, then -1 -1 -2 -2 | 1 0 1 0 | -3 -3 0 0 |
+// 1 0 0 0.
+// MADDUBS: w_big_dot4_split: "0x04000000320E0102000101000203000001000000FFFFFEFE01000100FDFD000001000000"
