@@ -5,8 +5,9 @@
  * pieces per thread, which the caller and the workers claim one at a time.
  * Workers spin for a while on a generation counter before they sleep on a
  * condition variable, since a model makes hundreds of such calls per run,
- * each a fraction of a millisecond. With one thread (the default) no worker exists and the loop
- * runs on the caller. KILN_RUNTIME_BAREMETAL builds have no pool at all.
+ * each a fraction of a millisecond. With one thread (the default) no worker
+ *exists and the loop runs on the caller. KILN_RUNTIME_BAREMETAL builds have no
+ *pool at all.
  *
  * One model runs in parallel at a time: a call made while another is in
  * flight (a second application thread running a model) runs on its caller.
@@ -29,9 +30,9 @@ int kiln_set_num_threads(int threads) {
 
 int kiln_get_num_threads(void) { return 1; }
 
-void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
-                        void *b3, void *b4, void *b5, void *b6, void *b7,
-                        int64_t x, int64_t y, int64_t n) {
+void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2, void *b3,
+                        void *b4, void *b5, void *b6, void *b7, int64_t x,
+                        int64_t y, int64_t n) {
   fn(b0, b1, b2, b3, b4, b5, b6, b7, x, y, 0, n);
 }
 
@@ -54,18 +55,36 @@ static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   kiln_rows_fn fn;
   void *p[KILN_ROWS_BUFFERS];
-  int64_t x, y, n;
+  int64_t x, y, n, parts;
 } job;
 
 /* Pieces are claimed from `ticket`: the job's generation (high 32 bits),
- * its number of pieces (16 bits) and the next unclaimed piece (low 16 bits).
- * A thread claims with a compare-and-swap that also checks the generation,
- * so a worker that wakes late never runs a piece of a finished job, and the
- * caller, which claims too, runs every piece nobody else took: a worker that
- * the OS does not schedule in time costs nothing but its share. */
-static uint64_t ticket;
-static unsigned generation; /* what sleeping and spinning workers watch */
-static int done;            /* pieces of the job in flight that have ended */
+ * and the unclaimed pieces [low, high) (16 bits each). The caller claims
+ * from the low end, the workers from the high end, so that with two threads
+ * each runs the same end of every loop, layer after layer: a convolution
+ * then mostly reads the rows its own core wrote (on a machine whose cores
+ * share no cache, fetching the other core's lines is what a second thread
+ * mostly costs). A thread claims with a compare-and-swap that also checks
+ * the generation, so a worker that wakes late never runs a piece of a
+ * finished job, and the caller runs every piece nobody else took: a worker
+ * that the OS does not schedule in time costs nothing but its share. */
+/* Each of the three on a cache line of its own: workers spin reading
+ * `generation` while the threads claim pieces from `ticket` and count them
+ * in `done`; sharing a line, every claim would pull it away from the
+ * spinners and back. */
+#define KILN_CACHE_LINE 64
+static struct {
+  uint64_t v;
+  char pad[KILN_CACHE_LINE - sizeof(uint64_t)];
+} ticket __attribute__((aligned(KILN_CACHE_LINE)));
+static struct { /* what sleeping and spinning workers watch */
+  unsigned v;
+  char pad[KILN_CACHE_LINE - sizeof(unsigned)];
+} generation __attribute__((aligned(KILN_CACHE_LINE)));
+static struct { /* pieces of the job in flight that have ended */
+  int v;
+  char pad[KILN_CACHE_LINE - sizeof(int)];
+} done __attribute__((aligned(KILN_CACHE_LINE)));
 
 static void cpuRelax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -75,23 +94,27 @@ static void cpuRelax(void) {
 #endif
 }
 
-/* Claims and runs pieces of job `gen` until none is left. */
-static void runPieces(unsigned gen) {
+/* Claims and runs pieces of job `gen` until none is left, from the high
+ * end (`fromHigh`, the workers) or the low one (the caller). */
+static void runPieces(unsigned gen, int fromHigh) {
   for (;;) {
-    uint64_t t = __atomic_load_n(&ticket, __ATOMIC_ACQUIRE);
-    int64_t parts = (int64_t)((t >> 16) & 0xffff), part = (int64_t)(t & 0xffff);
-    if ((unsigned)(t >> 32) != gen || part >= parts)
+    uint64_t t = __atomic_load_n(&ticket.v, __ATOMIC_ACQUIRE);
+    int64_t low = (int64_t)((t >> 16) & 0xffff), high = (int64_t)(t & 0xffff);
+    int64_t part = fromHigh ? high - 1 : low, parts;
+    if ((unsigned)(t >> 32) != gen || low >= high)
       return;
-    if (!__atomic_compare_exchange_n(&ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE))
+    if (!__atomic_compare_exchange_n(&ticket.v, &t,
+                                     fromHigh ? t - 1 : t + (1u << 16), 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
       continue;
+    parts = job.parts;
     {
       int64_t begin = job.n * part / parts, end = job.n * (part + 1) / parts;
       if (begin < end)
         job.fn(job.p[0], job.p[1], job.p[2], job.p[3], job.p[4], job.p[5],
                job.p[6], job.p[7], job.x, job.y, begin, end);
     }
-    __atomic_add_fetch(&done, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&done.v, 1, __ATOMIC_RELEASE);
   }
 }
 
@@ -101,17 +124,17 @@ static void *workerMain(void *arg) {
   for (;;) {
     unsigned now;
     int spins = 0;
-    while ((now = __atomic_load_n(&generation, __ATOMIC_ACQUIRE)) == seen &&
+    while ((now = __atomic_load_n(&generation.v, __ATOMIC_ACQUIRE)) == seen &&
            spins++ < KILN_SPINS * 16)
       cpuRelax();
     if (now == seen) {
       pthread_mutex_lock(&lock);
-      while ((now = __atomic_load_n(&generation, __ATOMIC_ACQUIRE)) == seen)
+      while ((now = __atomic_load_n(&generation.v, __ATOMIC_ACQUIRE)) == seen)
         pthread_cond_wait(&wake, &lock);
       pthread_mutex_unlock(&lock);
     }
     seen = now;
-    runPieces(now);
+    runPieces(now, 1);
   }
   return 0;
 }
@@ -132,9 +155,9 @@ int kiln_set_num_threads(int threads) {
 
 int kiln_get_num_threads(void) { return numThreads; }
 
-void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
-                        void *b3, void *b4, void *b5, void *b6, void *b7,
-                        int64_t x, int64_t y, int64_t n) {
+void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2, void *b3,
+                        void *b4, void *b5, void *b6, void *b7, int64_t x,
+                        int64_t y, int64_t n) {
   /* A few pieces per thread, so that a late thread's share is small. */
   int64_t parts = (int64_t)numThreads * 4;
   unsigned gen;
@@ -159,16 +182,17 @@ void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
   job.x = x;
   job.y = y;
   job.n = n;
-  __atomic_store_n(&done, 0, __ATOMIC_RELAXED);
-  gen = __atomic_load_n(&generation, __ATOMIC_RELAXED) + 1;
-  __atomic_store_n(&ticket, ((uint64_t)gen << 32) | ((uint64_t)parts << 16),
+  job.parts = parts;
+  __atomic_store_n(&done.v, 0, __ATOMIC_RELAXED);
+  gen = __atomic_load_n(&generation.v, __ATOMIC_RELAXED) + 1;
+  __atomic_store_n(&ticket.v, ((uint64_t)gen << 32) | (uint64_t)parts,
                    __ATOMIC_RELEASE);
   pthread_mutex_lock(&lock);
-  __atomic_store_n(&generation, gen, __ATOMIC_RELEASE);
+  __atomic_store_n(&generation.v, gen, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
-  runPieces(gen);
-  while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) != parts) {
+  runPieces(gen, 0);
+  while (__atomic_load_n(&done.v, __ATOMIC_ACQUIRE) != parts) {
     if (spins++ < KILN_SPINS)
       cpuRelax();
     else
