@@ -22,6 +22,8 @@
 // [K, N], on the transposed activations [1, K, M, 1]. DQ -> MaxPool -> Q
 // with one scale and zero point on both sides is a MaxPool of the 8-bit
 // tensor: DQ and Q are monotone and Q(DQ(v)) = v, so the max commutes.
+// DQ -> GlobalAveragePool -> [Flatten] -> Q sums the bytes in i32 and
+// requantizes that sum once, as ONNX Runtime's QLinearGlobalAveragePool.
 // An embedding table stored in 8 bits, Gather(DQ(table), ids), gathers the
 // bytes and dequantizes only the rows it read.
 // The DequantizeLinear ops stay for any other user (canonicalisation drops
@@ -384,6 +386,98 @@ struct FuseMaxPool : OpRewritePattern<onnx::QuantizeLinearOp> {
   }
 };
 
+/// DQ -> GlobalAveragePool -> [Flatten | Reshape] -> Q, per tensor: the
+/// mean of the bytes as ONNX Runtime's QLinearGlobalAveragePool takes it,
+/// the sum of each plane's n bytes in i32 less n * x_zero_point, times
+/// x_scale / (y_scale * n) in f32, rounded and saturated around
+/// y_zero_point (a QuantizeLinear of scale 1); a Flatten or Reshape after
+/// the pool then moves the bytes. Not the float simulation's arithmetic
+/// (dequantize, sum and divide in f32), but exact integers up to the one
+/// rounding of the product.
+struct FuseGlobalAveragePool : OpRewritePattern<onnx::QuantizeLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(onnx::QuantizeLinearOp q,
+                                PatternRewriter &rewriter) const override {
+    Value v = q.getX();
+    Operation *reshape = v.getDefiningOp();
+    if (reshape && isa<onnx::FlattenOp, onnx::ReshapeOp>(reshape) &&
+        reshape->hasOneUse())
+      v = reshape->getOperand(0);
+    else
+      reshape = nullptr;
+    auto pool = v.getDefiningOp<onnx::GlobalAveragePoolOp>();
+    if (!pool || !pool->hasOneUse())
+      return failure();
+    auto dq = pool.getX().getDefiningOp<onnx::DequantizeLinearOp>();
+    if (!dq)
+      return failure();
+    auto xType = tensorType(dq.getX()), poolType = tensorType(pool.getY());
+    auto qType = tensorType(q.getY());
+    Type xt = xType.getElementType(), yt = qType.getElementType();
+    SmallVector<float> sx, sy;
+    auto zx = zeroPoint(dq.getXZeroPoint());
+    if (!isByte(xt) || !isByte(yt) || !xType.hasStaticShape() ||
+        xType.getRank() < 3 || !poolType.hasStaticShape() ||
+        failed(getConstantFloats(dq.getXScale(), sx)) ||
+        failed(getConstantFloats(q.getYScale(), sy)) || sx.size() != 1 ||
+        sy.size() != 1 || !zx || !(sy[0] > 0))
+      return failure();
+    int64_t n = 1;
+    SmallVector<int64_t> axes;
+    for (int64_t d = 2; d < xType.getRank(); ++d) {
+      n *= xType.getDimSize(d);
+      axes.push_back(d);
+    }
+    // The sum of n bytes fits i32 with room (and f32 holds it exactly
+    // below 2^24, which is 65793 bytes a plane).
+    if (n <= 0 || n > (int64_t(1) << 23) / 255)
+      return failure();
+    Location loc = q.getLoc();
+    Type i32 = rewriter.getI32Type(), f32 = rewriter.getF32Type();
+    auto like = [](RankedTensorType t, Type et) {
+      return RankedTensorType::get(t.getShape(), et);
+    };
+    auto scalar = [&](Attribute value, Type et) -> Value {
+      auto type = RankedTensorType::get({}, et);
+      return rewriter.create<onnx::ConstantOp>(
+          loc, type, DenseElementsAttr::get(type, value));
+    };
+    auto axesType =
+        RankedTensorType::get({(int64_t)axes.size()}, rewriter.getI64Type());
+    Value axesValue = rewriter.create<onnx::ConstantOp>(
+        loc, axesType, DenseElementsAttr::get(axesType, ArrayRef(axes)));
+    Value wide = rewriter.create<onnx::CastOp>(
+        loc, like(xType, i32), dq.getX(),
+        rewriter.getI64IntegerAttr(6 /*INT32*/), rewriter.getI64IntegerAttr(1));
+    Value sum = rewriter.create<onnx::ReduceSumOp>(
+        loc, like(poolType, i32), wide, axesValue,
+        rewriter.getI64IntegerAttr(1), rewriter.getI64IntegerAttr(0));
+    Value centered = rewriter.create<onnx::SubOp>(
+        loc, like(poolType, i32), sum,
+        scalar(rewriter.getI32IntegerAttr(n * *zx), i32));
+    Value floats = rewriter.create<onnx::CastOp>(
+        loc, like(poolType, f32), centered,
+        rewriter.getI64IntegerAttr(1 /*FLOAT*/), rewriter.getI64IntegerAttr(1));
+    float multiplier = sx[0] / (sy[0] * static_cast<float>(n));
+    Value scaled = rewriter.create<onnx::MulOp>(
+        loc, like(poolType, f32), floats,
+        scalar(rewriter.getF32FloatAttr(multiplier), f32));
+    Value bytes = rewriter.create<onnx::QuantizeLinearOp>(
+        loc, like(poolType, yt), scaled,
+        scalar(rewriter.getF32FloatAttr(1.0f), f32),
+        zeroPointOr(rewriter, loc, q.getYZeroPoint(), yt, 1), q.getAxisAttr());
+    if (auto flatten = dyn_cast_or_null<onnx::FlattenOp>(reshape))
+      bytes = rewriter.create<onnx::FlattenOp>(loc, qType, bytes,
+                                               flatten.getAxisAttr());
+    else if (auto r = dyn_cast_or_null<onnx::ReshapeOp>(reshape))
+      bytes = rewriter.create<onnx::ReshapeOp>(loc, qType, bytes, r.getShape(),
+                                               r.getAllowzeroAttr());
+    rewriter.replaceOp(q, bytes);
+    return success();
+  }
+};
+
 /// Gather(DQ(table [V, D], per tensor or per column), ids) on axis 0:
 /// DQ(Gather(table, ids)) along the last axis, the same values from the
 /// rows that are read instead of the whole table dequantized every run.
@@ -419,8 +513,8 @@ struct FuseGather : OpRewritePattern<onnx::GatherOp> {
 struct FuseQDQPass : kiln::impl::FuseQDQBase<FuseQDQPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseConv, FuseGemm, FuseMatMul, FuseMaxPool, FuseGather>(
-        &getContext());
+    patterns.add<FuseConv, FuseGemm, FuseMatMul, FuseMaxPool,
+                 FuseGlobalAveragePool, FuseGather>(&getContext());
     if (failed(
             applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -72,8 +72,12 @@ def FuseQDQ : Pass<"kiln-fuse-qdq", "mlir::func::FuncOp"> {
     Clip with constant bounds, and a QuantizeLinear: the QDQ form of an
     8-bit convolution. After: one onnx.QLinearConv on the 8-bit tensors;
     the activation becomes its `kiln.clamp` = [lo, hi] on the output's
-    8-bit scale. Runs before constant folding, which would otherwise fold
-    the weights' DequantizeLinear into float weights.
+    8-bit scale. Likewise a Gemm or a MatMul by constant weights becomes a
+    1x1 QLinearConv, DQ -> MaxPool -> Q (one scale) a MaxPool of the bytes,
+    DQ -> GlobalAveragePool -> [Flatten] -> Q an i32 sum of the bytes
+    requantized once, and a Gather of a DQ'd table a Gather of its bytes.
+    Runs before constant folding, which would otherwise fold the weights'
+    DequantizeLinear into float weights.
   }];
 }
 

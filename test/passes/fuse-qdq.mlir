@@ -2,6 +2,7 @@
 // DQ -> Conv -> [Relu | Clip] -> Q becomes one QLinearConv on the 8-bit
 // tensors; the activation becomes its clamp on the output's scale.
 // DQ -> MaxPool -> Q with one scale and zero point is a MaxPool of bytes;
+// DQ -> GlobalAveragePool -> [Flatten] -> Q an i32 sum requantized once;
 // a Linear layer (DQ -> MatMul -> Add -> Q) a 1x1 QLinearConv; an 8-bit
 // embedding table's Gather gathers bytes.
 
@@ -102,6 +103,30 @@ func.func @max_pool_rescaled(%x: tensor<1x4x8x8xui8>) -> tensor<1x4x4x4xui8> {
   %p = "onnx.MaxPool"(%xd) {kernel_shape = [3, 3], pads = [1, 1, 1, 1], strides = [2, 2]} : (tensor<1x4x8x8xf32>) -> tensor<1x4x4x4xf32>
   %y = "onnx.QuantizeLinear"(%p, %s2, %z) : (tensor<1x4x4x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x4x4xui8>
   return %y : tensor<1x4x4x4xui8>
+}
+
+// A classifier's head, DQ -> GlobalAveragePool -> Flatten -> Q: each
+// plane's 6 bytes summed in i32, less 6 * 3, times 0.5 / (0.25 * 6) in f32,
+// quantized with scale 1, then the Flatten moves the bytes.
+// CHECK-LABEL: func @global_average_pool
+// CHECK-NOT: onnx.GlobalAveragePool
+// CHECK: %[[W:.*]] = "onnx.Cast"(%arg0) {{.*}}to = 6{{.*}} : (tensor<1x4x2x3xui8>) -> tensor<1x4x2x3xi32>
+// CHECK: %[[S:.*]] = "onnx.ReduceSum"(%[[W]], {{.*}}) {{.*}} -> tensor<1x4x1x1xi32>
+// CHECK: %[[C:.*]] = "onnx.Sub"(%[[S]], {{.*}}) : (tensor<1x4x1x1xi32>, tensor<i32>)
+// CHECK: %[[F:.*]] = "onnx.Cast"(%[[C]]) {{.*}}to = 1{{.*}} -> tensor<1x4x1x1xf32>
+// CHECK: %[[M:.*]] = "onnx.Mul"(%[[F]], {{.*}}) : (tensor<1x4x1x1xf32>, tensor<f32>)
+// CHECK: %[[Q:.*]] = "onnx.QuantizeLinear"(%[[M]], {{.*}}) {{.*}} -> tensor<1x4x1x1xui8>
+// CHECK: %[[Y:.*]] = "onnx.Flatten"(%[[Q]]) {{.*}} : (tensor<1x4x1x1xui8>) -> tensor<1x4xui8>
+// CHECK: return %[[Y]]
+func.func @global_average_pool(%x: tensor<1x4x2x3xui8>) -> tensor<1x4xui8> {
+  %s = "onnx.Constant"() {value = dense<0.5> : tensor<f32>} : () -> tensor<f32>
+  %s2 = "onnx.Constant"() {value = dense<0.25> : tensor<f32>} : () -> tensor<f32>
+  %z = "onnx.Constant"() {value = dense<3> : tensor<ui8>} : () -> tensor<ui8>
+  %xd = "onnx.DequantizeLinear"(%x, %s, %z) : (tensor<1x4x2x3xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x4x2x3xf32>
+  %p = "onnx.GlobalAveragePool"(%xd) : (tensor<1x4x2x3xf32>) -> tensor<1x4x1x1xf32>
+  %f = "onnx.Flatten"(%p) {axis = 1 : i64} : (tensor<1x4x1x1xf32>) -> tensor<1x4xf32>
+  %y = "onnx.QuantizeLinear"(%f, %s2, %z) : (tensor<1x4xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4xui8>
+  return %y : tensor<1x4xui8>
 }
 
 // A Linear layer, DQ -> MatMul -> Add(bias) -> Q with weights [K=4, N=3]

@@ -634,3 +634,37 @@ qlinearconv_case("qlinearconv_u8_stem_7bit", (1, 3, 19, 17), 20, 3, 2, 1, 1,
                  np.uint8, True, True, wmax=64)
 qlinearconv_case("qlinearconv_s8_1x1_groups_7bit", (2, 32, 7, 9), 40, 1, 1,
                  0, 2, np.int8, False, False, wmax=64)
+
+
+# DQ -> GlobalAveragePool -> Flatten -> Q -> DQ (a classifier's head in
+# ONNX Runtime's QDQ form): kiln-fuse-qdq sums each plane's bytes in i32 and
+# requantizes the sum once, as ONNX Runtime's QLinearGlobalAveragePool:
+# round((sum - n * zx) * (sx / (sy * n))) + zy, saturated (some channels
+# here saturate at both ends). The reference is that arithmetic, exactly.
+def qdq_global_average_pool_case(name):
+    shape = (2, 16, 7, 9)
+    n = shape[2] * shape[3]
+    x = rng.integers(0, 256, shape).astype(np.uint8)
+    sx, zx = np.float32(0.03), np.uint8(131)
+    sy, zy = np.float32(0.003), np.uint8(128)
+    inits = [numpy_helper.from_array(np.array(v), nm) for v, nm in (
+        (sx, "sx"), (zx, "zx"), (sy, "sy"), (zy, "zy"))]
+    N = helper.make_node
+    nodes = [
+        N("DequantizeLinear", ["x", "sx", "zx"], ["xd"]),
+        N("GlobalAveragePool", ["xd"], ["p"]),
+        N("Flatten", ["p"], ["f"], axis=1),
+        N("QuantizeLinear", ["f", "sy", "zy"], ["q"]),
+        N("DequantizeLinear", ["q", "sy", "zy"], ["y"]),
+    ]
+    g = helper.make_graph(nodes, name, [vi("x", TensorProto.UINT8, list(shape))],
+                          [vi("y", F, [shape[0], shape[1]])], inits)
+    total = x.astype(np.int64).sum(axis=(2, 3)) - n * int(zx)
+    mult = np.float32(sx) / (np.float32(sy) * np.float32(n))
+    v = total.astype(np.float32) * mult
+    q = np.clip(np.rint(v) + np.float32(zy), 0, 255).astype(np.uint8)
+    y = ((q.astype(np.int64) - int(zy)).astype(np.float32) * sy).astype(np.float32)
+    save_case(name, g, [x], [y])
+
+
+qdq_global_average_pool_case("qdq_global_average_pool")
