@@ -54,6 +54,12 @@ private:
     // Deep chains are rare; give up rather than recurse without end.
     if (depth > 64)
       return inf;
+    // Only f32 and f64 hold every bound below kFinite (f16's largest
+    // value is 65504, bf16's range is f32's with 8 bits of precision: an
+    // i32 made f16 is already infinite).
+    Type et = getElementTypeOrSelf(v.getType());
+    if (isa<FloatType>(et) && !et.isF32() && !et.isF64())
+      return inf;
     // A linalg op's body argument: the element of its input, which is
     // bounded like the input tensor.
     if (auto arg = dyn_cast<BlockArgument>(v)) {

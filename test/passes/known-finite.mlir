@@ -90,3 +90,24 @@ func.func @unbounded(%x: tensor<4x16xf32>, %y: tensor<4x16xi8>, %s: f32) -> (ten
   } -> tensor<4x16xf32>
   return %r, %t : tensor<4x16xf32>, tensor<4x16xf32>
 }
+
+// In f16 an i32 can be infinite (65504 is its largest value), and a
+// difference of two infinities NaN: nothing is marked.
+// CHECK-LABEL: func @half
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : f16
+// CHECK-NOT: nnan
+// CHECK: return
+func.func @half(%x: tensor<4x16xi32>) -> tensor<4x16xf16> {
+  %e = tensor.empty() : tensor<4x16xf16>
+  %r = linalg.generic {indexing_maps = [#map, #map],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x16xi32>) outs(%e : tensor<4x16xf16>) {
+  ^bb0(%a: i32, %o: f16):
+    %f = arith.sitofp %a : i32 to f16
+    %d = arith.subf %f, %f : f16
+    %zero = arith.constant 0.0 : f16
+    %v = arith.maximumf %d, %zero : f16
+    linalg.yield %v : f16
+  } -> tensor<4x16xf16>
+  return %r : tensor<4x16xf16>
+}
