@@ -429,8 +429,8 @@ struct FuseGlobalAveragePool : OpRewritePattern<onnx::QuantizeLinearOp> {
       n *= xType.getDimSize(d);
       axes.push_back(d);
     }
-    // The sum of n bytes fits i32 with room (and f32 holds it exactly
-    // below 2^24, which is 65793 bytes a plane).
+    // The centred sum, at most 255 * n in magnitude, stays below 2^23, so
+    // f32 holds it exactly (planes of up to 32896 bytes).
     if (n <= 0 || n > (int64_t(1) << 23) / 255)
       return failure();
     Location loc = q.getLoc();

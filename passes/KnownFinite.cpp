@@ -60,29 +60,20 @@ private:
     Type et = getElementTypeOrSelf(v.getType());
     if (isa<FloatType>(et) && !et.isF32() && !et.isF64())
       return inf;
-    // A linalg op's body argument: the element of its input, which is
-    // bounded like the input tensor.
-    if (auto arg = dyn_cast<BlockArgument>(v)) {
-      auto linalgOp = dyn_cast<linalg::LinalgOp>(arg.getOwner()->getParentOp());
-      if (!linalgOp || arg.getOwner() != &linalgOp->getRegion(0).front() ||
-          arg.getArgNumber() >= (unsigned)linalgOp.getNumDpsInputs())
-        return inf;
-      return of(linalgOp.getDpsInputOperand(arg.getArgNumber())->get(),
-                depth + 1);
-    }
+    if (Value source = sourceOf(v))
+      return of(source, depth + 1);
+    if (isa<BlockArgument>(v))
+      return inf;
     Operation *op = v.getDefiningOp();
     auto operand = [&](unsigned i) { return of(op->getOperand(i), depth + 1); };
-    // A tensor: its elements' bound, through reshapes to a constant or to
-    // the values a generic yields.
-    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(op))
-      return operand(0);
+    // A tensor a generic makes: the bound of the values it yields.
     if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
       auto result = cast<OpResult>(v);
       auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
       return of(yield.getOperand(result.getResultNumber()), depth + 1);
     }
-    if (auto c = dyn_cast<arith::ConstantOp>(op))
-      return constantBound(c.getValue());
+    if (isa<arith::ConstantOp>(op))
+      return constantBound(v);
     if (isa<arith::SIToFPOp, arith::UIToFPOp>(op)) {
       unsigned w =
           getElementTypeOrSelf(op->getOperand(0)).getIntOrFloatBitWidth();
@@ -114,72 +105,67 @@ private:
     return inf;
   }
 
-  /// The constant `v` is, looking through reshapes and from a linalg op's
-  /// body argument to its input (a null attribute when it is none).
-  static Attribute constantOf(Value v) {
-    for (int hops = 0; hops < 16; ++hops) {
-      if (auto arg = dyn_cast<BlockArgument>(v)) {
-        auto linalgOp =
-            dyn_cast<linalg::LinalgOp>(arg.getOwner()->getParentOp());
-        if (!linalgOp ||
-            arg.getArgNumber() >= (unsigned)linalgOp.getNumDpsInputs())
-          return {};
-        v = linalgOp.getDpsInputOperand(arg.getArgNumber())->get();
-        continue;
-      }
-      Operation *op = v.getDefiningOp();
-      if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(
-              op)) {
-        v = op->getOperand(0);
-        continue;
-      }
-      Attribute value;
-      if (matchPattern(v, m_Constant(&value)))
-        return value;
-      return {};
+  /// What `v` holds the elements of, if it only moves them: a linalg op's
+  /// body argument is an element of the op's input, a reshape holds its
+  /// source's elements. Null otherwise.
+  static Value sourceOf(Value v) {
+    if (auto arg = dyn_cast<BlockArgument>(v)) {
+      auto linalgOp = dyn_cast<linalg::LinalgOp>(arg.getOwner()->getParentOp());
+      if (!linalgOp || arg.getOwner() != &linalgOp->getRegion(0).front() ||
+          arg.getArgNumber() >= (unsigned)linalgOp.getNumDpsInputs())
+        return {};
+      return linalgOp.getDpsInputOperand(arg.getArgNumber())->get();
     }
+    Operation *op = v.getDefiningOp();
+    if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp, tensor::CastOp>(op))
+      return op->getOperand(0);
     return {};
   }
 
-  static double constantBound(Attribute value) {
-    double bound = 0;
+  /// The magnitudes of the float constant `v` is (through sourceOf), or
+  /// nothing when it is none.
+  static std::optional<SmallVector<double>> constantMagnitudes(Value v) {
+    for (int hops = 0; hops < 16 && sourceOf(v); ++hops)
+      v = sourceOf(v);
+    Attribute value;
+    if (!matchPattern(v, m_Constant(&value)))
+      return std::nullopt;
+    SmallVector<double> magnitudes;
     auto take = [&](const APFloat &f) {
-      double d = std::fabs(f.convertToDouble());
-      bound = std::isfinite(d) ? std::max(bound, d) : INFINITY;
+      magnitudes.push_back(std::fabs(f.convertToDouble()));
     };
-    if (auto f = dyn_cast<FloatAttr>(value)) {
+    if (auto f = dyn_cast<FloatAttr>(value))
       take(f.getValue());
-      return bound;
-    }
-    auto dense = dyn_cast<DenseFPElementsAttr>(value);
-    if (!dense)
-      return INFINITY;
-    if (dense.isSplat()) {
+    else if (auto dense = dyn_cast<DenseFPElementsAttr>(value);
+             dense && dense.isSplat())
       take(dense.getSplatValue<APFloat>());
-      return bound;
-    }
-    for (APFloat f : dense.getValues<APFloat>())
-      take(f);
-    return bound;
+    else if (dense)
+      for (APFloat f : dense.getValues<APFloat>())
+        take(f);
+    else
+      return std::nullopt;
+    return magnitudes;
+  }
+
+  /// The largest |c| of a float constant (infinity when some c is not
+  /// finite).
+  static double constantBound(Value v) {
+    auto magnitudes = constantMagnitudes(v);
+    if (!magnitudes || magnitudes->empty() ||
+        !llvm::all_of(*magnitudes, [](double m) { return std::isfinite(m); }))
+      return INFINITY;
+    return *llvm::max_element(*magnitudes);
   }
 
   /// The smallest |c| of a constant divisor (0 when it may be 0 or is not
   /// a constant).
   static double smallestDivisor(Value v) {
-    Attribute value = constantOf(v);
-    if (!value)
+    auto magnitudes = constantMagnitudes(v);
+    if (!magnitudes || magnitudes->empty())
       return 0;
-    double smallest = INFINITY;
-    auto take = [&](const APFloat &f) {
-      smallest = std::min(smallest, std::fabs(f.convertToDouble()));
-    };
-    if (auto f = dyn_cast<FloatAttr>(value))
-      take(f.getValue());
-    else if (auto dense = dyn_cast<DenseFPElementsAttr>(value))
-      for (APFloat f : dense.getValues<APFloat>())
-        take(f);
-    else
-      return 0;
+    if (!llvm::all_of(*magnitudes, [](double m) { return m == m; }))
+      return 0; // a NaN
+    double smallest = *llvm::min_element(*magnitudes);
     return std::isfinite(smallest) ? smallest : 0;
   }
 

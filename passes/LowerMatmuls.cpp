@@ -406,19 +406,24 @@ private:
     });
   }
 
+  /// A call of the LLVM intrinsic `name` (one result of `type`).
+  static Value intrinsic(OpBuilder &nb, Location l, StringRef name, Type type,
+                         ValueRange args) {
+    return nb
+        .create<LLVM::CallIntrinsicOp>(
+            l, TypeRange{type}, nb.getStringAttr(name), args,
+            LLVM::FastmathFlagsAttr::get(nb.getContext(),
+                                         LLVM::FastmathFlags::none))
+        .getResult(0);
+  }
+
   /// acc + per lane the sum of the four products of unsigned bytes of `u`
   /// by signed bytes of `s` (vectors of i32 words): vpdpbusd, or widening
   /// vector arithmetic where the target has no such instruction.
   Value dot4(OpBuilder &nb, Location l, Value acc, Value u, Value s) {
     if (p.vnni)
-      return nb
-          .create<LLVM::CallIntrinsicOp>(
-              l, TypeRange{vecType()},
-              nb.getStringAttr("llvm.x86.avx512.vpdpbusd.512"),
-              ValueRange{acc, u, s},
-              LLVM::FastmathFlagsAttr::get(nb.getContext(),
-                                           LLVM::FastmathFlags::none))
-          .getResult(0);
+      return intrinsic(nb, l, "llvm.x86.avx512.vpdpbusd.512", vecType(),
+                       {acc, u, s});
     if (p.smlad)
       return smladDot4(nb, l, acc, u, s);
     if (p.maddubs)
@@ -450,24 +455,17 @@ private:
     bool wide = p.vw == 16;
     auto bytes = VectorType::get({4 * p.vw}, nb.getIntegerType(8));
     auto halves = VectorType::get({2 * p.vw}, nb.getIntegerType(16));
-    auto call = [&](StringRef name, Type type, ValueRange args) -> Value {
-      return nb
-          .create<LLVM::CallIntrinsicOp>(
-              l, TypeRange{type}, nb.getStringAttr(name), args,
-              LLVM::FastmathFlagsAttr::get(nb.getContext(),
-                                           LLVM::FastmathFlags::none))
-          .getResult(0);
-    };
-    Value pairs = call(wide ? "llvm.x86.avx512.pmaddubs.w.512"
-                            : "llvm.x86.avx2.pmadd.ub.sw",
-                       halves,
-                       {nb.create<vector::BitCastOp>(l, bytes, u),
-                        nb.create<vector::BitCastOp>(l, bytes, s)});
+    Value pairs = intrinsic(nb, l,
+                            wide ? "llvm.x86.avx512.pmaddubs.w.512"
+                                 : "llvm.x86.avx2.pmadd.ub.sw",
+                            halves,
+                            {nb.create<vector::BitCastOp>(l, bytes, u),
+                             nb.create<vector::BitCastOp>(l, bytes, s)});
     Value ones = nb.create<arith::ConstantOp>(
         l, DenseElementsAttr::get(halves, nb.getI16IntegerAttr(times)));
-    Value sums =
-        call(wide ? "llvm.x86.avx512.pmaddw.d.512" : "llvm.x86.avx2.pmadd.wd",
-             vecType(), {pairs, ones});
+    Value sums = intrinsic(
+        nb, l, wide ? "llvm.x86.avx512.pmaddw.d.512" : "llvm.x86.avx2.pmadd.wd",
+        vecType(), {pairs, ones});
     return nb.create<arith::AddIOp>(l, acc, sums);
   }
 
@@ -486,13 +484,8 @@ private:
   /// summed into the lane by one SMLAD. The sums wrap as vpdpbusd's do.
   Value smladDot4(OpBuilder &nb, Location l, Value acc, Value u, Value s) {
     Type i32 = nb.getI32Type();
-    auto call = [&](StringRef name, ValueRange args) -> Value {
-      return nb
-          .create<LLVM::CallIntrinsicOp>(
-              l, TypeRange{i32}, nb.getStringAttr(name), args,
-              LLVM::FastmathFlagsAttr::get(nb.getContext(),
-                                           LLVM::FastmathFlags::none))
-          .getResult(0);
+    auto call = [&](StringRef name, ValueRange args) {
+      return intrinsic(nb, l, name, i32, args);
     };
     auto rotate8 = [&](Value x) -> Value {
       auto c = [&](int64_t v) {
@@ -881,42 +874,46 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     SmallVector<int8_t> data;
     for (const APInt &x : dense.getValues<APInt>())
       data.push_back(static_cast<int8_t>(x.getSExtValue()));
-    int64_t k4 = (k + 3) / 4;
-    std::vector<int32_t> words(m * k4, 0);
-    // Bytes 2j and 2j + 1 of a word share a 16-bit sum under vpmaddubsw:
-    // with unsigned bytes up to 255 it cannot saturate when the weights
-    // differ in sign or |w0| + |w1| <= 128.
-    pairsFit = true;
+    // a [m, k] as the view reads it.
+    std::vector<int8_t> w(m * k);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t kk = 0; kk < k; ++kk) {
         int64_t at = offset + i * strides[0] + kk * strides[1];
         if (at < 0 || at >= (int64_t)data.size())
           return nullptr;
-        uint32_t byte = static_cast<uint8_t>(data[at]);
-        words[i * k4 + kk / 4] |= static_cast<int32_t>(byte << (8 * (kk % 4)));
-        if (kk % 2 == 1) {
-          int w0 = data[at - strides[1]], w1 = data[at];
-          if ((w0 < 0) == (w1 < 0) && std::abs(w0) + std::abs(w1) > 128)
-            pairsFit = false;
-        }
+        w[i * k + kk] = data[at];
       }
+    // Bytes 2j and 2j + 1 of a word share a 16-bit sum under vpmaddubsw:
+    // with unsigned bytes up to 255 it cannot saturate when the weights
+    // differ in sign or |w0| + |w1| <= 128.
+    pairsFit = true;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t kk = 0; kk + 1 < k; kk += 2) {
+        int w0 = w[i * k + kk], w1 = w[i * k + kk + 1];
+        if ((w0 < 0) == (w1 < 0) && std::abs(w0) + std::abs(w1) > 128)
+          pairsFit = false;
+      }
+    // Words [m][k4][slots]: byte t of word (i, q, slot) is
+    // byteOf(slot, a[i][4q + t]).
+    int64_t k4 = (k + 3) / 4;
+    bool halves = split && !pairsFit;
+    int64_t slots = halves ? 2 : 1;
+    std::vector<int32_t> words(m * k4 * slots, 0);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t kk = 0; kk < k; ++kk)
+        for (int64_t slot = 0; slot < slots; ++slot) {
+          int v = w[i * k + kk];
+          uint8_t byte = !halves ? v : slot == 0 ? v >> 1 : v & 1;
+          words[(i * k4 + kk / 4) * slots + slot] |=
+              static_cast<int32_t>(uint32_t(byte) << (8 * (kk % 4)));
+        }
     std::string suffix = "_dot4";
     if (offset)
       suffix += "_" + std::to_string(offset);
-    if (pairsFit || !split)
-      return newConstant(b, loc, global, suffix, {m, k4},
-                         ArrayRef<int32_t>(words));
-    std::vector<int32_t> halves(2 * m * k4, 0);
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t kk = 0; kk < k; ++kk) {
-        int w = data[offset + i * strides[0] + kk * strides[1]];
-        int64_t at = 2 * (i * k4 + kk / 4);
-        int shift = 8 * (kk % 4);
-        halves[at] |= static_cast<int32_t>(uint32_t(uint8_t(w >> 1)) << shift);
-        halves[at + 1] |= static_cast<int32_t>(uint32_t(w & 1) << shift);
-      }
-    return newConstant(b, loc, global, suffix + "_split", {m, 2 * k4},
-                       ArrayRef<int32_t>(halves));
+    if (halves)
+      suffix += "_split";
+    return newConstant(b, loc, global, suffix, {m, k4 * slots},
+                       ArrayRef<int32_t>(words));
   }
 
   /// How a GEMM's operands reach a rows function. An operand that is a

@@ -5,9 +5,9 @@
  * pieces per thread, which the caller and the workers claim one at a time.
  * Workers spin for a while on a generation counter before they sleep on a
  * condition variable, since a model makes hundreds of such calls per run,
- * each a fraction of a millisecond. With one thread (the default) no worker
- *exists and the loop runs on the caller. KILN_RUNTIME_BAREMETAL builds have no
- *pool at all.
+ * each a fraction of a millisecond. With one thread (the default) no
+ * worker exists and the loop runs on the caller. KILN_RUNTIME_BAREMETAL
+ * builds have no pool at all.
  *
  * One model runs in parallel at a time: a call made while another is in
  * flight (a second application thread running a model) runs on its caller.
@@ -67,24 +67,19 @@ static struct {
  * mostly costs). A thread claims with a compare-and-swap that also checks
  * the generation, so a worker that wakes late never runs a piece of a
  * finished job, and the caller runs every piece nobody else took: a worker
- * that the OS does not schedule in time costs nothing but its share. */
-/* Each of the three on a cache line of its own: workers spin reading
+ * that the OS does not schedule in time costs nothing but its share.
+ * Each counter has a cache line of its own: workers spin reading
  * `generation` while the threads claim pieces from `ticket` and count them
  * in `done`; sharing a line, every claim would pull it away from the
  * spinners and back. */
-#define KILN_CACHE_LINE 64
+#define KILN_OWN_LINE __attribute__((aligned(64)))
 static struct {
-  uint64_t v;
-  char pad[KILN_CACHE_LINE - sizeof(uint64_t)];
-} ticket __attribute__((aligned(KILN_CACHE_LINE)));
-static struct { /* what sleeping and spinning workers watch */
-  unsigned v;
-  char pad[KILN_CACHE_LINE - sizeof(unsigned)];
-} generation __attribute__((aligned(KILN_CACHE_LINE)));
-static struct { /* pieces of the job in flight that have ended */
-  int v;
-  char pad[KILN_CACHE_LINE - sizeof(int)];
-} done __attribute__((aligned(KILN_CACHE_LINE)));
+  uint64_t ticket KILN_OWN_LINE;
+  /* What sleeping and spinning workers watch. */
+  unsigned generation KILN_OWN_LINE;
+  /* Pieces of the job in flight that have ended. */
+  int done KILN_OWN_LINE;
+} counters KILN_OWN_LINE;
 
 static void cpuRelax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -98,23 +93,24 @@ static void cpuRelax(void) {
  * end (`fromHigh`, the workers) or the low one (the caller). */
 static void runPieces(unsigned gen, int fromHigh) {
   for (;;) {
-    uint64_t t = __atomic_load_n(&ticket.v, __ATOMIC_ACQUIRE);
+    uint64_t t = __atomic_load_n(&counters.ticket, __ATOMIC_ACQUIRE);
     int64_t low = (int64_t)((t >> 16) & 0xffff), high = (int64_t)(t & 0xffff);
-    int64_t part = fromHigh ? high - 1 : low, parts;
+    int64_t part = fromHigh ? high - 1 : low;
     if ((unsigned)(t >> 32) != gen || low >= high)
       return;
-    if (!__atomic_compare_exchange_n(&ticket.v, &t,
+    if (!__atomic_compare_exchange_n(&counters.ticket, &t,
                                      fromHigh ? t - 1 : t + (1u << 16), 0,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
       continue;
-    parts = job.parts;
     {
+      /* Read once the claim holds: the job is then this generation's. */
+      int64_t parts = job.parts;
       int64_t begin = job.n * part / parts, end = job.n * (part + 1) / parts;
       if (begin < end)
         job.fn(job.p[0], job.p[1], job.p[2], job.p[3], job.p[4], job.p[5],
                job.p[6], job.p[7], job.x, job.y, begin, end);
     }
-    __atomic_add_fetch(&done.v, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&counters.done, 1, __ATOMIC_RELEASE);
   }
 }
 
@@ -124,12 +120,14 @@ static void *workerMain(void *arg) {
   for (;;) {
     unsigned now;
     int spins = 0;
-    while ((now = __atomic_load_n(&generation.v, __ATOMIC_ACQUIRE)) == seen &&
+    while ((now = __atomic_load_n(&counters.generation, __ATOMIC_ACQUIRE)) ==
+               seen &&
            spins++ < KILN_SPINS * 16)
       cpuRelax();
     if (now == seen) {
       pthread_mutex_lock(&lock);
-      while ((now = __atomic_load_n(&generation.v, __ATOMIC_ACQUIRE)) == seen)
+      while ((now = __atomic_load_n(&counters.generation, __ATOMIC_ACQUIRE)) ==
+             seen)
         pthread_cond_wait(&wake, &lock);
       pthread_mutex_unlock(&lock);
     }
@@ -183,16 +181,16 @@ void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2, void *b3,
   job.y = y;
   job.n = n;
   job.parts = parts;
-  __atomic_store_n(&done.v, 0, __ATOMIC_RELAXED);
-  gen = __atomic_load_n(&generation.v, __ATOMIC_RELAXED) + 1;
-  __atomic_store_n(&ticket.v, ((uint64_t)gen << 32) | (uint64_t)parts,
+  __atomic_store_n(&counters.done, 0, __ATOMIC_RELAXED);
+  gen = __atomic_load_n(&counters.generation, __ATOMIC_RELAXED) + 1;
+  __atomic_store_n(&counters.ticket, ((uint64_t)gen << 32) | (uint64_t)parts,
                    __ATOMIC_RELEASE);
   pthread_mutex_lock(&lock);
-  __atomic_store_n(&generation.v, gen, __ATOMIC_RELEASE);
+  __atomic_store_n(&counters.generation, gen, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
   runPieces(gen, 0);
-  while (__atomic_load_n(&done.v, __ATOMIC_ACQUIRE) != parts) {
+  while (__atomic_load_n(&counters.done, __ATOMIC_ACQUIRE) != parts) {
     if (spins++ < KILN_SPINS)
       cpuRelax();
     else
