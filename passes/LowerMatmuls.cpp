@@ -89,8 +89,26 @@ struct GemmPlan {
   // saturate) and w & 1, and each dot product is 2 * dot(u, w >> 1) +
   // dot(u, w & 1): two vpmaddubsw and two vpmaddwd, exact.
   bool maddubsSplit = false;
+  // An 8-bit contraction's last columns, fewer than a vector (n % nr): as
+  // dot products along k (GemmBuilder::dotKernel) rather than a vector
+  // of mostly idle lanes. ResNet's 7x7 layers (49 = 48 + 1) and 14x14 ones
+  // (196 = 192 + 4).
+  bool dotTail = false;
   int64_t nr() const { return nv * vw; }
   int64_t k4() const { return (k + 3) / 4; }
+  int64_t fullPanels() const { return n / nr(); }
+  int64_t tailCols() const { return n % nr(); }
+  // dotTail: bytes of k per tail column in the pack buffer (whole vectors),
+  // and where the first starts (past the chunk's panels).
+  int64_t tailStride() const { return (k4() + vw - 1) / vw * vw * 4; }
+  int64_t tailBase() const { return chunk * k4() * 4 * nr(); }
+  // dotTail: the panels the pack buffer holds past `chunk` for the tail.
+  int64_t tailPanels() const {
+    if (!dotTail)
+      return 0;
+    int64_t panelBytes = k4() * 4 * nr();
+    return (tailCols() * tailStride() + panelBytes - 1) / panelBytes;
+  }
 };
 
 class GemmBuilder {
@@ -167,7 +185,7 @@ public:
         rows(c0, c1, p.nr());
       });
     }
-    if (tail > 0) {
+    if (tail > 0 && !fusedTail()) {
       Value last = index(fullPanels);
       if (p.pack && !p.prepacked)
         pack(last, index(fullPanels + 1), tail);
@@ -235,12 +253,30 @@ private:
                  Value origin = {}) {
     if (!origin)
       origin = c0;
+    // The tail's dot products: alone (`cols` is the tail), or after each
+    // row block's panels when they run up to it (fusedTail), while the
+    // block's rows of A are still in cache.
+    bool tailOnly = p.dotTail && cols < p.nr();
+    Value tailHere;
+    if (fusedTail() && !tailOnly)
+      tailHere = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, c1,
+                                         index(p.fullPanels()));
+    auto block = [&](Value i, int64_t rows) {
+      if (tailOnly)
+        return dotKernel(i, rows);
+      forLoop(c0, c1, 1,
+              [&](Value panel) { microKernel(i, rows, panel, origin, cols); });
+      if (!tailHere)
+        return;
+      auto ifOp = b.create<scf::IfOp>(loc, tailHere, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      dotKernel(i, rows);
+    };
     int64_t full = p.m / p.mr;
     Value fullEnd = b.create<arith::MinSIOp>(loc, end, index(full));
     forLoop(begin, fullEnd, 1, [&](Value blk) {
-      Value i = b.create<arith::MulIOp>(loc, blk, index(p.mr));
-      forLoop(c0, c1, 1,
-              [&](Value panel) { microKernel(i, p.mr, panel, origin, cols); });
+      block(b.create<arith::MulIOp>(loc, blk, index(p.mr)), p.mr);
     });
     if (p.m % p.mr == 0)
       return;
@@ -249,10 +285,12 @@ private:
     auto ifOp = b.create<scf::IfOp>(loc, hasTail, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    forLoop(c0, c1, 1, [&](Value panel) {
-      microKernel(index(full * p.mr), p.m % p.mr, panel, origin, cols);
-    });
+    block(index(full * p.mr), p.m % p.mr);
   }
+
+  /// The tail's dot products run with the last full panels (their row
+  /// blocks and their packing) rather than in a pass of their own.
+  bool fusedTail() const { return p.dotTail && p.fullPanels() > 0; }
 
   /// The accumulators' vectors: f32, or i32 for an 8-bit contraction.
   VectorType vecType() {
@@ -286,10 +324,69 @@ private:
   /// is left unwritten: the micro-kernel skips it).
   void packPanels(Value c0, Value from, Value to, int64_t cols) {
     withRowTable([&] {
+      if (p.dotTail && cols < p.nr())
+        return packDotTail();
       if (p.int8)
         packBytePanels(c0, from, to, cols);
       else
         packFloatPanels(c0, from, to, cols);
+      if (!fusedTail())
+        return;
+      // Whoever packs the last full panel packs the tail too.
+      Value last = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, to,
+                                           index(p.fullPanels()));
+      auto ifOp = b.create<scf::IfOp>(loc, last, /*withElse=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      packDotTail();
+    });
+  }
+
+  /// The pack buffer as one line of bytes (the tail's dot products read it
+  /// so).
+  Value flatPack() {
+    return b.create<memref::CollapseShapeOp>(
+        loc, Bp, ArrayRef<ReassociationIndices>{{0, 1, 2}});
+  }
+
+  /// The dotTail columns' packing: column j of the tail (of B's column
+  /// fullPanels * nr + j) is bytes [tailBase + j * tailStride, + k) of the
+  /// pack buffer, zeros after up to a whole vector of words.
+  void packDotTail() {
+    Value flat = flatPack();
+    int64_t t = p.tailCols(), col0 = p.fullPanels() * p.nr();
+    // Where each tail column starts in B's flat view (im2col), or its index.
+    SmallVector<int64_t> starts;
+    for (int64_t j = 0; j < t; ++j) {
+      int64_t col = col0 + j, start = 0;
+      if (p.im2col) {
+        const Im2col &ic = *p.im2col;
+        for (int64_t d = ic.nSizes.size() - 1; d >= 0; --d) {
+          start += (col % ic.nSizes[d]) * ic.nCoefs[d];
+          col /= ic.nSizes[d];
+        }
+      }
+      starts.push_back(p.im2col ? start : col);
+    }
+    auto at = [&](int64_t j, Value kk) -> Value {
+      return b.create<arith::AddIOp>(loc, kk,
+                                     index(p.tailBase() + j * p.tailStride()));
+    };
+    forLoop(0, p.k, 1, [&](Value kk) {
+      Value offset = p.im2col ? rowOffset(kk) : Value();
+      for (int64_t j = 0; j < t; ++j) {
+        SmallVector<Value> from{kk, index(starts[j])};
+        if (p.im2col)
+          from = {b.create<arith::AddIOp>(loc, offset, from[1])};
+        Value x = b.create<memref::LoadOp>(loc, B, from);
+        b.create<memref::StoreOp>(loc, x, flat, at(j, kk));
+      }
+    });
+    Value zero =
+        b.create<arith::ConstantOp>(loc, b.getIntegerAttr(b.getI8Type(), 0));
+    forLoop(p.k, p.tailStride(), 1, [&](Value kk) {
+      for (int64_t j = 0; j < t; ++j)
+        b.create<memref::StoreOp>(loc, zero, flat, at(j, kk));
     });
   }
 
@@ -745,24 +842,95 @@ private:
           }
           nb.create<scf::YieldOp>(l, next);
         });
-    // Stored to C, or through the fused epilogue to its output.
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t v = 0; v < p.nv; ++v) {
-        int64_t n = lanes(v, cols);
-        SmallVector<Value> at{rowIdx[r], colIdx[v]};
-        Value result = loop.getResult(r * p.nv + v);
-        if (n == 0)
-          continue;
-        if (!ends || !ends->hasEpilogue()) {
-          store(result, C, at, n);
-          continue;
+      for (int64_t v = 0; v < p.nv; ++v)
+        if (int64_t n = lanes(v, cols))
+          storeResult(loop.getResult(r * p.nv + v), rowIdx[r], colIdx[v], n);
+  }
+
+  /// The first `n` lanes of `result` (C's row `row` from column `col`)
+  /// stored to C, or through the fused epilogue to its output.
+  void storeResult(Value result, Value row, Value col, int64_t n) {
+    SmallVector<Value> at{row, col};
+    if (!ends || !ends->hasEpilogue())
+      return store(result, C, at, n);
+    SmallVector<Value> others;
+    for (unsigned i = 0; i < ends->otherViews().size(); ++i)
+      others.push_back(ends->loadOther(b, loc, i, at, n, p.vw));
+    ends->storeResult(b, loc, ends->apply(b, loc, result, others), row, col, n);
+  }
+
+  /// dotTail: C[i:i+rows, fullPanels * nr + j] for the tail's columns j,
+  /// each a dot product along k of A's row (vw words at a time) with the
+  /// tail column's packed bytes, summed across lanes at the end; the sums
+  /// of a row are then one vector of C's row through the epilogue. Rows
+  /// go in groups that keep the accumulators within the registers.
+  void dotKernel(Value i, int64_t rows) {
+    int64_t t = p.tailCols();
+    Value flat = flatPack();
+    Value col0 = index(p.fullPanels() * p.nr());
+    int64_t group = std::clamp<int64_t>(24 / t, 1, rows);
+    auto bytes = VectorType::get({4 * p.vw}, b.getIntegerType(8));
+    int64_t whole = p.k4() / p.vw, rest = p.k4() % p.vw;
+    for (int64_t r0 = 0; r0 < rows; r0 += group) {
+      int64_t g = std::min(group, rows - r0);
+      SmallVector<Value> rowIdx;
+      for (int64_t r = 0; r < g; ++r)
+        rowIdx.push_back(b.create<arith::AddIOp>(loc, i, index(r0 + r)));
+      // acc[r * t + j] += vw words of A's row r by those of tail column j.
+      auto step = [&](OpBuilder &nb, Location l, Value q, ValueRange acc,
+                      int64_t words) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        Value w = b.create<arith::MulIOp>(l, q, index(p.vw));
+        SmallVector<Value> bv;
+        for (int64_t j = 0; j < t; ++j) {
+          Value at = b.create<arith::AddIOp>(
+              l, b.create<arith::MulIOp>(l, w, index(4)),
+              index(p.tailBase() + j * p.tailStride()));
+          bv.push_back(b.create<vector::BitCastOp>(
+              l, vecType(),
+              b.create<vector::LoadOp>(l, bytes, flat, ValueRange{at})));
         }
-        SmallVector<Value> others;
-        for (unsigned i = 0; i < ends->otherViews().size(); ++i)
-          others.push_back(ends->loadOther(b, loc, i, at, n, p.vw));
-        ends->storeResult(b, loc, ends->apply(b, loc, result, others),
-                          rowIdx[r], colIdx[v], n);
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < g; ++r) {
+          Value av = load(A, {rowIdx[r], w}, words);
+          for (int64_t j = 0; j < t; ++j)
+            next.push_back(dot4(b, l, acc[r * t + j], bv[j], av));
+        }
+        return next;
+      };
+      SmallVector<Value> acc(g * t, zeros());
+      auto loop = b.create<scf::ForOp>(
+          loc, index(0), index(whole), index(1), acc,
+          [&](OpBuilder &nb, Location l, Value q, ValueRange iter) {
+            SmallVector<Value> next = step(nb, l, q, iter, p.vw);
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToEnd(nb.getInsertionBlock());
+            b.create<scf::YieldOp>(l, next);
+          });
+      acc = loop.getResults();
+      if (rest)
+        acc = step(b, loc, index(whole), acc, rest);
+      for (int64_t r = 0; r < g; ++r) {
+        Value sums = zeros();
+        for (int64_t j = 0; j < t; ++j)
+          sums = b.create<vector::InsertOp>(
+              loc,
+              b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD,
+                                            acc[r * t + j]),
+              sums, ArrayRef<int64_t>{j});
+        Value start;
+        if (ends && ends->hasInit())
+          start = b.create<vector::BroadcastOp>(
+              loc, vecType(), ends->initialValue(b, loc, rowIdx[r]));
+        else if (!p.zeroInit)
+          start = load(C, {rowIdx[r], col0}, t);
+        if (start)
+          sums = b.create<arith::AddIOp>(loc, start, sums);
+        storeResult(sums, rowIdx[r], col0, t);
       }
+    }
   }
 
   OpBuilder &b;
@@ -1490,6 +1658,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     p.smlad = int8Dot == "smlad";
     p.maddubs = maddubs && pairsFit;
     p.maddubsSplit = maddubs && !pairsFit;
+    p.dotTail = dotTail && !p.smlad && !p.maddubsSplit && p.tailCols() > 0 &&
+                p.tailCols() < p.vw;
     p.pack = true;
     p.chunk =
         std::clamp<int64_t>(chunkBytes / (p.k4() * p.nr() * 4), 1, p.panels);
@@ -1505,7 +1675,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     }
     Value pack = b.create<memref::AllocOp>(
         loc,
-        MemRefType::get({p.chunk, p.k4(), 4 * p.nr()}, b.getIntegerType(8)),
+        MemRefType::get({p.chunk + p.tailPanels(), p.k4(), 4 * p.nr()},
+                        b.getIntegerType(8)),
         b.getI64IntegerAttr(64));
     kiln::FusedEnds ends;
     if (fuse)

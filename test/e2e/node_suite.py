@@ -9,7 +9,7 @@ a listed case that now passes, makes the exit status 1.
 
 Usage:
   node_suite.py --kilnc PATH --kiln-run PATH --suite DIR --xfail FILE --work DIR
-                [-j N] [--filter REGEX] [--update-xfail] [-v]
+                [-j N] [--filter REGEX] [--threads N] [--update-xfail] [-v]
 
 Standard library only; runs with Debian's /usr/bin/python3.
 """
@@ -235,7 +235,8 @@ def run_case(name, args):
             return res
         for ds in data_sets:
             data = os.path.join(case_dir, ds)
-            cmd = [args.kiln_run, so, "--data", data]
+            cmd = [args.kiln_run, so, "--data", data,
+                   "--threads", str(args.threads)]
             rc, out, err = run_tool(cmd, args.run_timeout, env)
             both = out + "\n" + err
             if rc is None:
@@ -356,6 +357,8 @@ def main():
     ap.add_argument("--filter", help="only cases whose name matches REGEX (re.search)")
     ap.add_argument("--kilnc-flag", dest="kilnc_flags", action="append", default=[],
                     help="one more flag for kilnc (repeatable), e.g. --kilnc-flag=--mcpu=haswell")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="threads each model runs on (kiln-run --threads)")
     ap.add_argument("--update-xfail", action="store_true",
                     help="rewrite --xfail with the current failures; exit 0")
     ap.add_argument("--compile-timeout", type=int, default=COMPILE_TIMEOUT)

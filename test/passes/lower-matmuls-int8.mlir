@@ -66,7 +66,7 @@ memref.global "private" constant @w : memref<2x6xi8> = dense<[[1, 2, 3, 4, 5, 6]
 // MADDUBS: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[HI]], %[[TWOS]])
 // MADDUBS: %[[LO:.*]] = llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
 // MADDUBS: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"(%[[LO]], %[[ONES]])
-// MADDUBS-NOT: arith.muli
+// MADDUBS-NOT: arith.muli {{.*}} : vector
 // WIDEN-LABEL: func @int8_conv
 // WIDEN-NOT: llvm.call_intrinsic
 // WIDEN: arith.extui {{.*}} : vector<16xi8> to vector<16xi32>
@@ -109,6 +109,44 @@ func.func @int8_conv_saturating(%b: memref<6x20xi8>, %c: memref<2x20xi32>) {
   %a = memref.get_global @w_big : memref<2x6xi8>
   linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%a, %b : memref<2x6xi8>, memref<6x20xi8>) outs(%c : memref<2x20xi32>) {
+  ^bb0(%x: i8, %w: i8, %acc: i32):
+    %0 = arith.extsi %x : i8 to i32
+    %1 = arith.extui %w : i8 to i32
+    %2 = arith.muli %0, %1 : i32
+    %3 = arith.addi %acc, %2 : i32
+    linalg.yield %3 : i32
+  }
+  return
+}
+
+// The last columns, fewer than a vector (49 = 48 + 1 here), are dot
+// products along k rather than a vector of 15 idle lanes: the tail
+// column's bytes are packed one after another past the chunk's panels (a
+// third panel in the buffer, zeros up to a whole step), then 16 words of
+// A's row times 16 of the column's per vpdpbusd (the last step masked:
+// k4 = 18), summed across the lanes, added to C's row in lane 0.
+// CHECK-LABEL: func @int8_dot_tail
+// CHECK: %[[TPACK:.*]] = memref.alloc() {alignment = 64 : i64} : memref<3x18x192xi8>
+// CHECK: %[[FLAT:.*]] = memref.collapse_shape %[[TPACK]] {{\[\[}}0, 1, 2]] : memref<3x18x192xi8> into memref<10368xi8>
+// CHECK: scf.for %[[K:.*]] = %c0 to %c70 step %c1
+// CHECK-NEXT: memref.load %arg0[%[[K]], %c48] : memref<70x49xi8>
+// CHECK: memref.store {{.*}}, %[[FLAT]]
+// CHECK: scf.for {{.*}} = %c70 to %c128 step %c1
+// CHECK: memref.store {{.*}}, %[[FLAT]]
+// CHECK: vector.load %[[FLAT]][%c6912] : memref<10368xi8>, vector<64xi8>
+// CHECK: vector.load {{.*}}[%c0, %c0] : memref<9x18xi32>, vector<16xi32>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK: vector.load %[[FLAT]][%c6976] : memref<10368xi8>, vector<64xi8>
+// CHECK: vector.maskedload {{.*}}[%c0, %c16], {{.*}} : memref<9x18xi32>, vector<16xi1>, vector<16xi32>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"
+// CHECK: vector.reduction <add>, {{.*}} : vector<16xi32> into i32
+// CHECK: vector.insert {{.*}} [0] : i32 into vector<16xi32>
+// CHECK: vector.maskedstore %arg1[%c0, %c48]
+memref.global "private" constant @w9 : memref<9x70xi8> = dense<1>
+func.func @int8_dot_tail(%b: memref<70x49xi8>, %c: memref<9x49xi32>) {
+  %a = memref.get_global @w9 : memref<9x70xi8>
+  linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<9x70xi8>, memref<70x49xi8>) outs(%c : memref<9x49xi32>) {
   ^bb0(%x: i8, %w: i8, %acc: i32):
     %0 = arith.extsi %x : i8 to i32
     %1 = arith.extui %w : i8 to i32

@@ -668,3 +668,17 @@ def qdq_global_average_pool_case(name):
 
 
 qdq_global_average_pool_case("qdq_global_average_pool")
+
+
+# Output planes whose last columns are fewer than a vector past the last
+# 48-column panel, which the kernel takes as dot products along k: 7 x 7
+# (49 = 48 + 1; K = 153, not a whole number of 64-byte steps; 20 filters, a
+# short block of 4 rows) and 14 x 14 (196 = 192 + 4; 13 filters). The
+# larger 7 x 7 one (K = 1152, 96 filters) is big enough for the threads
+# (cases.int8.threads runs these at two).
+qlinearconv_case("qlinearconv_u8_7x7_tail", (1, 17, 9, 9), 20, 3, 1, 0, 1,
+                 np.uint8, True, True)
+qlinearconv_case("qlinearconv_u8_14x14_tail", (1, 8, 14, 14), 13, 3, 1, 1, 1,
+                 np.uint8, True, True)
+qlinearconv_case("qlinearconv_s8_7x7_tail_wide", (1, 128, 9, 9), 96, 3, 1, 0,
+                 1, np.int8, True, False)
