@@ -437,7 +437,11 @@ private:
           int64_t n = lanes(v, cols);
           if (!n)
             continue;
-          Value x = p.im2col ? im2colLoad(segments[v], offset)
+          Value x = p.im2col ? byLine(segments[v], vecType(),
+                                      [&](bool oneLine) -> SmallVector<Value> {
+                                        return {im2colLoad(segments[v], offset,
+                                                           vecType(), oneLine)};
+                                      })[0]
                              : load(B, {kk, column(panel, v)}, n);
           b.create<vector::StoreOp>(loc, x, Bp,
                                     ValueRange{local, kk, index(v * p.vw)});
@@ -458,9 +462,9 @@ private:
     forLoop(from, to, 1, [&](Value panel) {
       Value local = b.create<arith::SubIOp>(loc, panel, c0);
       SmallVector<Segments> segments = panelSegments(panel, cols);
-      auto row = [&](Value kk, int64_t v, int64_t n) -> Value {
+      auto row = [&](Value kk, int64_t v, int64_t n, bool oneLine) -> Value {
         if (p.im2col)
-          return im2colLoad(segments[v], rowOffset(kk), byteVector);
+          return im2colLoad(segments[v], rowOffset(kk), byteVector, oneLine);
         return bytes.load(B, {kk, column(panel, v)}, n);
       };
       forLoop(0, p.k4(), 1, [&](Value q) {
@@ -470,22 +474,29 @@ private:
           int64_t n = lanes(v, cols);
           if (!n)
             continue;
-          SmallVector<Value> rows;
-          for (int64_t t = 0; t < 4; ++t) {
-            Value kk = b.create<arith::AddIOp>(loc, k0, index(t));
-            bool mayPass = kTail && t >= kTail; // only in the last group
-            if (!mayPass) {
-              rows.push_back(row(kk, v, n));
-              continue;
+          auto fourRows = [&](bool oneLine) {
+            SmallVector<Value> rows;
+            for (int64_t t = 0; t < 4; ++t) {
+              Value kk = b.create<arith::AddIOp>(loc, k0, index(t));
+              bool mayPass = kTail && t >= kTail; // only in the last group
+              if (!mayPass) {
+                rows.push_back(row(kk, v, n, oneLine));
+                continue;
+              }
+              // A row past K reads the last one and is then zeros.
+              Value in = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt,
+                                                 kk, index(p.k));
+              Value at = b.create<arith::MinSIOp>(loc, kk, index(p.k - 1));
+              Value x = row(at, v, n, oneLine);
+              rows.push_back(
+                  b.create<arith::SelectOp>(loc, in, x, bytes.zeros()));
             }
-            // A row past K reads the last one and is then zeros.
-            Value in = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt,
-                                               kk, index(p.k));
-            Value at = b.create<arith::MinSIOp>(loc, kk, index(p.k - 1));
-            Value x = row(at, v, n);
-            rows.push_back(
-                b.create<arith::SelectOp>(loc, in, x, bytes.zeros()));
-          }
+            return rows;
+          };
+          SmallVector<Value> rows =
+              p.im2col ? byLine(segments[v], SmallVector<Type>(4, byteVector),
+                                fourRows)
+                       : fourRows(false);
           // Byte 4j + t is row t's byte j.
           SmallVector<int64_t> two, four;
           for (int64_t i = 0; i < 2 * p.vw; ++i)
@@ -615,6 +626,11 @@ private:
     SmallVector<Value> starts; // lane 0's element, from the row's offset
     SmallVector<Value> masks;  // the segment's lanes; none: every lane
     SmallVector<SmallVector<Value>> pieces; // s > 1: elements to read
+    // Where the vector may touch several lines: whether it is in one after
+    // all (most are), and then lane 0's element; im2colLoad's `oneLine`
+    // reads it so, the same for every row of the panel.
+    Value inOneLine, oneLineStart;
+    int64_t lanes = 0;
   };
   Segments im2colSegments(Value col, int64_t lanes) {
     const Im2col &ic = *p.im2col;
@@ -657,6 +673,18 @@ private:
       return s;
     }
     Value valid = index(lanes);
+    s.lanes = lanes;
+    if (width >= lanes) {
+      // Lanes [0, lanes) in line `line`: col % width + lanes <= width.
+      Value within = b.create<arith::SubIOp>(
+          loc, col, b.create<arith::MulIOp>(loc, line, index(width)));
+      s.inOneLine = b.create<arith::CmpIOp>(
+          loc, arith::CmpIPredicate::sle,
+          b.create<arith::AddIOp>(loc, within, valid), index(width));
+      s.oneLineStart = b.create<arith::AddIOp>(
+          loc, b.create<arith::MulIOp>(loc, col, index(stride)),
+          b.create<arith::MulIOp>(loc, line, index(gap)));
+    }
     for (int64_t j = 0, count = kiln::linesTouched(width, p.vw); j < count;
          ++j) {
       Value lineJ = b.create<arith::AddIOp>(loc, line, index(j));
@@ -667,6 +695,23 @@ private:
       add(lineJ, first, end, false);
     }
     return s;
+  }
+
+  /// `body(oneLine)`'s values: where the segments `s` may span lines, a
+  /// branch on whether they do (the same for every row of a panel, so
+  /// well predicted), the common case of one line reading it whole.
+  SmallVector<Value> byLine(const Segments &s, TypeRange types,
+                            function_ref<SmallVector<Value>(bool)> body) {
+    if (!s.inOneLine)
+      return body(false);
+    auto ifOp = b.create<scf::IfOp>(loc, types, s.inOneLine,
+                                    /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    b.create<scf::YieldOp>(loc, body(true));
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    b.create<scf::YieldOp>(loc, body(false));
+    return ifOp.getResults();
   }
 
   /// Through an im2col: per vector of a panel, its line segments
@@ -681,15 +726,37 @@ private:
 
   /// The vector of B at the row whose offset is `rowOffset`, through the
   /// segments of its columns: of f32 lanes, or of `type`'s.
-  Value im2colLoad(const Segments &s, Value rowOffset, VectorType type = {}) {
+  Value im2colLoad(const Segments &s, Value rowOffset, VectorType type = {},
+                   bool oneLine = false) {
     if (!type)
       type = vecType();
     auto zeros = [&]() -> Value {
       return b.create<arith::ConstantOp>(loc, type,
                                          cast<TypedAttr>(b.getZeroAttr(type)));
     };
-    Value x = zeros();
     int64_t stride = p.im2col->nCoefs.back();
+    if (oneLine) {
+      // One segment of s.lanes lanes from s.oneLineStart.
+      kiln::VectorLanes vl(b, loc, p.vw, type.getElementType());
+      Segments one;
+      one.starts.push_back(s.oneLineStart);
+      if (s.lanes < p.vw)
+        one.masks.push_back(vl.mask(s.lanes));
+      for (int64_t q = 0; q < stride && stride > 1; ++q) {
+        // Elements [0, stride * (lanes - 1) + 1) of the span, piece q's.
+        int64_t n =
+            std::clamp<int64_t>(stride * (s.lanes - 1) + 1 - q * p.vw, 0, p.vw);
+        if (q == 0)
+          one.pieces.emplace_back();
+        one.pieces.back().push_back(vl.mask(n));
+      }
+      if (stride == 1 && s.lanes == p.vw)
+        return b.create<vector::LoadOp>(loc, type, B,
+                                        ValueRange{b.create<arith::AddIOp>(
+                                            loc, rowOffset, s.oneLineStart)});
+      return im2colLoad(one, rowOffset, type);
+    }
+    Value x = zeros();
     for (auto [j, start] : llvm::enumerate(s.starts)) {
       Value at = b.create<arith::AddIOp>(loc, rowOffset, start);
       if (stride == 1) {

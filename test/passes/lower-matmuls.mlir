@@ -354,6 +354,36 @@ func.func @implicit_im2col(%w: memref<16x18xf32>, %x: memref<1x2x6x6xf32>, %y: m
   return
 }
 
+// Output lines of 18 columns, wider than a vector: a vector of 16 may lie
+// in one line or span two, which each panel's vector knows before its K
+// loop; the packing branches on it (the same way for every row, so well
+// predicted), the one-line case one plain load, the other a masked load
+// per line.
+// CHECK-LABEL: func @implicit_im2col_lines
+// CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %arg1 to offset: [0], sizes: [120], strides: [1]
+// CHECK: %[[ONE:.*]] = arith.cmpi sle, %{{.*}}, %c18 : index
+// CHECK: scf.for %{{.*}} = %c0 to %c9 step %c1
+// CHECK: %[[ROW:.*]] = scf.if %[[ONE]] -> (vector<16xf32>) {
+// CHECK-NEXT: %[[AT:.*]] = arith.addi
+// CHECK-NEXT: %[[X:.*]] = vector.load %[[FLAT]][%[[AT]]] : memref<120xf32>, vector<16xf32>
+// CHECK-NEXT: scf.yield %[[X]]
+// CHECK-NEXT: } else {
+// CHECK: %[[L0:.*]] = vector.maskedload %[[FLAT]]
+// CHECK: %[[L1:.*]] = vector.maskedload %[[FLAT]][%{{.*}}], %{{.*}}, %[[L0]]
+// CHECK-NEXT: scf.yield %[[L1]]
+// CHECK: vector.store %[[ROW]]
+func.func @implicit_im2col_lines(%w: memref<16x9xf32>, %x: memref<1x1x6x20xf32>, %y: memref<16x72xf32>) {
+  %cols = memref.alloc() : memref<1x3x3x4x18xf32>
+  linalg.generic {indexing_maps = [#im2col_in, #im2col_out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x1x6x20xf32>) outs(%cols : memref<1x3x3x4x18xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %b = memref.collapse_shape %cols [[0, 1, 2], [3, 4]] : memref<1x3x3x4x18xf32> into memref<9x72xf32>
+  linalg.matmul ins(%w, %b : memref<16x9xf32>, memref<9x72xf32>) outs(%y : memref<16x72xf32>)
+  return
+}
+
 // The same for stride 2: a line's columns are every second element, so
 // each line a vector touches is a span read in 2 masked pieces, every
 // second element shuffled out, and its lanes selected.

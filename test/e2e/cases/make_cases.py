@@ -682,3 +682,10 @@ qlinearconv_case("qlinearconv_u8_14x14_tail", (1, 8, 14, 14), 13, 3, 1, 1, 1,
                  np.uint8, True, True)
 qlinearconv_case("qlinearconv_s8_7x7_tail_wide", (1, 128, 9, 9), 96, 3, 1, 0,
                  1, np.int8, True, False)
+# Output lines wider than a vector and no multiple of it (37 and 38
+# columns): the packing reads a vector that lies in one line with one load
+# and one that spans two line by line; stride 1, and stride 2.
+qlinearconv_case("qlinearconv_u8_wide_lines", (1, 8, 9, 37), 12, 3, 1, 1, 1,
+                 np.uint8, True, True)
+qlinearconv_case("qlinearconv_u8_wide_lines_s2", (1, 4, 17, 75), 12, 3, 2, 1,
+                 1, np.uint8, True, True)
