@@ -23,7 +23,9 @@
 // with one scale and zero point on both sides is a MaxPool of the 8-bit
 // tensor: DQ and Q are monotone and Q(DQ(v)) = v, so the max commutes.
 // DQ -> GlobalAveragePool -> [Flatten] -> Q sums the bytes in i32 and
-// requantizes that sum once, as ONNX Runtime's QLinearGlobalAveragePool.
+// requantizes that sum once, as ONNX Runtime's QLinearGlobalAveragePool;
+// DQ -> AveragePool -> Q (each window divided by the kernel's size) is a
+// depthwise QLinearConv of weights 1, the sum requantized once too.
 // An embedding table stored in 8 bits, Gather(DQ(table), ids), gathers the
 // bytes and dequantizes only the rows it read.
 // The DequantizeLinear ops stay for any other user (canonicalisation drops
@@ -478,6 +480,91 @@ struct FuseGlobalAveragePool : OpRewritePattern<onnx::QuantizeLinearOp> {
   }
 };
 
+/// DQ -> AveragePool -> Q, per tensor, whose every window divides by the
+/// kernel's size (no padding, or count_include_pad = 1; not ceil_mode's
+/// partial windows): a depthwise QLinearConv of the bytes with weights 1
+/// and w_scale 1 / (kh * kw), which sums each window's bytes less
+/// x_zero_point exactly (padding adds nothing) and requantizes that sum
+/// once, x_scale * w_scale / y_scale in f32 as any QLinearConv; the 8-bit
+/// depthwise kernel runs it. Other average pools stay float.
+struct FuseAveragePool : OpRewritePattern<onnx::QuantizeLinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(onnx::QuantizeLinearOp q,
+                                PatternRewriter &rewriter) const override {
+    auto pool = q.getX().getDefiningOp<onnx::AveragePoolOp>();
+    if (!pool || !pool->hasOneUse())
+      return failure();
+    auto dq = pool.getX().getDefiningOp<onnx::DequantizeLinearOp>();
+    if (!dq)
+      return failure();
+    auto xType = tensorType(dq.getX()), yType = tensorType(q.getY());
+    Type xt = xType.getElementType(), yt = yType.getElementType();
+    SmallVector<int64_t> kernel, pads, strides;
+    for (Attribute a : pool.getKernelShape())
+      kernel.push_back(cast<IntegerAttr>(a).getInt());
+    if (auto p = pool.getPads())
+      for (Attribute a : *p)
+        pads.push_back(cast<IntegerAttr>(a).getInt());
+    if (auto st = pool.getStrides())
+      for (Attribute a : *st)
+        strides.push_back(cast<IntegerAttr>(a).getInt());
+    int64_t rank = xType.hasRank() ? xType.getRank() : 0;
+    int64_t spatial = rank - 2;
+    if (pads.empty())
+      pads.assign(2 * spatial, 0);
+    if (strides.empty())
+      strides.assign(spatial, 1);
+    if (!isByte(xt) || !isByte(yt) || !xType.hasStaticShape() ||
+        !yType.hasStaticShape() || spatial < 1 ||
+        (int64_t)kernel.size() != spatial ||
+        (int64_t)pads.size() != 2 * spatial ||
+        (int64_t)strides.size() != spatial ||
+        (pool.getAutoPad() != "NOTSET" && pool.getAutoPad() != "VALID") ||
+        tensorType(dq.getXScale()).getNumElements() != 1 ||
+        tensorType(q.getYScale()).getNumElements() != 1)
+      return failure();
+    // Every window divides by the kernel's size, and the output is the
+    // convolution's (floor) shape.
+    bool padded = llvm::any_of(pads, [](int64_t v) { return v != 0; });
+    if (padded && pool.getCountIncludePad() == 0)
+      return failure();
+    int64_t count = 1;
+    for (int64_t d = 0; d < spatial; ++d) {
+      int64_t in = xType.getDimSize(2 + d) + pads[d] + pads[spatial + d];
+      if (kernel[d] < 1 || strides[d] < 1 || in < kernel[d] ||
+          yType.getDimSize(2 + d) != (in - kernel[d]) / strides[d] + 1)
+        return failure();
+      count *= kernel[d];
+    }
+    int64_t channels = xType.getDimSize(1);
+    Location loc = q.getLoc();
+    Type i8 = rewriter.getIntegerType(8); // ONNX int8 is signless here
+    SmallVector<int64_t> wShape{channels, 1};
+    wShape.append(kernel.begin(), kernel.end());
+    auto wType = RankedTensorType::get(wShape, i8);
+    auto oneType = RankedTensorType::get({1}, rewriter.getF32Type());
+    auto zwType = RankedTensorType::get({1}, i8);
+    Value w = rewriter.create<onnx::ConstantOp>(
+        loc, wType, DenseElementsAttr::get(wType, APInt(8, 1)));
+    Value sw = rewriter.create<onnx::ConstantOp>(
+        loc, oneType,
+        DenseElementsAttr::get(oneType, 1.0f / static_cast<float>(count)));
+    Value zw = rewriter.create<onnx::ConstantOp>(
+        loc, zwType, DenseElementsAttr::get(zwType, APInt(8, 0)));
+    Value none = rewriter.create<onnx::NoValueOp>(loc, rewriter.getNoneType());
+    auto fused = rewriter.create<onnx::QLinearConvOp>(
+        loc, yType, dq.getX(), dq.getXScale(),
+        zeroPointOr(rewriter, loc, dq.getXZeroPoint(), xt, 1), w, sw, zw,
+        q.getYScale(), zeroPointOr(rewriter, loc, q.getYZeroPoint(), yt, 1),
+        none, rewriter.getStringAttr("NOTSET"), ArrayAttr(),
+        rewriter.getI64IntegerAttr(channels), rewriter.getI64ArrayAttr(kernel),
+        rewriter.getI64ArrayAttr(pads), rewriter.getI64ArrayAttr(strides));
+    rewriter.replaceOp(q, fused.getResult());
+    return success();
+  }
+};
+
 /// Gather(DQ(table [V, D], per tensor or per column), ids) on axis 0:
 /// DQ(Gather(table, ids)) along the last axis, the same values from the
 /// rows that are read instead of the whole table dequantized every run.
@@ -514,7 +601,8 @@ struct FuseQDQPass : kiln::impl::FuseQDQBase<FuseQDQPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FuseConv, FuseGemm, FuseMatMul, FuseMaxPool,
-                 FuseGlobalAveragePool, FuseGather>(&getContext());
+                 FuseGlobalAveragePool, FuseAveragePool, FuseGather>(
+        &getContext());
     if (failed(
             applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

@@ -129,6 +129,31 @@ func.func @global_average_pool(%x: tensor<1x4x2x3xui8>) -> tensor<1x4xui8> {
   return %y : tensor<1x4xui8>
 }
 
+// DQ -> AveragePool -> Q whose windows all divide by 9 (padded, but
+// count_include_pad = 1): a depthwise QLinearConv (4 groups) of weights 1
+// and w_scale 1/9 on the bytes. With count_include_pad = 0 the border
+// windows divide by fewer: that pool stays float.
+// CHECK-LABEL: func @average_pool
+// CHECK-DAG: %[[W:.*]] = "onnx.Constant"() <{value = dense<1> : tensor<4x1x3x3xi8>}>
+// CHECK-DAG: %[[SW:.*]] = "onnx.Constant"() <{value = dense<0.111111112> : tensor<1xf32>}>
+// CHECK-DAG: %[[ZW:.*]] = "onnx.Constant"() <{value = dense<0> : tensor<1xi8>}>
+// CHECK: "onnx.QLinearConv"(%arg0, %{{.*}}, %{{.*}}, %[[W]], %[[SW]], %[[ZW]], %{{.*}}, %{{.*}}, %{{.*}}) <{auto_pad = "NOTSET", group = 4 : i64, kernel_shape = [3, 3], pads = [1, 1, 1, 1], strides = [1, 1]}>
+// CHECK-SAME: -> tensor<1x4x5x6xui8>
+// CHECK: "onnx.AveragePool"
+// CHECK-SAME: count_include_pad = 0
+// CHECK: "onnx.QuantizeLinear"
+func.func @average_pool(%x: tensor<1x4x5x6xui8>) -> (tensor<1x4x5x6xui8>, tensor<1x4x5x6xui8>) {
+  %s = "onnx.Constant"() {value = dense<0.5> : tensor<f32>} : () -> tensor<f32>
+  %s2 = "onnx.Constant"() {value = dense<0.25> : tensor<f32>} : () -> tensor<f32>
+  %z = "onnx.Constant"() {value = dense<3> : tensor<ui8>} : () -> tensor<ui8>
+  %xd = "onnx.DequantizeLinear"(%x, %s, %z) : (tensor<1x4x5x6xui8>, tensor<f32>, tensor<ui8>) -> tensor<1x4x5x6xf32>
+  %p = "onnx.AveragePool"(%xd) {count_include_pad = 1 : i64, kernel_shape = [3, 3], pads = [1, 1, 1, 1]} : (tensor<1x4x5x6xf32>) -> tensor<1x4x5x6xf32>
+  %y = "onnx.QuantizeLinear"(%p, %s2, %z) : (tensor<1x4x5x6xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x5x6xui8>
+  %p2 = "onnx.AveragePool"(%xd) {count_include_pad = 0 : i64, kernel_shape = [3, 3], pads = [1, 1, 1, 1]} : (tensor<1x4x5x6xf32>) -> tensor<1x4x5x6xf32>
+  %y2 = "onnx.QuantizeLinear"(%p2, %s2, %z) : (tensor<1x4x5x6xf32>, tensor<f32>, tensor<ui8>) -> tensor<1x4x5x6xui8>
+  return %y, %y2 : tensor<1x4x5x6xui8>, tensor<1x4x5x6xui8>
+}
+
 // A Linear layer, DQ -> MatMul -> Add(bias) -> Q with weights [K=4, N=3]
 // per column: a 1x1 QLinearConv of x's 2 * 5 rows transposed into one
 // image's pixels [1, 4, 10, 1], by the weights transposed at compile time

@@ -689,3 +689,43 @@ qlinearconv_case("qlinearconv_u8_wide_lines", (1, 8, 9, 37), 12, 3, 1, 1, 1,
                  np.uint8, True, True)
 qlinearconv_case("qlinearconv_u8_wide_lines_s2", (1, 4, 17, 75), 12, 3, 2, 1,
                  1, np.uint8, True, True)
+
+
+# DQ -> AveragePool -> Q, per tensor, each window divided by the kernel's
+# size: kiln-fuse-qdq makes it a depthwise QLinearConv of weights 1 and
+# w_scale 1 / (kh * kw) on the bytes; the reference is that arithmetic (the
+# exact sum of x - x_zero_point over the window, padding adding nothing,
+# times x_scale * w_scale / y_scale in f32, rounded half to even), saturating
+# at both ends. Inception's 3x3, stride 1, padded, count_include_pad = 1 on
+# unsigned bytes; DenseNet's 2x2, stride 2 on signed ones, two images.
+def qdq_average_pool_case(name, shape, k, stride, pad, dtype):
+    info = np.iinfo(dtype)
+    et = TensorProto.UINT8 if dtype == np.uint8 else TensorProto.INT8
+    x = rng.integers(info.min, info.max + 1, shape).astype(dtype)
+    sx, zx = np.float32(0.02), np.array(int(info.min) + 140, dtype)
+    sy, zy = np.float32(0.006), np.array(int(info.min) + 117, dtype)
+    inits = [numpy_helper.from_array(np.array(v), nm) for v, nm in (
+        (sx, "sx"), (zx, "zx"), (sy, "sy"), (zy, "zy"))]
+    attrs = dict(kernel_shape=[k, k], strides=[stride, stride])
+    if pad:
+        attrs.update(pads=[pad] * 4, count_include_pad=1)
+    N = helper.make_node
+    nodes = [
+        N("DequantizeLinear", ["x", "sx", "zx"], ["xd"]),
+        N("AveragePool", ["xd"], ["p"], **attrs),
+        N("QuantizeLinear", ["p", "sy", "zy"], ["y"]),
+    ]
+    centred = x.astype(np.int64) - int(zx)
+    c = shape[1]
+    acc = conv_int(centred, np.ones((c, 1, k, k), np.int8), stride, pad, c)
+    sw = np.array([np.float32(1.0) / np.float32(k * k)], np.float32)
+    y = requantize(acc, sx, np.broadcast_to(sw, (c,)), sy, zy, dtype)
+    g = helper.make_graph(nodes, name, [vi("x", et, list(shape))],
+                          [vi("y", et, list(y.shape))], inits)
+    save_case(name, g, [x], [y])
+
+
+qdq_average_pool_case("qdq_average_pool_u8_3x3_pad", (1, 24, 17, 19), 3, 1,
+                      1, np.uint8)
+qdq_average_pool_case("qdq_average_pool_s8_2x2_s2", (2, 16, 14, 14), 2, 2, 0,
+                      np.int8)
