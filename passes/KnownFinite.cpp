@@ -8,9 +8,10 @@
 // dequantized values, they cannot be: every value is bounded by integers'
 // ranges and constants. The pass bounds each float value's magnitude from
 // its definition (conversions from integers, constants, +, -, *, / by a
-// constant, rounding, min/max, select, and the vector ops that move lanes)
-// and gives each min/max whose operands are bounded well below the largest
-// f32 the `nnan` flag: the same result, in one instruction.
+// constant, rounding, min/max, select, the vector ops that move lanes, and
+// sums over a generic's reduction loops, as an 8-bit depthwise convolution's
+// in f32) and gives each min/max whose operands are bounded well below the
+// largest f32 the `nnan` flag: the same result, in one instruction.
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,11 +67,34 @@ private:
       return inf;
     Operation *op = v.getDefiningOp();
     auto operand = [&](unsigned i) { return of(op->getOperand(i), depth + 1); };
-    // A tensor a generic makes: the bound of the values it yields.
+    // A tensor a generic makes: the bound of the values it yields, or of a
+    // sum over its reduction loops (its initial value plus one term per
+    // iteration: a convolution's).
     if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
-      auto result = cast<OpResult>(v);
+      unsigned r = cast<OpResult>(v).getResultNumber();
       auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
-      return of(yield.getOperand(result.getResultNumber()), depth + 1);
+      Value yielded = yield.getOperand(r);
+      if (auto add = yielded.getDefiningOp<arith::AddFOp>();
+          add && generic.getNumReductionLoops() > 0) {
+        BlockArgument acc = generic.getRegionOutputArgs()[r];
+        Value term = add.getLhs() == acc   ? add.getRhs()
+                     : add.getRhs() == acc ? add.getLhs()
+                                           : Value();
+        if (!term)
+          return inf;
+        double count = 1;
+        for (auto [size, kind] : llvm::zip(generic.getStaticLoopRanges(),
+                                           generic.getIteratorTypesArray())) {
+          if (kind != utils::IteratorType::reduction)
+            continue;
+          if (ShapedType::isDynamic(size))
+            return inf;
+          count *= static_cast<double>(size);
+        }
+        return of(generic.getDpsInitOperand(r)->get(), depth + 1) +
+               count * of(term, depth + 1);
+      }
+      return of(yielded, depth + 1);
     }
     if (isa<arith::ConstantOp>(op))
       return constantBound(v);

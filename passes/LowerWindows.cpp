@@ -70,25 +70,44 @@ public:
       if (ends.hasInit())
         start = b.create<vector::BroadcastOp>(loc, vecType(),
                                               ends.initialValue(b, loc, plane));
+      // An 8-bit input's zero point comes out of the sum once per plane:
+      // sum(w * (x - zp)) = sum(w * x) - zp * sum(w), exact in f32 (every
+      // partial sum an integer below 2^24).
+      Value weightSum;
       if (s.kind == WindowKind::Depthwise)
         for (int64_t i = 0; i < s.kh; ++i)
           for (int64_t j = 0; j < s.kw; ++j) {
             Value t = b.create<memref::LoadOp>(
                 loc, w, ValueRange{ci, zero, zero, index(i), index(j)});
-            if (s.inputZeroPoint >= 0) // 8-bit weights
+            if (s.inputZeroPoint >= 0) { // 8-bit weights
               t = b.create<arith::SIToFPOp>(loc, b.getF32Type(), t);
+              weightSum =
+                  weightSum ? b.create<arith::AddFOp>(loc, weightSum, t) : t;
+            }
             taps.push_back(b.create<vector::BroadcastOp>(loc, vecType(), t));
           }
+      Value shift;
+      if (weightSum)
+        shift = b.create<vector::BroadcastOp>(
+            loc, vecType(),
+            b.create<arith::MulFOp>(
+                loc, weightSum,
+                b.create<arith::ConstantOp>(
+                    loc, b.getF32FloatAttr(-float(s.inputZeroPoint)))));
+      if (start && shift) {
+        start = b.create<arith::AddFOp>(loc, start, shift);
+        shift = nullptr;
+      }
       forLoop(index(0), index(s.oh), [&](Value oh) {
         int64_t full = s.ow / s.vw;
         if (full > 0)
           forLoop(index(0), index(full), [&](Value v) {
             Value ow0 = b.create<arith::MulIOp>(loc, v, index(s.vw));
-            vectorOfRow(x, out, start, taps, ni, ci, oh, ow0, s.vw);
+            vectorOfRow(x, out, start, shift, taps, ni, ci, oh, ow0, s.vw);
           });
         if (s.ow % s.vw)
-          vectorOfRow(x, out, start, taps, ni, ci, oh, index(full * s.vw),
-                      s.ow % s.vw);
+          vectorOfRow(x, out, start, shift, taps, ni, ci, oh,
+                      index(full * s.vw), s.ow % s.vw);
       });
     });
   }
@@ -115,20 +134,14 @@ private:
     kiln::VectorLanes(b, loc, s.vw, s.et).store(v, mem, indices, lanes);
   }
 
-  /// x[n, c, ih, iw0 + sw * lane] for lane < lanes (8-bit ones as f32,
-  /// less the zero point).
+  /// x[n, c, ih, iw0 + sw * lane] for lane < lanes (8-bit ones as f32;
+  /// planes() takes their zero point out of the sum).
   Value inputVector(Value x, Value ni, Value ci, Value ih, Value iw0,
                     int64_t lanes) {
     Value v = inputElements(x, ni, ci, ih, iw0, lanes);
     if (s.inputZeroPoint < 0)
       return v;
-    auto i32s = VectorType::get({s.vw}, b.getI32Type());
-    Value wide = b.create<arith::SubIOp>(
-        loc, b.create<arith::ExtUIOp>(loc, i32s, v),
-        b.create<arith::ConstantOp>(
-            loc, DenseElementsAttr::get(
-                     i32s, b.getI32IntegerAttr(s.inputZeroPoint))));
-    return b.create<arith::SIToFPOp>(loc, vecType(), wide);
+    return b.create<arith::UIToFPOp>(loc, vecType(), v);
   }
 
   /// The elements of inputVector, of x's own type.
@@ -167,13 +180,17 @@ private:
   }
 
   /// One vector of an output row, starting from `start` (the fused
-  /// initializer's value) or else the output's contents.
-  void vectorOfRow(Value x, Value out, Value start, ArrayRef<Value> taps,
-                   Value ni, Value ci, Value oh, Value ow0, int64_t lanes) {
+  /// initializer's value) or else the output's contents, plus `shift`
+  /// when given.
+  void vectorOfRow(Value x, Value out, Value start, Value shift,
+                   ArrayRef<Value> taps, Value ni, Value ci, Value oh,
+                   Value ow0, int64_t lanes) {
     SmallVector<Value> outIdx{ni, ci, oh, ow0};
     if (s.kind == WindowKind::Depthwise)
       outIdx.insert(outIdx.begin() + 2, index(0));
     Value acc = start ? start : load(out, outIdx, lanes);
+    if (shift)
+      acc = b.create<arith::AddFOp>(loc, acc, shift);
     Value ohs = b.create<arith::MulIOp>(loc, oh, index(s.sh));
     Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
     for (int64_t i = 0; i < s.kh; ++i) {

@@ -62,6 +62,54 @@ func.func @relu_of_dequantized(%x: tensor<4x16xi8>) -> tensor<4x16xf32> {
   return %r : tensor<4x16xf32>
 }
 
+// An 8-bit depthwise convolution in f32: each output the sum over its 9
+// taps of a byte times a weight, from a constant bias: bounded by the bias
+// plus 9 such products, so its requantization's clamps get `nnan`. A sum
+// from an initial value the pass cannot bound (an argument) stays as it is.
+// CHECK-LABEL: func @depthwise_sum
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} fastmath<nnan> : f32
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : f32
+// CHECK-NOT: fastmath
+#dw_x = affine_map<(c, i, j, h, w) -> (c, h + i, w + j)>
+#dw_w = affine_map<(c, i, j, h, w) -> (c, i, j)>
+#dw_y = affine_map<(c, i, j, h, w) -> (c, h, w)>
+#id3 = affine_map<(c, h, w) -> (c, h, w)>
+func.func @depthwise_sum(%x: tensor<2x6x6xi8>, %init: tensor<2x4x4xf32>) -> (tensor<2x4x4xf32>, tensor<2x4x4xf32>) {
+  %w = arith.constant dense<3> : tensor<2x3x3xi8>
+  %bias = arith.constant dense<7.0> : tensor<2x4x4xf32>
+  %dw = linalg.generic {indexing_maps = [#dw_x, #dw_w, #dw_y],
+                        iterator_types = ["parallel", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %w : tensor<2x6x6xi8>, tensor<2x3x3xi8>) outs(%bias : tensor<2x4x4xf32>) {
+  ^bb0(%a: i8, %b: i8, %o: f32):
+    %fa = arith.uitofp %a : i8 to f32
+    %fb = arith.sitofp %b : i8 to f32
+    %p = arith.mulf %fa, %fb : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x4xf32>
+  %dw2 = linalg.generic {indexing_maps = [#dw_x, #dw_w, #dw_y],
+                         iterator_types = ["parallel", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %w : tensor<2x6x6xi8>, tensor<2x3x3xi8>) outs(%init : tensor<2x4x4xf32>) {
+  ^bb0(%a: i8, %b: i8, %o: f32):
+    %fa = arith.uitofp %a : i8 to f32
+    %fb = arith.sitofp %b : i8 to f32
+    %p = arith.mulf %fa, %fb : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x4xf32>
+  %e = tensor.empty() : tensor<2x4x4xf32>
+  %r:2 = linalg.generic {indexing_maps = [#id3, #id3, #id3, #id3],
+                         iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dw, %dw2 : tensor<2x4x4xf32>, tensor<2x4x4xf32>) outs(%e, %e : tensor<2x4x4xf32>, tensor<2x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32, %o2: f32):
+    %zero = arith.constant 0.0 : f32
+    %m = arith.maximumf %a, %zero : f32
+    %m2 = arith.maximumf %b, %zero : f32
+    linalg.yield %m, %m2 : f32, f32
+  } -> (tensor<2x4x4xf32>, tensor<2x4x4xf32>)
+  return %r#0, %r#1 : tensor<2x4x4xf32>, tensor<2x4x4xf32>
+}
+
 // CHECK-LABEL: func @unbounded
 // CHECK: arith.maximumf %{{.*}}, %{{.*}} : f32
 // CHECK-NOT: nnan

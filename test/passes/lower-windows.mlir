@@ -44,17 +44,23 @@ func.func @depthwise(%x: memref<1x4x41x41xf32>, %w: memref<4x1x1x3x3xf32>, %y: m
 }
 
 // An 8-bit depthwise conv (kiln.depthwise's fifth value: the input's zero
-// point, 7): its bytes widen as they are read, less 7, to f32, and each
-// byte weight becomes f32 once per plane; the FMAs are the f32 kernel's.
+// point, 7): its bytes become f32 as they are read, and each byte weight
+// once per plane; the FMAs are the f32 kernel's. The zero point comes out
+// of the sum once per plane: each output starts from -7 times the sum of
+// the plane's weights.
 // CHECK-LABEL: func @byte_depthwise
+// CHECK-DAG: %[[ZP:.*]] = arith.constant -7.000000e+00 : f32
 // CHECK: scf.for
 // CHECK-COUNT-9: arith.sitofp {{.*}} : i8 to f32
+// CHECK: %[[SHIFT:.*]] = arith.mulf %{{.*}}, %[[ZP]] : f32
+// CHECK: %[[SHIFTS:.*]] = vector.broadcast %[[SHIFT]] : f32 to vector<16xf32>
 // CHECK: scf.for
-// CHECK: vector.load %arg0{{.*}} : memref<1x4x22x22xi8>, vector<16xi8>
-// CHECK: arith.extui {{.*}} : vector<16xi8> to vector<16xi32>
-// CHECK: arith.subi {{.*}} : vector<16xi32>
-// CHECK: arith.sitofp {{.*}} : vector<16xi32> to vector<16xf32>
-// CHECK: vector.fma
+// CHECK: %[[OUT:.*]] = vector.load %arg2
+// CHECK: %[[ACC:.*]] = arith.addf %[[OUT]], %[[SHIFTS]] : vector<16xf32>
+// CHECK: %[[X:.*]] = vector.load %arg0{{.*}} : memref<1x4x22x22xi8>, vector<16xi8>
+// CHECK: %[[XF:.*]] = arith.uitofp %[[X]] : vector<16xi8> to vector<16xf32>
+// CHECK: vector.fma %{{.*}}, %[[XF]], %[[ACC]]
+// CHECK-NOT: arith.subi
 // CHECK-NOT: linalg.generic
 func.func @byte_depthwise(%x: memref<1x4x22x22xi8>, %w: memref<4x1x1x3x3xi8>, %y: memref<1x4x1x20x20xf32>) {
   linalg.generic {indexing_maps = [#x1, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
