@@ -357,6 +357,19 @@ struct FuseMatMul : OpRewritePattern<onnx::QuantizeLinearOp> {
   }
 };
 
+/// The pool that defines `v`, used only there, of a DequantizeLinear's
+/// output, and that DequantizeLinear; nulls when `v` is no such pool's.
+template <typename PoolOp>
+static std::pair<PoolOp, onnx::DequantizeLinearOp> poolOfDequantized(Value v) {
+  auto pool = v.getDefiningOp<PoolOp>();
+  if (!pool || !pool->hasOneUse())
+    return {};
+  auto dq = pool.getX().template getDefiningOp<onnx::DequantizeLinearOp>();
+  if (!dq)
+    return {};
+  return {pool, dq};
+}
+
 /// DQ -> MaxPool -> Q with the same scale and zero point: the MaxPool of
 /// the 8-bit tensor itself, exactly (ONNX Runtime's quantizer gives a
 /// MaxPool's output its input's parameters for this).
@@ -365,11 +378,8 @@ struct FuseMaxPool : OpRewritePattern<onnx::QuantizeLinearOp> {
 
   LogicalResult matchAndRewrite(onnx::QuantizeLinearOp q,
                                 PatternRewriter &rewriter) const override {
-    auto pool = q.getX().getDefiningOp<onnx::MaxPoolOp>();
-    if (!pool || !pool->hasOneUse() || pool.getIndices())
-      return failure();
-    auto dq = pool.getX().getDefiningOp<onnx::DequantizeLinearOp>();
-    if (!dq)
+    auto [pool, dq] = poolOfDequantized<onnx::MaxPoolOp>(q.getX());
+    if (!pool || pool.getIndices())
       return failure();
     auto yType = tensorType(q.getY());
     Type xt = tensorType(dq.getX()).getElementType();
@@ -408,11 +418,8 @@ struct FuseGlobalAveragePool : OpRewritePattern<onnx::QuantizeLinearOp> {
       v = reshape->getOperand(0);
     else
       reshape = nullptr;
-    auto pool = v.getDefiningOp<onnx::GlobalAveragePoolOp>();
-    if (!pool || !pool->hasOneUse())
-      return failure();
-    auto dq = pool.getX().getDefiningOp<onnx::DequantizeLinearOp>();
-    if (!dq)
+    auto [pool, dq] = poolOfDequantized<onnx::GlobalAveragePoolOp>(v);
+    if (!pool)
       return failure();
     auto xType = tensorType(dq.getX()), poolType = tensorType(pool.getY());
     auto qType = tensorType(q.getY());
@@ -492,11 +499,8 @@ struct FuseAveragePool : OpRewritePattern<onnx::QuantizeLinearOp> {
 
   LogicalResult matchAndRewrite(onnx::QuantizeLinearOp q,
                                 PatternRewriter &rewriter) const override {
-    auto pool = q.getX().getDefiningOp<onnx::AveragePoolOp>();
-    if (!pool || !pool->hasOneUse())
-      return failure();
-    auto dq = pool.getX().getDefiningOp<onnx::DequantizeLinearOp>();
-    if (!dq)
+    auto [pool, dq] = poolOfDequantized<onnx::AveragePoolOp>(q.getX());
+    if (!pool)
       return failure();
     auto xType = tensorType(dq.getX()), yType = tensorType(q.getY());
     Type xt = xType.getElementType(), yt = yType.getElementType();
