@@ -4,7 +4,7 @@ QDQ model, in one run.
 
 Usage: bench/bench_int8.py [--quick] [--models resnet18,mobilenet_v2,bert_bench]
                            [--threads 1,2] [--build DIR] [--out DIR]
-                           [--mcpu CPU]
+                           [--mcpu CPU] [--rounds N]
 
 For each model (exported by test/models/generate.py, seeded random weights)
 it writes 32 seeded calibration samples, compiles the float model and
@@ -19,7 +19,9 @@ on the model's test input and at each thread count:
 
 and prints a table with Kiln int8's speed-up over Kiln f32 and its ratio to
 ORT int8 (below 1: Kiln is faster), plus the largest difference between the
-two int8 outputs. Writes OUT/int8/results.md and results.json. It is a
+two int8 outputs. With --rounds N the four are timed N times in turn, Kiln
+then ONNX Runtime, and each figure is the median of its N medians: a shared
+machine's slow minutes then fall on both. Writes OUT/int8/results.md and results.json. It is a
 benchmark, not a test: timings on a shared machine move from run to run.
 Needs the same things as bench/bench.py (it installs onnxruntime-node).
 """
@@ -60,6 +62,12 @@ def quantize(kilnc, model_path, lib, calib, qdq, flags=()):
     return time.time() - t0, None
 
 
+def middle(values):
+    """The median of the values present; None when none is."""
+    present = sorted(v for v in values if v is not None)
+    return float(np.median(present)) if present else None
+
+
 def main(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
@@ -67,10 +75,15 @@ def main(argv):
     p.add_argument("--threads", default="1,2")
     p.add_argument("--build", default=os.path.join(bench.REPO, "build"))
     p.add_argument("--out")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="time Kiln and ONNX Runtime N times in turn and take "
+                   "the median of the rounds' medians (default 1)")
     p.add_argument("--mcpu", help="compile both Kiln libraries for this CPU "
                    "(e.g. haswell: AVX2 without VNNI, 7-bit weights); ONNX "
                    "Runtime still picks its kernels from this host's CPU")
     args = p.parse_args(argv)
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
     flags = ["--mcpu=" + args.mcpu] if args.mcpu else []
     names = [n for n in args.models.split(",") if n]
     for n in names:
@@ -117,21 +130,31 @@ def main(argv):
             problems.append("%s: %s" % (name, probe["error"]))
             continue
         runs = bench.choose_runs(probe["median"], policy)
-        kiln = {}
-        for t in threads:
-            kiln[("int8", t)] = bench.run_kiln(kiln_run, int8_lib, tdir, t, runs)
-            kiln[("f32", t)] = bench.run_kiln(kiln_run, f32_lib, tdir, t, runs)
         inputs = bench.export_inputs(tdir, os.path.join(work, "inputs"))
+        # Per (library, threads): each round's timing, Kiln's then ORT's.
+        kiln_rounds, ort_rounds = {}, {}
+        for _ in range(args.rounds):
+            for t in threads:
+                for kind, lib in (("int8", int8_lib), ("f32", f32_lib)):
+                    kiln_rounds.setdefault((kind, t), []).append(
+                        bench.run_kiln(kiln_run, lib, tdir, t, runs))
+            for kind, path in (("int8", qdq), ("f32", model_path)):
+                result = bench.run_ort(path, inputs, threads, policy, None,
+                                       os.path.join(work, "ort_" + kind))
+                if "error" in result:
+                    problems.append("%s: onnxruntime %s: %s"
+                                    % (name, kind, result["error"]))
+                    continue
+                for r in result["results"]:
+                    ort_rounds.setdefault((kind, r["threads"]), []).append(r)
+        # A round's figure, then the median of the rounds' (the first
+        # round's ORT outputs stand for all: the same model on the same input).
+        kiln = {key: {"median": middle([r.get("median") for r in rs])}
+                for key, rs in kiln_rounds.items()}
         ort = {}
-        for kind, path in (("int8", qdq), ("f32", model_path)):
-            result = bench.run_ort(path, inputs, threads, policy, None,
-                                   os.path.join(work, "ort_" + kind))
-            if "error" in result:
-                problems.append("%s: onnxruntime %s: %s"
-                                % (name, kind, result["error"]))
-                continue
-            for r in result["results"]:
-                ort[(kind, r["threads"])] = r
+        for key, rs in ort_rounds.items():
+            ort[key] = dict(rs[0])
+            ort[key]["medianMs"] = middle([r.get("medianMs") for r in rs])
         # The two int8 runs of the same QDQ model, side by side.
         cross = None
         kiln_out = bench.read_test_data(os.path.join(work, "kiln_int8_out"),
@@ -173,11 +196,14 @@ def main(argv):
             "commit": bench.describe_commit(), "mode":
             "quick" if args.quick else "full",
             "machine": bench.describe_machine(), "mcpu": args.mcpu,
+            "rounds": args.rounds,
             "problems": problems}
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("# Kiln int8 against Kiln f32 and ONNX Runtime\n\n")
-        f.write("%s, commit %s, %s mode, %s.\n\n" % (
-            info["date"], info["commit"], info["mode"], info["machine"]))
+        f.write("%s, commit %s, %s mode, %s%s.\n\n" % (
+            info["date"], info["commit"], info["mode"], info["machine"],
+            "" if args.rounds == 1 else
+            ", median of %d rounds each" % args.rounds))
         if args.mcpu:
             f.write("Kiln compiled with --mcpu=%s; ONNX Runtime uses this "
                     "host's own instructions.\n\n" % args.mcpu)
