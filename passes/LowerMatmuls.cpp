@@ -256,7 +256,7 @@ private:
     // The tail's dot products: alone (`cols` is the tail), or after each
     // row block's panels when they run up to it (fusedTail), while the
     // block's rows of A are still in cache.
-    bool tailOnly = p.dotTail && cols < p.nr();
+    bool tailOnly = isDotTail(cols);
     Value tailHere;
     if (fusedTail() && !tailOnly)
       tailHere = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, c1,
@@ -291,6 +291,9 @@ private:
   /// The tail's dot products run with the last full panels (their row
   /// blocks and their packing) rather than in a pass of their own.
   bool fusedTail() const { return p.dotTail && p.fullPanels() > 0; }
+  /// Columns `cols` are the dot-product tail on its own (only the tail
+  /// has fewer than nr).
+  bool isDotTail(int64_t cols) const { return p.dotTail && cols < p.nr(); }
 
   /// The accumulators' vectors: f32, or i32 for an 8-bit contraction.
   VectorType vecType() {
@@ -324,7 +327,7 @@ private:
   /// is left unwritten: the micro-kernel skips it).
   void packPanels(Value c0, Value from, Value to, int64_t cols) {
     withRowTable([&] {
-      if (p.dotTail && cols < p.nr())
+      if (isDotTail(cols))
         return packDotTail();
       if (p.int8)
         packBytePanels(c0, from, to, cols);
@@ -742,13 +745,13 @@ private:
       one.starts.push_back(s.oneLineStart);
       if (s.lanes < p.vw)
         one.masks.push_back(vl.mask(s.lanes));
-      for (int64_t q = 0; q < stride && stride > 1; ++q) {
-        // Elements [0, stride * (lanes - 1) + 1) of the span, piece q's.
-        int64_t n =
-            std::clamp<int64_t>(stride * (s.lanes - 1) + 1 - q * p.vw, 0, p.vw);
-        if (q == 0)
-          one.pieces.emplace_back();
-        one.pieces.back().push_back(vl.mask(n));
+      if (stride > 1) {
+        // Elements [0, stride * (lanes - 1) + 1) of the span, by piece.
+        SmallVector<Value> pieces;
+        for (int64_t q = 0; q < stride; ++q)
+          pieces.push_back(vl.mask(std::clamp<int64_t>(
+              stride * (s.lanes - 1) + 1 - q * p.vw, 0, p.vw)));
+        one.pieces.push_back(pieces);
       }
       if (stride == 1 && s.lanes == p.vw)
         return b.create<vector::LoadOp>(loc, type, B,
@@ -944,41 +947,38 @@ private:
       SmallVector<Value> rowIdx;
       for (int64_t r = 0; r < g; ++r)
         rowIdx.push_back(b.create<arith::AddIOp>(loc, i, index(r0 + r)));
-      // acc[r * t + j] += vw words of A's row r by those of tail column j.
-      auto step = [&](OpBuilder &nb, Location l, Value q, ValueRange acc,
-                      int64_t words) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-        Value w = b.create<arith::MulIOp>(l, q, index(p.vw));
+      // acc[r * t + j] += `words` words of A's row r from word vw * q by
+      // those of tail column j, at b's insertion point.
+      auto step = [&](Value q, ValueRange acc, int64_t words) {
+        Value w = b.create<arith::MulIOp>(loc, q, index(p.vw));
         SmallVector<Value> bv;
         for (int64_t j = 0; j < t; ++j) {
           Value at = b.create<arith::AddIOp>(
-              l, b.create<arith::MulIOp>(l, w, index(4)),
+              loc, b.create<arith::MulIOp>(loc, w, index(4)),
               index(p.tailBase() + j * p.tailStride()));
           bv.push_back(b.create<vector::BitCastOp>(
-              l, vecType(),
-              b.create<vector::LoadOp>(l, bytes, flat, ValueRange{at})));
+              loc, vecType(),
+              b.create<vector::LoadOp>(loc, bytes, flat, ValueRange{at})));
         }
         SmallVector<Value> next;
         for (int64_t r = 0; r < g; ++r) {
           Value av = load(A, {rowIdx[r], w}, words);
           for (int64_t j = 0; j < t; ++j)
-            next.push_back(dot4(b, l, acc[r * t + j], bv[j], av));
+            next.push_back(dot4(b, loc, acc[r * t + j], bv[j], av));
         }
         return next;
       };
       SmallVector<Value> acc(g * t, zeros());
       auto loop = b.create<scf::ForOp>(
           loc, index(0), index(whole), index(1), acc,
-          [&](OpBuilder &nb, Location l, Value q, ValueRange iter) {
-            SmallVector<Value> next = step(nb, l, q, iter, p.vw);
+          [&](OpBuilder &nb, Location, Value q, ValueRange iter) {
             OpBuilder::InsertionGuard guard(b);
             b.setInsertionPointToEnd(nb.getInsertionBlock());
-            b.create<scf::YieldOp>(l, next);
+            b.create<scf::YieldOp>(loc, step(q, iter, p.vw));
           });
       acc = loop.getResults();
       if (rest)
-        acc = step(b, loc, index(whole), acc, rest);
+        acc = step(index(whole), acc, rest);
       for (int64_t r = 0; r < g; ++r) {
         Value sums = zeros();
         for (int64_t j = 0; j < t; ++j)

@@ -72,7 +72,8 @@ public:
                                               ends.initialValue(b, loc, plane));
       // An 8-bit input's zero point comes out of the sum once per plane:
       // sum(w * (x - zp)) = sum(w * x) - zp * sum(w), exact in f32 (every
-      // partial sum an integer below 2^24).
+      // partial sum an integer below 2^24: the onnx lowering checks
+      // |bias| + 2 * taps * 255 * 128 against it).
       Value weightSum;
       if (s.kind == WindowKind::Depthwise)
         for (int64_t i = 0; i < s.kh; ++i)

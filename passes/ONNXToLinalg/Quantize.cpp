@@ -580,8 +580,8 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
             loc, rewriter.getIntegerAttr(i8, static_cast<int8_t>(zxu))));
 
     if (depthwise)
-      return lowerDepthwise(op, rewriter, xp, zxu, w, weights, bias, sx, sw,
-                            sy, zy[0], yUnsigned);
+      return lowerDepthwise(op, rewriter, xp, zxu, w, weights, bias, sx, sw, sy,
+                            zy[0], yUnsigned);
 
     // Per output channel: the accumulator's start and the multiplier.
     int64_t k = weights.size() / f;
@@ -658,18 +658,17 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
 
   /// A depthwise convolution (one channel per group) of the padded bytes
   /// `xp`: kiln-lower-windows' row kernel in f32, whose products and sums
-  /// of (x - zx) * w are exact integers while they stay below 2^24 (the
-  /// bias included), so the result is the i32 path's; the generic reads the
+  /// are exact integers while they stay below 2^24, so the result is the
+  /// i32 path's. The kernel starts from bias - zx * sum(w) and adds x * w
+  /// tap by tap, so its partial sums reach |bias| plus twice the taps'
+  /// largest products; the generic reads the
   /// bytes and subtracts the zero point itself (kiln.depthwise's fifth
   /// value), and the requantization after it is the kernel's epilogue.
-  static LogicalResult lowerDepthwise(onnx::QLinearConvOp op,
-                                      PatternRewriter &rewriter, Value xp,
-                                      int64_t zxu, const Window &w,
-                                      ArrayRef<int64_t> weights,
-                                      ArrayRef<int64_t> bias,
-                                      ArrayRef<float> sx, ArrayRef<float> sw,
-                                      ArrayRef<float> sy, int64_t zy,
-                                      bool yUnsigned) {
+  static LogicalResult
+  lowerDepthwise(onnx::QLinearConvOp op, PatternRewriter &rewriter, Value xp,
+                 int64_t zxu, const Window &w, ArrayRef<int64_t> weights,
+                 ArrayRef<int64_t> bias, ArrayRef<float> sx, ArrayRef<float> sw,
+                 ArrayRef<float> sy, int64_t zy, bool yUnsigned) {
     Location loc = op.getLoc();
     auto yType = tensorType(op.getY());
     int64_t n = yType.getDimSize(0), g = yType.getDimSize(1);
@@ -678,7 +677,7 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
     int64_t largest = 0;
     for (int64_t b : bias)
       largest = std::max(largest, std::abs(b));
-    if (largest + taps * 255 * 127 >= (int64_t(1) << 24))
+    if (largest + 2 * taps * 255 * 128 >= (int64_t(1) << 24))
       return rewriter.notifyMatchFailure(op, "sums beyond f32's integers");
     auto f32 = rewriter.getF32Type();
     auto i8 = rewriter.getIntegerType(8);
@@ -690,8 +689,8 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
     }
     auto constant = [&](ArrayRef<int64_t> shape, ArrayRef<float> values) {
       return rewriter.create<arith::ConstantOp>(
-          loc, DenseElementsAttr::get(RankedTensorType::get(shape, f32),
-                                      values));
+          loc,
+          DenseElementsAttr::get(RankedTensorType::get(shape, f32), values));
     };
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr dn, dg, df, dc, dkh, dkw, doh, dow;
@@ -705,16 +704,16 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
     bindDims(ctx, en, eg, ef, eh, ew);
     AffineMap channel5 = AffineMap::get(5, 0, {eg}, ctx);
     SmallVector<IT> parallel5(5, IT::parallel);
-    Value init = rewriter
-                     .create<linalg::GenericOp>(
-                         loc, TypeRange{accType},
-                         ValueRange{constant({g}, start)},
-                         ValueRange{createEmpty(rewriter, loc, accType)},
-                         ArrayRef<AffineMap>{channel5, all5}, parallel5,
-                         [](OpBuilder &b, Location l, ValueRange args) {
-                           b.create<linalg::YieldOp>(l, args[0]);
-                         })
-                     .getResult(0);
+    Value init =
+        rewriter
+            .create<linalg::GenericOp>(
+                loc, TypeRange{accType}, ValueRange{constant({g}, start)},
+                ValueRange{createEmpty(rewriter, loc, accType)},
+                ArrayRef<AffineMap>{channel5, all5}, parallel5,
+                [](OpBuilder &b, Location l, ValueRange args) {
+                  b.create<linalg::YieldOp>(l, args[0]);
+                })
+            .getResult(0);
     SmallVector<AffineMap> maps{
         AffineMap::get(8, 0,
                        {dn, dg + dc, doh * w.strides[0] + dkh * w.dilations[0],
@@ -741,10 +740,10 @@ struct QLinearConvInt8Lowering : OpRewritePattern<onnx::QLinearConvOp> {
           Value sum = b.create<arith::AddFOp>(l, args[2], p);
           b.create<linalg::YieldOp>(l, sum);
         });
-    generic->setAttr(kDepthwiseAttr,
-                     rewriter.getDenseI64ArrayAttr(
-                         {w.strides[0], w.strides[1], w.dilations[0],
-                          w.dilations[1], zxu}));
+    generic->setAttr(
+        kDepthwiseAttr,
+        rewriter.getDenseI64ArrayAttr(
+            {w.strides[0], w.strides[1], w.dilations[0], w.dilations[1], zxu}));
     // Requantized: saturate(round(acc * multiplier) + zy), within the
     // folded activation's clamp.
     Clamp clamp = clampOf(op);
