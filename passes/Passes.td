@@ -120,6 +120,17 @@ def KnownFinite : Pass<"kiln-known-finite", "mlir::func::FuncOp"> {
   }];
 }
 
+def ClampsAsCompares : Pass<"kiln-clamps-as-compares", "mlir::ModuleOp"> {
+  let summary = "Float max/min with a constant as a compare and select";
+  let description = [{
+    Before: arith.maximumf / minimumf (scalar or vector) of a value x and a
+    constant c that is not NaN, without `nnan`. After: select(c > x, c, x)
+    and select(c < x, c, x): x when it is NaN, as before, and x86's maxps
+    and minps exactly (one instruction, where llvm.maximum takes three).
+    Only a zero equal to c may change sign. Other min/max are left alone.
+  }];
+}
+
 def LowerMathToPolynomials : Pass<"kiln-lower-math", "mlir::ModuleOp"> {
   let summary = "Expand math ops that would otherwise call libm";
   let description = [{

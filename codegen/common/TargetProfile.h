@@ -57,6 +57,12 @@ struct TargetProfile {
   /// The ISA has no NaN-propagating float max/min (llvm.maximum): lower
   /// arith.maximumf/minimumf to compares and selects (32-bit Arm).
   bool expandFloatMinMax = false;
+  /// A float max/min with a constant is a compare and select that returns
+  /// the other operand when it is NaN (kiln-clamps-as-compares): one maxps
+  /// on x86, where llvm.maximum takes a compare and blend more, and fewer
+  /// instructions than the expansion above. Not on AArch64, whose fmax and
+  /// fmin propagate NaN in one instruction.
+  bool clampsAsCompares = true;
 };
 
 } // namespace kiln

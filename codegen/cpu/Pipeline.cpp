@@ -205,6 +205,8 @@ void buildCPULoweringPipeline(OpPassManager &pm, const TargetProfile &profile) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  if (profile.clampsAsCompares)
+    pm.addPass(createClampsAsCompares());
   if (profile.expandFloatMinMax)
     pm.addPass(arith::createArithExpandOpsPass());
   // Every conversion makes `index` profile.indexBits wide (upstream's

@@ -68,6 +68,7 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     // 32 NEON registers of 4 lanes: 8x3 accumulators (OpenBLAS's 8x12).
     profile.vectorWidth = 4;
     profile.tileNVectors = 3;
+    profile.clampsAsCompares = false;
   } else if (triple.isARM() || triple.isThumb()) {
     // Cortex-M: Helium has 8 registers of 4 lanes; without it the FPU's 32
     // single registers hold the 4x4 accumulators of the scalarised vectors.
