@@ -208,7 +208,7 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "vectors per micro-kernel row (more when there are few rows)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector register">,
-    Option<"packMinRows", "pack-min-rows", "int64_t", /*default=*/"16",
+    Option<"packMinRows", "pack-min-rows", "int64_t", /*default=*/"128",
            "pack B only for matmuls with at least this many rows">,
     Option<"chunkBytes", "chunk-bytes", "int64_t", /*default=*/"524288",
            "bytes of packed B per chunk (sized to stay in L2)">,

@@ -1,5 +1,5 @@
-// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s
-// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 parallel-min-gemv-flops=0" --canonicalize --cse | FileCheck %s --check-prefix=PAR
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=16" --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 parallel-min-gemv-flops=0 pack-min-rows=16" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // f32 matmuls on memrefs become packed, register-blocked kernels: B is packed
 // into panels of 32 columns (the last one zero-padded), rows go in blocks of
 // 8 with a 4-row kernel for the remainder, and the 4 columns of the last
@@ -482,7 +482,7 @@ func.func @constant_b(%a: memref<16x2xf32>, %c: memref<16x3xf32>) {
 // split its columns, each packing the panels it multiplies (a second core
 // never reads what the first packed), in one call per chunk; the tail panel
 // keeps the shared packing and the row split.
-// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0" --canonicalize --cse | FileCheck %s --check-prefix=WIDE
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16" --canonicalize --cse | FileCheck %s --check-prefix=WIDE
 // WIDE-LABEL: func.func private @wide_gemm0(
 // WIDE-SAME: %[[BP:[^:]*]]: memref<10x64x32xf32>, {{.*}}, %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
 // WIDE: %[[FROM:.*]] = arith.addi %[[X]], %[[BEGIN]]
@@ -498,5 +498,23 @@ func.func @constant_b(%a: memref<16x2xf32>, %c: memref<16x3xf32>) {
 // WIDE: call @wide_pack{{[0-9]+}}_dispatch(%{{.*}}, %c9, %c10, %c1)
 func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300xf32>) {
   linalg.matmul ins(%a, %b : memref<16x64xf32>, memref<64x300xf32>) outs(%c : memref<16x300xf32>)
+  return
+}
+
+// By default B is packed only for 128 rows or more (16 row blocks): fewer
+// read it in place, as the GEMV does.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=INPLACE
+// INPLACE-LABEL: func.func @few_rows(
+// INPLACE-NOT: memref.alloc
+// INPLACE: vector.load %arg1[%{{.*}}, %{{.*}}] : memref<64x300xf32>, vector<16xf32>
+// INPLACE: vector.fma
+// INPLACE-LABEL: func.func @many_rows(
+// INPLACE: memref.alloc() {alignment = 64 : i64} : memref<{{[0-9]+}}x64x32xf32>
+func.func @few_rows(%a: memref<120x64xf32>, %b: memref<64x300xf32>, %c: memref<120x300xf32>) {
+  linalg.matmul ins(%a, %b : memref<120x64xf32>, memref<64x300xf32>) outs(%c : memref<120x300xf32>)
+  return
+}
+func.func @many_rows(%a: memref<128x64xf32>, %b: memref<64x300xf32>, %c: memref<128x300xf32>) {
+  linalg.matmul ins(%a, %b : memref<128x64xf32>, memref<64x300xf32>) outs(%c : memref<128x300xf32>)
   return
 }
