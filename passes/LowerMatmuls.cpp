@@ -89,25 +89,32 @@ struct GemmPlan {
   // saturate) and w & 1, and each dot product is 2 * dot(u, w >> 1) +
   // dot(u, w & 1): two vpmaddubsw and two vpmaddwd, exact.
   bool maddubsSplit = false;
-  // An 8-bit contraction's last columns, fewer than a vector (n % nr): as
-  // dot products along k (GemmBuilder::dotKernel) rather than a vector
-  // of mostly idle lanes. ResNet's 7x7 layers (49 = 48 + 1) and 14x14 ones
+  // The last columns, fewer than a vector (n % nr): as dot products along
+  // k (GemmBuilder::dotKernel) rather than a vector of mostly idle lanes.
+  // ResNet's and MobileNetV2's 7x7 layers (49 = 48 + 1) and 14x14 ones
   // (196 = 192 + 4).
   bool dotTail = false;
   int64_t nr() const { return nv * vw; }
   int64_t k4() const { return (k + 3) / 4; }
   int64_t fullPanels() const { return n / nr(); }
   int64_t tailCols() const { return n % nr(); }
-  // dotTail: bytes of k per tail column in the pack buffer (whole vectors),
-  // and where the first starts (past the chunk's panels).
-  int64_t tailStride() const { return (k4() + vw - 1) / vw * vw * 4; }
-  int64_t tailBase() const { return chunk * k4() * 4 * nr(); }
+  // A dot product's lanes each take a word of four bytes of k, or one
+  // float: the lanes' worth of k, and the vectors of it (the last maybe
+  // partial).
+  int64_t kLanes() const { return int8 ? k4() : k; }
+  int64_t dotVectors() const { return (kLanes() + vw - 1) / vw; }
+  // The pack buffer's elements (bytes or floats) per lane and per panel.
+  int64_t laneElements() const { return int8 ? 4 : 1; }
+  int64_t panelElements() const { return kLanes() * laneElements() * nr(); }
+  // dotTail: elements of k per tail column in the pack buffer (whole
+  // vectors), and where the first starts (past the chunk's panels).
+  int64_t tailStride() const { return dotVectors() * vw * laneElements(); }
+  int64_t tailBase() const { return chunk * panelElements(); }
   // dotTail: the panels the pack buffer holds past `chunk` for the tail.
   int64_t tailPanels() const {
     if (!dotTail)
       return 0;
-    int64_t panelBytes = k4() * 4 * nr();
-    return (tailCols() * tailStride() + panelBytes - 1) / panelBytes;
+    return (tailCols() * tailStride() + panelElements() - 1) / panelElements();
   }
 };
 
@@ -345,16 +352,16 @@ private:
     });
   }
 
-  /// The pack buffer as one line of bytes (the tail's dot products read it
-  /// so).
+  /// The pack buffer as one line of bytes or floats (the tail's dot
+  /// products read it so).
   Value flatPack() {
     return b.create<memref::CollapseShapeOp>(
         loc, Bp, ArrayRef<ReassociationIndices>{{0, 1, 2}});
   }
 
   /// The dotTail columns' packing: column j of the tail (of B's column
-  /// fullPanels * nr + j) is bytes [tailBase + j * tailStride, + k) of the
-  /// pack buffer, zeros after up to a whole vector of words.
+  /// fullPanels * nr + j) is elements [tailBase + j * tailStride, + k) of
+  /// the pack buffer, zeros after up to a whole vector.
   void packDotTail() {
     Value flat = flatPack();
     int64_t t = p.tailCols(), col0 = p.fullPanels() * p.nr();
@@ -385,8 +392,8 @@ private:
         b.create<memref::StoreOp>(loc, x, flat, at(j, kk));
       }
     });
-    Value zero =
-        b.create<arith::ConstantOp>(loc, b.getIntegerAttr(b.getI8Type(), 0));
+    Type et = cast<MemRefType>(Bp.getType()).getElementType();
+    Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(et));
     forLoop(p.k, p.tailStride(), 1, [&](Value kk) {
       for (int64_t j = 0; j < t; ++j)
         b.create<memref::StoreOp>(loc, zero, flat, at(j, kk));
@@ -931,17 +938,20 @@ private:
   }
 
   /// dotTail: C[i:i+rows, fullPanels * nr + j] for the tail's columns j,
-  /// each a dot product along k of A's row (vw words at a time) with the
-  /// tail column's packed bytes, summed across lanes at the end; the sums
-  /// of a row are then one vector of C's row through the epilogue. Rows
-  /// go in groups that keep the accumulators within the registers.
+  /// each a dot product along k of A's row (vw words or floats at a time)
+  /// with the tail column's packed bytes or floats, summed across lanes at
+  /// the end; the sums of a row are then one vector of C's row through the
+  /// epilogue. Rows go in groups that keep the accumulators within the
+  /// registers.
   void dotKernel(Value i, int64_t rows) {
     int64_t t = p.tailCols();
     Value flat = flatPack();
     Value col0 = index(p.fullPanels() * p.nr());
     int64_t group = std::clamp<int64_t>(24 / t, 1, rows);
-    auto bytes = VectorType::get({4 * p.vw}, b.getIntegerType(8));
-    int64_t whole = p.k4() / p.vw, rest = p.k4() % p.vw;
+    auto packed =
+        VectorType::get({p.laneElements() * p.vw},
+                        cast<MemRefType>(flat.getType()).getElementType());
+    int64_t whole = p.kLanes() / p.vw, rest = p.kLanes() % p.vw;
     for (int64_t r0 = 0; r0 < rows; r0 += group) {
       int64_t g = std::min(group, rows - r0);
       SmallVector<Value> rowIdx;
@@ -954,17 +964,20 @@ private:
         SmallVector<Value> bv;
         for (int64_t j = 0; j < t; ++j) {
           Value at = b.create<arith::AddIOp>(
-              loc, b.create<arith::MulIOp>(loc, w, index(4)),
+              loc, b.create<arith::MulIOp>(loc, w, index(p.laneElements())),
               index(p.tailBase() + j * p.tailStride()));
-          bv.push_back(b.create<vector::BitCastOp>(
-              loc, vecType(),
-              b.create<vector::LoadOp>(loc, bytes, flat, ValueRange{at})));
+          Value v = b.create<vector::LoadOp>(loc, packed, flat, ValueRange{at});
+          bv.push_back(p.int8 ? b.create<vector::BitCastOp>(loc, vecType(), v)
+                              : v);
         }
         SmallVector<Value> next;
         for (int64_t r = 0; r < g; ++r) {
           Value av = load(A, {rowIdx[r], w}, words);
           for (int64_t j = 0; j < t; ++j)
-            next.push_back(dot4(b, loc, acc[r * t + j], bv[j], av));
+            next.push_back(
+                p.int8 ? dot4(b, loc, acc[r * t + j], bv[j], av)
+                       : b.create<vector::FMAOp>(loc, av, bv[j], acc[r * t + j])
+                             .getResult());
         }
         return next;
       };
@@ -981,12 +994,15 @@ private:
         acc = step(index(whole), acc, rest);
       for (int64_t r = 0; r < g; ++r) {
         Value sums = zeros();
-        for (int64_t j = 0; j < t; ++j)
-          sums = b.create<vector::InsertOp>(
-              loc,
-              b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD,
-                                            acc[r * t + j]),
-              sums, ArrayRef<int64_t>{j});
+        for (int64_t j = 0; j < t; ++j) {
+          // Float lanes summed in any order (a tree, not a chain of 15).
+          auto sum = b.create<vector::ReductionOp>(
+              loc, vector::CombiningKind::ADD, acc[r * t + j]);
+          if (!p.int8)
+            sum.setFastmath(arith::FastMathFlags::reassoc);
+          sums =
+              b.create<vector::InsertOp>(loc, sum, sums, ArrayRef<int64_t>{j});
+        }
         Value start;
         if (ends && ends->hasInit())
           start = b.create<vector::BroadcastOp>(
@@ -994,7 +1010,8 @@ private:
         else if (!p.zeroInit)
           start = load(C, {rowIdx[r], col0}, t);
         if (start)
-          sums = b.create<arith::AddIOp>(loc, start, sums);
+          sums = p.int8 ? b.create<arith::AddIOp>(loc, start, sums).getResult()
+                        : b.create<arith::AddFOp>(loc, start, sums).getResult();
         storeResult(sums, rowIdx[r], col0, t);
       }
     }
@@ -1520,6 +1537,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     return source;
   }
 
+  /// Vectors of work per row and k step for n columns in panels of nr:
+  /// the panels' vectors, with the last columns, when fewer than a vector,
+  /// as the dot-product tail (about their share of one vector).
+  static double tailCost(int64_t n, int64_t nr, int64_t vw) {
+    int64_t tail = n % nr;
+    return double(n / nr * (nr / vw)) +
+           (tail < vw ? double(tail) / vw : double((tail + vw - 1) / vw));
+  }
+
   /// The blocking for an [m x k] * [k x n] product; `vectors` forces the
   /// vectors per micro-kernel row.
   GemmPlan plan(int64_t m, int64_t n, int64_t k, int64_t vectors = 0) const {
@@ -1556,6 +1582,13 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     ArrayRef<int64_t> as = types[0].getShape(), bs = types[1].getShape();
     int64_t m = as[batched], k = as[batched + 1], n = bs[batched + 1];
     GemmPlan p = plan(m, n, k);
+    // 8 x 3 accumulators rather than 8 x 2 where that leaves fewer last
+    // columns than a vector, for the dot-product tail: a 7x7 layer's 49
+    // columns as 48 + 1, not 32 + 17 (the 17 two vectors, one of them a
+    // single lane).
+    if (!int8 && dotTail && !batched && p.nv == 2 && p.mr == tileM &&
+        tailCost(n, 3 * p.vw, p.vw) < tailCost(n, 2 * p.vw, p.vw))
+      p = plan(m, n, k, 3);
     if (int8)
       return lowerInt8(op, p);
     // A B its maker marked (Winograd's V: contiguous rows whose stride is
@@ -1608,8 +1641,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         2 * batchCount * m * k * n >= parallelMinFlops &&
         (!p.pack || batchCount * p.chunk * k * p.nr() * 4 <= 4 * chunkBytes) &&
         llvm::all_of(op->getOperands(), kiln::isStaticMemRef);
+    // The last columns, fewer than a vector, as dot products along k: they
+    // are packed after the panels (so not for a B packed at compile time).
+    p.dotTail = dotTail && !batched && p.pack && !p.prepacked &&
+                p.tailCols() > 0 && p.tailCols() < p.vw;
     if (p.pack && !pack) {
-      SmallVector<int64_t> shape{p.chunk, k, p.nr()};
+      SmallVector<int64_t> shape{p.chunk + p.tailPanels(), k, p.nr()};
       if (batchParallel)
         shape.insert(shape.begin(), batchCount);
       pack = b.create<memref::AllocOp>(

@@ -237,8 +237,9 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            /*default=*/"16",
            "the fewest 2x2 output tiles of a Winograd convolution">,
     Option<"dotTail", "dot-tail", "bool", /*default=*/"true",
-           "an 8-bit contraction's last columns, fewer than a vector, as "
-           "dot products along k instead of a vector of idle lanes">,
+           "a GEMM's last columns, fewer than a vector, as dot products "
+           "along k instead of a vector of idle lanes (f32: where B is "
+           "packed at run time)">,
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"\"",
            "the 8-bit dot-product instruction: vnni (AVX-512 VNNI's "
            "vpdpbusd), maddubs (x86's vpmaddubsw + vpmaddwd), smlad (Arm's "

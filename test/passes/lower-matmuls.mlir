@@ -1,5 +1,5 @@
-// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=16" --canonicalize --cse | FileCheck %s
-// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 parallel-min-gemv-flops=0 pack-min-rows=16" --canonicalize --cse | FileCheck %s --check-prefix=PAR
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=16 dot-tail=false" --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 parallel-min-gemv-flops=0 pack-min-rows=16 dot-tail=false" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // f32 matmuls on memrefs become packed, register-blocked kernels: B is packed
 // into panels of 32 columns (the last one zero-padded), rows go in blocks of
 // 8 with a 4-row kernel for the remainder, and the 4 columns of the last
@@ -482,7 +482,7 @@ func.func @constant_b(%a: memref<16x2xf32>, %c: memref<16x3xf32>) {
 // split its columns, each packing the panels it multiplies (a second core
 // never reads what the first packed), in one call per chunk; the tail panel
 // keeps the shared packing and the row split.
-// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16" --canonicalize --cse | FileCheck %s --check-prefix=WIDE
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 dot-tail=false" --canonicalize --cse | FileCheck %s --check-prefix=WIDE
 // WIDE-LABEL: func.func private @wide_gemm0(
 // WIDE-SAME: %[[BP:[^:]*]]: memref<10x64x32xf32>, {{.*}}, %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
 // WIDE: %[[FROM:.*]] = arith.addi %[[X]], %[[BEGIN]]
@@ -516,5 +516,34 @@ func.func @few_rows(%a: memref<120x64xf32>, %b: memref<64x300xf32>, %c: memref<1
 }
 func.func @many_rows(%a: memref<128x64xf32>, %b: memref<64x300xf32>, %c: memref<128x300xf32>) {
   linalg.matmul ins(%a, %b : memref<128x64xf32>, memref<64x300xf32>) outs(%c : memref<128x300xf32>)
+  return
+}
+
+// The last columns, fewer than a vector, as dot products along k: 49
+// columns go as one panel of 48 (8 x 3 accumulators) and a tail of one,
+// packed after the panels (20 floats of k, zeros up to 32); each row's 16
+// floats of A at a time times the column's (the last step masked), summed
+// across the lanes, added to C's row in lane 0.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=16" --canonicalize --cse | FileCheck %s --check-prefix=DOT
+// DOT-LABEL: func.func @f32_dot_tail(
+// DOT: %[[P:.*]] = memref.alloc() {alignment = 64 : i64} : memref<3x20x48xf32>
+// DOT: %[[FLAT:.*]] = memref.collapse_shape %[[P]] {{\[\[}}0, 1, 2]] : memref<3x20x48xf32> into memref<2880xf32>
+// DOT: scf.for %[[K:.*]] = %c0 to %c20 step %c1
+// DOT-NEXT: memref.load %arg1[%[[K]], %c48] : memref<20x49xf32>
+// DOT: memref.store {{.*}}, %[[FLAT]]
+// DOT: scf.for {{.*}} = %c20 to %c32 step %c1
+// DOT: memref.store {{.*}}, %[[FLAT]]
+// DOT: vector.fma
+// DOT: vector.load %[[FLAT]][%c1920] : memref<2880xf32>, vector<16xf32>
+// DOT: vector.load %arg0[%{{.*}}, %c0] : memref<16x20xf32>, vector<16xf32>
+// DOT: vector.fma
+// DOT: vector.load %[[FLAT]][%c1936] : memref<2880xf32>, vector<16xf32>
+// DOT: vector.maskedload %arg0[%{{.*}}, %c16]
+// DOT: vector.fma
+// DOT: vector.reduction <add>, {{.*}} fastmath<reassoc> : vector<16xf32> into f32
+// DOT: vector.insert {{.*}} [0] : f32 into vector<16xf32>
+// DOT: vector.maskedstore %arg2[%{{.*}}, %c48]
+func.func @f32_dot_tail(%a: memref<16x20xf32>, %b: memref<20x49xf32>, %c: memref<16x49xf32>) {
+  linalg.matmul ins(%a, %b : memref<16x20xf32>, memref<20x49xf32>) outs(%c : memref<16x49xf32>)
   return
 }

@@ -436,6 +436,49 @@ winograd_case("conv3x3_winograd_odd", (1, 16, 13, 11), 24, 24, True)
 winograd_case("conv3x3_winograd_wide", (1, 16, 40, 37), 32, 32, False)
 
 
+# f32 convolutions whose output lines leave fewer columns than a vector
+# after the GEMM's panels: a 7x7 layer's 49 = 48 + 1, a 14x14 one's 196 =
+# 192 + 4. Those columns are dot products along k, through the same
+# epilogue (bias, Clip, a residual Add). 128 output channels or more: B is
+# packed at run time, which the dot-product tail needs.
+def conv_f64(x, w, stride, pad):
+    """A 2-d convolution (one group), in float64."""
+    kh, kw = w.shape[2:]
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (kh, kw), axis=(2, 3))
+    win = win[:, :, ::stride, ::stride]
+    return np.einsum("nchwij,ocij->nohw", win, w.astype(np.float64))
+
+
+def conv_tail_case(name, shape, f, k, stride, pad, end):
+    n, c, h, wd = shape
+    xt = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((f, c, k, k)) / np.sqrt(c * k * k)).astype(np.float32)
+    bias = rng.standard_normal(f).astype(np.float32)
+    y = conv_f64(xt, w, stride, pad) + bias.astype(np.float64)[None, :, None, None]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[k, k],
+                              strides=[stride, stride], pads=[pad] * 4)]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "b")]
+    if end == "clip":
+        inits += [numpy_helper.from_array(np.float32(0), "lo"),
+                  numpy_helper.from_array(np.float32(6), "hi")]
+        nodes.append(helper.make_node("Clip", ["c", "lo", "hi"], ["y"]))
+        y = np.clip(y, 0, 6)
+    else:  # a residual Add, then Relu
+        nodes += [helper.make_node("Add", ["c", "x"], ["s"]),
+                  helper.make_node("Relu", ["s"], ["y"])]
+        y = np.maximum(y + xt, 0)
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))],
+                          [vi("y", F, list(y.shape))], inits)
+    save_case(name, g, [xt], [y.astype(np.float32)])
+
+
+conv_tail_case("conv1x1_7x7_dot_tail", (1, 60, 7, 7), 160, 1, 1, 0, "clip")
+conv_tail_case("conv1x1_14x14_dot_tail_residual", (1, 128, 14, 14), 128, 1, 1, 0,
+               "residual")
+conv_tail_case("conv3x3_s2_7x7_dot_tail", (1, 30, 14, 14), 128, 3, 2, 1, "clip")
+
+
 # 8-bit convolutions (QLinearConv with constant, symmetric signed weights:
 # the 8-bit kernel path). The reference is integer arithmetic: the exact
 # i32 sum, then requantized as ONNX Runtime does, in f32.
