@@ -149,11 +149,17 @@ public:
     setOperands(a, bm, c, packBuffer);
     int64_t fullPanels = p.n / p.nr();
     int64_t tail = p.n % p.nr();
+    // The threads share the row blocks, or the panels: a GEMV's, and those
+    // of chunks of a B read in place wide enough (a 1x1 convolution's
+    // output positions), as those of a B packed at run time are shared
+    // (ownPanels below): each core then reads the columns that it wrote in
+    // the layer before, on cores that share no cache.
+    bool panelsInPlace =
+        !p.pack && std::min(p.chunk, fullPanels) >= kMinPanelsToSplit;
     auto rows = [&](Value c0, Value c1, int64_t cols) {
       if (!rowsFunction)
         return rowBlocks(index(0), index(blocks()), c0, c1, cols);
-      // The threads share the row blocks, or a GEMV's panels.
-      if (blocks() > 1)
+      if (blocks() > 1 && !(panelsInPlace && cols == p.nr()))
         return kiln::emitParallelRows(b, loc, rowsFunction(cols, Split::Rows),
                                       dispatch, c0, c1, index(blocks()));
       kiln::emitParallelRows(b, loc, rowsFunction(cols, Split::Panels),

@@ -547,3 +547,18 @@ func.func @f32_dot_tail(%a: memref<16x20xf32>, %b: memref<20x49xf32>, %c: memref
   linalg.matmul ins(%a, %b : memref<16x20xf32>, memref<20x49xf32>) outs(%c : memref<16x49xf32>)
   return
 }
+
+// The threads share a B read in place by its panels when it has 8 or more
+// (each core reads and writes its own columns, a convolution's output
+// positions), all in one call; the last, partial panel by rows.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0" --canonicalize --cse | FileCheck %s --check-prefix=INPAR
+// INPAR-LABEL: func.func private @few_rows_gemm0(
+// INPAR-SAME: %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// INPAR: %[[FROM:.*]] = arith.addi %[[X]], %[[BEGIN]]
+// INPAR: %[[TO:.*]] = arith.addi %[[X]], %[[END]]
+// INPAR: scf.for %{{.*}} = %c0 to %c15 step %c1
+// INPAR:   scf.for %{{.*}} = %[[FROM]] to %[[TO]] step %c1
+// INPAR:     vector.fma
+// INPAR-LABEL: func.func @few_rows(
+// INPAR: call @few_rows_gemm0_dispatch(%{{.*}}, %c0, %c9, %c9)
+// INPAR: call @few_rows_gemm1_dispatch(%{{.*}}, %c9, %c10, %c15)

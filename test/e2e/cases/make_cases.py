@@ -477,6 +477,10 @@ conv_tail_case("conv1x1_7x7_dot_tail", (1, 60, 7, 7), 160, 1, 1, 0, "clip")
 conv_tail_case("conv1x1_14x14_dot_tail_residual", (1, 128, 14, 14), 128, 1, 1, 0,
                "residual")
 conv_tail_case("conv3x3_s2_7x7_dot_tail", (1, 30, 14, 14), 128, 3, 2, 1, "clip")
+# Fewer than 128 output channels: B (the input) read in place, its 28 full
+# panels shared by the threads (ctest cases.threads), the last 4 columns
+# by rows.
+conv_tail_case("conv1x1_in_place_b", (1, 64, 30, 30), 96, 1, 1, 0, "clip")
 
 
 # 8-bit convolutions (QLinearConv with constant, symmetric signed weights:
@@ -718,7 +722,7 @@ qdq_global_average_pool_case("qdq_global_average_pool")
 # (49 = 48 + 1; K = 153, not a whole number of 64-byte steps; 20 filters, a
 # short block of 4 rows) and 14 x 14 (196 = 192 + 4; 13 filters). The
 # larger 7 x 7 one (K = 1152, 96 filters) is big enough for the threads
-# (cases.int8.threads runs these at two).
+# (cases.threads runs these at two).
 qlinearconv_case("qlinearconv_u8_7x7_tail", (1, 17, 9, 9), 20, 3, 1, 0, 1,
                  np.uint8, True, True)
 qlinearconv_case("qlinearconv_u8_14x14_tail", (1, 8, 14, 14), 13, 3, 1, 1, 1,
