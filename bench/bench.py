@@ -2,7 +2,7 @@
 """Kiln's CPU benchmark: Kiln against ONNX Runtime, same models, same inputs.
 
 Usage: bench/bench.py [--quick] [--models a,b,...] [--threads 1,2] [--runs N]
-                      [--build DIR] [--model-dir DIR] [--out DIR]
+                      [--rounds N] [--build DIR] [--model-dir DIR] [--out DIR]
 
 One command on a fresh machine with Kiln built (scripts/setup.sh):
 
@@ -27,6 +27,10 @@ Each measurement makes enough runs to fill a time budget, judged from a
 first run, but never fewer than a minimum: --quick (at least 5 runs, 0.5 s
 per measurement; about 2 minutes on 2 cores with compiles) or the default
 (at least 20 runs, 3 s; about 4 minutes). --runs N fixes the count instead.
+With --rounds N, Kiln's and ONNX Runtime's measurements of a model are taken
+N times in turn and each figure is the median of the rounds' medians, so
+that a shared machine's slow minutes fall on both engines (--quick --rounds
+3: about 4 minutes).
 A benchmark, not a test: ctest does not run it. Exit status 1 when something
 failed to compile, run or match, else 0.
 
@@ -613,8 +617,9 @@ def peak_text(threads):
 def write_markdown(path, rows, details, info):
     out = ["# Kiln against ONNX Runtime (CPU)", ""]
     out.append("%s. `%s`, commit %s, ONNX Runtime %s (onnxruntime-node), "
-               "%s mode." % (info["date"], info["command"], info["commit"],
-                             info["ort_version"], info["mode"]))
+               "%s mode%s." % (info["date"], info["command"], info["commit"],
+                               info["ort_version"], info["mode"],
+                               rounds_text(info.get("rounds", 1))))
     out.append("Machine: %s. Peak (bench/peak.c, measured in this run): %s."
                % (info["machine"], info["peak"]))
     out.append("")
@@ -759,6 +764,17 @@ def parse_list(text, what, allowed=None):
     return items
 
 
+def median(values):
+    """The median of a non-empty list (the mean of the middle two)."""
+    v = sorted(values)
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
+
+
+def rounds_text(rounds):
+    return "" if rounds == 1 else ", median of %d rounds" % rounds
+
+
 def bench_model(name, args, policy, problems, warnings):
     """Compiles and times one model; returns (table rows, detail dict)."""
     busy = set(busy_processes())
@@ -777,7 +793,7 @@ def bench_model(name, args, policy, problems, warnings):
     compile_s, error = compile_model(args.kilnc, onnx_path, lib, name)
     detail["compile_s"] = compile_s
     log("   kilnc: %.1f s%s" % (compile_s, ", " + error if error else ""))
-    kiln = {}
+    runs = None
     if error:
         problems.append("%s: %s" % (name, error))
     else:
@@ -787,38 +803,60 @@ def bench_model(name, args, policy, problems, warnings):
             problems.append("%s: %s" % (name, probe["error"]))
         else:
             runs = args.runs or choose_runs(probe["median"], policy)
-            for t in args.threads:
-                kiln[t] = run_kiln(args.kiln_run, lib, tdir, t, runs)
-                if "error" in kiln[t]:
-                    problems.append("%s, %d thread(s): %s"
-                                    % (name, t, kiln[t]["error"]))
-                    continue
-                detail["kiln_runs"] = kiln[t]["runs"]
-                if kiln[t]["max_abs"] is not None:
-                    detail["kiln_err"] = max(detail.get("kiln_err", 0),
-                                             kiln[t]["max_abs"])
-                log("   Kiln, %d thread(s): median %s ms over %d runs, %s"
-                    % (t, fmt_ms(kiln[t]["median"]), kiln[t]["runs"],
-                       "PASS" if kiln[t]["pass"] else "FAIL"))
 
-    # ONNX Runtime: every thread count in one node process.
+    # Each round times Kiln at every thread count, then ONNX Runtime at
+    # every thread count in one node process.
     inputs = export_inputs(tdir, os.path.join(out, "inputs"))
-    ort = run_ort(onnx_path, inputs, args.threads, policy, args.runs,
-                  os.path.join(out, "ort"))
+    kiln_rounds = collections.defaultdict(list)
+    ort_rounds = []
+    for _ in range(args.rounds):
+        for t in args.threads if runs else []:
+            kiln_rounds[t].append(run_kiln(args.kiln_run, lib, tdir, t, runs))
+        ort_rounds.append(run_ort(onnx_path, inputs, args.threads, policy,
+                                  args.runs, os.path.join(out, "ort")))
+    kiln = {}
+    for t, measured in kiln_rounds.items():
+        failed = [m for m in measured if "error" in m]
+        if failed:
+            problems.append("%s, %d thread(s): %s"
+                            % (name, t, failed[0]["error"]))
+            continue
+        kiln[t] = dict(measured[0])
+        kiln[t]["median"] = median([m["median"] for m in measured])
+        kiln[t]["p90"] = median([m["p90"] for m in measured])
+        kiln[t]["pass"] = all(m["pass"] for m in measured)
+        errs = [m["max_abs"] for m in measured if m["max_abs"] is not None]
+        kiln[t]["max_abs"] = max(errs) if errs else None
+        detail["kiln_runs"] = kiln[t]["runs"]
+        if kiln[t]["max_abs"] is not None:
+            detail["kiln_err"] = max(detail.get("kiln_err", 0),
+                                     kiln[t]["max_abs"])
+        log("   Kiln, %d thread(s): median %s ms over %d runs%s, %s"
+            % (t, fmt_ms(kiln[t]["median"]), kiln[t]["runs"],
+               rounds_text(args.rounds), "PASS" if kiln[t]["pass"] else "FAIL"))
+
     ort_by_threads = {}
-    if "error" in ort:
-        problems.append("%s: onnxruntime: %s" % (name, ort["error"]))
+    failed = [o for o in ort_rounds if "error" in o]
+    if failed:
+        problems.append("%s: onnxruntime: %s" % (name, failed[0]["error"]))
     else:
+        ort = ort_rounds[-1]
         for result in ort["results"]:
+            t = result["threads"]
+            same = [r for o in ort_rounds for r in o["results"]
+                    if r["threads"] == t]
+            result["medianMs"] = median([r["medianMs"] for r in same])
+            result["p90Ms"] = median([r["p90Ms"] for r in same])
             ok, err = check_ort(result, refs)
             result["pass"], result["max_abs"] = ok, err
             ort_by_threads[result["threads"]] = result
             detail["ort_runs"] = result["runs"]
             detail["ort_err"] = max(detail.get("ort_err", 0), err)
-            log("   ORT,  %d thread(s): median %s ms over %d runs, %s "
+            log("   ORT,  %d thread(s): median %s ms over %d runs%s, %s "
                 "(session %.0f ms)" % (result["threads"],
                                        fmt_ms(result["medianMs"]),
                                        result["runs"],
+                                       rounds_text(args.rounds),
                                        "PASS" if ok else "FAIL",
                                        result["createMs"]))
         # Kiln against ORT directly, at the first thread count.
@@ -876,6 +914,9 @@ def main(argv):
                    help="comma-separated thread counts (default 1,2)")
     p.add_argument("--runs", type=int, metavar="N",
                    help="time exactly N runs per measurement")
+    p.add_argument("--rounds", type=int, default=1, metavar="N",
+                   help="measure Kiln and ONNX Runtime N times in turn; each "
+                   "figure the median of the rounds' medians (default 1)")
     p.add_argument("--build", default=os.path.join(REPO, "build"),
                    metavar="DIR",
                    help="Kiln's build directory (default: build/)")
@@ -895,6 +936,8 @@ def main(argv):
         p.error("no models or no valid thread counts")
     if args.runs is not None and args.runs < 1:
         p.error("--runs needs a positive integer")
+    if args.rounds < 1:
+        p.error("--rounds needs a positive integer")
     args.build = os.path.abspath(args.build)
     args.model_dir = os.path.abspath(args.model_dir or os.path.join(
         args.build, "bench-models"))
@@ -945,6 +988,7 @@ def main(argv):
             "command": " ".join(["bench/bench.py"] + argv),
             "commit": describe_commit(), "ort_version": floor["version"],
             "mode": "quick" if args.quick else "full",
+            "rounds": args.rounds,
             "machine": describe_machine(), "ort_floor_ms": floor_ms,
             "peak": peak_text(args.threads),
             "problems": problems, "warnings": warnings}
