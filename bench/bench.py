@@ -30,7 +30,7 @@ per measurement; about 2 minutes on 2 cores with compiles) or the default
 With --rounds N, Kiln's and ONNX Runtime's measurements of a model are taken
 N times in turn and each figure is the median of the rounds' medians, so
 that a shared machine's slow minutes fall on both engines (--quick --rounds
-3: about 4 minutes).
+3: 2 to 4 minutes).
 A benchmark, not a test: ctest does not run it. Exit status 1 when something
 failed to compile, run or match, else 0.
 
@@ -764,13 +764,6 @@ def parse_list(text, what, allowed=None):
     return items
 
 
-def median(values):
-    """The median of a non-empty list (the mean of the middle two)."""
-    v = sorted(values)
-    mid = len(v) // 2
-    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
-
-
 def rounds_text(rounds):
     return "" if rounds == 1 else ", median of %d rounds" % rounds
 
@@ -822,8 +815,8 @@ def bench_model(name, args, policy, problems, warnings):
                             % (name, t, failed[0]["error"]))
             continue
         kiln[t] = dict(measured[0])
-        kiln[t]["median"] = median([m["median"] for m in measured])
-        kiln[t]["p90"] = median([m["p90"] for m in measured])
+        kiln[t]["median"] = float(np.median([m["median"] for m in measured]))
+        kiln[t]["p90"] = float(np.median([m["p90"] for m in measured]))
         kiln[t]["pass"] = all(m["pass"] for m in measured)
         errs = [m["max_abs"] for m in measured if m["max_abs"] is not None]
         kiln[t]["max_abs"] = max(errs) if errs else None
@@ -845,8 +838,8 @@ def bench_model(name, args, policy, problems, warnings):
             t = result["threads"]
             same = [r for o in ort_rounds for r in o["results"]
                     if r["threads"] == t]
-            result["medianMs"] = median([r["medianMs"] for r in same])
-            result["p90Ms"] = median([r["p90Ms"] for r in same])
+            result["medianMs"] = float(np.median([r["medianMs"] for r in same]))
+            result["p90Ms"] = float(np.median([r["p90Ms"] for r in same]))
             ok, err = check_ort(result, refs)
             result["pass"], result["max_abs"] = ok, err
             ort_by_threads[result["threads"]] = result

@@ -98,6 +98,8 @@ struct GemmPlan {
   int64_t k4() const { return (k + 3) / 4; }
   int64_t fullPanels() const { return n / nr(); }
   int64_t tailCols() const { return n % nr(); }
+  // There are last columns, and fewer than a vector: the dot-product tail's.
+  bool shortTail() const { return tailCols() > 0 && tailCols() < vw; }
   // A dot product's lanes each take a word of four bytes of k, or one
   // float: the lanes' worth of k, and the vectors of it (the last maybe
   // partial).
@@ -1649,8 +1651,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         llvm::all_of(op->getOperands(), kiln::isStaticMemRef);
     // The last columns, fewer than a vector, as dot products along k: they
     // are packed after the panels (so not for a B packed at compile time).
-    p.dotTail = dotTail && !batched && p.pack && !p.prepacked &&
-                p.tailCols() > 0 && p.tailCols() < p.vw;
+    p.dotTail = dotTail && !batched && p.pack && !p.prepacked && p.shortTail();
     if (p.pack && !pack) {
       SmallVector<int64_t> shape{p.chunk + p.tailPanels(), k, p.nr()};
       if (batchParallel)
@@ -1768,8 +1769,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     p.smlad = int8Dot == "smlad";
     p.maddubs = maddubs && pairsFit;
     p.maddubsSplit = maddubs && !pairsFit;
-    p.dotTail = dotTail && !p.smlad && !p.maddubsSplit && p.tailCols() > 0 &&
-                p.tailCols() < p.vw;
+    p.dotTail = dotTail && !p.smlad && !p.maddubsSplit && p.shortTail();
     p.pack = true;
     p.chunk =
         std::clamp<int64_t>(chunkBytes / (p.k4() * p.nr() * 4), 1, p.panels);

@@ -6,8 +6,8 @@
 // compare for unordered and a blend (four instructions for a Relu6 where
 // two would do). When c is a constant and not NaN, only x can be NaN, and
 //
-//   maximumf(x, c) = select(c > x, c, x)    minimumf(x, c) = select(c < x, c,
-//   x)
+//   maximumf(x, c) = select(c > x, c, x)
+//   minimumf(x, c) = select(c < x, c, x)
 //
 // return x when it is NaN (an unordered compare is false) and are exactly
 // maxps(c, x) and minps(c, x), which LLVM's x86 backend selects for them.

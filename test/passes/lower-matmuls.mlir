@@ -550,7 +550,7 @@ func.func @f32_dot_tail(%a: memref<16x20xf32>, %b: memref<20x49xf32>, %c: memref
 
 // The threads share a B read in place by its panels when it has 8 or more
 // (each core reads and writes its own columns, a convolution's output
-// positions), all in one call; the last, partial panel by rows.
+// positions), a chunk per call; the last, partial panel by rows.
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0" --canonicalize --cse | FileCheck %s --check-prefix=INPAR
 // INPAR-LABEL: func.func private @few_rows_gemm0(
 // INPAR-SAME: %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
