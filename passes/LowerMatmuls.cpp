@@ -1823,7 +1823,28 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       alloc->erase();
   }
 
-  /// Runs `op`, an im2col matmul, as Winograd F(2x2, 3x3) (Winograd.h)
+  /// The output tile side of `conv` as Winograd: `winogradTile` when set,
+  /// else the cheaper of 2 and 4 by the products' cost per channel pair:
+  /// (m + 2)^2 products, each its tiles' vectors of FMAs plus the
+  /// streaming of its transformed weight, which a model's weights (far
+  /// larger than the caches) bring from memory once per run. A weight costs
+  /// about two vectors of FMAs here: with it ResNet-50's 56x56 and 28x28
+  /// layers take F(4x4, 3x3) (13 and 4 vectors of tiles), its 14x14 and 7x7
+  /// ones F(2x2, 3x3), as measured (a 14x14 layer in F(4x4, 3x3) runs 30%
+  /// faster alone, its weights in cache, but slower in the model).
+  int64_t winogradTileSide(kiln::WinogradConv conv) const {
+    if (winogradTile == 2 || winogradTile == 4)
+      return winogradTile;
+    constexpr int64_t kWeightVectors = 2;
+    auto cost = [&](int64_t m) {
+      conv.m = m;
+      return conv.elements() *
+             (llvm::divideCeil(conv.tiles(), vectorWidth) + kWeightVectors);
+    };
+    return cost(4) < cost(2) ? 4 : 2;
+  }
+
+  /// Runs `op`, an im2col matmul, as Winograd F(m x m, 3x3) (Winograd.h)
   /// when it is a stride-1 3x3 convolution worth it; false when not (and
   /// nothing was changed but unused ops).
   bool lowerWinograd(OpBuilder &b, Location loc, linalg::LinalgOp op,
@@ -1845,6 +1866,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (std::min(conv.channels, conv.outChannels) < winogradMinChannels ||
         conv.tiles() < winogradMinTiles || conv.oh < 2 || conv.ow < 2)
       return false;
+    conv.m = winogradTileSide(conv);
     Value a = op->getOperand(0), c = op->getOperand(2);
     if (!kiln::isStaticMemRef(c) || !kiln::isStaticMemRef(im2col.flat))
       return false;
@@ -1853,22 +1875,38 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (!weights || static_cast<int64_t>(weights->second.size()) != oc * ch * 9)
       return false;
 
-    Value u =
-        newConstant<float>(b, loc, weights->first, "_winograd", {16, oc, ch},
-                           kiln::winogradWeights(weights->second, oc, ch));
+    int64_t elements = conv.elements();
+    Value u = newConstant<float>(
+        b, loc, weights->first, "_winograd", {elements, oc, ch},
+        kiln::winogradWeights(weights->second, oc, ch, conv.m));
     kiln::FusedEnds ends;
     if (fuse)
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, op->getOperand(1)},
                                     oc, /*gappedResult=*/true);
-    auto alloc = [&](ArrayRef<int64_t> shape) -> Value {
-      return b.create<memref::AllocOp>(
-          loc, MemRefType::get(shape, b.getF32Type()), b.getI64IntegerAttr(64));
+    // V and M as E slabs [rows][tiles] an odd number of cache lines apart:
+    // a transform touches the same element of all E slabs at once, which
+    // slabs a power of two apart (a 14x14 layer's 256 x 16 floats) would
+    // put in one set of L1 (its 12 ways for 36 lines).
+    auto slabs = [&](int64_t rows) -> Value {
+      constexpr int64_t kLineFloats = 16;
+      int64_t lines = llvm::divideCeil(rows * tiles, kLineFloats);
+      int64_t stride = (lines | 1) * kLineFloats;
+      Value flat = b.create<memref::AllocOp>(
+          loc, MemRefType::get({elements * stride}, b.getF32Type()),
+          b.getI64IntegerAttr(64));
+      SmallVector<int64_t> shape{elements, rows, tiles},
+          strides{stride, tiles, 1};
+      auto type =
+          MemRefType::get(shape, b.getF32Type(),
+                          StridedLayoutAttr::get(b.getContext(), 0, strides));
+      return b.create<memref::ReinterpretCastOp>(loc, type, flat, 0, shape,
+                                                 strides);
     };
-    Value v = alloc({16, ch, tiles}), m = alloc({16, oc, tiles});
+    Value v = slabs(ch), m = slabs(oc);
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
     auto func = op->getParentOfType<func::FuncOp>();
     // Each transform over its channels, on the threads when it writes at
-    // least as many values as kiln-parallelize-loops asks of a loop (16 per
+    // least as many values as kiln-parallelize-loops asks of a loop (E per
     // tile and channel) and its buffers fit a rows function.
     constexpr int64_t kParallelMinValues = 32768;
     auto run = [&](SmallVector<Value> buffers, int64_t count,
@@ -1876,7 +1914,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                                      Value, Value)>
                        body) {
       bool threads = parallel && count > 1 &&
-                     16 * count * tiles >= kParallelMinValues &&
+                     elements * count * tiles >= kParallelMinValues &&
                      buffers.size() <= kiln::kRowsBuffers &&
                      llvm::all_of(buffers, kiln::isStaticMemRef);
       if (!threads)
@@ -1898,7 +1936,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           kiln::emitWinogradInput(fb, l, conv, vectorWidth, mems[0], mems[1],
                                   begin, end);
         });
-    // The 16 products, from zeros (the fill goes into their accumulators).
+    // The E products, from zeros (the fill goes into their accumulators).
     b.create<linalg::FillOp>(
         loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
         ValueRange{m});

@@ -179,13 +179,17 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     With `winograd`, a matmul that is a stride-1 3x3 convolution of one
     image (an im2col of a static padded input, constant weights, static
     output) with at least `winograd-min-channels` input and output channels
-    and `winograd-min-tiles` 2x2 output tiles runs as Winograd F(2x2, 3x3)
-    (Winograd.h): its weights transformed at compile time into a global
-    [16][OC][C], the input tiles transformed into [16][C][T]
-    (`PARENT_winogradN` on the threads, by channels), 16 products of
+    and `winograd-min-tiles` 2x2 output tiles runs as Winograd F(m x m,
+    3x3) (Winograd.h), m = 2 or 4 (`winograd-tile`; by default the one
+    whose products cost less, their vectors of tiles and their weights):
+    its weights transformed at compile time into a global [E][OC][C],
+    E = (m + 2)^2, the input tiles transformed into [E][C][T]
+    (`PARENT_winogradN` on the threads, by channels), E products of
     [OC][C] by [C][T] lowered as a batch_matmul above, and the output tiles
     transformed back with the bias and the fused epilogue (by output
-    channels): 16 products per tile and channel pair instead of 36.
+    channels): 16 products per 2x2 tile and channel pair instead of 36, or
+    36 per 4x4 tile instead of 144. V's and M's E slabs lie an odd number
+    of cache lines apart.
 
     8-bit contractions, the linalg.generic `C[m, n] += sext(A[m, k]) *
     zext(B[k, n])` (i8, i8 into i32) that QLinearConv lowers to, with a
@@ -229,7 +233,10 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     Option<"fuse", "fuse", "bool", /*default=*/"true",
            "fuse C's initializer and the elementwise op after (FusedEnds.h)">,
     Option<"winograd", "winograd", "bool", /*default=*/"true",
-           "run stride-1 3x3 convolutions as Winograd F(2x2, 3x3)">,
+           "run stride-1 3x3 convolutions as Winograd F(m x m, 3x3)">,
+    Option<"winogradTile", "winograd-tile", "int64_t", /*default=*/"0",
+           "a Winograd convolution's output tile side, 2 or 4; 0: per "
+           "convolution, the one whose products cost less">,
     Option<"winogradMinChannels", "winograd-min-channels", "int64_t",
            /*default=*/"16",
            "the fewest input and output channels of a Winograd convolution">,

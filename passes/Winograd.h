@@ -1,21 +1,28 @@
-//===- Winograd.h - 3x3 convolutions as Winograd F(2x2, 3x3) ----*- C++ -*-===//
+//===- Winograd.h - 3x3 convolutions as Winograd F(m x m, 3x3) --*- C++ -*-===//
 //
 // This file declares the pieces kiln-lower-matmuls uses to run a stride-1
-// 3x3 convolution as Winograd's minimal filtering F(2x2, 3x3) (Lavin and
-// Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): each
-// 2x2 tile of the output is A^T [(G g G^T) . (B^T d B)] A for the 4x4 input
-// tile d around it, so that per tile and channel pair the 16 products of the
-// transformed tiles replace the 36 of the direct convolution:
+// 3x3 convolution as Winograd's minimal filtering F(2x2, 3x3) or F(4x4, 3x3)
+// (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks",
+// 2016): each m x m tile of the output is A^T [(G g G^T) . (B^T d B)] A for
+// the (m + 2) x (m + 2) input tile d around it, so that per tile and channel
+// pair the (m + 2)^2 products of the transformed tiles replace the 9 m^2 of
+// the direct convolution (16 for 36 with m = 2, 36 for 144 with m = 4):
 //
-//   U[16][OC][C]  the weights transformed at compile time (winogradWeights)
-//   V[16][C][T]   the input tiles transformed (emitWinogradInput), T tiles
-//   M[16][OC][T]  16 GEMMs, M[e] = U[e] V[e] (kiln-lower-matmuls' own)
+//   U[E][OC][C]   the weights transformed at compile time (winogradWeights),
+//                 E = (m + 2)^2
+//   V[E][C][T]    the input tiles transformed (emitWinogradInput), T tiles
+//   M[E][OC][T]   E GEMMs, M[e] = U[e] V[e] (kiln-lower-matmuls' own)
 //   Y[OC][OH*OW]  the output tiles transformed back (emitWinogradOutput),
 //                 with the convolution's bias and fused epilogue
 //
 // Tiles go along the vectors: a vector holds 16 neighbouring tiles of one
-// tile row, whose input columns are the even and odd elements of two
-// overlapping spans of the input row.
+// tile row, whose input columns j < m are every m-th element of m
+// consecutive vectors of the input row (a tree of even/odd shuffles), and
+// columns m, m + 1 those of columns 0, 1 shifted by one lane. F(4x4, 3x3)
+// does 2.25 products per output where F(2x2, 3x3) does 4, with larger
+// transforms, four times the weights of the direct convolution (36 floats
+// for 9; F(2x2, 3x3) 16), and rounding errors about twice a direct
+// convolution's (Winograd.cpp's choice of points).
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,25 +40,30 @@ class FusedEnds;
 /// A stride-1 3x3 convolution of one image, in the terms of its im2col: the
 /// padded input's element (c, h, w) is flat[base + c * planeStride + h *
 /// rowStride + w] for h < oh + 2, w < ow + 2.
+/// `m` is the side of an output tile, 2 or 4.
 struct WinogradConv {
   int64_t channels, outChannels, oh, ow;
   int64_t base, planeStride, rowStride;
-  int64_t tileRows() const { return (oh + 1) / 2; }
-  int64_t tileCols() const { return (ow + 1) / 2; }
+  int64_t m = 2;
+  int64_t side() const { return m + 2; }
+  int64_t elements() const { return side() * side(); }
+  int64_t tileRows() const { return (oh + m - 1) / m; }
+  int64_t tileCols() const { return (ow + m - 1) / m; }
   int64_t tiles() const { return tileRows() * tileCols(); }
 };
 
-/// U[e][oc][c] = (G g G^T)[e / 4][e % 4] for weights w[oc][c][3][3].
+/// U[e][oc][c] = (G g G^T)[e / n][e % n], n = m + 2, for weights
+/// w[oc][c][3][3].
 std::vector<float> winogradWeights(llvm::ArrayRef<float> w, int64_t oc,
-                                   int64_t c);
+                                   int64_t c, int64_t m);
 
-/// V[e][c][t] = (B^T d B)[e / 4][e % 4] of tile t's 4x4 input d, for the
-/// channels [cBegin, cEnd), from `flat` (1-d) into `v` ([16][C][T]).
+/// V[e][c][t] = (B^T d B)[e / n][e % n] of tile t's n x n input d, for the
+/// channels [cBegin, cEnd), from `flat` (1-d) into `v` ([E][C][T]).
 void emitWinogradInput(mlir::OpBuilder &b, mlir::Location loc,
                        const WinogradConv &conv, int64_t vw, mlir::Value flat,
                        mlir::Value v, mlir::Value cBegin, mlir::Value cEnd);
 
-/// The output tiles A^T m A of M ([16][OC][T]) for the output channels
+/// The output tiles A^T m A of M ([E][OC][T]) for the output channels
 /// [ocBegin, ocEnd), plus the bias (`ends`' initializer) or else C's value,
 /// stored to `c` ([OC][OH*OW]) or through `ends`' epilogue.
 void emitWinogradOutput(mlir::OpBuilder &b, mlir::Location loc,

@@ -1,8 +1,11 @@
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1" --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 winograd-tile=4" --canonicalize --cse | FileCheck %s --check-prefix=F4
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=DIRECT
 // A stride-1 3x3 convolution (an im2col matmul with constant weights) as
-// Winograd F(2x2, 3x3): a 3x5 output of 2 channels is 2x3 tiles, the last
-// tile row and column half outside the image.
+// Winograd F(2x2, 3x3), the default for this size (its 6 tiles' 16 products
+// cost 16 x (1 + 2) per channel pair, 4x4 tiles' 36 products 36 x (1 + 2)):
+// a 3x5 output of 2 channels is 2x3 tiles, the last tile row and column half
+// outside the image.
 
 // The weights transformed at compile time: U[e][oc][c] = (G g G^T)[e/4][e%4],
 // for g all 0.5: 0.5 * r[e/4] * r[e%4] with G's row sums r = 1, 1.5, 0.5, 1
@@ -13,15 +16,22 @@
 // CHECK-SAME: %[[X:[^:]*]]: memref<1x2x5x7xf32>, %[[Y:[^:]*]]: memref<1x2x3x5xf32>
 // CHECK-DAG: %[[FLAT:.*]] = memref.reinterpret_cast %[[X]] to offset: [0], sizes: [70], strides: [1]
 // CHECK-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd : memref<16x2x2xf32>
-// CHECK-DAG: %[[V:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x2x6xf32>
-// CHECK-DAG: %[[M:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x2x6xf32>
-// The input transform, per channel: each input row's two spans (from
-// column 0 and 2, masked at the padded width 7), their even and odd lanes
-// the tile columns j = 0, 1 and 2, 3.
+// V and M: 16 slabs of 2 x 6 floats, an odd number of cache lines (one)
+// apart.
+// CHECK: %[[VF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<256xf32>
+// CHECK-NEXT: %[[V:.*]] = memref.reinterpret_cast %[[VF]] to offset: [0], sizes: [16, 2, 6], strides: [16, 6, 1]
+// CHECK-NEXT: %[[MF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<256xf32>
+// CHECK-NEXT: %[[M:.*]] = memref.reinterpret_cast %[[MF]] to offset: [0], sizes: [16, 2, 6], strides: [16, 6, 1]
+// The input transform, per channel: each input row's span (masked at the
+// padded width 7), its even and odd lanes the tile columns j = 0, 1, and
+// those shifted by a lane (with the lanes of the span after, here outside
+// and zero) the columns j = 2, 3.
 // CHECK: scf.for %[[CH:.*]] = %c0 to %c2 step %c1 {
 // CHECK:   vector.maskedload %[[FLAT]]
-// CHECK:   vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
-// CHECK:   vector.shuffle {{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK:   %[[EVEN:.*]] = vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK:   %[[ODD:.*]] = vector.shuffle {{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK:   vector.shuffle %[[EVEN]], {{.*}} [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+// CHECK:   vector.shuffle %[[ODD]], {{.*}} [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17]
 // 16 transformed values per tile, the 3 tiles of a tile row masked.
 // CHECK-COUNT-16: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c0]
 // The second tile row: its fourth input row (row 5) is outside, zero.
@@ -40,6 +50,44 @@
 // CHECK:   vector.maskedstore %{{.*}}[%[[OC]], %c10]
 // CHECK-NOT: linalg.matmul
 // CHECK: w3x3_winograd: "0x040000000000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000803E0000803E0000803E0000803E0000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000903F
+
+// F(4x4, 3x3), asked for: one tile row of 2 tiles, 36 products. G's row
+// sums are 1/36, 152/585, 56/585, ..., so U for g all 0.5 starts
+// 0.5/1296 (0x39CA4588), 0.5 * 152/21060 (0x3B6C808F), 0.5 * 56/21060
+// (0x3AAE43C8), rounded from double.
+// F4: memref.global "private" constant @w3x3_winograd : memref<36x2x2xf32>
+// F4-LABEL: func.func @winograd(
+// F4-DAG: %[[FLAT:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [70], strides: [1]
+// F4-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd : memref<36x2x2xf32>
+// F4: %[[VF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<576xf32>
+// F4-NEXT: %[[V:.*]] = memref.reinterpret_cast %[[VF]] to offset: [0], sizes: [36, 2, 2], strides: [16, 2, 1]
+// F4-NEXT: %[[MF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<576xf32>
+// F4-NEXT: %[[M:.*]] = memref.reinterpret_cast %[[MF]] to offset: [0], sizes: [36, 2, 2], strides: [16, 2, 1]
+// Every fourth column: the even lanes of the even lanes (j = 0), then
+// shifted by a lane for j = 4.
+// F4: scf.for %[[CH:.*]] = %c0 to %c2 step %c1 {
+// F4:   vector.maskedload %[[FLAT]]
+// F4:   %[[E:.*]] = vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// F4:   %[[EE:.*]] = vector.shuffle %[[E]], {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// F4:   vector.shuffle %[[EE]], {{.*}} [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+// B^T's constants in FMAs.
+// F4:   vector.fma
+// 36 transformed values per tile; no second tile row.
+// F4-COUNT-36: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c0]
+// F4-NOT: vector.maskedstore %[[V]]
+// F4-NOT: linalg.fill
+// The output transform: 4 columns per tile, interleaved in two rounds;
+// the 3 output rows of the one tile row.
+// F4: scf.for %[[OC:.*]] = %c0 to %c2 step %c1 {
+// F4:   vector.maskedload %[[M]]
+// F4:   %[[P:.*]] = vector.shuffle {{.*}} [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23]
+// F4:   %[[Q:.*]] = vector.shuffle {{.*}} [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23]
+// F4:   vector.shuffle %[[P]], %[[Q]] [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23]
+// F4:   vector.maskedstore %{{.*}}[%[[OC]], %c0]
+// F4:   vector.maskedstore %{{.*}}[%[[OC]], %c5]
+// F4:   vector.maskedstore %{{.*}}[%[[OC]], %c10]
+// F4-NOT: linalg.matmul
+// F4: w3x3_winograd: "0x040000008845CA398845CA398845CA398845CA398F806C3B8F806C3B8F806C3B8F806C3BC843AE3A
 
 // Below the default thresholds (16 channels, 16 tiles) it stays a GEMM
 // that packs the im2col.

@@ -8,9 +8,9 @@ sequence (forward, reverse, bidirectional), a model without inputs,
 and models of opsets 6 to 11 as exporters of the time wrote them
 (legacy broadcast with an axis, attributes that later became inputs, an
 opset 8 Scan with a batch axis), and stride-1 3x3 convolutions of the
-sizes that Kiln runs as Winograd F(2x2, 3x3) (odd heights and widths, tile
-rows wider than a vector, bias, Relu and residual epilogues, a following
-convolution's padding).
+sizes that Kiln runs as Winograd F(2x2, 3x3) and F(4x4, 3x3) (odd heights
+and widths, partial tiles, tile rows wider than a vector, bias, Relu and
+residual epilogues, a following convolution's padding).
 Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
@@ -431,9 +431,25 @@ def winograd_case(name, shape, c1, c2, bias):
     save_case(name, g, [xw], [y.astype(np.float32)])
 
 
+# Which Winograd a convolution takes: kiln-lower-matmuls' cost per channel
+# pair, (m + 2)^2 products each of ceil(tiles / 16) vectors plus 2 for its
+# weight (LowerMatmuls.cpp, winogradTileSide).
+#
+# F(2x2, 3x3): 7 x 6 tiles, the last tile row 1 output row (3 input rows),
+# the last tile column 1 (16 x (3 + 2) = 80 against 36 x (1 + 2) = 108).
 winograd_case("conv3x3_winograd_odd", (1, 16, 13, 11), 24, 24, True)
-# Tile rows of 19 tiles: a full vector of 16 and a masked one; no bias.
+# F(4x4, 3x3): 10 x 10 tiles, no bias (36 x (7 + 2) = 324 against
+# 16 x (24 + 2) = 416).
 winograd_case("conv3x3_winograd_wide", (1, 16, 40, 37), 32, 32, False)
+# F(4x4, 3x3) tile rows of 18 tiles (a full vector and a masked one, the
+# last tile 2 columns inside): 4 x 18 tiles, the last tile row 1 output row
+# (36 x (5 + 2) = 252 against 16 x (16 + 2) = 288).
+winograd_case("conv3x3_winograd_4x4_wide", (1, 16, 13, 70), 24, 24, True)
+# F(2x2, 3x3) with a tile row of 20 tiles, a full vector and a masked one.
+winograd_case("conv3x3_winograd_2x2_wide", (1, 16, 2, 40), 24, 24, True)
+# F(2x2, 3x3) where 4x4 tiles would waste lanes: a 7x7 image's 16 tiles fill
+# a vector, its 4 4x4 ones a quarter.
+winograd_case("conv3x3_winograd_7x7", (1, 32, 7, 7), 32, 32, True)
 
 
 # f32 convolutions whose output lines leave fewer columns than a vector
