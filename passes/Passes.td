@@ -481,6 +481,20 @@ def UnshareFills : Pass<"kiln-unshare-fills", "mlir::func::FuncOp"> {
   }];
 }
 
+def ConcatInPlace : Pass<"kiln-concat-in-place", "mlir::func::FuncOp"> {
+  let summary = "Compute the parts of a concatenation in their place";
+  let description = [{
+    Before: a chain of tensor.insert_slice ops (static offsets) into a
+    static tensor.empty in the same block, after the destination-style ops
+    that compute the parts, whose inits are tensor.empty ops that other ops
+    share. After: the chain's tensor.empty before the first part's op, each
+    insert_slice right after its part (or the insert before it, whichever
+    is later), and each part's op with a tensor.empty init of its own, so
+    that empty-tensor elimination makes the parts write into their slices
+    of the result instead of buffers that bufferization copies.
+  }];
+}
+
 def TileAndVectorize : Pass<"kiln-tile-and-vectorize", "mlir::func::FuncOp"> {
   let summary = "Tile matmuls into register blocks and vectorise them";
   let description = [{

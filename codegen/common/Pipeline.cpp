@@ -55,6 +55,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   // away the copies that keep an output from being an input.
   pm.addNestedPass<func::FuncOp>(createDecomposePads());
   pm.addNestedPass<func::FuncOp>(createUnshareFills());
+  pm.addNestedPass<func::FuncOp>(createConcatInPlace());
   pm.addPass(createPrepareEntryFunction());
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizationOptions options;
