@@ -180,6 +180,49 @@ private:
     return b.create<vector::ShuffleOp>(loc, all, all, picked);
   }
 
+  /// The kw vectors x[n, c, ih, iw0 + 2 * lane + j] (j < kw) of a stride-2
+  /// window with no dilation, from one read of the row: the even and odd
+  /// elements of its first two vectors are taps 0 and 1, and tap j those of
+  /// tap j % 2 moved down j / 2 lanes, the last lanes from the vector after
+  /// (every other tap re-read and re-shuffled its two vectors).
+  SmallVector<Value> stride2Row(Value x, Value ni, Value ci, Value ih,
+                                Value iw0, int64_t lanes) {
+    kiln::VectorLanes in(b, loc, s.vw, s.xt);
+    // The row's elements these lanes read: up to 2 (lanes - 1) + kw - 1.
+    int64_t span = 2 * (lanes - 1) + s.kw;
+    SmallVector<Value> pieces;
+    for (int64_t p = 0; p < 3; ++p) {
+      Value iw = b.create<arith::AddIOp>(loc, iw0, index(p * s.vw));
+      pieces.push_back(in.load(x, {ni, ci, ih, iw},
+                               std::clamp<int64_t>(span - p * s.vw, 0, s.vw)));
+    }
+    auto shuffle = [&](Value a, Value c, ArrayRef<int64_t> ids) -> Value {
+      return b.create<vector::ShuffleOp>(loc, a, c, ids);
+    };
+    SmallVector<Value> halves;
+    for (int64_t parity = 0; parity < 2; ++parity) {
+      SmallVector<int64_t> ids;
+      for (int64_t l = 0; l < s.vw; ++l)
+        ids.push_back(parity + 2 * l);
+      halves.push_back(shuffle(pieces[0], pieces[1], ids));
+    }
+    SmallVector<Value> taps;
+    for (int64_t j = 0; j < s.kw; ++j) {
+      Value v = halves[j % 2];
+      if (j >= 2) {
+        SmallVector<int64_t> ids;
+        for (int64_t l = 0; l < s.vw; ++l)
+          ids.push_back(l + j / 2 < s.vw ? l + j / 2
+                                         : s.vw + j + 2 * l - 2 * s.vw);
+        v = shuffle(v, pieces[2], ids);
+      }
+      if (s.inputZeroPoint >= 0)
+        v = b.create<arith::UIToFPOp>(loc, vecType(), v);
+      taps.push_back(v);
+    }
+    return taps;
+  }
+
   /// One vector of an output row, starting from `start` (the fused
   /// initializer's value) or else the output's contents, plus `shift`
   /// when given.
@@ -194,11 +237,15 @@ private:
       acc = b.create<arith::AddFOp>(loc, acc, shift);
     Value ohs = b.create<arith::MulIOp>(loc, oh, index(s.sh));
     Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
+    bool oneRead = s.sw == 2 && s.dw == 1 && s.kw <= s.vw;
     for (int64_t i = 0; i < s.kh; ++i) {
       Value ih = b.create<arith::AddIOp>(loc, ohs, index(i * s.dh));
+      SmallVector<Value> row;
+      if (oneRead)
+        row = stride2Row(x, ni, ci, ih, ows, lanes);
       for (int64_t j = 0; j < s.kw; ++j) {
         Value iw = b.create<arith::AddIOp>(loc, ows, index(j * s.dw));
-        Value xv = inputVector(x, ni, ci, ih, iw, lanes);
+        Value xv = oneRead ? row[j] : inputVector(x, ni, ci, ih, iw, lanes);
         switch (s.kind) {
         case WindowKind::Depthwise:
           acc = b.create<vector::FMAOp>(loc, taps[i * s.kw + j], xv, acc);

@@ -2,21 +2,28 @@
 // RUN: kiln-opt %s --kiln-lower-windows="parallel-min-work=0" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // A 3x3 stride-2 depthwise conv over 4 channels, 20 outputs a row: per
 // channel the 9 weights are broadcast once; per row one full vector of 16
-// and a masked one of 4 accumulate all 9 taps; each tap reads 31 input
-// elements (16 + 15 masked) and keeps the even ones.
+// and a masked one of 4 accumulate all 9 taps. Each input row is read once
+// per vector, the 33 elements its taps cover (16 + 16 + 1 masked): taps 0
+// and 1 are its even and odd elements, tap 2 the even ones a lane down,
+// the last lane from the third vector.
 
 // CHECK-LABEL: func @depthwise
-// CHECK-DAG: %[[M15:.*]] = arith.constant dense<[true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, false]> : vector<16xi1>
+// CHECK-DAG: %[[M1:.*]] = arith.constant dense<[true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false]> : vector<16xi1>
 // CHECK-DAG: %[[M4:.*]] = arith.constant dense<[true, true, true, true, false
 // CHECK: scf.for %[[P:.*]] = %c0 to %c4 step %c1
 // CHECK-COUNT-9: vector.broadcast
 // CHECK:   scf.for %[[OH:.*]] = %c0 to %c20 step %c1
 // CHECK:     %[[ACC:.*]] = vector.load %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c0] : memref<1x4x1x20x20xf32>, vector<16xf32>
-// CHECK:     vector.load %arg0
-// CHECK:     vector.maskedload %arg0[{{.*}}], %[[M15]]
-// CHECK:     vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
-// CHECK:     vector.fma %{{.*}}, %{{.*}}, %[[ACC]]
-// CHECK-COUNT-8: vector.fma
+// CHECK:     %[[S0:.*]] = vector.load %arg0[{{.*}}, %c0]
+// CHECK:     %[[S1:.*]] = vector.load %arg0[{{.*}}, %c16]
+// CHECK:     %[[S2:.*]] = vector.maskedload %arg0[{{.*}}, %c32], %[[M1]]
+// CHECK:     %[[EVEN:.*]] = vector.shuffle %[[S0]], %[[S1]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK:     %[[ODD:.*]] = vector.shuffle %[[S0]], %[[S1]] [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
+// CHECK:     %[[TAP2:.*]] = vector.shuffle %[[EVEN]], %[[S2]] [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+// CHECK:     %[[A0:.*]] = vector.fma %{{.*}}, %[[EVEN]], %[[ACC]]
+// CHECK:     %[[A1:.*]] = vector.fma %{{.*}}, %[[ODD]], %[[A0]]
+// CHECK:     vector.fma %{{.*}}, %[[TAP2]], %[[A1]]
+// CHECK-COUNT-6: vector.fma
 // CHECK:     vector.store %{{.*}}, %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c0]
 // CHECK-COUNT-9: vector.fma
 // CHECK:     vector.maskedstore %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c16], %[[M4]]
