@@ -15,9 +15,11 @@
 // bufferization, a row kernel: for each plane
 // (the unit the runtime's threads share), for each output row, vectors of
 // 16 outputs combine the whole window in registers (a broadcast weight
-// times a vector load of the input row, or the max or sum of the loads;
-// every second element shuffled out for stride 2) and are stored once. The
-// last vector of a row is masked.
+// times a vector of the input row, or the max or sum of those vectors) and
+// are stored once. With stride 1 or 2 and no dilation, each input row's
+// span is read once per output vector and its taps shuffled out of it
+// (lanes shifted, or every second element); otherwise each tap is a load
+// (and a shuffle). The last vector of a row is masked.
 //
 //===----------------------------------------------------------------------===//
 
@@ -180,46 +182,49 @@ private:
     return b.create<vector::ShuffleOp>(loc, all, all, picked);
   }
 
-  /// The kw vectors x[n, c, ih, iw0 + 2 * lane + j] (j < kw) of a stride-2
-  /// window with no dilation, from one read of the row: the even and odd
-  /// elements of its first two vectors are taps 0 and 1, and tap j those of
-  /// tap j % 2 moved down j / 2 lanes, the last lanes from the vector after
-  /// (every other tap re-read and re-shuffled its two vectors).
-  SmallVector<Value> stride2Row(Value x, Value ni, Value ci, Value ih,
-                                Value iw0, int64_t lanes) {
+  /// The kw vectors x[n, c, ih, iw0 + sw * lane + j] (j < kw) of a stride-1
+  /// or stride-2 window with no dilation, from one read of the row's span:
+  /// with stride 1, tap j is lanes j, j + 1, ... of its first two vectors
+  /// (a lane shift, where loads from iw0 + j would each cross a cache
+  /// line); with stride 2, the even and odd elements of its first two
+  /// vectors are taps 0 and 1, and tap j those of tap j % 2 moved down
+  /// j / 2 lanes, the last lanes from a third vector (each tap read and
+  /// shuffled its own two vectors before).
+  SmallVector<Value> rowTaps(Value x, Value ni, Value ci, Value ih, Value iw0,
+                             int64_t lanes) {
     kiln::VectorLanes in(b, loc, s.vw, s.xt);
-    // The row's elements these lanes read: up to 2 (lanes - 1) + kw - 1.
-    int64_t span = 2 * (lanes - 1) + s.kw;
+    // The row's elements these lanes read: up to sw (lanes - 1) + kw - 1.
+    int64_t span = s.sw * (lanes - 1) + s.kw;
     SmallVector<Value> pieces;
-    for (int64_t p = 0; p < 3; ++p) {
+    for (int64_t p = 0; p <= s.sw; ++p) {
       Value iw = b.create<arith::AddIOp>(loc, iw0, index(p * s.vw));
       pieces.push_back(in.load(x, {ni, ci, ih, iw},
                                std::clamp<int64_t>(span - p * s.vw, 0, s.vw)));
     }
-    auto shuffle = [&](Value a, Value c, ArrayRef<int64_t> ids) -> Value {
-      return b.create<vector::ShuffleOp>(loc, a, c, ids);
-    };
-    SmallVector<Value> halves;
-    for (int64_t parity = 0; parity < 2; ++parity) {
+    auto shuffle = [&](Value a, Value c, function_ref<int64_t(int64_t)> id) {
       SmallVector<int64_t> ids;
       for (int64_t l = 0; l < s.vw; ++l)
-        ids.push_back(parity + 2 * l);
-      halves.push_back(shuffle(pieces[0], pieces[1], ids));
-    }
+        ids.push_back(id(l));
+      return b.create<vector::ShuffleOp>(loc, a, c, ids).getResult();
+    };
     SmallVector<Value> taps;
     for (int64_t j = 0; j < s.kw; ++j) {
-      Value v = halves[j % 2];
-      if (j >= 2) {
-        SmallVector<int64_t> ids;
-        for (int64_t l = 0; l < s.vw; ++l)
-          ids.push_back(l + j / 2 < s.vw ? l + j / 2
-                                         : s.vw + j + 2 * l - 2 * s.vw);
-        v = shuffle(v, pieces[2], ids);
-      }
-      if (s.inputZeroPoint >= 0)
-        v = b.create<arith::UIToFPOp>(loc, vecType(), v);
+      Value v;
+      if (s.sw == 1)
+        v = j == 0 ? pieces[0] : shuffle(pieces[0], pieces[1], [&](int64_t l) {
+          return l + j;
+        });
+      else if (j < 2)
+        v = shuffle(pieces[0], pieces[1], [&](int64_t l) { return j + 2 * l; });
+      else
+        v = shuffle(taps[j % 2], pieces[2], [&](int64_t l) {
+          return l + j / 2 < s.vw ? l + j / 2 : j + 2 * l - s.vw;
+        });
       taps.push_back(v);
     }
+    if (s.inputZeroPoint >= 0)
+      for (Value &v : taps)
+        v = b.create<arith::UIToFPOp>(loc, vecType(), v);
     return taps;
   }
 
@@ -237,12 +242,12 @@ private:
       acc = b.create<arith::AddFOp>(loc, acc, shift);
     Value ohs = b.create<arith::MulIOp>(loc, oh, index(s.sh));
     Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
-    bool oneRead = s.sw == 2 && s.dw == 1 && s.kw <= s.vw;
+    bool oneRead = (s.sw == 1 || s.sw == 2) && s.dw == 1 && s.kw <= s.vw;
     for (int64_t i = 0; i < s.kh; ++i) {
       Value ih = b.create<arith::AddIOp>(loc, ohs, index(i * s.dh));
       SmallVector<Value> row;
       if (oneRead)
-        row = stride2Row(x, ni, ci, ih, ows, lanes);
+        row = rowTaps(x, ni, ci, ih, ows, lanes);
       for (int64_t j = 0; j < s.kw; ++j) {
         Value iw = b.create<arith::AddIOp>(loc, ows, index(j * s.dw));
         Value xv = oneRead ? row[j] : inputVector(x, ni, ci, ih, iw, lanes);

@@ -64,7 +64,12 @@ func.func @depthwise(%x: memref<1x4x41x41xf32>, %w: memref<4x1x1x3x3xf32>, %y: m
 // CHECK: scf.for
 // CHECK: %[[OUT:.*]] = vector.load %arg2
 // CHECK: %[[ACC:.*]] = arith.addf %[[OUT]], %[[SHIFTS]] : vector<16xf32>
+// Stride 1: an input row's two vectors read once, taps 1 and 2 those lanes
+// shifted by one and two.
 // CHECK: %[[X:.*]] = vector.load %arg0{{.*}} : memref<1x4x22x22xi8>, vector<16xi8>
+// CHECK: %[[X1:.*]] = vector.maskedload %arg0{{.*}} : memref<1x4x22x22xi8>, vector<16xi1>, vector<16xi8> into vector<16xi8>
+// CHECK: vector.shuffle %[[X]], %[[X1]] [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+// CHECK: vector.shuffle %[[X]], %[[X1]] [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
 // CHECK: %[[XF:.*]] = arith.uitofp %[[X]] : vector<16xi8> to vector<16xf32>
 // CHECK: vector.fma %{{.*}}, %[[XF]], %[[ACC]]
 // CHECK-NOT: arith.subi
