@@ -162,6 +162,25 @@ public:
         fma(sum12, 2.25, mul(sum34, 1.5)), fma(dif12, 3.375, add(dif34, t[5]))};
   }
 
+  /// `transform` applied to each column of `tile` (its rows of n values):
+  /// the rows of the result.
+  SmallVector<Values>
+  byColumns(ArrayRef<Values> tile,
+            function_ref<Values(ArrayRef<Value>)> transform) {
+    size_t n = tile.front().size();
+    SmallVector<Values> result;
+    for (size_t j = 0; j < n; ++j) {
+      Values column;
+      for (const Values &row : tile)
+        column.push_back(row[j]);
+      Values out = transform(column);
+      result.resize(out.size(), Values(n));
+      for (size_t i = 0; i < out.size(); ++i)
+        result[i][j] = out[i];
+    }
+    return result;
+  }
+
   /// The transformed tiles of tile row `th` (its first `rows` input rows
   /// inside the image, the others zero) of channel `ch`, into V.
   void inputTiles(Value flat, Value v, Value ch, Value th, int64_t rows) {
@@ -196,15 +215,8 @@ public:
         d[i].push_back(shift(d[i][1], after, 1));
       }
       // B^T d: per column j; then (B^T d) B: per row.
-      SmallVector<Values> r(n, Values(n));
-      for (int64_t j = 0; j < n; ++j) {
-        Values column;
-        for (int64_t i = 0; i < n; ++i)
-          column.push_back(d[i][j]);
-        Values col = inputTransform(column);
-        for (int64_t xi = 0; xi < n; ++xi)
-          r[xi][j] = col[xi];
-      }
+      SmallVector<Values> r =
+          byColumns(d, [&](ArrayRef<Value> x) { return inputTransform(x); });
       int64_t valid = std::min<int64_t>(vw, tw - tw0);
       for (int64_t xi = 0; xi < n; ++xi) {
         Values row = inputTransform(r[xi]);
@@ -229,15 +241,8 @@ public:
         t[e / n][e % n] =
             lanes.load(m, ValueRange{index(e), oc, addi(tileAt, tw0)}, valid);
       // A^T t: per column; then (A^T t) A: per row.
-      SmallVector<Values> s(side, Values(n));
-      for (int64_t j = 0; j < n; ++j) {
-        Values column;
-        for (int64_t i = 0; i < n; ++i)
-          column.push_back(t[i][j]);
-        Values col = outputTransform(column);
-        for (int64_t a = 0; a < side; ++a)
-          s[a][j] = col[a];
-      }
+      SmallVector<Values> s =
+          byColumns(t, [&](ArrayRef<Value> x) { return outputTransform(x); });
       for (int64_t a = 0; a < rows; ++a) {
         // The tiles' m output columns each, interleaved into image columns.
         Values y = scatter(outputTransform(s[a]));
