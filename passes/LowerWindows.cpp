@@ -228,6 +228,38 @@ private:
     return taps;
   }
 
+  /// The max of `acc` and `values`, f32: a tree of plain maxes (no NaN,
+  /// either zero for -0 against +0: one maxps each), then NaN in the lanes
+  /// where any value is NaN. arith.maximumf's chain kept NaN and ordered the
+  /// zeros at every step: a test for each, and the window's values one
+  /// after another.
+  Value floatMax(Value acc, ArrayRef<Value> window) {
+    SmallVector<Value> values{acc};
+    llvm::append_range(values, window);
+    Value nan;
+    for (Value v : values) {
+      Value unordered =
+          b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, v, v);
+      nan = nan ? b.create<arith::OrIOp>(loc, nan, unordered) : unordered;
+    }
+    auto flags = arith::FastMathFlags::nnan | arith::FastMathFlags::nsz;
+    while (values.size() > 1) {
+      SmallVector<Value> next;
+      for (size_t i = 0; i + 1 < values.size(); i += 2)
+        next.push_back(
+            b.create<arith::MaximumFOp>(loc, values[i], values[i + 1], flags));
+      if (values.size() % 2)
+        next.push_back(values.back());
+      values = next;
+    }
+    auto type = vecType();
+    Value nans = b.create<arith::ConstantOp>(
+        loc, type,
+        DenseElementsAttr::get(
+            type, APFloat::getNaN(cast<FloatType>(s.et).getFloatSemantics())));
+    return b.create<arith::SelectOp>(loc, nan, nans, values.front());
+  }
+
   /// One vector of an output row, starting from `start` (the fused
   /// initializer's value) or else the output's contents, plus `shift`
   /// when given.
@@ -243,6 +275,7 @@ private:
     Value ohs = b.create<arith::MulIOp>(loc, oh, index(s.sh));
     Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
     bool oneRead = (s.sw == 1 || s.sw == 2) && s.dw == 1 && s.kw <= s.vw;
+    SmallVector<Value> window; // an f32 max's values, for floatMax
     for (int64_t i = 0; i < s.kh; ++i) {
       Value ih = b.create<arith::AddIOp>(loc, ohs, index(i * s.dh));
       SmallVector<Value> row;
@@ -257,7 +290,7 @@ private:
           break;
         case WindowKind::Max:
           if (isa<FloatType>(s.et))
-            acc = b.create<arith::MaximumFOp>(loc, acc, xv);
+            window.push_back(xv);
           else if (s.isUnsigned)
             acc = b.create<arith::MaxUIOp>(loc, acc, xv);
           else
@@ -269,6 +302,8 @@ private:
         }
       }
     }
+    if (!window.empty())
+      acc = floatMax(acc, window);
     if (ends.hasEpilogue()) {
       SmallVector<Value> others;
       for (unsigned i = 0; i < ends.otherViews().size(); ++i)

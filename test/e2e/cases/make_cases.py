@@ -452,6 +452,32 @@ winograd_case("conv3x3_winograd_2x2_wide", (1, 16, 2, 40), 24, 24, True)
 winograd_case("conv3x3_winograd_7x7", (1, 32, 7, 7), 32, 32, True)
 
 
+# f32 MaxPool with NaN and -inf among its inputs: a window holding a NaN is
+# NaN (as numpy's max), wherever the NaN lies in it; Kiln takes the
+# window's max as a tree of plain maxes and marks the NaN lanes after.
+# Stride 2 (20 outputs a row: a full vector and a masked one) and stride 1
+# with padding (21 outputs a row).
+def max_pool_nan_case(name, shape, stride, pad):
+    x = rng.standard_normal(shape).astype(np.float32)
+    flat = x.reshape(-1)
+    picks = rng.choice(flat.size, size=flat.size // 40, replace=False)
+    flat[picks[: len(picks) // 2]] = np.nan
+    flat[picks[len(picks) // 2:]] = -np.inf
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)),
+                constant_values=-np.inf)
+    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))
+    y = win[:, :, ::stride, ::stride].max(axis=(4, 5))
+    g = helper.make_graph(
+        [helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3],
+                          strides=[stride, stride], pads=[pad] * 4)],
+        name, [vi("x", F, list(shape))], [vi("y", F, list(y.shape))])
+    save_case(name, g, [x], [y.astype(np.float32)])
+
+
+max_pool_nan_case("max_pool_nan_s2", (1, 3, 13, 41), 2, 0)
+max_pool_nan_case("max_pool_nan_s1_pad", (1, 3, 9, 21), 1, 1)
+
+
 # f32 convolutions whose output lines leave fewer columns than a vector
 # after the GEMM's panels: a 7x7 layer's 49 = 48 + 1, a 14x14 one's 196 =
 # 192 + 4. Those columns are dot products along k, through the same
