@@ -278,12 +278,17 @@ private:
     SmallVector<Value> window; // an f32 max's values, for floatMax
     for (int64_t i = 0; i < s.kh; ++i) {
       Value ih = b.create<arith::AddIOp>(loc, ohs, index(i * s.dh));
+      // The row's kw taps: from one read, or each its own.
       SmallVector<Value> row;
       if (oneRead)
         row = rowTaps(x, ni, ci, ih, ows, lanes);
+      else
+        for (int64_t j = 0; j < s.kw; ++j) {
+          Value iw = b.create<arith::AddIOp>(loc, ows, index(j * s.dw));
+          row.push_back(inputVector(x, ni, ci, ih, iw, lanes));
+        }
       for (int64_t j = 0; j < s.kw; ++j) {
-        Value iw = b.create<arith::AddIOp>(loc, ows, index(j * s.dw));
-        Value xv = oneRead ? row[j] : inputVector(x, ni, ci, ih, iw, lanes);
+        Value xv = row[j];
         switch (s.kind) {
         case WindowKind::Depthwise:
           acc = b.create<vector::FMAOp>(loc, taps[i * s.kw + j], xv, acc);

@@ -316,9 +316,9 @@ void kiln::emitWinogradInput(OpBuilder &b, Location loc,
                              const WinogradConv &conv, int64_t vw, Value flat,
                              Value v, Value cBegin, Value cEnd) {
   Emitter e(b, loc, conv, vw);
-  // Tile rows whose four input rows are all inside the padded image, then
-  // the last one, with its fourth row outside, when the output's height is
-  // odd.
+  // Tile rows whose m + 2 input rows are all inside the padded image, then
+  // the last one, with some rows outside, when m does not divide the
+  // output's height.
   int64_t full = conv.oh / conv.m;
   e.forLoop(cBegin, cEnd, [&](Value ch) {
     e.forLoop(e.index(0), e.index(full),
