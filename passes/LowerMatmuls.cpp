@@ -61,6 +61,20 @@ struct Im2col {
   int64_t base = 0, span = 0;
 };
 
+/// `batch` row-major [m][k] matrices as row blocks [batch][blocks][k][mr],
+/// the last block's missing rows zeros (GemmPlan::packedA).
+static std::vector<float> packRowBlocks(ArrayRef<float> data, int64_t batch,
+                                        int64_t m, int64_t k, int64_t mr) {
+  int64_t blocks = (m + mr - 1) / mr;
+  std::vector<float> packed(batch * blocks * k * mr, 0.0f);
+  for (int64_t e = 0; e < batch; ++e)
+    for (int64_t row = 0; row < m; ++row)
+      for (int64_t kk = 0; kk < k; ++kk)
+        packed[((e * blocks + row / mr) * k + kk) * mr + row % mr] =
+            data[(e * m + row) * k + kk];
+  return packed;
+}
+
 /// The shape of one GEMM and how it is blocked.
 struct GemmPlan {
   int64_t m, n, k;
@@ -94,6 +108,15 @@ struct GemmPlan {
   // ResNet's and MobileNetV2's 7x7 layers (49 = 48 + 1) and 14x14 ones
   // (196 = 192 + 4).
   bool dotTail = false;
+  // A packed at compile time into row blocks, [blocks][k][mr] (the last
+  // block's missing rows zeros): a micro-kernel's weights are one
+  // sequential stream instead of mr rows k apart, and each step of k
+  // prefetches the stream `prefetchA` floats ahead (0: none). For products
+  // whose weights come from memory once per run and feed few columns
+  // (Winograd's: a 7x7 layer's 16 tiles), where the hardware's prefetchers
+  // alone leave the FMAs waiting.
+  bool packedA = false;
+  int64_t prefetchA = 0;
   int64_t nr() const { return nv * vw; }
   int64_t k4() const { return (k + 3) / 4; }
   int64_t fullPanels() const { return n / nr(); }
@@ -846,6 +869,17 @@ private:
                   : p.prepacked ? panel
                                 : b.create<arith::SubIOp>(loc, panel, c0);
 
+    // Packed A: the row block, where its stream starts, and a flat view of
+    // A for the prefetches.
+    Value blk, blockStart, prefetch;
+    if (p.packedA) {
+      assert(!p.int8 && !p.dotTail && "packed A: f32 micro-kernels only");
+      blk = b.create<arith::DivUIOp>(loc, i, index(p.mr));
+      blockStart = b.create<arith::MulIOp>(loc, blk, index(p.k * p.mr));
+      if (p.prefetchA > 0)
+        prefetch = flatten(A);
+    }
+
     // Accumulators start from C, or from the fused initializer's value.
     SmallVector<Value> acc;
     for (int64_t r = 0; r < rows; ++r) {
@@ -916,9 +950,14 @@ private:
               bv.push_back(load(B, {kk, colIdx[v]}, lanes(v, cols)));
           }
           SmallVector<Value> next;
+          if (prefetch)
+            prefetchAhead(nb, l, prefetch, blockStart, kk);
           for (int64_t r = 0; r < rows; ++r) {
-            Value s =
-                nb.create<memref::LoadOp>(l, A, ValueRange{rowIdx[r], kk});
+            Value s = p.packedA
+                          ? nb.create<memref::LoadOp>(
+                                l, A, ValueRange{blk, kk, index(nb, l, r)})
+                          : nb.create<memref::LoadOp>(
+                                l, A, ValueRange{rowIdx[r], kk});
             Value sv = nb.create<vector::BroadcastOp>(l, vecType(), s);
             for (int64_t v = 0; v < p.nv; ++v)
               next.push_back(!bv[v] ? iter[r * p.nv + v]
@@ -931,6 +970,33 @@ private:
       for (int64_t v = 0; v < p.nv; ++v)
         if (int64_t n = lanes(v, cols))
           storeResult(loop.getResult(r * p.nv + v), rowIdx[r], colIdx[v], n);
+  }
+
+  /// A contiguous memref as one dimension.
+  Value flatten(Value mem) {
+    auto type = cast<MemRefType>(mem.getType());
+    ReassociationIndices all;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      all.push_back(d);
+    return b.create<memref::CollapseShapeOp>(
+        loc, mem, ArrayRef<ReassociationIndices>{all});
+  }
+
+  /// Prefetches packed A (`flat`) `prefetchA` floats past step `kk` of the
+  /// row block that starts at `blockStart`: into the next blocks' weights
+  /// once past this one's, never past A's end.
+  void prefetchAhead(OpBuilder &nb, Location l, Value flat, Value blockStart,
+                     Value kk) {
+    int64_t last = cast<MemRefType>(flat.getType()).getNumElements() - 1;
+    Value at = nb.create<arith::AddIOp>(
+        l, blockStart, nb.create<arith::MulIOp>(l, kk, index(nb, l, p.mr)));
+    at = nb.create<arith::AddIOp>(l, at, index(nb, l, p.prefetchA));
+    at = nb.create<arith::MinSIOp>(l, at, index(nb, l, last));
+    nb.create<memref::PrefetchOp>(l, flat, ValueRange{at}, /*isWrite=*/false,
+                                  /*localityHint=*/3, /*isDataCache=*/true);
+  }
+  static Value index(OpBuilder &nb, Location l, int64_t v) {
+    return nb.create<arith::ConstantIndexOp>(l, v);
   }
 
   /// The first `n` lanes of `result` (C's row `row` from column `col`)
@@ -1036,9 +1102,6 @@ private:
 
 struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   using LowerMatmulsBase::LowerMatmulsBase;
-
-  /// Marks a matmul whose B is read in place rather than packed.
-  static constexpr const char *kReadBInPlace = "kiln.read_b_in_place";
 
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> ops;
@@ -1599,10 +1662,6 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       p = plan(m, n, k, 3);
     if (int8)
       return lowerInt8(op, p);
-    // A B its maker marked (Winograd's V: contiguous rows whose stride is
-    // no power of two) is read in place.
-    if (op->hasAttr(kReadBInPlace))
-      p.pack = false;
     // A batch's zero fill right before it (attention's scores and context,
     // Winograd's products): the products start from zeros instead, and
     // nothing reads the fill.
@@ -1692,59 +1751,66 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       builder.build(a, bm, c, packed, rows);
       ends.eraseFused();
     } else {
-      // Products [begin, end) of the batch, each on its own slices.
-      auto products = [&](OpBuilder &b, Location loc, Value a, Value bm,
-                          Value c, Value pack, Value begin, Value end) {
-        auto loop = b.create<scf::ForOp>(
-            loc, begin, end, b.create<arith::ConstantIndexOp>(loc, 1));
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(loop.getBody());
-        Value bi = loop.getInductionVar();
-        auto slice = [&](Value v) -> Value {
-          auto t = cast<MemRefType>(v.getType());
-          int64_t rank = t.getRank();
-          SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
-          offsets[0] = bi;
-          SmallVector<OpFoldResult> sizes{b.getIndexAttr(1)};
-          for (int64_t d = 1; d < rank; ++d)
-            sizes.push_back(b.getIndexAttr(t.getDimSize(d)));
-          SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
-          auto resultType =
-              cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
-                  t.getShape().drop_front(), t, offsets, sizes, strides));
-          return b.create<memref::SubViewOp>(loc, resultType, v, offsets, sizes,
-                                             strides);
-        };
-        Value bs = slice(bm);
-        Value ps = !pack ? bs : batchParallel ? slice(pack) : pack;
-        GemmBuilder(b, loc, p).build(slice(a), bs, slice(c), ps, nullptr);
-      };
-      if (batchParallel) {
-        SmallVector<Value> buffers{a, bm, c};
-        if (pack)
-          buffers.push_back(pack);
-        func::FuncOp fn = kiln::createRowsFunction(
-            op->getParentOfType<func::FuncOp>(), loc, TypeRange(buffers),
-            "batch",
-            [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
-                ArrayRef<BlockArgument> idx) {
-              products(fb, l, mems[0], mems[1], mems[2],
-                       pack ? Value(mems[3]) : Value(), idx[2], idx[3]);
-            });
-        Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-        kiln::emitParallelRows(
-            b, loc, fn, buffers, zero, zero,
-            b.create<arith::ConstantIndexOp>(loc, batchCount));
-      } else {
-        products(b, loc, a, bm, c, pack,
-                 b.create<arith::ConstantIndexOp>(loc, 0),
-                 b.create<arith::ConstantIndexOp>(loc, batchCount));
-      }
+      emitBatch(b, loc, op->getParentOfType<func::FuncOp>(), p, a, bm, c, pack,
+                batchParallel);
     }
     Value oldB = op->getOperand(1);
     op->erase();
     if (im2col)
       eraseIm2col(oldB, *im2col);
+  }
+
+  /// The products of a batch, C[i] += A[i] * B[i] for i < batchCount (A,
+  /// B and C 3-d, or A 4-d when p.packedA), each on its own slices; on the
+  /// threads (`threads`), one pack buffer each, or on the caller.
+  void emitBatch(OpBuilder &b, Location loc, func::FuncOp func,
+                 const GemmPlan &p, Value a, Value bm, Value c, Value pack,
+                 bool threads) {
+    int64_t batchCount = cast<MemRefType>(c.getType()).getDimSize(0);
+    // Products [begin, end) of the batch, each on its own slices.
+    auto products = [&](OpBuilder &b, Location loc, Value a, Value bm, Value c,
+                        Value pack, Value begin, Value end) {
+      auto loop = b.create<scf::ForOp>(
+          loc, begin, end, b.create<arith::ConstantIndexOp>(loc, 1));
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(loop.getBody());
+      Value bi = loop.getInductionVar();
+      auto slice = [&](Value v) -> Value {
+        auto t = cast<MemRefType>(v.getType());
+        int64_t rank = t.getRank();
+        SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+        offsets[0] = bi;
+        SmallVector<OpFoldResult> sizes{b.getIndexAttr(1)};
+        for (int64_t d = 1; d < rank; ++d)
+          sizes.push_back(b.getIndexAttr(t.getDimSize(d)));
+        SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+        auto resultType =
+            cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+                t.getShape().drop_front(), t, offsets, sizes, strides));
+        return b.create<memref::SubViewOp>(loc, resultType, v, offsets, sizes,
+                                           strides);
+      };
+      Value bs = slice(bm);
+      Value ps = !pack ? bs : threads ? slice(pack) : pack;
+      GemmBuilder(b, loc, p).build(slice(a), bs, slice(c), ps, nullptr);
+    };
+    if (!threads)
+      return products(b, loc, a, bm, c, pack,
+                      b.create<arith::ConstantIndexOp>(loc, 0),
+                      b.create<arith::ConstantIndexOp>(loc, batchCount));
+    SmallVector<Value> buffers{a, bm, c};
+    if (pack)
+      buffers.push_back(pack);
+    func::FuncOp fn = kiln::createRowsFunction(
+        func, loc, TypeRange(buffers), "batch",
+        [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
+            ArrayRef<BlockArgument> idx) {
+          products(fb, l, mems[0], mems[1], mems[2],
+                   pack ? Value(mems[3]) : Value(), idx[2], idx[3]);
+        });
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    kiln::emitParallelRows(b, loc, fn, buffers, zero, zero,
+                           b.create<arith::ConstantIndexOp>(loc, batchCount));
   }
 
   /// An 8-bit contraction (isInt8Matmul) with a constant A: A as words
@@ -1827,15 +1893,18 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// else the cheaper of 2 and 4 by the products' cost per channel pair:
   /// (m + 2)^2 products, each its tiles' vectors of FMAs plus the
   /// streaming of its transformed weight, which a model's weights (far
-  /// larger than the caches) bring from memory once per run. A weight costs
-  /// about two vectors of FMAs here: with it ResNet-50's 56x56 and 28x28
-  /// layers take F(4x4, 3x3) (13 and 4 vectors of tiles), its 14x14 and 7x7
-  /// ones F(2x2, 3x3), as measured (a 14x14 layer in F(4x4, 3x3) runs 30%
-  /// faster alone, its weights in cache, but slower in the model).
+  /// larger than the caches) bring from memory once per run. Packed into
+  /// row blocks and prefetched, a weight costs about a vector of FMAs here:
+  /// with it ResNet-50's 56x56, 28x28 and 14x14 layers take F(4x4, 3x3)
+  /// (13, 4 and 1 vectors of tiles), its 7x7 ones F(2x2, 3x3) (1 vector of
+  /// 16 tiles against one of 4). With the weights read as mr rows k apart
+  /// and no prefetches, a weight had cost two vectors, and the 14x14 layers
+  /// had been faster in F(2x2, 3x3) (ResNet-50 one thread, medians of 9
+  /// alternating rounds: 39.4 ms with them in F(2x2), 38.5 in F(4x4)).
   int64_t winogradTileSide(kiln::WinogradConv conv) const {
     if (winogradTile == 2 || winogradTile == 4)
       return winogradTile;
-    constexpr int64_t kWeightVectors = 2;
+    constexpr int64_t kWeightVectors = 1;
     auto cost = [&](int64_t m) {
       conv.m = m;
       return conv.elements() *
@@ -1875,10 +1944,22 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (!weights || static_cast<int64_t>(weights->second.size()) != oc * ch * 9)
       return false;
 
+    // The E products M[e] = U[e] V[e], from zeros, reading V in place (its
+    // rows are contiguous, their stride no power of two), U packed into row
+    // blocks at compile time: a 7x7 or 14x14 layer's products stream 4 to
+    // 17 MB of U from memory for few tiles.
     int64_t elements = conv.elements();
+    GemmPlan p = plan(oc, tiles, ch);
+    p.pack = false;
+    p.zeroInit = true;
+    p.packedA = true;
+    p.prefetchA = prefetchBytes / 4;
+    int64_t blocks = llvm::divideCeil(oc, p.mr);
     Value u = newConstant<float>(
-        b, loc, weights->first, "_winograd", {elements, oc, ch},
-        kiln::winogradWeights(weights->second, oc, ch, conv.m));
+        b, loc, weights->first, "_winograd" + std::to_string(p.mr),
+        {elements, blocks, ch, p.mr},
+        packRowBlocks(kiln::winogradWeights(weights->second, oc, ch, conv.m),
+                      elements, oc, ch, p.mr));
     kiln::FusedEnds ends;
     if (fuse)
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, op->getOperand(1)},
@@ -1936,14 +2017,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           kiln::emitWinogradInput(fb, l, conv, vectorWidth, mems[0], mems[1],
                                   begin, end);
         });
-    // The E products, from zeros (the fill goes into their accumulators).
-    b.create<linalg::FillOp>(
-        loc, ValueRange{b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0))},
-        ValueRange{m});
-    auto product =
-        b.create<linalg::BatchMatmulOp>(loc, ValueRange{u, v}, ValueRange{m});
-    product->setAttr(kReadBInPlace, b.getUnitAttr());
-    lower(product);
+    bool threads = parallel && elements > 1 &&
+                   2 * elements * oc * ch * tiles >= parallelMinFlops &&
+                   llvm::all_of(ValueRange{u, v, m}, kiln::isStaticMemRef);
+    emitBatch(b, loc, func, p, u, v, m, Value(), threads);
     SmallVector<Value> buffers{m, c};
     llvm::append_range(buffers, ends.buffers());
     run(buffers, oc,

@@ -243,6 +243,9 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     Option<"winogradMinTiles", "winograd-min-tiles", "int64_t",
            /*default=*/"16",
            "the fewest 2x2 output tiles of a Winograd convolution">,
+    Option<"prefetchBytes", "prefetch-bytes", "int64_t", /*default=*/"4096",
+           "how far ahead a micro-kernel prefetches weights packed into row "
+           "blocks (Winograd's); 0: no prefetches">,
     Option<"dotTail", "dot-tail", "bool", /*default=*/"true",
            "a GEMM's last columns, fewer than a vector, as dot products "
            "along k instead of a vector of idle lanes (f32: where B is "

@@ -3,19 +3,21 @@
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=DIRECT
 // A stride-1 3x3 convolution (an im2col matmul with constant weights) as
 // Winograd F(2x2, 3x3), the default for this size (its 6 tiles' 16 products
-// cost 16 x (1 + 2) per channel pair, 4x4 tiles' 36 products 36 x (1 + 2)):
+// cost 16 x (1 + 1) per channel pair, 4x4 tiles' 36 products 36 x (1 + 1)):
 // a 3x5 output of 2 channels is 2x3 tiles, the last tile row and column half
 // outside the image.
 
-// The weights transformed at compile time: U[e][oc][c] = (G g G^T)[e/4][e%4],
+// The weights transformed at compile time, packed into row blocks of the
+// products' micro-kernel (2 rows here): U[e][oc/2][c][oc%2] =
+// (G g G^T)[e/4][e%4],
 // for g all 0.5: 0.5 * r[e/4] * r[e%4] with G's row sums r = 1, 1.5, 0.5, 1
 // (e = 0: 0.5, e = 1: 0.75, e = 2: 0.25, e = 3: 0.5, e = 4: 0.75, e = 5: 1.125).
 // CHECK-NOT: memref.global "private" constant @w3x3 :
-// CHECK: memref.global "private" constant @w3x3_winograd : memref<16x2x2xf32>
+// CHECK: memref.global "private" constant @w3x3_winograd2 : memref<16x1x2x2xf32>
 // CHECK-LABEL: func.func @winograd(
 // CHECK-SAME: %[[X:[^:]*]]: memref<1x2x5x7xf32>, %[[Y:[^:]*]]: memref<1x2x3x5xf32>
 // CHECK-DAG: %[[FLAT:.*]] = memref.reinterpret_cast %[[X]] to offset: [0], sizes: [70], strides: [1]
-// CHECK-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd : memref<16x2x2xf32>
+// CHECK-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd2 : memref<16x1x2x2xf32>
 // V and M: 16 slabs of 2 x 6 floats, an odd number of cache lines (one)
 // apart.
 // CHECK: %[[VF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<256xf32>
@@ -36,9 +38,22 @@
 // CHECK-COUNT-16: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c0]
 // The second tile row: its fourth input row (row 5) is outside, zero.
 // CHECK-COUNT-16: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c3]
-// The products start from zeros: no fill of M.
+// The products start from zeros: no fill of M. Each step of k reads the
+// row block's two weights side by side, after prefetching the packed
+// stream 1024 floats ahead, clamped to the last of this product's 4
+// weights.
 // CHECK-NOT: linalg.fill
-// CHECK: vector.fma
+// CHECK: scf.for %[[E:.*]] = %c0 to %c16 step %c1 {
+// CHECK:   %[[UE:.*]] = memref.subview %[[U]][%[[E]], 0, 0, 0] [1, 1, 2, 2]
+// CHECK:   %[[UF:.*]] = memref.collapse_shape %[[UE]] {{\[\[}}0, 1, 2]] : memref<1x2x2xf32, strided<[4, 2, 1], offset: ?>> into memref<4xf32, strided<[1], offset: ?>>
+// CHECK:   scf.for %[[K:.*]] = %c0 to %c2 step %c1 iter_args(
+// CHECK:     %[[AT:.*]] = arith.addi %{{.*}}, %c1024
+// CHECK:     %[[IN:.*]] = arith.minsi %[[AT]], %c3
+// CHECK:     memref.prefetch %[[UF]][%[[IN]]], read, locality<3>, data
+// CHECK:     memref.load %[[UE]][%c0, %[[K]], %c0]
+// CHECK:     vector.fma
+// CHECK:     memref.load %[[UE]][%c0, %[[K]], %c1]
+// CHECK:     vector.fma
 // The output transform, per output channel: tile values interleaved into
 // output rows 0 and 1 (columns 0 and 5 of the 3x5 image), then row 2
 // alone from the last tile row.
@@ -49,16 +64,16 @@
 // CHECK:   vector.maskedstore %{{.*}}[%[[OC]], %c5]
 // CHECK:   vector.maskedstore %{{.*}}[%[[OC]], %c10]
 // CHECK-NOT: linalg.matmul
-// CHECK: w3x3_winograd: "0x040000000000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000803E0000803E0000803E0000803E0000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000903F
+// CHECK: w3x3_winograd2: "0x040000000000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000803E0000803E0000803E0000803E0000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000903F
 
 // F(4x4, 3x3), asked for: one tile row of 2 tiles, 36 products. G's row
 // sums are 1/36, 152/585, 56/585, ..., so U for g all 0.5 starts
 // 0.5/1296 (0x39CA4588), 0.5 * 152/21060 (0x3B6C808F), 0.5 * 56/21060
 // (0x3AAE43C8), rounded from double.
-// F4: memref.global "private" constant @w3x3_winograd : memref<36x2x2xf32>
+// F4: memref.global "private" constant @w3x3_winograd2 : memref<36x1x2x2xf32>
 // F4-LABEL: func.func @winograd(
 // F4-DAG: %[[FLAT:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [70], strides: [1]
-// F4-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd : memref<36x2x2xf32>
+// F4-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd2 : memref<36x1x2x2xf32>
 // F4: %[[VF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<576xf32>
 // F4-NEXT: %[[V:.*]] = memref.reinterpret_cast %[[VF]] to offset: [0], sizes: [36, 2, 2], strides: [16, 2, 1]
 // F4-NEXT: %[[MF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<576xf32>
@@ -87,7 +102,7 @@
 // F4:   vector.maskedstore %{{.*}}[%[[OC]], %c5]
 // F4:   vector.maskedstore %{{.*}}[%[[OC]], %c10]
 // F4-NOT: linalg.matmul
-// F4: w3x3_winograd: "0x040000008845CA398845CA398845CA398845CA398F806C3B8F806C3B8F806C3B8F806C3BC843AE3A
+// F4: w3x3_winograd2: "0x040000008845CA398845CA398845CA398845CA398F806C3B8F806C3B8F806C3B8F806C3BC843AE3A
 
 // Below the default thresholds (16 channels, 16 tiles) it stays a GEMM
 // that packs the im2col.

@@ -432,19 +432,24 @@ def winograd_case(name, shape, c1, c2, bias):
 
 
 # Which Winograd a convolution takes: kiln-lower-matmuls' cost per channel
-# pair, (m + 2)^2 products each of ceil(tiles / 16) vectors plus 2 for its
+# pair, (m + 2)^2 products each of ceil(tiles / 16) vectors plus 1 for its
 # weight (LowerMatmuls.cpp, winogradTileSide).
 #
 # F(2x2, 3x3): 7 x 6 tiles, the last tile row 1 output row (3 input rows),
-# the last tile column 1 (16 x (3 + 2) = 80 against 36 x (1 + 2) = 108).
+# the last tile column 1 (16 x (3 + 1) = 64 against 36 x (1 + 1) = 72).
 winograd_case("conv3x3_winograd_odd", (1, 16, 13, 11), 24, 24, True)
-# F(4x4, 3x3): 10 x 10 tiles, no bias (36 x (7 + 2) = 324 against
-# 16 x (24 + 2) = 416).
+# F(4x4, 3x3): 10 x 10 tiles, no bias (36 x (7 + 1) = 288 against
+# 16 x (24 + 1) = 400).
 winograd_case("conv3x3_winograd_wide", (1, 16, 40, 37), 32, 32, False)
 # F(4x4, 3x3) tile rows of 18 tiles (a full vector and a masked one, the
 # last tile 2 columns inside): 4 x 18 tiles, the last tile row 1 output row
-# (36 x (5 + 2) = 252 against 16 x (16 + 2) = 288).
+# (36 x (5 + 1) = 216 against 16 x (16 + 1) = 272).
 winograd_case("conv3x3_winograd_4x4_wide", (1, 16, 13, 70), 24, 24, True)
+# F(4x4, 3x3) on a 14x14 image, as ResNet-50's 14x14 layers (36 x (1 + 1) =
+# 72 against 16 x (4 + 1) = 80), with 20 output channels: the products'
+# last row block of weights (packed 8 rows a block) has 4 rows and 4 of
+# zeros.
+winograd_case("conv3x3_winograd_14x14_20", (1, 16, 14, 14), 20, 20, True)
 # F(2x2, 3x3) with a tile row of 20 tiles, a full vector and a masked one.
 winograd_case("conv3x3_winograd_2x2_wide", (1, 16, 2, 40), 24, 24, True)
 # F(2x2, 3x3) where 4x4 tiles would waste lanes: a 7x7 image's 16 tiles fill
