@@ -1662,9 +1662,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       p = plan(m, n, k, 3);
     if (int8)
       return lowerInt8(op, p);
-    // A batch's zero fill right before it (attention's scores and context,
-    // Winograd's products): the products start from zeros instead, and
-    // nothing reads the fill.
+    // A batch's zero fill right before it (attention's scores and
+    // context): the products start from zeros instead, and nothing reads
+    // the fill.
     if (auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
         batched && fill && fill.getDpsInits()[0] == op->getOperand(2) &&
         matchPattern(fill.getDpsInputs()[0], m_PosZeroFloat())) {
