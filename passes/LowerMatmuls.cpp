@@ -1704,10 +1704,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // each.
     int64_t batchCount = batched ? as[0] : 1;
     bool batchParallel =
-        batched && parallel && batchCount > 1 &&
-        2 * batchCount * m * k * n >= parallelMinFlops &&
-        (!p.pack || batchCount * p.chunk * k * p.nr() * 4 <= 4 * chunkBytes) &&
-        llvm::all_of(op->getOperands(), kiln::isStaticMemRef);
+        batched && batchOnThreads(batchCount, p, op->getOperands());
     // The last columns, fewer than a vector, as dot products along k: they
     // are packed after the panels (so not for a B packed at compile time).
     p.dotTail = dotTail && !batched && p.pack && !p.prepacked && p.shortTail();
@@ -1758,6 +1755,17 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     op->erase();
     if (im2col)
       eraseIm2col(oldB, *im2col);
+  }
+
+  /// Whether a batch of `count` products planned as `p` runs on the
+  /// threads: enough FLOPs, pack buffers (one per product) that stay small,
+  /// and static operands.
+  bool batchOnThreads(int64_t count, const GemmPlan &p,
+                      ValueRange operands) const {
+    return parallel && count > 1 &&
+           2 * count * p.m * p.k * p.n >= parallelMinFlops &&
+           (!p.pack || count * p.chunk * p.k * p.nr() * 4 <= 4 * chunkBytes) &&
+           llvm::all_of(operands, kiln::isStaticMemRef);
   }
 
   /// The products of a batch, C[i] += A[i] * B[i] for i < batchCount (A,
@@ -2017,10 +2025,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           kiln::emitWinogradInput(fb, l, conv, vectorWidth, mems[0], mems[1],
                                   begin, end);
         });
-    bool threads = parallel && elements > 1 &&
-                   2 * elements * oc * ch * tiles >= parallelMinFlops &&
-                   llvm::all_of(ValueRange{u, v, m}, kiln::isStaticMemRef);
-    emitBatch(b, loc, func, p, u, v, m, Value(), threads);
+    emitBatch(b, loc, func, p, u, v, m, Value(),
+              batchOnThreads(elements, p, ValueRange{u, v, m}));
     SmallVector<Value> buffers{m, c};
     llvm::append_range(buffers, ends.buffers());
     run(buffers, oc,

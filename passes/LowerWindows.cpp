@@ -76,49 +76,8 @@ public:
     // its plane's rows were read, a column's element and then the vector
     // that holds it (a store the load cannot forward from) stalled each
     // row of a small plane.
-    if (!borders.empty()) {
-      // A pad's left and right columns: the right one's element of row r
-      // and the left one's of row r + 1 are neighbours, one store of two.
-      const Border *left = nullptr, *right = nullptr;
-      auto xt = cast<MemRefType>(x.getType());
-      int64_t width = xt.getDimSize(3);
-      for (const Border &border : borders)
-        if (border.cols == 1 && border.col == 0)
-          left = &border;
-        else if (border.cols == 1 && border.col == width - 1)
-          right = &border;
-      bool pairs = left && right && left->row == right->row &&
-                   left->rows == right->rows && left->rows > 1 &&
-                   left->rows <= kMaxUnrolledColumn &&
-                   xt.getLayout().isIdentity();
-      Value flat;
-      if (pairs)
-        flat = b.create<memref::CollapseShapeOp>(
-            loc, x, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
-      forLoop(begin, end, [&](Value plane) {
-        Value ni = b.create<arith::DivSIOp>(loc, plane, index(s.c));
-        Value ci = b.create<arith::RemSIOp>(loc, plane, index(s.c));
-        for (const Border &border : borders) {
-          bool paired = pairs && (&border == left || &border == right);
-          fillBorder(x, ni, ci, border,
-                     !paired           ? -1
-                     : &border == left ? border.row
-                                       : border.row + border.rows - 1);
-        }
-        if (!pairs)
-          return;
-        Value two = b.create<vector::BroadcastOp>(
-            loc, VectorType::get({2}, s.xt),
-            b.create<arith::ConstantOp>(loc, left->value));
-        Value base = b.create<arith::MulIOp>(loc, plane,
-                                             index(xt.getDimSize(2) * width));
-        for (int64_t r = left->row; r + 1 < left->row + left->rows; ++r)
-          b.create<vector::StoreOp>(
-              loc, two, flat,
-              ValueRange{b.create<arith::AddIOp>(
-                  loc, base, index(r * width + width - 1))});
-      });
-    }
+    if (!borders.empty())
+      fillBorders(x, begin, end);
     forLoop(begin, end, [&](Value plane) {
       Value ni = b.create<arith::DivSIOp>(loc, plane, index(s.c));
       Value ci = b.create<arith::RemSIOp>(loc, plane, index(s.c));
@@ -172,18 +131,56 @@ public:
   }
 
 private:
+  /// Writes the borders of planes [begin, end) of x. A pad's left and right
+  /// columns go together: the right one's element of row r and the left
+  /// one's of row r + 1 are neighbours, one store of two.
+  void fillBorders(Value x, Value begin, Value end) {
+    auto xt = cast<MemRefType>(x.getType());
+    int64_t height = xt.getDimSize(2), width = xt.getDimSize(3);
+    const Border *left = nullptr, *right = nullptr;
+    for (const Border &border : borders)
+      if (border.cols == 1 && border.col == 0)
+        left = &border;
+      else if (border.cols == 1 && border.col == width - 1)
+        right = &border;
+    if (!(left && right && left->row == right->row &&
+          left->rows == right->rows && left->rows <= kMaxUnrolledColumn &&
+          xt.getLayout().isIdentity()))
+      left = right = nullptr;
+    Value flat;
+    if (left)
+      flat = b.create<memref::CollapseShapeOp>(
+          loc, x, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
+    forLoop(begin, end, [&](Value plane) {
+      Value ni = b.create<arith::DivSIOp>(loc, plane, index(s.c));
+      Value ci = b.create<arith::RemSIOp>(loc, plane, index(s.c));
+      for (const Border &border : borders)
+        if (&border != left && &border != right)
+          fillBorder(x, ni, ci, border);
+      if (!left)
+        return;
+      Value value = b.create<arith::ConstantOp>(loc, left->value);
+      int64_t last = left->row + left->rows - 1;
+      b.create<memref::StoreOp>(loc, value, x,
+                                ValueRange{ni, ci, index(left->row), index(0)});
+      b.create<memref::StoreOp>(
+          loc, value, x, ValueRange{ni, ci, index(last), index(width - 1)});
+      Value two =
+          b.create<vector::BroadcastOp>(loc, VectorType::get({2}, s.xt), value);
+      Value base = b.create<arith::MulIOp>(loc, plane, index(height * width));
+      for (int64_t r = left->row; r < last; ++r)
+        b.create<vector::StoreOp>(
+            loc, two, flat,
+            ValueRange{b.create<arith::AddIOp>(loc, base,
+                                               index(r * width + width - 1))});
+    });
+  }
+
   /// Writes `border` of plane (ni, ci) of x: a row in vectors, a column
   /// element by element, unrolled (LLVM makes a loop of such stores a
-  /// scatter, vscatterdps, far slower than the stores); of a column paired
-  /// with another, only row `only`.
-  void fillBorder(Value x, Value ni, Value ci, const Border &border,
-                  int64_t only = -1) {
+  /// scatter, vscatterdps, far slower than the stores).
+  void fillBorder(Value x, Value ni, Value ci, const Border &border) {
     Value value = b.create<arith::ConstantOp>(loc, border.value);
-    if (only >= 0) {
-      b.create<memref::StoreOp>(
-          loc, value, x, ValueRange{ni, ci, index(only), index(border.col)});
-      return;
-    }
     if (border.cols == 1) {
       auto store = [&](Value r) {
         b.create<memref::StoreOp>(loc, value, x,
@@ -539,7 +536,12 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
           return false;
       return true;
     };
-    SmallVector<std::pair<linalg::FillOp, Box>> fills;
+    struct BorderFill {
+      linalg::FillOp fill;
+      Box box;
+      TypedAttr value;
+    };
+    SmallVector<BorderFill> fills;
     SmallVector<Box> others;
     for (Operation *user : x.getUsers()) {
       if (user == op)
@@ -563,30 +565,25 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
       if (fill && fill->getBlock() == block && fill->isBeforeInBlock(op) &&
           wholePlanes && fill.getDpsInits()[0] == view.getResult() &&
           matchPattern(fill.getDpsInputs()[0], m_Constant(&value)))
-        fills.push_back({fill, *box});
+        fills.push_back({fill, *box, value});
       else
         others.push_back(*box);
     }
-    for (auto &[fill, box] : fills)
-      for (const Box &other : others)
-        if (overlap(box, other))
-          return {};
     // One value (a pad's): the kernel writes rows and columns in its own
-    // order (otherwise the fills').
-    llvm::sort(fills, [](auto &a, auto &b) {
-      return a.first->isBeforeInBlock(b.first);
+    // order.
+    for (const BorderFill &f : fills)
+      if (f.value != fills.front().value ||
+          llvm::any_of(others, [&](const Box &o) { return overlap(f.box, o); }))
+        return {};
+    llvm::sort(fills, [](const BorderFill &a, const BorderFill &b) {
+      return a.fill->isBeforeInBlock(b.fill);
     });
     SmallVector<linalg::FillOp> ops;
-    for (auto &[fill, box] : fills) {
-      TypedAttr value;
-      matchPattern(fill.getDpsInputs()[0], m_Constant(&value));
-      if (!borders.empty() && value != borders.front().value) {
-        borders.clear();
-        return {};
-      }
+    for (const BorderFill &f : fills) {
+      const Box &box = f.box;
       borders.push_back({box[2].first, box[2].second - box[2].first,
-                         box[3].first, box[3].second - box[3].first, value});
-      ops.push_back(fill);
+                         box[3].first, box[3].second - box[3].first, f.value});
+      ops.push_back(f.fill);
     }
     return ops;
   }

@@ -348,8 +348,8 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"moveBorders", "move-borders", "bool", /*default=*/"true",
-           "write the input's padding borders in the window's kernel, plane "
-           "by plane, instead of the fills before it">,
+           "write the input's padding borders in the window's kernel, for "
+           "its planes, instead of the fills before it">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector register">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
