@@ -2,10 +2,12 @@
  *
  * bench.py compiles this with clang -O3 -march=native and runs it once per
  * thread count; "% of peak" in its table is over what this prints. Each
- * thread runs the shape of Kiln's GEMM micro-kernel with its operands in L1:
- * 8 x 32 accumulators in registers, per step two vector loads of B and eight
- * broadcasts of A feeding sixteen FMAs, in intrinsics: 16-float vectors
- * with AVX-512, 8-float ones with AVX2.
+ * thread runs the shape of Kiln's GEMM micro-kernel with its operands in L1,
+ * as codegen/cpu/Target.cpp picks it: ROWS x 2 vectors of accumulators in
+ * registers, per step two vector loads of B and ROWS broadcasts of A feeding
+ * 2 x ROWS FMAs, in intrinsics. AVX-512: 16-float vectors, 8 rows (16 of
+ * the 32 zmm registers). AVX2: 8-float vectors, 6 rows (12 of the 16 ymm
+ * registers; 8 rows would spill, and measured a third of the peak).
  *
  * Usage: peak THREADS   prints "GFLOPS <total over all threads>".
  *
@@ -19,6 +21,7 @@
 
 #if defined(__AVX512F__)
 #define LANES 16
+#define ROWS 8
 typedef __m512 vec;
 #define LOAD(p) _mm512_load_ps(p)
 #define SPLAT(x) _mm512_set1_ps(x)
@@ -27,6 +30,7 @@ typedef __m512 vec;
 #define STORE(p, v) _mm512_store_ps(p, v)
 #elif defined(__AVX2__) && defined(__FMA__)
 #define LANES 8
+#define ROWS 6
 typedef __m256 vec;
 #define LOAD(p) _mm256_load_ps(p)
 #define SPLAT(x) _mm256_set1_ps(x)
@@ -37,7 +41,6 @@ typedef __m256 vec;
 #error "peak.c measures x86-64 with AVX2 or AVX-512"
 #endif
 
-#define ROWS 8
 #define VECS 2
 #define DEPTH 256
 #define REPEATS 40000L
