@@ -1656,8 +1656,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // 8 x 3 accumulators rather than 8 x 2 where that leaves fewer last
     // columns than a vector, for the dot-product tail: a 7x7 layer's 49
     // columns as 48 + 1, not 32 + 17 (the 17 two vectors, one of them a
-    // single lane).
+    // single lane). Only where they fit in registers with their three B
+    // vectors and an A value: AVX2's 6 x 3 in 16 ymm registers spilled,
+    // and SqueezeNet's last convolution (169 columns, 168 + 1) ran at a
+    // third of its 6 x 2 speed.
     if (!int8 && dotTail && !batched && p.nv == 2 && p.mr == tileM &&
+        p.mr * 3 + 3 + 1 <= vectorRegisters &&
         tailCost(n, 3 * p.vw, p.vw) < tailCost(n, 2 * p.vw, p.vw))
       p = plan(m, n, k, 3);
     if (int8)

@@ -212,6 +212,9 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "vectors per micro-kernel row (more when there are few rows)">,
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
            "f32 lanes per vector register">,
+    Option<"vectorRegisters", "vector-registers", "int64_t", /*default=*/"32",
+           "vector registers: a micro-kernel wider than the tile only if "
+           "its accumulators, B vectors and A value fit">,
     Option<"packMinRows", "pack-min-rows", "int64_t", /*default=*/"128",
            "pack B only for matmuls with at least this many rows">,
     Option<"chunkBytes", "chunk-bytes", "int64_t", /*default=*/"524288",

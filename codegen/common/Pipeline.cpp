@@ -78,6 +78,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   matmuls.vectorWidth = profile.vectorWidth;
   matmuls.tileM = profile.tileM;
   matmuls.tileNVectors = profile.tileNVectors;
+  matmuls.vectorRegisters = profile.vectorRegisters;
   matmuls.packMinRows = profile.packMinRows;
   matmuls.chunkBytes = profile.chunkBytes;
   matmuls.parallel = profile.threads;

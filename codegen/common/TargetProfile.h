@@ -23,6 +23,9 @@ struct TargetProfile {
   /// accumulators, which must leave registers for a B vector and an A value.
   int64_t tileM = 8;
   int64_t tileNVectors = 2;
+  /// Vector registers: the bound on a wider micro-kernel than the tile (a
+  /// third vector per row for the dot-product tail's shapes).
+  int64_t vectorRegisters = 32;
   /// GEMMs with at least this many rows pack B into panels at run time (for
   /// the caches); others read it in place, and so does every GEMM on a core
   /// without a data cache, where a packed copy costs time and arena. A

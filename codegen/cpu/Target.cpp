@@ -57,6 +57,7 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     if (!has("avx512f")) {
       profile.vectorWidth = has("avx") ? 8 : 4;
       profile.tileM = 6;
+      profile.vectorRegisters = 16;
       if (has("avx2"))
         profile.int8Dot = "maddubs";
     } else if (has("avx512vnni")) {
@@ -75,6 +76,7 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     profile.vectorWidth = 4;
     profile.tileM = 4;
     profile.tileNVectors = 1;
+    profile.vectorRegisters = 8;
     profile.packMinRows = std::numeric_limits<int64_t>::max();
     profile.chunkBytes = 4096;
     profile.winograd = false;

@@ -562,3 +562,19 @@ func.func @f32_dot_tail(%a: memref<16x20xf32>, %b: memref<20x49xf32>, %c: memref
 // INPAR-LABEL: func.func @few_rows(
 // INPAR: call @few_rows_gemm0_dispatch(%{{.*}}, %c0, %c9, %c9)
 // INPAR: call @few_rows_gemm1_dispatch(%{{.*}}, %c9, %c10, %c15)
+
+// The third vector per row only where it fits: with AVX2's 8-lane vectors
+// and 6-row tile, 25 columns as 24 + 1 (6 x 3 accumulators) need 22 vector
+// registers; with 16 they stay 16 + 9 (6 x 2), with 32 they take 24 + 1.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=6 vector-width=8 tile-m=6 vector-registers=16" --canonicalize --cse | FileCheck %s --check-prefix=REG16
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=6 vector-width=8 tile-m=6 vector-registers=32" --canonicalize --cse | FileCheck %s --check-prefix=REG32
+// REG16-LABEL: func.func @f32_dot_tail_16_registers(
+// REG16: memref.alloc() {alignment = 64 : i64} : memref<2x20x16xf32>
+// REG16-NOT: vector.reduction
+// REG32-LABEL: func.func @f32_dot_tail_16_registers(
+// REG32: memref.alloc() {alignment = 64 : i64} : memref<3x20x24xf32>
+// REG32: vector.reduction <add>
+func.func @f32_dot_tail_16_registers(%a: memref<12x20xf32>, %b: memref<20x25xf32>, %c: memref<12x25xf32>) {
+  linalg.matmul ins(%a, %b : memref<12x20xf32>, memref<20x25xf32>) outs(%c : memref<12x25xf32>)
+  return
+}
