@@ -359,9 +359,16 @@ void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
   if (gaps.gap == 0 || gaps.width % width == 0)
     return access(add(at, mul(line, gaps.gap)), Value());
   // Lanes [first, end) are in line `line + j`, first = (line + j) * W - col.
+  // A vector in fewer lines than it could touch repeats its last line
+  // (the same lanes again), so that every access has lanes and the flat
+  // index of its lane 0 lies in the vector's own span.
   VectorLanes vl(b, loc, width);
+  Value lastLine = b.create<arith::DivSIOp>(
+      loc, add(col, index(lanes - 1)), index(gaps.width));
   for (int64_t j = 0, count = linesTouched(gaps.width, width); j < count; ++j) {
-    Value lineJ = add(line, index(j));
+    Value lineJ = j == 0 ? line
+                         : b.create<arith::MinSIOp>(loc, add(line, index(j)),
+                                                    lastLine);
     Value first = b.create<arith::SubIOp>(loc, mul(lineJ, gaps.width), col);
     Value end = b.create<arith::MinSIOp>(loc, add(first, index(gaps.width)),
                                          index(lanes));
@@ -637,10 +644,16 @@ void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value, Value row,
   if (!gapped)
     return vl.store(value, result, ValueRange{row, col}, lanes);
   forEachLine(b, loc, gaps, row, col, width, lanes, [&](Value at, Value mask) {
-    if (!mask)
+    if (!mask) {
       vl.store(value, result, at, lanes);
-    else
+    } else if (blendStores && lanes == width) {
+      // All lanes of the window are the vector's own span (forEachLine).
+      Value old = vl.load(result, at, width);
+      vl.store(b.create<arith::SelectOp>(loc, mask, value, old), result, at,
+               width);
+    } else {
       b.create<vector::MaskedStoreOp>(loc, result, at, mask, value);
+    }
   });
 }
 

@@ -86,6 +86,13 @@ public:
   void storeResult(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
                    mlir::Value row, mlir::Value col, int64_t lanes) const;
 
+  /// With `blend`, storeResult writes a full vector's pieces in a gapped
+  /// output as a load, a select and a store each instead of a masked
+  /// store (AVX2's vmaskmovps store is microcoded on AMD's Zen 1-3). A
+  /// piece's other lanes are the vector's own columns or the gaps between
+  /// them, which no other vector's store touches.
+  void setBlendStores(bool blend) { blendStores = blend; }
+
   /// Where a gapped view's elements are in its flat view: row r, column n
   /// at offset + sum(r's indices * rowStrides) + n + (n / width) * gap.
   /// A width of 0: not gapped.
@@ -119,6 +126,7 @@ private:
   llvm::SmallVector<Gaps> otherGaps;      // per other operand
   mlir::Value result; // gapped: a flat view of all of its span
   bool gapped = false;
+  bool blendStores = false;
   Gaps gaps;
 };
 

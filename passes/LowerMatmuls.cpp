@@ -1733,6 +1733,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       if (fuse)
         ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, bm}, m,
                                       /*gappedResult=*/true);
+      ends.setBlendStores(blendStores);
       GemmBuilder builder(b, loc, p, &ends);
       GemmBuilder::RowsFunction rows;
       FailureOr<Dispatch> dispatch = failure();
@@ -1870,6 +1871,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (fuse)
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{op->getOperand(0), bm},
                                     p.m, /*gappedResult=*/true);
+    ends.setBlendStores(blendStores);
     GemmBuilder builder(b, loc, p, &ends);
     GemmBuilder::RowsFunction rows;
     int64_t chunkCols = std::min(p.n, p.chunk * p.nr());
@@ -1976,6 +1978,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (fuse)
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, op->getOperand(1)},
                                     oc, /*gappedResult=*/true);
+    ends.setBlendStores(blendStores);
     // V and M as E slabs [rows][tiles] an odd number of cache lines apart:
     // a transform touches the same element of all E slabs at once, which
     // slabs a power of two apart (a 14x14 layer's 256 x 16 floats) would

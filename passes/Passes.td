@@ -256,7 +256,10 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"\"",
            "the 8-bit dot-product instruction: vnni (AVX-512 VNNI's "
            "vpdpbusd), maddubs (x86's vpmaddubsw + vpmaddwd), smlad (Arm's "
-           "DSP extension), or none (widening multiplies)">
+           "DSP extension), or none (widening multiplies)">,
+    Option<"blendStores", "blend-stores", "bool", /*default=*/"false",
+           "store a vector across the lines of a padded output as loads, "
+           "selects and stores, not masked stores (slow on AMD's Zen 1-3)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

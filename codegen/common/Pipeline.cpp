@@ -84,6 +84,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   matmuls.parallel = profile.threads;
   matmuls.winograd = profile.winograd;
   matmuls.int8Dot = profile.int8Dot;
+  matmuls.blendStores = profile.slowMaskedStores;
   pm.addPass(createLowerMatmuls(matmuls));
   LowerWindowsOptions windows;
   windows.vectorWidth = profile.vectorWidth;

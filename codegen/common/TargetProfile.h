@@ -57,6 +57,11 @@ struct TargetProfile {
   /// weights), "smlad" (two of Arm's DSP SMLADs), or none (widening vector
   /// multiplies).
   std::string int8Dot;
+  /// AVX2's masked stores (vmaskmovps) are microcoded (AMD's Zen 1-3):
+  /// a kernel's vectors that straddle the lines of a padded output are
+  /// stored as loads, selects and stores instead (kiln-lower-matmuls'
+  /// blend-stores).
+  bool slowMaskedStores = false;
   /// The ISA rounds half to even in one instruction (SSE4.1, AArch64):
   /// math.roundeven stays for LLVM instead of its integer expansion.
   bool roundEvenInstruction = false;

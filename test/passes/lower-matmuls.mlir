@@ -1,5 +1,6 @@
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=16 dot-tail=false" --canonicalize --cse | FileCheck %s
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 parallel-min-gemv-flops=0 pack-min-rows=16 dot-tail=false" --canonicalize --cse | FileCheck %s --check-prefix=PAR
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=16 dot-tail=false blend-stores=true" --canonicalize --cse | FileCheck %s --check-prefix=BLEND
 // f32 matmuls on memrefs become packed, register-blocked kernels: B is packed
 // into panels of 32 columns (the last one zero-padded), rows go in blocks of
 // 8 with a 4-row kernel for the remainder, and the 4 columns of the last
@@ -246,6 +247,21 @@ func.func @shared_buffer(%w: memref<16x32xf32>, %x: memref<32x64xf32>, %bias: me
 // 8x8 plane past its first line and column: each vector of 16 touches up
 // to 4 lines, each a masked store.
 // CHECK-LABEL: func @padded_result
+// With blend-stores (AMD's Zen 1-3, whose vmaskmovps stores are
+// microcoded) a full vector's pieces are loads, selects and stores of the
+// same flat index instead; a vector in fewer lines than it could touch
+// repeats its last piece. The last columns (4 lanes) stay masked stores.
+// BLEND-LABEL: func @padded_result
+// BLEND: %[[FLAT:.*]] = memref.reinterpret_cast
+// BLEND: %[[V:.*]] = arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
+// BLEND: %[[OLD:.*]] = vector.load %[[FLAT]][%[[AT:.*]]] : memref<1015xf32>, vector<16xf32>
+// BLEND: %[[NEW:.*]] = arith.select %{{.*}}, %[[V]], %[[OLD]] : vector<16xi1>, vector<16xf32>
+// BLEND: vector.store %[[NEW]], %[[FLAT]][%[[AT]]]
+// BLEND-COUNT-3: arith.select %{{.*}}, %[[V]], %{{.*}} : vector<16xi1>
+// BLEND-NOT: vector.maskedstore
+// BLEND: scf.for
+// BLEND: vector.maskedstore %[[FLAT]]
+// BLEND: return
 // CHECK: %[[PAD:.*]] = memref.alloc() : memref<1x16x8x8xf32>
 // CHECK: %[[SUB:.*]] = memref.subview %[[PAD]][0, 0, 1, 1]
 // CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %[[SUB]] to offset: [0], sizes: [1015], strides: [1]
