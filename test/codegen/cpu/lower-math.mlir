@@ -48,3 +48,22 @@ func.func @round_even(%x: vector<4xf32>) -> vector<4xf32> {
   %r = math.roundeven %x : vector<4xf32>
   return %r : vector<4xf32>
 }
+
+// erf in f32: x clamped to [-4, 4], x * P(x^2) / Q(x^2) by multiply-adds
+// that may contract into FMAs, one division, and no selects (upstream's
+// three intervals pick their coefficients with them).
+// CHECK-LABEL: func @erf_rational
+// CHECK-DAG: %[[FOUR:.*]] = arith.constant dense<4.000000e+00> : vector<8xf32>
+// CHECK-DAG: %[[MFOUR:.*]] = arith.constant dense<-4.000000e+00> : vector<8xf32>
+// CHECK: %[[LO:.*]] = arith.minimumf %arg0, %[[FOUR]]
+// CHECK: %[[X:.*]] = arith.maximumf %[[LO]], %[[MFOUR]]
+// CHECK: %[[X2:.*]] = arith.mulf %[[X]], %[[X]]
+// CHECK: arith.mulf %{{.*}}, %[[X2]] fastmath<contract>
+// CHECK-NOT: arith.select
+// CHECK: %[[P:.*]] = arith.mulf %[[X]], %{{.*}} : vector<8xf32>
+// CHECK: arith.divf %[[P]], %{{.*}} : vector<8xf32>
+// CHECK-NOT: math.erf
+func.func @erf_rational(%x: vector<8xf32>) -> vector<8xf32> {
+  %r = math.erf %x : vector<8xf32>
+  return %r : vector<8xf32>
+}
