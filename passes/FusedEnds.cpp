@@ -363,12 +363,12 @@ void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
   // (the same lanes again), so that every access has lanes and the flat
   // index of its lane 0 lies in the vector's own span.
   VectorLanes vl(b, loc, width);
-  Value lastLine = b.create<arith::DivSIOp>(
-      loc, add(col, index(lanes - 1)), index(gaps.width));
+  Value lastLine = b.create<arith::DivSIOp>(loc, add(col, index(lanes - 1)),
+                                            index(gaps.width));
   for (int64_t j = 0, count = linesTouched(gaps.width, width); j < count; ++j) {
-    Value lineJ = j == 0 ? line
-                         : b.create<arith::MinSIOp>(loc, add(line, index(j)),
-                                                    lastLine);
+    Value lineJ =
+        j == 0 ? line
+               : b.create<arith::MinSIOp>(loc, add(line, index(j)), lastLine);
     Value first = b.create<arith::SubIOp>(loc, mul(lineJ, gaps.width), col);
     Value end = b.create<arith::MinSIOp>(loc, add(first, index(gaps.width)),
                                          index(lanes));

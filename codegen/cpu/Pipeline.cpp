@@ -140,8 +140,8 @@ struct ErfByRational : OpRewritePattern<math::ErfOp> {
       return acc;
     };
     Value x = rewriter.create<arith::MaximumFOp>(
-        loc, rewriter.create<arith::MinimumFOp>(loc, op.getOperand(),
-                                                constant(4.0)),
+        loc,
+        rewriter.create<arith::MinimumFOp>(loc, op.getOperand(), constant(4.0)),
         constant(-4.0));
     Value x2 = rewriter.create<arith::MulFOp>(loc, x, x);
     Value p = horner(x2, {-2.72614225801306e-10, 2.77068142495902e-08,
