@@ -68,6 +68,14 @@ struct LowerVectorsPass : kiln::impl::LowerVectorsBase<LowerVectorsPass> {
   }
 };
 
+/// A constant `v` of `type`: a float, or a vector splat of one.
+static Value floatConstant(OpBuilder &b, Location loc, Type type, double v) {
+  Attribute a = b.getFloatAttr(getElementTypeOrSelf(type), v);
+  if (auto vt = dyn_cast<VectorType>(type))
+    a = DenseElementsAttr::get(vt, a);
+  return b.create<arith::ConstantOp>(loc, type, cast<TypedAttr>(a));
+}
+
 /// roundeven(x) in floating point only, where the ISA has no instruction
 /// for it (Cortex-M): below 2^(p-2) in magnitude (p the significand's bits)
 /// x + 1.5 * 2^(p-1) rounds x to the nearest integer, ties to even (the
@@ -85,11 +93,8 @@ struct RoundEvenByMagic : OpRewritePattern<math::RoundEvenOp> {
       return failure();
     Location loc = op.getLoc();
     int p = ft.getFPMantissaWidth();
-    auto constant = [&](double v) -> Value {
-      Attribute a = rewriter.getFloatAttr(ft, v);
-      if (auto vt = dyn_cast<VectorType>(type))
-        a = DenseElementsAttr::get(vt, a);
-      return rewriter.create<arith::ConstantOp>(loc, type, cast<TypedAttr>(a));
+    auto constant = [&](double v) {
+      return floatConstant(rewriter, loc, type, v);
     };
     Value x = op.getOperand();
     Value magic = constant(1.5 * std::ldexp(1.0, p - 1));
@@ -121,11 +126,8 @@ struct ErfByRational : OpRewritePattern<math::ErfOp> {
     if (!ft || !ft.isF32())
       return failure();
     Location loc = op.getLoc();
-    auto constant = [&](double v) -> Value {
-      Attribute a = rewriter.getFloatAttr(ft, v);
-      if (auto vt = dyn_cast<VectorType>(type))
-        a = DenseElementsAttr::get(vt, a);
-      return rewriter.create<arith::ConstantOp>(loc, type, cast<TypedAttr>(a));
+    auto constant = [&](double v) {
+      return floatConstant(rewriter, loc, type, v);
     };
     // Horner's rule in x^2, highest coefficient first.
     auto horner = [&](Value x2, ArrayRef<double> coefficients) {
