@@ -594,3 +594,23 @@ func.func @f32_dot_tail_16_registers(%a: memref<12x20xf32>, %b: memref<20x25xf32
   linalg.matmul ins(%a, %b : memref<12x20xf32>, memref<20x25xf32>) outs(%c : memref<12x25xf32>)
   return
 }
+
+// 14 rows in blocks of 6 leave 2, whose 4 accumulators (2 x 2 vectors)
+// cannot hide the FMAs' latency: the last two blocks share their 8 rows,
+// 4 and 4 (rows 6-9 and 10-13), after one block of 6.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=6 vector-width=8 tile-m=6 vector-registers=16 dot-tail=false" --canonicalize --cse | FileCheck %s --check-prefix=SHARE
+// SHARE-LABEL: func.func @f32_last_blocks_share_rows(
+// SHARE: scf.for %{{.*}} = %c0 to %c20 step %c1 iter_args({{[^)]*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// SHARE: memref.load %arg0[%c5, %{{.*}}]
+// SHARE: scf.for %{{.*}} = %c0 to %c20 step %c1 iter_args({{[^)]*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// SHARE: memref.load %arg0[%c6, %{{.*}}]
+// SHARE: memref.load %arg0[%c9, %{{.*}}]
+// SHARE-NOT: memref.load %arg0[%c10, %{{.*}}]
+// SHARE: scf.for %{{.*}} = %c0 to %c20 step %c1 iter_args({{[^)]*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// SHARE: memref.load %arg0[%c10, %{{.*}}]
+// SHARE: memref.load %arg0[%c13, %{{.*}}]
+// SHARE: return
+func.func @f32_last_blocks_share_rows(%a: memref<14x20xf32>, %b: memref<20x16xf32>, %c: memref<14x16xf32>) {
+  linalg.matmul ins(%a, %b : memref<14x20xf32>, memref<20x16xf32>) outs(%c : memref<14x16xf32>)
+  return
+}
