@@ -327,8 +327,10 @@ private:
     forLoop(begin, loopEnd, 1, [&](Value blk) {
       block(b.create<arith::MulIOp>(loc, blk, index(p.mr)), p.mr);
     });
-    // Block `blk` of `rows` rows from `row`, when the range holds it (the
-    // range's `begin` is past no block but, split, the last but one).
+    // Block `blk` of `rows` rows from `row`, when the range [begin, end)
+    // of blocks holds it. No range begins past the last block, so that one
+    // tests `end` only; the last but one (a short block split in two) tests
+    // both ends.
     auto lastBlock = [&](int64_t blk, int64_t row, int64_t rows) {
       Value here = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, end,
                                            index(blk));

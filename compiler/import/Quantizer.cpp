@@ -6,7 +6,8 @@
 // is ONNX Runtime's: uint8 activations (asymmetric, from the calibrated
 // min/max widened to hold 0), int8 weights symmetric per output channel
 // (scale max|w| / 127, values in [-127, 127]; / 64 and [-64, 64] for x86
-// without VNNI, QuantizeOptions::weightMax), int32 biases at scale
+// without VNNI, QuantizeOptions::weightMax, but for embedding tables, which
+// no dot product sums), int32 biases at scale
 // x_scale * w_scale. kiln-fuse-qdq then makes each pattern one 8-bit
 // convolution. Compiled with exceptions and RTTI, like OnnxLoader.cpp.
 //
@@ -424,7 +425,10 @@ bool kiln::writeQuantizedModel(const std::string &path,
           float most = 0;
           for (int64_t j = 0; j < k; ++j)
             most = std::max(most, std::fabs(wf[at(o, j)]));
-          float top = static_cast<float>(options.weightMax);
+          // An embedding table is only dequantized as it is gathered,
+          // never summed by vpmaddubsw: all 8 bits.
+          float top = static_cast<float>(p.weightsOnly ? 127
+                                                       : options.weightMax);
           sw[o] = most > 0 ? most / top : 1.0f;
           for (int64_t j = 0; j < k; ++j)
             wq[at(o, j)] = static_cast<int8_t>(

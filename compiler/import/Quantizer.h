@@ -30,10 +30,10 @@ struct QuantizeOptions {
   const std::vector<InputShapePin> *pins = nullptr;
   std::string pinsFromDir;
   int64_t maxStringBytes = 64;
-  /// The largest weight magnitude: 127, or 64 for a target whose 8-bit
-  /// kernel sums pairs of products in 16 bits (x86 without VNNI: with
-  /// |w0| + |w1| <= 128 vpmaddubsw cannot saturate), as ONNX Runtime's
-  /// reduce_range does.
+  /// The largest weight magnitude of a convolution or matmul: 127, or 64
+  /// for a target whose 8-bit kernel sums pairs of products in 16 bits (x86
+  /// without VNNI: with |w0| + |w1| <= 128 vpmaddubsw cannot saturate), as
+  /// ONNX Runtime's reduce_range does. Embedding tables keep 127.
   int weightMax = 127;
 };
 

@@ -262,3 +262,21 @@ np.save(os.path.join(out, "calib_bad_npy", "sample.npy"), np.zeros((1, 3, 10, 10
 os.makedirs(os.path.join(out, "calib_bad"), exist_ok=True)
 with open(os.path.join(out, "calib_bad", "input_0.pb"), "wb") as f:
     f.write(numpy_helper.from_array(np.zeros((1, 3, 8, 8), np.float32), "x").SerializeToString())
+
+# A token embedding (512 x 8, big enough to quantize) and a Linear layer after it, to quantize for a CPU
+# without VNNI: embed.onnx, calib_ids/ 4 seeded samples of 4 token ids.
+rng = np.random.default_rng(4)
+table = numpy_helper.from_array(rng.standard_normal((512, 8)).astype(np.float32), "table")
+lin = numpy_helper.from_array(rng.standard_normal((8, 8)).astype(np.float32), "lin")
+g = helper.make_graph([helper.make_node("Gather", ["table", "ids"], ["e"], name="embed"),
+                       helper.make_node("MatMul", ["e", "lin"], ["y"], name="linear")],
+                      "embed",
+                      [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8])],
+                      [table, lin])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), "embed.onnx")
+for i in range(4):
+    d = os.path.join(out, "calib_ids", "set_%d" % i)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "input_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(rng.integers(0, 512, (1, 4), dtype=np.int64), "ids").SerializeToString())
