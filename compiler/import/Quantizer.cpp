@@ -427,8 +427,8 @@ bool kiln::writeQuantizedModel(const std::string &path,
             most = std::max(most, std::fabs(wf[at(o, j)]));
           // An embedding table is only dequantized as it is gathered,
           // never summed by vpmaddubsw: all 8 bits.
-          float top = static_cast<float>(p.weightsOnly ? 127
-                                                       : options.weightMax);
+          float top =
+              static_cast<float>(p.weightsOnly ? 127 : options.weightMax);
           sw[o] = most > 0 ? most / top : 1.0f;
           for (int64_t j = 0; j < k; ++j)
             wq[at(o, j)] = static_cast<int8_t>(
