@@ -18,8 +18,9 @@
 // times a vector of the input row, or the max or sum of those vectors) and
 // are stored once. With stride 1 or 2 and no dilation, each input row's
 // span is read once per output vector and its taps shuffled out of it
-// (lanes shifted, or every second element); otherwise each tap is a load
-// (and a shuffle). The last vector of a row is masked.
+// (lanes shifted, or every second element); otherwise, and with stride 1
+// and `tap-loads`, each tap is a load (and a shuffle). The last vector of a
+// row is masked.
 //
 //===----------------------------------------------------------------------===//
 
@@ -52,6 +53,9 @@ struct WindowShape {
   int64_t n, c, oh, ow, kh, kw;
   int64_t sh, sw, dh, dw;
   int64_t vw;
+  // A stride-1 window's taps each read by a load of their own rather than
+  // shifted out of one read of the row (LowerWindows' tap-loads).
+  bool tapLoads = false;
 };
 
 /// A border of the input's padding: rows [row, row + rows) and columns
@@ -364,7 +368,8 @@ private:
       acc = b.create<arith::AddFOp>(loc, acc, shift);
     Value ohs = b.create<arith::MulIOp>(loc, oh, index(s.sh));
     Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
-    bool oneRead = (s.sw == 1 || s.sw == 2) && s.dw == 1 && s.kw <= s.vw;
+    bool oneRead =
+        ((s.sw == 1 && !s.tapLoads) || s.sw == 2) && s.dw == 1 && s.kw <= s.vw;
     SmallVector<Value> window; // an f32 max's values, for floatMax
     for (int64_t i = 0; i < s.kh; ++i) {
       Value ih = b.create<arith::AddIOp>(loc, ohs, index(i * s.dh));
@@ -465,6 +470,7 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     s.kh = wt.getDimSize(windowRank - 2);
     s.kw = wt.getDimSize(windowRank - 1);
     s.vw = vectorWidth;
+    s.tapLoads = tapLoads;
     if (depthwise) {
       if (depthwiseParams.size() < 4 || wt.getDimSize(1) != 1 ||
           wt.getDimSize(2) != 1 || ot.getDimSize(2) != 1)

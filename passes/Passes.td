@@ -347,8 +347,10 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
     scf loops over planes (image, channel) and output rows, and per row
     vectors of `vector-width` outputs that combine the whole window (with
     vector.fma, or the max or sum) before one store (the last vector masked;
-    stride 2 and more read the span and shuffle). The planes run through
-    kiln_parallel_rows when `parallel` is set, the window has at least
+    stride 2 and more read the span and shuffle; stride 1 shifts lanes out
+    of one read of the row's span, or with `tap-loads` loads each tap). The
+    planes run through kiln_parallel_rows when `parallel` is set, the
+    window has at least
     `parallel-min-work` output elements times window elements, and the
     operands are static memrefs.
   }];
@@ -360,6 +362,11 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
            "f32 lanes per vector register">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
            "run the planes through kiln_parallel_rows">,
+    Option<"tapLoads", "tap-loads", "bool", /*default=*/"false",
+           "read each tap of a stride-1 window with a load of its own (an "
+           "unaligned one) rather than shifting lanes out of one read of "
+           "the row: for AVX2, whose shifts across two vectors take two or "
+           "three shuffles across the 128-bit halves">,
     Option<"parallelMinWork", "parallel-min-work", "int64_t",
            /*default=*/"65536",
            "the output elements times window elements below which the "

@@ -89,6 +89,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   LowerWindowsOptions windows;
   windows.vectorWidth = profile.vectorWidth;
   windows.parallel = profile.threads;
+  windows.tapLoads = profile.costlyLaneShifts;
   pm.addPass(createLowerWindows(windows));
   if (profile.threads)
     pm.addPass(createParallelizeLoops());

@@ -62,6 +62,11 @@ struct TargetProfile {
   /// stored as loads, selects and stores instead (kiln-lower-matmuls'
   /// blend-stores).
   bool slowMaskedStores = false;
+  /// Shifting lanes across two vectors takes more than one shuffle (AVX2:
+  /// vperm2f128 and vshufps or vpalignr across the 128-bit halves; one
+  /// vpermt2ps on AVX-512, one ext on Neon): a stride-1 window loads each
+  /// of its taps instead (kiln-lower-windows' tap-loads).
+  bool costlyLaneShifts = false;
   /// The ISA rounds half to even in one instruction (SSE4.1, AArch64):
   /// math.roundeven stays for LLVM instead of its integer expansion.
   bool roundEvenInstruction = false;

@@ -74,6 +74,11 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
       // into padded 28x28, 14x14 and 7x7 planes spent half their time in
       // the masked stores of the vectors across lines.
       profile.slowMaskedStores = machine.getTargetCPU().starts_with("znver");
+      // A stride-1 window's three taps as three loads, not two shifts of
+      // two or three shuffles each: MobileNetV2's stride-1 depthwise
+      // convolutions on an AVX2 EPYC went from 13.5% of a run to 9.9%
+      // (9.94 -> 9.55 ms on one thread).
+      profile.costlyLaneShifts = has("avx");
     } else if (has("avx512vnni")) {
       profile.int8Dot = "vnni";
     } else if (has("avx512bw")) {

@@ -1,5 +1,6 @@
 // RUN: kiln-opt %s --kiln-lower-windows="parallel=false" --canonicalize --cse | FileCheck %s
 // RUN: kiln-opt %s --kiln-lower-windows="parallel-min-work=0" --canonicalize --cse | FileCheck %s --check-prefix=PAR
+// RUN: kiln-opt %s --kiln-lower-windows="parallel=false vector-width=8 tap-loads" --canonicalize --cse | FileCheck %s --check-prefix=TAPS
 // A 3x3 stride-2 depthwise conv over 4 channels, 20 outputs a row: per
 // channel the 9 weights are broadcast once; per row one full vector of 16
 // and a masked one of 4 accumulate all 9 taps. Each input row is read once
@@ -313,6 +314,48 @@ func.func @depthwise_padded_overlap(%in: memref<1x2x5x4xf32>, %w: memref<2x1x1x3
   memref.copy %in, %inner : memref<1x2x5x4xf32> to memref<1x2x5x4xf32, strided<[72, 36, 6, 1], offset: 7>>
   linalg.generic {indexing_maps = [#x1, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
       ins(%pad, %w : memref<1x2x6x6xf32>, memref<2x1x1x3x3xf32>) outs(%y : memref<1x2x1x4x4xf32>) attrs = {kiln.depthwise = array<i64: 1, 1, 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// A stride-1 3x3 depthwise conv, 16 outputs a row. By default each input
+// row is read once per vector (16 lanes and 2 masked) and taps 1 and 2 are
+// its lanes shifted down one and two. With tap-loads (AVX2's 8 lanes, whose
+// shifts cross the 128-bit halves) each tap is a load of its own: for each
+// of the row's two vectors, three loads of each of the three input rows,
+// one element apart, and no shuffle.
+// CHECK-LABEL: func @depthwise_stride1
+// CHECK-DAG: %[[M2:.*]] = arith.constant dense<[true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false]> : vector<16xi1>
+// CHECK:     %[[S0:.*]] = vector.load %arg0[{{.*}}, %c0]
+// CHECK:     %[[S1:.*]] = vector.maskedload %arg0[{{.*}}, %c16], %[[M2]]
+// CHECK:     vector.shuffle %[[S0]], %[[S1]] [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+// CHECK:     vector.shuffle %[[S0]], %[[S1]] [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
+// TAPS-LABEL: func @depthwise_stride1
+// TAPS:     scf.for %{{.*}} = %c0 to %c4 step %c1
+// TAPS:       scf.for %[[V:.*]] = %c0 to %c2 step %c1
+// TAPS:         %[[W0:.*]] = arith.muli %[[V]], %c8
+// TAPS:         %[[R0:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %[[W0]]] : memref<1x2x6x18xf32>, vector<8xf32>
+// TAPS:         %[[W1:.*]] = arith.addi %[[W0]], %c1
+// TAPS:         %[[R1:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %[[W1]]]
+// TAPS:         %[[W2:.*]] = arith.addi %[[W0]], %c2
+// TAPS:         %[[R2:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %[[W2]]]
+// TAPS:         vector.fma %{{.*}}, %[[R0]]
+// TAPS:         vector.fma %{{.*}}, %[[R1]]
+// TAPS:         vector.fma %{{.*}}, %[[R2]]
+// TAPS-COUNT-3: vector.load %arg0
+// TAPS-COUNT-3: vector.fma
+// TAPS-COUNT-3: vector.load %arg0
+// TAPS-COUNT-3: vector.fma
+// TAPS-NEXT:    vector.store
+// TAPS-NOT: vector.shuffle
+// TAPS:     return
+func.func @depthwise_stride1(%x: memref<1x2x6x18xf32>, %w: memref<2x1x1x3x3xf32>, %y: memref<1x2x1x4x16xf32>) {
+  linalg.generic {indexing_maps = [#x1, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %w : memref<1x2x6x18xf32>, memref<2x1x1x3x3xf32>) outs(%y : memref<1x2x1x4x16xf32>) attrs = {kiln.depthwise = array<i64: 1, 1, 1, 1>} {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32
