@@ -113,8 +113,10 @@ struct GemmPlan {
   // sequential stream instead of mr rows k apart, and each step of k
   // prefetches the stream `prefetchA` floats ahead (0: none). For products
   // whose weights come from memory once per run and feed few columns
-  // (Winograd's: a 7x7 layer's 16 tiles), where the hardware's prefetchers
-  // alone leave the FMAs waiting.
+  // (Winograd's: a 7x7 layer's 16 tiles; with `pack-a` every constant A),
+  // where the hardware's prefetchers alone leave the FMAs waiting. The
+  // dot-product tail then takes the block's rows as lanes
+  // (packedTailKernel).
   bool packedA = false;
   int64_t prefetchA = 0;
   int64_t nr() const { return nv * vw; }
@@ -900,7 +902,7 @@ private:
     // A for the prefetches.
     Value blk, blockStart, prefetch;
     if (p.packedA) {
-      assert(!p.int8 && !p.dotTail && "packed A: f32 micro-kernels only");
+      assert(!p.int8 && "packed A: f32 micro-kernels only");
       blk = b.create<arith::DivUIOp>(loc, i, index(p.mr));
       blockStart = b.create<arith::MulIOp>(loc, blk, index(p.k * p.mr));
       if (p.prefetchA > 0)
@@ -1045,6 +1047,8 @@ private:
   /// epilogue. Rows go in groups that keep the accumulators within the
   /// registers.
   void dotKernel(Value i, int64_t rows) {
+    if (p.packedA)
+      return packedTailKernel(i, rows);
     int64_t t = p.tailCols();
     Value flat = flatPack();
     Value col0 = index(p.fullPanels() * p.nr());
@@ -1115,6 +1119,89 @@ private:
                         : b.create<arith::AddFOp>(loc, start, sums).getResult();
         storeResult(sums, rowIdx[r], col0, t);
       }
+    }
+  }
+
+  /// The dot-product tail's columns for A packed in row blocks, whose rows
+  /// are no longer contiguous along k: the block's rows are the lanes
+  /// instead. Per step of k, the block's mr weights (one vector, masked to
+  /// mr lanes) times each tail column's element of B (broadcast), into one
+  /// accumulator per column, or several taking turns over k when there are
+  /// fewer columns than the FMAs' latency needs; then each row's sums out
+  /// of the lanes.
+  void packedTailKernel(Value i, int64_t rows) {
+    assert(!p.int8 && p.mr <= p.vw && "packed tail: f32, a vector of rows");
+    int64_t t = p.tailCols();
+    constexpr int64_t kChains = 8;
+    int64_t turns = std::min<int64_t>(llvm::divideCeil(kChains, t), p.k);
+    Value flatA = flatten(A), flatB = flatPack();
+    Value blk = b.create<arith::DivUIOp>(loc, i, index(p.mr));
+    Value start = b.create<arith::MulIOp>(loc, blk, index(p.k * p.mr));
+    Value col0 = index(p.fullPanels() * p.nr());
+    // acc[j * turns + u] += A's weights of step kk times B's (kk, j).
+    auto step = [&](OpBuilder &nb, Location l, Value kk, ValueRange acc,
+                    int64_t u) {
+      kiln::VectorLanes lanes(nb, l, p.vw);
+      Value at = nb.create<arith::AddIOp>(
+          l, start, nb.create<arith::MulIOp>(l, kk, index(nb, l, p.mr)));
+      Value av = lanes.load(flatA, {at}, p.mr);
+      SmallVector<Value> next(acc.begin(), acc.end());
+      for (int64_t j = 0; j < t; ++j) {
+        Value bAt = nb.create<arith::AddIOp>(
+            l, kk, index(nb, l, p.tailBase() + j * p.tailStride()));
+        Value bs = nb.create<vector::BroadcastOp>(
+            l, vecType(), nb.create<memref::LoadOp>(l, flatB, bAt));
+        next[j * turns + u] =
+            nb.create<vector::FMAOp>(l, av, bs, acc[j * turns + u]);
+      }
+      return next;
+    };
+    SmallVector<Value> acc(t * turns, zeros());
+    int64_t whole = p.k / turns;
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(whole * turns), index(turns), acc,
+        [&](OpBuilder &nb, Location l, Value k0, ValueRange iter) {
+          SmallVector<Value> next(iter.begin(), iter.end());
+          for (int64_t u = 0; u < turns; ++u)
+            next = step(nb, l, nb.create<arith::AddIOp>(l, k0, index(nb, l, u)),
+                        next, u);
+          nb.create<scf::YieldOp>(l, next);
+        });
+    acc.assign(loop.getResults().begin(), loop.getResults().end());
+    for (int64_t kk = whole * turns; kk < p.k; ++kk)
+      acc = step(b, loc, index(kk), acc, kk - whole * turns);
+    // Column j's sums: its turns added (a tree); row r's lane of each.
+    SmallVector<Value> cols;
+    for (int64_t j = 0; j < t; ++j) {
+      SmallVector<Value> parts(acc.begin() + j * turns,
+                               acc.begin() + (j + 1) * turns);
+      while (parts.size() > 1) {
+        SmallVector<Value> sums;
+        for (size_t q = 0; q + 1 < parts.size(); q += 2)
+          sums.push_back(b.create<arith::AddFOp>(loc, parts[q], parts[q + 1]));
+        if (parts.size() % 2)
+          sums.push_back(parts.back());
+        parts = sums;
+      }
+      cols.push_back(parts.front());
+    }
+    for (int64_t r = 0; r < rows; ++r) {
+      Value row = b.create<arith::AddIOp>(loc, i, index(r));
+      Value sums = zeros();
+      for (int64_t j = 0; j < t; ++j)
+        sums = b.create<vector::InsertOp>(
+            loc,
+            b.create<vector::ExtractOp>(loc, cols[j], ArrayRef<int64_t>{r}),
+            sums, ArrayRef<int64_t>{j});
+      Value init;
+      if (ends && ends->hasInit())
+        init = b.create<vector::BroadcastOp>(loc, vecType(),
+                                             ends->initialValue(b, loc, row));
+      else if (!p.zeroInit)
+        init = load(C, {row, col0}, t);
+      if (init)
+        sums = b.create<arith::AddFOp>(loc, init, sums);
+      storeResult(sums, row, col0, t);
     }
   }
 
@@ -1747,6 +1834,21 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           loc, MemRefType::get(shape, b.getF32Type()), b.getI64IntegerAttr(64));
     }
     Value a = op->getOperand(0), bm = op->getOperand(1), c = op->getOperand(2);
+    // A constant A (a convolution's weights) packed into row blocks at
+    // compile time and prefetched: each row block's weights are read from
+    // memory once, by its first panel, which with mr rows k apart left the
+    // FMAs waiting (ResNet-50's and MobileNetV2's 14x14 and 7x7 layers, a
+    // dozen or three panels a block).
+    if (packA && !batched && m > p.mr && p.mr <= p.vw)
+      if (auto weights = constantData(a);
+          weights && static_cast<int64_t>(weights->second.size()) == m * k) {
+        p.packedA = true;
+        p.prefetchA = prefetchBytes / 4;
+        a = newConstant<float>(b, loc, weights->first,
+                               "_rows" + std::to_string(p.mr),
+                               {(m + p.mr - 1) / p.mr, k, p.mr},
+                               packRowBlocks(weights->second, 1, m, k, p.mr));
+      }
     // With B packed at compile time, the kernel never reads B itself.
     if (p.prepacked)
       bm = pack;

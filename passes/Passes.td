@@ -163,6 +163,13 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     and stores. Matmuls with fewer than `pack-min-rows` rows read B in place.
     Other matmuls are left as they are.
 
+    With `pack-a`, a matmul whose A is a whole constant global (a layer's
+    weights, through reshapes) reads it from a new global [blocks][K][tile-m]
+    packed at compile time (the last block's missing rows zeros; the old
+    global goes when nothing else reads it): a micro-kernel's weights are one
+    stream, prefetched `prefetch-bytes` ahead, and the dot-product tail takes
+    the block's rows as the lanes of its vectors.
+
     With `parallel`, for chunks of at least `parallel-min-flops`, the
     packing of each chunk is a private function `PARENT_packN(A, B, C, Bp,
     ..., x, y, begin, end)` over its panels, and its row blocks another,
@@ -257,6 +264,10 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "the 8-bit dot-product instruction: vnni (AVX-512 VNNI's "
            "vpdpbusd), maddubs (x86's vpmaddubsw + vpmaddwd), smlad (Arm's "
            "DSP extension), or none (widening multiplies)">,
+    Option<"packA", "pack-a", "bool", /*default=*/"false",
+           "pack a constant A (a layer's weights) into row blocks of "
+           "tile-m rows at compile time, prefetched as the micro-kernel "
+           "runs (as Winograd's products are)">,
     Option<"blendStores", "blend-stores", "bool", /*default=*/"false",
            "store a vector across the lines of a padded output as loads, "
            "selects and stores, not masked stores (slow on AMD's Zen 1-3)">

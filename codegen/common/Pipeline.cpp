@@ -85,6 +85,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   matmuls.winograd = profile.winograd;
   matmuls.int8Dot = profile.int8Dot;
   matmuls.blendStores = profile.slowMaskedStores;
+  matmuls.packA = profile.rowBlockWeights;
   pm.addPass(createLowerMatmuls(matmuls));
   LowerWindowsOptions windows;
   windows.vectorWidth = profile.vectorWidth;

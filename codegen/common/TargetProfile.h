@@ -67,6 +67,10 @@ struct TargetProfile {
   /// vpermt2ps on AVX-512, one ext on Neon): a stride-1 window loads each
   /// of its taps instead (kiln-lower-windows' tap-loads).
   bool costlyLaneShifts = false;
+  /// A GEMM's constant A (a layer's weights) is packed into row blocks at
+  /// compile time and prefetched (kiln-lower-matmuls' pack-a): one stream
+  /// per micro-kernel instead of tileM rows, each k floats apart.
+  bool rowBlockWeights = false;
   /// The ISA rounds half to even in one instruction (SSE4.1, AArch64):
   /// math.roundeven stays for LLVM instead of its integer expansion.
   bool roundEvenInstruction = false;

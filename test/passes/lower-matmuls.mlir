@@ -587,6 +587,7 @@ func.func @f32_dot_tail(%a: memref<16x20xf32>, %b: memref<20x49xf32>, %c: memref
 // REG16-LABEL: func.func @f32_dot_tail_16_registers(
 // REG16: memref.alloc() {alignment = 64 : i64} : memref<2x20x16xf32>
 // REG16-NOT: vector.reduction
+// REG16-LABEL: func.func @f32_last_blocks_share_rows(
 // REG32-LABEL: func.func @f32_dot_tail_16_registers(
 // REG32: memref.alloc() {alignment = 64 : i64} : memref<3x20x24xf32>
 // REG32: vector.reduction <add>
@@ -612,5 +613,47 @@ func.func @f32_dot_tail_16_registers(%a: memref<12x20xf32>, %b: memref<20x25xf32
 // SHARE: return
 func.func @f32_last_blocks_share_rows(%a: memref<14x20xf32>, %b: memref<20x16xf32>, %c: memref<14x16xf32>) {
   linalg.matmul ins(%a, %b : memref<14x20xf32>, memref<20x16xf32>) outs(%c : memref<14x16xf32>)
+  return
+}
+
+// With pack-a, a constant A (a layer's weights) becomes a global of row
+// blocks [blocks][k][mr] (12 rows: 2 blocks of 6), which the micro-kernel
+// reads a block's k-th 6 weights at a time (A[blk, kk, r]) and prefetches
+// ahead. The dot-product tail (column 16 of 17) takes the block's rows as
+// lanes: per step of k, the block's 6 weights (a load masked to 6 lanes)
+// times the column's element of B (broadcast), in 4 accumulators taking
+// turns (k is 4), summed; row r's result is lane r.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=6 vector-width=8 tile-m=6 vector-registers=16 pack-a" --canonicalize --cse | FileCheck %s --check-prefix=PACKA
+// PACKA-NOT: memref.global "private" constant @row_weights :
+// PACKA: memref.global "private" constant @row_weights_rows6 : memref<2x4x6xf32> = dense_resource<row_weights_rows6> {alignment = 64 : i64}
+// PACKA-LABEL: func.func @packed_weights(
+// PACKA-DAG: %[[SIX:.*]] = arith.constant dense<[true, true, true, true, true, true, false, false]> : vector<8xi1>
+// PACKA-DAG: %[[A:.*]] = memref.get_global @row_weights_rows6 : memref<2x4x6xf32>
+// PACKA: scf.for %[[I:.*]] = %c0 to %c2 step %c1
+// PACKA:   %[[ROW:.*]] = arith.muli %[[I]], %c6
+// PACKA:   %[[BLK:.*]] = arith.divui %[[ROW]], %c6
+// PACKA:   %[[START:.*]] = arith.muli %[[BLK]], %c24
+// PACKA:   %[[FLAT:.*]] = memref.collapse_shape %[[A]] {{\[\[}}0, 1, 2]] : memref<2x4x6xf32> into memref<48xf32>
+// PACKA:   scf.for %[[K:.*]] = %c0 to %c4 step %c1
+// PACKA:     memref.prefetch %[[FLAT]]
+// PACKA:     memref.load %[[A]][%[[BLK]], %[[K]], %c0] : memref<2x4x6xf32>
+// PACKA:     memref.load %[[A]][%[[BLK]], %[[K]], %c5] : memref<2x4x6xf32>
+// PACKA:   %[[W0:.*]] = vector.maskedload %[[FLAT]][%[[START]]], %[[SIX]]
+// PACKA:   %[[B0:.*]] = vector.broadcast
+// PACKA:   %[[T0:.*]] = vector.fma %[[W0]], %[[B0]], %{{.*}}
+// PACKA-COUNT-3: vector.maskedload %[[FLAT]]
+// PACKA:   %[[S:.*]] = arith.addf
+// PACKA:   %[[S1:.*]] = arith.addf
+// PACKA:   %[[SUM:.*]] = arith.addf %[[S]], %[[S1]]
+// PACKA:   vector.extract %[[SUM]][0]
+// PACKA:   vector.maskedstore %arg1[%[[ROW]], %c16]
+// PACKA:   vector.extract %[[SUM]][5]
+// PACKA:   vector.maskedstore
+// PACKA-NOT: vector.maskedstore
+// PACKA: return
+memref.global "private" constant @row_weights : memref<12x4xf32> = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]>
+func.func @packed_weights(%b: memref<4x17xf32>, %c: memref<12x17xf32>) {
+  %a = memref.get_global @row_weights : memref<12x4xf32>
+  linalg.matmul ins(%a, %b : memref<12x4xf32>, memref<4x17xf32>) outs(%c : memref<12x17xf32>)
   return
 }
