@@ -1108,18 +1108,26 @@ private:
           sums =
               b.create<vector::InsertOp>(loc, sum, sums, ArrayRef<int64_t>{j});
         }
-        Value start;
-        if (ends && ends->hasInit())
-          start = b.create<vector::BroadcastOp>(
-              loc, vecType(), ends->initialValue(b, loc, rowIdx[r]));
-        else if (!p.zeroInit)
-          start = load(C, {rowIdx[r], col0}, t);
-        if (start)
-          sums = p.int8 ? b.create<arith::AddIOp>(loc, start, sums).getResult()
-                        : b.create<arith::AddFOp>(loc, start, sums).getResult();
-        storeResult(sums, rowIdx[r], col0, t);
+        storeTail(sums, rowIdx[r], col0);
       }
     }
+  }
+
+  /// Row `row`'s tail sums (lane j: column col0 + j) added to what C
+  /// starts as there (C itself, the fused initializer's value, or zeros)
+  /// and stored.
+  void storeTail(Value sums, Value row, Value col0) {
+    int64_t t = p.tailCols();
+    Value start;
+    if (ends && ends->hasInit())
+      start = b.create<vector::BroadcastOp>(loc, vecType(),
+                                            ends->initialValue(b, loc, row));
+    else if (!p.zeroInit)
+      start = load(C, {row, col0}, t);
+    if (start)
+      sums = p.int8 ? b.create<arith::AddIOp>(loc, start, sums).getResult()
+                    : b.create<arith::AddFOp>(loc, start, sums).getResult();
+    storeResult(sums, row, col0, t);
   }
 
   /// The dot-product tail's columns for A packed in row blocks, whose rows
@@ -1193,15 +1201,7 @@ private:
             loc,
             b.create<vector::ExtractOp>(loc, cols[j], ArrayRef<int64_t>{r}),
             sums, ArrayRef<int64_t>{j});
-      Value init;
-      if (ends && ends->hasInit())
-        init = b.create<vector::BroadcastOp>(loc, vecType(),
-                                             ends->initialValue(b, loc, row));
-      else if (!p.zeroInit)
-        init = load(C, {row, col0}, t);
-      if (init)
-        sums = b.create<arith::AddFOp>(loc, init, sums);
-      storeResult(sums, row, col0, t);
+      storeTail(sums, row, col0);
     }
   }
 
@@ -1524,6 +1524,23 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     return b.create<memref::GetGlobalOp>(loc, type, name);
   }
 
+  /// `batch` row-major [m][k] matrices `data` (p's m and k) as a new
+  /// constant global of row blocks (packRowBlocks), [blocks][k][mr] or
+  /// [batch][blocks][k][mr], named after `global` and `suffix`; p reads A
+  /// so from then on (packedA, prefetched).
+  Value rowBlocksConstant(OpBuilder &b, Location loc, GemmPlan &p,
+                          memref::GlobalOp global, StringRef suffix,
+                          ArrayRef<float> data, int64_t batch) {
+    p.packedA = true;
+    p.prefetchA = prefetchBytes / 4;
+    SmallVector<int64_t> shape{(p.m + p.mr - 1) / p.mr, p.k, p.mr};
+    if (batch > 1)
+      shape.insert(shape.begin(), batch);
+    return newConstant<float>(b, loc, global,
+                              (suffix + std::to_string(p.mr)).str(), shape,
+                              packRowBlocks(data, batch, p.m, p.k, p.mr));
+  }
+
   /// `b` packed into panels [panels][k][nr] (zero-padded) as a new constant
   /// global, when it is a whole constant global; null otherwise.
   Value packedConstant(OpBuilder &b, Location loc, Value bm,
@@ -1841,14 +1858,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // dozen or three panels a block).
     if (packA && !batched && m > p.mr && p.mr <= p.vw)
       if (auto weights = constantData(a);
-          weights && static_cast<int64_t>(weights->second.size()) == m * k) {
-        p.packedA = true;
-        p.prefetchA = prefetchBytes / 4;
-        a = newConstant<float>(b, loc, weights->first,
-                               "_rows" + std::to_string(p.mr),
-                               {(m + p.mr - 1) / p.mr, k, p.mr},
-                               packRowBlocks(weights->second, 1, m, k, p.mr));
-      }
+          weights && static_cast<int64_t>(weights->second.size()) == m * k)
+        a = rowBlocksConstant(b, loc, p, weights->first, "_rows",
+                              weights->second, /*batch=*/1);
     // With B packed at compile time, the kernel never reads B itself.
     if (p.prepacked)
       bm = pack;
@@ -2095,14 +2107,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     GemmPlan p = plan(oc, tiles, ch);
     p.pack = false;
     p.zeroInit = true;
-    p.packedA = true;
-    p.prefetchA = prefetchBytes / 4;
-    int64_t blocks = llvm::divideCeil(oc, p.mr);
-    Value u = newConstant<float>(
-        b, loc, weights->first, "_winograd" + std::to_string(p.mr),
-        {elements, blocks, ch, p.mr},
-        packRowBlocks(kiln::winogradWeights(weights->second, oc, ch, conv.m),
-                      elements, oc, ch, p.mr));
+    Value u = rowBlocksConstant(
+        b, loc, p, weights->first, "_winograd",
+        kiln::winogradWeights(weights->second, oc, ch, conv.m), elements);
     kiln::FusedEnds ends;
     if (fuse)
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, op->getOperand(1)},

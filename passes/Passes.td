@@ -360,10 +360,9 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
     vector.fma, or the max or sum) before one store (the last vector masked;
     stride 2 and more read the span and shuffle; stride 1 shifts lanes out
     of one read of the row's span, or with `tap-loads` loads each tap). The
-    planes run through kiln_parallel_rows when `parallel` is set, the
-    window has at least
-    `parallel-min-work` output elements times window elements, and the
-    operands are static memrefs.
+    planes run through kiln_parallel_rows when `parallel` is set, the window
+    has at least `parallel-min-work` output elements times window elements,
+    and the operands are static memrefs.
   }];
   let options = [
     Option<"moveBorders", "move-borders", "bool", /*default=*/"true",
