@@ -301,6 +301,28 @@ def LowerReductions : Pass<"kiln-lower-reductions", "mlir::ModuleOp"> {
                            "mlir::vector::VectorDialect"];
 }
 
+def LowerTransposes : Pass<"kiln-lower-transposes", "mlir::ModuleOp"> {
+  let summary = "Transpose memrefs in square register tiles";
+  let description = [{
+    Before: linalg.transpose ops on static memrefs of 32-bit elements that
+    move the innermost dimension (an attention's K^T), both innermost
+    dimensions contiguous. After: scf loops over tiles of w x w elements
+    (w = 8 where `vector-width` is 8 or more, 4 where it is 4), each read by
+    w vector loads along the source's rows, transposed in registers by
+    rounds of two-vector shuffles and written by w vector stores along the
+    destination's rows; the edges that do not fill a tile stay
+    linalg.transpose ops on subviews. Transposes that keep the innermost
+    dimension are already contiguous both ways and stay as they are.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector register">
+  ];
+  let dependentDialects = ["mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def LowerRunTimeChecks : Pass<"kiln-lower-run-time-checks", "mlir::ModuleOp"> {
   let summary = "Turn run-time checks into the entry function's status";
   let description = [{

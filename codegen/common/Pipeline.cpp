@@ -96,6 +96,8 @@ void buildBufferizationPipeline(OpPassManager &pm,
     pm.addPass(createParallelizeLoops());
   pm.addPass(
       createLowerReductions(LowerReductionsOptions{profile.vectorWidth}));
+  pm.addPass(
+      createLowerTransposes(LowerTransposesOptions{profile.vectorWidth}));
   pm.addPass(createPlanMemory(PlanMemoryOptions{profile.alignment}));
   pm.addPass(createLowerRunTimeChecks());
 }

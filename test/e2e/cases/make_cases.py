@@ -10,7 +10,8 @@ and models of opsets 6 to 11 as exporters of the time wrote them
 opset 8 Scan with a batch axis), and stride-1 3x3 convolutions of the
 sizes that Kiln runs as Winograd F(2x2, 3x3) and F(4x4, 3x3) (odd heights
 and widths, partial tiles, tile rows wider than a vector, bias, Relu and
-residual epilogues, a following convolution's padding).
+residual epilogues, a following convolution's padding), and Transposes
+that move the innermost axis, with ragged edges, of float and int32.
 Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
@@ -823,3 +824,28 @@ qdq_average_pool_case("qdq_average_pool_u8_3x3_pad", (1, 24, 17, 19), 3, 1,
                       1, np.uint8)
 qdq_average_pool_case("qdq_average_pool_s8_2x2_s2", (2, 16, 14, 14), 2, 2, 0,
                       np.int8)
+
+
+def transpose_case(name, shape, perm, dtype=np.float32):
+    """A Transpose that moves the innermost axis (kiln-lower-transposes' w x
+    w register tiles), its edges where the tiled extents are not multiples
+    of the tile, then Relu (or Neg) so that it is not the graph's last
+    copy."""
+    et = TensorProto.FLOAT if dtype == np.float32 else TensorProto.INT32
+    x = (rng.standard_normal(shape) * 100).astype(dtype)
+    op = "Relu" if dtype == np.float32 else "Neg"
+    y = np.transpose(x, perm)
+    y = np.maximum(y, 0) if dtype == np.float32 else -y
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=list(perm)),
+             helper.make_node(op, ["t"], ["y"])]
+    g = helper.make_graph(nodes, name, [vi("x", et, list(shape))],
+                          [vi("y", et, list(y.shape))])
+    save_case(name, g, [x], [y.astype(dtype)])
+
+
+# An attention's K^T, its sequence (20) not a multiple of 8; a matrix with
+# both tiled extents ragged; a 3-d rotation; whole tiles of int32.
+transpose_case("transpose_kt_seq20", (1, 20, 3, 24), (0, 2, 3, 1))
+transpose_case("transpose_2d_ragged", (13, 19), (1, 0))
+transpose_case("transpose_3d_rotate", (6, 10, 9), (2, 0, 1))
+transpose_case("transpose_int32", (16, 8), (1, 0), np.int32)

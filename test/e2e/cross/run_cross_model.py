@@ -72,6 +72,10 @@ def main():
     ap.add_argument("--mcpu", default="")
     ap.add_argument("--rtol", type=float, default=1e-3)
     ap.add_argument("--atol", type=float, default=1e-4)
+    ap.add_argument("--shuffles", action="store_true",
+                    help="a model that only moves data (a Transpose): "
+                         "expect NEON zip1/zip2 on .4s vectors instead of "
+                         "fmla or integer multiplies")
     args = ap.parse_args()
 
     name = os.path.basename(os.path.normpath(args.model))
@@ -101,11 +105,18 @@ def main():
     widening = sum(1 for m, _ in vector
                    if m in ("smull", "umull", "smull2", "umull2", "smlal",
                             "umlal", "smlal2", "umlal2", "mul", "mla"))
-    if fmla == 0 and widening == 0:
+    if args.shuffles:
+        zips = sum(1 for m, ops in vector
+                   if m in ("zip1", "zip2") and ".4s" in ops)
+        if zips == 0:
+            die(f"{lib} has no NEON zip1/zip2 on .4s vectors")
+        print(f"  {zips} NEON zip1/zip2 instructions")
+    elif fmla == 0 and widening == 0:
         die(f"{lib} has no NEON fmla on .4s vectors nor vector integer "
             "multiplies")
-    print(f"  {fmla} NEON fmla instructions, {widening} vector integer "
-          "multiplies")
+    else:
+        print(f"  {fmla} NEON fmla instructions, {widening} vector integer "
+              "multiplies")
 
     runner = os.path.join(args.work, "run_raw")
     run([CC, "-std=c99", "-O1", "-Wall", "-Werror",
