@@ -94,6 +94,38 @@ def FoldONNXConstants : Pass<"kiln-fold-onnx-constants", "mlir::func::FuncOp"> {
   }];
 }
 
+def FuseSoftmax : Pass<"kiln-fuse-softmax", "mlir::ModuleOp"> {
+  let summary = "Run a softmax's four passes over memory as one row kernel";
+  let description = [{
+    Before: on static f32 memrefs with contiguous rows, the chain ONNX's
+    Softmax along the last axis lowers to, in block order: a fill of the
+    rows' maxima with -inf, their reduction, exp(x - max), a fill of the
+    sums with 0, their reduction and the division by them; optionally
+    before it a multiplication of x by a positive constant or a division
+    by a power of two (an attention's 1 / sqrt(d)) whose result nothing
+    else reads. After: one loop over rows (through kiln_parallel_rows with
+    `parallel` when there are at least `parallel-min-work` elements), each
+    row read in `vector-width`-lane vectors for its maximum, then for
+    exp(x * scale - max * scale), written to the output and summed, then
+    the output scaled by 1 / sum; the chain's per-row and intermediate
+    buffers are gone.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"16",
+           "f32 lanes per vector register (a power of two)">,
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "run the rows through kiln_parallel_rows">,
+    Option<"parallelMinWork", "parallel-min-work", "int64_t",
+           /*default=*/"16384",
+           "the elements below which the rows stay on the calling thread">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::math::MathDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect",
+                           "mlir::vector::VectorDialect"];
+}
+
 def FuseElementwise : Pass<"kiln-fuse-elementwise", "mlir::func::FuncOp"> {
   let summary = "Fuse elementwise linalg ops without touching contractions";
   let description = [{

@@ -74,6 +74,10 @@ void buildBufferizationPipeline(OpPassManager &pm,
   // insert_slice leaves, which turns its copy into a self-copy: canonicalize
   // again to erase those, or they would stop the accumulator hoisting.
   pm.addPass(createCanonicalizerPass());
+  FuseSoftmaxOptions softmax;
+  softmax.vectorWidth = profile.vectorWidth;
+  softmax.parallel = profile.threads;
+  pm.addPass(createFuseSoftmax(softmax));
   LowerMatmulsOptions matmuls;
   matmuls.vectorWidth = profile.vectorWidth;
   matmuls.tileM = profile.tileM;

@@ -10,8 +10,9 @@ and models of opsets 6 to 11 as exporters of the time wrote them
 opset 8 Scan with a batch axis), and stride-1 3x3 convolutions of the
 sizes that Kiln runs as Winograd F(2x2, 3x3) and F(4x4, 3x3) (odd heights
 and widths, partial tiles, tile rows wider than a vector, bias, Relu and
-residual epilogues, a following convolution's padding), and Transposes
-that move the innermost axis, with ragged edges, of float and int32.
+residual epilogues, a following convolution's padding), Transposes
+that move the innermost axis, with ragged edges, of float and int32, and
+Softmax along the last axis after a scale, rows of any length, with -inf.
 Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
@@ -849,3 +850,36 @@ transpose_case("transpose_kt_seq20", (1, 20, 3, 24), (0, 2, 3, 1))
 transpose_case("transpose_2d_ragged", (13, 19), (1, 0))
 transpose_case("transpose_3d_rotate", (6, 10, 9), (2, 0, 1))
 transpose_case("transpose_int32", (16, 8), (1, 0), np.int32)
+
+
+def softmax_case(name, shape, scale=None, dtype=np.float32):
+    """Softmax along the last axis (kiln-fuse-softmax's row kernel), after
+    a multiplication or division by a constant (folded into the kernel's
+    reads when it is a positive factor or a power of two), rows of any
+    length, a masked position (-inf, as a causal mask leaves) in some."""
+    x = (rng.standard_normal(shape) * 4).astype(np.float32)
+    x.reshape(-1, shape[-1])[::3, -1] = -np.inf
+    nodes, inits, src = [], [], "x"
+    v = x.astype(np.float64)
+    if scale is not None:
+        op, c = scale
+        inits.append(numpy_helper.from_array(np.array(c, np.float32), "c"))
+        nodes.append(helper.make_node(op, ["x", "c"], ["xs"]))
+        xs = (x * np.float32(c)) if op == "Mul" else (x / np.float32(c))
+        v, src = xs.astype(np.float64), "xs"
+    nodes.append(helper.make_node("Softmax", [src], ["y"], axis=-1))
+    e = np.exp(v - v.max(axis=-1, keepdims=True))
+    y = (e / e.sum(axis=-1, keepdims=True)).astype(np.float32)
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))],
+                          [vi("y", F, list(shape))], inits)
+    save_case(name, g, [x], [y])
+
+
+# Attention's scores at sequence 37 (rows of four vectors and a tail of
+# five) scaled by 1/8; a factor; a division by 3 that stays its own pass;
+# short rows of one partial vector; many rows of 128.
+softmax_case("softmax_scores_div8", (1, 4, 37, 37), ("Div", 8.0))
+softmax_case("softmax_mul_factor", (2, 3, 5, 24), ("Mul", 0.3))
+softmax_case("softmax_div3", (6, 40), ("Div", 3.0))
+softmax_case("softmax_short_rows", (7, 3))
+softmax_case("softmax_rows128", (2, 4, 128, 128))
