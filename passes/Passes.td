@@ -94,6 +94,37 @@ def FoldONNXConstants : Pass<"kiln-fold-onnx-constants", "mlir::func::FuncOp"> {
   }];
 }
 
+def FuseRows : Pass<"kiln-fuse-rows", "mlir::ModuleOp"> {
+  let summary = "Run consecutive row-wise ops (LayerNorm's) piece by piece";
+  let description = [{
+    Before: runs of consecutive linalg.fill and linalg.generic ops on static
+    memrefs (allocations between them allowed), starting at a fill or a
+    reduction, that share a parallel loop of one range which every buffer
+    they touch indexes directly, at the same position in every op, or reads
+    whole without the run writing it; at least two ops, one a reduction.
+    After: one loop over pieces of that loop's range (the largest divisor
+    with at most `piece-work` iterations in a piece), each running the
+    run's ops on subviews of the piece, through kiln_parallel_rows with
+    `parallel` from `parallel-min-work` iterations; the allocations are
+    hoisted before it. Named ops (matmuls, convolutions) and generics with
+    compound indexing (windows) are not part of runs.
+  }];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"true",
+           "run the pieces through kiln_parallel_rows">,
+    Option<"parallelMinWork", "parallel-min-work", "int64_t",
+           /*default=*/"16384",
+           "the run's iterations (of its largest op) below which the pieces "
+           "stay on the calling thread">,
+    Option<"pieceWork", "piece-work", "int64_t", /*default=*/"4096",
+           "the most iterations of one op in a piece (a piece should stay "
+           "in L1)">
+  ];
+  let dependentDialects = ["mlir::func::FuncDialect",
+                           "mlir::memref::MemRefDialect",
+                           "mlir::scf::SCFDialect"];
+}
+
 def FuseSoftmax : Pass<"kiln-fuse-softmax", "mlir::ModuleOp"> {
   let summary = "Run a softmax's four passes over memory as one row kernel";
   let description = [{

@@ -78,6 +78,9 @@ void buildBufferizationPipeline(OpPassManager &pm,
   softmax.vectorWidth = profile.vectorWidth;
   softmax.parallel = profile.threads;
   pm.addPass(createFuseSoftmax(softmax));
+  FuseRowsOptions rows;
+  rows.parallel = profile.threads;
+  pm.addPass(createFuseRows(rows));
   LowerMatmulsOptions matmuls;
   matmuls.vectorWidth = profile.vectorWidth;
   matmuls.tileM = profile.tileM;
