@@ -37,23 +37,6 @@ using namespace mlir;
 
 namespace {
 
-/// The result position at which `map` uses loop `dim` as a plain dim, -1
-/// when it does not use it, or nothing when it uses it otherwise.
-std::optional<int64_t> positionOf(AffineMap map, unsigned dim) {
-  if (!map.isFunctionOfDim(dim))
-    return -1;
-  std::optional<int64_t> at;
-  for (auto [i, e] : llvm::enumerate(map.getResults())) {
-    if (!e.isFunctionOfDim(dim))
-      continue;
-    auto d = dyn_cast<AffineDimExpr>(e);
-    if (!d || at)
-      return std::nullopt;
-    at = i;
-  }
-  return at;
-}
-
 /// A run of ops to go piece by piece, and where each buffer is cut.
 struct Run {
   SmallVector<linalg::LinalgOp> ops;
@@ -103,7 +86,7 @@ bool extend(Run &run, linalg::LinalgOp op) {
       if (!isa<MemRefType>(v.getType()))
         continue;
       std::optional<int64_t> at =
-          positionOf(op.getMatchingIndexingMap(&operand), d);
+          kiln::positionOf(op.getMatchingIndexingMap(&operand), d);
       // A reduction reads nothing whole (that would be a contraction).
       if (!at || (*at < 0 &&
                   (op.isDpsInit(&operand) || op.getNumReductionLoops() > 0))) {
@@ -249,16 +232,7 @@ struct FuseRowsPass : kiln::impl::FuseRowsBase<FuseRowsPass> {
           mapping.map(v, mems[i]);
           continue;
         }
-        auto type = cast<MemRefType>(v.getType());
-        SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-        SmallVector<OpFoldResult> sizes,
-            strides(type.getRank(), b.getIndexAttr(1));
-        for (int64_t s : type.getShape())
-          sizes.push_back(b.getIndexAttr(s));
-        offsets[at] = offset;
-        sizes[at] = b.getIndexAttr(size);
-        mapping.map(v, b.create<memref::SubViewOp>(l, mems[i], offsets, sizes,
-                                                   strides));
+        mapping.map(v, kiln::pieceView(b, l, mems[i], at, offset, size));
       }
       for (linalg::LinalgOp op : run.ops)
         b.clone(*op, mapping);

@@ -13,6 +13,33 @@ using namespace mlir;
 
 namespace kiln {
 
+std::optional<int64_t> positionOf(AffineMap map, unsigned dim) {
+  if (!map.isFunctionOfDim(dim))
+    return -1;
+  std::optional<int64_t> at;
+  for (auto [i, e] : llvm::enumerate(map.getResults())) {
+    if (!e.isFunctionOfDim(dim))
+      continue;
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d || at)
+      return std::nullopt;
+    at = i;
+  }
+  return at;
+}
+
+Value pieceView(OpBuilder &b, Location loc, Value mem, int64_t position,
+                Value offset, int64_t size) {
+  auto type = cast<MemRefType>(mem.getType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes, strides(type.getRank(), b.getIndexAttr(1));
+  for (int64_t s : type.getShape())
+    sizes.push_back(b.getIndexAttr(s));
+  offsets[position] = offset;
+  sizes[position] = b.getIndexAttr(size);
+  return b.create<memref::SubViewOp>(loc, mem, offsets, sizes, strides);
+}
+
 bool hasStaticStrides(Value value) {
   auto type = dyn_cast<MemRefType>(value.getType());
   SmallVector<int64_t> strides;
@@ -27,8 +54,7 @@ bool isStaticMemRef(Value value) {
     return false;
   SmallVector<int64_t> strides;
   int64_t offset;
-  (void)getStridesAndOffset(cast<MemRefType>(value.getType()), strides,
-                            offset);
+  (void)getStridesAndOffset(cast<MemRefType>(value.getType()), strides, offset);
   return !ShapedType::isDynamic(offset);
 }
 
@@ -54,8 +80,7 @@ func::FuncOp createRowsFunction(func::FuncOp parent, Location loc,
   OpBuilder fb(fn.getContext());
   fb.setInsertionPointToStart(fn.addEntryBlock());
   ArrayRef<BlockArgument> args = fn.getArguments();
-  body(fb, loc, args.take_front(memrefs.size()),
-       args.take_back(4));
+  body(fb, loc, args.take_front(memrefs.size()), args.take_back(4));
   fb.create<func::ReturnOp>(loc);
   return fn;
 }

@@ -13,7 +13,10 @@
 #define KILN_PASSES_PARALLELROWS_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/AffineMap.h"
 #include "mlir/IR/Builders.h"
+
+#include <optional>
 
 namespace kiln {
 
@@ -23,6 +26,17 @@ bool hasStaticStrides(mlir::Value value);
 /// True for a memref that a function can take as a bare pointer: a static
 /// shape, strides and offset.
 bool isStaticMemRef(mlir::Value value);
+
+/// The result position at which `map` uses loop `dim` as a plain dim, -1
+/// when it does not use the dim at all, or nothing when it uses it in a
+/// compound expression or more than once: how an operand is cut along a
+/// loop that is split into pieces.
+std::optional<int64_t> positionOf(mlir::AffineMap map, unsigned dim);
+
+/// `mem` cut to [offset, offset + size) at dimension `position`, whole in
+/// the others: the piece of a buffer that a piece of the loop touches.
+mlir::Value pieceView(mlir::OpBuilder &b, mlir::Location loc, mlir::Value mem,
+                      int64_t position, mlir::Value offset, int64_t size);
 
 /// The runtime's KILN_ROWS_BUFFERS: memrefs a rows function takes.
 constexpr unsigned kRowsBuffers = 8;
@@ -39,8 +53,7 @@ using RowsBodyFn = llvm::function_ref<void(
 mlir::func::FuncOp createRowsFunction(mlir::func::FuncOp parent,
                                       mlir::Location loc,
                                       mlir::TypeRange memrefs,
-                                      llvm::StringRef suffix,
-                                      RowsBodyFn body);
+                                      llvm::StringRef suffix, RowsBodyFn body);
 
 /// Calls `fn` over [0, n) through the runtime's kiln_parallel_rows with the
 /// memrefs (those `fn` was made for) and x, y.

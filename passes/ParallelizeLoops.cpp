@@ -28,24 +28,6 @@ using namespace mlir;
 
 namespace {
 
-/// The result position at which `map` uses loop `dim` as a plain dim, -1
-/// when it does not use the dim at all, or nothing when it uses it in a
-/// compound expression or more than once.
-std::optional<int64_t> positionOf(AffineMap map, unsigned dim) {
-  if (!map.isFunctionOfDim(dim))
-    return -1;
-  std::optional<int64_t> at;
-  for (auto [i, e] : llvm::enumerate(map.getResults())) {
-    if (!e.isFunctionOfDim(dim))
-      continue;
-    auto d = dyn_cast<AffineDimExpr>(e);
-    if (!d || at)
-      return std::nullopt;
-    at = i;
-  }
-  return at;
-}
-
 struct ParallelizeLoopsPass
     : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsPass> {
   using ParallelizeLoopsBase::ParallelizeLoopsBase;
@@ -76,7 +58,7 @@ struct ParallelizeLoopsPass
         if (!isa<MemRefType>(operand.get().getType()))
           continue;
         std::optional<int64_t> at =
-            positionOf(op.getMatchingIndexingMap(&operand), d);
+            kiln::positionOf(op.getMatchingIndexingMap(&operand), d);
         direct &= at && (*at >= 0 || !op.isDpsInit(&operand));
       }
       if (!direct)
@@ -159,22 +141,13 @@ struct ParallelizeLoopsPass
               continue;
             }
             Value mem = mems[llvm::find(buffers, v) - buffers.begin()];
-            int64_t at = *positionOf(op.getMatchingIndexingMap(&operand), *dim);
+            int64_t at =
+                *kiln::positionOf(op.getMatchingIndexingMap(&operand), *dim);
             if (at < 0) {
               mapping.map(v, mem);
               continue;
             }
-            auto type = cast<MemRefType>(v.getType());
-            SmallVector<OpFoldResult> offsets(type.getRank(),
-                                              b.getIndexAttr(0));
-            SmallVector<OpFoldResult> sizes, strides(type.getRank(),
-                                                     b.getIndexAttr(1));
-            for (int64_t s : type.getShape())
-              sizes.push_back(b.getIndexAttr(s));
-            offsets[at] = offset;
-            sizes[at] = b.getIndexAttr(size);
-            mapping.map(v, b.create<memref::SubViewOp>(l, mem, offsets, sizes,
-                                                       strides));
+            mapping.map(v, kiln::pieceView(b, l, mem, at, offset, size));
           }
           b.clone(*op, mapping);
         });
