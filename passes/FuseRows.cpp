@@ -117,25 +117,24 @@ bool extend(Run &run, linalg::LinalgOp op) {
   return false;
 }
 
-bool isReduction(Operation *op) {
-  auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  return linalgOp && linalgOp.getNumReductionLoops() > 0;
+bool isReduction(linalg::LinalgOp op) {
+  return op && op.getNumReductionLoops() > 0;
 }
 
 /// The runs in `block`: from a fill or a reduction, as long as ops extend
 /// it (allocations between them are hoisted), ending at its last op that
-/// is not a fill of what nothing later in the run reads (a matmul's
-/// initializer, say), with a reduction and another op.
+/// is not a fill (a trailing fill is a matmul's initializer, say), with a
+/// reduction and another op.
 SmallVector<Run> findRuns(Block &block) {
   SmallVector<Run> runs;
   for (auto it = block.begin(); it != block.end();) {
     Operation *start = &*it;
-    if (!isa<linalg::FillOp>(start) && !isReduction(start)) {
+    if (!isa<linalg::FillOp>(start) &&
+        !isReduction(dyn_cast<linalg::LinalgOp>(start))) {
       ++it;
       continue;
     }
     Run run;
-    auto end = it;
     for (auto next = it; next != block.end(); ++next) {
       if (isa<memref::AllocOp>(&*next)) {
         run.allocs.push_back(&*next);
@@ -144,30 +143,24 @@ SmallVector<Run> findRuns(Block &block) {
       auto op = dyn_cast<linalg::LinalgOp>(&*next);
       if (!op || !extend(run, op))
         break;
-      end = std::next(next);
     }
     // Trailing fills are someone else's initializers.
     while (!run.ops.empty() && isa<linalg::FillOp>(run.ops.back()))
       run.ops.pop_back();
-    if (!run.ops.empty())
-      end = std::next(run.ops.back()->getIterator());
-    // Allocations after the last op stay.
-    llvm::erase_if(run.allocs, [&](Operation *alloc) {
-      return run.ops.empty() || run.ops.back()->isBeforeInBlock(alloc);
-    });
-    if (run.ops.size() >= 2 && llvm::any_of(run.ops, [](linalg::LinalgOp op) {
-          return op.getNumReductionLoops() > 0;
-        })) {
-      // Recompute the cuts of the ops kept.
-      Run kept;
-      for (linalg::LinalgOp op : run.ops)
-        (void)extend(kept, op);
-      kept.allocs = run.allocs;
-      runs.push_back(std::move(kept));
-      it = end;
-    } else {
+    if (run.ops.size() < 2 || llvm::none_of(run.ops, isReduction)) {
       ++it;
+      continue;
     }
+    // The ops kept, with their cuts recomputed (the dropped fills' buffers
+    // gone), and the allocations before the last of them.
+    Run kept;
+    for (linalg::LinalgOp op : run.ops)
+      (void)extend(kept, op);
+    for (Operation *alloc : run.allocs)
+      if (alloc->isBeforeInBlock(run.ops.back()))
+        kept.allocs.push_back(alloc);
+    it = std::next(run.ops.back()->getIterator());
+    runs.push_back(std::move(kept));
   }
   return runs;
 }

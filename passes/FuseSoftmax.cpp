@@ -135,6 +135,18 @@ Operation *previous(Operation *op) {
   return before;
 }
 
+/// The generic before `op` (past allocations) if it reduces `in` along its
+/// rows into `out` with OpTy, or null.
+template <typename OpTy>
+linalg::GenericOp rowReductionBefore(Operation *op, Value in, Value out) {
+  auto r = dyn_cast_or_null<linalg::GenericOp>(previous(op));
+  if (!r || !reducesLast(r) || r.getNumDpsInputs() != 1 ||
+      r.getDpsInputs()[0] != in || r.getDpsInits()[0] != out ||
+      !mapsAre(r, {1}) || !bodyIs<OpTy>(r, 0, 1, true))
+    return nullptr;
+  return r;
+}
+
 /// The chain ending at the division `div`, or nothing.
 std::optional<Softmax> match(linalg::GenericOp div) {
   // y = e / s, s per row.
@@ -147,10 +159,8 @@ std::optional<Softmax> match(linalg::GenericOp div) {
   if (shape.empty() || !isPlainRows(e, shape) || !isPlainRows(y, shape))
     return std::nullopt;
   // s = sum of e along rows, from 0.
-  auto sum = dyn_cast_or_null<linalg::GenericOp>(previous(div));
-  if (!sum || !reducesLast(sum) || sum.getNumDpsInputs() != 1 ||
-      sum.getDpsInputs()[0] != e || sum.getDpsInits()[0] != s ||
-      !mapsAre(sum, {1}) || !bodyIs<arith::AddFOp>(sum, 0, 1, true))
+  linalg::GenericOp sum = rowReductionBefore<arith::AddFOp>(div, e, s);
+  if (!sum)
     return std::nullopt;
   Operation *sumFill = previous(sum);
   std::optional<double> zero = fillOf(sumFill, s);
@@ -174,10 +184,8 @@ std::optional<Softmax> match(linalg::GenericOp div) {
   if (!isPlainRows(x, shape))
     return std::nullopt;
   // m = max of x along rows, from -inf (or the lowest float).
-  auto max = dyn_cast_or_null<linalg::GenericOp>(previous(exp));
-  if (!max || !reducesLast(max) || max.getNumDpsInputs() != 1 ||
-      max.getDpsInputs()[0] != x || max.getDpsInits()[0] != m ||
-      !mapsAre(max, {1}) || !bodyIs<arith::MaximumFOp>(max, 0, 1, true))
+  linalg::GenericOp max = rowReductionBefore<arith::MaximumFOp>(exp, x, m);
+  if (!max)
     return std::nullopt;
   Operation *maxFill = previous(max);
   std::optional<double> lowest = fillOf(maxFill, m);
@@ -267,19 +275,6 @@ struct RowEmitter {
         loc, type, DenseElementsAttr::get(type, b.getF32FloatAttr(v)));
   }
 
-  /// Halves `v` down to one lane with `combine`.
-  Value across(Value v, function_ref<Value(Value, Value)> combine) {
-    for (int64_t width = vw; width > 1; width /= 2) {
-      auto half = [&](int64_t offset) -> Value {
-        return b.create<vector::ExtractStridedSliceOp>(
-            loc, v, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{width / 2},
-            ArrayRef<int64_t>{1});
-      };
-      v = combine(half(width / 2), half(0));
-    }
-    return b.create<vector::ExtractOp>(loc, v, ArrayRef<int64_t>{0});
-  }
-
   /// `body(acc, column, lanes)` over the row's vectors, the last one
   /// `lanes` wide when the row is ragged, threading one vector through.
   Value overRow(Value acc, function_ref<Value(Value, Value, int64_t)> body) {
@@ -321,7 +316,7 @@ struct RowEmitter {
       Value v = keep(lanes.load(in, {r, c}, n), splat(-inf), n);
       return b.create<arith::MaximumFOp>(loc, v, acc);
     });
-    Value m = across(maxima, [&](Value x, Value y) {
+    Value m = lanes.across(maxima, [&](Value x, Value y) {
       return b.create<arith::MaximumFOp>(loc, x, y);
     });
     Value mv = scaled(b.create<vector::BroadcastOp>(loc, lanes.type(), m));
@@ -332,7 +327,7 @@ struct RowEmitter {
       lanes.store(e, out, {r, c}, n);
       return b.create<arith::AddFOp>(loc, keep(e, splat(0.0), n), acc);
     });
-    Value sum = across(sums, [&](Value x, Value y) {
+    Value sum = lanes.across(sums, [&](Value x, Value y) {
       return b.create<arith::AddFOp>(loc, x, y);
     });
     Value inv = b.create<arith::DivFOp>(
@@ -379,7 +374,6 @@ struct FuseSoftmaxPass : kiln::impl::FuseSoftmaxBase<FuseSoftmaxPass> {
       return b.create<memref::CollapseShapeOp>(loc, v, groups);
     };
     Value in = flat(sm.input), out = flat(sm.output);
-    RowEmitter emitter{b, loc, vectorWidth, length, sm.factor};
     if (parallel && rows > 1 && rows * length >= parallelMinWork &&
         kiln::isStaticMemRef(in) && kiln::isStaticMemRef(out)) {
       func::FuncOp fn = kiln::createRowsFunction(
@@ -394,8 +388,9 @@ struct FuseSoftmaxPass : kiln::impl::FuseSoftmaxBase<FuseSoftmaxPass> {
       kiln::emitParallelRows(b, loc, fn, ValueRange{in, out}, zero, zero,
                              b.create<arith::ConstantIndexOp>(loc, rows));
     } else {
-      emitter.rows(in, out, b.create<arith::ConstantIndexOp>(loc, 0),
-                   b.create<arith::ConstantIndexOp>(loc, rows));
+      RowEmitter{b, loc, vectorWidth, length, sm.factor}.rows(
+          in, out, b.create<arith::ConstantIndexOp>(loc, 0),
+          b.create<arith::ConstantIndexOp>(loc, rows));
     }
     // The chain, then the buffers only it used.
     llvm::SetVector<Operation *> allocs;

@@ -360,15 +360,9 @@ private:
     Value total = acc[0];
     for (int64_t u = 1; u < accs; ++u)
       total = combine(acc[u], total);
-    for (int64_t width = vw; width > 1; width /= 2) {
-      auto half = [&](int64_t offset) {
-        return b.create<vector::ExtractStridedSliceOp>(
-            loc, total, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{width / 2},
-            ArrayRef<int64_t>{1});
-      };
-      total = rebuild(r.combiner, {half(width / 2), half(0)});
-    }
-    Value lane = b.create<vector::ExtractOp>(loc, total, ArrayRef<int64_t>{0});
+    Value lane = lanes.across(total, [&](Value x, Value y) {
+      return rebuild(r.combiner, {x, y});
+    });
 
     OpOperand *init = op.getDpsInitOperand(0);
     SmallVector<Value> at0 = indices(op.getMatchingIndexingMap(init), ivs);

@@ -72,6 +72,23 @@ public:
         loc, upTo, b.create<mlir::arith::XOrIOp>(loc, before, ones));
   }
 
+  /// The lanes of `v` (a vector of this width) combined into one scalar:
+  /// halves combined with `combine` until one lane is left.
+  mlir::Value across(
+      mlir::Value v,
+      llvm::function_ref<mlir::Value(mlir::Value, mlir::Value)> combine) const {
+    for (int64_t w = width; w > 1; w /= 2) {
+      auto half = [&](int64_t offset) -> mlir::Value {
+        return b.create<mlir::vector::ExtractStridedSliceOp>(
+            loc, v, llvm::ArrayRef<int64_t>{offset},
+            llvm::ArrayRef<int64_t>{w / 2}, llvm::ArrayRef<int64_t>{1});
+      };
+      v = combine(half(w / 2), half(0));
+    }
+    return b.create<mlir::vector::ExtractOp>(loc, v,
+                                             llvm::ArrayRef<int64_t>{0});
+  }
+
   mlir::Value zeros() const {
     return b.create<mlir::arith::ConstantOp>(
         loc, type(), mlir::cast<mlir::TypedAttr>(b.getZeroAttr(type())));

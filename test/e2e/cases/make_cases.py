@@ -852,7 +852,7 @@ transpose_case("transpose_3d_rotate", (6, 10, 9), (2, 0, 1))
 transpose_case("transpose_int32", (16, 8), (1, 0), np.int32)
 
 
-def softmax_case(name, shape, scale=None, dtype=np.float32):
+def softmax_case(name, shape, scale=None):
     """Softmax along the last axis (kiln-fuse-softmax's row kernel), after
     a multiplication or division by a constant (folded into the kernel's
     reads when it is a positive factor or a power of two), rows of any
