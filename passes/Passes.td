@@ -442,7 +442,9 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
     window [KH, KW], output [N, C, OH, OW] holding the initial value). After:
     scf loops over planes (image, channel) and output rows, and per row
     vectors of `vector-width` outputs that combine the whole window (with
-    vector.fma, or the max or sum) before one store (the last vector masked;
+    vector.fma, or the max or sum) before one store (the last vector masked,
+    but for whole-vector reads of the input rows in the rows before a
+    plane's last, and with `blend-stores` a blend there instead;
     stride 2 and more read the span and shuffle; stride 1 shifts lanes out
     of one read of the row's span, or with `tap-loads` loads each tap). The
     planes run through kiln_parallel_rows when `parallel` is set, the window
@@ -462,6 +464,12 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
            "unaligned one) rather than shifting lanes out of one read of "
            "the row: for AVX2, whose shifts across two vectors take two or "
            "three shuffles across the 128-bit halves">,
+    Option<"blendStores", "blend-stores", "bool", /*default=*/"false",
+           "store a row's last vector, in the rows before a plane's last, "
+           "as a load, a select and a store rather than a masked store (the "
+           "lanes past the row are the plane's next row, which the same "
+           "thread writes later): for cores whose masked stores are slow "
+           "(AMD Zen 1-3)">,
     Option<"parallelMinWork", "parallel-min-work", "int64_t",
            /*default=*/"65536",
            "the output elements times window elements below which the "

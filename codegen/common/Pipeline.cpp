@@ -98,6 +98,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   windows.vectorWidth = profile.vectorWidth;
   windows.parallel = profile.threads;
   windows.tapLoads = profile.costlyLaneShifts;
+  windows.blendStores = profile.slowMaskedStores;
   pm.addPass(createLowerWindows(windows));
   if (profile.threads)
     pm.addPass(createParallelizeLoops());

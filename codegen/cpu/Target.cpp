@@ -72,7 +72,9 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
         profile.int8Dot = "maddubs";
       // Zen 1-3 (Zen 4 has AVX-512): MobileNetV2's expansion convolutions
       // into padded 28x28, 14x14 and 7x7 planes spent half their time in
-      // the masked stores of the vectors across lines.
+      // the masked stores of the vectors across lines; its depthwise
+      // convolutions' row ends are blends too (with whole-vector reads of
+      // the input rows: those layers about a fifth faster).
       profile.slowMaskedStores = machine.getTargetCPU().starts_with("znver");
       // A stride-1 window's three taps as three loads, not two shifts of
       // two or three shuffles each: MobileNetV2's stride-1 depthwise

@@ -1,23 +1,26 @@
 // RUN: kiln-opt %s --kiln-lower-windows="parallel=false" --canonicalize --cse | FileCheck %s
 // RUN: kiln-opt %s --kiln-lower-windows="parallel-min-work=0" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // RUN: kiln-opt %s --kiln-lower-windows="parallel=false vector-width=8 tap-loads" --canonicalize --cse | FileCheck %s --check-prefix=TAPS
+// RUN: kiln-opt %s --kiln-lower-windows="parallel=false blend-stores" --canonicalize --cse | FileCheck %s --check-prefix=BLEND
 // A 3x3 stride-2 depthwise conv over 4 channels, 20 outputs a row: per
 // channel the 9 weights are broadcast once; per row one full vector of 16
 // and a masked one of 4 accumulate all 9 taps. Each input row is read once
 // per vector, the 33 elements its taps cover (16 + 16 + 1 masked): taps 0
 // and 1 are its even and odd elements, tap 2 the even ones a lane down,
-// the last lane from the third vector.
+// the last lane from the third vector. In rows 0 to 18 that third vector is
+// read whole (its lanes past the row are the plane's next row, never used);
+// the last row, whose next may be another plane's, reads it masked.
 
 // CHECK-LABEL: func @depthwise
 // CHECK-DAG: %[[M1:.*]] = arith.constant dense<[true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false]> : vector<16xi1>
 // CHECK-DAG: %[[M4:.*]] = arith.constant dense<[true, true, true, true, false
 // CHECK: scf.for %[[P:.*]] = %c0 to %c4 step %c1
 // CHECK-COUNT-9: vector.broadcast
-// CHECK:   scf.for %[[OH:.*]] = %c0 to %c20 step %c1
+// CHECK:   scf.for %[[OH:.*]] = %c0 to %c19 step %c1
 // CHECK:     %[[ACC:.*]] = vector.load %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c0] : memref<1x4x1x20x20xf32>, vector<16xf32>
 // CHECK:     %[[S0:.*]] = vector.load %arg0[{{.*}}, %c0]
 // CHECK:     %[[S1:.*]] = vector.load %arg0[{{.*}}, %c16]
-// CHECK:     %[[S2:.*]] = vector.maskedload %arg0[{{.*}}, %c32], %[[M1]]
+// CHECK:     %[[S2:.*]] = vector.load %arg0[{{.*}}, %c32]
 // CHECK:     %[[EVEN:.*]] = vector.shuffle %[[S0]], %[[S1]] [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
 // CHECK:     %[[ODD:.*]] = vector.shuffle %[[S0]], %[[S1]] [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
 // CHECK:     %[[TAP2:.*]] = vector.shuffle %[[EVEN]], %[[S2]] [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
@@ -28,7 +31,23 @@
 // CHECK:     vector.store %{{.*}}, %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c0]
 // CHECK-COUNT-9: vector.fma
 // CHECK:     vector.maskedstore %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c16], %[[M4]]
+// CHECK:   }
+// CHECK:   vector.load %arg2[%{{.*}}, %{{.*}}, %c0, %c19, %c0]
+// CHECK:   vector.maskedload %arg0[%{{.*}}, %{{.*}}, %c38, %c32], %[[M1]]
+// CHECK:   vector.maskedstore %arg2[%{{.*}}, %{{.*}}, %c0, %c19, %c16], %[[M4]]
 // CHECK-NOT: linalg.generic
+
+// With blend-stores (AMD Zen's masked stores are slow), a row end before
+// the plane's last is a load of the whole vector, a select and a store;
+// the last row's stays masked.
+// BLEND-LABEL: func @depthwise
+// BLEND-DAG: %[[M4:.*]] = arith.constant dense<[true, true, true, true, false
+// BLEND:   scf.for %[[OH:.*]] = %c0 to %c19 step %c1
+// BLEND:     %[[OLD:.*]] = vector.load %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c16] : memref<1x4x1x20x20xf32>, vector<16xf32>
+// BLEND:     %[[BOTH:.*]] = arith.select %[[M4]], %{{.*}}, %[[OLD]]
+// BLEND:     vector.store %[[BOTH]], %arg2[%{{.*}}, %{{.*}}, %c0, %[[OH]], %c16]
+// BLEND:   }
+// BLEND:   vector.maskedstore %arg2[%{{.*}}, %{{.*}}, %c0, %c19, %c16], %[[M4]]
 
 // In parallel the planes are a function that kiln_parallel_rows runs.
 // PAR: func.func private @depthwise_depthwise0_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
@@ -65,10 +84,10 @@ func.func @depthwise(%x: memref<1x4x41x41xf32>, %w: memref<4x1x1x3x3xf32>, %y: m
 // CHECK: scf.for
 // CHECK: %[[OUT:.*]] = vector.load %arg2
 // CHECK: %[[ACC:.*]] = arith.addf %[[OUT]], %[[SHIFTS]] : vector<16xf32>
-// Stride 1: an input row's two vectors read once, taps 1 and 2 those lanes
-// shifted by one and two.
+// Stride 1: an input row's two vectors read once (the second whole, but
+// in the last row), taps 1 and 2 those lanes shifted by one and two.
 // CHECK: %[[X:.*]] = vector.load %arg0{{.*}} : memref<1x4x22x22xi8>, vector<16xi8>
-// CHECK: %[[X1:.*]] = vector.maskedload %arg0{{.*}} : memref<1x4x22x22xi8>, vector<16xi1>, vector<16xi8> into vector<16xi8>
+// CHECK: %[[X1:.*]] = vector.load %arg0{{.*}} : memref<1x4x22x22xi8>, vector<16xi8>
 // CHECK: vector.shuffle %[[X]], %[[X1]] [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
 // CHECK: vector.shuffle %[[X]], %[[X1]] [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
 // CHECK: %[[XF:.*]] = arith.uitofp %[[X]] : vector<16xi8> to vector<16xf32>
@@ -323,7 +342,8 @@ func.func @depthwise_padded_overlap(%in: memref<1x2x5x4xf32>, %w: memref<2x1x1x3
 }
 
 // A stride-1 3x3 depthwise conv, 16 outputs a row. By default each input
-// row is read once per vector (16 lanes and 2 masked) and taps 1 and 2 are
+// row is read once per vector (16 lanes and 16 more, of which 2 are the
+// row's: masked in the plane's last row) and taps 1 and 2 are
 // its lanes shifted down one and two. With tap-loads (AVX2's 8 lanes, whose
 // shifts cross the 128-bit halves) each tap is a load of its own: for each
 // of the row's two vectors, three loads of each of the three input rows,
@@ -331,11 +351,11 @@ func.func @depthwise_padded_overlap(%in: memref<1x2x5x4xf32>, %w: memref<2x1x1x3
 // CHECK-LABEL: func @depthwise_stride1
 // CHECK-DAG: %[[M2:.*]] = arith.constant dense<[true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false]> : vector<16xi1>
 // CHECK:     %[[S0:.*]] = vector.load %arg0[{{.*}}, %c0]
-// CHECK:     %[[S1:.*]] = vector.maskedload %arg0[{{.*}}, %c16], %[[M2]]
+// CHECK:     %[[S1:.*]] = vector.load %arg0[{{.*}}, %c16]
 // CHECK:     vector.shuffle %[[S0]], %[[S1]] [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
 // CHECK:     vector.shuffle %[[S0]], %[[S1]] [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]
 // TAPS-LABEL: func @depthwise_stride1
-// TAPS:     scf.for %{{.*}} = %c0 to %c4 step %c1
+// TAPS:     scf.for %{{.*}} = %c0 to %c3 step %c1
 // TAPS:       scf.for %[[V:.*]] = %c0 to %c2 step %c1
 // TAPS:         %[[W0:.*]] = arith.muli %[[V]], %c8
 // TAPS:         %[[R0:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %[[W0]]] : memref<1x2x6x18xf32>, vector<8xf32>

@@ -532,6 +532,48 @@ conv_tail_case("conv3x3_s2_7x7_dot_tail", (1, 30, 14, 14), 128, 3, 2, 1, "clip")
 conv_tail_case("conv1x1_in_place_b", (1, 64, 30, 30), 96, 1, 1, 0, "clip")
 
 
+# f32 depthwise convolutions (group = channels) over planes whose rows are
+# not a whole number of vectors: in the rows before a plane's last,
+# kiln-lower-windows reads each input row's last vector whole (the lanes
+# past it from the plane's next row, never used) and, on AMD Zen
+# (blend-stores), stores each output row's last vector as a blend with the
+# next row, which the same thread writes after; the plane's last row stays
+# masked. Many channels, so that the threads (cases.threads) split the
+# planes; MobileNetV2's Clip after, or none.
+def conv_depthwise_case(name, shape, k, stride, pad, clip):
+    n, c, h, wd = shape
+    xt = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((c, 1, k, k)).astype(np.float32)
+    bias = rng.standard_normal(c).astype(np.float32)
+    xp = np.pad(xt.astype(np.float64), ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(2, 3))
+    win = win[:, :, ::stride, ::stride]
+    y = np.einsum("nchwij,cij->nchw", win, w[:, 0].astype(np.float64))
+    y += bias.astype(np.float64)[None, :, None, None]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c" if clip else "y"],
+                              kernel_shape=[k, k], strides=[stride, stride],
+                              pads=[pad] * 4, group=c)]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "b")]
+    if clip:
+        inits += [numpy_helper.from_array(np.float32(0), "lo"),
+                  numpy_helper.from_array(np.float32(6), "hi")]
+        nodes.append(helper.make_node("Clip", ["c", "lo", "hi"], ["y"]))
+        y = np.clip(y, 0, 6)
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))],
+                          [vi("y", F, list(y.shape))], inits)
+    save_case(name, g, [xt], [y.astype(np.float32)])
+
+
+conv_depthwise_case("conv_depthwise_7x7_clip", (1, 96, 7, 7), 3, 1, 1, True)
+conv_depthwise_case("conv_depthwise_s2_14x14", (1, 64, 14, 14), 3, 2, 1, False)
+conv_depthwise_case("conv_depthwise_13x29", (2, 40, 13, 29), 3, 1, 1, True)
+conv_depthwise_case("conv_depthwise_s2_28x28_clip", (1, 48, 28, 28), 3, 2, 1, True)
+# Two output rows (the first runs on, the second is the plane's last), and
+# input rows narrower than a vector (every row masked).
+conv_depthwise_case("conv_depthwise_two_rows", (1, 64, 4, 19), 3, 1, 0, False)
+conv_depthwise_case("conv_depthwise_5x5", (1, 64, 5, 5), 3, 1, 1, True)
+
+
 # 8-bit convolutions (QLinearConv with constant, symmetric signed weights:
 # the 8-bit kernel path). The reference is integer arithmetic: the exact
 # i32 sum, then requantized as ONNX Runtime does, in f32.
