@@ -332,9 +332,9 @@ private:
     SmallVector<Value> pieces;
     for (int64_t p = 0; p <= s.sw; ++p) {
       Value iw = b.create<arith::AddIOp>(loc, iw0, index(p * s.vw));
-      pieces.push_back(in.load(
-          x, {ni, ci, ih, iw},
-          readLanes(std::clamp<int64_t>(span - p * s.vw, 0, s.vw))));
+      pieces.push_back(
+          in.load(x, {ni, ci, ih, iw},
+                  readLanes(std::clamp<int64_t>(span - p * s.vw, 0, s.vw))));
     }
     auto shuffle = [&](Value a, Value c, function_ref<int64_t(int64_t)> id) {
       SmallVector<int64_t> ids;
