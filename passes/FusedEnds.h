@@ -51,8 +51,8 @@ public:
   /// epilogue's output may have gaps between the kernel's columns' lines
   /// (the interior of a padded buffer).
   static FusedEnds match(mlir::OpBuilder &b, mlir::Operation *kernel,
-                         mlir::Value out, mlir::ValueRange inputs,
-                         int64_t rows, bool gappedResult = false);
+                         mlir::Value out, mlir::ValueRange inputs, int64_t rows,
+                         bool gappedResult = false);
 
   bool hasInit() const { return initOp != nullptr; }
   bool hasEpilogue() const { return epilogue != nullptr; }
@@ -113,18 +113,23 @@ private:
   /// Forgets a (partly) matched epilogue; its reshaped views stay unused.
   void dropEpilogue();
 
+  /// Stores the lanes of `value` in `mask` (all of its first `lanes`
+  /// without one) at flat index `at` of the gapped result.
+  void storeLine(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
+                 mlir::Value at, mlir::Value mask, int64_t lanes) const;
+
   mlir::Operation *initOp = nullptr;
-  mlir::Value fillValue;    // linalg.fill's value (a constant), or
-  mlir::Value bias;         // the broadcast's input
-  mlir::AffineMap biasMap;  // over out's root dims, using row dims only
+  mlir::Value fillValue;   // linalg.fill's value (a constant), or
+  mlir::Value bias;        // the broadcast's input
+  mlir::AffineMap biasMap; // over out's root dims, using row dims only
   llvm::SmallVector<int64_t> rowDims; // the root's dims that make a row
 
-  mlir::linalg::LinalgOp epilogue; // a linalg.generic or linalg.copy
-  unsigned accArg = 0;                    // the block argument fed by R
-  llvm::SmallVector<unsigned> otherArgs;  // block arguments of `others`
+  mlir::linalg::LinalgOp epilogue;       // a linalg.generic or linalg.copy
+  unsigned accArg = 0;                   // the block argument fed by R
+  llvm::SmallVector<unsigned> otherArgs; // block arguments of `others`
   llvm::SmallVector<mlir::Value> others;
-  llvm::SmallVector<Gaps> otherGaps;      // per other operand
-  mlir::Value result; // gapped: a flat view of all of its span
+  llvm::SmallVector<Gaps> otherGaps; // per other operand
+  mlir::Value result;                // gapped: a flat view of all of its span
   bool gapped = false;
   bool blendStores = false;
   Gaps gaps;

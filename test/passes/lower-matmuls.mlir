@@ -240,6 +240,42 @@ func.func @shared_buffer(%w: memref<16x32xf32>, %x: memref<32x64xf32>, %bias: me
   return
 }
 
+// Lines of 20 columns, wider than a vector of 16: a vector that may cross
+// a line (column 16, 32, 48 ...: not a multiple of 20) mostly lies in one,
+// and is then one store, past a branch on where it starts in its line;
+// otherwise a masked store per line it touches.
+// CHECK-LABEL: func @padded_wide_lines
+// CHECK: %[[FLAT:.*]] = memref.reinterpret_cast
+// CHECK: scf.for
+// CHECK: %[[V:.*]] = arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: %[[IN:.*]] = arith.remsi %{{.*}}, %c20 : index
+// CHECK: %[[END:.*]] = arith.addi %[[IN]], %c16 : index
+// CHECK: %[[ONE:.*]] = arith.cmpi sle, %[[END]], %c20 : index
+// CHECK: scf.if %[[ONE]] {
+// CHECK:   vector.store %[[V]], %[[FLAT]]
+// CHECK: } else {
+// CHECK-COUNT-2: vector.maskedstore %[[FLAT]]{{.*}}, %[[V]]
+// CHECK: }
+// CHECK-NOT: linalg.generic
+func.func @padded_wide_lines(%w: memref<16x32xf32>, %x: memref<32x400xf32>) -> memref<1x16x22x22xf32> {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<1x16x400xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<1x16x400xf32>)
+  %c = memref.subview %acc[0, 0, 0] [1, 16, 400] [1, 1, 1] : memref<1x16x400xf32> to memref<16x400xf32, strided<[400, 1]>>
+  linalg.matmul ins(%w, %x : memref<16x32xf32>, memref<32x400xf32>) outs(%c : memref<16x400xf32, strided<[400, 1]>>)
+  %e = memref.expand_shape %acc [[0], [1], [2, 3]] output_shape [1, 16, 20, 20] : memref<1x16x400xf32> into memref<1x16x20x20xf32>
+  %pad = memref.alloc() : memref<1x16x22x22xf32>
+  linalg.fill ins(%zero : f32) outs(%pad : memref<1x16x22x22xf32>)
+  %sub = memref.subview %pad[0, 0, 1, 1] [1, 16, 20, 20] [1, 1, 1, 1] : memref<1x16x22x22xf32> to memref<1x16x20x20xf32, strided<[7744, 484, 22, 1], offset: 23>>
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e : memref<1x16x20x20xf32>) outs(%sub : memref<1x16x20x20xf32, strided<[7744, 484, 22, 1], offset: 23>>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  }
+  return %pad : memref<1x16x22x22xf32>
+}
+
 // A Relu that writes into the interior of a zero-padded buffer (the input
 // of a padded 3x3 conv) runs in the kernel, and the fill goes before it,
 // of the border only: the slabs above and below, left and right.
