@@ -19,10 +19,11 @@
 // are stored once. With stride 1 or 2 and no dilation, each input row's
 // span is read once per output vector and its taps shuffled out of it
 // (lanes shifted, or every second element); otherwise, and with stride 1
-// and `tap-loads`, each tap is a load (and a shuffle). The last vector of a
-// row is masked; in the rows before a plane's last, whose next row is the
-// same plane's, its reads are whole vectors and, with `blend-stores`, its
-// store a load, a select and a store (WindowShape::rowsRunOn).
+// and `tap-loads`, each tap is a load (and a shuffle); with stride 2 and
+// `tap-loads` (8 lanes) the taps are built within 128-bit halves. The last
+// vector of a row is masked; in the rows before a plane's last, whose next row
+// is the same plane's, its reads are whole vectors and, with `blend-stores`,
+// its store a load, a select and a store (WindowShape::rowsRunOn).
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,6 +67,12 @@ struct WindowShape {
   /// vectors past their ends, into the plane's next row: every input row
   /// and output row then is at least a vector wide minus the lanes in it.
   bool rowsRunOn() const { return oh > 1 && iw >= vw; }
+  /// Whether a stride-2 window's taps are built within 128-bit halves (see
+  /// WindowBuilder::halvesTaps): f32 rows of 8 lanes where lane shifts
+  /// across the halves are costly (tap-loads: AVX2).
+  bool halvesStride2() const {
+    return tapLoads && sw == 2 && dw == 1 && vw == 8 && xt.isF32();
+  }
 };
 
 /// A border of the input's padding: rows [row, row + rows) and columns
@@ -363,6 +370,47 @@ private:
     return taps;
   }
 
+  /// The order of the lanes of halvesTaps' vectors: lane i holds output
+  /// lane kHalvesOrder[i] (an involution: the same shuffle puts them back).
+  static constexpr int64_t kHalvesOrder[8] = {0, 1, 4, 5, 2, 3, 6, 7};
+
+  /// The kw vectors of a stride-2 window's row (halvesStride2), their
+  /// lanes in kHalvesOrder: taps j and j + 1 (j even) are the even and odd
+  /// elements of the pair of vectors read at iw0 + j and iw0 + j + 8, each
+  /// one vshufps within the 128-bit halves (lanes 0, 2 of either vector,
+  /// then 4, 6), rather than rowTaps' shuffles across them (a vperm2f128
+  /// or vpermpd more per tap, and two more for the taps moved down a
+  /// lane). The accumulators take the same order; vectorOfRow puts it back
+  /// once per output vector.
+  SmallVector<Value> halvesTaps(Value x, Value ni, Value ci, Value ih,
+                                Value iw0, int64_t lanes) {
+    kiln::VectorLanes in(b, loc, s.vw, s.xt);
+    SmallVector<Value> taps;
+    for (int64_t j = 0; j < s.kw; j += 2) {
+      // Elements from iw0 + j that lanes [0, lanes) of taps j and j + 1 use.
+      int64_t need = 2 * (lanes - 1) + (j + 1 < s.kw ? 2 : 1);
+      SmallVector<Value> pair;
+      for (int64_t p = 0; p < 2; ++p) {
+        int64_t valid = std::clamp<int64_t>(need - p * s.vw, 0, s.vw);
+        Value iw = b.create<arith::AddIOp>(loc, iw0, index(j + p * s.vw));
+        pair.push_back(valid ? in.load(x, {ni, ci, ih, iw}, readLanes(valid))
+                             : in.zeros());
+      }
+      for (int64_t odd = 0; odd < 2 && j + odd < s.kw; ++odd) {
+        SmallVector<int64_t> ids;
+        for (int64_t l : kHalvesOrder)
+          ids.push_back(2 * l + odd); // of the pair, one after the other
+        taps.push_back(b.create<vector::ShuffleOp>(loc, pair[0], pair[1], ids));
+      }
+    }
+    return taps;
+  }
+
+  /// `v`'s lanes from or into kHalvesOrder.
+  Value reorderHalves(Value v) {
+    return b.create<vector::ShuffleOp>(loc, v, v, kHalvesOrder);
+  }
+
   /// The max of `acc` and `values`, f32: a tree of plain maxes (no NaN,
   /// either zero for -0 against +0: one maxps each), then NaN in the lanes
   /// where any value is NaN. arith.maximumf's chain kept NaN and ordered the
@@ -404,7 +452,11 @@ private:
     SmallVector<Value> outIdx{ni, ci, oh, ow0};
     if (s.kind == WindowKind::Depthwise)
       outIdx.insert(outIdx.begin() + 2, index(0));
+    // With halvesTaps the lanes go in kHalvesOrder until the window is done.
+    bool halves = s.halvesStride2();
     Value acc = start ? start : load(out, outIdx, lanes);
+    if (halves && !start)
+      acc = reorderHalves(acc);
     if (shift)
       acc = b.create<arith::AddFOp>(loc, acc, shift);
     Value ohs = b.create<arith::MulIOp>(loc, oh, index(s.sh));
@@ -416,7 +468,9 @@ private:
       Value ih = b.create<arith::AddIOp>(loc, ohs, index(i * s.dh));
       // The row's kw taps: from one read, or each its own.
       SmallVector<Value> row;
-      if (oneRead)
+      if (halves)
+        row = halvesTaps(x, ni, ci, ih, ows, lanes);
+      else if (oneRead)
         row = rowTaps(x, ni, ci, ih, ows, lanes);
       else
         for (int64_t j = 0; j < s.kw; ++j) {
@@ -445,6 +499,8 @@ private:
     }
     if (!window.empty())
       acc = floatMax(acc, window);
+    if (halves)
+      acc = reorderHalves(acc);
     if (ends.hasEpilogue()) {
       SmallVector<Value> others;
       for (unsigned i = 0; i < ends.otherViews().size(); ++i)

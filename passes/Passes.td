@@ -462,7 +462,9 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
     Option<"tapLoads", "tap-loads", "bool", /*default=*/"false",
            "read each tap of a stride-1 window with a load of its own (an "
            "unaligned one) rather than shifting lanes out of one read of "
-           "the row: for AVX2, whose shifts across two vectors take two or "
+           "the row, and build a stride-2 window's taps of 8 lanes within "
+           "128-bit halves (the lanes in another order until the window is "
+           "done): for AVX2, whose shifts across two vectors take two or "
            "three shuffles across the 128-bit halves">,
     Option<"blendStores", "blend-stores", "bool", /*default=*/"false",
            "store a row's last vector, in the rows before a plane's last, "

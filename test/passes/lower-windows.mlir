@@ -49,6 +49,28 @@
 // BLEND:   }
 // BLEND:   vector.maskedstore %arg2[%{{.*}}, %{{.*}}, %c0, %c19, %c16], %[[M4]]
 
+// With tap-loads (AVX2) and 8 lanes, stride 2 builds each row's taps
+// within 128-bit halves: taps 0 and 1 the even and odd elements of the
+// vectors at 0 and 8 (one vshufps each), tap 2 the even ones of those at 2
+// and 10; their lanes, and the accumulator's, in the order 0 1 4 5 2 3 6 7
+// until the window is done, then put back (one vpermpd).
+// TAPS-LABEL: func @depthwise(
+// TAPS:     %[[OUT:.*]] = vector.load %arg2{{.*}} : memref<1x4x1x20x20xf32>, vector<8xf32>
+// TAPS:     %[[ACC:.*]] = vector.shuffle %[[OUT]], %[[OUT]] [0, 1, 4, 5, 2, 3, 6, 7]
+// TAPS:     %[[A:.*]] = vector.load %arg0
+// TAPS:     %[[B:.*]] = vector.load %arg0
+// TAPS:     %[[T0:.*]] = vector.shuffle %[[A]], %[[B]] [0, 2, 8, 10, 4, 6, 12, 14]
+// TAPS:     %[[T1:.*]] = vector.shuffle %[[A]], %[[B]] [1, 3, 9, 11, 5, 7, 13, 15]
+// TAPS:     %[[C:.*]] = vector.load %arg0
+// TAPS:     %[[D:.*]] = vector.load %arg0
+// TAPS:     %[[T2:.*]] = vector.shuffle %[[C]], %[[D]] [0, 2, 8, 10, 4, 6, 12, 14]
+// TAPS:     %[[F0:.*]] = vector.fma %{{.*}}, %[[T0]], %[[ACC]]
+// TAPS:     %[[F1:.*]] = vector.fma %{{.*}}, %[[T1]], %[[F0]]
+// TAPS:     vector.fma %{{.*}}, %[[T2]], %[[F1]]
+// TAPS-COUNT-6: vector.fma
+// TAPS:     %[[Y:.*]] = vector.shuffle %{{.*}}, %{{.*}} [0, 1, 4, 5, 2, 3, 6, 7]
+// TAPS:     vector.store %[[Y]], %arg2
+
 // In parallel the planes are a function that kiln_parallel_rows runs.
 // PAR: func.func private @depthwise_depthwise0_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
 // PAR: func.func private @depthwise_depthwise0({{.*}}, %[[BEGIN:.*]]: index, %[[END:.*]]: index) attributes {passthrough = ["noinline"]}
