@@ -331,6 +331,12 @@ SmallVector<Value> delinearize(OpBuilder &b, Location loc, Value row,
   return indices;
 }
 
+/// Whether a vector of `width` lanes at a column that is a multiple of
+/// `width` may touch more than one line of a gapped view.
+bool mayCrossLines(const FusedEnds::Gaps &gaps, int64_t width) {
+  return gaps.gap != 0 && gaps.width % width != 0;
+}
+
 /// Calls `access(at, mask)` for lanes [0, lanes) of the vector of `width`
 /// lanes at row `row`, column `col` (a multiple of `width`) of a gapped
 /// view: where they lie in one line, once, with `at` the flat index of lane
@@ -359,7 +365,7 @@ void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
   // of the vector width, so with W one too the vector is in one line.
   Value line = b.create<arith::DivSIOp>(loc, col, index(gaps.width));
   at = add(at, col);
-  if (gaps.gap == 0 || gaps.width % width == 0 || oneLine)
+  if (!mayCrossLines(gaps, width) || oneLine)
     return access(add(at, mul(line, gaps.gap)), Value());
   // Lanes [first, end) are in line `line + j`, first = (line + j) * W - col.
   // A vector in fewer lines than it could touch repeats its last line
@@ -658,8 +664,7 @@ void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value, Value row,
   // 14-wide plane's, 6 in 7 of a 28-wide one's): then one store, a branch
   // that the predictor learns, rather than a blend or masked store per
   // line that it could touch.
-  if (gaps.gap == 0 || gaps.width % width == 0 || lanes < width ||
-      gaps.width < width)
+  if (!mayCrossLines(gaps, width) || lanes < width || gaps.width < width)
     return lines(false);
   auto index = [&](int64_t v) -> Value {
     return b.create<arith::ConstantIndexOp>(loc, v);
@@ -687,9 +692,7 @@ void FusedEnds::storeLine(OpBuilder &b, Location loc, Value value, Value at,
     vl.store(value, result, at, lanes);
   } else if (blendStores && lanes == width) {
     // All lanes of the window are the vector's own span (forEachLine).
-    Value old = vl.load(result, at, width);
-    vl.store(b.create<arith::SelectOp>(loc, mask, value, old), result, at,
-             width);
+    vl.blendStore(value, result, at, mask);
   } else {
     b.create<vector::MaskedStoreOp>(loc, result, at, mask, value);
   }

@@ -63,9 +63,10 @@ struct WindowShape {
   // blend (LowerWindows' blend-stores).
   int64_t iw;
   bool blendStores = false;
-  /// Whether the rows of a plane before its last may read and write whole
-  /// vectors past their ends, into the plane's next row: every input row
-  /// and output row then is at least a vector wide minus the lanes in it.
+  /// Whether the rows of a plane before its last may read whole vectors
+  /// past their ends, into the plane's next row (input rows at least a
+  /// vector wide). Their stores run on only where the output row is as
+  /// wide as the lanes past its end (WindowBuilder::store).
   bool rowsRunOn() const { return oh > 1 && iw >= vw; }
   /// Whether a stride-2 window's taps are built within 128-bit halves (see
   /// WindowBuilder::halvesTaps): f32 rows of 8 lanes where lane shifts
@@ -264,11 +265,8 @@ private:
     // requantized output's bytes).
     kiln::VectorLanes vl(b, loc, s.vw,
                          cast<VectorType>(v.getType()).getElementType());
-    if (runOn && s.blendStores && lanes < s.vw && s.vw - lanes <= s.ow) {
-      Value old = vl.load(mem, indices, s.vw);
-      Value both = b.create<arith::SelectOp>(loc, vl.mask(lanes), v, old);
-      return vl.store(both, mem, indices, s.vw);
-    }
+    if (runOn && s.blendStores && lanes < s.vw && s.vw - lanes <= s.ow)
+      return vl.blendStore(v, mem, indices, vl.mask(lanes));
     vl.store(v, mem, indices, lanes);
   }
 

@@ -115,6 +115,16 @@ public:
                                             value);
   }
 
+  /// The lanes of `value` in `mask` to mem[indices] as a whole vector: the
+  /// other lanes load what is there and store it back (for cores whose
+  /// masked stores are slow; nothing else may write those lanes meanwhile).
+  void blendStore(mlir::Value value, mlir::Value mem, mlir::ValueRange indices,
+                  mlir::Value mask) const {
+    mlir::Value old = load(mem, indices, width);
+    store(b.create<mlir::arith::SelectOp>(loc, mask, value, old), mem, indices,
+          width);
+  }
+
 private:
   mlir::OpBuilder &b;
   mlir::Location loc;
