@@ -119,6 +119,36 @@ struct RoundEvenByMagic : OpRewritePattern<math::RoundEvenOp> {
 /// time in it on AVX2.
 struct ErfByRational : OpRewritePattern<math::ErfOp> {
   using OpRewritePattern::OpRewritePattern;
+
+  /// `v` as x * s for a constant s in [1/16, 16] (x / c, x * s or s * x),
+  /// or else as v * 1.
+  static std::pair<Value, double> scaled(Value v) {
+    auto constantOf = [](Value c) -> std::optional<double> {
+      FloatAttr attr;
+      if (matchPattern(c, m_Constant(&attr)))
+        return attr.getValueAsDouble();
+      SplatElementsAttr splat;
+      if (matchPattern(c, m_Constant(&splat)) &&
+          isa<FloatType>(splat.getElementType()))
+        return splat.getSplatValue<APFloat>().convertToDouble();
+      return std::nullopt;
+    };
+    std::optional<double> s;
+    Value x;
+    if (auto div = v.getDefiningOp<arith::DivFOp>()) {
+      if (std::optional<double> c = constantOf(div.getRhs()))
+        s = 1.0 / *c, x = div.getLhs();
+    } else if (auto mul = v.getDefiningOp<arith::MulFOp>()) {
+      if ((s = constantOf(mul.getRhs())))
+        x = mul.getLhs();
+      else if ((s = constantOf(mul.getLhs())))
+        x = mul.getRhs();
+    }
+    if (!s || !(*s >= 1.0 / 16 && *s <= 16.0))
+      return {v, 1.0};
+    return {x, *s};
+  }
+
   LogicalResult matchAndRewrite(math::ErfOp op,
                                 PatternRewriter &rewriter) const override {
     Type type = op.getType();
@@ -129,32 +159,43 @@ struct ErfByRational : OpRewritePattern<math::ErfOp> {
     auto constant = [&](double v) {
       return floatConstant(rewriter, loc, type, v);
     };
-    // Horner's rule in x^2, highest coefficient first.
-    auto horner = [&](Value x2, ArrayRef<double> coefficients) {
-      Value acc = constant(coefficients.front());
+    std::pair<Value, double> operand = scaled(op.getOperand());
+    Value x = operand.first;
+    double s = operand.second;
+    // Horner's rule in y^2 on coefficients given highest first, each times
+    // s^2 per power of y^2 and times `times`.
+    auto horner = [&](Value y2, ArrayRef<double> coefficients, double times) {
+      int64_t degree = coefficients.size() - 1;
+      auto coefficient = [&](int64_t i) {
+        return coefficients[i] * std::pow(s, 2 * (degree - i)) * times;
+      };
+      Value acc = constant(coefficient(0));
       // A multiply and an add that may contract into an FMA where there is
       // one (math.fma would call libm's fmaf on a core without).
       auto contract = arith::FastMathFlags::contract;
-      for (double c : coefficients.drop_front())
+      for (int64_t i = 1; i <= degree; ++i)
         acc = rewriter.create<arith::AddFOp>(
-            loc, rewriter.create<arith::MulFOp>(loc, acc, x2, contract),
-            constant(c), contract);
+            loc, rewriter.create<arith::MulFOp>(loc, acc, y2, contract),
+            constant(coefficient(i)), contract);
       return acc;
     };
-    Value x = rewriter.create<arith::MaximumFOp>(
-        loc,
-        rewriter.create<arith::MinimumFOp>(loc, op.getOperand(), constant(4.0)),
-        constant(-4.0));
-    Value x2 = rewriter.create<arith::MulFOp>(loc, x, x);
-    Value p = horner(x2, {-2.72614225801306e-10, 2.77068142495902e-08,
-                          -2.10102402082508e-06, -5.69250639462346e-05,
-                          -7.34990630326855e-04, -2.95459980854025e-03,
-                          -1.60960333262415e-02});
-    Value q = horner(x2, {-1.45660718464996e-05, -2.13374055278905e-04,
-                          -1.68282697438203e-03, -7.37332916720468e-03,
-                          -1.42647390514189e-02});
+    Value y = rewriter.create<arith::MaximumFOp>(
+        loc, rewriter.create<arith::MinimumFOp>(loc, x, constant(4.0 / s)),
+        constant(-4.0 / s));
+    Value y2 = rewriter.create<arith::MulFOp>(loc, y, y);
+    Value p = horner(y2,
+                     {-2.72614225801306e-10, 2.77068142495902e-08,
+                      -2.10102402082508e-06, -5.69250639462346e-05,
+                      -7.34990630326855e-04, -2.95459980854025e-03,
+                      -1.60960333262415e-02},
+                     s);
+    Value q = horner(y2,
+                     {-1.45660718464996e-05, -2.13374055278905e-04,
+                      -1.68282697438203e-03, -7.37332916720468e-03,
+                      -1.42647390514189e-02},
+                     1.0);
     rewriter.replaceOpWithNewOp<arith::DivFOp>(
-        op, rewriter.create<arith::MulFOp>(loc, x, p), q);
+        op, rewriter.create<arith::MulFOp>(loc, y, p), q);
     return success();
   }
 };

@@ -67,3 +67,34 @@ func.func @erf_rational(%x: vector<8xf32>) -> vector<8xf32> {
   %r = math.erf %x : vector<8xf32>
   return %r : vector<8xf32>
 }
+
+// erf of a constant scale of x (Gelu's erf(x / sqrt(2))): the scale goes
+// into the clamps (4 * sqrt(2)) and the coefficients, and the only division
+// left is the one after the polynomials.
+// CHECK-LABEL: func @erf_scaled
+// CHECK-DAG: %[[HI:.*]] = arith.constant dense<5.65685{{[0-9]*}}> : vector<8xf32>
+// CHECK-DAG: %[[LO:.*]] = arith.constant dense<-5.65685{{[0-9]*}}> : vector<8xf32>
+// CHECK: %[[MIN:.*]] = arith.minimumf %arg0, %[[HI]]
+// CHECK: %[[Y:.*]] = arith.maximumf %[[MIN]], %[[LO]]
+// CHECK: %[[Y2:.*]] = arith.mulf %[[Y]], %[[Y]]
+// CHECK: %[[P:.*]] = arith.mulf %[[Y]], %{{.*}} : vector<8xf32>
+// CHECK: arith.divf %[[P]], %{{.*}} : vector<8xf32>
+// CHECK-NOT: arith.divf
+// CHECK-NOT: math.erf
+func.func @erf_scaled(%x: vector<8xf32>) -> vector<8xf32> {
+  %c = arith.constant dense<1.41421354> : vector<8xf32>
+  %d = arith.divf %x, %c : vector<8xf32>
+  %r = math.erf %d : vector<8xf32>
+  return %r : vector<8xf32>
+}
+
+// A scale outside [1/16, 16] stays a product before the usual clamps.
+// CHECK-LABEL: func @erf_scale_too_big
+// CHECK: %[[M:.*]] = arith.mulf %arg0, %{{.*}} : f32
+// CHECK: arith.minimumf %[[M]]
+func.func @erf_scale_too_big(%x: f32) -> f32 {
+  %c = arith.constant 100.0 : f32
+  %m = arith.mulf %x, %c : f32
+  %r = math.erf %m : f32
+  return %r : f32
+}
