@@ -1,8 +1,9 @@
 /*===- Threads.c - Kiln runtime: the thread pool ---------------------------===*
  *
  * This file implements kiln_parallel_rows, which generated code calls for
- * its large loops, on a small pool of pthreads. The loop is cut into a few
- * pieces per thread, which the caller and the workers claim one at a time.
+ * its large loops, on a small pool of pthreads. The caller and the workers
+ * claim the loop's rows a piece at a time, each piece a share of the rows
+ * still unclaimed: large pieces first, small ones last (guided scheduling).
  * Workers spin for a while on a generation counter before they sleep on a
  * condition variable, since a model makes hundreds of such calls per run,
  * each a fraction of a millisecond. With one thread (the default) no
@@ -55,30 +56,39 @@ static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
 static struct {
   kiln_rows_fn fn;
   void *p[KILN_ROWS_BUFFERS];
-  int64_t x, y, n, parts;
+  int64_t x, y, n;
+  /* Rows per unit of the ticket (1 unless n > 0xffff), units in all; a
+   * claim takes the units left over `share`, and at least `least`. */
+  int64_t unit, units, share, least;
 } job;
 
 /* Pieces are claimed from `ticket`: the job's generation (high 32 bits),
- * and the unclaimed pieces [low, high) (16 bits each). The caller claims
- * from the low end, the workers from the high end, so that with two threads
- * each runs the same end of every loop, layer after layer: a convolution
- * then mostly reads the rows its own core wrote (on a machine whose cores
- * share no cache, fetching the other core's lines is what a second thread
- * mostly costs). A thread claims with a compare-and-swap that also checks
- * the generation, so a worker that wakes late never runs a piece of a
- * finished job, and the caller runs every piece nobody else took: a worker
- * that the OS does not schedule in time costs nothing but its share.
- * Each counter has a cache line of its own: workers spin reading
- * `generation` while the threads claim pieces from `ticket` and count them
- * in `done`; sharing a line, every claim would pull it away from the
- * spinners and back. */
+ * and the unclaimed units of rows [low, high) (16 bits each). The caller
+ * claims from the low end, the workers from the high end, so that with two
+ * threads each runs the same end of every loop, layer after layer: a
+ * convolution then mostly reads the rows its own core wrote (on a machine
+ * whose cores share no cache, fetching the other core's lines is what a
+ * second thread mostly costs). A piece is the unclaimed units over twice
+ * the threads, and at least a sixteenth of a thread's even share: with two
+ * threads a quarter of the loop from either end, then 3/16, ..., and the
+ * last pieces 1/32 of it, a dozen claims in all. Fixed pieces of 1/8 (as
+ * before) left the thread that finished first waiting half a piece on
+ * average at the end of each loop, 8% of MobileNetV2's time on two
+ * threads. A thread claims with a compare-and-swap that also checks the
+ * generation, so a worker that wakes late never runs a piece of a finished
+ * job, and the caller runs every piece nobody else took: a worker that the
+ * OS does not schedule in time costs nothing but its share. Each counter
+ * has a cache line of its own: workers spin reading `generation` while the
+ * threads claim pieces from `ticket` and count their units in `done`;
+ * sharing a line, every claim would pull it away from the spinners and
+ * back. */
 #define KILN_OWN_LINE __attribute__((aligned(64)))
 static struct {
   uint64_t ticket KILN_OWN_LINE;
   /* What sleeping and spinning workers watch. */
   unsigned generation KILN_OWN_LINE;
-  /* Pieces of the job in flight that have ended. */
-  int done KILN_OWN_LINE;
+  /* Units of the job in flight whose pieces have ended. */
+  int64_t done KILN_OWN_LINE;
 } counters KILN_OWN_LINE;
 
 static void cpuRelax(void) {
@@ -95,22 +105,35 @@ static void runPieces(unsigned gen, int fromHigh) {
   for (;;) {
     uint64_t t = __atomic_load_n(&counters.ticket, __ATOMIC_ACQUIRE);
     int64_t low = (int64_t)((t >> 16) & 0xffff), high = (int64_t)(t & 0xffff);
-    int64_t part = fromHigh ? high - 1 : low;
+    int64_t take, first;
     if ((unsigned)(t >> 32) != gen || low >= high)
       return;
+    /* The job's sizes may already be the next job's if this one has been
+     * claimed meanwhile; the compare-and-swap then fails, and take only
+     * has to stay within [1, high - low]. */
+    take = (high - low) / __atomic_load_n(&job.share, __ATOMIC_RELAXED);
+    if (take < __atomic_load_n(&job.least, __ATOMIC_RELAXED))
+      take = __atomic_load_n(&job.least, __ATOMIC_RELAXED);
+    if (take > high - low)
+      take = high - low;
+    if (take < 1)
+      take = 1;
+    first = fromHigh ? high - take : low;
     if (!__atomic_compare_exchange_n(&counters.ticket, &t,
-                                     fromHigh ? t - 1 : t + (1u << 16), 0,
-                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                                     fromHigh ? t - (uint64_t)take
+                                              : t + ((uint64_t)take << 16),
+                                     0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
       continue;
     {
       /* Read once the claim holds: the job is then this generation's. */
-      int64_t parts = job.parts;
-      int64_t begin = job.n * part / parts, end = job.n * (part + 1) / parts;
+      int64_t begin = first * job.unit, end = (first + take) * job.unit;
+      if (end > job.n)
+        end = job.n;
       if (begin < end)
         job.fn(job.p[0], job.p[1], job.p[2], job.p[3], job.p[4], job.p[5],
                job.p[6], job.p[7], job.x, job.y, begin, end);
     }
-    __atomic_add_fetch(&counters.done, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&counters.done, take, __ATOMIC_RELEASE);
   }
 }
 
@@ -156,15 +179,9 @@ int kiln_get_num_threads(void) { return numThreads; }
 void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2, void *b3,
                         void *b4, void *b5, void *b6, void *b7, int64_t x,
                         int64_t y, int64_t n) {
-  /* A few pieces per thread, so that a late thread's share is small. */
-  int64_t parts = (int64_t)numThreads * 4;
   unsigned gen;
   int spins = 0;
-  if (parts > n)
-    parts = n;
-  if (parts > 0xffff)
-    parts = 0xffff;
-  if (numThreads <= 1 || parts <= 1 || pthread_mutex_trylock(&busy) != 0) {
+  if (numThreads <= 1 || n <= 1 || pthread_mutex_trylock(&busy) != 0) {
     fn(b0, b1, b2, b3, b4, b5, b6, b7, x, y, 0, n);
     return;
   }
@@ -180,17 +197,22 @@ void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2, void *b3,
   job.x = x;
   job.y = y;
   job.n = n;
-  job.parts = parts;
+  job.unit = (n + 0xfffe) / 0xffff;
+  job.units = (n + job.unit - 1) / job.unit;
+  __atomic_store_n(&job.share, 2 * (int64_t)numThreads, __ATOMIC_RELAXED);
+  __atomic_store_n(&job.least, job.units / (16 * (int64_t)numThreads),
+                   __ATOMIC_RELAXED);
   __atomic_store_n(&counters.done, 0, __ATOMIC_RELAXED);
   gen = __atomic_load_n(&counters.generation, __ATOMIC_RELAXED) + 1;
-  __atomic_store_n(&counters.ticket, ((uint64_t)gen << 32) | (uint64_t)parts,
+  __atomic_store_n(&counters.ticket,
+                   ((uint64_t)gen << 32) | (uint64_t)job.units,
                    __ATOMIC_RELEASE);
   pthread_mutex_lock(&lock);
   __atomic_store_n(&counters.generation, gen, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
   runPieces(gen, 0);
-  while (__atomic_load_n(&counters.done, __ATOMIC_ACQUIRE) != parts) {
+  while (__atomic_load_n(&counters.done, __ATOMIC_ACQUIRE) != job.units) {
     if (spins++ < KILN_SPINS)
       cpuRelax();
     else

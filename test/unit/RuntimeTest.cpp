@@ -2,7 +2,8 @@
 //
 // This file implements unit tests for runtime/src/Runtime.c: element sizes
 // and names for every kiln_dtype, the status-code messages, and the default
-// (weak) allocation and error hooks of a hosted build.
+// (weak) allocation and error hooks of a hosted build; and how
+// runtime/src/Threads.c's kiln_parallel_rows cuts a loop over its threads.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,9 +11,14 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -225,5 +231,78 @@ TEST(RuntimeError, WritesOneLineToStderr) {
   std::string text = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(text, "model failed\nalready terminated\n");
 }
+
+//===----------------------------------------------------------------------===//
+// Threads
+//===----------------------------------------------------------------------===//
+
+/// What one kiln_parallel_rows call did: each row's runs, the pieces.
+struct RowsRecord {
+  std::vector<std::atomic<int>> runs;
+  std::mutex lock;
+  std::vector<std::pair<int64_t, int64_t>> pieces;
+  std::atomic<bool> badArguments{false};
+  explicit RowsRecord(int64_t n) : runs(n) {}
+};
+
+char argumentMarks[8];
+
+void recordRows(void *b0, void *b1, void *b2, void *b3, void *b4, void *b5,
+                void *b6, void *b7, int64_t x, int64_t y, int64_t begin,
+                int64_t end) {
+  auto *record = static_cast<RowsRecord *>(b0);
+  void *rest[] = {b1, b2, b3, b4, b5, b6, b7};
+  for (int i = 0; i < 7; ++i)
+    if (rest[i] != &argumentMarks[i + 1])
+      record->badArguments = true;
+  if (x != 11 || y != -7)
+    record->badArguments = true;
+  for (int64_t row = begin; row < end; ++row)
+    ++record->runs[row];
+  std::lock_guard<std::mutex> guard(record->lock);
+  record->pieces.emplace_back(begin, end);
+}
+
+class RuntimeThreadsTest : public ::testing::TestWithParam<int> {
+protected:
+  void TearDown() override { kiln_set_num_threads(1); }
+};
+
+// Every row of [0, n) runs exactly once, in pieces, with the
+// call's arguments, whatever n (past the ticket's 16 bits too) and the
+// thread count; and the pieces are few: each a share of what is left, at
+// least 1/16 of a thread's even share, so about a dozen for two threads
+// however long the loop (a piece per row would cost a call each).
+TEST_P(RuntimeThreadsTest, EveryRowRunsOnceInFewPieces) {
+  int threads = GetParam();
+  ASSERT_EQ(kiln_set_num_threads(threads), threads);
+  for (int64_t n :
+       {0, 1, 2, 3, 7, 17, 151, 4096, 65535, 65536, 70001, 200000}) {
+    for (int repeat = 0; repeat < 3; ++repeat) {
+      RowsRecord record(n);
+      kiln_parallel_rows(recordRows, &record, &argumentMarks[1],
+                         &argumentMarks[2], &argumentMarks[3],
+                         &argumentMarks[4], &argumentMarks[5],
+                         &argumentMarks[6], &argumentMarks[7], 11, -7, n);
+      EXPECT_FALSE(record.badArguments) << "n " << n;
+      int64_t wrong = 0;
+      for (int64_t row = 0; row < n; ++row)
+        wrong += record.runs[row] != 1;
+      EXPECT_EQ(wrong, 0) << "rows not run exactly once, n " << n;
+      // (n = 0 may make one empty call, as a loop of one thread would.)
+      for (auto [begin, end] : record.pieces)
+        if (n > 0)
+          EXPECT_LT(begin, end) << "an empty piece, n " << n;
+      size_t most = std::max<int64_t>(1, std::min<int64_t>(n, 10 * threads));
+      EXPECT_LE(record.pieces.size(), most)
+          << "n " << n << ", " << threads << " threads";
+      if (threads == 1 && n > 0)
+        EXPECT_EQ(record.pieces.size(), 1u) << "one thread: one piece";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Counts, RuntimeThreadsTest,
+                         ::testing::Values(1, 2, 3, 4));
 
 } // namespace
