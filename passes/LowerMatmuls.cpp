@@ -209,10 +209,16 @@ public:
     bool ownPanels = rowsFunction && p.pack && !p.prepacked &&
                      std::min(p.chunk, fullPanels) >= kMinPanelsToSplit;
     if (fullPanels > 0) {
-      // for c0 in [0, fullPanels) step chunk: panels [c0, min(c0+chunk, full))
-      forLoop(0, fullPanels, p.chunk, [&](Value c0) {
+      // Chunks of equal width, at most p.chunk panels: 12 panels in chunks
+      // of up to 10 are 6 + 6, not 10 + 2, whose 2 panels give two threads
+      // a piece each, one to wait for the other's (MobileNetV2's 14x14
+      // projections).
+      int64_t chunks = (fullPanels + p.chunk - 1) / p.chunk;
+      int64_t step = (fullPanels + chunks - 1) / chunks;
+      // for c0 in [0, fullPanels) step: panels [c0, min(c0 + step, full))
+      forLoop(0, fullPanels, step, [&](Value c0) {
         Value c1 = b.create<arith::MinSIOp>(
-            loc, b.create<arith::AddIOp>(loc, c0, index(p.chunk)),
+            loc, b.create<arith::AddIOp>(loc, c0, index(step)),
             index(fullPanels));
         if (ownPanels) {
           kiln::emitParallelRows(

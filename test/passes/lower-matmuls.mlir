@@ -553,6 +553,24 @@ func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300
   return
 }
 
+// Chunks of equal width: 12 full panels in chunks of at most 10 (the pack
+// buffer's) are two of 6, not 10 and 2 (whose last call leaves each of two
+// threads one panel, one waiting for the other).
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 dot-tail=false chunk-bytes=81920" --canonicalize --cse | FileCheck %s --check-prefix=EQUAL
+// EQUAL-LABEL: func.func @equal_chunks(
+// EQUAL-DAG: %[[C6:.*]] = arith.constant 6 : index
+// EQUAL-DAG: %[[C12:.*]] = arith.constant 12 : index
+// EQUAL-DAG: memref.alloc() {{.*}} : memref<10x64x32xf32>
+// EQUAL: scf.for %[[C0:.*]] = %{{.*}} to %[[C12]] step %[[C6]]
+// EQUAL:   %[[NEXT:.*]] = arith.addi %[[C0]], %[[C6]]
+// EQUAL:   %[[C1:.*]] = arith.minsi %[[NEXT]], %[[C12]]
+// EQUAL:   %[[N:.*]] = arith.subi %[[C1]], %[[C0]]
+// EQUAL:   call @equal_chunks_gemm0_dispatch(%{{.*}}, %[[C0]], %[[C1]], %[[N]])
+func.func @equal_chunks(%a: memref<16x64xf32>, %b: memref<64x384xf32>, %c: memref<16x384xf32>) {
+  linalg.matmul ins(%a, %b : memref<16x64xf32>, memref<64x384xf32>) outs(%c : memref<16x384xf32>)
+  return
+}
+
 // By default B is packed only for 128 rows or more (16 row blocks): fewer
 // read it in place, as the GEMV does.
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=INPLACE
