@@ -74,6 +74,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   // insert_slice leaves, which turns its copy into a self-copy: canonicalize
   // again to erase those, or they would stop the accumulator hoisting.
   pm.addPass(createCanonicalizerPass());
+  pm.addNestedPass<func::FuncOp>(createAbsorbTransposes());
   FuseSoftmaxOptions softmax;
   softmax.vectorWidth = profile.vectorWidth;
   softmax.parallel = profile.threads;
