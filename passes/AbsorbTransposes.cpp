@@ -9,14 +9,14 @@
 // instead ([H, S, D] with strides [D, H*D, 1]), as ONNX Runtime's
 // attention kernels do, and the copy goes:
 //
-//   `transpose ins(X) outs(Y)` whose Y only linalg ops read afterwards:
-//   they read memref.transpose(X) instead. X must then stay as it is until
-//   they have; where bufferization reuses its buffer before that (V's bias
-//   written where Q's was), the op that wrote X for the transpose gets a
-//   buffer of its own.
+//   `transpose ins(X) outs(Y)` whose Y only matmuls read afterwards: they
+//   read X through a memref.reinterpret_cast with the permuted strides
+//   instead (through a collapse_shape of Y, the permuted strides collapsed:
+//   the heads of a 4-d [1, H, S, D] as the 3-d batch). X must then stay
+//   as it is until they have; where bufferization reuses its buffer before
+//   that (V's bias written where Q's was), the op that wrote X for the
+//   transpose gets a buffer of its own.
 //
-// A collapse_shape or expand_shape between the buffer and its users (the
-// heads of a 4-d [1, H, S, D] as the 3-d batch) is rebuilt on the view.
 // The K^T of attention moves the innermost dimension and stays a copy
 // (kiln-lower-transposes); so does the merge of the context's heads, which
 // the batched matmul would have to write through the view (not yet).
@@ -160,7 +160,10 @@ struct AbsorbTransposesPass
           (nextWriteY && nextWriteY->isBeforeInBlock(user)) ||
           op.isDpsInit(use.operand))
         continue;
-      if (!op.hasPureBufferSemantics())
+      // Only a matmul: kiln-lower-matmuls reads any strided operand whose
+      // rows are contiguous as fast, where a convolution or a loop might not.
+      if (!isa<linalg::MatmulOp, linalg::BatchMatmulOp>(user) ||
+          !op.hasPureBufferSemantics())
         return false;
       readers.push_back(use);
       if (!last || last->isBeforeInBlock(user))

@@ -611,10 +611,11 @@ def AbsorbTransposes : Pass<"kiln-absorb-transposes", "mlir::func::FuncOp"> {
     Before: on buffers, a linalg.transpose that keeps the innermost
     dimension in place (attention's heads split: [1, S, H, D] to
     [1, H, S, D]), from an alloc X into an alloc Y that afterwards only
-    linalg ops read (directly or through one collapse_shape or
-    expand_shape). After: they read memref.transpose of X, the transpose
-    is gone; where X's buffer is written again before the last of them,
-    the op that wrote X for the transpose writes a new alloc instead.
+    matmuls and batch matmuls read (directly or through one
+    collapse_shape). After: they read a memref.reinterpret_cast of X with
+    the permuted (and collapsed) strides, the transpose is gone; where X's
+    buffer is written again before the last of them, the op that wrote X
+    for the transpose writes a new alloc instead.
   }];
   let dependentDialects = ["mlir::memref::MemRefDialect"];
 }

@@ -108,3 +108,24 @@ func.func @writer_accumulates(%q: memref<1x8x2x4xf32>, %v: memref<1x8x2x4xf32>, 
   linalg.batch_matmul ins(%a, %k : memref<2x8x4xf32>, memref<2x4x8xf32>) outs(%out : memref<2x8x8xf32>)
   return
 }
+
+// -----
+
+// A reader that is not a matmul (an elementwise op, a convolution) might
+// not read a strided view as fast as the copy: the copy stays.
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @not_a_matmul(
+// CHECK: linalg.transpose
+// CHECK-NOT: memref.reinterpret_cast
+func.func @not_a_matmul(%q: memref<1x8x2x4xf32>, %out: memref<1x2x8x4xf32>) {
+  %x = memref.alloc() : memref<1x8x2x4xf32>
+  linalg.copy ins(%q : memref<1x8x2x4xf32>) outs(%x : memref<1x8x2x4xf32>)
+  %y = memref.alloc() : memref<1x2x8x4xf32>
+  linalg.transpose ins(%x : memref<1x8x2x4xf32>) outs(%y : memref<1x2x8x4xf32>) permutation = [0, 2, 1, 3]
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%y : memref<1x2x8x4xf32>) outs(%out : memref<1x2x8x4xf32>) {
+  ^bb0(%in: f32, %o: f32):
+    %e = math.exp %in : f32
+    linalg.yield %e : f32
+  }
+  return
+}
