@@ -233,7 +233,7 @@ struct AbsorbTransposesPass
       views.push_back(*shape);
     }
     if (ownBuffer)
-      x = giveOwnBuffer(writer, writerInit, xAlloc, t);
+      x = giveOwnBuffer(writer, writerInit, xAlloc);
     OpBuilder b(t);
     SmallVector<std::pair<OpOperand *, Value>> replacements;
     for (auto [use, shape] : llvm::zip(readers, views)) {
@@ -262,14 +262,13 @@ struct AbsorbTransposesPass
   }
 
   /// A new buffer like `like` for `writer` to write instead of its init
-  /// `init`, and for `t` to read.
+  /// `init` (the transpose that read it goes).
   static Value giveOwnBuffer(linalg::LinalgOp writer, OpOperand *init,
-                             memref::AllocOp like, linalg::TransposeOp t) {
+                             memref::AllocOp like) {
     OpBuilder b(writer);
     auto own = b.create<memref::AllocOp>(like.getLoc(), like.getType(),
                                          like.getAlignmentAttr());
     init->set(own);
-    t.getInputMutable().assign(own);
     return own;
   }
 

@@ -105,15 +105,16 @@ static void runPieces(unsigned gen, int fromHigh) {
   for (;;) {
     uint64_t t = __atomic_load_n(&counters.ticket, __ATOMIC_ACQUIRE);
     int64_t low = (int64_t)((t >> 16) & 0xffff), high = (int64_t)(t & 0xffff);
-    int64_t take, first;
+    int64_t take, least, first;
     if ((unsigned)(t >> 32) != gen || low >= high)
       return;
     /* The job's sizes may already be the next job's if this one has been
      * claimed meanwhile; the compare-and-swap then fails, and take only
      * has to stay within [1, high - low]. */
     take = (high - low) / __atomic_load_n(&job.share, __ATOMIC_RELAXED);
-    if (take < __atomic_load_n(&job.least, __ATOMIC_RELAXED))
-      take = __atomic_load_n(&job.least, __ATOMIC_RELAXED);
+    least = __atomic_load_n(&job.least, __ATOMIC_RELAXED);
+    if (take < least)
+      take = least;
     if (take > high - low)
       take = high - low;
     if (take < 1)
