@@ -81,16 +81,18 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
       // convolutions on an AVX2 EPYC went from 13.5% of a run to 9.9%
       // (9.94 -> 9.55 ms on one thread).
       profile.costlyLaneShifts = has("avx");
-      // Weights in row blocks, prefetched: on an AVX2 EPYC ResNet-50 75.98
-      // -> 73.58 ms on one thread (40.77 -> 38.83 on two), MobileNetV2
-      // 9.42 -> 8.95 (5.19 -> 5.06), SqueezeNet 6.67 -> 6.56. Not measured
-      // on an AVX-512 core yet, whose 1-2 MB L2 holds more of them.
-      profile.rowBlockWeights = true;
     } else if (has("avx512vnni")) {
       profile.int8Dot = "vnni";
     } else if (has("avx512bw")) {
       profile.int8Dot = "maddubs";
     }
+    // Weights in row blocks, prefetched: on an AVX2 EPYC ResNet-50 75.98
+    // -> 73.58 ms on one thread (40.77 -> 38.83 on two), MobileNetV2 9.42
+    // -> 8.95 (5.19 -> 5.06), SqueezeNet 6.67 -> 6.56; on an AVX-512 EPYC
+    // (Zen 5) ResNet-50 0.974 of before on one thread (paired rounds), its
+    // 7x7 layers' 8 MB of weights a few streams of memory each, MobileNetV2
+    // and SqueezeNet unchanged (1.004, 1.006).
+    profile.rowBlockWeights = true;
   } else if (triple.isAArch64()) {
     // 32 NEON registers of 4 lanes: 8x3 accumulators (OpenBLAS's 8x12).
     profile.vectorWidth = 4;
