@@ -13,11 +13,12 @@
 //
 // The f32 ones (and the 8-bit max pool and depthwise conv) become, after
 // bufferization, a row kernel: for each plane
-// (the unit the runtime's threads share), for each output row, vectors of
-// 16 outputs combine the whole window in registers (a broadcast weight
-// times a vector of the input row, or the max or sum of those vectors) and
-// are stored once. With stride 1 or 2 and no dilation, each input row's
-// span is read once per output vector and its taps shuffled out of it
+// (the unit the runtime's threads share), for each output row (or block of
+// `rows` output rows, each input row then read once for all of them),
+// vectors of 16 outputs combine the whole window in registers (a broadcast
+// weight times a vector of the input row, or the max or sum of those
+// vectors) and are stored once. With stride 1 or 2 and no dilation, each input
+// row's span is read once per output vector and its taps shuffled out of it
 // (lanes shifted, or every second element); otherwise, and with stride 1
 // and `tap-loads`, each tap is a load (and a shuffle); with stride 2 and
 // `tap-loads` (8 lanes) the taps are built within 128-bit halves. The last
@@ -31,6 +32,8 @@
 #include "passes/ParallelRows.h"
 #include "passes/Passes.h"
 #include "passes/VectorLanes.h"
+
+#include <map>
 
 namespace kiln {
 #define GEN_PASS_DEF_LOWERWINDOWS
@@ -63,6 +66,8 @@ struct WindowShape {
   // blend (LowerWindows' blend-stores).
   int64_t iw;
   bool blendStores = false;
+  // Output rows whose vectors are made together (LowerWindows' rows).
+  int64_t rows = 1;
   /// Whether the rows of a plane before its last may read whole vectors
   /// past their ends, into the plane's next row (input rows at least a
   /// vector wide). Their stores run on only where the output row is as
@@ -138,19 +143,31 @@ public:
         start = b.create<arith::AddFOp>(loc, start, shift);
         shift = nullptr;
       }
-      auto row = [&](Value oh) {
+      // Output rows [oh, oh + count), a vector of each at a time.
+      auto rows = [&](Value oh, int64_t count) {
         int64_t full = s.ow / s.vw;
         if (full > 0)
           forLoop(index(0), index(full), [&](Value v) {
             Value ow0 = b.create<arith::MulIOp>(loc, v, index(s.vw));
-            vectorOfRow(x, out, start, shift, taps, ni, ci, oh, ow0, s.vw);
+            vectorOfRows(x, out, start, shift, taps, ni, ci, oh, count, ow0,
+                         s.vw);
           });
         if (s.ow % s.vw)
-          vectorOfRow(x, out, start, shift, taps, ni, ci, oh,
-                      index(full * s.vw), s.ow % s.vw);
+          vectorOfRows(x, out, start, shift, taps, ni, ci, oh, count,
+                       index(full * s.vw), s.ow % s.vw);
+      };
+      // Rows [0, n) in blocks of s.rows, the last block smaller.
+      auto rowBlocks = [&](int64_t n) {
+        int64_t blocks = n / s.rows, rest = n % s.rows;
+        if (blocks > 0)
+          forLoop(index(0), index(blocks), [&](Value blk) {
+            rows(b.create<arith::MulIOp>(loc, blk, index(s.rows)), s.rows);
+          });
+        if (rest > 0)
+          rows(index(blocks * s.rows), rest);
       };
       if (!s.rowsRunOn())
-        return forLoop(index(0), index(s.oh), row);
+        return rowBlocks(s.oh);
       // The rows before the plane's last read each input row's span as
       // whole vectors, the lanes past its end from the plane's next input
       // row (never used), not as masked loads; and where masked stores are
@@ -161,9 +178,9 @@ public:
       // MobileNetV2's 28-, 14- and 7-wide planes on an AVX2 EPYC: their
       // depthwise convolutions about a fifth faster.
       runOn = true;
-      forLoop(index(0), index(s.oh - 1), row);
+      rowBlocks(s.oh - 1);
       runOn = false;
-      row(index(s.oh - 1));
+      rows(index(s.oh - 1), 1);
     });
   }
 
@@ -441,29 +458,44 @@ private:
     return b.create<arith::SelectOp>(loc, nan, nans, values.front());
   }
 
-  /// One vector of an output row, starting from `start` (the fused
-  /// initializer's value) or else the output's contents, plus `shift`
-  /// when given.
-  void vectorOfRow(Value x, Value out, Value start, Value shift,
-                   ArrayRef<Value> taps, Value ni, Value ci, Value oh,
-                   Value ow0, int64_t lanes) {
-    SmallVector<Value> outIdx{ni, ci, oh, ow0};
-    if (s.kind == WindowKind::Depthwise)
-      outIdx.insert(outIdx.begin() + 2, index(0));
+  /// One vector of each of output rows [oh0, oh0 + count), starting from
+  /// `start` (the fused initializer's value) or else the output's contents,
+  /// plus `shift` when given. An input row that several of the rows' windows
+  /// take is read (and its taps shuffled out) once for all of them: a 3x3
+  /// stride-1 window's 4 rows read 6 input rows, not 12, and their 4
+  /// accumulator chains run side by side.
+  void vectorOfRows(Value x, Value out, Value start, Value shift,
+                    ArrayRef<Value> taps, Value ni, Value ci, Value oh0,
+                    int64_t count, Value ow0, int64_t lanes) {
     // With halvesTaps the lanes go in kHalvesOrder until the window is done.
     bool halves = s.halvesStride2();
-    Value acc = start ? start : load(out, outIdx, lanes);
-    if (halves && !start)
-      acc = reorderHalves(acc);
-    if (shift)
-      acc = b.create<arith::AddFOp>(loc, acc, shift);
-    Value ohs = b.create<arith::MulIOp>(loc, oh, index(s.sh));
+    SmallVector<SmallVector<Value>> outIdx;
+    SmallVector<Value> acc;
+    for (int64_t r = 0; r < count; ++r) {
+      Value oh = b.create<arith::AddIOp>(loc, oh0, index(r));
+      outIdx.push_back({ni, ci, oh, ow0});
+      if (s.kind == WindowKind::Depthwise)
+        outIdx.back().insert(outIdx.back().begin() + 2, index(0));
+      Value a = start ? start : load(out, outIdx.back(), lanes);
+      if (halves && !start)
+        a = reorderHalves(a);
+      if (shift)
+        a = b.create<arith::AddFOp>(loc, a, shift);
+      acc.push_back(a);
+    }
+    Value ohs = b.create<arith::MulIOp>(loc, oh0, index(s.sh));
     Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
     bool oneRead =
         ((s.sw == 1 && !s.tapLoads) || s.sw == 2) && s.dw == 1 && s.kw <= s.vw;
-    SmallVector<Value> window; // an f32 max's values, for floatMax
-    for (int64_t i = 0; i < s.kh; ++i) {
-      Value ih = b.create<arith::AddIOp>(loc, ohs, index(i * s.dh));
+    // The window rows (r, i) that each input row (at ohs + offset) feeds.
+    std::map<int64_t, SmallVector<std::pair<int64_t, int64_t>>> feeds;
+    for (int64_t r = 0; r < count; ++r)
+      for (int64_t i = 0; i < s.kh; ++i)
+        feeds[r * s.sh + i * s.dh].push_back({r, i});
+    // An f32 max's values, for floatMax.
+    SmallVector<SmallVector<Value>> window(count);
+    for (auto &[offset, uses] : feeds) {
+      Value ih = b.create<arith::AddIOp>(loc, ohs, index(offset));
       // The row's kw taps: from one read, or each its own.
       SmallVector<Value> row;
       if (halves)
@@ -475,38 +507,44 @@ private:
           Value iw = b.create<arith::AddIOp>(loc, ows, index(j * s.dw));
           row.push_back(inputVector(x, ni, ci, ih, iw, lanes));
         }
-      for (int64_t j = 0; j < s.kw; ++j) {
-        Value xv = row[j];
-        switch (s.kind) {
-        case WindowKind::Depthwise:
-          acc = b.create<vector::FMAOp>(loc, taps[i * s.kw + j], xv, acc);
-          break;
-        case WindowKind::Max:
-          if (isa<FloatType>(s.et))
-            window.push_back(xv);
-          else if (s.isUnsigned)
-            acc = b.create<arith::MaxUIOp>(loc, acc, xv);
-          else
-            acc = b.create<arith::MaxSIOp>(loc, acc, xv);
-          break;
-        case WindowKind::Sum:
-          acc = b.create<arith::AddFOp>(loc, acc, xv);
-          break;
+      for (auto [r, i] : uses)
+        for (int64_t j = 0; j < s.kw; ++j) {
+          Value xv = row[j];
+          Value &a = acc[r];
+          switch (s.kind) {
+          case WindowKind::Depthwise:
+            a = b.create<vector::FMAOp>(loc, taps[i * s.kw + j], xv, a);
+            break;
+          case WindowKind::Max:
+            if (isa<FloatType>(s.et))
+              window[r].push_back(xv);
+            else if (s.isUnsigned)
+              a = b.create<arith::MaxUIOp>(loc, a, xv);
+            else
+              a = b.create<arith::MaxSIOp>(loc, a, xv);
+            break;
+          case WindowKind::Sum:
+            a = b.create<arith::AddFOp>(loc, a, xv);
+            break;
+          }
         }
+    }
+    for (int64_t r = 0; r < count; ++r) {
+      Value a = acc[r];
+      if (!window[r].empty())
+        a = floatMax(a, window[r]);
+      if (halves)
+        a = reorderHalves(a);
+      Value result = out;
+      if (ends.hasEpilogue()) {
+        SmallVector<Value> others;
+        for (unsigned i = 0; i < ends.otherViews().size(); ++i)
+          others.push_back(ends.loadOther(b, loc, i, outIdx[r], lanes, s.vw));
+        a = ends.apply(b, loc, a, others);
+        result = ends.resultView();
       }
+      store(a, result, outIdx[r], lanes);
     }
-    if (!window.empty())
-      acc = floatMax(acc, window);
-    if (halves)
-      acc = reorderHalves(acc);
-    if (ends.hasEpilogue()) {
-      SmallVector<Value> others;
-      for (unsigned i = 0; i < ends.otherViews().size(); ++i)
-        others.push_back(ends.loadOther(b, loc, i, outIdx, lanes, s.vw));
-      acc = ends.apply(b, loc, acc, others);
-      out = ends.resultView();
-    }
-    store(acc, out, outIdx, lanes);
   }
 
   OpBuilder &b;
@@ -570,6 +608,9 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     s.tapLoads = tapLoads;
     s.iw = xt.getDimSize(3);
     s.blendStores = blendStores;
+    // A window of at most 3x3: its weights (or a max's values) and the
+    // rows' accumulators stay in registers.
+    s.rows = s.kh * s.kw <= 9 ? std::max<int64_t>(rows, 1) : 1;
     if (depthwise) {
       if (depthwiseParams.size() < 4 || wt.getDimSize(1) != 1 ||
           wt.getDimSize(2) != 1 || ot.getDimSize(2) != 1)

@@ -446,7 +446,11 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
     but for whole-vector reads of the input rows in the rows before a
     plane's last, and with `blend-stores` a blend there instead;
     stride 2 and more read the span and shuffle; stride 1 shifts lanes out
-    of one read of the row's span, or with `tap-loads` loads each tap). The
+    of one read of the row's span, or with `tap-loads` loads each tap).
+    With `rows` = R, for windows of at most 3x3, a vector of each of R
+    output rows is made at a time,
+    each input row that their windows take read (and shuffled) once for all
+    of them, their R accumulator chains side by side. The
     planes run through kiln_parallel_rows when `parallel` is set, the window
     has at least `parallel-min-work` output elements times window elements,
     and the operands are static memrefs.
@@ -478,7 +482,10 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
            "planes stay on the calling thread">,
     Option<"fuse", "fuse", "bool", /*default=*/"true",
            "fuse the output's initializer and the elementwise op after "
-           "(FusedEnds.h)">
+           "(FusedEnds.h)">,
+    Option<"rows", "rows", "int64_t", /*default=*/"1",
+           "output rows whose vectors are made together, each input row "
+           "read once for all of them (windows of at most 3x3)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

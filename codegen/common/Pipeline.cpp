@@ -100,6 +100,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   windows.parallel = profile.threads;
   windows.tapLoads = profile.costlyLaneShifts;
   windows.blendStores = profile.slowMaskedStores;
+  windows.rows = profile.windowRows;
   pm.addPass(createLowerWindows(windows));
   if (profile.threads)
     pm.addPass(createParallelizeLoops());

@@ -67,6 +67,11 @@ struct TargetProfile {
   /// vpermt2ps on AVX-512, one ext on Neon): a stride-1 window loads each
   /// of its taps instead (kiln-lower-windows' tap-loads).
   bool costlyLaneShifts = false;
+  /// Output rows of a depthwise convolution or a pool made together, each
+  /// input row read and shuffled once for all of them (kiln-lower-windows'
+  /// rows): their accumulators, the window's weights and a row's taps must
+  /// fit in the vector registers.
+  int64_t windowRows = 1;
   /// A GEMM's constant A (a layer's weights) is packed into row blocks at
   /// compile time and prefetched (kiln-lower-matmuls' pack-a): one stream
   /// per micro-kernel instead of tileM rows, each k floats apart.

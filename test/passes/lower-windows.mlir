@@ -2,6 +2,7 @@
 // RUN: kiln-opt %s --kiln-lower-windows="parallel-min-work=0" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // RUN: kiln-opt %s --kiln-lower-windows="parallel=false vector-width=8 tap-loads" --canonicalize --cse | FileCheck %s --check-prefix=TAPS
 // RUN: kiln-opt %s --kiln-lower-windows="parallel=false blend-stores" --canonicalize --cse | FileCheck %s --check-prefix=BLEND
+// RUN: kiln-opt %s --kiln-lower-windows="parallel=false rows=2" --canonicalize --cse | FileCheck %s --check-prefix=ROWS
 // A 3x3 stride-2 depthwise conv over 4 channels, 20 outputs a row: per
 // channel the 9 weights are broadcast once; per row one full vector of 16
 // and a masked one of 4 accumulate all 9 taps. Each input row is read once
@@ -395,6 +396,33 @@ func.func @depthwise_padded_overlap(%in: memref<1x2x5x4xf32>, %w: memref<2x1x1x3
 // TAPS-NEXT:    vector.store
 // TAPS-NOT: vector.shuffle
 // TAPS:     return
+// With rows=2, output rows 0 and 1 are made together: their accumulators
+// start, then input rows 0 to 3 are each read (two vectors) and shuffled
+// once, row 0 feeding output row 0, rows 1 and 2 both, row 3 output row 1
+// (12 input loads layer by layer, 8 here); then output row 2 alone (the
+// rows before the plane's last in blocks of 2), and the last row.
+// ROWS-LABEL: func @depthwise_stride1
+// ROWS:     %[[A0:.*]] = vector.load %arg2[%{{.*}}, %{{.*}}, %c0, %c0, %c0]
+// ROWS:     %[[A1:.*]] = vector.load %arg2[%{{.*}}, %{{.*}}, %c0, %c1, %c0]
+// ROWS:     %[[I0:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %c0, %c0]
+// ROWS:     %[[R0:.*]] = vector.fma %{{.*}}, %[[I0]], %[[A0]]
+// ROWS:     %[[I1:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %c1, %c0]
+// ROWS:     vector.fma %{{.*}}, %[[I1]], %{{.*}}
+// ROWS:     vector.fma %{{.*}}, %[[I1]], %[[A1]]
+// ROWS:     %[[I2:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %c2, %c0]
+// ROWS:     vector.fma %{{.*}}, %[[I2]], %{{.*}}
+// ROWS:     vector.fma %{{.*}}, %[[I2]], %{{.*}}
+// ROWS:     %[[I3:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %c3, %c0]
+// ROWS:     vector.load %arg0[%{{.*}}, %{{.*}}, %c3, %c16]
+// ROWS-NOT: vector.load %arg0
+// ROWS:     vector.store %{{.*}}, %arg2[%{{.*}}, %{{.*}}, %c0, %c0, %c0]
+// ROWS-NEXT: vector.store %{{.*}}, %arg2[%{{.*}}, %{{.*}}, %c0, %c1, %c0]
+// ROWS:     vector.load %arg2[%{{.*}}, %{{.*}}, %c0, %c2, %c0]
+// ROWS-COUNT-6: vector.load %arg0
+// ROWS:     vector.store %{{.*}}, %arg2[%{{.*}}, %{{.*}}, %c0, %c2, %c0]
+// ROWS:     vector.load %arg2[%{{.*}}, %{{.*}}, %c0, %c3, %c0]
+// ROWS:     vector.store %{{.*}}, %arg2[%{{.*}}, %{{.*}}, %c0, %c3, %c0]
+// ROWS:     return
 func.func @depthwise_stride1(%x: memref<1x2x6x18xf32>, %w: memref<2x1x1x3x3xf32>, %y: memref<1x2x1x4x16xf32>) {
   linalg.generic {indexing_maps = [#x1, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
       ins(%x, %w : memref<1x2x6x18xf32>, memref<2x1x1x3x3xf32>) outs(%y : memref<1x2x1x4x16xf32>) attrs = {kiln.depthwise = array<i64: 1, 1, 1, 1>} {
