@@ -448,12 +448,11 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
     stride 2 and more read the span and shuffle; stride 1 shifts lanes out
     of one read of the row's span, or with `tap-loads` loads each tap).
     With `rows` = R, for windows of at most 3x3, a vector of each of R
-    output rows is made at a time,
-    each input row that their windows take read (and shuffled) once for all
-    of them, their R accumulator chains side by side. The
-    planes run through kiln_parallel_rows when `parallel` is set, the window
-    has at least `parallel-min-work` output elements times window elements,
-    and the operands are static memrefs.
+    output rows is made at a time, each input row that their windows take
+    read (and shuffled) once for all of them, their R accumulator chains
+    side by side. The planes run through kiln_parallel_rows when `parallel`
+    is set, the window has at least `parallel-min-work` output elements
+    times window elements, and the operands are static memrefs.
   }];
   let options = [
     Option<"moveBorders", "move-borders", "bool", /*default=*/"true",

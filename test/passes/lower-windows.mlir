@@ -399,7 +399,7 @@ func.func @depthwise_padded_overlap(%in: memref<1x2x5x4xf32>, %w: memref<2x1x1x3
 // With rows=2, output rows 0 and 1 are made together: their accumulators
 // start, then input rows 0 to 3 are each read (two vectors) and shuffled
 // once, row 0 feeding output row 0, rows 1 and 2 both, row 3 output row 1
-// (12 input loads layer by layer, 8 here); then output row 2 alone (the
+// (12 input loads row by row, 8 here); then output row 2 alone (the
 // rows before the plane's last in blocks of 2), and the last row.
 // ROWS-LABEL: func @depthwise_stride1
 // ROWS:     %[[A0:.*]] = vector.load %arg2[%{{.*}}, %{{.*}}, %c0, %c0, %c0]
