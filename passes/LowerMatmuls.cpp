@@ -86,6 +86,13 @@ struct GemmPlan {
   bool prepacked = false;       // B was packed at compile time: all its panels
   bool zeroInit = false;        // C starts as zeros (it is not read)
   std::optional<Im2col> im2col; // B is read from a flat view (packs)
+  // With `piece`, threads that pack the panels they multiply (GemmBuilder's
+  // PackedPanels) share all of B's panels in one call, packing and then
+  // multiplying `piece` panels at a time; the pack buffer holds them all
+  // (`chunk` is every panel). 0: one such call per chunk.
+  int64_t piece = 0;
+  // The panels packed, then multiplied, at a time.
+  int64_t packStep() const { return piece ? piece : chunk; }
   // An 8-bit contraction: A is i32 words of four signed bytes of k
   // ([m][k4]), B unsigned bytes packed into Bp[panel][k4][nr * 4], C i32;
   // `vnni` does each 4-byte dot product with vpdpbusd.
@@ -211,13 +218,18 @@ public:
     // core holds: on a VM whose two cores share no cache, packing a shared
     // chunk took 8 times as long as on one core.)
     bool ownPanels = rowsFunction && p.pack && !p.prepacked &&
-                     std::min(p.chunk, fullPanels) >= kMinPanelsToSplit;
-    if (fullPanels > 0) {
-      // Chunks of equal width, at most p.chunk panels: 12 panels in chunks
-      // of up to 10 are 6 + 6, not 10 + 2, whose 2 panels give two threads
-      // a piece each, one to wait for the other's (MobileNetV2's 14x14
-      // projections).
-      int64_t chunks = (fullPanels + p.chunk - 1) / p.chunk;
+                     std::min(p.packStep(), fullPanels) >= kMinPanelsToSplit;
+    if (fullPanels > 0 && ownPanels && p.piece) {
+      // All the panels in one call (GemmPlan::piece).
+      kiln::emitParallelRows(b, loc, rowsFunction(p.nr(), Split::PackedPanels),
+                             dispatch, index(0), index(fullPanels),
+                             index(fullPanels));
+    } else if (fullPanels > 0) {
+      // Chunks of equal width, at most packStep() panels: 12 panels in
+      // chunks of up to 10 are 6 + 6, not 10 + 2, whose 2 panels give two
+      // threads a piece each, one to wait for the other's (MobileNetV2's
+      // 14x14 projections).
+      int64_t chunks = (fullPanels + p.packStep() - 1) / p.packStep();
       int64_t step = (fullPanels + chunks - 1) / chunks;
       // for c0 in [0, fullPanels) step: panels [c0, min(c0 + step, full))
       forLoop(0, fullPanels, step, [&](Value c0) {
@@ -253,17 +265,32 @@ public:
     Value to = b.create<arith::AddIOp>(loc, idx[0], idx[3]);
     if (split == Split::Pack)
       return packPanels(idx[0], from, to, cols);
-    if (split == Split::PackedPanels)
-      packPanels(idx[0], from, to, cols);
     std::optional<kiln::FusedEnds> local;
     if (ends) {
       local = ends->remap(endBuffers);
       ends = &*local;
     }
-    if (split == Split::Rows)
+    if (split == Split::Rows) {
       rowBlocks(idx[2], idx[3], idx[0], idx[1], cols);
-    else // Panels, PackedPanels: the chunk still starts at x
+    } else if (split == Split::PackedPanels) {
+      // The chunk still starts at x; its panels packed, then multiplied,
+      // all at once or a piece at a time (GemmPlan::piece).
+      auto panels = [&](Value first, Value last) {
+        packPanels(idx[0], first, last, cols);
+        rowBlocks(index(0), index(blocks()), first, last, cols, idx[0]);
+      };
+      if (!p.piece)
+        panels(from, to);
+      else
+        forLoop(from, to, p.piece, [&](Value first) {
+          panels(first,
+                 b.create<arith::MinSIOp>(
+                     loc, b.create<arith::AddIOp>(loc, first, index(p.piece)),
+                     to));
+        });
+    } else { // Panels
       rowBlocks(index(0), index(blocks()), from, to, cols, idx[0]);
+    }
     ends = nullptr;
   }
 
@@ -1853,6 +1880,28 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // The last columns, fewer than a vector, as dot products along k: they
     // are packed after the panels (so not for a B packed at compile time).
     p.dotTail = dotTail && !batched && p.pack && !p.prepacked && p.shortTail();
+    // B packed at run time by the threads that multiply its panels: one
+    // call for all of them rather than one per chunk, when they fit a few
+    // chunks' bytes (whole-chunks). Each thread's panels then run from its
+    // own end of B's columns, as in the layers before and after, rather
+    // than from both ends of each chunk, and a layer makes one call.
+    // ResNet-50's 56x56 1x1 convolutions of 64 channels (chunks of 64 of
+    // 98 panels) and its 28x28 stride-2 one of 256 (16 of 24), paired
+    // rounds on Zen 5: two threads 0.986 of before (IQR 0.983-0.999, 16
+    // rounds), one thread 0.982 (0.976-1.004, 10). Other GEMMs' Bs are one
+    // chunk already, read in place, or larger. Bounded by 8 chunks instead
+    // (its first convolution's 7.4 MB im2col among them) ResNet-50 had 1.5
+    // MB more arena and no more speed (0.980-0.988); by 4, MobileNetV2's
+    // and SqueezeNet's first convolutions took it too, no faster, and
+    // SqueezeNet 0.8 MB more arena.
+    if (parallel && !batched && p.pack && !p.prepacked &&
+        p.chunk >= GemmBuilder::kMinPanelsToSplit && p.chunk < p.fullPanels() &&
+        p.m > p.mr && 2 * p.m * p.k * p.chunk * p.nr() >= parallelMinFlops &&
+        (p.panels + p.tailPanels()) * p.k * p.nr() * 4 <=
+            wholeChunks * chunkBytes) {
+      p.piece = p.chunk;
+      p.chunk = p.panels;
+    }
     if (p.pack && !pack) {
       SmallVector<int64_t> shape{p.chunk + p.tailPanels(), k, p.nr()};
       if (batchParallel)
@@ -1891,7 +1940,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       // Threads only for chunks worth it: a second core reading what the
       // first packed costs more than it gives on a small product. A GEMV
       // (one row block) shares its panels: each core streams its part of B.
-      int64_t chunkCols = std::min(p.n, p.chunk * p.nr());
+      int64_t chunkCols = std::min(p.n, p.packStep() * p.nr());
       if (parallel &&
           (builder.blocks() > 1 ? 2 * p.m * p.k * chunkCols >= parallelMinFlops
                                 : gemvParallel && p.panels > 1))

@@ -556,7 +556,7 @@ func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300
 // Chunks of equal width: 12 full panels in chunks of at most 10 (the pack
 // buffer's) are two of 6, not 10 and 2 (whose last call leaves each of two
 // threads one panel, one waiting for the other).
-// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 dot-tail=false chunk-bytes=81920" --canonicalize --cse | FileCheck %s --check-prefix=EQUAL
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 dot-tail=false chunk-bytes=81920 whole-chunks=0" --canonicalize --cse | FileCheck %s --check-prefix=EQUAL
 // EQUAL-LABEL: func.func @equal_chunks(
 // EQUAL-DAG: %[[C6:.*]] = arith.constant 6 : index
 // EQUAL-DAG: %[[C12:.*]] = arith.constant 12 : index
@@ -566,6 +566,29 @@ func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300
 // EQUAL:   %[[C1:.*]] = arith.minsi %[[NEXT]], %[[C12]]
 // EQUAL:   %[[N:.*]] = arith.subi %[[C1]], %[[C0]]
 // EQUAL:   call @equal_chunks_gemm0_dispatch(%{{.*}}, %[[C0]], %[[C1]], %[[N]])
+// The same B, 96 KB, within two chunks' bytes (whole-chunks' default): the
+// threads share all 12 panels in one call, the pack buffer holds them all,
+// and each piece of them is packed and multiplied 10 panels (a chunk) at a
+// time.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 dot-tail=false chunk-bytes=81920" --canonicalize --cse | FileCheck %s --check-prefix=WHOLE
+// WHOLE-LABEL: func.func private @equal_chunks_gemm0(
+// WHOLE-SAME: %[[BP:[^:]*]]: memref<12x64x32xf32>
+// WHOLE-SAME: %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index
+// WHOLE: %[[FROM:.*]] = arith.addi %[[X]], %[[BEGIN]]
+// WHOLE: %[[TO:.*]] = arith.addi %[[X]], %[[END]]
+// WHOLE: scf.for %[[FIRST:.*]] = %[[FROM]] to %[[TO]] step %c10
+// WHOLE:   %[[NEXT:.*]] = arith.addi %[[FIRST]], %c10
+// WHOLE:   %[[LAST:.*]] = arith.minsi %[[NEXT]], %[[TO]]
+// WHOLE:   scf.for %{{.*}} = %[[FIRST]] to %[[LAST]] step %c1
+// WHOLE:     vector.store %{{.*}}, %[[BP]]
+// WHOLE:   scf.for %{{.*}} = %c0 to %c2 step %c1
+// WHOLE:     scf.for %{{.*}} = %[[FIRST]] to %[[LAST]] step %c1
+// WHOLE:       vector.fma
+// WHOLE-LABEL: func.func @equal_chunks(
+// WHOLE: memref.alloc() {{.*}} : memref<12x64x32xf32>
+// WHOLE-NOT: scf.for
+// WHOLE: call @equal_chunks_gemm0_dispatch(%{{.*}}, %c0, %c12, %c12)
+// WHOLE-NEXT: return
 func.func @equal_chunks(%a: memref<16x64xf32>, %b: memref<64x384xf32>, %c: memref<16x384xf32>) {
   linalg.matmul ins(%a, %b : memref<16x64xf32>, memref<64x384xf32>) outs(%c : memref<16x384xf32>)
   return

@@ -530,6 +530,12 @@ conv_tail_case("conv3x3_s2_7x7_dot_tail", (1, 30, 14, 14), 128, 3, 2, 1, "clip")
 # panels shared by the threads (ctest cases.threads), the last 4 columns
 # by rows.
 conv_tail_case("conv1x1_in_place_b", (1, 64, 30, 30), 96, 1, 1, 0, "clip")
+# 128 output channels over 71 full panels and 31 columns: B packed at run
+# time by the threads that multiply its panels, all 71 in one call
+# (kiln-lower-matmuls' whole-chunks; a chunk is 64 panels of 64 x 32),
+# each thread's piece a chunk at a time, then the last 31 columns packed
+# and multiplied by rows, in the first panel's slot (ctest cases.threads).
+conv_tail_case("conv1x1_whole_chunks", (1, 64, 47, 49), 128, 1, 1, 0, "clip")
 
 
 # f32 depthwise convolutions (group = channels) over planes whose rows are
