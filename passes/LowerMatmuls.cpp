@@ -1880,6 +1880,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // The last columns, fewer than a vector, as dot products along k: they
     // are packed after the panels (so not for a B packed at compile time).
     p.dotTail = dotTail && !batched && p.pack && !p.prepacked && p.shortTail();
+    // Threads only for chunks worth it: a second core reading what the
+    // first packed costs more than it gives on a small product. A GEMV
+    // (one row block) shares its panels: each core streams its part of B.
+    bool manyBlocks = p.m > p.mr;
+    bool onThreads =
+        parallel && !batched &&
+        (manyBlocks ? 2 * p.m * p.k * std::min(p.n, p.chunk * p.nr()) >=
+                          parallelMinFlops
+                    : gemvParallel && p.panels > 1);
     // B packed at run time by the threads that multiply its panels: one
     // call for all of them rather than one per chunk, when they fit a few
     // chunks' bytes (whole-chunks). Each thread's panels then run from its
@@ -1894,9 +1903,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // MB more arena and no more speed (0.980-0.988); by 4, MobileNetV2's
     // and SqueezeNet's first convolutions took it too, no faster, and
     // SqueezeNet 0.8 MB more arena.
-    if (parallel && !batched && p.pack && !p.prepacked &&
+    if (onThreads && manyBlocks && p.pack && !p.prepacked &&
         p.chunk >= GemmBuilder::kMinPanelsToSplit && p.chunk < p.fullPanels() &&
-        p.m > p.mr && 2 * p.m * p.k * p.chunk * p.nr() >= parallelMinFlops &&
         (p.panels + p.tailPanels()) * p.k * p.nr() * 4 <=
             wholeChunks * chunkBytes) {
       p.piece = p.chunk;
@@ -1937,13 +1945,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       GemmBuilder builder(b, loc, p, &ends);
       GemmBuilder::RowsFunction rows;
       FailureOr<Dispatch> dispatch = failure();
-      // Threads only for chunks worth it: a second core reading what the
-      // first packed costs more than it gives on a small product. A GEMV
-      // (one row block) shares its panels: each core streams its part of B.
-      int64_t chunkCols = std::min(p.n, p.packStep() * p.nr());
-      if (parallel &&
-          (builder.blocks() > 1 ? 2 * p.m * p.k * chunkCols >= parallelMinFlops
-                                : gemvParallel && p.panels > 1))
+      if (onThreads)
         dispatch = planDispatch(b, loc, op, ValueRange{a, bm, c, packed},
                                 ends.buffers());
       if (succeeded(dispatch)) {
