@@ -224,6 +224,9 @@ public:
       kiln::emitParallelRows(b, loc, rowsFunction(p.nr(), Split::PackedPanels),
                              dispatch, index(0), index(fullPanels),
                              index(fullPanels));
+    } else if (fullPanels > 0 && panelsInPlace && rowsFunction && p.piece) {
+      // B read in place: all its panels in one call too.
+      rows(index(0), index(fullPanels), p.nr());
     } else if (fullPanels > 0) {
       // Chunks of equal width, at most packStep() panels: 12 panels in
       // chunks of up to 10 are 6 + 6, not 10 + 2, whose 2 panels give two
@@ -288,8 +291,16 @@ public:
                      loc, b.create<arith::AddIOp>(loc, first, index(p.piece)),
                      to));
         });
-    } else { // Panels
+    } else if (!p.piece) { // Panels
       rowBlocks(index(0), index(blocks()), from, to, cols, idx[0]);
+    } else { // Panels of a B read in place, a piece at a time
+      forLoop(from, to, p.piece, [&](Value first) {
+        rowBlocks(index(0), index(blocks()), first,
+                  b.create<arith::MinSIOp>(
+                      loc, b.create<arith::AddIOp>(loc, first, index(p.piece)),
+                      to),
+                  cols, idx[0]);
+      });
     }
     ends = nullptr;
   }
@@ -1907,6 +1918,14 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         p.chunk >= GemmBuilder::kMinPanelsToSplit && p.chunk < p.fullPanels() &&
         (p.panels + p.tailPanels()) * p.k * p.nr() * 4 <=
             wholeChunks * chunkBytes) {
+      p.piece = p.chunk;
+      p.chunk = p.panels;
+    }
+    // A B read in place (a 1x1 convolution's input) wider than a chunk, its
+    // panels shared by the threads (GemmBuilder's panelsInPlace): one call
+    // over them all as well, each thread's panels a chunk at a time.
+    if (onThreads && manyBlocks && !p.pack && wholeInPlace &&
+        p.chunk >= GemmBuilder::kMinPanelsToSplit && p.chunk < p.fullPanels()) {
       p.piece = p.chunk;
       p.chunk = p.panels;
     }

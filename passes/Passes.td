@@ -294,6 +294,11 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "panels, of at most this many chunks' bytes: one call for all "
            "its panels, each packed and multiplied a chunk at a time, not "
            "a call per chunk (0: never)">,
+    Option<"wholeInPlace", "whole-in-place", "bool", /*default=*/"true",
+           "a B read in place whose panels the threads share (a 1x1 "
+           "convolution's input) and wider than a chunk: one call for all "
+           "its panels, each thread's run a chunk at a time, not a call per "
+           "chunk">,
     Option<"parallel", "parallel", "bool", /*default=*/"true",
            "run each chunk's row blocks through kiln_parallel_rows">,
     Option<"prepackWeights", "prepack-weights", "bool", /*default=*/"true",

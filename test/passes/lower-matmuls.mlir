@@ -656,6 +656,29 @@ func.func @f32_dot_tail(%a: memref<16x20xf32>, %b: memref<20x49xf32>, %c: memref
 // INPAR: call @few_rows_gemm0_dispatch(%{{.*}}, %c0, %c9, %c9)
 // INPAR: call @few_rows_gemm1_dispatch(%{{.*}}, %c9, %c10, %c15)
 
+// Wider than a chunk (8 panels of 8 KB in 64 KB), such a B is shared in one
+// call over all 9 full panels, each thread's run 8 panels at a time
+// (whole-in-place), rather than a call per chunk.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 chunk-bytes=65536" --canonicalize --cse | FileCheck %s --check-prefix=INWHOLE
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 chunk-bytes=65536 whole-in-place=false" --canonicalize --cse | FileCheck %s --check-prefix=INCHUNKS
+// INWHOLE-LABEL: func.func private @few_rows_gemm0(
+// INWHOLE-SAME: %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// INWHOLE: %[[FROM:.*]] = arith.addi %[[X]], %[[BEGIN]]
+// INWHOLE: %[[TO:.*]] = arith.addi %[[X]], %[[END]]
+// INWHOLE: scf.for %[[FIRST:.*]] = %[[FROM]] to %[[TO]] step %c8
+// INWHOLE:   %[[NEXT:.*]] = arith.addi %[[FIRST]], %c8
+// INWHOLE:   %[[LAST:.*]] = arith.minsi %[[NEXT]], %[[TO]]
+// INWHOLE:   scf.for %{{.*}} = %c0 to %c15 step %c1
+// INWHOLE:     scf.for %{{.*}} = %[[FIRST]] to %[[LAST]] step %c1
+// INWHOLE:       vector.fma
+// INWHOLE-LABEL: func.func @few_rows(
+// INWHOLE-NOT: scf.for
+// INWHOLE: call @few_rows_gemm0_dispatch(%{{.*}}, %c0, %c9, %c9)
+// INWHOLE: call @few_rows_gemm1_dispatch(%{{.*}}, %c9, %c10, %c15)
+// INCHUNKS-LABEL: func.func @few_rows(
+// INCHUNKS: scf.for %[[C0:.*]] = %c0 to %c9 step %c5
+// INCHUNKS:   call @few_rows_gemm0_dispatch(%{{.*}}, %[[C0]],
+
 // The third vector per row only where it fits: with AVX2's 8-lane vectors
 // and 6-row tile, 25 columns as 24 + 1 (6 x 3 accumulators) need 22 vector
 // registers; with 16 they stay 16 + 9 (6 x 2), with 32 they take 24 + 1.

@@ -536,6 +536,10 @@ conv_tail_case("conv1x1_in_place_b", (1, 64, 30, 30), 96, 1, 1, 0, "clip")
 # each thread's piece a chunk at a time, then the last 31 columns packed
 # and multiplied by rows, in the first panel's slot (ctest cases.threads).
 conv_tail_case("conv1x1_whole_chunks", (1, 64, 47, 49), 128, 1, 1, 0, "clip")
+# The same input to 96 output channels: B read in place, 71 full panels
+# (a chunk is 64) shared in one call (kiln-lower-matmuls' whole-in-place),
+# each thread's run a chunk at a time (ctest cases.threads).
+conv_tail_case("conv1x1_in_place_whole", (1, 64, 47, 49), 96, 1, 1, 0, "clip")
 
 
 # f32 depthwise convolutions (group = channels) over planes whose rows are
