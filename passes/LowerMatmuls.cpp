@@ -295,11 +295,11 @@ public:
       rowBlocks(index(0), index(blocks()), from, to, cols, idx[0]);
     } else { // Panels of a B read in place, a piece at a time
       forLoop(from, to, p.piece, [&](Value first) {
-        rowBlocks(index(0), index(blocks()), first,
-                  b.create<arith::MinSIOp>(
-                      loc, b.create<arith::AddIOp>(loc, first, index(p.piece)),
-                      to),
-                  cols, idx[0]);
+        rowBlocks(
+            index(0), index(blocks()), first,
+            b.create<arith::MinSIOp>(
+                loc, b.create<arith::AddIOp>(loc, first, index(p.piece)), to),
+            cols, idx[0]);
       });
     }
     ends = nullptr;
