@@ -275,31 +275,14 @@ public:
     }
     if (split == Split::Rows) {
       rowBlocks(idx[2], idx[3], idx[0], idx[1], cols);
-    } else if (split == Split::PackedPanels) {
-      // The chunk still starts at x; its panels packed, then multiplied,
-      // all at once or a piece at a time (GemmPlan::piece).
-      auto panels = [&](Value first, Value last) {
-        packPanels(idx[0], first, last, cols);
+    } else {
+      // The chunk still starts at x; its panels (packed first, with
+      // PackedPanels) multiplied all at once or a piece at a time
+      // (GemmPlan::piece).
+      pieces(from, to, [&](Value first, Value last) {
+        if (split == Split::PackedPanels)
+          packPanels(idx[0], first, last, cols);
         rowBlocks(index(0), index(blocks()), first, last, cols, idx[0]);
-      };
-      if (!p.piece)
-        panels(from, to);
-      else
-        forLoop(from, to, p.piece, [&](Value first) {
-          panels(first,
-                 b.create<arith::MinSIOp>(
-                     loc, b.create<arith::AddIOp>(loc, first, index(p.piece)),
-                     to));
-        });
-    } else if (!p.piece) { // Panels
-      rowBlocks(index(0), index(blocks()), from, to, cols, idx[0]);
-    } else { // Panels of a B read in place, a piece at a time
-      forLoop(from, to, p.piece, [&](Value first) {
-        rowBlocks(
-            index(0), index(blocks()), first,
-            b.create<arith::MinSIOp>(
-                loc, b.create<arith::AddIOp>(loc, first, index(p.piece)), to),
-            cols, idx[0]);
       });
     }
     ends = nullptr;
@@ -332,6 +315,18 @@ private:
   void forLoop(int64_t lb, int64_t ub, int64_t step,
                function_ref<void(Value)> body) {
     forLoop(index(lb), index(ub), step, body);
+  }
+
+  /// body(first, last) over panels [from, to): at once, or in runs of
+  /// p.piece panels when the plan has pieces.
+  void pieces(Value from, Value to, function_ref<void(Value, Value)> body) {
+    if (!p.piece)
+      return body(from, to);
+    forLoop(from, to, p.piece, [&](Value first) {
+      body(first,
+           b.create<arith::MinSIOp>(
+               loc, b.create<arith::AddIOp>(loc, first, index(p.piece)), to));
+    });
   }
 
   /// Micro-kernels for row blocks [begin, end) (the last block may be the
@@ -1914,17 +1909,14 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // MB more arena and no more speed (0.980-0.988); by 4, MobileNetV2's
     // and SqueezeNet's first convolutions took it too, no faster, and
     // SqueezeNet 0.8 MB more arena.
-    if (onThreads && manyBlocks && p.pack && !p.prepacked &&
-        p.chunk >= GemmBuilder::kMinPanelsToSplit && p.chunk < p.fullPanels() &&
-        (p.panels + p.tailPanels()) * p.k * p.nr() * 4 <=
-            wholeChunks * chunkBytes) {
-      p.piece = p.chunk;
-      p.chunk = p.panels;
-    }
-    // A B read in place (a 1x1 convolution's input) wider than a chunk, its
-    // panels shared by the threads (GemmBuilder's panelsInPlace): one call
-    // over them all as well, each thread's panels a chunk at a time.
-    if (onThreads && manyBlocks && !p.pack && wholeInPlace &&
+    // A B read in place (a 1x1 convolution's input) whose panels the
+    // threads share (GemmBuilder's panelsInPlace) likewise, with no buffer
+    // to bound (whole-in-place).
+    bool wholeB = p.pack ? !p.prepacked &&
+                               (p.panels + p.tailPanels()) * p.k * p.nr() * 4 <=
+                                   wholeChunks * chunkBytes
+                         : wholeInPlace;
+    if (onThreads && manyBlocks && wholeB &&
         p.chunk >= GemmBuilder::kMinPanelsToSplit && p.chunk < p.fullPanels()) {
       p.piece = p.chunk;
       p.chunk = p.panels;
