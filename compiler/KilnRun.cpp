@@ -89,7 +89,9 @@ struct ValueSpec {
   unsigned first = 0, count = 1;
 };
 
-/// Heap memory with a chosen alignment, freed on destruction.
+/// Heap memory with a chosen alignment, freed on destruction: the runtime's
+/// kiln_alloc, as a model given no workspace allocates it (huge pages for
+/// megabytes on Linux).
 class AlignedBuffer {
 public:
   /// Allocates at least `size` bytes (and at least one) aligned to `align`,
@@ -100,8 +102,8 @@ public:
     if (rounded > std::numeric_limits<size_t>::max() - align)
       return false;
     rounded = (rounded + align - 1) / align * align;
-    void *ptr = nullptr;
-    if (posix_memalign(&ptr, align, rounded) != 0)
+    void *ptr = kiln_alloc(rounded, align);
+    if (!ptr)
       return false;
     storage.reset(ptr);
     byteSize = size;
@@ -113,7 +115,7 @@ public:
 
 private:
   struct Deleter {
-    void operator()(void *ptr) const { std::free(ptr); }
+    void operator()(void *ptr) const { kiln_free(ptr); }
   };
   std::unique_ptr<void, Deleter> storage;
   size_t byteSize = 0;

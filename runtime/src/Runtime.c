@@ -5,20 +5,30 @@
  * the allocation and error hooks that a user may replace with their own.
  *
  * On hosted builds kiln_alloc returns aligned heap memory (posix_memalign, or
- * _aligned_malloc on Windows) and kiln_error writes to stderr. Defining
+ * _aligned_malloc on Windows; on Linux, 2 MB or more in transparent huge
+ * pages) and kiln_error writes to stderr. Defining
  * KILN_RUNTIME_BAREMETAL builds the file without any libc header or call, for
  * microcontrollers: kiln_alloc then returns NULL (a model must be given a
  * workspace) and kiln_error does nothing.
  *
  *===----------------------------------------------------------------------===*/
 
+#if !defined(KILN_RUNTIME_BAREMETAL) && defined(__linux__) &&                  \
+    !defined(_DEFAULT_SOURCE)
+/* posix_memalign, and madvise's MADV_HUGEPAGE (not POSIX), under a strict
+ * -std=c99. */
+#define _DEFAULT_SOURCE
+#endif
 #if !defined(KILN_RUNTIME_BAREMETAL) && !defined(_WIN32) &&                    \
-    !defined(_POSIX_C_SOURCE)
+    !defined(_POSIX_C_SOURCE) && !defined(_DEFAULT_SOURCE)
 /* posix_memalign is not declared under a strict -std=c99 without this. */
 #define _POSIX_C_SOURCE 200112L
 #endif
 
 #include "kiln/runtime.h"
+
+/* Transparent huge pages on x86-64 and most AArch64 Linux kernels. */
+#define KILN_HUGE_PAGE_BYTES ((size_t)2 << 20)
 
 #ifndef KILN_RUNTIME_BAREMETAL
 #include <stdio.h>
@@ -26,6 +36,9 @@
 #include <string.h>
 #ifdef _WIN32
 #include <malloc.h>
+#endif
+#ifdef __linux__
+#include <sys/mman.h>
 #endif
 #endif
 
@@ -141,6 +154,26 @@ KILN_WEAK void *kiln_alloc(size_t size, size_t align) {
 #ifdef _WIN32
   ptr = _aligned_malloc(size, align);
 #else
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  /* A workspace of 2 MB or more in whole transparent huge pages, where the
+   * kernel gives them on request (THP "madvise", Debian's default): a
+   * model's layers stream through megabytes of it, and with 4 KB pages
+   * where each lands in the caches changed from one process to the next
+   * (a depthwise convolution and the 1x1 one after it, alone: 0.16 to
+   * 0.21 ms over six processes, 0.156 to 0.161 with huge pages). kiln-run,
+   * paired rounds on Zen 5: MobileNetV2 0.981 of before on one thread,
+   * SqueezeNet 0.971, ResNet-50 0.987; two threads level. */
+  if (size >= KILN_HUGE_PAGE_BYTES) {
+    if (align < KILN_HUGE_PAGE_BYTES)
+      align = KILN_HUGE_PAGE_BYTES;
+    if (size <= (size_t)-1 - align)
+      size = (size + align - 1) / align * align;
+    if (posix_memalign(&ptr, align, size) != 0)
+      return NULL;
+    (void)madvise(ptr, size, MADV_HUGEPAGE);
+    return ptr;
+  }
+#endif
   if (posix_memalign(&ptr, align, size) != 0)
     ptr = NULL;
 #endif

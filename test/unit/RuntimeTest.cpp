@@ -14,7 +14,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -222,6 +224,43 @@ TEST(RuntimeAlloc, NonPowerOfTwoAlignmentFails) {
 }
 
 TEST(RuntimeAlloc, FreeNullIsSafe) { kiln_free(nullptr); }
+
+// A workspace of megabytes is 2 MB aligned and, on Linux with transparent
+// huge pages on request (THP "madvise" or "always"), marked for them: the
+// kernel reports its mapping THPeligible.
+TEST(RuntimeAlloc, MegabytesInHugePages) {
+  size_t size = size_t(3) << 20;
+  void *ptr = kiln_alloc(size, 64);
+  ASSERT_NE(ptr, nullptr);
+  uintptr_t at = reinterpret_cast<uintptr_t>(ptr);
+#ifdef __linux__
+  EXPECT_EQ(at % (size_t(2) << 20), 0u);
+  std::memset(ptr, 1, size);
+  std::ifstream mode("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string modes;
+  std::getline(mode, modes);
+  if (modes.empty() || modes.find("[never]") != std::string::npos) {
+    kiln_free(ptr);
+    GTEST_SKIP() << "transparent huge pages off: " << modes;
+  }
+  std::ifstream smaps("/proc/self/smaps");
+  std::string line;
+  bool inside = false, found = false;
+  while (std::getline(smaps, line)) {
+    unsigned long long lo, hi;
+    if (std::sscanf(line.c_str(), "%llx-%llx ", &lo, &hi) == 2) {
+      inside = lo <= at && at < hi;
+      continue;
+    }
+    if (inside && line.rfind("THPeligible:", 0) == 0) {
+      EXPECT_NE(line.find('1'), std::string::npos) << line;
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << "no THPeligible line for the workspace's mapping";
+#endif
+  kiln_free(ptr);
+}
 
 TEST(RuntimeError, WritesOneLineToStderr) {
   ::testing::internal::CaptureStderr();
