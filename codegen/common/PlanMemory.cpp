@@ -13,6 +13,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace kiln {
@@ -32,6 +33,38 @@ static Operation *topLevelAncestor(Operation *op, Block *block) {
   return op;
 }
 
+/// Erases the buffers nothing reads or writes any more, and the views of
+/// them that nothing uses: a kernel pass that fused a buffer's producer and
+/// consumer away leaves them (a GEMM's C when its bias and activation went
+/// into the kernel and its result into a padded buffer), and they would
+/// hold arena bytes for the steps between their views.
+static void eraseUnusedBuffers(func::FuncOp func) {
+  auto isView = [](Operation *op) {
+    return isa<ViewLikeOpInterface, memref::ExpandShapeOp,
+               memref::CollapseShapeOp, memref::CastOp,
+               memref::ReinterpretCastOp>(op);
+  };
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    SmallVector<Operation *> ops;
+    func.walk([&](Operation *op) {
+      if (isView(op) || isa<memref::AllocOp>(op))
+        ops.push_back(op);
+    });
+    for (Operation *op : llvm::reverse(ops)) {
+      if (isa<memref::AllocOp>(op) && !op->use_empty() &&
+          llvm::all_of(op->getUsers(), llvm::IsaPred<memref::DeallocOp>))
+        for (Operation *user : llvm::make_early_inc_range(op->getUsers()))
+          user->erase();
+      if (isOpTriviallyDead(op)) {
+        op->erase();
+        changed = true;
+      }
+    }
+  }
+}
+
 struct PlanMemoryPass : kiln::impl::PlanMemoryBase<PlanMemoryPass> {
   using PlanMemoryBase::PlanMemoryBase;
 
@@ -42,6 +75,7 @@ struct PlanMemoryPass : kiln::impl::PlanMemoryBase<PlanMemoryPass> {
   }
 
   LogicalResult planFunction(func::FuncOp func) {
+    eraseUnusedBuffers(func);
     Block &body = func.getBody().front();
     llvm::DenseMap<Operation *, int64_t> step;
     int64_t n = 0;

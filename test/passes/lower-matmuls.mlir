@@ -298,6 +298,13 @@ func.func @padded_wide_lines(%w: memref<16x32xf32>, %x: memref<32x400xf32>) -> m
 // BLEND: scf.for
 // BLEND: vector.maskedstore %[[FLAT]]
 // BLEND: return
+// On threads, the calls pass A where C would go: the kernel neither reads
+// C (it starts from the fill) nor writes it (the Relu writes the padded
+// buffer), and C's buffer goes.
+// PAR-LABEL: func @padded_result
+// PAR-NOT: memref<1x16x36xf32>
+// PAR: call @padded_result_gemm0_dispatch(%{{[^,]*}}, %arg0, %arg1, %arg0, %{{.*}}) : ((memref<16x32xf32>, memref<32x36xf32>, memref<16x32xf32>,
+// PAR: return
 // CHECK: %[[PAD:.*]] = memref.alloc() : memref<1x16x8x8xf32>
 // CHECK: %[[SUB:.*]] = memref.subview %[[PAD]][0, 0, 1, 1]
 // CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %[[SUB]] to offset: [0], sizes: [1015], strides: [1]

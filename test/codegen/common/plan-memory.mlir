@@ -42,6 +42,26 @@ func.func @alias(%in: memref<1024xf32>, %out: memref<1024xf32>) attributes {kiln
   return
 }
 
+// A buffer that nothing reads or writes (a GEMM's C once its bias and
+// activation went into the kernel and its result into another buffer) goes
+// with its unused views and dealloc: it takes no arena bytes. Were it kept,
+// %dead and %b (live across its views) would need 12288.
+// CHECK-LABEL: func @unused
+// CHECK-SAME: memref<4096xi8>
+// CHECK-SAME: kiln.workspace_unplanned = 4096
+// CHECK-NOT: memref<2048xf32>
+// CHECK: return
+func.func @unused(%in: memref<1024xf32>, %out: memref<1024xf32>) attributes {kiln.entry} {
+  %dead = memref.alloc() : memref<2048xf32>
+  %s = memref.subview %dead[0] [1024] [1] : memref<2048xf32> to memref<1024xf32, strided<[1]>>
+  %b = memref.alloc() : memref<1024xf32>
+  linalg.copy ins(%in : memref<1024xf32>) outs(%b : memref<1024xf32>)
+  %e = memref.expand_shape %dead [[0, 1]] output_shape [32, 64] : memref<2048xf32> into memref<32x64xf32>
+  linalg.copy ins(%b : memref<1024xf32>) outs(%out : memref<1024xf32>)
+  memref.dealloc %dead : memref<2048xf32>
+  return
+}
+
 // Functions not marked kiln.entry are left alone.
 // CHECK-LABEL: func @helper
 // CHECK: memref.alloc
