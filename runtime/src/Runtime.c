@@ -5,8 +5,8 @@
  * the allocation and error hooks that a user may replace with their own.
  *
  * On hosted builds kiln_alloc returns aligned heap memory (posix_memalign, or
- * _aligned_malloc on Windows; on Linux, 2 MB or more in transparent huge
- * pages) and kiln_error writes to stderr. Defining
+ * _aligned_malloc on Windows; on Linux its whole 2 MB pages marked for
+ * transparent huge pages) and kiln_error writes to stderr. Defining
  * KILN_RUNTIME_BAREMETAL builds the file without any libc header or call, for
  * microcontrollers: kiln_alloc then returns NULL (a model must be given a
  * workspace) and kiln_error does nothing.
