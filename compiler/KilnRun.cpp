@@ -91,14 +91,14 @@ struct ValueSpec {
 
 /// Heap memory with a chosen alignment, freed on destruction: the runtime's
 /// kiln_alloc, which on Linux puts a buffer's whole 2 MB pages in huge pages;
-/// one of megabytes is aligned to 2 MB so that all of it is.
+/// one of megabytes is aligned to KILN_HUGE_PAGE_BYTES so that all of it is.
 class AlignedBuffer {
 public:
   /// Allocates at least `size` bytes (and at least one) aligned to `align`,
   /// a power of two. Returns false when out of memory.
   bool allocate(size_t size, size_t align) {
-    constexpr size_t hugePage = size_t(2) << 20;
-    align = std::max(align, size >= hugePage ? hugePage : sizeof(void *));
+    align = std::max(align, size >= KILN_HUGE_PAGE_BYTES ? KILN_HUGE_PAGE_BYTES
+                                                         : sizeof(void *));
     size_t rounded = std::max<size_t>(size, 1);
     if (rounded > std::numeric_limits<size_t>::max() - align)
       return false;

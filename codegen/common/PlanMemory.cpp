@@ -33,35 +33,33 @@ static Operation *topLevelAncestor(Operation *op, Block *block) {
   return op;
 }
 
+/// An op whose results alias its memref operand: a view, reshape or cast.
+static bool isAlias(Operation *op) {
+  return isa<ViewLikeOpInterface, memref::ExpandShapeOp,
+             memref::CollapseShapeOp, memref::CastOp,
+             memref::ReinterpretCastOp>(op);
+}
+
 /// Erases the buffers nothing reads or writes any more, and the views of
 /// them that nothing uses: a kernel pass that fused a buffer's producer and
 /// consumer away leaves them (a GEMM's C when its bias and activation went
 /// into the kernel and its result into a padded buffer), and they would
-/// hold arena bytes for the steps between their views.
+/// hold arena bytes for the steps between their views. Post-order lists
+/// each op after the ops that define its operands, so in reverse a view's
+/// users come before it, and one pass reaches the buffer.
 static void eraseUnusedBuffers(func::FuncOp func) {
-  auto isView = [](Operation *op) {
-    return isa<ViewLikeOpInterface, memref::ExpandShapeOp,
-               memref::CollapseShapeOp, memref::CastOp,
-               memref::ReinterpretCastOp>(op);
-  };
-  bool changed = true;
-  while (changed) {
-    changed = false;
-    SmallVector<Operation *> ops;
-    func.walk([&](Operation *op) {
-      if (isView(op) || isa<memref::AllocOp>(op))
-        ops.push_back(op);
-    });
-    for (Operation *op : llvm::reverse(ops)) {
-      if (isa<memref::AllocOp>(op) && !op->use_empty() &&
-          llvm::all_of(op->getUsers(), llvm::IsaPred<memref::DeallocOp>))
-        for (Operation *user : llvm::make_early_inc_range(op->getUsers()))
-          user->erase();
-      if (isOpTriviallyDead(op)) {
-        op->erase();
-        changed = true;
-      }
-    }
+  SmallVector<Operation *> ops;
+  func.walk([&](Operation *op) {
+    if (isAlias(op) || isa<memref::AllocOp>(op))
+      ops.push_back(op);
+  });
+  for (Operation *op : llvm::reverse(ops)) {
+    if (isa<memref::AllocOp>(op) && !op->use_empty() &&
+        llvm::all_of(op->getUsers(), llvm::IsaPred<memref::DeallocOp>))
+      for (Operation *user : llvm::make_early_inc_range(op->getUsers()))
+        user->erase();
+    if (isOpTriviallyDead(op))
+      op->erase();
   }
 }
 
@@ -111,9 +109,7 @@ struct PlanMemoryPass : kiln::impl::PlanMemoryBase<PlanMemoryPass> {
           Operation *top = topLevelAncestor(user, &body);
           r.firstUse = std::min(r.firstUse, step[top]);
           r.lastUse = std::max(r.lastUse, step[top]);
-          if (isa<ViewLikeOpInterface>(user) ||
-              isa<memref::ExpandShapeOp, memref::CollapseShapeOp,
-                  memref::CastOp, memref::ReinterpretCastOp>(user))
+          if (isAlias(user))
             for (Value res : user->getResults())
               worklist.push_back(res);
           if (user->hasTrait<OpTrait::IsTerminator>() && user != top &&

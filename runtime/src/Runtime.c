@@ -27,9 +27,6 @@
 
 #include "kiln/runtime.h"
 
-/* Transparent huge pages on x86-64 and most AArch64 Linux kernels. */
-#define KILN_HUGE_PAGE_BYTES ((size_t)2 << 20)
-
 #ifndef KILN_RUNTIME_BAREMETAL
 #include <stdio.h>
 #include <stdlib.h>

@@ -165,8 +165,14 @@ void kiln_slots_to_strings(const uint8_t *slots, size_t n, size_t width,
  * Hooks. The runtime defines each one weakly; define your own to replace it.
  *===----------------------------------------------------------------------===*/
 
+/** Bytes of a transparent huge page (x86-64, most AArch64 Linux kernels). */
+#define KILN_HUGE_PAGE_BYTES ((size_t)2 << 20)
+
 /** Allocates `size` bytes aligned to `align` (a power of two), or NULL.
- *  Called only when NAME_run is given a NULL workspace. */
+ *  Called only when NAME_run is given a NULL workspace. On Linux the
+ *  default marks the block's whole KILN_HUGE_PAGE_BYTES pages for
+ *  transparent huge pages; align a workspace to KILN_HUGE_PAGE_BYTES to
+ *  have all of it in them. */
 void *kiln_alloc(size_t size, size_t align);
 
 /** Frees memory returned by kiln_alloc. */
