@@ -20,8 +20,8 @@
 // rows use a kernel of fewer rows, the last columns masked loads and stores.
 //
 // C's initializer (a bias per row) and the elementwise op after it run in
-// the kernel (FusedEnds.h). When the chunk is worth it, its packing (panel
-// by panel) and then its row blocks are functions that the runtime's
+// the kernel (FusedEnds.h). When the chunk is worth it, its packing (by
+// rows of k) and then its row blocks are functions that the runtime's
 // kiln_parallel_rows runs on its threads (ParallelRows.h).
 //
 //===----------------------------------------------------------------------===//
@@ -163,8 +163,9 @@ public:
   /// (`Rows`), all row blocks over panels [x + begin, x + end) (`Panels`:
   /// a GEMV has one row block), the packing of panels [x + begin, x + end)
   /// of the chunk that starts at panel x (`Pack`), or that packing and
-  /// then all row blocks over those panels (`PackedPanels`).
-  enum class Split { Rows, Panels, Pack, PackedPanels };
+  /// then all row blocks over those panels (`PackedPanels`), or rows
+  /// [begin, end) of k of the packing of panels [x, y) (`PackRows`).
+  enum class Split { Rows, Panels, Pack, PackedPanels, PackRows };
 
   /// The fewest panels a chunk needs for its threads to split its columns
   /// (PackedPanels) rather than its rows: a few pieces per thread. With 2,
@@ -204,10 +205,21 @@ public:
                              dispatch, c0, c1,
                              b.create<arith::SubIOp>(loc, c1, c0));
     };
-    // The packing of a chunk is shared by the threads too, a panel each.
+    // The packing of a chunk is shared by the threads too: f32 panels by
+    // their rows of k, since such a chunk has few panels (fewer than
+    // kMinPanelsToSplit, or its threads would pack their own): split a
+    // panel each, the 3 panels of ResNet-50's 28x28 stride-2 convolution's
+    // chunks kept one thread waiting for the other's second, and the
+    // single panels of its 14x14 and 7x7 ones (k 2304 and 4608) were
+    // packed by one thread while the other waited. Rows of k give every
+    // thread an even share, and each writes lines of its own.
     auto pack = [&](Value c0, Value c1, int64_t cols) {
       if (!rowsFunction)
         return packPanels(c0, c0, c1, cols);
+      if (!p.int8)
+        return kiln::emitParallelRows(b, loc,
+                                      rowsFunction(cols, Split::PackRows),
+                                      dispatch, c0, c1, index(p.k));
       kiln::emitParallelRows(b, loc, rowsFunction(cols, Split::Pack), dispatch,
                              c0, c1, b.create<arith::SubIOp>(loc, c1, c0));
     };
@@ -268,6 +280,8 @@ public:
     Value to = b.create<arith::AddIOp>(loc, idx[0], idx[3]);
     if (split == Split::Pack)
       return packPanels(idx[0], from, to, cols);
+    if (split == Split::PackRows)
+      return packPanels(idx[0], idx[0], idx[1], cols, KRange{idx[2], idx[3]});
     std::optional<kiln::FusedEnds> local;
     if (ends) {
       local = ends->remap(endBuffers);
@@ -432,17 +446,27 @@ private:
     return b.create<arith::AddIOp>(loc, base, index(v * p.vw));
   }
 
+  /// Rows [begin, end) of k, of a packing that the threads split by k
+  /// (Split::PackRows); without them, all of k.
+  struct KRange {
+    Value begin, end;
+  };
+
   /// Copies panels [from, to) of B, each with `cols` valid columns, to
   /// Bp[panel - c0][k][0:nr], zero-padded (a vector with no valid column
-  /// is left unwritten: the micro-kernel skips it).
-  void packPanels(Value c0, Value from, Value to, int64_t cols) {
-    withRowTable([&] {
+  /// is left unwritten: the micro-kernel skips it); only the rows `ks` of
+  /// k when given (f32 only).
+  void packPanels(Value c0, Value from, Value to, int64_t cols,
+                  KRange ks = {}) {
+    if (!ks.begin)
+      ks = {index(0), index(p.k)};
+    withRowTable(ks, [&] {
       if (isDotTail(cols))
-        return packDotTail();
+        return packDotTail(ks);
       if (p.int8)
         packBytePanels(c0, from, to, cols);
       else
-        packFloatPanels(c0, from, to, cols);
+        packFloatPanels(c0, from, to, cols, ks);
       if (!fusedTail())
         return;
       // Whoever packs the last full panel packs the tail too.
@@ -451,7 +475,7 @@ private:
       auto ifOp = b.create<scf::IfOp>(loc, last, /*withElse=*/false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      packDotTail();
+      packDotTail(ks);
     });
   }
 
@@ -464,8 +488,9 @@ private:
 
   /// The dotTail columns' packing: column j of the tail (of B's column
   /// fullPanels * nr + j) is elements [tailBase + j * tailStride, + k) of
-  /// the pack buffer, zeros after up to a whole vector.
-  void packDotTail() {
+  /// the pack buffer, zeros after up to a whole vector; rows `ks` of k
+  /// (and the zeros with the last of them).
+  void packDotTail(KRange ks) {
     Value flat = flatPack();
     int64_t t = p.tailCols(), col0 = p.fullPanels() * p.nr();
     // Where each tail column starts in B's flat view (im2col), or its index.
@@ -485,7 +510,7 @@ private:
       return b.create<arith::AddIOp>(loc, kk,
                                      index(p.tailBase() + j * p.tailStride()));
     };
-    forLoop(0, p.k, 1, [&](Value kk) {
+    forLoop(ks.begin, ks.end, 1, [&](Value kk) {
       Value offset = p.im2col ? rowOffset(kk) : Value();
       for (int64_t j = 0; j < t; ++j) {
         SmallVector<Value> from{kk, index(starts[j])};
@@ -497,6 +522,11 @@ private:
     });
     Type et = cast<MemRefType>(Bp.getType()).getElementType();
     Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(et));
+    Value lastRows = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                             ks.end, index(p.k));
+    auto ifOp = b.create<scf::IfOp>(loc, lastRows, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
     forLoop(p.k, p.tailStride(), 1, [&](Value kk) {
       for (int64_t j = 0; j < t; ++j)
         b.create<memref::StoreOp>(loc, zero, flat, at(j, kk));
@@ -509,7 +539,7 @@ private:
   /// remainders once instead of per panel. A K too big for the stack
   /// computes them where they are used.
   static constexpr int64_t kMaxRowTable = 16384;
-  void withRowTable(function_ref<void()> body) {
+  void withRowTable(KRange ks, function_ref<void()> body) {
     if (!p.im2col || p.k > kMaxRowTable)
       return body();
     Operation *op = b.getInsertionBlock()->getParentOp();
@@ -524,7 +554,7 @@ private:
       rowTable = b.create<memref::AllocaOp>(
           loc, MemRefType::get({p.k}, b.getI32Type()));
     }
-    forLoop(0, p.k, 1, [&](Value kk) {
+    forLoop(ks.begin, ks.end, 1, [&](Value kk) {
       Value offset =
           b.create<arith::IndexCastOp>(loc, b.getI32Type(), im2colRow(kk));
       b.create<memref::StoreOp>(loc, offset, rowTable, kk);
@@ -539,11 +569,12 @@ private:
         loc, b.getIndexType(), b.create<memref::LoadOp>(loc, rowTable, kk));
   }
 
-  void packFloatPanels(Value c0, Value from, Value to, int64_t cols) {
+  void packFloatPanels(Value c0, Value from, Value to, int64_t cols,
+                       KRange ks) {
     forLoop(from, to, 1, [&](Value panel) {
       Value local = b.create<arith::SubIOp>(loc, panel, c0);
       SmallVector<Segments> segments = panelSegments(panel, cols);
-      forLoop(0, p.k, 1, [&](Value kk) {
+      forLoop(ks.begin, ks.end, 1, [&](Value kk) {
         Value offset = p.im2col ? rowOffset(kk) : Value();
         for (int64_t v = 0; v < p.nv; ++v) {
           // The micro-kernel reads no vector without a valid column.
@@ -1459,7 +1490,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     return kiln::createRowsFunction(
         op->getParentOfType<func::FuncOp>(), op->getLoc(),
         TypeRange(ValueRange(d.buffers)),
-        split == GemmBuilder::Split::Pack ? "pack" : "gemm",
+        split == GemmBuilder::Split::Pack ||
+                split == GemmBuilder::Split::PackRows
+            ? "pack"
+            : "gemm",
         [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
             ArrayRef<BlockArgument> idx) {
           SmallVector<Value> operands;

@@ -235,7 +235,8 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
 
     With `parallel`, for chunks of at least `parallel-min-flops`, the
     packing of each chunk is a private function `PARENT_packN(A, B, C, Bp,
-    ..., x, y, begin, end)` over its panels, and its row blocks another,
+    ..., x, y, begin, end)` over rows [begin, end) of k of its panels [x, y)
+    (8-bit: over its panels), and its row blocks another,
     `PARENT_gemmN`, that the runtime's kiln_parallel_rows splits over its
     threads; the calls go through declarations `..._dispatch` marked
     `kiln.runtime = "kiln_parallel_rows"` (see

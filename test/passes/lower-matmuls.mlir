@@ -33,13 +33,14 @@
 // declaration of the runtime's kiln_parallel_rows over all 3 row blocks.
 // PAR: func.func private @matmul_gemm1_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
 // PAR: func.func private @matmul_gemm0_dispatch({{.*}}) attributes {kiln.runtime = "kiln_parallel_rows"}
-// The packing of each chunk is shared out too, panels [x + begin, x + end).
-// PAR: func.func private @matmul_pack0(%{{[^:]*}}: memref<20x147xf32>, %[[PB:[^:]*]]: memref<147x100xf32>, %{{[^:]*}}: memref<20x100xf32>, %[[PBP:[^:]*]]: memref<4x147x32xf32>, {{.*}}, %[[PX:[^:]*]]: index, %{{[^:]*}}: index, %[[PBEGIN:[^:]*]]: index, %[[PEND:[^:]*]]: index)
-// PAR:   %[[FROM:.*]] = arith.addi %[[PX]], %[[PBEGIN]]
-// PAR:   %[[TO:.*]] = arith.addi %[[PX]], %[[PEND]]
-// PAR:   scf.for %{{.*}} = %[[FROM]] to %[[TO]]
-// PAR:     vector.load %[[PB]]
-// PAR:     vector.store %{{.*}}, %[[PBP]]
+// The packing of each chunk is shared out too, by rows of k: rows
+// [begin, end) of panels [x, y), so that a chunk of few panels (3 here)
+// still gives each thread an even share.
+// PAR: func.func private @matmul_pack0(%{{[^:]*}}: memref<20x147xf32>, %[[PB:[^:]*]]: memref<147x100xf32>, %{{[^:]*}}: memref<20x100xf32>, %[[PBP:[^:]*]]: memref<4x147x32xf32>, {{.*}}, %[[PX:[^:]*]]: index, %[[PY:[^:]*]]: index, %[[PBEGIN:[^:]*]]: index, %[[PEND:[^:]*]]: index)
+// PAR:   scf.for %{{.*}} = %[[PX]] to %[[PY]]
+// PAR:     scf.for %[[PK:.*]] = %[[PBEGIN]] to %[[PEND]]
+// PAR:       vector.load %[[PB]][%[[PK]],
+// PAR:       vector.store %{{.*}}, %[[PBP]][%{{.*}}, %[[PK]], %c0]
 // PAR: func.func private @matmul_gemm0(%[[A:.*]]: memref<20x147xf32>, %{{.*}}: memref<147x100xf32>, %{{.*}}: memref<20x100xf32>, %{{.*}}: memref<4x147x32xf32>, {{.*}}: memref<20x147xf32>, {{.*}}: memref<20x147xf32>, {{.*}}: memref<20x147xf32>, {{.*}}: memref<20x147xf32>, %[[X:.*]]: index, %[[Y:.*]]: index, %[[BEGIN:.*]]: index, %[[END:.*]]: index) attributes {passthrough = ["noinline"]}
 // PAR:   %[[FULL:.*]] = arith.minsi %[[END]], %c2
 // PAR:   scf.for %{{.*}} = %[[BEGIN]] to %[[FULL]] step %c1
@@ -51,9 +52,9 @@
 // PAR: func.func @matmul(
 // PAR:   %[[FN:.*]] = constant @matmul_gemm1
 // PAR:   %[[FN0:.*]] = constant @matmul_gemm0
-// PAR:   call @matmul_pack0_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c0, %c3, %c3)
+// PAR:   call @matmul_pack0_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c0, %c3, %c147)
 // PAR:   call @matmul_gemm0_dispatch(%[[FN0]], %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c0, %c3, %c3)
-// PAR:   call @matmul_pack1_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c3, %c4, %c1)
+// PAR:   call @matmul_pack1_dispatch(%{{.*}}, %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c3, %c4, %c147)
 // PAR:   call @matmul_gemm1_dispatch(%[[FN]], %arg0, %arg1, %arg2, %{{.*}}, %arg0, %arg0, %arg0, %arg0, %c3, %c4, %c3)
 // In parallel a GEMV has one block of rows: the threads share its panels
 // (of 4 vectors now, so that there are 4 of them), panels [x + begin,
@@ -554,7 +555,7 @@ func.func @constant_b(%a: memref<16x2xf32>, %c: memref<16x3xf32>) {
 // WIDE-LABEL: func.func @wide(
 // WIDE-NOT: call @wide_pack0_dispatch
 // WIDE: call @wide_gemm0_dispatch(%{{.*}}, %c0, %c9, %c9)
-// WIDE: call @wide_pack{{[0-9]+}}_dispatch(%{{.*}}, %c9, %c10, %c1)
+// WIDE: call @wide_pack{{[0-9]+}}_dispatch(%{{.*}}, %c9, %c10, %c64)
 func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300xf32>) {
   linalg.matmul ins(%a, %b : memref<16x64xf32>, memref<64x300xf32>) outs(%c : memref<16x300xf32>)
   return
@@ -643,6 +644,24 @@ func.func @many_rows(%a: memref<128x64xf32>, %b: memref<64x300xf32>, %c: memref<
 // DOT: vector.reduction <add>, {{.*}} fastmath<reassoc> : vector<16xf32> into f32
 // DOT: vector.insert {{.*}} [0] : f32 into vector<16xf32>
 // DOT: vector.maskedstore %arg2[%{{.*}}, %c48]
+// On the threads, the packing's share is rows [begin, end) of k, of the
+// panel and of the tail column (packed by whoever packs the last panel); the
+// tail's zeros with k's last row.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16" --canonicalize --cse | FileCheck %s --check-prefix=DOTPAR
+// DOTPAR-LABEL: func.func private @f32_dot_tail_pack0(
+// DOTPAR-SAME: %[[B:[^:]*]]: memref<20x49xf32>, %{{[^:]*}}: memref<16x49xf32>, %[[P:[^:]*]]: memref<3x20x48xf32>, {{.*}}, %[[X:[^:]*]]: index, %[[Y:[^:]*]]: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// DOTPAR: scf.for %{{.*}} = %[[X]] to %[[Y]] step %c1
+// DOTPAR:   scf.for %[[K:.*]] = %[[BEGIN]] to %[[END]] step %c1
+// DOTPAR:     vector.load %[[B]][%[[K]], %{{.*}}] : memref<20x49xf32>, vector<16xf32>
+// DOTPAR: %[[LASTPANEL:.*]] = arith.cmpi eq, %[[Y]], %c1
+// DOTPAR: scf.if %[[LASTPANEL]]
+// DOTPAR:   scf.for %[[TK:.*]] = %[[BEGIN]] to %[[END]] step %c1
+// DOTPAR:     memref.load %[[B]][%[[TK]], %c48] : memref<20x49xf32>
+// DOTPAR:   %[[LASTROWS:.*]] = arith.cmpi eq, %[[END]], %c20
+// DOTPAR:   scf.if %[[LASTROWS]]
+// DOTPAR:     scf.for {{.*}} = %c20 to %c32 step %c1
+// DOTPAR-LABEL: func.func @f32_dot_tail(
+// DOTPAR: call @f32_dot_tail_pack0_dispatch(%{{.*}}, %c0, %c1, %c20)
 func.func @f32_dot_tail(%a: memref<16x20xf32>, %b: memref<20x49xf32>, %c: memref<16x49xf32>) {
   linalg.matmul ins(%a, %b : memref<16x20xf32>, memref<20x49xf32>) outs(%c : memref<16x49xf32>)
   return
