@@ -229,8 +229,12 @@ public:
     // packed, and the next chunk's packing then writes over lines the other
     // core holds: on a VM whose two cores share no cache, packing a shared
     // chunk took 8 times as long as on one core.)
-    bool ownPanels = rowsFunction && p.pack && !p.prepacked &&
-                     std::min(p.packStep(), fullPanels) >= kMinPanelsToSplit;
+    // With pieces, the threads split all of B's panels in one call: what
+    // must be enough is their number, not a piece's.
+    bool ownPanels =
+        rowsFunction && p.pack && !p.prepacked &&
+        (p.piece ? fullPanels : std::min(p.packStep(), fullPanels)) >=
+            kMinPanelsToSplit;
     if (fullPanels > 0 && ownPanels && p.piece) {
       // All the panels in one call (GemmPlan::piece).
       kiln::emitParallelRows(b, loc, rowsFunction(p.nr(), Split::PackedPanels),
@@ -1942,7 +1946,17 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // (its first convolution's 7.4 MB im2col among them) ResNet-50 had 1.5
     // MB more arena and no more speed (0.980-0.988); by 4, MobileNetV2's
     // and SqueezeNet's first convolutions took it too, no faster, and
-    // SqueezeNet 0.8 MB more arena.
+    // SqueezeNet 0.8 MB more arena. (Zen 5 figures, with chunks of at least
+    // 8 panels.) On Zen 4, with B's panels counted in all rather than per
+    // chunk (so that ResNet-50's 28x28 stride-2 convolution, chunks of 3
+    // of k 1152, takes it too) and up to 8 chunks' bytes (its 56x56 and
+    // 28x28 1x1 convolutions into 128 and 256 channels, B 1.6 to 3.2 MB):
+    // ResNet-50 two threads 0.986 of before (three runs of 8-10 paired
+    // rounds), one thread 0.994, 0.3 MB more arena; ResNet-18 at batch 8
+    // 0.992; MobileNetV2 and SqueezeNet 1.004 and 1.002, arenas unchanged.
+    // Packing shared between cores is what a second thread costs most on a
+    // VM: ResNet-50's shared packings took 8 times as long on two threads
+    // as on one.
     // A B read in place (a 1x1 convolution's input) whose panels the
     // threads share (GemmBuilder's panelsInPlace) likewise, with no buffer
     // to bound (whole-in-place).
@@ -1951,7 +1965,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                                    wholeChunks * chunkBytes
                          : wholeInPlace;
     if (onThreads && manyBlocks && wholeB &&
-        p.chunk >= GemmBuilder::kMinPanelsToSplit && p.chunk < p.fullPanels()) {
+        (p.pack ? p.fullPanels() : p.chunk) >= GemmBuilder::kMinPanelsToSplit &&
+        p.chunk < p.fullPanels()) {
       p.piece = p.chunk;
       p.chunk = p.panels;
     }

@@ -290,7 +290,7 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "pack B only for matmuls with at least this many rows">,
     Option<"chunkBytes", "chunk-bytes", "int64_t", /*default=*/"524288",
            "bytes of packed B per chunk (sized to stay in L2)">,
-    Option<"wholeChunks", "whole-chunks", "int64_t", /*default=*/"2",
+    Option<"wholeChunks", "whole-chunks", "int64_t", /*default=*/"8",
            "a B packed at run time by the threads that multiply its "
            "panels, of at most this many chunks' bytes: one call for all "
            "its panels, each packed and multiplied a chunk at a time, not "

@@ -556,6 +556,28 @@ func.func @constant_b(%a: memref<16x2xf32>, %c: memref<16x3xf32>) {
 // WIDE-NOT: call @wide_pack0_dispatch
 // WIDE: call @wide_gemm0_dispatch(%{{.*}}, %c0, %c9, %c9)
 // WIDE: call @wide_pack{{[0-9]+}}_dispatch(%{{.*}}, %c9, %c10, %c64)
+// Chunks of fewer than 8 panels (3 here: a convolution's k in the
+// thousands) but 9 full panels in all, within whole-chunks' bytes: still one
+// call, each thread packing and multiplying its panels 3 at a time; with
+// whole-chunks=2 (B is 80 KB) the chunks' calls, packing shared.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 dot-tail=false chunk-bytes=24576" --canonicalize --cse | FileCheck %s --check-prefix=PIECES
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 dot-tail=false chunk-bytes=24576 whole-chunks=2" --canonicalize --cse | FileCheck %s --check-prefix=CHUNKS
+// PIECES-LABEL: func.func private @wide_gemm0(
+// PIECES-SAME: %[[BP:[^:]*]]: memref<10x64x32xf32>, {{.*}}, %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// PIECES: %[[FROM:.*]] = arith.addi %[[X]], %[[BEGIN]]
+// PIECES: %[[TO:.*]] = arith.addi %[[X]], %[[END]]
+// PIECES: scf.for %[[FIRST:.*]] = %[[FROM]] to %[[TO]] step %c3
+// PIECES:   scf.for %{{.*}} = %[[FIRST]] to %{{.*}} step %c1
+// PIECES:     vector.store %{{.*}}, %[[BP]]
+// PIECES:   vector.fma
+// PIECES-LABEL: func.func @wide(
+// PIECES-NOT: scf.for
+// PIECES: call @wide_gemm0_dispatch(%{{.*}}, %c0, %c9, %c9)
+// PIECES-NOT: call @wide_gemm0_dispatch
+// CHUNKS-LABEL: func.func @wide(
+// CHUNKS: scf.for
+// CHUNKS:   func.call @wide_pack0_dispatch
+// CHUNKS:   func.call @wide_gemm0_dispatch
 func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300xf32>) {
   linalg.matmul ins(%a, %b : memref<16x64xf32>, memref<64x300xf32>) outs(%c : memref<16x300xf32>)
   return
