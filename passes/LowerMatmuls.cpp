@@ -205,14 +205,10 @@ public:
                              dispatch, c0, c1,
                              b.create<arith::SubIOp>(loc, c1, c0));
     };
-    // The packing of a chunk is shared by the threads too: f32 panels by
-    // their rows of k, since such a chunk has few panels (fewer than
-    // kMinPanelsToSplit, or its threads would pack their own): split a
-    // panel each, the 3 panels of ResNet-50's 28x28 stride-2 convolution's
-    // chunks kept one thread waiting for the other's second, and the
-    // single panels of its 14x14 and 7x7 ones (k 2304 and 4608) were
-    // packed by one thread while the other waited. Rows of k give every
-    // thread an even share, and each writes lines of its own.
+    // The packing of a chunk is shared by the threads too, f32 by rows of
+    // k: such a chunk has fewer than kMinPanelsToSplit panels (else its
+    // threads pack their own), and a panel each left a thread waiting
+    // (ResNet-50's stride-2 convolutions: chunks of 3 panels, or of 1).
     auto pack = [&](Value c0, Value c1, int64_t cols) {
       if (!rowsFunction)
         return packPanels(c0, c0, c1, cols);
@@ -229,12 +225,10 @@ public:
     // packed, and the next chunk's packing then writes over lines the other
     // core holds: on a VM whose two cores share no cache, packing a shared
     // chunk took 8 times as long as on one core.)
-    // With pieces, the threads split all of B's panels in one call: what
-    // must be enough is their number, not a piece's.
+    // A plan with pieces has enough panels in all (the pass checked).
     bool ownPanels =
         rowsFunction && p.pack && !p.prepacked &&
-        (p.piece ? fullPanels : std::min(p.packStep(), fullPanels)) >=
-            kMinPanelsToSplit;
+        (p.piece || std::min(p.chunk, fullPanels) >= kMinPanelsToSplit);
     if (fullPanels > 0 && ownPanels && p.piece) {
       // All the panels in one call (GemmPlan::piece).
       kiln::emitParallelRows(b, loc, rowsFunction(p.nr(), Split::PackedPanels),
@@ -1954,9 +1948,6 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // ResNet-50 two threads 0.986 of before (three runs of 8-10 paired
     // rounds), one thread 0.994, 0.3 MB more arena; ResNet-18 at batch 8
     // 0.992; MobileNetV2 and SqueezeNet 1.004 and 1.002, arenas unchanged.
-    // Packing shared between cores is what a second thread costs most on a
-    // VM: ResNet-50's shared packings took 8 times as long on two threads
-    // as on one.
     // A B read in place (a 1x1 convolution's input) whose panels the
     // threads share (GemmBuilder's panelsInPlace) likewise, with no buffer
     // to bound (whole-in-place).
