@@ -337,16 +337,36 @@ bool mayCrossLines(const FusedEnds::Gaps &gaps, int64_t width) {
   return gaps.gap != 0 && gaps.width % width != 0;
 }
 
-/// Calls `access(at, mask)` for lanes [0, lanes) of the vector of `width`
-/// lanes at row `row`, column `col` (a multiple of `width`) of a gapped
-/// view: where they lie in one line, once, with `at` the flat index of lane
-/// 0 and a null mask; otherwise once per line they touch, with `at` where
-/// lane 0 would be if that line went on and the lanes in it as the mask.
-/// With `oneLine` the caller knows that they lie in one line.
-void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
-                 Value row, Value col, int64_t width, int64_t lanes,
-                 function_ref<void(Value at, Value mask)> access,
-                 bool oneLine = false) {
+/// Where row `row` of a gapped view starts in its flat view.
+Value rowStart(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
+               Value row) {
+  Value at = b.create<arith::ConstantIndexOp>(loc, gaps.offset);
+  for (auto [i, stride] :
+       llvm::zip(delinearize(b, loc, row, gaps.rowSizes), gaps.rowStrides))
+    at = b.create<arith::AddIOp>(
+        loc, at,
+        b.create<arith::MulIOp>(loc, i,
+                                b.create<arith::ConstantIndexOp>(loc, stride)));
+  return at;
+}
+
+/// A piece of a vector in a gapped view's row: `shift`, how far lane 0 of
+/// the piece lies past the row's start plus the vector's column, and the
+/// lanes that go there (null: all).
+struct LinePiece {
+  Value shift, mask;
+};
+
+/// The pieces of lanes [0, lanes) of the vector of `width` lanes at column
+/// `col` (a multiple of `width`) of a gapped view's row: where they lie in
+/// one line, one, with no mask; otherwise one per line they touch, with
+/// lane 0 where it would be if that line went on and the lanes in it as
+/// the mask. With `oneLine` the caller knows that they lie in one line.
+/// The same for every row: a kernel's rows at one column share them.
+SmallVector<LinePiece, 3> linePieces(OpBuilder &b, Location loc,
+                                     const FusedEnds::Gaps &gaps, Value col,
+                                     int64_t width, int64_t lanes,
+                                     bool oneLine = false) {
   auto index = [&](int64_t v) -> Value {
     return b.create<arith::ConstantIndexOp>(loc, v);
   };
@@ -356,17 +376,11 @@ void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
   auto mul = [&](Value x, int64_t y) -> Value {
     return b.create<arith::MulIOp>(loc, x, index(y));
   };
-  // Where the row starts: the row delinearised over the row dims.
-  Value at = index(gaps.offset);
-  for (auto [i, stride] :
-       llvm::zip(delinearize(b, loc, row, gaps.rowSizes), gaps.rowStrides))
-    at = add(at, mul(i, stride));
   // Column n is element n + (n / W) * gap of the row. `col` is a multiple
   // of the vector width, so with W one too the vector is in one line.
   Value line = b.create<arith::DivSIOp>(loc, col, index(gaps.width));
-  at = add(at, col);
   if (!mayCrossLines(gaps, width) || oneLine)
-    return access(add(at, mul(line, gaps.gap)), Value());
+    return {{mul(line, gaps.gap), Value()}};
   // Lanes [first, end) are in line `line + j`, first = (line + j) * W - col.
   // A vector in fewer lines than it could touch repeats its last line
   // (the same lanes again), so that every access has lanes and the flat
@@ -374,6 +388,7 @@ void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
   VectorLanes vl(b, loc, width);
   Value lastLine = b.create<arith::DivSIOp>(loc, add(col, index(lanes - 1)),
                                             index(gaps.width));
+  SmallVector<LinePiece, 3> pieces;
   for (int64_t j = 0, count = linesTouched(gaps.width, width); j < count; ++j) {
     Value lineJ =
         j == 0 ? line
@@ -381,8 +396,19 @@ void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
     Value first = b.create<arith::SubIOp>(loc, mul(lineJ, gaps.width), col);
     Value end = b.create<arith::MinSIOp>(loc, add(first, index(gaps.width)),
                                          index(lanes));
-    access(add(at, mul(lineJ, gaps.gap)), vl.range(first, end));
+    pieces.push_back({mul(lineJ, gaps.gap), vl.range(first, end)});
   }
+  return pieces;
+}
+
+/// Calls `access(at, mask)` for each piece (linePieces) of the vector at
+/// row `row`, column `col` of a gapped view, `at` a flat index.
+void forEachLine(OpBuilder &b, Location loc, const FusedEnds::Gaps &gaps,
+                 Value row, Value col, int64_t width, int64_t lanes,
+                 function_ref<void(Value at, Value mask)> access) {
+  Value at = b.create<arith::AddIOp>(loc, rowStart(b, loc, gaps, row), col);
+  for (LinePiece piece : linePieces(b, loc, gaps, col, width, lanes))
+    access(b.create<arith::AddIOp>(loc, at, piece.shift), piece.mask);
 }
 
 /// All the elements of `v`, a view with gaps, and the gaps, in one
@@ -645,26 +671,43 @@ Value FusedEnds::loadOther(OpBuilder &b, Location loc, unsigned i,
   return vl.load(view, indices, lanes);
 }
 
+bool FusedEnds::mayCrossLines(int64_t width) const {
+  return gapped && kiln::mayCrossLines(gaps, width);
+}
+
 void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value, Value row,
                             Value col, int64_t lanes) const {
-  auto vecType = cast<VectorType>(value.getType());
+  storeResults(b, loc, value, row, col, lanes);
+}
+
+void FusedEnds::storeResults(OpBuilder &b, Location loc, ValueRange values,
+                             ValueRange rows, Value col, int64_t lanes) const {
+  auto vecType = cast<VectorType>(values.front().getType());
   int64_t width = vecType.getDimSize(0);
-  if (!gapped)
-    return VectorLanes(b, loc, width, vecType.getElementType())
-        .store(value, result, ValueRange{row, col}, lanes);
+  if (!gapped) {
+    for (auto [value, row] : llvm::zip(values, rows))
+      VectorLanes(b, loc, width, vecType.getElementType())
+          .store(value, result, ValueRange{row, col}, lanes);
+    return;
+  }
+  SmallVector<Value> starts; // of the rows' vectors at `col`
+  for (Value row : rows)
+    starts.push_back(
+        b.create<arith::AddIOp>(loc, rowStart(b, loc, gaps, row), col));
+  // The pieces depend on the column only: one set of line numbers and
+  // masks for all the rows (a register tile's 8), not one per row.
   auto lines = [&](bool oneLine) {
-    forEachLine(
-        b, loc, gaps, row, col, width, lanes,
-        [&](Value at, Value mask) {
-          storeLine(b, loc, value, at, mask, lanes);
-        },
-        oneLine);
+    for (LinePiece piece : linePieces(b, loc, gaps, col, width, lanes, oneLine))
+      for (auto [value, start] : llvm::zip(values, starts))
+        storeLine(b, loc, value,
+                  b.create<arith::AddIOp>(loc, start, piece.shift), piece.mask,
+                  lanes);
   };
   // A whole vector that may span lines mostly lies in one (4 in 7 of a
   // 14-wide plane's, 6 in 7 of a 28-wide one's): then one store, a branch
   // that the predictor learns, rather than a blend or masked store per
   // line that it could touch.
-  if (!mayCrossLines(gaps, width) || lanes < width || gaps.width < width)
+  if (!kiln::mayCrossLines(gaps, width) || lanes < width || gaps.width < width)
     return lines(false);
   auto index = [&](int64_t v) -> Value {
     return b.create<arith::ConstantIndexOp>(loc, v);

@@ -85,6 +85,15 @@ public:
   /// lanes) of a 2-d kernel output; `col` is a multiple of the vector width.
   void storeResult(mlir::OpBuilder &b, mlir::Location loc, mlir::Value value,
                    mlir::Value row, mlir::Value col, int64_t lanes) const;
+  /// storeResult for `values` of rows `rows` at one column: a gapped
+  /// result's line numbers, masks and branch made once for them all.
+  void storeResults(mlir::OpBuilder &b, mlir::Location loc,
+                    mlir::ValueRange values, mlir::ValueRange rows,
+                    mlir::Value col, int64_t lanes) const;
+  /// Whether a vector of `width` lanes of the result may lie in more than
+  /// one of its lines: then storeResults for a column's rows makes the
+  /// lines' masks once for them all, where storeResult makes them per row.
+  bool mayCrossLines(int64_t width) const;
 
   /// With `blend`, storeResult writes a full vector's pieces in a gapped
   /// output as a load, a select and a store each instead of a masked

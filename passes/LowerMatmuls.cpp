@@ -1067,6 +1067,20 @@ private:
           }
           nb.create<scf::YieldOp>(l, next);
         });
+    if (ends && ends->hasEpilogue() && ends->mayCrossLines(p.vw)) {
+      // A column's rows together: their stores share its lines and masks.
+      for (int64_t v = 0; v < p.nv; ++v) {
+        int64_t n = lanes(v, cols);
+        if (!n)
+          continue;
+        SmallVector<Value> results;
+        for (int64_t r = 0; r < rows; ++r)
+          results.push_back(loop.getResult(r * p.nv + v));
+        storeResults(results, ArrayRef<Value>(rowIdx).take_front(rows),
+                     colIdx[v], n);
+      }
+      return;
+    }
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < p.nv; ++v)
         if (int64_t n = lanes(v, cols))
@@ -1103,13 +1117,23 @@ private:
   /// The first `n` lanes of `result` (C's row `row` from column `col`)
   /// stored to C, or through the fused epilogue to its output.
   void storeResult(Value result, Value row, Value col, int64_t n) {
-    SmallVector<Value> at{row, col};
     if (!ends || !ends->hasEpilogue())
-      return store(result, C, at, n);
-    SmallVector<Value> others;
-    for (unsigned i = 0; i < ends->otherViews().size(); ++i)
-      others.push_back(ends->loadOther(b, loc, i, at, n, p.vw));
-    ends->storeResult(b, loc, ends->apply(b, loc, result, others), row, col, n);
+      return store(result, C, {row, col}, n);
+    storeResults(result, row, col, n);
+  }
+
+  /// storeResult through the fused epilogue for results of rows `rows` at
+  /// one column (FusedEnds::storeResults).
+  void storeResults(ArrayRef<Value> results, ArrayRef<Value> rows, Value col,
+                    int64_t n) {
+    SmallVector<Value> values;
+    for (auto [result, row] : llvm::zip(results, rows)) {
+      SmallVector<Value> at{row, col}, others;
+      for (unsigned i = 0; i < ends->otherViews().size(); ++i)
+        others.push_back(ends->loadOther(b, loc, i, at, n, p.vw));
+      values.push_back(ends->apply(b, loc, result, others));
+    }
+    ends->storeResults(b, loc, values, rows, col, n);
   }
 
   /// dotTail: C[i:i+rows, fullPanels * nr + j] for the tail's columns j,

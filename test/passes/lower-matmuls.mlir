@@ -244,7 +244,9 @@ func.func @shared_buffer(%w: memref<16x32xf32>, %x: memref<32x64xf32>, %bias: me
 // Lines of 20 columns, wider than a vector of 16: a vector that may cross
 // a line (column 16, 32, 48 ...: not a multiple of 20) mostly lies in one,
 // and is then one store, past a branch on where it starts in its line;
-// otherwise a masked store per line it touches.
+// otherwise a masked store per line it touches. Where it lies depends on
+// the column only, so a tile's column vector has one branch and one pair
+// of masks for all its 8 rows.
 // CHECK-LABEL: func @padded_wide_lines
 // CHECK: %[[FLAT:.*]] = memref.reinterpret_cast
 // CHECK: scf.for
@@ -253,9 +255,22 @@ func.func @shared_buffer(%w: memref<16x32xf32>, %x: memref<32x64xf32>, %bias: me
 // CHECK: %[[END:.*]] = arith.addi %[[IN]], %c16 : index
 // CHECK: %[[ONE:.*]] = arith.cmpi sle, %[[END]], %c20 : index
 // CHECK: scf.if %[[ONE]] {
-// CHECK:   vector.store %[[V]], %[[FLAT]]
+// CHECK: vector.store %[[V]], %[[FLAT]]
+// CHECK-COUNT-7: vector.store %{{.*}}, %[[FLAT]]
+// CHECK-NOT: vector.store
 // CHECK: } else {
-// CHECK-COUNT-2: vector.maskedstore %[[FLAT]]{{.*}}, %[[V]]
+// CHECK: vector.maskedstore %[[FLAT]][%{{.*}}], %[[M0:[^,]*]], %[[V]]
+// CHECK-COUNT-7: vector.maskedstore %[[FLAT]][%{{.*}}], %[[M0]], %{{.*}}
+// CHECK: vector.maskedstore %[[FLAT]][%{{.*}}], %[[M1:[^,]*]], %[[V]]
+// CHECK-COUNT-7: vector.maskedstore %[[FLAT]][%{{.*}}], %[[M1]], %{{.*}}
+// CHECK-NOT: vector.maskedstore
+// CHECK: }
+// CHECK: scf.if
+// CHECK-COUNT-8: vector.store
+// CHECK-NOT: vector.store
+// CHECK: } else {
+// CHECK-COUNT-16: vector.maskedstore
+// CHECK-NOT: vector.maskedstore
 // CHECK: }
 // CHECK-NOT: linalg.generic
 func.func @padded_wide_lines(%w: memref<16x32xf32>, %x: memref<32x400xf32>) -> memref<1x16x22x22xf32> {
