@@ -24,7 +24,10 @@
 // `tap-loads` (8 lanes) the taps are built within 128-bit halves. The last
 // vector of a row is masked; in the rows before a plane's last, whose next row
 // is the same plane's, its reads are whole vectors and, with `blend-stores`,
-// its store a load, a select and a store (WindowShape::rowsRunOn).
+// its store a load, a select and a store (WindowShape::rowsRunOn). A
+// stride-1 f32 depthwise convolution whose output rows are at most half a
+// vector wide (MobileNetV2's 7x7 planes) takes each padded plane as one
+// line instead, vectors of several output rows each (flatPlanes).
 //
 //===----------------------------------------------------------------------===//
 
@@ -73,6 +76,11 @@ struct WindowShape {
   /// vector wide). Their stores run on only where the output row is as
   /// wide as the lanes past its end (WindowBuilder::store).
   bool rowsRunOn() const { return oh > 1 && iw >= vw; }
+  /// Planes whose output rows are at most half a vector wide (7x7): a
+  /// stride-1 depthwise convolution's vectors then run along the padded
+  /// input plane as one line, several output rows each (see
+  /// WindowBuilder::flatPlanes), where row vectors left most lanes empty.
+  bool flat = false;
   /// Whether a stride-2 window's taps are built within 128-bit halves (see
   /// WindowBuilder::halvesTaps): f32 rows of 8 lanes where lane shifts
   /// across the halves are costly (tap-loads: AVX2).
@@ -105,6 +113,8 @@ public:
     // row of a small plane.
     if (!borders.empty())
       fillBorders(x, begin, end);
+    if (s.flat)
+      return flatPlanes(x, w, out, begin, end);
     forLoop(begin, end, [&](Value plane) {
       Value ni = b.create<arith::DivSIOp>(loc, plane, index(s.c));
       Value ci = b.create<arith::RemSIOp>(loc, plane, index(s.c));
@@ -185,6 +195,87 @@ public:
   }
 
 private:
+  /// planes() for WindowShape::flat: a stride-1 depthwise convolution
+  /// whose padded input plane (iw wide) is contiguous. Output (r, c) is
+  /// element r * iw + c of the plane taken as one line, and its window's
+  /// tap (i, j) the line's element r * iw + c + i * iw + j: vectors of
+  /// vw consecutive such elements read each tap with one load (no
+  /// shuffles) and keep ow of every iw lanes, where a row's vector kept ow
+  /// of vw (MobileNetV2's 7x7 planes: 4 vectors of 9 FMAs a plane, not 7).
+  /// Each vector's lanes of output row r go to the output's element
+  /// r * ow + c, one masked store per row the vector touches; the masks
+  /// are constants. The output starts from the fused initializer.
+  void flatPlanes(Value x, Value w, Value out, Value begin, Value end) {
+    auto collapse = [&](Value v) -> Value {
+      int64_t rank = cast<MemRefType>(v.getType()).getRank();
+      ReassociationIndices all;
+      for (int64_t d = 0; d < rank; ++d)
+        all.push_back(d);
+      return b.create<memref::CollapseShapeOp>(
+          loc, v, ArrayRef<ReassociationIndices>{all});
+    };
+    Value xf = collapse(x);
+    Value of = collapse(ends.hasEpilogue() ? ends.resultView() : out);
+    int64_t ih = cast<MemRefType>(x.getType()).getDimSize(2);
+    int64_t span = (s.oh - 1) * s.iw + s.ow;
+    kiln::VectorLanes vl(b, loc, s.vw, s.xt);
+    forLoop(begin, end, [&](Value plane) {
+      Value ci = b.create<arith::RemSIOp>(loc, plane, index(s.c));
+      Value zero = index(0);
+      SmallVector<Value> taps;
+      for (int64_t i = 0; i < s.kh; ++i)
+        for (int64_t j = 0; j < s.kw; ++j)
+          taps.push_back(b.create<vector::BroadcastOp>(
+              loc, vecType(),
+              b.create<memref::LoadOp>(
+                  loc, w, ValueRange{ci, zero, zero, index(i), index(j)})));
+      Value start = b.create<vector::BroadcastOp>(
+          loc, vecType(), ends.initialValue(b, loc, plane));
+      Value in = b.create<arith::MulIOp>(loc, plane, index(ih * s.iw));
+      Value outBase = b.create<arith::MulIOp>(loc, plane, index(s.oh * s.ow));
+      for (int64_t o0 = 0; o0 < span; o0 += s.vw) {
+        int64_t lanes = std::min(s.vw, span - o0);
+        Value acc = start;
+        for (int64_t i = 0; i < s.kh; ++i)
+          for (int64_t j = 0; j < s.kw; ++j) {
+            Value at =
+                b.create<arith::AddIOp>(loc, in, index(o0 + i * s.iw + j));
+            acc = b.create<vector::FMAOp>(loc, taps[i * s.kw + j],
+                                          vl.load(xf, at, lanes), acc);
+          }
+        if (ends.hasEpilogue())
+          acc = ends.apply(b, loc, acc, {});
+        for (int64_t r = o0 / s.iw; r <= (o0 + lanes - 1) / s.iw; ++r) {
+          // Lane l lands on o0 + l - r * (iw - ow) of the plane's output;
+          // where that puts lane 0 before the plane, the lanes move down
+          // by as many first, so that no store starts before the buffer.
+          int64_t at = o0 - r * (s.iw - s.ow), down = std::max<int64_t>(-at, 0);
+          SmallVector<bool> mask(s.vw, false);
+          SmallVector<int64_t> ids;
+          bool any = false;
+          for (int64_t l = 0; l < s.vw; ++l) {
+            int64_t from = l + down; // the lane that goes to lane l
+            ids.push_back(std::min(from, s.vw - 1));
+            if (from < lanes && (o0 + from) / s.iw == r &&
+                (o0 + from) % s.iw < s.ow)
+              mask[l] = any = true;
+          }
+          if (!any)
+            continue;
+          auto maskType = VectorType::get({s.vw}, b.getI1Type());
+          Value m = b.create<arith::ConstantOp>(
+              loc, maskType, DenseElementsAttr::get(maskType, mask));
+          Value v =
+              down ? b.create<vector::ShuffleOp>(loc, acc, acc, ids) : acc;
+          b.create<vector::MaskedStoreOp>(loc, of,
+                                          ValueRange{b.create<arith::AddIOp>(
+                                              loc, outBase, index(at + down))},
+                                          m, v);
+        }
+      }
+    });
+  }
+
   /// Writes the borders of planes [begin, end) of x. A pad's left and right
   /// columns go together: the right one's element of row r and the left
   /// one's of row r + 1 are neighbours, one store of two.
@@ -738,7 +829,7 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     std::optional<WindowShape> shape = shapeOf(op);
     if (!shape)
       return; // stays as it is
-    const WindowShape &s = *shape;
+    WindowShape &s = *shape;
     Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
           out = op.getDpsInits()[0];
     SmallVector<Border> borders;
@@ -753,6 +844,17 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     if (fuse)
       ends = kiln::FusedEnds::match(
           b, op, out, pool ? ValueRange{x} : ValueRange{x, w}, s.n * s.c);
+    // Narrow planes as lines (WindowBuilder::flatPlanes): a stride-1 f32
+    // depthwise convolution whose input and output are contiguous, the
+    // output starting from the fused initializer, with no other operand.
+    auto contiguous = [](Value v) {
+      return v && cast<MemRefType>(v.getType()).getLayout().isIdentity();
+    };
+    s.flat = s.kind == WindowKind::Depthwise && s.xt.isF32() && s.sh == 1 &&
+             s.sw == 1 && s.dh == 1 && s.dw == 1 && s.oh > 1 &&
+             2 * s.ow <= s.vw && ends.hasInit() && ends.otherViews().empty() &&
+             contiguous(x) &&
+             contiguous(ends.hasEpilogue() ? ends.resultView() : out);
     // A pool's window buffer is never read: x stands in for it.
     SmallVector<Value> buffers{x, pool ? x : w, out};
     buffers.append(ends.buffers());

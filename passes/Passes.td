@@ -458,6 +458,11 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
     plane's last, and with `blend-stores` a blend there instead;
     stride 2 and more read the span and shuffle; stride 1 shifts lanes out
     of one read of the row's span, or with `tap-loads` loads each tap).
+    A stride-1 f32 depthwise convolution with a fused initializer whose
+    output rows are at most half a vector wide runs along each contiguous
+    padded input plane as one line: output (r, c) is the line's element
+    r * IW + c, each tap one load of 16 consecutive elements, and each
+    vector's lanes of an output row one masked store.
     With `rows` = R, for windows of at most 3x3, a vector of each of R
     output rows is made at a time, each input row that their windows take
     read (and shuffled) once for all of them, their R accumulator chains

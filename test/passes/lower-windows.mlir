@@ -281,6 +281,54 @@ func.func @depthwise_bias(%x: memref<1x4x41x41xf32>, %w: memref<4x1x1x3x3xf32>, 
   return
 }
 
+// Planes of 7x7 outputs (at most half a vector): the padded 9x9 input
+// plane as one line of 81, output (r, c) its element 9r + c and tap (i, j)
+// element 9r + c + 9i + j, so 16 consecutive ones take each tap with one
+// load, and 4 vectors (61 elements, the last 13 lanes: masked loads) make
+// the plane where 7 row vectors would. A vector's lanes of output row r
+// go to 7r + c: one masked store per row, constant masks, the lanes moved
+// down first where the store would start before the plane (row 1 of the
+// first vector: lanes 9-15 to elements 7-13).
+// CHECK-LABEL: func @depthwise_flat
+// CHECK-DAG: %[[ROW0:.*]] = arith.constant dense<[true, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false]> : vector<16xi1>
+// CHECK-DAG: %[[ROW1:.*]] = arith.constant dense<[false, false, false, false, false, false, false, true, true, true, true, true, true, true, false, false]> : vector<16xi1>
+// CHECK-DAG: %[[ROW2:.*]] = arith.constant dense<[false, false, true, true, true, true, true, true, true, false, false, false, false, false, false, false]> : vector<16xi1>
+// CHECK: %[[X:.*]] = memref.collapse_shape %arg0 {{\[\[}}0, 1, 2, 3]] : memref<1x2x9x9xf32> into memref<162xf32>
+// CHECK: %[[Y:.*]] = memref.collapse_shape %arg3 {{\[\[}}0, 1, 2, 3, 4]] : memref<1x2x1x7x7xf32> into memref<98xf32>
+// CHECK: scf.for %[[P:.*]] = %c0 to %c2 step %c1 {
+// CHECK-COUNT-10: vector.broadcast
+// CHECK: %[[IN:.*]] = arith.muli %[[P]], %c81
+// CHECK: %[[OUT:.*]] = arith.muli %[[P]], %c49
+// CHECK: vector.load %[[X]][%[[IN]]]
+// CHECK-COUNT-8: vector.load %[[X]]
+// CHECK: %[[V0:.*]] = vector.fma
+// CHECK-NEXT: vector.maskedstore %[[Y]][%[[OUT]]], %[[ROW0]], %[[V0]]
+// CHECK-NEXT: %[[DOWN:.*]] = vector.shuffle %[[V0]], %[[V0]] [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15, 15]
+// CHECK-NEXT: vector.maskedstore %[[Y]][%[[OUT]]], %[[ROW1]], %[[DOWN]]
+// CHECK: %[[AT:.*]] = arith.addi %[[OUT]], %c12
+// CHECK: vector.maskedstore %[[Y]][%[[AT]]], %[[ROW2]]
+// CHECK-COUNT-3: vector.maskedstore %[[Y]]
+// CHECK-COUNT-9: vector.maskedload %[[X]]
+// CHECK-COUNT-2: vector.maskedstore %[[Y]]
+// CHECK-NOT: vector.load
+// CHECK-NOT: vector.maskedstore
+// CHECK: return
+func.func @depthwise_flat(%x: memref<1x2x9x9xf32>, %w: memref<2x1x1x3x3xf32>, %bias: memref<2x1x1x1xf32>, %y: memref<1x2x1x7x7xf32>) {
+  linalg.generic {indexing_maps = [#dw_bias, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%bias : memref<2x1x1x1xf32>) outs(%y : memref<1x2x1x7x7xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  linalg.generic {indexing_maps = [#x1, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%x, %w : memref<1x2x9x9xf32>, memref<2x1x1x3x3xf32>) outs(%y : memref<1x2x1x7x7xf32>) attrs = {kiln.depthwise = array<i64: 1, 1, 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
 // A depthwise conv's padded input (what bufferizing a tensor.pad leaves):
 // the pad's four border fills move into the kernel, which writes each
 // plane's borders before its planes' rows are read: the top and bottom
