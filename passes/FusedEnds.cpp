@@ -671,8 +671,8 @@ Value FusedEnds::loadOther(OpBuilder &b, Location loc, unsigned i,
   return vl.load(view, indices, lanes);
 }
 
-bool FusedEnds::mayCrossLines(int64_t width) const {
-  return gapped && kiln::mayCrossLines(gaps, width);
+bool FusedEnds::resultMayCrossLines(int64_t width) const {
+  return gapped && mayCrossLines(gaps, width);
 }
 
 void FusedEnds::storeResult(OpBuilder &b, Location loc, Value value, Value row,
@@ -707,7 +707,7 @@ void FusedEnds::storeResults(OpBuilder &b, Location loc, ValueRange values,
   // 14-wide plane's, 6 in 7 of a 28-wide one's): then one store, a branch
   // that the predictor learns, rather than a blend or masked store per
   // line that it could touch.
-  if (!kiln::mayCrossLines(gaps, width) || lanes < width || gaps.width < width)
+  if (!mayCrossLines(gaps, width) || lanes < width || gaps.width < width)
     return lines(false);
   auto index = [&](int64_t v) -> Value {
     return b.create<arith::ConstantIndexOp>(loc, v);

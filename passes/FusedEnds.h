@@ -93,7 +93,7 @@ public:
   /// Whether a vector of `width` lanes of the result may lie in more than
   /// one of its lines: then storeResults for a column's rows makes the
   /// lines' masks once for them all, where storeResult makes them per row.
-  bool mayCrossLines(int64_t width) const;
+  bool resultMayCrossLines(int64_t width) const;
 
   /// With `blend`, storeResult writes a full vector's pieces in a gapped
   /// output as a load, a select and a store each instead of a masked

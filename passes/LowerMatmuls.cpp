@@ -978,7 +978,7 @@ private:
       blk = b.create<arith::DivUIOp>(loc, i, index(p.mr));
       blockStart = b.create<arith::MulIOp>(loc, blk, index(p.k * p.mr));
       if (p.prefetchA > 0)
-        prefetch = flatten(A);
+        prefetch = kiln::flatten(b, loc, A);
     }
 
     // Accumulators start from C, or from the fused initializer's value.
@@ -1067,7 +1067,7 @@ private:
           }
           nb.create<scf::YieldOp>(l, next);
         });
-    if (ends && ends->hasEpilogue() && ends->mayCrossLines(p.vw)) {
+    if (ends && ends->hasEpilogue() && ends->resultMayCrossLines(p.vw)) {
       // A column's rows together: their stores share its lines and masks.
       for (int64_t v = 0; v < p.nv; ++v) {
         int64_t n = lanes(v, cols);
@@ -1085,16 +1085,6 @@ private:
       for (int64_t v = 0; v < p.nv; ++v)
         if (int64_t n = lanes(v, cols))
           storeResult(loop.getResult(r * p.nv + v), rowIdx[r], colIdx[v], n);
-  }
-
-  /// A contiguous memref as one dimension.
-  Value flatten(Value mem) {
-    auto type = cast<MemRefType>(mem.getType());
-    ReassociationIndices all;
-    for (int64_t d = 0; d < type.getRank(); ++d)
-      all.push_back(d);
-    return b.create<memref::CollapseShapeOp>(
-        loc, mem, ArrayRef<ReassociationIndices>{all});
   }
 
   /// Prefetches packed A (`flat`) `prefetchA` floats past step `kk` of the
@@ -1238,7 +1228,7 @@ private:
     int64_t t = p.tailCols();
     constexpr int64_t kChains = 8;
     int64_t turns = std::min<int64_t>(llvm::divideCeil(kChains, t), p.k);
-    Value flatA = flatten(A), flatB = flatPack();
+    Value flatA = kiln::flatten(b, loc, A), flatB = flatPack();
     Value blk = b.create<arith::DivUIOp>(loc, i, index(p.mr));
     Value start = b.create<arith::MulIOp>(loc, blk, index(p.k * p.mr));
     Value col0 = index(p.fullPanels() * p.nr());

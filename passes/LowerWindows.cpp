@@ -119,7 +119,6 @@ public:
       Value ni = b.create<arith::DivSIOp>(loc, plane, index(s.c));
       Value ci = b.create<arith::RemSIOp>(loc, plane, index(s.c));
       SmallVector<Value> taps;
-      Value zero = index(0);
       Value start;
       if (ends.hasInit())
         start = b.create<vector::BroadcastOp>(loc, vecType(),
@@ -132,13 +131,10 @@ public:
       if (s.kind == WindowKind::Depthwise)
         for (int64_t i = 0; i < s.kh; ++i)
           for (int64_t j = 0; j < s.kw; ++j) {
-            Value t = b.create<memref::LoadOp>(
-                loc, w, ValueRange{ci, zero, zero, index(i), index(j)});
-            if (s.inputZeroPoint >= 0) { // 8-bit weights
-              t = b.create<arith::SIToFPOp>(loc, b.getF32Type(), t);
+            Value t = weight(w, ci, i, j);
+            if (s.inputZeroPoint >= 0) // 8-bit weights
               weightSum =
                   weightSum ? b.create<arith::AddFOp>(loc, weightSum, t) : t;
-            }
             taps.push_back(b.create<vector::BroadcastOp>(loc, vecType(), t));
           }
       Value shift;
@@ -206,29 +202,19 @@ private:
   /// r * ow + c, one masked store per row the vector touches; the masks
   /// are constants. The output starts from the fused initializer.
   void flatPlanes(Value x, Value w, Value out, Value begin, Value end) {
-    auto collapse = [&](Value v) -> Value {
-      int64_t rank = cast<MemRefType>(v.getType()).getRank();
-      ReassociationIndices all;
-      for (int64_t d = 0; d < rank; ++d)
-        all.push_back(d);
-      return b.create<memref::CollapseShapeOp>(
-          loc, v, ArrayRef<ReassociationIndices>{all});
-    };
-    Value xf = collapse(x);
-    Value of = collapse(ends.hasEpilogue() ? ends.resultView() : out);
+    Value xf = kiln::flatten(b, loc, x);
+    Value of =
+        kiln::flatten(b, loc, ends.hasEpilogue() ? ends.resultView() : out);
     int64_t ih = cast<MemRefType>(x.getType()).getDimSize(2);
     int64_t span = (s.oh - 1) * s.iw + s.ow;
     kiln::VectorLanes vl(b, loc, s.vw, s.xt);
     forLoop(begin, end, [&](Value plane) {
       Value ci = b.create<arith::RemSIOp>(loc, plane, index(s.c));
-      Value zero = index(0);
       SmallVector<Value> taps;
       for (int64_t i = 0; i < s.kh; ++i)
         for (int64_t j = 0; j < s.kw; ++j)
-          taps.push_back(b.create<vector::BroadcastOp>(
-              loc, vecType(),
-              b.create<memref::LoadOp>(
-                  loc, w, ValueRange{ci, zero, zero, index(i), index(j)})));
+          taps.push_back(b.create<vector::BroadcastOp>(loc, vecType(),
+                                                       weight(w, ci, i, j)));
       Value start = b.create<vector::BroadcastOp>(
           loc, vecType(), ends.initialValue(b, loc, plane));
       Value in = b.create<arith::MulIOp>(loc, plane, index(ih * s.iw));
@@ -276,6 +262,17 @@ private:
     });
   }
 
+  /// A depthwise convolution's weight (i, j) of channel `ci`, as f32 (an
+  /// 8-bit one converted).
+  Value weight(Value w, Value ci, int64_t i, int64_t j) {
+    Value zero = index(0);
+    Value t = b.create<memref::LoadOp>(
+        loc, w, ValueRange{ci, zero, zero, index(i), index(j)});
+    if (s.inputZeroPoint >= 0)
+      t = b.create<arith::SIToFPOp>(loc, b.getF32Type(), t);
+    return t;
+  }
+
   /// Writes the borders of planes [begin, end) of x. A pad's left and right
   /// columns go together: the right one's element of row r and the left
   /// one's of row r + 1 are neighbours, one store of two.
@@ -294,8 +291,7 @@ private:
       left = right = nullptr;
     Value flat;
     if (left)
-      flat = b.create<memref::CollapseShapeOp>(
-          loc, x, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
+      flat = kiln::flatten(b, loc, x);
     forLoop(begin, end, [&](Value plane) {
       Value ni = b.create<arith::DivSIOp>(loc, plane, index(s.c));
       Value ci = b.create<arith::RemSIOp>(loc, plane, index(s.c));

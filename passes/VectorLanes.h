@@ -12,6 +12,7 @@
 #define KILN_PASSES_VECTORLANES_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -27,6 +28,17 @@ inline bool hasUnitInnerStride(mlir::MemRefType type) {
   int64_t offset;
   return mlir::succeeded(mlir::getStridesAndOffset(type, strides, offset)) &&
          !strides.empty() && strides.back() == 1;
+}
+
+/// A contiguous memref as one dimension.
+inline mlir::Value flatten(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::Value mem) {
+  mlir::ReassociationIndices all;
+  for (int64_t d = 0; d < mlir::cast<mlir::MemRefType>(mem.getType()).getRank();
+       ++d)
+    all.push_back(d);
+  return b.create<mlir::memref::CollapseShapeOp>(
+      loc, mem, llvm::ArrayRef<mlir::ReassociationIndices>{all});
 }
 
 /// The most lines of `width` elements that `vw` consecutive elements can
