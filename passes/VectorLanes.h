@@ -127,6 +127,31 @@ public:
                                             value);
   }
 
+  /// As store, through the narrowest vector of a power of two lanes that
+  /// holds the first `lanes` (a 128-bit one for 4): a masked store's
+  /// footprint is its whole vector, masked-off lanes included, so a 64-byte
+  /// one from the middle of a cache line also takes the next line, which
+  /// on two threads another core may share (Winograd's V below).
+  void narrowStore(mlir::Value value, mlir::Value mem, mlir::ValueRange indices,
+                   int64_t lanes) const {
+    int64_t w = width;
+    while (w / 2 >= lanes && w > 1)
+      w /= 2;
+    if (w == width || lanes <= 0)
+      return store(value, mem, indices, lanes);
+    mlir::Value part = b.create<mlir::vector::ExtractStridedSliceOp>(
+        loc, value, llvm::ArrayRef<int64_t>{0}, llvm::ArrayRef<int64_t>{w},
+        llvm::ArrayRef<int64_t>{1});
+    if (lanes == w) {
+      b.create<mlir::vector::StoreOp>(loc, part, mem, indices);
+      return;
+    }
+    mlir::Value count = b.create<mlir::arith::ConstantIndexOp>(loc, lanes);
+    mlir::Value partMask = b.create<mlir::vector::CreateMaskOp>(
+        loc, mlir::VectorType::get({w}, b.getI1Type()), count);
+    b.create<mlir::vector::MaskedStoreOp>(loc, mem, indices, partMask, part);
+  }
+
   /// The lanes of `value` in `mask` to mem[indices] as a whole vector: the
   /// other lanes load what is there and store it back (for cores whose
   /// masked stores are slow; nothing else may write those lanes meanwhile).

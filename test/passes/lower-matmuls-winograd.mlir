@@ -34,10 +34,11 @@
 // CHECK:   %[[ODD:.*]] = vector.shuffle {{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
 // CHECK:   vector.shuffle %[[EVEN]], {{.*}} [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
 // CHECK:   vector.shuffle %[[ODD]], {{.*}} [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17]
-// 16 transformed values per tile, the 3 tiles of a tile row masked.
-// CHECK-COUNT-16: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c0]
+// 16 transformed values per tile, the 3 tiles of a tile row stored as 4
+// lanes masked (not 16: a store's footprint is its whole vector).
+// CHECK-COUNT-16: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c0], %{{.*}}, %{{.*}} : memref<16x2x6xf32, strided<[16, 6, 1]>>, vector<4xi1>, vector<4xf32>
 // The second tile row: its fourth input row (row 5) is outside, zero.
-// CHECK-COUNT-16: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c3]
+// CHECK-COUNT-16: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c3], %{{.*}}, %{{.*}} : memref<16x2x6xf32, strided<[16, 6, 1]>>, vector<4xi1>, vector<4xf32>
 // The products start from zeros: no fill of M. Each step of k reads the
 // row block's two weights side by side, after prefetching the packed
 // stream 1024 floats ahead, clamped to the last of this product's 4
@@ -87,9 +88,11 @@
 // F4:   vector.shuffle %[[EE]], {{.*}} [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
 // B^T's constants in FMAs.
 // F4:   vector.fma
-// 36 transformed values per tile; no second tile row.
-// F4-COUNT-36: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c0]
+// 36 transformed values per tile, the 2 tiles of the tile row as a vector
+// of 2 lanes; no second tile row.
+// F4-COUNT-36: vector.store %{{.*}}, %[[V]][%c{{[0-9]+}}, %[[CH]], %c0] : memref<36x2x2xf32, strided<[16, 2, 1]>>, vector<2xf32>
 // F4-NOT: vector.maskedstore %[[V]]
+// F4-NOT: vector.store %{{.*}}, %[[V]]
 // F4-NOT: linalg.fill
 // The output transform: 4 columns per tile, interleaved in two rounds;
 // the 3 output rows of the one tile row.
