@@ -21,7 +21,10 @@ One command on a fresh machine with Kiln built (scripts/setup.sh):
  4. prints the table (median latencies, ratio Kiln/ORT, Kiln's GFLOP/s from a
     FLOP count of the ONNX graph and its share of the machine's peak, ORT's
     GFLOP/s, issue 7's target, whether each output matches) and writes it to
-    OUT/results.md and OUT/results.json, with a bar chart in OUT/bench.svg.
+    OUT/results.md and OUT/results.json, with a bar chart in OUT/bench.svg,
+    and with what moving data between the two cores cost at the start and
+    at the end of the run (bench/xcore.c: on a shared VM the two-thread
+    figures move with it).
 
 Each measurement makes enough runs to fill a time budget, judged from a
 first run, but never fewer than a minimum: --quick (at least 5 runs, 0.5 s
@@ -608,6 +611,39 @@ def measure_peak(threads, out_dir):
                "DESIGN.md's estimate: peak.c did not build or run"))
 
 
+def measure_xcore(out_dir, when):
+    """Compiles (once) and runs xcore.c: what moving data between the two
+    cores costs now (see xcore.c). Returns {"own": GB/s, "cross": GB/s,
+    "rtt": ns}, or None where it cannot be measured."""
+    exe = os.path.join(out_dir, "xcore")
+    if not os.path.exists(exe):
+        rc = subprocess.run(["/usr/lib/llvm-19/bin/clang", "-O3",
+                             "-march=native", "-pthread",
+                             os.path.join(BENCH_DIR, "xcore.c"), "-o", exe],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+        if rc.returncode != 0:
+            return None
+    run = subprocess.run([exe], stdout=subprocess.PIPE,
+                         universal_newlines=True)
+    fields = run.stdout.split()
+    if run.returncode != 0 or len(fields) != 4 or fields[0] != "XCORE":
+        return None
+    value = {"own": float(fields[1]), "cross": float(fields[2]),
+             "rtt": float(fields[3])}
+    log("== cores %s: %s" % (when, xcore_text(value)))
+    return value
+
+
+def xcore_text(value):
+    if not value:
+        return "not measured"
+    return ("4 MB read at %.0f GB/s from the core that wrote it, %.0f GB/s "
+            "from the other (%.0f%%), a cache line's round trip %.0f ns"
+            % (value["own"], value["cross"],
+               100.0 * value["cross"] / value["own"], value["rtt"]))
+
+
 def peak_text(threads):
     return ", ".join("%.0f GFLOP/s at %d thread%s" % (PEAK[t], t,
                                                       "" if t == 1 else "s")
@@ -622,6 +658,10 @@ def write_markdown(path, rows, details, info):
                                rounds_text(info.get("rounds", 1))))
     out.append("Machine: %s. Peak (bench/peak.c, measured in this run): %s."
                % (info["machine"], info["peak"]))
+    xcore = info.get("xcore", {})
+    out.append("Between the cores (bench/xcore.c; two-thread figures move "
+               "with it): at the start %s; at the end %s."
+               % (xcore_text(xcore.get("start")), xcore_text(xcore.get("end"))))
     out.append("")
     out.append(markdown_table(COLUMNS, [table_cells(r) for r in rows]))
     out.append("")
@@ -952,6 +992,7 @@ def main(argv):
     ensure_onnxruntime()
     os.makedirs(args.out, exist_ok=True)
     measure_peak(args.threads, args.out)
+    xcore = {"start": measure_xcore(args.out, "at the start")}
     ready = prepare_models(names, args.model_dir)
     problems = ["%s: the model could not be made" % n
                 for n in names if n not in ready]
@@ -977,13 +1018,14 @@ def main(argv):
         rows += model_rows
         details.append(detail)
 
+    xcore["end"] = measure_xcore(args.out, "at the end")
     info = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
             "command": " ".join(["bench/bench.py"] + argv),
             "commit": describe_commit(), "ort_version": floor["version"],
             "mode": "quick" if args.quick else "full",
             "rounds": args.rounds,
             "machine": describe_machine(), "ort_floor_ms": floor_ms,
-            "peak": peak_text(args.threads),
+            "peak": peak_text(args.threads), "xcore": xcore,
             "problems": problems, "warnings": warnings}
     write_markdown(os.path.join(args.out, "results.md"), rows, details, info)
     write_svg(os.path.join(args.out, "bench.svg"), rows, args.threads)
