@@ -4,14 +4,16 @@
 // compiled into a shared library:
 //
 //   kiln-run LIB.so --data DIR [--write OUTDIR] [--bench N] [--threads N]
-//                   [--rtol R] [--atol A]
+//                   [--profile N] [--rtol R] [--atol A]
 //
 // It dlopens LIB.so, asks `kiln_model()` for the model's descriptor, reads
 // `DIR/input_<i>.pb` (ONNX TensorProto, the layout of ONNX's backend test
 // data) for every input, checks each against the descriptor, runs the model
 // once with a workspace of the size the descriptor asks for, and compares
 // every output for which `DIR/output_<i>.pb` exists. `--write` saves the
-// outputs as TensorProtos and `--bench` times repeated runs.
+// outputs as TensorProtos, `--bench` times repeated runs, and `--profile`
+// times each kernel that the runtime's threads run (kiln_set_profiler),
+// naming it from the library's symbol table.
 //
 // The tool depends on the C++ standard library, libonnx's protobuf classes
 // and the Kiln runtime only, so that it stays small. Every problem with a
@@ -26,6 +28,7 @@
 #include <onnx/onnx_pb.h>
 
 #include <dlfcn.h>
+#include <elf.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -36,11 +39,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <exception>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -60,6 +65,7 @@ struct Options {
   std::string dataDir;
   std::string writeDir;
   int64_t benchRuns = 0;
+  int64_t profileRuns = 0;
   int64_t threads = 1;
   double rtol = 1e-3;
   double atol = 1e-5;
@@ -127,7 +133,7 @@ private:
 static const char *const usageText =
     "usage: kiln-run LIB.so --data DIR [--write OUTDIR] [--bench N] "
     "[--threads N]\n"
-    "                [--rtol R] [--atol A]\n"
+    "                [--profile N] [--rtol R] [--atol A]\n"
     "\n"
     "Runs a model compiled by kilnc into a shared library on the ONNX\n"
     "TensorProtos DIR/input_<i>.pb and compares its outputs with\n"
@@ -137,6 +143,8 @@ static const char *const usageText =
     "  --write OUTDIR   write the outputs as OUTDIR/output_<i>.pb\n"
     "  --bench N        time N runs after a warm-up; print median and p90\n"
     "  --threads N      number of threads the model runs on (default 1)\n"
+    "  --profile N      time each parallel kernel over N runs after a\n"
+    "                   warm-up; print them, longest first\n"
     "  --rtol R         relative tolerance for floats (default 1e-3)\n"
     "  --atol A         absolute tolerance for floats (default 1e-5)\n"
     "\n"
@@ -206,8 +214,9 @@ static bool parseCommandLine(int argc, char **argv, Options &options,
       value = arg.substr(equals + 1);
       hasValue = true;
     }
-    static const char *const knownFlags[] = {"--data",    "--write", "--bench",
-                                             "--threads", "--rtol",  "--atol"};
+    static const char *const knownFlags[] = {
+        "--data",    "--write", "--bench", "--threads",
+        "--profile", "--rtol",  "--atol"};
     if (std::find(std::begin(knownFlags), std::end(knownFlags), flag) ==
         std::end(knownFlags)) {
       error = "unknown option " + quote(flag) + " (see --help)";
@@ -227,14 +236,17 @@ static bool parseCommandLine(int argc, char **argv, Options &options,
         return false;
       }
       (flag == "--data" ? options.dataDir : options.writeDir) = value;
-    } else if (flag == "--bench" || flag == "--threads") {
+    } else if (flag == "--bench" || flag == "--threads" ||
+               flag == "--profile") {
       int64_t number = 0;
       if (!parseInteger(value, number) || number < 1) {
         error =
             "option " + flag + " needs a positive integer, not " + quote(value);
         return false;
       }
-      (flag == "--bench" ? options.benchRuns : options.threads) = number;
+      (flag == "--bench"     ? options.benchRuns
+       : flag == "--threads" ? options.threads
+                             : options.profileRuns) = number;
     } else {
       double number = 0;
       if (!parseDouble(value, number) || number < 0) {
@@ -487,6 +499,9 @@ static bool readValueTable(const kiln_model_info &info, bool inputs,
   return true;
 }
 
+/// The library's kiln_set_profiler, when it has one (loadModel).
+static void (*setProfiler)(kiln_profile_fn, void *);
+
 /// Loads the library at `path` and returns its descriptor, checked.
 static const kiln_model_info *loadModel(const std::string &path,
                                         int64_t threads, std::string &error) {
@@ -531,6 +546,8 @@ static const kiln_model_info *loadModel(const std::string &path,
                          "older kilnc): running on one thread\n",
                  quote(path).c_str());
   }
+  setProfiler = reinterpret_cast<void (*)(kiln_profile_fn, void *)>(
+      dlsym(handle, "kiln_set_profiler"));
   dlerror();
   auto entry = reinterpret_cast<KilnModelFn>(symbol);
   const kiln_model_info *info = entry();
@@ -958,6 +975,150 @@ static bool runModel(const kiln_model_info &info,
   return true;
 }
 
+//===----------------------------------------------------------------------===//
+// --profile: each parallel kernel's time, from the runtime's profiler hook
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// What --profile gathers of one kernel (a function that kiln_parallel_rows
+/// ran) over the runs.
+struct KernelTimes {
+  int64_t calls = 0;
+  uint64_t ns = 0;       // inside its calls
+  uint64_t beforeNs = 0; // on the model's thread alone since the call before
+  int64_t rows = 0, callerRows = 0;
+};
+
+struct Profile {
+  std::map<void *, KernelTimes> kernels;
+  uint64_t lastEnd = 0; // the call before's end, or the run's start
+  uint64_t afterNs = 0; // after each run's last call
+};
+
+uint64_t monotonicNs() {
+  timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000u +
+         static_cast<uint64_t>(t.tv_nsec);
+}
+
+void onLoop(void *user, kiln_rows_fn fn, int64_t n, uint64_t beginNs,
+            uint64_t endNs, int64_t callerRows) {
+  auto &profile = *static_cast<Profile *>(user);
+  KernelTimes &k = profile.kernels[reinterpret_cast<void *>(fn)];
+  ++k.calls;
+  k.ns += endNs - beginNs;
+  k.beforeNs += beginNs > profile.lastEnd ? beginNs - profile.lastEnd : 0;
+  k.rows += n;
+  k.callerRows += callerRows;
+  profile.lastEnd = endNs;
+}
+
+/// The functions (local ones too) of the ELF64 file at `path` by address;
+/// empty when it cannot be read as one.
+std::map<uint64_t, std::string> functionSymbols(const std::string &path) {
+  std::map<uint64_t, std::string> symbols;
+  std::ifstream in(path, std::ios::binary);
+  auto readAt = [&](uint64_t offset, void *to, size_t bytes) {
+    in.seekg(static_cast<std::streamoff>(offset));
+    return static_cast<bool>(
+        in.read(static_cast<char *>(to), static_cast<std::streamsize>(bytes)));
+  };
+  Elf64_Ehdr header;
+  if (!readAt(0, &header, sizeof header) ||
+      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
+      header.e_ident[EI_CLASS] != ELFCLASS64 ||
+      header.e_shentsize != sizeof(Elf64_Shdr))
+    return symbols;
+  std::vector<Elf64_Shdr> sections(header.e_shnum);
+  if (sections.empty() || !readAt(header.e_shoff, sections.data(),
+                                  sections.size() * sizeof(Elf64_Shdr)))
+    return symbols;
+  for (const Elf64_Shdr &table : sections) {
+    if (table.sh_type != SHT_SYMTAB || table.sh_link >= sections.size())
+      continue;
+    const Elf64_Shdr &strings = sections[table.sh_link];
+    std::vector<Elf64_Sym> entries(table.sh_size / sizeof(Elf64_Sym));
+    std::string names(strings.sh_size, '\0');
+    if (!readAt(table.sh_offset, entries.data(),
+                entries.size() * sizeof(Elf64_Sym)) ||
+        !readAt(strings.sh_offset, names.data(), names.size()))
+      return symbols;
+    for (const Elf64_Sym &sym : entries)
+      if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_value != 0 &&
+          sym.st_name < names.size())
+        symbols[sym.st_value] = names.c_str() + sym.st_name;
+  }
+  return symbols;
+}
+
+/// The kernel at `fn` by name, or by its offset in its library.
+std::string kernelName(void *fn,
+                       const std::map<uint64_t, std::string> &symbols) {
+  Dl_info where;
+  if (!dladdr(fn, &where) || !where.dli_fbase)
+    return "?";
+  uint64_t offset = static_cast<uint64_t>(static_cast<char *>(fn) -
+                                          static_cast<char *>(where.dli_fbase));
+  auto it = symbols.find(offset);
+  if (it != symbols.end())
+    return it->second;
+  char text[32];
+  std::snprintf(text, sizeof text, "0x%" PRIx64, offset);
+  return text;
+}
+
+/// Prints what --profile gathered over `runs` runs that took `totalNs`.
+void printProfile(const Profile &profile, int64_t runs, uint64_t totalNs,
+                  int64_t threads, const std::string &libraryPath) {
+  std::map<uint64_t, std::string> symbols = functionSymbols(libraryPath);
+  auto ms = [&](uint64_t ns) {
+    return static_cast<double>(ns) / 1e6 / static_cast<double>(runs);
+  };
+  struct Row {
+    std::string name;
+    const KernelTimes *times;
+  };
+  std::vector<Row> rows;
+  uint64_t inKernels = 0, between = profile.afterNs;
+  int64_t calls = 0;
+  for (const auto &[fn, times] : profile.kernels) {
+    rows.push_back({kernelName(fn, symbols), &times});
+    inKernels += times.ns;
+    between += times.beforeNs;
+    calls += times.calls;
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) {
+    return a.times->ns > b.times->ns ||
+           (a.times->ns == b.times->ns && a.name < b.name);
+  });
+  double run = ms(totalNs);
+  std::printf(
+      "profile over %" PRId64 " runs on %" PRId64
+      " thread%s: %.4g ms a run, %.4g ms of it in %zu parallel "
+      "kernels (%.4g calls a run), %.4g ms on the model's thread "
+      "alone before, between and after them\n",
+      runs, threads, threads == 1 ? "" : "s", run, ms(inKernels), rows.size(),
+      static_cast<double>(calls) / static_cast<double>(runs), ms(between));
+  std::printf("%10s %7s %6s %8s %12s  %s\n", "ms a run", "% run", "calls",
+              "caller", "alone before", "kernel");
+  for (const Row &row : rows) {
+    const KernelTimes &k = *row.times;
+    std::printf("%10.4f %6.1f%% %6.3g %7.0f%% %12.4f  %s\n", ms(k.ns),
+                run > 0 ? 100.0 * ms(k.ns) / run : 0.0,
+                static_cast<double>(k.calls) / static_cast<double>(runs),
+                k.rows ? 100.0 * static_cast<double>(k.callerRows) /
+                             static_cast<double>(k.rows)
+                       : 0.0,
+                ms(k.beforeNs), row.name.c_str());
+  }
+  std::printf("%10s %7s %6s %8s %12.4f  %s\n", "", "", "", "",
+              ms(profile.afterNs), "(after the last kernel)");
+}
+
+} // namespace
+
 static int runKiln(const Options &options) {
   std::string error;
   std::error_code ec;
@@ -1193,6 +1354,35 @@ static int runKiln(const Options &options) {
     size_t rank = static_cast<size_t>(std::ceil(0.9 * static_cast<double>(n)));
     double p90 = millis[std::max<size_t>(rank, 1) - 1];
     std::printf("median %.4g ms, p90 %.4g ms over %zu runs\n", median, p90, n);
+  }
+
+  if (options.profileRuns > 0) {
+    if (!setProfiler)
+      return reportError(quote(options.libraryPath) +
+                         " has no kiln_set_profiler (built by an older "
+                         "kilnc): nothing to profile with");
+    // After the warm-up (the run above, and --bench's).
+    Profile profile;
+    setProfiler(onLoop, &profile);
+    uint64_t totalNs = 0;
+    for (int64_t run = 0; run < options.profileRuns; ++run) {
+      uint64_t start = monotonicNs();
+      profile.lastEnd = start;
+      int status = info->run(inputs.data(), outputs.data(), workspace.data());
+      uint64_t stop = monotonicNs();
+      if (status != KILN_OK) {
+        setProfiler(nullptr, nullptr);
+        return reportError("profiled run " + std::to_string(run) +
+                           ": the model's run function returned " +
+                           std::to_string(status) + " (" +
+                           kiln_status_string(status) + ")");
+      }
+      profile.afterNs += stop - profile.lastEnd;
+      totalNs += stop - start;
+    }
+    setProfiler(nullptr, nullptr);
+    printProfile(profile, options.profileRuns, totalNs, options.threads,
+                 options.libraryPath);
   }
 
   if (compared == 0) {

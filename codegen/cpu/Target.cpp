@@ -397,8 +397,9 @@ Error kiln::writeArtifact(Module &module, TargetMachine &machine,
   SmallString<128> soTemp(path);
   soTemp += ".tmp";
   std::string linker = tools.linker;
-  // The thread-count calls are exported whether or not the model uses the
-  // pool, so that a loader (kiln-run, an application) can always make them.
+  // The thread-count and profiler calls are exported whether or not the
+  // model uses the pool, so that a loader (kiln-run, an application) can
+  // always make them.
   std::vector<StringRef> args{linker,
                               "-shared",
                               "--no-undefined-version",
@@ -406,6 +407,8 @@ Error kiln::writeArtifact(Module &module, TargetMachine &machine,
                               "kiln_set_num_threads",
                               "-u",
                               "kiln_get_num_threads",
+                              "-u",
+                              "kiln_set_profiler",
                               "-o",
                               soTemp,
                               objPath,

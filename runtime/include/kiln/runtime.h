@@ -216,6 +216,20 @@ void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
                         void *b3, void *b4, void *b5, void *b6, void *b7,
                         int64_t x, int64_t y, int64_t n);
 
+/** Told of each loop that kiln_parallel_rows ran: its body (a kernel of the
+ *  model, one of the library's local functions), its iterations, when the
+ *  call began and ended (CLOCK_MONOTONIC nanoseconds), and the iterations
+ *  that the calling thread ran itself. Called on the model's thread, after
+ *  the loop. */
+typedef void (*kiln_profile_fn)(void *user, kiln_rows_fn fn, int64_t n,
+                                uint64_t begin_ns, uint64_t end_ns,
+                                int64_t caller_rows);
+
+/** Makes `fn` (NULL: none, the default) told of every parallel loop from
+ *  now on (kiln-run --profile). Not to be called while a model runs. A
+ *  KILN_RUNTIME_BAREMETAL runtime ignores it. */
+void kiln_set_profiler(kiln_profile_fn fn, void *user);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
