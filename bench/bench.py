@@ -612,18 +612,17 @@ def measure_peak(threads, out_dir):
 
 
 def measure_xcore(out_dir, when):
-    """Compiles (once) and runs xcore.c: what moving data between the two
-    cores costs now (see xcore.c). Returns {"own": GB/s, "cross": GB/s,
-    "rtt": ns}, or None where it cannot be measured."""
+    """Compiles and runs xcore.c, as measure_peak does peak.c: what moving
+    data between the two cores costs now (see xcore.c). Returns {"own":
+    GB/s, "cross": GB/s, "rtt": ns}, or None where it cannot be measured."""
     exe = os.path.join(out_dir, "xcore")
-    if not os.path.exists(exe):
-        rc = subprocess.run(["/usr/lib/llvm-19/bin/clang", "-O3",
-                             "-march=native", "-pthread",
-                             os.path.join(BENCH_DIR, "xcore.c"), "-o", exe],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            universal_newlines=True)
-        if rc.returncode != 0:
-            return None
+    rc = subprocess.run(["/usr/lib/llvm-19/bin/clang", "-O3", "-march=native",
+                         "-pthread", os.path.join(BENCH_DIR, "xcore.c"), "-o",
+                         exe],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                        universal_newlines=True)
+    if rc.returncode != 0:
+        return None
     run = subprocess.run([exe], stdout=subprocess.PIPE,
                          universal_newlines=True)
     fields = run.stdout.split()

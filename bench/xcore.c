@@ -29,7 +29,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#define WORDS (4u << 20) / 8 /* 4 MB of uint64_t */
+#define WORDS ((4u << 20) / 8) /* 4 MB of uint64_t */
 #define PASSES 16
 #define TRIPS 50000
 

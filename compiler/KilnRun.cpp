@@ -1119,6 +1119,13 @@ void printProfile(const Profile &profile, int64_t runs, uint64_t totalNs,
 
 } // namespace
 
+/// The diagnostic for timed run `run` (of --bench or --profile) failing.
+static std::string runFailure(const char *what, int64_t run, int status) {
+  return std::string(what) + " run " + std::to_string(run) +
+         ": the model's run function returned " + std::to_string(status) +
+         " (" + kiln_status_string(status) + ")";
+}
+
 static int runKiln(const Options &options) {
   std::string error;
   std::error_code ec;
@@ -1129,6 +1136,10 @@ static int runKiln(const Options &options) {
   const kiln_model_info *info = loadModel(options.libraryPath, options.threads, error);
   if (!info)
     return reportError(error);
+  if (options.profileRuns > 0 && !setProfiler)
+    return reportError(quote(options.libraryPath) +
+                       " has no kiln_set_profiler (built by an older "
+                       "kilnc): nothing to profile with");
 
   // The descriptor's inputs and outputs.
   std::vector<TensorSpec> inputSpecs(info->num_inputs);
@@ -1339,10 +1350,7 @@ static int runKiln(const Options &options) {
       int status = info->run(inputs.data(), outputs.data(), workspace.data());
       auto stop = std::chrono::steady_clock::now();
       if (status != KILN_OK)
-        return reportError("benchmark run " + std::to_string(run) +
-                           ": the model's run function returned " +
-                           std::to_string(status) + " (" +
-                           kiln_status_string(status) + ")");
+        return reportError(runFailure("benchmark", run, status));
       millis.push_back(
           std::chrono::duration<double, std::milli>(stop - start).count());
     }
@@ -1357,10 +1365,6 @@ static int runKiln(const Options &options) {
   }
 
   if (options.profileRuns > 0) {
-    if (!setProfiler)
-      return reportError(quote(options.libraryPath) +
-                         " has no kiln_set_profiler (built by an older "
-                         "kilnc): nothing to profile with");
     // After the warm-up (the run above, and --bench's).
     Profile profile;
     setProfiler(onLoop, &profile);
@@ -1372,10 +1376,7 @@ static int runKiln(const Options &options) {
       uint64_t stop = monotonicNs();
       if (status != KILN_OK) {
         setProfiler(nullptr, nullptr);
-        return reportError("profiled run " + std::to_string(run) +
-                           ": the model's run function returned " +
-                           std::to_string(status) + " (" +
-                           kiln_status_string(status) + ")");
+        return reportError(runFailure("profiled", run, status));
       }
       profile.afterNs += stop - profile.lastEnd;
       totalNs += stop - start;

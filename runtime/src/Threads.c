@@ -203,25 +203,7 @@ static uint64_t nowNs(void) {
   return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* Runs the loop; returns the units that the caller ran. */
-static int64_t parallelRows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
-                            void *b3, void *b4, void *b5, void *b6, void *b7,
-                            int64_t x, int64_t y, int64_t n);
-
-void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2, void *b3,
-                        void *b4, void *b5, void *b6, void *b7, int64_t x,
-                        int64_t y, int64_t n) {
-  uint64_t begin;
-  int64_t callerRows;
-  if (!profiler) {
-    parallelRows(fn, b0, b1, b2, b3, b4, b5, b6, b7, x, y, n);
-    return;
-  }
-  begin = nowNs();
-  callerRows = parallelRows(fn, b0, b1, b2, b3, b4, b5, b6, b7, x, y, n);
-  profiler(profilerUser, fn, n, begin, nowNs(), callerRows);
-}
-
+/* Runs the loop; returns the rows that the caller ran. */
 static int64_t parallelRows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
                             void *b3, void *b4, void *b5, void *b6, void *b7,
                             int64_t x, int64_t y, int64_t n) {
@@ -268,6 +250,20 @@ static int64_t parallelRows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
   callerUnits *= job.unit;
   pthread_mutex_unlock(&busy);
   return callerUnits < n ? callerUnits : n;
+}
+
+void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2, void *b3,
+                        void *b4, void *b5, void *b6, void *b7, int64_t x,
+                        int64_t y, int64_t n) {
+  uint64_t begin;
+  int64_t callerRows;
+  if (!profiler) {
+    parallelRows(fn, b0, b1, b2, b3, b4, b5, b6, b7, x, y, n);
+    return;
+  }
+  begin = nowNs();
+  callerRows = parallelRows(fn, b0, b1, b2, b3, b4, b5, b6, b7, x, y, n);
+  profiler(profilerUser, fn, n, begin, nowNs(), callerRows);
 }
 
 #endif
