@@ -509,6 +509,28 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
   ];
 }
 
+def FlattenConstants : Pass<"kiln-flatten-constants", "mlir::ModuleOp"> {
+  let summary = "Give constant globals of nested arrays one flat array type";
+  let description = [{
+    Before: the LLVM dialect, with llvm.mlir.global ops whose type is arrays
+    of arrays of a scalar (a weight's [blocks x [k x [8 x float]]]) and whose
+    value is a dense or dense_resource elements attribute of as many
+    elements. After: each such global is one array of all its elements
+    ([N x float]), its value the same data reshaped to 1-d. Its users are
+    unchanged: addresses are opaque pointers and each GEP names its own
+    element type. Translation to LLVM IR then makes one ConstantDataArray
+    per global instead of one per innermost row.
+  }];
+  let options = [
+    Option<"bytes", "bytes", "bool", /*default=*/"true",
+           "make arrays of elements wider than a byte (not splats) arrays of "
+           "their bytes, in the host's byte order (code generation emits "
+           "bytes in one piece and floats one by one); only where the "
+           "target's byte order is the host's">
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
 def MergeRuntimeDeclarations : Pass<"kiln-merge-runtime-declarations", "mlir::ModuleOp"> {
   let summary = "Point calls of per-type runtime declarations at one symbol";
   let description = [{

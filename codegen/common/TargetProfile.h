@@ -93,6 +93,10 @@ struct TargetProfile {
   /// instructions than the expansion above. Not on AArch64, whose fmax and
   /// fmin propagate NaN in one instruction.
   bool clampsAsCompares = true;
+  /// The target stores numbers in the host's byte order: a constant's data
+  /// as kilnc holds it is the bytes the target reads
+  /// (kiln-flatten-constants makes weights arrays of bytes).
+  bool hostByteOrder = true;
 };
 
 } // namespace kiln

@@ -329,6 +329,8 @@ void buildCPULoweringPipeline(OpPassManager &pm, const TargetProfile &profile) {
   pm.addPass(createConvertIndexToLLVMPass(indexOptions));
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createMergeRuntimeDeclarations());
+  pm.addPass(createFlattenConstants(
+      FlattenConstantsOptions{/*bytes=*/profile.hostByteOrder}));
   pm.addPass(createCanonicalizerPass());
 }
 

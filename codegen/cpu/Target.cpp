@@ -23,6 +23,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SwapByteOrder.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -49,6 +50,7 @@ TargetProfile kiln::profileFor(const TargetMachine &machine) {
     return sti && sti->checkFeatures(("+" + feature).str());
   };
   profile.threads = !isBareMetal(triple);
+  profile.hostByteOrder = triple.isLittleEndian() == sys::IsLittleEndianHost;
   profile.indexBits = triple.isArch32Bit() ? 32 : 64;
   profile.roundEvenInstruction =
       triple.isAArch64() || (triple.isX86() && has("sse4.1"));
