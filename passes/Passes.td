@@ -510,16 +510,19 @@ def LowerWindows : Pass<"kiln-lower-windows", "mlir::ModuleOp"> {
 }
 
 def FlattenConstants : Pass<"kiln-flatten-constants", "mlir::ModuleOp"> {
-  let summary = "Give constant globals of nested arrays one flat array type";
+  let summary = "Give constant globals of arrays one flat array type";
   let description = [{
-    Before: the LLVM dialect, with llvm.mlir.global ops whose type is arrays
-    of arrays of a scalar (a weight's [blocks x [k x [8 x float]]]) and whose
-    value is a dense or dense_resource elements attribute of as many
-    elements. After: each such global is one array of all its elements
-    ([N x float]), its value the same data reshaped to 1-d. Its users are
-    unchanged: addresses are opaque pointers and each GEP names its own
-    element type. Translation to LLVM IR then makes one ConstantDataArray
-    per global instead of one per innermost row.
+    Before: the LLVM dialect, with llvm.mlir.global ops whose type is an
+    array, or arrays of arrays, of a scalar (a weight's [blocks x [k x [8 x
+    float]]]) and whose value is a dense or dense_resource elements
+    attribute of as many elements. After: with `bytes`, each such global
+    whose elements are wider than a byte (and not a splat) is one array of
+    their bytes ([4N x i8], the same data); otherwise a nested one is one
+    array of all its elements ([N x float], the data reshaped to 1-d). Its
+    users are unchanged: addresses are opaque pointers and each GEP names
+    its own element type. Translation to LLVM IR then makes one
+    ConstantDataArray per global instead of one per innermost row, and code
+    generation emits bytes in one piece.
   }];
   let options = [
     Option<"bytes", "bytes", "bool", /*default=*/"true",
