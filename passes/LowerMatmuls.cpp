@@ -1228,7 +1228,8 @@ private:
     int64_t t = p.tailCols();
     constexpr int64_t kChains = 8;
     int64_t turns = std::min<int64_t>(llvm::divideCeil(kChains, t), p.k);
-    Value flatA = kiln::flatten(b, loc, A), flatB = flatPack();
+    // B's tail columns in the pack buffer, or B itself (read in place).
+    Value flatA = kiln::flatten(b, loc, A), flatB = p.pack ? flatPack() : B;
     Value blk = b.create<arith::DivUIOp>(loc, i, index(p.mr));
     Value start = b.create<arith::MulIOp>(loc, blk, index(p.k * p.mr));
     Value col0 = index(p.fullPanels() * p.nr());
@@ -1241,8 +1242,12 @@ private:
       Value av = lanes.load(flatA, {at}, p.mr);
       SmallVector<Value> next(acc.begin(), acc.end());
       for (int64_t j = 0; j < t; ++j) {
-        Value bAt = nb.create<arith::AddIOp>(
-            l, kk, index(nb, l, p.tailBase() + j * p.tailStride()));
+        SmallVector<Value> bAt;
+        if (p.pack)
+          bAt.push_back(nb.create<arith::AddIOp>(
+              l, kk, index(nb, l, p.tailBase() + j * p.tailStride())));
+        else
+          bAt.append({kk, nb.create<arith::AddIOp>(l, col0, index(nb, l, j))});
         Value bs = nb.create<vector::BroadcastOp>(
             l, vecType(), nb.create<memref::LoadOp>(l, flatB, bAt));
         next[j * turns + u] =
@@ -1837,6 +1842,18 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
            (tail < vw ? double(tail) / vw : double((tail + vw - 1) / vw));
   }
 
+  /// 8 x 3 accumulators rather than 8 x 2 where that leaves fewer last
+  /// columns than a vector, for the dot-product tail: a 7x7 layer's 49
+  /// columns as 48 + 1, not 32 + 17 (the 17 two vectors, one of them a
+  /// single lane). Only where they fit in registers with their three B
+  /// vectors and an A value: AVX2's 6 x 3 in 16 ymm registers spilled,
+  /// and SqueezeNet's last convolution (169 columns, 168 + 1) ran at a
+  /// third of its 6 x 2 speed.
+  bool widerForTail(const GemmPlan &p) const {
+    return p.nv == 2 && p.mr == tileM && p.mr * 3 + 3 + 1 <= vectorRegisters &&
+           tailCost(p.n, 3 * p.vw, p.vw) < tailCost(p.n, 2 * p.vw, p.vw);
+  }
+
   /// The blocking for an [m x k] * [k x n] product; `vectors` forces the
   /// vectors per micro-kernel row.
   GemmPlan plan(int64_t m, int64_t n, int64_t k, int64_t vectors = 0) const {
@@ -1873,16 +1890,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     ArrayRef<int64_t> as = types[0].getShape(), bs = types[1].getShape();
     int64_t m = as[batched], k = as[batched + 1], n = bs[batched + 1];
     GemmPlan p = plan(m, n, k);
-    // 8 x 3 accumulators rather than 8 x 2 where that leaves fewer last
-    // columns than a vector, for the dot-product tail: a 7x7 layer's 49
-    // columns as 48 + 1, not 32 + 17 (the 17 two vectors, one of them a
-    // single lane). Only where they fit in registers with their three B
-    // vectors and an A value: AVX2's 6 x 3 in 16 ymm registers spilled,
-    // and SqueezeNet's last convolution (169 columns, 168 + 1) ran at a
-    // third of its 6 x 2 speed.
-    if (!int8 && dotTail && !batched && p.nv == 2 && p.mr == tileM &&
-        p.mr * 3 + 3 + 1 <= vectorRegisters &&
-        tailCost(n, 3 * p.vw, p.vw) < tailCost(n, 2 * p.vw, p.vw))
+    if (!int8 && dotTail && !batched && widerForTail(p))
       p = plan(m, n, k, 3);
     if (int8)
       return lowerInt8(op, p);
@@ -2237,10 +2245,18 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // rows are contiguous, their stride no power of two), U packed into row
     // blocks at compile time: a 7x7 or 14x14 layer's products stream 4 to
     // 17 MB of U from memory for few tiles.
+    // The last tiles, fewer than a vector, as dot products along k (the
+    // block's rows as lanes, V's columns read in place): a 28x28 layer's 49
+    // tiles in F(4x4) as 48 + 1 rather than 32 + 17, whose last vector had
+    // one lane of sixteen to do.
     int64_t elements = conv.elements();
     GemmPlan p = plan(oc, tiles, ch);
+    bool tailDots = dotTail && p.mr <= p.vw;
+    if (tailDots && widerForTail(p))
+      p = plan(oc, tiles, ch, 3);
     p.pack = false;
     p.zeroInit = true;
+    p.dotTail = tailDots && p.shortTail();
     Value u = rowBlocksConstant(
         b, loc, p, weights->first, "_winograd",
         kiln::winogradWeights(weights->second, oc, ch, conv.m), elements);

@@ -256,11 +256,12 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     its weights transformed at compile time into a global [E][OC][C],
     E = (m + 2)^2, the input tiles transformed into [E][C][T]
     (`PARENT_winogradN` on the threads, by channels), E products of
-    [OC][C] by [C][T] lowered as a batch_matmul above, and the output tiles
-    transformed back with the bias and the fused epilogue (by output
-    channels): 16 products per 2x2 tile and channel pair instead of 36, or
-    36 per 4x4 tile instead of 144. V's and M's E slabs lie an odd number
-    of cache lines apart.
+    [OC][C] by [C][T] lowered as a batch_matmul above (the last tiles,
+    fewer than a vector, as dot products with `dot-tail`: 49 as 48 + 1),
+    and the output tiles transformed back with the bias and the fused
+    epilogue (by output channels): 16 products per 2x2 tile and channel
+    pair instead of 36, or 36 per 4x4 tile instead of 144. V's and M's E
+    slabs lie an odd number of cache lines apart.
 
     8-bit contractions, the linalg.generic `C[m, n] += sext(A[m, k]) *
     zext(B[k, n])` (i8, i8 into i32) that QLinearConv lowers to, with a
@@ -333,7 +334,7 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     Option<"dotTail", "dot-tail", "bool", /*default=*/"true",
            "a GEMM's last columns, fewer than a vector, as dot products "
            "along k instead of a vector of idle lanes (f32: where B is "
-           "packed at run time)">,
+           "packed at run time, and Winograd's products)">,
     Option<"int8Dot", "int8-dot", "std::string", /*default=*/"\"\"",
            "the 8-bit dot-product instruction: vnni (AVX-512 VNNI's "
            "vpdpbusd), maddubs (x86's vpmaddubsw + vpmaddwd), smlad (Arm's "

@@ -1,4 +1,6 @@
-// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1" --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 dot-tail=false" --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 winograd-tile=2" --canonicalize --cse | FileCheck %s --check-prefix=TAIL
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 winograd-tile=2 dot-tail=false" --canonicalize --cse | FileCheck %s --check-prefix=NOTAIL
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 winograd-tile=4" --canonicalize --cse | FileCheck %s --check-prefix=F4
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=DIRECT
 // A stride-1 3x3 convolution (an im2col matmul with constant weights) as
@@ -129,5 +131,57 @@ func.func @winograd(%x: memref<1x2x5x7xf32>, %y: memref<1x2x3x5xf32>) {
   %c = memref.collapse_shape %y [[0, 1], [2, 3]] : memref<1x2x3x5xf32> into memref<2x15xf32>
   linalg.fill ins(%zero : f32) outs(%c : memref<2x15xf32>)
   linalg.matmul ins(%a, %b : memref<2x18xf32>, memref<18x15xf32>) outs(%c : memref<2x15xf32>)
+  return
+}
+
+// 8 output channels of a 14x14 image in F(2x2, 3x3): 49 tiles, run as 48 +
+// 1 (8 x 3 accumulators, then the last tile as dot products along k: the
+// row block's 8 weights of a step of k as the lanes of one vector, times
+// the tile's value of V read in place, broadcast), not 32 + 17, whose last
+// vector has one lane to do. With dot-tail=false, two panels of 32.
+// TAIL-LABEL: func.func @winograd_tail(
+// TAIL: scf.for %[[E:.*]] = %c0 to %c16 step %c1 {
+// TAIL:   %[[VE:.*]] = memref.subview %{{.*}}[%[[E]], 0, 0] [1, 2, 49] [1, 1, 1] : memref<16x2x49xf32, strided<[112, 49, 1]>>
+// TAIL:   %[[UE:.*]] = memref.subview %{{.*}}[%[[E]], 0, 0, 0] [1, 1, 2, 8]
+// TAIL:   %[[ME:.*]] = memref.subview %{{.*}}[%[[E]], 0, 0] [1, 8, 49] [1, 1, 1] : memref<16x8x49xf32, strided<[400, 49, 1]>>
+// TAIL:   %[[UF:.*]] = memref.collapse_shape %[[UE]]
+// The panel of 48 tiles: 8 rows of 3 vectors.
+// TAIL:   scf.for %[[K:.*]] = %c0 to %c2 step %c1 iter_args(
+// TAIL-COUNT-3: vector.load %[[VE]][%[[K]], %c{{0|16|32}}]
+// TAIL-COUNT-24: vector.fma
+// TAIL:   scf.yield
+// TAIL-COUNT-24: vector.store %{{.*}}, %[[ME]]
+// The last tile: a vector of the block's 8 weights per step of k.
+// TAIL:   %[[W:.*]] = vector.maskedload %[[UF]][%c0]
+// TAIL:   %[[T:.*]] = memref.load %[[VE]][%c0, %c48]
+// TAIL:   %[[TB:.*]] = vector.broadcast %[[T]] : f32 to vector<16xf32>
+// TAIL:   vector.fma %[[W]], %[[TB]]
+// TAIL:   memref.load %[[VE]][%c1, %c48]
+// TAIL-COUNT-8: vector.maskedstore %[[ME]][%c{{[0-7]}}, %c48]
+// TAIL-NOT: linalg.matmul
+// NOTAIL-LABEL: func.func @winograd_tail(
+// NOTAIL: scf.for %{{.*}} = %c0 to %c16 step %c1 {
+// NOTAIL: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(
+// NOTAIL-COUNT-16: vector.fma
+// NOTAIL: scf.yield
+// NOTAIL: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(
+// NOTAIL-COUNT-16: vector.fma
+// NOTAIL: scf.yield
+// NOTAIL-NOT: memref.load %{{.*}}[%c0, %c48]
+memref.global "private" constant @w8x2 : memref<8x2x3x3xf32> = dense<0.5>
+func.func @winograd_tail(%x: memref<1x2x16x16xf32>, %y: memref<1x8x14x14xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %cols = memref.alloc() : memref<2x3x3x14x14xf32>
+  linalg.generic {indexing_maps = [#im2col_in, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x2x16x16xf32>) outs(%cols : memref<2x3x3x14x14xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %b = memref.collapse_shape %cols [[0, 1, 2], [3, 4]] : memref<2x3x3x14x14xf32> into memref<18x196xf32>
+  %wg = memref.get_global @w8x2 : memref<8x2x3x3xf32>
+  %a = memref.collapse_shape %wg [[0], [1, 2, 3]] : memref<8x2x3x3xf32> into memref<8x18xf32>
+  %c = memref.collapse_shape %y [[0, 1], [2, 3]] : memref<1x8x14x14xf32> into memref<8x196xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x196xf32>)
+  linalg.matmul ins(%a, %b : memref<8x18xf32>, memref<18x196xf32>) outs(%c : memref<8x196xf32>)
   return
 }
