@@ -1597,6 +1597,17 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   Value newConstant(OpBuilder &b, Location loc, memref::GlobalOp global,
                     StringRef suffix, ArrayRef<int64_t> shape,
                     ArrayRef<T> data) {
+    return newConstant<T>(b, loc, global, suffix, shape, [&] {
+      return std::vector<T>(data.begin(), data.end());
+    });
+  }
+  /// The same, `data` computed only when the global is new: a batch's
+  /// images each lower their own copy of a layer and would transform and
+  /// pack its weights once each (ResNet-18 at batch 8: 8 times).
+  template <typename T>
+  Value newConstant(OpBuilder &b, Location loc, memref::GlobalOp global,
+                    StringRef suffix, ArrayRef<int64_t> shape,
+                    function_ref<std::vector<T>()> data) {
     auto module = global->getParentOfType<ModuleOp>();
     Type element = std::is_same_v<T, float>
                        ? Type(b.getF32Type())
@@ -1609,7 +1620,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       auto tensorType = RankedTensorType::get(shape, element);
       auto value = DenseResourceElementsAttr::get(
           tensorType, name,
-          HeapAsmResourceBlob::allocateAndCopyInferAlign(data));
+          HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<T>(data())));
       mb.create<memref::GlobalOp>(loc, name, mb.getStringAttr("private"), type,
                                   value, /*constant=*/true,
                                   mb.getI64IntegerAttr(64));
@@ -1624,15 +1635,16 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// so from then on (packedA, prefetched).
   Value rowBlocksConstant(OpBuilder &b, Location loc, GemmPlan &p,
                           memref::GlobalOp global, StringRef suffix,
-                          ArrayRef<float> data, int64_t batch) {
+                          function_ref<std::vector<float>()> data,
+                          int64_t batch) {
     p.packedA = true;
     p.prefetchA = prefetchBytes / 4;
     SmallVector<int64_t> shape{(p.m + p.mr - 1) / p.mr, p.k, p.mr};
     if (batch > 1)
       shape.insert(shape.begin(), batch);
-    return newConstant<float>(b, loc, global,
-                              (suffix + std::to_string(p.mr)).str(), shape,
-                              packRowBlocks(data, batch, p.m, p.k, p.mr));
+    return newConstant<float>(
+        b, loc, global, (suffix + std::to_string(p.mr)).str(), shape,
+        [&] { return packRowBlocks(data(), batch, p.m, p.k, p.mr); });
   }
 
   /// `b` packed into panels [panels][k][nr] (zero-padded) as a new constant
@@ -1646,14 +1658,17 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       return nullptr;
     const std::vector<float> &data = constant->second;
     int64_t nr = p.nr();
-    std::vector<float> packed(p.panels * p.k * nr, 0.0f);
-    for (int64_t panel = 0; panel < p.panels; ++panel)
-      for (int64_t kk = 0; kk < p.k; ++kk)
-        for (int64_t j = 0; j < nr && panel * nr + j < p.n; ++j)
-          packed[(panel * p.k + kk) * nr + j] = data[kk * p.n + panel * nr + j];
-    return newConstant<float>(b, loc, constant->first,
-                              "_panels" + std::to_string(nr),
-                              {p.panels, p.k, nr}, packed);
+    return newConstant<float>(
+        b, loc, constant->first, "_panels" + std::to_string(nr),
+        {p.panels, p.k, nr}, [&] {
+          std::vector<float> packed(p.panels * p.k * nr, 0.0f);
+          for (int64_t panel = 0; panel < p.panels; ++panel)
+            for (int64_t kk = 0; kk < p.k; ++kk)
+              for (int64_t j = 0; j < nr && panel * nr + j < p.n; ++j)
+                packed[(panel * p.k + kk) * nr + j] =
+                    data[kk * p.n + panel * nr + j];
+          return packed;
+        });
   }
 
   /// Erases `view` (a get_global, or a reshape or subview of one) when
@@ -1999,8 +2014,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (packA && !batched && m > p.mr && p.mr <= p.vw)
       if (auto weights = constantData(a);
           weights && static_cast<int64_t>(weights->second.size()) == m * k)
-        a = rowBlocksConstant(b, loc, p, weights->first, "_rows",
-                              weights->second, /*batch=*/1);
+        a = rowBlocksConstant(
+            b, loc, p, weights->first, "_rows", [&] { return weights->second; },
+            /*batch=*/1);
     // With B packed at compile time, the kernel never reads B itself.
     if (p.prepacked)
       bm = pack;
@@ -2259,7 +2275,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     p.dotTail = tailDots && p.shortTail();
     Value u = rowBlocksConstant(
         b, loc, p, weights->first, "_winograd",
-        kiln::winogradWeights(weights->second, oc, ch, conv.m), elements);
+        [&] { return kiln::winogradWeights(weights->second, oc, ch, conv.m); },
+        elements);
     kiln::FusedEnds ends;
     if (fuse)
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, op->getOperand(1)},
