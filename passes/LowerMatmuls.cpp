@@ -2273,8 +2273,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     p.pack = false;
     p.zeroInit = true;
     p.dotTail = tailDots && p.shortTail();
+    // Named after the tile too: one weight tensor may feed convolutions
+    // of F(2x2) and F(4x4).
+    std::string tile = std::to_string(conv.m);
     Value u = rowBlocksConstant(
-        b, loc, p, weights->first, "_winograd",
+        b, loc, p, weights->first, "_winograd" + tile + "x" + tile + "_",
         [&] { return kiln::winogradWeights(weights->second, oc, ch, conv.m); },
         elements);
     kiln::FusedEnds ends;

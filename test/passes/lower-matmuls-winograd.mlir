@@ -15,11 +15,11 @@
 // for g all 0.5: 0.5 * r[e/4] * r[e%4] with G's row sums r = 1, 1.5, 0.5, 1
 // (e = 0: 0.5, e = 1: 0.75, e = 2: 0.25, e = 3: 0.5, e = 4: 0.75, e = 5: 1.125).
 // CHECK-NOT: memref.global "private" constant @w3x3 :
-// CHECK: memref.global "private" constant @w3x3_winograd2 : memref<16x1x2x2xf32>
+// CHECK: memref.global "private" constant @w3x3_winograd2x2_2 : memref<16x1x2x2xf32>
 // CHECK-LABEL: func.func @winograd(
 // CHECK-SAME: %[[X:[^:]*]]: memref<1x2x5x7xf32>, %[[Y:[^:]*]]: memref<1x2x3x5xf32>
 // CHECK-DAG: %[[FLAT:.*]] = memref.reinterpret_cast %[[X]] to offset: [0], sizes: [70], strides: [1]
-// CHECK-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd2 : memref<16x1x2x2xf32>
+// CHECK-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd2x2_2 : memref<16x1x2x2xf32>
 // V and M: 16 slabs of 2 x 6 floats, an odd number of cache lines (one)
 // apart.
 // CHECK: %[[VF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<256xf32>
@@ -67,16 +67,16 @@
 // CHECK:   vector.maskedstore %{{.*}}[%[[OC]], %c5]
 // CHECK:   vector.maskedstore %{{.*}}[%[[OC]], %c10]
 // CHECK-NOT: linalg.matmul
-// CHECK: w3x3_winograd2: "0x040000000000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000803E0000803E0000803E0000803E0000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000903F
+// CHECK: w3x3_winograd2x2_2: "0x040000000000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000803E0000803E0000803E0000803E0000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000903F
 
 // F(4x4, 3x3), asked for: one tile row of 2 tiles, 36 products. G's row
 // sums are 1/36, 152/585, 56/585, ..., so U for g all 0.5 starts
 // 0.5/1296 (0x39CA4588), 0.5 * 152/21060 (0x3B6C808F), 0.5 * 56/21060
 // (0x3AAE43C8), rounded from double.
-// F4: memref.global "private" constant @w3x3_winograd2 : memref<36x1x2x2xf32>
+// F4: memref.global "private" constant @w3x3_winograd4x4_2 : memref<36x1x2x2xf32>
 // F4-LABEL: func.func @winograd(
 // F4-DAG: %[[FLAT:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [70], strides: [1]
-// F4-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd2 : memref<36x1x2x2xf32>
+// F4-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd4x4_2 : memref<36x1x2x2xf32>
 // F4: %[[VF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<576xf32>
 // F4-NEXT: %[[V:.*]] = memref.reinterpret_cast %[[VF]] to offset: [0], sizes: [36, 2, 2], strides: [16, 2, 1]
 // F4-NEXT: %[[MF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<576xf32>
@@ -107,7 +107,7 @@
 // F4:   vector.maskedstore %{{.*}}[%[[OC]], %c5]
 // F4:   vector.maskedstore %{{.*}}[%[[OC]], %c10]
 // F4-NOT: linalg.matmul
-// F4: w3x3_winograd2: "0x040000008845CA398845CA398845CA398845CA398F806C3B8F806C3B8F806C3B8F806C3BC843AE3A
+// F4: w3x3_winograd4x4_2: "0x040000008845CA398845CA398845CA398845CA398F806C3B8F806C3B8F806C3B8F806C3BC843AE3A
 
 // Below the default thresholds (16 channels, 16 tiles) it stays a GEMM
 // that packs the im2col.

@@ -10,7 +10,8 @@ and models of opsets 6 to 11 as exporters of the time wrote them
 opset 8 Scan with a batch axis), and stride-1 3x3 convolutions of the
 sizes that Kiln runs as Winograd F(2x2, 3x3) and F(4x4, 3x3) (odd heights
 and widths, partial tiles, tile rows wider than a vector, bias, Relu and
-residual epilogues, a following convolution's padding), Transposes
+residual epilogues, a following convolution's padding, one weight tensor
+in both), Transposes
 that move the innermost axis, with ragged edges, of float and int32, and
 Softmax along the last axis after a scale, rows of any length, with -inf.
 Expected outputs are computed here with numpy, independently of Kiln.
@@ -457,6 +458,25 @@ winograd_case("conv3x3_winograd_2x2_wide", (1, 16, 2, 40), 24, 24, True)
 # F(2x2, 3x3) where 4x4 tiles would waste lanes: a 7x7 image's 16 tiles fill
 # a vector, its 4 4x4 ones a quarter.
 winograd_case("conv3x3_winograd_7x7", (1, 32, 7, 7), 32, 32, True)
+
+
+# One weight tensor shared by two convolutions that take different
+# Winograd tiles: a 40x37 image's (F(4x4)) and a 7x7 one's (F(2x2)); each
+# has its own transformed weights.
+xa = rng.standard_normal((1, 16, 40, 37)).astype(np.float32)
+xb = rng.standard_normal((1, 16, 7, 7)).astype(np.float32)
+ws = (rng.standard_normal((16, 16, 3, 3)) * 0.1).astype(np.float32)
+g = helper.make_graph(
+    [helper.make_node("Conv", ["xa", "w"], ["ya"], pads=[1, 1, 1, 1],
+                      kernel_shape=[3, 3]),
+     helper.make_node("Conv", ["xb", "w"], ["yb"], pads=[1, 1, 1, 1],
+                      kernel_shape=[3, 3])],
+    "conv3x3_winograd_shared_weights",
+    [vi("xa", F, [1, 16, 40, 37]), vi("xb", F, [1, 16, 7, 7])],
+    [vi("ya", F, [1, 16, 40, 37]), vi("yb", F, [1, 16, 7, 7])],
+    [numpy_helper.from_array(ws, "w")])
+save_case("conv3x3_winograd_shared_weights", g, [xa, xb],
+          [conv3x3(xa, ws).astype(np.float32), conv3x3(xb, ws).astype(np.float32)])
 
 
 # f32 MaxPool with NaN and -inf among its inputs: a window holding a NaN is
