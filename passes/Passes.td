@@ -255,13 +255,15 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     whose products cost less, their vectors of tiles and their weights):
     its weights transformed at compile time into a global [E][OC][C],
     E = (m + 2)^2, the input tiles transformed into [E][C][T]
-    (`PARENT_winogradN` on the threads, by channels), E products of
-    [OC][C] by [C][T] lowered as a batch_matmul above (the last tiles,
-    fewer than a vector, as dot products with `dot-tail`: 49 as 48 + 1),
-    and the output tiles transformed back with the bias and the fused
-    epilogue (by output channels): 16 products per 2x2 tile and channel
-    pair instead of 36, or 36 per 4x4 tile instead of 144. V's and M's E
-    slabs lie an odd number of cache lines apart.
+    (`PARENT_winogradN` on the threads, by channels; with `move-borders`
+    each piece first writes its planes' padding borders, which fills on
+    the caller had written before the layer that writes the interior), E
+    products of [OC][C] by [C][T] lowered as a batch_matmul above (the last
+    tiles, fewer than a vector, as dot products with `dot-tail`: 49 as 48
+    + 1), and the output tiles transformed back with the bias and the
+    fused epilogue (by output channels): 16 products per 2x2 tile and
+    channel pair instead of 36, or 36 per 4x4 tile instead of 144. V's and
+    M's E slabs lie an odd number of cache lines apart.
 
     8-bit contractions, the linalg.generic `C[m, n] += sext(A[m, k]) *
     zext(B[k, n])` (i8, i8 into i32) that QLinearConv lowers to, with a
@@ -331,6 +333,10 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     Option<"prefetchBytes", "prefetch-bytes", "int64_t", /*default=*/"4096",
            "how far ahead a micro-kernel prefetches weights packed into row "
            "blocks (Winograd's); 0: no prefetches">,
+    Option<"moveBorders", "move-borders", "bool", /*default=*/"true",
+           "write a Winograd convolution's padded input's borders in its "
+           "input transform, for each piece's planes, instead of the fills "
+           "before the layer that writes the interior">,
     Option<"dotTail", "dot-tail", "bool", /*default=*/"true",
            "a GEMM's last columns, fewer than a vector, as dot products "
            "along k instead of a vector of idle lanes (f32: where B is "

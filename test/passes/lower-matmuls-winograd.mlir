@@ -1,6 +1,8 @@
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 dot-tail=false" --canonicalize --cse | FileCheck %s
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 winograd-tile=2" --canonicalize --cse | FileCheck %s --check-prefix=TAIL
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 winograd-tile=2 dot-tail=false" --canonicalize --cse | FileCheck %s --check-prefix=NOTAIL
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1" --canonicalize --cse | FileCheck %s --check-prefix=BORDERS
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 move-borders=false" --canonicalize --cse | FileCheck %s --check-prefix=KEEP
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 winograd-tile=4" --canonicalize --cse | FileCheck %s --check-prefix=F4
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=DIRECT
 // A stride-1 3x3 convolution (an im2col matmul with constant weights) as
@@ -183,5 +185,47 @@ func.func @winograd_tail(%x: memref<1x2x16x16xf32>, %y: memref<1x8x14x14xf32>) {
   %c = memref.collapse_shape %y [[0, 1], [2, 3]] : memref<1x8x14x14xf32> into memref<8x196xf32>
   linalg.fill ins(%zero : f32) outs(%c : memref<8x196xf32>)
   linalg.matmul ins(%a, %b : memref<8x18xf32>, memref<18x196xf32>) outs(%c : memref<8x196xf32>)
+  return
+}
+
+// The padded input's border fills, which the caller made before the layer
+// that writes its interior (here a copy), go into the input transform: for
+// each piece's planes, right before it reads them (serial here: the
+// transform is small, so they come after the copy).
+// BORDERS-LABEL: func.func @winograd_borders(
+// BORDERS-NOT: linalg.fill
+// BORDERS: linalg.copy
+// BORDERS-COUNT-4: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<1x2x{{1x7|3x1}}xf32
+// BORDERS: scf.for %{{.*}} = %c0 to %c2 step %c1 {
+// BORDERS:   vector.maskedload
+// KEEP-LABEL: func.func @winograd_borders(
+// KEEP-COUNT-4: linalg.fill
+// KEEP: linalg.copy
+// KEEP-NOT: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<1x2x
+func.func @winograd_borders(%in: memref<1x2x3x5xf32>, %y: memref<1x2x3x5xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %x = memref.alloc() : memref<1x2x5x7xf32>
+  %top = memref.subview %x[0, 0, 0, 0] [1, 2, 1, 7] [1, 1, 1, 1] : memref<1x2x5x7xf32> to memref<1x2x1x7xf32, strided<[70, 35, 7, 1]>>
+  linalg.fill ins(%zero : f32) outs(%top : memref<1x2x1x7xf32, strided<[70, 35, 7, 1]>>)
+  %bottom = memref.subview %x[0, 0, 4, 0] [1, 2, 1, 7] [1, 1, 1, 1] : memref<1x2x5x7xf32> to memref<1x2x1x7xf32, strided<[70, 35, 7, 1], offset: 28>>
+  linalg.fill ins(%zero : f32) outs(%bottom : memref<1x2x1x7xf32, strided<[70, 35, 7, 1], offset: 28>>)
+  %left = memref.subview %x[0, 0, 1, 0] [1, 2, 3, 1] [1, 1, 1, 1] : memref<1x2x5x7xf32> to memref<1x2x3x1xf32, strided<[70, 35, 7, 1], offset: 7>>
+  linalg.fill ins(%zero : f32) outs(%left : memref<1x2x3x1xf32, strided<[70, 35, 7, 1], offset: 7>>)
+  %right = memref.subview %x[0, 0, 1, 6] [1, 2, 3, 1] [1, 1, 1, 1] : memref<1x2x5x7xf32> to memref<1x2x3x1xf32, strided<[70, 35, 7, 1], offset: 13>>
+  linalg.fill ins(%zero : f32) outs(%right : memref<1x2x3x1xf32, strided<[70, 35, 7, 1], offset: 13>>)
+  %interior = memref.subview %x[0, 0, 1, 1] [1, 2, 3, 5] [1, 1, 1, 1] : memref<1x2x5x7xf32> to memref<1x2x3x5xf32, strided<[70, 35, 7, 1], offset: 8>>
+  linalg.copy ins(%in : memref<1x2x3x5xf32>) outs(%interior : memref<1x2x3x5xf32, strided<[70, 35, 7, 1], offset: 8>>)
+  %cols = memref.alloc() : memref<2x3x3x3x5xf32>
+  linalg.generic {indexing_maps = [#im2col_in, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x2x5x7xf32>) outs(%cols : memref<2x3x3x3x5xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    linalg.yield %i : f32
+  }
+  %b = memref.collapse_shape %cols [[0, 1, 2], [3, 4]] : memref<2x3x3x3x5xf32> into memref<18x15xf32>
+  %wg = memref.get_global @w3x3 : memref<2x2x3x3xf32>
+  %a = memref.collapse_shape %wg [[0], [1, 2, 3]] : memref<2x2x3x3xf32> into memref<2x18xf32>
+  %c = memref.collapse_shape %y [[0, 1], [2, 3]] : memref<1x2x3x5xf32> into memref<2x15xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<2x15xf32>)
+  linalg.matmul ins(%a, %b : memref<2x18xf32>, memref<18x15xf32>) outs(%c : memref<2x15xf32>)
   return
 }
