@@ -37,6 +37,77 @@ Value rootOf(Value v) {
   return v;
 }
 
+SmallVector<BorderFill> borderFillsBefore(Operation *op, Value x,
+                                          ArrayRef<Operation *> readers) {
+  auto xt = cast<MemRefType>(x.getType());
+  if (xt.getRank() != 4)
+    return {};
+  Block *block = op->getBlock();
+  using Box = SmallVector<std::pair<int64_t, int64_t>>; // [lo, hi) per dim
+  auto boxOf = [&](memref::SubViewOp view) -> std::optional<Box> {
+    Box box;
+    for (auto [offset, size, stride] :
+         llvm::zip(view.getStaticOffsets(), view.getStaticSizes(),
+                   view.getStaticStrides())) {
+      if (ShapedType::isDynamic(offset) || ShapedType::isDynamic(size) ||
+          stride != 1)
+        return std::nullopt;
+      box.push_back({offset, offset + size});
+    }
+    return box;
+  };
+  auto overlap = [](const Box &a, const Box &b) {
+    for (auto [x, y] : llvm::zip(a, b))
+      if (x.second <= y.first || y.second <= x.first)
+        return false;
+    return true;
+  };
+  SmallVector<std::pair<BorderFill, Box>> fills;
+  SmallVector<Box> others;
+  for (Operation *user : x.getUsers()) {
+    if (user == op || llvm::is_contained(readers, user))
+      continue;
+    Operation *at = block->findAncestorOpInBlock(*user);
+    if (!at)
+      return {};
+    if (op->isBeforeInBlock(at))
+      continue; // after op: it sees the borders written
+    auto view = dyn_cast<memref::SubViewOp>(user);
+    std::optional<Box> box = view ? boxOf(view) : std::nullopt;
+    if (!box)
+      return {};
+    auto fill = view->hasOneUse()
+                    ? dyn_cast<linalg::FillOp>(*view->getUsers().begin())
+                    : nullptr;
+    TypedAttr value;
+    bool wholePlanes =
+        (*box)[0] == std::make_pair<int64_t, int64_t>(0, xt.getDimSize(0)) &&
+        (*box)[1] == std::make_pair<int64_t, int64_t>(0, xt.getDimSize(1));
+    if (fill && fill->getBlock() == block && fill->isBeforeInBlock(op) &&
+        wholePlanes && fill.getDpsInits()[0] == view.getResult() &&
+        matchPattern(fill.getDpsInputs()[0], m_Constant(&value)))
+      fills.push_back(
+          {{fill, (*box)[2].first, (*box)[2].second - (*box)[2].first,
+            (*box)[3].first, (*box)[3].second - (*box)[3].first, value},
+           *box});
+    else
+      others.push_back(*box);
+  }
+  // One value (a pad's): the kernel writes rows and columns in its own
+  // order.
+  for (const auto &[f, box] : fills)
+    if (f.value != fills.front().first.value ||
+        llvm::any_of(others, [&](const Box &o) { return overlap(box, o); }))
+      return {};
+  llvm::sort(fills, [](const auto &a, const auto &b) {
+    return a.first.fill->isBeforeInBlock(b.first.fill);
+  });
+  SmallVector<BorderFill> result;
+  for (const auto &[f, box] : fills)
+    result.push_back(f);
+  return result;
+}
+
 namespace {
 
 bool isParallel(utils::IteratorType t) {

@@ -41,6 +41,25 @@ namespace kiln {
 /// The buffer a view is of: through subviews, reshapes and casts.
 mlir::Value rootOf(mlir::Value v);
 
+/// A fill of a padded buffer's border, as FusedEnds leaves them (the
+/// interior written by the kernel): a constant fill of a box of whole
+/// planes (dims 0 and 1 all of them), rows [row, row + rows) and columns
+/// [col, col + cols).
+struct BorderFill {
+  mlir::linalg::FillOp fill;
+  int64_t row, rows, col, cols;
+  mlir::TypedAttr value;
+};
+
+/// The fills of the borders of `x`, a 4-d buffer that `op` reads, in the
+/// block before op and in program order, when they fill one constant and
+/// nothing else before op but `readers` reads or writes where they write
+/// (the layer before writes the interior); none otherwise. A kernel that
+/// writes the borders itself, before it reads them, replaces them.
+llvm::SmallVector<BorderFill>
+borderFillsBefore(mlir::Operation *op, mlir::Value x,
+                  llvm::ArrayRef<mlir::Operation *> readers = {});
+
 class FusedEnds {
 public:
   /// Finds what `kernel`, which writes `out` (a view of all of its root

@@ -2202,76 +2202,6 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       alloc->erase();
   }
 
-  /// A border fill of a convolution's padded input (kiln-decompose-pads'):
-  /// a constant fill of a box of whole planes, its rows [row, row + rows)
-  /// and columns [col, col + cols).
-  struct BorderFill {
-    linalg::FillOp fill;
-    int64_t row, rows, col, cols;
-  };
-
-  /// The fills of `x`'s borders before `op`, where x is a whole buffer of
-  /// one image, [1][C][H][W], that op reads through `readers` (its im2col,
-  /// to be erased, and the packing's flat view) and nothing else before op
-  /// reads or writes where they write (the layer before writes the
-  /// interior); none otherwise.
-  static SmallVector<BorderFill> borderFillsOf(linalg::LinalgOp op, Value x,
-                                               ArrayRef<Operation *> readers) {
-    auto alloc = x.getDefiningOp<memref::AllocOp>();
-    auto xt = cast<MemRefType>(x.getType());
-    if (!alloc || xt.getRank() != 4 || xt.getDimSize(0) != 1 ||
-        !xt.getLayout().isIdentity())
-      return {};
-    using Box = SmallVector<std::pair<int64_t, int64_t>>; // [lo, hi) per dim
-    SmallVector<std::pair<BorderFill, Box>> fills;
-    SmallVector<Box> others;
-    Block *block = op->getBlock();
-    for (Operation *user : x.getUsers()) {
-      if (llvm::is_contained(readers, user))
-        continue;
-      Operation *at = block->findAncestorOpInBlock(*user);
-      if (!at)
-        return {};
-      if (op->isBeforeInBlock(at))
-        continue; // after the convolution: the borders are written by then
-      auto view = dyn_cast<memref::SubViewOp>(user);
-      if (!view)
-        return {};
-      Box box;
-      for (auto [offset, size, stride] :
-           llvm::zip(view.getStaticOffsets(), view.getStaticSizes(),
-                     view.getStaticStrides())) {
-        if (ShapedType::isDynamic(offset) || ShapedType::isDynamic(size) ||
-            stride != 1)
-          return {};
-        box.push_back({offset, offset + size});
-      }
-      auto fill = view->hasOneUse()
-                      ? dyn_cast<linalg::FillOp>(*view->getUsers().begin())
-                      : nullptr;
-      if (fill && fill->getBlock() == block && fill->isBeforeInBlock(op) &&
-          fill.getDpsInits()[0] == view.getResult() &&
-          box[1] == std::make_pair<int64_t, int64_t>(0, xt.getDimSize(1)) &&
-          matchPattern(fill.getDpsInputs()[0], m_Constant()))
-        fills.push_back({{fill, box[2].first, box[2].second - box[2].first,
-                          box[3].first, box[3].second - box[3].first},
-                         box});
-      else
-        others.push_back(box);
-    }
-    for (auto &[f, box] : fills)
-      for (const Box &o : others)
-        if (llvm::all_of(llvm::zip(box, o), [](auto p) {
-              auto [a, b] = p;
-              return a.first < b.second && b.first < a.second;
-            }))
-          return {};
-    SmallVector<BorderFill> result;
-    for (auto &[f, box] : fills)
-      result.push_back(f);
-    return result;
-  }
-
   /// The output tile side of `conv` as Winograd: `winogradTile` when set,
   /// else the cheaper of 2 and 4 by the products' cost per channel pair:
   /// (m + 2)^2 products, each its tiles' vectors of FMAs plus the
@@ -2412,19 +2342,20 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // layer that writes its interior: here, each piece's planes first
     // (on the threads, where that fill had been serial on the caller,
     // touching lines the other core had written).
-    Value source = im2col.copy->getOperand(0); // the copy's input
-    Value padded = kiln::rootOf(source);
-    SmallVector<BorderFill> borders;
-    if (moveBorders && padded == source)
-      borders =
-          borderFillsOf(op, padded, {im2col.copy, im2col.flat.getDefiningOp()});
+    // Only a buffer of one image: its planes are the transform's channels.
+    Value padded = im2col.copy->getOperand(0); // the copy's input
+    SmallVector<kiln::BorderFill> borders;
+    if (moveBorders && padded.getDefiningOp<memref::AllocOp>() &&
+        cast<MemRefType>(padded.getType()).getShape().front() == 1)
+      borders = kiln::borderFillsBefore(
+          op, padded, {im2col.copy, im2col.flat.getDefiningOp()});
     SmallVector<Value> inputs{im2col.flat, v};
     if (!borders.empty())
       inputs.push_back(padded);
     run(inputs, ch,
         [&](OpBuilder &fb, Location l, ArrayRef<Value> mems, Value begin,
             Value end) {
-          for (const BorderFill &f : borders) {
+          for (const kiln::BorderFill &f : borders) {
             auto one = fb.getIndexAttr(1);
             Value planes = fb.create<arith::SubIOp>(l, end, begin);
             Value box = fb.create<memref::SubViewOp>(
@@ -2435,14 +2366,13 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                 ArrayRef<OpFoldResult>{one, planes, fb.getIndexAttr(f.rows),
                                        fb.getIndexAttr(f.cols)},
                 ArrayRef<OpFoldResult>{one, one, one, one});
-            Value value =
-                fb.clone(*f.fill->getOperand(0).getDefiningOp())->getResult(0);
+            Value value = fb.create<arith::ConstantOp>(l, f.value);
             fb.create<linalg::FillOp>(l, value, box);
           }
           kiln::emitWinogradInput(fb, l, conv, vectorWidth, mems[0], mems[1],
                                   begin, end);
         });
-    for (const BorderFill &f : borders) {
+    for (const kiln::BorderFill &f : borders) {
       Operation *view = f.fill->getOperand(1).getDefiningOp();
       f.fill->erase();
       view->erase();
