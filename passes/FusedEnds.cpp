@@ -95,9 +95,10 @@ SmallVector<BorderFill> borderFillsBefore(Operation *op, Value x,
   }
   // One value (a pad's): the kernel writes rows and columns in its own
   // order.
-  for (const auto &[f, box] : fills)
-    if (f.value != fills.front().first.value ||
-        llvm::any_of(others, [&](const Box &o) { return overlap(box, o); }))
+  for (const auto &fill : fills)
+    if (fill.first.value != fills.front().first.value ||
+        llvm::any_of(others,
+                     [&](const Box &o) { return overlap(fill.second, o); }))
       return {};
   llvm::sort(fills, [](const auto &a, const auto &b) {
     return a.first.fill->isBeforeInBlock(b.first.fill);
@@ -106,6 +107,14 @@ SmallVector<BorderFill> borderFillsBefore(Operation *op, Value x,
   for (const auto &[f, box] : fills)
     result.push_back(f);
   return result;
+}
+
+void eraseBorderFills(ArrayRef<BorderFill> fills) {
+  for (const BorderFill &f : fills) {
+    Operation *view = f.fill->getOperand(1).getDefiningOp();
+    f.fill->erase();
+    view->erase();
+  }
 }
 
 namespace {

@@ -42,9 +42,9 @@ namespace kiln {
 mlir::Value rootOf(mlir::Value v);
 
 /// A fill of a padded buffer's border, as FusedEnds leaves them (the
-/// interior written by the kernel): a constant fill of a box of whole
-/// planes (dims 0 and 1 all of them), rows [row, row + rows) and columns
-/// [col, col + cols).
+/// interior written by the kernel): rows [row, row + rows) and columns
+/// [col, col + cols) of every plane (dims 0 and 1 all of them) hold
+/// `value` (a zero, or a max pool's lowest value).
 struct BorderFill {
   mlir::linalg::FillOp fill;
   int64_t row, rows, col, cols;
@@ -59,6 +59,10 @@ struct BorderFill {
 llvm::SmallVector<BorderFill>
 borderFillsBefore(mlir::Operation *op, mlir::Value x,
                   llvm::ArrayRef<mlir::Operation *> readers = {});
+
+/// Erases `fills` (borderFillsBefore's) and their subviews, once the kernel
+/// that writes those borders is in place.
+void eraseBorderFills(llvm::ArrayRef<BorderFill> fills);
 
 class FusedEnds {
 public:

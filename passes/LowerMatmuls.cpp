@@ -1440,8 +1440,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       suffix += "_" + std::to_string(offset);
     if (halves)
       suffix += "_split";
-    return newConstant(b, loc, global, suffix, {m, k4 * slots},
-                       ArrayRef<int32_t>(words));
+    return newConstant<int32_t>(b, loc, global, suffix, {m, k4 * slots},
+                                [&] { return std::move(words); });
   }
 
   /// How a GEMM's operands reach a rows function. An operand that is a
@@ -1593,17 +1593,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
 
   /// A new constant global, the name of `global` and `suffix`, holding
   /// `data` of `shape` (made once); `global` goes when nothing else uses it.
-  template <typename T>
-  Value newConstant(OpBuilder &b, Location loc, memref::GlobalOp global,
-                    StringRef suffix, ArrayRef<int64_t> shape,
-                    ArrayRef<T> data) {
-    return newConstant<T>(b, loc, global, suffix, shape, [&] {
-      return std::vector<T>(data.begin(), data.end());
-    });
-  }
-  /// The same, `data` computed only when the global is new: a batch's
-  /// images each lower their own copy of a layer and would transform and
-  /// pack its weights once each (ResNet-18 at batch 8: 8 times).
+  /// `data` is computed only when the global is new: a batch's images each
+  /// lower their own copy of a layer and would transform and pack its
+  /// weights once each (ResNet-18 at batch 8: 8 times).
   template <typename T>
   Value newConstant(OpBuilder &b, Location loc, memref::GlobalOp global,
                     StringRef suffix, ArrayRef<int64_t> shape,
@@ -2355,9 +2347,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     run(inputs, ch,
         [&](OpBuilder &fb, Location l, ArrayRef<Value> mems, Value begin,
             Value end) {
+          auto one = fb.getIndexAttr(1);
+          Value planes;
+          if (!borders.empty())
+            planes = fb.create<arith::SubIOp>(l, end, begin);
           for (const kiln::BorderFill &f : borders) {
-            auto one = fb.getIndexAttr(1);
-            Value planes = fb.create<arith::SubIOp>(l, end, begin);
             Value box = fb.create<memref::SubViewOp>(
                 l, mems[2],
                 ArrayRef<OpFoldResult>{fb.getIndexAttr(0), begin,
@@ -2372,11 +2366,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           kiln::emitWinogradInput(fb, l, conv, vectorWidth, mems[0], mems[1],
                                   begin, end);
         });
-    for (const kiln::BorderFill &f : borders) {
-      Operation *view = f.fill->getOperand(1).getDefiningOp();
-      f.fill->erase();
-      view->erase();
-    }
+    kiln::eraseBorderFills(borders);
     emitBatch(b, loc, func, p, u, v, m, Value(),
               batchOnThreads(elements, p, ValueRange{u, v, m}));
     SmallVector<Value> buffers{m, c};

@@ -89,14 +89,9 @@ struct WindowShape {
   }
 };
 
-/// A border of the input's padding: rows [row, row + rows) and columns
-/// [col, col + cols) of every plane hold `value` (a zero, or a max pool's
-/// lowest value), written by the window's kernel for its planes before it
-/// reads them.
-struct Border {
-  int64_t row, rows, col, cols;
-  TypedAttr value;
-};
+/// A border of the input's padding (kiln::BorderFill), written by the
+/// window's kernel for its planes before it reads them.
+using Border = kiln::BorderFill;
 
 class WindowBuilder {
 public:
@@ -744,16 +739,10 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
   /// threads, each its planes', instead of by loops of their own on the
   /// caller (on MobileNetV2, 46 such loops took 4.5% of a run, their
   /// columns made scatters). None when any is not so.
-  SmallVector<linalg::FillOp> borderFills(linalg::LinalgOp op, Value x,
-                                          SmallVector<Border> &borders) {
+  SmallVector<Border> borderFills(linalg::LinalgOp op, Value x) {
     if (!moveBorders || !x.getDefiningOp<memref::AllocOp>())
       return {};
-    SmallVector<linalg::FillOp> ops;
-    for (const kiln::BorderFill &f : kiln::borderFillsBefore(op, x)) {
-      borders.push_back({f.row, f.rows, f.col, f.cols, f.value});
-      ops.push_back(f.fill);
-    }
-    return ops;
+    return kiln::borderFillsBefore(op, x);
   }
 
   void lower(linalg::LinalgOp op) {
@@ -763,8 +752,7 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     WindowShape &s = *shape;
     Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
           out = op.getDpsInits()[0];
-    SmallVector<Border> borders;
-    SmallVector<linalg::FillOp> fills = borderFills(op, x, borders);
+    SmallVector<Border> borders = borderFills(op, x);
     OpBuilder b(op);
     Location loc = op.getLoc();
     Value planes = b.create<arith::ConstantIndexOp>(loc, s.n * s.c);
@@ -819,11 +807,7 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     }
     ends.eraseFused();
     op->erase();
-    for (linalg::FillOp fill : fills) {
-      Operation *view = fill.getDpsInits()[0].getDefiningOp();
-      fill->erase();
-      view->erase();
-    }
+    kiln::eraseBorderFills(borders);
     // A pool's window buffer is then unused.
     if (pool)
       if (auto alloc = w.getDefiningOp<memref::AllocOp>())
