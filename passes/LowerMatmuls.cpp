@@ -1818,6 +1818,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     SmallVector<int64_t> at(dims.size(), 0);
     ic.base = flatOffset(at);
     for (int64_t d = 0; d < (int64_t)dims.size(); ++d) {
+      // A dim of one (a 1x1 convolution's KH and KW, after C) indexes
+      // nothing: left out, unless it is the last of k or of n.
+      bool last = d == split - 1 || d == (int64_t)dims.size() - 1;
+      if (dims[d] == 1 && !last)
+        continue;
       at[d] = 1;
       int64_t coef = flatOffset(at) - ic.base;
       at[d] = 0;

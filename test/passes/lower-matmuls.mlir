@@ -485,6 +485,29 @@ func.func @implicit_im2col_stride2(%w: memref<16x18xf32>, %x: memref<1x2x9x9xf32
   return
 }
 
+// A 1x1 stride-2 conv (ResNet's downsampling shortcuts): its im2col copy
+// is [C][1][1][OH][OW], the kernel's unit dims between k and the output's.
+// They index nothing; the packing reads every second element of the input
+// as for a 3x3 kernel, and the copy goes.
+// CHECK-LABEL: func @implicit_im2col_1x1_stride2
+// CHECK: %[[FLAT:.*]] = memref.reinterpret_cast %arg1 to offset: [0], sizes: [162], strides: [1]
+// CHECK: vector.maskedload %[[FLAT]]
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#im2col_1x1_s2 = affine_map<(c, kh, kw, oh, ow) -> (0, c, oh * 2 + kh, ow * 2 + kw)>
+func.func @implicit_im2col_1x1_stride2(%w: memref<16x2xf32>, %x: memref<1x2x9x9xf32>, %y: memref<16x25xf32>) {
+  %cols = memref.alloc() : memref<2x1x1x5x5xf32>
+  linalg.generic {indexing_maps = [#im2col_1x1_s2, #im2col_out], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x2x9x9xf32>) outs(%cols : memref<2x1x1x5x5xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %b = memref.collapse_shape %cols [[0], [1, 2, 3, 4]] : memref<2x1x1x5x5xf32> into memref<2x25xf32>
+  linalg.matmul ins(%w, %b : memref<16x2xf32>, memref<2x25xf32>) outs(%y : memref<16x25xf32>)
+  return
+}
+
 // A 1x1 conv reading the interior of a padded buffer: bufferization copies
 // it out (a linalg.copy of a strided view) into a buffer that a second
 // layer's copy then reuses. Each matmul packs from the view itself, and
