@@ -137,6 +137,41 @@ public:
     return out;
   }
 
+  /// Tile rows a vector holds: as many as fit when four or more do (an
+  /// image of at most vw / 4 tile columns: ResNet's 14x14 and 7x7 layers,
+  /// SqueezeNet's 13x13), else one. Two (a 28x28 or 27x27 image's rows of
+  /// 7 tiles) were no faster: picking two rows' values costs the shuffles
+  /// that the shared arithmetic saves.
+  int64_t rowsPerVector() const {
+    int64_t tw = conv.tileCols();
+    return 4 * tw <= vw ? vw / tw : 1;
+  }
+
+  /// Where a lane comes from: lane `lane` of source `source`.
+  struct Pick {
+    int64_t source = -1, lane = 0;
+  };
+  /// The vector whose lane l is picks[l] of `sources` (zero where that is
+  /// none or a null source): one shuffle per source used, each placing
+  /// its lanes into what the ones before placed.
+  Value assemble(ArrayRef<Value> sources, ArrayRef<Pick> picks) {
+    Value result;
+    for (int64_t s = 0, e = sources.size(); s < e; ++s) {
+      if (!sources[s])
+        continue;
+      SmallVector<int64_t> mask;
+      bool used = false;
+      for (int64_t l = 0; l < vw; ++l) {
+        used |= picks[l].source == s;
+        mask.push_back(picks[l].source == s ? vw + picks[l].lane : l);
+      }
+      if (used)
+        result = b.create<vector::ShuffleOp>(
+            loc, result ? result : lanes.zeros(), sources[s], mask);
+    }
+    return result ? result : lanes.zeros();
+  }
+
   /// B^T applied to the m + 2 values of a column (or row) of a tile.
   Values inputTransform(ArrayRef<Value> d) {
     if (conv.m == 2)
@@ -235,6 +270,106 @@ public:
     }
   }
 
+  /// inputTiles for tile rows th0, th0 + 1, ... in one vector (lane
+  /// r * tw + t: tile t of tile row th0 + r), `rows[r]` the input rows of
+  /// tile row th0 + r inside the image: each value of d picked from the
+  /// rows' first vectors by a shuffle per source, then the transforms once
+  /// for all of them, and one store per element of the tile.
+  void inputTileRows(Value flat, Value v, Value ch, Value th0,
+                     ArrayRef<int64_t> rows) {
+    int64_t m = conv.m, n = conv.side(), tw = conv.tileCols();
+    int64_t width = conv.ow + 2, count = rows.size();
+    // The vectors of a row that its tiles read: columns up to m (tw - 1) +
+    // n - 1.
+    int64_t spans = llvm::divideCeil(m * (tw - 1) + n, vw);
+    Value plane = addi(muli(ch, conv.planeStride), conv.base);
+    SmallVector<Values> d(n);
+    for (int64_t i = 0; i < n; ++i) {
+      SmallVector<Value> sources; // row r's spans, r-major
+      for (int64_t r = 0; r < count; ++r) {
+        Value rowAt;
+        if (i < rows[r])
+          rowAt =
+              addi(plane, muli(addi(muli(addi(th0, r), m), i), conv.rowStride));
+        for (int64_t k = 0; k < spans; ++k) {
+          int64_t valid = std::clamp<int64_t>(width - k * vw, 0, vw);
+          sources.push_back(
+              rowAt && valid
+                  ? lanes.load(flat, ValueRange{addi(rowAt, k * vw)}, valid)
+                  : Value());
+        }
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        SmallVector<Pick> picks(vw);
+        for (int64_t r = 0; r < count; ++r)
+          for (int64_t t = 0; t < tw; ++t)
+            if (int64_t col = m * t + j; col < width)
+              picks[r * tw + t] = {r * spans + col / vw, col % vw};
+        d[i].push_back(assemble(sources, picks));
+      }
+    }
+    SmallVector<Values> r =
+        byColumns(d, [&](ArrayRef<Value> x) { return inputTransform(x); });
+    for (int64_t xi = 0; xi < n; ++xi) {
+      Values row = inputTransform(r[xi]);
+      for (int64_t nu = 0; nu < n; ++nu)
+        lanes.narrowStore(row[nu], v,
+                          ValueRange{index(xi * n + nu), ch, muli(th0, tw)},
+                          count * tw);
+    }
+  }
+
+  /// C's columns [col, col + count) of channel `oc` (an output row's): `y`
+  /// plus the initializer or C's value, stored to C or through the fused
+  /// epilogue.
+  void storeOutput(Value c, const kiln::FusedEnds &ends, Value oc, Value init,
+                   Value col, int64_t count, Value y) {
+    Value value = add(y, init ? init : lanes.load(c, {oc, col}, count));
+    if (!ends.hasEpilogue()) {
+      lanes.store(value, c, ValueRange{oc, col}, count);
+      return;
+    }
+    SmallVector<Value> others;
+    for (unsigned i = 0; i < ends.otherViews().size(); ++i)
+      others.push_back(ends.loadOther(b, loc, i, {oc, col}, count, vw));
+    ends.storeResult(b, loc, ends.apply(b, loc, value, others), oc, col, count);
+  }
+
+  /// outputTiles for tile rows th0, th0 + 1, ... in one vector (as
+  /// inputTileRows), `rows[r]` the output rows of tile row th0 + r inside
+  /// the image: each output row's vectors picked from the m columns' by a
+  /// shuffle per column.
+  void outputTileRows(Value m, Value c, const kiln::FusedEnds &ends, Value oc,
+                      Value init, Value th0, ArrayRef<int64_t> rows) {
+    int64_t side = conv.m, n = conv.side(), tw = conv.tileCols();
+    int64_t count = rows.size();
+    Value tileAt = muli(th0, tw);
+    SmallVector<Values> t(n, Values(n));
+    for (int64_t e = 0; e < n * n; ++e)
+      t[e / n][e % n] =
+          lanes.load(m, ValueRange{index(e), oc, tileAt}, count * tw);
+    SmallVector<Values> s =
+        byColumns(t, [&](ArrayRef<Value> x) { return outputTransform(x); });
+    for (int64_t a = 0; a < side; ++a) {
+      // y[k], lane r * tw + t: column side * t + k of tile row th0 + r's
+      // output row a.
+      Values y = outputTransform(s[a]);
+      for (int64_t r = 0; r < count; ++r) {
+        if (a >= rows[r])
+          continue;
+        Value outRow = addi(muli(addi(th0, r), side), a);
+        for (int64_t first = 0; first < conv.ow; first += vw) {
+          int64_t cols = std::min<int64_t>(vw, conv.ow - first);
+          SmallVector<Pick> picks(vw);
+          for (int64_t l = 0; l < cols; ++l)
+            picks[l] = {(first + l) % side, r * tw + (first + l) / side};
+          storeOutput(c, ends, oc, init, addi(muli(outRow, conv.ow), first),
+                      cols, assemble(y, picks));
+        }
+      }
+    }
+  }
+
   /// The output tiles of tile row `th` of channel `oc` (its first `rows`
   /// output rows inside the image).
   void outputTiles(Value m, Value c, const kiln::FusedEnds &ends, Value oc,
@@ -259,18 +394,8 @@ public:
           int64_t count = std::clamp<int64_t>(conv.ow - first, 0, vw);
           if (count == 0)
             continue;
-          Value col = addi(muli(outRow, conv.ow), first);
-          Value value =
-              add(y[k], init ? init : lanes.load(c, {oc, col}, count));
-          if (!ends.hasEpilogue()) {
-            lanes.store(value, c, ValueRange{oc, col}, count);
-            continue;
-          }
-          SmallVector<Value> others;
-          for (unsigned i = 0; i < ends.otherViews().size(); ++i)
-            others.push_back(ends.loadOther(b, loc, i, {oc, col}, count, vw));
-          ends.storeResult(b, loc, ends.apply(b, loc, value, others), oc, col,
-                           count);
+          storeOutput(c, ends, oc, init, addi(muli(outRow, conv.ow), first),
+                      count, y[k]);
         }
       }
     }
@@ -327,6 +452,24 @@ void kiln::emitWinogradInput(OpBuilder &b, Location loc,
   // the last one, with some rows outside, when m does not divide the
   // output's height.
   int64_t full = conv.oh / conv.m;
+  if (int64_t per = e.rowsPerVector(); per > 1) {
+    // Several tile rows a vector: groups of `per` full tile rows in a
+    // loop, then the rest.
+    int64_t groups = full / per;
+    e.forLoop(cBegin, cEnd, [&](Value ch) {
+      e.forLoop(e.index(0), e.index(groups), [&](Value g) {
+        e.inputTileRows(flat, v, ch, e.muli(g, per),
+                        SmallVector<int64_t>(per, conv.side()));
+      });
+      for (int64_t th = groups * per; th < conv.tileRows(); th += per) {
+        SmallVector<int64_t> rows;
+        for (int64_t r = th; r < std::min(th + per, conv.tileRows()); ++r)
+          rows.push_back(std::min(conv.side(), conv.oh + 2 - conv.m * r));
+        e.inputTileRows(flat, v, ch, e.index(th), rows);
+      }
+    });
+    return;
+  }
   e.forLoop(cBegin, cEnd, [&](Value ch) {
     e.forLoop(e.index(0), e.index(full),
               [&](Value th) { e.inputTiles(flat, v, ch, th, conv.side()); });
@@ -347,6 +490,20 @@ void kiln::emitWinogradOutput(OpBuilder &b, Location loc,
       init = b.create<vector::BroadcastOp>(
           loc, VectorType::get({vw}, b.getF32Type()),
           ends.initialValue(b, loc, oc));
+    if (int64_t per = e.rowsPerVector(); per > 1) {
+      int64_t groups = full / per;
+      e.forLoop(e.index(0), e.index(groups), [&](Value g) {
+        e.outputTileRows(m, c, ends, oc, init, e.muli(g, per),
+                         SmallVector<int64_t>(per, conv.m));
+      });
+      for (int64_t th = groups * per; th < conv.tileRows(); th += per) {
+        SmallVector<int64_t> rows;
+        for (int64_t r = th; r < std::min(th + per, conv.tileRows()); ++r)
+          rows.push_back(std::min(conv.m, conv.oh - conv.m * r));
+        e.outputTileRows(m, c, ends, oc, init, e.index(th), rows);
+      }
+      return;
+    }
     e.forLoop(e.index(0), e.index(full), [&](Value th) {
       e.outputTiles(m, c, ends, oc, init, th, conv.m);
     });

@@ -18,7 +18,11 @@
 // Tiles go along the vectors: a vector holds 16 neighbouring tiles of one
 // tile row, whose input columns j < m are every m-th element of m
 // consecutive vectors of the input row (a tree of even/odd shuffles), and
-// columns m, m + 1 those of columns 0, 1 shifted by one lane. F(4x4, 3x3)
+// columns m, m + 1 those of columns 0, 1 shifted by one lane. Tile rows of
+// at most a quarter vector share one instead (a 14x14 image's 4 tile rows
+// of 4 tiles in F(4x4), a 7x7 one's in F(2x2)): lane r * tiles + t, each
+// value picked from the tile rows' input rows by a shuffle per row, the
+// transforms' arithmetic then done once for all of them. F(4x4, 3x3)
 // does 2.25 products per output where F(2x2, 3x3) does 4, with larger
 // transforms, four times the weights of the direct convolution (36 floats
 // for 9; F(2x2, 3x3) 16), and rounding errors about twice a direct

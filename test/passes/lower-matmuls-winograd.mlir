@@ -28,21 +28,22 @@
 // CHECK-NEXT: %[[V:.*]] = memref.reinterpret_cast %[[VF]] to offset: [0], sizes: [16, 2, 6], strides: [16, 6, 1]
 // CHECK-NEXT: %[[MF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<256xf32>
 // CHECK-NEXT: %[[M:.*]] = memref.reinterpret_cast %[[MF]] to offset: [0], sizes: [16, 2, 6], strides: [16, 6, 1]
-// The input transform, per channel: each input row's span (masked at the
-// padded width 7), its even and odd lanes the tile columns j = 0, 1, and
-// those shifted by a lane (with the lanes of the span after, here outside
-// and zero) the columns j = 2, 3.
+// The input transform, per channel. The tile rows of 3 tiles share a
+// vector (5 would fit; there are 2), lane 3 r + t for tile t of tile row r:
+// d[i][j] of tile row 0 is lanes j, j + 2, j + 4 of input row i (masked at
+// the padded width 7), of tile row 1 those of input row i + 2, each placed
+// by a shuffle.
 // CHECK: scf.for %[[CH:.*]] = %c0 to %c2 step %c1 {
-// CHECK:   vector.maskedload %[[FLAT]]
-// CHECK:   %[[EVEN:.*]] = vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
-// CHECK:   %[[ODD:.*]] = vector.shuffle {{.*}} [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31]
-// CHECK:   vector.shuffle %[[EVEN]], {{.*}} [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
-// CHECK:   vector.shuffle %[[ODD]], {{.*}} [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 17]
-// 16 transformed values per tile, the 3 tiles of a tile row stored as 4
-// lanes masked (not 16: a store's footprint is its whole vector).
-// CHECK-COUNT-16: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c0], %{{.*}}, %{{.*}} : memref<16x2x6xf32, strided<[16, 6, 1]>>, vector<4xi1>, vector<4xf32>
-// The second tile row: its fourth input row (row 5) is outside, zero.
-// CHECK-COUNT-16: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c3], %{{.*}}, %{{.*}} : memref<16x2x6xf32, strided<[16, 6, 1]>>, vector<4xi1>, vector<4xf32>
+// CHECK:   %[[R0:.*]] = vector.maskedload %[[FLAT]]
+// CHECK:   %[[R2:.*]] = vector.maskedload %[[FLAT]]
+// CHECK:   %[[T0:.*]] = vector.shuffle %{{.*}}, %[[R0]] [16, 18, 20, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// CHECK:   vector.shuffle %[[T0]], %[[R2]] [0, 1, 2, 16, 18, 20, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// (Tile row 1's fourth input row, row 5, is outside: d[3][j] has tile
+// row 0's lanes alone.)
+// 16 transformed values per tile, both tile rows' 6 tiles at once, stored
+// as 8 lanes masked (not 16: a store's footprint is its whole vector).
+// CHECK-COUNT-16: vector.maskedstore %[[V]][%c{{[0-9]+}}, %[[CH]], %c0], %{{.*}}, %{{.*}} : memref<16x2x6xf32, strided<[16, 6, 1]>>, vector<8xi1>, vector<8xf32>
+// CHECK-NOT: vector.maskedstore %[[V]]
 // The products start from zeros: no fill of M. Each step of k reads the
 // row block's two weights side by side, after prefetching the packed
 // stream 1024 floats ahead, clamped to the last of this product's 4
@@ -59,16 +60,21 @@
 // CHECK:     vector.fma
 // CHECK:     memref.load %[[UE]][%c0, %[[K]], %c1]
 // CHECK:     vector.fma
-// The output transform, per output channel: tile values interleaved into
-// output rows 0 and 1 (columns 0 and 5 of the 3x5 image), then row 2
-// alone from the last tile row.
+// The output transform, per output channel, both tile rows at once: output
+// row a of tile row r takes its columns 2 t and 2 t + 1 from lane 3 r + t
+// of the two column results: rows 0 and 2 (columns 0 and 10 of the 3x5
+// image), then row 1 (tile row 1 has only its first row inside).
 // CHECK: scf.for %[[OC:.*]] = %c0 to %c2 step %c1 {
 // CHECK:   vector.maskedload %[[M]]
-// CHECK:   vector.shuffle {{.*}} [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23]
+// CHECK:   vector.shuffle %{{.*}}, %{{.*}} [16, 1, 17, 3, 18, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// CHECK:   vector.shuffle %{{.*}}, %{{.*}} [0, 16, 2, 17, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
 // CHECK:   vector.maskedstore %{{.*}}[%[[OC]], %c0]
-// CHECK:   vector.maskedstore %{{.*}}[%[[OC]], %c5]
+// CHECK:   vector.shuffle %{{.*}}, %{{.*}} [19, 1, 20, 3, 21, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
 // CHECK:   vector.maskedstore %{{.*}}[%[[OC]], %c10]
+// CHECK:   vector.maskedstore %{{.*}}[%[[OC]], %c5]
+// CHECK-NOT: vector.maskedstore
 // CHECK-NOT: linalg.matmul
+// CHECK: return
 // CHECK: w3x3_winograd2x2_2: "0x040000000000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000803E0000803E0000803E0000803E0000003F0000003F0000003F0000003F0000403F0000403F0000403F0000403F0000903F
 
 // F(4x4, 3x3), asked for: one tile row of 2 tiles, 36 products. G's row
@@ -83,13 +89,14 @@
 // F4-NEXT: %[[V:.*]] = memref.reinterpret_cast %[[VF]] to offset: [0], sizes: [36, 2, 2], strides: [16, 2, 1]
 // F4-NEXT: %[[MF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<576xf32>
 // F4-NEXT: %[[M:.*]] = memref.reinterpret_cast %[[MF]] to offset: [0], sizes: [36, 2, 2], strides: [16, 2, 1]
-// Every fourth column: the even lanes of the even lanes (j = 0), then
-// shifted by a lane for j = 4.
+// Every fourth column, picked per j from the input row (a tile row of 2
+// tiles: a vector could hold 8): lanes j and j + 4, the second tile's past
+// the padded width 7 for j >= 3, so zero.
 // F4: scf.for %[[CH:.*]] = %c0 to %c2 step %c1 {
-// F4:   vector.maskedload %[[FLAT]]
-// F4:   %[[E:.*]] = vector.shuffle {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
-// F4:   %[[EE:.*]] = vector.shuffle %[[E]], {{.*}} [0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30]
-// F4:   vector.shuffle %[[EE]], {{.*}} [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]
+// F4:   %[[R0:.*]] = vector.maskedload %[[FLAT]]
+// F4:   vector.shuffle %{{.*}}, %[[R0]] [16, 20, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// F4:   vector.shuffle %{{.*}}, %[[R0]] [19, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// F4:   vector.shuffle %{{.*}}, %[[R0]] [21, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
 // B^T's constants in FMAs.
 // F4:   vector.fma
 // 36 transformed values per tile, the 2 tiles of the tile row as a vector
@@ -98,13 +105,15 @@
 // F4-NOT: vector.maskedstore %[[V]]
 // F4-NOT: vector.store %{{.*}}, %[[V]]
 // F4-NOT: linalg.fill
-// The output transform: 4 columns per tile, interleaved in two rounds;
-// the 3 output rows of the one tile row.
+// The output transform: an output row's columns 4 t + k from lane t of
+// column k's result, a shuffle per k; the 3 output rows of the one tile
+// row.
 // F4: scf.for %[[OC:.*]] = %c0 to %c2 step %c1 {
 // F4:   vector.maskedload %[[M]]
-// F4:   %[[P:.*]] = vector.shuffle {{.*}} [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23]
-// F4:   %[[Q:.*]] = vector.shuffle {{.*}} [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23]
-// F4:   vector.shuffle %[[P]], %[[Q]] [0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23]
+// F4:   %[[K0:.*]] = vector.shuffle %{{.*}}, %{{.*}} [16, 1, 2, 3, 17, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// F4:   %[[K1:.*]] = vector.shuffle %[[K0]], %{{.*}} [0, 16, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// F4:   %[[K2:.*]] = vector.shuffle %[[K1]], %{{.*}} [0, 1, 16, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// F4:   vector.shuffle %[[K2]], %{{.*}} [0, 1, 2, 16, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
 // F4:   vector.maskedstore %{{.*}}[%[[OC]], %c0]
 // F4:   vector.maskedstore %{{.*}}[%[[OC]], %c5]
 // F4:   vector.maskedstore %{{.*}}[%[[OC]], %c10]

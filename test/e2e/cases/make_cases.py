@@ -459,6 +459,17 @@ winograd_case("conv3x3_winograd_2x2_wide", (1, 16, 2, 40), 24, 24, True)
 # a vector, its 4 4x4 ones a quarter.
 winograd_case("conv3x3_winograd_7x7", (1, 32, 7, 7), 32, 32, True)
 
+# Tile rows of at most a quarter vector share one (Winograd.cpp's
+# inputTileRows / outputTileRows), lane r * tiles + t: F(4x4, 3x3) on 37x15,
+# 10 x 4 tiles four tile rows a vector, two groups in the loop and the last
+# two tile rows a group of two, the last with 1 output row, the last tile
+# column 3 output columns (36 x (3 + 1) = 144 against 16 x (10 + 1) = 176);
+# on 30x7, 8 x 2 tiles eight tile rows a vector, the last with 2 output rows
+# (36 x (1 + 1) = 72 against 16 x (4 + 1) = 80). 14x14 and 7x7 above: one
+# group of four.
+winograd_case("conv3x3_winograd_tall", (1, 16, 37, 15), 24, 24, True)
+winograd_case("conv3x3_winograd_narrow", (1, 16, 30, 7), 24, 24, True)
+
 
 # One weight tensor shared by two convolutions that take different
 # Winograd tiles: a 40x37 image's (F(4x4)) and a 7x7 one's (F(2x2)); each
