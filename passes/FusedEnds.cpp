@@ -357,12 +357,13 @@ bool gapsOf(Value result, int64_t rows, FusedEnds::Gaps &gaps) {
 /// Replaces `fill` of a buffer by fills of all of it but `interior`, when
 /// that is a subview of the same value with static offsets and sizes and
 /// unit strides: per dim, the slab before the interior and the one after,
-/// over the interior's extent in the dims before.
-void fillBorderOnly(OpBuilder &b, linalg::FillOp fill, Value interior) {
+/// over the interior's extent in the dims before. False (and the fill
+/// kept) when the interior is not such a box.
+bool fillBorderOnly(OpBuilder &b, linalg::FillOp fill, Value interior) {
   auto sub = interior.getDefiningOp<memref::SubViewOp>();
   Value whole = fill.getOutputs()[0];
   if (!sub || sub.getSource() != whole || !fill.hasPureBufferSemantics())
-    return;
+    return false;
   auto type = cast<MemRefType>(whole.getType());
   ArrayRef<int64_t> offsets = sub.getStaticOffsets(),
                     sizes = sub.getStaticSizes(),
@@ -372,7 +373,7 @@ void fillBorderOnly(OpBuilder &b, linalg::FillOp fill, Value interior) {
       llvm::any_of(offsets, ShapedType::isDynamic) ||
       llvm::any_of(sizes, ShapedType::isDynamic) ||
       llvm::any_of(strides, [](int64_t s) { return s != 1; }))
-    return;
+    return false;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(fill);
   Location loc = fill.getLoc();
@@ -395,6 +396,7 @@ void fillBorderOnly(OpBuilder &b, linalg::FillOp fill, Value interior) {
     slab(d, offsets[d] + sizes[d], type.getDimSize(d) - offsets[d] - sizes[d]);
   }
   fill->erase();
+  return true;
 }
 
 /// `row` delinearised over `sizes` (row-major), one index per size.
@@ -525,6 +527,50 @@ bool overwritesAll(Operation *op, Value root) {
 }
 
 } // namespace
+
+bool fillBorderOfCopy(OpBuilder &b, Value buffer) {
+  if (!buffer.getDefiningOp<memref::AllocOp>())
+    return false;
+  // The ops that touch the buffer, through its views; only views, the
+  // fill and the copy may.
+  SmallVector<Operation *> users;
+  SmallVector<Value> work{buffer};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (isa<memref::SubViewOp, memref::CollapseShapeOp, memref::ExpandShapeOp,
+              memref::ReinterpretCastOp>(user)) {
+        work.push_back(user->getResult(0));
+        continue;
+      }
+      users.push_back(user);
+    }
+  }
+  Block *block = buffer.getDefiningOp()->getBlock();
+  if (llvm::any_of(users, [&](Operation *u) { return u->getBlock() != block; }))
+    return false;
+  // The first fill of all of it.
+  linalg::FillOp fill;
+  for (Operation *user : users)
+    if (auto f = dyn_cast<linalg::FillOp>(user);
+        f && f.getOutputs()[0] == buffer && (!fill || f->isBeforeInBlock(fill)))
+      fill = f;
+  if (!fill)
+    return false;
+  // The next op after the fill to touch the buffer: a copy into a subview.
+  Operation *next = nullptr;
+  for (Operation *user : users)
+    if (fill->isBeforeInBlock(user) && (!next || user->isBeforeInBlock(next)))
+      next = user;
+  auto copy = dyn_cast_or_null<linalg::CopyOp>(next);
+  if (!copy || !copy.hasPureBufferSemantics() ||
+      kiln::rootOf(copy.getInputs()[0]) == buffer)
+    return false;
+  auto sub = copy.getOutputs()[0].getDefiningOp<memref::SubViewOp>();
+  if (!sub || sub.getSource() != buffer)
+    return false;
+  return fillBorderOnly(b, fill, sub);
+}
 
 FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
                            ValueRange inputs, int64_t rows, bool gappedResult) {

@@ -64,6 +64,13 @@ borderFillsBefore(mlir::Operation *op, mlir::Value x,
 /// that writes those borders is in place.
 void eraseBorderFills(llvm::ArrayRef<BorderFill> fills);
 
+/// A pad of a value that no kernel produces (the model's input): `buffer`
+/// (an alloc) filled whole, then its interior written by a linalg.copy,
+/// the next op to touch it. The fill then keeps to the border
+/// (fillBorderOnly), so that the padded input is written once. True when
+/// it did.
+bool fillBorderOfCopy(mlir::OpBuilder &b, mlir::Value buffer);
+
 class FusedEnds {
 public:
   /// Finds what `kernel`, which writes `out` (a view of all of its root

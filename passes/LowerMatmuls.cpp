@@ -1930,6 +1930,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     std::optional<Im2colSource> im2col;
     if (!batched && fuseIm2col)
       im2col = matchIm2col(b, loc, op, k, n);
+    // The padded buffer the packing reads: when it pads the model's input
+    // (a copy, no kernel, writes its interior), fill only its border.
+    if (im2col)
+      kiln::fillBorderOfCopy(b, kiln::rootOf(im2col->copy.getDpsInputs()[0]));
     if (im2col && winograd && lowerWinograd(b, loc, op, *im2col))
       return;
     if (im2col) {
