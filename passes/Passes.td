@@ -309,7 +309,9 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "pack a B that is a constant global at compile time">,
     Option<"fuseIm2col", "fuse-im2col", "bool", /*default=*/"true",
            "pack a B that an im2col copy wrote straight from the copy's "
-           "input (strides up to 4), and drop the copy">,
+           "input (strides up to 4), and drop the copy; that input, when "
+           "a copy of a value no kernel produces (the model's input) wrote "
+           "its interior, filled at its border only">,
     Option<"parallelMinFlops", "parallel-min-flops", "int64_t",
            /*default=*/"2000000",
            "run a GEMM on the threads only if a chunk is this many FLOPs">,

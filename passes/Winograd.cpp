@@ -408,6 +408,25 @@ public:
     body(loop.getInductionVar());
   }
 
+  /// body(th0, rows) over the tile rows in groups of rowsPerVector(): the
+  /// groups of tile rows whose `inside` rows (of the input or the output)
+  /// all lie in the image in a loop, then the rest, tile row th having
+  /// `rowsOf(th)` rows inside (the last ones, when m does not divide the
+  /// output's height).
+  void tileRowGroups(int64_t inside, function_ref<int64_t(int64_t)> rowsOf,
+                     function_ref<void(Value, ArrayRef<int64_t>)> body) {
+    int64_t per = rowsPerVector(), groups = conv.oh / conv.m / per;
+    forLoop(index(0), index(groups), [&](Value g) {
+      body(per > 1 ? muli(g, per) : g, SmallVector<int64_t>(per, inside));
+    });
+    for (int64_t th = groups * per; th < conv.tileRows(); th += per) {
+      SmallVector<int64_t> rows;
+      for (int64_t r = th; r < std::min(th + per, conv.tileRows()); ++r)
+        rows.push_back(std::min(inside, rowsOf(r)));
+      body(index(th), rows);
+    }
+  }
+
   OpBuilder &b;
   Location loc;
   const kiln::WinogradConv &conv;
@@ -451,30 +470,15 @@ void kiln::emitWinogradInput(OpBuilder &b, Location loc,
   // Tile rows whose m + 2 input rows are all inside the padded image, then
   // the last one, with some rows outside, when m does not divide the
   // output's height.
-  int64_t full = conv.oh / conv.m;
-  if (int64_t per = e.rowsPerVector(); per > 1) {
-    // Several tile rows a vector: groups of `per` full tile rows in a
-    // loop, then the rest.
-    int64_t groups = full / per;
-    e.forLoop(cBegin, cEnd, [&](Value ch) {
-      e.forLoop(e.index(0), e.index(groups), [&](Value g) {
-        e.inputTileRows(flat, v, ch, e.muli(g, per),
-                        SmallVector<int64_t>(per, conv.side()));
-      });
-      for (int64_t th = groups * per; th < conv.tileRows(); th += per) {
-        SmallVector<int64_t> rows;
-        for (int64_t r = th; r < std::min(th + per, conv.tileRows()); ++r)
-          rows.push_back(std::min(conv.side(), conv.oh + 2 - conv.m * r));
-        e.inputTileRows(flat, v, ch, e.index(th), rows);
-      }
-    });
-    return;
-  }
   e.forLoop(cBegin, cEnd, [&](Value ch) {
-    e.forLoop(e.index(0), e.index(full),
-              [&](Value th) { e.inputTiles(flat, v, ch, th, conv.side()); });
-    if (full < conv.tileRows())
-      e.inputTiles(flat, v, ch, e.index(full), conv.oh + 2 - conv.m * full);
+    e.tileRowGroups(
+        conv.side(), [&](int64_t th) { return conv.oh + 2 - conv.m * th; },
+        [&](Value th0, ArrayRef<int64_t> rows) {
+          if (e.rowsPerVector() > 1)
+            e.inputTileRows(flat, v, ch, th0, rows);
+          else
+            e.inputTiles(flat, v, ch, th0, rows.front());
+        });
   });
 }
 
@@ -483,32 +487,19 @@ void kiln::emitWinogradOutput(OpBuilder &b, Location loc,
                               Value c, const FusedEnds &ends, Value ocBegin,
                               Value ocEnd) {
   Emitter e(b, loc, conv, vw);
-  int64_t full = conv.oh / conv.m;
   e.forLoop(ocBegin, ocEnd, [&](Value oc) {
     Value init;
     if (ends.hasInit())
       init = b.create<vector::BroadcastOp>(
           loc, VectorType::get({vw}, b.getF32Type()),
           ends.initialValue(b, loc, oc));
-    if (int64_t per = e.rowsPerVector(); per > 1) {
-      int64_t groups = full / per;
-      e.forLoop(e.index(0), e.index(groups), [&](Value g) {
-        e.outputTileRows(m, c, ends, oc, init, e.muli(g, per),
-                         SmallVector<int64_t>(per, conv.m));
-      });
-      for (int64_t th = groups * per; th < conv.tileRows(); th += per) {
-        SmallVector<int64_t> rows;
-        for (int64_t r = th; r < std::min(th + per, conv.tileRows()); ++r)
-          rows.push_back(std::min(conv.m, conv.oh - conv.m * r));
-        e.outputTileRows(m, c, ends, oc, init, e.index(th), rows);
-      }
-      return;
-    }
-    e.forLoop(e.index(0), e.index(full), [&](Value th) {
-      e.outputTiles(m, c, ends, oc, init, th, conv.m);
-    });
-    if (full < conv.tileRows())
-      e.outputTiles(m, c, ends, oc, init, e.index(full),
-                    conv.oh - conv.m * full);
+    e.tileRowGroups(
+        conv.m, [&](int64_t th) { return conv.oh - conv.m * th; },
+        [&](Value th0, ArrayRef<int64_t> rows) {
+          if (e.rowsPerVector() > 1)
+            e.outputTileRows(m, c, ends, oc, init, th0, rows);
+          else
+            e.outputTiles(m, c, ends, oc, init, th0, rows.front());
+        });
   });
 }
