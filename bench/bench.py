@@ -24,7 +24,9 @@ One command on a fresh machine with Kiln built (scripts/setup.sh):
     OUT/results.md and OUT/results.json, with a bar chart in OUT/bench.svg,
     and with what moving data between the two cores cost at the start and
     at the end of the run (bench/xcore.c: on a shared VM the two-thread
-    figures move with it).
+    figures move with it); each round is measured between two xcore runs,
+    and a row of several threads says how many rounds had the cores far,
+    close or changing, and the median Kiln/ORT ratio of each kind.
 
 Each measurement makes enough runs to fill a time budget, judged from a
 first run, but never fewer than a minimum: --quick (at least 5 runs, 0.5 s
@@ -506,7 +508,7 @@ def match_text(row):
 
 COLUMNS = ["model", "threads", "Kiln ms", "ORT ms", "Kiln/ORT",
            "Kiln GFLOP/s", "% of peak", "ORT GFLOP/s", "target",
-           "match Kiln/ORT"]
+           "match Kiln/ORT", "cores: rounds, Kiln/ORT"]
 
 
 def table_cells(row):
@@ -514,7 +516,7 @@ def table_cells(row):
             fmt_ms(row["ort_ms"]), fmt_num(row["ratio"], "%.2f"),
             fmt_num(row["kiln_gflops"], "%.1f"), fmt_num(row["peak"], "%.1f"),
             fmt_num(row["ort_gflops"], "%.1f"), target_text(row),
-            match_text(row)]
+            match_text(row), cores_text(row)]
 
 
 def text_table(rows):
@@ -611,27 +613,50 @@ def measure_peak(threads, out_dir):
                "DESIGN.md's estimate: peak.c did not build or run"))
 
 
-def measure_xcore(out_dir, when):
-    """Compiles and runs xcore.c, as measure_peak does peak.c: what moving
-    data between the two cores costs now (see xcore.c). Returns {"own":
-    GB/s, "cross": GB/s, "rtt": ns}, or None where it cannot be measured."""
+def build_xcore(out_dir):
+    """Compiles xcore.c, as measure_peak does peak.c; returns the program,
+    or None where it does not build."""
     exe = os.path.join(out_dir, "xcore")
     rc = subprocess.run(["/usr/lib/llvm-19/bin/clang", "-O3", "-march=native",
                          "-pthread", os.path.join(BENCH_DIR, "xcore.c"), "-o",
                          exe],
                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                         universal_newlines=True)
-    if rc.returncode != 0:
+    return exe if rc.returncode == 0 else None
+
+
+def run_xcore(exe):
+    """What moving data between the two cores costs now (see xcore.c; about
+    40 ms). Returns {"own": GB/s, "cross": GB/s, "rtt": ns}, or None where
+    it cannot be measured."""
+    if not exe:
         return None
     run = subprocess.run([exe], stdout=subprocess.PIPE,
                          universal_newlines=True)
     fields = run.stdout.split()
     if run.returncode != 0 or len(fields) != 4 or fields[0] != "XCORE":
         return None
-    value = {"own": float(fields[1]), "cross": float(fields[2]),
-             "rtt": float(fields[3])}
+    return {"own": float(fields[1]), "cross": float(fields[2]),
+            "rtt": float(fields[3])}
+
+
+def measure_xcore(exe, when):
+    value = run_xcore(exe)
     log("== cores %s: %s" % (when, xcore_text(value)))
     return value
+
+
+# The two vCPUs are "far" when a core reads what the other wrote at less
+# than this share of the speed it reads its own writes (xcore.c): on the
+# Zen 5 VM, 40-55% far (round trips of 500-600 ns) and 88-100% close
+# (170-220 ns), the placement changing within minutes.
+FAR_SHARE = 0.7
+
+
+def cores_class(value):
+    if not value:
+        return None
+    return "far" if value["cross"] < FAR_SHARE * value["own"] else "close"
 
 
 def xcore_text(value):
@@ -670,8 +695,14 @@ def write_markdown(path, rows, details, info):
                "engine's output against "
                "torch's (numpy's for the matmuls) within rtol %g, atol %g. "
                "ORT's latency includes onnxruntime-node's per-call cost, "
-               "%s ms for a 1-element Identity."
-               % (RTOL, ATOL, fmt_ms(info.get("ort_floor_ms"))))
+               "%s ms for a 1-element Identity. Cores: a row of several "
+               "threads' rounds by where the two vCPUs were (bench/xcore.c "
+               "before and after each round: far when a core reads what the "
+               "other wrote at under %.0f%% of the speed it reads its own "
+               "writes, close otherwise, changing when the two differ) and "
+               "the median of those rounds' Kiln/ORT ratios."
+               % (RTOL, ATOL, fmt_ms(info.get("ort_floor_ms")),
+                  100 * FAR_SHARE))
     out.append("")
     out.append("![Kiln against ONNX Runtime](bench.svg)")
     out.append("")
@@ -807,6 +838,39 @@ def rounds_text(rounds):
     return "" if rounds == 1 else ", median of %d rounds" % rounds
 
 
+def cores_rounds(threads, classes, kiln_measured, ort_measured):
+    """Per class of round (cores far, close, changing): how many rounds, and
+    the median of their Kiln/ORT ratios at `threads` (each round's two
+    medians, taken minutes apart at most)."""
+    ratios = collections.defaultdict(list)
+    for cls, k, o in zip(classes, kiln_measured, ort_measured):
+        if not cls:
+            continue
+        ort_ms = [r["medianMs"] for r in o.get("results", [])
+                  if r["threads"] == threads]
+        ratio = (k["median"] / ort_ms[0] if "error" not in k and ort_ms
+                 and ort_ms[0] else None)
+        ratios[cls].append(ratio)
+    out = {}
+    for cls in ("far", "close", "changing"):
+        if cls in ratios:
+            valid = [r for r in ratios[cls] if r is not None]
+            out[cls] = {"rounds": len(ratios[cls]),
+                        "ratio": float(np.median(valid)) if valid else None}
+    return out
+
+
+def cores_text(row):
+    """The rounds' cores and their Kiln/ORT ratios, for a row of several
+    threads: "far 3: 0.85, close 2: 0.74"."""
+    cores = row.get("cores")
+    if not cores:
+        return ""
+    return ", ".join("%s %d: %s" % (cls, c["rounds"],
+                                    fmt_num(c["ratio"], "%.2f"))
+                     for cls, c in cores.items())
+
+
 def bench_model(name, args, policy, problems, warnings):
     """Compiles and times one model; returns (table rows, detail dict)."""
     busy = set(busy_processes())
@@ -839,13 +903,23 @@ def bench_model(name, args, policy, problems, warnings):
     # Each round times Kiln at every thread count, then ONNX Runtime at
     # every thread count in one node process.
     inputs = export_inputs(tdir, os.path.join(out, "inputs"))
+    # Each round between two xcore measurements: "far" or "close" when both
+    # say so, "changing" when they differ.
     kiln_rounds = collections.defaultdict(list)
     ort_rounds = []
+    round_cores = []
     for _ in range(args.rounds):
+        before = cores_class(run_xcore(args.xcore))
         for t in args.threads if runs else []:
             kiln_rounds[t].append(run_kiln(args.kiln_run, lib, tdir, t, runs))
         ort_rounds.append(run_ort(onnx_path, inputs, args.threads, policy,
                                   args.runs, os.path.join(out, "ort")))
+        after = cores_class(run_xcore(args.xcore))
+        round_cores.append(before if before == after else
+                           "changing" if before and after else None)
+    if any(round_cores):
+        log("   cores by round: %s" % ", ".join(c or "not measured"
+                                                 for c in round_cores))
     kiln = {}
     for t, measured in kiln_rounds.items():
         failed = [m for m in measured if "error" in m]
@@ -922,6 +996,9 @@ def bench_model(name, args, policy, problems, warnings):
                "ort_gflops": flops / ort_ms / 1e6 if ort_ms else None}
         row["peak"] = (100.0 * row["kiln_gflops"] / PEAK[t]
                        if row["kiln_gflops"] is not None else None)
+        if t > 1 and any(round_cores):
+            row["cores"] = cores_rounds(t, round_cores, kiln_rounds[t],
+                                        ort_rounds)
         for engine, ok in (("Kiln", row["kiln_pass"]),
                            ("ORT", row["ort_pass"])):
             if ok is False:
@@ -991,7 +1068,8 @@ def main(argv):
     ensure_onnxruntime()
     os.makedirs(args.out, exist_ok=True)
     measure_peak(args.threads, args.out)
-    xcore = {"start": measure_xcore(args.out, "at the start")}
+    args.xcore = build_xcore(args.out)
+    xcore = {"start": measure_xcore(args.xcore, "at the start")}
     ready = prepare_models(names, args.model_dir)
     problems = ["%s: the model could not be made" % n
                 for n in names if n not in ready]
@@ -1017,7 +1095,7 @@ def main(argv):
         rows += model_rows
         details.append(detail)
 
-    xcore["end"] = measure_xcore(args.out, "at the end")
+    xcore["end"] = measure_xcore(args.xcore, "at the end")
     info = {"date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
             "command": " ".join(["bench/bench.py"] + argv),
             "commit": describe_commit(), "ort_version": floor["version"],
