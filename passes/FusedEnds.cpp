@@ -877,6 +877,19 @@ SmallVector<Value> FusedEnds::buffers() const {
   return all;
 }
 
+FusedEnds FusedEnds::inPlanes(Value flat, int64_t planeSize,
+                              int64_t offset) const {
+  assert(gapped && !gaps.rowStrides.empty() && "inPlanes: a gapped result");
+  FusedEnds ends = *this;
+  int64_t plane = *llvm::min_element(gaps.rowStrides);
+  for (int64_t &stride : ends.gaps.rowStrides)
+    stride = stride / plane * planeSize;
+  ends.gaps.offset = offset;
+  ends.gaps.span = cast<MemRefType>(flat.getType()).getNumElements();
+  ends.result = flat;
+  return ends;
+}
+
 FusedEnds FusedEnds::remap(ValueRange newBuffers) const {
   FusedEnds ends = *this;
   unsigned i = 0;

@@ -120,6 +120,13 @@ public:
   void storeResults(mlir::OpBuilder &b, mlir::Location loc,
                     mlir::ValueRange values, mlir::ValueRange rows,
                     mlir::Value col, int64_t lanes) const;
+  /// These ends with their gapped result moved to `flat`, a flat f32 buffer
+  /// of planes of `planeSize` elements instead of the result's planes (its
+  /// smallest row stride), the kernel's column 0 of each at element
+  /// `offset`: a band of a padded buffer's rows (kiln-lower-matmuls' fused
+  /// depthwise convolution).
+  FusedEnds inPlanes(mlir::Value flat, int64_t planeSize, int64_t offset) const;
+
   /// Whether a vector of `width` lanes of the result may lie in more than
   /// one of its lines: then storeResults for a column's rows makes the
   /// lines' masks once for them all, where storeResult makes them per row.
@@ -139,6 +146,9 @@ public:
     int64_t offset = 0, width = 0, gap = 0, span = 0;
     llvm::SmallVector<int64_t> rowSizes, rowStrides;
   };
+
+  /// The gapped result's layout (null when the result has no gaps).
+  const Gaps *resultGaps() const { return gapped ? &gaps : nullptr; }
 
   /// The epilogue's body on an accumulator vector and the vectors of the
   /// other operands at the same place.

@@ -22,7 +22,9 @@
 // C's initializer (a bias per row) and the elementwise op after it run in
 // the kernel (FusedEnds.h). When the chunk is worth it, its packing (by
 // rows of k) and then its row blocks are functions that the runtime's
-// kiln_parallel_rows runs on its threads (ParallelRows.h).
+// kiln_parallel_rows runs on its threads (ParallelRows.h). A 1x1
+// convolution whose padded output only a depthwise convolution reads can
+// run with it, a band of output rows at a time (fuseDepthwiseAfter).
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +32,7 @@
 #include "passes/ParallelRows.h"
 #include "passes/Passes.h"
 #include "passes/VectorLanes.h"
+#include "passes/Windows.h"
 #include "passes/Winograd.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -2032,6 +2035,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, bm}, m,
                                       /*gappedResult=*/true);
       ends.setBlendStores(blendStores);
+      if (fuseDepthwise > 0 && fuseDepthwiseAfter(op, p, a, bm, ends)) {
+        ends.eraseFused();
+        Value cRoot = kiln::rootOf(c);
+        op->erase();
+        if (auto alloc = cRoot.getDefiningOp<memref::AllocOp>())
+          if (alloc->use_empty())
+            alloc->erase();
+        return;
+      }
       GemmBuilder builder(b, loc, p, &ends);
       GemmBuilder::RowsFunction rows;
       FailureOr<Dispatch> dispatch = failure();
@@ -2060,6 +2072,250 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     op->erase();
     if (im2col)
       eraseIm2col(oldB, *im2col);
+  }
+
+  /// A 1x1 convolution `op` (planned as `p`, A and B being `a` and `bm`)
+  /// whose fused `ends` write the interior of a padded buffer that only a
+  /// depthwise convolution then reads (MobileNetV2's expansions): both run
+  /// in one kernel, at the depthwise convolution, a band of its output rows
+  /// at a time. Each band's GEMM writes the padded input rows the band reads
+  /// into a buffer on the stack, and the band's depthwise rows read them
+  /// there while they are in the core's cache, instead of the whole padded
+  /// buffer going out to memory and back (4.8 MB at 112x112); a band's
+  /// first input rows are its previous band's last (recomputed). The
+  /// threads share the bands, so that each core keeps its own. Erases the
+  /// depthwise convolution, its fused ends and the padded buffer's border
+  /// fills; false, with nothing changed, when the pair is not such.
+  static constexpr int64_t kFuseDepthwiseMaxWeightBytes = 32768;
+  bool fuseDepthwiseAfter(linalg::LinalgOp op, const GemmPlan &p, Value a,
+                          Value bm, kiln::FusedEnds &ends) {
+    // Each band reads all of A again: small weights only (MobileNetV2's
+    // 112x112 to 28x28 expansions, 6 to 24 KB; its 14x14 and 7x7 ones, 98
+    // to 614 KB, ran 1.5 times as long fused).
+    if (p.int8 || p.im2col || p.prepacked || !ends.hasInit() ||
+        !ends.hasEpilogue() || !ends.otherViews().empty() ||
+        p.m * p.k * 4 > kFuseDepthwiseMaxWeightBytes)
+      return false;
+    Value padded = kiln::rootOf(ends.resultView());
+    auto alloc = padded.getDefiningOp<memref::AllocOp>();
+    auto pt = cast<MemRefType>(padded.getType());
+    if (!alloc || padded == kiln::rootOf(op->getOperand(2)) ||
+        pt.getRank() != 4 || !pt.hasStaticShape() || pt.getDimSize(0) != 1 ||
+        pt.getDimSize(1) != p.m)
+      return false;
+    int64_t hp = pt.getDimSize(2), wp = pt.getDimSize(3), h = hp - 2,
+            w = wp - 2;
+    // The GEMM's columns, the image's, at one pixel of border.
+    const kiln::FusedEnds::Gaps *gaps = ends.resultGaps();
+    if (h < 1 || w < 1 || h * w != p.n || !gaps || gaps->width != w ||
+        gaps->gap != 2 || gaps->offset != wp + 1)
+      return false;
+    // The depthwise convolution: the one reader of the padded buffer.
+    linalg::LinalgOp dw;
+    for (Operation *user : padded.getUsers())
+      if (auto l = dyn_cast<linalg::LinalgOp>(user);
+          l && l->hasAttr(kiln::kDepthwiseAttr)) {
+        if (dw || l.getDpsInputs()[0] != padded)
+          return false;
+        dw = l;
+      }
+    if (!dw || dw->getBlock() != op->getBlock() || !op->isBeforeInBlock(dw))
+      return false;
+    std::optional<kiln::DepthwiseBand> db =
+        kiln::depthwiseBand(dw, vectorWidth);
+    if (!db || db->planes != p.m || db->ih != hp || db->iw != wp ||
+        (db->oh - 1) * db->sh + db->kh > hp)
+      return false;
+    // Between the two, nothing but the GEMM's epilogue and the fills of the
+    // padded buffer's borders, the depthwise output's allocation and
+    // initializer, and ops without memory effects.
+    SmallVector<kiln::BorderFill> borders = kiln::borderFillsBefore(dw, padded);
+    if (borders.empty())
+      return false;
+    // The kernel reads A and B where the depthwise convolution is: its
+    // output must not be in their buffers (a depthwise layer's output
+    // written where the layer before's was, which only this GEMM read:
+    // DS-CNN's blocks).
+    Value dwOut = kiln::rootOf(dw.getDpsInits()[0]);
+    Value aRoot = kiln::rootOf(a), bRoot = kiln::rootOf(bm);
+    if (dwOut == aRoot || dwOut == bRoot)
+      return false;
+    for (Operation *at = op->getNextNode(); at != dw.getOperation();
+         at = at->getNextNode()) {
+      if (isMemoryEffectFree(at) || isa<memref::AllocOp>(at))
+        continue;
+      auto l = dyn_cast<linalg::LinalgOp>(at);
+      if (!l || !l.hasPureBufferSemantics() || l.getNumDpsInits() != 1 ||
+          (kiln::rootOf(l.getDpsInits()[0]) != padded &&
+           kiln::rootOf(l.getDpsInits()[0]) != dwOut))
+        return false;
+    }
+    // The band: as many output rows as keep its padded input rows (a
+    // recomputed one for stride 2, two for stride 1) within the budget, at
+    // least two, and at least three bands.
+    int64_t rowBytes = p.m * wp * 4;
+    int64_t bandRows = 0;
+    for (int64_t r = 2; r <= db->oh / 3; ++r)
+      if (((r - 1) * db->sh + db->kh) * rowBytes <= fuseDepthwise * 1024)
+        bandRows = r;
+    if (bandRows == 0)
+      return false;
+    int64_t bands = (db->oh + bandRows - 1) / bandRows;
+    int64_t lastRows = db->oh - (bands - 1) * bandRows;
+    int64_t inRows = (bandRows - 1) * db->sh + db->kh; // the scratch's rows
+    Value wgt = dw.getDpsInputs()[1], out = dw.getDpsInits()[0];
+
+    OpBuilder b(dw);
+    Location loc = dw.getLoc();
+    kiln::FusedEnds dwEnds;
+    if (fuse)
+      dwEnds = kiln::FusedEnds::match(b, dw, out, ValueRange{padded, wgt},
+                                      db->planes);
+    if (dwEnds.hasEpilogue() && (kiln::rootOf(dwEnds.resultView()) == aRoot ||
+                                 kiln::rootOf(dwEnds.resultView()) == bRoot))
+      return false;
+    // The buffers the kernel takes; the GEMM's result slot (the padded
+    // buffer, which the kernel no longer touches) holds A instead.
+    SmallVector<Value> gemmEnds = ends.buffers();
+    gemmEnds.back() = a;
+    SmallVector<Value> buffers{a, bm, wgt, out};
+    buffers.append(gemmEnds);
+    buffers.append(dwEnds.buffers());
+    if (buffers.size() > kiln::kRowsBuffers ||
+        !llvm::all_of(buffers, kiln::isStaticMemRef))
+      return false; // dwEnds' views stay, unused, for kiln-lower-windows
+
+    auto body = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
+                    Value begin, Value end) {
+      auto idx = [&](int64_t v) -> Value {
+        return fb.create<arith::ConstantIndexOp>(l, v);
+      };
+      Value ma = mems[0], mb = mems[1], mw = mems[2], mout = mems[3];
+      kiln::FusedEnds gEnds = ends.remap(mems.slice(4, gemmEnds.size()));
+      kiln::FusedEnds dEnds =
+          dwEnds.remap(mems.drop_front(4 + gemmEnds.size()));
+      // The band's padded input rows: [1, planes, inRows, wp], its border
+      // columns zero (the GEMM writes between them).
+      auto scratchType = MemRefType::get({1, p.m, inRows, wp}, fb.getF32Type());
+      Value scratch =
+          fb.create<memref::AllocaOp>(l, scratchType, fb.getI64IntegerAttr(64));
+      Value flat = fb.create<memref::CollapseShapeOp>(
+          l, scratch, ArrayRef<ReassociationIndices>{{0, 1, 2, 3}});
+      Value zero = fb.create<arith::ConstantOp>(l, fb.getF32FloatAttr(0));
+      Value zeroRow = fb.create<vector::BroadcastOp>(
+          l, VectorType::get({vectorWidth}, fb.getF32Type()), zero);
+      forLoop(fb, l, idx(0), idx(p.m), [&](OpBuilder &nb, Value c) {
+        forLoop(nb, l, idx(0), idx(inRows), [&](OpBuilder &nb2, Value r) {
+          Value z = nb2.create<arith::ConstantIndexOp>(l, 0);
+          nb2.create<memref::StoreOp>(l, zero, scratch, ValueRange{z, c, r, z});
+          nb2.create<memref::StoreOp>(
+              l, zero, scratch,
+              ValueRange{z, c, r,
+                         nb2.create<arith::ConstantIndexOp>(l, wp - 1)});
+        });
+      });
+      // Padded rows [first, first + count) of the scratch zero (outside
+      // the image).
+      auto zeroRows = [&](int64_t first, int64_t count) {
+        if (count <= 0)
+          return;
+        forLoop(fb, l, idx(0), idx(p.m), [&](OpBuilder &nb, Value c) {
+          for (int64_t r = first; r < first + count; ++r)
+            for (int64_t col = 0; col < wp; col += vectorWidth)
+              kiln::VectorLanes(nb, l, vectorWidth, nb.getF32Type())
+                  .store(zeroRow, scratch,
+                         ValueRange{nb.create<arith::ConstantIndexOp>(l, 0), c,
+                                    nb.create<arith::ConstantIndexOp>(l, r),
+                                    nb.create<arith::ConstantIndexOp>(l, col)},
+                         std::min<int64_t>(vectorWidth, wp - col));
+        });
+      };
+      // A band whose output rows start at o0 (its padded input rows at
+      // pr0 = o0 * sh): the image rows it reads through the GEMM, then
+      // its depthwise rows.
+      auto band = [&](Value o0, int64_t rows, bool first, bool last) {
+        int64_t need = (rows - 1) * db->sh + db->kh; // padded rows read
+        // Image rows [pr0 - 1, pr0 - 1 + count) at scratch row `at`: the
+        // first band's start at padded row 0 (the top border), the last's
+        // may end past the image (the bottom border).
+        int64_t at = first ? 1 : 0;
+        int64_t count = need - at;
+        if (last) {
+          int64_t pr0 = (db->oh - rows) * db->sh;
+          count = std::min(count, h + 1 - pr0);
+          zeroRows(at + count, need - at - count);
+        }
+        if (first)
+          zeroRows(0, 1);
+        Value imageRow =
+            first
+                ? idx(0)
+                : fb.create<arith::SubIOp>(
+                      l, fb.create<arith::MulIOp>(l, o0, idx(db->sh)), idx(1));
+        Value col0 = fb.create<arith::MulIOp>(l, imageRow, idx(w));
+        int64_t n = count * w;
+        Value bBand = fb.create<memref::SubViewOp>(
+            l, mb, ArrayRef<OpFoldResult>{fb.getIndexAttr(0), col0},
+            ArrayRef<OpFoldResult>{fb.getIndexAttr(p.k), fb.getIndexAttr(n)},
+            ArrayRef<OpFoldResult>{fb.getIndexAttr(1), fb.getIndexAttr(1)});
+        GemmPlan pb = plan(p.m, n, p.k);
+        pb.pack = false;
+        pb.packedA = p.packedA;
+        pb.prefetchA = p.prefetchA;
+        kiln::FusedEnds bandEnds =
+            gEnds.inPlanes(flat, inRows * wp, at * wp + 1);
+        bandEnds.setBlendStores(blendStores);
+        GemmBuilder(fb, l, pb, &bandEnds).build(ma, bBand, ma, bBand, nullptr);
+        kiln::emitDepthwiseBand(fb, l, dw, dEnds, scratch, mw, mout, o0, rows,
+                                vectorWidth, windowRows);
+      };
+      forLoop(fb, l, begin, end, [&](OpBuilder &nb, Value u) {
+        OpBuilder::InsertionGuard guard(fb);
+        fb.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+        Value isFirst =
+            fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, u, idx(0));
+        auto ifFirst = fb.create<scf::IfOp>(l, isFirst, /*withElse=*/true);
+        fb.setInsertionPointToStart(&ifFirst.getThenRegion().front());
+        band(idx(0), bandRows, true, false);
+        fb.setInsertionPointToStart(&ifFirst.getElseRegion().front());
+        Value isLast = fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, u,
+                                                idx(bands - 1));
+        auto ifLast = fb.create<scf::IfOp>(l, isLast, /*withElse=*/true);
+        fb.setInsertionPointToStart(&ifLast.getThenRegion().front());
+        band(idx((bands - 1) * bandRows), lastRows, false, true);
+        fb.setInsertionPointToStart(&ifLast.getElseRegion().front());
+        band(fb.create<arith::MulIOp>(l, u, idx(bandRows)), bandRows, false,
+             false);
+      });
+    };
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    Value count = b.create<arith::ConstantIndexOp>(loc, bands);
+    if (parallel) {
+      func::FuncOp fn = kiln::createRowsFunction(
+          op->getParentOfType<func::FuncOp>(), loc, TypeRange(buffers), "fused",
+          [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
+              ArrayRef<BlockArgument> idx) {
+            body(fb, l, SmallVector<Value>(mems.begin(), mems.end()), idx[2],
+                 idx[3]);
+          });
+      kiln::emitParallelRows(b, loc, fn, buffers, zero, zero, count);
+    } else {
+      body(b, loc, buffers, zero, count);
+    }
+    dwEnds.eraseFused();
+    dw->erase();
+    kiln::eraseBorderFills(borders);
+    return true;
+  }
+
+  /// for (i = lb; i < ub; ++i) body(builder inside, i).
+  static void forLoop(OpBuilder &b, Location loc, Value lb, Value ub,
+                      function_ref<void(OpBuilder &, Value)> body) {
+    auto loop = b.create<scf::ForOp>(loc, lb, ub,
+                                     b.create<arith::ConstantIndexOp>(loc, 1));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    body(b, loop.getInductionVar());
   }
 
   /// Whether a batch of `count` products planned as `p` runs on the

@@ -35,6 +35,7 @@
 #include "passes/ParallelRows.h"
 #include "passes/Passes.h"
 #include "passes/VectorLanes.h"
+#include "passes/Windows.h"
 
 #include <map>
 
@@ -98,6 +99,10 @@ public:
   WindowBuilder(OpBuilder &b, Location loc, const WindowShape &s,
                 const kiln::FusedEnds &ends, ArrayRef<Border> borders = {})
       : b(b), loc(loc), s(s), ends(ends), borders(borders) {}
+
+  /// Output rows made from x's rows as if x's first row were the input's
+  /// row `base` * stride: a band of the output (kiln::emitDepthwiseBand).
+  void setOutputRowBase(Value base) { outRowBase = base; }
 
   /// Planes (image, channel) [begin, end) of out = window(x) (with weights
   /// `w` for a depthwise conv), out holding its initial value on entry.
@@ -555,6 +560,8 @@ private:
     SmallVector<Value> acc;
     for (int64_t r = 0; r < count; ++r) {
       Value oh = b.create<arith::AddIOp>(loc, oh0, index(r));
+      if (outRowBase)
+        oh = b.create<arith::AddIOp>(loc, oh, outRowBase);
       outIdx.push_back({ni, ci, oh, ow0});
       if (s.kind == WindowKind::Depthwise)
         outIdx.back().insert(outIdx.back().begin() + 2, index(0));
@@ -635,8 +642,90 @@ private:
   const kiln::FusedEnds &ends;
   // Emitting a row before its plane's last (WindowShape::rowsRunOn).
   bool runOn = false;
+  // Added to the output's row index (setOutputRowBase).
+  Value outRowBase;
   ArrayRef<Border> borders;
 };
+
+/// A window op's shape (LowerWindowsPass::shapeOf), or nothing when it
+/// stays as it is.
+std::optional<WindowShape> windowShape(linalg::LinalgOp op, int64_t vectorWidth,
+                                       bool tapLoads, bool blendStores,
+                                       int64_t rows) {
+  Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
+        out = op.getDpsInits()[0];
+  auto xt = cast<MemRefType>(x.getType()), wt = cast<MemRefType>(w.getType()),
+       ot = cast<MemRefType>(out.getType());
+  auto depthwiseParams =
+      op->getAttrOfType<DenseI64ArrayAttr>(kiln::kDepthwiseAttr);
+  bool depthwise = (bool)depthwiseParams;
+  // An 8-bit depthwise convolution says its input's zero point.
+  bool byteInput = depthwise && depthwiseParams.size() == 5;
+  auto bytePool = op->getAttrOfType<DenseI64ArrayAttr>(kiln::kMaxPoolAttr);
+  Type byteType = IntegerType::get(op->getContext(), 8);
+  int64_t outRank = depthwise ? 5 : 4, windowRank = depthwise ? 5 : 2;
+  Type et = ot.getElementType();
+  if (xt.getRank() != 4 || wt.getRank() != windowRank ||
+      ot.getRank() != outRank || !xt.hasStaticShape() || !wt.hasStaticShape() ||
+      !ot.hasStaticShape() ||
+      xt.getElementType() != (byteInput ? byteType : et) ||
+      wt.getElementType() != (byteInput ? byteType : et) ||
+      !(bytePool ? et.isInteger(8) : et.isF32()) ||
+      !kiln::hasUnitInnerStride(xt) || !kiln::hasUnitInnerStride(ot))
+    return std::nullopt;
+  WindowShape s;
+  s.et = et;
+  s.xt = xt.getElementType();
+  s.n = ot.getDimSize(0);
+  s.c = ot.getDimSize(1);
+  s.oh = ot.getDimSize(outRank - 2);
+  s.ow = ot.getDimSize(outRank - 1);
+  s.kh = wt.getDimSize(windowRank - 2);
+  s.kw = wt.getDimSize(windowRank - 1);
+  s.vw = vectorWidth;
+  s.tapLoads = tapLoads;
+  s.iw = xt.getDimSize(3);
+  s.blendStores = blendStores;
+  // A window of at most 3x3: its weights (or a max's values) and the
+  // rows' accumulators stay in registers.
+  s.rows = s.kh * s.kw <= 9 ? std::max<int64_t>(rows, 1) : 1;
+  if (depthwise) {
+    if (depthwiseParams.size() < 4 || wt.getDimSize(1) != 1 ||
+        wt.getDimSize(2) != 1 || ot.getDimSize(2) != 1)
+      return std::nullopt;
+    ArrayRef<int64_t> p = depthwiseParams.asArrayRef();
+    s.kind = WindowKind::Depthwise;
+    s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
+    if (byteInput)
+      s.inputZeroPoint = p[4];
+  } else if (bytePool) {
+    // The body: arith.maxui or arith.maxsi of the input and the output.
+    Block &body = *op.getBlock();
+    Operation *max = &body.front();
+    if (bytePool.size() != 4 || !isa<arith::MaxUIOp, arith::MaxSIOp>(max) ||
+        body.getOperations().size() != 2)
+      return std::nullopt;
+    ArrayRef<int64_t> p = bytePool.asArrayRef();
+    s.kind = WindowKind::Max;
+    s.isUnsigned = isa<arith::MaxUIOp>(max);
+    s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
+  } else {
+    auto values = [&](StringRef name) {
+      auto attr = op->getAttrOfType<DenseIntElementsAttr>(name);
+      return llvm::map_to_vector(attr.getValues<int64_t>(),
+                                 [](int64_t v) { return v; });
+    };
+    SmallVector<int64_t> strides = values("strides"),
+                         dilations = values("dilations");
+    s.kind =
+        isa<linalg::PoolingNchwMaxOp>(op) ? WindowKind::Max : WindowKind::Sum;
+    s.sh = strides[0], s.sw = strides[1];
+    s.dh = dilations[0], s.dw = dilations[1];
+  }
+  if (s.sw > 4)
+    return std::nullopt;
+  return s;
+}
 
 struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
   using LowerWindowsBase::LowerWindowsBase;
@@ -656,79 +745,7 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
 
   /// The window's shape, or nothing when the op stays as it is.
   std::optional<WindowShape> shapeOf(linalg::LinalgOp op) {
-    Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
-          out = op.getDpsInits()[0];
-    auto xt = cast<MemRefType>(x.getType()), wt = cast<MemRefType>(w.getType()),
-         ot = cast<MemRefType>(out.getType());
-    auto depthwiseParams =
-        op->getAttrOfType<DenseI64ArrayAttr>(kiln::kDepthwiseAttr);
-    bool depthwise = (bool)depthwiseParams;
-    // An 8-bit depthwise convolution says its input's zero point.
-    bool byteInput = depthwise && depthwiseParams.size() == 5;
-    auto bytePool = op->getAttrOfType<DenseI64ArrayAttr>(kiln::kMaxPoolAttr);
-    Type byteType = IntegerType::get(op->getContext(), 8);
-    int64_t outRank = depthwise ? 5 : 4, windowRank = depthwise ? 5 : 2;
-    Type et = ot.getElementType();
-    if (xt.getRank() != 4 || wt.getRank() != windowRank ||
-        ot.getRank() != outRank || !xt.hasStaticShape() ||
-        !wt.hasStaticShape() || !ot.hasStaticShape() ||
-        xt.getElementType() != (byteInput ? byteType : et) ||
-        wt.getElementType() != (byteInput ? byteType : et) ||
-        !(bytePool ? et.isInteger(8) : et.isF32()) ||
-        !kiln::hasUnitInnerStride(xt) || !kiln::hasUnitInnerStride(ot))
-      return std::nullopt;
-    WindowShape s;
-    s.et = et;
-    s.xt = xt.getElementType();
-    s.n = ot.getDimSize(0);
-    s.c = ot.getDimSize(1);
-    s.oh = ot.getDimSize(outRank - 2);
-    s.ow = ot.getDimSize(outRank - 1);
-    s.kh = wt.getDimSize(windowRank - 2);
-    s.kw = wt.getDimSize(windowRank - 1);
-    s.vw = vectorWidth;
-    s.tapLoads = tapLoads;
-    s.iw = xt.getDimSize(3);
-    s.blendStores = blendStores;
-    // A window of at most 3x3: its weights (or a max's values) and the
-    // rows' accumulators stay in registers.
-    s.rows = s.kh * s.kw <= 9 ? std::max<int64_t>(rows, 1) : 1;
-    if (depthwise) {
-      if (depthwiseParams.size() < 4 || wt.getDimSize(1) != 1 ||
-          wt.getDimSize(2) != 1 || ot.getDimSize(2) != 1)
-        return std::nullopt;
-      ArrayRef<int64_t> p = depthwiseParams.asArrayRef();
-      s.kind = WindowKind::Depthwise;
-      s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
-      if (byteInput)
-        s.inputZeroPoint = p[4];
-    } else if (bytePool) {
-      // The body: arith.maxui or arith.maxsi of the input and the output.
-      Block &body = *op.getBlock();
-      Operation *max = &body.front();
-      if (bytePool.size() != 4 || !isa<arith::MaxUIOp, arith::MaxSIOp>(max) ||
-          body.getOperations().size() != 2)
-        return std::nullopt;
-      ArrayRef<int64_t> p = bytePool.asArrayRef();
-      s.kind = WindowKind::Max;
-      s.isUnsigned = isa<arith::MaxUIOp>(max);
-      s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
-    } else {
-      auto values = [&](StringRef name) {
-        auto attr = op->getAttrOfType<DenseIntElementsAttr>(name);
-        return llvm::map_to_vector(attr.getValues<int64_t>(),
-                                   [](int64_t v) { return v; });
-      };
-      SmallVector<int64_t> strides = values("strides"),
-                           dilations = values("dilations");
-      s.kind =
-          isa<linalg::PoolingNchwMaxOp>(op) ? WindowKind::Max : WindowKind::Sum;
-      s.sh = strides[0], s.sw = strides[1];
-      s.dh = dilations[0], s.dw = dilations[1];
-    }
-    if (s.sw > 4)
-      return std::nullopt;
-    return s;
+    return windowShape(op, vectorWidth, tapLoads, blendStores, rows);
   }
 
   /// The fills of x's padding that can move into the window's kernel:
@@ -817,3 +834,39 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
 };
 
 } // namespace
+
+std::optional<kiln::DepthwiseBand> kiln::depthwiseBand(linalg::LinalgOp op,
+                                                       int64_t vectorWidth) {
+  if (!op->hasAttr(kDepthwiseAttr) || !op.hasPureBufferSemantics())
+    return std::nullopt;
+  std::optional<WindowShape> s =
+      windowShape(op, vectorWidth, /*tapLoads=*/false, /*blendStores=*/false,
+                  /*rows=*/1);
+  if (!s || s->kind != WindowKind::Depthwise || !s->xt.isF32() ||
+      s->inputZeroPoint >= 0 || s->n != 1 || s->dh != 1 || s->dw != 1)
+    return std::nullopt;
+  auto xt = cast<MemRefType>(op.getDpsInputs()[0].getType());
+  return DepthwiseBand{s->c,
+                       s->oh,
+                       s->ow,
+                       s->kh,
+                       s->kw,
+                       s->sh,
+                       s->sw,
+                       xt.getDimSize(2),
+                       xt.getDimSize(3)};
+}
+
+void kiln::emitDepthwiseBand(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                             const FusedEnds &ends, Value x, Value w, Value out,
+                             Value o0, int64_t rows, int64_t vectorWidth,
+                             int64_t windowRows) {
+  std::optional<WindowShape> s = windowShape(
+      op, vectorWidth, /*tapLoads=*/false, /*blendStores=*/false, windowRows);
+  assert(s && "emitDepthwiseBand: not a depthwise convolution");
+  s->oh = rows;
+  WindowBuilder builder(b, loc, *s, ends);
+  builder.setOutputRowBase(o0);
+  builder.planes(x, w, out, b.create<arith::ConstantIndexOp>(loc, 0),
+                 b.create<arith::ConstantIndexOp>(loc, s->n * s->c));
+}

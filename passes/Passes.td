@@ -265,6 +265,19 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     channel pair instead of 36, or 36 per 4x4 tile instead of 144. V's and
     M's E slabs lie an odd number of cache lines apart.
 
+    With `fuse-depthwise` (KB), a matmul of one image with weights of at
+    most 32 KB whose fused epilogue writes the interior of a padded buffer
+    (one pixel of border) that nothing but a kiln.depthwise convolution then
+    reads runs with that convolution as one kernel at the convolution's
+    place (`PARENT_fusedN` on the threads, by bands): a band of its output
+    rows at a time, the band's padded input rows in a
+    `memref.alloca` of at most that many KB (its border columns zero, the
+    first band's top row and the last band's bottom ones zero), each band's
+    GEMM writing its image rows there through the epilogue (a band's first
+    rows being the band before's last, recomputed) and the depthwise rows
+    (kiln-lower-windows' kernel, `window-rows` rows together) reading them.
+    The padded buffer and its border fills go.
+
     8-bit contractions, the linalg.generic `C[m, n] += sext(A[m, k]) *
     zext(B[k, n])` (i8, i8 into i32) that QLinearConv lowers to, with a
     constant A (the weights), run on the same loops four bytes of k at a
@@ -353,7 +366,14 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "runs (as Winograd's products are)">,
     Option<"blendStores", "blend-stores", "bool", /*default=*/"false",
            "store a vector across the lines of a padded output as loads, "
-           "selects and stores, not masked stores (slow on AMD's Zen 1-3)">
+           "selects and stores, not masked stores (slow on AMD's Zen 1-3)">,
+    Option<"fuseDepthwise", "fuse-depthwise", "int64_t", /*default=*/"0",
+           "a 1x1 convolution whose padded output only a depthwise "
+           "convolution reads: both in one kernel, a band of output rows at "
+           "a time, the band's padded input rows in a buffer of at most "
+           "this many KB on the stack (0: not fused)">,
+    Option<"windowRows", "window-rows", "int64_t", /*default=*/"1",
+           "with fuse-depthwise: kiln-lower-windows' rows">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

@@ -50,6 +50,9 @@ void kiln_set_profiler(kiln_profile_fn fn, void *user) {
 #include <sched.h>
 #include <time.h>
 
+/* Bytes of a worker's stack (kiln_set_num_threads). */
+#define KILN_WORKER_STACK (1024 * 1024)
+
 /* Spins of a waiting thread before it sleeps or yields. */
 #define KILN_SPINS 4096
 
@@ -177,10 +180,18 @@ int kiln_set_num_threads(int threads) {
     threads = 1;
   if (threads > KILN_MAX_THREADS)
     threads = KILN_MAX_THREADS;
+  pthread_attr_t attr;
   pthread_mutex_lock(&busy);
+  /* Workers run kernels that keep up to 256 KB on the stack (a fused
+   * expansion and depthwise convolution's band of rows, kilnc's
+   * kiln-lower-matmuls): their stacks are 1 MB where the C library's
+   * default is smaller (musl's 128 KB). */
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, KILN_WORKER_STACK);
   while (numWorkers < threads - 1 &&
-         pthread_create(&workers[numWorkers], 0, workerMain, 0) == 0)
+         pthread_create(&workers[numWorkers], &attr, workerMain, 0) == 0)
     ++numWorkers;
+  pthread_attr_destroy(&attr);
   numThreads = numWorkers + 1 < threads ? numWorkers + 1 : threads;
   pthread_mutex_unlock(&busy);
   return numThreads;

@@ -615,6 +615,48 @@ conv_depthwise_case("conv_depthwise_two_rows", (1, 64, 4, 19), 3, 1, 0, False)
 conv_depthwise_case("conv_depthwise_5x5", (1, 64, 5, 5), 3, 1, 1, True)
 
 
+# A 1x1 convolution (Clip after) whose padded output only a depthwise
+# convolution (Clip after) reads, as in MobileNetV2's inverted residual
+# blocks: kiln-lower-matmuls runs the pair a band of output rows at a time
+# (fuse-depthwise), the band's padded input rows in a buffer on the stack,
+# the first band's top border and the last band's bottom one zero there.
+# Stride 1 and 2; output rows that the bands divide or leave a short last
+# band (29 = 3 x 9 + 2; 15 = 3 x 5), image rows wider than a vector and
+# narrower, many bands on the threads (cases.threads).
+def expansion_depthwise_case(name, shape, f, stride):
+    n, c, h, wd = shape
+    xt = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((f, c, 1, 1)) / np.sqrt(c)).astype(np.float32)
+    bias = rng.standard_normal(f).astype(np.float32)
+    k = rng.standard_normal((f, 1, 3, 3)).astype(np.float32)
+    kb = rng.standard_normal(f).astype(np.float32)
+    e = conv_f64(xt, w, 1, 0) + bias.astype(np.float64)[None, :, None, None]
+    e = np.clip(e, 0, 6).astype(np.float32)
+    ep = np.pad(e.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    win = np.lib.stride_tricks.sliding_window_view(ep, (3, 3), axis=(2, 3))
+    win = win[:, :, ::stride, ::stride]
+    y = np.einsum("nchwij,cij->nchw", win, k[:, 0].astype(np.float64))
+    y = np.clip(y + kb.astype(np.float64)[None, :, None, None], 0, 6)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[1, 1]),
+             helper.make_node("Clip", ["c", "lo", "hi"], ["e"]),
+             helper.make_node("Conv", ["e", "k", "kb"], ["d"], kernel_shape=[3, 3],
+                              strides=[stride, stride], pads=[1] * 4, group=f),
+             helper.make_node("Clip", ["d", "lo", "hi"], ["y"])]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "b"),
+             numpy_helper.from_array(k, "k"), numpy_helper.from_array(kb, "kb"),
+             numpy_helper.from_array(np.float32(0), "lo"),
+             numpy_helper.from_array(np.float32(6), "hi")]
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))],
+                          [vi("y", F, list(y.shape))], inits)
+    save_case(name, g, [xt], [y.astype(np.float32)])
+
+
+expansion_depthwise_case("expansion_depthwise_30x30", (1, 8, 30, 30), 24, 1)
+expansion_depthwise_case("expansion_depthwise_29x13", (1, 16, 29, 13), 48, 1)
+expansion_depthwise_case("expansion_depthwise_s2_29x29", (1, 8, 29, 29), 32, 2)
+expansion_depthwise_case("expansion_depthwise_s2_56x56", (1, 24, 56, 56), 144, 2)
+
+
 # 8-bit convolutions (QLinearConv with constant, symmetric signed weights:
 # the 8-bit kernel path). The reference is integer arithmetic: the exact
 # i32 sum, then requantized as ONNX Runtime does, in f32.

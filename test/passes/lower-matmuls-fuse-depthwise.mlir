@@ -1,0 +1,80 @@
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false fuse-depthwise=8" --canonicalize --cse | FileCheck %s
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 fuse-depthwise=8" --canonicalize --cse | FileCheck %s --check-prefix=PAR
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=APART
+// A 1x1 convolution (16 output channels, a 12x12 image) whose Relu writes
+// the interior of a padded buffer that only a stride-2 depthwise
+// convolution reads (MobileNetV2's expansion and depthwise layers): with
+// fuse-depthwise (KB of band buffer) both run in one kernel, a band of 2
+// output rows at a time (8 KB holds 9 padded rows of 16 planes of 14; a
+// band needs (2 - 1) * 2 + 3 = 5, and there are at least three bands: 6 /
+// 3). The padded buffer and its border fills go; the band's padded rows
+// are a buffer on the stack, [1, 16, 5, 14], its border columns zero, the
+// first band's top row zero, each band's GEMM writing its image rows
+// between them (the first band's 4 from row 1, the others' 5 from row 0:
+// their first is the band before's last), and the band's depthwise rows
+// reading them there.
+// CHECK-LABEL: func @expansion_depthwise
+// CHECK-NOT: memref<1x16x14x14xf32>
+// CHECK: %[[Y:.*]] = memref.alloc() : memref<1x16x1x6x6xf32>
+// CHECK: %[[S:.*]] = memref.alloca() {alignment = 64 : i64} : memref<1x16x5x14xf32>
+// CHECK: %[[FLAT:.*]] = memref.collapse_shape %[[S]] {{\[\[}}0, 1, 2, 3]] : memref<1x16x5x14xf32> into memref<1120xf32>
+// CHECK: memref.store %{{.*}}, %[[S]][%c0, %{{.*}}, %{{.*}}, %c0]
+// CHECK: memref.store %{{.*}}, %[[S]][%c0, %{{.*}}, %{{.*}}, %c13]
+// CHECK: scf.for %[[BAND:.*]] = %c0 to %c3 step %c1
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[BAND]], %c0
+// CHECK: scf.if %[[FIRST]]
+// CHECK: vector.maskedstore %[[S]][%c0, %{{.*}}, %c0, %c0]
+// CHECK: memref.subview %arg1[0, 0] [32, 48] [1, 1]
+// CHECK: arith.maximumf
+// CHECK: vector.maskedstore %[[FLAT]]
+// CHECK: vector.maskedload %[[S]]
+// CHECK: vector.fma
+// CHECK: vector.maskedstore %[[Y]]
+// CHECK: } else {
+// CHECK: memref.subview %arg1[0, %{{.*}}] [32, 60] [1, 1]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[Y]]
+// On the threads the bands are the units of one call, each call's band
+// buffer its own (on the caller's or the worker's stack).
+// PAR-LABEL: func.func private @expansion_depthwise_fused0(
+// PAR: memref.alloca() {alignment = 64 : i64} : memref<1x16x5x14xf32>
+// PAR: scf.for %{{.*}} = %arg10 to %arg11 step %c1
+// PAR-LABEL: func.func @expansion_depthwise
+// PAR: call @expansion_depthwise_fused0_dispatch(%{{.*}}, %c0, %c0, %c3)
+// PAR-NOT: linalg.generic
+// Without it the pair stays apart: the padded buffer, the depthwise
+// convolution left to kiln-lower-windows.
+// APART-LABEL: func @expansion_depthwise
+// APART: memref.alloc() : memref<1x16x14x14xf32>
+// APART: linalg.generic {{.*}} attrs = {kiln.depthwise
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#x = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g + c, oh * 2 + kh, ow * 2 + kw)>
+#w = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (g, f, c, kh, kw)>
+#o = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g, f, oh, ow)>
+func.func @expansion_depthwise(%w: memref<16x32xf32>, %x: memref<32x144xf32>, %k: memref<16x1x1x3x3xf32>) -> memref<1x16x1x6x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<1x16x144xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<1x16x144xf32>)
+  %c = memref.subview %acc[0, 0, 0] [1, 16, 144] [1, 1, 1] : memref<1x16x144xf32> to memref<16x144xf32, strided<[144, 1]>>
+  linalg.matmul ins(%w, %x : memref<16x32xf32>, memref<32x144xf32>) outs(%c : memref<16x144xf32, strided<[144, 1]>>)
+  %e = memref.expand_shape %acc [[0], [1], [2, 3]] output_shape [1, 16, 12, 12] : memref<1x16x144xf32> into memref<1x16x12x12xf32>
+  %pad = memref.alloc() : memref<1x16x14x14xf32>
+  linalg.fill ins(%zero : f32) outs(%pad : memref<1x16x14x14xf32>)
+  %sub = memref.subview %pad[0, 0, 1, 1] [1, 16, 12, 12] [1, 1, 1, 1] : memref<1x16x14x14xf32> to memref<1x16x12x12xf32, strided<[3136, 196, 14, 1], offset: 15>>
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e : memref<1x16x12x12xf32>) outs(%sub : memref<1x16x12x12xf32, strided<[3136, 196, 14, 1], offset: 15>>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  }
+  %y = memref.alloc() : memref<1x16x1x6x6xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x16x1x6x6xf32>)
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%pad, %k : memref<1x16x14x14xf32>, memref<16x1x1x3x3xf32>) outs(%y : memref<1x16x1x6x6xf32>) attrs = {kiln.depthwise = array<i64: 2, 2, 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %s0: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %s0, %p : f32
+    linalg.yield %s : f32
+  }
+  return %y : memref<1x16x1x6x6xf32>
+}
