@@ -2269,9 +2269,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         kiln::emitDepthwiseBand(fb, l, dw, dEnds, scratch, mw, mout, o0, rows,
                                 vectorWidth, windowRows);
       };
-      forLoop(fb, l, begin, end, [&](OpBuilder &nb, Value u) {
-        OpBuilder::InsertionGuard guard(fb);
-        fb.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
+      // forLoop's builder is fb itself, inside the loop.
+      forLoop(fb, l, begin, end, [&](OpBuilder &, Value u) {
         Value isFirst =
             fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, u, idx(0));
         auto ifFirst = fb.create<scf::IfOp>(l, isFirst, /*withElse=*/true);
