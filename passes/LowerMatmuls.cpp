@@ -2082,10 +2082,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// into a buffer on the stack, and the band's depthwise rows read them
   /// there while they are in the core's cache, instead of the whole padded
   /// buffer going out to memory and back (4.8 MB at 112x112); a band's
-  /// first input rows are its previous band's last (recomputed). The
-  /// threads share the bands, so that each core keeps its own. Erases the
-  /// depthwise convolution, its fused ends and the padded buffer's border
-  /// fills; false, with nothing changed, when the pair is not such.
+  /// first input rows are its previous band's last, carried over in the
+  /// buffer where the band before ran in the same call (else recomputed).
+  /// The threads share the bands, so that each core keeps its own. Erases
+  /// the depthwise convolution, its fused ends and the padded buffer's
+  /// border fills; false, with nothing changed, when the pair is not such.
   static constexpr int64_t kFuseDepthwiseMaxWeightBytes = 32768;
   bool fuseDepthwiseAfter(linalg::LinalgOp op, const GemmPlan &p, Value a,
                           Value bm, kiln::FusedEnds &ends) {
@@ -2150,9 +2151,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
            kiln::rootOf(l.getDpsInits()[0]) != dwOut))
         return false;
     }
-    // The band: as many output rows as keep its padded input rows (a
-    // recomputed one for stride 2, two for stride 1) within the budget, at
-    // least two, and at least three bands.
+    // The band: as many output rows as keep its padded input rows (one
+    // shared with the band before for stride 2, two for stride 1) within
+    // the budget, at least two, and at least three bands.
     int64_t rowBytes = p.m * wp * 4;
     int64_t bandRows = 0;
     for (int64_t r = 2; r <= db->oh / 3; ++r)
@@ -2163,6 +2164,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     int64_t bands = (db->oh + bandRows - 1) / bandRows;
     int64_t lastRows = db->oh - (bands - 1) * bandRows;
     int64_t inRows = (bandRows - 1) * db->sh + db->kh; // the scratch's rows
+    // The padded rows a band shares with the next (none where it would
+    // overlap the rows that it carries them to).
+    int64_t carry = db->kh - db->sh;
+    if (carry < 0 || bandRows * db->sh < carry)
+      carry = 0;
     Value wgt = dw.getDpsInputs()[1], out = dw.getDpsInits()[0];
 
     OpBuilder b(dw);
@@ -2230,28 +2236,57 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                          std::min<int64_t>(vectorWidth, wp - col));
         });
       };
+      // The scratch rows a band shares with the band after it (the last
+      // kh - sh of its padded input rows), moved to the top for that band.
+      auto carryRows = [&]() {
+        int64_t planeSize = inRows * wp, span = carry * wp;
+        int64_t from = bandRows * db->sh * wp;
+        forLoop(fb, l, idx(0), idx(p.m), [&](OpBuilder &nb, Value c) {
+          Value base = nb.create<arith::MulIOp>(
+              l, c, nb.create<arith::ConstantIndexOp>(l, planeSize));
+          kiln::VectorLanes lanes(nb, l, vectorWidth, nb.getF32Type());
+          for (int64_t e = 0; e < span; e += vectorWidth) {
+            int64_t n = std::min<int64_t>(vectorWidth, span - e);
+            Value dst = nb.create<arith::AddIOp>(
+                l, base, nb.create<arith::ConstantIndexOp>(l, e));
+            Value src = nb.create<arith::AddIOp>(
+                l, base, nb.create<arith::ConstantIndexOp>(l, from + e));
+            lanes.store(lanes.load(flat, src, n), flat, dst, n);
+          }
+        });
+      };
       // A band whose output rows start at o0 (its padded input rows at
       // pr0 = o0 * sh): the image rows it reads through the GEMM, then
-      // its depthwise rows.
-      auto band = [&](Value o0, int64_t rows, bool first, bool last) {
+      // its depthwise rows. A `carried` band follows a band of this call
+      // whose last rows it starts with (carryRows) instead of computing
+      // them again.
+      auto band = [&](Value o0, int64_t rows, bool first, bool last,
+                      bool carried) {
         int64_t need = (rows - 1) * db->sh + db->kh; // padded rows read
         // Image rows [pr0 - 1, pr0 - 1 + count) at scratch row `at`: the
         // first band's start at padded row 0 (the top border), the last's
         // may end past the image (the bottom border).
-        int64_t at = first ? 1 : 0;
+        int64_t at = first ? 1 : carried ? carry : 0;
         int64_t count = need - at;
+        // Before the bottom border's zeros, which may be where they were.
+        if (carried)
+          carryRows();
         if (last) {
           int64_t pr0 = (db->oh - rows) * db->sh;
-          count = std::min(count, h + 1 - pr0);
-          zeroRows(at + count, need - at - count);
+          count = std::min(need, h + 1 - pr0) - at;
+          zeroRows(at + std::max<int64_t>(count, 0),
+                   need - at - std::max<int64_t>(count, 0));
         }
         if (first)
           zeroRows(0, 1);
+        if (count <= 0)
+          return kiln::emitDepthwiseBand(fb, l, dw, dEnds, scratch, mw, mout,
+                                         o0, rows, vectorWidth, windowRows);
         Value imageRow =
-            first
-                ? idx(0)
-                : fb.create<arith::SubIOp>(
-                      l, fb.create<arith::MulIOp>(l, o0, idx(db->sh)), idx(1));
+            first ? idx(0)
+                  : fb.create<arith::AddIOp>(
+                        l, fb.create<arith::MulIOp>(l, o0, idx(db->sh)),
+                        idx(at - 1));
         Value col0 = fb.create<arith::MulIOp>(l, imageRow, idx(w));
         int64_t n = count * w;
         Value bBand = fb.create<memref::SubViewOp>(
@@ -2269,22 +2304,42 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         kiln::emitDepthwiseBand(fb, l, dw, dEnds, scratch, mw, mout, o0, rows,
                                 vectorWidth, windowRows);
       };
+      // Bands [begin, end), the first of them computing all its rows, the
+      // others carrying their first rows over from the band before.
       // forLoop's builder is fb itself, inside the loop.
       forLoop(fb, l, begin, end, [&](OpBuilder &, Value u) {
+        // Middle or last band.
+        auto laterBand = [&](bool carried) {
+          Value isLast = fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
+                                                  u, idx(bands - 1));
+          auto ifLast = fb.create<scf::IfOp>(l, isLast, /*withElse=*/true);
+          fb.setInsertionPointToStart(&ifLast.getThenRegion().front());
+          band(idx((bands - 1) * bandRows), lastRows, false, true, carried);
+          fb.setInsertionPointToStart(&ifLast.getElseRegion().front());
+          band(fb.create<arith::MulIOp>(l, u, idx(bandRows)), bandRows, false,
+               false, carried);
+        };
+        // Bands from the first (all of them on the caller alone) carry
+        // after it; others only after their call's first.
+        bool fromFirst = getConstantIntValue(begin) == 0;
+        scf::IfOp ifStart;
+        if (carry > 0 && !fromFirst) {
+          Value isStart =
+              fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, u, begin);
+          ifStart = fb.create<scf::IfOp>(l, isStart, /*withElse=*/true);
+          fb.setInsertionPointToStart(&ifStart.getThenRegion().front());
+        }
         Value isFirst =
             fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, u, idx(0));
         auto ifFirst = fb.create<scf::IfOp>(l, isFirst, /*withElse=*/true);
         fb.setInsertionPointToStart(&ifFirst.getThenRegion().front());
-        band(idx(0), bandRows, true, false);
+        band(idx(0), bandRows, true, false, false);
         fb.setInsertionPointToStart(&ifFirst.getElseRegion().front());
-        Value isLast = fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, u,
-                                                idx(bands - 1));
-        auto ifLast = fb.create<scf::IfOp>(l, isLast, /*withElse=*/true);
-        fb.setInsertionPointToStart(&ifLast.getThenRegion().front());
-        band(idx((bands - 1) * bandRows), lastRows, false, true);
-        fb.setInsertionPointToStart(&ifLast.getElseRegion().front());
-        band(fb.create<arith::MulIOp>(l, u, idx(bandRows)), bandRows, false,
-             false);
+        laterBand(carry > 0 && fromFirst);
+        if (ifStart) {
+          fb.setInsertionPointToStart(&ifStart.getElseRegion().front());
+          laterBand(true);
+        }
       });
     };
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);

@@ -274,7 +274,8 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     `memref.alloca` of at most that many KB (its border columns zero, the
     first band's top row and the last band's bottom ones zero), each band's
     GEMM writing its image rows there through the epilogue (a band's first
-    rows being the band before's last, recomputed) and the depthwise rows
+    rows being the band before's last: moved to the buffer's top when that
+    band ran before it in the same call, else recomputed) and the depthwise rows
     (kiln-lower-windows' kernel, `window-rows` rows together) reading them.
     The padded buffer and its border fills go.
 

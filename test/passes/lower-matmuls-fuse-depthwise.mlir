@@ -10,9 +10,11 @@
 // 3). The padded buffer and its border fills go; the band's padded rows
 // are a buffer on the stack, [1, 16, 5, 14], its border columns zero, the
 // first band's top row zero, each band's GEMM writing its image rows
-// between them (the first band's 4 from row 1, the others' 5 from row 0:
-// their first is the band before's last), and the band's depthwise rows
-// reading them there.
+// between them, and the band's depthwise rows reading them there. The
+// first band's GEMM computes 4 image rows from row 1; a later band's first
+// row is the band before's last (padded row 4 of 5): carried to row 0 (a
+// masked load and store of the 14 columns a plane), its GEMM computes the
+// other 4 from row 1 (image rows 4-7 and 8-11, columns 48 and 96 of B).
 // CHECK-LABEL: func @expansion_depthwise
 // CHECK-NOT: memref<1x16x14x14xf32>
 // CHECK: %[[Y:.*]] = memref.alloc() : memref<1x16x1x6x6xf32>
@@ -31,14 +33,32 @@
 // CHECK: vector.fma
 // CHECK: vector.maskedstore %[[Y]]
 // CHECK: } else {
-// CHECK: memref.subview %arg1[0, %{{.*}}] [32, 60] [1, 1]
+// CHECK: %[[LAST:.*]] = arith.cmpi eq, %[[BAND]], %c2
+// CHECK: scf.if %[[LAST]]
+// CHECK: %[[ROW:.*]] = vector.maskedload %[[FLAT]]
+// CHECK: vector.maskedstore %[[FLAT]][%{{.*}}], %{{.*}}, %[[ROW]]
+// CHECK: memref.subview %arg1[0, 96] [32, 48] [1, 1]
+// CHECK: } else {
+// CHECK: vector.maskedload %[[FLAT]]
+// CHECK: memref.subview %arg1[0, %{{.*}}] [32, 48] [1, 1]
+// CHECK-NOT: [32, 60]
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[Y]]
 // On the threads the bands are the units of one call, each call's band
-// buffer its own (on the caller's or the worker's stack).
+// buffer its own (on the caller's or the worker's stack); a call's first
+// band computes all its rows (image rows 7-11 for the last, 3-7 for a
+// middle one), the others carry.
 // PAR-LABEL: func.func private @expansion_depthwise_fused0(
 // PAR: memref.alloca() {alignment = 64 : i64} : memref<1x16x5x14xf32>
-// PAR: scf.for %{{.*}} = %arg10 to %arg11 step %c1
+// PAR: scf.for %[[U:.*]] = %arg10 to %arg11 step %c1
+// PAR: %[[START:.*]] = arith.cmpi eq, %[[U]], %arg10
+// PAR: scf.if %[[START]]
+// PAR: memref.subview %arg1[0, 0] [32, 48] [1, 1]
+// PAR: memref.subview %arg1[0, 84] [32, 60] [1, 1]
+// PAR: memref.subview %arg1[0, %{{.*}}] [32, 60] [1, 1]
+// PAR: } else {
+// PAR: memref.subview %arg1[0, 96] [32, 48] [1, 1]
+// PAR: memref.subview %arg1[0, %{{.*}}] [32, 48] [1, 1]
 // PAR-LABEL: func.func @expansion_depthwise
 // PAR: call @expansion_depthwise_fused0_dispatch(%{{.*}}, %c0, %c0, %c3)
 // PAR-NOT: linalg.generic
