@@ -94,6 +94,10 @@ struct GemmPlan {
   // multiplying `piece` panels at a time; the pack buffer holds them all
   // (`chunk` is every panel). 0: one such call per chunk.
   int64_t piece = 0;
+  // Threads that pack the panels they multiply (Split::PackedPanels) do so
+  // this many panels at a time into a buffer on their stack (0: into the
+  // pack buffer; f32 only).
+  int64_t stackPanels = 0;
   // The panels packed, then multiplied, at a time.
   int64_t packStep() const { return piece ? piece : chunk; }
   // An 8-bit contraction: A is i32 words of four signed bytes of k
@@ -290,6 +294,8 @@ public:
     }
     if (split == Split::Rows) {
       rowBlocks(idx[2], idx[3], idx[0], idx[1], cols);
+    } else if (split == Split::PackedPanels && p.stackPanels > 0) {
+      packedOnStack(from, to, cols);
     } else {
       // The chunk still starts at x; its panels (packed first, with
       // PackedPanels) multiplied all at once or a piece at a time
@@ -301,6 +307,40 @@ public:
       });
     }
     ends = nullptr;
+  }
+
+  /// Split::PackedPanels' panels [from, to) packed and multiplied
+  /// p.stackPanels at a time (fewer where a piece is smaller) through a
+  /// buffer on the rows function's stack rather than at their place in the
+  /// pack buffer, which keeps only the dot-product tail (tailBp): the
+  /// packed panels stay in the core's cache, and the pack buffer's lines,
+  /// which the arena lends other layers' buffers before and after, are not
+  /// written (on a VM whose cores share no cache, each such line the other
+  /// core held had to be taken back).
+  void packedOnStack(Value from, Value to, int64_t cols) {
+    int64_t step = p.piece ? std::min(p.stackPanels, p.piece) : p.stackPanels;
+    Value stack;
+    {
+      OpBuilder::InsertionGuard guard(b);
+      Operation *parent = b.getInsertionBlock()->getParentOp();
+      auto fn = dyn_cast<FunctionOpInterface>(parent);
+      if (!fn)
+        fn = parent->getParentOfType<FunctionOpInterface>();
+      b.setInsertionPointToStart(&fn.getFunctionBody().front());
+      stack = b.create<memref::AllocaOp>(
+          loc, MemRefType::get({step, p.k, p.nr()}, b.getF32Type()),
+          b.getI64IntegerAttr(64));
+    }
+    tailBp = Bp;
+    Bp = stack;
+    forLoop(from, to, step, [&](Value first) {
+      Value last = b.create<arith::MinSIOp>(
+          loc, b.create<arith::AddIOp>(loc, first, index(step)), to);
+      packPanels(first, first, last, cols);
+      rowBlocks(index(0), index(blocks()), first, last, cols, first);
+    });
+    Bp = tailBp;
+    tailBp = nullptr;
   }
 
   /// The buffers a parallel call passes (planDispatch's).
@@ -484,7 +524,7 @@ private:
   /// products read it so).
   Value flatPack() {
     return b.create<memref::CollapseShapeOp>(
-        loc, Bp, ArrayRef<ReassociationIndices>{{0, 1, 2}});
+        loc, tailBp ? tailBp : Bp, ArrayRef<ReassociationIndices>{{0, 1, 2}});
   }
 
   /// The dotTail columns' packing: column j of the tail (of B's column
@@ -1305,6 +1345,9 @@ private:
   const kiln::FusedEnds *ends;
   Value A, B, C, Bp;
   Value rowTable; // while packing: the im2col rows' offsets (i32)
+  // With B's panels packed on the stack (packedOnStack): the pack buffer,
+  // where the dot-product tail stays.
+  Value tailBp;
   SmallVector<Value> dispatch;
 };
 
@@ -2002,6 +2045,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       p.piece = p.chunk;
       p.chunk = p.panels;
     }
+    if (stackPackKB > 0)
+      p.stackPanels =
+          std::max<int64_t>(1, stackPackKB * 1024 / (p.k * p.nr() * 4));
     if (p.pack && !pack) {
       SmallVector<int64_t> shape{p.chunk + p.tailPanels(), k, p.nr()};
       if (batchParallel)

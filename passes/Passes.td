@@ -374,7 +374,12 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "a time, the band's padded input rows in a buffer of at most "
            "this many KB on the stack (0: not fused)">,
     Option<"windowRows", "window-rows", "int64_t", /*default=*/"1",
-           "with fuse-depthwise: kiln-lower-windows' rows">
+           "with fuse-depthwise: kiln-lower-windows' rows">,
+    Option<"stackPackKB", "stack-pack-kb", "int64_t", /*default=*/"0",
+           "threads that pack the f32 panels of B they multiply do so into "
+           "a buffer of at most this many KB on their stack, a few panels "
+           "at a time, instead of into the pack buffer (0: the pack "
+           "buffer)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

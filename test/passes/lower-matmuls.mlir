@@ -647,6 +647,20 @@ func.func @constant_b(%a: memref<16x2xf32>, %c: memref<16x3xf32>) {
 // CHUNKS: scf.for
 // CHUNKS:   func.call @wide_pack0_dispatch
 // CHUNKS:   func.call @wide_gemm0_dispatch
+// With the dot-product tail (300 = 9 x 32 + 12 columns) and panels packed
+// on the stack, the tail's columns still go to the pack buffer, past its
+// panels, packed by whoever packs the last panel.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 stack-pack-kb=16" --canonicalize --cse | FileCheck %s --check-prefix=STACKTAIL
+// STACKTAIL-LABEL: func.func private @wide_gemm0(
+// STACKTAIL-SAME: %[[BP:[^:]*]]: memref<11x64x32xf32>
+// STACKTAIL: %[[S:.*]] = memref.alloca() {alignment = 64 : i64} : memref<2x64x32xf32>
+// STACKTAIL: scf.for
+// STACKTAIL:   vector.store %{{.*}}, %[[S]]
+// STACKTAIL:   scf.if
+// STACKTAIL:     %[[FLAT:.*]] = memref.collapse_shape %[[BP]] {{\[\[}}0, 1, 2]] : memref<11x64x32xf32> into memref<22528xf32>
+// STACKTAIL:     memref.store %{{.*}}, %[[FLAT]]
+// STACKTAIL:   vector.load %[[S]]
+// STACKTAIL:   vector.reduction <add>
 func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300xf32>) {
   linalg.matmul ins(%a, %b : memref<16x64xf32>, memref<64x300xf32>) outs(%c : memref<16x300xf32>)
   return
@@ -688,6 +702,28 @@ func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300
 // WHOLE-NOT: scf.for
 // WHOLE: call @equal_chunks_gemm0_dispatch(%{{.*}}, %c0, %c12, %c12)
 // WHOLE-NEXT: return
+// With stack-pack-kb=16 (two panels of 64 x 32 floats) each thread packs
+// its panels two at a time into a buffer on its stack and multiplies them
+// from there: the pack buffer is never written.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 dot-tail=false chunk-bytes=81920 stack-pack-kb=16" --canonicalize --cse | FileCheck %s --check-prefix=STACK
+// STACK-LABEL: func.func private @equal_chunks_gemm0(
+// STACK-SAME: %[[BP:[^:]*]]: memref<12x64x32xf32>
+// STACK-SAME: %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index
+// STACK-NOT: %[[BP]][
+// STACK: %[[S:.*]] = memref.alloca() {alignment = 64 : i64} : memref<2x64x32xf32>
+// STACK: %[[FROM:.*]] = arith.addi %[[X]], %[[BEGIN]]
+// STACK: %[[TO:.*]] = arith.addi %[[X]], %[[END]]
+// STACK: scf.for %[[FIRST:.*]] = %[[FROM]] to %[[TO]] step %c2
+// STACK:   %[[NEXT:.*]] = arith.addi %[[FIRST]], %c2
+// STACK:   %[[LAST:.*]] = arith.minsi %[[NEXT]], %[[TO]]
+// STACK:   scf.for %{{.*}} = %[[FIRST]] to %[[LAST]] step %c1
+// STACK:     vector.store %{{.*}}, %[[S]]
+// STACK:   scf.for %{{.*}} = %c0 to %c2 step %c1
+// STACK:     scf.for %{{.*}} = %[[FIRST]] to %[[LAST]] step %c1
+// STACK:       vector.load %[[S]]
+// STACK:       vector.fma
+// STACK-NOT: %[[BP]][
+// STACK-LABEL: func.func @equal_chunks(
 func.func @equal_chunks(%a: memref<16x64xf32>, %b: memref<64x384xf32>, %c: memref<16x384xf32>) {
   linalg.matmul ins(%a, %b : memref<16x64xf32>, memref<64x384xf32>) outs(%c : memref<16x384xf32>)
   return
