@@ -1,7 +1,7 @@
 /* abtest.c - two or more builds of one model, timed interleaved in one
  * process.
  *
- *   clang -O2 -Iruntime/include bench/abtest.c -o abtest -ldl
+ *   /usr/lib/llvm-19/bin/clang -O2 -Iruntime/include bench/abtest.c -o abtest -ldl
  *   ./abtest THREADS BLOCK ROUNDS before.so after.so [more.so ...]
  *
  * Loads each Kiln model library (kilnc's shared output), fills its float

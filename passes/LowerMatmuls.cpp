@@ -319,18 +319,8 @@ public:
   /// core held had to be taken back).
   void packedOnStack(Value from, Value to, int64_t cols) {
     int64_t step = p.piece ? std::min(p.stackPanels, p.piece) : p.stackPanels;
-    Value stack;
-    {
-      OpBuilder::InsertionGuard guard(b);
-      Operation *parent = b.getInsertionBlock()->getParentOp();
-      auto fn = dyn_cast<FunctionOpInterface>(parent);
-      if (!fn)
-        fn = parent->getParentOfType<FunctionOpInterface>();
-      b.setInsertionPointToStart(&fn.getFunctionBody().front());
-      stack = b.create<memref::AllocaOp>(
-          loc, MemRefType::get({step, p.k, p.nr()}, b.getF32Type()),
-          b.getI64IntegerAttr(64));
-    }
+    Value stack =
+        entryAlloca(MemRefType::get({step, p.k, p.nr()}, b.getF32Type()), 64);
     tailBp = Bp;
     Bp = stack;
     forLoop(from, to, step, [&](Value first) {
@@ -583,18 +573,9 @@ private:
   void withRowTable(KRange ks, function_ref<void()> body) {
     if (!p.im2col || p.k > kMaxRowTable)
       return body();
-    Operation *op = b.getInsertionBlock()->getParentOp();
-    auto fn = dyn_cast<FunctionOpInterface>(op);
-    if (!fn)
-      fn = op->getParentOfType<FunctionOpInterface>();
-    if (!fn)
+    rowTable = entryAlloca(MemRefType::get({p.k}, b.getI32Type()));
+    if (!rowTable)
       return body();
-    {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&fn.getFunctionBody().front());
-      rowTable = b.create<memref::AllocaOp>(
-          loc, MemRefType::get({p.k}, b.getI32Type()));
-    }
     forLoop(ks.begin, ks.end, 1, [&](Value kk) {
       Value offset =
           b.create<arith::IndexCastOp>(loc, b.getI32Type(), im2colRow(kk));
@@ -602,6 +583,22 @@ private:
     });
     body();
     rowTable = nullptr;
+  }
+
+  /// A buffer of `type` on the stack, allocated at the entry of the
+  /// function being built (not in a loop); null outside a function.
+  Value entryAlloca(MemRefType type, int64_t alignment = 0) {
+    Operation *op = b.getInsertionBlock()->getParentOp();
+    auto fn = dyn_cast<FunctionOpInterface>(op);
+    if (!fn)
+      fn = op->getParentOfType<FunctionOpInterface>();
+    if (!fn)
+      return nullptr;
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&fn.getFunctionBody().front());
+    return alignment ? b.create<memref::AllocaOp>(
+                           loc, type, b.getI64IntegerAttr(alignment))
+                     : b.create<memref::AllocaOp>(loc, type);
   }
   Value rowOffset(Value kk) {
     if (!rowTable)
@@ -2325,28 +2322,28 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         }
         if (first)
           zeroRows(0, 1);
-        if (count <= 0)
-          return kiln::emitDepthwiseBand(fb, l, dw, dEnds, scratch, mw, mout,
-                                         o0, rows, vectorWidth, windowRows);
-        Value imageRow =
-            first ? idx(0)
-                  : fb.create<arith::AddIOp>(
-                        l, fb.create<arith::MulIOp>(l, o0, idx(db->sh)),
-                        idx(at - 1));
-        Value col0 = fb.create<arith::MulIOp>(l, imageRow, idx(w));
-        int64_t n = count * w;
-        Value bBand = fb.create<memref::SubViewOp>(
-            l, mb, ArrayRef<OpFoldResult>{fb.getIndexAttr(0), col0},
-            ArrayRef<OpFoldResult>{fb.getIndexAttr(p.k), fb.getIndexAttr(n)},
-            ArrayRef<OpFoldResult>{fb.getIndexAttr(1), fb.getIndexAttr(1)});
-        GemmPlan pb = plan(p.m, n, p.k);
-        pb.pack = false;
-        pb.packedA = p.packedA;
-        pb.prefetchA = p.prefetchA;
-        kiln::FusedEnds bandEnds =
-            gEnds.inPlanes(flat, inRows * wp, at * wp + 1);
-        bandEnds.setBlendStores(blendStores);
-        GemmBuilder(fb, l, pb, &bandEnds).build(ma, bBand, ma, bBand, nullptr);
+        if (count > 0) {
+          Value imageRow =
+              first ? idx(0)
+                    : fb.create<arith::AddIOp>(
+                          l, fb.create<arith::MulIOp>(l, o0, idx(db->sh)),
+                          idx(at - 1));
+          Value col0 = fb.create<arith::MulIOp>(l, imageRow, idx(w));
+          int64_t n = count * w;
+          Value bBand = fb.create<memref::SubViewOp>(
+              l, mb, ArrayRef<OpFoldResult>{fb.getIndexAttr(0), col0},
+              ArrayRef<OpFoldResult>{fb.getIndexAttr(p.k), fb.getIndexAttr(n)},
+              ArrayRef<OpFoldResult>{fb.getIndexAttr(1), fb.getIndexAttr(1)});
+          GemmPlan pb = plan(p.m, n, p.k);
+          pb.pack = false;
+          pb.packedA = p.packedA;
+          pb.prefetchA = p.prefetchA;
+          kiln::FusedEnds bandEnds =
+              gEnds.inPlanes(flat, inRows * wp, at * wp + 1);
+          bandEnds.setBlendStores(blendStores);
+          GemmBuilder(fb, l, pb, &bandEnds)
+              .build(ma, bBand, ma, bBand, nullptr);
+        }
         kiln::emitDepthwiseBand(fb, l, dw, dEnds, scratch, mw, mout, o0, rows,
                                 vectorWidth, windowRows);
       };

@@ -275,9 +275,14 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     first band's top row and the last band's bottom ones zero), each band's
     GEMM writing its image rows there through the epilogue (a band's first
     rows being the band before's last: moved to the buffer's top when that
-    band ran before it in the same call, else recomputed) and the depthwise rows
-    (kiln-lower-windows' kernel, `window-rows` rows together) reading them.
-    The padded buffer and its border fills go.
+    band ran before it in the same call, else recomputed) and the depthwise
+    rows (kiln-lower-windows' kernel, `window-rows` rows together) reading
+    them. The padded buffer and its border fills go.
+
+    With `stack-pack-kb`, threads that pack the f32 panels they multiply
+    (`PARENT_gemmN` over B's columns) pack and multiply them a few at a time
+    through a `memref.alloca` of at most that many KB at the function's
+    entry; the pack buffer keeps only the dot-product tail.
 
     8-bit contractions, the linalg.generic `C[m, n] += sext(A[m, k]) *
     zext(B[k, n])` (i8, i8 into i32) that QLinearConv lowers to, with a

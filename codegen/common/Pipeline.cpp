@@ -101,9 +101,9 @@ void buildBufferizationPipeline(OpPassManager &pm,
   matmuls.fuseDepthwise = profile.threads ? 256 : 0;
   matmuls.windowRows = profile.windowRows;
   // The panels each thread packs for itself, on its stack, 96 KB at a time
-  // (where there are threads; paired rounds on Zen 5, two threads far:
-  // ResNet-50 0.965-0.971, SqueezeNet 0.973-0.989, MobileNetV2 level; 32,
-  // 160 and 256 KB did less).
+  // (where there are threads; interleaved rounds on Zen 5, two threads
+  // far: ResNet-50 0.965-0.975, SqueezeNet 0.973-1.000, MobileNetV2 level;
+  // 32, 160 and 256 KB did less).
   matmuls.stackPackKB = profile.threads ? 96 : 0;
   pm.addPass(createLowerMatmuls(matmuls));
   LowerWindowsOptions windows;
