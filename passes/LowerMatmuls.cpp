@@ -2580,6 +2580,218 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     return cost(4) < cost(2) ? 4 : 2;
   }
 
+  /// True when `padded`, the input that `op` (a Winograd convolution)
+  /// reads, is one image's planes whose borders (borderFillsBefore's fills)
+  /// are zeros, exactly its first and last rows and columns, and nothing
+  /// after op reads it or a view of it: then the input transform may read
+  /// those borders as zeros instead of writing them.
+  bool zeroBorderFills(linalg::LinalgOp op, Value padded,
+                       const kiln::WinogradConv &conv,
+                       ArrayRef<kiln::BorderFill> fills) const {
+    auto type = cast<MemRefType>(padded.getType());
+    int64_t h = conv.oh + 2, w = conv.ow + 2;
+    if (type.getShape() != ArrayRef<int64_t>{1, conv.channels, h, w} ||
+        conv.base != 0 || conv.planeStride != h * w || conv.rowStride != w)
+      return false;
+    std::vector<bool> filled(h * w, false);
+    for (const kiln::BorderFill &f : fills) {
+      auto value = dyn_cast<FloatAttr>(f.value);
+      if (!value || !value.getValue().isZero())
+        return false;
+      for (int64_t r = f.row; r < f.row + f.rows; ++r)
+        for (int64_t col = f.col; col < f.col + f.cols; ++col)
+          filled[r * w + col] = true;
+    }
+    for (int64_t r = 0; r < h; ++r)
+      for (int64_t col = 0; col < w; ++col)
+        if (filled[r * w + col] !=
+            (r == 0 || r == h - 1 || col == 0 || col == w - 1))
+          return false;
+    // Views of the interior (the layer before's output, read again by a
+    // residual Add) may be read after op; nothing else may (its borders are
+    // never written).
+    auto interior = [&](memref::SubViewOp view) {
+      auto offsets = view.getStaticOffsets(), sizes = view.getStaticSizes();
+      auto strides = view.getStaticStrides();
+      return view.getSourceType().getRank() == 4 &&
+             llvm::none_of(llvm::concat<const int64_t>(offsets, sizes),
+                           ShapedType::isDynamic) &&
+             llvm::all_of(strides, [](int64_t s) { return s == 1; }) &&
+             offsets[2] >= 1 && offsets[2] + sizes[2] <= h - 1 &&
+             offsets[3] >= 1 && offsets[3] + sizes[3] <= w - 1;
+    };
+    Block *block = op->getBlock();
+    SmallVector<Value> views{padded};
+    while (!views.empty()) {
+      Value x = views.pop_back_val();
+      for (Operation *user : x.getUsers()) {
+        auto sub = dyn_cast<memref::SubViewOp>(user);
+        if (x == padded && sub && interior(sub))
+          continue;
+        Operation *at = block->findAncestorOpInBlock(*user);
+        if (!at || op->isBeforeInBlock(at))
+          return false;
+        if (isa<memref::SubViewOp, memref::CollapseShapeOp,
+                memref::ExpandShapeOp, memref::CastOp,
+                memref::ReinterpretCastOp>(user))
+          views.push_back(user->getResult(0));
+      }
+    }
+    return true;
+  }
+
+  /// The tile rows of a block when `conv` runs by blocks of tile rows on
+  /// two or more threads (emitByTileBlocks), or 0 when it does not: about
+  /// winograd-block-tiles tiles of whole tile rows (more than a quarter
+  /// vector each, one tile row a vector in the transforms), whose V fits in
+  /// winograd-block-kb, in kMinTileBlocks blocks or more.
+  int64_t tileBlockRows(const kiln::WinogradConv &conv,
+                        const GemmPlan &p) const {
+    // Fewer blocks leave the threads unequal pieces (a 27x27 layer's 7
+    // tile rows in blocks of 4: its layer on two threads 0.10 ms against
+    // 0.094 by products).
+    constexpr int64_t kMinTileBlocks = 4;
+    int64_t tw = conv.tileCols();
+    if (winogradBlockTiles <= 0 || 4 * tw <= vectorWidth || p.m % p.mr)
+      return 0;
+    int64_t rows = std::max<int64_t>(1, winogradBlockTiles / tw);
+    int64_t vBytes = conv.elements() * conv.channels *
+                     llvm::alignTo(rows * tw, vectorWidth) * 4;
+    if (vBytes > winogradBlockKB * 1024 ||
+        llvm::divideCeil(conv.tileRows(), rows) < kMinTileBlocks)
+      return 0;
+    return rows;
+  }
+
+  /// `conv` (its products' plan `p`, transformed weights `u`, padded input
+  /// `flat`, output `c` through `ends`) by blocks of `blockRows` tile rows,
+  /// the blocks on the threads: each block's input transform into a V of
+  /// its own, then for each row block of output channels the products
+  /// into an M of its own and their output transform. V and M live on the
+  /// thread's stack, so no block's data leaves its core, where by products
+  /// a core reads half of V and M from the other. With `zeroBorders`, the
+  /// input transform reads the padded input's borders as zeros.
+  void emitByTileBlocks(OpBuilder &b, Location loc, func::FuncOp func,
+                        const kiln::WinogradConv &conv, const GemmPlan &p,
+                        bool tailDots, int64_t blockRows, Value u, Value flat,
+                        Value c, const kiln::FusedEnds &ends,
+                        bool zeroBorders) {
+    int64_t tw = conv.tileCols(), tileRows = conv.tileRows();
+    int64_t blocks = llvm::divideCeil(tileRows, blockRows);
+    int64_t lastRows = tileRows - (blocks - 1) * blockRows;
+    int64_t elements = conv.elements(), mr = p.mr;
+    int64_t colsPad = llvm::alignTo(blockRows * tw, vectorWidth);
+    auto f32 = b.getF32Type();
+    // Row block rb's products over `cols` tiles: M[e] = U[e][rb] V[e] for
+    // each e, from zeros, V read in place.
+    auto products = [&](OpBuilder &fb, Location l, Value uu, Value vs, Value ms,
+                        Value rb, int64_t cols) {
+      GemmPlan q = plan(mr, cols, p.k);
+      q.pack = false;
+      q.zeroInit = true;
+      q.packedA = true;
+      q.prefetchA = p.prefetchA;
+      q.dotTail = tailDots && q.shortTail();
+      auto index = [&](int64_t x) -> Value {
+        return fb.create<arith::ConstantIndexOp>(l, x);
+      };
+      auto loop = fb.create<scf::ForOp>(l, index(0), index(elements), index(1));
+      OpBuilder::InsertionGuard guard(fb);
+      fb.setInsertionPointToStart(loop.getBody());
+      Value e = loop.getInductionVar();
+      auto view = [&](Value x, SmallVector<OpFoldResult> offsets,
+                      ArrayRef<int64_t> sizes,
+                      ArrayRef<int64_t> shape) -> Value {
+        auto t = cast<MemRefType>(x.getType());
+        SmallVector<OpFoldResult> sz =
+            llvm::map_to_vector(sizes, [&](int64_t n) -> OpFoldResult {
+              return fb.getIndexAttr(n);
+            });
+        SmallVector<OpFoldResult> strides(t.getRank(), fb.getIndexAttr(1));
+        auto type =
+            cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+                shape, t, offsets, sz, strides));
+        return fb.create<memref::SubViewOp>(l, type, x, offsets, sz, strides);
+      };
+      OpFoldResult zero = fb.getIndexAttr(0);
+      // U[e][rb] as a packed A of one row block ([1][k][mr]; a subview
+      // keeping that unit dim would not collapse).
+      Value block = view(uu, {e, rb, zero, zero}, {1, 1, p.k, mr}, {p.k, mr});
+      Value a = fb.create<memref::ExpandShapeOp>(
+          l, SmallVector<int64_t>{1, p.k, mr}, block,
+          ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+      Value bs = view(vs, {e, zero, zero}, {1, p.k, cols}, {p.k, cols});
+      Value cs = view(ms, {e, zero, zero}, {1, mr, cols}, {mr, cols});
+      GemmBuilder(fb, l, q).build(a, bs, cs, bs, nullptr);
+    };
+    auto body = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
+                    Value begin, Value end) {
+      kiln::FusedEnds local = ends.remap(mems.drop_front(3));
+      auto index = [&](int64_t x) -> Value {
+        return fb.create<arith::ConstantIndexOp>(l, x);
+      };
+      // The block's V ([E][C][tiles]) and a row block's M ([E][mr][tiles]),
+      // at the function's entry.
+      Value vs, ms;
+      {
+        OpBuilder::InsertionGuard guard(fb);
+        Operation *parent = fb.getInsertionBlock()->getParentOp();
+        auto fn = dyn_cast<func::FuncOp>(parent);
+        if (!fn)
+          fn = parent->getParentOfType<func::FuncOp>();
+        fb.setInsertionPointToStart(&fn.getBody().front());
+        vs = fb.create<memref::AllocaOp>(
+            l, MemRefType::get({elements, conv.channels, colsPad}, f32),
+            fb.getI64IntegerAttr(64));
+        ms = fb.create<memref::AllocaOp>(
+            l, MemRefType::get({elements, mr, colsPad}, f32),
+            fb.getI64IntegerAttr(64));
+      }
+      auto loop = fb.create<scf::ForOp>(l, begin, end, index(1));
+      OpBuilder::InsertionGuard guard(fb);
+      fb.setInsertionPointToStart(loop.getBody());
+      Value blk = loop.getInductionVar();
+      Value th0 = fb.create<arith::MulIOp>(l, blk, index(blockRows));
+      Value th1 = fb.create<arith::MinSIOp>(
+          l, fb.create<arith::AddIOp>(l, th0, index(blockRows)),
+          index(tileRows));
+      kiln::emitWinogradInputRows(fb, l, conv, vectorWidth, mems[0], vs, th0,
+                                  th1, zeroBorders);
+      auto rbLoop =
+          fb.create<scf::ForOp>(l, index(0), index(p.m / mr), index(1));
+      fb.setInsertionPointToStart(rbLoop.getBody());
+      Value rb = rbLoop.getInductionVar();
+      if (lastRows == blockRows) {
+        products(fb, l, mems[1], vs, ms, rb, blockRows * tw);
+      } else {
+        Value last = fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, blk,
+                                              index(blocks - 1));
+        auto ifOp = fb.create<scf::IfOp>(l, last, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard inIf(fb);
+        fb.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        products(fb, l, mems[1], vs, ms, rb, lastRows * tw);
+        fb.setInsertionPointToStart(&ifOp.getElseRegion().front());
+        products(fb, l, mems[1], vs, ms, rb, blockRows * tw);
+      }
+      Value oc0 = fb.create<arith::MulIOp>(l, rb, index(mr));
+      kiln::emitWinogradOutputRows(fb, l, conv, vectorWidth, ms, mems[2], local,
+                                   th0, th1, oc0,
+                                   fb.create<arith::AddIOp>(l, oc0, index(mr)));
+    };
+    SmallVector<Value> buffers{flat, u, c};
+    llvm::append_range(buffers, ends.buffers());
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    Value count = b.create<arith::ConstantIndexOp>(loc, blocks);
+    func::FuncOp fn = kiln::createRowsFunction(
+        func, loc, TypeRange(ValueRange(buffers)), "winograd",
+        [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
+            ArrayRef<BlockArgument> idx) {
+          body(fb, l, SmallVector<Value>(mems.begin(), mems.end()), idx[2],
+               idx[3]);
+        });
+    kiln::emitParallelRows(b, loc, fn, buffers, zero, zero, count);
+  }
+
   /// Runs `op`, an im2col matmul, as Winograd F(m x m, 3x3) (Winograd.h)
   /// when it is a stride-1 3x3 convolution worth it; false when not (and
   /// nothing was changed but unused ops).
@@ -2658,9 +2870,56 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       return b.create<memref::ReinterpretCastOp>(loc, type, flat, 0, shape,
                                                  strides);
     };
-    Value v = slabs(ch), m = slabs(oc);
-    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
     auto func = op->getParentOfType<func::FuncOp>();
+    // The padded input's borders, which the caller filled before the
+    // layer that writes its interior: here, each piece's planes first
+    // (on the threads, where that fill had been serial on the caller,
+    // touching lines the other core had written).
+    // Only a buffer of one image: its planes are the transform's channels.
+    Value padded = im2col.copy->getOperand(0); // the copy's input
+    SmallVector<kiln::BorderFill> borders;
+    if (moveBorders && padded.getDefiningOp<memref::AllocOp>() &&
+        cast<MemRefType>(padded.getType()).getShape().front() == 1)
+      borders = kiln::borderFillsBefore(
+          op, padded, {im2col.copy, im2col.flat.getDefiningOp()});
+    // On two or more threads (the count known when it runs), by blocks of
+    // tile rows, which read the borders as zeros or, when there are no
+    // fills to replace, from memory.
+    SmallVector<Value> blockBuffers{im2col.flat, u, c};
+    llvm::append_range(blockBuffers, ends.buffers());
+    int64_t blockRows = parallel && blockBuffers.size() <= kiln::kRowsBuffers &&
+                                llvm::all_of(blockBuffers, kiln::isStaticMemRef)
+                            ? tileBlockRows(conv, p)
+                            : 0;
+    bool zeroBorders =
+        !borders.empty() && zeroBorderFills(op, padded, conv, borders);
+    if (!borders.empty() && !zeroBorders)
+      blockRows = 0;
+    Value v = slabs(ch), m = slabs(oc);
+    std::optional<OpBuilder::InsertionGuard> dispatchGuard;
+    if (blockRows) {
+      auto module = func->getParentOfType<ModuleOp>();
+      auto threads = module.lookupSymbol<func::FuncOp>("kiln_get_num_threads");
+      if (!threads) {
+        OpBuilder mb(module.getBodyRegion());
+        mb.setInsertionPointToStart(module.getBody());
+        threads =
+            mb.create<func::FuncOp>(loc, "kiln_get_num_threads",
+                                    mb.getFunctionType({}, {mb.getI32Type()}));
+        threads.setPrivate();
+      }
+      Value count = b.create<func::CallOp>(loc, threads).getResult(0);
+      Value multi =
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, count,
+                                  b.create<arith::ConstantIntOp>(loc, 1, 32));
+      auto dispatch = b.create<scf::IfOp>(loc, multi, /*withElseRegion=*/true);
+      dispatchGuard.emplace(b);
+      b.setInsertionPointToStart(&dispatch.getThenRegion().front());
+      emitByTileBlocks(b, loc, func, conv, p, tailDots, blockRows, u,
+                       im2col.flat, c, ends, zeroBorders);
+      b.setInsertionPointToStart(&dispatch.getElseRegion().front());
+    }
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
     // Each transform over its channels, on the threads when it writes at
     // least as many values as kiln-parallelize-loops asks of a loop (E per
     // tile and channel) and its buffers fit a rows function. Over tile
@@ -2692,17 +2951,6 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       kiln::emitParallelRows(b, loc, fn, buffers, zero, zero,
                              b.create<arith::ConstantIndexOp>(loc, count));
     };
-    // The padded input's borders, which the caller filled before the
-    // layer that writes its interior: here, each piece's planes first
-    // (on the threads, where that fill had been serial on the caller,
-    // touching lines the other core had written).
-    // Only a buffer of one image: its planes are the transform's channels.
-    Value padded = im2col.copy->getOperand(0); // the copy's input
-    SmallVector<kiln::BorderFill> borders;
-    if (moveBorders && padded.getDefiningOp<memref::AllocOp>() &&
-        cast<MemRefType>(padded.getType()).getShape().front() == 1)
-      borders = kiln::borderFillsBefore(
-          op, padded, {im2col.copy, im2col.flat.getDefiningOp()});
     SmallVector<Value> inputs{im2col.flat, v};
     if (!borders.empty())
       inputs.push_back(padded);
@@ -2740,6 +2988,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           kiln::emitWinogradOutput(fb, l, conv, vectorWidth, mems[0], mems[1],
                                    local, begin, end);
         });
+    dispatchGuard.reset();
     ends.eraseFused();
     Value oldB = op->getOperand(1);
     op->erase();

@@ -384,7 +384,17 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "threads that pack the f32 panels of B they multiply do so into "
            "a buffer of at most this many KB on their stack, a few panels "
            "at a time, instead of into the pack buffer (0: the pack "
-           "buffer)">
+           "buffer)">,
+    Option<"winogradBlockTiles", "winograd-block-tiles", "int64_t",
+           /*default=*/"0",
+           "on two or more threads (tested when the model runs), a Winograd "
+           "convolution of more than a quarter vector of tile columns runs "
+           "by blocks of whole tile rows of about this many tiles, each "
+           "block's transforms and products on one thread with V and M on "
+           "its stack (0: by products)">,
+    Option<"winogradBlockKB", "winograd-block-kb", "int64_t",
+           /*default=*/"160",
+           "with winograd-block-tiles: the most KB of a block's V">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

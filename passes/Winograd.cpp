@@ -218,23 +218,34 @@ public:
 
   /// The transformed tiles of tile row `th` (its first `rows` input rows
   /// inside the image, the others zero) of channel `ch`, into V.
-  void inputTiles(Value flat, Value v, Value ch, Value th, int64_t rows) {
+  void inputTiles(Value flat, Value v, Value ch, Value th, int64_t rows,
+                  int64_t firstRow = 0) {
     int64_t m = conv.m, n = conv.side(), tw = conv.tileCols();
     int64_t width = conv.ow + 2;
     Value plane = addi(muli(ch, conv.planeStride), conv.base);
-    Value tileAt = muli(th, tw);
+    Value tileAt = tileIndex(th);
     for (int64_t tw0 = 0; tw0 < tw; tw0 += vw) {
       // d[i][j]: input row m th + i, columns m (tw0 + lane) + j.
       SmallVector<Values> d(n);
       for (int64_t i = 0; i < n; ++i) {
-        if (i >= rows) {
+        if (i >= rows || i < firstRow) {
           d[i].assign(n, lanes.zeros());
           continue;
         }
         Value rowAt = addi(plane, muli(addi(muli(th, m), i), conv.rowStride));
-        auto span = [&](int64_t from) {
-          return lanes.load(flat, ValueRange{addi(rowAt, from)},
-                            std::clamp<int64_t>(width - from, 0, vw));
+        // With zeroBorders, the row's last column is not loaded and its
+        // first is replaced by a zero.
+        int64_t end = zeroBorders ? width - 1 : width;
+        auto span = [&](int64_t from) -> Value {
+          Value x = lanes.load(flat, ValueRange{addi(rowAt, from)},
+                               std::clamp<int64_t>(end - from, 0, vw));
+          if (!zeroBorders || from != 0)
+            return x;
+          SmallVector<int64_t> mask{vw};
+          for (int64_t l = 1; l < vw; ++l)
+            mask.push_back(l);
+          return b.create<vector::ShuffleOp>(loc, x, lanes.zeros(), mask)
+              .getResult();
         };
         // The m vectors from the tiles' first column hold columns j < m;
         // columns m and m + 1 are columns 0 and 1 of the next tile, so
@@ -375,13 +386,13 @@ public:
   void outputTiles(Value m, Value c, const kiln::FusedEnds &ends, Value oc,
                    Value init, Value th, int64_t rows) {
     int64_t side = conv.m, n = conv.side(), tw = conv.tileCols();
-    Value tileAt = muli(th, tw);
+    Value tileAt = tileIndex(th), row = mRow(oc);
     for (int64_t tw0 = 0; tw0 < tw; tw0 += vw) {
       int64_t valid = std::min<int64_t>(vw, tw - tw0);
       SmallVector<Values> t(n, Values(n));
       for (int64_t e = 0; e < n * n; ++e)
         t[e / n][e % n] =
-            lanes.load(m, ValueRange{index(e), oc, addi(tileAt, tw0)}, valid);
+            lanes.load(m, ValueRange{index(e), row, addi(tileAt, tw0)}, valid);
       // A^T t: per column; then (A^T t) A: per row.
       SmallVector<Values> s =
           byColumns(t, [&](ArrayRef<Value> x) { return outputTransform(x); });
@@ -427,11 +438,53 @@ public:
     }
   }
 
+  /// body(th, first, rows) over the tile rows [thBegin, thEnd), one a
+  /// vector: those of [lo, hi), whose `inside` rows all lie in the image, in
+  /// a loop; then each other one in the range, its rows [first, rows) inside
+  /// (`rowsOf(th)`).
+  void tileRowRange(Value thBegin, Value thEnd, int64_t lo, int64_t hi,
+                    int64_t inside,
+                    function_ref<std::pair<int64_t, int64_t>(int64_t)> rowsOf,
+                    function_ref<void(Value, int64_t, int64_t)> body) {
+    Value from = b.create<arith::MaxSIOp>(loc, thBegin, index(lo));
+    Value to = b.create<arith::MinSIOp>(loc, thEnd, index(hi));
+    forLoop(from, to, [&](Value th) { body(th, 0, inside); });
+    for (int64_t th = 0; th < conv.tileRows(); ++th) {
+      if (th >= lo && th < hi)
+        continue;
+      Value in = b.create<arith::AndIOp>(
+          loc,
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sle, thBegin,
+                                  index(th)),
+          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::slt, index(th),
+                                  thEnd));
+      auto ifOp = b.create<scf::IfOp>(loc, in, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      auto [first, rows] = rowsOf(th);
+      body(index(th), first, rows);
+    }
+  }
+
+  /// Where a block of tile rows keeps its own V or M: tile row th at
+  /// th - tileRow0, output channel oc at oc - oc0 (null: th and oc).
+  Value tileIndex(Value th) {
+    Value row = tileRow0 ? b.create<arith::SubIOp>(loc, th, tileRow0) : th;
+    return muli(row, conv.tileCols());
+  }
+  Value mRow(Value oc) {
+    return oc0 ? b.create<arith::SubIOp>(loc, oc, oc0) : oc;
+  }
+
   OpBuilder &b;
   Location loc;
   const kiln::WinogradConv &conv;
   int64_t vw;
   kiln::VectorLanes lanes;
+  Value tileRow0, oc0;
+  // The padded input's borders (its first and last rows and columns) read
+  // as zeros, not from memory.
+  bool zeroBorders = false;
 };
 
 } // namespace
@@ -502,4 +555,56 @@ void kiln::emitWinogradOutput(OpBuilder &b, Location loc,
             e.outputTiles(m, c, ends, oc, init, th0, rows.front());
         });
   });
+}
+
+void kiln::emitWinogradInputRows(OpBuilder &b, Location loc,
+                                 const WinogradConv &conv, int64_t vw,
+                                 Value flat, Value v, Value thBegin,
+                                 Value thEnd, bool zeroBorders) {
+  Emitter e(b, loc, conv, vw);
+  assert(e.rowsPerVector() == 1 && "one tile row a vector");
+  e.tileRow0 = thBegin;
+  e.zeroBorders = zeroBorders;
+  // Tile row th reads padded rows m th + i, i < n; those of the image are
+  // [0, oh + 2), or [1, oh + 1) when the borders are zeros.
+  int64_t n = conv.side(), m = conv.m, first = zeroBorders ? 1 : 0;
+  int64_t last = zeroBorders ? conv.oh : conv.oh + 1; // the last image row
+  int64_t lo = zeroBorders ? 1 : 0;
+  int64_t hi = std::max(lo, last - n + 1 >= 0 ? (last - n + 1) / m + 1 : 0);
+  e.tileRowRange(
+      thBegin, thEnd, lo, hi, n,
+      [&](int64_t th) {
+        return std::make_pair(std::max<int64_t>(0, first - m * th),
+                              std::min(n, last + 1 - m * th));
+      },
+      [&](Value th, int64_t firstRow, int64_t rows) {
+        e.forLoop(e.index(0), e.index(conv.channels), [&](Value ch) {
+          e.inputTiles(flat, v, ch, th, rows, firstRow);
+        });
+      });
+}
+
+void kiln::emitWinogradOutputRows(OpBuilder &b, Location loc,
+                                  const WinogradConv &conv, int64_t vw, Value m,
+                                  Value c, const FusedEnds &ends, Value thBegin,
+                                  Value thEnd, Value ocBegin, Value ocEnd) {
+  Emitter e(b, loc, conv, vw);
+  assert(e.rowsPerVector() == 1 && "one tile row a vector");
+  e.tileRow0 = thBegin;
+  e.oc0 = ocBegin;
+  e.tileRowRange(
+      thBegin, thEnd, 0, conv.oh / conv.m, conv.m,
+      [&](int64_t th) {
+        return std::make_pair<int64_t, int64_t>(0, conv.oh - conv.m * th);
+      },
+      [&](Value th, int64_t, int64_t rows) {
+        e.forLoop(ocBegin, ocEnd, [&](Value oc) {
+          Value init;
+          if (ends.hasInit())
+            init = b.create<vector::BroadcastOp>(
+                loc, VectorType::get({vw}, b.getF32Type()),
+                ends.initialValue(b, loc, oc));
+          e.outputTiles(m, c, ends, oc, init, th, rows);
+        });
+      });
 }

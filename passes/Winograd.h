@@ -75,6 +75,25 @@ void emitWinogradOutput(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::Value c, const FusedEnds &ends,
                         mlir::Value ocBegin, mlir::Value ocEnd);
 
+/// emitWinogradInput for all channels of the tile rows [thBegin, thEnd) (a
+/// block of them; images of more than a quarter vector of tile columns),
+/// into the block's own V: tile row th's tiles at (th - thBegin) * tiles a
+/// row. With `zeroBorders`, the padded input's first and last rows and
+/// columns are read as zeros (its borders need not be written).
+void emitWinogradInputRows(mlir::OpBuilder &b, mlir::Location loc,
+                           const WinogradConv &conv, int64_t vw,
+                           mlir::Value flat, mlir::Value v, mlir::Value thBegin,
+                           mlir::Value thEnd, bool zeroBorders);
+
+/// emitWinogradOutput for the output channels [ocBegin, ocEnd) of the tile
+/// rows [thBegin, thEnd), from the block's own M: channel oc's row oc -
+/// ocBegin, tile row th's tiles at (th - thBegin) * tiles a row.
+void emitWinogradOutputRows(mlir::OpBuilder &b, mlir::Location loc,
+                            const WinogradConv &conv, int64_t vw, mlir::Value m,
+                            mlir::Value c, const FusedEnds &ends,
+                            mlir::Value thBegin, mlir::Value thEnd,
+                            mlir::Value ocBegin, mlir::Value ocEnd);
+
 } // namespace kiln
 
 #endif // KILN_PASSES_WINOGRAD_H

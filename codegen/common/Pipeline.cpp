@@ -105,6 +105,9 @@ void buildBufferizationPipeline(OpPassManager &pm,
   // far: ResNet-50 0.965-0.975, SqueezeNet 0.973-1.000, MobileNetV2 level;
   // 32, 160 and 256 KB did less).
   matmuls.stackPackKB = profile.threads ? 96 : 0;
+  // Winograd convolutions of many tiles and few channels (SqueezeNet's
+  // 55x55 ones) by blocks of 28 tiles on two or more threads.
+  matmuls.winogradBlockTiles = profile.threads ? 28 : 0;
   pm.addPass(createLowerMatmuls(matmuls));
   LowerWindowsOptions windows;
   windows.vectorWidth = profile.vectorWidth;

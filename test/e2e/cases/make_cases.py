@@ -470,6 +470,15 @@ winograd_case("conv3x3_winograd_7x7", (1, 32, 7, 7), 32, 32, True)
 winograd_case("conv3x3_winograd_tall", (1, 16, 37, 15), 24, 24, True)
 winograd_case("conv3x3_winograd_narrow", (1, 16, 30, 7), 24, 24, True)
 
+# On two or more threads, by blocks of tile rows (kiln-lower-matmuls'
+# winograd-block-tiles: 28 tiles, V on the stack, its borders read as
+# zeros): F(4x4, 3x3) on 49x43, 13 x 11 tiles in blocks of 2 tile rows, the
+# last block 1 tile row with 1 output row (and 2 input rows inside); 16
+# channels in, 16 out (two row blocks of products). On one thread the same
+# library runs by products. conv3x3_winograd_wide's 10 x 10 tiles go by
+# blocks of 2 tile rows too.
+winograd_case("conv3x3_winograd_blocks", (1, 16, 49, 43), 16, 16, True)
+
 
 # One weight tensor shared by two convolutions that take different
 # Winograd tiles: a 40x37 image's (F(4x4)) and a 7x7 one's (F(2x2)); each
