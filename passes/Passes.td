@@ -263,7 +263,17 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     + 1), and the output tiles transformed back with the bias and the
     fused epilogue (by output channels): 16 products per 2x2 tile and
     channel pair instead of 36, or 36 per 4x4 tile instead of 144. V's and
-    M's E slabs lie an odd number of cache lines apart.
+    M's E slabs lie an odd number of cache lines apart. With
+    `winograd-block-tiles`, a convolution of more than a quarter vector of
+    tile columns whose blocks of that many tiles (whole tile rows) have a V
+    of at most `winograd-block-kb` and number 4 or more runs, when
+    kiln_get_num_threads() says two or more threads (else as above), as one
+    `PARENT_winogradN` over those blocks: each block's input transform into
+    a V on the thread's stack ([E][C][tiles, padded to a vector]), then per
+    row block of output channels its E products into an M on the stack and
+    their output transform. Where the padded input's borders are zero
+    fills of exactly its first and last rows and columns and nothing after
+    the convolution reads them, the blocks read them as zeros.
 
     With `fuse-depthwise` (KB), a matmul of one image with weights of at
     most 32 KB whose fused epilogue writes the interior of a padded buffer
