@@ -292,7 +292,9 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     With `stack-pack-kb`, threads that pack the f32 panels they multiply
     (`PARENT_gemmN` over B's columns) pack and multiply them a few at a time
     through a `memref.alloca` of at most that many KB at the function's
-    entry; the pack buffer keeps only the dot-product tail.
+    entry; the pack buffer keeps only the dot-product tail, and holds just
+    one panel (a last partial panel's) and that tail, and all of B's panels
+    go in one call whatever its size.
 
     8-bit contractions, the linalg.generic `C[m, n] += sext(A[m, k]) *
     zext(B[k, n])` (i8, i8 into i32) that QLinearConv lowers to, with a
@@ -326,7 +328,7 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "a B packed at run time by the threads that multiply its "
            "panels, of at most this many chunks' bytes: one call for all "
            "its panels, each packed and multiplied a chunk at a time, not "
-           "a call per chunk (0: never)">,
+           "a call per chunk (0: never); with stack-pack-kb, at any size">,
     Option<"wholeInPlace", "whole-in-place", "bool", /*default=*/"true",
            "a B read in place whose panels the threads share (a 1x1 "
            "convolution's input) and wider than a chunk: one call for all "

@@ -648,16 +648,17 @@ func.func @constant_b(%a: memref<16x2xf32>, %c: memref<16x3xf32>) {
 // CHUNKS:   func.call @wide_pack0_dispatch
 // CHUNKS:   func.call @wide_gemm0_dispatch
 // With the dot-product tail (300 = 9 x 32 + 12 columns) and panels packed
-// on the stack, the tail's columns still go to the pack buffer, past its
-// panels, packed by whoever packs the last panel.
+// on the stack, the tail's columns still go to the pack buffer, packed by
+// whoever packs the last panel; the buffer holds one panel (a last partial
+// one's place) and the tail, not the 9 panels (11 x 64 x 32 before).
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 stack-pack-kb=16" --canonicalize --cse | FileCheck %s --check-prefix=STACKTAIL
 // STACKTAIL-LABEL: func.func private @wide_gemm0(
-// STACKTAIL-SAME: %[[BP:[^:]*]]: memref<11x64x32xf32>
+// STACKTAIL-SAME: %[[BP:[^:]*]]: memref<2x64x32xf32>
 // STACKTAIL: %[[S:.*]] = memref.alloca() {alignment = 64 : i64} : memref<2x64x32xf32>
 // STACKTAIL: scf.for
 // STACKTAIL:   vector.store %{{.*}}, %[[S]]
 // STACKTAIL:   scf.if
-// STACKTAIL:     %[[FLAT:.*]] = memref.collapse_shape %[[BP]] {{\[\[}}0, 1, 2]] : memref<11x64x32xf32> into memref<22528xf32>
+// STACKTAIL:     %[[FLAT:.*]] = memref.collapse_shape %[[BP]] {{\[\[}}0, 1, 2]] : memref<2x64x32xf32> into memref<4096xf32>
 // STACKTAIL:     memref.store %{{.*}}, %[[FLAT]]
 // STACKTAIL:   vector.load %[[S]]
 // STACKTAIL:   vector.reduction <add>
@@ -704,10 +705,11 @@ func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300
 // WHOLE-NEXT: return
 // With stack-pack-kb=16 (two panels of 64 x 32 floats) each thread packs
 // its panels two at a time into a buffer on its stack and multiplies them
-// from there: the pack buffer is never written.
+// from there: the pack buffer is never written, and holds one panel (the
+// place of a last partial one), not 12.
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel-min-flops=0 pack-min-rows=16 dot-tail=false chunk-bytes=81920 stack-pack-kb=16" --canonicalize --cse | FileCheck %s --check-prefix=STACK
 // STACK-LABEL: func.func private @equal_chunks_gemm0(
-// STACK-SAME: %[[BP:[^:]*]]: memref<12x64x32xf32>
+// STACK-SAME: %[[BP:[^:]*]]: memref<1x64x32xf32>
 // STACK-SAME: %[[X:[^:]*]]: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index
 // STACK-NOT: %[[BP]][
 // STACK: %[[S:.*]] = memref.alloca() {alignment = 64 : i64} : memref<2x64x32xf32>
@@ -724,6 +726,7 @@ func.func @wide(%a: memref<16x64xf32>, %b: memref<64x300xf32>, %c: memref<16x300
 // STACK:       vector.fma
 // STACK-NOT: %[[BP]][
 // STACK-LABEL: func.func @equal_chunks(
+// STACK: memref.alloc() {{.*}} : memref<1x64x32xf32>
 func.func @equal_chunks(%a: memref<16x64xf32>, %b: memref<64x384xf32>, %c: memref<16x384xf32>) {
   linalg.matmul ins(%a, %b : memref<16x64xf32>, memref<64x384xf32>) outs(%c : memref<16x384xf32>)
   return
