@@ -2811,8 +2811,16 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     };
     SmallVector<Value> buffers{flat, u, c};
     llvm::append_range(buffers, ends.buffers());
-    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
-    Value count = b.create<arith::ConstantIndexOp>(loc, blocks);
+    winogradOnThreads(b, loc, func, buffers, blocks, body);
+  }
+
+  /// A Winograd step's loop over [0, count), body(builder, location,
+  /// buffers, begin, end), as `PARENT_winogradN` through kiln_parallel_rows.
+  using WinogradBody =
+      function_ref<void(OpBuilder &, Location, ArrayRef<Value>, Value, Value)>;
+  void winogradOnThreads(OpBuilder &b, Location loc, func::FuncOp func,
+                         ArrayRef<Value> buffers, int64_t count,
+                         WinogradBody body) {
     func::FuncOp fn = kiln::createRowsFunction(
         func, loc, TypeRange(ValueRange(buffers)), "winograd",
         [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
@@ -2820,7 +2828,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           body(fb, l, SmallVector<Value>(mems.begin(), mems.end()), idx[2],
                idx[3]);
         });
-    kiln::emitParallelRows(b, loc, fn, buffers, zero, zero, count);
+    Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+    kiln::emitParallelRows(b, loc, fn, buffers, zero, zero,
+                           b.create<arith::ConstantIndexOp>(loc, count));
   }
 
   /// Runs `op`, an im2col matmul, as Winograd F(m x m, 3x3) (Winograd.h)
@@ -2962,9 +2972,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // in halves, and a tile row's tiles in V are under a cache line.
     constexpr int64_t kParallelMinValues = 32768;
     auto run = [&](SmallVector<Value> buffers, int64_t count,
-                   function_ref<void(OpBuilder &, Location, ArrayRef<Value>,
-                                     Value, Value)>
-                       body) {
+                   WinogradBody body) {
       bool threads = parallel && count > 1 &&
                      elements * count * tiles >= kParallelMinValues &&
                      buffers.size() <= kiln::kRowsBuffers &&
@@ -2972,15 +2980,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       if (!threads)
         return body(b, loc, buffers, zero,
                     b.create<arith::ConstantIndexOp>(loc, count));
-      func::FuncOp fn = kiln::createRowsFunction(
-          func, loc, TypeRange(ValueRange(buffers)), "winograd",
-          [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
-              ArrayRef<BlockArgument> idx) {
-            body(fb, l, SmallVector<Value>(mems.begin(), mems.end()), idx[2],
-                 idx[3]);
-          });
-      kiln::emitParallelRows(b, loc, fn, buffers, zero, zero,
-                             b.create<arith::ConstantIndexOp>(loc, count));
+      winogradOnThreads(b, loc, func, buffers, count, body);
     };
     SmallVector<Value> inputs{im2col.flat, v};
     if (!borders.empty())

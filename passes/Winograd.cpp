@@ -466,6 +466,16 @@ public:
     }
   }
 
+  /// Output channel oc's initializer (`ends`'), in every lane; null when
+  /// C's own value is the start.
+  Value initialValue(const kiln::FusedEnds &ends, Value oc) {
+    if (!ends.hasInit())
+      return nullptr;
+    return b.create<vector::BroadcastOp>(loc,
+                                         VectorType::get({vw}, b.getF32Type()),
+                                         ends.initialValue(b, loc, oc));
+  }
+
   /// Where a block of tile rows keeps its own V or M: tile row th at
   /// th - tileRow0, output channel oc at oc - oc0 (null: th and oc).
   Value tileIndex(Value th) {
@@ -541,11 +551,7 @@ void kiln::emitWinogradOutput(OpBuilder &b, Location loc,
                               Value ocEnd) {
   Emitter e(b, loc, conv, vw);
   e.forLoop(ocBegin, ocEnd, [&](Value oc) {
-    Value init;
-    if (ends.hasInit())
-      init = b.create<vector::BroadcastOp>(
-          loc, VectorType::get({vw}, b.getF32Type()),
-          ends.initialValue(b, loc, oc));
+    Value init = e.initialValue(ends, oc);
     e.tileRowGroups(
         conv.m, [&](int64_t th) { return conv.oh - conv.m * th; },
         [&](Value th0, ArrayRef<int64_t> rows) {
@@ -599,12 +605,7 @@ void kiln::emitWinogradOutputRows(OpBuilder &b, Location loc,
       },
       [&](Value th, int64_t, int64_t rows) {
         e.forLoop(ocBegin, ocEnd, [&](Value oc) {
-          Value init;
-          if (ends.hasInit())
-            init = b.create<vector::BroadcastOp>(
-                loc, VectorType::get({vw}, b.getF32Type()),
-                ends.initialValue(b, loc, oc));
-          e.outputTiles(m, c, ends, oc, init, th, rows);
+          e.outputTiles(m, c, ends, oc, e.initialValue(ends, oc), th, rows);
         });
       });
 }
