@@ -164,6 +164,23 @@ struct GemmPlan {
   }
 };
 
+/// A buffer of `type` on the stack, allocated at the entry of the function
+/// `b` builds in (not in a loop); null outside a function.
+Value entryAlloca(OpBuilder &b, Location loc, MemRefType type,
+                  int64_t alignment = 0) {
+  Operation *op = b.getInsertionBlock()->getParentOp();
+  auto fn = dyn_cast<FunctionOpInterface>(op);
+  if (!fn)
+    fn = op->getParentOfType<FunctionOpInterface>();
+  if (!fn)
+    return nullptr;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&fn.getFunctionBody().front());
+  return alignment ? b.create<memref::AllocaOp>(loc, type,
+                                                b.getI64IntegerAttr(alignment))
+                   : b.create<memref::AllocaOp>(loc, type);
+}
+
 class GemmBuilder {
 public:
   GemmBuilder(OpBuilder &b, Location loc, const GemmPlan &plan,
@@ -186,6 +203,14 @@ public:
   /// ResNet-50 on two threads 1.054 and 1.028 of this (paired rounds, Zen
   /// 5).
   static constexpr int64_t kMinPanelsToSplit = 8;
+
+  /// Whether threads given a rows function pack the panels they multiply
+  /// (Split::PackedPanels) in every chunk of `p`: B packed at run time, in
+  /// one call for all its panels (GemmPlan::piece) or chunks of enough.
+  static bool ownPanels(const GemmPlan &p) {
+    return p.pack && !p.prepacked &&
+           (p.piece || std::min(p.chunk, p.fullPanels()) >= kMinPanelsToSplit);
+  }
 
   /// Makes the function for `cols` columns. Null when the GEMM stays on
   /// one thread; else setDispatchBuffers says what the calls pass.
@@ -238,9 +263,7 @@ public:
     // core holds: on a VM whose two cores share no cache, packing a shared
     // chunk took 8 times as long as on one core.)
     // A plan with pieces has enough panels in all (the pass checked).
-    bool ownPanels =
-        rowsFunction && p.pack && !p.prepacked &&
-        (p.piece || std::min(p.chunk, fullPanels) >= kMinPanelsToSplit);
+    bool ownPanels = rowsFunction && GemmBuilder::ownPanels(p);
     if (fullPanels > 0 && ownPanels && p.piece) {
       // All the panels in one call (GemmPlan::piece).
       kiln::emitParallelRows(b, loc, rowsFunction(p.nr(), Split::PackedPanels),
@@ -590,20 +613,8 @@ private:
     rowTable = nullptr;
   }
 
-  /// A buffer of `type` on the stack, allocated at the entry of the
-  /// function being built (not in a loop); null outside a function.
   Value entryAlloca(MemRefType type, int64_t alignment = 0) {
-    Operation *op = b.getInsertionBlock()->getParentOp();
-    auto fn = dyn_cast<FunctionOpInterface>(op);
-    if (!fn)
-      fn = op->getParentOfType<FunctionOpInterface>();
-    if (!fn)
-      return nullptr;
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&fn.getFunctionBody().front());
-    return alignment ? b.create<memref::AllocaOp>(
-                           loc, type, b.getI64IntegerAttr(alignment))
-                     : b.create<memref::AllocaOp>(loc, type);
+    return ::entryAlloca(b, loc, type, alignment);
   }
   Value rowOffset(Value kk) {
     if (!rowTable)
@@ -2059,9 +2070,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (stackPackKB > 0)
       p.stackPanels =
           std::max<int64_t>(1, stackPackKB * 1024 / (p.k * p.nr() * 4));
-    // GemmBuilder's ownPanels, for every chunk (a rows function given).
-    if (ownOnStack && (p.piece || std::min(p.chunk, p.fullPanels()) >=
-                                      GemmBuilder::kMinPanelsToSplit))
+    if (ownOnStack && GemmBuilder::ownPanels(p))
       p.packHeld = 1;
     if (p.pack && !pack) {
       SmallVector<int64_t> shape{p.heldPanels() + p.tailPanels(), k, p.nr()};
@@ -2694,8 +2703,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     return rows;
   }
 
-  /// `conv` (its products' plan `p`, transformed weights `u`, padded input
-  /// `flat`, output `c` through `ends`) by blocks of `blockRows` tile rows,
+  /// `conv` (its products' plan `p`; `buffers` its padded input as one
+  /// line, its transformed weights U, its output C and `ends`' buffers) by
+  /// blocks of `blockRows` tile rows,
   /// the blocks on the threads: each block's input transform into a V of
   /// its own, then for each row block of output channels the products
   /// into an M of its own and their output transform. V and M live on the
@@ -2704,8 +2714,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// input transform reads the padded input's borders as zeros.
   void emitByTileBlocks(OpBuilder &b, Location loc, func::FuncOp func,
                         const kiln::WinogradConv &conv, const GemmPlan &p,
-                        bool tailDots, int64_t blockRows, Value u, Value flat,
-                        Value c, const kiln::FusedEnds &ends,
+                        bool tailDots, int64_t blockRows,
+                        ArrayRef<Value> buffers, const kiln::FusedEnds &ends,
                         bool zeroBorders) {
     int64_t tw = conv.tileCols(), tileRows = conv.tileRows();
     int64_t blocks = llvm::divideCeil(tileRows, blockRows);
@@ -2762,22 +2772,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         return fb.create<arith::ConstantIndexOp>(l, x);
       };
       // The block's V ([E][C][tiles]) and a row block's M ([E][mr][tiles]),
-      // at the function's entry.
-      Value vs, ms;
-      {
-        OpBuilder::InsertionGuard guard(fb);
-        Operation *parent = fb.getInsertionBlock()->getParentOp();
-        auto fn = dyn_cast<func::FuncOp>(parent);
-        if (!fn)
-          fn = parent->getParentOfType<func::FuncOp>();
-        fb.setInsertionPointToStart(&fn.getBody().front());
-        vs = fb.create<memref::AllocaOp>(
-            l, MemRefType::get({elements, conv.channels, colsPad}, f32),
-            fb.getI64IntegerAttr(64));
-        ms = fb.create<memref::AllocaOp>(
-            l, MemRefType::get({elements, mr, colsPad}, f32),
-            fb.getI64IntegerAttr(64));
-      }
+      // at the function's entry (each in front of what is there: M first).
+      Value ms =
+          entryAlloca(fb, l, MemRefType::get({elements, mr, colsPad}, f32), 64);
+      Value vs = entryAlloca(
+          fb, l, MemRefType::get({elements, conv.channels, colsPad}, f32), 64);
       auto loop = fb.create<scf::ForOp>(l, begin, end, index(1));
       OpBuilder::InsertionGuard guard(fb);
       fb.setInsertionPointToStart(loop.getBody());
@@ -2809,8 +2808,6 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                                    th0, th1, oc0,
                                    fb.create<arith::AddIOp>(l, oc0, index(mr)));
     };
-    SmallVector<Value> buffers{flat, u, c};
-    llvm::append_range(buffers, ends.buffers());
     winogradOnThreads(b, loc, func, buffers, blocks, body);
   }
 
@@ -2939,25 +2936,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     Value v = slabs(ch), m = slabs(oc);
     std::optional<OpBuilder::InsertionGuard> dispatchGuard;
     if (blockRows) {
-      auto module = func->getParentOfType<ModuleOp>();
-      auto threads = module.lookupSymbol<func::FuncOp>("kiln_get_num_threads");
-      if (!threads) {
-        OpBuilder mb(module.getBodyRegion());
-        mb.setInsertionPointToStart(module.getBody());
-        threads =
-            mb.create<func::FuncOp>(loc, "kiln_get_num_threads",
-                                    mb.getFunctionType({}, {mb.getI32Type()}));
-        threads.setPrivate();
-      }
-      Value count = b.create<func::CallOp>(loc, threads).getResult(0);
+      Value count = kiln::emitNumThreads(b, loc, func);
       Value multi =
           b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, count,
                                   b.create<arith::ConstantIntOp>(loc, 1, 32));
       auto dispatch = b.create<scf::IfOp>(loc, multi, /*withElseRegion=*/true);
       dispatchGuard.emplace(b);
       b.setInsertionPointToStart(&dispatch.getThenRegion().front());
-      emitByTileBlocks(b, loc, func, conv, p, tailDots, blockRows, u,
-                       im2col.flat, c, ends, zeroBorders);
+      emitByTileBlocks(b, loc, func, conv, p, tailDots, blockRows, blockBuffers,
+                       ends, zeroBorders);
       b.setInsertionPointToStart(&dispatch.getElseRegion().front());
     }
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);

@@ -109,4 +109,17 @@ void emitParallelRows(OpBuilder &b, Location loc, func::FuncOp fn,
   b.create<func::CallOp>(loc, decl, args);
 }
 
+Value emitNumThreads(OpBuilder &b, Location loc, func::FuncOp parent) {
+  auto module = parent->getParentOfType<ModuleOp>();
+  auto decl = module.lookupSymbol<func::FuncOp>("kiln_get_num_threads");
+  if (!decl) {
+    OpBuilder mb(module.getBodyRegion());
+    mb.setInsertionPointToStart(module.getBody());
+    decl = mb.create<func::FuncOp>(loc, "kiln_get_num_threads",
+                                   mb.getFunctionType({}, {mb.getI32Type()}));
+    decl.setPrivate();
+  }
+  return b.create<func::CallOp>(loc, decl).getResult(0);
+}
+
 } // namespace kiln

@@ -61,6 +61,11 @@ void emitParallelRows(mlir::OpBuilder &b, mlir::Location loc,
                       mlir::func::FuncOp fn, mlir::ValueRange memrefs,
                       mlir::Value x, mlir::Value y, mlir::Value n);
 
+/// The runtime's kiln_get_num_threads() (an i32), called where `b` builds
+/// inside `parent`'s module, which gets its declaration.
+mlir::Value emitNumThreads(mlir::OpBuilder &b, mlir::Location loc,
+                           mlir::func::FuncOp parent);
+
 } // namespace kiln
 
 #endif // KILN_PASSES_PARALLELROWS_H
