@@ -890,6 +890,13 @@ FusedEnds FusedEnds::inPlanes(Value flat, int64_t planeSize,
   return ends;
 }
 
+FusedEnds FusedEnds::withResult(Value view) const {
+  assert(!gapped && result && "withResult: a result without gaps");
+  FusedEnds ends = *this;
+  ends.result = view;
+  return ends;
+}
+
 FusedEnds FusedEnds::remap(ValueRange newBuffers) const {
   FusedEnds ends = *this;
   unsigned i = 0;

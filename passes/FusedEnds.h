@@ -126,6 +126,10 @@ public:
   /// `offset`: a band of a padded buffer's rows (kiln-lower-matmuls' fused
   /// depthwise convolution).
   FusedEnds inPlanes(mlir::Value flat, int64_t planeSize, int64_t offset) const;
+  /// These ends with their result (not gapped) moved to `view`, a 2-d
+  /// buffer of the kernel's rows and columns (a band of an unpadded
+  /// buffer's rows: kiln-lower-matmuls' fused max pool).
+  FusedEnds withResult(mlir::Value view) const;
 
   /// Whether a vector of `width` lanes of the result may lie in more than
   /// one of its lines: then storeResults for a column's rows makes the

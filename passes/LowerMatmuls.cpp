@@ -24,7 +24,7 @@
 // rows of k) and then its row blocks are functions that the runtime's
 // kiln_parallel_rows runs on its threads (ParallelRows.h). A 1x1
 // convolution whose padded output only a depthwise convolution reads can
-// run with it, a band of output rows at a time (fuseDepthwiseAfter).
+// run with it, a band of output rows at a time (fuseWindowAfter).
 //
 //===----------------------------------------------------------------------===//
 
@@ -2105,13 +2105,16 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, bm}, m,
                                       /*gappedResult=*/true);
       ends.setBlendStores(blendStores);
-      if (fuseDepthwise > 0 && fuseDepthwiseAfter(op, p, a, bm, ends)) {
+      if (fuseDepthwise > 0 && fuseWindowAfter(op, p, a, bm, ends)) {
         ends.eraseFused();
-        Value cRoot = kiln::rootOf(c);
+        Value cRoot = kiln::rootOf(c), oldB = op->getOperand(1);
         op->erase();
-        if (auto alloc = cRoot.getDefiningOp<memref::AllocOp>())
-          if (alloc->use_empty())
-            alloc->erase();
+        for (Value v : {cRoot, pack})
+          if (auto alloc = v ? v.getDefiningOp<memref::AllocOp>() : nullptr)
+            if (alloc->use_empty())
+              alloc->erase();
+        if (im2col)
+          eraseIm2col(oldB, *im2col);
         return;
       }
       GemmBuilder::RowsFunction rows;
@@ -2157,28 +2160,34 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       eraseIm2col(oldB, *im2col);
   }
 
-  /// A 1x1 convolution `op` (planned as `p`, A and B being `a` and `bm`)
-  /// whose fused `ends` write the interior of a padded buffer that only a
-  /// depthwise convolution then reads (MobileNetV2's expansions): both run
-  /// in one kernel, at the depthwise convolution, a band of its output rows
-  /// at a time. Each band's GEMM writes the padded input rows the band reads
-  /// into a buffer on the stack, and the band's depthwise rows read them
-  /// there while they are in the core's cache, instead of the whole padded
-  /// buffer going out to memory and back (4.8 MB at 112x112); a band's
-  /// first input rows are its previous band's last, carried over in the
-  /// buffer where the band before ran in the same call (else recomputed).
-  /// The threads share the bands, so that each core keeps its own. Erases
-  /// the depthwise convolution, its fused ends and the padded buffer's
-  /// border fills; false, with nothing changed, when the pair is not such.
-  static constexpr int64_t kFuseDepthwiseMaxWeightBytes = 32768;
-  bool fuseDepthwiseAfter(linalg::LinalgOp op, const GemmPlan &p, Value a,
-                          Value bm, kiln::FusedEnds &ends) {
+  /// A convolution `op` (planned as `p`, A and B being `a` and `bm`) whose
+  /// fused `ends` write a buffer that only a window then reads: the
+  /// interior of a padded buffer (one pixel of border) before a depthwise
+  /// convolution (MobileNetV2's 1x1 expansions), or an unpadded buffer
+  /// before a max pool (SqueezeNet's first convolution, B its input's
+  /// im2col). Both run in one kernel, at the window, a band of its output
+  /// rows at a time. Each band's GEMM writes the (padded) input rows the
+  /// band reads into a buffer on the stack, and the band's window rows read
+  /// them there while they are in the core's cache, instead of the whole
+  /// buffer going out to memory and back (4.8 MB at 112x112, SqueezeNet's
+  /// 3.2 MB at 111x111); a band's first input rows are its previous band's
+  /// last, carried over in the buffer where the band before ran in the same
+  /// call (else recomputed). The threads share the bands, so that each core
+  /// keeps its own. Erases the window, its fused ends and the padded
+  /// buffer's border fills; false, with nothing changed, when the pair is
+  /// not such.
+  static constexpr int64_t kFuseWindowMaxWeightBytes = 32768;
+  /// A band's im2col panels are packed this many bytes at a time, which
+  /// stay in L1 while every row block multiplies them (SqueezeNet, Zen 5,
+  /// interleaved rounds: two threads 0.988 of 96 KB, one 0.998).
+  static constexpr int64_t kBandPackBytes = 16384;
+  bool fuseWindowAfter(linalg::LinalgOp op, const GemmPlan &p, Value a,
+                       Value bm, kiln::FusedEnds &ends) {
     // Each band reads all of A again: small weights only (MobileNetV2's
     // 112x112 to 28x28 expansions, 6 to 24 KB; its 14x14 and 7x7 ones, 98
     // to 614 KB, ran 1.5 times as long fused).
-    if (p.int8 || p.im2col || p.prepacked || !ends.hasInit() ||
-        !ends.hasEpilogue() || !ends.otherViews().empty() ||
-        p.m * p.k * 4 > kFuseDepthwiseMaxWeightBytes)
+    if (p.int8 || p.prepacked || !ends.hasInit() || !ends.hasEpilogue() ||
+        !ends.otherViews().empty() || p.m * p.k * 4 > kFuseWindowMaxWeightBytes)
       return false;
     Value padded = kiln::rootOf(ends.resultView());
     auto alloc = padded.getDefiningOp<memref::AllocOp>();
@@ -2187,39 +2196,70 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         pt.getRank() != 4 || !pt.hasStaticShape() || pt.getDimSize(0) != 1 ||
         pt.getDimSize(1) != p.m)
       return false;
-    int64_t hp = pt.getDimSize(2), wp = pt.getDimSize(3), h = hp - 2,
-            w = wp - 2;
-    // The GEMM's columns, the image's, at one pixel of border.
+    // The GEMM's columns, the image's: at one pixel of border (a gapped
+    // result), or all of the buffer.
     const kiln::FusedEnds::Gaps *gaps = ends.resultGaps();
-    if (h < 1 || w < 1 || h * w != p.n || !gaps || gaps->width != w ||
-        gaps->gap != 2 || gaps->offset != wp + 1)
+    int64_t border = gaps ? 1 : 0;
+    int64_t hp = pt.getDimSize(2), wp = pt.getDimSize(3), h = hp - 2 * border,
+            w = wp - 2 * border;
+    if (h < 1 || w < 1 || h * w != p.n)
       return false;
-    // The depthwise convolution: the one reader of the padded buffer.
+    if (gaps && (gaps->width != w || gaps->gap != 2 || gaps->offset != wp + 1))
+      return false;
+    // An im2col's columns are the output's rows and columns.
+    if (p.im2col && (p.im2col->nSizes.size() != 2 || p.im2col->nSizes[0] != h ||
+                     p.im2col->nSizes[1] != w))
+      return false;
+    // The window: the one reader of the buffer, a depthwise convolution of
+    // the padded one, a max pool of the unpadded one.
     linalg::LinalgOp dw;
     for (Operation *user : padded.getUsers())
       if (auto l = dyn_cast<linalg::LinalgOp>(user);
-          l && l->hasAttr(kiln::kDepthwiseAttr)) {
+          l && (l->hasAttr(kiln::kDepthwiseAttr) ||
+                isa<linalg::PoolingNchwMaxOp>(user))) {
         if (dw || l.getDpsInputs()[0] != padded)
           return false;
         dw = l;
       }
     if (!dw || dw->getBlock() != op->getBlock() || !op->isBeforeInBlock(dw))
       return false;
-    std::optional<kiln::DepthwiseBand> db =
-        kiln::depthwiseBand(dw, vectorWidth);
-    if (!db || db->planes != p.m || db->ih != hp || db->iw != wp ||
-        (db->oh - 1) * db->sh + db->kh > hp)
+    // Nor, through views, does anything after it (a residual, a copy into
+    // a concatenation): the buffer is never written.
+    SmallVector<Value> views{padded};
+    while (!views.empty()) {
+      Value x = views.pop_back_val();
+      for (Operation *user : x.getUsers()) {
+        if (isa<memref::SubViewOp, memref::ExpandShapeOp,
+                memref::CollapseShapeOp, memref::ReinterpretCastOp>(user)) {
+          views.push_back(user->getResult(0));
+          continue;
+        }
+        Operation *at = dw->getBlock()->findAncestorOpInBlock(*user);
+        if (!at || dw->isBeforeInBlock(at))
+          return false;
+      }
+    }
+    std::optional<kiln::WindowBand> db = kiln::windowBand(dw, vectorWidth);
+    if (!db || db->pool != !gaps || db->planes != p.m || db->ih != hp ||
+        db->iw != wp || (db->oh - 1) * db->sh + db->kh > hp)
       return false;
     // Between the two, nothing but the GEMM's epilogue and the fills of the
-    // padded buffer's borders, the depthwise output's allocation and
-    // initializer, and ops without memory effects.
-    SmallVector<kiln::BorderFill> borders = kiln::borderFillsBefore(dw, padded);
-    if (borders.empty())
-      return false;
-    // The kernel reads A and B where the depthwise convolution is: its
-    // output must not be in their buffers (a depthwise layer's output
-    // written where the layer before's was, which only this GEMM read:
-    // DS-CNN's blocks).
+    // padded buffer's borders (zeros), the window output's allocation and
+    // initializer (and a pool's window buffer), and ops without memory
+    // effects.
+    SmallVector<kiln::BorderFill> borders;
+    if (gaps) {
+      borders = kiln::borderFillsBefore(dw, padded);
+      if (borders.empty() ||
+          llvm::any_of(borders, [](const kiln::BorderFill &f) {
+            auto v = dyn_cast<FloatAttr>(f.value);
+            return !v || !v.getValue().isZero();
+          }))
+        return false;
+    }
+    // The kernel reads A and B where the window is: its output must not be
+    // in their buffers (a depthwise layer's output written where the layer
+    // before's was, which only this GEMM read: DS-CNN's blocks).
     Value dwOut = kiln::rootOf(dw.getDpsInits()[0]);
     Value aRoot = kiln::rootOf(a), bRoot = kiln::rootOf(bm);
     if (dwOut == aRoot || dwOut == bRoot)
@@ -2234,9 +2274,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
            kiln::rootOf(l.getDpsInits()[0]) != dwOut))
         return false;
     }
-    // The band: as many output rows as keep its padded input rows (one
-    // shared with the band before for stride 2, two for stride 1) within
-    // the budget, at least two, and at least three bands.
+    // The band: as many output rows as keep its input rows (one shared with
+    // the band before for stride 2, two for stride 1) within the budget, at
+    // least two, and at least three bands.
     int64_t rowBytes = p.m * wp * 4;
     int64_t bandRows = 0;
     for (int64_t r = 2; r <= db->oh / 3; ++r)
@@ -2247,24 +2287,26 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     int64_t bands = (db->oh + bandRows - 1) / bandRows;
     int64_t lastRows = db->oh - (bands - 1) * bandRows;
     int64_t inRows = (bandRows - 1) * db->sh + db->kh; // the scratch's rows
-    // The padded rows a band shares with the next (none where it would
-    // overlap the rows that it carries them to).
+    // The rows a band shares with the next (none where it would overlap the
+    // rows that it carries them to).
     int64_t carry = db->kh - db->sh;
     if (carry < 0 || bandRows * db->sh < carry)
       carry = 0;
-    Value wgt = dw.getDpsInputs()[1], out = dw.getDpsInits()[0];
+    // A pool's second operand only gives the window's shape.
+    Value wgt = db->pool ? a : dw.getDpsInputs()[1], out = dw.getDpsInits()[0];
 
     OpBuilder b(dw);
     Location loc = dw.getLoc();
     kiln::FusedEnds dwEnds;
     if (fuse)
-      dwEnds = kiln::FusedEnds::match(b, dw, out, ValueRange{padded, wgt},
-                                      db->planes);
+      dwEnds = kiln::FusedEnds::match(
+          b, dw, out, db->pool ? ValueRange{padded} : ValueRange{padded, wgt},
+          db->planes);
     if (dwEnds.hasEpilogue() && (kiln::rootOf(dwEnds.resultView()) == aRoot ||
                                  kiln::rootOf(dwEnds.resultView()) == bRoot))
       return false;
-    // The buffers the kernel takes; the GEMM's result slot (the padded
-    // buffer, which the kernel no longer touches) holds A instead.
+    // The buffers the kernel takes; the GEMM's result slot (the buffer,
+    // which the kernel no longer touches) holds A instead.
     SmallVector<Value> gemmEnds = ends.buffers();
     gemmEnds.back() = a;
     SmallVector<Value> buffers{a, bm, wgt, out};
@@ -2283,8 +2325,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       kiln::FusedEnds gEnds = ends.remap(mems.slice(4, gemmEnds.size()));
       kiln::FusedEnds dEnds =
           dwEnds.remap(mems.drop_front(4 + gemmEnds.size()));
-      // The band's padded input rows: [1, planes, inRows, wp], its border
-      // columns zero (the GEMM writes between them).
+      // The band's input rows: [1, planes, inRows, wp], a padded buffer's
+      // border columns zero (the GEMM writes between them).
       auto scratchType = MemRefType::get({1, p.m, inRows, wp}, fb.getF32Type());
       Value scratch =
           fb.create<memref::AllocaOp>(l, scratchType, fb.getI64IntegerAttr(64));
@@ -2293,16 +2335,18 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       Value zero = fb.create<arith::ConstantOp>(l, fb.getF32FloatAttr(0));
       Value zeroRow = fb.create<vector::BroadcastOp>(
           l, VectorType::get({vectorWidth}, fb.getF32Type()), zero);
-      forLoop(fb, l, idx(0), idx(p.m), [&](OpBuilder &nb, Value c) {
-        forLoop(nb, l, idx(0), idx(inRows), [&](OpBuilder &nb2, Value r) {
-          Value z = nb2.create<arith::ConstantIndexOp>(l, 0);
-          nb2.create<memref::StoreOp>(l, zero, scratch, ValueRange{z, c, r, z});
-          nb2.create<memref::StoreOp>(
-              l, zero, scratch,
-              ValueRange{z, c, r,
-                         nb2.create<arith::ConstantIndexOp>(l, wp - 1)});
+      if (border)
+        forLoop(fb, l, idx(0), idx(p.m), [&](OpBuilder &nb, Value c) {
+          forLoop(nb, l, idx(0), idx(inRows), [&](OpBuilder &nb2, Value r) {
+            Value z = nb2.create<arith::ConstantIndexOp>(l, 0);
+            nb2.create<memref::StoreOp>(l, zero, scratch,
+                                        ValueRange{z, c, r, z});
+            nb2.create<memref::StoreOp>(
+                l, zero, scratch,
+                ValueRange{z, c, r,
+                           nb2.create<arith::ConstantIndexOp>(l, wp - 1)});
+          });
         });
-      });
       // Padded rows [first, first + count) of the scratch zero (outside
       // the image).
       auto zeroRows = [&](int64_t first, int64_t count) {
@@ -2320,7 +2364,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         });
       };
       // The scratch rows a band shares with the band after it (the last
-      // kh - sh of its padded input rows), moved to the top for that band.
+      // kh - sh of its input rows), moved to the top for that band.
       auto carryRows = [&]() {
         int64_t planeSize = inRows * wp, span = carry * wp;
         int64_t from = bandRows * db->sh * wp;
@@ -2338,54 +2382,99 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           }
         });
       };
-      // A band whose output rows start at o0 (its padded input rows at
-      // pr0 = o0 * sh): the image rows it reads through the GEMM, then
-      // its depthwise rows. A `carried` band follows a band of this call
-      // whose last rows it starts with (carryRows) instead of computing
-      // them again.
+      // The GEMM of a band's `count` image rows from `imageRow`, into
+      // scratch rows [at, at + count): B's columns of those rows (read in
+      // place), or the im2col of the input rows they read, packed on the
+      // stack.
+      auto bandGemm = [&](Value imageRow, int64_t at, int64_t count) {
+        int64_t n = count * w;
+        GemmPlan pb = plan(p.m, n, p.k);
+        pb.packedA = p.packedA;
+        pb.prefetchA = p.prefetchA;
+        kiln::FusedEnds bandEnds;
+        if (border) {
+          bandEnds = gEnds.inPlanes(flat, inRows * wp, at * wp + border);
+        } else {
+          Value planes = fb.create<memref::CollapseShapeOp>(
+              l, scratch, ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
+          bandEnds = gEnds.withResult(fb.create<memref::SubViewOp>(
+              l, planes,
+              ArrayRef<OpFoldResult>{fb.getIndexAttr(0),
+                                     fb.getIndexAttr(at * wp)},
+              ArrayRef<OpFoldResult>{fb.getIndexAttr(p.m), fb.getIndexAttr(n)},
+              ArrayRef<OpFoldResult>{fb.getIndexAttr(1), fb.getIndexAttr(1)}));
+        }
+        bandEnds.setBlendStores(blendStores);
+        if (!p.im2col) {
+          Value col0 = fb.create<arith::MulIOp>(l, imageRow, idx(w));
+          Value bBand = fb.create<memref::SubViewOp>(
+              l, mb, ArrayRef<OpFoldResult>{fb.getIndexAttr(0), col0},
+              ArrayRef<OpFoldResult>{fb.getIndexAttr(p.k), fb.getIndexAttr(n)},
+              ArrayRef<OpFoldResult>{fb.getIndexAttr(1), fb.getIndexAttr(1)});
+          pb.pack = false;
+          GemmBuilder(fb, l, pb, &bandEnds)
+              .build(ma, bBand, ma, bBand, nullptr);
+          return;
+        }
+        // The band's im2col: the input from its first row's elements on,
+        // as far as its rows read.
+        Im2col ic = *p.im2col;
+        ic.nSizes[0] = count;
+        ic.span =
+            ic.base + 1 + (count - 1) * ic.nCoefs[0] + (w - 1) * ic.nCoefs[1];
+        for (auto [size, coef] : llvm::zip(ic.kSizes, ic.kCoefs))
+          ic.span += (size - 1) * coef;
+        Value bBand = fb.create<memref::SubViewOp>(
+            l, mb,
+            ArrayRef<OpFoldResult>{
+                fb.create<arith::MulIOp>(l, imageRow, idx(ic.nCoefs[0]))
+                    .getResult()},
+            ArrayRef<OpFoldResult>{fb.getIndexAttr(ic.span)},
+            ArrayRef<OpFoldResult>{fb.getIndexAttr(1)});
+        pb.im2col = ic;
+        pb.pack = true;
+        pb.dotTail = dotTail && pb.shortTail();
+        pb.chunk = std::clamp<int64_t>(kBandPackBytes / (p.k * pb.nr() * 4), 1,
+                                       pb.panels);
+        Value packBuffer = entryAlloca(
+            fb, l,
+            MemRefType::get({pb.chunk + pb.tailPanels(), p.k, pb.nr()},
+                            fb.getF32Type()),
+            64);
+        GemmBuilder(fb, l, pb, &bandEnds)
+            .build(ma, bBand, ma, packBuffer, nullptr);
+      };
+      // A band whose output rows start at o0 (its input rows at pr0 = o0 *
+      // sh): the image rows it reads through the GEMM, then its window
+      // rows. A `carried` band follows a band of this call whose last rows
+      // it starts with (carryRows) instead of computing them again.
       auto band = [&](Value o0, int64_t rows, bool first, bool last,
                       bool carried) {
-        int64_t need = (rows - 1) * db->sh + db->kh; // padded rows read
-        // Image rows [pr0 - 1, pr0 - 1 + count) at scratch row `at`: the
-        // first band's start at padded row 0 (the top border), the last's
-        // may end past the image (the bottom border).
-        int64_t at = first ? 1 : carried ? carry : 0;
+        int64_t need = (rows - 1) * db->sh + db->kh; // input rows read
+        // Image rows [pr0 - border + at, + count) at scratch row `at`: the
+        // first band's start at row 0 (a padded buffer's top border), the
+        // last's may end past the image (the bottom border).
+        int64_t at = first ? border : carried ? carry : 0;
         int64_t count = need - at;
         // Before the bottom border's zeros, which may be where they were.
         if (carried)
           carryRows();
         if (last) {
           int64_t pr0 = (db->oh - rows) * db->sh;
-          count = std::min(need, h + 1 - pr0) - at;
+          count = std::min(need, h + border - pr0) - at;
           zeroRows(at + std::max<int64_t>(count, 0),
                    need - at - std::max<int64_t>(count, 0));
         }
         if (first)
-          zeroRows(0, 1);
-        if (count > 0) {
-          Value imageRow =
-              first ? idx(0)
-                    : fb.create<arith::AddIOp>(
-                          l, fb.create<arith::MulIOp>(l, o0, idx(db->sh)),
-                          idx(at - 1));
-          Value col0 = fb.create<arith::MulIOp>(l, imageRow, idx(w));
-          int64_t n = count * w;
-          Value bBand = fb.create<memref::SubViewOp>(
-              l, mb, ArrayRef<OpFoldResult>{fb.getIndexAttr(0), col0},
-              ArrayRef<OpFoldResult>{fb.getIndexAttr(p.k), fb.getIndexAttr(n)},
-              ArrayRef<OpFoldResult>{fb.getIndexAttr(1), fb.getIndexAttr(1)});
-          GemmPlan pb = plan(p.m, n, p.k);
-          pb.pack = false;
-          pb.packedA = p.packedA;
-          pb.prefetchA = p.prefetchA;
-          kiln::FusedEnds bandEnds =
-              gEnds.inPlanes(flat, inRows * wp, at * wp + 1);
-          bandEnds.setBlendStores(blendStores);
-          GemmBuilder(fb, l, pb, &bandEnds)
-              .build(ma, bBand, ma, bBand, nullptr);
-        }
-        kiln::emitDepthwiseBand(fb, l, dw, dEnds, scratch, mw, mout, o0, rows,
-                                vectorWidth, windowRows);
+          zeroRows(0, border);
+        if (count > 0)
+          bandGemm(first ? idx(0)
+                         : fb.create<arith::AddIOp>(
+                               l, fb.create<arith::MulIOp>(l, o0, idx(db->sh)),
+                               idx(at - border)),
+                   at, count);
+        kiln::emitWindowBand(fb, l, dw, dEnds, scratch, mw, mout, o0, rows,
+                             vectorWidth, windowRows);
       };
       // Bands [begin, end), the first of them computing all its rows, the
       // others carrying their first rows over from the band before.
@@ -2440,8 +2529,13 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       body(b, loc, buffers, zero, count);
     }
     dwEnds.eraseFused();
+    Value window = db->pool ? dw.getDpsInputs()[1] : Value();
     dw->erase();
     kiln::eraseBorderFills(borders);
+    // A pool's window buffer is then unused.
+    if (auto alloc = window ? window.getDefiningOp<memref::AllocOp>() : nullptr)
+      if (alloc->use_empty())
+        alloc->erase();
     return true;
   }
 

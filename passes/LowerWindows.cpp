@@ -101,7 +101,7 @@ public:
       : b(b), loc(loc), s(s), ends(ends), borders(borders) {}
 
   /// Output rows made from x's rows as if x's first row were the input's
-  /// row `base` * stride: a band of the output (kiln::emitDepthwiseBand).
+  /// row `base` * stride: a band of the output (kiln::emitWindowBand).
   void setOutputRowBase(Value base) { outRowBase = base; }
 
   /// Planes (image, channel) [begin, end) of out = window(x) (with weights
@@ -835,38 +835,41 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
 
 } // namespace
 
-std::optional<kiln::DepthwiseBand> kiln::depthwiseBand(linalg::LinalgOp op,
-                                                       int64_t vectorWidth) {
-  if (!op->hasAttr(kDepthwiseAttr) || !op.hasPureBufferSemantics())
+std::optional<kiln::WindowBand> kiln::windowBand(linalg::LinalgOp op,
+                                                 int64_t vectorWidth) {
+  if (!(op->hasAttr(kDepthwiseAttr) || isa<linalg::PoolingNchwMaxOp>(op)) ||
+      !op.hasPureBufferSemantics())
     return std::nullopt;
   std::optional<WindowShape> s =
       windowShape(op, vectorWidth, /*tapLoads=*/false, /*blendStores=*/false,
                   /*rows=*/1);
-  if (!s || s->kind != WindowKind::Depthwise || !s->xt.isF32() ||
+  if (!s || s->kind == WindowKind::Sum || !s->xt.isF32() ||
       s->inputZeroPoint >= 0 || s->n != 1 || s->dh != 1 || s->dw != 1)
     return std::nullopt;
   auto xt = cast<MemRefType>(op.getDpsInputs()[0].getType());
-  return DepthwiseBand{s->c,
-                       s->oh,
-                       s->ow,
-                       s->kh,
-                       s->kw,
-                       s->sh,
-                       s->sw,
-                       xt.getDimSize(2),
-                       xt.getDimSize(3)};
+  return WindowBand{s->kind == WindowKind::Max,
+                    s->c,
+                    s->oh,
+                    s->ow,
+                    s->kh,
+                    s->kw,
+                    s->sh,
+                    s->sw,
+                    xt.getDimSize(2),
+                    xt.getDimSize(3)};
 }
 
-void kiln::emitDepthwiseBand(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                             const FusedEnds &ends, Value x, Value w, Value out,
-                             Value o0, int64_t rows, int64_t vectorWidth,
-                             int64_t windowRows) {
+void kiln::emitWindowBand(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                          const FusedEnds &ends, Value x, Value w, Value out,
+                          Value o0, int64_t rows, int64_t vectorWidth,
+                          int64_t windowRows) {
   std::optional<WindowShape> s = windowShape(
       op, vectorWidth, /*tapLoads=*/false, /*blendStores=*/false, windowRows);
-  assert(s && "emitDepthwiseBand: not a depthwise convolution");
+  assert(s && "emitWindowBand: not a window");
   s->oh = rows;
   WindowBuilder builder(b, loc, *s, ends);
   builder.setOutputRowBase(o0);
-  builder.planes(x, w, out, b.create<arith::ConstantIndexOp>(loc, 0),
+  builder.planes(x, s->kind == WindowKind::Depthwise ? w : x, out,
+                 b.create<arith::ConstantIndexOp>(loc, 0),
                  b.create<arith::ConstantIndexOp>(loc, s->n * s->c));
 }

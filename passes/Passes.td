@@ -276,18 +276,22 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     the convolution reads them, the blocks read them as zeros.
 
     With `fuse-depthwise` (KB), a matmul of one image with weights of at
-    most 32 KB whose fused epilogue writes the interior of a padded buffer
-    (one pixel of border) that nothing but a kiln.depthwise convolution then
-    reads runs with that convolution as one kernel at the convolution's
-    place (`PARENT_fusedN` on the threads, by bands): a band of its output
-    rows at a time, the band's padded input rows in a
-    `memref.alloca` of at most that many KB (its border columns zero, the
-    first band's top row and the last band's bottom ones zero), each band's
-    GEMM writing its image rows there through the epilogue (a band's first
-    rows being the band before's last: moved to the buffer's top when that
-    band ran before it in the same call, else recomputed) and the depthwise
-    rows (kiln-lower-windows' kernel, `window-rows` rows together) reading
-    them. The padded buffer and its border fills go.
+    most 32 KB (B read in place, or an im2col that it packs) whose fused
+    epilogue writes a buffer that nothing but one window then reads runs
+    with that window as one kernel at the window's place (`PARENT_fusedN`
+    on the threads, by bands): the interior of a padded buffer (one pixel
+    of zero border) that a kiln.depthwise convolution reads, or an unpadded
+    buffer that a linalg.pooling_nchw_max reads. A band of the window's
+    output rows at a time, the band's (padded) input rows in a
+    `memref.alloca` of at most that many KB (a padded buffer's border
+    columns zero, the first band's top row and the last band's bottom ones
+    zero), each band's GEMM writing its image rows there through the
+    epilogue (a band's first rows being the band before's last: moved to
+    the buffer's top when that band ran before it in the same call, else
+    recomputed; an im2col's panels packed 16 KB at a time on the stack) and
+    the window's rows (kiln-lower-windows' kernel, `window-rows` rows
+    together) reading them. The buffer, its border fills, the im2col copy
+    and a pool's window buffer go.
 
     With `stack-pack-kb`, threads that pack the f32 panels they multiply
     (`PARENT_gemmN` over B's columns) pack and multiply them a few at a time
@@ -386,10 +390,10 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "store a vector across the lines of a padded output as loads, "
            "selects and stores, not masked stores (slow on AMD's Zen 1-3)">,
     Option<"fuseDepthwise", "fuse-depthwise", "int64_t", /*default=*/"0",
-           "a 1x1 convolution whose padded output only a depthwise "
-           "convolution reads: both in one kernel, a band of output rows at "
-           "a time, the band's padded input rows in a buffer of at most "
-           "this many KB on the stack (0: not fused)">,
+           "a convolution whose output only a depthwise convolution (its "
+           "padded output) or a max pool reads: both in one kernel, a band "
+           "of output rows at a time, the band's input rows in a buffer of "
+           "at most this many KB on the stack (0: not fused)">,
     Option<"windowRows", "window-rows", "int64_t", /*default=*/"1",
            "with fuse-depthwise: kiln-lower-windows' rows">,
     Option<"stackPackKB", "stack-pack-kb", "int64_t", /*default=*/"0",

@@ -94,10 +94,11 @@ void buildBufferizationPipeline(OpPassManager &pm,
   matmuls.int8Dot = profile.int8Dot;
   matmuls.blendStores = profile.slowMaskedStores;
   matmuls.packA = profile.rowBlockWeights;
-  // The fused expansion and depthwise convolution's band buffer is on the
-  // stack: only where there are threads (hosted targets, cached cores), and
-  // at most 256 KB (the runtime's workers have 1 MB; MobileNetV2 on two
-  // threads ran as fast with 256 as with 512).
+  // A convolution fused with the depthwise convolution or max pool after it
+  // (MobileNetV2's expansions and first layers, SqueezeNet's first): the
+  // band buffer is on the stack, only where there are threads (hosted
+  // targets, cached cores), and at most 256 KB (the runtime's workers have
+  // 1 MB; MobileNetV2 on two threads ran as fast with 256 as with 512).
   matmuls.fuseDepthwise = profile.threads ? 256 : 0;
   matmuls.windowRows = profile.windowRows;
   // The panels each thread packs for itself, on its stack, 96 KB at a time

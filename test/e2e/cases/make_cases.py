@@ -666,6 +666,72 @@ expansion_depthwise_case("expansion_depthwise_s2_29x29", (1, 8, 29, 29), 32, 2)
 expansion_depthwise_case("expansion_depthwise_s2_56x56", (1, 24, 56, 56), 144, 2)
 
 
+# A network's first convolution (3x3, stride 2, B its input's im2col; Relu
+# or Clip after) whose output only a window reads: a max pool of the
+# unpadded output (SqueezeNet's first layers), or a depthwise convolution
+# of the padded one (MobileNetV2's). kiln-lower-matmuls runs the pair a
+# band of the window's output rows at a time (fuse-depthwise), each band's
+# GEMM packing the im2col of the input rows its rows read. Pools of 3 and
+# of 2 (no rows carried between bands); output rows the bands divide or
+# leave a short last band; a padded convolution input; many bands on the
+# threads (cases.threads). A max pool with padding stays apart, and so does
+# a pool whose input is read again after it (here a second output).
+def stem_window_case(name, shape, f, pad, window, k, stride, also_out=False):
+    n, c, h, wd = shape
+    xt = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((f, c, 3, 3)) / np.sqrt(c * 9)).astype(np.float32)
+    bias = rng.standard_normal(f).astype(np.float32)
+    e = conv_f64(xt, w, 2, pad) + bias.astype(np.float64)[None, :, None, None]
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[3, 3],
+                              strides=[2, 2], pads=[pad] * 4)]
+    inits = [numpy_helper.from_array(w, "w"), numpy_helper.from_array(bias, "b")]
+    if window == "depthwise":
+        e = np.clip(e, 0, 6).astype(np.float32)
+        dk = rng.standard_normal((f, 1, 3, 3)).astype(np.float32)
+        db = rng.standard_normal(f).astype(np.float32)
+        ep = np.pad(e.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+        win = np.lib.stride_tricks.sliding_window_view(ep, (3, 3), axis=(2, 3))
+        win = win[:, :, ::stride, ::stride]
+        y = np.einsum("nchwij,cij->nchw", win, dk[:, 0].astype(np.float64))
+        y = y + db.astype(np.float64)[None, :, None, None]
+        nodes += [helper.make_node("Clip", ["c", "lo", "hi"], ["e"]),
+                  helper.make_node("Conv", ["e", "k", "kb"], ["y"],
+                                   kernel_shape=[3, 3], strides=[stride, stride],
+                                   pads=[1] * 4, group=f)]
+        inits += [numpy_helper.from_array(dk, "k"), numpy_helper.from_array(db, "kb"),
+                  numpy_helper.from_array(np.float32(0), "lo"),
+                  numpy_helper.from_array(np.float32(6), "hi")]
+    else:
+        ppad = 1 if window == "max_pool_pad" else 0
+        e = np.maximum(e, 0).astype(np.float32)
+        ep = np.pad(e, ((0, 0), (0, 0), (ppad, ppad), (ppad, ppad)),
+                    constant_values=-np.inf)
+        win = np.lib.stride_tricks.sliding_window_view(ep, (k, k), axis=(2, 3))
+        y = win[:, :, ::stride, ::stride].max(axis=(4, 5))
+        nodes += [helper.make_node("Relu", ["c"], ["e"]),
+                  helper.make_node("MaxPool", ["e"], ["y"], kernel_shape=[k, k],
+                                   strides=[stride, stride], pads=[ppad] * 4)]
+    outs, values = [vi("y", F, list(y.shape))], [y.astype(np.float32)]
+    if also_out:
+        outs.append(vi("e", F, list(e.shape)))
+        values.append(e.astype(np.float32))
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))], outs, inits)
+    save_case(name, g, [xt], values)
+
+
+# 19 x 22 conv rows, 9 x 10 pooled: 3 bands of 3 rows.
+stem_window_case("stem_conv_max_pool_39x45", (1, 3, 39, 45), 16, 0, "max_pool", 3, 2)
+# 33 x 47 conv rows, 16 x 23 pooled: bands of 5 rows, the last of 1.
+stem_window_case("stem_conv_max_pool_67x95", (1, 3, 67, 95), 32, 0, "max_pool", 3, 2)
+# A padded input (21 x 23 conv rows), a 2x2 pool (10 x 11): no carried rows.
+stem_window_case("stem_conv_max_pool_k2_pad", (1, 3, 41, 45), 24, 1, "max_pool", 2, 2)
+stem_window_case("stem_conv_max_pool_padded", (1, 3, 41, 45), 24, 1, "max_pool_pad", 3, 2)
+stem_window_case("stem_conv_max_pool_two_readers", (1, 3, 39, 45), 16, 0, "max_pool", 3,
+                 2, also_out=True)
+# 29 x 21 conv rows, a depthwise convolution of stride 1 (MobileNetV2's).
+stem_window_case("stem_conv_depthwise_57x41", (1, 3, 57, 41), 16, 1, "depthwise", 3, 1)
+
+
 # 8-bit convolutions (QLinearConv with constant, symmetric signed weights:
 # the 8-bit kernel path). The reference is integer arithmetic: the exact
 # i32 sum, then requantized as ONNX Runtime does, in f32.
