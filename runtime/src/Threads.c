@@ -2,8 +2,9 @@
  *
  * This file implements kiln_parallel_rows, which generated code calls for
  * its large loops, on a small pool of pthreads. The caller and the workers
- * claim the loop's rows a piece at a time, each piece a share of the rows
- * still unclaimed: large pieces first, small ones last (guided scheduling).
+ * each own an even share of the loop's rows and run it a piece at a time,
+ * large pieces first, small ones last; one that is done takes half of what
+ * is left of another's (work stealing).
  * Workers spin for a while on a generation counter before they sleep on a
  * condition variable, since a model makes hundreds of such calls per run,
  * each a fraction of a millisecond. With one thread (the default) no
@@ -63,43 +64,52 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static pthread_mutex_t busy = PTHREAD_MUTEX_INITIALIZER;
 
-/* The job in flight; written by the caller before it publishes `ticket`. */
+/* The job in flight; written by the caller before it publishes it. */
 static struct {
   kiln_rows_fn fn;
   void *p[KILN_ROWS_BUFFERS];
   int64_t x, y, n;
-  /* Rows per unit of the ticket (1 unless n > 0xffff), units in all; a
-   * claim takes the units left over `share`, and at least `least`. */
-  int64_t unit, units, share, least;
+  /* Rows per unit of the ranges (1 unless n > 0xffff), units in all; a
+   * claim takes half the units left in the claimer's range, and at least
+   * `least`. */
+  int64_t unit, units, least;
+  int threads; /* the ranges: the caller's and workers 1 .. threads - 1 */
 } job;
 
-/* Pieces are claimed from `ticket`: the job's generation (high 32 bits),
- * and the unclaimed units of rows [low, high) (16 bits each). The caller
- * claims from the low end, the workers from the high end, so that with two
- * threads each runs the same end of every loop, layer after layer: a
- * convolution then mostly reads the rows its own core wrote (on a machine
- * whose cores share no cache, fetching the other core's lines is what a
- * second thread mostly costs). A piece is the unclaimed units over twice
- * the threads, and at least a sixteenth of a thread's even share: with two
- * threads a quarter of the loop from either end, then 3/16, ..., and the
- * last pieces 1/32 of it, a dozen claims in all. Fixed pieces of 1/8 (as
- * before) left the thread that finished first waiting half a piece on
- * average at the end of each loop, 8% of MobileNetV2's time on two
- * threads. A thread claims with a compare-and-swap that also checks the
+/* Each thread owns a range of the job's units, an even share of them (the
+ * caller the first, worker i the (i + 1)-th), in a cache line of its own
+ * with the units it has run: `range` holds the job's generation (high 32
+ * bits) and the unclaimed units [low, high) (16 bits each). A thread
+ * claims pieces from the low end of its own range, each half of what is
+ * left there and at least a sixteenth of its share, with a compare-and-
+ * swap on its own line, which no other core touches meanwhile; one whose
+ * range is empty takes half of the unclaimed units of the fullest other
+ * range from its high end (a compare-and-swap on that thread's line) into
+ * its own, and goes on from there. So with two threads each runs the same
+ * half of every loop, layer after layer (a convolution then mostly reads
+ * the rows its own core wrote: on a machine whose cores share no cache,
+ * fetching the other core's lines is what a second thread mostly costs),
+ * and only the end of a loop moves a line between the cores. (One ticket
+ * that both threads claimed from, from either end, moved its line at every
+ * claim, a dozen a loop: SqueezeNet's calls on two threads took 2.5% longer,
+ * their threads 6.4% of that time outside the kernels, claiming or waiting,
+ * against 5.3% now, half of it one thread waiting for the other's last
+ * piece, which pieces of 1/64 of the loop rather than 1/32 did not shorten.
+ * Interleaved rounds on Zen 5, cores far: SqueezeNet 0.989 of the ticket,
+ * MobileNetV2 0.982, ResNet-50 0.996.) The compare-and-swaps check the
  * generation, so a worker that wakes late never runs a piece of a finished
- * job, and the caller runs every piece nobody else took: a worker that the
- * OS does not schedule in time costs nothing but its share. Each counter
- * has a cache line of its own: workers spin reading `generation` while the
- * threads claim pieces from `ticket` and count their units in `done`;
- * sharing a line, every claim would pull it away from the spinners and
- * back. */
+ * job, and a thread whose range is empty takes the
+ * others' pieces: a worker that the OS does not schedule in time costs
+ * nothing but its share, which the caller runs. Workers spin reading
+ * `generation`, in a line of its own. */
 #define KILN_OWN_LINE __attribute__((aligned(64)))
 static struct {
-  uint64_t ticket KILN_OWN_LINE;
+  uint64_t range;
+  int64_t done;
+} KILN_OWN_LINE slots[KILN_MAX_THREADS];
+static struct {
   /* What sleeping and spinning workers watch. */
   unsigned generation KILN_OWN_LINE;
-  /* Units of the job in flight whose pieces have ended. */
-  int64_t done KILN_OWN_LINE;
 } counters KILN_OWN_LINE;
 
 static void cpuRelax(void) {
@@ -110,51 +120,95 @@ static void cpuRelax(void) {
 #endif
 }
 
-/* Claims and runs pieces of job `gen` until none is left, from the high
- * end (`fromHigh`, the workers) or the low one (the caller). Returns the
- * units it ran. */
-static int64_t runPieces(unsigned gen, int fromHigh) {
+static uint64_t makeRange(unsigned gen, int64_t low, int64_t high) {
+  return ((uint64_t)gen << 32) | ((uint64_t)low << 16) | (uint64_t)high;
+}
+
+/* Runs units [first, first + take) of the job and counts them in `self`'s
+ * slot. */
+static void runPiece(int self, int64_t first, int64_t take) {
+  /* The job is this generation's: the claim that gave these units held. */
+  int64_t begin = first * job.unit, end = (first + take) * job.unit;
+  if (end > job.n)
+    end = job.n;
+  if (begin < end)
+    job.fn(job.p[0], job.p[1], job.p[2], job.p[3], job.p[4], job.p[5], job.p[6],
+           job.p[7], job.x, job.y, begin, end);
+  __atomic_store_n(&slots[self].done,
+                   __atomic_load_n(&slots[self].done, __ATOMIC_RELAXED) + take,
+                   __ATOMIC_RELEASE);
+}
+
+/* Claims and runs pieces of job `gen` on thread `self` (0 the caller) of
+ * `threads` until none is left in any range. Returns the units it ran. */
+static int64_t runPieces(unsigned gen, int self, int threads) {
   int64_t ran = 0;
   for (;;) {
-    uint64_t t = __atomic_load_n(&counters.ticket, __ATOMIC_ACQUIRE);
-    int64_t low = (int64_t)((t >> 16) & 0xffff), high = (int64_t)(t & 0xffff);
-    int64_t take, least, first;
-    if ((unsigned)(t >> 32) != gen || low >= high)
+    uint64_t r = __atomic_load_n(&slots[self].range, __ATOMIC_ACQUIRE);
+    int64_t low = (int64_t)((r >> 16) & 0xffff), high = (int64_t)(r & 0xffff);
+    int64_t take, least, most = 0;
+    int victim = -1, t;
+    uint64_t v = 0;
+    if ((unsigned)(r >> 32) != gen)
       return ran;
-    /* The job's sizes may already be the next job's if this one has been
-     * claimed meanwhile; the compare-and-swap then fails, and take only
-     * has to stay within [1, high - low]. */
-    take = (high - low) / __atomic_load_n(&job.share, __ATOMIC_RELAXED);
-    least = __atomic_load_n(&job.least, __ATOMIC_RELAXED);
-    if (take < least)
-      take = least;
-    if (take > high - low)
-      take = high - low;
-    if (take < 1)
-      take = 1;
-    first = fromHigh ? high - take : low;
-    if (!__atomic_compare_exchange_n(&counters.ticket, &t,
-                                     fromHigh ? t - (uint64_t)take
-                                              : t + ((uint64_t)take << 16),
-                                     0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    if (low < high) {
+      /* The job's sizes may already be the next job's if this one has
+       * ended meanwhile; the compare-and-swap then fails, and take only
+       * has to stay within [1, high - low]. */
+      take = (high - low + 1) / 2;
+      if (take < __atomic_load_n(&job.least, __ATOMIC_RELAXED))
+        take = __atomic_load_n(&job.least, __ATOMIC_RELAXED);
+      if (take > high - low)
+        take = high - low;
+      if (take < 1)
+        take = 1;
+      if (!__atomic_compare_exchange_n(&slots[self].range, &r,
+                                       r + ((uint64_t)take << 16), 0,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        continue;
+      runPiece(self, low, take);
+      ran += take;
       continue;
-    {
-      /* Read once the claim holds: the job is then this generation's. */
-      int64_t begin = first * job.unit, end = (first + take) * job.unit;
-      if (end > job.n)
-        end = job.n;
-      if (begin < end)
-        job.fn(job.p[0], job.p[1], job.p[2], job.p[3], job.p[4], job.p[5],
-               job.p[6], job.p[7], job.x, job.y, begin, end);
     }
-    __atomic_add_fetch(&counters.done, take, __ATOMIC_RELEASE);
-    ran += take;
+    /* Its own range is empty: half of the fullest other one's. */
+    for (t = 0; t < threads; ++t) {
+      uint64_t o;
+      int64_t left;
+      if (t == self)
+        continue;
+      o = __atomic_load_n(&slots[t].range, __ATOMIC_ACQUIRE);
+      left = (int64_t)(o & 0xffff) - (int64_t)((o >> 16) & 0xffff);
+      if ((unsigned)(o >> 32) == gen && left > most) {
+        most = left;
+        victim = t;
+        v = o;
+      }
+    }
+    if (victim < 0)
+      return ran;
+    least = __atomic_load_n(&job.least, __ATOMIC_RELAXED);
+    take = (most + 1) / 2 > least ? (most + 1) / 2 : least;
+    if (take > most)
+      take = most;
+    high = (int64_t)(v & 0xffff);
+    if (!__atomic_compare_exchange_n(&slots[victim].range, &v, v - take, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      continue;
+    if (take <= 4 * least) {
+      /* Little enough to run as one piece. */
+      runPiece(self, high - take, take);
+      ran += take;
+      continue;
+    }
+    /* Into its own range (empty: no one takes from it meanwhile). */
+    __atomic_store_n(&slots[self].range, makeRange(gen, high - take, high),
+                     __ATOMIC_RELEASE);
   }
 }
 
 static void *workerMain(void *arg) {
   unsigned seen = 0;
-  (void)arg;
+  int self = (int)(intptr_t)arg;
   for (;;) {
     unsigned now;
     int spins = 0;
@@ -170,7 +224,7 @@ static void *workerMain(void *arg) {
       pthread_mutex_unlock(&lock);
     }
     seen = now;
-    (void)runPieces(now, 1);
+    (void)runPieces(now, self, __atomic_load_n(&job.threads, __ATOMIC_RELAXED));
   }
   return 0;
 }
@@ -189,7 +243,8 @@ int kiln_set_num_threads(int threads) {
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, KILN_WORKER_STACK);
   while (numWorkers < threads - 1 &&
-         pthread_create(&workers[numWorkers], &attr, workerMain, 0) == 0)
+         pthread_create(&workers[numWorkers], &attr, workerMain,
+                        (void *)(intptr_t)(numWorkers + 1)) == 0)
     ++numWorkers;
   pthread_attr_destroy(&attr);
   numThreads = numWorkers + 1 < threads ? numWorkers + 1 : threads;
@@ -219,7 +274,7 @@ static int64_t parallelRows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
                             void *b3, void *b4, void *b5, void *b6, void *b7,
                             int64_t x, int64_t y, int64_t n) {
   unsigned gen;
-  int spins = 0;
+  int spins = 0, threads, t;
   int64_t callerUnits;
   if (numThreads <= 1 || n <= 1 || pthread_mutex_trylock(&busy) != 0) {
     fn(b0, b1, b2, b3, b4, b5, b6, b7, x, y, 0, n);
@@ -239,20 +294,29 @@ static int64_t parallelRows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
   job.n = n;
   job.unit = (n + 0xfffe) / 0xffff;
   job.units = (n + job.unit - 1) / job.unit;
-  __atomic_store_n(&job.share, 2 * (int64_t)numThreads, __ATOMIC_RELAXED);
-  __atomic_store_n(&job.least, job.units / (16 * (int64_t)numThreads),
+  threads = numThreads < job.units ? numThreads : (int)job.units;
+  __atomic_store_n(&job.threads, threads, __ATOMIC_RELAXED);
+  __atomic_store_n(&job.least, job.units / (16 * (int64_t)threads),
                    __ATOMIC_RELAXED);
-  __atomic_store_n(&counters.done, 0, __ATOMIC_RELAXED);
   gen = __atomic_load_n(&counters.generation, __ATOMIC_RELAXED) + 1;
-  __atomic_store_n(&counters.ticket,
-                   ((uint64_t)gen << 32) | (uint64_t)job.units,
-                   __ATOMIC_RELEASE);
+  for (t = 0; t < threads; ++t) {
+    __atomic_store_n(&slots[t].done, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(
+        &slots[t].range,
+        makeRange(gen, job.units * t / threads, job.units * (t + 1) / threads),
+        __ATOMIC_RELEASE);
+  }
   pthread_mutex_lock(&lock);
   __atomic_store_n(&counters.generation, gen, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
-  callerUnits = runPieces(gen, 0);
-  while (__atomic_load_n(&counters.done, __ATOMIC_ACQUIRE) != job.units) {
+  callerUnits = runPieces(gen, 0, threads);
+  for (;;) {
+    int64_t done = 0;
+    for (t = 0; t < threads; ++t)
+      done += __atomic_load_n(&slots[t].done, __ATOMIC_ACQUIRE);
+    if (done == job.units)
+      break;
     if (spins++ < KILN_SPINS)
       cpuRelax();
     else

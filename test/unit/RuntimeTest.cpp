@@ -324,10 +324,12 @@ protected:
 };
 
 // Every row of [0, n) runs exactly once, in pieces, with the
-// call's arguments, whatever n (past the ticket's 16 bits too) and the
-// thread count; and the pieces are few: each a share of what is left, at
-// least 1/16 of a thread's even share, so about a dozen for two threads
-// however long the loop (a piece per row would cost a call each).
+// call's arguments, whatever n (past the ranges' 16 bits too) and the
+// thread count; and the pieces are few: each half of what is left of its
+// thread's range, at least 1/16 of a thread's even share, and what a
+// thread takes from another's range as one piece where it is little, so
+// about a dozen for two threads however long the loop (a piece per row
+// would cost a call each).
 TEST_P(RuntimeThreadsTest, EveryRowRunsOnceInFewPieces) {
   int threads = GetParam();
   ASSERT_EQ(kiln_set_num_threads(threads), threads);
