@@ -2382,6 +2382,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           }
         });
       };
+      llvm::SmallDenseMap<int64_t, Value> packBuffers; // by panel width
       // The GEMM of a band's `count` image rows from `imageRow`, into
       // scratch rows [at, at + count): B's columns of those rows (read in
       // place), or the im2col of the input rows they read, packed on the
@@ -2434,13 +2435,19 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         pb.im2col = ic;
         pb.pack = true;
         pb.dotTail = dotTail && pb.shortTail();
-        pb.chunk = std::clamp<int64_t>(kBandPackBytes / (p.k * pb.nr() * 4), 1,
-                                       pb.panels);
-        Value packBuffer = entryAlloca(
-            fb, l,
-            MemRefType::get({pb.chunk + pb.tailPanels(), p.k, pb.nr()},
-                            fb.getF32Type()),
-            64);
+        int64_t mostPanels =
+            std::max<int64_t>(kBandPackBytes / (p.k * pb.nr() * 4), 1);
+        pb.chunk = std::min(mostPanels, pb.panels);
+        // One buffer for the bands of every size: the most panels a chunk
+        // takes, and one more for the dot-product tail (under a vector of
+        // columns, it fits one panel).
+        Value &packBuffer = packBuffers[pb.nr()];
+        if (!packBuffer)
+          packBuffer = entryAlloca(
+              fb, l,
+              MemRefType::get({mostPanels + 1, p.k, pb.nr()}, fb.getF32Type()),
+              64);
+        assert(pb.tailPanels() <= 1 && "a dot-product tail of one panel");
         GemmBuilder(fb, l, pb, &bandEnds)
             .build(ma, bBand, ma, packBuffer, nullptr);
       };
