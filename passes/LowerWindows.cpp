@@ -515,16 +515,18 @@ private:
 
   /// The max of `acc` and `values`, f32: a tree of plain maxes (no NaN,
   /// either zero for -0 against +0: one maxps each), then NaN in the lanes
-  /// where any value is NaN. arith.maximumf's chain kept NaN and ordered the
-  /// zeros at every step: a test for each, and the window's values one
-  /// after another.
+  /// where any value is NaN, found a pair of values per test (unordered:
+  /// either is NaN). arith.maximumf's chain kept NaN and ordered the zeros
+  /// at every step: a test for each, and the window's values one after
+  /// another.
   Value floatMax(Value acc, ArrayRef<Value> window) {
     SmallVector<Value> values{acc};
     llvm::append_range(values, window);
     Value nan;
-    for (Value v : values) {
-      Value unordered =
-          b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO, v, v);
+    for (size_t i = 0; i < values.size(); i += 2) {
+      Value other = values[std::min(i + 1, values.size() - 1)];
+      Value unordered = b.create<arith::CmpFOp>(
+          loc, arith::CmpFPredicate::UNO, values[i], other);
       nan = nan ? b.create<arith::OrIOp>(loc, nan, unordered) : unordered;
     }
     auto flags = arith::FastMathFlags::nnan | arith::FastMathFlags::nsz;

@@ -84,8 +84,11 @@ static struct {
  * left there and at least a sixteenth of its share, with a compare-and-
  * swap on its own line, which no other core touches meanwhile; one whose
  * range is empty takes half of the unclaimed units of the fullest other
- * range from its high end (a compare-and-swap on that thread's line) into
- * its own, and goes on from there. So with two threads each runs the same
+ * range (and at least a sixteenth of a share) from its high end, with a
+ * compare-and-swap on that thread's line, and runs them as one piece
+ * (into its own range to be cut again, an absent thread's range took 40
+ * pieces and more with four threads on two cores). So with two threads
+ * each runs the same
  * half of every loop, layer after layer (a convolution then mostly reads
  * the rows its own core wrote: on a machine whose cores share no cache,
  * fetching the other core's lines is what a second thread mostly costs),
@@ -194,15 +197,8 @@ static int64_t runPieces(unsigned gen, int self, int threads) {
     if (!__atomic_compare_exchange_n(&slots[victim].range, &v, v - take, 0,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
       continue;
-    if (take <= 4 * least) {
-      /* Little enough to run as one piece. */
-      runPiece(self, high - take, take);
-      ran += take;
-      continue;
-    }
-    /* Into its own range (empty: no one takes from it meanwhile). */
-    __atomic_store_n(&slots[self].range, makeRange(gen, high - take, high),
-                     __ATOMIC_RELEASE);
+    runPiece(self, high - take, take);
+    ran += take;
   }
 }
 
