@@ -79,32 +79,30 @@ static struct {
 /* Each thread owns a range of the job's units, an even share of them (the
  * caller the first, worker i the (i + 1)-th), in a cache line of its own
  * with the units it has run: `range` holds the job's generation (high 32
- * bits) and the unclaimed units [low, high) (16 bits each). A thread
- * claims pieces from the low end of its own range, each half of what is
- * left there and at least a sixteenth of its share, with a compare-and-
- * swap on its own line, which no other core touches meanwhile; one whose
- * range is empty takes half of the unclaimed units of the fullest other
- * range (and at least a sixteenth of a share) from its high end, with a
- * compare-and-swap on that thread's line, and runs them as one piece
- * (into its own range to be cut again, an absent thread's range took 40
- * pieces and more with four threads on two cores). So with two threads
- * each runs the same
- * half of every loop, layer after layer (a convolution then mostly reads
- * the rows its own core wrote: on a machine whose cores share no cache,
- * fetching the other core's lines is what a second thread mostly costs),
- * and only the end of a loop moves a line between the cores. (One ticket
- * that both threads claimed from, from either end, moved its line at every
- * claim, a dozen a loop: SqueezeNet's calls on two threads took 2.5% longer,
- * their threads 6.4% of that time outside the kernels, claiming or waiting,
+ * bits) and the unclaimed units [low, high) (16 bits each). A thread claims
+ * pieces from the low end of its own range, each half of what is left there
+ * and at least a sixteenth of its share, with a compare-and-swap on its
+ * own line, which no other core touches meanwhile; one whose range is empty
+ * takes half of the unclaimed units of the fullest other range (and at
+ * least a sixteenth of a share) from its high end, with a compare-and-swap
+ * on that thread's line, and runs them as one piece (into its own range to
+ * be cut again, an absent thread's range took 40 pieces and more with four
+ * threads on two cores). So with two threads each runs the same half of
+ * every loop, layer after layer (a convolution then mostly reads the rows
+ * its own core wrote: on a machine whose cores share no cache, fetching the
+ * other core's lines is what a second thread mostly costs), and only the
+ * end of a loop moves a line between the cores. (One ticket that both
+ * threads claimed from, from either end, moved its line at every claim, a
+ * dozen a loop: SqueezeNet's calls on two threads took 2.5% longer, their
+ * threads 6.4% of that time outside the kernels, claiming or waiting,
  * against 5.3% now, half of it one thread waiting for the other's last
  * piece, which pieces of 1/64 of the loop rather than 1/32 did not shorten.
  * Interleaved rounds on Zen 5, cores far: SqueezeNet 0.989 of the ticket,
  * MobileNetV2 0.982, ResNet-50 0.996.) The compare-and-swaps check the
  * generation, so a worker that wakes late never runs a piece of a finished
- * job, and a thread whose range is empty takes the
- * others' pieces: a worker that the OS does not schedule in time costs
- * nothing but its share, which the caller runs. Workers spin reading
- * `generation`, in a line of its own. */
+ * job, and a thread whose range is empty takes the others' pieces: a worker
+ * that the OS does not schedule in time costs nothing but its share, which
+ * the caller runs. Workers spin reading `generation`, in a line of its own. */
 #define KILN_OWN_LINE __attribute__((aligned(64)))
 static struct {
   uint64_t range;
