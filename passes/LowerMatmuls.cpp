@@ -2206,9 +2206,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       return false;
     if (gaps && (gaps->width != w || gaps->gap != 2 || gaps->offset != wp + 1))
       return false;
-    // An im2col's columns are the output's rows and columns.
-    if (p.im2col && (p.im2col->nSizes.size() != 2 || p.im2col->nSizes[0] != h ||
-                     p.im2col->nSizes[1] != w))
+    // An im2col's columns are the output's rows and columns, and its
+    // bands' pack buffer on the stack holds two panels or more in
+    // kBandPackBytes plus one (with the dot tail's).
+    if (p.im2col &&
+        (p.im2col->nSizes.size() != 2 || p.im2col->nSizes[0] != h ||
+         p.im2col->nSizes[1] != w || 2 * p.k * p.nr() * 4 > kBandPackBytes))
       return false;
     // The window: the one reader of the buffer, a depthwise convolution of
     // the padded one, a max pool of the unpadded one.
@@ -2382,6 +2385,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           }
         });
       };
+      // Unpadded: the band's rows as [planes][inRows * wp].
+      Value planes;
+      if (!border)
+        planes = fb.create<memref::CollapseShapeOp>(
+            l, scratch, ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
       llvm::SmallDenseMap<int64_t, Value> packBuffers; // by panel width
       // The GEMM of a band's `count` image rows from `imageRow`, into
       // scratch rows [at, at + count): B's columns of those rows (read in
@@ -2396,8 +2404,6 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         if (border) {
           bandEnds = gEnds.inPlanes(flat, inRows * wp, at * wp + border);
         } else {
-          Value planes = fb.create<memref::CollapseShapeOp>(
-              l, scratch, ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
           bandEnds = gEnds.withResult(fb.create<memref::SubViewOp>(
               l, planes,
               ArrayRef<OpFoldResult>{fb.getIndexAttr(0),
@@ -2435,8 +2441,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         pb.im2col = ic;
         pb.pack = true;
         pb.dotTail = dotTail && pb.shortTail();
-        int64_t mostPanels =
-            std::max<int64_t>(kBandPackBytes / (p.k * pb.nr() * 4), 1);
+        int64_t mostPanels = kBandPackBytes / (p.k * pb.nr() * 4); // >= 2
         pb.chunk = std::min(mostPanels, pb.panels);
         // One buffer for the bands of every size: the most panels a chunk
         // takes, and one more for the dot-product tail (under a vector of

@@ -125,6 +125,18 @@ static uint64_t makeRange(unsigned gen, int64_t low, int64_t high) {
   return ((uint64_t)gen << 32) | ((uint64_t)low << 16) | (uint64_t)high;
 }
 
+/* The units a claim takes of `left` unclaimed ones: half (rounded up), at
+ * least `least`, at most all. The job's sizes may already be the next
+ * job's if this one has ended meanwhile; the claim's compare-and-swap then
+ * fails, and this only has to stay within [1, left]. */
+static int64_t pieceOf(int64_t left) {
+  int64_t take = (left + 1) / 2,
+          least = __atomic_load_n(&job.least, __ATOMIC_RELAXED);
+  if (take < least)
+    take = least;
+  return take < left ? take : left;
+}
+
 /* Runs units [first, first + take) of the job and counts them in `self`'s
  * slot. */
 static void runPiece(int self, int64_t first, int64_t take) {
@@ -147,22 +159,13 @@ static int64_t runPieces(unsigned gen, int self, int threads) {
   for (;;) {
     uint64_t r = __atomic_load_n(&slots[self].range, __ATOMIC_ACQUIRE);
     int64_t low = (int64_t)((r >> 16) & 0xffff), high = (int64_t)(r & 0xffff);
-    int64_t take, least, most = 0;
+    int64_t take, most = 0;
     int victim = -1, t;
     uint64_t v = 0;
     if ((unsigned)(r >> 32) != gen)
       return ran;
     if (low < high) {
-      /* The job's sizes may already be the next job's if this one has
-       * ended meanwhile; the compare-and-swap then fails, and take only
-       * has to stay within [1, high - low]. */
-      take = (high - low + 1) / 2;
-      if (take < __atomic_load_n(&job.least, __ATOMIC_RELAXED))
-        take = __atomic_load_n(&job.least, __ATOMIC_RELAXED);
-      if (take > high - low)
-        take = high - low;
-      if (take < 1)
-        take = 1;
+      take = pieceOf(high - low);
       if (!__atomic_compare_exchange_n(&slots[self].range, &r,
                                        r + ((uint64_t)take << 16), 0,
                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -187,10 +190,7 @@ static int64_t runPieces(unsigned gen, int self, int threads) {
     }
     if (victim < 0)
       return ran;
-    least = __atomic_load_n(&job.least, __ATOMIC_RELAXED);
-    take = (most + 1) / 2 > least ? (most + 1) / 2 : least;
-    if (take > most)
-      take = most;
+    take = pieceOf(most);
     high = (int64_t)(v & 0xffff);
     if (!__atomic_compare_exchange_n(&slots[victim].range, &v, v - take, 0,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))

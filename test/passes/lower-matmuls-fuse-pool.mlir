@@ -21,11 +21,11 @@
 // CHECK-NOT: memref<1x8x13x13xf32>
 // CHECK: %[[S:.*]] = memref.alloca() {alignment = 64 : i64} : memref<1x8x5x13xf32>
 // CHECK: %[[FLAT:.*]] = memref.collapse_shape %[[S]] {{\[\[}}0, 1, 2, 3]] : memref<1x8x5x13xf32> into memref<520xf32>
+// CHECK: %[[PLANES:.*]] = memref.collapse_shape %[[S]] {{\[\[}}0, 1], [2, 3]] : memref<1x8x5x13xf32> into memref<8x65xf32>
 // CHECK-NOT: memref.store %{{.*}}, %[[S]]
 // CHECK: scf.for %[[BAND:.*]] = %c0 to %c3 step %c1
 // CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[BAND]], %c0
 // CHECK: scf.if %[[FIRST]]
-// CHECK: %[[PLANES:.*]] = memref.collapse_shape %[[S]] {{\[\[}}0, 1], [2, 3]] : memref<1x8x5x13xf32> into memref<8x65xf32>
 // CHECK: memref.subview %{{.*}}[0] [1755] [1]
 // CHECK: arith.maximumf
 // CHECK: vector.maskedstore %[[PLANES]]
