@@ -501,6 +501,9 @@ static bool readValueTable(const kiln_model_info &info, bool inputs,
 
 /// The library's kiln_set_profiler, when it has one (loadModel).
 static void (*setProfiler)(kiln_profile_fn, void *);
+/// The library's kiln_profile_busy_ns, when it has one (older libraries do
+/// not).
+static uint64_t (*profileBusyNs)();
 
 /// Loads the library at `path` and returns its descriptor, checked.
 static const kiln_model_info *loadModel(const std::string &path,
@@ -548,6 +551,8 @@ static const kiln_model_info *loadModel(const std::string &path,
   }
   setProfiler = reinterpret_cast<void (*)(kiln_profile_fn, void *)>(
       dlsym(handle, "kiln_set_profiler"));
+  profileBusyNs = reinterpret_cast<uint64_t (*)()>(
+      dlsym(handle, "kiln_profile_busy_ns"));
   dlerror();
   auto entry = reinterpret_cast<KilnModelFn>(symbol);
   const kiln_model_info *info = entry();
@@ -987,6 +992,7 @@ struct KernelTimes {
   int64_t calls = 0;
   uint64_t ns = 0;       // inside its calls
   uint64_t beforeNs = 0; // on the model's thread alone since the call before
+  uint64_t busyNs = 0;   // the threads' time in its body, summed over them
   int64_t rows = 0, callerRows = 0;
 };
 
@@ -1012,6 +1018,8 @@ void onLoop(void *user, kiln_rows_fn fn, int64_t n, uint64_t beginNs,
   k.beforeNs += beginNs > profile.lastEnd ? beginNs - profile.lastEnd : 0;
   k.rows += n;
   k.callerRows += callerRows;
+  if (profileBusyNs)
+    k.busyNs += profileBusyNs();
   profile.lastEnd = endNs;
 }
 
@@ -1081,14 +1089,22 @@ void printProfile(const Profile &profile, int64_t runs, uint64_t totalNs,
     const KernelTimes *times;
   };
   std::vector<Row> rows;
-  uint64_t inKernels = 0, between = profile.afterNs;
+  uint64_t inKernels = 0, between = profile.afterNs, busy = 0;
   int64_t calls = 0;
   for (const auto &[fn, times] : profile.kernels) {
     rows.push_back({kernelName(fn, symbols), &times});
     inKernels += times.ns;
     between += times.beforeNs;
+    busy += times.busyNs;
     calls += times.calls;
   }
+  // The threads' time in a kernel's bodies over all of theirs in its calls:
+  // the rest went to claiming pieces, waking and waiting for each other.
+  auto busyShare = [&](uint64_t busyNs, uint64_t ns) {
+    return ns ? 100.0 * static_cast<double>(busyNs) /
+                    (static_cast<double>(ns) * static_cast<double>(threads))
+              : 0.0;
+  };
   std::sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) {
     return a.times->ns > b.times->ns ||
            (a.times->ns == b.times->ns && a.name < b.name);
@@ -1101,19 +1117,27 @@ void printProfile(const Profile &profile, int64_t runs, uint64_t totalNs,
       "alone before, between and after them\n",
       runs, threads, threads == 1 ? "" : "s", run, ms(inKernels), rows.size(),
       static_cast<double>(calls) / static_cast<double>(runs), ms(between));
-  std::printf("%10s %7s %6s %8s %12s  %s\n", "ms a run", "% run", "calls",
-              "caller", "alone before", "kernel");
+  if (profileBusyNs)
+    std::printf("the threads ran kernels' bodies %.1f%% of their time in "
+                "the kernels' calls\n",
+                busyShare(busy, inKernels));
+  std::printf("%10s %7s %6s %8s %6s %12s  %s\n", "ms a run", "% run", "calls",
+              "caller", "busy", "alone before", "kernel");
   for (const Row &row : rows) {
     const KernelTimes &k = *row.times;
-    std::printf("%10.4f %6.1f%% %6.3g %7.0f%% %12.4f  %s\n", ms(k.ns),
+    char busyText[16] = "-";
+    if (profileBusyNs)
+      std::snprintf(busyText, sizeof busyText, "%.0f%%",
+                    busyShare(k.busyNs, k.ns));
+    std::printf("%10.4f %6.1f%% %6.3g %7.0f%% %6s %12.4f  %s\n", ms(k.ns),
                 run > 0 ? 100.0 * ms(k.ns) / run : 0.0,
                 static_cast<double>(k.calls) / static_cast<double>(runs),
                 k.rows ? 100.0 * static_cast<double>(k.callerRows) /
                              static_cast<double>(k.rows)
                        : 0.0,
-                ms(k.beforeNs), row.name.c_str());
+                busyText, ms(k.beforeNs), row.name.c_str());
   }
-  std::printf("%10s %7s %6s %8s %12.4f  %s\n", "", "", "", "",
+  std::printf("%10s %7s %6s %8s %6s %12.4f  %s\n", "", "", "", "", "",
               ms(profile.afterNs), "(after the last kernel)");
 }
 

@@ -45,6 +45,8 @@ void kiln_set_profiler(kiln_profile_fn fn, void *user) {
   (void)user;
 }
 
+uint64_t kiln_profile_busy_ns(void) { return 0; }
+
 #else
 
 #include <pthread.h>
@@ -74,6 +76,9 @@ static struct {
    * `least`. */
   int64_t unit, units, least;
   int threads; /* the ranges: the caller's and workers 1 .. threads - 1 */
+  /* Under a profiler: the threads' nanoseconds in fn, summed. */
+  int timed;
+  uint64_t busyNs;
 } job;
 
 /* Each thread owns a range of the job's units, an even share of them (the
@@ -121,6 +126,12 @@ static void cpuRelax(void) {
 #endif
 }
 
+static uint64_t nowNs(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static uint64_t makeRange(unsigned gen, int64_t low, int64_t high) {
   return ((uint64_t)gen << 32) | ((uint64_t)low << 16) | (uint64_t)high;
 }
@@ -142,11 +153,15 @@ static int64_t pieceOf(int64_t left) {
 static void runPiece(int self, int64_t first, int64_t take) {
   /* The job is this generation's: the claim that gave these units held. */
   int64_t begin = first * job.unit, end = (first + take) * job.unit;
+  uint64_t start = job.timed ? nowNs() : 0;
   if (end > job.n)
     end = job.n;
   if (begin < end)
     job.fn(job.p[0], job.p[1], job.p[2], job.p[3], job.p[4], job.p[5], job.p[6],
            job.p[7], job.x, job.y, begin, end);
+  /* Before the units count as done: the caller reads the sum after. */
+  if (job.timed)
+    __atomic_fetch_add(&job.busyNs, nowNs() - start, __ATOMIC_RELAXED);
   __atomic_store_n(&slots[self].done,
                    __atomic_load_n(&slots[self].done, __ATOMIC_RELAXED) + take,
                    __ATOMIC_RELEASE);
@@ -251,16 +266,14 @@ int kiln_get_num_threads(void) { return numThreads; }
 /* The profiler (kiln_set_profiler), NULL but under kiln-run --profile. */
 static kiln_profile_fn profiler;
 static void *profilerUser;
+/* The threads' time in the loop the profiler is told of (its call only). */
+static uint64_t profiledBusyNs;
+
+uint64_t kiln_profile_busy_ns(void) { return profiledBusyNs; }
 
 void kiln_set_profiler(kiln_profile_fn fn, void *user) {
   profiler = fn;
   profilerUser = user;
-}
-
-static uint64_t nowNs(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
 /* Runs the loop; returns the rows that the caller ran. */
@@ -271,7 +284,10 @@ static int64_t parallelRows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
   int spins = 0, threads, t;
   int64_t callerUnits;
   if (numThreads <= 1 || n <= 1 || pthread_mutex_trylock(&busy) != 0) {
+    uint64_t start = profiler ? nowNs() : 0;
     fn(b0, b1, b2, b3, b4, b5, b6, b7, x, y, 0, n);
+    if (profiler)
+      profiledBusyNs = nowNs() - start;
     return n;
   }
   job.fn = fn;
@@ -286,6 +302,8 @@ static int64_t parallelRows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
   job.x = x;
   job.y = y;
   job.n = n;
+  job.timed = profiler != 0;
+  job.busyNs = 0;
   job.unit = (n + 0xfffe) / 0xffff;
   job.units = (n + job.unit - 1) / job.unit;
   threads = numThreads < job.units ? numThreads : (int)job.units;
@@ -317,6 +335,7 @@ static int64_t parallelRows(kiln_rows_fn fn, void *b0, void *b1, void *b2,
       sched_yield();
   }
   callerUnits *= job.unit;
+  profiledBusyNs = __atomic_load_n(&job.busyNs, __ATOMIC_RELAXED);
   pthread_mutex_unlock(&busy);
   return callerUnits < n ? callerUnits : n;
 }
@@ -333,6 +352,7 @@ void kiln_parallel_rows(kiln_rows_fn fn, void *b0, void *b1, void *b2, void *b3,
   begin = nowNs();
   callerRows = parallelRows(fn, b0, b1, b2, b3, b4, b5, b6, b7, x, y, n);
   profiler(profilerUser, fn, n, begin, nowNs(), callerRows);
+  profiledBusyNs = 0;
 }
 
 #endif

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <mutex>
 #include <string>
+#include <time.h>
 #include <utility>
 #include <vector>
 
@@ -361,5 +362,50 @@ TEST_P(RuntimeThreadsTest, EveryRowRunsOnceInFewPieces) {
 
 INSTANTIATE_TEST_SUITE_P(Counts, RuntimeThreadsTest,
                          ::testing::Values(1, 2, 3, 4));
+
+// A loop body that takes about a microsecond a row.
+void spinRows(void *, void *, void *, void *, void *, void *, void *, void *,
+              int64_t, int64_t, int64_t begin, int64_t end) {
+  auto now = [] {
+    timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+  };
+  int64_t until = now() + (end - begin) * 1000;
+  while (now() < until) {
+  }
+}
+
+struct BusyRecord {
+  int calls = 0;
+  uint64_t callNs = 0, busyNs = 0;
+};
+
+void recordBusy(void *user, kiln_rows_fn, int64_t, uint64_t beginNs,
+                uint64_t endNs, int64_t) {
+  auto *record = static_cast<BusyRecord *>(user);
+  ++record->calls;
+  record->callNs += endNs - beginNs;
+  record->busyNs += kiln_profile_busy_ns();
+}
+
+// Inside the profiler's call, kiln_profile_busy_ns is the threads' time in
+// the body, summed: at least the rows' time (a microsecond each), at most
+// the threads' time in the call; 0 outside one.
+TEST_P(RuntimeThreadsTest, ProfilerIsToldTheThreadsBusyTime) {
+  int threads = GetParam();
+  ASSERT_EQ(kiln_set_num_threads(threads), threads);
+  BusyRecord record;
+  kiln_set_profiler(recordBusy, &record);
+  constexpr int64_t kRows = 2000;
+  for (int repeat = 0; repeat < 3; ++repeat)
+    kiln_parallel_rows(spinRows, nullptr, nullptr, nullptr, nullptr, nullptr,
+                       nullptr, nullptr, nullptr, 0, 0, kRows);
+  kiln_set_profiler(nullptr, nullptr);
+  EXPECT_EQ(record.calls, 3);
+  EXPECT_GE(record.busyNs, 3u * kRows * 1000);
+  EXPECT_LE(record.busyNs, static_cast<uint64_t>(threads) * record.callNs);
+  EXPECT_EQ(kiln_profile_busy_ns(), 0u);
+}
 
 } // namespace

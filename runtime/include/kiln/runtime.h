@@ -230,6 +230,13 @@ typedef void (*kiln_profile_fn)(void *user, kiln_rows_fn fn, int64_t n,
  *  KILN_RUNTIME_BAREMETAL runtime ignores it. */
 void kiln_set_profiler(kiln_profile_fn fn, void *user);
 
+/** Inside a profiler's call: the nanoseconds that the threads spent running
+ *  the loop's body, summed over them (end_ns - begin_ns and a little less on
+ *  one thread; on several, their time in the loop less claiming pieces,
+ *  waking and waiting for each other). 0 outside one, and from a
+ *  KILN_RUNTIME_BAREMETAL runtime. */
+uint64_t kiln_profile_busy_ns(void);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif
