@@ -993,6 +993,7 @@ struct KernelTimes {
   uint64_t ns = 0;       // inside its calls
   uint64_t beforeNs = 0; // on the model's thread alone since the call before
   uint64_t busyNs = 0;   // the threads' time in its body, summed over them
+  uint64_t threadNs = 0; // its calls' times the threads that could run them
   int64_t rows = 0, callerRows = 0;
 };
 
@@ -1000,6 +1001,7 @@ struct Profile {
   std::map<void *, KernelTimes> kernels;
   uint64_t lastEnd = 0; // the call before's end, or the run's start
   uint64_t afterNs = 0; // after each run's last call
+  int64_t threads = 1;  // the pool's
 };
 
 uint64_t monotonicNs() {
@@ -1020,6 +1022,11 @@ void onLoop(void *user, kiln_rows_fn fn, int64_t n, uint64_t beginNs,
   k.callerRows += callerRows;
   if (profileBusyNs)
     k.busyNs += profileBusyNs();
+  // A loop of fewer rows than threads runs on as many threads (one row
+  // units, as the runtime cuts a loop under 64K rows).
+  k.threadNs +=
+      (endNs - beginNs) *
+      static_cast<uint64_t>(std::clamp<int64_t>(n, 1, profile.threads));
   profile.lastEnd = endNs;
 }
 
@@ -1089,21 +1096,23 @@ void printProfile(const Profile &profile, int64_t runs, uint64_t totalNs,
     const KernelTimes *times;
   };
   std::vector<Row> rows;
-  uint64_t inKernels = 0, between = profile.afterNs, busy = 0;
+  uint64_t inKernels = 0, between = profile.afterNs, busy = 0, threadNs = 0;
   int64_t calls = 0;
   for (const auto &[fn, times] : profile.kernels) {
     rows.push_back({kernelName(fn, symbols), &times});
     inKernels += times.ns;
     between += times.beforeNs;
     busy += times.busyNs;
+    threadNs += times.threadNs;
     calls += times.calls;
   }
-  // The threads' time in a kernel's bodies over all of theirs in its calls:
-  // the rest went to claiming pieces, waking and waiting for each other.
-  auto busyShare = [&](uint64_t busyNs, uint64_t ns) {
-    return ns ? 100.0 * static_cast<double>(busyNs) /
-                    (static_cast<double>(ns) * static_cast<double>(threads))
-              : 0.0;
+  // The threads' time in a kernel's bodies over all of theirs in its calls
+  // (those of them that a call could use): the rest went to claiming
+  // pieces, waking and waiting for each other.
+  auto busyShare = [](uint64_t busyNs, uint64_t threadNs) {
+    return threadNs ? 100.0 * static_cast<double>(busyNs) /
+                          static_cast<double>(threadNs)
+                    : 0.0;
   };
   std::sort(rows.begin(), rows.end(), [](const Row &a, const Row &b) {
     return a.times->ns > b.times->ns ||
@@ -1120,7 +1129,7 @@ void printProfile(const Profile &profile, int64_t runs, uint64_t totalNs,
   if (profileBusyNs)
     std::printf("the threads ran kernels' bodies %.1f%% of their time in "
                 "the kernels' calls\n",
-                busyShare(busy, inKernels));
+                busyShare(busy, threadNs));
   std::printf("%10s %7s %6s %8s %6s %12s  %s\n", "ms a run", "% run", "calls",
               "caller", "busy", "alone before", "kernel");
   for (const Row &row : rows) {
@@ -1128,7 +1137,7 @@ void printProfile(const Profile &profile, int64_t runs, uint64_t totalNs,
     char busyText[16] = "-";
     if (profileBusyNs)
       std::snprintf(busyText, sizeof busyText, "%.0f%%",
-                    busyShare(k.busyNs, k.ns));
+                    busyShare(k.busyNs, k.threadNs));
     std::printf("%10.4f %6.1f%% %6.3g %7.0f%% %6s %12.4f  %s\n", ms(k.ns),
                 run > 0 ? 100.0 * ms(k.ns) / run : 0.0,
                 static_cast<double>(k.calls) / static_cast<double>(runs),
@@ -1391,6 +1400,7 @@ static int runKiln(const Options &options) {
   if (options.profileRuns > 0) {
     // After the warm-up (the run above, and --bench's).
     Profile profile;
+    profile.threads = options.threads;
     setProfiler(onLoop, &profile);
     uint64_t totalNs = 0;
     for (int64_t run = 0; run < options.profileRuns; ++run) {
