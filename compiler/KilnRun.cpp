@@ -144,7 +144,8 @@ static const char *const usageText =
     "  --bench N        time N runs after a warm-up; print median and p90\n"
     "  --threads N      number of threads the model runs on (default 1)\n"
     "  --profile N      time each parallel kernel over N runs after a\n"
-    "                   warm-up; print them, longest first\n"
+    "                   warm-up; print them (mean and median), longest\n"
+    "                   first\n"
     "  --rtol R         relative tolerance for floats (default 1e-3)\n"
     "  --atol A         absolute tolerance for floats (default 1e-5)\n"
     "\n"
@@ -995,6 +996,8 @@ struct KernelTimes {
   uint64_t busyNs = 0;   // the threads' time in its body, summed over them
   uint64_t threadNs = 0; // its calls' times the threads that could run them
   int64_t rows = 0, callerRows = 0;
+  uint64_t runNs = 0;           // inside its calls in the run going on
+  std::vector<uint64_t> perRun; // inside its calls in each run before
 };
 
 struct Profile {
@@ -1017,6 +1020,7 @@ void onLoop(void *user, kiln_rows_fn fn, int64_t n, uint64_t beginNs,
   KernelTimes &k = profile.kernels[reinterpret_cast<void *>(fn)];
   ++k.calls;
   k.ns += endNs - beginNs;
+  k.runNs += endNs - beginNs;
   k.beforeNs += beginNs > profile.lastEnd ? beginNs - profile.lastEnd : 0;
   k.rows += n;
   k.callerRows += callerRows;
@@ -1028,6 +1032,28 @@ void onLoop(void *user, kiln_rows_fn fn, int64_t n, uint64_t beginNs,
       (endNs - beginNs) *
       static_cast<uint64_t>(std::clamp<int64_t>(n, 1, profile.threads));
   profile.lastEnd = endNs;
+}
+
+/// Ends run `run` (from 0) of the profile: each kernel's time in it joins
+/// its times in the runs before (none for those that it did not call).
+void endRun(Profile &profile, int64_t run) {
+  for (auto &[fn, k] : profile.kernels) {
+    k.perRun.resize(static_cast<size_t>(run), 0);
+    k.perRun.push_back(k.runNs);
+    k.runNs = 0;
+  }
+}
+
+/// The median of `values` (the mean of the middle two for an even count).
+double median(std::vector<uint64_t> values) {
+  if (values.empty())
+    return 0;
+  std::sort(values.begin(), values.end());
+  size_t n = values.size();
+  return n % 2 ? static_cast<double>(values[n / 2])
+               : (static_cast<double>(values[n / 2 - 1]) +
+                  static_cast<double>(values[n / 2])) /
+                     2;
 }
 
 /// The functions (local ones too) of the ELF64 file at `path` by address;
@@ -1084,9 +1110,13 @@ std::string kernelName(void *fn,
   return text;
 }
 
-/// Prints what --profile gathered over `runs` runs that took `totalNs`.
-void printProfile(const Profile &profile, int64_t runs, uint64_t totalNs,
+/// Prints what --profile gathered over `runs` runs that took `runNs` each.
+void printProfile(const Profile &profile, const std::vector<uint64_t> &runNs,
                   int64_t threads, const std::string &libraryPath) {
+  int64_t runs = static_cast<int64_t>(runNs.size());
+  uint64_t totalNs = 0;
+  for (uint64_t ns : runNs)
+    totalNs += ns;
   std::map<uint64_t, std::string> symbols = functionSymbols(libraryPath);
   auto ms = [&](uint64_t ns) {
     return static_cast<double>(ns) / 1e6 / static_cast<double>(runs);
@@ -1126,19 +1156,27 @@ void printProfile(const Profile &profile, int64_t runs, uint64_t totalNs,
       "alone before, between and after them\n",
       runs, threads, threads == 1 ? "" : "s", run, ms(inKernels), rows.size(),
       static_cast<double>(calls) / static_cast<double>(runs), ms(between));
+  // Means count a run that the OS stopped a thread in (a call waits for
+  // its pieces) in full; medians leave such runs out.
+  std::printf("median run %.4g ms; a kernel's median is over the runs of "
+              "its time in each\n",
+              median(runNs) / 1e6);
   if (profileBusyNs)
     std::printf("the threads ran kernels' bodies %.1f%% of their time in "
                 "the kernels' calls\n",
                 busyShare(busy, threadNs));
-  std::printf("%10s %7s %6s %8s %6s %12s  %s\n", "ms a run", "% run", "calls",
-              "caller", "busy", "alone before", "kernel");
+  std::printf("%10s %9s %7s %6s %8s %6s %12s  %s\n", "ms a run", "median",
+              "% run", "calls", "caller", "busy", "alone before", "kernel");
   for (const Row &row : rows) {
     const KernelTimes &k = *row.times;
     char busyText[16] = "-";
     if (profileBusyNs)
       std::snprintf(busyText, sizeof busyText, "%.0f%%",
                     busyShare(k.busyNs, k.threadNs));
-    std::printf("%10.4f %6.1f%% %6.3g %7.0f%% %6s %12.4f  %s\n", ms(k.ns),
+    std::vector<uint64_t> perRun = k.perRun;
+    perRun.resize(static_cast<size_t>(runs), 0);
+    std::printf("%10.4f %9.4f %6.1f%% %6.3g %7.0f%% %6s %12.4f  %s\n", ms(k.ns),
+                median(std::move(perRun)) / 1e6,
                 run > 0 ? 100.0 * ms(k.ns) / run : 0.0,
                 static_cast<double>(k.calls) / static_cast<double>(runs),
                 k.rows ? 100.0 * static_cast<double>(k.callerRows) /
@@ -1146,7 +1184,7 @@ void printProfile(const Profile &profile, int64_t runs, uint64_t totalNs,
                        : 0.0,
                 busyText, ms(k.beforeNs), row.name.c_str());
   }
-  std::printf("%10s %7s %6s %8s %6s %12.4f  %s\n", "", "", "", "", "",
+  std::printf("%10s %9s %7s %6s %8s %6s %12.4f  %s\n", "", "", "", "", "", "",
               ms(profile.afterNs), "(after the last kernel)");
 }
 
@@ -1402,7 +1440,7 @@ static int runKiln(const Options &options) {
     Profile profile;
     profile.threads = options.threads;
     setProfiler(onLoop, &profile);
-    uint64_t totalNs = 0;
+    std::vector<uint64_t> runNs;
     for (int64_t run = 0; run < options.profileRuns; ++run) {
       uint64_t start = monotonicNs();
       profile.lastEnd = start;
@@ -1413,11 +1451,11 @@ static int runKiln(const Options &options) {
         return reportError(runFailure("profiled", run, status));
       }
       profile.afterNs += stop - profile.lastEnd;
-      totalNs += stop - start;
+      runNs.push_back(stop - start);
+      endRun(profile, run);
     }
     setProfiler(nullptr, nullptr);
-    printProfile(profile, options.profileRuns, totalNs, options.threads,
-                 options.libraryPath);
+    printProfile(profile, runNs, options.threads, options.libraryPath);
   }
 
   if (compared == 0) {
