@@ -1112,7 +1112,8 @@ std::string kernelName(void *fn,
 
 /// Prints what --profile gathered over `runs` runs that took `runNs` each.
 void printProfile(const Profile &profile, const std::vector<uint64_t> &runNs,
-                  int64_t threads, const std::string &libraryPath) {
+                  const std::string &libraryPath) {
+  int64_t threads = profile.threads;
   int64_t runs = static_cast<int64_t>(runNs.size());
   uint64_t totalNs = 0;
   for (uint64_t ns : runNs)
@@ -1173,11 +1174,9 @@ void printProfile(const Profile &profile, const std::vector<uint64_t> &runNs,
     if (profileBusyNs)
       std::snprintf(busyText, sizeof busyText, "%.0f%%",
                     busyShare(k.busyNs, k.threadNs));
-    std::vector<uint64_t> perRun = k.perRun;
-    perRun.resize(static_cast<size_t>(runs), 0);
+    // endRun gave every kernel a time in each run.
     std::printf("%10.4f %9.4f %6.1f%% %6.3g %7.0f%% %6s %12.4f  %s\n", ms(k.ns),
-                median(std::move(perRun)) / 1e6,
-                run > 0 ? 100.0 * ms(k.ns) / run : 0.0,
+                median(k.perRun) / 1e6, run > 0 ? 100.0 * ms(k.ns) / run : 0.0,
                 static_cast<double>(k.calls) / static_cast<double>(runs),
                 k.rows ? 100.0 * static_cast<double>(k.callerRows) /
                              static_cast<double>(k.rows)
@@ -1455,7 +1454,7 @@ static int runKiln(const Options &options) {
       endRun(profile, run);
     }
     setProfiler(nullptr, nullptr);
-    printProfile(profile, runNs, options.threads, options.libraryPath);
+    printProfile(profile, runNs, options.libraryPath);
   }
 
   if (compared == 0) {
