@@ -15,15 +15,23 @@
  * goes to memory). Sharing a packed chunk, each thread rewriting its own
  * half costs 9.1 ns a line, swapping halves every chunk 5.3-5.6, writing
  * them non-temporally 2.4-3.1, and halves that no other core reads 0.4-0.5.
+ * The writer cannot take such a line back cheaply (2026-12-06, far):
+ * prefetching each line for writing 32 lines ahead leaves it at 7.4-9.0
+ * ns (a shared chunk 8.6-9.8), and reading the lines first at 10.1-10.8
+ * (the read is quick, the write still waits); a line the other core wrote
+ * and this core then read is rewritten in 0.3 (the read moved it here).
  *
  * Threads run pinned to the first two CPUs that this process may use.
  * Usage: lines   prints one "LINES <case> <ns per line>" row per case, or
  *                "LINES none" with fewer than two CPUs. A case is
- *   BEFORE-then-write|read|write-nt   where BEFORE is own (this core wrote
+ *   BEFORE-then-write|read|write-nt|write-pw|read-write   (write-pw: each
+ *       store after a prefetch for writing 32 lines ahead; read-write: a
+ *       read pass, then the writes) where BEFORE is own (this core wrote
  *       the lines), other-wrote, other-read (this core wrote them, then
  *       the other core read them) or read-others (the other core wrote
  *       them, then this core read them);
- *   chunk-same-halves, chunk-swapped-halves, chunk-nt, chunk-private-halves
+ *   chunk-same-halves, chunk-swapped-halves, chunk-nt, chunk-pw,
+ *   chunk-private-halves
  *       the shared packing's writes, per line, averaged over the threads.
  *
  *===----------------------------------------------------------------------===*/
@@ -67,6 +75,17 @@ static void writeLines(size_t first, size_t count, float value) {
     buffer[i] = v;
 }
 
+/* The same writes, each line prefetched for writing PREFETCH_AHEAD lines
+ * before it is stored (PREFETCHW on x86). */
+#define PREFETCH_AHEAD 32
+static void writeLinesPW(size_t first, size_t count, float value) {
+  line_t v = {value};
+  for (size_t i = first; i < first + count; ++i) {
+    __builtin_prefetch(&buffer[i + PREFETCH_AHEAD], 1, 3);
+    buffer[i] = v;
+  }
+}
+
 static void writeLinesNT(size_t first, size_t count, float value) {
   line_t v = {value};
   for (size_t i = first; i < first + count; ++i)
@@ -79,6 +98,12 @@ static void readLines(size_t first, size_t count) {
   for (size_t i = first; i < first + count; ++i)
     sum += buffer[i];
   sink = sum[0];
+}
+
+/* All the lines read, then all written. */
+static void readThenWriteLines(size_t first, size_t count, float value) {
+  readLines(first, count);
+  writeLines(first, count, value);
 }
 
 /* The other thread: when told, reads all the lines (1) or writes them (2)
@@ -117,7 +142,7 @@ static void onOther(int op) {
 }
 
 enum { OWN, OTHER_WROTE, OTHER_READ, READ_OTHERS };
-enum { WRITE, READ, WRITE_NT };
+enum { WRITE, READ, WRITE_NT, WRITE_PW, READ_WRITE };
 
 /* The best of REPEATS: ns per line of `measure` on lines last used as
  * `before` says. */
@@ -146,8 +171,12 @@ static double timeCase(int before, int measure) {
       writeLines(0, LINES, 3);
     else if (measure == READ)
       readLines(0, LINES);
-    else
+    else if (measure == WRITE_NT)
       writeLinesNT(0, LINES, 3);
+    else if (measure == WRITE_PW)
+      writeLinesPW(0, LINES, 3);
+    else
+      readThenWriteLines(0, LINES, 3);
     double t = now() - start;
     if (t < best)
       best = t;
@@ -161,7 +190,7 @@ static double timeCase(int before, int measure) {
  * of the writes, averaged over the two threads. */
 #define CHUNKS 200
 static volatile int arrived[2][16];
-static int chunkSwap, chunkNT, chunkPrivate;
+static int chunkSwap, chunkNT, chunkPrivate, chunkPW;
 static double chunkWriteNs[2];
 
 static void meet(int self, int *count) {
@@ -182,6 +211,8 @@ static void *chunkThread(void *arg) {
     double start = now();
     if (chunkNT)
       writeLinesNT(first, LINES / 2, (float)c);
+    else if (chunkPW)
+      writeLinesPW(first, LINES / 2, (float)c);
     else
       writeLines(first, LINES / 2, (float)c);
     if (c >= 10)
@@ -196,10 +227,11 @@ static void *chunkThread(void *arg) {
   return 0;
 }
 
-static double timeChunks(int swap, int nt, int privateHalves) {
+static double timeChunks(int swap, int nt, int privateHalves, int pw) {
   pthread_t t;
   chunkSwap = swap;
   chunkNT = nt;
+  chunkPW = pw;
   chunkPrivate = privateHalves;
   memset((void *)arrived, 0, sizeof arrived);
   pthread_create(&t, 0, chunkThread, (void *)(intptr_t)1);
@@ -220,22 +252,24 @@ int main(void) {
     printf("LINES none\n");
     return 0;
   }
-  buffer = aligned_alloc(64, BYTES);
-  memset(buffer, 0, BYTES);
+  buffer = aligned_alloc(64, BYTES + PREFETCH_AHEAD * 64);
+  memset(buffer, 0, BYTES + PREFETCH_AHEAD * 64);
   pin(cpus[0]);
   pthread_create(&t, 0, other, 0);
   static const char *before[] = {"own", "other-wrote", "other-read",
                                  "read-others"};
-  static const char *measure[] = {"write", "read", "write-nt"};
+  static const char *measure[] = {"write", "read", "write-nt", "write-pw",
+                                  "read-write"};
   for (int b = OWN; b <= READ_OTHERS; ++b)
-    for (int m = WRITE; m <= WRITE_NT; ++m)
+    for (int m = WRITE; m <= READ_WRITE; ++m)
       printf("LINES %s-then-%s %.2f\n", before[b], measure[m],
              timeCase(b, m));
   onOther(0);
   pthread_join(t, 0);
-  printf("LINES chunk-same-halves %.2f\n", timeChunks(0, 0, 0));
-  printf("LINES chunk-swapped-halves %.2f\n", timeChunks(1, 0, 0));
-  printf("LINES chunk-nt %.2f\n", timeChunks(0, 1, 0));
-  printf("LINES chunk-private-halves %.2f\n", timeChunks(0, 0, 1));
+  printf("LINES chunk-same-halves %.2f\n", timeChunks(0, 0, 0, 0));
+  printf("LINES chunk-swapped-halves %.2f\n", timeChunks(1, 0, 0, 0));
+  printf("LINES chunk-nt %.2f\n", timeChunks(0, 1, 0, 0));
+  printf("LINES chunk-pw %.2f\n", timeChunks(0, 0, 0, 1));
+  printf("LINES chunk-private-halves %.2f\n", timeChunks(0, 0, 1, 0));
   return 0;
 }
