@@ -1278,17 +1278,40 @@ private:
   /// mr lanes) times each tail column's element of B (broadcast), into one
   /// accumulator per column, or several taking turns over k when there are
   /// fewer columns than the FMAs' latency needs; then each row's sums out
-  /// of the lanes.
+  /// of the lanes. Where the rows fill half a vector, two steps of k a
+  /// vector (below).
   void packedTailKernel(Value i, int64_t rows) {
     assert(!p.int8 && p.mr <= p.vw && "packed tail: f32, a vector of rows");
     int64_t t = p.tailCols();
     constexpr int64_t kChains = 8;
-    int64_t turns = std::min<int64_t>(llvm::divideCeil(kChains, t), p.k);
+    // Where the block's rows fill half a vector (8 of AVX-512's 16 lanes),
+    // two steps of k a vector: the block's weights of k and k + 1 are
+    // contiguous, one whole load, and B's two elements fill the halves
+    // (folded together at the end), so half the FMAs and loads of A. A
+    // 7x7 layer's last column (49 = 48 + 1) had cost a 1x1 convolution of
+    // 512 -> 2048 channels 11% of its time (0.574 ms against 0.515 for 48
+    // columns, one thread, Zen 5); so, 0.536. ResNet-50 0.979 of before on
+    // one thread (IQR 0.972-0.984) and 0.981 on two (0.967-0.995),
+    // MobileNetV2 0.983 and 0.985, SqueezeNet 0.987 on one (interleaved
+    // copies, bench/abtest.c).
+    bool pairs = 2 * p.mr == p.vw && p.k >= 2;
+    int64_t kStep = pairs ? 2 : 1, steps = p.k / kStep;
+    int64_t turns = std::min<int64_t>(llvm::divideCeil(kChains, t), steps);
     // B's tail columns in the pack buffer, or B itself (read in place).
     Value flatA = kiln::flatten(b, loc, A), flatB = p.pack ? flatPack() : B;
     Value blk = b.create<arith::DivUIOp>(loc, i, index(p.mr));
     Value start = b.create<arith::MulIOp>(loc, blk, index(p.k * p.mr));
     Value col0 = index(p.fullPanels() * p.nr());
+    // B's element (kk, j) of the tail.
+    auto bIndex = [&](OpBuilder &nb, Location l, Value kk, int64_t j) {
+      SmallVector<Value> at;
+      if (p.pack)
+        at.push_back(nb.create<arith::AddIOp>(
+            l, kk, index(nb, l, p.tailBase() + j * p.tailStride())));
+      else
+        at.append({kk, nb.create<arith::AddIOp>(l, col0, index(nb, l, j))});
+      return at;
+    };
     // acc[j * turns + u] += A's weights of step kk times B's (kk, j).
     auto step = [&](OpBuilder &nb, Location l, Value kk, ValueRange acc,
                     int64_t u) {
@@ -1298,34 +1321,67 @@ private:
       Value av = lanes.load(flatA, {at}, p.mr);
       SmallVector<Value> next(acc.begin(), acc.end());
       for (int64_t j = 0; j < t; ++j) {
-        SmallVector<Value> bAt;
-        if (p.pack)
-          bAt.push_back(nb.create<arith::AddIOp>(
-              l, kk, index(nb, l, p.tailBase() + j * p.tailStride())));
-        else
-          bAt.append({kk, nb.create<arith::AddIOp>(l, col0, index(nb, l, j))});
         Value bs = nb.create<vector::BroadcastOp>(
-            l, vecType(), nb.create<memref::LoadOp>(l, flatB, bAt));
+            l, vecType(),
+            nb.create<memref::LoadOp>(l, flatB, bIndex(nb, l, kk, j)));
+        next[j * turns + u] =
+            nb.create<vector::FMAOp>(l, av, bs, acc[j * turns + u]);
+      }
+      return next;
+    };
+    // The same for steps kk and kk + 1 (`pairs`): lanes [0, mr) take k's
+    // weights and B's (kk, j), lanes [mr, 2 mr) k + 1's and B's (kk + 1, j).
+    SmallVector<int64_t> halves(p.vw);
+    for (int64_t lane = 0; lane < p.vw; ++lane)
+      halves[lane] = lane / p.mr;
+    auto pairStep = [&](OpBuilder &nb, Location l, Value kk, ValueRange acc,
+                        int64_t u) {
+      Value at = nb.create<arith::AddIOp>(
+          l, start, nb.create<arith::MulIOp>(l, kk, index(nb, l, p.mr)));
+      Value av = nb.create<vector::LoadOp>(l, vecType(), flatA, at);
+      auto two = VectorType::get({2}, nb.getF32Type());
+      SmallVector<Value> next(acc.begin(), acc.end());
+      for (int64_t j = 0; j < t; ++j) {
+        Value pair;
+        if (p.pack) {
+          pair = nb.create<vector::LoadOp>(l, two, flatB, bIndex(nb, l, kk, j));
+        } else {
+          Value kk1 = nb.create<arith::AddIOp>(l, kk, index(nb, l, 1));
+          pair = nb.create<vector::FromElementsOp>(
+              l, two,
+              ValueRange{
+                  nb.create<memref::LoadOp>(l, flatB, bIndex(nb, l, kk, j)),
+                  nb.create<memref::LoadOp>(l, flatB, bIndex(nb, l, kk1, j))});
+        }
+        Value bs = nb.create<vector::ShuffleOp>(l, pair, pair, halves);
         next[j * turns + u] =
             nb.create<vector::FMAOp>(l, av, bs, acc[j * turns + u]);
       }
       return next;
     };
     SmallVector<Value> acc(t * turns, zeros());
-    int64_t whole = p.k / turns;
+    int64_t whole = steps / turns, span = turns * kStep;
     auto loop = b.create<scf::ForOp>(
-        loc, index(0), index(whole * turns), index(turns), acc,
+        loc, index(0), index(whole * span), index(span), acc,
         [&](OpBuilder &nb, Location l, Value k0, ValueRange iter) {
           SmallVector<Value> next(iter.begin(), iter.end());
-          for (int64_t u = 0; u < turns; ++u)
-            next = step(nb, l, nb.create<arith::AddIOp>(l, k0, index(nb, l, u)),
-                        next, u);
+          for (int64_t u = 0; u < turns; ++u) {
+            Value kk = nb.create<arith::AddIOp>(l, k0, index(nb, l, u * kStep));
+            next =
+                pairs ? pairStep(nb, l, kk, next, u) : step(nb, l, kk, next, u);
+          }
           nb.create<scf::YieldOp>(l, next);
         });
     acc.assign(loop.getResults().begin(), loop.getResults().end());
-    for (int64_t kk = whole * turns; kk < p.k; ++kk)
-      acc = step(b, loc, index(kk), acc, kk - whole * turns);
-    // Column j's sums: its turns added (a tree); row r's lane of each.
+    // The steps left: pairs, then (k odd) a last single step of k, whose
+    // weights fill lanes [0, mr) only.
+    int64_t kk = whole * span, u = 0;
+    for (; pairs && kk + 1 < p.k; kk += 2, ++u)
+      acc = pairStep(b, loc, index(kk), acc, u % turns);
+    for (; kk < p.k; ++kk, ++u)
+      acc = step(b, loc, index(kk), acc, u % turns);
+    // Column j's sums: its turns added (a tree), and with pairs the two
+    // halves; row r's lane of each.
     SmallVector<Value> cols;
     for (int64_t j = 0; j < t; ++j) {
       SmallVector<Value> parts(acc.begin() + j * turns,
@@ -1338,7 +1394,16 @@ private:
           sums.push_back(parts.back());
         parts = sums;
       }
-      cols.push_back(parts.front());
+      Value col = parts.front();
+      if (pairs) {
+        auto half = [&](int64_t offset) -> Value {
+          return b.create<vector::ExtractStridedSliceOp>(
+              loc, col, ArrayRef<int64_t>{offset}, ArrayRef<int64_t>{p.mr},
+              ArrayRef<int64_t>{1});
+        };
+        col = b.create<arith::AddFOp>(loc, half(0), half(p.mr));
+      }
+      cols.push_back(col);
     }
     for (int64_t r = 0; r < rows; ++r) {
       Value row = b.create<arith::AddIOp>(loc, i, index(r));

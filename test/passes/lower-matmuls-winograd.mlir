@@ -147,9 +147,10 @@ func.func @winograd(%x: memref<1x2x5x7xf32>, %y: memref<1x2x3x5xf32>) {
 
 // 8 output channels of a 14x14 image in F(2x2, 3x3): 49 tiles, run as 48 +
 // 1 (8 x 3 accumulators, then the last tile as dot products along k: the
-// row block's 8 weights of a step of k as the lanes of one vector, times
-// the tile's value of V read in place, broadcast), not 32 + 17, whose last
-// vector has one lane to do. With dot-tail=false, two panels of 32.
+// row block's 8 weights of two steps of k as the lanes of one vector,
+// times the tile's two values of V read in place, each filling a half),
+// not 32 + 17, whose last vector has one lane to do. With dot-tail=false,
+// two panels of 32.
 // TAIL-LABEL: func.func @winograd_tail(
 // TAIL: scf.for %[[E:.*]] = %c0 to %c16 step %c1 {
 // TAIL:   %[[VE:.*]] = memref.subview %{{.*}}[%[[E]], 0, 0] [1, 2, 49] [1, 1, 1] : memref<16x2x49xf32, strided<[112, 49, 1]>>
@@ -162,12 +163,17 @@ func.func @winograd(%x: memref<1x2x5x7xf32>, %y: memref<1x2x3x5xf32>) {
 // TAIL-COUNT-24: vector.fma
 // TAIL:   scf.yield
 // TAIL-COUNT-24: vector.store %{{.*}}, %[[ME]]
-// The last tile: a vector of the block's 8 weights per step of k.
-// TAIL:   %[[W:.*]] = vector.maskedload %[[UF]][%c0]
-// TAIL:   %[[T:.*]] = memref.load %[[VE]][%c0, %c48]
-// TAIL:   %[[TB:.*]] = vector.broadcast %[[T]] : f32 to vector<16xf32>
-// TAIL:   vector.fma %[[W]], %[[TB]]
-// TAIL:   memref.load %[[VE]][%c1, %c48]
+// The last tile: two steps of k a vector, the block's 8 weights of k = 0
+// and 1 in one load, the tile's values of V (read in place) in its
+// halves, and the halves summed.
+// TAIL:   %[[W:.*]] = vector.load %[[UF]][%c0] : {{.*}}, vector<16xf32>
+// TAIL:   %[[T0:.*]] = memref.load %[[VE]][%c0, %c48]
+// TAIL:   %[[T1:.*]] = memref.load %[[VE]][%c1, %c48]
+// TAIL:   %[[TP:.*]] = vector.from_elements %[[T0]], %[[T1]] : vector<2xf32>
+// TAIL:   %[[TB:.*]] = vector.shuffle %[[TP]], %[[TP]] [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]
+// TAIL:   %[[S:.*]] = vector.fma %[[W]], %[[TB]]
+// TAIL:   vector.extract_strided_slice %[[S]] {offsets = [0], sizes = [8], strides = [1]}
+// TAIL:   vector.extract_strided_slice %[[S]] {offsets = [8], sizes = [8], strides = [1]}
 // TAIL-COUNT-8: vector.maskedstore %[[ME]][%c{{[0-7]}}, %c48]
 // TAIL-NOT: linalg.matmul
 // NOTAIL-LABEL: func.func @winograd_tail(

@@ -913,3 +913,41 @@ func.func @packed_weights(%b: memref<4x17xf32>, %c: memref<12x17xf32>) {
   linalg.matmul ins(%a, %b : memref<12x4xf32>, memref<4x17xf32>) outs(%c : memref<12x17xf32>)
   return
 }
+
+// Where a row block fills half a vector (8 rows, 16 lanes), the dot-product
+// tail takes two steps of k a vector: the block's weights of k and k + 1
+// (contiguous in the row block) in one load, B's two elements of the tail
+// column (contiguous in the pack buffer) in the two halves; k = 5 is two
+// such pairs in two accumulators taking turns, then the last step of k
+// alone (its weights masked to 8 lanes, B's element broadcast) into the
+// first; the turns summed, then the halves, and row r's result is lane r.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false pack-min-rows=8 vector-width=16 tile-m=8 vector-registers=32 pack-a" --canonicalize --cse | FileCheck %s --check-prefix=PAIRS
+// PAIRS-LABEL: func.func @packed_weights_pairs(
+// PAIRS: %[[A:.*]] = memref.get_global @pair_weights_rows8 : memref<2x5x8xf32>
+// PAIRS: %[[BP:.*]] = memref.collapse_shape %{{.*}} {{\[\[}}0, 1, 2]] : memref<3x5x32xf32> into memref<480xf32>
+// PAIRS: %[[FLAT:.*]] = memref.collapse_shape %[[A]] {{\[\[}}0, 1, 2]] : memref<2x5x8xf32> into memref<80xf32>
+// PAIRS: %[[W0:.*]] = vector.load %[[FLAT]][%[[START:.*]]] : memref<80xf32>, vector<16xf32>
+// PAIRS: %[[P0:.*]] = vector.load %[[BP]][%c320] : memref<480xf32>, vector<2xf32>
+// PAIRS: %[[B0:.*]] = vector.shuffle %[[P0]], %[[P0]] [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]
+// PAIRS: %[[T0:.*]] = vector.fma %[[W0]], %[[B0]], %{{.*}} : vector<16xf32>
+// PAIRS: vector.load %[[FLAT]]{{.*}} : memref<80xf32>, vector<16xf32>
+// PAIRS: vector.load %[[BP]][%c322] : memref<480xf32>, vector<2xf32>
+// PAIRS: %[[T1:.*]] = vector.fma
+// PAIRS: %[[W4:.*]] = vector.maskedload %[[FLAT]]
+// PAIRS: %[[E4:.*]] = memref.load %[[BP]][%c324]
+// PAIRS: %[[B4:.*]] = vector.broadcast %[[E4]] : f32 to vector<16xf32>
+// PAIRS: %[[T0B:.*]] = vector.fma %[[W4]], %[[B4]], %[[T0]]
+// PAIRS: %[[S:.*]] = arith.addf %[[T0B]], %[[T1]] : vector<16xf32>
+// PAIRS: %[[LO:.*]] = vector.extract_strided_slice %[[S]] {offsets = [0], sizes = [8], strides = [1]}
+// PAIRS: %[[HI:.*]] = vector.extract_strided_slice %[[S]] {offsets = [8], sizes = [8], strides = [1]}
+// PAIRS: %[[ROWS:.*]] = arith.addf %[[LO]], %[[HI]] : vector<8xf32>
+// PAIRS: vector.extract %[[ROWS]][0]
+// PAIRS: vector.maskedstore %arg1[%{{.*}}, %c32]
+// PAIRS: vector.extract %[[ROWS]][7]
+// PAIRS: return
+memref.global "private" constant @pair_weights : memref<16x5xf32> = dense<1.0>
+func.func @packed_weights_pairs(%b: memref<5x33xf32>, %c: memref<16x33xf32>) {
+  %a = memref.get_global @pair_weights : memref<16x5xf32>
+  linalg.matmul ins(%a, %b : memref<16x5xf32>, memref<5x33xf32>) outs(%c : memref<16x33xf32>)
+  return
+}
