@@ -1302,6 +1302,11 @@ private:
     Value blk = b.create<arith::DivUIOp>(loc, i, index(p.mr));
     Value start = b.create<arith::MulIOp>(loc, blk, index(p.k * p.mr));
     Value col0 = index(p.fullPanels() * p.nr());
+    // Where the block's weights of step kk start in A.
+    auto aIndex = [&](OpBuilder &nb, Location l, Value kk) -> Value {
+      return nb.create<arith::AddIOp>(
+          l, start, nb.create<arith::MulIOp>(l, kk, index(nb, l, p.mr)));
+    };
     // B's element (kk, j) of the tail.
     auto bIndex = [&](OpBuilder &nb, Location l, Value kk, int64_t j) {
       SmallVector<Value> at;
@@ -1316,9 +1321,7 @@ private:
     auto step = [&](OpBuilder &nb, Location l, Value kk, ValueRange acc,
                     int64_t u) {
       kiln::VectorLanes lanes(nb, l, p.vw);
-      Value at = nb.create<arith::AddIOp>(
-          l, start, nb.create<arith::MulIOp>(l, kk, index(nb, l, p.mr)));
-      Value av = lanes.load(flatA, {at}, p.mr);
+      Value av = lanes.load(flatA, {aIndex(nb, l, kk)}, p.mr);
       SmallVector<Value> next(acc.begin(), acc.end());
       for (int64_t j = 0; j < t; ++j) {
         Value bs = nb.create<vector::BroadcastOp>(
@@ -1336,9 +1339,8 @@ private:
       halves[lane] = lane / p.mr;
     auto pairStep = [&](OpBuilder &nb, Location l, Value kk, ValueRange acc,
                         int64_t u) {
-      Value at = nb.create<arith::AddIOp>(
-          l, start, nb.create<arith::MulIOp>(l, kk, index(nb, l, p.mr)));
-      Value av = nb.create<vector::LoadOp>(l, vecType(), flatA, at);
+      Value av =
+          nb.create<vector::LoadOp>(l, vecType(), flatA, aIndex(nb, l, kk));
       auto two = VectorType::get({2}, nb.getF32Type());
       SmallVector<Value> next(acc.begin(), acc.end());
       for (int64_t j = 0; j < t; ++j) {
