@@ -1297,6 +1297,10 @@ static int runKiln(const Options &options) {
                           workspaceAlign))
     return reportError("cannot allocate the model's workspace of " +
                        std::to_string(info->workspace_size) + " bytes");
+  // Poison the workspace too (NaNs), as an application's may hold anything:
+  // a kernel that reads bytes no kernel of this run wrote (a padded
+  // buffer's border left unwritten) then shows in the outputs.
+  std::memset(workspace.data(), 0xff, workspace.size());
 
   if (!runModel(*info, inputs, outputs, workspace.data(), error))
     return reportError(error);
