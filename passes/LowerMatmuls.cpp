@@ -164,6 +164,16 @@ struct GemmPlan {
   }
 };
 
+/// The border of a padded buffer whose interior a GEMM writes (FusedEnds'
+/// gapped result: the GEMM's rows its planes, its columns their pixels row
+/// by row, one pixel of border around each plane), which the GEMM's threads
+/// write beside the rows they write (GemmBuilder::fillBorders) instead of
+/// the caller before the GEMM.
+struct GemmBorders {
+  SmallVector<kiln::BorderFill> fills;
+  int64_t h = 0, w = 0; // the image inside the border
+};
+
 /// A buffer of `type` on the stack, allocated at the entry of the function
 /// `b` builds in (not in a loop); null outside a function.
 Value entryAlloca(OpBuilder &b, Location loc, MemRefType type,
@@ -315,6 +325,20 @@ public:
       return packPanels(idx[0], from, to, cols);
     if (split == Split::PackRows)
       return packPanels(idx[0], idx[0], idx[1], cols, KRange{idx[2], idx[3]});
+    // The padded result's border beside the rows this piece writes.
+    if (borders) {
+      Value padded = endBuffers.back();
+      if (split == Split::Rows) {
+        auto rowOf = [&](Value block) -> Value {
+          return b.create<arith::MinSIOp>(
+              loc, b.create<arith::MulIOp>(loc, block, index(p.mr)),
+              index(p.m));
+        };
+        fillBorders(padded, rowOf(idx[2]), rowOf(idx[3]), idx[0], idx[1]);
+      } else {
+        fillBorders(padded, index(0), index(p.m), from, to);
+      }
+    }
     std::optional<kiln::FusedEnds> local;
     if (ends) {
       local = ends->remap(endBuffers);
@@ -335,6 +359,57 @@ public:
       });
     }
     ends = nullptr;
+  }
+
+  /// Planes [r0, r1) of the border of `padded` (borders) beside the image
+  /// rows that start in the columns of panels [c0, c1): the calls' pieces
+  /// split the planes or the pixels, so each row's border is written once,
+  /// by the piece that writes the row's first pixels (and the plane's first
+  /// and last border rows with its first and last image rows).
+  void fillBorders(Value padded, Value r0, Value r1, Value c0, Value c1) {
+    int64_t h = borders->h, w = borders->w;
+    auto pixel = [&](Value panel, bool end) -> Value {
+      Value n = b.create<arith::MulIOp>(loc, panel, index(p.nr()));
+      // The last full panel's piece also runs the dot tail's columns.
+      if (end && fusedTail())
+        n = b.create<arith::SelectOp>(
+            loc,
+            b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, panel,
+                                    index(p.fullPanels())),
+            index(p.n), n);
+      return b.create<arith::MinSIOp>(loc, n, index(p.n));
+    };
+    auto imageRow = [&](Value n) -> Value {
+      return b.create<arith::DivUIOp>(
+          loc, b.create<arith::AddIOp>(loc, n, index(w - 1)), index(w));
+    };
+    Value first = imageRow(pixel(c0, false)), last = imageRow(pixel(c1, true));
+    Value one = index(1);
+    // Padded rows [lo, hi).
+    Value lo = b.create<arith::SelectOp>(
+        loc,
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, first, index(0)),
+        index(0), b.create<arith::AddIOp>(loc, first, one));
+    Value hi = b.create<arith::SelectOp>(
+        loc,
+        b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, last, index(h)),
+        index(h + 2), b.create<arith::AddIOp>(loc, last, one));
+    Value planes = b.create<arith::SubIOp>(loc, r1, r0);
+    auto unit = b.getIndexAttr(1);
+    for (const kiln::BorderFill &f : borders->fills) {
+      Value from = b.create<arith::MaxSIOp>(loc, lo, index(f.row));
+      Value to = b.create<arith::MinSIOp>(loc, hi, index(f.row + f.rows));
+      Value rows = b.create<arith::MaxSIOp>(
+          loc, b.create<arith::SubIOp>(loc, to, from), index(0));
+      Value box = b.create<memref::SubViewOp>(
+          loc, padded,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(0), r0, from,
+                                 b.getIndexAttr(f.col)},
+          ArrayRef<OpFoldResult>{unit, planes, rows, b.getIndexAttr(f.cols)},
+          ArrayRef<OpFoldResult>{unit, unit, unit, unit});
+      Value value = b.create<arith::ConstantOp>(loc, f.value);
+      b.create<linalg::FillOp>(loc, value, box);
+    }
   }
 
   /// Split::PackedPanels' panels [from, to) packed and multiplied
@@ -365,6 +440,10 @@ public:
   void setDispatchBuffers(ValueRange buffers) {
     dispatch.assign(buffers.begin(), buffers.end());
   }
+
+  /// The rows functions also write the border `fills` stand for, of the
+  /// padded buffer passed last among the fused ends' buffers.
+  void setBorders(const GemmBorders *fills) { borders = fills; }
 
   int64_t blocks() const { return (p.m + p.mr - 1) / p.mr; }
 
@@ -1429,6 +1508,7 @@ private:
   // where the dot-product tail stays.
   Value tailBp;
   SmallVector<Value> dispatch;
+  const GemmBorders *borders = nullptr;
 };
 
 struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
@@ -1628,7 +1708,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// The function running row blocks [begin, end) of the GEMM over panels
   /// [x, y) of `cols` columns.
   func::FuncOp rowsFunction(Operation *op, const GemmPlan &p, const Dispatch &d,
-                            const kiln::FusedEnds *ends, int64_t cols,
+                            const kiln::FusedEnds *ends,
+                            const GemmBorders *borders, int64_t cols,
                             GemmBuilder::Split split) {
     return kiln::createRowsFunction(
         op->getParentOfType<func::FuncOp>(), op->getLoc(),
@@ -1661,24 +1742,26 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
             operands.push_back(fb.create<memref::ReinterpretCastOp>(
                 l, memType, mems[i], OpFoldResult(offset), sizes, strideFolds));
           }
-          GemmBuilder(fb, l, p, ends)
-              .buildRows(operands, ValueRange(mems.drop_front(d.endsBegin)),
+          GemmBuilder rows(fb, l, p, ends);
+          rows.setBorders(borders);
+          rows.buildRows(operands, ValueRange(mems.drop_front(d.endsBegin)),
                          idx, cols, split);
         });
   }
 
   /// rowsFunction for each (columns, split) a GEMM asks for, made once.
-  GemmBuilder::RowsFunction rowsFunctions(Operation *op, const GemmPlan &p,
-                                          const Dispatch &d,
-                                          const kiln::FusedEnds *ends) {
+  GemmBuilder::RowsFunction
+  rowsFunctions(Operation *op, const GemmPlan &p, const Dispatch &d,
+                const kiln::FusedEnds *ends,
+                const GemmBorders *borders = nullptr) {
     return
-        [this, op, p, d, ends,
+        [this, op, p, d, ends, borders,
          cache =
              std::map<std::pair<int64_t, GemmBuilder::Split>, func::FuncOp>()](
             int64_t cols, GemmBuilder::Split split) mutable {
           func::FuncOp &fn = cache[{cols, split}];
           if (!fn)
-            fn = rowsFunction(op, p, d, ends, cols, split);
+            fn = rowsFunction(op, p, d, ends, borders, cols, split);
           return fn;
         };
   }
@@ -2193,10 +2276,27 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       // that no instruction touched).
       bool cUntouched = ends.hasInit() && ends.hasEpilogue() &&
                         kiln::rootOf(ends.resultView()) != kiln::rootOf(c);
-      if (onThreads)
-        dispatch = planDispatch(b, loc, op,
-                                ValueRange{a, bm, cUntouched ? a : c, packed},
-                                ends.buffers());
+      // The border of the padded buffer whose interior the GEMM writes: by
+      // the threads, beside the rows each writes, rather than by the caller
+      // before the GEMM, which wrote lines the other core then took back
+      // (ResNet-50's stride-2 convolutions' inputs).
+      std::optional<GemmBorders> borders;
+      if (onThreads && moveBorders)
+        borders = resultBorders(op, p, ends);
+      if (onThreads) {
+        SmallVector<Value> endBuffers = ends.buffers();
+        ValueRange operands{a, bm, cUntouched ? a : c, packed};
+        if (borders) {
+          endBuffers.push_back(kiln::rootOf(ends.resultView()));
+          dispatch = planDispatch(b, loc, op, operands, endBuffers);
+          if (failed(dispatch)) {
+            borders.reset();
+            endBuffers.pop_back();
+          }
+        }
+        if (!borders)
+          dispatch = planDispatch(b, loc, op, operands, endBuffers);
+      }
       if (p.packHeld >= 0 && failed(dispatch)) {
         // On the caller after all: the pack buffer holds a chunk.
         p.packHeld = -1;
@@ -2213,9 +2313,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       GemmBuilder builder(b, loc, p, &ends);
       if (succeeded(dispatch)) {
         builder.setDispatchBuffers(dispatch->buffers);
-        rows = rowsFunctions(op, p, *dispatch, &ends);
+        rows = rowsFunctions(op, p, *dispatch, &ends,
+                             borders ? &*borders : nullptr);
       }
       builder.build(a, bm, c, packed, rows);
+      if (borders && succeeded(dispatch))
+        kiln::eraseBorderFills(borders->fills);
       ends.eraseFused();
     } else {
       emitBatch(b, loc, op->getParentOfType<func::FuncOp>(), p, a, bm, c, pack,
@@ -2225,6 +2328,74 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     op->erase();
     if (im2col)
       eraseIm2col(oldB, *im2col);
+  }
+
+  /// Whether the linalg ops that touch `padded` after `op` are all im2col
+  /// copies that read it whole (as [C, KH, KW, OH, OW]) for a convolution
+  /// that is not Winograd's (strided, dilated, or not 3x3): no kernel of
+  /// theirs writes its border, where a window (kiln-lower-windows) or a
+  /// Winograd convolution's input transform does.
+  static bool onlyIm2colReaders(Operation *op, Value padded) {
+    bool any = false;
+    for (Operation *user : padded.getUsers()) {
+      Operation *at = op->getBlock()->findAncestorOpInBlock(*user);
+      if (!at || !op->isBeforeInBlock(at) || !isa<linalg::LinalgOp>(user))
+        continue;
+      auto copy = dyn_cast<linalg::GenericOp>(user);
+      if (!copy || copy.getNumDpsInputs() != 1 || copy.getNumDpsInits() != 1 ||
+          copy.getDpsInputs()[0] != padded)
+        return false;
+      auto cols = dyn_cast<MemRefType>(copy.getDpsInits()[0].getType());
+      AffineMap map = copy.getIndexingMapsArray()[0];
+      if (!cols || cols.getRank() != 5 || map.getNumResults() != 4)
+        return false;
+      bool scaled = false;
+      for (unsigned r : {2u, 3u})
+        map.getResult(r).walk([&](AffineExpr e) {
+          if (auto mul = dyn_cast<AffineBinaryOpExpr>(e);
+              mul && mul.getKind() == AffineExprKind::Mul)
+            if (auto c = dyn_cast<AffineConstantExpr>(mul.getRHS());
+                c && c.getValue() > 1)
+              scaled = true;
+        });
+      if (!scaled && cols.getDimSize(1) == 3 && cols.getDimSize(2) == 3)
+        return false; // maybe Winograd's
+      any = true;
+    }
+    return any;
+  }
+
+  /// The fills of the border of the padded buffer whose interior `ends`
+  /// write (a gapped result: one pixel of border around each of p.m planes
+  /// of p.n pixels), which the GEMM's threads can write instead; none when
+  /// the result is not such, or a fill reaches inside the border.
+  std::optional<GemmBorders> resultBorders(linalg::LinalgOp op,
+                                           const GemmPlan &p,
+                                           const kiln::FusedEnds &ends) {
+    const kiln::FusedEnds::Gaps *gaps = ends.resultGaps();
+    if (!gaps || p.int8)
+      return std::nullopt;
+    Value padded = kiln::rootOf(ends.resultView());
+    auto pt = cast<MemRefType>(padded.getType());
+    if (!padded.getDefiningOp<memref::AllocOp>() || pt.getRank() != 4 ||
+        !pt.hasStaticShape() || pt.getDimSize(0) != 1 ||
+        pt.getDimSize(1) != p.m)
+      return std::nullopt;
+    int64_t hp = pt.getDimSize(2), wp = pt.getDimSize(3), h = hp - 2,
+            w = wp - 2;
+    if (h < 1 || w < 1 || h * w != p.n || gaps->width != w || gaps->gap != 2 ||
+        gaps->offset != wp + 1)
+      return std::nullopt;
+    if (!onlyIm2colReaders(op, padded))
+      return std::nullopt;
+    GemmBorders borders{kiln::borderFillsBefore(op, padded), h, w};
+    auto inBorder = [&](const kiln::BorderFill &f) {
+      return f.row + f.rows <= 1 || f.row >= hp - 1 || f.col + f.cols <= 1 ||
+             f.col >= wp - 1;
+    };
+    if (borders.fills.empty() || !llvm::all_of(borders.fills, inBorder))
+      return std::nullopt;
+    return borders;
   }
 
   /// A convolution `op` (planned as `p`, A and B being `a` and `bm`) whose

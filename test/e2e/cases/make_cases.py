@@ -1083,3 +1083,36 @@ softmax_case("softmax_mul_factor", (2, 3, 5, 24), ("Mul", 0.3))
 softmax_case("softmax_div3", (6, 40), ("Div", 3.0))
 softmax_case("softmax_short_rows", (7, 3))
 softmax_case("softmax_rows128", (2, 4, 128, 128))
+
+
+# A 1x1 convolution and Relu into the zero-padded input of a stride-2 3x3
+# convolution (ResNet-50's, before each stage): the threads that write the
+# padded buffer's interior write its border too, each beside the image rows
+# whose first pixels it writes (kiln-lower-matmuls' fillBorders), rather
+# than the caller before them. Pixels split among the threads mid-row (odd
+# widths), by panels of B read in place (fewer than 128 channels) or packed
+# by the threads, by rows of channels where there are few panels; the last
+# columns in a call of their own or as dot products (ctest cases.threads).
+def conv_border_s2_case(name, shape, f1, f2):
+    n, c, h, wd = shape
+    xt = rng.standard_normal(shape).astype(np.float32)
+    w1 = (rng.standard_normal((f1, c, 1, 1)) / np.sqrt(c)).astype(np.float32)
+    b1 = rng.standard_normal(f1).astype(np.float32)
+    w2 = (rng.standard_normal((f2, f1, 3, 3)) / np.sqrt(f1 * 9)).astype(np.float32)
+    b2 = rng.standard_normal(f2).astype(np.float32)
+    r = np.maximum(conv_f64(xt, w1, 1, 0) + b1.astype(np.float64)[None, :, None, None], 0)
+    y = conv_f64(r, w2, 2, 1) + b2.astype(np.float64)[None, :, None, None]
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c"], kernel_shape=[1, 1]),
+             helper.make_node("Relu", ["c"], ["r"]),
+             helper.make_node("Conv", ["r", "w2", "b2"], ["y"], kernel_shape=[3, 3],
+                              strides=[2, 2], pads=[1, 1, 1, 1])]
+    inits = [numpy_helper.from_array(v, k) for k, v in
+             [("w1", w1), ("b1", b1), ("w2", w2), ("b2", b2)]]
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))],
+                          [vi("y", F, list(y.shape))], inits)
+    save_case(name, g, [xt], [y.astype(np.float32)])
+
+
+conv_border_s2_case("conv_border_s2_in_place", (1, 64, 30, 31), 96, 64)
+conv_border_s2_case("conv_border_s2_packed", (1, 64, 47, 49), 128, 32)
+conv_border_s2_case("conv_border_s2_rows_dot_tail", (1, 256, 14, 14), 128, 64)
