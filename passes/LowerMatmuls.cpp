@@ -2285,7 +2285,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         borders = resultBorders(op, p, ends);
       if (onThreads) {
         SmallVector<Value> endBuffers = ends.buffers();
-        ValueRange operands{a, bm, cUntouched ? a : c, packed};
+        // Owned here: a ValueRange of a braced list would outlive its
+        // array.
+        SmallVector<Value> operands{a, bm, cUntouched ? a : c, packed};
         if (borders) {
           endBuffers.push_back(kiln::rootOf(ends.resultView()));
           dispatch = planDispatch(b, loc, op, operands, endBuffers);
