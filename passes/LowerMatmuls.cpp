@@ -170,6 +170,7 @@ struct GemmPlan {
 /// write beside the rows they write (GemmBuilder::fillBorders) instead of
 /// the caller before the GEMM.
 struct GemmBorders {
+  Value padded;
   SmallVector<kiln::BorderFill> fills;
   int64_t h = 0, w = 0; // the image inside the border
 };
@@ -2288,16 +2289,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         // Owned here: a ValueRange of a braced list would outlive its
         // array.
         SmallVector<Value> operands{a, bm, cUntouched ? a : c, packed};
-        if (borders) {
-          endBuffers.push_back(kiln::rootOf(ends.resultView()));
+        if (borders)
+          endBuffers.push_back(borders->padded);
+        dispatch = planDispatch(b, loc, op, operands, endBuffers);
+        if (failed(dispatch) && borders) {
+          // No room for the padded buffer: the fills stay.
+          borders.reset();
+          endBuffers.pop_back();
           dispatch = planDispatch(b, loc, op, operands, endBuffers);
-          if (failed(dispatch)) {
-            borders.reset();
-            endBuffers.pop_back();
-          }
         }
-        if (!borders)
-          dispatch = planDispatch(b, loc, op, operands, endBuffers);
       }
       if (p.packHeld >= 0 && failed(dispatch)) {
         // On the caller after all: the pack buffer holds a chunk.
@@ -2330,6 +2330,33 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     op->erase();
     if (im2col)
       eraseIm2col(oldB, *im2col);
+  }
+
+  /// The image that a GEMM's fused ends write: a one-image buffer (an
+  /// alloc) of p.m planes, the GEMM's columns their pixels row by row,
+  /// inside one pixel of border (a gapped result) or the whole plane.
+  struct ResultImage {
+    Value buffer;
+    int64_t h, w, border;
+  };
+  static std::optional<ResultImage> resultImage(const GemmPlan &p,
+                                                const kiln::FusedEnds &ends) {
+    if (!ends.resultView())
+      return std::nullopt;
+    Value buffer = kiln::rootOf(ends.resultView());
+    auto t = cast<MemRefType>(buffer.getType());
+    if (!buffer.getDefiningOp<memref::AllocOp>() || t.getRank() != 4 ||
+        !t.hasStaticShape() || t.getDimSize(0) != 1 || t.getDimSize(1) != p.m)
+      return std::nullopt;
+    const kiln::FusedEnds::Gaps *gaps = ends.resultGaps();
+    int64_t border = gaps ? 1 : 0;
+    int64_t hp = t.getDimSize(2), wp = t.getDimSize(3), h = hp - 2 * border,
+            w = wp - 2 * border;
+    if (h < 1 || w < 1 || h * w != p.n ||
+        (gaps &&
+         (gaps->width != w || gaps->gap != 2 || gaps->offset != wp + 1)))
+      return std::nullopt;
+    return ResultImage{buffer, h, w, border};
   }
 
   /// Whether the linalg ops that touch `padded` after `op` are all im2col
@@ -2374,23 +2401,13 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   std::optional<GemmBorders> resultBorders(linalg::LinalgOp op,
                                            const GemmPlan &p,
                                            const kiln::FusedEnds &ends) {
-    const kiln::FusedEnds::Gaps *gaps = ends.resultGaps();
-    if (!gaps || p.int8)
+    std::optional<ResultImage> image = resultImage(p, ends);
+    if (p.int8 || !image || !image->border ||
+        !onlyIm2colReaders(op, image->buffer))
       return std::nullopt;
-    Value padded = kiln::rootOf(ends.resultView());
-    auto pt = cast<MemRefType>(padded.getType());
-    if (!padded.getDefiningOp<memref::AllocOp>() || pt.getRank() != 4 ||
-        !pt.hasStaticShape() || pt.getDimSize(0) != 1 ||
-        pt.getDimSize(1) != p.m)
-      return std::nullopt;
-    int64_t hp = pt.getDimSize(2), wp = pt.getDimSize(3), h = hp - 2,
-            w = wp - 2;
-    if (h < 1 || w < 1 || h * w != p.n || gaps->width != w || gaps->gap != 2 ||
-        gaps->offset != wp + 1)
-      return std::nullopt;
-    if (!onlyIm2colReaders(op, padded))
-      return std::nullopt;
-    GemmBorders borders{kiln::borderFillsBefore(op, padded), h, w};
+    int64_t h = image->h, w = image->w, hp = h + 2, wp = w + 2;
+    GemmBorders borders{image->buffer,
+                        kiln::borderFillsBefore(op, image->buffer), h, w};
     auto inBorder = [&](const kiln::BorderFill &f) {
       return f.row + f.rows <= 1 || f.row >= hp - 1 || f.col + f.cols <= 1 ||
              f.col >= wp - 1;
@@ -2429,23 +2446,13 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (p.int8 || p.prepacked || !ends.hasInit() || !ends.hasEpilogue() ||
         !ends.otherViews().empty() || p.m * p.k * 4 > kFuseWindowMaxWeightBytes)
       return false;
-    Value padded = kiln::rootOf(ends.resultView());
-    auto alloc = padded.getDefiningOp<memref::AllocOp>();
-    auto pt = cast<MemRefType>(padded.getType());
-    if (!alloc || padded == kiln::rootOf(op->getOperand(2)) ||
-        pt.getRank() != 4 || !pt.hasStaticShape() || pt.getDimSize(0) != 1 ||
-        pt.getDimSize(1) != p.m)
+    std::optional<ResultImage> image = resultImage(p, ends);
+    if (!image || image->buffer == kiln::rootOf(op->getOperand(2)))
       return false;
-    // The GEMM's columns, the image's: at one pixel of border (a gapped
-    // result), or all of the buffer.
+    Value padded = image->buffer;
     const kiln::FusedEnds::Gaps *gaps = ends.resultGaps();
-    int64_t border = gaps ? 1 : 0;
-    int64_t hp = pt.getDimSize(2), wp = pt.getDimSize(3), h = hp - 2 * border,
-            w = wp - 2 * border;
-    if (h < 1 || w < 1 || h * w != p.n)
-      return false;
-    if (gaps && (gaps->width != w || gaps->gap != 2 || gaps->offset != wp + 1))
-      return false;
+    int64_t border = image->border, h = image->h, w = image->w,
+            hp = h + 2 * border, wp = w + 2 * border;
     // An im2col's columns are the output's rows and columns, and its
     // bands' pack buffer on the stack holds two panels or more in
     // kBandPackBytes plus one (with the dot tail's).
