@@ -3056,6 +3056,125 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     return rows;
   }
 
+  /// The tile rows of a span when `conv` runs by spans of tile rows, a
+  /// thread each (emitBySpans), or 0 when it does not: about
+  /// winograd-span-tiles tiles of whole tile rows (more than a quarter
+  /// vector each), in two spans or more.
+  int64_t tileSpanRows(const kiln::WinogradConv &conv) const {
+    int64_t tw = conv.tileCols();
+    if (winogradSpanTiles <= 0 || 4 * tw <= vectorWidth)
+      return 0;
+    int64_t rows = std::max<int64_t>(1, (winogradSpanTiles + tw / 2) / tw);
+    return llvm::divideCeil(conv.tileRows(), rows) >= 2 ? rows : 0;
+  }
+
+  /// `conv` (its products' plan `p`; `buffers` its padded input as one
+  /// line, its transformed weights U, its output C, the spans' V and M
+  /// ([spans][E][rows][cols], cols a whole number of vectors) and `ends`'
+  /// buffers) by spans of `spanRows` tile rows, the spans on the threads:
+  /// each span's input transform into its V, its E products into its M
+  /// (all output channels, as by products), and their output transform.
+  /// A span's V and M rows start on cache lines of their own, so that with
+  /// the 1x1 convolutions around it split by the image's halves too (their
+  /// B's panels), no line of the layer moves between cores but the input
+  /// rows around a span's edge. With `zeroBorders`, the input transform
+  /// reads the padded input's borders as zeros.
+  void emitBySpans(OpBuilder &b, Location loc, func::FuncOp func,
+                   const kiln::WinogradConv &conv, const GemmPlan &p,
+                   bool tailDots, int64_t spanRows, ArrayRef<Value> buffers,
+                   const kiln::FusedEnds &ends, bool zeroBorders) {
+    int64_t tw = conv.tileCols(), tileRows = conv.tileRows();
+    int64_t spans = llvm::divideCeil(tileRows, spanRows);
+    int64_t lastRows = tileRows - (spans - 1) * spanRows;
+    int64_t elements = conv.elements();
+    // The span's E products M[e] = U[e] V[e] over `cols` tiles, from zeros.
+    auto products = [&](OpBuilder &fb, Location l, Value uu, Value vs, Value ms,
+                        int64_t cols) {
+      GemmPlan q = plan(p.m, cols, p.k);
+      if (tailDots && widerForTail(q))
+        q = plan(p.m, cols, p.k, 3);
+      q.mr = p.mr;
+      q.pack = false;
+      q.zeroInit = true;
+      q.packedA = true;
+      q.prefetchA = p.prefetchA;
+      q.dotTail = tailDots && q.mr <= q.vw && q.shortTail();
+      auto index = [&](int64_t x) -> Value {
+        return fb.create<arith::ConstantIndexOp>(l, x);
+      };
+      auto loop = fb.create<scf::ForOp>(l, index(0), index(elements), index(1));
+      OpBuilder::InsertionGuard guard(fb);
+      fb.setInsertionPointToStart(loop.getBody());
+      Value e = loop.getInductionVar();
+      OpFoldResult zero = fb.getIndexAttr(0);
+      Value a = subview(fb, l, uu, {e, zero, zero, zero},
+                        {1, (p.m + p.mr - 1) / p.mr, p.k, p.mr});
+      Value bs = subview(fb, l, vs, {e, zero, zero}, {1, p.k, cols});
+      Value cs = subview(fb, l, ms, {e, zero, zero}, {1, p.m, cols});
+      GemmBuilder(fb, l, q).build(a, bs, cs, bs, nullptr);
+    };
+    auto body = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
+                    Value begin, Value end) {
+      kiln::FusedEnds local = ends.remap(mems.drop_front(5));
+      auto index = [&](int64_t x) -> Value {
+        return fb.create<arith::ConstantIndexOp>(l, x);
+      };
+      auto loop = fb.create<scf::ForOp>(l, begin, end, index(1));
+      OpBuilder::InsertionGuard guard(fb);
+      fb.setInsertionPointToStart(loop.getBody());
+      Value span = loop.getInductionVar();
+      Value th0 = fb.create<arith::MulIOp>(l, span, index(spanRows));
+      Value th1 = fb.create<arith::MinSIOp>(
+          l, fb.create<arith::AddIOp>(l, th0, index(spanRows)),
+          index(tileRows));
+      auto spanOf = [&](Value x) {
+        auto shape = cast<MemRefType>(x.getType()).getShape();
+        OpFoldResult zero = fb.getIndexAttr(0);
+        return subview(fb, l, x, {span, zero, zero, zero},
+                       {1, shape[1], shape[2], shape[3]});
+      };
+      Value vs = spanOf(mems[3]), ms = spanOf(mems[4]);
+      // Channel by channel, each channel's tile rows in turn (V's and M's
+      // rows written and read whole, not a tile row of every channel at a
+      // time: a layer as ResNet-50's 56x56 ones ran 15% longer so).
+      kiln::emitWinogradInputRows(fb, l, conv, vectorWidth, mems[0], vs, th0,
+                                  th1, zeroBorders, /*channelsOuter=*/true);
+      if (lastRows == spanRows) {
+        products(fb, l, mems[1], vs, ms, spanRows * tw);
+      } else {
+        Value last = fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, span,
+                                              index(spans - 1));
+        auto ifOp = fb.create<scf::IfOp>(l, last, /*withElseRegion=*/true);
+        OpBuilder::InsertionGuard inIf(fb);
+        fb.setInsertionPointToStart(&ifOp.getThenRegion().front());
+        products(fb, l, mems[1], vs, ms, lastRows * tw);
+        fb.setInsertionPointToStart(&ifOp.getElseRegion().front());
+        products(fb, l, mems[1], vs, ms, spanRows * tw);
+      }
+      kiln::emitWinogradOutputRows(fb, l, conv, vectorWidth, ms, mems[2], local,
+                                   th0, th1, index(0), index(p.m),
+                                   /*channelsOuter=*/true);
+    };
+    winogradOnThreads(b, loc, func, buffers, spans, body);
+  }
+
+  /// The view of `x` at `offsets` of `sizes` (unit strides), its leading
+  /// unit dimensions dropped.
+  static Value subview(OpBuilder &b, Location loc, Value x,
+                       ArrayRef<OpFoldResult> offsets,
+                       ArrayRef<int64_t> sizes) {
+    auto t = cast<MemRefType>(x.getType());
+    SmallVector<OpFoldResult> sz = llvm::map_to_vector(
+        sizes, [&](int64_t n) -> OpFoldResult { return b.getIndexAttr(n); });
+    SmallVector<OpFoldResult> strides(t.getRank(), b.getIndexAttr(1));
+    int64_t units = 0;
+    while (units + 1 < static_cast<int64_t>(sizes.size()) && sizes[units] == 1)
+      ++units;
+    auto type = cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+        sizes.drop_front(units), t, offsets, sz, strides));
+    return b.create<memref::SubViewOp>(loc, type, x, offsets, sz, strides);
+  }
+
   /// `conv` (its products' plan `p`; `buffers` its padded input as one
   /// line, its transformed weights U, its output C and `ends`' buffers) by
   /// blocks of `blockRows` tile rows,
@@ -3246,20 +3365,32 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // a transform touches the same element of all E slabs at once, which
     // slabs a power of two apart (a 14x14 layer's 256 x 16 floats) would
     // put in one set of L1 (its 12 ways for 36 lines).
-    auto slabs = [&](int64_t rows) -> Value {
-      constexpr int64_t kLineFloats = 16;
-      int64_t lines = llvm::divideCeil(rows * tiles, kLineFloats);
-      int64_t stride = (lines | 1) * kLineFloats;
-      Value flat = b.create<memref::AllocOp>(
-          loc, MemRefType::get({elements * stride}, b.getF32Type()),
-          b.getI64IntegerAttr(64));
-      SmallVector<int64_t> shape{elements, rows, tiles},
-          strides{stride, tiles, 1};
+    // A view [E][rows][cols] of `flat`, its E slabs an odd number of cache
+    // lines apart; `spans` of them one after the other
+    // ([spans][E][rows][cols]) when more than one.
+    constexpr int64_t kLineFloats = 16;
+    auto slabStride = [&](int64_t rows, int64_t cols) {
+      return (llvm::divideCeil(rows * cols, kLineFloats) | 1) * kLineFloats;
+    };
+    auto slabView = [&](Value flat, int64_t rows, int64_t cols,
+                        int64_t spans) -> Value {
+      int64_t stride = slabStride(rows, cols);
+      SmallVector<int64_t> shape{elements, rows, cols},
+          strides{stride, cols, 1};
+      if (spans > 1) {
+        shape.insert(shape.begin(), spans);
+        strides.insert(strides.begin(), elements * stride);
+      }
       auto type =
           MemRefType::get(shape, b.getF32Type(),
                           StridedLayoutAttr::get(b.getContext(), 0, strides));
       return b.create<memref::ReinterpretCastOp>(loc, type, flat, 0, shape,
                                                  strides);
+    };
+    auto allocFloats = [&](int64_t floats) -> Value {
+      return b.create<memref::AllocOp>(
+          loc, MemRefType::get({floats}, b.getF32Type()),
+          b.getI64IntegerAttr(64));
     };
     auto func = op->getParentOfType<func::FuncOp>();
     // The padded input's borders, which the caller filled before the
@@ -3286,18 +3417,46 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         !borders.empty() && zeroBorderFills(op, padded, conv, borders);
     if (!borders.empty() && !zeroBorders)
       blockRows = 0;
+    // Else by spans of tile rows, their V and M in the workspace.
+    int64_t spanRows = parallel && !blockRows &&
+                               (borders.empty() || zeroBorders) &&
+                               blockBuffers.size() + 2 <= kiln::kRowsBuffers &&
+                               llvm::all_of(blockBuffers, kiln::isStaticMemRef)
+                           ? tileSpanRows(conv)
+                           : 0;
+    // V and M by products, or by spans ([spans][E][rows][cols], each
+    // span's tiles padded to whole vectors), in one buffer each: the
+    // layer runs one way or the other.
+    int64_t spans = spanRows ? llvm::divideCeil(conv.tileRows(), spanRows) : 0;
+    int64_t spanCols = llvm::alignTo(spanRows * conv.tileCols(), vectorWidth);
+    SmallVector<Value> spanBuffers{im2col.flat, u, c};
+    auto slabs = [&](int64_t rows) {
+      Value flat =
+          allocFloats(std::max(elements * slabStride(rows, tiles),
+                               spans * elements * slabStride(rows, spanCols)));
+      if (spanRows)
+        spanBuffers.push_back(slabView(flat, rows, spanCols, spans));
+      return slabView(flat, rows, tiles, 1);
+    };
     Value v = slabs(ch), m = slabs(oc);
+    llvm::append_range(spanBuffers, ends.buffers());
     std::optional<OpBuilder::InsertionGuard> dispatchGuard;
-    if (blockRows) {
+    if (blockRows || spanRows) {
+      // Blocks on two threads or more; spans on as many threads as spans.
       Value count = kiln::emitNumThreads(b, loc, func);
-      Value multi =
-          b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sgt, count,
-                                  b.create<arith::ConstantIntOp>(loc, 1, 32));
+      Value multi = b.create<arith::CmpIOp>(
+          loc, blockRows ? arith::CmpIPredicate::sgt : arith::CmpIPredicate::eq,
+          count,
+          b.create<arith::ConstantIntOp>(loc, blockRows ? 1 : spans, 32));
       auto dispatch = b.create<scf::IfOp>(loc, multi, /*withElseRegion=*/true);
       dispatchGuard.emplace(b);
       b.setInsertionPointToStart(&dispatch.getThenRegion().front());
-      emitByTileBlocks(b, loc, func, conv, p, tailDots, blockRows, blockBuffers,
-                       ends, zeroBorders);
+      if (blockRows)
+        emitByTileBlocks(b, loc, func, conv, p, tailDots, blockRows,
+                         blockBuffers, ends, zeroBorders);
+      else
+        emitBySpans(b, loc, func, conv, p, tailDots, spanRows, spanBuffers,
+                    ends, zeroBorders);
       b.setInsertionPointToStart(&dispatch.getElseRegion().front());
     }
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);

@@ -410,7 +410,15 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "its stack (0: by products)">,
     Option<"winogradBlockKB", "winograd-block-kb", "int64_t",
            /*default=*/"160",
-           "with winograd-block-tiles: the most KB of a block's V">
+           "with winograd-block-tiles: the most KB of a block's V">,
+    Option<"winogradSpanTiles", "winograd-span-tiles", "int64_t",
+           /*default=*/"0",
+           "a Winograd convolution of more than a quarter vector of tile "
+           "columns that winograd-block-tiles leaves, in two or more spans "
+           "of whole tile rows of about this many tiles, runs on as many "
+           "threads as spans (tested when the model runs) a span a thread: "
+           "its input transform, products and output transform, its V and "
+           "M in the workspace (0: by products)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",

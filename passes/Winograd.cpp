@@ -566,7 +566,8 @@ void kiln::emitWinogradOutput(OpBuilder &b, Location loc,
 void kiln::emitWinogradInputRows(OpBuilder &b, Location loc,
                                  const WinogradConv &conv, int64_t vw,
                                  Value flat, Value v, Value thBegin,
-                                 Value thEnd, bool zeroBorders) {
+                                 Value thEnd, bool zeroBorders,
+                                 bool channelsOuter) {
   Emitter e(b, loc, conv, vw);
   assert(e.rowsPerVector() == 1 && "one tile row a vector");
   e.tileRow0 = thBegin;
@@ -577,35 +578,54 @@ void kiln::emitWinogradInputRows(OpBuilder &b, Location loc,
   int64_t last = zeroBorders ? conv.oh : conv.oh + 1; // the last image row
   int64_t lo = zeroBorders ? 1 : 0;
   int64_t hi = std::max(lo, last - n + 1 >= 0 ? (last - n + 1) / m + 1 : 0);
-  e.tileRowRange(
-      thBegin, thEnd, lo, hi, n,
-      [&](int64_t th) {
-        return std::make_pair(std::max<int64_t>(0, first - m * th),
-                              std::min(n, last + 1 - m * th));
-      },
-      [&](Value th, int64_t firstRow, int64_t rows) {
-        e.forLoop(e.index(0), e.index(conv.channels), [&](Value ch) {
-          e.inputTiles(flat, v, ch, th, rows, firstRow);
-        });
-      });
+  auto rowsOf = [&](int64_t th) {
+    return std::make_pair(std::max<int64_t>(0, first - m * th),
+                          std::min(n, last + 1 - m * th));
+  };
+  if (channelsOuter) {
+    e.forLoop(e.index(0), e.index(conv.channels), [&](Value ch) {
+      e.tileRowRange(thBegin, thEnd, lo, hi, n, rowsOf,
+                     [&](Value th, int64_t firstRow, int64_t rows) {
+                       e.inputTiles(flat, v, ch, th, rows, firstRow);
+                     });
+    });
+    return;
+  }
+  e.tileRowRange(thBegin, thEnd, lo, hi, n, rowsOf,
+                 [&](Value th, int64_t firstRow, int64_t rows) {
+                   e.forLoop(e.index(0), e.index(conv.channels), [&](Value ch) {
+                     e.inputTiles(flat, v, ch, th, rows, firstRow);
+                   });
+                 });
 }
 
 void kiln::emitWinogradOutputRows(OpBuilder &b, Location loc,
                                   const WinogradConv &conv, int64_t vw, Value m,
                                   Value c, const FusedEnds &ends, Value thBegin,
-                                  Value thEnd, Value ocBegin, Value ocEnd) {
+                                  Value thEnd, Value ocBegin, Value ocEnd,
+                                  bool channelsOuter) {
   Emitter e(b, loc, conv, vw);
   assert(e.rowsPerVector() == 1 && "one tile row a vector");
   e.tileRow0 = thBegin;
   e.oc0 = ocBegin;
-  e.tileRowRange(
-      thBegin, thEnd, 0, conv.oh / conv.m, conv.m,
-      [&](int64_t th) {
-        return std::make_pair<int64_t, int64_t>(0, conv.oh - conv.m * th);
-      },
-      [&](Value th, int64_t, int64_t rows) {
-        e.forLoop(ocBegin, ocEnd, [&](Value oc) {
-          e.outputTiles(m, c, ends, oc, e.initialValue(ends, oc), th, rows);
-        });
-      });
+  auto rowsOf = [&](int64_t th) {
+    return std::make_pair<int64_t, int64_t>(0, conv.oh - conv.m * th);
+  };
+  if (channelsOuter) {
+    e.forLoop(ocBegin, ocEnd, [&](Value oc) {
+      Value init = e.initialValue(ends, oc);
+      e.tileRowRange(thBegin, thEnd, 0, conv.oh / conv.m, conv.m, rowsOf,
+                     [&](Value th, int64_t, int64_t rows) {
+                       e.outputTiles(m, c, ends, oc, init, th, rows);
+                     });
+    });
+    return;
+  }
+  e.tileRowRange(thBegin, thEnd, 0, conv.oh / conv.m, conv.m, rowsOf,
+                 [&](Value th, int64_t, int64_t rows) {
+                   e.forLoop(ocBegin, ocEnd, [&](Value oc) {
+                     e.outputTiles(m, c, ends, oc, e.initialValue(ends, oc), th,
+                                   rows);
+                   });
+                 });
 }

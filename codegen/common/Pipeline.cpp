@@ -107,8 +107,12 @@ void buildBufferizationPipeline(OpPassManager &pm,
   // 32, 160 and 256 KB did less).
   matmuls.stackPackKB = profile.threads ? 96 : 0;
   // Winograd convolutions of many tiles and few channels (SqueezeNet's
-  // 55x55 ones) by blocks of 28 tiles on two or more threads.
+  // 55x55 ones) by blocks of 28 tiles on two or more threads; the others of
+  // more than a quarter vector of tile columns (ResNet's 56x56 ones) by
+  // spans of about 98 tiles on as many threads as spans (two there:
+  // ResNet-50 on two threads, far, 0.990 of by products).
   matmuls.winogradBlockTiles = profile.threads ? 28 : 0;
+  matmuls.winogradSpanTiles = profile.threads ? 98 : 0;
   pm.addPass(createLowerMatmuls(matmuls));
   LowerWindowsOptions windows;
   windows.vectorWidth = profile.vectorWidth;

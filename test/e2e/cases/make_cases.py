@@ -479,6 +479,15 @@ winograd_case("conv3x3_winograd_narrow", (1, 16, 30, 7), 24, 24, True)
 # blocks of 2 tile rows too.
 winograd_case("conv3x3_winograd_blocks", (1, 16, 49, 43), 16, 16, True)
 
+# On two or more threads, by spans of tile rows (kiln-lower-matmuls'
+# winograd-span-tiles: about 98 tiles, V and M in the workspace) where
+# blocks of 28 tiles would not fit their V (40 channels): F(4x4, 3x3) on
+# 54x50, 14 x 13 tiles in spans of 8 tile rows, the last span 6 tile rows,
+# its last 2 output rows, the last tile column 2 output columns; the
+# second convolution's 40 channels in and out (5 row blocks of products).
+# The first (16 channels in) goes by blocks of 2 tile rows.
+winograd_case("conv3x3_winograd_spans", (1, 16, 54, 50), 40, 40, True)
+
 
 # One weight tensor shared by two convolutions that take different
 # Winograd tiles: a 40x37 image's (F(4x4)) and a 7x7 one's (F(2x2)); each
