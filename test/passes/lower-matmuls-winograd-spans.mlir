@@ -7,8 +7,9 @@
 // it runs) each thread takes a span: its input transform channel by
 // channel into its V ([36][2][16] of the span buffer [2][36][2][16], each
 // span's 10 tiles padded to a vector and its 36 slabs 3 cache lines apart),
-// its 36 products of all output channels into its M, and their output
-// transform channel by channel into Y. V and M by products ([36][2][20])
+// its 36 products of all output channels into its M (the second span's
+// from element 18 on, so that the threads read different weights at a
+// time), and their output transform channel by channel into Y. V and M by products ([36][2][20])
 // are views of the same two buffers. The padded input's borders are read as
 // zeros by the spans and written by the transform by products, as with
 // blocks. With winograd-block-tiles as well, blocks come first; where the
@@ -32,8 +33,14 @@
 // The first and last tile rows, each if in the span.
 // CHECK:     scf.if
 // CHECK:     scf.if
-// The products: U[e], the span's V[e] and M[e] over its 10 tiles.
-// CHECK:   scf.for %[[E:.*]] = %c0 to %c36 step %c1 {
+// The products: U[e], the span's V[e] and M[e] over its 10 tiles, span s
+// from element 18 s on, round.
+// CHECK:   scf.for %[[I:.*]] = %c0 to %c36 step %c1 {
+// CHECK:     %[[OFF:.*]] = arith.muli %[[SPAN]], %c18
+// CHECK:     %[[FROM:.*]] = arith.addi %[[I]], %[[OFF]]
+// CHECK:     %[[PAST:.*]] = arith.cmpi sge, %[[FROM]], %c36
+// CHECK:     %[[ROUND:.*]] = arith.subi %[[FROM]], %c36
+// CHECK:     %[[E:.*]] = arith.select %[[PAST]], %[[ROUND]], %[[FROM]]
 // CHECK:     memref.subview %[[U]][%[[E]], 0, 0, 0] [1, 1, 2, 2]
 // CHECK:     memref.subview %[[V]][%[[E]], 0, 0] [1, 2, 10] [1, 1, 1]
 // CHECK:     %[[ME:.*]] = memref.subview %[[M]][%[[E]], 0, 0] [1, 2, 10] [1, 1, 1]
