@@ -3085,21 +3085,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                    const kiln::FusedEnds &ends, bool zeroBorders) {
     int64_t tw = conv.tileCols(), tileRows = conv.tileRows();
     int64_t spans = llvm::divideCeil(tileRows, spanRows);
-    int64_t lastRows = tileRows - (spans - 1) * spanRows;
     int64_t elements = conv.elements();
     // Span `span`'s E products M[e] = U[e] V[e] over `cols` tiles, from
     // zeros.
     auto products = [&](OpBuilder &fb, Location l, Value uu, Value vs, Value ms,
                         int64_t cols, Value span) {
-      GemmPlan q = plan(p.m, cols, p.k);
-      if (tailDots && widerForTail(q))
-        q = plan(p.m, cols, p.k, 3);
-      q.mr = p.mr;
-      q.pack = false;
-      q.zeroInit = true;
-      q.packedA = true;
-      q.prefetchA = p.prefetchA;
-      q.dotTail = tailDots && q.mr <= q.vw && q.shortTail();
+      GemmPlan q = productsPlan(p, p.m, cols, tailDots, /*wider=*/true);
       auto index = [&](int64_t x) -> Value {
         return fb.create<arith::ConstantIndexOp>(l, x);
       };
@@ -3119,9 +3110,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           l, past, fb.create<arith::SubIOp>(l, from, index(elements)), from);
       OpFoldResult zero = fb.getIndexAttr(0);
       Value a = subview(fb, l, uu, {e, zero, zero, zero},
-                        {1, (p.m + p.mr - 1) / p.mr, p.k, p.mr});
-      Value bs = subview(fb, l, vs, {e, zero, zero}, {1, p.k, cols});
-      Value cs = subview(fb, l, ms, {e, zero, zero}, {1, p.m, cols});
+                        {1, (p.m + p.mr - 1) / p.mr, p.k, p.mr}, 1);
+      Value bs = subview(fb, l, vs, {e, zero, zero}, {1, p.k, cols}, 1);
+      Value cs = subview(fb, l, ms, {e, zero, zero}, {1, p.m, cols}, 1);
       GemmBuilder(fb, l, q).build(a, bs, cs, bs, nullptr);
     };
     auto body = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
@@ -3134,15 +3125,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       OpBuilder::InsertionGuard guard(fb);
       fb.setInsertionPointToStart(loop.getBody());
       Value span = loop.getInductionVar();
-      Value th0 = fb.create<arith::MulIOp>(l, span, index(spanRows));
-      Value th1 = fb.create<arith::MinSIOp>(
-          l, fb.create<arith::AddIOp>(l, th0, index(spanRows)),
-          index(tileRows));
+      auto [th0, th1] = groupTileRows(fb, l, span, spanRows, tileRows);
       auto spanOf = [&](Value x) {
         auto shape = cast<MemRefType>(x.getType()).getShape();
         OpFoldResult zero = fb.getIndexAttr(0);
         return subview(fb, l, x, {span, zero, zero, zero},
-                       {1, shape[1], shape[2], shape[3]});
+                       {1, shape[1], shape[2], shape[3]}, 1);
       };
       Value vs = spanOf(mems[3]), ms = spanOf(mems[4]);
       // Channel by channel, each channel's tile rows in turn (V's and M's
@@ -3150,18 +3138,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       // time: a layer as ResNet-50's 56x56 ones ran 15% longer so).
       kiln::emitWinogradInputRows(fb, l, conv, vectorWidth, mems[0], vs, th0,
                                   th1, zeroBorders, /*channelsOuter=*/true);
-      if (lastRows == spanRows) {
-        products(fb, l, mems[1], vs, ms, spanRows * tw, span);
-      } else {
-        Value last = fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, span,
-                                              index(spans - 1));
-        auto ifOp = fb.create<scf::IfOp>(l, last, /*withElseRegion=*/true);
-        OpBuilder::InsertionGuard inIf(fb);
-        fb.setInsertionPointToStart(&ifOp.getThenRegion().front());
-        products(fb, l, mems[1], vs, ms, lastRows * tw, span);
-        fb.setInsertionPointToStart(&ifOp.getElseRegion().front());
-        products(fb, l, mems[1], vs, ms, spanRows * tw, span);
-      }
+      withGroupRows(fb, l, span, spanRows, tileRows, [&](int64_t rows) {
+        products(fb, l, mems[1], vs, ms, rows * tw, span);
+      });
       kiln::emitWinogradOutputRows(fb, l, conv, vectorWidth, ms, mems[2], local,
                                    th0, th1, index(0), index(p.m),
                                    /*channelsOuter=*/true);
@@ -3169,21 +3148,71 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     winogradOnThreads(b, loc, func, buffers, spans, body);
   }
 
-  /// The view of `x` at `offsets` of `sizes` (unit strides), its leading
-  /// unit dimensions dropped.
+  /// The view of `x` at `offsets` of `sizes` (unit strides), its first
+  /// `dropped` dimensions (of size 1) dropped.
   static Value subview(OpBuilder &b, Location loc, Value x,
-                       ArrayRef<OpFoldResult> offsets,
-                       ArrayRef<int64_t> sizes) {
+                       ArrayRef<OpFoldResult> offsets, ArrayRef<int64_t> sizes,
+                       int64_t dropped) {
     auto t = cast<MemRefType>(x.getType());
     SmallVector<OpFoldResult> sz = llvm::map_to_vector(
         sizes, [&](int64_t n) -> OpFoldResult { return b.getIndexAttr(n); });
     SmallVector<OpFoldResult> strides(t.getRank(), b.getIndexAttr(1));
-    int64_t units = 0;
-    while (units + 1 < static_cast<int64_t>(sizes.size()) && sizes[units] == 1)
-      ++units;
     auto type = cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
-        sizes.drop_front(units), t, offsets, sz, strides));
+        sizes.drop_front(dropped), t, offsets, sz, strides));
     return b.create<memref::SubViewOp>(loc, type, x, offsets, sz, strides);
+  }
+
+  /// The plan of a Winograd layer's products over `cols` tiles for `rows`
+  /// of its weights, packed in the row blocks of the layer's plan `p`: V
+  /// read in place, M from zeros. With `wider`, panels of three vectors
+  /// where the tail costs less so (as the layer's own plan).
+  GemmPlan productsPlan(const GemmPlan &p, int64_t rows, int64_t cols,
+                        bool tailDots, bool wider) const {
+    GemmPlan q = plan(rows, cols, p.k);
+    if (wider && tailDots && widerForTail(q))
+      q = plan(rows, cols, p.k, 3);
+    q.mr = p.mr;
+    q.pack = false;
+    q.zeroInit = true;
+    q.packedA = true;
+    q.prefetchA = p.prefetchA;
+    q.dotTail = tailDots && q.shortTail();
+    return q;
+  }
+
+  /// Group `group` of `rows` tile rows of `tileRows`: its first tile row
+  /// and the one past its last.
+  static std::pair<Value, Value> groupTileRows(OpBuilder &b, Location loc,
+                                               Value group, int64_t rows,
+                                               int64_t tileRows) {
+    Value th0 = b.create<arith::MulIOp>(
+        loc, group, b.create<arith::ConstantIndexOp>(loc, rows));
+    Value th1 = b.create<arith::MinSIOp>(
+        loc,
+        b.create<arith::AddIOp>(loc, th0,
+                                b.create<arith::ConstantIndexOp>(loc, rows)),
+        b.create<arith::ConstantIndexOp>(loc, tileRows));
+    return {th0, th1};
+  }
+
+  /// fn(tile rows of group `group`) for groups of `rows` tile rows of
+  /// `tileRows`, the last one maybe fewer: a branch on the group when so.
+  static void withGroupRows(OpBuilder &b, Location loc, Value group,
+                            int64_t rows, int64_t tileRows,
+                            function_ref<void(int64_t)> fn) {
+    int64_t groups = llvm::divideCeil(tileRows, rows);
+    int64_t lastRows = tileRows - (groups - 1) * rows;
+    if (lastRows == rows)
+      return fn(rows);
+    Value last = b.create<arith::CmpIOp>(
+        loc, arith::CmpIPredicate::eq, group,
+        b.create<arith::ConstantIndexOp>(loc, groups - 1));
+    auto ifOp = b.create<scf::IfOp>(loc, last, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    fn(lastRows);
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    fn(rows);
   }
 
   /// `conv` (its products' plan `p`; `buffers` its padded input as one
@@ -3202,7 +3231,6 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                         bool zeroBorders) {
     int64_t tw = conv.tileCols(), tileRows = conv.tileRows();
     int64_t blocks = llvm::divideCeil(tileRows, blockRows);
-    int64_t lastRows = tileRows - (blocks - 1) * blockRows;
     int64_t elements = conv.elements(), mr = p.mr;
     int64_t colsPad = llvm::alignTo(blockRows * tw, vectorWidth);
     auto f32 = b.getF32Type();
@@ -3210,12 +3238,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // each e, from zeros, V read in place.
     auto products = [&](OpBuilder &fb, Location l, Value uu, Value vs, Value ms,
                         Value rb, int64_t cols) {
-      GemmPlan q = plan(mr, cols, p.k);
-      q.pack = false;
-      q.zeroInit = true;
-      q.packedA = true;
-      q.prefetchA = p.prefetchA;
-      q.dotTail = tailDots && q.shortTail();
+      GemmPlan q = productsPlan(p, mr, cols, tailDots, /*wider=*/false);
       auto index = [&](int64_t x) -> Value {
         return fb.create<arith::ConstantIndexOp>(l, x);
       };
@@ -3223,29 +3246,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       OpBuilder::InsertionGuard guard(fb);
       fb.setInsertionPointToStart(loop.getBody());
       Value e = loop.getInductionVar();
-      auto view = [&](Value x, SmallVector<OpFoldResult> offsets,
-                      ArrayRef<int64_t> sizes,
-                      ArrayRef<int64_t> shape) -> Value {
-        auto t = cast<MemRefType>(x.getType());
-        SmallVector<OpFoldResult> sz =
-            llvm::map_to_vector(sizes, [&](int64_t n) -> OpFoldResult {
-              return fb.getIndexAttr(n);
-            });
-        SmallVector<OpFoldResult> strides(t.getRank(), fb.getIndexAttr(1));
-        auto type =
-            cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
-                shape, t, offsets, sz, strides));
-        return fb.create<memref::SubViewOp>(l, type, x, offsets, sz, strides);
-      };
       OpFoldResult zero = fb.getIndexAttr(0);
       // U[e][rb] as a packed A of one row block ([1][k][mr]; a subview
       // keeping that unit dim would not collapse).
-      Value block = view(uu, {e, rb, zero, zero}, {1, 1, p.k, mr}, {p.k, mr});
+      Value block = subview(fb, l, uu, {e, rb, zero, zero}, {1, 1, p.k, mr}, 2);
       Value a = fb.create<memref::ExpandShapeOp>(
           l, SmallVector<int64_t>{1, p.k, mr}, block,
           ArrayRef<ReassociationIndices>{{0, 1}, {2}});
-      Value bs = view(vs, {e, zero, zero}, {1, p.k, cols}, {p.k, cols});
-      Value cs = view(ms, {e, zero, zero}, {1, mr, cols}, {mr, cols});
+      Value bs = subview(fb, l, vs, {e, zero, zero}, {1, p.k, cols}, 1);
+      Value cs = subview(fb, l, ms, {e, zero, zero}, {1, mr, cols}, 1);
       GemmBuilder(fb, l, q).build(a, bs, cs, bs, nullptr);
     };
     auto body = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
@@ -3264,28 +3273,16 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       OpBuilder::InsertionGuard guard(fb);
       fb.setInsertionPointToStart(loop.getBody());
       Value blk = loop.getInductionVar();
-      Value th0 = fb.create<arith::MulIOp>(l, blk, index(blockRows));
-      Value th1 = fb.create<arith::MinSIOp>(
-          l, fb.create<arith::AddIOp>(l, th0, index(blockRows)),
-          index(tileRows));
+      auto [th0, th1] = groupTileRows(fb, l, blk, blockRows, tileRows);
       kiln::emitWinogradInputRows(fb, l, conv, vectorWidth, mems[0], vs, th0,
                                   th1, zeroBorders);
       auto rbLoop =
           fb.create<scf::ForOp>(l, index(0), index(p.m / mr), index(1));
       fb.setInsertionPointToStart(rbLoop.getBody());
       Value rb = rbLoop.getInductionVar();
-      if (lastRows == blockRows) {
-        products(fb, l, mems[1], vs, ms, rb, blockRows * tw);
-      } else {
-        Value last = fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq, blk,
-                                              index(blocks - 1));
-        auto ifOp = fb.create<scf::IfOp>(l, last, /*withElseRegion=*/true);
-        OpBuilder::InsertionGuard inIf(fb);
-        fb.setInsertionPointToStart(&ifOp.getThenRegion().front());
-        products(fb, l, mems[1], vs, ms, rb, lastRows * tw);
-        fb.setInsertionPointToStart(&ifOp.getElseRegion().front());
-        products(fb, l, mems[1], vs, ms, rb, blockRows * tw);
-      }
+      withGroupRows(fb, l, blk, blockRows, tileRows, [&](int64_t rows) {
+        products(fb, l, mems[1], vs, ms, rb, rows * tw);
+      });
       Value oc0 = fb.create<arith::MulIOp>(l, rb, index(mr));
       kiln::emitWinogradOutputRows(fb, l, conv, vectorWidth, ms, mems[2], local,
                                    th0, th1, oc0,
@@ -3450,7 +3447,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       return slabView(flat, rows, tiles, 1);
     };
     Value v = slabs(ch), m = slabs(oc);
-    llvm::append_range(spanBuffers, ends.buffers());
+    if (spanRows)
+      llvm::append_range(spanBuffers, ends.buffers());
     std::optional<OpBuilder::InsertionGuard> dispatchGuard;
     if (blockRows || spanRows) {
       // Blocks on two threads or more; spans on as many threads as spans.
