@@ -3094,56 +3094,50 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       auto index = [&](int64_t x) -> Value {
         return fb.create<arith::ConstantIndexOp>(l, x);
       };
-      auto loop = fb.create<scf::ForOp>(l, index(0), index(elements), index(1));
-      OpBuilder::InsertionGuard guard(fb);
-      fb.setInsertionPointToStart(loop.getBody());
-      Value e = loop.getInductionVar();
-      // Span s from element s E / spans on, round: the threads stream
-      // different parts of U at a time rather than the same lines, which
-      // the second core would fetch from the first's cache (ResNet-50 two
-      // threads far 0.995 and 0.997 of all from element 0).
-      Value from = fb.create<arith::AddIOp>(
-          l, e, fb.create<arith::MulIOp>(l, span, index(elements / spans)));
-      Value past = fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, from,
-                                            index(elements));
-      e = fb.create<arith::SelectOp>(
-          l, past, fb.create<arith::SubIOp>(l, from, index(elements)), from);
-      OpFoldResult zero = fb.getIndexAttr(0);
-      Value a = subview(fb, l, uu, {e, zero, zero, zero},
-                        {1, (p.m + p.mr - 1) / p.mr, p.k, p.mr}, 1);
-      Value bs = subview(fb, l, vs, {e, zero, zero}, {1, p.k, cols}, 1);
-      Value cs = subview(fb, l, ms, {e, zero, zero}, {1, p.m, cols}, 1);
-      GemmBuilder(fb, l, q).build(a, bs, cs, bs, nullptr);
+      forLoop(fb, l, index(0), index(elements), [&](OpBuilder &, Value e) {
+        // Span s from element s E / spans on, round: the threads stream
+        // different parts of U at a time rather than the same lines, which
+        // the second core would fetch from the first's cache (ResNet-50 two
+        // threads far 0.995 and 0.997 of all from element 0).
+        Value from = fb.create<arith::AddIOp>(
+            l, e, fb.create<arith::MulIOp>(l, span, index(elements / spans)));
+        Value past = fb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge,
+                                              from, index(elements));
+        e = fb.create<arith::SelectOp>(
+            l, past, fb.create<arith::SubIOp>(l, from, index(elements)), from);
+        OpFoldResult zero = fb.getIndexAttr(0);
+        Value a = subview(fb, l, uu, {e, zero, zero, zero},
+                          {1, (p.m + p.mr - 1) / p.mr, p.k, p.mr}, 1);
+        Value bs = subview(fb, l, vs, {e, zero, zero}, {1, p.k, cols}, 1);
+        Value cs = subview(fb, l, ms, {e, zero, zero}, {1, p.m, cols}, 1);
+        GemmBuilder(fb, l, q).build(a, bs, cs, bs, nullptr);
+      });
     };
     auto body = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
                     Value begin, Value end) {
       kiln::FusedEnds local = ends.remap(mems.drop_front(5));
-      auto index = [&](int64_t x) -> Value {
-        return fb.create<arith::ConstantIndexOp>(l, x);
-      };
-      auto loop = fb.create<scf::ForOp>(l, begin, end, index(1));
-      OpBuilder::InsertionGuard guard(fb);
-      fb.setInsertionPointToStart(loop.getBody());
-      Value span = loop.getInductionVar();
-      auto [th0, th1] = groupTileRows(fb, l, span, spanRows, tileRows);
-      auto spanOf = [&](Value x) {
-        auto shape = cast<MemRefType>(x.getType()).getShape();
-        OpFoldResult zero = fb.getIndexAttr(0);
-        return subview(fb, l, x, {span, zero, zero, zero},
-                       {1, shape[1], shape[2], shape[3]}, 1);
-      };
-      Value vs = spanOf(mems[3]), ms = spanOf(mems[4]);
-      // Channel by channel, each channel's tile rows in turn (V's and M's
-      // rows written and read whole, not a tile row of every channel at a
-      // time: a layer as ResNet-50's 56x56 ones ran 15% longer so).
-      kiln::emitWinogradInputRows(fb, l, conv, vectorWidth, mems[0], vs, th0,
-                                  th1, zeroBorders, /*channelsOuter=*/true);
-      withGroupRows(fb, l, span, spanRows, tileRows, [&](int64_t rows) {
-        products(fb, l, mems[1], vs, ms, rows * tw, span);
+      forLoop(fb, l, begin, end, [&](OpBuilder &, Value span) {
+        auto [th0, th1] = groupTileRows(fb, l, span, spanRows, tileRows);
+        auto spanOf = [&](Value x) {
+          auto shape = cast<MemRefType>(x.getType()).getShape();
+          OpFoldResult zero = fb.getIndexAttr(0);
+          return subview(fb, l, x, {span, zero, zero, zero},
+                         {1, shape[1], shape[2], shape[3]}, 1);
+        };
+        Value vs = spanOf(mems[3]), ms = spanOf(mems[4]);
+        // Channel by channel, each channel's tile rows in turn (V's and M's
+        // rows written and read whole, not a tile row of every channel at a
+        // time: a layer as ResNet-50's 56x56 ones ran 15% longer so).
+        kiln::emitWinogradInputRows(fb, l, conv, vectorWidth, mems[0], vs, th0,
+                                    th1, zeroBorders, /*channelsOuter=*/true);
+        withGroupRows(fb, l, span, spanRows, tileRows, [&](int64_t rows) {
+          products(fb, l, mems[1], vs, ms, rows * tw, span);
+        });
+        kiln::emitWinogradOutputRows(
+            fb, l, conv, vectorWidth, ms, mems[2], local, th0, th1,
+            fb.create<arith::ConstantIndexOp>(l, 0),
+            fb.create<arith::ConstantIndexOp>(l, p.m), /*channelsOuter=*/true);
       });
-      kiln::emitWinogradOutputRows(fb, l, conv, vectorWidth, ms, mems[2], local,
-                                   th0, th1, index(0), index(p.m),
-                                   /*channelsOuter=*/true);
     };
     winogradOnThreads(b, loc, func, buffers, spans, body);
   }
@@ -3239,23 +3233,22 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     auto products = [&](OpBuilder &fb, Location l, Value uu, Value vs, Value ms,
                         Value rb, int64_t cols) {
       GemmPlan q = productsPlan(p, mr, cols, tailDots, /*wider=*/false);
-      auto index = [&](int64_t x) -> Value {
-        return fb.create<arith::ConstantIndexOp>(l, x);
-      };
-      auto loop = fb.create<scf::ForOp>(l, index(0), index(elements), index(1));
-      OpBuilder::InsertionGuard guard(fb);
-      fb.setInsertionPointToStart(loop.getBody());
-      Value e = loop.getInductionVar();
-      OpFoldResult zero = fb.getIndexAttr(0);
-      // U[e][rb] as a packed A of one row block ([1][k][mr]; a subview
-      // keeping that unit dim would not collapse).
-      Value block = subview(fb, l, uu, {e, rb, zero, zero}, {1, 1, p.k, mr}, 2);
-      Value a = fb.create<memref::ExpandShapeOp>(
-          l, SmallVector<int64_t>{1, p.k, mr}, block,
-          ArrayRef<ReassociationIndices>{{0, 1}, {2}});
-      Value bs = subview(fb, l, vs, {e, zero, zero}, {1, p.k, cols}, 1);
-      Value cs = subview(fb, l, ms, {e, zero, zero}, {1, mr, cols}, 1);
-      GemmBuilder(fb, l, q).build(a, bs, cs, bs, nullptr);
+      forLoop(
+          fb, l, fb.create<arith::ConstantIndexOp>(l, 0),
+          fb.create<arith::ConstantIndexOp>(l, elements),
+          [&](OpBuilder &, Value e) {
+            OpFoldResult zero = fb.getIndexAttr(0);
+            // U[e][rb] as a packed A of one row block ([1][k][mr]; a
+            // subview keeping that unit dim would not collapse).
+            Value block =
+                subview(fb, l, uu, {e, rb, zero, zero}, {1, 1, p.k, mr}, 2);
+            Value a = fb.create<memref::ExpandShapeOp>(
+                l, SmallVector<int64_t>{1, p.k, mr}, block,
+                ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+            Value bs = subview(fb, l, vs, {e, zero, zero}, {1, p.k, cols}, 1);
+            Value cs = subview(fb, l, ms, {e, zero, zero}, {1, mr, cols}, 1);
+            GemmBuilder(fb, l, q).build(a, bs, cs, bs, nullptr);
+          });
     };
     auto body = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
                     Value begin, Value end) {
@@ -3269,24 +3262,21 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           entryAlloca(fb, l, MemRefType::get({elements, mr, colsPad}, f32), 64);
       Value vs = entryAlloca(
           fb, l, MemRefType::get({elements, conv.channels, colsPad}, f32), 64);
-      auto loop = fb.create<scf::ForOp>(l, begin, end, index(1));
-      OpBuilder::InsertionGuard guard(fb);
-      fb.setInsertionPointToStart(loop.getBody());
-      Value blk = loop.getInductionVar();
-      auto [th0, th1] = groupTileRows(fb, l, blk, blockRows, tileRows);
-      kiln::emitWinogradInputRows(fb, l, conv, vectorWidth, mems[0], vs, th0,
-                                  th1, zeroBorders);
-      auto rbLoop =
-          fb.create<scf::ForOp>(l, index(0), index(p.m / mr), index(1));
-      fb.setInsertionPointToStart(rbLoop.getBody());
-      Value rb = rbLoop.getInductionVar();
-      withGroupRows(fb, l, blk, blockRows, tileRows, [&](int64_t rows) {
-        products(fb, l, mems[1], vs, ms, rb, rows * tw);
+      forLoop(fb, l, begin, end, [&](OpBuilder &, Value blk) {
+        Value th0, th1;
+        std::tie(th0, th1) = groupTileRows(fb, l, blk, blockRows, tileRows);
+        kiln::emitWinogradInputRows(fb, l, conv, vectorWidth, mems[0], vs, th0,
+                                    th1, zeroBorders);
+        forLoop(fb, l, index(0), index(p.m / mr), [&](OpBuilder &, Value rb) {
+          withGroupRows(fb, l, blk, blockRows, tileRows, [&](int64_t rows) {
+            products(fb, l, mems[1], vs, ms, rb, rows * tw);
+          });
+          Value oc0 = fb.create<arith::MulIOp>(l, rb, index(mr));
+          kiln::emitWinogradOutputRows(
+              fb, l, conv, vectorWidth, ms, mems[2], local, th0, th1, oc0,
+              fb.create<arith::AddIOp>(l, oc0, index(mr)));
+        });
       });
-      Value oc0 = fb.create<arith::MulIOp>(l, rb, index(mr));
-      kiln::emitWinogradOutputRows(fb, l, conv, vectorWidth, ms, mems[2], local,
-                                   th0, th1, oc0,
-                                   fb.create<arith::AddIOp>(l, oc0, index(mr)));
     };
     winogradOnThreads(b, loc, func, buffers, blocks, body);
   }
