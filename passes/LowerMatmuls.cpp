@@ -3300,17 +3300,36 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                            b.create<arith::ConstantIndexOp>(loc, count));
   }
 
+  /// Whether `conv`, a stride-2 convolution, is cheaper as Winograd
+  /// (Winograd.h): its products' cost per channel pair as
+  /// winogradTileSide's, against the direct convolution's 9 taps of
+  /// vectors of output pixels (whose weights the panels share). ResNet's
+  /// 56x56 -> 28x28 convolutions (49 tiles: 81 x 5 against 9 x 49); not its
+  /// 28x28 -> 14x14 ones (16 tiles: 81 x 2 against 9 x 13) nor those of
+  /// fewer tiles.
+  bool stride2Winograd(kiln::WinogradConv conv) const {
+    constexpr int64_t kWeightVectors = 1;
+    conv.m = 4;
+    int64_t products =
+        conv.elements() *
+        (llvm::divideCeil(conv.tiles(), vectorWidth) + kWeightVectors);
+    return products < 9 * llvm::divideCeil(conv.oh * conv.ow, vectorWidth);
+  }
+
   /// Runs `op`, an im2col matmul, as Winograd F(m x m, 3x3) (Winograd.h)
-  /// when it is a stride-1 3x3 convolution worth it; false when not (and
-  /// nothing was changed but unused ops).
+  /// when it is a 3x3 convolution of stride 1 (or 2) worth it; false when
+  /// not (and nothing was changed but unused ops).
   bool lowerWinograd(OpBuilder &b, Location loc, linalg::LinalgOp op,
                      const Im2colSource &im2col) {
     const Im2col &ic = im2col.plan;
     if (ic.kSizes.size() != 3 || ic.kSizes[1] != 3 || ic.kSizes[2] != 3 ||
-        ic.kCoefs[2] != 1 || ic.nSizes.size() != 2 ||
-        ic.nCoefs[0] != ic.kCoefs[1] || ic.nCoefs[1] != 1)
+        ic.kCoefs[2] != 1 || ic.nSizes.size() != 2)
+      return false;
+    int64_t stride = ic.nCoefs[1];
+    if ((stride != 1 && stride != 2) || ic.nCoefs[0] != stride * ic.kCoefs[1])
       return false;
     kiln::WinogradConv conv;
+    conv.stride = stride;
     conv.channels = ic.kSizes[0];
     conv.outChannels =
         cast<MemRefType>(op->getOperand(0).getType()).getDimSize(0);
@@ -3322,7 +3341,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (std::min(conv.channels, conv.outChannels) < winogradMinChannels ||
         conv.tiles() < winogradMinTiles || conv.oh < 2 || conv.ow < 2)
       return false;
-    conv.m = winogradTileSide(conv);
+    if (stride == 2 && (!winogradStride2 || !stride2Winograd(conv)))
+      return false;
+    conv.m = stride == 2 ? 4 : winogradTileSide(conv);
     Value a = op->getOperand(0), c = op->getOperand(2);
     if (!kiln::isStaticMemRef(c) || !kiln::isStaticMemRef(im2col.flat))
       return false;
@@ -3351,9 +3372,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // of F(2x2) and F(4x4).
     std::string tile = std::to_string(conv.m);
     Value u = rowBlocksConstant(
-        b, loc, p, weights->first, "_winograd" + tile + "x" + tile + "_",
-        [&] { return kiln::winogradWeights(weights->second, oc, ch, conv.m); },
-        elements);
+        b, loc, p, weights->first,
+        "_winograd" + tile + "x" + tile + (stride == 2 ? "s2_" : "_"),
+        [&] { return kiln::winogradWeights(weights->second, conv); }, elements);
     kiln::FusedEnds ends;
     if (fuse)
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, op->getOperand(1)},
@@ -3407,16 +3428,19 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // fills to replace, from memory.
     SmallVector<Value> blockBuffers{im2col.flat, u, c};
     llvm::append_range(blockBuffers, ends.buffers());
-    int64_t blockRows = parallel && blockBuffers.size() <= kiln::kRowsBuffers &&
+    // (Blocks, spans and borders read as zeros: at stride 1.)
+    bool stride1 = stride == 1;
+    int64_t blockRows = stride1 && parallel &&
+                                blockBuffers.size() <= kiln::kRowsBuffers &&
                                 llvm::all_of(blockBuffers, kiln::isStaticMemRef)
                             ? tileBlockRows(conv, p)
                             : 0;
-    bool zeroBorders =
-        !borders.empty() && zeroBorderFills(op, padded, conv, borders);
+    bool zeroBorders = stride1 && !borders.empty() &&
+                       zeroBorderFills(op, padded, conv, borders);
     if (!borders.empty() && !zeroBorders)
       blockRows = 0;
     // Else by spans of tile rows, their V and M in the workspace.
-    int64_t spanRows = parallel && !blockRows &&
+    int64_t spanRows = stride1 && parallel && !blockRows &&
                                (borders.empty() || zeroBorders) &&
                                blockBuffers.size() + 2 <= kiln::kRowsBuffers &&
                                llvm::all_of(blockBuffers, kiln::isStaticMemRef)

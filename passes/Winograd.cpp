@@ -29,6 +29,23 @@
 //
 // whose rows the transforms below apply with shared sums and differences
 // and FMAs by the constants (14 operations for B^T on 6 values, 12 for A^T).
+//
+// At stride 2 (Winograd.h), per dimension the even phase's F(4, 2) at the
+// points 0, 1, -1, 1/2 (and infinity), B^T's rows scaled to exact
+// constants and G's by the inverse, and the odd phase's tap as it is: on an
+// input tile d of 9 values, e = d[0], d[2], ..., d[8] the even ones,
+//
+//   B^T = [1 -2  -1   2   0]  (on e)   G = [ 1    0  ]  A^T = [1 1  1 1     0]
+//         [0 -1/2 1/2 1   0]               [ 1    1  ]        [0 1 -1 1/2   0]
+//         [0 -1/2 3/2 -1  0]               [1/3 -1/3 ]        [0 1  1 1/4   0]
+//         [0  1   0  -1   0]               [8/3  4/3 ]        [0 1 -1 1/8   1]
+//         [0  1/2 -1 -1/2 1]               [ 0    1  ]
+//
+// (G on the taps g[0], g[2]), then the odd values d[1], d[3], d[5], d[7]
+// as they are (G's rows [0 1 0] on all three taps), and A^T on the 9
+// products: the 5 even ones as above plus the odd one of its output. Its
+// float32 rounding errors are about twice a direct convolution's, as
+// F(4x4, 3x3)'s (over 256 channels against float64).
 //===----------------------------------------------------------------------===//
 
 #include "passes/Winograd.h"
@@ -50,8 +67,18 @@ constexpr double kG4[6][3] = {{1.0 / 36, 0, 0},
                               {-8.0 / 65, -16.0 / 195, -32.0 / 585},
                               {8.0 / 65, -16.0 / 195, 32.0 / 585},
                               {0, 0, 1.0 / 36}};
+// G at stride 2: the even phase's rows on taps 0 and 2, the odd ones' on 1.
+constexpr double kGStride2[9][3] = {{1, 0, 0},
+                                    {1, 0, 1},
+                                    {1.0 / 3, 0, -1.0 / 3},
+                                    {8.0 / 3, 0, 4.0 / 3},
+                                    {0, 0, 1},
+                                    {0, 1, 0},
+                                    {0, 1, 0},
+                                    {0, 1, 0},
+                                    {0, 1, 0}};
 
-using Values = SmallVector<Value, 6>;
+using Values = SmallVector<Value, 9>;
 
 /// Builds the transforms' arithmetic on vectors of `vw` f32 lanes.
 class Emitter {
@@ -172,8 +199,21 @@ public:
     return result ? result : lanes.zeros();
   }
 
-  /// B^T applied to the m + 2 values of a column (or row) of a tile.
+  /// B^T applied to the side() values of a column (or row) of a tile.
   Values inputTransform(ArrayRef<Value> d) {
+    if (conv.stride == 2) {
+      Value e0 = d[0], e1 = d[2], e2 = d[4], e3 = d[6], e4 = d[8];
+      Value a = sub(e2, e1), t3 = sub(e1, e3);
+      return {fma(t3, -2, sub(e0, e2)),
+              fma(a, 0.5, e3),
+              fma(a, 0.5, sub(e2, e3)),
+              t3,
+              fma(t3, 0.5, sub(e4, e2)),
+              d[1],
+              d[3],
+              d[5],
+              d[7]};
+    }
     if (conv.m == 2)
       return {sub(d[0], d[2]), add(d[1], d[2]), sub(d[2], d[1]),
               sub(d[1], d[3])};
@@ -186,8 +226,14 @@ public:
             fma(e, -1.5, o),
             fma(add(d[1], d[5]), 36, mul(d[3], -97))};
   }
-  /// A^T applied to m + 2 values.
+  /// A^T applied to side() values.
   Values outputTransform(ArrayRef<Value> t) {
+    if (conv.stride == 2) {
+      Value s12 = add(t[1], t[2]), d12 = sub(t[1], t[2]);
+      return {add(add(t[0], s12), add(t[3], t[5])),
+              fma(t[3], 0.5, add(d12, t[6])), fma(t[3], 0.25, add(s12, t[7])),
+              fma(t[3], 0.125, add(add(d12, t[4]), t[8]))};
+    }
     if (conv.m == 2)
       return {add(add(t[0], t[1]), t[2]), sub(sub(t[1], t[2]), t[3])};
     Value sum12 = add(t[1], t[2]), dif12 = sub(t[1], t[2]);
@@ -220,19 +266,20 @@ public:
   /// inside the image, the others zero) of channel `ch`, into V.
   void inputTiles(Value flat, Value v, Value ch, Value th, int64_t rows,
                   int64_t firstRow = 0) {
-    int64_t m = conv.m, n = conv.side(), tw = conv.tileCols();
-    int64_t width = conv.ow + 2;
+    int64_t step = conv.step(), n = conv.side(), tw = conv.tileCols();
+    int64_t width = conv.inWidth();
     Value plane = addi(muli(ch, conv.planeStride), conv.base);
     Value tileAt = tileIndex(th);
     for (int64_t tw0 = 0; tw0 < tw; tw0 += vw) {
-      // d[i][j]: input row m th + i, columns m (tw0 + lane) + j.
+      // d[i][j]: input row step th + i, columns step (tw0 + lane) + j.
       SmallVector<Values> d(n);
       for (int64_t i = 0; i < n; ++i) {
         if (i >= rows || i < firstRow) {
           d[i].assign(n, lanes.zeros());
           continue;
         }
-        Value rowAt = addi(plane, muli(addi(muli(th, m), i), conv.rowStride));
+        Value rowAt =
+            addi(plane, muli(addi(muli(th, step), i), conv.rowStride));
         // With zeroBorders, the row's last column is not loaded and its
         // first is replaced by a zero.
         int64_t end = zeroBorders ? width - 1 : width;
@@ -247,18 +294,19 @@ public:
           return b.create<vector::ShuffleOp>(loc, x, lanes.zeros(), mask)
               .getResult();
         };
-        // The m vectors from the tiles' first column hold columns j < m;
-        // columns m and m + 1 are columns 0 and 1 of the next tile, so
-        // columns 0 and 1 shifted by a lane, the last from the vector after.
-        int64_t w0 = m * tw0;
+        // The `step` vectors from the tiles' first column hold columns j <
+        // step; columns step, ... (m and m + 1 at stride 1, 8 at stride 2)
+        // are columns 0, ... of the next tile, so those shifted by a lane,
+        // the last from the vector after.
+        int64_t w0 = step * tw0;
         Values spans;
-        for (int64_t k = 0; k < m; ++k)
+        for (int64_t k = 0; k < step; ++k)
           spans.push_back(span(w0 + k * vw));
-        Value after = span(w0 + m * vw);
-        for (int64_t j = 0; j < m; ++j)
+        Value after = span(w0 + step * vw);
+        for (int64_t j = 0; j < step; ++j)
           d[i].push_back(gather(spans, j));
-        d[i].push_back(shift(d[i][0], after, 0));
-        d[i].push_back(shift(d[i][1], after, 1));
+        for (int64_t j = step; j < n; ++j)
+          d[i].push_back(shift(d[i][j - step], after, j - step));
       }
       // B^T d: per column j; then (B^T d) B: per row.
       SmallVector<Values> r =
@@ -288,11 +336,11 @@ public:
   /// for all of them, and one store per element of the tile.
   void inputTileRows(Value flat, Value v, Value ch, Value th0,
                      ArrayRef<int64_t> rows) {
-    int64_t m = conv.m, n = conv.side(), tw = conv.tileCols();
-    int64_t width = conv.ow + 2, count = rows.size();
-    // The vectors of a row that its tiles read: columns up to m (tw - 1) +
-    // n - 1.
-    int64_t spans = llvm::divideCeil(m * (tw - 1) + n, vw);
+    int64_t step = conv.step(), n = conv.side(), tw = conv.tileCols();
+    int64_t width = conv.inWidth(), count = rows.size();
+    // The vectors of a row that its tiles read: columns up to step (tw - 1)
+    // + n - 1.
+    int64_t spans = llvm::divideCeil(step * (tw - 1) + n, vw);
     Value plane = addi(muli(ch, conv.planeStride), conv.base);
     SmallVector<Values> d(n);
     for (int64_t i = 0; i < n; ++i) {
@@ -300,8 +348,8 @@ public:
       for (int64_t r = 0; r < count; ++r) {
         Value rowAt;
         if (i < rows[r])
-          rowAt =
-              addi(plane, muli(addi(muli(addi(th0, r), m), i), conv.rowStride));
+          rowAt = addi(plane,
+                       muli(addi(muli(addi(th0, r), step), i), conv.rowStride));
         for (int64_t k = 0; k < spans; ++k) {
           int64_t valid = std::clamp<int64_t>(width - k * vw, 0, vw);
           sources.push_back(
@@ -314,7 +362,7 @@ public:
         SmallVector<Pick> picks(vw);
         for (int64_t r = 0; r < count; ++r)
           for (int64_t t = 0; t < tw; ++t)
-            if (int64_t col = m * t + j; col < width)
+            if (int64_t col = step * t + j; col < width)
               picks[r * tw + t] = {r * spans + col / vw, col % vw};
         d[i].push_back(assemble(sources, picks));
       }
@@ -499,16 +547,18 @@ public:
 
 } // namespace
 
-std::vector<float> kiln::winogradWeights(ArrayRef<float> w, int64_t oc,
-                                         int64_t c, int64_t m) {
-  int64_t n = m + 2;
-  auto gRow = [&](int64_t i) { return m == 2 ? kG2[i] : kG4[i]; };
+std::vector<float> kiln::winogradWeights(ArrayRef<float> w,
+                                         const WinogradConv &conv) {
+  int64_t n = conv.side(), oc = conv.outChannels, c = conv.channels;
+  auto gRow = [&](int64_t i) {
+    return conv.stride == 2 ? kGStride2[i] : conv.m == 2 ? kG2[i] : kG4[i];
+  };
   std::vector<float> u(n * n * oc * c);
   for (int64_t o = 0; o < oc; ++o)
     for (int64_t i = 0; i < c; ++i) {
       const float *g = &w[(o * c + i) * 9];
       // G g G^T, in double.
-      double gg[6][3];
+      double gg[9][3];
       for (int64_t xi = 0; xi < n; ++xi)
         for (int64_t col = 0; col < 3; ++col) {
           gg[xi][col] = 0;
@@ -535,7 +585,8 @@ void kiln::emitWinogradInput(OpBuilder &b, Location loc,
   // output's height.
   e.forLoop(cBegin, cEnd, [&](Value ch) {
     e.tileRowGroups(
-        conv.side(), [&](int64_t th) { return conv.oh + 2 - conv.m * th; },
+        conv.side(),
+        [&](int64_t th) { return conv.inHeight() - conv.step() * th; },
         [&](Value th0, ArrayRef<int64_t> rows) {
           if (e.rowsPerVector() > 1)
             e.inputTileRows(flat, v, ch, th0, rows);
@@ -570,6 +621,7 @@ void kiln::emitWinogradInputRows(OpBuilder &b, Location loc,
                                  bool channelsOuter) {
   Emitter e(b, loc, conv, vw);
   assert(e.rowsPerVector() == 1 && "one tile row a vector");
+  assert(conv.stride == 1 && "blocks and spans at stride 1");
   e.tileRow0 = thBegin;
   e.zeroBorders = zeroBorders;
   // Tile row th reads padded rows m th + i, i < n; those of the image are

@@ -6,10 +6,12 @@
 // 2016): each m x m tile of the output is A^T [(G g G^T) . (B^T d B)] A for
 // the (m + 2) x (m + 2) input tile d around it, so that per tile and channel
 // pair the (m + 2)^2 products of the transformed tiles replace the 9 m^2 of
-// the direct convolution (16 for 36 with m = 2, 36 for 144 with m = 4):
+// the direct convolution (16 for 36 with m = 2, 36 for 144 with m = 4);
+// a stride-2 one likewise, by its phases (WinogradConv), with 9 x 9 input
+// tiles 8 apart and 81 products per 4 x 4 output tile:
 //
 //   U[E][OC][C]   the weights transformed at compile time (winogradWeights),
-//                 E = (m + 2)^2
+//                 E = side()^2
 //   V[E][C][T]    the input tiles transformed (emitWinogradInput), T tiles
 //   M[E][OC][T]   E GEMMs, M[e] = U[e] V[e] (kiln-lower-matmuls' own)
 //   Y[OC][OH*OW]  the output tiles transformed back (emitWinogradOutput),
@@ -41,25 +43,41 @@ namespace kiln {
 
 class FusedEnds;
 
-/// A stride-1 3x3 convolution of one image, in the terms of its im2col: the
-/// padded input's element (c, h, w) is flat[base + c * planeStride + h *
-/// rowStride + w] for h < oh + 2, w < ow + 2.
-/// `m` is the side of an output tile, 2 or 4.
+/// A 3x3 convolution of one image, in the terms of its im2col: the padded
+/// input's element (c, h, w) is flat[base + c * planeStride + h * rowStride
+/// + w] for h < inHeight(), w < inWidth().
+/// `m` is the side of an output tile, 2 or 4 at stride 1, 4 at stride 2.
+///
+/// At stride 2 the convolution is the sum of its four phases, stride-1
+/// convolutions of the input's even and odd rows and columns by the taps
+/// that fall on them (2x2, 2x1, 1x2 and 1x1): per dimension, the even
+/// phase's 2-tap filter as Winograd's F(4, 2) (5 products for 4 outputs)
+/// and the odd phase's tap as it is (4), which together are one bilinear
+/// algorithm of 9 products over a 9-value input tile (step 8); in 2-d, 81
+/// products per 4x4 output tile instead of the direct convolution's 144,
+/// 9 times the weights (each transformed phase filter once per element).
 struct WinogradConv {
   int64_t channels, outChannels, oh, ow;
   int64_t base, planeStride, rowStride;
   int64_t m = 2;
-  int64_t side() const { return m + 2; }
+  int64_t stride = 1;
+  /// The input columns (and rows) between neighbouring tiles.
+  int64_t step() const { return stride * m; }
+  /// The side of an input tile, and of the elements' grid.
+  int64_t side() const { return stride == 1 ? m + 2 : 2 * m + 1; }
   int64_t elements() const { return side() * side(); }
+  /// The padded input's rows and columns that the taps reach.
+  int64_t inHeight() const { return stride * (oh - 1) + 3; }
+  int64_t inWidth() const { return stride * (ow - 1) + 3; }
   int64_t tileRows() const { return (oh + m - 1) / m; }
   int64_t tileCols() const { return (ow + m - 1) / m; }
   int64_t tiles() const { return tileRows() * tileCols(); }
 };
 
-/// U[e][oc][c] = (G g G^T)[e / n][e % n], n = m + 2, for weights
+/// U[e][oc][c] = (G g G^T)[e / n][e % n], n = conv.side(), for weights
 /// w[oc][c][3][3].
-std::vector<float> winogradWeights(llvm::ArrayRef<float> w, int64_t oc,
-                                   int64_t c, int64_t m);
+std::vector<float> winogradWeights(llvm::ArrayRef<float> w,
+                                   const WinogradConv &conv);
 
 /// V[e][c][t] = (B^T d B)[e / n][e % n] of tile t's n x n input d, for the
 /// channels [cBegin, cEnd), from `flat` (1-d) into `v` ([E][C][T]).
@@ -75,14 +93,14 @@ void emitWinogradOutput(mlir::OpBuilder &b, mlir::Location loc,
                         mlir::Value c, const FusedEnds &ends,
                         mlir::Value ocBegin, mlir::Value ocEnd);
 
-/// emitWinogradInput for all channels of the tile rows [thBegin, thEnd) (a
-/// block or span of them; images of more than a quarter vector of tile
-/// columns), into the block's own V: tile row th's tiles at (th - thBegin)
-/// * tiles a row. With `zeroBorders`, the padded input's first and last rows
-/// and columns are read as zeros (its borders need not be written). Tile
-/// row by tile row, each of all channels; with `channelsOuter`, channel by
-/// channel, each of all the tile rows (a V larger than the caches then has
-/// its rows written whole).
+/// emitWinogradInput for all channels of the tile rows [thBegin, thEnd) of
+/// a stride-1 convolution (a block or span of them; images of more than a
+/// quarter vector of tile columns), into the block's own V: tile row th's
+/// tiles at (th - thBegin) * tiles a row. With `zeroBorders`, the padded
+/// input's first and last rows and columns are read as zeros (its borders
+/// need not be written). Tile row by tile row, each of all channels; with
+/// `channelsOuter`, channel by channel, each of all the tile rows (a V larger
+/// than the caches then has its rows written whole).
 void emitWinogradInputRows(mlir::OpBuilder &b, mlir::Location loc,
                            const WinogradConv &conv, int64_t vw,
                            mlir::Value flat, mlir::Value v, mlir::Value thBegin,

@@ -48,10 +48,11 @@ struct TargetProfile {
   /// that a 32-bit core does no 64-bit address arithmetic (nor calls a
   /// library for 64-bit division).
   int64_t indexBits = 64;
-  /// Stride-1 3x3 convolutions run as Winograd F(2x2, 3x3) or F(4x4, 3x3):
+  /// Stride-1 3x3 convolutions run as Winograd F(2x2, 3x3) or F(4x4, 3x3),
+  /// and stride-2 ones of many tiles by their phases (passes/Winograd.h):
   /// fewer multiplications for transformed copies of the input and output
-  /// tiles (four or 2.25 times their size) in the arena; not on a
-  /// microcontroller.
+  /// tiles (four or 2.25 times their size, 5 at stride 2) in the arena; not
+  /// on a microcontroller.
   bool winograd = true;
   /// The 4-byte dot-product instruction of 8-bit contractions: "vnni"
   /// (AVX-512 VNNI's vpdpbusd), "maddubs" (x86 without VNNI: vpmaddubsw's

@@ -489,6 +489,62 @@ winograd_case("conv3x3_winograd_blocks", (1, 16, 49, 43), 16, 16, True)
 winograd_case("conv3x3_winograd_spans", (1, 16, 54, 50), 40, 40, True)
 
 
+# Stride-2 3x3 convolutions by their phases (Winograd.h: 9 x 9 input tiles 8
+# apart, 81 products per 4 x 4 output tile), where the products cost less
+# than the direct convolution's (81 x (ceil(tiles / 16) + 1) against 9 x
+# ceil(pixels / 16): LowerMatmuls.cpp, stride2Winograd). A bias and Relu,
+# then a 1x1 convolution and a residual Add of the strided input's
+# subsample (ResNet's downsampling block).
+def conv3x3_s2(x, w, b=None):
+    """A stride-2 3x3 convolution with padding 1, in float64."""
+    xp = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (1, 1), (1, 1)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(2, 3))
+    y = np.einsum("nchwij,ocij->nohw", win[:, :, ::2, ::2], w.astype(np.float64))
+    if b is not None:
+        y += b.astype(np.float64)[None, :, None, None]
+    return y
+
+
+def winograd_s2_case(name, shape, c1):
+    xw = rng.standard_normal(shape).astype(np.float32)
+    w1 = (rng.standard_normal((c1, shape[1], 3, 3)) * 0.1).astype(np.float32)
+    b1 = (rng.standard_normal(c1) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((shape[1], c1, 1, 1)) * 0.1).astype(np.float32)
+    inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(b1, "b1"),
+             numpy_helper.from_array(w2, "w2")]
+    r1 = np.maximum(conv3x3_s2(xw, w1, b1), 0)
+    oh, ow = r1.shape[2], r1.shape[3]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1],
+                         kernel_shape=[3, 3], strides=[2, 2]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("Conv", ["r1", "w2"], ["c2"], kernel_shape=[1, 1]),
+        helper.make_node("Slice", ["x", "starts", "ends", "axes", "steps"], ["xs"]),
+        helper.make_node("Add", ["c2", "xs"], ["y"]),
+    ]
+    inits += [numpy_helper.from_array(np.array(v, np.int64), n) for n, v in
+              (("starts", [0, 0]), ("ends", [shape[2], shape[3]]),
+               ("axes", [2, 3]), ("steps", [2, 2]))]
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))],
+                          [vi("y", F, [shape[0], shape[1], oh, ow])], inits)
+    y = np.einsum("nchw,oc->nohw", r1, w2[:, :, 0, 0].astype(np.float64))
+    y += xw[:, :, ::2, ::2]
+    save_case(name, g, [xw], [y.astype(np.float32)])
+
+
+# ResNet-50's 56x56 -> 28x28 layer, narrower: 7 x 7 tiles (81 x (4 + 1) =
+# 405 against 9 x 49 = 441), 32 channels in, 24 out (three row blocks of
+# products, the last with no rows of zeros).
+winograd_s2_case("conv3x3_winograd_s2_56", (1, 32, 56, 56), 24)
+# An odd height and width (55 x 61 -> 28 x 31): 7 x 8 tiles, the last tile
+# column 3 output columns and its input tile's last 2 columns outside the
+# padded input (81 x 5 = 405 against 9 x 55 = 495); 20 output channels.
+winograd_s2_case("conv3x3_winograd_s2_odd", (1, 16, 55, 61), 20)
+# A last tile row of 2 output rows, its input tile's last 4 rows outside
+# (52 x 60 -> 26 x 30: 7 x 8 tiles, 405 against 9 x 49 = 441).
+winograd_s2_case("conv3x3_winograd_s2_rows", (1, 16, 52, 60), 16)
+
+
 # One weight tensor shared by two convolutions that take different
 # Winograd tiles: a 40x37 image's (F(4x4)) and a 7x7 one's (F(2x2)); each
 # has its own transformed weights.
