@@ -2822,9 +2822,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// The products of a batch, C[i] += A[i] * B[i] for i < batchCount (A,
   /// B and C 3-d, or A 4-d when p.packedA), each on its own slices; on the
   /// threads (`threads`), one pack buffer each, or on the caller.
+  /// With `aIndex`, product i's A is a's aIndex(i) (products that share
+  /// their A: a stride-2 Winograd convolution's).
+  using BatchIndex = std::function<Value(OpBuilder &, Location, Value)>;
   void emitBatch(OpBuilder &b, Location loc, func::FuncOp func,
                  const GemmPlan &p, Value a, Value bm, Value c, Value pack,
-                 bool threads) {
+                 bool threads, const BatchIndex &aIndex = nullptr) {
     int64_t batchCount = cast<MemRefType>(c.getType()).getDimSize(0);
     // Products [begin, end) of the batch, each on its own slices.
     auto products = [&](OpBuilder &b, Location loc, Value a, Value bm, Value c,
@@ -2834,11 +2837,11 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(loop.getBody());
       Value bi = loop.getInductionVar();
-      auto slice = [&](Value v) -> Value {
+      auto slice = [&](Value v, Value at = nullptr) -> Value {
         auto t = cast<MemRefType>(v.getType());
         int64_t rank = t.getRank();
         SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
-        offsets[0] = bi;
+        offsets[0] = at ? at : bi;
         SmallVector<OpFoldResult> sizes{b.getIndexAttr(1)};
         for (int64_t d = 1; d < rank; ++d)
           sizes.push_back(b.getIndexAttr(t.getDimSize(d)));
@@ -2851,7 +2854,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       };
       Value bs = slice(bm);
       Value ps = !pack ? bs : threads ? slice(pack) : pack;
-      GemmBuilder(b, loc, p).build(slice(a), bs, slice(c), ps, nullptr);
+      Value as = slice(a, aIndex ? aIndex(b, loc, bi) : Value());
+      GemmBuilder(b, loc, p).build(as, bs, slice(c), ps, nullptr);
     };
     if (!threads)
       return products(b, loc, a, bm, c, pack,
@@ -3300,20 +3304,22 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                            b.create<arith::ConstantIndexOp>(loc, count));
   }
 
-  /// Whether `conv`, a stride-2 convolution, is cheaper as Winograd
+  /// Whether `conv`, a stride-2 convolution, is no dearer as Winograd
   /// (Winograd.h): its products' cost per channel pair as
-  /// winogradTileSide's, against the direct convolution's 9 taps of
-  /// vectors of output pixels (whose weights the panels share). ResNet's
-  /// 56x56 -> 28x28 convolutions (49 tiles: 81 x 5 against 9 x 49); not its
-  /// 28x28 -> 14x14 ones (16 tiles: 81 x 2 against 9 x 13) nor those of
-  /// fewer tiles.
+  /// winogradTileSide's, each of its 36 distinct weights streamed once,
+  /// against the direct convolution's 9 taps of vectors of output pixels
+  /// (whose weights the panels share), which also packs its im2col at run
+  /// time. ResNet's 56x56 -> 28x28 convolutions (49 tiles: 81 x 4 + 36
+  /// against 9 x 49) and 28x28 -> 14x14 ones (16 tiles: 81 + 36 against 9 x
+  /// 13; 1.09 ms against 1.20 on one thread, the packing 0.11 of it); not
+  /// its 14x14 -> 7x7 ones (4 tiles: 81 + 36 against 9 x 4).
   bool stride2Winograd(kiln::WinogradConv conv) const {
     constexpr int64_t kWeightVectors = 1;
     conv.m = 4;
     int64_t products =
-        conv.elements() *
-        (llvm::divideCeil(conv.tiles(), vectorWidth) + kWeightVectors);
-    return products < 9 * llvm::divideCeil(conv.oh * conv.ow, vectorWidth);
+        conv.elements() * llvm::divideCeil(conv.tiles(), vectorWidth) +
+        conv.weightElements() * kWeightVectors;
+    return products <= 9 * llvm::divideCeil(conv.oh * conv.ow, vectorWidth);
   }
 
   /// Runs `op`, an im2col matmul, as Winograd F(m x m, 3x3) (Winograd.h)
@@ -3374,7 +3380,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     Value u = rowBlocksConstant(
         b, loc, p, weights->first,
         "_winograd" + tile + "x" + tile + (stride == 2 ? "s2_" : "_"),
-        [&] { return kiln::winogradWeights(weights->second, conv); }, elements);
+        [&] { return kiln::winogradWeights(weights->second, conv); },
+        conv.weightElements());
     kiln::FusedEnds ends;
     if (fuse)
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, op->getOperand(1)},
@@ -3530,8 +3537,24 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                                   begin, end);
         });
     kiln::eraseBorderFills(borders);
+    // At stride 2, element e's weights are U[weightElement(e)]: the class
+    // of its row and of its column, min(i, 5) of each.
+    BatchIndex uIndex;
+    if (stride == 2)
+      uIndex = [&](OpBuilder &fb, Location l, Value e) -> Value {
+        auto constant = [&](int64_t x) {
+          return fb.create<arith::ConstantIndexOp>(l, x);
+        };
+        Value n = constant(conv.side()), last = constant(5);
+        Value row = fb.create<arith::MinUIOp>(
+            l, fb.create<arith::DivUIOp>(l, e, n), last);
+        Value col = fb.create<arith::MinUIOp>(
+            l, fb.create<arith::RemUIOp>(l, e, n), last);
+        return fb.create<arith::AddIOp>(
+            l, fb.create<arith::MulIOp>(l, row, constant(6)), col);
+      };
     emitBatch(b, loc, func, p, u, v, m, Value(),
-              batchOnThreads(elements, p, ValueRange{u, v, m}));
+              batchOnThreads(elements, p, ValueRange{u, v, m}), uIndex);
     SmallVector<Value> buffers{m, c};
     llvm::append_range(buffers, ends.buffers());
     run(buffers, oc,

@@ -549,7 +549,9 @@ public:
 
 std::vector<float> kiln::winogradWeights(ArrayRef<float> w,
                                          const WinogradConv &conv) {
-  int64_t n = conv.side(), oc = conv.outChannels, c = conv.channels;
+  // G's distinct rows (at stride 2, the 6 first).
+  int64_t n = conv.stride == 2 ? 6 : conv.side();
+  int64_t oc = conv.outChannels, c = conv.channels;
   auto gRow = [&](int64_t i) {
     return conv.stride == 2 ? kGStride2[i] : conv.m == 2 ? kG2[i] : kG4[i];
   };

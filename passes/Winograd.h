@@ -37,6 +37,7 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace kiln {
@@ -54,8 +55,10 @@ class FusedEnds;
 /// phase's 2-tap filter as Winograd's F(4, 2) (5 products for 4 outputs)
 /// and the odd phase's tap as it is (4), which together are one bilinear
 /// algorithm of 9 products over a 9-value input tile (step 8); in 2-d, 81
-/// products per 4x4 output tile instead of the direct convolution's 144,
-/// 9 times the weights (each transformed phase filter once per element).
+/// products per 4x4 output tile instead of the direct convolution's 144.
+/// The odd values' 4 rows of G are one (the odd tap), so the 81 elements
+/// take 36 transformed weights, 4 times the filter as F(4x4, 3x3)'s: the
+/// elements of rows or columns 5 to 8 share those of row or column 5.
 struct WinogradConv {
   int64_t channels, outChannels, oh, ow;
   int64_t base, planeStride, rowStride;
@@ -66,6 +69,16 @@ struct WinogradConv {
   /// The side of an input tile, and of the elements' grid.
   int64_t side() const { return stride == 1 ? m + 2 : 2 * m + 1; }
   int64_t elements() const { return side() * side(); }
+  /// The transformed weights' matrices, and element e's (weightClass).
+  int64_t weightElements() const { return stride == 1 ? elements() : 6 * 6; }
+  /// Row or column i's of G: at stride 2, those from 5 on are row 5's.
+  int64_t weightClass(int64_t i) const {
+    return stride == 1 ? i : std::min<int64_t>(i, 5);
+  }
+  int64_t weightElement(int64_t e) const {
+    int64_t n = side(), classes = stride == 1 ? n : 6;
+    return weightClass(e / n) * classes + weightClass(e % n);
+  }
   /// The padded input's rows and columns that the taps reach.
   int64_t inHeight() const { return stride * (oh - 1) + 3; }
   int64_t inWidth() const { return stride * (ow - 1) + 3; }
@@ -75,7 +88,8 @@ struct WinogradConv {
 };
 
 /// U[e][oc][c] = (G g G^T)[e / n][e % n], n = conv.side(), for weights
-/// w[oc][c][3][3].
+/// w[oc][c][3][3]; at stride 2, for e < weightElements() the rows and
+/// columns 0 to 5 (n = 6), element e's being weightElement(e).
 std::vector<float> winogradWeights(llvm::ArrayRef<float> w,
                                    const WinogradConv &conv);
 

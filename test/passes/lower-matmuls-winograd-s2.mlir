@@ -3,17 +3,18 @@
 // A stride-2 3x3 convolution (an im2col matmul whose output pixels step 2
 // input columns and rows) by its phases (Winograd.h): a 16x32 output of 2
 // channels is 4 x 8 tiles of 4x4, each from a 9x9 input tile 8 apart, 81
-// products of 2 vectors plus a weight each per channel pair (243) against
-// the direct convolution's 9 taps of 32 vectors (288).
+// products of 2 vectors per channel pair and 36 distinct weights (198)
+// against the direct convolution's 9 taps of 32 vectors (288).
 
 // The weights transformed at compile time, packed into row blocks (2 rows
-// here): U[e] = (G g G^T)[e/9][e%9]; for g all 0.5, 0.5 * r[e/9] * r[e%9]
-// with G's row sums r = 1, 2, 0, 4, 1 (the even phase's) and 1 (the odd
-// ones'): e = 0: 0.5, e = 1: 1, e = 2: 0, e = 3: 2.
-// CHECK: memref.global "private" constant @w3x3_winograd4x4s2_2 : memref<81x1x2x2xf32>
+// here): 36 of them, U[6 i + j] = (G g G^T)[i][j] for G's 6 distinct rows
+// (its rows 5 to 8, the odd tap's, are one); for g all 0.5, 0.5 * r[i] *
+// r[j] with G's row sums r = 1, 2, 0, 4, 1 (the even phase's) and 1 (the
+// odd one's).
+// CHECK: memref.global "private" constant @w3x3_winograd4x4s2_2 : memref<36x1x2x2xf32>
 // CHECK-LABEL: func.func @winograd_s2(
 // CHECK-DAG: %[[FLAT:.*]] = memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [4488], strides: [1]
-// CHECK-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd4x4s2_2 : memref<81x1x2x2xf32>
+// CHECK-DAG: %[[U:.*]] = memref.get_global @w3x3_winograd4x4s2_2 : memref<36x1x2x2xf32>
 // V and M: 81 slabs of 2 x 32 floats, an odd number of cache lines apart.
 // CHECK: %[[VF:.*]] = memref.alloc() {alignment = 64 : i64} : memref<6480xf32>
 // CHECK-NEXT: %[[V:.*]] = memref.reinterpret_cast %[[VF]] to offset: [0], sizes: [81, 2, 32], strides: [80, 32, 1]
@@ -37,11 +38,18 @@
 // 81 transformed values per tile, the tile row's 8 tiles as 8 lanes.
 // CHECK-COUNT-81: vector.store %{{.*}}, %[[V]][%c{{[0-9]+}}, %[[CH]], %{{.*}}] : memref<81x2x32xf32, strided<[80, 32, 1]>>, vector<8xf32>
 // CHECK-NOT: vector.store %{{.*}}, %[[V]]
-// The 81 products, from zeros.
+// The 81 products, from zeros, element e = 9 i + j's weights U[6 min(i,
+// 5) + min(j, 5)].
 // CHECK-NOT: linalg.fill
 // CHECK: scf.for %[[E:.*]] = %c0 to %c81 step %c1 {
 // CHECK:   memref.subview %[[V]][%[[E]], 0, 0] [1, 2, 32]
-// CHECK:   memref.subview %[[U]][%[[E]], 0, 0, 0] [1, 1, 2, 2]
+// CHECK:   %[[I:.*]] = arith.divui %[[E]], %c9
+// CHECK:   %[[CI:.*]] = arith.minui %[[I]], %c5
+// CHECK:   %[[J:.*]] = arith.remui %[[E]], %c9
+// CHECK:   %[[CJ:.*]] = arith.minui %[[J]], %c5
+// CHECK:   %[[R:.*]] = arith.muli %[[CI]], %c6
+// CHECK:   %[[W:.*]] = arith.addi %[[R]], %[[CJ]]
+// CHECK:   memref.subview %[[U]][%[[W]], 0, 0, 0] [1, 1, 2, 2]
 // CHECK:   memref.subview %[[M]][%[[E]], 0, 0] [1, 2, 32]
 // CHECK:   vector.fma
 // The output transform, per output channel and tile row: the 81 values of
@@ -58,13 +66,13 @@
 // OFF: memref.alloc() {alignment = 64 : i64} : memref<{{[0-9]+}}x18x{{[0-9]+}}xf32>
 // OFF-NOT: winograd
 
-// 4 x 4 tiles (an 8x16 output): 81 x (1 + 1) = 162 against 9 x 8 = 72,
-// the direct convolution's.
+// 2 x 4 tiles (an 8x16 output): 81 + 36 = 117 against 9 x 8 = 72, the
+// direct convolution's.
 // CHECK-LABEL: func.func @direct_s2(
 // CHECK-NOT: winograd
 // CHECK: return
-// U's first 4 elements (2 x 2 each).
-// CHECK: w3x3_winograd4x4s2_2: "0x040000000000003F0000003F0000003F0000003F0000803F0000803F0000803F0000803F000000000000000000000000000000000000004000000040000000400000004
+// U's first 6 matrices (2 x 2 each): 0.5, 1, 0, 2, 0.5, 0.5.
+// CHECK: w3x3_winograd4x4s2_2: "0x040000000000003F0000003F0000003F0000003F0000803F0000803F0000803F0000803F00000000000000000000000000000000000000400000004000000040000000400000003F0000003F0000003F0000003F0000003F0000003F0000003F0000003F
 #im2col_s2 = affine_map<(c, kh, kw, oh, ow) -> (0, c, 2 * oh + kh, 2 * ow + kw)>
 #id5 = affine_map<(c, kh, kw, oh, ow) -> (c, kh, kw, oh, ow)>
 memref.global "private" constant @w3x3 : memref<2x2x3x3xf32> = dense<0.5>

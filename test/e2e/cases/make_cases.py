@@ -490,9 +490,10 @@ winograd_case("conv3x3_winograd_spans", (1, 16, 54, 50), 40, 40, True)
 
 
 # Stride-2 3x3 convolutions by their phases (Winograd.h: 9 x 9 input tiles 8
-# apart, 81 products per 4 x 4 output tile), where the products cost less
-# than the direct convolution's (81 x (ceil(tiles / 16) + 1) against 9 x
-# ceil(pixels / 16): LowerMatmuls.cpp, stride2Winograd). A bias and Relu,
+# apart, 81 products per 4 x 4 output tile, 36 distinct weights), where the
+# products cost no more than the direct convolution's (81 x ceil(tiles /
+# 16) + 36 against 9 x ceil(pixels / 16): LowerMatmuls.cpp,
+# stride2Winograd). A bias and Relu,
 # then a 1x1 convolution and a residual Add of the strided input's
 # subsample (ResNet's downsampling block).
 def conv3x3_s2(x, w, b=None):
@@ -532,17 +533,26 @@ def winograd_s2_case(name, shape, c1):
     save_case(name, g, [xw], [y.astype(np.float32)])
 
 
-# ResNet-50's 56x56 -> 28x28 layer, narrower: 7 x 7 tiles (81 x (4 + 1) =
-# 405 against 9 x 49 = 441), 32 channels in, 24 out (three row blocks of
-# products, the last with no rows of zeros).
+# ResNet-50's 56x56 -> 28x28 layer, narrower: 7 x 7 tiles (81 x 4 + 36 =
+# 360 against 9 x 49 = 441), 32 channels in, 24 out (three row blocks of
+# products).
 winograd_s2_case("conv3x3_winograd_s2_56", (1, 32, 56, 56), 24)
 # An odd height and width (55 x 61 -> 28 x 31): 7 x 8 tiles, the last tile
 # column 3 output columns and its input tile's last 2 columns outside the
-# padded input (81 x 5 = 405 against 9 x 55 = 495); 20 output channels.
+# padded input (360 against 9 x 55 = 495); 20 output channels.
 winograd_s2_case("conv3x3_winograd_s2_odd", (1, 16, 55, 61), 20)
 # A last tile row of 2 output rows, its input tile's last 4 rows outside
-# (52 x 60 -> 26 x 30: 7 x 8 tiles, 405 against 9 x 49 = 441).
+# (52 x 60 -> 26 x 30: 7 x 8 tiles, 360 against 9 x 49 = 441).
 winograd_s2_case("conv3x3_winograd_s2_rows", (1, 16, 52, 60), 16)
+# Tile rows of at most a quarter vector share one (inputTileRows /
+# outputTileRows), 81 + 36 = 117 against 9 x 13 or 14: ResNet-50's 28x28 ->
+# 14x14 layer's 4 x 4 tiles, four tile rows a vector; 26 x 30 -> 13 x 15,
+# the last tile row 1 output row, the last tile column 3; 60 x 14 -> 30 x
+# 7, 8 x 2 tiles, eight tile rows a vector, the last with 2 output rows
+# and 5 input rows inside.
+winograd_s2_case("conv3x3_winograd_s2_14x14", (1, 32, 28, 28), 24)
+winograd_s2_case("conv3x3_winograd_s2_13x15", (1, 16, 26, 30), 16)
+winograd_s2_case("conv3x3_winograd_s2_narrow", (1, 16, 60, 14), 16)
 
 
 # One weight tensor shared by two convolutions that take different
