@@ -3316,10 +3316,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   bool stride2Winograd(kiln::WinogradConv conv) const {
     constexpr int64_t kWeightVectors = 1;
     conv.m = 4;
-    int64_t products =
-        conv.elements() * llvm::divideCeil(conv.tiles(), vectorWidth) +
-        conv.weightElements() * kWeightVectors;
-    return products <= 9 * llvm::divideCeil(conv.oh * conv.ow, vectorWidth);
+    auto vectors = [&](int64_t n) {
+      return static_cast<int64_t>(llvm::divideCeil(n, vectorWidth));
+    };
+    int64_t products = conv.elements() * vectors(conv.tiles()) +
+                       conv.weightElements() * kWeightVectors;
+    return products <= 9 * vectors(conv.oh * conv.ow);
   }
 
   /// Runs `op`, an im2col matmul, as Winograd F(m x m, 3x3) (Winograd.h)
@@ -3537,21 +3539,22 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                                   begin, end);
         });
     kiln::eraseBorderFills(borders);
-    // At stride 2, element e's weights are U[weightElement(e)]: the class
-    // of its row and of its column, min(i, 5) of each.
+    // At stride 2, element e = n i + j's weights are U[s min(i, s - 1) +
+    // min(j, s - 1)], s = conv.weightSide() (WinogradConv).
     BatchIndex uIndex;
     if (stride == 2)
       uIndex = [&](OpBuilder &fb, Location l, Value e) -> Value {
         auto constant = [&](int64_t x) {
           return fb.create<arith::ConstantIndexOp>(l, x);
         };
-        Value n = constant(conv.side()), last = constant(5);
+        int64_t s = conv.weightSide();
+        Value n = constant(conv.side()), last = constant(s - 1);
         Value row = fb.create<arith::MinUIOp>(
             l, fb.create<arith::DivUIOp>(l, e, n), last);
         Value col = fb.create<arith::MinUIOp>(
             l, fb.create<arith::RemUIOp>(l, e, n), last);
         return fb.create<arith::AddIOp>(
-            l, fb.create<arith::MulIOp>(l, row, constant(6)), col);
+            l, fb.create<arith::MulIOp>(l, row, constant(s)), col);
       };
     emitBatch(b, loc, func, p, u, v, m, Value(),
               batchOnThreads(elements, p, ValueRange{u, v, m}), uIndex);

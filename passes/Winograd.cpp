@@ -67,16 +67,11 @@ constexpr double kG4[6][3] = {{1.0 / 36, 0, 0},
                               {-8.0 / 65, -16.0 / 195, -32.0 / 585},
                               {8.0 / 65, -16.0 / 195, 32.0 / 585},
                               {0, 0, 1.0 / 36}};
-// G at stride 2: the even phase's rows on taps 0 and 2, the odd ones' on 1.
-constexpr double kGStride2[9][3] = {{1, 0, 0},
-                                    {1, 0, 1},
-                                    {1.0 / 3, 0, -1.0 / 3},
-                                    {8.0 / 3, 0, 4.0 / 3},
-                                    {0, 0, 1},
-                                    {0, 1, 0},
-                                    {0, 1, 0},
-                                    {0, 1, 0},
-                                    {0, 1, 0}};
+// G at stride 2: the even phase's rows on taps 0 and 2, then the odd
+// values' (all four the same) on tap 1.
+constexpr double kGStride2[6][3] = {
+    {1, 0, 0}, {1, 0, 1}, {1.0 / 3, 0, -1.0 / 3}, {8.0 / 3, 0, 4.0 / 3},
+    {0, 0, 1}, {0, 1, 0}};
 
 using Values = SmallVector<Value, 9>;
 
@@ -549,8 +544,7 @@ public:
 
 std::vector<float> kiln::winogradWeights(ArrayRef<float> w,
                                          const WinogradConv &conv) {
-  // G's distinct rows (at stride 2, the 6 first).
-  int64_t n = conv.stride == 2 ? 6 : conv.side();
+  int64_t n = conv.weightSide();
   int64_t oc = conv.outChannels, c = conv.channels;
   auto gRow = [&](int64_t i) {
     return conv.stride == 2 ? kGStride2[i] : conv.m == 2 ? kG2[i] : kG4[i];
@@ -560,7 +554,7 @@ std::vector<float> kiln::winogradWeights(ArrayRef<float> w,
     for (int64_t i = 0; i < c; ++i) {
       const float *g = &w[(o * c + i) * 9];
       // G g G^T, in double.
-      double gg[9][3];
+      double gg[6][3];
       for (int64_t xi = 0; xi < n; ++xi)
         for (int64_t col = 0; col < 3; ++col) {
           gg[xi][col] = 0;

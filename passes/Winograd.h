@@ -37,7 +37,6 @@
 
 #include "mlir/IR/Builders.h"
 
-#include <algorithm>
 #include <vector>
 
 namespace kiln {
@@ -69,16 +68,11 @@ struct WinogradConv {
   /// The side of an input tile, and of the elements' grid.
   int64_t side() const { return stride == 1 ? m + 2 : 2 * m + 1; }
   int64_t elements() const { return side() * side(); }
-  /// The transformed weights' matrices, and element e's (weightClass).
-  int64_t weightElements() const { return stride == 1 ? elements() : 6 * 6; }
-  /// Row or column i's of G: at stride 2, those from 5 on are row 5's.
-  int64_t weightClass(int64_t i) const {
-    return stride == 1 ? i : std::min<int64_t>(i, 5);
-  }
-  int64_t weightElement(int64_t e) const {
-    int64_t n = side(), classes = stride == 1 ? n : 6;
-    return weightClass(e / n) * classes + weightClass(e % n);
-  }
+  /// G's distinct rows, and the transformed weights' matrices: at stride
+  /// 2, the rows from 5 on (the odd tap's) are row 5, and element e = n i
+  /// + j (n = side()) takes matrix 6 min(i, 5) + min(j, 5).
+  int64_t weightSide() const { return stride == 1 ? side() : 6; }
+  int64_t weightElements() const { return weightSide() * weightSide(); }
   /// The padded input's rows and columns that the taps reach.
   int64_t inHeight() const { return stride * (oh - 1) + 3; }
   int64_t inWidth() const { return stride * (ow - 1) + 3; }
@@ -87,9 +81,8 @@ struct WinogradConv {
   int64_t tiles() const { return tileRows() * tileCols(); }
 };
 
-/// U[e][oc][c] = (G g G^T)[e / n][e % n], n = conv.side(), for weights
-/// w[oc][c][3][3]; at stride 2, for e < weightElements() the rows and
-/// columns 0 to 5 (n = 6), element e's being weightElement(e).
+/// U[e][oc][c] = (G g G^T)[e / n][e % n], n = conv.weightSide(), for
+/// weights w[oc][c][3][3].
 std::vector<float> winogradWeights(llvm::ArrayRef<float> w,
                                    const WinogradConv &conv);
 
