@@ -2953,13 +2953,24 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       alloc->erase();
   }
 
+  /// The cost per channel pair of `conv`'s Winograd products, in vectors
+  /// of FMAs: each product its tiles' vectors, plus the streaming of each
+  /// distinct transformed weight, which a model's weights (far larger than
+  /// the caches) bring from memory once per run. Packed into row blocks
+  /// and prefetched, a weight costs about a vector of FMAs here.
+  int64_t winogradProductsCost(const kiln::WinogradConv &conv) const {
+    constexpr int64_t kWeightVectors = 1;
+    return conv.elements() * laneVectors(conv.tiles()) +
+           conv.weightElements() * kWeightVectors;
+  }
+  /// Vectors of `n` f32 lanes.
+  int64_t laneVectors(int64_t n) const {
+    return static_cast<int64_t>(llvm::divideCeil(n, vectorWidth));
+  }
+
   /// The output tile side of `conv` as Winograd: `winogradTile` when set,
-  /// else the cheaper of 2 and 4 by the products' cost per channel pair:
-  /// (m + 2)^2 products, each its tiles' vectors of FMAs plus the
-  /// streaming of its transformed weight, which a model's weights (far
-  /// larger than the caches) bring from memory once per run. Packed into
-  /// row blocks and prefetched, a weight costs about a vector of FMAs here:
-  /// with it ResNet-50's 56x56, 28x28 and 14x14 layers take F(4x4, 3x3)
+  /// else the cheaper of 2 and 4 by winogradProductsCost ((m + 2)^2
+  /// products): ResNet-50's 56x56, 28x28 and 14x14 layers take F(4x4, 3x3)
   /// (13, 4 and 1 vectors of tiles), its 7x7 ones F(2x2, 3x3) (1 vector of
   /// 16 tiles against one of 4). With the weights read as mr rows k apart
   /// and no prefetches, a weight had cost two vectors, and the 14x14 layers
@@ -2968,11 +2979,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   int64_t winogradTileSide(kiln::WinogradConv conv) const {
     if (winogradTile == 2 || winogradTile == 4)
       return winogradTile;
-    constexpr int64_t kWeightVectors = 1;
     auto cost = [&](int64_t m) {
       conv.m = m;
-      return conv.elements() *
-             (llvm::divideCeil(conv.tiles(), vectorWidth) + kWeightVectors);
+      return winogradProductsCost(conv);
     };
     return cost(4) < cost(2) ? 4 : 2;
   }
@@ -3305,23 +3314,17 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   }
 
   /// Whether `conv`, a stride-2 convolution, is no dearer as Winograd
-  /// (Winograd.h): its products' cost per channel pair as
-  /// winogradTileSide's, each of its 36 distinct weights streamed once,
-  /// against the direct convolution's 9 taps of vectors of output pixels
+  /// (Winograd.h): winogradProductsCost (81 products, 36 distinct
+  /// weights), against the direct convolution's 9 taps of vectors of output
+  /// pixels
   /// (whose weights the panels share), which also packs its im2col at run
   /// time. ResNet's 56x56 -> 28x28 convolutions (49 tiles: 81 x 4 + 36
   /// against 9 x 49) and 28x28 -> 14x14 ones (16 tiles: 81 + 36 against 9 x
   /// 13; 1.09 ms against 1.20 on one thread, the packing 0.11 of it); not
   /// its 14x14 -> 7x7 ones (4 tiles: 81 + 36 against 9 x 4).
   bool stride2Winograd(kiln::WinogradConv conv) const {
-    constexpr int64_t kWeightVectors = 1;
     conv.m = 4;
-    auto vectors = [&](int64_t n) {
-      return static_cast<int64_t>(llvm::divideCeil(n, vectorWidth));
-    };
-    int64_t products = conv.elements() * vectors(conv.tiles()) +
-                       conv.weightElements() * kWeightVectors;
-    return products <= 9 * vectors(conv.oh * conv.ow);
+    return winogradProductsCost(conv) <= 9 * laneVectors(conv.oh * conv.ow);
   }
 
   /// Runs `op`, an im2col matmul, as Winograd F(m x m, 3x3) (Winograd.h)
@@ -3539,22 +3542,12 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                                   begin, end);
         });
     kiln::eraseBorderFills(borders);
-    // At stride 2, element e = n i + j's weights are U[s min(i, s - 1) +
-    // min(j, s - 1)], s = conv.weightSide() (WinogradConv).
+    // Elements that share transformed weights (stride 2) index U by
+    // theirs.
     BatchIndex uIndex;
-    if (stride == 2)
-      uIndex = [&](OpBuilder &fb, Location l, Value e) -> Value {
-        auto constant = [&](int64_t x) {
-          return fb.create<arith::ConstantIndexOp>(l, x);
-        };
-        int64_t s = conv.weightSide();
-        Value n = constant(conv.side()), last = constant(s - 1);
-        Value row = fb.create<arith::MinUIOp>(
-            l, fb.create<arith::DivUIOp>(l, e, n), last);
-        Value col = fb.create<arith::MinUIOp>(
-            l, fb.create<arith::RemUIOp>(l, e, n), last);
-        return fb.create<arith::AddIOp>(
-            l, fb.create<arith::MulIOp>(l, row, constant(s)), col);
+    if (conv.weightElements() != elements)
+      uIndex = [&](OpBuilder &fb, Location l, Value e) {
+        return kiln::emitWinogradWeightIndex(fb, l, conv, e);
       };
     emitBatch(b, loc, func, p, u, v, m, Value(),
               batchOnThreads(elements, p, ValueRange{u, v, m}), uIndex);

@@ -359,7 +359,7 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     Option<"winograd", "winograd", "bool", /*default=*/"true",
            "run stride-1 3x3 convolutions as Winograd F(m x m, 3x3)">,
     Option<"winogradStride2", "winograd-stride2", "bool", /*default=*/"true",
-           "run stride-2 3x3 convolutions whose products cost less so too "
+           "run stride-2 3x3 convolutions whose products cost no more so too "
            "(by their phases: Winograd.h)">,
     Option<"winogradTile", "winograd-tile", "int64_t", /*default=*/"0",
            "a Winograd convolution's output tile side, 2 or 4; 0: per "

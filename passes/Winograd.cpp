@@ -572,6 +572,23 @@ std::vector<float> kiln::winogradWeights(ArrayRef<float> w,
   return u;
 }
 
+Value kiln::emitWinogradWeightIndex(OpBuilder &b, Location loc,
+                                    const WinogradConv &conv, Value e) {
+  int64_t s = conv.weightSide();
+  if (s == conv.side())
+    return e;
+  auto constant = [&](int64_t x) {
+    return b.create<arith::ConstantIndexOp>(loc, x);
+  };
+  Value n = constant(conv.side()), last = constant(s - 1);
+  Value row =
+      b.create<arith::MinUIOp>(loc, b.create<arith::DivUIOp>(loc, e, n), last);
+  Value col =
+      b.create<arith::MinUIOp>(loc, b.create<arith::RemUIOp>(loc, e, n), last);
+  return b.create<arith::AddIOp>(
+      loc, b.create<arith::MulIOp>(loc, row, constant(s)), col);
+}
+
 void kiln::emitWinogradInput(OpBuilder &b, Location loc,
                              const WinogradConv &conv, int64_t vw, Value flat,
                              Value v, Value cBegin, Value cEnd) {

@@ -10,8 +10,9 @@
 // a stride-2 one likewise, by its phases (WinogradConv), with 9 x 9 input
 // tiles 8 apart and 81 products per 4 x 4 output tile:
 //
-//   U[E][OC][C]   the weights transformed at compile time (winogradWeights),
-//                 E = side()^2
+//   U[W][OC][C]   the weights transformed at compile time (winogradWeights),
+//                 W = E = side()^2 distinct ones, at stride 2 36 for E = 81
+//                 (emitWinogradWeightIndex)
 //   V[E][C][T]    the input tiles transformed (emitWinogradInput), T tiles
 //   M[E][OC][T]   E GEMMs, M[e] = U[e] V[e] (kiln-lower-matmuls' own)
 //   Y[OC][OH*OW]  the output tiles transformed back (emitWinogradOutput),
@@ -85,6 +86,12 @@ struct WinogradConv {
 /// weights w[oc][c][3][3].
 std::vector<float> winogradWeights(llvm::ArrayRef<float> w,
                                    const WinogradConv &conv);
+
+/// The index into winogradWeights' U of element `e`'s weights (an index
+/// value): e itself at stride 1; at stride 2, for e = n i + j (n =
+/// side()), s min(i, s - 1) + min(j, s - 1) with s = weightSide().
+mlir::Value emitWinogradWeightIndex(mlir::OpBuilder &b, mlir::Location loc,
+                                    const WinogradConv &conv, mlir::Value e);
 
 /// V[e][c][t] = (B^T d B)[e / n][e % n] of tile t's n x n input d, for the
 /// channels [cBegin, cEnd), from `flat` (1-d) into `v` ([E][C][T]).
