@@ -2,7 +2,8 @@
 """Kiln's CPU benchmark: Kiln against ONNX Runtime, same models, same inputs.
 
 Usage: bench/bench.py [--quick] [--models a,b,...] [--threads 1,2] [--runs N]
-                      [--rounds N] [--build DIR] [--model-dir DIR] [--out DIR]
+                      [--rounds N] [--profile R] [--build DIR]
+                      [--model-dir DIR] [--out DIR]
 
 One command on a fresh machine with Kiln built (scripts/setup.sh):
 
@@ -36,6 +37,13 @@ With --rounds N, Kiln's and ONNX Runtime's measurements of a model are taken
 N times in turn and each figure is the median of the rounds' medians, so
 that a shared machine's slow minutes fall on both engines (--quick --rounds
 3: 2 to 4 minutes).
+With --profile R, after a model's timed rounds, each engine runs R more
+times per thread count under its own profiler (untimed: a profiler costs
+time) and OUT/NAME/profile_t<T>.md gets both reports: ONNX Runtime's nodes
+in the order they ran with each one's median time (its profiler's trace,
+which Perfetto or chrome://tracing open, beside it) and `kiln-run
+--profile R`'s kernels; the layers where one engine spends its time and the
+other does not.
 A benchmark, not a test: ctest does not run it. Exit status 1 when something
 failed to compile, run or match, else 0.
 
@@ -446,6 +454,112 @@ def run_ort(onnx_path, inputs, threads, policy, fixed_runs, out_dir):
         return {"error": lines[-1] if lines else "node exit %d"
                 % result.returncode}
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def profile_ort(onnx_path, inputs, threads, runs, out_dir):
+    """ONNX Runtime's per-node profile (ort_bench.js with profileRuns):
+    its JSON, or an {"error": ...} dict."""
+    os.makedirs(out_dir, exist_ok=True)
+    spec = {"model": onnx_path, "inputs": inputs, "threads": threads,
+            "warmup": 2, "profileRuns": runs, "outDir": out_dir}
+    spec_path = os.path.join(out_dir, "spec.json")
+    with open(spec_path, "w") as f:
+        json.dump(spec, f, indent=1)
+    try:
+        result = subprocess.run(
+            ["node", os.path.join(BENCH_DIR, "ort_bench.js"), spec_path],
+            cwd=BENCH_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            universal_newlines=True, timeout=3600)
+    except subprocess.TimeoutExpired:
+        return {"error": "onnxruntime timed out"}
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        return {"error": lines[-1] if lines else "node exit %d"
+                % result.returncode}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def profile_kiln(kiln_run, lib, tdir, threads, runs):
+    """`kiln-run --profile`'s report, from its "profile over" line: (text,
+    None), or (None, error)."""
+    command = [kiln_run, lib, "--data", tdir, "--bench", "1",
+               "--threads", str(threads), "--profile", str(runs)]
+    try:
+        result = subprocess.run(command, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE,
+                                universal_newlines=True, timeout=1800)
+    except subprocess.TimeoutExpired:
+        return None, "kiln-run timed out"
+    start = result.stdout.find("profile over")
+    if result.returncode != 0 or start < 0:
+        lines = (result.stderr + result.stdout).strip().splitlines()
+        return None, lines[-1] if lines else "kiln-run: exit %d" \
+            % result.returncode
+    report = result.stdout[start:].rstrip().splitlines()
+    if report and report[-1] in ("PASS", "FAIL"):
+        report.pop()
+    return "\n".join(report), None
+
+
+def write_profile(path, name, threads, runs, ort, kiln_report):
+    """OUT/NAME/profile_t<T>.md: ONNX Runtime's nodes, then Kiln's kernels."""
+    nodes = ort["nodes"]
+    total = sum(n["ms"] for n in nodes)
+    by_op = collections.defaultdict(lambda: [0.0, 0])
+    for n in nodes:
+        by_op[n["op"]][0] += n["ms"]
+        by_op[n["op"]][1] += 1
+    lines = ["# %s: where the time goes, %d thread(s)" % (name, threads), "",
+             "`bench/bench.py --profile %d`, %s: each engine run %d times "
+             "under its own profiler after its timed rounds (a profiler "
+             "costs time: these are not the table's latencies)."
+             % (runs, datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+                runs), "",
+             "## ONNX Runtime %s: %.4g ms in %d nodes" % (ort["version"],
+                                                           total, len(nodes)),
+             "",
+             "Each node's median kernel time over the runs, in the order the "
+             "nodes ran (names are the graph's after ONNX Runtime's "
+             "optimisations; trace: `%s`). By op type: %s." % (
+                 os.path.basename(ort["trace"]),
+                 ", ".join("%s %.4g ms (%d)" % (op, ms, count)
+                           for op, (ms, count) in
+                           sorted(by_op.items(), key=lambda kv: -kv[1][0]))),
+             ""]
+    rows = [[n["op"], "`%s`" % n["name"], " ".join(n["inputs"]),
+             n["output"], "%.4f" % n["ms"],
+             "%.1f%%" % (100.0 * n["ms"] / total) if total else ""]
+            for n in nodes]
+    lines.append(markdown_table(["op", "node", "inputs", "output", "ms",
+                                 "share"], rows, text_columns=4))
+    lines += ["", "## Kiln: `kiln-run --profile %d --threads %d`" % (runs,
+                                                                     threads),
+              "", "```", kiln_report, "```", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def profile_model(name, args, lib, tdir, onnx_path, inputs, out, problems):
+    """--profile: both engines' profiles of one model, each thread count."""
+    ort = profile_ort(onnx_path, inputs, args.threads, args.profile,
+                      os.path.join(out, "ort-profile"))
+    if "error" in ort:
+        problems.append("%s: onnxruntime profile: %s" % (name, ort["error"]))
+        return
+    for profile in ort["profiles"]:
+        t = profile["threads"]
+        report, error = profile_kiln(args.kiln_run, lib, tdir, t, args.profile)
+        if error:
+            problems.append("%s, %d thread(s): kiln-run --profile: %s"
+                            % (name, t, error))
+            continue
+        path = os.path.join(out, "profile_t%d.md" % t)
+        profile["version"] = ort["version"]
+        write_profile(path, name, t, args.profile, profile, report)
+        kiln_ms = re.search(r"on \d+ threads?: ([0-9.e+-]+) ms a run", report)
+        log("   profile, %d thread(s): ONNX Runtime's nodes %.4g ms, Kiln's "
+            "run %s ms: %s" % (t, sum(n["ms"] for n in profile["nodes"]),
+                               kiln_ms.group(1) if kiln_ms else "?", path))
 
 
 def read_raw(spec):
@@ -976,6 +1090,9 @@ def bench_model(name, args, policy, problems, warnings):
                      for (_, k), o in zip(kiln_outs, first["outputs"])]
             detail["cross_err"] = max(diffs)
 
+    if args.profile and runs:
+        profile_model(name, args, lib, tdir, onnx_path, inputs, out, problems)
+
     busy.update(busy_processes())
     if busy:
         warnings.append("%s: the machine was busy (%s running)"
@@ -1026,6 +1143,10 @@ def main(argv):
     p.add_argument("--rounds", type=int, default=1, metavar="N",
                    help="measure Kiln and ONNX Runtime N times in turn; each "
                    "figure the median of the rounds' medians (default 1)")
+    p.add_argument("--profile", type=int, default=0, metavar="R",
+                   help="then run each engine R more times under its own "
+                   "profiler and write OUT/NAME/profile_t<T>.md (default: "
+                   "no profiles)")
     p.add_argument("--build", default=os.path.join(REPO, "build"),
                    metavar="DIR",
                    help="Kiln's build directory (default: build/)")
@@ -1047,6 +1168,8 @@ def main(argv):
         p.error("--runs needs a positive integer")
     if args.rounds < 1:
         p.error("--rounds needs a positive integer")
+    if args.profile < 0:
+        p.error("--profile needs a positive number of runs")
     args.build = os.path.abspath(args.build)
     args.model_dir = os.path.abspath(args.model_dir or os.path.join(
         args.build, "bench-models"))

@@ -31,6 +31,18 @@
 // Latency is the wall time of `await session.run(feeds)`: onnxruntime-node
 // runs the model synchronously inside it, plus a few microseconds of N-API
 // binding and promise overhead that bench.py measures on its own.
+//
+// With "profileRuns": R in the spec it times nothing: for each thread count
+// it creates the same session with ONNX Runtime's profiler on (its trace
+// written to outDir/profile_t<T>_<date>.json), makes the warm-up runs and R
+// more, and prints each node's median time over those R runs, in the order
+// the nodes ran:
+//
+//   {"version": "1.30.0", "profiles": [{"threads": 1, "runs": 20,
+//     "trace": ".../profile_t1_2026-12-06_15-20-01_123.json",
+//     "nodes": [{"name": "/conv1/Conv_output_0_nchwc", "op": "Conv",
+//                "ms": 1.16, "inputs": ["1x3x224x224", "64x3x7x7"],
+//                "output": "1x64x112x112"}, ...]}, ...]}
 // Any failure ends in one `ort_bench.js: error: ...` line and exit status 1.
 
 'use strict';
@@ -141,6 +153,70 @@ async function benchThreads(spec, feeds, threads) {
           outputs: written};
 }
 
+/// A profiler shape list ([{"float": [1, 3, 224, 224]}, ...]) as
+/// ["1x3x224x224", ...].
+function shapes(list) {
+  return (list || []).map((entry) => {
+    const dims = Object.values(entry)[0];
+    return Array.isArray(dims) ? dims.join('x') : String(dims);
+  });
+}
+
+/// Each node's median kernel time (ms) over the last `runs` runs of a
+/// profiler trace, in the order the nodes first ran.
+function nodeTimes(trace, runs) {
+  const byNode = new Map();
+  for (const event of trace) {
+    if (event.cat !== 'Node' || !event.name.endsWith('_kernel_time'))
+      continue;
+    const name = event.name.slice(0, -'_kernel_time'.length);
+    if (!byNode.has(name)) {
+      const args = event.args || {};
+      byNode.set(name, {name, op: args.op_name || '', micros: [],
+                        inputs: shapes(args.input_type_shape),
+                        output: shapes(args.output_type_shape).join(', ')});
+    }
+    byNode.get(name).micros.push(event.dur);
+  }
+  return [...byNode.values()].map((node) => {
+    const {median} = summarize(node.micros.slice(-runs));
+    return {name: node.name, op: node.op, ms: median / 1000,
+            inputs: node.inputs, output: node.output};
+  });
+}
+
+/// Runs `threads` intra-op threads under ONNX Runtime's profiler.
+async function profileThreads(spec, feeds, threads) {
+  const prefix = `profile_t${threads}`;
+  const session = await ort.InferenceSession.create(spec.model, {
+    executionProviders: ['cpu'],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+    enableProfiling: true,
+    profileFilePrefix: path.join(spec.outDir, prefix),
+  });
+  for (let i = 0; i < Math.max(spec.warmup, 1) + spec.profileRuns; ++i)
+    await session.run(feeds);
+  session.endProfiling();
+  await session.release();
+  // The trace this session wrote: the newest of its prefix.
+  const traces = fs.readdirSync(spec.outDir)
+                     .filter((f) => f.startsWith(prefix + '_') &&
+                                    f.endsWith('.json'))
+                     .map((f) => path.join(spec.outDir, f))
+                     .sort((a, b) => fs.statSync(a).mtimeMs -
+                                     fs.statSync(b).mtimeMs);
+  if (!traces.length)
+    throw new Error(`ONNX Runtime wrote no profile under ${spec.outDir}`);
+  const trace = traces[traces.length - 1];
+  const nodes =
+      nodeTimes(JSON.parse(fs.readFileSync(trace, 'utf8')), spec.profileRuns);
+  return {threads, runs: spec.profileRuns, trace, nodes};
+}
+
 async function main() {
   if (process.argv.length !== 3)
     throw new Error('usage: node ort_bench.js SPEC.json');
@@ -148,10 +224,18 @@ async function main() {
   const feeds = {};
   for (const input of spec.inputs)
     feeds[input.name] = readTensor(input);
+  const version = require('onnxruntime-node/package.json').version;
+  if (spec.profileRuns) {
+    fs.mkdirSync(spec.outDir, {recursive: true});
+    const profiles = [];
+    for (const threads of spec.threads)
+      profiles.push(await profileThreads(spec, feeds, threads));
+    process.stdout.write(JSON.stringify({version, profiles}) + '\n');
+    return;
+  }
   const results = [];
   for (const threads of spec.threads)
     results.push(await benchThreads(spec, feeds, threads));
-  const version = require('onnxruntime-node/package.json').version;
   process.stdout.write(JSON.stringify({version, results}) + '\n');
 }
 
