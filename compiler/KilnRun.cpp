@@ -47,6 +47,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -1056,35 +1057,66 @@ double median(std::vector<uint64_t> values) {
                      2;
 }
 
-/// The functions (local ones too) of the ELF64 file at `path` by address;
-/// empty when it cannot be read as one.
-std::map<uint64_t, std::string> functionSymbols(const std::string &path) {
-  std::map<uint64_t, std::string> symbols;
-  std::ifstream in(path, std::ios::binary);
-  auto readAt = [&](uint64_t offset, void *to, size_t bytes) {
+/// An ELF64 file's section headers, to read its sections by; none when the
+/// file cannot be read as one.
+class ElfFile {
+public:
+  explicit ElfFile(const std::string &path) : in(path, std::ios::binary) {
+    Elf64_Ehdr header;
+    if (!readAt(0, &header, sizeof header) ||
+        std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
+        header.e_ident[EI_CLASS] != ELFCLASS64 ||
+        header.e_shentsize != sizeof(Elf64_Shdr))
+      return;
+    sections.resize(header.e_shnum);
+    if (sections.empty() || !readAt(header.e_shoff, sections.data(),
+                                    sections.size() * sizeof(Elf64_Shdr)))
+      sections.clear();
+    if (header.e_shstrndx < sections.size())
+      names = contents(sections[header.e_shstrndx]);
+  }
+
+  std::vector<Elf64_Shdr> sections;
+
+  /// A section's bytes; empty when they cannot be read.
+  std::string contents(const Elf64_Shdr &section) {
+    std::string bytes(section.sh_size, '\0');
+    if (!readAt(section.sh_offset, bytes.data(), bytes.size()))
+      bytes.clear();
+    return bytes;
+  }
+
+  /// The bytes of the section called `name`; empty when there is none.
+  std::string contents(const char *name) {
+    for (const Elf64_Shdr &section : sections)
+      if (section.sh_name < names.size() &&
+          std::strcmp(names.c_str() + section.sh_name, name) == 0)
+        return contents(section);
+    return {};
+  }
+
+  bool readAt(uint64_t offset, void *to, size_t bytes) {
+    in.clear();
     in.seekg(static_cast<std::streamoff>(offset));
     return static_cast<bool>(
         in.read(static_cast<char *>(to), static_cast<std::streamsize>(bytes)));
-  };
-  Elf64_Ehdr header;
-  if (!readAt(0, &header, sizeof header) ||
-      std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0 ||
-      header.e_ident[EI_CLASS] != ELFCLASS64 ||
-      header.e_shentsize != sizeof(Elf64_Shdr))
-    return symbols;
-  std::vector<Elf64_Shdr> sections(header.e_shnum);
-  if (sections.empty() || !readAt(header.e_shoff, sections.data(),
-                                  sections.size() * sizeof(Elf64_Shdr)))
-    return symbols;
-  for (const Elf64_Shdr &table : sections) {
-    if (table.sh_type != SHT_SYMTAB || table.sh_link >= sections.size())
+  }
+
+private:
+  std::ifstream in;
+  std::string names; // the section names' string table
+};
+
+/// The functions (local ones too) of `elf` by address.
+std::map<uint64_t, std::string> functionSymbols(ElfFile &elf) {
+  std::map<uint64_t, std::string> symbols;
+  for (const Elf64_Shdr &table : elf.sections) {
+    if (table.sh_type != SHT_SYMTAB || table.sh_link >= elf.sections.size())
       continue;
-    const Elf64_Shdr &strings = sections[table.sh_link];
     std::vector<Elf64_Sym> entries(table.sh_size / sizeof(Elf64_Sym));
-    std::string names(strings.sh_size, '\0');
-    if (!readAt(table.sh_offset, entries.data(),
-                entries.size() * sizeof(Elf64_Sym)) ||
-        !readAt(strings.sh_offset, names.data(), names.size()))
+    std::string names = elf.contents(elf.sections[table.sh_link]);
+    if (!elf.readAt(table.sh_offset, entries.data(),
+                    entries.size() * sizeof(Elf64_Sym)))
       return symbols;
     for (const Elf64_Sym &sym : entries)
       if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && sym.st_value != 0 &&
@@ -1092,6 +1124,21 @@ std::map<uint64_t, std::string> functionSymbols(const std::string &path) {
         symbols[sym.st_value] = names.c_str() + sym.st_name;
   }
   return symbols;
+}
+
+/// The ONNX nodes each kernel function of `elf` computes, by its name: the
+/// "NAME\tNODES" lines kilnc writes into a shared library's .kiln_kernels
+/// section (none from an older kilnc).
+std::map<std::string, std::string> kernelNodes(ElfFile &elf) {
+  std::map<std::string, std::string> nodes;
+  std::istringstream lines(elf.contents(".kiln_kernels"));
+  std::string line;
+  while (std::getline(lines, line)) {
+    size_t tab = line.find('\t');
+    if (tab != std::string::npos)
+      nodes[line.substr(0, tab)] = line.substr(tab + 1);
+  }
+  return nodes;
 }
 
 /// The kernel at `fn` by name, or by its offset in its library.
@@ -1118,7 +1165,9 @@ void printProfile(const Profile &profile, const std::vector<uint64_t> &runNs,
   uint64_t totalNs = 0;
   for (uint64_t ns : runNs)
     totalNs += ns;
-  std::map<uint64_t, std::string> symbols = functionSymbols(libraryPath);
+  ElfFile elf(libraryPath);
+  std::map<uint64_t, std::string> symbols = functionSymbols(elf);
+  std::map<std::string, std::string> nodes = kernelNodes(elf);
   auto ms = [&](uint64_t ns) {
     return static_cast<double>(ns) / 1e6 / static_cast<double>(runs);
   };
@@ -1166,8 +1215,9 @@ void printProfile(const Profile &profile, const std::vector<uint64_t> &runNs,
     std::printf("the threads ran kernels' bodies %.1f%% of their time in "
                 "the kernels' calls\n",
                 busyShare(busy, threadNs));
-  std::printf("%10s %9s %7s %6s %8s %6s %12s  %s\n", "ms a run", "median",
-              "% run", "calls", "caller", "busy", "alone before", "kernel");
+  std::printf("%10s %9s %7s %6s %8s %6s %12s  %s%s\n", "ms a run", "median",
+              "% run", "calls", "caller", "busy", "alone before", "kernel",
+              nodes.empty() ? "" : "  (its ONNX nodes)");
   for (const Row &row : rows) {
     const KernelTimes &k = *row.times;
     char busyText[16] = "-";
@@ -1175,13 +1225,16 @@ void printProfile(const Profile &profile, const std::vector<uint64_t> &runNs,
       std::snprintf(busyText, sizeof busyText, "%.0f%%",
                     busyShare(k.busyNs, k.threadNs));
     // endRun gave every kernel a time in each run.
-    std::printf("%10.4f %9.4f %6.1f%% %6.3g %7.0f%% %6s %12.4f  %s\n", ms(k.ns),
+    std::printf("%10.4f %9.4f %6.1f%% %6.3g %7.0f%% %6s %12.4f  %s", ms(k.ns),
                 median(k.perRun) / 1e6, run > 0 ? 100.0 * ms(k.ns) / run : 0.0,
                 static_cast<double>(k.calls) / static_cast<double>(runs),
                 k.rows ? 100.0 * static_cast<double>(k.callerRows) /
                              static_cast<double>(k.rows)
                        : 0.0,
                 busyText, ms(k.beforeNs), row.name.c_str());
+    if (auto it = nodes.find(row.name); it != nodes.end())
+      std::printf("  %s", it->second.c_str());
+    std::printf("\n");
   }
   std::printf("%10s %9s %7s %6s %8s %6s %12.4f  %s\n", "", "", "", "", "", "",
               ms(profile.afterNs), "(after the last kernel)");

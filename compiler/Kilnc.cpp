@@ -16,6 +16,7 @@
 #include "compiler/Calibration.h"
 #include "compiler/Pipelines.h"
 #include "compiler/import/Importer.h"
+#include "passes/ParallelRows.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
@@ -625,6 +626,17 @@ int main(int argc, char **argv) {
          llvm::Twine(*workspaceLimit));
   sig.target = triple.str() + " (" + (*machine)->getTargetCPU().str() + ")";
 
+  // Which ONNX nodes each kernel function computes, for kiln-run --profile:
+  // "SYMBOL\tNODES" lines, in the order the functions were made.
+  std::string kernelNodes;
+  module->walk([&](Operation *op) {
+    auto nodes = op->getAttrOfType<StringAttr>(kNodesAttr);
+    auto symbol =
+        op->getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
+    if (nodes && symbol)
+      kernelNodes += (symbol.getValue() + "\t" + nodes.getValue() + "\n").str();
+  });
+
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
       translateModuleToLLVMIR(*module, llvmContext, name);
@@ -636,6 +648,8 @@ int main(int argc, char **argv) {
   if (llvm::Error err =
           addEntryPoints(*llvmModule, sig, name + "_graph", emit == Emit::So))
     fail(inputPath + ": " + llvm::toString(std::move(err)));
+  if (emit == Emit::So)
+    addKernelNodes(*llvmModule, kernelNodes);
   optimizeModule(*llvmModule, **machine, optLevel);
 
   uint64_t codeSize = 0;

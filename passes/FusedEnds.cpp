@@ -757,6 +757,15 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
   if (ends.gapped)
     for (linalg::FillOp fill : fills)
       fillBorderOnly(b, fill, ends.epilogue.getDpsInits()[0]);
+  // The kernel now computes the fused ops' nodes too, and its location says
+  // so: the kernel functions lowered from it name them (kNodesAttr).
+  SmallVector<Location> locs{kernel->getLoc()};
+  if (ends.initOp)
+    locs.push_back(ends.initOp->getLoc());
+  if (ends.epilogue)
+    locs.push_back(ends.epilogue->getLoc());
+  if (locs.size() > 1)
+    kernel->setLoc(FusedLoc::get(kernel->getContext(), locs));
   return ends;
 }
 

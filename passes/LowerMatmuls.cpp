@@ -2922,6 +2922,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{op->getOperand(0), bm},
                                     p.m, /*gappedResult=*/true);
     ends.setBlendStores(blendStores);
+    loc = op->getLoc(); // with the fused ops' nodes
     GemmBuilder builder(b, loc, p, &ends);
     GemmBuilder::RowsFunction rows;
     int64_t chunkCols = std::min(p.n, p.chunk * p.nr());
@@ -3392,6 +3393,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       ends = kiln::FusedEnds::match(b, op, c, ValueRange{a, op->getOperand(1)},
                                     oc, /*gappedResult=*/true);
     ends.setBlendStores(blendStores);
+    loc = op->getLoc(); // with the fused ops' nodes
     // V and M as E slabs [rows][tiles] an odd number of cache lines apart:
     // a transform touches the same element of all E slabs at once, which
     // slabs a power of two apart (a 14x14 layer's 256 x 16 floats) would

@@ -782,6 +782,7 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     if (fuse)
       ends = kiln::FusedEnds::match(
           b, op, out, pool ? ValueRange{x} : ValueRange{x, w}, s.n * s.c);
+    loc = op->getLoc(); // with the fused ops' nodes
     // Narrow planes as lines (WindowBuilder::flatPlanes): a stride-1 f32
     // depthwise convolution whose input and output are contiguous, the
     // output starting from the fused initializer, with no other operand.

@@ -58,6 +58,17 @@ bool isStaticMemRef(Value value) {
   return !ShapedType::isDynamic(offset);
 }
 
+std::string sourceOf(Location loc) {
+  SmallVector<StringRef> names;
+  loc->walk([&](Location l) {
+    if (auto name = dyn_cast<NameLoc>(l))
+      if (!llvm::is_contained(names, name.getName().getValue()))
+        names.push_back(name.getName().getValue());
+    return WalkResult::advance();
+  });
+  return llvm::join(names, "; ");
+}
+
 func::FuncOp createRowsFunction(func::FuncOp parent, Location loc,
                                 TypeRange memrefs, StringRef suffix,
                                 RowsBodyFn body) {
@@ -77,6 +88,8 @@ func::FuncOp createRowsFunction(func::FuncOp parent, Location loc,
   auto fn = mb.create<func::FuncOp>(loc, name, mb.getFunctionType(inputs, {}));
   fn.setPrivate();
   fn->setAttr("passthrough", mb.getArrayAttr({mb.getStringAttr("noinline")}));
+  if (std::string source = sourceOf(loc); !source.empty())
+    fn->setAttr(kNodesAttr, mb.getStringAttr(source));
   OpBuilder fb(fn.getContext());
   fb.setInsertionPointToStart(fn.addEntryBlock());
   ArrayRef<BlockArgument> args = fn.getArguments();

@@ -17,6 +17,7 @@
 #include "mlir/IR/Builders.h"
 
 #include <optional>
+#include <string>
 
 namespace kiln {
 
@@ -48,8 +49,18 @@ using RowsBodyFn = llvm::function_ref<void(
     mlir::OpBuilder &, mlir::Location, mlir::ArrayRef<mlir::BlockArgument>,
     mlir::ArrayRef<mlir::BlockArgument>)>;
 
+/// On a rows function: the ONNX nodes it computes (the names that `loc`
+/// carries, "node 'NAME' (OP)", joined by "; "), which kilnc writes into a
+/// shared library's .kiln_kernels section for kiln-run --profile.
+constexpr const char *kNodesAttr = "kiln.nodes";
+
+/// The node names `loc` carries (its NameLocs', in order, each once), joined
+/// by "; "; empty when it carries none.
+std::string sourceOf(mlir::Location loc);
+
 /// Creates `PARENT_SUFFIXN`, a private noinline function beside `parent`
-/// taking the memref types (at most kRowsBuffers) and four indices.
+/// taking the memref types (at most kRowsBuffers) and four indices, marked
+/// with the nodes `loc` names (kNodesAttr).
 mlir::func::FuncOp createRowsFunction(mlir::func::FuncOp parent,
                                       mlir::Location loc,
                                       mlir::TypeRange memrefs,

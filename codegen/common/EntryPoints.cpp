@@ -19,6 +19,7 @@
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Transforms/Utils/ModuleUtils.h"
 
 using namespace llvm;
 using namespace kiln;
@@ -376,6 +377,24 @@ Error EntryPointBuilder::build(StringRef graphName, bool exportKilnModel) {
 Error kiln::addEntryPoints(Module &module, const ModelSignature &model,
                            StringRef graphName, bool exportKilnModel) {
   return EntryPointBuilder(module, model).build(graphName, exportKilnModel);
+}
+
+void kiln::addKernelNodes(Module &module, StringRef table) {
+  if (table.empty())
+    return;
+  // NULs to a whole number of cache lines: the code after the section moves
+  // by as many, so no loop lands differently on the lines than without it.
+  std::string bytes = table.str();
+  bytes.resize((bytes.size() / 64 + 1) * 64, '\0');
+  Constant *text =
+      ConstantDataArray::getString(module.getContext(), bytes, false);
+  auto *var = new GlobalVariable(module, text->getType(), true,
+                                 GlobalValue::PrivateLinkage, text,
+                                 "kiln_kernel_nodes");
+  var->setSection(".kiln_kernels");
+  var->setAlignment(Align(1));
+  // Nothing refers to it: keep it through the optimiser.
+  appendToCompilerUsed(module, {var});
 }
 
 int64_t kiln::constantDataSize(const Module &module) {

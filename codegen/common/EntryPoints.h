@@ -26,6 +26,12 @@ namespace kiln {
 llvm::Error addEntryPoints(llvm::Module &module, const ModelSignature &model,
                            llvm::StringRef graphName, bool exportKilnModel);
 
+/// Adds `table` ("SYMBOL\tNODES" lines: the ONNX nodes each kernel function
+/// computes) as the section .kiln_kernels, which kiln-run --profile reads
+/// from a shared library's file to say what each kernel it times is; nothing
+/// when `table` is empty.
+void addKernelNodes(llvm::Module &module, llvm::StringRef table);
+
 /// Bytes of constant data (weights) in `module`.
 int64_t constantDataSize(const llvm::Module &module);
 
