@@ -501,10 +501,70 @@ def profile_kiln(kiln_run, lib, tdir, threads, runs):
     return "\n".join(report), None
 
 
+KILN_KERNEL_ROW = re.compile(
+    r"^ *([0-9.]+) +[0-9.]+ +[0-9.]+% +\S+ +\S+% +\S+ +[0-9.]+  (\S+)"
+    r"(?:  (.*))?$")
+
+
+def kiln_kernels(report):
+    """(name, ms a run, [ONNX node names]) of each kernel in `kiln-run
+    --profile`'s report."""
+    kernels = []
+    for line in report.splitlines():
+        match = KILN_KERNEL_ROW.match(line)
+        if match and match.group(2) != "(after":
+            kernels.append((match.group(2), float(match.group(1)),
+                            re.findall(r"node '([^']*)' \(",
+                                       match.group(3) or "")))
+    return kernels
+
+
+def layer_rows(nodes, kernels):
+    """Each ONNX Runtime node beside the Kiln kernels that do its work: a
+    kernel goes with the first node (in run order) whose name, less the
+    "_output_<i>..." ONNX Runtime gives a node it made, is one of the
+    kernel's ONNX nodes; a kernel that does several nodes' work (a
+    convolution fused with the depthwise one after it) is held against all
+    of them. Returns (rows, the kernels that went nowhere)."""
+    stems = [n["name"].split("_output_")[0] for n in nodes]
+    matched = collections.defaultdict(list)
+    spans = collections.defaultdict(set)  # first node -> all its kernels'
+    joined = {}  # a later node -> the kernel that does its work
+    unmatched = []
+    for kernel in kernels:
+        mine = [i for i, stem in enumerate(stems) if stem in kernel[2]]
+        if not mine:
+            unmatched.append(kernel)
+            continue
+        matched[mine[0]].append(kernel)
+        spans[mine[0]].update(mine)
+        for i in mine[1:]:
+            joined.setdefault(i, kernel[0])
+    rows = []
+    for i, n in enumerate(nodes):
+        mine = matched.get(i, [])
+        kiln_ms = sum(k[1] for k in mine)
+        ort_ms = sum(nodes[j]["ms"] for j in spans.get(i, {i}))
+        kernels_text = " ".join(k[0] for k in mine)
+        if len(spans.get(i, ())) > 1:
+            kernels_text += " (against %d nodes)" % len(spans[i])
+        elif not mine and i in joined:
+            kernels_text = "in %s, above" % joined[i]
+        rows.append([n["op"], "`%s`" % n["name"], n["output"],
+                     "%.4f" % n["ms"], "%.4f" % kiln_ms if mine else "",
+                     "%.2f" % (kiln_ms / ort_ms) if mine and ort_ms else "",
+                     kernels_text])
+    return rows, unmatched
+
+
 def write_profile(path, name, threads, runs, ort, kiln_report):
-    """OUT/NAME/profile_t<T>.md: ONNX Runtime's nodes, then Kiln's kernels."""
+    """OUT/NAME/profile_t<T>.md: the two side by side per ONNX Runtime node,
+    then ONNX Runtime's nodes and Kiln's kernels as each profiler gave
+    them."""
     nodes = ort["nodes"]
     total = sum(n["ms"] for n in nodes)
+    kernels = kiln_kernels(kiln_report)
+    layers, unmatched = layer_rows(nodes, kernels)
     by_op = collections.defaultdict(lambda: [0.0, 0])
     for n in nodes:
         by_op[n["op"]][0] += n["ms"]
@@ -515,6 +575,22 @@ def write_profile(path, name, threads, runs, ort, kiln_report):
              "costs time: these are not the table's latencies)."
              % (runs, datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
                 runs), "",
+             "## Layer by layer", "",
+             "Each ONNX Runtime node with the Kiln kernels that do its work "
+             "(a kernel with the first node whose name is one of its ONNX "
+             "nodes'; one that does several nodes' work, such as a "
+             "convolution and the depthwise one after it, against their "
+             "sum), both in ms a run: ONNX Runtime %.4g, Kiln %.4g in "
+             "all." % (total, sum(k[1] for k in kernels)), "",
+             markdown_table(["op", "ONNX Runtime node", "output",
+                             "ONNX Runtime", "Kiln", "Kiln/ORT",
+                             "Kiln kernels"], layers, text_columns=3)
+             + "\n\n" + ("Kiln kernels with no node of ONNX Runtime's "
+                          "name: %s." % ", ".join(
+                              "%s %.4f ms (%s)" % (k[0], k[1],
+                                                   ", ".join(k[2]) or "?")
+                              for k in unmatched) if unmatched else
+                          "Every Kiln kernel went with a node."), "",
              "## ONNX Runtime %s: %.4g ms in %d nodes" % (ort["version"],
                                                            total, len(nodes)),
              "",

@@ -2555,6 +2555,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (dwEnds.hasEpilogue() && (kiln::rootOf(dwEnds.resultView()) == aRoot ||
                                  kiln::rootOf(dwEnds.resultView()) == bRoot))
       return false;
+    // The kernel does both ops' work (and their fused ends'): its nodes.
+    loc = FusedLoc::get(dw->getContext(), {op->getLoc(), dw->getLoc()});
     // The buffers the kernel takes; the GEMM's result slot (the buffer,
     // which the kernel no longer touches) holds A instead.
     SmallVector<Value> gemmEnds = ends.buffers();
