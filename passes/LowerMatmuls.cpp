@@ -2131,6 +2131,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                         2 * m * k * n >= parallelMinGemvFlops;
     if (gemvParallel)
       p = plan(m, n, k, 2 * tileNVectors);
+    // A plain product (no batch, no dot-product tail, which reads B packed)
+    // reads B in place up to pack-min-rows-plain rows where that is more.
+    if (!int8 && !batched && !(dotTail && p.shortTail()))
+      p.pack = m >= std::max(packMinRows, packMinRowsPlain);
 
     OpBuilder b(op);
     Location loc = op.getLoc();

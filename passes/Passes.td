@@ -223,7 +223,10 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     around a micro-kernel whose accumulators stay in vector registers for the
     whole reduction (vector.load of packed B, broadcasts of A, vector.fma).
     Row remainders get a kernel of fewer rows, column remainders masked loads
-    and stores. Matmuls with fewer than `pack-min-rows` rows read B in place.
+    and stores. Matmuls with fewer than `pack-min-rows` rows read B in place,
+    and so do those with fewer than `pack-min-rows-plain` where that is more
+    and they are plain (not a batch, no dot-product tail, which reads B
+    packed).
     Other matmuls are left as they are.
 
     With `pack-a`, a matmul whose A is a whole constant global (a layer's
@@ -326,6 +329,10 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "its accumulators, B vectors and A value fit">,
     Option<"packMinRows", "pack-min-rows", "int64_t", /*default=*/"128",
            "pack B only for matmuls with at least this many rows">,
+    Option<"packMinRowsPlain", "pack-min-rows-plain", "int64_t",
+           /*default=*/"0",
+           "a plain matmul (no batch, no dot-product tail) packs B only with "
+           "at least this many rows, where that is more than pack-min-rows">,
     Option<"chunkBytes", "chunk-bytes", "int64_t", /*default=*/"524288",
            "bytes of packed B per chunk (sized to stay in L2)">,
     Option<"wholeChunks", "whole-chunks", "int64_t", /*default=*/"8",

@@ -88,6 +88,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   matmuls.tileNVectors = profile.tileNVectors;
   matmuls.vectorRegisters = profile.vectorRegisters;
   matmuls.packMinRows = profile.packMinRows;
+  matmuls.packMinRowsPlain = profile.packMinRowsPlain;
   matmuls.chunkBytes = profile.chunkBytes;
   matmuls.parallel = profile.threads;
   matmuls.winograd = profile.winograd;

@@ -34,6 +34,17 @@ struct TargetProfile {
   /// row blocks) ran 7% faster reading their input in place (5.44 -> 5.06
   /// ms on one thread), ResNet-50's 64-channel ones too (44.8 -> 41.8 ms).
   int64_t packMinRows = 128;
+  /// The same for a plain GEMM (not a batch, no dot-product tail, which
+  /// reads B packed), where it is more (0: packMinRows). On AVX-512 cores,
+  /// whose 1-2 MB L2 holds a B read in place between its row blocks, 256:
+  /// ResNet-50's 1x1 convolutions into 128 channels (56x56 from 256, 28x28
+  /// from 512; 16 row blocks) then read their input in place, 2.52 -> 2.41
+  /// ms a run on one thread and 1.42 -> 1.29 on two (Zen 5, `--profile`),
+  /// the model 0.997 (IQR 0.997-0.999) and 0.993 (0.992-0.996) of before
+  /// (interleaved, 3 copies each). With pack-min-rows itself at 256,
+  /// MobileNetV2's 7x7 GEMMs of 160 rows lost their dot-product tail and
+  /// the encoder's attention batches their packing: one thread 1.017 each.
+  int64_t packMinRowsPlain = 0;
   /// Bytes of packed B per chunk: sized to stay in L2 on a cached core, to
   /// a few panels on a microcontroller, where the pack buffer is arena (an
   /// im2col is always packed: it never exists whole then). Half of a Zen 5
