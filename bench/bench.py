@@ -523,16 +523,24 @@ def layer_rows(nodes, kernels):
     """Each ONNX Runtime node beside the Kiln kernels that do its work: a
     kernel goes with the first node (in run order) whose name, less the
     "_output_<i>..." ONNX Runtime gives a node it made, is one of the
-    kernel's ONNX nodes; a kernel that does several nodes' work (a
+    kernel's ONNX nodes or one of them and a fusion's name after a "/"; a
+    kernel that does several nodes' work (a
     convolution fused with the depthwise one after it) is held against all
     of them. Returns (rows, the kernels that went nowhere)."""
     stems = [n["name"].split("_output_")[0] for n in nodes]
+
+    def does(kernel, stem):
+        # ONNX Runtime's fusions keep the first node's name and add their
+        # own: /layers.0/attn/k/MatMul/MatMulAddFusion.
+        return any(stem == node or stem.startswith(node + "/")
+                   for node in kernel[2])
+
     matched = collections.defaultdict(list)
     spans = collections.defaultdict(set)  # first node -> all its kernels'
     joined = {}  # a later node -> the kernel that does its work
     unmatched = []
     for kernel in kernels:
-        mine = [i for i, stem in enumerate(stems) if stem in kernel[2]]
+        mine = [i for i, stem in enumerate(stems) if does(kernel, stem)]
         if not mine:
             unmatched.append(kernel)
             continue

@@ -235,9 +235,13 @@ struct FuseRowsPass : kiln::impl::FuseRowsBase<FuseRowsPass> {
     Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
     Value count = b.create<arith::ConstantIndexOp>(loc, pieces);
     if (threads) {
+      // The kernel's nodes: every op of the run's (a LayerNorm's six).
+      SmallVector<Location> locs;
+      for (linalg::LinalgOp op : run.ops)
+        locs.push_back(op->getLoc());
       func::FuncOp fn = kiln::createRowsFunction(
-          first->getParentOfType<func::FuncOp>(), loc, TypeRange(buffers),
-          "rows",
+          first->getParentOfType<func::FuncOp>(),
+          FusedLoc::get(b.getContext(), locs), TypeRange(buffers), "rows",
           [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
               ArrayRef<BlockArgument> idx) {
             SmallVector<Value> values(mems.begin(), mems.end());

@@ -757,15 +757,13 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
   if (ends.gapped)
     for (linalg::FillOp fill : fills)
       fillBorderOnly(b, fill, ends.epilogue.getDpsInits()[0]);
-  // The kernel now computes the fused ops' nodes too, and its location says
-  // so: the kernel functions lowered from it name them (kNodesAttr).
-  SmallVector<Location> locs{kernel->getLoc()};
-  if (ends.initOp)
-    locs.push_back(ends.initOp->getLoc());
+  // The kernel now computes its epilogue's nodes too, and its location
+  // says so: the kernel functions lowered from it name them (kNodesAttr).
+  // Not the initializer's: a fill or broadcast that CSE made one for many
+  // layers carries all of their nodes.
   if (ends.epilogue)
-    locs.push_back(ends.epilogue->getLoc());
-  if (locs.size() > 1)
-    kernel->setLoc(FusedLoc::get(kernel->getContext(), locs));
+    kernel->setLoc(FusedLoc::get(kernel->getContext(),
+                                 {kernel->getLoc(), ends.epilogue->getLoc()}));
   return ends;
 }
 
