@@ -40,6 +40,8 @@
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace kiln;
 namespace cl = llvm::cl;
@@ -627,14 +629,20 @@ int main(int argc, char **argv) {
   sig.target = triple.str() + " (" + (*machine)->getTargetCPU().str() + ")";
 
   // Which ONNX nodes each kernel function computes, for kiln-run --profile:
-  // "SYMBOL\tNODES" lines, in the order the functions were made.
+  // "SYMBOL\tNODES" lines, in the order the functions were made; a node
+  // name's tabs, line breaks and NULs (ONNX allows any) become spaces.
   std::string kernelNodes;
   module->walk([&](Operation *op) {
     auto nodes = op->getAttrOfType<StringAttr>(kNodesAttr);
     auto symbol =
         op->getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
-    if (nodes && symbol)
-      kernelNodes += (symbol.getValue() + "\t" + nodes.getValue() + "\n").str();
+    if (!nodes || !symbol)
+      return;
+    std::string text = nodes.getValue().str();
+    std::replace_if(
+        text.begin(), text.end(),
+        [](char c) { return c == '\t' || c == '\n' || c == '\r' || !c; }, ' ');
+    kernelNodes += (symbol.getValue() + "\t" + text + "\n").str();
   });
 
   llvm::LLVMContext llvmContext;

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Writes OUTDIR/mm.onnx, a MatMul big enough for the runtime's threads
-(x [128, 256] times constant weights [256, 256], then Relu), and its test
+(x [128, 256] times constant weights [256, 256], then a Relu whose name
+holds a tab and a line break, as ONNX allows), and its test
 data OUTDIR/mm_data/{input_0,output_0}.pb (numpy's product)."""
 import os
 import sys
@@ -15,7 +16,7 @@ w = rng.standard_normal((256, 256)).astype(np.float32) / 16
 x = rng.standard_normal((128, 256)).astype(np.float32)
 g = helper.make_graph(
     [helper.make_node("MatMul", ["x", "w"], ["p"], name="matmul0"),
-     helper.make_node("Relu", ["p"], ["y"], name="relu0")],
+     helper.make_node("Relu", ["p"], ["y"], name="relu\t0\n")],
     "mm", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [128, 256])],
     [helper.make_tensor_value_info("y", TensorProto.FLOAT, [128, 256])],
     [numpy_helper.from_array(w, "w")])
