@@ -430,16 +430,11 @@ def choose_runs(probe_ms, policy):
 # ONNX Runtime
 # --------------------------------------------------------------------------
 
-def run_ort(onnx_path, inputs, threads, policy, fixed_runs, out_dir):
-    """Times ONNX Runtime through ort_bench.js; returns its JSON or an
-    {"error": ...} dict."""
-    os.makedirs(out_dir, exist_ok=True)
-    fewest, most, budget_s = policy
-    spec = {"model": onnx_path, "inputs": inputs, "threads": threads,
-            "warmup": 2, "minRuns": fewest, "maxRuns": most,
-            "budgetMs": budget_s * 1000.0, "runs": fixed_runs,
-            "outDir": out_dir}
-    spec_path = os.path.join(out_dir, "spec.json")
+def run_ort_bench(spec):
+    """Runs ort_bench.js on `spec` (written to its outDir as spec.json);
+    returns its JSON or an {"error": ...} dict."""
+    os.makedirs(spec["outDir"], exist_ok=True)
+    spec_path = os.path.join(spec["outDir"], "spec.json")
     with open(spec_path, "w") as f:
         json.dump(spec, f, indent=1)
     try:
@@ -454,29 +449,25 @@ def run_ort(onnx_path, inputs, threads, policy, fixed_runs, out_dir):
         return {"error": lines[-1] if lines else "node exit %d"
                 % result.returncode}
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def run_ort(onnx_path, inputs, threads, policy, fixed_runs, out_dir):
+    """Times ONNX Runtime through ort_bench.js; returns its JSON or an
+    {"error": ...} dict."""
+    fewest, most, budget_s = policy
+    return run_ort_bench({"model": onnx_path, "inputs": inputs,
+                          "threads": threads, "warmup": 2,
+                          "minRuns": fewest, "maxRuns": most,
+                          "budgetMs": budget_s * 1000.0, "runs": fixed_runs,
+                          "outDir": out_dir})
 
 
 def profile_ort(onnx_path, inputs, threads, runs, out_dir):
     """ONNX Runtime's per-node profile (ort_bench.js with profileRuns):
     its JSON, or an {"error": ...} dict."""
-    os.makedirs(out_dir, exist_ok=True)
-    spec = {"model": onnx_path, "inputs": inputs, "threads": threads,
-            "warmup": 2, "profileRuns": runs, "outDir": out_dir}
-    spec_path = os.path.join(out_dir, "spec.json")
-    with open(spec_path, "w") as f:
-        json.dump(spec, f, indent=1)
-    try:
-        result = subprocess.run(
-            ["node", os.path.join(BENCH_DIR, "ort_bench.js"), spec_path],
-            cwd=BENCH_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            universal_newlines=True, timeout=3600)
-    except subprocess.TimeoutExpired:
-        return {"error": "onnxruntime timed out"}
-    if result.returncode != 0:
-        lines = result.stderr.strip().splitlines()
-        return {"error": lines[-1] if lines else "node exit %d"
-                % result.returncode}
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_ort_bench({"model": onnx_path, "inputs": inputs,
+                          "threads": threads, "warmup": 2,
+                          "profileRuns": runs, "outDir": out_dir})
 
 
 def profile_kiln(kiln_run, lib, tdir, threads, runs):
@@ -565,14 +556,21 @@ def layer_rows(nodes, kernels):
     return rows, unmatched
 
 
-def write_profile(path, name, threads, runs, ort, kiln_report):
+def write_profile(path, name, runs, version, ort, kiln_report):
     """OUT/NAME/profile_t<T>.md: the two side by side per ONNX Runtime node,
-    then ONNX Runtime's nodes and Kiln's kernels as each profiler gave
-    them."""
-    nodes = ort["nodes"]
+    then ONNX Runtime's nodes (`ort`, one thread count's profile from
+    ort_bench.js) and Kiln's kernels as each profiler gave them."""
+    threads, nodes = ort["threads"], ort["nodes"]
     total = sum(n["ms"] for n in nodes)
     kernels = kiln_kernels(kiln_report)
     layers, unmatched = layer_rows(nodes, kernels)
+    if unmatched:
+        unmatched_text = "Kiln kernels with no node of ONNX Runtime's name: " \
+            "%s." % ", ".join("%s %.4f ms (%s)" % (k[0], k[1],
+                                                   ", ".join(k[2]) or "?")
+                              for k in unmatched)
+    else:
+        unmatched_text = "Every Kiln kernel went with a node."
     by_op = collections.defaultdict(lambda: [0.0, 0])
     for n in nodes:
         by_op[n["op"]][0] += n["ms"]
@@ -592,15 +590,10 @@ def write_profile(path, name, threads, runs, ort, kiln_report):
              "all." % (total, sum(k[1] for k in kernels)), "",
              markdown_table(["op", "ONNX Runtime node", "output",
                              "ONNX Runtime", "Kiln", "Kiln/ORT",
-                             "Kiln kernels"], layers, text_columns=3)
-             + "\n\n" + ("Kiln kernels with no node of ONNX Runtime's "
-                          "name: %s." % ", ".join(
-                              "%s %.4f ms (%s)" % (k[0], k[1],
-                                                   ", ".join(k[2]) or "?")
-                              for k in unmatched) if unmatched else
-                          "Every Kiln kernel went with a node."), "",
-             "## ONNX Runtime %s: %.4g ms in %d nodes" % (ort["version"],
-                                                           total, len(nodes)),
+                             "Kiln kernels"], layers, text_columns=3), "",
+             unmatched_text, "",
+             "## ONNX Runtime %s: %.4g ms in %d nodes" % (version, total,
+                                                           len(nodes)),
              "",
              "Each node's median kernel time over the runs, in the order the "
              "nodes ran (names are the graph's after ONNX Runtime's "
@@ -638,8 +631,8 @@ def profile_model(name, args, lib, tdir, onnx_path, inputs, out, problems):
                             % (name, t, error))
             continue
         path = os.path.join(out, "profile_t%d.md" % t)
-        profile["version"] = ort["version"]
-        write_profile(path, name, t, args.profile, profile, report)
+        write_profile(path, name, args.profile, ort["version"], profile,
+                      report)
         kiln_ms = re.search(r"on \d+ threads?: ([0-9.e+-]+) ms a run", report)
         log("   profile, %d thread(s): ONNX Runtime's nodes %.4g ms, Kiln's "
             "run %s ms: %s" % (t, sum(n["ms"] for n in profile["nodes"]),

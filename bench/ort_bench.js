@@ -109,17 +109,24 @@ function chooseRuns(spec, probeMs) {
   return Math.min(Math.max(wanted, spec.minRuns), spec.maxRuns);
 }
 
-/// Creates a session with `threads` intra-op threads and times it.
-async function benchThreads(spec, feeds, threads) {
-  const createStart = process.hrtime.bigint();
-  const session = await ort.InferenceSession.create(spec.model, {
+/// The benchmark's CPU session of spec.model with `threads` intra-op
+/// threads, and `extra` session options.
+function createSession(spec, threads, extra = {}) {
+  return ort.InferenceSession.create(spec.model, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     logSeverityLevel: 3, // errors only
+    ...extra,
   });
+}
+
+/// Creates a session with `threads` intra-op threads and times it.
+async function benchThreads(spec, feeds, threads) {
+  const createStart = process.hrtime.bigint();
+  const session = await createSession(spec, threads);
   const createMs = millisSince(createStart);
 
   let outputs;
@@ -188,13 +195,7 @@ function nodeTimes(trace, runs) {
 /// Runs `threads` intra-op threads under ONNX Runtime's profiler.
 async function profileThreads(spec, feeds, threads) {
   const prefix = `profile_t${threads}`;
-  const session = await ort.InferenceSession.create(spec.model, {
-    executionProviders: ['cpu'],
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    logSeverityLevel: 3,
+  const session = await createSession(spec, threads, {
     enableProfiling: true,
     profileFilePrefix: path.join(spec.outDir, prefix),
   });
@@ -203,15 +204,17 @@ async function profileThreads(spec, feeds, threads) {
   session.endProfiling();
   await session.release();
   // The trace this session wrote: the newest of its prefix.
-  const traces = fs.readdirSync(spec.outDir)
-                     .filter((f) => f.startsWith(prefix + '_') &&
-                                    f.endsWith('.json'))
-                     .map((f) => path.join(spec.outDir, f))
-                     .sort((a, b) => fs.statSync(a).mtimeMs -
-                                     fs.statSync(b).mtimeMs);
-  if (!traces.length)
+  let trace = null, newest = -Infinity;
+  for (const f of fs.readdirSync(spec.outDir)) {
+    if (!f.startsWith(prefix + '_') || !f.endsWith('.json'))
+      continue;
+    const file = path.join(spec.outDir, f);
+    const mtime = fs.statSync(file).mtimeMs;
+    if (mtime > newest)
+      [trace, newest] = [file, mtime];
+  }
+  if (!trace)
     throw new Error(`ONNX Runtime wrote no profile under ${spec.outDir}`);
-  const trace = traces[traces.length - 1];
   const nodes =
       nodeTimes(JSON.parse(fs.readFileSync(trace, 'utf8')), spec.profileRuns);
   return {threads, runs: spec.profileRuns, trace, nodes};

@@ -628,22 +628,25 @@ int main(int argc, char **argv) {
          llvm::Twine(*workspaceLimit));
   sig.target = triple.str() + " (" + (*machine)->getTargetCPU().str() + ")";
 
-  // Which ONNX nodes each kernel function computes, for kiln-run --profile:
-  // "SYMBOL\tNODES" lines, in the order the functions were made; a node
-  // name's tabs, line breaks and NULs (ONNX allows any) become spaces.
+  // Which ONNX nodes each kernel function computes, for kiln-run --profile
+  // (shared libraries only): "SYMBOL\tNODES" lines, in the order the
+  // functions were made; a node name's tabs, line breaks and NULs (ONNX
+  // allows any) become spaces.
   std::string kernelNodes;
-  module->walk([&](Operation *op) {
-    auto nodes = op->getAttrOfType<StringAttr>(kNodesAttr);
-    auto symbol =
-        op->getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
-    if (!nodes || !symbol)
-      return;
-    std::string text = nodes.getValue().str();
-    std::replace_if(
-        text.begin(), text.end(),
-        [](char c) { return c == '\t' || c == '\n' || c == '\r' || !c; }, ' ');
-    kernelNodes += (symbol.getValue() + "\t" + text + "\n").str();
-  });
+  if (emit == Emit::So)
+    module->walk([&](Operation *op) {
+      auto nodes = op->getAttrOfType<StringAttr>(kNodesAttr);
+      auto symbol =
+          op->getAttrOfType<StringAttr>(SymbolTable::getSymbolAttrName());
+      if (!nodes || !symbol)
+        return;
+      std::string text = nodes.getValue().str();
+      std::replace_if(
+          text.begin(), text.end(),
+          [](char c) { return c == '\t' || c == '\n' || c == '\r' || !c; },
+          ' ');
+      kernelNodes += (symbol.getValue() + "\t" + text + "\n").str();
+    });
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =

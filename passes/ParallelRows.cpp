@@ -58,7 +58,7 @@ bool isStaticMemRef(Value value) {
   return !ShapedType::isDynamic(offset);
 }
 
-std::string sourceOf(Location loc) {
+std::string nodesOf(Location loc) {
   SmallVector<StringRef> names;
   loc->walk([&](Location l) {
     if (auto name = dyn_cast<NameLoc>(l))
@@ -88,8 +88,8 @@ func::FuncOp createRowsFunction(func::FuncOp parent, Location loc,
   auto fn = mb.create<func::FuncOp>(loc, name, mb.getFunctionType(inputs, {}));
   fn.setPrivate();
   fn->setAttr("passthrough", mb.getArrayAttr({mb.getStringAttr("noinline")}));
-  if (std::string source = sourceOf(loc); !source.empty())
-    fn->setAttr(kNodesAttr, mb.getStringAttr(source));
+  if (std::string nodes = nodesOf(loc); !nodes.empty())
+    fn->setAttr(kNodesAttr, mb.getStringAttr(nodes));
   OpBuilder fb(fn.getContext());
   fb.setInsertionPointToStart(fn.addEntryBlock());
   ArrayRef<BlockArgument> args = fn.getArguments();

@@ -56,7 +56,7 @@ constexpr const char *kNodesAttr = "kiln.nodes";
 
 /// The node names `loc` carries (its NameLocs', in order, each once), joined
 /// by "; "; empty when it carries none.
-std::string sourceOf(mlir::Location loc);
+std::string nodesOf(mlir::Location loc);
 
 /// Creates `PARENT_SUFFIXN`, a private noinline function beside `parent`
 /// taking the memref types (at most kRowsBuffers) and four indices, marked
