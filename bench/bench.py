@@ -493,13 +493,14 @@ def profile_kiln(kiln_run, lib, tdir, threads, runs):
 
 
 KILN_KERNEL_ROW = re.compile(
-    r"^ *([0-9.]+) +[0-9.]+ +[0-9.]+% +\S+ +\S+% +\S+ +[0-9.]+  (\S+)"
+    r"^ *[0-9.]+ +([0-9.]+) +[0-9.]+% +\S+ +\S+% +\S+ +[0-9.]+  (\S+)"
     r"(?:  (.*))?$")
 
 
 def kiln_kernels(report):
-    """(name, ms a run, [ONNX node names]) of each kernel in `kiln-run
-    --profile`'s report."""
+    """(name, median ms a run, [ONNX node names]) of each kernel in
+    `kiln-run --profile`'s report: the median, as ONNX Runtime's nodes'
+    (a run in which the OS stopped a thread moves a mean, not a median)."""
     kernels = []
     for line in report.splitlines():
         match = KILN_KERNEL_ROW.match(line)
@@ -513,12 +514,15 @@ def kiln_kernels(report):
 def layer_rows(nodes, kernels):
     """Each ONNX Runtime node beside the Kiln kernels that do its work: a
     kernel goes with the first node (in run order) whose name, less the
-    "_output_<i>..." ONNX Runtime gives a node it made, is one of the
-    kernel's ONNX nodes or one of them and a fusion's name after a "/"; a
-    kernel that does several nodes' work (a
+    "_output_<i>..." ONNX Runtime gives a node it made (and a "fused "
+    before it), is one of the kernel's ONNX nodes or one of them and a
+    fusion's name after a "/"; a kernel that does several nodes' work (a
     convolution fused with the depthwise one after it) is held against all
     of them. Returns (rows, the kernels that went nowhere)."""
-    stems = [n["name"].split("_output_")[0] for n in nodes]
+    # ONNX Runtime's Gemm-and-activation fusion names its node "fused " and
+    # the Gemm's name.
+    stems = [n["name"].split("_output_")[0].removeprefix("fused ")
+             for n in nodes]
 
     def does(kernel, stem):
         # ONNX Runtime's fusions keep the first node's name and add their
@@ -586,8 +590,8 @@ def write_profile(path, name, runs, version, ort, kiln_report):
              "(a kernel with the first node whose name is one of its ONNX "
              "nodes'; one that does several nodes' work, such as a "
              "convolution and the depthwise one after it, against their "
-             "sum), both in ms a run: ONNX Runtime %.4g, Kiln %.4g in "
-             "all." % (total, sum(k[1] for k in kernels)), "",
+             "sum), both their medians in ms a run: ONNX Runtime %.4g, "
+             "Kiln %.4g in all." % (total, sum(k[1] for k in kernels)), "",
              markdown_table(["op", "ONNX Runtime node", "output",
                              "ONNX Runtime", "Kiln", "Kiln/ORT",
                              "Kiln kernels"], layers, text_columns=3), "",
