@@ -43,7 +43,8 @@ time) and OUT/NAME/profile_t<T>.md gets both reports: ONNX Runtime's nodes
 in the order they ran with each one's median time (its profiler's trace,
 which Perfetto or chrome://tracing open, beside it) and `kiln-run
 --profile R`'s kernels; the layers where one engine spends its time and the
-other does not.
+other does not. With 1 and more threads, OUT/NAME/profile_scaling.md holds
+how each layer's time changes with the threads in both engines.
 A benchmark, not a test: ctest does not run it. Exit status 1 when something
 failed to compile, run or match, else 0.
 
@@ -518,7 +519,10 @@ def layer_rows(nodes, kernels):
     before it), is one of the kernel's ONNX nodes or one of them and a
     fusion's name after a "/"; a kernel that does several nodes' work (a
     convolution fused with the depthwise one after it) is held against all
-    of them. Returns (rows, the kernels that went nowhere)."""
+    of them. Returns (rows, the kernels that went nowhere), a row a dict:
+    the node's op, name, output and ms; "ort_ms", its and the nodes' its
+    kernels also do; "kiln_ms" (None where no kernel went with it); its
+    kernels' names ("kernels")."""
     # ONNX Runtime's Gemm-and-activation fusion names its node "fused " and
     # the Gemm's name.
     stems = [n["name"].split("_output_")[0].removeprefix("fused ")
@@ -546,28 +550,87 @@ def layer_rows(nodes, kernels):
     rows = []
     for i, n in enumerate(nodes):
         mine = matched.get(i, [])
-        kiln_ms = sum(k[1] for k in mine)
-        ort_ms = sum(nodes[j]["ms"] for j in spans.get(i, {i}))
         kernels_text = " ".join(k[0] for k in mine)
         if len(spans.get(i, ())) > 1:
             kernels_text += " (against %d nodes)" % len(spans[i])
         elif not mine and i in joined:
             kernels_text = "in %s, above" % joined[i]
-        rows.append([n["op"], "`%s`" % n["name"], n["output"],
-                     "%.4f" % n["ms"], "%.4f" % kiln_ms if mine else "",
-                     "%.2f" % (kiln_ms / ort_ms) if mine and ort_ms else "",
-                     kernels_text])
+        rows.append(dict(op=n["op"], name=n["name"], output=n["output"],
+                         ms=n["ms"],
+                         ort_ms=sum(nodes[j]["ms"]
+                                    for j in spans.get(i, {i})),
+                         kiln_ms=sum(k[1] for k in mine) if mine else None,
+                         kernels=kernels_text))
     return rows, unmatched
+
+
+def fmt_ratio(a, b):
+    return "%.2f" % (a / b) if b else ""
+
+
+def write_scaling(path, name, one, many):
+    """OUT/NAME/profile_scaling.md: how each layer's time changes from one
+    thread to `many["threads"]` in both engines (`one`, `many`: the thread
+    counts' layer_rows, by ONNX Runtime node name), with what Kiln's layer
+    takes beyond its one-thread time scaled as ONNX Runtime's, and the same
+    summed by output size (the stages of a CNN)."""
+    t = many["threads"]
+    at_one = {r["name"]: r for r in one["rows"]}
+    rows, stages = [], collections.OrderedDict()
+    for r in many["rows"]:
+        o = at_one.get(r["name"])
+        if not o or r["kiln_ms"] is None or o["kiln_ms"] is None or \
+                not o["ort_ms"]:
+            continue
+        beyond = r["kiln_ms"] - o["kiln_ms"] * r["ort_ms"] / o["ort_ms"]
+        rows.append([r["op"], "`%s`" % r["name"], r["output"],
+                     "%.4f" % o["ort_ms"], "%.4f" % r["ort_ms"],
+                     fmt_ratio(r["ort_ms"], o["ort_ms"]),
+                     "%.4f" % o["kiln_ms"], "%.4f" % r["kiln_ms"],
+                     fmt_ratio(r["kiln_ms"], o["kiln_ms"]),
+                     "%+.4f" % beyond])
+        dims = r["output"].split("x")
+        stage = "x".join(dims[-2:]) if len(dims) >= 3 else r["output"]
+        sums = stages.setdefault(stage, [0.0, 0.0, 0.0, 0.0, 0.0])
+        for i, v in enumerate((o["ort_ms"], r["ort_ms"], o["kiln_ms"],
+                               r["kiln_ms"], beyond)):
+            sums[i] += v
+    stage_rows = [[stage, "%.4f" % a, "%.4f" % b, fmt_ratio(b, a),
+                   "%.4f" % c, "%.4f" % d, fmt_ratio(d, c), "%+.4f" % e]
+                  for stage, (a, b, c, d, e) in stages.items()]
+    lines = ["# %s: %d threads against one" % (name, t), "",
+             "From `profile_t1.md` and `profile_t%d.md` (medians in ms a "
+             "run, each engine's own profiler): each layer's time on one "
+             "thread and on %d in both engines, and what Kiln's layer takes "
+             "beyond its one-thread time scaled as ONNX Runtime's (positive: "
+             "Kiln's layer gains less from the threads)." % (t, t), "",
+             "## By output size", "",
+             markdown_table(["output", "ORT 1", "ORT %d" % t, "ORT %d/1" % t,
+                             "Kiln 1", "Kiln %d" % t, "Kiln %d/1" % t,
+                             "Kiln beyond"], stage_rows), "",
+             "## By layer", "",
+             markdown_table(["op", "ONNX Runtime node", "output", "ORT 1",
+                             "ORT %d" % t, "ORT %d/1" % t, "Kiln 1",
+                             "Kiln %d" % t, "Kiln %d/1" % t, "Kiln beyond"],
+                            rows, text_columns=3), ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
 
 
 def write_profile(path, name, runs, version, ort, kiln_report):
     """OUT/NAME/profile_t<T>.md: the two side by side per ONNX Runtime node,
     then ONNX Runtime's nodes (`ort`, one thread count's profile from
-    ort_bench.js) and Kiln's kernels as each profiler gave them."""
+    ort_bench.js) and Kiln's kernels as each profiler gave them. Returns
+    the layer rows (layer_rows)."""
     threads, nodes = ort["threads"], ort["nodes"]
     total = sum(n["ms"] for n in nodes)
     kernels = kiln_kernels(kiln_report)
     layers, unmatched = layer_rows(nodes, kernels)
+    table = [[r["op"], "`%s`" % r["name"], r["output"], "%.4f" % r["ms"],
+              "%.4f" % r["kiln_ms"] if r["kiln_ms"] is not None else "",
+              fmt_ratio(r["kiln_ms"], r["ort_ms"])
+              if r["kiln_ms"] is not None else "", r["kernels"]]
+             for r in layers]
     if unmatched:
         unmatched_text = "Kiln kernels with no node of ONNX Runtime's name: " \
             "%s." % ", ".join("%s %.4f ms (%s)" % (k[0], k[1],
@@ -594,7 +657,7 @@ def write_profile(path, name, runs, version, ort, kiln_report):
              "Kiln %.4g in all." % (total, sum(k[1] for k in kernels)), "",
              markdown_table(["op", "ONNX Runtime node", "output",
                              "ONNX Runtime", "Kiln", "Kiln/ORT",
-                             "Kiln kernels"], layers, text_columns=3), "",
+                             "Kiln kernels"], table, text_columns=3), "",
              unmatched_text, "",
              "## ONNX Runtime %s: %.4g ms in %d nodes" % (version, total,
                                                            len(nodes)),
@@ -618,6 +681,7 @@ def write_profile(path, name, runs, version, ort, kiln_report):
               "", "```", kiln_report, "```", ""]
     with open(path, "w") as f:
         f.write("\n".join(lines))
+    return layers
 
 
 def profile_model(name, args, lib, tdir, onnx_path, inputs, out, problems):
@@ -627,6 +691,7 @@ def profile_model(name, args, lib, tdir, onnx_path, inputs, out, problems):
     if "error" in ort:
         problems.append("%s: onnxruntime profile: %s" % (name, ort["error"]))
         return
+    by_threads = {}
     for profile in ort["profiles"]:
         t = profile["threads"]
         report, error = profile_kiln(args.kiln_run, lib, tdir, t, args.profile)
@@ -635,12 +700,18 @@ def profile_model(name, args, lib, tdir, onnx_path, inputs, out, problems):
                             % (name, t, error))
             continue
         path = os.path.join(out, "profile_t%d.md" % t)
-        write_profile(path, name, args.profile, ort["version"], profile,
-                      report)
+        by_threads[t] = dict(threads=t, rows=write_profile(
+            path, name, args.profile, ort["version"], profile, report))
         kiln_ms = re.search(r"on \d+ threads?: ([0-9.e+-]+) ms a run", report)
         log("   profile, %d thread(s): ONNX Runtime's nodes %.4g ms, Kiln's "
             "run %s ms: %s" % (t, sum(n["ms"] for n in profile["nodes"]),
                                kiln_ms.group(1) if kiln_ms else "?", path))
+    if 1 in by_threads and len(by_threads) > 1:
+        many = by_threads[max(by_threads)]
+        path = os.path.join(out, "profile_scaling.md")
+        write_scaling(path, name, by_threads[1], many)
+        log("   profile, %d threads against one: %s" % (many["threads"],
+                                                       path))
 
 
 def read_raw(spec):
