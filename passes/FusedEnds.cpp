@@ -557,16 +557,34 @@ bool fillBorderOfCopy(OpBuilder &b, Value buffer) {
       fill = f;
   if (!fill)
     return false;
-  // The next op after the fill to touch the buffer: a copy into a subview.
+  // The next op after the fill to touch the buffer: a copy into a subview,
+  // or an elementwise op that writes all of one (ResNet-18 at batch 8: the
+  // ReLU of its stem's per-image GEMMs into the pool's padded input).
   Operation *next = nullptr;
   for (Operation *user : users)
     if (fill->isBeforeInBlock(user) && (!next || user->isBeforeInBlock(next)))
       next = user;
-  auto copy = dyn_cast_or_null<linalg::CopyOp>(next);
-  if (!copy || !copy.hasPureBufferSemantics() ||
-      kiln::rootOf(copy.getInputs()[0]) == buffer)
+  Value interior;
+  if (auto copy = dyn_cast_or_null<linalg::CopyOp>(next)) {
+    if (!copy.hasPureBufferSemantics() ||
+        kiln::rootOf(copy.getInputs()[0]) == buffer)
+      return false;
+    interior = copy.getOutputs()[0];
+  } else if (auto generic = dyn_cast_or_null<linalg::GenericOp>(next)) {
+    if (!generic.hasPureBufferSemantics() || generic.getNumDpsInits() != 1 ||
+        !llvm::all_of(generic.getIteratorTypesArray(), isParallel))
+      return false;
+    OpOperand *init = generic.getDpsInitOperand(0);
+    if (!generic.getMatchingIndexingMap(init).isPermutation() ||
+        generic.payloadUsesValueFromOperand(init) ||
+        llvm::any_of(generic.getDpsInputs(),
+                     [&](Value in) { return rootOf(in) == buffer; }))
+      return false;
+    interior = init->get();
+  } else {
     return false;
-  auto sub = copy.getOutputs()[0].getDefiningOp<memref::SubViewOp>();
+  }
+  auto sub = interior.getDefiningOp<memref::SubViewOp>();
   if (!sub || sub.getSource() != buffer)
     return false;
   return fillBorderOnly(b, fill, sub);

@@ -65,10 +65,10 @@ borderFillsBefore(mlir::Operation *op, mlir::Value x,
 void eraseBorderFills(llvm::ArrayRef<BorderFill> fills);
 
 /// A pad of a value that no kernel produces (the model's input): `buffer`
-/// (an alloc) filled whole, then its interior written by a linalg.copy,
-/// the next op to touch it. The fill then keeps to the border
-/// (fillBorderOnly), so that the padded input is written once. True when
-/// it did.
+/// (an alloc) filled whole, then its interior written by the next op to
+/// touch it, a linalg.copy or an elementwise generic that overwrites all of
+/// it. The fill then keeps to the border (fillBorderOnly), so that the
+/// padded buffer is written once. True when it did.
 bool fillBorderOfCopy(mlir::OpBuilder &b, mlir::Value buffer);
 
 class FusedEnds {

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/FusedEnds.h"
 #include "passes/ParallelRows.h"
 #include "passes/Passes.h"
 
@@ -33,6 +34,19 @@ struct ParallelizeLoopsPass
   using ParallelizeLoopsBase::ParallelizeLoopsBase;
 
   void runOnOperation() override {
+    // A buffer filled whole and then written in its interior by the next
+    // op (a pad whose interior no kernel wrote) needs the fill only on its
+    // border: ResNet-18 at batch 8's 26.6 MB pool input, filled whole and
+    // then overwritten by the ReLU of its stem's per-image GEMMs.
+    SmallVector<Value> filled;
+    getOperation().walk([&](linalg::FillOp fill) {
+      if (fill.hasPureBufferSemantics() &&
+          fill.getOutputs()[0].getDefiningOp<memref::AllocOp>())
+        filled.push_back(fill.getOutputs()[0]);
+    });
+    OpBuilder b(&getContext());
+    for (Value buffer : filled)
+      kiln::fillBorderOfCopy(b, buffer);
     SmallVector<linalg::LinalgOp> ops;
     for (auto fn : getOperation().getOps<func::FuncOp>())
       for (Block &block : fn.getBody())
@@ -101,6 +115,12 @@ struct ParallelizeLoopsPass
     int64_t work = 1;
     for (int64_t r : ranges)
       work *= r;
+    // A fill of a column (a padded buffer's left or right border) writes a
+    // cache line of its own at every iteration: count the line's floats.
+    if (auto fill = dyn_cast<linalg::FillOp>(op.getOperation());
+        fill &&
+        cast<MemRefType>(fill.getOutputs()[0].getType()).getShape().back() == 1)
+      work *= 16;
     std::optional<unsigned> dim = loopToCut(op, ranges);
     if (work < parallelMinWork || !dim)
       return;

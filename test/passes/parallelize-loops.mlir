@@ -92,3 +92,44 @@ func.func @small(%x: memref<1x16x8x8xf32>, %y: memref<1x16x8x8xf32>) {
   }
   return
 }
+
+// A pad whose interior no kernel wrote (ResNet-18 at batch 8: the ReLU of
+// its stem's per-image GEMMs into the pool's padded input): the buffer is
+// filled whole and then overwritten in its interior by the next op, so
+// only its border is filled. The rows (8 x 64 x 58, contiguous) stay on
+// the calling thread; the columns (8 x 64 x 56, a cache line each
+// element) and the ReLU run on the threads, by image.
+// CHECK-LABEL: func.func private @pad_relu_loop0(
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<1x64x56x1xf32
+// CHECK-LABEL: func.func private @pad_relu_loop1(
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : memref<1x64x56x1xf32
+// CHECK-LABEL: func.func private @pad_relu_loop2(
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+// CHECK-LABEL: func.func @pad_relu(
+// CHECK: %[[P:.*]] = memref.alloc() {{.*}} : memref<8x64x58x58xf32>
+// CHECK-NOT: outs(%[[P]] :
+// CHECK: %[[TOP:.*]] = memref.subview %[[P]][0, 0, 0, 0] [8, 64, 1, 58]
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[TOP]] :
+// CHECK: %[[BOTTOM:.*]] = memref.subview %[[P]][0, 0, 57, 0] [8, 64, 1, 58]
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%[[BOTTOM]] :
+// CHECK: call @pad_relu_loop0_dispatch(
+// CHECK: call @pad_relu_loop1_dispatch(
+// CHECK: call @pad_relu_loop2_dispatch(
+// CHECK-NOT: linalg.fill
+// CHECK: memref.copy %[[P]]
+func.func @pad_relu(%x: memref<8x64x56x56xf32>, %y: memref<8x64x58x58xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %p = memref.alloc() {alignment = 64 : i64} : memref<8x64x58x58xf32>
+  linalg.fill ins(%ninf : f32) outs(%p : memref<8x64x58x58xf32>)
+  %in = memref.subview %p[0, 0, 1, 1] [8, 64, 56, 56] [1, 1, 1, 1] : memref<8x64x58x58xf32> to memref<8x64x56x56xf32, strided<[215296, 3364, 58, 1], offset: 59>>
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<8x64x56x56xf32>) outs(%in : memref<8x64x56x56xf32, strided<[215296, 3364, 58, 1], offset: 59>>) {
+  ^bb0(%a: f32, %b: f32):
+    %r = arith.maximumf %a, %zero : f32
+    linalg.yield %r : f32
+  }
+  memref.copy %p, %y : memref<8x64x58x58xf32> to memref<8x64x58x58xf32>
+  return
+}
