@@ -568,16 +568,15 @@ def fmt_ratio(a, b):
     return "%.2f" % (a / b) if b else ""
 
 
-def write_scaling(path, name, one, many):
+def write_scaling(path, name, t, one, many):
     """OUT/NAME/profile_scaling.md: how each layer's time changes from one
-    thread to `many["threads"]` in both engines (`one`, `many`: the thread
-    counts' layer_rows, by ONNX Runtime node name), with what Kiln's layer
+    thread to `t` in both engines (`one`, `many`: the two thread counts'
+    layer_rows, matched by ONNX Runtime node name), with what Kiln's layer
     takes beyond its one-thread time scaled as ONNX Runtime's, and the same
     summed by output size (the stages of a CNN)."""
-    t = many["threads"]
-    at_one = {r["name"]: r for r in one["rows"]}
+    at_one = {r["name"]: r for r in one}
     rows, stages = [], collections.OrderedDict()
-    for r in many["rows"]:
+    for r in many:
         o = at_one.get(r["name"])
         if not o or r["kiln_ms"] is None or o["kiln_ms"] is None or \
                 not o["ort_ms"]:
@@ -700,18 +699,17 @@ def profile_model(name, args, lib, tdir, onnx_path, inputs, out, problems):
                             % (name, t, error))
             continue
         path = os.path.join(out, "profile_t%d.md" % t)
-        by_threads[t] = dict(threads=t, rows=write_profile(
-            path, name, args.profile, ort["version"], profile, report))
+        by_threads[t] = write_profile(path, name, args.profile,
+                                      ort["version"], profile, report)
         kiln_ms = re.search(r"on \d+ threads?: ([0-9.e+-]+) ms a run", report)
         log("   profile, %d thread(s): ONNX Runtime's nodes %.4g ms, Kiln's "
             "run %s ms: %s" % (t, sum(n["ms"] for n in profile["nodes"]),
                                kiln_ms.group(1) if kiln_ms else "?", path))
-    if 1 in by_threads and len(by_threads) > 1:
-        many = by_threads[max(by_threads)]
+    most = max(by_threads, default=1)
+    if 1 in by_threads and most > 1:
         path = os.path.join(out, "profile_scaling.md")
-        write_scaling(path, name, by_threads[1], many)
-        log("   profile, %d threads against one: %s" % (many["threads"],
-                                                       path))
+        write_scaling(path, name, most, by_threads[1], by_threads[most])
+        log("   profile, %d threads against one: %s" % (most, path))
 
 
 def read_raw(spec):

@@ -504,6 +504,24 @@ Value flatView(OpBuilder &b, Location loc, Value v, int64_t span) {
       loc, flat, v, 0, ArrayRef<int64_t>{span}, ArrayRef<int64_t>{1});
 }
 
+/// The output of `op` when it is an elementwise generic that writes all of
+/// that output, ignoring its old value, and reads nothing of `root`; null
+/// otherwise.
+Value overwrittenView(Operation *op, Value root) {
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumDpsInits() != 1 ||
+      !llvm::all_of(generic.getIteratorTypesArray(), isParallel))
+    return nullptr;
+  OpOperand *init = generic.getDpsInitOperand(0);
+  if (!generic.getMatchingIndexingMap(init).isPermutation() ||
+      generic.payloadUsesValueFromOperand(init) ||
+      llvm::any_of(generic.getDpsInputs(),
+                   [&](Value in) { return rootOf(in) == root; }))
+    return nullptr;
+  return init->get();
+}
+
 /// `op` writes all of `root` before reading any of it: a fill, or a generic
 /// whose output covers the root, whose body ignores the output's old value
 /// and which reads nothing of the root.
@@ -512,23 +530,13 @@ bool overwritesAll(Operation *op, Value root) {
     return fill.hasPureBufferSemantics() &&
            rootOf(fill.getOutputs()[0]) == root &&
            coversRoot(fill.getOutputs()[0]);
-  auto generic = dyn_cast<linalg::GenericOp>(op);
-  if (!generic || !generic.hasPureBufferSemantics() ||
-      generic.getNumDpsInits() != 1 ||
-      !llvm::all_of(generic.getIteratorTypesArray(), isParallel))
-    return false;
-  OpOperand *init = generic.getDpsInitOperand(0);
-  if (rootOf(init->get()) != root || !coversRoot(init->get()) ||
-      !generic.getMatchingIndexingMap(init).isPermutation() ||
-      generic.payloadUsesValueFromOperand(init))
-    return false;
-  return llvm::none_of(generic.getDpsInputs(),
-                       [&](Value in) { return rootOf(in) == root; });
+  Value view = overwrittenView(op, root);
+  return view && rootOf(view) == root && coversRoot(view);
 }
 
 } // namespace
 
-bool fillBorderOfCopy(OpBuilder &b, Value buffer) {
+bool fillBorderOfPad(OpBuilder &b, Value buffer) {
   if (!buffer.getDefiningOp<memref::AllocOp>())
     return false;
   // The ops that touch the buffer, through its views; only views, the
@@ -564,27 +572,18 @@ bool fillBorderOfCopy(OpBuilder &b, Value buffer) {
   for (Operation *user : users)
     if (fill->isBeforeInBlock(user) && (!next || user->isBeforeInBlock(next)))
       next = user;
-  Value interior;
-  if (auto copy = dyn_cast_or_null<linalg::CopyOp>(next)) {
-    if (!copy.hasPureBufferSemantics() ||
-        kiln::rootOf(copy.getInputs()[0]) == buffer)
-      return false;
-    interior = copy.getOutputs()[0];
-  } else if (auto generic = dyn_cast_or_null<linalg::GenericOp>(next)) {
-    if (!generic.hasPureBufferSemantics() || generic.getNumDpsInits() != 1 ||
-        !llvm::all_of(generic.getIteratorTypesArray(), isParallel))
-      return false;
-    OpOperand *init = generic.getDpsInitOperand(0);
-    if (!generic.getMatchingIndexingMap(init).isPermutation() ||
-        generic.payloadUsesValueFromOperand(init) ||
-        llvm::any_of(generic.getDpsInputs(),
-                     [&](Value in) { return rootOf(in) == buffer; }))
-      return false;
-    interior = init->get();
-  } else {
+  if (!next)
     return false;
+  Value interior;
+  if (auto copy = dyn_cast<linalg::CopyOp>(next)) {
+    if (copy.hasPureBufferSemantics() &&
+        kiln::rootOf(copy.getInputs()[0]) != buffer)
+      interior = copy.getOutputs()[0];
+  } else {
+    interior = overwrittenView(next, buffer);
   }
-  auto sub = interior.getDefiningOp<memref::SubViewOp>();
+  auto sub = interior ? interior.getDefiningOp<memref::SubViewOp>()
+                      : memref::SubViewOp();
   if (!sub || sub.getSource() != buffer)
     return false;
   return fillBorderOnly(b, fill, sub);

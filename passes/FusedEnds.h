@@ -69,7 +69,7 @@ void eraseBorderFills(llvm::ArrayRef<BorderFill> fills);
 /// touch it, a linalg.copy or an elementwise generic that overwrites all of
 /// it. The fill then keeps to the border (fillBorderOnly), so that the
 /// padded buffer is written once. True when it did.
-bool fillBorderOfCopy(mlir::OpBuilder &b, mlir::Value buffer);
+bool fillBorderOfPad(mlir::OpBuilder &b, mlir::Value buffer);
 
 class FusedEnds {
 public:

@@ -2147,7 +2147,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // The padded buffer the packing reads: when it pads the model's input
     // (a copy, no kernel, writes its interior), fill only its border.
     if (im2col)
-      kiln::fillBorderOfCopy(b, kiln::rootOf(im2col->copy.getDpsInputs()[0]));
+      kiln::fillBorderOfPad(b, kiln::rootOf(im2col->copy.getDpsInputs()[0]));
     if (im2col && winograd && lowerWinograd(b, loc, op, *im2col))
       return;
     if (im2col) {

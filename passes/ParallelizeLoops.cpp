@@ -10,7 +10,9 @@
 // that depends on it indexes directly, is cut into pieces of static size
 // R / n (n the largest divisor of R up to `max-pieces`, and such that a
 // piece has `min-piece-work` iterations), and a rows function runs pieces
-// [begin, end) as the same op on subviews.
+// [begin, end) as the same op on subviews. First, a buffer filled whole
+// and then overwritten in its interior by the next op keeps the fill to its
+// border (kiln::fillBorderOfPad), so that it is not written twice.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,6 +31,8 @@ using namespace mlir;
 
 namespace {
 
+constexpr int64_t kCacheLineBytes = 64;
+
 struct ParallelizeLoopsPass
     : kiln::impl::ParallelizeLoopsBase<ParallelizeLoopsPass> {
   using ParallelizeLoopsBase::ParallelizeLoopsBase;
@@ -38,15 +42,15 @@ struct ParallelizeLoopsPass
     // op (a pad whose interior no kernel wrote) needs the fill only on its
     // border: ResNet-18 at batch 8's 26.6 MB pool input, filled whole and
     // then overwritten by the ReLU of its stem's per-image GEMMs.
-    SmallVector<Value> filled;
+    llvm::SetVector<Value> filled;
     getOperation().walk([&](linalg::FillOp fill) {
       if (fill.hasPureBufferSemantics() &&
           fill.getOutputs()[0].getDefiningOp<memref::AllocOp>())
-        filled.push_back(fill.getOutputs()[0]);
+        filled.insert(fill.getOutputs()[0]);
     });
     OpBuilder b(&getContext());
     for (Value buffer : filled)
-      kiln::fillBorderOfCopy(b, buffer);
+      kiln::fillBorderOfPad(b, buffer);
     SmallVector<linalg::LinalgOp> ops;
     for (auto fn : getOperation().getOps<func::FuncOp>())
       for (Block &block : fn.getBody())
@@ -115,12 +119,22 @@ struct ParallelizeLoopsPass
     int64_t work = 1;
     for (int64_t r : ranges)
       work *= r;
-    // A fill of a column (a padded buffer's left or right border) writes a
-    // cache line of its own at every iteration: count the line's floats.
-    if (auto fill = dyn_cast<linalg::FillOp>(op.getOperation());
-        fill &&
-        cast<MemRefType>(fill.getOutputs()[0].getType()).getShape().back() == 1)
-      work *= 16;
+    // A fill of a column (a padded buffer's left or right border) writes
+    // one element of each row, and so as many cache lines as a contiguous
+    // fill of the elements from one row to the next (up to a line's): count
+    // those.
+    if (auto fill = dyn_cast<linalg::FillOp>(op.getOperation())) {
+      auto type = cast<MemRefType>(fill.getOutputs()[0].getType());
+      int64_t lineElements =
+          kCacheLineBytes /
+          std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      if (type.getRank() >= 2 && type.getShape().back() == 1 &&
+          succeeded(getStridesAndOffset(type, strides, offset)) &&
+          strides[type.getRank() - 2] > 1)
+        work *= std::min(strides[type.getRank() - 2], lineElements);
+    }
     std::optional<unsigned> dim = loopToCut(op, ranges);
     if (work < parallelMinWork || !dim)
       return;

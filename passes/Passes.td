@@ -677,7 +677,12 @@ def ParallelizeLoops : Pass<"kiln-parallelize-loops", "mlir::ModuleOp"> {
     largest divisor of its range up to `max-pieces` whose pieces hold at
     least `min-piece-work` iterations), and the function runs
     pieces [begin, end) as the same op on subviews. Smaller ops, and those
-    with no such loop, stay as they are.
+    with no such loop, stay as they are; a fill of a column counts, for
+    each element, the elements from one row to the next (up to a cache
+    line's).
+    First, a buffer filled whole and then overwritten in its interior by
+    the next op (a copy or an elementwise generic) is filled only on its
+    border.
   }];
   let options = [
     Option<"parallelMinWork", "parallel-min-work", "int64_t",

@@ -37,8 +37,8 @@ for t, path, ort_ms in [(1, sys.argv[1], 0.5), (2, sys.argv[2], 0.3)]:
         print("row %s kiln %s kernels %s"
               % (r["name"], r["kiln_ms"] is not None, r["kernels"]))
     print("unmatched", [k[0] for k in unmatched])
-    by_threads[t] = dict(threads=t, rows=rows)
+    by_threads[t] = rows
 path = os.path.join(out, "profile_scaling.md")
-bench.write_scaling(path, "mm", by_threads[1], by_threads[2])
+bench.write_scaling(path, "mm", 2, by_threads[1], by_threads[2])
 with open(path) as f:
     print(f.read())
