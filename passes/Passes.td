@@ -756,6 +756,23 @@ def AbsorbTransposes : Pass<"kiln-absorb-transposes", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect"];
 }
 
+def SliceEnds : Pass<"kiln-slice-ends", "mlir::func::FuncOp"> {
+  let summary = "Give each per-image matmul of a layer its own bias and epilogue";
+  let description = [{
+    Before: on buffers, an alloc R filled whole from constants (the bias
+    broadcast, or a fill), then two or more linalg.matmul ops that each
+    write a box of R (a convolution's images, or groups: boxes that tile
+    one dim of R), then an elementwise linalg.generic that reads all of R
+    (through reshapes that keep that dim whole) and writes elsewhere, R
+    dead after it. After: each matmul writes an alloc of its own, its slice
+    of the initializer right before it and its slice of the epilogue (every
+    operand cut along that dim) right after it, so that kiln-lower-matmuls
+    fuses both as it does for one image. A whole fill of the buffer the
+    epilogue writes into (a padded buffer) first keeps to its border.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def ConcatInPlace : Pass<"kiln-concat-in-place", "mlir::func::FuncOp"> {
   let summary = "Compute the parts of a concatenation in their place";
   let description = [{

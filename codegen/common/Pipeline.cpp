@@ -75,6 +75,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   // again to erase those, or they would stop the accumulator hoisting.
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createAbsorbTransposes());
+  pm.addNestedPass<func::FuncOp>(createSliceEnds());
   FuseSoftmaxOptions softmax;
   softmax.vectorWidth = profile.vectorWidth;
   softmax.parallel = profile.threads;
