@@ -37,6 +37,58 @@ Value rootOf(Value v) {
   return v;
 }
 
+bool isViewOp(Operation *op) {
+  return isa<memref::SubViewOp, memref::CollapseShapeOp, memref::ExpandShapeOp,
+             memref::CastOp, memref::ReinterpretCastOp>(op);
+}
+
+void accessesOf(Value root, SmallVectorImpl<Operation *> &ops) {
+  SmallVector<Value> work{root};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (isViewOp(user))
+        work.push_back(user->getResult(0));
+      else if (!llvm::is_contained(ops, user))
+        ops.push_back(user);
+    }
+  }
+}
+
+bool hoistAbove(Value v, Operation *before, bool dryRun) {
+  Operation *def = v.getDefiningOp();
+  if (!def || def->getBlock() != before->getBlock() ||
+      def->isBeforeInBlock(before))
+    return true;
+  if ((!isMemoryEffectFree(def) && !isa<memref::AllocOp>(def)) ||
+      def->getNumRegions())
+    return false;
+  for (Value operand : def->getOperands())
+    if (!hoistAbove(operand, before, dryRun))
+      return false;
+  if (!dryRun)
+    def->moveBefore(before);
+  return true;
+}
+
+std::optional<Box> staticBox(memref::SubViewOp sub) {
+  Box box{SmallVector<int64_t>(sub.getStaticOffsets()),
+          SmallVector<int64_t>(sub.getStaticSizes())};
+  if (llvm::any_of(box.offsets, ShapedType::isDynamic) ||
+      llvm::any_of(box.sizes, ShapedType::isDynamic) ||
+      llvm::any_of(sub.getStaticStrides(), [](int64_t s) { return s != 1; }))
+    return std::nullopt;
+  return box;
+}
+
+bool disjoint(const Box &a, const Box &b) {
+  for (size_t d = 0; d < a.offsets.size() && d < b.offsets.size(); ++d)
+    if (a.offsets[d] + a.sizes[d] <= b.offsets[d] ||
+        b.offsets[d] + b.sizes[d] <= a.offsets[d])
+      return true;
+  return false;
+}
+
 SmallVector<BorderFill> borderFillsBefore(Operation *op, Value x,
                                           ArrayRef<Operation *> readers) {
   auto xt = cast<MemRefType>(x.getType());
@@ -123,11 +175,6 @@ bool isParallel(utils::IteratorType t) {
   return t == utils::IteratorType::parallel;
 }
 
-bool isViewOp(Operation *op) {
-  return isa<memref::SubViewOp, memref::CollapseShapeOp, memref::ExpandShapeOp,
-             memref::CastOp, memref::ReinterpretCastOp>(op);
-}
-
 /// A static row-major memref without gaps, at offset 0.
 bool isContiguous(Type type) {
   auto t = dyn_cast<MemRefType>(type);
@@ -157,20 +204,6 @@ bool coversRoot(Value v) {
          elements(v) == elements(root);
 }
 
-/// Every op that reads or writes `root` through any view of it.
-void accessesOf(Value root, SmallVectorImpl<Operation *> &ops) {
-  SmallVector<Value> work{root};
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    for (Operation *user : v.getUsers()) {
-      if (isViewOp(user))
-        work.push_back(user->getResult(0));
-      else
-        ops.push_back(user);
-    }
-  }
-}
-
 /// The nearest op after `op` in its block that is not free of memory
 /// effects (allocations aside: they only make the epilogue's buffers), nor
 /// a constant fill of a buffer other than `avoid`'s (the padding of the
@@ -189,24 +222,6 @@ Operation *nextWithEffects(Operation *op, ArrayRef<Value> avoid,
     return o;
   }
   return nullptr;
-}
-
-/// Makes `v` available before `kernel`: a view or allocation defined after
-/// it (between the kernel and its epilogue) moves up, with whatever it is
-/// made from.
-bool hoistAbove(Value v, Operation *kernel) {
-  Operation *def = v.getDefiningOp();
-  if (!def || def->getBlock() != kernel->getBlock() ||
-      def->isBeforeInBlock(kernel))
-    return true;
-  if ((!isMemoryEffectFree(def) && !isa<memref::AllocOp>(def)) ||
-      def->getNumRegions())
-    return false;
-  for (Value operand : def->getOperands())
-    if (!hoistAbove(operand, kernel))
-      return false;
-  def->moveBefore(kernel);
-  return true;
 }
 
 /// `v` reshaped to `like`'s shape (both contiguous, same element count):

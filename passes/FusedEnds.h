@@ -33,6 +33,7 @@
 #define KILN_PASSES_FUSEDENDS_H
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 
@@ -40,6 +41,32 @@ namespace kiln {
 
 /// The buffer a view is of: through subviews, reshapes and casts.
 mlir::Value rootOf(mlir::Value v);
+
+/// A view op (subview, reshape, cast): no effect of its own on memory.
+bool isViewOp(mlir::Operation *op);
+
+/// Appends every op that reads or writes `root` through any view of it to
+/// `ops` (each once; views themselves not).
+void accessesOf(mlir::Value root,
+                llvm::SmallVectorImpl<mlir::Operation *> &ops);
+
+/// Makes `v` available before `before`: a view, allocation or other
+/// effect-free op defining it after `before` in its block moves up, with
+/// whatever it is made from. False when one cannot; with `dryRun` only
+/// says whether they could.
+bool hoistAbove(mlir::Value v, mlir::Operation *before, bool dryRun = false);
+
+/// A box of a buffer: a subview's offsets and sizes, per dim.
+struct Box {
+  llvm::SmallVector<int64_t> offsets, sizes;
+};
+
+/// The box of `sub` when its offsets and sizes are static and its strides
+/// one.
+std::optional<Box> staticBox(mlir::memref::SubViewOp sub);
+
+/// Whether two boxes of one buffer share no element.
+bool disjoint(const Box &a, const Box &b);
 
 /// A fill of a padded buffer's border, as FusedEnds leaves them (the
 /// interior written by the kernel): rows [row, row + rows) and columns

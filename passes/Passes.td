@@ -773,6 +773,21 @@ def SliceEnds : Pass<"kiln-slice-ends", "mlir::func::FuncOp"> {
   let dependentDialects = ["mlir::memref::MemRefDialect"];
 }
 
+def PadInPlace : Pass<"kiln-pad-in-place", "mlir::func::FuncOp"> {
+  let summary = "Compute a padded value that other ops read too in its padded buffer";
+  let description = [{
+    Before: on buffers, an alloc X that elementwise generics write, then a
+    linalg.copy of all of X into the interior of a padded alloc P (a
+    subview: the padding that kiln-decompose-pads could not make the
+    producer write in place, because other ops read X too), and linalg ops
+    that read X, through subviews at most. After: every use of X is the same
+    place in P's interior (a strided view), the copy is gone; a whole fill
+    of P right before the copy keeps to its border. Only when nothing but
+    fills of P's border and readers after the copy touch P while X is used.
+  }];
+  let dependentDialects = ["mlir::memref::MemRefDialect"];
+}
+
 def ConcatInPlace : Pass<"kiln-concat-in-place", "mlir::func::FuncOp"> {
   let summary = "Compute the parts of a concatenation in their place";
   let description = [{

@@ -33,60 +33,12 @@ using namespace mlir;
 
 namespace {
 
-bool isParallel(utils::IteratorType t) {
-  return t == utils::IteratorType::parallel;
-}
-
-bool isViewOp(Operation *op) {
-  return isa<memref::SubViewOp, memref::CollapseShapeOp, memref::ExpandShapeOp,
-             memref::CastOp, memref::ReinterpretCastOp>(op);
-}
-
-/// Every op that reads or writes `root` through any view of it.
-SmallVector<Operation *> accessesOf(Value root) {
-  SmallVector<Operation *> ops;
-  SmallVector<Value> work{root};
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    for (Operation *user : v.getUsers()) {
-      if (isViewOp(user))
-        work.push_back(user->getResult(0));
-      else if (!llvm::is_contained(ops, user))
-        ops.push_back(user);
-    }
-  }
-  return ops;
-}
-
-/// A box of a buffer: a subview's static offsets and sizes, unit strides.
-struct Box {
-  SmallVector<int64_t> offsets, sizes;
-};
-
-std::optional<Box> boxOf(memref::SubViewOp sub) {
-  Box box{SmallVector<int64_t>(sub.getStaticOffsets()),
-          SmallVector<int64_t>(sub.getStaticSizes())};
-  if (llvm::any_of(box.offsets, ShapedType::isDynamic) ||
-      llvm::any_of(box.sizes, ShapedType::isDynamic) ||
-      llvm::any_of(sub.getStaticStrides(), [](int64_t s) { return s != 1; }))
-    return std::nullopt;
-  return box;
-}
-
-bool disjoint(const Box &a, const Box &b) {
-  for (size_t d = 0; d < a.offsets.size(); ++d)
-    if (a.offsets[d] + a.sizes[d] <= b.offsets[d] ||
-        b.offsets[d] + b.sizes[d] <= a.offsets[d])
-      return true;
-  return false;
-}
-
 /// The roots `op` (and the ops in its regions) may read and may write:
 /// a linalg op without nested memref ops reads its inputs and writes its
 /// inits; any other op with memory effects reads and writes all it uses.
 void effectsOf(Operation *op, llvm::SmallPtrSetImpl<Value> &reads,
                llvm::SmallPtrSetImpl<Value> &writes) {
-  if (isViewOp(op) || isa<memref::AllocOp>(op) || isMemoryEffectFree(op))
+  if (kiln::isViewOp(op) || isa<memref::AllocOp>(op) || isMemoryEffectFree(op))
     return;
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
       linalgOp && linalgOp.hasPureBufferSemantics()) {
@@ -108,25 +60,6 @@ void effectsOf(Operation *op, llvm::SmallPtrSetImpl<Value> &reads,
   });
 }
 
-/// Moves the ops that define `v`, when they come after `before` in its
-/// block, above it: views, allocations and constants only (checked first
-/// with `dryRun`).
-bool hoistAbove(Value v, Operation *before, bool dryRun) {
-  Operation *def = v.getDefiningOp();
-  if (!def || def->getBlock() != before->getBlock() ||
-      def->isBeforeInBlock(before))
-    return true;
-  if (def->getNumRegions() ||
-      !(isViewOp(def) || isa<memref::AllocOp>(def) || isMemoryEffectFree(def)))
-    return false;
-  for (Value operand : def->getOperands())
-    if (!hoistAbove(operand, before, dryRun))
-      return false;
-  if (!dryRun)
-    def->moveBefore(before);
-  return true;
-}
-
 /// A layer as this pass finds it: `init` fills all of `root`, each of
 /// `kernels` writes one box of it (they tile it along `dim`), and then
 /// `epilogue` reads all of it, through `chain` (reshapes from the root to
@@ -137,7 +70,7 @@ struct Layer {
   Operation *init;
   SmallVector<linalg::MatmulOp> kernels;
   SmallVector<memref::SubViewOp> outs;
-  SmallVector<Box> boxes;
+  SmallVector<kiln::Box> boxes;
   int64_t dim;
   linalg::GenericOp epilogue;
   SmallVector<Operation *> chain;
@@ -208,7 +141,8 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
     if (!rootType.hasStaticShape() || !rootType.getLayout().isIdentity())
       return layers;
     Block *block = alloc->getBlock();
-    SmallVector<Operation *> accesses = accessesOf(root);
+    SmallVector<Operation *> accesses;
+    kiln::accessesOf(root, accesses);
     if (llvm::any_of(accesses,
                      [&](Operation *op) { return op->getBlock() != block; }))
       return layers;
@@ -227,7 +161,8 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
         if (!matmul || !matmul.hasPureBufferSemantics())
           break;
         auto sub = matmul.getDpsInits()[0].getDefiningOp<memref::SubViewOp>();
-        std::optional<Box> box = sub ? boxOf(sub) : std::nullopt;
+        std::optional<kiln::Box> box =
+            sub ? kiln::staticBox(sub) : std::nullopt;
         if (!box || sub.getSource() != root ||
             llvm::any_of(matmul.getDpsInputs(),
                          [&](Value in) { return kiln::rootOf(in) == root; }))
@@ -268,7 +203,7 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
         !generic.getMatchingIndexingMap(generic.getDpsInitOperand(0))
              .isPermutation() ||
         generic.payloadUsesValueFromOperand(generic.getDpsInitOperand(0)) ||
-        !llvm::all_of(generic.getIteratorTypesArray(), isParallel))
+        generic.getNumParallelLoops() != generic.getNumLoops())
       return false;
     return llvm::all_of(generic.getDpsInputs(), [](Value in) {
       return !isa<MemRefType>(in.getType()) ||
@@ -281,7 +216,7 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
     int64_t rank = rootType.getRank();
     layer.dim = -1;
     for (int64_t d = 0; d < rank; ++d) {
-      bool whole = llvm::all_of(layer.boxes, [&](const Box &box) {
+      bool whole = llvm::all_of(layer.boxes, [&](const kiln::Box &box) {
         return box.offsets[d] == 0 && box.sizes[d] == rootType.getDimSize(d);
       });
       if (whole)
@@ -293,7 +228,7 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
     if (layer.dim < 0)
       return false;
     SmallVector<std::pair<int64_t, int64_t>> pieces;
-    for (const Box &box : layer.boxes)
+    for (const kiln::Box &box : layer.boxes)
       pieces.push_back({box.offsets[layer.dim], box.sizes[layer.dim]});
     llvm::sort(pieces);
     int64_t next = 0;
@@ -310,7 +245,7 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
   static bool epilogueReads(Layer &layer) {
     linalg::GenericOp e = layer.epilogue;
     if (!e.hasPureBufferSemantics() || e.getNumDpsInits() != 1 ||
-        !llvm::all_of(e.getIteratorTypesArray(), isParallel) ||
+        e.getNumParallelLoops() != e.getNumLoops() ||
         kiln::rootOf(e.getDpsInits()[0]) == layer.root)
       return false;
     int found = 0;
@@ -368,8 +303,9 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
     Value out = e.getDpsInits()[0];
     Value outRoot = kiln::rootOf(out);
     auto outSub = out.getDefiningOp<memref::SubViewOp>();
-    std::optional<Box> outBox =
-        outSub && outSub.getSource() == outRoot ? boxOf(outSub) : std::nullopt;
+    std::optional<kiln::Box> outBox = outSub && outSub.getSource() == outRoot
+                                          ? kiln::staticBox(outSub)
+                                          : std::nullopt;
     llvm::SmallPtrSet<Value, 8> inRoots;
     for (Value in : e.getDpsInputs())
       if (isa<MemRefType>(in.getType()) && kiln::rootOf(in) != layer.root)
@@ -381,9 +317,10 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
          op = op->getNextNode()) {
       if (auto fill = dyn_cast<linalg::FillOp>(op)) {
         auto sub = fill.getOutputs()[0].getDefiningOp<memref::SubViewOp>();
-        std::optional<Box> box =
-            sub && sub.getSource() == outRoot ? boxOf(sub) : std::nullopt;
-        if (box && outBox && disjoint(*box, *outBox))
+        std::optional<kiln::Box> box = sub && sub.getSource() == outRoot
+                                           ? kiln::staticBox(sub)
+                                           : std::nullopt;
+        if (box && outBox && kiln::disjoint(*box, *outBox))
           continue;
       }
       llvm::SmallPtrSet<Value, 8> reads, writes;
@@ -396,7 +333,7 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
     }
     for (Value operand : e->getOperands())
       if (operand != e->getOperand(layer.rootArg) &&
-          !hoistAbove(operand, first, /*dryRun=*/true))
+          !kiln::hoistAbove(operand, first, /*dryRun=*/true))
         return false;
     return true;
   }
@@ -407,7 +344,7 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
     Operation *first = layer.kernels.front();
     for (Value operand : e->getOperands())
       if (operand != e->getOperand(layer.rootArg))
-        hoistAbove(operand, first, /*dryRun=*/false);
+        kiln::hoistAbove(operand, first, /*dryRun=*/false);
     auto rootType = cast<MemRefType>(layer.root.getType());
     for (auto [kernel, sub, box] :
          llvm::zip(layer.kernels, layer.outs, layer.boxes)) {

@@ -76,6 +76,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createAbsorbTransposes());
   pm.addNestedPass<func::FuncOp>(createSliceEnds());
+  pm.addNestedPass<func::FuncOp>(createPadInPlace());
   FuseSoftmaxOptions softmax;
   softmax.vectorWidth = profile.vectorWidth;
   softmax.parallel = profile.threads;
