@@ -380,15 +380,11 @@ bool fillBorderOnly(OpBuilder &b, linalg::FillOp fill, Value interior) {
   if (!sub || sub.getSource() != whole || !fill.hasPureBufferSemantics())
     return false;
   auto type = cast<MemRefType>(whole.getType());
-  ArrayRef<int64_t> offsets = sub.getStaticOffsets(),
-                    sizes = sub.getStaticSizes(),
-                    strides = sub.getStaticStrides();
-  if (!type.hasStaticShape() || sizes.size() != (size_t)type.getRank() ||
-      cast<MemRefType>(sub.getType()).getRank() != type.getRank() ||
-      llvm::any_of(offsets, ShapedType::isDynamic) ||
-      llvm::any_of(sizes, ShapedType::isDynamic) ||
-      llvm::any_of(strides, [](int64_t s) { return s != 1; }))
+  std::optional<Box> box = staticBox(sub);
+  if (!box || !type.hasStaticShape() ||
+      cast<MemRefType>(sub.getType()).getRank() != type.getRank())
     return false;
+  ArrayRef<int64_t> offsets = box->offsets, sizes = box->sizes;
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPoint(fill);
   Location loc = fill.getLoc();
@@ -554,21 +550,9 @@ bool overwritesAll(Operation *op, Value root) {
 bool fillBorderOfPad(OpBuilder &b, Value buffer) {
   if (!buffer.getDefiningOp<memref::AllocOp>())
     return false;
-  // The ops that touch the buffer, through its views; only views, the
-  // fill and the copy may.
+  // The ops that touch the buffer, through its views.
   SmallVector<Operation *> users;
-  SmallVector<Value> work{buffer};
-  while (!work.empty()) {
-    Value v = work.pop_back_val();
-    for (Operation *user : v.getUsers()) {
-      if (isa<memref::SubViewOp, memref::CollapseShapeOp, memref::ExpandShapeOp,
-              memref::ReinterpretCastOp>(user)) {
-        work.push_back(user->getResult(0));
-        continue;
-      }
-      users.push_back(user);
-    }
-  }
+  accessesOf(buffer, users);
   Block *block = buffer.getDefiningOp()->getBlock();
   if (llvm::any_of(users, [&](Operation *u) { return u->getBlock() != block; }))
     return false;

@@ -45,14 +45,15 @@ bool fillsOutside(Operation *op, Value p, memref::SubViewOp interior) {
 }
 
 struct PadInPlacePass : kiln::impl::PadInPlaceBase<PadInPlacePass> {
-  /// Whether X (the copy's input) can live in `interior` (its output).
-  static bool canMove(linalg::CopyOp copy, Value x,
-                      memref::SubViewOp interior) {
+  /// Whether X (the copy's input, an alloc) can live in `interior` (its
+  /// output); `firstUse` is then the first op that uses X (or a view of it),
+  /// above which `interior` must be.
+  static bool canMove(linalg::CopyOp copy, Value x, memref::SubViewOp interior,
+                      Operation *&firstUse) {
     Block *block = copy->getBlock();
     Value p = interior.getSource();
     auto xType = cast<MemRefType>(x.getType());
-    if (!x.getDefiningOp<memref::AllocOp>() || !xType.hasStaticShape() ||
-        !xType.getLayout().isIdentity() ||
+    if (!xType.hasStaticShape() || !xType.getLayout().isIdentity() ||
         !p.getDefiningOp<memref::AllocOp>() || !kiln::staticBox(interior) ||
         cast<MemRefType>(interior.getType()).getShape() != xType.getShape())
       return false;
@@ -74,7 +75,11 @@ struct PadInPlacePass : kiln::impl::PadInPlaceBase<PadInPlacePass> {
       xOps.push_back(user);
       return true;
     };
+    firstUse = nullptr;
     for (Operation *user : x.getUsers()) {
+      if (user != copy.getOperation() &&
+          (!firstUse || user->isBeforeInBlock(firstUse)))
+        firstUse = user;
       if (auto sub = dyn_cast<memref::SubViewOp>(user)) {
         for (Operation *u : sub->getUsers())
           if (!linalgUse(u, sub.getResult()))
@@ -111,18 +116,15 @@ struct PadInPlacePass : kiln::impl::PadInPlaceBase<PadInPlacePass> {
                        [&](Value v) { return kiln::rootOf(v) == p; }))
         return false;
     }
-    return kiln::hoistAbove(interior.getResult(), firstX, /*dryRun=*/true);
+    return kiln::hoistAbove(interior.getResult(), firstUse, /*dryRun=*/true);
   }
 
-  /// X's uses moved to `interior`, the copy erased.
-  static void move(linalg::CopyOp copy, Value x, memref::SubViewOp interior) {
+  /// X's uses moved to `interior` (made available above `firstUse`), the
+  /// copy erased.
+  static void move(linalg::CopyOp copy, Value x, memref::SubViewOp interior,
+                   Operation *firstUse) {
     SmallVector<Operation *> users(x.getUsers().begin(), x.getUsers().end());
-    Operation *firstX = nullptr;
-    for (Operation *user : users)
-      if (user != copy.getOperation() &&
-          (!firstX || user->isBeforeInBlock(firstX)))
-        firstX = user;
-    kiln::hoistAbove(interior.getResult(), firstX, /*dryRun=*/false);
+    kiln::hoistAbove(interior.getResult(), firstUse, /*dryRun=*/false);
     copy->erase();
     for (Operation *user : users) {
       if (user == copy.getOperation())
@@ -144,8 +146,7 @@ struct PadInPlacePass : kiln::impl::PadInPlaceBase<PadInPlacePass> {
       sub.getResult().replaceAllUsesWith(view);
       sub->erase();
     }
-    if (x.use_empty())
-      x.getDefiningOp()->erase();
+    x.getDefiningOp()->erase();
   }
 
   void runOnOperation() override {
@@ -161,8 +162,9 @@ struct PadInPlacePass : kiln::impl::PadInPlaceBase<PadInPlacePass> {
         continue;
       // A whole fill of P right before the copy keeps to its border first.
       kiln::fillBorderOfPad(b, interior.getSource());
-      if (canMove(copy, x, interior))
-        move(copy, x, interior);
+      Operation *firstUse;
+      if (canMove(copy, x, interior, firstUse))
+        move(copy, x, interior, firstUse);
     }
   }
 };

@@ -98,15 +98,17 @@ bool sliceable(linalg::GenericOp generic, int64_t loopDim) {
   return true;
 }
 
-/// A copy of `generic` before `at` over [offset, offset + size) of loop dim
-/// `loopDim`: each operand cut there (the ones in `replaced` replaced
-/// instead).
+/// A copy of `generic` at `b`'s insertion point over [offset, offset +
+/// size) of loop dim `loopDim`: each operand cut there (the ones in
+/// `replaced` replaced instead).
 void cloneSlice(OpBuilder &b, linalg::GenericOp generic, int64_t loopDim,
-                int64_t offset, int64_t size, IRMapping replaced) {
+                int64_t offset, int64_t size, const IRMapping &replaced) {
   Location loc = generic.getLoc();
   IRMapping mapping;
   for (OpOperand &operand : generic->getOpOperands()) {
     Value v = operand.get();
+    if (mapping.contains(v))
+      continue;
     if (Value r = replaced.lookupOrNull(v)) {
       mapping.map(v, r);
       continue;
@@ -117,7 +119,7 @@ void cloneSlice(OpBuilder &b, linalg::GenericOp generic, int64_t loopDim,
     for (unsigned i = 0; type && i < map.getNumResults(); ++i)
       if (loopDimOf(map, i) == loopDim)
         r = i;
-    if (r < 0 || mapping.contains(v))
+    if (r < 0)
       continue;
     SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)), sizes,
         strides(type.getRank(), b.getIndexAttr(1));
@@ -417,6 +419,8 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
     OpBuilder b(&getContext());
     for (memref::AllocOp alloc : allocs) {
       SmallVector<Layer, 2> layers = findLayers(alloc, /*movable=*/false);
+      if (layers.empty())
+        continue;
       for (Layer &layer : layers) {
         // The next layer's padded input, filled whole before the epilogue
         // writes its interior: the fill keeps to the border, which the
@@ -427,7 +431,7 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
       layers = findLayers(alloc, /*movable=*/true);
       for (Layer &layer : layers)
         slice(layer);
-      if (!layers.empty() && alloc->use_empty())
+      if (alloc->use_empty())
         alloc->erase();
     }
   }
