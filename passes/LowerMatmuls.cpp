@@ -437,6 +437,10 @@ public:
     tailBp = nullptr;
   }
 
+  /// A packed in row blocks of more steps of k than the plan's, the
+  /// product's from step `k0` on (a half of a split-k product).
+  void setAFrom(Value k0) { aK0 = k0; }
+
   /// The buffers a parallel call passes (planDispatch's).
   void setDispatchBuffers(ValueRange buffers) {
     dispatch.assign(buffers.begin(), buffers.end());
@@ -1112,7 +1116,7 @@ private:
     if (p.packedA) {
       assert(!p.int8 && "packed A: f32 micro-kernels only");
       blk = b.create<arith::DivUIOp>(loc, i, index(p.mr));
-      blockStart = b.create<arith::MulIOp>(loc, blk, index(p.k * p.mr));
+      blockStart = aBlockStart(blk);
       if (p.prefetchA > 0)
         prefetch = kiln::flatten(b, loc, A);
     }
@@ -1190,11 +1194,16 @@ private:
           if (prefetch)
             prefetchAhead(nb, l, prefetch, blockStart, kk);
           for (int64_t r = 0; r < rows; ++r) {
-            Value s = p.packedA
-                          ? nb.create<memref::LoadOp>(
-                                l, A, ValueRange{blk, kk, index(nb, l, r)})
-                          : nb.create<memref::LoadOp>(
-                                l, A, ValueRange{rowIdx[r], kk});
+            Value s =
+                p.packedA
+                    ? nb.create<memref::LoadOp>(
+                          l, A,
+                          ValueRange{blk,
+                                     aK0 ? nb.create<arith::AddIOp>(l, kk, aK0)
+                                         : kk,
+                                     index(nb, l, r)})
+                    : nb.create<memref::LoadOp>(l, A,
+                                                ValueRange{rowIdx[r], kk});
             Value sv = nb.create<vector::BroadcastOp>(l, vecType(), s);
             for (int64_t v = 0; v < p.nv; ++v)
               next.push_back(!bv[v] ? iter[r * p.nv + v]
@@ -1223,15 +1232,37 @@ private:
           storeResult(loop.getResult(r * p.nv + v), rowIdx[r], colIdx[v], n);
   }
 
+  /// Where row block `blk` of packed A starts in its flat view: past its
+  /// blocks before, each all of A's steps of k, and its steps before aK0.
+  Value aBlockStart(Value blk) {
+    int64_t steps = cast<MemRefType>(A.getType()).getDimSize(1);
+    Value start = b.create<arith::MulIOp>(loc, blk, index(steps * p.mr));
+    if (!aK0)
+      return start;
+    return b.create<arith::AddIOp>(
+        loc, start, b.create<arith::MulIOp>(loc, aK0, index(p.mr)));
+  }
+
   /// Prefetches packed A (`flat`) `prefetchA` floats past step `kk` of the
   /// row block that starts at `blockStart`: into the next blocks' weights
   /// once past this one's, never past A's end.
   void prefetchAhead(OpBuilder &nb, Location l, Value flat, Value blockStart,
                      Value kk) {
     int64_t last = cast<MemRefType>(flat.getType()).getNumElements() - 1;
-    Value at = nb.create<arith::AddIOp>(
-        l, blockStart, nb.create<arith::MulIOp>(l, kk, index(nb, l, p.mr)));
+    Value step = nb.create<arith::MulIOp>(l, kk, index(nb, l, p.mr));
+    Value at = nb.create<arith::AddIOp>(l, blockStart, step);
     at = nb.create<arith::AddIOp>(l, at, index(nb, l, p.prefetchA));
+    // Past this block's steps, the next block's same steps (setAFrom).
+    int64_t steps = cast<MemRefType>(A.getType()).getDimSize(1);
+    if (steps != p.k) {
+      Value past =
+          nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, step,
+                                   index(nb, l, p.k * p.mr - p.prefetchA));
+      at = nb.create<arith::AddIOp>(
+          l, at,
+          nb.create<arith::SelectOp>(
+              l, past, index(nb, l, (steps - p.k) * p.mr), index(nb, l, 0)));
+    }
     at = nb.create<arith::MinSIOp>(l, at, index(nb, l, last));
     nb.create<memref::PrefetchOp>(l, flat, ValueRange{at}, /*isWrite=*/false,
                                   /*localityHint=*/3, /*isDataCache=*/true);
@@ -1380,7 +1411,7 @@ private:
     // B's tail columns in the pack buffer, or B itself (read in place).
     Value flatA = kiln::flatten(b, loc, A), flatB = p.pack ? flatPack() : B;
     Value blk = b.create<arith::DivUIOp>(loc, i, index(p.mr));
-    Value start = b.create<arith::MulIOp>(loc, blk, index(p.k * p.mr));
+    Value start = aBlockStart(blk);
     Value col0 = index(p.fullPanels() * p.nr());
     // Where the block's weights of step kk start in A.
     auto aIndex = [&](OpBuilder &nb, Location l, Value kk) -> Value {
@@ -1504,6 +1535,7 @@ private:
   const GemmPlan &p;
   const kiln::FusedEnds *ends;
   Value A, B, C, Bp;
+  Value aK0;      // setAFrom's
   Value rowTable; // while packing: the im2col rows' offsets (i32)
   // With B's panels packed on the stack (packedOnStack): the pack buffer,
   // where the dot-product tail stays.
@@ -2272,6 +2304,38 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
           eraseIm2col(oldB, *im2col);
         return;
       }
+      // A reduction on two threads by halves of k: the else branch below
+      // is the GEMM as on any other count.
+      std::optional<OpBuilder::InsertionGuard> splitGuard;
+      // (Only where the threads would share its row blocks: where they
+      // split B's columns, each core reads the columns it wrote, ResNet-50's
+      // 56x56 and 28x28 layers.)
+      if (splitK && onThreads && manyBlocks && !im2col && !p.prepacked &&
+          p.packedA &&
+          std::min(p.chunk, p.fullPanels()) < GemmBuilder::kMinPanelsToSplit &&
+          ends.hasInit() && 2 * m <= k && k % 2 == 0 &&
+          kiln::isStaticMemRef(bm) && kiln::isStaticMemRef(c) &&
+          onlyWhole(bm)) {
+        std::optional<GemmBorders> splitBorders =
+            moveBorders ? resultBorders(op, p, ends) : std::nullopt;
+        SmallVector<Value> sumBuffers = ends.buffers();
+        if (splitBorders)
+          sumBuffers.push_back(splitBorders->padded);
+        if (sumBuffers.size() + 2 <= kiln::kRowsBuffers &&
+            llvm::all_of(sumBuffers, kiln::isStaticMemRef)) {
+          auto func = op->getParentOfType<func::FuncOp>();
+          Value count = kiln::emitNumThreads(b, loc, func);
+          Value two = b.create<arith::CmpIOp>(
+              loc, arith::CmpIPredicate::eq, count,
+              b.create<arith::ConstantIntOp>(loc, 2, 32));
+          auto ifOp = b.create<scf::IfOp>(loc, two, /*withElseRegion=*/true);
+          splitGuard.emplace(b);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+          emitSplitK(b, loc, func, p, a, bm, c, ends,
+                     splitBorders ? &*splitBorders : nullptr);
+          b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+        }
+      }
       GemmBuilder::RowsFunction rows;
       FailureOr<Dispatch> dispatch = failure();
       // C starting as the fused initializer and stored to another buffer
@@ -2323,6 +2387,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
                              borders ? &*borders : nullptr);
       }
       builder.build(a, bm, c, packed, rows);
+      splitGuard.reset();
       if (borders && succeeded(dispatch))
         kiln::eraseBorderFills(borders->fills);
       ends.eraseFused();
@@ -2334,6 +2399,145 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     op->erase();
     if (im2col)
       eraseIm2col(oldB, *im2col);
+  }
+
+  /// Whether every view of `v`'s buffer is all of it (through reshapes):
+  /// no part of it is written apart, as a Concat's parts computed in place
+  /// are, each by a kernel whose threads split its own rows. A split-k
+  /// product (emitSplitK) reads the half of B that its thread wrote only
+  /// where one kernel wrote all of B by rows (SqueezeNet's squeeze layers,
+  /// whose B is two expand layers' output, ran 1.015 of by rows on two
+  /// threads).
+  static bool onlyWhole(Value v) {
+    SmallVector<Value> views{kiln::rootOf(v)};
+    while (!views.empty()) {
+      Value x = views.pop_back_val();
+      for (Operation *user : x.getUsers()) {
+        if (auto sub = dyn_cast<memref::SubViewOp>(user)) {
+          std::optional<kiln::Box> box = kiln::staticBox(sub);
+          if (!box || llvm::any_of(box->offsets, [](int64_t o) { return o; }) ||
+              llvm::to_vector(box->sizes) !=
+                  llvm::to_vector(sub.getSourceType().getShape()))
+            return false;
+        }
+        if (kiln::isViewOp(user))
+          views.push_back(user->getResult(0));
+      }
+    }
+    return true;
+  }
+
+  /// C = A B (planned as `p`, A constant, maybe in row blocks) with its
+  /// fused `ends` (a bias at least) on two threads by halves of k: each
+  /// half's product, B packed by its thread, into a partial C of its own
+  /// ([2][m][n], from zeros), then on the threads by rows their sum, the
+  /// bias and the epilogue, and the borders of the padded buffer whose
+  /// interior the epilogue writes (`borders`, when the GEMM would have
+  /// written them). Where m <= k / 2 (a 1x1 convolution that reduces
+  /// channels), a core then reads half of the partial C from the other,
+  /// where split by rows it read half of B (or of the packed B), two
+  /// times as much or more: B's halves are its rows, which the layer
+  /// before wrote split by rows too.
+  void emitSplitK(OpBuilder &b, Location loc, func::FuncOp func,
+                  const GemmPlan &p, Value a, Value bm, Value c,
+                  const kiln::FusedEnds &ends, const GemmBorders *borders) {
+    int64_t m = p.m, n = p.n, half = p.k / 2;
+    auto f32 = b.getF32Type();
+    GemmPlan q = plan(m, n, half);
+    if (dotTail && widerForTail(q))
+      q = plan(m, n, half, 3);
+    q.mr = p.mr;
+    q.pack = true;
+    q.zeroInit = true;
+    q.dotTail = dotTail && q.shortTail();
+    q.packedA = true;
+    q.prefetchA = p.prefetchA;
+    Value partial = b.create<memref::AllocOp>(
+        loc, MemRefType::get({2, m, n}, f32), b.getI64IntegerAttr(64));
+    Value pack = b.create<memref::AllocOp>(
+        loc, MemRefType::get({2, q.chunk + q.tailPanels(), half, q.nr()}, f32),
+        b.getI64IntegerAttr(64));
+    auto index = [](OpBuilder &fb, Location l, int64_t x) -> Value {
+      return fb.create<arith::ConstantIndexOp>(l, x);
+    };
+    SmallVector<Value> halves{a, bm, partial, pack};
+    func::FuncOp halvesFn = kiln::createRowsFunction(
+        func, loc, TypeRange(ValueRange(halves)), "halves",
+        [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
+            ArrayRef<BlockArgument> idx) {
+          forLoop(fb, l, idx[2], idx[3], [&](OpBuilder &, Value h) {
+            OpFoldResult zero = fb.getIndexAttr(0);
+            Value k0 = fb.create<arith::MulIOp>(l, h, index(fb, l, half));
+            Value bh = subview(fb, l, mems[1], {k0, zero}, {half, n}, 0);
+            Value ch = subview(fb, l, mems[2], {h, zero, zero}, {1, m, n}, 1);
+            Value ph = subview(fb, l, mems[3], {h, zero, zero, zero},
+                               {1, q.chunk + q.tailPanels(), half, q.nr()}, 1);
+            GemmBuilder builder(fb, l, q);
+            builder.setAFrom(k0);
+            builder.build(mems[0], bh, ch, ph, nullptr);
+          });
+        });
+    Value zero = index(b, loc, 0);
+    kiln::emitParallelRows(b, loc, halvesFn, halves, zero, zero,
+                           index(b, loc, 2));
+
+    // C itself only without an epilogue (which writes elsewhere or over C).
+    SmallVector<Value> sums{partial, ends.hasEpilogue() ? partial : c};
+    llvm::append_range(sums, ends.buffers());
+    if (borders)
+      sums.push_back(borders->padded);
+    func::FuncOp sumFn = kiln::createRowsFunction(
+        func, loc, TypeRange(ValueRange(sums)), "sum",
+        [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
+            ArrayRef<BlockArgument> idx) {
+          kiln::FusedEnds local = ends.remap(
+              SmallVector<Value>(mems.begin() + 2, mems.end() - !!borders));
+          kiln::VectorLanes lanes(fb, l, vectorWidth);
+          Value begin = idx[2], end = idx[3];
+          if (borders) {
+            // The border of these rows' planes, as the GEMM's threads do.
+            auto one = fb.getIndexAttr(1);
+            Value planes = fb.create<arith::SubIOp>(l, end, begin);
+            for (const kiln::BorderFill &f : borders->fills) {
+              Value box = fb.create<memref::SubViewOp>(
+                  l, mems.back(),
+                  ArrayRef<OpFoldResult>{fb.getIndexAttr(0), begin,
+                                         fb.getIndexAttr(f.row),
+                                         fb.getIndexAttr(f.col)},
+                  ArrayRef<OpFoldResult>{one, planes, fb.getIndexAttr(f.rows),
+                                         fb.getIndexAttr(f.cols)},
+                  ArrayRef<OpFoldResult>{one, one, one, one});
+              fb.create<linalg::FillOp>(
+                  l, ValueRange{fb.create<arith::ConstantOp>(l, f.value)},
+                  ValueRange{box});
+            }
+          }
+          forLoop(fb, l, begin, end, [&](OpBuilder &, Value row) {
+            Value init = fb.create<vector::BroadcastOp>(
+                l, lanes.type(), local.initialValue(fb, l, row));
+            for (int64_t col = 0; col < n; col += vectorWidth) {
+              int64_t count = std::min<int64_t>(vectorWidth, n - col);
+              Value at = index(fb, l, col);
+              Value y = init;
+              for (int64_t h = 0; h < 2; ++h)
+                y = fb.create<arith::AddFOp>(
+                    l, y,
+                    lanes.load(mems[0], ValueRange{index(fb, l, h), row, at},
+                               count));
+              if (!local.hasEpilogue()) {
+                lanes.store(y, mems[1], ValueRange{row, at}, count);
+                continue;
+              }
+              SmallVector<Value> others;
+              for (unsigned i = 0; i < local.otherViews().size(); ++i)
+                others.push_back(
+                    local.loadOther(fb, l, i, {row, at}, count, vectorWidth));
+              local.storeResult(fb, l, local.apply(fb, l, y, others), row, at,
+                                count);
+            }
+          });
+        });
+    kiln::emitParallelRows(b, loc, sumFn, sums, zero, zero, index(b, loc, m));
   }
 
   /// The image that a GEMM's fused ends write: a one-image buffer (an

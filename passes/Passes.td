@@ -248,7 +248,12 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     streaming its part of B. A batch_matmul of at least `parallel-min-flops`
     shares its products (`PARENT_batchN`), with a pack buffer per product. An operand whose only dynamic part is
     its offset (a slice in a loop) travels as its base buffer, the offset in
-    a small index buffer; matmuls with other operands stay serial.
+    a small index buffer; matmuls with other operands stay serial. With
+    `split-k`, a GEMM whose threads would share its row blocks and that
+    reduces (constant A in row blocks, a bias, m <= k / 2, B written whole)
+    also runs, when kiln_get_num_threads() is 2, as `PARENT_halvesN`, each
+    thread's half of k into a partial C of its own, then `PARENT_sumN`, the
+    partials summed with the bias and the epilogue by rows.
 
     With `winograd`, a matmul that is a stride-1 3x3 convolution of one
     image (an im2col of a static padded input, constant weights, static
@@ -392,6 +397,13 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "the 8-bit dot-product instruction: vnni (AVX-512 VNNI's "
            "vpdpbusd), maddubs (x86's vpmaddubsw + vpmaddwd), smlad (Arm's "
            "DSP extension), or none (widening multiplies)">,
+    Option<"splitK", "split-k", "bool", /*default=*/"false",
+           "on two threads (tested when the model runs), a GEMM of a "
+           "constant A with a bias, at most half as many rows as k and B "
+           "read or packed at run time (a 1x1 convolution that reduces "
+           "channels) runs as two halves of k, a thread each into a "
+           "partial C of its own, then their sum with the bias and the "
+           "epilogue on the threads by rows">,
     Option<"packA", "pack-a", "bool", /*default=*/"false",
            "pack a constant A (a layer's weights) into row blocks of "
            "tile-m rows at compile time, prefetched as the micro-kernel "

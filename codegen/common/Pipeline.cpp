@@ -116,6 +116,7 @@ void buildBufferizationPipeline(OpPassManager &pm,
   // ResNet-50 on two threads, far, 0.990 of by products).
   matmuls.winogradBlockTiles = profile.threads ? 28 : 0;
   matmuls.winogradSpanTiles = profile.threads ? 98 : 0;
+  matmuls.splitK = profile.threads;
   pm.addPass(createLowerMatmuls(matmuls));
   LowerWindowsOptions windows;
   windows.vectorWidth = profile.vectorWidth;

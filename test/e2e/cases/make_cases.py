@@ -1191,3 +1191,31 @@ def conv_border_s2_case(name, shape, f1, f2):
 conv_border_s2_case("conv_border_s2_in_place", (1, 64, 30, 31), 96, 64)
 conv_border_s2_case("conv_border_s2_packed", (1, 64, 47, 49), 128, 32)
 conv_border_s2_case("conv_border_s2_rows_dot_tail", (1, 256, 14, 14), 128, 64)
+
+
+# A 1x1 convolution that reduces channels (at most half as many filters as
+# input channels), with its bias, a residual Add and a Relu: on two threads
+# (ctest cases.threads), where the threads would share its row blocks (few
+# panels), it runs as two halves of its input channels, a thread each into a
+# partial output of its own, then their sum, bias and epilogue by rows
+# (kiln-lower-matmuls' split-k). 49 and 196 pixels (the last columns as dot
+# products); 36 filters, a last row block of 4 rows.
+def conv_split_k_case(name, shape, f):
+    n, c, h, wd = shape
+    xt = rng.standard_normal(shape).astype(np.float32)
+    rt = rng.standard_normal((n, f, h, wd)).astype(np.float32)
+    w = (rng.standard_normal((f, c, 1, 1)) / np.sqrt(c)).astype(np.float32)
+    bias = rng.standard_normal(f).astype(np.float32)
+    y = np.maximum(conv_f64(xt, w, 1, 0) + bias.astype(np.float64)[None, :, None, None]
+                   + rt.astype(np.float64), 0)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], kernel_shape=[1, 1]),
+             helper.make_node("Add", ["c", "r"], ["s"]),
+             helper.make_node("Relu", ["s"], ["y"])]
+    inits = [numpy_helper.from_array(v, k) for k, v in [("w", w), ("b", bias)]]
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape)), vi("r", F, list(rt.shape))],
+                          [vi("y", F, list(y.shape))], inits)
+    save_case(name, g, [xt, rt], [y.astype(np.float32)])
+
+
+conv_split_k_case("conv_split_k_residual_7x7", (1, 512, 7, 7), 128)
+conv_split_k_case("conv_split_k_residual_14x14", (1, 192, 14, 14), 36)
