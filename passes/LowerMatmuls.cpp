@@ -2494,24 +2494,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
               SmallVector<Value>(mems.begin() + 2, mems.end() - !!borders));
           kiln::VectorLanes lanes(fb, l, vectorWidth);
           Value begin = idx[2], end = idx[3];
-          if (borders) {
-            // The border of these rows' planes, as the GEMM's threads do.
-            auto one = fb.getIndexAttr(1);
-            Value planes = fb.create<arith::SubIOp>(l, end, begin);
-            for (const kiln::BorderFill &f : borders->fills) {
-              Value box = fb.create<memref::SubViewOp>(
-                  l, mems.back(),
-                  ArrayRef<OpFoldResult>{fb.getIndexAttr(0), begin,
-                                         fb.getIndexAttr(f.row),
-                                         fb.getIndexAttr(f.col)},
-                  ArrayRef<OpFoldResult>{one, planes, fb.getIndexAttr(f.rows),
-                                         fb.getIndexAttr(f.cols)},
-                  ArrayRef<OpFoldResult>{one, one, one, one});
-              fb.create<linalg::FillOp>(
-                  l, ValueRange{fb.create<arith::ConstantOp>(l, f.value)},
-                  ValueRange{box});
-            }
-          }
+          // The border of these rows' planes, as the GEMM's threads do.
+          if (borders)
+            fillPlaneBorders(fb, l, mems.back(), borders->fills, begin, end);
           forLoop(fb, l, begin, end, [&](OpBuilder &, Value row) {
             Value init = fb.create<vector::BroadcastOp>(
                 l, lanes.type(), local.initialValue(fb, l, row));
@@ -3009,6 +2994,26 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   }
 
   /// for (i = lb; i < ub; ++i) body(builder inside, i).
+  /// `fills` (of a padded buffer's border, borderFillsBefore's) for the
+  /// planes [begin, end) of `padded` ([1][planes][h][w]).
+  static void fillPlaneBorders(OpBuilder &b, Location loc, Value padded,
+                               ArrayRef<kiln::BorderFill> fills, Value begin,
+                               Value end) {
+    auto one = b.getIndexAttr(1);
+    Value planes = b.create<arith::SubIOp>(loc, end, begin);
+    for (const kiln::BorderFill &f : fills) {
+      Value box = b.create<memref::SubViewOp>(
+          loc, padded,
+          ArrayRef<OpFoldResult>{b.getIndexAttr(0), begin,
+                                 b.getIndexAttr(f.row), b.getIndexAttr(f.col)},
+          ArrayRef<OpFoldResult>{one, planes, b.getIndexAttr(f.rows),
+                                 b.getIndexAttr(f.cols)},
+          ArrayRef<OpFoldResult>{one, one, one, one});
+      Value value = b.create<arith::ConstantOp>(loc, f.value);
+      b.create<linalg::FillOp>(loc, value, box);
+    }
+  }
+
   static void forLoop(OpBuilder &b, Location loc, Value lb, Value ub,
                       function_ref<void(OpBuilder &, Value)> body) {
     auto loop = b.create<scf::ForOp>(loc, lb, ub,
@@ -3734,22 +3739,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     run(inputs, ch,
         [&](OpBuilder &fb, Location l, ArrayRef<Value> mems, Value begin,
             Value end) {
-          auto one = fb.getIndexAttr(1);
-          Value planes;
           if (!borders.empty())
-            planes = fb.create<arith::SubIOp>(l, end, begin);
-          for (const kiln::BorderFill &f : borders) {
-            Value box = fb.create<memref::SubViewOp>(
-                l, mems[2],
-                ArrayRef<OpFoldResult>{fb.getIndexAttr(0), begin,
-                                       fb.getIndexAttr(f.row),
-                                       fb.getIndexAttr(f.col)},
-                ArrayRef<OpFoldResult>{one, planes, fb.getIndexAttr(f.rows),
-                                       fb.getIndexAttr(f.cols)},
-                ArrayRef<OpFoldResult>{one, one, one, one});
-            Value value = fb.create<arith::ConstantOp>(l, f.value);
-            fb.create<linalg::FillOp>(l, value, box);
-          }
+            fillPlaneBorders(fb, l, mems[2], borders, begin, end);
           kiln::emitWinogradInput(fb, l, conv, vectorWidth, mems[0], mems[1],
                                   begin, end);
         });
