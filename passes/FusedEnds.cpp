@@ -81,6 +81,16 @@ std::optional<Box> staticBox(memref::SubViewOp sub) {
   return box;
 }
 
+bool fillsOutside(Operation *op, Value root, const Box &box) {
+  auto fill = dyn_cast<linalg::FillOp>(op);
+  auto sub = fill ? fill.getOutputs()[0].getDefiningOp<memref::SubViewOp>()
+                  : memref::SubViewOp();
+  if (!sub || sub.getSource() != root)
+    return false;
+  std::optional<Box> filled = staticBox(sub);
+  return filled && disjoint(*filled, box);
+}
+
 bool disjoint(const Box &a, const Box &b) {
   for (size_t d = 0; d < a.offsets.size() && d < b.offsets.size(); ++d)
     if (a.offsets[d] + a.sizes[d] <= b.offsets[d] ||

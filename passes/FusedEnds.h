@@ -68,6 +68,10 @@ std::optional<Box> staticBox(mlir::memref::SubViewOp sub);
 /// Whether two boxes of one buffer share no element.
 bool disjoint(const Box &a, const Box &b);
 
+/// Whether `op` is a linalg.fill of a static box of `root` (a subview of
+/// it) that shares no element with `box`.
+bool fillsOutside(mlir::Operation *op, mlir::Value root, const Box &box);
+
 /// A fill of a padded buffer's border, as FusedEnds leaves them (the
 /// interior written by the kernel): rows [row, row + rows) and columns
 /// [col, col + cols) of every plane (dims 0 and 1 all of them) hold

@@ -1253,8 +1253,8 @@ private:
     Value at = nb.create<arith::AddIOp>(l, blockStart, step);
     at = nb.create<arith::AddIOp>(l, at, index(nb, l, p.prefetchA));
     // Past this block's steps, the next block's same steps (setAFrom).
-    int64_t steps = cast<MemRefType>(A.getType()).getDimSize(1);
-    if (steps != p.k) {
+    if (aK0) {
+      int64_t steps = cast<MemRefType>(A.getType()).getDimSize(1);
       Value past =
           nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sge, step,
                                    index(nb, l, p.k * p.mr - p.prefetchA));

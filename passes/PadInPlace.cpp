@@ -32,18 +32,6 @@ using namespace mlir;
 
 namespace {
 
-/// A fill of a box of `p` (a subview of it) outside the box `interior`.
-bool fillsOutside(Operation *op, Value p, memref::SubViewOp interior) {
-  auto fill = dyn_cast<linalg::FillOp>(op);
-  auto sub = fill ? fill.getOutputs()[0].getDefiningOp<memref::SubViewOp>()
-                  : memref::SubViewOp();
-  if (!sub || sub.getSource() != p)
-    return false;
-  std::optional<kiln::Box> a = kiln::staticBox(sub),
-                           b = kiln::staticBox(interior);
-  return a && b && kiln::disjoint(*a, *b);
-}
-
 struct PadInPlacePass : kiln::impl::PadInPlaceBase<PadInPlacePass> {
   /// Whether X (the copy's input, an alloc) can live in `interior` (its
   /// output); `firstUse` is then the first op that uses X (or a view of it),
@@ -53,8 +41,9 @@ struct PadInPlacePass : kiln::impl::PadInPlaceBase<PadInPlacePass> {
     Block *block = copy->getBlock();
     Value p = interior.getSource();
     auto xType = cast<MemRefType>(x.getType());
+    std::optional<kiln::Box> interiorBox = kiln::staticBox(interior);
     if (!xType.hasStaticShape() || !xType.getLayout().isIdentity() ||
-        !p.getDefiningOp<memref::AllocOp>() || !kiln::staticBox(interior) ||
+        !p.getDefiningOp<memref::AllocOp>() || !interiorBox ||
         cast<MemRefType>(interior.getType()).getShape() != xType.getShape())
       return false;
     // X's users: the copy, linalg ops, and subviews that only linalg ops
@@ -107,7 +96,7 @@ struct PadInPlacePass : kiln::impl::PadInPlaceBase<PadInPlacePass> {
         continue;
       if (op->isBeforeInBlock(firstX) || lastX->isBeforeInBlock(op))
         continue;
-      if (fillsOutside(op, p, interior))
+      if (kiln::fillsOutside(op, p, *interiorBox))
         continue;
       auto reader = dyn_cast<linalg::LinalgOp>(op);
       if (!reader || !reader.hasPureBufferSemantics() ||

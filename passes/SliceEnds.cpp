@@ -317,14 +317,8 @@ struct SliceEndsPass : kiln::impl::SliceEndsBase<SliceEndsPass> {
     Operation *first = layer.kernels.front();
     for (Operation *op = first->getNextNode(); op != e;
          op = op->getNextNode()) {
-      if (auto fill = dyn_cast<linalg::FillOp>(op)) {
-        auto sub = fill.getOutputs()[0].getDefiningOp<memref::SubViewOp>();
-        std::optional<kiln::Box> box = sub && sub.getSource() == outRoot
-                                           ? kiln::staticBox(sub)
-                                           : std::nullopt;
-        if (box && outBox && kiln::disjoint(*box, *outBox))
-          continue;
-      }
+      if (outBox && kiln::fillsOutside(op, outRoot, *outBox))
+        continue;
       llvm::SmallPtrSet<Value, 8> reads, writes;
       effectsOf(op, reads, writes);
       if (reads.contains(outRoot) || writes.contains(outRoot))
