@@ -3592,6 +3592,14 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     bool tailDots = dotTail && p.mr <= p.vw;
     if (tailDots && widerForTail(p))
       p = plan(oc, tiles, ch, 3);
+    // At most a vector of tiles (a 14x14 or 7x7 layer's 16): row blocks of
+    // twice tile-m output channels, so that the micro-kernel, a vector a
+    // row, keeps a full tile's count of accumulators (16 rather than 8,
+    // which left the FMAs waiting on each other's latency). ResNet-50's
+    // 14x14 and 7x7 products 4-6% faster on one thread.
+    if (tiles <= p.vw && p.mr == tileM && oc % (2 * tileM) == 0 &&
+        2 * tileM + 2 <= vectorRegisters)
+      p.mr = 2 * tileM;
     p.pack = false;
     p.zeroInit = true;
     p.dotTail = tailDots && p.shortTail();

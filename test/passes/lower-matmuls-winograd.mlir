@@ -5,6 +5,7 @@
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 move-borders=false" --canonicalize --cse | FileCheck %s --check-prefix=KEEP
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 winograd-tile=4" --canonicalize --cse | FileCheck %s --check-prefix=F4
 // RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false" --canonicalize --cse | FileCheck %s --check-prefix=DIRECT
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false winograd-min-channels=1 winograd-min-tiles=1 winograd-tile=2" --canonicalize --cse | FileCheck %s --check-prefix=ROWS
 // A stride-1 3x3 convolution (an im2col matmul with constant weights) as
 // Winograd F(2x2, 3x3), the default for this size (its 6 tiles' 16 products
 // cost 16 x (1 + 1) per channel pair, 4x4 tiles' 36 products 36 x (1 + 1)):
@@ -242,5 +243,34 @@ func.func @winograd_borders(%in: memref<1x2x3x5xf32>, %y: memref<1x2x3x5xf32>) {
   %c = memref.collapse_shape %y [[0, 1], [2, 3]] : memref<1x2x3x5xf32> into memref<2x15xf32>
   linalg.fill ins(%zero : f32) outs(%c : memref<2x15xf32>)
   linalg.matmul ins(%a, %b : memref<2x18xf32>, memref<18x15xf32>) outs(%c : memref<2x15xf32>)
+  return
+}
+
+// At most a vector of tiles (a 7x7 output in F(2x2): 4x4 tiles, 16): U in
+// row blocks of 16 output channels (twice tile-m), so that the products'
+// micro-kernel, one vector of tiles a row, keeps 16 accumulators: 16 FMAs
+// a step of k, each on one weight of the block's stream.
+// ROWS: memref.global "private" constant @w16x2_winograd2x2_16 : memref<16x1x2x16xf32>
+// ROWS-LABEL: func.func @winograd_rows(
+// ROWS: scf.for %{{.*}} = %c0 to %c16 step %c1 {
+// ROWS:   scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(
+// ROWS:     memref.prefetch
+// ROWS-COUNT-16: vector.fma
+// ROWS-NEXT: scf.yield
+memref.global "private" constant @w16x2 : memref<16x2x3x3xf32> = dense<0.5>
+func.func @winograd_rows(%x: memref<1x2x9x9xf32>, %y: memref<1x16x7x7xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %cols = memref.alloc() : memref<2x3x3x7x7xf32>
+  linalg.generic {indexing_maps = [#im2col_in, #id5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : memref<1x2x9x9xf32>) outs(%cols : memref<2x3x3x7x7xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  %b = memref.collapse_shape %cols [[0, 1, 2], [3, 4]] : memref<2x3x3x7x7xf32> into memref<18x49xf32>
+  %wg = memref.get_global @w16x2 : memref<16x2x3x3xf32>
+  %a = memref.collapse_shape %wg [[0], [1, 2, 3]] : memref<16x2x3x3xf32> into memref<16x18xf32>
+  %c = memref.collapse_shape %y [[0, 1], [2, 3]] : memref<1x16x7x7xf32> into memref<16x49xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<16x49xf32>)
+  linalg.matmul ins(%a, %b : memref<16x18xf32>, memref<18x49xf32>) outs(%c : memref<16x49xf32>)
   return
 }
