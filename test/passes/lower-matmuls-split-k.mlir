@@ -1,5 +1,6 @@
 // RUN: kiln-opt %s --kiln-lower-matmuls="split-k=true pack-a=true tile-m=4 parallel-min-flops=0" --canonicalize --cse | FileCheck %s
 // RUN: kiln-opt %s --kiln-lower-matmuls="pack-a=true tile-m=4 parallel-min-flops=0" --canonicalize --cse | FileCheck %s --check-prefix=OFF
+// RUN: kiln-opt %s --kiln-lower-matmuls="split-k=true pack-a=true tile-m=4 parallel-min-flops=0 chunk-bytes=1024" --canonicalize --cse | FileCheck %s --check-prefix=OFF
 // A GEMM of constant weights with a bias, a residual Add and a Relu, 8 rows
 // (two row blocks of 4) and k 32: with split-k, on two threads
 // (kiln_get_num_threads, when it runs) each thread multiplies one half of k
@@ -8,6 +9,8 @@
 // on (its prefetches past a block's half going to the next block's same
 // half); then the threads sum the partials by rows with the bias, the
 // residual and the Relu into Y. On other counts the GEMM runs as before.
+// Not where the two partials (1280 bytes here) are more than a chunk of
+// packed B (chunk-bytes=1024): the GEMM alone, as without split-k.
 
 // CHECK-LABEL: func.func private @split_k_halves0(
 // CHECK-SAME: %[[A:[^:]*]]: memref<2x32x4xf32>, %[[B:[^:]*]]: memref<32x20xf32>, %[[P:[^:]*]]: memref<2x8x20xf32>, %[[PACK:[^:]*]]: memref<2x1x16x32xf32>
