@@ -2311,14 +2311,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       // split B's columns, each core reads the columns it wrote, ResNet-50's
       // 56x56 and 28x28 layers. And only where the two partial sums fit a
       // chunk of packed B, which is sized to stay in L2: ResNet-50's
-      // 1024 -> 512 at 14x14, 800 KB of partials, ran 0.992 of by halves
-      // by rows on two threads far.)
+      // 1024 -> 512 at 14x14, 800 KB of partials, by rows took 0.992 of
+      // its time by halves on two threads far.)
       if (splitK && onThreads && manyBlocks && !im2col && !p.prepacked &&
           p.packedA &&
           std::min(p.chunk, p.fullPanels()) < GemmBuilder::kMinPanelsToSplit &&
           ends.hasInit() && 2 * m <= k && k % 2 == 0 &&
-          2 * m * n * 4 <= chunkBytes && kiln::isStaticMemRef(bm) &&
-          kiln::isStaticMemRef(c) && onlyWhole(bm)) {
+          2 * m * n * int64_t(sizeof(float)) <= chunkBytes &&
+          kiln::isStaticMemRef(bm) && kiln::isStaticMemRef(c) &&
+          onlyWhole(bm)) {
         std::optional<GemmBorders> splitBorders =
             moveBorders ? resultBorders(op, p, ends) : std::nullopt;
         SmallVector<Value> sumBuffers = ends.buffers();
@@ -2996,7 +2997,6 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     return true;
   }
 
-  /// for (i = lb; i < ub; ++i) body(builder inside, i).
   /// `fills` (of a padded buffer's border, borderFillsBefore's) for the
   /// planes [begin, end) of `padded` ([1][planes][h][w]).
   static void fillPlaneBorders(OpBuilder &b, Location loc, Value padded,
@@ -3017,6 +3017,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     }
   }
 
+  /// for (i = lb; i < ub; ++i) body(builder inside, i).
   static void forLoop(OpBuilder &b, Location loc, Value lb, Value ub,
                       function_ref<void(OpBuilder &, Value)> body) {
     auto loop = b.create<scf::ForOp>(loc, lb, ub,
