@@ -74,12 +74,20 @@ except ImportError as e:  # pragma: no cover
     sys.exit("bench.py: %s (needs Debian's python3-onnx and python3-numpy; "
              "run with /usr/bin/python3)" % e)
 
-# The f32 peak that "% of peak" is over: measured in each run by peak.c (a
-# GEMM micro-kernel's loop with its operands in L1, compiled with clang
-# -march=native), per thread count. This figure is used only where that
-# cannot be compiled (no clang, no AVX2): DESIGN.md's per-core estimate.
+# The f32 peak that "% of peak" is over: measured by peak.c (a GEMM
+# micro-kernel's loop with its operands in L1, compiled with clang
+# -march=native), per thread count, at the start of the run and again just
+# before Kiln's timing in each round of each model (PEAK_SAMPLES runs a
+# time): a row's % of peak is over the median of its rounds' figures, taken
+# on the host as it ran then (on the Zen 5 VM, peak.c ran 199-231 GFLOP/s
+# within a few minutes, and a single figure at the start had the 512^3
+# matmul at 88.9% in one run and 98% in another of the same library). This
+# figure is used only where peak.c cannot be compiled (no clang, no AVX2):
+# DESIGN.md's per-core estimate.
 PEAK_FALLBACK_PER_THREAD = 175.0
 PEAK = {}  # thread count -> measured GFLOP/s, filled by measure_peak()
+PEAK_EXE = []  # peak.c's program, when it built
+PEAK_SAMPLES = 3
 
 # The ONNX Runtime every ratio is taken against (issue 7: ORT 1.30 CPU).
 ORT_VERSION = "1.30.0"
@@ -856,21 +864,31 @@ def describe_commit():
     return (head or "unknown") + (" with local changes" if dirty else "")
 
 
+def run_peak(threads):
+    """The median of PEAK_SAMPLES runs of peak.c at `threads` threads
+    (GFLOP/s), or None where it did not build or run."""
+    values = []
+    for _ in range(PEAK_SAMPLES if PEAK_EXE else 0):
+        run = subprocess.run([PEAK_EXE[0], str(threads)],
+                             stdout=subprocess.PIPE, universal_newlines=True)
+        if run.returncode != 0 or not run.stdout.startswith("GFLOPS "):
+            return None
+        values.append(float(run.stdout.split()[1]))
+    return float(np.median(values)) if values else None
+
+
 def measure_peak(threads, out_dir):
-    """Compiles and runs peak.c once per thread count; fills PEAK."""
+    """Compiles peak.c and runs it per thread count; fills PEAK."""
     exe = os.path.join(out_dir, "peak")
     clang = "/usr/lib/llvm-19/bin/clang"
     rc = subprocess.run([clang, "-O3", "-march=native", "-pthread",
                          os.path.join(BENCH_DIR, "peak.c"), "-o", exe],
                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                         universal_newlines=True)
+    if rc.returncode == 0:
+        PEAK_EXE[:] = [exe]
     for t in threads:
-        value = None
-        if rc.returncode == 0:
-            run = subprocess.run([exe, str(t)], stdout=subprocess.PIPE,
-                                 universal_newlines=True)
-            if run.returncode == 0 and run.stdout.startswith("GFLOPS "):
-                value = float(run.stdout.split()[1])
+        value = run_peak(t)
         PEAK[t] = value if value else PEAK_FALLBACK_PER_THREAD * t
         log("== f32 peak at %d thread(s): %.1f GFLOP/s (%s)"
             % (t, PEAK[t], "peak.c" if value else
@@ -932,6 +950,11 @@ def xcore_text(value):
                100.0 * value["cross"] / value["own"], value["rtt"]))
 
 
+def peaks_text(peaks):
+    """A model's rounds' peaks: "215 / 425" for 1 and 2 threads."""
+    return " / ".join("%.0f" % peaks[t] for t in sorted(peaks)) or "—"
+
+
 def peak_text(threads):
     return ", ".join("%.0f GFLOP/s at %d thread%s" % (PEAK[t], t,
                                                       "" if t == 1 else "s")
@@ -944,7 +967,9 @@ def write_markdown(path, rows, details, info):
                "%s mode%s." % (info["date"], info["command"], info["commit"],
                                info["ort_version"], info["mode"],
                                rounds_text(info.get("rounds", 1))))
-    out.append("Machine: %s. Peak (bench/peak.c, measured in this run): %s."
+    out.append("Machine: %s. Peak (bench/peak.c) at the start of this run: "
+               "%s; each row's %% of peak is over peak.c's figures in that "
+               "row's own rounds (Models, below)."
                % (info["machine"], info["peak"]))
     xcore = info.get("xcore", {})
     out.append("Between the cores (bench/xcore.c; two-thread figures move "
@@ -955,7 +980,9 @@ def write_markdown(path, rows, details, info):
     out.append("")
     out.append("Medians of each measurement's runs after a warm-up. "
                "Kiln/ORT < 1: Kiln is faster. %% of peak: Kiln's GFLOP/s "
-               "over the measured peak at that thread count. Match: each "
+               "over the median of the peaks that peak.c measured just "
+               "before Kiln's timing in each round, at that thread count "
+               "(the median of %d runs each). Match: each "
                "engine's output against "
                "torch's (numpy's for the matmuls) within rtol %g, atol %g. "
                "ORT's latency includes onnxruntime-node's per-call cost, "
@@ -965,7 +992,7 @@ def write_markdown(path, rows, details, info):
                "other wrote at under %.0f%% of the speed it reads its own "
                "writes, close otherwise, changing when the two differ) and "
                "the median of those rounds' Kiln/ORT ratios."
-               % (RTOL, ATOL, fmt_ms(info.get("ort_floor_ms")),
+               % (PEAK_SAMPLES, RTOL, ATOL, fmt_ms(info.get("ort_floor_ms")),
                   100 * FAR_SHARE))
     out.append("")
     out.append("![Kiln against ONNX Runtime](bench.svg)")
@@ -973,14 +1000,16 @@ def write_markdown(path, rows, details, info):
     out.append("## Models")
     out.append("")
     header = ["model", "what", "GFLOP", "kilnc s", "max err Kiln",
-              "max err ORT", "max Kiln−ORT", "runs Kiln", "runs ORT"]
+              "max err ORT", "max Kiln−ORT", "runs Kiln", "runs ORT",
+              "peak GFLOP/s in its rounds"]
     out.append(markdown_table(header, [[
         d["model"], MODELS[d["model"]].about,
         fmt_num(d["flops"] / 1e9, "%.4g"),
         fmt_num(d.get("compile_s"), "%.1f"),
         fmt_num(d.get("kiln_err"), "%.2g"), fmt_num(d.get("ort_err"), "%.2g"),
         fmt_num(d.get("cross_err"), "%.2g"), str(d.get("kiln_runs", "—")),
-        str(d.get("ort_runs", "—"))] for d in details], text_columns=2))
+        str(d.get("ort_runs", "—")), peaks_text(d.get("peaks", {}))]
+        for d in details], text_columns=2))
     if info["problems"] or info["warnings"]:
         out += ["", "## Problems", ""]
         out += ["- " + p for p in info["warnings"] + info["problems"]]
@@ -1170,11 +1199,15 @@ def bench_model(name, args, policy, problems, warnings):
     # Each round between two xcore measurements: "far" or "close" when both
     # say so, "changing" when they differ.
     kiln_rounds = collections.defaultdict(list)
+    peak_rounds = collections.defaultdict(list)
     ort_rounds = []
     round_cores = []
     for _ in range(args.rounds):
         before = cores_class(run_xcore(args.xcore))
         for t in args.threads if runs else []:
+            peak = run_peak(t)
+            if peak:
+                peak_rounds[t].append(peak)
             kiln_rounds[t].append(run_kiln(args.kiln_run, lib, tdir, t, runs))
         ort_rounds.append(run_ort(onnx_path, inputs, args.threads, policy,
                                   args.runs, os.path.join(out, "ort")))
@@ -1201,9 +1234,12 @@ def bench_model(name, args, policy, problems, warnings):
         if kiln[t]["max_abs"] is not None:
             detail["kiln_err"] = max(detail.get("kiln_err", 0),
                                      kiln[t]["max_abs"])
-        log("   Kiln, %d thread(s): median %s ms over %d runs%s, %s"
+        log("   Kiln, %d thread(s): median %s ms over %d runs%s, %s%s"
             % (t, fmt_ms(kiln[t]["median"]), kiln[t]["runs"],
-               rounds_text(args.rounds), "PASS" if kiln[t]["pass"] else "FAIL"))
+               rounds_text(args.rounds), "PASS" if kiln[t]["pass"] else "FAIL",
+               "; peak.c %s GFLOP/s" % "/".join("%.0f" % x
+                                                 for x in peak_rounds[t])
+               if peak_rounds[t] else ""))
 
     ort_by_threads = {}
     failed = [o for o in ort_rounds if "error" in o]
@@ -1261,7 +1297,10 @@ def bench_model(name, args, policy, problems, warnings):
                "ratio": kiln_ms / ort_ms if kiln_ms and ort_ms else None,
                "kiln_gflops": flops / kiln_ms / 1e6 if kiln_ms else None,
                "ort_gflops": flops / ort_ms / 1e6 if ort_ms else None}
-        row["peak"] = (100.0 * row["kiln_gflops"] / PEAK[t]
+        row["peak_gflops"] = (float(np.median(peak_rounds[t]))
+                              if peak_rounds[t] else PEAK[t])
+        detail.setdefault("peaks", {})[t] = row["peak_gflops"]
+        row["peak"] = (100.0 * row["kiln_gflops"] / row["peak_gflops"]
                        if row["kiln_gflops"] is not None else None)
         if t > 1 and any(round_cores):
             row["cores"] = cores_rounds(t, round_cores, kiln_rounds[t],
@@ -1387,8 +1426,8 @@ def main(argv):
     log(text_table(rows))
     log("")
     log("Kiln/ORT < 1: Kiln is faster. %% of peak: Kiln's GFLOP/s over the "
-        "measured peak (%s). ORT's per-call floor: %s ms."
-        % (peak_text(args.threads), fmt_ms(floor_ms)))
+        "peak measured in the row's rounds (at the start: %s). ORT's per-call "
+        "floor: %s ms." % (peak_text(args.threads), fmt_ms(floor_ms)))
     for warning in warnings:
         log("warning: " + warning)
     for problem in problems:
