@@ -951,3 +951,29 @@ func.func @packed_weights_pairs(%b: memref<5x33xf32>, %c: memref<16x33xf32>) {
   linalg.matmul ins(%a, %b : memref<16x5xf32>, memref<5x33xf32>) outs(%c : memref<16x33xf32>)
   return
 }
+
+// With B read in place (fewer rows than pack-min-rows) and A packed in row
+// blocks, the dot-product tail reads B's tail column in place too: no pack
+// buffer, the pairs of B's elements (k and k + 1 of column 32) loaded from B
+// itself, rather than a panel of one vector with one lane of sixteen busy.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false vector-width=16 tile-m=8 vector-registers=32 pack-a" --canonicalize --cse | FileCheck %s --check-prefix=INPLACETAIL
+// INPLACETAIL-LABEL: func.func @packed_weights_tail_in_place(
+// INPLACETAIL-NOT: memref.alloc
+// INPLACETAIL: %[[A:.*]] = memref.get_global @in_place_weights_rows8 : memref<2x5x8xf32>
+// INPLACETAIL: %[[FLAT:.*]] = memref.collapse_shape %[[A]] {{\[\[}}0, 1, 2]] : memref<2x5x8xf32> into memref<80xf32>
+// INPLACETAIL: %[[W0:.*]] = vector.load %[[FLAT]][%{{.*}}] : memref<80xf32>, vector<16xf32>
+// INPLACETAIL: %[[E0:.*]] = memref.load %arg0[%c0, %c32] : memref<5x33xf32>
+// INPLACETAIL: %[[E1:.*]] = memref.load %arg0[%c1, %c32] : memref<5x33xf32>
+// INPLACETAIL: %[[P0:.*]] = vector.from_elements %[[E0]], %[[E1]] : vector<2xf32>
+// INPLACETAIL: vector.shuffle %[[P0]], %[[P0]] [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]
+// INPLACETAIL: vector.fma %[[W0]]
+// INPLACETAIL: vector.extract %{{.*}}[7]
+// INPLACETAIL: vector.maskedstore %arg1[%{{.*}}, %c32]
+// INPLACETAIL-NOT: vector.maskedload %arg0
+// INPLACETAIL: return
+memref.global "private" constant @in_place_weights : memref<16x5xf32> = dense<1.0>
+func.func @packed_weights_tail_in_place(%b: memref<5x33xf32>, %c: memref<16x33xf32>) {
+  %a = memref.get_global @in_place_weights : memref<16x5xf32>
+  linalg.matmul ins(%a, %b : memref<16x5xf32>, memref<5x33xf32>) outs(%c : memref<16x33xf32>)
+  return
+}

@@ -603,8 +603,9 @@ max_pool_nan_case("max_pool_nan_s1_pad", (1, 3, 9, 21), 1, 1)
 # f32 convolutions whose output lines leave fewer columns than a vector
 # after the GEMM's panels: a 7x7 layer's 49 = 48 + 1, a 14x14 one's 196 =
 # 192 + 4. Those columns are dot products along k, through the same
-# epilogue (bias, Clip, a residual Add). 128 output channels or more: B is
-# packed at run time, which the dot-product tail needs.
+# epilogue (bias, Clip, a residual Add), reading B's tail packed at run time
+# (128 output channels or more) or in place (fewer: the weights in row
+# blocks, each row block's weights a vector times B's element).
 def conv_f64(x, w, stride, pad):
     """A 2-d convolution (one group), in float64."""
     kh, kw = w.shape[2:]
@@ -641,6 +642,13 @@ conv_tail_case("conv1x1_7x7_dot_tail", (1, 60, 7, 7), 160, 1, 1, 0, "clip")
 conv_tail_case("conv1x1_14x14_dot_tail_residual", (1, 128, 14, 14), 128, 1, 1, 0,
                "residual")
 conv_tail_case("conv3x3_s2_7x7_dot_tail", (1, 30, 14, 14), 128, 3, 2, 1, "clip")
+# B in place: MobileNetV2's 14x14 projection with its residual (96 rows,
+# 196 = 192 + 4), and SqueezeNet's 13x13 squeeze shape with an odd k (169 =
+# 160 + 9; the tail's k in pairs, then a last single step).
+conv_tail_case("conv1x1_14x14_in_place_tail_residual", (1, 96, 14, 14), 96, 1,
+               1, 0, "residual")
+conv_tail_case("conv1x1_13x13_in_place_tail_odd_k", (1, 33, 13, 13), 48, 1, 1,
+               0, "clip")
 # Fewer than 128 output channels: B (the input) read in place, its 28 full
 # panels shared by the threads (ctest cases.threads), the last 4 columns
 # by rows.
