@@ -2200,7 +2200,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       pack = packedConstant(b, loc, op->getOperand(1), p);
       if (pack) {
         p.pack = p.prepacked = true;
-        p.chunk = p.panels;
+        // A GEMV's panels in one chunk; more rows multiply B a chunk at a
+        // time (plan's, sized for L2), each row block over the chunk's
+        // panels, rather than over all of B, which a row block then
+        // streamed from L3 again: the encoder's FFN weights are 1 MB a
+        // matrix, 16 row blocks. That model 0.946 of before on one thread
+        // (chunks of 128 or 256 KB 0.955 and 0.952, of 1 MB 0.989),
+        // 0.965-0.974 on two (interleaved, Zen 5).
+        if (m <= p.mr)
+          p.chunk = p.panels;
       }
     }
     // A batch big enough runs its products on the threads, one pack buffer

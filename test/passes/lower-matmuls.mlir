@@ -977,3 +977,23 @@ func.func @packed_weights_tail_in_place(%b: memref<5x33xf32>, %c: memref<16x33xf
   linalg.matmul ins(%a, %b : memref<16x5xf32>, memref<5x33xf32>) outs(%c : memref<16x33xf32>)
   return
 }
+
+// A constant B packed at compile time, with more rows than a block,
+// multiplies a chunk of panels at a time (here one: chunk-bytes 1024 over
+// panels of 8 x 32 floats), each row block over the chunk's panels, so
+// that a B bigger than L2 is not streamed from L3 by every row block.
+// RUN: kiln-opt %s --kiln-lower-matmuls="parallel=false chunk-bytes=1024" --canonicalize --cse | FileCheck %s --check-prefix=PRECHUNK
+// PRECHUNK-LABEL: func.func @constant_b_chunks(
+// PRECHUNK: %[[P:.*]] = memref.get_global @chunk_weights_panels32 : memref<2x8x32xf32>
+// PRECHUNK: scf.for %[[C0:.*]] = %c0 to %c2 step %c1 {
+// PRECHUNK:   %[[NEXT:.*]] = arith.addi %[[C0]], %c1
+// PRECHUNK:   %[[C1:.*]] = arith.minsi %[[NEXT]], %c2
+// PRECHUNK:   scf.for %{{.*}} = %c0 to %c2 step %c1 {
+// PRECHUNK:     scf.for %[[PANEL:.*]] = %[[C0]] to %[[C1]] step %c1 {
+// PRECHUNK:       vector.load %[[P]][%[[PANEL]], %{{.*}}, %c0] : memref<2x8x32xf32>, vector<16xf32>
+memref.global "private" constant @chunk_weights : memref<8x64xf32> = dense<1.0>
+func.func @constant_b_chunks(%a: memref<16x8xf32>, %c: memref<16x64xf32>) {
+  %b = memref.get_global @chunk_weights : memref<8x64xf32>
+  linalg.matmul ins(%a, %b : memref<16x8xf32>, memref<8x64xf32>) outs(%c : memref<16x64xf32>)
+  return
+}
