@@ -1799,10 +1799,9 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         };
   }
 
-  /// The data of `v` when it is a whole constant f32 global, through
-  /// reshapes (which keep its row-major order), and that global.
-  std::optional<std::pair<memref::GlobalOp, std::vector<float>>>
-  constantData(Value v) {
+  /// The constant global that `v` is whole, through reshapes (which keep
+  /// its row-major order), with an initial value; null if none.
+  static memref::GlobalOp constantGlobal(Value v) {
     while (Operation *def = v.getDefiningOp()) {
       if (!isa<memref::CollapseShapeOp, memref::ExpandShapeOp>(def))
         break;
@@ -1810,10 +1809,20 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     }
     auto get = v.getDefiningOp<memref::GetGlobalOp>();
     if (!get || !cast<MemRefType>(get.getType()).getLayout().isIdentity())
-      return std::nullopt;
+      return nullptr;
     auto module = get->getParentOfType<ModuleOp>();
     auto global = module.lookupSymbol<memref::GlobalOp>(get.getNameAttr());
     if (!global || !global.getConstant() || !global.getInitialValue())
+      return nullptr;
+    return global;
+  }
+
+  /// The data of `v` when it is a whole constant f32 global
+  /// (constantGlobal), and that global.
+  std::optional<std::pair<memref::GlobalOp, std::vector<float>>>
+  constantData(Value v) {
+    memref::GlobalOp global = constantGlobal(v);
+    if (!global)
       return std::nullopt;
     Attribute init = *global.getInitialValue();
     std::vector<float> data;
@@ -2130,13 +2139,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     return p;
   }
 
-  /// Whether `op`'s A, a constant of m x k floats, is packed into row
-  /// blocks at compile time (GemmPlan::packedA) for plan `p`.
-  bool rowBlocksA(linalg::LinalgOp op, const GemmPlan &p) {
+  /// Whether `op`'s A, a constant global of m x k floats, is to be packed
+  /// into row blocks at compile time (GemmPlan::packedA) for plan `p`.
+  bool rowBlocksA(linalg::LinalgOp op, const GemmPlan &p) const {
     if (!packA || isa<linalg::BatchMatmulOp>(op) || p.m <= p.mr || p.mr > p.vw)
       return false;
-    auto weights = constantData(op->getOperand(0));
-    return weights && static_cast<int64_t>(weights->second.size()) == p.m * p.k;
+    memref::GlobalOp global = constantGlobal(op->getOperand(0));
+    auto type = global ? dyn_cast<MemRefType>(global.getType()) : nullptr;
+    return type && type.getElementType().isF32() &&
+           type.getNumElements() == p.m * p.k;
   }
 
   void lower(linalg::LinalgOp op) {
@@ -2295,13 +2306,13 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     // memory once, by its first panel, which with mr rows k apart left the
     // FMAs waiting (ResNet-50's and MobileNetV2's 14x14 and 7x7 layers, a
     // dozen or three panels a block).
-    if (packA && !batched && m > p.mr && p.mr <= p.vw)
-      if (auto weights = constantData(a);
-          weights && static_cast<int64_t>(weights->second.size()) == m * k)
+    if (rowBlocksA(op, p))
+      if (auto weights = constantData(a))
         a = rowBlocksConstant(
             b, loc, p, weights->first, "_rows", [&] { return weights->second; },
             /*batch=*/1);
-    // A tail read in place is A's row blocks' (packedTailKernel).
+    // A tail read in place is A's row blocks' (packedTailKernel): not
+    // where their data could not be read.
     if (p.dotTail && !p.pack && !p.packedA)
       p.dotTail = false;
     // With B packed at compile time, the kernel never reads B itself.
