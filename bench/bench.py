@@ -81,12 +81,12 @@ except ImportError as e:  # pragma: no cover
 # time): a row's % of peak is over the median of its rounds' figures, taken
 # on the host as it ran then (on the Zen 5 VM, peak.c ran 199-231 GFLOP/s
 # within a few minutes, and a single figure at the start had the 512^3
-# matmul at 88.9% in one run and 98% in another of the same library). This
+# matmul at 88.9% in one run and 97-99% in another of the same code). This
 # figure is used only where peak.c cannot be compiled (no clang, no AVX2):
 # DESIGN.md's per-core estimate.
 PEAK_FALLBACK_PER_THREAD = 175.0
 PEAK = {}  # thread count -> measured GFLOP/s, filled by measure_peak()
-PEAK_EXE = []  # peak.c's program, when it built
+PEAK_EXE = None  # peak.c's program, when it built
 PEAK_SAMPLES = 3
 
 # The ONNX Runtime every ratio is taken against (issue 7: ORT 1.30 CPU).
@@ -869,7 +869,7 @@ def run_peak(threads):
     (GFLOP/s), or None where it did not build or run."""
     values = []
     for _ in range(PEAK_SAMPLES if PEAK_EXE else 0):
-        run = subprocess.run([PEAK_EXE[0], str(threads)],
+        run = subprocess.run([PEAK_EXE, str(threads)],
                              stdout=subprocess.PIPE, universal_newlines=True)
         if run.returncode != 0 or not run.stdout.startswith("GFLOPS "):
             return None
@@ -879,6 +879,7 @@ def run_peak(threads):
 
 def measure_peak(threads, out_dir):
     """Compiles peak.c and runs it per thread count; fills PEAK."""
+    global PEAK_EXE
     exe = os.path.join(out_dir, "peak")
     clang = "/usr/lib/llvm-19/bin/clang"
     rc = subprocess.run([clang, "-O3", "-march=native", "-pthread",
@@ -886,7 +887,7 @@ def measure_peak(threads, out_dir):
                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                         universal_newlines=True)
     if rc.returncode == 0:
-        PEAK_EXE[:] = [exe]
+        PEAK_EXE = exe
     for t in threads:
         value = run_peak(t)
         PEAK[t] = value if value else PEAK_FALLBACK_PER_THREAD * t

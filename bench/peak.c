@@ -1,13 +1,14 @@
 /*===- peak.c - The machine's f32 FMA peak, as a GEMM kernel sees it ------===*
  *
- * bench.py compiles this with clang -O3 -march=native and runs it once per
- * thread count; "% of peak" in its table is over what this prints. Each
- * thread runs the shape of Kiln's GEMM micro-kernel with its operands in L1,
- * as codegen/cpu/Target.cpp picks it: ROWS x 2 vectors of accumulators in
- * registers, per step two vector loads of B and ROWS broadcasts of A feeding
- * 2 x ROWS FMAs, in intrinsics. AVX-512: 16-float vectors, 8 rows (16 of
- * the 32 zmm registers). AVX2: 8-float vectors, 6 rows (12 of the 16 ymm
- * registers; 8 rows would spill, and measured a third of the peak).
+ * bench.py compiles this with clang -O3 -march=native and runs it per thread
+ * count at the start and before Kiln's timing in each round; "% of peak" in
+ * its table is over what this prints. Each thread runs the shape of Kiln's
+ * GEMM micro-kernel with its operands in L1, as codegen/cpu/Target.cpp picks
+ * it: ROWS x 2 vectors of accumulators in registers, per step two vector
+ * loads of B and ROWS broadcasts of A feeding 2 x ROWS FMAs, in intrinsics.
+ * AVX-512: 16-float vectors, 8 rows (16 of the 32 zmm registers). AVX2:
+ * 8-float vectors, 6 rows (12 of the 16 ymm registers; 8 rows would spill,
+ * and measured a third of the peak).
  *
  * Each thread warms up (clocks, caches) and waits at a barrier; the clock
  * starts when all have arrived. Timed from thread creation instead, the

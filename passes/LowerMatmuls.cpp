@@ -2145,9 +2145,8 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     if (!packA || isa<linalg::BatchMatmulOp>(op) || p.m <= p.mr || p.mr > p.vw)
       return false;
     memref::GlobalOp global = constantGlobal(op->getOperand(0));
-    auto type = global ? dyn_cast<MemRefType>(global.getType()) : nullptr;
-    return type && type.getElementType().isF32() &&
-           type.getNumElements() == p.m * p.k;
+    return global && global.getType().getElementType().isF32() &&
+           global.getType().getNumElements() == p.m * p.k;
   }
 
   void lower(linalg::LinalgOp op) {
