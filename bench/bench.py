@@ -779,14 +779,14 @@ def match_text(row):
 
 
 COLUMNS = ["model", "threads", "Kiln ms", "ORT ms", "Kiln/ORT",
-           "Kiln GFLOP/s", "% of peak", "ORT GFLOP/s", "target",
+           "Kiln/ORT by round", "Kiln GFLOP/s", "% of peak", "ORT GFLOP/s", "target",
            "match Kiln/ORT", "cores: rounds, Kiln/ORT"]
 
 
 def table_cells(row):
     return [row["model"], str(row["threads"]), fmt_ms(row["kiln_ms"]),
             fmt_ms(row["ort_ms"]), fmt_num(row["ratio"], "%.2f"),
-            fmt_num(row["kiln_gflops"], "%.1f"), fmt_num(row["peak"], "%.1f"),
+            spread_text(row), fmt_num(row["kiln_gflops"], "%.1f"), fmt_num(row["peak"], "%.1f"),
             fmt_num(row["ort_gflops"], "%.1f"), target_text(row),
             match_text(row), cores_text(row)]
 
@@ -980,7 +980,9 @@ def write_markdown(path, rows, details, info):
     out.append(markdown_table(COLUMNS, [table_cells(r) for r in rows]))
     out.append("")
     out.append("Medians of each measurement's runs after a warm-up. "
-               "Kiln/ORT < 1: Kiln is faster. %% of peak: Kiln's GFLOP/s "
+               "Kiln/ORT < 1: Kiln is faster; by round: the lowest and "
+               "highest of the rounds' ratios, each of Kiln's and ORT's "
+               "medians in the same round. %% of peak: Kiln's GFLOP/s "
                "over the median of the peaks that peak.c measured just "
                "before Kiln's timing in each round, at that thread count "
                "(the median of %d runs each). Match: each "
@@ -1132,18 +1134,26 @@ def rounds_text(rounds):
     return "" if rounds == 1 else ", median of %d rounds" % rounds
 
 
-def cores_rounds(threads, classes, kiln_measured, ort_measured):
-    """Per class of round (cores far, close, changing): how many rounds, and
-    the median of their Kiln/ORT ratios at `threads` (each round's two
-    medians, taken minutes apart at most)."""
-    ratios = collections.defaultdict(list)
-    for cls, k, o in zip(classes, kiln_measured, ort_measured):
-        if not cls:
-            continue
+def round_ratios(threads, kiln_measured, ort_measured):
+    """Each round's Kiln/ORT ratio at `threads` (its two medians, taken
+    minutes apart at most), None for a round that measured no ratio."""
+    out = []
+    for k, o in zip(kiln_measured, ort_measured):
         ort_ms = [r["medianMs"] for r in o.get("results", [])
                   if r["threads"] == threads]
-        ratio = (k["median"] / ort_ms[0] if "error" not in k and ort_ms
-                 and ort_ms[0] else None)
+        out.append(k["median"] / ort_ms[0] if "error" not in k and ort_ms
+                   and ort_ms[0] else None)
+    return out
+
+
+def cores_rounds(threads, classes, kiln_measured, ort_measured):
+    """Per class of round (cores far, close, changing): how many rounds, and
+    the median of their Kiln/ORT ratios at `threads`."""
+    ratios = collections.defaultdict(list)
+    for cls, ratio in zip(classes, round_ratios(threads, kiln_measured,
+                                                ort_measured)):
+        if not cls:
+            continue
         ratios[cls].append(ratio)
     out = {}
     for cls in ("far", "close", "changing"):
@@ -1152,6 +1162,15 @@ def cores_rounds(threads, classes, kiln_measured, ort_measured):
             out[cls] = {"rounds": len(ratios[cls]),
                         "ratio": float(np.median(valid)) if valid else None}
     return out
+
+
+def spread_text(row):
+    """The lowest and highest of the rounds' Kiln/ORT ratios: "0.77-0.84"
+    (with two rounds or more)."""
+    valid = [r for r in row.get("round_ratios") or [] if r is not None]
+    if len(valid) < 2:
+        return ""
+    return "%.2f-%.2f" % (min(valid), max(valid))
 
 
 def cores_text(row):
@@ -1303,6 +1322,7 @@ def bench_model(name, args, policy, problems, warnings):
         detail.setdefault("peaks", {})[t] = row["peak_gflops"]
         row["peak"] = (100.0 * row["kiln_gflops"] / row["peak_gflops"]
                        if row["kiln_gflops"] is not None else None)
+        row["round_ratios"] = round_ratios(t, kiln_rounds[t], ort_rounds)
         if t > 1 and any(round_cores):
             row["cores"] = cores_rounds(t, round_cores, kiln_rounds[t],
                                         ort_rounds)
