@@ -779,15 +779,16 @@ def match_text(row):
 
 
 COLUMNS = ["model", "threads", "Kiln ms", "ORT ms", "Kiln/ORT",
-           "Kiln/ORT by round", "Kiln GFLOP/s", "% of peak", "ORT GFLOP/s", "target",
-           "match Kiln/ORT", "cores: rounds, Kiln/ORT"]
+           "Kiln/ORT by round", "Kiln GFLOP/s", "% of peak", "ORT GFLOP/s",
+           "target", "match Kiln/ORT", "cores: rounds, Kiln/ORT"]
 
 
 def table_cells(row):
     return [row["model"], str(row["threads"]), fmt_ms(row["kiln_ms"]),
             fmt_ms(row["ort_ms"]), fmt_num(row["ratio"], "%.2f"),
-            spread_text(row), fmt_num(row["kiln_gflops"], "%.1f"), fmt_num(row["peak"], "%.1f"),
-            fmt_num(row["ort_gflops"], "%.1f"), target_text(row),
+            spread_text(row), fmt_num(row["kiln_gflops"], "%.1f"),
+            fmt_num(row["peak"], "%.1f"), fmt_num(row["ort_gflops"], "%.1f"),
+            target_text(row),
             match_text(row), cores_text(row)]
 
 
@@ -1146,12 +1147,11 @@ def round_ratios(threads, kiln_measured, ort_measured):
     return out
 
 
-def cores_rounds(threads, classes, kiln_measured, ort_measured):
+def cores_rounds(classes, ratios_by_round):
     """Per class of round (cores far, close, changing): how many rounds, and
-    the median of their Kiln/ORT ratios at `threads`."""
+    the median of their Kiln/ORT ratios (round_ratios', one a round)."""
     ratios = collections.defaultdict(list)
-    for cls, ratio in zip(classes, round_ratios(threads, kiln_measured,
-                                                ort_measured)):
+    for cls, ratio in zip(classes, ratios_by_round):
         if not cls:
             continue
         ratios[cls].append(ratio)
@@ -1324,8 +1324,7 @@ def bench_model(name, args, policy, problems, warnings):
                        if row["kiln_gflops"] is not None else None)
         row["round_ratios"] = round_ratios(t, kiln_rounds[t], ort_rounds)
         if t > 1 and any(round_cores):
-            row["cores"] = cores_rounds(t, round_cores, kiln_rounds[t],
-                                        ort_rounds)
+            row["cores"] = cores_rounds(round_cores, row["round_ratios"])
         for engine, ok in (("Kiln", row["kiln_pass"]),
                            ("ORT", row["ort_pass"])):
             if ok is False:
