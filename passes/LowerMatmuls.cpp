@@ -2671,6 +2671,41 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// stay in L1 while every row block multiplies them (SqueezeNet, Zen 5,
   /// interleaved rounds: two threads 0.988 of 96 KB, one 0.998).
   static constexpr int64_t kBandPackBytes = 16384;
+  /// Of the band heights from `most` down to half of it (at least 2), for
+  /// a window of `oh` output rows, stride `sh` and `kh` rows: the one whose
+  /// bands two threads' even shares of them (the runtime's first split)
+  /// make most even, counting the input rows that a share's first band
+  /// after the first computes again (kh - sh), the tallest of equals.
+  /// MobileNetV2's 28x28 pairs ran bands of 9, 9, 9 and 1 rows, one thread
+  /// 18 rows and the other 10 (plus 2), their kernels 0.93 of their time
+  /// on one thread; in bands of 5 (5 x 5 + 3, 15 and 13 + 2 rows) the
+  /// model on two threads 0.982 (interleaved rounds, Zen 5), on one 0.999.
+  static int64_t evenBandRows(int64_t oh, int64_t sh, int64_t kh,
+                              int64_t most) {
+    // The rows (output rows, and recomputed input rows over the stride) of
+    // the busier of two threads' shares.
+    auto busier = [&](int64_t rows) {
+      int64_t bands = (oh + rows - 1) / rows;
+      double worst = 0;
+      for (int64_t t = 0; t < 2; ++t) {
+        int64_t first = bands * t / 2, end = bands * (t + 1) / 2;
+        double share = 0;
+        for (int64_t u = first; u < end; ++u)
+          share += std::min(rows, oh - u * rows);
+        if (first > 0 && first < end)
+          share += double(std::max<int64_t>(kh - sh, 0)) / double(sh);
+        worst = std::max(worst, share);
+      }
+      return worst;
+    };
+    int64_t best = most;
+    for (int64_t rows = most - 1; rows >= std::max<int64_t>(2, (most + 1) / 2);
+         --rows)
+      if (busier(rows) < busier(best))
+        best = rows;
+    return best;
+  }
+
   bool fuseWindowAfter(linalg::LinalgOp op, const GemmPlan &p, Value a,
                        Value bm, kiln::FusedEnds &ends) {
     // Each band reads all of A again: small weights only (MobileNetV2's
@@ -2757,9 +2792,10 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
            kiln::rootOf(l.getDpsInits()[0]) != dwOut))
         return false;
     }
-    // The band: as many output rows as keep its input rows (one shared with
-    // the band before for stride 2, two for stride 1) within the budget, at
-    // least two, and at least three bands.
+    // The band: at most as many output rows as keep its input rows (one
+    // shared with the band before for stride 2, two for stride 1) within the
+    // budget, at least two, and at least three bands; of those, the height
+    // whose bands two threads share most evenly (evenBandRows).
     int64_t rowBytes = p.m * wp * 4;
     int64_t bandRows = 0;
     for (int64_t r = 2; r <= db->oh / 3; ++r)
@@ -2767,6 +2803,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         bandRows = r;
     if (bandRows == 0)
       return false;
+    bandRows = evenBandRows(db->oh, db->sh, db->kh, bandRows);
     int64_t bands = (db->oh + bandRows - 1) / bandRows;
     int64_t lastRows = db->oh - (bands - 1) * bandRows;
     int64_t inRows = (bandRows - 1) * db->sh + db->kh; // the scratch's rows

@@ -290,7 +290,9 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     on the threads, by bands): the interior of a padded buffer (one pixel
     of zero border) that a kiln.depthwise convolution reads, or an unpadded
     buffer that a linalg.pooling_nchw_max reads. A band of the window's
-    output rows at a time, the band's (padded) input rows in a
+    output rows at a time (of the heights whose input rows fit, from the
+    tallest down to half of it, the one that two threads' even shares of
+    the bands split most evenly), the band's (padded) input rows in a
     `memref.alloca` of at most that many KB (a padded buffer's border
     columns zero, the first band's top row and the last band's bottom ones
     zero), each band's GEMM writing its image rows there through the

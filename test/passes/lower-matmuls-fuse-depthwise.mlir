@@ -98,3 +98,46 @@ func.func @expansion_depthwise(%w: memref<16x32xf32>, %x: memref<32x144xf32>, %k
   }
   return %y : memref<1x16x1x6x6xf32>
 }
+
+// The stride-1 pair of a 12x12 image: 8 KB would hold bands of 4 rows (6
+// padded rows), 4 + 4 + 4, which two threads' even shares split as one
+// band against two (4 rows against 8, plus the 2 the second share's first
+// band computes again); bands of 3 (5 padded rows), four of them, split 6
+// against 6 + 2, and bands of 2 no better: bands of 3.
+// CHECK-LABEL: func @expansion_depthwise_even
+// CHECK: memref.alloca() {alignment = 64 : i64} : memref<1x16x5x14xf32>
+// CHECK: scf.for %{{.*}} = %c0 to %c4 step %c1
+// CHECK-NOT: linalg.generic
+// CHECK: return
+// PAR-LABEL: func.func private @expansion_depthwise_even_fused0(
+// PAR: memref.alloca() {alignment = 64 : i64} : memref<1x16x5x14xf32>
+// PAR-LABEL: func.func @expansion_depthwise_even
+// PAR: call @expansion_depthwise_even_fused0_dispatch(%{{.*}}, %c0, %c0, %c4)
+#x1 = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g + c, oh + kh, ow + kw)>
+func.func @expansion_depthwise_even(%w: memref<16x32xf32>, %x: memref<32x144xf32>, %k: memref<16x1x1x3x3xf32>) -> memref<1x16x1x12x12xf32> {
+  %zero = arith.constant 0.0 : f32
+  %acc = memref.alloc() : memref<1x16x144xf32>
+  linalg.fill ins(%zero : f32) outs(%acc : memref<1x16x144xf32>)
+  %c = memref.subview %acc[0, 0, 0] [1, 16, 144] [1, 1, 1] : memref<1x16x144xf32> to memref<16x144xf32, strided<[144, 1]>>
+  linalg.matmul ins(%w, %x : memref<16x32xf32>, memref<32x144xf32>) outs(%c : memref<16x144xf32, strided<[144, 1]>>)
+  %e = memref.expand_shape %acc [[0], [1], [2, 3]] output_shape [1, 16, 12, 12] : memref<1x16x144xf32> into memref<1x16x12x12xf32>
+  %pad = memref.alloc() : memref<1x16x14x14xf32>
+  linalg.fill ins(%zero : f32) outs(%pad : memref<1x16x14x14xf32>)
+  %sub = memref.subview %pad[0, 0, 1, 1] [1, 16, 12, 12] [1, 1, 1, 1] : memref<1x16x14x14xf32> to memref<1x16x12x12xf32, strided<[3136, 196, 14, 1], offset: 15>>
+  linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%e : memref<1x16x12x12xf32>) outs(%sub : memref<1x16x12x12xf32, strided<[3136, 196, 14, 1], offset: 15>>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.maximumf %in, %zero : f32
+    linalg.yield %m : f32
+  }
+  %y = memref.alloc() : memref<1x16x1x12x12xf32>
+  linalg.fill ins(%zero : f32) outs(%y : memref<1x16x1x12x12xf32>)
+  linalg.generic {indexing_maps = [#x1, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]}
+      ins(%pad, %k : memref<1x16x14x14xf32>, memref<16x1x1x3x3xf32>) outs(%y : memref<1x16x1x12x12xf32>) attrs = {kiln.depthwise = array<i64: 1, 1, 1, 1>} {
+  ^bb0(%a: f32, %b: f32, %s0: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %s0, %p : f32
+    linalg.yield %s : f32
+  }
+  return %y : memref<1x16x1x12x12xf32>
+}
