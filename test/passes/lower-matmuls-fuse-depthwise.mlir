@@ -44,14 +44,19 @@
 // CHECK-NOT: [32, 60]
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[Y]]
-// On the threads the bands are the units of one call, each call's band
+// On the threads the call has as many units as threads (x, at most the
+// 3 bands), unit u the bands [3u / x, 3(u + 1) / x), each call's band
 // buffer its own (on the caller's or the worker's stack); a call's first
 // band computes all its rows (image rows 7-11 for the last, 3-7 for a
 // middle one), the others carry.
 // PAR-LABEL: func.func private @expansion_depthwise_fused0(
+// PAR: %[[B0:.*]] = arith.muli %arg10, %c3
+// PAR: %[[FIRST:.*]] = arith.divui %[[B0]], %arg8
+// PAR: %[[B1:.*]] = arith.muli %arg11, %c3
+// PAR: %[[END:.*]] = arith.divui %[[B1]], %arg8
 // PAR: memref.alloca() {alignment = 64 : i64} : memref<1x16x5x14xf32>
-// PAR: scf.for %[[U:.*]] = %arg10 to %arg11 step %c1
-// PAR: %[[START:.*]] = arith.cmpi eq, %[[U]], %arg10
+// PAR: scf.for %[[U:.*]] = %[[FIRST]] to %[[END]] step %c1
+// PAR: %[[START:.*]] = arith.cmpi eq, %[[U]], %[[FIRST]]
 // PAR: scf.if %[[START]]
 // PAR: memref.subview %arg1[0, 0] [32, 48] [1, 1]
 // PAR: memref.subview %arg1[0, 84] [32, 60] [1, 1]
@@ -60,7 +65,10 @@
 // PAR: memref.subview %arg1[0, 96] [32, 48] [1, 1]
 // PAR: memref.subview %arg1[0, %{{.*}}] [32, 48] [1, 1]
 // PAR-LABEL: func.func @expansion_depthwise
-// PAR: call @expansion_depthwise_fused0_dispatch(%{{.*}}, %c0, %c0, %c3)
+// PAR: %[[T:.*]] = call @kiln_get_num_threads()
+// PAR: %[[TI:.*]] = arith.index_cast %[[T]]
+// PAR: %[[X:.*]] = arith.minsi %[[TI]], %c3
+// PAR: call @expansion_depthwise_fused0_dispatch(%{{.*}}, %[[X]], %c0, %[[X]])
 // PAR-NOT: linalg.generic
 // Without it the pair stays apart: the padded buffer, the depthwise
 // convolution left to kiln-lower-windows.
@@ -112,7 +120,8 @@ func.func @expansion_depthwise(%w: memref<16x32xf32>, %x: memref<32x144xf32>, %k
 // PAR-LABEL: func.func private @expansion_depthwise_even_fused0(
 // PAR: memref.alloca() {alignment = 64 : i64} : memref<1x16x5x14xf32>
 // PAR-LABEL: func.func @expansion_depthwise_even
-// PAR: call @expansion_depthwise_even_fused0_dispatch(%{{.*}}, %c0, %c0, %c4)
+// PAR: %[[X4:.*]] = arith.minsi %{{.*}}, %c4
+// PAR: call @expansion_depthwise_even_fused0_dispatch(%{{.*}}, %[[X4]], %c0, %[[X4]])
 #x1 = affine_map<(n, g, f, c, kh, kw, oh, ow) -> (n, g + c, oh + kh, ow + kw)>
 func.func @expansion_depthwise_even(%w: memref<16x32xf32>, %x: memref<32x144xf32>, %k: memref<16x1x1x3x3xf32>) -> memref<1x16x1x12x12xf32> {
   %zero = arith.constant 0.0 : f32

@@ -44,15 +44,19 @@
 // CHECK-NOT: linalg.pooling_nchw_max
 // CHECK-NOT: linalg.generic
 // CHECK: return
-// On the threads the bands are the units of one call, a call's first band
-// computing all its rows.
+// On the threads the call has as many units of consecutive bands as
+// threads (x, at most the 3 bands), a call's first band computing all its
+// rows.
 // PAR-LABEL: func.func private @stem_pool_fused0(
+// PAR: %[[FIRST:.*]] = arith.divui %{{.*}}, %arg8
+// PAR: %[[END:.*]] = arith.divui %{{.*}}, %arg8
 // PAR: memref.alloca() {alignment = 64 : i64} : memref<1x8x5x13xf32>
-// PAR: scf.for %[[U:.*]] = %arg10 to %arg11 step %c1
-// PAR: %[[START:.*]] = arith.cmpi eq, %[[U]], %arg10
+// PAR: scf.for %[[U:.*]] = %[[FIRST]] to %[[END]] step %c1
+// PAR: %[[START:.*]] = arith.cmpi eq, %[[U]], %[[FIRST]]
 // PAR: scf.if %[[START]]
 // PAR-LABEL: func.func @stem_pool
-// PAR: call @stem_pool_fused0_dispatch(%{{.*}}, %c0, %c0, %c3)
+// PAR: %[[X:.*]] = arith.minsi %{{.*}}, %c3
+// PAR: call @stem_pool_fused0_dispatch(%{{.*}}, %[[X]], %c0, %[[X]])
 // PAR-NOT: linalg.pooling_nchw_max
 // Without it the pair stays apart: the convolution's output whole, the pool
 // left to kiln-lower-windows.
