@@ -2662,7 +2662,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// buffer going out to memory and back (4.8 MB at 112x112, SqueezeNet's
   /// 3.2 MB at 111x111); a band's first input rows are its previous band's
   /// last, carried over in the buffer where the band before ran in the same
-  /// call (else recomputed). Each thread runs a run of consecutive bands,
+  /// call (else recomputed). Each thread takes a run of consecutive bands,
   /// so that each core keeps its own. Erases the window, its fused ends and the
   /// padded buffer's border fills; false, with nothing changed, when the pair
   /// is not such.
