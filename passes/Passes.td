@@ -287,9 +287,10 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     most 32 KB (B read in place, or an im2col that it packs) whose fused
     epilogue writes a buffer that nothing but one window then reads runs
     with that window as one kernel at the window's place (`PARENT_fusedN`
-    on the threads, a run of consecutive bands a thread): the interior of a padded buffer (one pixel
-    of zero border) that a kiln.depthwise convolution reads, or an unpadded
-    buffer that a linalg.pooling_nchw_max reads. A band of the window's
+    on the threads, a run of consecutive bands a thread): the interior of
+    a padded buffer (one pixel of zero border) that a kiln.depthwise
+    convolution reads, or an unpadded buffer that a
+    linalg.pooling_nchw_max reads. A band of the window's
     output rows at a time (of the heights whose input rows fit, from the
     tallest down to half of it, the one that two threads' even shares of
     the bands split most evenly), the band's (padded) input rows in a
