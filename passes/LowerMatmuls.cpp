@@ -2673,7 +2673,7 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   static constexpr int64_t kBandPackBytes = 16384;
   /// Of the band heights from `most` down to half of it (at least 2), for
   /// a window of `oh` output rows, stride `sh` and `kh` rows: the one whose
-  /// bands two threads' even shares of them (the runtime's first split)
+  /// bands a two-thread call's two units (a run of consecutive bands each)
   /// make most even, counting the input rows that a share's first band
   /// after the first computes again (kh - sh), the tallest of equals.
   /// MobileNetV2's 28x28 pairs ran bands of 9, 9, 9 and 1 rows, one thread
@@ -2699,10 +2699,13 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       return worst;
     };
     int64_t best = most;
+    double bestRows = busier(most);
     for (int64_t rows = most - 1; rows >= std::max<int64_t>(2, (most + 1) / 2);
          --rows)
-      if (busier(rows) < busier(best))
+      if (double r = busier(rows); r < bestRows) {
         best = rows;
+        bestRows = r;
+      }
     return best;
   }
 
