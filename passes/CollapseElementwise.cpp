@@ -9,7 +9,8 @@
 // operand, this pass merges them into one (memref.collapse_shape views,
 // linalg::collapseOpIterationDims), so the innermost loop runs over all of
 // them at once: a requantization or a residual Add of an 8-bit model, a
-// slice of channels that kiln-parallelize-loops gave one thread.
+// slice of channels that kiln-parallelize-loops gave one thread. A
+// linalg.fill's contiguous dims, leading or trailing, merge the same way.
 //
 //===----------------------------------------------------------------------===//
 
@@ -34,6 +35,41 @@ struct CollapseElementwisePass
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : generics)
       collapse(rewriter, op);
+    SmallVector<linalg::FillOp> fills;
+    getOperation().walk([&](linalg::FillOp op) { fills.push_back(op); });
+    for (linalg::FillOp op : fills)
+      collapse(rewriter, op);
+  }
+
+  /// A fill of a strided view: each run of its dims that are contiguous
+  /// merged into one, leading ones too. A batched buffer's padding border
+  /// ([images][channels][1][columns]) is then one loop over the images'
+  /// channels rather than two, which LLVM had unrolled whole (ResNet-18 at
+  /// batch 8: 512 memsets in one block, 4.4 s of code generation each).
+  void collapse(IRRewriter &rewriter, linalg::FillOp op) {
+    auto type = dyn_cast<MemRefType>(op.getDpsInits()[0].getType());
+    if (!op.hasPureBufferSemantics() || !type || !type.hasStaticShape() ||
+        type.getRank() < 2)
+      return;
+    SmallVector<ReassociationIndices> dims{{0}};
+    for (int64_t d = 1; d < type.getRank(); ++d) {
+      SmallVector<ReassociationIndices> wider = dims;
+      wider.back().push_back(d);
+      SmallVector<ReassociationIndices> trial = wider;
+      for (int64_t e = d + 1; e < type.getRank(); ++e)
+        trial.push_back({e});
+      if (memref::CollapseShapeOp::isGuaranteedCollapsible(type, trial))
+        dims = std::move(wider);
+      else
+        dims.push_back({d});
+    }
+    if (static_cast<int64_t>(dims.size()) == type.getRank())
+      return;
+    rewriter.setInsertionPoint(op);
+    Value view = rewriter.create<memref::CollapseShapeOp>(
+        op.getLoc(), op.getDpsInits()[0], dims);
+    rewriter.create<linalg::FillOp>(op.getLoc(), op.getDpsInputs()[0], view);
+    rewriter.eraseOp(op);
   }
 
   /// The first dim of the longest trailing group that every operand can

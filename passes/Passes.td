@@ -59,6 +59,10 @@ def CollapseElementwise : Pass<"kiln-collapse-elementwise", "mlir::ModuleOp"> {
     would run along the last dimension only. After: the same generic on
     memref.collapse_shape views whose trailing dimensions, contiguous in
     every operand, are one: a long innermost loop that LLVM vectorises.
+    A linalg.fill on a static memref likewise gets each run of its dims
+    that are contiguous merged into one (leading ones too: a batch's
+    border rows one loop over images and channels, which LLVM does not
+    unroll whole).
   }];
   let dependentDialects = ["mlir::memref::MemRefDialect",
                            "mlir::linalg::LinalgDialect"];
@@ -629,6 +633,30 @@ def FlattenConstants : Pass<"kiln-flatten-constants", "mlir::ModuleOp"> {
            "their bytes, in the host's byte order (code generation emits "
            "bytes in one piece and floats one by one); only where the "
            "target's byte order is the host's">
+  ];
+  let dependentDialects = ["mlir::LLVM::LLVMDialect"];
+}
+
+def MergeKernels : Pass<"kiln-merge-kernels", "mlir::ModuleOp"> {
+  let summary = "Make a batch's per-image copies of a rows function one";
+  let description = [{
+    Before: the LLVM dialect, rows functions (`kiln.nodes`, eight buffers
+    and x, y, begin, end) called only through kiln_parallel_rows, some of
+    them copies that differ only in the values of integer constants (a
+    batched convolution is lowered image by image: each image's offsets into
+    the batch's buffers). After: of the rows functions of one ONNX node
+    (equal `kiln.nodes`) that are the same op for op but for the values of
+    at most as many integer constants as they leave of x and y unused, the
+    first stays, reading those constants from x and then y (truncated to
+    their type), and every call of the others calls it instead, passing
+    their values; the others are gone. Rows functions of different nodes
+    stay apart (kiln-run --profile names each node's kernels).
+  }];
+  let statistics = [
+    Statistic<"mergedKernels", "merged-kernels",
+              "rows functions that others were merged into">,
+    Statistic<"erasedKernels", "erased-kernels",
+              "rows functions merged into another and erased">
   ];
   let dependentDialects = ["mlir::LLVM::LLVMDialect"];
 }

@@ -332,6 +332,9 @@ void buildCPULoweringPipeline(OpPassManager &pm, const TargetProfile &profile) {
   pm.addPass(createFlattenConstants(
       FlattenConstantsOptions{/*bytes=*/profile.hostByteOrder}));
   pm.addPass(createCanonicalizerPass());
+  // After the canonicalizer: a batch's per-image copies then differ only
+  // in their constants (image 0's offsets of zero folded away).
+  pm.addPass(createMergeKernels());
 }
 
 void registerCPUPipelines() {

@@ -488,6 +488,15 @@ winograd_case("conv3x3_winograd_blocks", (1, 16, 49, 43), 16, 16, True)
 # The first (16 channels in) goes by blocks of 2 tile rows.
 winograd_case("conv3x3_winograd_spans", (1, 16, 54, 50), 40, 40, True)
 
+# A batch of four: each image's transforms and products are their own rows
+# functions, which kiln-merge-kernels makes one for images 1 to 3 (image
+# 0's offsets of zero fold away), their offsets into the batch's input,
+# output and residual buffers computed from the image's number, which each
+# call passes. By products on one thread, by spans (the second
+# convolution) and blocks (the first) on two.
+winograd_case("conv3x3_winograd_batch4_spans", (4, 16, 54, 50), 40, 40, True)
+winograd_case("conv3x3_winograd_batch4_wide", (4, 16, 40, 37), 32, 32, False)
+
 
 # Stride-2 3x3 convolutions by their phases (Winograd.h: 9 x 9 input tiles 8
 # apart, 81 products per 4 x 4 output tile, 36 distinct weights), where the
