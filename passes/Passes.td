@@ -642,15 +642,19 @@ def MergeKernels : Pass<"kiln-merge-kernels", "mlir::ModuleOp"> {
   let description = [{
     Before: the LLVM dialect, rows functions (`kiln.nodes`, eight buffers
     and x, y, begin, end) called only through kiln_parallel_rows, some of
-    them copies that differ only in the values of integer constants (a
-    batched convolution is lowered image by image: each image's offsets into
-    the batch's buffers). After: of the rows functions of one ONNX node
-    (equal `kiln.nodes`) that are the same op for op but for the values of
-    at most as many integer constants as they leave of x and y unused, the
-    first stays, reading those constants from x and then y (truncated to
-    their type), and every call of the others calls it instead, passing
-    their values; the others are gone. Rows functions of different nodes
-    stay apart (kiln-run --profile names each node's kernels).
+    them copies that differ only in sites: integer constants and the
+    offsets of getelementptrs of one constant index (a batched convolution
+    is lowered image by image: each image's offsets into the batch's
+    buffers). After: of the rows functions of one ONNX node (equal
+    `kiln.nodes`) that are the same op for op but for their sites' values,
+    and leave x (or x and y) unused, the first stays and every call of the
+    others calls it instead. Where every site's value is a step apart from
+    one copy to the next, the t-th copy's call passes t in x and the
+    function computes each site as its first value plus t steps; else each
+    distinct column of values (at most as many as x and y left unused) is
+    passed in x, then y, as it is. Constants narrower than i64 are
+    truncated. Rows functions of different nodes stay apart (kiln-run
+    --profile names each node's kernels).
   }];
   let statistics = [
     Statistic<"mergedKernels", "merged-kernels",
