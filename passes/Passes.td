@@ -652,8 +652,9 @@ def MergeKernels : Pass<"kiln-merge-kernels", "mlir::ModuleOp"> {
     one copy to the next, the t-th copy's call passes t in x and the
     function computes each site as its first value plus t steps; else each
     distinct column of values (at most as many as x and y left unused) is
-    passed in x, then y, as it is. Constants narrower than i64 are
-    truncated. Rows functions of different nodes stay apart (kiln-run
+    passed in x, then y, as it is: in x's type (the target's index, whose
+    width every value must fit), truncated or sign-extended to each
+    constant's. Rows functions of different nodes stay apart (kiln-run
     --profile names each node's kernels).
   }];
   let statistics = [

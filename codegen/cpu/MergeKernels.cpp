@@ -181,8 +181,9 @@ struct Merge {
   SmallVector<SmallVector<int64_t>> columns;
 
   /// Recomputes the sites and the way they are passed; false when they
-  /// need more than `free` arguments.
-  bool plan(unsigned free) {
+  /// need more than `free` arguments or a value does not fit them (`width`
+  /// bits, the target's index).
+  bool plan(unsigned free, unsigned width) {
     sites.clear();
     columns.clear();
     for (const Matcher::Found &f : found)
@@ -193,6 +194,10 @@ struct Merge {
         auto it = f.find(op);
         values.push_back(it != f.end() ? it->second : *siteValue(op));
       }
+    for (auto &[op, values] : sites)
+      for (int64_t value : values)
+        if (!llvm::isIntN(width, value))
+          return false;
     affine = true;
     for (auto &[op, values] : sites)
       for (size_t t = 2; t < values.size(); ++t)
@@ -234,6 +239,9 @@ struct MergeKernelsPass : kiln::impl::MergeKernelsBase<MergeKernelsPass> {
         merge.alike.push_back(left.front());
         merge.found.emplace_back();
         unsigned free = freeArgs(left.front()).size();
+        unsigned width = cast<IntegerType>(
+                             left.front().getArgument(kFreeArgs[0]).getType())
+                             .getWidth();
         SmallVector<LLVM::LLVMFuncOp> rest;
         for (LLVM::LLVMFuncOp fn : ArrayRef(left).drop_front()) {
           Matcher::Found found;
@@ -243,14 +251,14 @@ struct MergeKernelsPass : kiln::impl::MergeKernelsBase<MergeKernelsPass> {
           }
           merge.alike.push_back(fn);
           merge.found.push_back(std::move(found));
-          if (!merge.plan(free)) {
+          if (!merge.plan(free, width)) {
             merge.alike.pop_back();
             merge.found.pop_back();
             rest.push_back(fn);
           }
         }
         if (merge.alike.size() > 1) {
-          merge.plan(free);
+          merge.plan(free, width);
           apply(merge, calls);
         }
         left = std::move(rest);
@@ -274,6 +282,7 @@ struct MergeKernelsPass : kiln::impl::MergeKernelsBase<MergeKernelsPass> {
                           SmallVectorImpl<LLVM::CallOp> &sites) {
     if (fn.isExternal() || !fn->hasAttr(kiln::kNodesAttr) ||
         fn.getNumArguments() != kiln::kRowsBuffers + 4 ||
+        !isa<IntegerType>(fn.getArgument(kFreeArgs[0]).getType()) ||
         !isa<LLVM::LLVMVoidType>(fn.getFunctionType().getReturnType()) ||
         freeArgs(fn).empty())
       return false;
@@ -316,10 +325,13 @@ struct MergeKernelsPass : kiln::impl::MergeKernelsBase<MergeKernelsPass> {
           passed.push_back(column[t]);
       for (LLVM::CallOp call : calls[fn]) {
         OpBuilder b(call);
-        for (auto [arg, value] : llvm::zip(free, passed))
-          call->setOperand(kCallArg + arg, b.create<LLVM::ConstantOp>(
-                                               call.getLoc(), b.getI64Type(),
-                                               b.getI64IntegerAttr(value)));
+        for (auto [arg, value] : llvm::zip(free, passed)) {
+          Type type = call.getOperand(kCallArg + arg).getType();
+          call->setOperand(kCallArg + arg,
+                           b.create<LLVM::ConstantOp>(
+                               call.getLoc(), type,
+                               b.getIntegerAttr(type, value)));
+        }
         if (fn != kept)
           call.getOperand(0).getDefiningOp<LLVM::AddressOfOp>().setGlobalName(
               kept.getSymName());
@@ -328,7 +340,7 @@ struct MergeKernelsPass : kiln::impl::MergeKernelsBase<MergeKernelsPass> {
     // The kept function: each site's value, at its entry (before any site
     // is replaced, a constant at the entry maybe).
     OpBuilder b = OpBuilder::atBlockBegin(&kept.getBody().front());
-    Type i64 = b.getI64Type();
+    auto index = cast<IntegerType>(kept.getArgument(free.front()).getType());
     SmallVector<Value> replacements;
     for (auto &[op, values] : merge.sites) {
       Location loc = op->getLoc();
@@ -337,16 +349,19 @@ struct MergeKernelsPass : kiln::impl::MergeKernelsBase<MergeKernelsPass> {
         Value t = kept.getArgument(free.front());
         int64_t step = values[1] - values[0];
         value = b.create<LLVM::AddOp>(
-            loc, b.create<LLVM::ConstantOp>(loc, i64, values[0]),
-            b.create<LLVM::MulOp>(loc, t,
-                                  b.create<LLVM::ConstantOp>(loc, i64, step)));
+            loc, b.create<LLVM::ConstantOp>(loc, index, values[0]),
+            b.create<LLVM::MulOp>(
+                loc, t, b.create<LLVM::ConstantOp>(loc, index, step)));
       } else {
         value = kept.getArgument(
             free[llvm::find(merge.columns, values) - merge.columns.begin()]);
       }
-      Type type = op->getResult(0).getType();
-      if (!isa<LLVM::GEPOp>(op) && type != i64)
+      // A constant's type from the index's (its values fit the index).
+      auto type = dyn_cast<IntegerType>(op->getResult(0).getType());
+      if (!isa<LLVM::GEPOp>(op) && type.getWidth() < index.getWidth())
         value = b.create<LLVM::TruncOp>(loc, type, value);
+      else if (!isa<LLVM::GEPOp>(op) && type.getWidth() > index.getWidth())
+        value = b.create<LLVM::SExtOp>(loc, type, value);
       replacements.push_back(value);
     }
     for (auto [site, value] : llvm::zip(merge.sites, replacements)) {

@@ -1,4 +1,4 @@
-// RUN: kiln-opt %s --kiln-merge-kernels | FileCheck %s
+// RUN: kiln-opt %s --split-input-file --kiln-merge-kernels | FileCheck %s
 // A batch's per-image copies of a rows function (one ONNX node, the same
 // ops but for an image's offsets) become one. Offsets a step apart from
 // copy to copy (constants and a view's getelementptr) are computed from x,
@@ -187,5 +187,46 @@ llvm.func @f(%buf: !llvm.ptr, %n: i64) {
   llvm.call @kiln_parallel_rows(%i1, %buf, %buf, %buf, %buf, %buf, %buf, %buf, %buf, %zero, %zero, %n) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64) -> ()
   %i2 = llvm.mlir.addressof @f_img2 : !llvm.ptr
   llvm.call @kiln_parallel_rows(%i2, %buf, %buf, %buf, %buf, %buf, %buf, %buf, %buf, %zero, %zero, %n) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64) -> ()
+  llvm.return
+}
+
+// -----
+
+// A 32-bit target's rows functions: x and the calls' constants are i32; a
+// wider constant is sign-extended from it.
+// CHECK-LABEL: llvm.func @g_img0(
+// CHECK-SAME: %[[T:arg8]]: i32
+// CHECK-DAG: %[[F:.*]] = llvm.mlir.constant(-5000 : i32) : i32
+// CHECK-DAG: %[[S:.*]] = llvm.mlir.constant(-1000 : i32) : i32
+// CHECK: %[[M:.*]] = llvm.mul %[[T]], %[[S]] : i32
+// CHECK: %[[V:.*]] = llvm.add %[[F]], %[[M]] : i32
+// CHECK: %[[W:.*]] = llvm.sext %[[V]] : i32 to i64
+// CHECK: llvm.store %[[W]]
+// CHECK-NOT: llvm.func @g_img1(
+// CHECK-LABEL: llvm.func @g(
+// CHECK: %[[G0:.*]] = llvm.mlir.addressof @g_img0
+// CHECK-NEXT: %[[T0:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT: llvm.call @kiln_parallel_rows(%[[G0]], {{.*}}, %[[T0]], %{{.*}}, %{{.*}})
+// CHECK: %[[G1:.*]] = llvm.mlir.addressof @g_img0
+// CHECK-NEXT: %[[T1:.*]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK-NEXT: llvm.call @kiln_parallel_rows(%[[G1]], {{.*}}, %[[T1]], %{{.*}}, %{{.*}})
+
+llvm.func @kiln_parallel_rows(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32)
+llvm.func @g_img0(%b0: !llvm.ptr, %b1: !llvm.ptr, %b2: !llvm.ptr, %b3: !llvm.ptr, %b4: !llvm.ptr, %b5: !llvm.ptr, %b6: !llvm.ptr, %b7: !llvm.ptr, %x: i32, %y: i32, %lo: i32, %hi: i32) attributes {kiln.nodes = "node 'conv' (Conv)", passthrough = ["noinline"], sym_visibility = "private"} {
+  %v = llvm.mlir.constant(-5000 : i64) : i64
+  llvm.store %v, %b0 : i64, !llvm.ptr
+  llvm.return
+}
+llvm.func @g_img1(%b0: !llvm.ptr, %b1: !llvm.ptr, %b2: !llvm.ptr, %b3: !llvm.ptr, %b4: !llvm.ptr, %b5: !llvm.ptr, %b6: !llvm.ptr, %b7: !llvm.ptr, %x: i32, %y: i32, %lo: i32, %hi: i32) attributes {kiln.nodes = "node 'conv' (Conv)", passthrough = ["noinline"], sym_visibility = "private"} {
+  %v = llvm.mlir.constant(-6000 : i64) : i64
+  llvm.store %v, %b0 : i64, !llvm.ptr
+  llvm.return
+}
+llvm.func @g(%buf: !llvm.ptr, %n: i32) {
+  %zero = llvm.mlir.constant(0 : i32) : i32
+  %i0 = llvm.mlir.addressof @g_img0 : !llvm.ptr
+  llvm.call @kiln_parallel_rows(%i0, %buf, %buf, %buf, %buf, %buf, %buf, %buf, %buf, %zero, %zero, %n) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32) -> ()
+  %i1 = llvm.mlir.addressof @g_img1 : !llvm.ptr
+  llvm.call @kiln_parallel_rows(%i1, %buf, %buf, %buf, %buf, %buf, %buf, %buf, %buf, %zero, %zero, %n) : (!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, i32, i32) -> ()
   llvm.return
 }
