@@ -69,9 +69,10 @@ static std::optional<int64_t> siteValue(Operation *op) {
 /// `op`'s attributes but the value a site varies (its offset, for a
 /// getelementptr; a constant's value is compared as a site).
 static DictionaryAttr fixedAttributes(Operation *op) {
+  if (!constantOffset(op))
+    return op->getAttrDictionary();
   NamedAttrList attrs(op->getAttrDictionary());
-  if (constantOffset(op))
-    attrs.erase(cast<LLVM::GEPOp>(op).getRawConstantIndicesAttrName());
+  attrs.erase(cast<LLVM::GEPOp>(op).getRawConstantIndicesAttrName());
   return attrs.getDictionary(op->getContext());
 }
 
@@ -258,7 +259,7 @@ struct MergeKernelsPass : kiln::impl::MergeKernelsBase<MergeKernelsPass> {
           }
         }
         if (merge.alike.size() > 1) {
-          merge.plan(free, width);
+          merge.plan(free, width); // again, without any refused last
           apply(merge, calls);
         }
         left = std::move(rest);
@@ -356,12 +357,15 @@ struct MergeKernelsPass : kiln::impl::MergeKernelsBase<MergeKernelsPass> {
         value = kept.getArgument(
             free[llvm::find(merge.columns, values) - merge.columns.begin()]);
       }
-      // A constant's type from the index's (its values fit the index).
-      auto type = dyn_cast<IntegerType>(op->getResult(0).getType());
-      if (!isa<LLVM::GEPOp>(op) && type.getWidth() < index.getWidth())
-        value = b.create<LLVM::TruncOp>(loc, type, value);
-      else if (!isa<LLVM::GEPOp>(op) && type.getWidth() > index.getWidth())
-        value = b.create<LLVM::SExtOp>(loc, type, value);
+      // A constant's type from the index's (its values fit the index); a
+      // getelementptr takes the index as it is.
+      if (!isa<LLVM::GEPOp>(op)) {
+        auto type = cast<IntegerType>(op->getResult(0).getType());
+        if (type.getWidth() < index.getWidth())
+          value = b.create<LLVM::TruncOp>(loc, type, value);
+        else if (type.getWidth() > index.getWidth())
+          value = b.create<LLVM::SExtOp>(loc, type, value);
+      }
       replacements.push_back(value);
     }
     for (auto [site, value] : llvm::zip(merge.sites, replacements)) {

@@ -332,8 +332,9 @@ void buildCPULoweringPipeline(OpPassManager &pm, const TargetProfile &profile) {
   pm.addPass(createFlattenConstants(
       FlattenConstantsOptions{/*bytes=*/profile.hostByteOrder}));
   pm.addPass(createCanonicalizerPass());
-  // After the canonicalizer: a batch's per-image copies then differ only
-  // in their constants (image 0's offsets of zero folded away).
+  // After the canonicalizer, so that copies alike but for their constants
+  // compare op for op (image 0's, whose offsets of zero fold away, stays
+  // apart from the others).
   pm.addPass(createMergeKernels());
 }
 
