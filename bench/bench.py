@@ -36,7 +36,9 @@ per measurement; about 2 minutes on 2 cores with compiles) or the default
 With --rounds N, Kiln's and ONNX Runtime's measurements of a model are taken
 N times in turn and each figure is the median of the rounds' medians, so
 that a shared machine's slow minutes fall on both engines (--quick --rounds
-3: 2 to 4 minutes).
+3: 2 to 4 minutes). Within a round each thread count's Kiln and ONNX
+Runtime measurements are taken back to back, in turns: Kiln's first in even
+rounds, ONNX Runtime's in odd ones.
 With --profile R, after a model's timed rounds, each engine runs R more
 times per thread count under its own profiler (untimed: a profiler costs
 time) and OUT/NAME/profile_t<T>.md gets both reports: ONNX Runtime's nodes
@@ -91,6 +93,13 @@ PEAK_SAMPLES = 3
 
 # The ONNX Runtime every ratio is taken against (issue 7: ORT 1.30 CPU).
 ORT_VERSION = "1.30.0"
+# ort_bench.js's warm-up: at least two runs and at least this long, since a
+# session in a fresh node process runs slower for its first milliseconds
+# (the MLP in a process per thread count, 1000 runs: medians 0.035-0.041
+# ms on one thread and 0.030-0.033 on two after two warm-up runs,
+# 0.031-0.034 and 0.026 after 250 ms of them; 0.053-0.056 over the 200
+# runs of --quick after two).
+ORT_WARMUP_MS = 250
 
 # Output tolerances, as the model tests use (test/e2e/run_model.sh).
 RTOL = 1e-3
@@ -466,6 +475,7 @@ def run_ort(onnx_path, inputs, threads, policy, fixed_runs, out_dir):
     fewest, most, budget_s = policy
     return run_ort_bench({"model": onnx_path, "inputs": inputs,
                           "threads": threads, "warmup": 2,
+                          "warmupMs": ORT_WARMUP_MS,
                           "minRuns": fewest, "maxRuns": most,
                           "budgetMs": budget_s * 1000.0, "runs": fixed_runs,
                           "outDir": out_dir})
@@ -1137,7 +1147,7 @@ def rounds_text(rounds):
 
 def round_ratios(threads, kiln_measured, ort_measured):
     """Each round's Kiln/ORT ratio at `threads` (its two medians, taken
-    minutes apart at most), None for a round that measured no ratio."""
+    back to back), None for a round that measured no ratio."""
     out = []
     for k, o in zip(kiln_measured, ort_measured):
         ort_ms = [r["medianMs"] for r in o.get("results", [])
@@ -1213,8 +1223,11 @@ def bench_model(name, args, policy, problems, warnings):
         else:
             runs = args.runs or choose_runs(probe["median"], policy)
 
-    # Each round times Kiln at every thread count, then ONNX Runtime at
-    # every thread count in one node process.
+    # Each round times, at each thread count, Kiln and ONNX Runtime back to
+    # back (ONNX Runtime in a node process of its own per thread count),
+    # Kiln first in even rounds and ONNX Runtime first in odd ones: a
+    # round's ratio then compares two measurements seconds apart, and a
+    # host that speeds up or slows down over a round favours neither engine.
     inputs = export_inputs(tdir, os.path.join(out, "inputs"))
     # Each round between two xcore measurements: "far" or "close" when both
     # say so, "changing" when they differ.
@@ -1222,15 +1235,35 @@ def bench_model(name, args, policy, problems, warnings):
     peak_rounds = collections.defaultdict(list)
     ort_rounds = []
     round_cores = []
-    for _ in range(args.rounds):
+    for number in range(args.rounds):
         before = cores_class(run_xcore(args.xcore))
-        for t in args.threads if runs else []:
-            peak = run_peak(t)
-            if peak:
-                peak_rounds[t].append(peak)
-            kiln_rounds[t].append(run_kiln(args.kiln_run, lib, tdir, t, runs))
-        ort_rounds.append(run_ort(onnx_path, inputs, args.threads, policy,
-                                  args.runs, os.path.join(out, "ort")))
+        ort_round = {"results": []}
+        for t in args.threads:
+            def time_kiln():
+                if not runs:
+                    return
+                peak = run_peak(t)
+                if peak:
+                    peak_rounds[t].append(peak)
+                kiln_rounds[t].append(run_kiln(args.kiln_run, lib, tdir, t,
+                                               runs))
+
+            def time_ort():
+                if "error" in ort_round:
+                    return
+                result = run_ort(onnx_path, inputs, [t], policy, args.runs,
+                                 os.path.join(out, "ort"))
+                if "error" in result:
+                    ort_round.clear()
+                    ort_round.update(result)
+                else:
+                    ort_round["version"] = result.get("version")
+                    ort_round["results"] += result["results"]
+
+            for step in ((time_kiln, time_ort) if number % 2 == 0
+                         else (time_ort, time_kiln)):
+                step()
+        ort_rounds.append(ort_round)
         after = cores_class(run_xcore(args.xcore))
         round_cores.append(before if before == after else
                            "changing" if before and after else None)

@@ -12,14 +12,16 @@
 //   {"model": "resnet50/model.onnx",
 //    "inputs": [{"name": "input", "type": "float32", "dims": [1, 3, 224, 224],
 //                "file": ".../input_0.bin"}],
-//    "threads": [1, 2], "warmup": 2,
+//    "threads": [1, 2], "warmup": 2, "warmupMs": 250,
 //    "minRuns": 5, "maxRuns": 200, "budgetMs": 500, "runs": null,
 //    "outDir": "..."}
 //
 // For each thread count it creates a CPU session (graph optimisation level
 // "all", intraOpNumThreads = T, interOpNumThreads = 1, sequential execution),
-// makes `warmup` runs, then times `runs` runs (or, when that is null, enough
-// runs to fill `budgetMs` judged by the fastest warm-up run, clamped to
+// makes `warmup` runs and more until `warmupMs` have passed (a fresh
+// process's first milliseconds of runs are slower: node's compiler and
+// ONNX Runtime's threads warming up), then times `runs` runs (or, when
+// that is null, enough runs to fill `budgetMs` judged by the fastest warm-up run, clamped to
 // [minRuns, maxRuns]). It writes the last run's outputs as raw files under
 // outDir/t<T>/ and prints one JSON line on stdout:
 //
@@ -131,7 +133,10 @@ async function benchThreads(spec, feeds, threads) {
 
   let outputs;
   let probeMs = Infinity;
-  for (let i = 0; i < Math.max(spec.warmup, 1); ++i) {
+  const warmStart = process.hrtime.bigint();
+  for (let i = 0; i < Math.max(spec.warmup, 1) ||
+                  millisSince(warmStart) < (spec.warmupMs || 0);
+       ++i) {
     const start = process.hrtime.bigint();
     outputs = await session.run(feeds);
     probeMs = Math.min(probeMs, millisSince(start));
