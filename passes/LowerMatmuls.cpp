@@ -319,6 +319,10 @@ public:
   /// indices (x, y, begin, end).
   void buildRows(ValueRange operands, ValueRange endBuffers,
                  ArrayRef<BlockArgument> idx, int64_t cols, Split split) {
+    buildRows(operands, endBuffers, SmallVector<Value, 4>(idx), cols, split);
+  }
+  void buildRows(ValueRange operands, ValueRange endBuffers,
+                 ArrayRef<Value> idx, int64_t cols, Split split) {
     setOperands(operands[0], operands[1], operands[2], operands[3]);
     Value from = b.create<arith::AddIOp>(loc, idx[0], idx[2]);
     Value to = b.create<arith::AddIOp>(loc, idx[0], idx[3]);
@@ -2501,25 +2505,87 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
       return fb.create<arith::ConstantIndexOp>(l, x);
     };
     SmallVector<Value> halves{a, bm, partial, pack};
-    func::FuncOp halvesFn = kiln::createRowsFunction(
-        func, loc, TypeRange(ValueRange(halves)), "halves",
-        [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> mems,
-            ArrayRef<BlockArgument> idx) {
-          forLoop(fb, l, idx[2], idx[3], [&](OpBuilder &, Value h) {
-            OpFoldResult zero = fb.getIndexAttr(0);
-            Value k0 = fb.create<arith::MulIOp>(l, h, index(fb, l, half));
-            Value bh = subview(fb, l, mems[1], {k0, zero}, {half, n}, 0);
-            Value ch = subview(fb, l, mems[2], {h, zero, zero}, {1, m, n}, 1);
-            Value ph = subview(fb, l, mems[3], {h, zero, zero, zero},
-                               {1, q.chunk + q.tailPanels(), half, q.nr()}, 1);
-            GemmBuilder builder(fb, l, q);
-            builder.setAFrom(k0);
-            builder.build(mems[0], bh, ch, ph, nullptr);
-          });
-        });
+    // Half h's operands: A from row h * half of k on, B's rows of that
+    // half, its partial C and its pack buffer.
+    auto halfOperands = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
+                            Value h) {
+      OpFoldResult zero = fb.getIndexAttr(0);
+      Value k0 = fb.create<arith::MulIOp>(l, h, index(fb, l, half));
+      Value bh = subview(fb, l, mems[1], {k0, zero}, {half, n}, 0);
+      Value ch = subview(fb, l, mems[2], {h, zero, zero}, {1, m, n}, 1);
+      Value ph = subview(fb, l, mems[3], {h, zero, zero, zero},
+                         {1, q.chunk + q.tailPanels(), half, q.nr()}, 1);
+      return std::make_pair(k0, SmallVector<Value, 4>{mems[0], bh, ch, ph});
+    };
     Value zero = index(b, loc, 0);
-    kiln::emitParallelRows(b, loc, halvesFn, halves, zero, zero,
-                           index(b, loc, 2));
+    int64_t blocks = llvm::divideCeil(m, q.mr), panels = q.fullPanels();
+    // Halves of at least this many multiply-adds each run as two calls of
+    // fine units (below). ResNet-50's 14x14 and 7x7 reductions have 25.7 M
+    // (a half 0.25-0.3 ms on Zen 5); MobileNetV2's at most 7.5 M, where
+    // the second call's cost outweighs what it balances (two threads
+    // 1.018 of one call a half).
+    constexpr int64_t kMinMacsToBalanceHalves = int64_t(1) << 24;
+    if (m * n * half >= kMinMacsToBalanceHalves && panels > 0 &&
+        q.chunk >= panels &&
+        (q.tailCols() == 0 || (q.dotTail && q.shortTail()))) {
+      // Each half packed (by rows of k) and multiplied (by row blocks) in
+      // a call of its own, of units fine enough for the runtime to move
+      // work between the threads: a half as one unit left the thread done
+      // first waiting for the other's longer half (ResNet-50's 14x14
+      // reductions on two threads 90% busy, 98-99% so; a third of a half
+      // and more while one vCPU ran slower). Each call's units are the two
+      // halves' in turn, so each thread's own range is its half, which it
+      // packs and then multiplies.
+      auto byHalves = [&](StringRef name, int64_t unitsPerHalf,
+                          GemmBuilder::Split split) {
+        func::FuncOp fn = kiln::createRowsFunction(
+            func, loc, TypeRange(ValueRange(halves)), name,
+            [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> args,
+                ArrayRef<BlockArgument> idx) {
+              SmallVector<Value> mems(args.begin(), args.end());
+              for (int64_t h = 0; h < 2; ++h) {
+                Value base = index(fb, l, h * unitsPerHalf);
+                Value lo = fb.create<arith::MaxSIOp>(l, idx[2], base);
+                Value hi = fb.create<arith::MinSIOp>(
+                    l, idx[3], index(fb, l, (h + 1) * unitsPerHalf));
+                Value any = fb.create<arith::CmpIOp>(
+                    l, arith::CmpIPredicate::slt, lo, hi);
+                auto ifOp = fb.create<scf::IfOp>(l, any, /*withElse=*/false);
+                OpBuilder::InsertionGuard guard(fb);
+                fb.setInsertionPointToStart(&ifOp.getThenRegion().front());
+                auto [k0, operands] =
+                    halfOperands(fb, l, mems, index(fb, l, h));
+                GemmBuilder builder(fb, l, q);
+                builder.setAFrom(k0);
+                builder.buildRows(operands, ValueRange(),
+                                  {index(fb, l, 0), index(fb, l, panels),
+                                   fb.create<arith::SubIOp>(l, lo, base),
+                                   fb.create<arith::SubIOp>(l, hi, base)},
+                                  q.nr(), split);
+              }
+            });
+        kiln::emitParallelRows(b, loc, fn, halves, zero, zero,
+                               index(b, loc, 2 * unitsPerHalf));
+      };
+      byHalves("halves_pack", half, GemmBuilder::Split::PackRows);
+      byHalves("halves", blocks, GemmBuilder::Split::Rows);
+    } else {
+      func::FuncOp halvesFn = kiln::createRowsFunction(
+          func, loc, TypeRange(ValueRange(halves)), "halves",
+          [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> args,
+              ArrayRef<BlockArgument> idx) {
+            SmallVector<Value> mems(args.begin(), args.end());
+            forLoop(fb, l, idx[2], idx[3], [&](OpBuilder &, Value h) {
+              auto [k0, operands] = halfOperands(fb, l, mems, h);
+              GemmBuilder builder(fb, l, q);
+              builder.setAFrom(k0);
+              builder.build(operands[0], operands[1], operands[2], operands[3],
+                            nullptr);
+            });
+          });
+      kiln::emitParallelRows(b, loc, halvesFn, halves, zero, zero,
+                             index(b, loc, 2));
+    }
 
     // C itself only without an epilogue (which writes elsewhere or over C).
     SmallVector<Value> sums{partial, ends.hasEpilogue() ? partial : c};

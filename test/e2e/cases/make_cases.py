@@ -1236,3 +1236,9 @@ def conv_split_k_case(name, shape, f):
 
 conv_split_k_case("conv_split_k_residual_7x7", (1, 512, 7, 7), 128)
 conv_split_k_case("conv_split_k_residual_14x14", (1, 192, 14, 14), 36)
+# Halves of 2^24 multiply-adds or more (ResNet-50's 14x14 and 7x7
+# reductions' sizes) are packed and multiplied in two calls of fine units,
+# the threads taking pieces of each other's half (the last columns dot
+# products of 4 and of 1).
+conv_split_k_case("conv_split_k_balanced_14x14", (1, 1024, 14, 14), 256)
+conv_split_k_case("conv_split_k_balanced_7x7", (1, 2048, 7, 7), 512)
