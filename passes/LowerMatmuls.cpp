@@ -3468,12 +3468,13 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
   /// ([spans][E][rows][cols], cols a whole number of vectors) and `ends`'
   /// buffers) by spans of `spanRows` tile rows, the spans on the threads:
   /// each span's input transform into its V, its E products into its M
-  /// (all output channels, as by products), and their output transform.
-  /// A span's V and M rows start on cache lines of their own, so that with
-  /// the 1x1 convolutions around it split by the image's halves too (their
-  /// B's panels), no line of the layer moves between cores but the input
-  /// rows around a span's edge. With `zeroBorders`, the input transform
-  /// reads the padded input's borders as zeros.
+  /// (all output channels, as by products), and their output transform,
+  /// each step a call whose units are the spans' channels or elements, a
+  /// thread's own range its span's. A span's V and M rows start on cache lines
+  /// of their own, so that with the 1x1 convolutions around it split by the
+  /// image's halves too (their B's panels), no line of the layer moves between
+  /// cores but the input rows around a span's edge. With `zeroBorders`, the
+  /// input transform reads the padded input's borders as zeros.
   void emitBySpans(OpBuilder &b, Location loc, func::FuncOp func,
                    const kiln::WinogradConv &conv, const GemmPlan &p,
                    bool tailDots, int64_t spanRows, ArrayRef<Value> buffers,
@@ -3481,15 +3482,15 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     int64_t tw = conv.tileCols(), tileRows = conv.tileRows();
     int64_t spans = llvm::divideCeil(tileRows, spanRows);
     int64_t elements = conv.elements();
-    // Span `span`'s E products M[e] = U[e] V[e] over `cols` tiles, from
-    // zeros.
+    // Span `span`'s products M[e] = U[e] V[e] over `cols` tiles, from
+    // zeros, for its elements [eBegin, eEnd).
     auto products = [&](OpBuilder &fb, Location l, Value uu, Value vs, Value ms,
-                        int64_t cols, Value span) {
+                        int64_t cols, Value span, Value eBegin, Value eEnd) {
       GemmPlan q = productsPlan(p, p.m, cols, tailDots, /*wider=*/true);
       auto index = [&](int64_t x) -> Value {
         return fb.create<arith::ConstantIndexOp>(l, x);
       };
-      forLoop(fb, l, index(0), index(elements), [&](OpBuilder &, Value e) {
+      forLoop(fb, l, eBegin, eEnd, [&](OpBuilder &, Value e) {
         // Span s from element s E / spans on, round: the threads stream
         // different parts of U at a time rather than the same lines, which
         // the second core would fetch from the first's cache (ResNet-50 two
@@ -3508,33 +3509,71 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
         GemmBuilder(fb, l, q).build(a, bs, cs, bs, nullptr);
       });
     };
-    auto body = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
-                    Value begin, Value end) {
-      kiln::FusedEnds local = ends.remap(mems.drop_front(5));
-      forLoop(fb, l, begin, end, [&](OpBuilder &, Value span) {
-        auto [th0, th1] = groupTileRows(fb, l, span, spanRows, tileRows);
-        auto spanOf = [&](Value x) {
-          auto shape = cast<MemRefType>(x.getType()).getShape();
-          OpFoldResult zero = fb.getIndexAttr(0);
-          return subview(fb, l, x, {span, zero, zero, zero},
-                         {1, shape[1], shape[2], shape[3]}, 1);
+    // Each of the three steps is a call whose units are the spans' parts in
+    // turn (`perSpan` each: input channels, elements, output channels), so
+    // that a thread's own range is its span's, as a span a unit was, and
+    // the runtime moves pieces of it to a thread that is done first: a
+    // span a unit, ResNet-50's 56x56 layers on two threads were 74-82% busy
+    // (the threads' spans 20-30% apart, either one the slower).
+    // fn(span, its part [lo, hi)) for each span that units [begin, end)
+    // reach.
+    auto onSpans = [&](int64_t perSpan, auto fn) {
+      auto body = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
+                      Value begin, Value end) {
+        auto index = [&](int64_t x) -> Value {
+          return fb.create<arith::ConstantIndexOp>(l, x);
         };
-        Value vs = spanOf(mems[3]), ms = spanOf(mems[4]);
-        // Channel by channel, each channel's tile rows in turn (V's and M's
-        // rows written and read whole, not a tile row of every channel at a
-        // time: a layer as ResNet-50's 56x56 ones ran 15% longer so).
-        kiln::emitWinogradInputRows(fb, l, conv, vectorWidth, mems[0], vs, th0,
-                                    th1, zeroBorders, /*channelsOuter=*/true);
-        withGroupRows(fb, l, span, spanRows, tileRows, [&](int64_t rows) {
-          products(fb, l, mems[1], vs, ms, rows * tw, span);
+        Value first = fb.create<arith::DivUIOp>(l, begin, index(perSpan));
+        Value past = fb.create<arith::DivUIOp>(
+            l, fb.create<arith::AddIOp>(l, end, index(perSpan - 1)),
+            index(perSpan));
+        forLoop(fb, l, first, past, [&](OpBuilder &, Value span) {
+          Value base = fb.create<arith::MulIOp>(l, span, index(perSpan));
+          Value lo = fb.create<arith::SubIOp>(
+              l, fb.create<arith::MaxSIOp>(l, begin, base), base);
+          Value hi = fb.create<arith::SubIOp>(
+              l,
+              fb.create<arith::MinSIOp>(
+                  l, end, fb.create<arith::AddIOp>(l, base, index(perSpan))),
+              base);
+          auto [th0, th1] = groupTileRows(fb, l, span, spanRows, tileRows);
+          auto spanOf = [&](Value x) {
+            auto shape = cast<MemRefType>(x.getType()).getShape();
+            OpFoldResult zero = fb.getIndexAttr(0);
+            return subview(fb, l, x, {span, zero, zero, zero},
+                           {1, shape[1], shape[2], shape[3]}, 1);
+          };
+          fn(fb, l, mems, span, th0, th1, spanOf(mems[3]), spanOf(mems[4]), lo,
+             hi);
         });
-        kiln::emitWinogradOutputRows(
-            fb, l, conv, vectorWidth, ms, mems[2], local, th0, th1,
-            fb.create<arith::ConstantIndexOp>(l, 0),
-            fb.create<arith::ConstantIndexOp>(l, p.m), /*channelsOuter=*/true);
-      });
+      };
+      winogradOnThreads(b, loc, func, buffers, spans * perSpan, body);
     };
-    winogradOnThreads(b, loc, func, buffers, spans, body);
+    // Channel by channel, each channel's tile rows in turn (V's and M's
+    // rows written and read whole, not a tile row of every channel at a
+    // time: a layer as ResNet-50's 56x56 ones ran 15% longer so).
+    onSpans(conv.channels,
+            [&](OpBuilder &fb, Location l, ArrayRef<Value> mems, Value,
+                Value th0, Value th1, Value vs, Value, Value lo, Value hi) {
+              kiln::emitWinogradInputRows(fb, l, conv, vectorWidth, mems[0], vs,
+                                          th0, th1, zeroBorders,
+                                          /*channelsOuter=*/true, lo, hi);
+            });
+    onSpans(elements,
+            [&](OpBuilder &fb, Location l, ArrayRef<Value> mems, Value span,
+                Value, Value, Value vs, Value ms, Value lo, Value hi) {
+              withGroupRows(fb, l, span, spanRows, tileRows, [&](int64_t rows) {
+                products(fb, l, mems[1], vs, ms, rows * tw, span, lo, hi);
+              });
+            });
+    onSpans(p.m, [&](OpBuilder &fb, Location l, ArrayRef<Value> mems, Value,
+                     Value th0, Value th1, Value, Value ms, Value lo,
+                     Value hi) {
+      kiln::FusedEnds local = ends.remap(mems.drop_front(5));
+      kiln::emitWinogradOutputRows(fb, l, conv, vectorWidth, ms, mems[2], local,
+                                   th0, th1, lo, hi, /*channelsOuter=*/true,
+                                   /*mAllChannels=*/true);
+    });
   }
 
   /// The view of `x` at `offsets` of `sizes` (unit strides), its first

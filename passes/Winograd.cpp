@@ -631,7 +631,7 @@ void kiln::emitWinogradInputRows(OpBuilder &b, Location loc,
                                  const WinogradConv &conv, int64_t vw,
                                  Value flat, Value v, Value thBegin,
                                  Value thEnd, bool zeroBorders,
-                                 bool channelsOuter) {
+                                 bool channelsOuter, Value cBegin, Value cEnd) {
   Emitter e(b, loc, conv, vw);
   assert(e.rowsPerVector() == 1 && "one tile row a vector");
   assert(conv.stride == 1 && "blocks and spans at stride 1");
@@ -648,12 +648,13 @@ void kiln::emitWinogradInputRows(OpBuilder &b, Location loc,
                           std::min(n, last + 1 - m * th));
   };
   if (channelsOuter) {
-    e.forLoop(e.index(0), e.index(conv.channels), [&](Value ch) {
-      e.tileRowRange(thBegin, thEnd, lo, hi, n, rowsOf,
-                     [&](Value th, int64_t firstRow, int64_t rows) {
-                       e.inputTiles(flat, v, ch, th, rows, firstRow);
-                     });
-    });
+    e.forLoop(cBegin ? cBegin : e.index(0),
+              cEnd ? cEnd : e.index(conv.channels), [&](Value ch) {
+                e.tileRowRange(thBegin, thEnd, lo, hi, n, rowsOf,
+                               [&](Value th, int64_t firstRow, int64_t rows) {
+                                 e.inputTiles(flat, v, ch, th, rows, firstRow);
+                               });
+              });
     return;
   }
   e.tileRowRange(thBegin, thEnd, lo, hi, n, rowsOf,
@@ -668,11 +669,11 @@ void kiln::emitWinogradOutputRows(OpBuilder &b, Location loc,
                                   const WinogradConv &conv, int64_t vw, Value m,
                                   Value c, const FusedEnds &ends, Value thBegin,
                                   Value thEnd, Value ocBegin, Value ocEnd,
-                                  bool channelsOuter) {
+                                  bool channelsOuter, bool mAllChannels) {
   Emitter e(b, loc, conv, vw);
   assert(e.rowsPerVector() == 1 && "one tile row a vector");
   e.tileRow0 = thBegin;
-  e.oc0 = ocBegin;
+  e.oc0 = mAllChannels ? Value() : ocBegin;
   auto rowsOf = [&](int64_t th) {
     return std::make_pair<int64_t, int64_t>(0, conv.oh - conv.m * th);
   };

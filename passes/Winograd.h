@@ -114,23 +114,27 @@ void emitWinogradOutput(mlir::OpBuilder &b, mlir::Location loc,
 /// input's first and last rows and columns are read as zeros (its borders
 /// need not be written). Tile row by tile row, each of all channels; with
 /// `channelsOuter`, channel by channel, each of all the tile rows (a V larger
-/// than the caches then has its rows written whole).
+/// than the caches then has its rows written whole), and only the channels
+/// [cBegin, cEnd) when given.
 void emitWinogradInputRows(mlir::OpBuilder &b, mlir::Location loc,
                            const WinogradConv &conv, int64_t vw,
                            mlir::Value flat, mlir::Value v, mlir::Value thBegin,
                            mlir::Value thEnd, bool zeroBorders,
-                           bool channelsOuter = false);
+                           bool channelsOuter = false, mlir::Value cBegin = {},
+                           mlir::Value cEnd = {});
 
 /// emitWinogradOutput for the output channels [ocBegin, ocEnd) of the tile
 /// rows [thBegin, thEnd), from the block's own M: channel oc's row oc -
-/// ocBegin, tile row th's tiles at (th - thBegin) * tiles a row. Tile row
-/// by tile row unless `channelsOuter` (as emitWinogradInputRows).
+/// ocBegin (oc with `mAllChannels`, an M of every channel), tile row th's
+/// tiles at (th - thBegin) * tiles a row. Tile row by tile row unless
+/// `channelsOuter` (as emitWinogradInputRows).
 void emitWinogradOutputRows(mlir::OpBuilder &b, mlir::Location loc,
                             const WinogradConv &conv, int64_t vw, mlir::Value m,
                             mlir::Value c, const FusedEnds &ends,
                             mlir::Value thBegin, mlir::Value thEnd,
                             mlir::Value ocBegin, mlir::Value ocEnd,
-                            bool channelsOuter = false);
+                            bool channelsOuter = false,
+                            bool mAllChannels = false);
 
 } // namespace kiln
 

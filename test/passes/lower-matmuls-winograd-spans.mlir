@@ -4,50 +4,88 @@
 // A stride-1 3x3 convolution of 2 channels on a 14x20 image in F(4x4, 3x3):
 // 4 tile rows of 5 tiles. With winograd-span-tiles (10: spans of 2 tile
 // rows, 2 spans), on as many threads as spans (kiln_get_num_threads, when
-// it runs) each thread takes a span: its input transform channel by
-// channel into its V ([36][2][16] of the span buffer [2][36][2][16], each
-// span's 10 tiles padded to a vector and its 36 slabs 3 cache lines apart),
-// its 36 products of all output channels into its M (the second span's
-// from element 18 on, so that the threads read different weights at a
-// time), and their output transform channel by channel into Y. V and M by products ([36][2][20])
-// are views of the same two buffers. The padded input's borders are read as
-// zeros by the spans and written by the transform by products, as with
-// blocks. With winograd-block-tiles as well, blocks come first; where the
-// image would be one span (20 tiles), by products alone.
+// it runs) each thread takes a span, in three calls whose units are the
+// spans' parts in turn (a thread's own range its span's, the runtime free to
+// move pieces between threads): its input transform channel by channel into
+// its V ([36][2][16] of the span buffer [2][36][2][16], each span's 10
+// tiles padded to a vector and its 36 slabs 3 cache lines apart; units 2
+// spans x 2 channels), its 36 products of all output channels into its M
+// (the second span's from element 18 on, so that the threads read
+// different weights at a time; units 2 x 36 elements), and their output
+// transform channel by channel into Y (units 2 x 2 output channels, M read
+// at the channel's own row). V and M by products ([36][2][20]) are views of
+// the same two buffers. The padded input's borders are read as zeros by the
+// spans and written by the transform by products, as with blocks. With
+// winograd-block-tiles as well, blocks come first; where the image would be
+// one span (20 tiles), by products alone.
 
+// Units [begin, end) reach spans [begin / 2, ceil(end / 2)), and of span s
+// the channels [max(begin, 2 s), min(end, 2 s + 2)) - 2 s.
 // CHECK-LABEL: func.func private @spans_winograd0(
 // CHECK-SAME: %[[FLAT:[^:]*]]: memref<704xf32>, %[[U:[^:]*]]: memref<36x1x2x2xf32>, %[[Y:[^:]*]]: memref<2x280xf32>, %[[VS:[^:]*]]: memref<2x36x2x16xf32, strided<[1728, 48, 16, 1]>>, %[[MS:[^:]*]]: memref<2x36x2x16xf32, strided<[1728, 48, 16, 1]>>
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
 // CHECK-NOT: memref.alloca
 // CHECK-NOT: linalg.fill
-// CHECK: scf.for %[[SPAN:.*]] = %{{.*}} to %{{.*}} step %c1 {
-// CHECK:   %[[TH0:.*]] = arith.muli %[[SPAN]], %c2
+// CHECK: %[[FIRST:.*]] = arith.divui %[[BEGIN]], %c2
+// CHECK: %[[UP:.*]] = arith.addi %[[END]], %c1
+// CHECK: %[[PAST:.*]] = arith.divui %[[UP]], %c2
+// CHECK: scf.for %[[SPAN:.*]] = %[[FIRST]] to %[[PAST]] step %c1 {
+// CHECK:   %[[BASE:.*]] = arith.muli %[[SPAN]], %c2
+// CHECK:   %[[LO0:.*]] = arith.maxsi %[[BEGIN]], %[[BASE]]
+// CHECK:   %[[LO:.*]] = arith.subi %[[LO0]], %[[BASE]]
+// CHECK:   %[[HI0:.*]] = arith.minsi %[[END]], %{{.*}}
+// CHECK:   %[[HI:.*]] = arith.subi %[[HI0]], %[[BASE]]
 // CHECK:   %[[V:.*]] = memref.subview %[[VS]][%[[SPAN]], 0, 0, 0] [1, 36, 2, 16]
-// CHECK:   %[[M:.*]] = memref.subview %[[MS]][%[[SPAN]], 0, 0, 0] [1, 36, 2, 16]
 // Channel by channel, the span's tile rows inside the image in a loop, tile
-// row th's tiles at (th - 2 span) * 5 in V.
-// CHECK:   scf.for %[[CH:.*]] = %c0 to %c2 step %c1 {
+// row th's tiles at (th - 2 span) * 5 in V (its first tile row 2 span, the
+// same value as the units' base here).
+// CHECK:   scf.for %[[CH:.*]] = %[[LO]] to %[[HI]] step %c1 {
 // CHECK:     scf.for %[[TH:.*]] = %{{.*}} to %{{.*}} step %c1 {
-// CHECK:       %[[TR:.*]] = arith.subi %[[TH]], %[[TH0]]
+// CHECK:       %[[TR:.*]] = arith.subi %[[TH]], %[[BASE]]
 // CHECK:       %[[AT:.*]] = arith.muli %[[TR]], %c5
 // CHECK:       vector.maskedstore %[[V]][%c0, %[[CH]], %[[AT]]]
 // The first and last tile rows, each if in the span.
 // CHECK:     scf.if
 // CHECK:     scf.if
-// The products: U[e], the span's V[e] and M[e] over its 10 tiles, span s
-// from element 18 s on, round.
-// CHECK:   scf.for %[[I:.*]] = %c0 to %c36 step %c1 {
+// CHECK-NOT: linalg.fill
+// CHECK: return
+
+// The products: U[e], the span's V[e] and M[e] over its 10 tiles for its
+// elements [lo, hi), span s from element 18 s on, round.
+// CHECK-LABEL: func.func private @spans_winograd1(
+// CHECK-SAME: %[[FLAT:[^:]*]]: memref<704xf32>, %[[U:[^:]*]]: memref<36x1x2x2xf32>, %[[Y:[^:]*]]: memref<2x280xf32>, %[[VS:[^:]*]]: memref<2x36x2x16xf32, strided<[1728, 48, 16, 1]>>, %[[MS:[^:]*]]: memref<2x36x2x16xf32, strided<[1728, 48, 16, 1]>>
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// CHECK: %[[FIRST:.*]] = arith.divui %[[BEGIN]], %c36
+// CHECK: scf.for %[[SPAN:.*]] = %[[FIRST]] to %{{.*}} step %c1 {
+// CHECK:   %[[BASE:.*]] = arith.muli %[[SPAN]], %c36
+// CHECK:   %[[LO:.*]] = arith.subi %{{.*}}, %[[BASE]]
+// CHECK:   %[[HI:.*]] = arith.subi %{{.*}}, %[[BASE]]
+// CHECK:   %[[V:.*]] = memref.subview %[[VS]][%[[SPAN]], 0, 0, 0] [1, 36, 2, 16]
+// CHECK:   %[[M:.*]] = memref.subview %[[MS]][%[[SPAN]], 0, 0, 0] [1, 36, 2, 16]
+// CHECK:   scf.for %[[I:.*]] = %[[LO]] to %[[HI]] step %c1 {
 // CHECK:     %[[OFF:.*]] = arith.muli %[[SPAN]], %c18
 // CHECK:     %[[FROM:.*]] = arith.addi %[[I]], %[[OFF]]
-// CHECK:     %[[PAST:.*]] = arith.cmpi sge, %[[FROM]], %c36
+// CHECK:     %[[PASTE:.*]] = arith.cmpi sge, %[[FROM]], %c36
 // CHECK:     %[[ROUND:.*]] = arith.subi %[[FROM]], %c36
-// CHECK:     %[[E:.*]] = arith.select %[[PAST]], %[[ROUND]], %[[FROM]]
+// CHECK:     %[[E:.*]] = arith.select %[[PASTE]], %[[ROUND]], %[[FROM]]
 // CHECK:     memref.subview %[[U]][%[[E]], 0, 0, 0] [1, 1, 2, 2]
 // CHECK:     memref.subview %[[V]][%[[E]], 0, 0] [1, 2, 10] [1, 1, 1]
 // CHECK:     %[[ME:.*]] = memref.subview %[[M]][%[[E]], 0, 0] [1, 2, 10] [1, 1, 1]
 // CHECK:     vector.fma
 // CHECK:     vector.maskedstore %[[ME]]
-// The output transform, channel by channel, from M into Y.
-// CHECK:   scf.for %[[OC:.*]] = %c0 to %c2 step %c1 {
+// CHECK: return
+
+// The output transform, channel by channel over the span's [lo, hi), from
+// M's row of the channel into Y.
+// CHECK-LABEL: func.func private @spans_winograd2(
+// CHECK-SAME: %[[FLAT:[^:]*]]: memref<704xf32>, %[[U:[^:]*]]: memref<36x1x2x2xf32>, %[[Y:[^:]*]]: memref<2x280xf32>, %[[VS:[^:]*]]: memref<2x36x2x16xf32, strided<[1728, 48, 16, 1]>>, %[[MS:[^:]*]]: memref<2x36x2x16xf32, strided<[1728, 48, 16, 1]>>
+// CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
+// CHECK: scf.for %[[SPAN:.*]] = %{{.*}} to %{{.*}} step %c1 {
+// CHECK:   %[[BASE:.*]] = arith.muli %[[SPAN]], %c2
+// CHECK:   %[[LO:.*]] = arith.subi %{{.*}}, %[[BASE]]
+// CHECK:   %[[HI:.*]] = arith.subi %{{.*}}, %[[BASE]]
+// CHECK:   %[[M:.*]] = memref.subview %[[MS]][%[[SPAN]], 0, 0, 0] [1, 36, 2, 16]
+// CHECK:   scf.for %[[OC:.*]] = %[[LO]] to %[[HI]] step %c1 {
 // CHECK:     scf.for
 // CHECK:       vector.maskedload %[[M]][%c0, %[[OC]],
 // CHECK:       vector.maskedstore %[[Y]][%[[OC]],
@@ -65,7 +103,9 @@
 // CHECK: %[[N:.*]] = call @kiln_get_num_threads() : () -> i32
 // CHECK: %[[TWO:.*]] = arith.cmpi eq, %[[N]], %c2_i32
 // CHECK: scf.if %[[TWO]] {
-// CHECK:   call @spans_winograd0_dispatch({{.*}}, %[[VSPANS]], %[[MSPANS]], {{.*}}, %c0, %c0, %c2)
+// CHECK:   call @spans_winograd0_dispatch({{.*}}, %[[VSPANS]], %[[MSPANS]], {{.*}}, %c0, %c0, %c4)
+// CHECK:   call @spans_winograd1_dispatch({{.*}}, %[[VSPANS]], %[[MSPANS]], {{.*}}, %c0, %c0, %c72)
+// CHECK:   call @spans_winograd2_dispatch({{.*}}, %[[VSPANS]], %[[MSPANS]], {{.*}}, %c0, %c0, %c4)
 // CHECK: } else {
 // CHECK-COUNT-4: linalg.fill
 // CHECK:   vector.maskedload
