@@ -257,7 +257,12 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
     reduces (constant A in row blocks, a bias, m <= k / 2, B written whole)
     also runs, when kiln_get_num_threads() is 2, as `PARENT_halvesN`, each
     thread's half of k into a partial C of its own, then `PARENT_sumN`, the
-    partials summed with the bias and the epilogue by rows.
+    partials summed with the bias and the epilogue by rows. Halves of 2^24
+    multiply-adds or more are packed by their rows of k
+    (`PARENT_halves_packN`) and then multiplied by their row blocks
+    (`PARENT_halvesN`), each call's units both halves' in turn, so that
+    each thread's own share is its half and the runtime can move pieces of
+    it to the other thread.
 
     With `winograd`, a matmul that is a stride-1 3x3 convolution of one
     image (an im2col of a static padded input, constant weights, static
@@ -446,8 +451,9 @@ def LowerMatmuls : Pass<"kiln-lower-matmuls", "mlir::ModuleOp"> {
            "columns that winograd-block-tiles leaves, in two or more spans "
            "of whole tile rows of about this many tiles, runs on as many "
            "threads as spans (tested when the model runs) a span a thread: "
-           "its input transform, products and output transform, its V and "
-           "M in the workspace (0: by products)">
+           "its input transform, products and output transform, each a call "
+           "whose units are the spans' channels, elements or output "
+           "channels, its V and M in the workspace (0: by products)">
   ];
   let dependentDialects = [
     "mlir::arith::ArithDialect", "mlir::memref::MemRefDialect",
