@@ -21,9 +21,10 @@
 // makes `warmup` runs and more until `warmupMs` have passed (a fresh
 // process's first milliseconds of runs are slower: node's compiler and
 // ONNX Runtime's threads warming up), then times `runs` runs (or, when
-// that is null, enough runs to fill `budgetMs` judged by the fastest warm-up run, clamped to
-// [minRuns, maxRuns]). It writes the last run's outputs as raw files under
-// outDir/t<T>/ and prints one JSON line on stdout:
+// that is null, enough runs to fill `budgetMs` judged by the fastest
+// warm-up run, clamped to [minRuns, maxRuns]). It writes the last run's
+// outputs as raw files under outDir/t<T>/ and prints one JSON line on
+// stdout:
 //
 //   {"version": "1.30.0", "results": [{"threads": 1, "runs": 40,
 //     "medianMs": 65.2, "p90Ms": 66.0, "createMs": 812,
