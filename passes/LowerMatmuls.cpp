@@ -2543,26 +2543,17 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
             [&](OpBuilder &fb, Location l, ArrayRef<BlockArgument> args,
                 ArrayRef<BlockArgument> idx) {
               SmallVector<Value> mems(args.begin(), args.end());
-              for (int64_t h = 0; h < 2; ++h) {
-                Value base = index(fb, l, h * unitsPerHalf);
-                Value lo = fb.create<arith::MaxSIOp>(l, idx[2], base);
-                Value hi = fb.create<arith::MinSIOp>(
-                    l, idx[3], index(fb, l, (h + 1) * unitsPerHalf));
-                Value any = fb.create<arith::CmpIOp>(
-                    l, arith::CmpIPredicate::slt, lo, hi);
-                auto ifOp = fb.create<scf::IfOp>(l, any, /*withElse=*/false);
-                OpBuilder::InsertionGuard guard(fb);
-                fb.setInsertionPointToStart(&ifOp.getThenRegion().front());
-                auto [k0, operands] =
-                    halfOperands(fb, l, mems, index(fb, l, h));
-                GemmBuilder builder(fb, l, q);
-                builder.setAFrom(k0);
-                builder.buildRows(operands, ValueRange(),
-                                  {index(fb, l, 0), index(fb, l, panels),
-                                   fb.create<arith::SubIOp>(l, lo, base),
-                                   fb.create<arith::SubIOp>(l, hi, base)},
-                                  q.nr(), split);
-              }
+              forEachPart(
+                  fb, l, idx[2], idx[3], unitsPerHalf,
+                  [&](OpBuilder &, Location, Value h, Value lo, Value hi) {
+                    auto [k0, operands] = halfOperands(fb, l, mems, h);
+                    GemmBuilder builder(fb, l, q);
+                    builder.setAFrom(k0);
+                    builder.buildRows(
+                        operands, ValueRange(),
+                        {index(fb, l, 0), index(fb, l, panels), lo, hi}, q.nr(),
+                        split);
+                  });
             });
         kiln::emitParallelRows(b, loc, fn, halves, zero, zero,
                                index(b, loc, 2 * unitsPerHalf));
@@ -3189,6 +3180,35 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     body(b, loop.getInductionVar());
   }
 
+  /// For a call whose units are parts' units in turn, `perPart` each (a
+  /// split of k's halves' rows of k or row blocks, a span's channels or
+  /// elements), so that a thread's own range of units is its parts', and
+  /// the runtime moves pieces of a part to a thread that is done first:
+  /// fn(part, [lo, hi)) for each part that units [begin, end) reach, its
+  /// units among them counted from the part's first.
+  static void forEachPart(
+      OpBuilder &b, Location loc, Value begin, Value end, int64_t perPart,
+      function_ref<void(OpBuilder &, Location, Value, Value, Value)> fn) {
+    auto index = [&](int64_t x) -> Value {
+      return b.create<arith::ConstantIndexOp>(loc, x);
+    };
+    Value first = b.create<arith::DivUIOp>(loc, begin, index(perPart));
+    Value past = b.create<arith::DivUIOp>(
+        loc, b.create<arith::AddIOp>(loc, end, index(perPart - 1)),
+        index(perPart));
+    forLoop(b, loc, first, past, [&](OpBuilder &, Value part) {
+      Value base = b.create<arith::MulIOp>(loc, part, index(perPart));
+      Value lo = b.create<arith::SubIOp>(
+          loc, b.create<arith::MaxSIOp>(loc, begin, base), base);
+      Value hi = b.create<arith::SubIOp>(
+          loc,
+          b.create<arith::MinSIOp>(
+              loc, end, b.create<arith::AddIOp>(loc, base, index(perPart))),
+          base);
+      fn(b, loc, part, lo, hi);
+    });
+  }
+
   /// Whether a batch of `count` products planned as `p` runs on the
   /// threads: enough FLOPs, pack buffers (one per product) that stay small,
   /// and static operands.
@@ -3520,32 +3540,19 @@ struct LowerMatmulsPass : kiln::impl::LowerMatmulsBase<LowerMatmulsPass> {
     auto onSpans = [&](int64_t perSpan, auto fn) {
       auto body = [&](OpBuilder &fb, Location l, ArrayRef<Value> mems,
                       Value begin, Value end) {
-        auto index = [&](int64_t x) -> Value {
-          return fb.create<arith::ConstantIndexOp>(l, x);
-        };
-        Value first = fb.create<arith::DivUIOp>(l, begin, index(perSpan));
-        Value past = fb.create<arith::DivUIOp>(
-            l, fb.create<arith::AddIOp>(l, end, index(perSpan - 1)),
-            index(perSpan));
-        forLoop(fb, l, first, past, [&](OpBuilder &, Value span) {
-          Value base = fb.create<arith::MulIOp>(l, span, index(perSpan));
-          Value lo = fb.create<arith::SubIOp>(
-              l, fb.create<arith::MaxSIOp>(l, begin, base), base);
-          Value hi = fb.create<arith::SubIOp>(
-              l,
-              fb.create<arith::MinSIOp>(
-                  l, end, fb.create<arith::AddIOp>(l, base, index(perSpan))),
-              base);
-          auto [th0, th1] = groupTileRows(fb, l, span, spanRows, tileRows);
-          auto spanOf = [&](Value x) {
-            auto shape = cast<MemRefType>(x.getType()).getShape();
-            OpFoldResult zero = fb.getIndexAttr(0);
-            return subview(fb, l, x, {span, zero, zero, zero},
-                           {1, shape[1], shape[2], shape[3]}, 1);
-          };
-          fn(fb, l, mems, span, th0, th1, spanOf(mems[3]), spanOf(mems[4]), lo,
-             hi);
-        });
+        forEachPart(fb, l, begin, end, perSpan,
+                    [&](OpBuilder &, Location, Value span, Value lo, Value hi) {
+                      auto [th0, th1] =
+                          groupTileRows(fb, l, span, spanRows, tileRows);
+                      auto spanOf = [&](Value x) {
+                        auto shape = cast<MemRefType>(x.getType()).getShape();
+                        OpFoldResult zero = fb.getIndexAttr(0);
+                        return subview(fb, l, x, {span, zero, zero, zero},
+                                       {1, shape[1], shape[2], shape[3]}, 1);
+                      };
+                      fn(fb, l, mems, span, th0, th1, spanOf(mems[3]),
+                         spanOf(mems[4]), lo, hi);
+                    });
       };
       winogradOnThreads(b, loc, func, buffers, spans * perSpan, body);
     };

@@ -14,29 +14,25 @@
 // CHECK-LABEL: func.func private @balanced_halves_pack0(
 // CHECK-SAME: %{{[^:]*}}: memref<32x1024x8xf32>, %[[B:[^:]*]]: memref<1024x196xf32>, %{{[^:]*}}: memref<2x256x196xf32>, %[[PACK:[^:]*]]: memref<2x8x512x32xf32>
 // CHECK-SAME: %{{[^:]*}}: index, %{{[^:]*}}: index, %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
-// CHECK: %[[LO0:.*]] = arith.maxsi %[[BEGIN]], %c0
-// CHECK: %[[HI0:.*]] = arith.minsi %[[END]], %c512
-// CHECK: %[[ANY0:.*]] = arith.cmpi slt, %[[LO0]], %[[HI0]]
-// CHECK: scf.if %[[ANY0]] {
-// CHECK:   memref.subview %[[PACK]][0, 0, 0, 0] [1, 8, 512, 32]
-// CHECK:   scf.for %{{.*}} = %[[LO0]] to %[[HI0]] step %c1 {
-// CHECK: %[[LO1:.*]] = arith.maxsi %[[BEGIN]], %c512
-// CHECK: %[[HI1:.*]] = arith.minsi %[[END]], %c1024
-// CHECK: %[[ANY1:.*]] = arith.cmpi slt, %[[LO1]], %[[HI1]]
-// CHECK: scf.if %[[ANY1]] {
-// CHECK:   memref.subview %[[B]][512, 0] [512, 196]
-// CHECK:   memref.subview %[[PACK]][1, 0, 0, 0] [1, 8, 512, 32]
-// CHECK:   %[[K1:.*]] = arith.subi %[[LO1]], %c512
-// CHECK:   %[[K2:.*]] = arith.subi %[[HI1]], %c512
-// CHECK:   scf.for %{{.*}} = %[[K1]] to %[[K2]] step %c1 {
+// CHECK: %[[FIRST:.*]] = arith.divui %[[BEGIN]], %c512
+// CHECK: %[[UP:.*]] = arith.addi %[[END]], %c511
+// CHECK: %[[PAST:.*]] = arith.divui %[[UP]], %c512
+// CHECK: scf.for %[[H:.*]] = %[[FIRST]] to %[[PAST]] step %c1 {
+// CHECK:   %[[BASE:.*]] = arith.muli %[[H]], %c512
+// CHECK:   %[[LO0:.*]] = arith.maxsi %[[BEGIN]], %[[BASE]]
+// CHECK:   %[[LO:.*]] = arith.subi %[[LO0]], %[[BASE]]
+// CHECK:   %[[HI0:.*]] = arith.minsi %[[END]], %{{.*}}
+// CHECK:   %[[HI:.*]] = arith.subi %[[HI0]], %[[BASE]]
+// CHECK:   memref.subview %[[B]][%[[BASE]], 0] [512, 196]
+// CHECK:   memref.subview %[[PACK]][%[[H]], 0, 0, 0] [1, 8, 512, 32]
+// CHECK:   scf.for %{{.*}} = %[[LO]] to %[[HI]] step %c1 {
 // CHECK-LABEL: func.func private @balanced_halves0(
 // CHECK-SAME: %[[BEGIN:[^:]*]]: index, %[[END:[^:]*]]: index)
-// CHECK: arith.minsi %[[END]], %c32
-// CHECK: scf.if
-// CHECK: arith.maxsi %[[BEGIN]], %c32
-// CHECK: arith.minsi %[[END]], %c64
-// CHECK: scf.if
-// CHECK: vector.fma
+// CHECK: %[[FIRST:.*]] = arith.divui %[[BEGIN]], %c32
+// CHECK: scf.for %[[H:.*]] = %[[FIRST]] to %{{.*}} step %c1 {
+// CHECK:   %[[BASE:.*]] = arith.muli %[[H]], %c32
+// CHECK:   memref.subview %{{[^[]*}}[%[[H]], 0, 0] [1, 256, 196]
+// CHECK:   vector.fma
 // CHECK-LABEL: func.func private @balanced_sum0(
 // CHECK-LABEL: func.func @balanced(
 // CHECK: scf.if
