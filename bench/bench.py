@@ -793,16 +793,14 @@ COLUMNS = ["model", "threads", "Kiln ms", "ORT ms", "Kiln/ORT",
            "target", "match Kiln/ORT", "cores: rounds, Kiln/ORT"]
 
 
-def fmt_against(x, spec, goal):
-    """x as `spec` gives it, with a digit more where that would show the
-    target's own figure and hide which side of it x is (a ratio of 0.805
-    against a target of 0.80 is printed 0.805, not 0.80)."""
-    if x is None or goal is None or x == goal or spec % x != spec % goal:
-        return fmt_num(x, spec)
-    digits = int(spec[2:-1]) + 1
-    while "%.*f" % (digits, x) == "%.*f" % (digits, goal):
-        digits += 1
-    return "%.*f" % (digits, x)
+def fmt_against(x, digits, goal):
+    """x to `digits` decimals, or to as many more as it takes where those
+    would print the target's own figure and hide which side of it x is (a
+    ratio of 0.805 against a target of 0.80 is printed 0.805, not 0.80)."""
+    if x is not None and goal is not None and x != goal:
+        while "%.*f" % (digits, x) == "%.*f" % (digits, goal):
+            digits += 1
+    return fmt_num(x, "%%.%df" % digits)
 
 
 def row_goals(row):
@@ -814,9 +812,9 @@ def row_goals(row):
 def table_cells(row):
     ratio_goal, peak_goal = row_goals(row)
     return [row["model"], str(row["threads"]), fmt_ms(row["kiln_ms"]),
-            fmt_ms(row["ort_ms"]), fmt_against(row["ratio"], "%.2f", ratio_goal),
+            fmt_ms(row["ort_ms"]), fmt_against(row["ratio"], 2, ratio_goal),
             spread_text(row), fmt_num(row["kiln_gflops"], "%.1f"),
-            fmt_against(row["peak"], "%.1f", peak_goal),
+            fmt_against(row["peak"], 1, peak_goal),
             fmt_num(row["ort_gflops"], "%.1f"),
             target_text(row),
             match_text(row), cores_text(row)]
@@ -1012,7 +1010,7 @@ def write_markdown(path, rows, details, info):
     out.append("")
     out.append("Medians of each measurement's runs after a warm-up. "
                "Kiln/ORT < 1: Kiln is faster (a ratio, or a %% of peak, "
-               "with a digit more where two would round it onto its "
+               "with more digits where fewer would round it onto its "
                "target); by round: the lowest and "
                "highest of the rounds' ratios, each of Kiln's and ORT's "
                "medians in the same round. %% of peak: Kiln's GFLOP/s "
