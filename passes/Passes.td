@@ -785,14 +785,19 @@ def PrepareEntryFunction : Pass<"kiln-prepare-entry-function", "mlir::ModuleOp">
 }
 
 def UnshareFills : Pass<"kiln-unshare-fills", "mlir::func::FuncOp"> {
-  let summary = "Give every user of a fill on tensors its own fill";
+  let summary = "Give every user of a fill or a constant broadcast its own";
   let description = [{
-    Before: linalg.fill ops on tensor.empty with several users (CSE merges
-    equal ones). After: the first user keeps the fill; each other one in
-    the same block gets a clone of the fill and of its tensor.empty, right
-    before it, so that bufferization writes each in place instead of copying
-    the zeros.
+    Before: initializers on tensors with several users (CSE merges equal
+    ones): linalg.fill ops on tensor.empty, read by any op, and generics
+    that broadcast constants (a bias) into a tensor.empty, written into by
+    destination-style ops, directly or through extract_slice and reshapes.
+    After: the first user keeps the initializer; each other one in the same
+    block gets a clone of it, of its tensor.empty and of the slices and
+    reshapes in between, right before it, so that bufferization writes each
+    in place instead of copying it (and the kernel passes still see a fill
+    or a bias, which they fuse).
   }];
+  let dependentDialects = ["mlir::tensor::TensorDialect"];
 }
 
 def AbsorbTransposes : Pass<"kiln-absorb-transposes", "mlir::func::FuncOp"> {
