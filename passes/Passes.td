@@ -98,6 +98,17 @@ def FoldONNXConstants : Pass<"kiln-fold-onnx-constants", "mlir::func::FuncOp"> {
   }];
 }
 
+def FoldBatchNorms : Pass<"kiln-fold-batch-norms", "mlir::func::FuncOp"> {
+  let summary = "Fold inference BatchNormalization into the Conv before it";
+  let description = [{
+    Before: onnx.Conv (constant f32 weights, constant bias or none) whose
+    only user is an inference-mode onnx.BatchNormalization of constant
+    scale, B, mean and var. After: one onnx.Conv with the weights scaled by
+    s = scale / sqrt(var + epsilon) per output channel and the bias
+    (B - mean) * s + b, computed in double; its location fuses both nodes'.
+  }];
+}
+
 def FuseRows : Pass<"kiln-fuse-rows", "mlir::ModuleOp"> {
   let summary = "Run consecutive row-wise ops (LayerNorm's) piece by piece";
   let description = [{

@@ -32,6 +32,7 @@ static LogicalResult createLinalgCopy(OpBuilder &b, Location loc, Value from,
 void buildONNXToLinalgPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createFuseQDQ());
   pm.addNestedPass<func::FuncOp>(createFoldONNXConstants());
+  pm.addNestedPass<func::FuncOp>(createFoldBatchNorms());
   pm.addNestedPass<func::FuncOp>(createONNXSignless());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertONNXToLinalg());

@@ -13,7 +13,9 @@ and widths, partial tiles, tile rows wider than a vector, bias, Relu and
 residual epilogues, a following convolution's padding, one weight tensor
 in both), Transposes
 that move the innermost axis, with ragged edges, of float and int32, and
-Softmax along the last axis after a scale, rows of any length, with -inf.
+Softmax along the last axis after a scale, rows of any length, with -inf,
+and Conv then BatchNormalization then Relu (folded at compile time: plain,
+biased, depthwise and 1-d convolutions).
 Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
@@ -1242,3 +1244,58 @@ conv_split_k_case("conv_split_k_residual_14x14", (1, 192, 14, 14), 36)
 # products of 4 and of 1).
 conv_split_k_case("conv_split_k_balanced_14x14", (1, 1024, 14, 14), 256)
 conv_split_k_case("conv_split_k_balanced_7x7", (1, 2048, 7, 7), 512)
+
+
+# A Conv then an inference BatchNormalization (as exporters that keep the
+# node write it), then a Relu: kiln-fold-batch-norms folds the normalisation
+# into the Conv's weights and bias, so the Relu runs in the Conv's kernel.
+# With and without the Conv's bias, a 3x3 convolution of Winograd's sizes,
+# a depthwise one (a group per channel) and a 1-d one; the statistics of
+# every channel different, the variances small (0.01 to 0.1) and large.
+def conv_batch_norm_case(name, shape, f, k, group, bias):
+    n, c = shape[:2]
+    spatial = len(shape) - 2
+    xt = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((f, c // group) + (k,) * spatial) /
+         np.sqrt(c // group * k ** spatial)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    scale = rng.uniform(0.2, 3.0, f).astype(np.float32)
+    beta = rng.standard_normal(f).astype(np.float32)
+    mean = rng.standard_normal(f).astype(np.float32)
+    var = np.concatenate([rng.uniform(0.01, 0.1, f // 2),
+                          rng.uniform(0.5, 4.0, f - f // 2)]).astype(np.float32)
+    eps = np.float32(1e-5)
+    pad = k // 2
+    cg, fg = c // group, f // group
+    if spatial == 2:
+        y = np.concatenate([conv_f64(xt[:, g * cg:(g + 1) * cg], w[g * fg:(g + 1) * fg], 1, pad)
+                            for g in range(group)], axis=1)
+    else:
+        xp = np.pad(xt.astype(np.float64), ((0, 0), (0, 0), (pad, pad)))
+        win = np.lib.stride_tricks.sliding_window_view(xp, k, axis=2)
+        y = np.einsum("nclk,ock->nol", win, w.astype(np.float64))
+    if bias:
+        y += b.astype(np.float64).reshape((1, f) + (1,) * spatial)
+    per = (1, f) + (1,) * spatial
+    y = ((y - mean.astype(np.float64).reshape(per)) /
+         np.sqrt(var.astype(np.float64).reshape(per) + np.float64(eps)) *
+         scale.astype(np.float64).reshape(per) + beta.astype(np.float64).reshape(per))
+    y = np.maximum(y, 0)
+    conv_in = ["x", "w", "b"] if bias else ["x", "w"]
+    nodes = [helper.make_node("Conv", conv_in, ["c"], kernel_shape=[k] * spatial,
+                              pads=[pad] * (2 * spatial), group=group),
+             helper.make_node("BatchNormalization", ["c", "scale", "beta", "mean", "var"],
+                              ["n"], epsilon=float(eps)),
+             helper.make_node("Relu", ["n"], ["y"])]
+    inits = [numpy_helper.from_array(v, k_) for k_, v in
+             [("w", w), ("b", b), ("scale", scale), ("beta", beta), ("mean", mean),
+              ("var", var)] if bias or k_ != "b"]
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))],
+                          [vi("y", F, list(y.shape))], inits)
+    save_case(name, g, [xt], [y.astype(np.float32)])
+
+
+conv_batch_norm_case("conv_batch_norm_relu", (1, 32, 28, 28), 64, 3, 1, False)
+conv_batch_norm_case("conv_bias_batch_norm_relu", (1, 16, 9, 11), 24, 1, 1, True)
+conv_batch_norm_case("conv_depthwise_batch_norm_relu", (1, 48, 14, 14), 48, 3, 48, False)
+conv_batch_norm_case("conv_1d_batch_norm_relu", (2, 8, 50), 12, 3, 1, True)
