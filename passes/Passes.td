@@ -796,7 +796,7 @@ def PrepareEntryFunction : Pass<"kiln-prepare-entry-function", "mlir::ModuleOp">
 }
 
 def UnshareFills : Pass<"kiln-unshare-fills", "mlir::func::FuncOp"> {
-  let summary = "Give every user of a fill or a constant broadcast its own";
+  let summary = "Give every user of a fill, constant broadcast or result empty its own";
   let description = [{
     Before: initializers on tensors with several users (CSE merges equal
     ones): linalg.fill ops on tensor.empty, read by any op, and generics
@@ -806,7 +806,9 @@ def UnshareFills : Pass<"kiln-unshare-fills", "mlir::func::FuncOp"> {
     block gets a clone of it, of its tensor.empty and of the slices and
     reshapes in between, right before it, so that bufferization writes each
     in place instead of copying it (and the kernel passes still see a fill
-    or a bias, which they fuse).
+    or a bias, which they fuse). The op computing a function result gets a
+    tensor.empty of its own, so that empty-tensor elimination puts only it
+    in the output buffer.
   }];
   let dependentDialects = ["mlir::tensor::TensorDialect"];
 }

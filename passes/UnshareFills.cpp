@@ -23,12 +23,18 @@
 // (not in a loop's body: a buffer made there would be carried from one
 // iteration to the next) gets a clone of the initializer, of its
 // tensor.empty and of the slices and reshapes between them, right before
-// it. The pass runs right before bufferization, after the last CSE.
+// it. Last, the op that computes one of the function's results gets a
+// tensor.empty of its own: empty-tensor elimination makes that empty the
+// output buffer, and with it every op that CSE let share it (a layer
+// before the last, whose output the last one then reads from the buffer
+// its epilogue writes: a hazard no kernel fuses). The pass runs right
+// before bufferization, after the last CSE.
 //
 //===----------------------------------------------------------------------===//
 
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
@@ -165,6 +171,30 @@ struct UnshareFillsPass : kiln::impl::UnshareFillsBase<UnshareFillsPass> {
           insert->set(clone->getResult(0));
       }
     }
+    // The op that computes one of the function's results writes into a
+    // tensor.empty of its own: empty-tensor elimination makes that empty
+    // the output buffer, and with it every other op that CSE let share it
+    // (a layer before, whose output the last layer then reads while its
+    // epilogue writes the same buffer, which no kernel can fuse).
+    getOperation().walk([&](func::ReturnOp ret) {
+      for (Value v : ret.getOperands()) {
+        while (Operation *def = v.getDefiningOp()) {
+          if (!isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(def))
+            break;
+          v = def->getOperand(0);
+        }
+        auto dps = v.getDefiningOp<DestinationStyleOpInterface>();
+        if (!dps || !dps.hasPureTensorSemantics())
+          continue;
+        OpOperand *init = dps.getTiedOpOperand(cast<OpResult>(v));
+        auto empty = init->get().getDefiningOp<tensor::EmptyOp>();
+        if (!empty || empty->hasOneUse() ||
+            empty->getBlock() != dps->getBlock())
+          continue;
+        OpBuilder b(dps);
+        init->set(b.clone(*empty)->getResult(0));
+      }
+    });
   }
 };
 

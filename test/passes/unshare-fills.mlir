@@ -84,3 +84,32 @@ func.func @one_bias_read_twice(%x0: tensor<1x4x6xf32>, %x1: tensor<1x4x6xf32>) -
   } -> tensor<1x4x6xf32>
   return %y0, %y1 : tensor<1x4x6xf32>, tensor<1x4x6xf32>
 }
+
+// The op that computes the function's result writes into a tensor.empty of
+// its own: empty-tensor elimination makes that empty the output buffer,
+// and with a shared one the layer before (CSE merged their empties) would
+// be put in the output buffer too, which the last layer then reads while
+// writing it (so no kernel fuses its epilogue).
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// CHECK-LABEL: func @result_own_empty
+// CHECK: %[[E0:.*]] = tensor.empty() : tensor<4x4xf32>
+// CHECK: %[[A:.*]] = linalg.generic {{.*}} outs(%[[E0]] : tensor<4x4xf32>)
+// CHECK: %[[E1:.*]] = tensor.empty() : tensor<4x4xf32>
+// CHECK: %[[B:.*]] = linalg.generic {{.*}} ins(%[[A]] : tensor<4x4xf32>) outs(%[[E1]] : tensor<4x4xf32>)
+// CHECK: return %[[B]]
+func.func @result_own_empty(%x: tensor<4x4xf32>) -> tensor<4x4xf32> {
+  %e = tensor.empty() : tensor<4x4xf32>
+  %a = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = math.tanh %in : f32
+    linalg.yield %t : f32
+  } -> tensor<4x4xf32>
+  %b = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%a : tensor<4x4xf32>) outs(%e : tensor<4x4xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %t = math.exp %in : f32
+    linalg.yield %t : f32
+  } -> tensor<4x4xf32>
+  return %b : tensor<4x4xf32>
+}
