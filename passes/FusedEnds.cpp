@@ -250,7 +250,8 @@ Value reshapeLike(OpBuilder &b, Location loc, Value v, MemRefType like) {
                                              strides);
 }
 
-/// `in`, read through the projected permutation `map` over a space of
+/// `in`, read through the projected permutation `map` (whose results may
+/// also be 0 on unit dims of `in`) over a space of
 /// `space`, as a view of the kernel's output shape `like` (whose dims each
 /// gather consecutive dims of the space): per dim of the space the stride
 /// of `in` along it, 0 where the map drops it (a broadcast), collapsed per
@@ -264,6 +265,12 @@ Value broadcastView(OpBuilder &b, Location loc, Value in, AffineMap map,
     return nullptr;
   SmallVector<int64_t> spaceStrides(space.size(), 0);
   for (auto [r, e] : llvm::enumerate(map.getResults())) {
+    // A unit dim read at 0 (ONNX's broadcast of a [C, 1, 1] operand).
+    if (isa<AffineConstantExpr>(e)) {
+      if (type.getDimSize(r) != 1)
+        return nullptr;
+      continue;
+    }
     unsigned d = cast<AffineDimExpr>(e).getPosition();
     if (type.getDimSize(r) != space[d])
       return nullptr;
@@ -633,7 +640,10 @@ FusedEnds FusedEnds::match(OpBuilder &b, Operation *kernel, Value out,
       generic.getNumDpsInits() == 1 &&
       llvm::all_of(generic.getIteratorTypesArray(), isParallel) &&
       llvm::all_of(generic.getIndexingMapsArray(),
-                   [](AffineMap m) { return m.isProjectedPermutation(); }) &&
+                   [](AffineMap m) {
+                     return m.isProjectedPermutation(
+                         /*allowZeroInResults=*/true);
+                   }) &&
       isVectorizableBody(generic)) {
     SmallVector<int64_t> space = generic.getStaticLoopRanges();
     SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
