@@ -85,6 +85,18 @@ def FuseQDQ : Pass<"kiln-fuse-qdq", "mlir::func::FuncOp"> {
   }];
 }
 
+def DecomposeConvTransposes : Pass<"kiln-decompose-conv-transposes", "mlir::func::FuncOp"> {
+  let summary = "ConvTranspose as one stride-1 Conv of its phases and a shuffle";
+  let description = [{
+    Before: onnx.ConvTranspose (f32, constant weights and bias, one group,
+    no dilation). After: an onnx.Conv with an output channel per output
+    phase and channel (each phase's kernel taps in a common window), then
+    Reshape, Transpose and Reshape (and a Slice where the phases overrun
+    the output) interleaving the phases: sub-pixel convolution's
+    depth-to-space, on the convolution kernels.
+  }];
+}
+
 def FoldONNXConstants : Pass<"kiln-fold-onnx-constants", "mlir::func::FuncOp"> {
   let summary = "Evaluate onnx ops whose inputs are all constants";
   let description = [{

@@ -33,6 +33,7 @@ void buildONNXToLinalgPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createFuseQDQ());
   pm.addNestedPass<func::FuncOp>(createFoldONNXConstants());
   pm.addNestedPass<func::FuncOp>(createFoldBatchNorms());
+  pm.addNestedPass<func::FuncOp>(createDecomposeConvTransposes());
   pm.addNestedPass<func::FuncOp>(createONNXSignless());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertONNXToLinalg());

@@ -81,6 +81,11 @@ mlir::LogicalResult getConstantFloats(mlir::Value v,
 llvm::SmallVector<int64_t> getI64Array(std::optional<mlir::ArrayAttr> attr,
                                        size_t count, int64_t fill);
 
+/// The zeros a ConvTranspose's output starts with per spatial dim (its pads'
+/// begins, or what auto_pad SAME or output_shape make them; negative when
+/// the output starts inside the full result).
+llvm::SmallVector<int64_t> convTransposePadsBegin(onnx::ConvTransposeOp op);
+
 /// The static type of a value (every onnx tensor is ranked and static).
 inline mlir::RankedTensorType tensorType(mlir::Value v) {
   return mlir::cast<mlir::RankedTensorType>(v.getType());
@@ -149,7 +154,8 @@ struct Window {
 /// Resolves pads (explicit or auto_pad) for spatial dims of `in` producing
 /// `out`, and widens the end pads so every output window (ceil_mode) is in
 /// range.
-mlir::LogicalResult resolveWindow(mlir::Operation *op, mlir::RankedTensorType in,
+mlir::LogicalResult resolveWindow(mlir::Operation *op,
+                                  mlir::RankedTensorType in,
                                   mlir::RankedTensorType out,
                                   llvm::ArrayRef<int64_t> kernel,
                                   std::optional<mlir::ArrayAttr> padsAttr,

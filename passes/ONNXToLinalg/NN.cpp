@@ -67,6 +67,42 @@ LogicalResult kiln::resolveWindow(Operation *op, RankedTensorType in,
   return success();
 }
 
+SmallVector<int64_t> kiln::convTransposePadsBegin(onnx::ConvTransposeOp op) {
+  auto xType = cast<RankedTensorType>(op.getX().getType());
+  auto wType = cast<RankedTensorType>(op.getW().getType());
+  int64_t sr = xType.getRank() - 2;
+  SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
+  SmallVector<int64_t> strides = getI64Array(op.getStrides(), sr, 1);
+  SmallVector<int64_t> dil = getI64Array(op.getDilations(), sr, 1);
+  SmallVector<int64_t> outPad = getI64Array(op.getOutputPadding(), sr, 0);
+  SmallVector<int64_t> pads = getI64Array(op.getPads(), 2 * sr, 0);
+  StringRef autoPad = op.getAutoPad();
+  SmallVector<int64_t> padBegin(pads.begin(), pads.begin() + sr);
+  if (op.getOutputShape() || autoPad == "SAME_UPPER" ||
+      autoPad == "SAME_LOWER") {
+    SmallVector<int64_t> outShape;
+    if (op.getOutputShape()) {
+      outShape = getI64Array(op.getOutputShape(), 0, 0);
+      if ((int64_t)outShape.size() > sr) // N and C may be included
+        outShape.erase(outShape.begin(), outShape.end() - sr);
+    } else {
+      for (int64_t i = 0; i < sr; ++i)
+        outShape.push_back(xType.getDimSize(2 + i) * strides[i]);
+    }
+    for (int64_t i = 0; i < sr; ++i) {
+      int64_t total = strides[i] * (xType.getDimSize(2 + i) - 1) + outPad[i] +
+                      (kernel[i] - 1) * dil[i] + 1 - outShape[i];
+      // Floor division, as ONNX's reference (total may be negative).
+      int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+      padBegin[i] = autoPad == "SAME_UPPER" ? half : total - half;
+    }
+  } else if (autoPad == "VALID") {
+    padBegin.assign(sr, 0);
+  }
+
+  return padBegin;
+}
+
 Value kiln::padSpatial(OpBuilder &b, Location loc, Value x, const Window &w,
                        Value value) {
   if (llvm::all_of(w.padBegin, [](int64_t p) { return p == 0; }) &&
@@ -569,31 +605,7 @@ struct ConvTransposeLowering : OpRewritePattern<onnx::ConvTransposeOp> {
     SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
     SmallVector<int64_t> strides = getI64Array(op.getStrides(), sr, 1);
     SmallVector<int64_t> dil = getI64Array(op.getDilations(), sr, 1);
-    SmallVector<int64_t> outPad = getI64Array(op.getOutputPadding(), sr, 0);
-    SmallVector<int64_t> pads = getI64Array(op.getPads(), 2 * sr, 0);
-    StringRef autoPad = op.getAutoPad();
-    SmallVector<int64_t> padBegin(pads.begin(), pads.begin() + sr);
-    if (op.getOutputShape() || autoPad == "SAME_UPPER" ||
-        autoPad == "SAME_LOWER") {
-      SmallVector<int64_t> outShape;
-      if (op.getOutputShape()) {
-        outShape = getI64Array(op.getOutputShape(), 0, 0);
-        if ((int64_t)outShape.size() > sr) // N and C may be included
-          outShape.erase(outShape.begin(), outShape.end() - sr);
-      } else {
-        for (int64_t i = 0; i < sr; ++i)
-          outShape.push_back(xType.getDimSize(2 + i) * strides[i]);
-      }
-      for (int64_t i = 0; i < sr; ++i) {
-        int64_t total = strides[i] * (xType.getDimSize(2 + i) - 1) + outPad[i] +
-                        (kernel[i] - 1) * dil[i] + 1 - outShape[i];
-        // Floor division, as ONNX's reference (total may be negative).
-        int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
-        padBegin[i] = autoPad == "SAME_UPPER" ? half : total - half;
-      }
-    } else if (autoPad == "VALID") {
-      padBegin.assign(sr, 0);
-    }
+    SmallVector<int64_t> padBegin = convTransposePadsBegin(op);
 
     // Xp: zeros, with X's elements at offset + i * stride where they fit.
     SmallVector<int64_t> xpShape{n, c};

@@ -14,8 +14,10 @@ residual epilogues, a following convolution's padding, one weight tensor
 in both), Transposes
 that move the innermost axis, with ragged edges, of float and int32, and
 Softmax along the last axis after a scale, rows of any length, with -inf,
-and Conv then BatchNormalization then Relu (folded at compile time: plain,
-biased, depthwise and 1-d convolutions).
+Conv then BatchNormalization then Relu (folded at compile time: plain,
+biased, depthwise and 1-d convolutions), and ConvTranspose with constant
+weights (one stride-1 Conv of its output phases and a shuffle: kernels the
+stride divides and not, pads, output_padding, SAME_UPPER, 1-d to 3-d).
 Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
@@ -1299,3 +1301,76 @@ conv_batch_norm_case("conv_batch_norm_relu", (1, 32, 28, 28), 64, 3, 1, False)
 conv_batch_norm_case("conv_bias_batch_norm_relu", (1, 16, 9, 11), 24, 1, 1, True)
 conv_batch_norm_case("conv_depthwise_batch_norm_relu", (1, 48, 14, 14), 48, 3, 48, False)
 conv_batch_norm_case("conv_1d_batch_norm_relu", (2, 8, 50), 12, 3, 1, True)
+
+
+# ConvTranspose with constant weights, which kiln-decompose-conv-transposes
+# runs as one stride-1 Conv of its output phases and a depth-to-space
+# shuffle (the node suite's ConvTransposes take their weights as inputs and
+# keep the direct lowering): kernels that the stride divides (2 at stride 2,
+# 4 at 2 with pads 1, as decoders and GANs use) and that it does not (3 at
+# 2, with output_padding; 5 at 3), a window that overruns the output (the
+# phases' last outputs sliced off), auto_pad SAME_UPPER, stride 1, with
+# and without a bias, 1-d, 2-d and 3-d. Expected outputs by scattering
+# each input element's products, in float64.
+def conv_transpose_case(name, shape, m, kernel, strides, pads=None, out_pad=None,
+                        bias=True, auto_pad=None):
+    n, c = shape[:2]
+    sr = len(shape) - 2
+    xt = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((c, m) + tuple(kernel)) /
+         np.sqrt(c * np.prod(kernel))).astype(np.float32)
+    b = rng.standard_normal(m).astype(np.float32)
+    pads = pads or [0] * (2 * sr)
+    out_pad = out_pad or [0] * sr
+    if auto_pad == "SAME_UPPER":
+        outs = [shape[2 + i] * strides[i] for i in range(sr)]
+        total = [strides[i] * (shape[2 + i] - 1) + out_pad[i] + kernel[i] - outs[i]
+                 for i in range(sr)]
+        begin = [t // 2 for t in total]
+    else:
+        begin = pads[:sr]
+        outs = [strides[i] * (shape[2 + i] - 1) + out_pad[i] + kernel[i] -
+                pads[i] - pads[sr + i] for i in range(sr)]
+    full = np.zeros((n, m) + tuple(strides[i] * (shape[2 + i] - 1) + kernel[i] +
+                                   out_pad[i] for i in range(sr)))
+    for idx in np.ndindex(*kernel):
+        contrib = np.einsum("nc...,cm->nm...", xt.astype(np.float64),
+                            w[(slice(None), slice(None)) + idx].astype(np.float64))
+        sl = tuple(slice(idx[i], idx[i] + strides[i] * (shape[2 + i] - 1) + 1, strides[i])
+                   for i in range(sr))
+        full[(slice(None), slice(None)) + sl] += contrib
+    y = full[(slice(None), slice(None)) +
+             tuple(slice(begin[i], begin[i] + outs[i]) for i in range(sr))]
+    if bias:
+        y = y + b.astype(np.float64).reshape((1, m) + (1,) * sr)
+    attrs = dict(kernel_shape=list(kernel), strides=list(strides))
+    if auto_pad:
+        attrs["auto_pad"] = auto_pad
+    else:
+        attrs["pads"] = list(pads)
+    if any(out_pad):
+        attrs["output_padding"] = list(out_pad)
+    inputs = ["x", "w", "b"] if bias else ["x", "w"]
+    inits = [numpy_helper.from_array(w, "w")]
+    if bias:
+        inits.append(numpy_helper.from_array(b, "b"))
+    g = helper.make_graph([helper.make_node("ConvTranspose", inputs, ["y"], **attrs)],
+                          name, [vi("x", F, list(shape))], [vi("y", F, list(y.shape))],
+                          inits)
+    save_case(name, g, [xt], [y.astype(np.float32)])
+
+
+conv_transpose_case("conv_transpose_k2_s2", (1, 32, 14, 14), 16, [2, 2], [2, 2])
+conv_transpose_case("conv_transpose_k4_s2_p1", (1, 16, 9, 7), 8, [4, 4], [2, 2],
+                    pads=[1, 1, 1, 1], bias=False)
+conv_transpose_case("conv_transpose_k3_s2_outpad", (2, 8, 6, 5), 12, [3, 3], [2, 2],
+                    pads=[1, 1, 1, 1], out_pad=[1, 1])
+conv_transpose_case("conv_transpose_k5_s3", (1, 4, 5, 6), 6, [5, 3], [3, 2],
+                    pads=[2, 0, 1, 1])
+conv_transpose_case("conv_transpose_same_upper", (1, 6, 7, 7), 5, [3, 3], [2, 2],
+                    auto_pad="SAME_UPPER")
+conv_transpose_case("conv_transpose_s1", (1, 8, 10, 10), 8, [3, 3], [1, 1],
+                    pads=[1, 1, 1, 1])
+conv_transpose_case("conv_transpose_1d", (2, 6, 11), 4, [4], [2], pads=[1, 2])
+conv_transpose_case("conv_transpose_3d", (1, 4, 3, 4, 5), 3, [2, 3, 2], [2, 2, 2],
+                    pads=[0, 1, 0, 0, 1, 0])
