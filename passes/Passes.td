@@ -111,11 +111,12 @@ def FoldONNXConstants : Pass<"kiln-fold-onnx-constants", "mlir::func::FuncOp"> {
 }
 
 def FoldBatchNorms : Pass<"kiln-fold-batch-norms", "mlir::func::FuncOp"> {
-  let summary = "Fold inference BatchNormalization into the Conv before it";
+  let summary = "Fold inference BatchNormalization into the layer before it";
   let description = [{
-    Before: onnx.Conv (constant f32 weights, constant bias or none) whose
+    Before: onnx.Conv, onnx.ConvTranspose (one group) or onnx.Gemm (alpha
+    and beta 1) of constant f32 weights and a constant bias or none, whose
     only user is an inference-mode onnx.BatchNormalization of constant
-    scale, B, mean and var. After: one onnx.Conv with the weights scaled by
+    scale, B, mean and var. After: the layer with its weights scaled by
     s = scale / sqrt(var + epsilon) per output channel and the bias
     (B - mean) * s + b, computed in double; its location fuses both nodes'.
   }];

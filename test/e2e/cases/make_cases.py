@@ -15,9 +15,10 @@ in both), Transposes
 that move the innermost axis, with ragged edges, of float and int32, and
 Softmax along the last axis after a scale, rows of any length, with -inf,
 Conv then BatchNormalization then Relu (folded at compile time: plain,
-biased, depthwise and 1-d convolutions), and ConvTranspose with constant
-weights (one stride-1 Conv of its output phases and a shuffle: kernels the
-stride divides and not, pads, output_padding, SAME_UPPER, 1-d to 3-d).
+biased, depthwise and 1-d convolutions; Gemm and ConvTranspose likewise),
+and ConvTranspose with constant weights (one stride-1 Conv of its output
+phases and a shuffle: kernels the stride divides and not, pads,
+output_padding, SAME_UPPER, 1-d to 3-d).
 Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
@@ -1374,3 +1375,49 @@ conv_transpose_case("conv_transpose_s1", (1, 8, 10, 10), 8, [3, 3], [1, 1],
 conv_transpose_case("conv_transpose_1d", (2, 6, 11), 4, [4], [2], pads=[1, 2])
 conv_transpose_case("conv_transpose_3d", (1, 4, 3, 4, 5), 3, [2, 3, 2], [2, 2, 2],
                     pads=[0, 1, 0, 0, 1, 0])
+
+
+# BatchNormalization after a Gemm (BatchNorm1d after a Linear layer, B
+# transposed or not) and after a ConvTranspose, then a Relu: folded into
+# their weights and bias as after a Conv.
+def layer_batch_norm_case(name, kind, trans_b=1):
+    f = 24
+    scale = rng.uniform(0.2, 3.0, f).astype(np.float32)
+    beta = rng.standard_normal(f).astype(np.float32)
+    mean = rng.standard_normal(f).astype(np.float32)
+    var = rng.uniform(0.01, 4.0, f).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    if kind == "gemm":
+        xt = rng.standard_normal((16, 40)).astype(np.float32)
+        w = (rng.standard_normal((f, 40) if trans_b else (40, f)) / 6).astype(np.float32)
+        y = xt.astype(np.float64) @ (w.T if trans_b else w).astype(np.float64) + b
+        layer = helper.make_node("Gemm", ["x", "w", "b"], ["l"], transB=trans_b)
+        per = (1, f)
+    else:
+        xt = rng.standard_normal((1, 8, 5, 6)).astype(np.float32)
+        w = (rng.standard_normal((8, f, 2, 2)) / 4).astype(np.float32)
+        y = np.zeros((1, f, 10, 12))
+        for i in range(2):
+            for j in range(2):
+                y[:, :, i::2, j::2] = np.einsum("nchw,cm->nmhw", xt.astype(np.float64),
+                                                w[:, :, i, j].astype(np.float64))
+        y += b.astype(np.float64)[None, :, None, None]
+        layer = helper.make_node("ConvTranspose", ["x", "w", "b"], ["l"], strides=[2, 2])
+        per = (1, f, 1, 1)
+    y = ((y - mean.astype(np.float64).reshape(per)) /
+         np.sqrt(var.astype(np.float64).reshape(per) + np.float64(np.float32(1e-5))) *
+         scale.astype(np.float64).reshape(per) + beta.astype(np.float64).reshape(per))
+    nodes = [layer,
+             helper.make_node("BatchNormalization", ["l", "scale", "beta", "mean", "var"], ["n"]),
+             helper.make_node("Relu", ["n"], ["y"])]
+    inits = [numpy_helper.from_array(v, k) for k, v in
+             [("w", w), ("b", b), ("scale", scale), ("beta", beta), ("mean", mean),
+              ("var", var)]]
+    g = helper.make_graph(nodes, name, [vi("x", F, list(xt.shape))],
+                          [vi("y", F, list(y.shape))], inits)
+    save_case(name, g, [xt], [np.maximum(y, 0).astype(np.float32)])
+
+
+layer_batch_norm_case("gemm_batch_norm_relu", "gemm")
+layer_batch_norm_case("gemm_b_batch_norm_relu", "gemm", trans_b=0)
+layer_batch_norm_case("conv_transpose_batch_norm_relu", "conv_transpose")
