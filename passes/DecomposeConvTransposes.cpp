@@ -23,6 +23,12 @@
 // 2: a 1x1 Conv; 4x4 at stride 2: 2x2); a 3x3 kernel at stride 2 computes
 // 16 products per output quad for 9.
 //
+// An activation that alone reads the ConvTranspose (Relu, Clip, LeakyRelu,
+// Sigmoid, Tanh, HardSigmoid, HardSwish, Elu, Selu, Softplus: elementwise,
+// so it commutes with the shuffle) moves before the shuffle, onto the
+// Conv's output, where the Conv's kernel runs it (a BatchNormalization in
+// between kiln-fold-batch-norms has folded into the ConvTranspose before).
+//
 // Taken for f32 with constant weights (and a constant bias, or none), one
 // group, no dilation, and a window that starts at or before the input
 // (pads no larger than the kernel); others keep the direct lowering.
@@ -111,6 +117,27 @@ Value sliceTo(OpBuilder &b, Location loc, Value v, ArrayRef<int64_t> sizes) {
       loc, RankedTensorType::get(shape, type.getElementType()), v,
       i64Constant(b, loc, starts), i64Constant(b, loc, sizes),
       i64Constant(b, loc, axes), none);
+}
+
+/// The only user of `v` if it is an activation of f32 elements whose
+/// other operands (a Clip's bounds) are scalars: an op on each element
+/// alone, which commutes with moving the elements.
+Operation *activationOf(Value v) {
+  if (!v.hasOneUse())
+    return nullptr;
+  Operation *user = *v.getUsers().begin();
+  if (!isa<onnx::ReluOp, onnx::LeakyReluOp, onnx::ClipOp, onnx::SigmoidOp,
+           onnx::TanhOp, onnx::HardSigmoidOp, onnx::HardSwishOp, onnx::EluOp,
+           onnx::SeluOp, onnx::SoftplusOp>(user) ||
+      user->getOperand(0) != v || user->getNumResults() != 1 ||
+      user->getResult(0).getType() != v.getType())
+    return nullptr;
+  for (Value operand : user->getOperands().drop_front()) {
+    auto type = dyn_cast<RankedTensorType>(operand.getType());
+    if (!onnx::isNoValue(operand) && (!type || type.getNumElements() != 1))
+      return nullptr;
+  }
+  return user;
 }
 
 void decompose(onnx::ConvTransposeOp op) {
@@ -218,6 +245,16 @@ void decompose(onnx::ConvTransposeOp op) {
       b.getI64IntegerAttr(1), b.getI64ArrayAttr(windows),
       b.getI64ArrayAttr(convPads), b.getI64ArrayAttr(ones));
   conv = sliceTo(b, loc, conv, quads);
+  // An activation that alone reads the result runs on the Conv's output
+  // instead, before the shuffle (which only moves elements), where the
+  // Conv's kernel fuses it.
+  Operation *activation = activationOf(op.getY());
+  if (activation) {
+    Operation *early = b.clone(*activation);
+    early->setOperand(0, conv);
+    early->getResult(0).setType(conv.getType());
+    conv = early->getResult(0);
+  }
 
   // [N, s..., M, Q...] -> [N, M, Q0, s0, Q1, s1, ...] -> [N, M, Q0 * s0, ...].
   SmallVector<int64_t> split{n};
@@ -236,7 +273,12 @@ void decompose(onnx::ConvTransposeOp op) {
       b.getI64ArrayAttr(perm));
   Value y = reshape(b, loc, shuffled, joined);
   y = sliceTo(b, loc, y, yType.getShape().drop_front(2));
-  op.getY().replaceAllUsesWith(y);
+  if (activation) {
+    activation->getResult(0).replaceAllUsesWith(y);
+    activation->erase();
+  } else {
+    op.getY().replaceAllUsesWith(y);
+  }
   op.erase();
 }
 

@@ -38,3 +38,19 @@ func.func @two_groups(%x: tensor<1x2x4xf32>) -> tensor<1x2x9xf32> {
   %y = "onnx.ConvTranspose"(%x, %w, %none) {strides = [2], group = 2 : i64} : (tensor<1x2x4xf32>, tensor<2x1x3xf32>, none) -> tensor<1x2x9xf32>
   return %y : tensor<1x2x9xf32>
 }
+
+// A Relu that alone reads the result runs on the Conv's output, before the
+// shuffle, where the Conv's kernel fuses it.
+// CHECK-LABEL: func @relu_after
+// CHECK: %[[C:.*]] = "onnx.Conv"
+// CHECK: %[[R:.*]] = "onnx.Relu"(%[[C]]) : (tensor<1x2x4xf32>) -> tensor<1x2x4xf32>
+// CHECK: "onnx.Reshape"(%[[R]]
+// CHECK-NOT: onnx.Relu
+// CHECK: return
+func.func @relu_after(%x: tensor<1x1x4xf32>) -> tensor<1x1x8xf32> {
+  %none = onnx.NoValue : none
+  %w = "onnx.Constant"() {value = dense<[[[1.0, 2.0]]]> : tensor<1x1x2xf32>} : () -> tensor<1x1x2xf32>
+  %y = "onnx.ConvTranspose"(%x, %w, %none) {strides = [2]} : (tensor<1x1x4xf32>, tensor<1x1x2xf32>, none) -> tensor<1x1x8xf32>
+  %r = "onnx.Relu"(%y) : (tensor<1x1x8xf32>) -> tensor<1x1x8xf32>
+  return %r : tensor<1x1x8xf32>
+}

@@ -1311,10 +1311,11 @@ conv_batch_norm_case("conv_1d_batch_norm_relu", (2, 8, 50), 12, 3, 1, True)
 # 4 at 2 with pads 1, as decoders and GANs use) and that it does not (3 at
 # 2, with output_padding; 5 at 3), a window that overruns the output (the
 # phases' last outputs sliced off), auto_pad SAME_UPPER, stride 1, with
-# and without a bias, 1-d, 2-d and 3-d. Expected outputs by scattering
+# and without a bias, 1-d, 2-d and 3-d, one with a Clip after it (which
+# runs before the shuffle, in the Conv's kernel). Expected outputs by scattering
 # each input element's products, in float64.
 def conv_transpose_case(name, shape, m, kernel, strides, pads=None, out_pad=None,
-                        bias=True, auto_pad=None):
+                        bias=True, auto_pad=None, clip=False):
     n, c = shape[:2]
     sr = len(shape) - 2
     xt = rng.standard_normal(shape).astype(np.float32)
@@ -1355,8 +1356,13 @@ def conv_transpose_case(name, shape, m, kernel, strides, pads=None, out_pad=None
     inits = [numpy_helper.from_array(w, "w")]
     if bias:
         inits.append(numpy_helper.from_array(b, "b"))
-    g = helper.make_graph([helper.make_node("ConvTranspose", inputs, ["y"], **attrs)],
-                          name, [vi("x", F, list(shape))], [vi("y", F, list(y.shape))],
+    nodes = [helper.make_node("ConvTranspose", inputs, ["c" if clip else "y"], **attrs)]
+    if clip:
+        inits += [numpy_helper.from_array(np.float32(0), "lo"),
+                  numpy_helper.from_array(np.float32(0.5), "hi")]
+        nodes.append(helper.make_node("Clip", ["c", "lo", "hi"], ["y"]))
+        y = np.clip(y, 0, 0.5)
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))], [vi("y", F, list(y.shape))],
                           inits)
     save_case(name, g, [xt], [y.astype(np.float32)])
 
@@ -1365,7 +1371,7 @@ conv_transpose_case("conv_transpose_k2_s2", (1, 32, 14, 14), 16, [2, 2], [2, 2])
 conv_transpose_case("conv_transpose_k4_s2_p1", (1, 16, 9, 7), 8, [4, 4], [2, 2],
                     pads=[1, 1, 1, 1], bias=False)
 conv_transpose_case("conv_transpose_k3_s2_outpad", (2, 8, 6, 5), 12, [3, 3], [2, 2],
-                    pads=[1, 1, 1, 1], out_pad=[1, 1])
+                    pads=[1, 1, 1, 1], out_pad=[1, 1], clip=True)
 conv_transpose_case("conv_transpose_k5_s3", (1, 4, 5, 6), 6, [5, 3], [3, 2],
                     pads=[2, 0, 1, 1])
 conv_transpose_case("conv_transpose_same_upper", (1, 6, 7, 7), 5, [3, 3], [2, 2],
