@@ -18,7 +18,8 @@ Conv then BatchNormalization then Relu (folded at compile time: plain,
 biased, depthwise and 1-d convolutions; Gemm and ConvTranspose likewise),
 and ConvTranspose with constant weights (one stride-1 Conv of its output
 phases and a shuffle: kernels the stride divides and not, pads,
-output_padding, SAME_UPPER, 1-d to 3-d).
+output_padding, SAME_UPPER, 1-d to 3-d), and Pad in reflect and edge
+modes by constant pads.
 Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
@@ -1427,3 +1428,26 @@ def layer_batch_norm_case(name, kind, trans_b=1):
 layer_batch_norm_case("gemm_batch_norm_relu", "gemm")
 layer_batch_norm_case("gemm_b_batch_norm_relu", "gemm", trans_b=0)
 layer_batch_norm_case("conv_transpose_batch_norm_relu", "conv_transpose")
+
+
+# Pad in reflect and edge modes by constant pads (the node suite's take
+# their pads as inputs): copies a dim at a time. Pads on some dims and not
+# others, reflections of exactly n - 1 rows, edge padding of a one-element
+# axis, and reflections wider than the axis (the gather's repeated
+# mirroring); numpy.pad's modes are ONNX's.
+def pad_case(name, shape, pads, mode):
+    xt = rng.standard_normal(shape).astype(np.float32)
+    rank = len(shape)
+    y = np.pad(xt, [(pads[i], pads[rank + i]) for i in range(rank)], mode=mode)
+    g = helper.make_graph(
+        [helper.make_node("Pad", ["x", "pads"], ["y"], mode=mode)], name,
+        [vi("x", F, list(shape))], [vi("y", F, list(y.shape))],
+        [numpy_helper.from_array(np.array(pads, np.int64), "pads")])
+    save_case(name, g, [xt], [y.astype(np.float32)])
+
+
+pad_case("pad_reflect_const", (1, 16, 20, 21), [0, 0, 3, 1, 0, 0, 2, 3], "reflect")
+pad_case("pad_reflect_full", (2, 3, 4, 5), [0, 1, 3, 4, 0, 2, 3, 4], "reflect")
+pad_case("pad_edge_const", (1, 8, 9, 10), [0, 2, 4, 1, 0, 0, 5, 2], "edge")
+pad_case("pad_edge_unit_axis", (1, 1, 6), [0, 3, 2, 0, 2, 1], "edge")
+pad_case("pad_reflect_wide", (1, 2, 3, 3), [0, 0, 4, 5, 0, 0, 5, 4], "reflect")

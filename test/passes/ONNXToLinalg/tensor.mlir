@@ -44,3 +44,27 @@ func.func @transpose(%x: tensor<2x3x4xf32>) -> tensor<4x2x3xf32> {
   %y = "onnx.Transpose"(%x) {perm = [2, 0, 1]} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
   return %y : tensor<4x2x3xf32>
 }
+
+// Reflect by constant pads: a dim at a time, the input into the middle and
+// each border row a copy of the one it mirrors (rows 1 and 2 above, row 2
+// below: the edge itself is not repeated), then the columns likewise; no
+// per-element gather.
+// CHECK-LABEL: func @pad_reflect_constant
+// CHECK-NOT: tensor.extract %
+// CHECK: %[[R:.*]] = tensor.insert_slice %arg0 into %{{.*}}[2, 0] [4, 5] [1, 1] : tensor<4x5xf32> into tensor<7x5xf32>
+// CHECK: %[[A1:.*]] = tensor.extract_slice %arg0[1, 0] [1, 5] [1, 1]
+// CHECK: tensor.insert_slice %[[A1]] into %[[R]][1, 0] [1, 5] [1, 1]
+// CHECK: tensor.extract_slice %arg0[2, 0] [1, 5] [1, 1]
+// CHECK: [0, 0] [1, 5] [1, 1]
+// CHECK: tensor.extract_slice %arg0[2, 0] [1, 5] [1, 1]
+// CHECK: [6, 0] [1, 5] [1, 1]
+// CHECK: [0, 1] [7, 5] [1, 1] : tensor<7x5xf32> into tensor<7x6xf32>
+// CHECK: [0, 1] [7, 1] [1, 1]
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @pad_reflect_constant(%x: tensor<4x5xf32>) -> tensor<7x6xf32> {
+  %p = "onnx.Constant"() {value = dense<[2, 1, 1, 0]> : tensor<4xi64>} : () -> tensor<4xi64>
+  %none = onnx.NoValue : none
+  %y = "onnx.Pad"(%x, %p, %none) {mode = "reflect"} : (tensor<4x5xf32>, tensor<4xi64>, none) -> tensor<7x6xf32>
+  return %y : tensor<7x6xf32>
+}
