@@ -1256,6 +1256,13 @@ conv_split_k_case("conv_split_k_balanced_7x7", (1, 2048, 7, 7), 512)
 # With and without the Conv's bias, a 3x3 convolution of Winograd's sizes,
 # a depthwise one (a group per channel) and a 1-d one; the statistics of
 # every channel different, the variances small (0.01 to 0.1) and large.
+def batch_norm_f64(y, scale, beta, mean, var, eps):
+    """Inference BatchNormalization of y [N, C, ...] along axis 1, in float64."""
+    per = (1, -1) + (1,) * (y.ndim - 2)
+    f64 = [np.asarray(v, np.float64).reshape(per) for v in (scale, beta, mean, var)]
+    return (y - f64[2]) / np.sqrt(f64[3] + np.float64(eps)) * f64[0] + f64[1]
+
+
 def conv_batch_norm_case(name, shape, f, k, group, bias):
     n, c = shape[:2]
     spatial = len(shape) - 2
@@ -1280,11 +1287,7 @@ def conv_batch_norm_case(name, shape, f, k, group, bias):
         y = np.einsum("nclk,ock->nol", win, w.astype(np.float64))
     if bias:
         y += b.astype(np.float64).reshape((1, f) + (1,) * spatial)
-    per = (1, f) + (1,) * spatial
-    y = ((y - mean.astype(np.float64).reshape(per)) /
-         np.sqrt(var.astype(np.float64).reshape(per) + np.float64(eps)) *
-         scale.astype(np.float64).reshape(per) + beta.astype(np.float64).reshape(per))
-    y = np.maximum(y, 0)
+    y = np.maximum(batch_norm_f64(y, scale, beta, mean, var, eps), 0)
     conv_in = ["x", "w", "b"] if bias else ["x", "w"]
     nodes = [helper.make_node("Conv", conv_in, ["c"], kernel_shape=[k] * spatial,
                               pads=[pad] * (2 * spatial), group=group),
@@ -1399,7 +1402,6 @@ def layer_batch_norm_case(name, kind, trans_b=1):
         w = (rng.standard_normal((f, 40) if trans_b else (40, f)) / 6).astype(np.float32)
         y = xt.astype(np.float64) @ (w.T if trans_b else w).astype(np.float64) + b
         layer = helper.make_node("Gemm", ["x", "w", "b"], ["l"], transB=trans_b)
-        per = (1, f)
     else:
         xt = rng.standard_normal((1, 8, 5, 6)).astype(np.float32)
         w = (rng.standard_normal((8, f, 2, 2)) / 4).astype(np.float32)
@@ -1410,10 +1412,7 @@ def layer_batch_norm_case(name, kind, trans_b=1):
                                                 w[:, :, i, j].astype(np.float64))
         y += b.astype(np.float64)[None, :, None, None]
         layer = helper.make_node("ConvTranspose", ["x", "w", "b"], ["l"], strides=[2, 2])
-        per = (1, f, 1, 1)
-    y = ((y - mean.astype(np.float64).reshape(per)) /
-         np.sqrt(var.astype(np.float64).reshape(per) + np.float64(np.float32(1e-5))) *
-         scale.astype(np.float64).reshape(per) + beta.astype(np.float64).reshape(per))
+    y = batch_norm_f64(y, scale, beta, mean, var, np.float32(1e-5))
     nodes = [layer,
              helper.make_node("BatchNormalization", ["l", "scale", "beta", "mean", "var"], ["n"]),
              helper.make_node("Relu", ["n"], ["y"])]
