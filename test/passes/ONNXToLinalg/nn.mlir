@@ -134,3 +134,21 @@ func.func @avgpool_exclude_pad(%x: tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32> {
   %y = "onnx.AveragePool"(%x) {kernel_shape = [3, 3], pads = [1, 1, 1, 1]} : (tensor<1x1x3x3xf32>) -> tensor<1x1x3x3xf32>
   return %y : tensor<1x1x3x3xf32>
 }
+
+// InstanceNormalization: the variance's square root and the division by it
+// once per (image, channel), folded with the scale into one factor; per
+// element one multiply and add.
+// CHECK-LABEL: func @instance_norm
+// CHECK: math.sqrt
+// CHECK: arith.divf
+// CHECK: -> tensor<1x3x1x1xf32>
+// CHECK: linalg.generic
+// CHECK-NOT: math.sqrt
+// CHECK-NOT: arith.divf
+// CHECK: arith.mulf
+// CHECK-NEXT: arith.addf
+// CHECK: -> tensor<1x3x4x5xf32>
+func.func @instance_norm(%x: tensor<1x3x4x5xf32>, %s: tensor<3xf32>, %b: tensor<3xf32>) -> tensor<1x3x4x5xf32> {
+  %y = "onnx.InstanceNormalization"(%x, %s, %b) {epsilon = 1.0e-5 : f32} : (tensor<1x3x4x5xf32>, tensor<3xf32>, tensor<3xf32>) -> tensor<1x3x4x5xf32>
+  return %y : tensor<1x3x4x5xf32>
+}
