@@ -48,12 +48,6 @@ using namespace kiln;
 
 namespace {
 
-DenseElementsAttr f32Constant(Value v) {
-  auto c = v.getDefiningOp<onnx::ConstantOp>();
-  auto attr = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : nullptr;
-  return attr && attr.getElementType().isF32() ? attr : nullptr;
-}
-
 /// One spatial dim's phases: per phase r, its first tap t, its tap count
 /// and c; over them the window [lo, hi] of inputs (relative to q).
 struct Phases {
@@ -143,16 +137,16 @@ Operation *activationOf(Value v) {
 void decompose(onnx::ConvTransposeOp op) {
   auto xType = dyn_cast<RankedTensorType>(op.getX().getType());
   auto yType = dyn_cast<RankedTensorType>(op.getY().getType());
-  DenseElementsAttr w = f32Constant(op.getW());
+  SmallVector<float> wValues, bValues;
   if (!xType || !yType || !xType.hasStaticShape() || !yType.hasStaticShape() ||
-      !xType.getElementType().isF32() || !w || op.getGroup() != 1 ||
-      xType.getRank() < 3)
+      !xType.getElementType().isF32() || op.getGroup() != 1 ||
+      xType.getRank() < 3 || failed(getConstantFloats(op.getW(), wValues)))
     return;
-  DenseElementsAttr bias;
-  if (!onnx::isNoValue(op.getB()) && !(bias = f32Constant(op.getB())))
+  bool bias = !onnx::isNoValue(op.getB());
+  if (bias && failed(getConstantFloats(op.getB(), bValues)))
     return;
   int64_t sr = xType.getRank() - 2;
-  auto wType = cast<RankedTensorType>(w.getType());
+  auto wType = cast<RankedTensorType>(op.getW().getType());
   int64_t n = xType.getDimSize(0), ch = xType.getDimSize(1);
   int64_t m = wType.getDimSize(1);
   SmallVector<int64_t> kernel(wType.getShape().drop_front(2));
@@ -186,7 +180,6 @@ void decompose(onnx::ConvTransposeOp op) {
     windowSize *= windows[i];
     kernelSize *= kernel[i];
   }
-  SmallVector<float> wValues(w.getValues<float>());
   SmallVector<float> weights(phaseCount * m * ch * windowSize, 0.0f);
   SmallVector<int64_t> r(sr), u(sr);
   for (int64_t p = 0; p < phaseCount; ++p) {
@@ -227,7 +220,7 @@ void decompose(onnx::ConvTransposeOp op) {
       loc, vType, DenseElementsAttr::get(vType, ArrayRef<float>(weights)));
   Value convBias;
   if (bias) {
-    SmallVector<float> bValues(bias.getValues<float>()), tiled;
+    SmallVector<float> tiled;
     for (int64_t p = 0; p < phaseCount; ++p)
       tiled.append(bValues);
     auto bType = RankedTensorType::get({phaseCount * m}, b.getF32Type());

@@ -25,7 +25,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialects/onnx/ONNXDialect.h"
+#include "passes/ONNXToLinalg/Common.h"
 #include "passes/Passes.h"
 
 #include <cmath>
@@ -39,19 +39,6 @@ using namespace mlir;
 using namespace kiln;
 
 namespace {
-
-/// `v`'s values, if it is an onnx.Constant of f32 elements.
-std::optional<SmallVector<double>> f32Values(Value v) {
-  auto c = v.getDefiningOp<onnx::ConstantOp>();
-  auto attr = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : nullptr;
-  if (!attr || !attr.getElementType().isF32())
-    return std::nullopt;
-  SmallVector<double> values;
-  values.reserve(attr.getNumElements());
-  for (float x : attr.getValues<float>())
-    values.push_back(x);
-  return values;
-}
 
 /// The layer a normalisation folds into: its weights (operand `weights`,
 /// whose dim `axis` indexes the output channels) and bias (operand
@@ -92,21 +79,21 @@ void fold(onnx::BatchNormalizationOp norm) {
   if (!wType || !wType.hasStaticShape() || wType.getRank() <= layer->axis)
     return;
   int64_t filters = wType.getDimSize(layer->axis);
-  std::optional<SmallVector<double>> w = f32Values(wValue);
-  std::optional<SmallVector<double>> bias;
-  if (!onnx::isNoValue(bValue))
-    bias = f32Values(bValue);
-  else
-    bias = SmallVector<double>(filters, 0.0);
-  SmallVector<SmallVector<double>> params;
-  for (Value v : {norm.getScale(), norm.getB(), norm.getInputMean(),
-                  norm.getInputVar()}) {
-    std::optional<SmallVector<double>> p = f32Values(v);
-    if (!p || static_cast<int64_t>(p->size()) != filters)
+  SmallVector<float> w, bias;
+  if (failed(getConstantFloats(wValue, w)))
+    return;
+  if (onnx::isNoValue(bValue))
+    bias.assign(filters, 0.0f);
+  else if (failed(getConstantFloats(bValue, bias)))
+    return;
+  Value stats[] = {norm.getScale(), norm.getB(), norm.getInputMean(),
+                   norm.getInputVar()};
+  SmallVector<SmallVector<float>> params(4);
+  for (int i = 0; i < 4; ++i)
+    if (failed(getConstantFloats(stats[i], params[i])) ||
+        static_cast<int64_t>(params[i].size()) != filters)
       return;
-    params.push_back(std::move(*p));
-  }
-  if (!w || !bias || static_cast<int64_t>(bias->size()) != filters)
+  if (static_cast<int64_t>(bias.size()) != filters)
     return;
   double epsilon = norm.getEpsilon().convertToDouble();
   // W as [outer][filters][inner] around its channel axis.
@@ -116,16 +103,16 @@ void fold(onnx::BatchNormalizationOp norm) {
       outer *= wType.getDimSize(d);
     else if (d > layer->axis)
       inner *= wType.getDimSize(d);
-  SmallVector<float> newW(w->size()), newB(filters);
+  SmallVector<float> newW(w.size()), newB(filters);
   for (int64_t f = 0; f < filters; ++f) {
-    double s = params[0][f] / std::sqrt(params[3][f] + epsilon);
+    double s = double(params[0][f]) / std::sqrt(double(params[3][f]) + epsilon);
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) {
         int64_t at = (o * filters + f) * inner + i;
-        newW[at] = static_cast<float>((*w)[at] * s);
+        newW[at] = static_cast<float>(w[at] * s);
       }
     newB[f] =
-        static_cast<float>(((*bias)[f] - params[2][f]) * s + params[1][f]);
+        static_cast<float>((double(bias[f]) - params[2][f]) * s + params[1][f]);
   }
   OpBuilder b(norm);
   Location loc = b.getFusedLoc({layer->op->getLoc(), norm.getLoc()});
