@@ -62,6 +62,17 @@ struct WindowShape {
   int64_t inputZeroPoint = -1;
   int64_t n, c, oh, ow, kh, kw;
   int64_t sh, sw, dh, dw;
+  // A grouped convolution's output planes per group and input planes per
+  // output plane (1 and 1 for a depthwise one and a pool): output plane
+  // (n, g * fg + f) sums input planes (n, g * cg + k), k < cg.
+  int64_t fg = 1, cg = 1;
+  bool grouped() const { return fg != 1 || cg != 1; }
+  // A grouped convolution's output planes made together (a divisor of fg)
+  // and the rows and vectors along a row of each
+  // (WindowBuilder::groupedUnits).
+  int64_t blockPlanes = 1, blockRows = 1, blockVectors = 1;
+  /// A grouped convolution's units: blocks of blockPlanes output planes.
+  int64_t units() const { return n * c / blockPlanes; }
   int64_t vw;
   // A stride-1 window's taps each read by a load of their own rather than
   // shifted out of one read of the row (LowerWindows' tap-loads).
@@ -115,6 +126,8 @@ public:
       fillBorders(x, begin, end);
     if (s.flat)
       return flatPlanes(x, w, out, begin, end);
+    if (s.grouped())
+      return groupedUnits(x, w, out, begin, end);
     forLoop(begin, end, [&](Value plane) {
       Value ni = b.create<arith::DivSIOp>(loc, plane, index(s.c));
       Value ci = b.create<arith::RemSIOp>(loc, plane, index(s.c));
@@ -260,6 +273,166 @@ private:
         }
       }
     });
+  }
+
+  /// Units [begin, end) of a grouped convolution (WindowShape::grouped):
+  /// unit u is output planes [F * (u % (c / F)), + F) of image u / (c / F),
+  /// F = blockPlanes, all of one group. For each block of blockRows output
+  /// rows and of blockVectors vectors along them, the sums stay in
+  /// registers over the group's cg input planes (an scf.for): each tap read
+  /// is used by the F planes, each weight broadcast by the block's rows and
+  /// vectors, and neither lives past its window element (kept for the
+  /// block's rows, they spilled). A GEMM per group of fg rows and
+  /// cg * kh * kw columns, looped over the groups with an im2col copy each,
+  /// ran ResNeXt's 32 groups of 4 channels at a sixth of the peak.
+  void groupedUnits(Value x, Value w, Value out, Value begin, Value end) {
+    int64_t planes = s.c / s.blockPlanes;
+    // The row's vectors in blocks: the full blocks of whole vectors (a
+    // loop), then what is left, the last vector maybe partial.
+    int64_t vectors = (s.ow + s.vw - 1) / s.vw;
+    int64_t fullBlocks = (s.ow / s.vw) / s.blockVectors;
+    SmallVector<int64_t> rest; // the lanes of each vector after them
+    for (int64_t v = fullBlocks * s.blockVectors; v < vectors; ++v)
+      rest.push_back(std::min(s.vw, s.ow - v * s.vw));
+    forLoop(begin, end, [&](Value unit) {
+      Value ni = b.create<arith::DivSIOp>(loc, unit, index(planes));
+      Value ci0 = b.create<arith::MulIOp>(
+          loc, b.create<arith::RemSIOp>(loc, unit, index(planes)),
+          index(s.blockPlanes));
+      Value gi = b.create<arith::DivSIOp>(loc, ci0, index(s.fg));
+      Value fi0 = b.create<arith::RemSIOp>(loc, ci0, index(s.fg));
+      SmallVector<Value> fis, starts;
+      for (int64_t f = 0; f < s.blockPlanes; ++f) {
+        fis.push_back(b.create<arith::AddIOp>(loc, fi0, index(f)));
+        if (ends.hasInit()) {
+          Value plane = b.create<arith::AddIOp>(
+              loc, b.create<arith::MulIOp>(loc, ni, index(s.c)),
+              b.create<arith::AddIOp>(loc, ci0, index(f)));
+          starts.push_back(b.create<vector::BroadcastOp>(
+              loc, vecType(), ends.initialValue(b, loc, plane)));
+        }
+      }
+      Value firstInput = b.create<arith::MulIOp>(loc, gi, index(s.cg));
+      // Output rows [oh0, oh0 + count), blocks of vectors along them.
+      auto rows = [&](Value oh0, int64_t count) {
+        auto block = [&](Value ow0, ArrayRef<int64_t> lanes) {
+          groupedBlock(x, w, out, starts, ni, gi, fis, firstInput, oh0, count,
+                       ow0, lanes);
+        };
+        if (fullBlocks > 0)
+          forLoop(index(0), index(fullBlocks), [&](Value blk) {
+            block(
+                b.create<arith::MulIOp>(loc, blk, index(s.blockVectors * s.vw)),
+                SmallVector<int64_t>(s.blockVectors, s.vw));
+          });
+        for (size_t v = 0; v < rest.size(); v += s.blockVectors)
+          block(index((fullBlocks * s.blockVectors + v) * s.vw),
+                ArrayRef(rest).slice(
+                    v, std::min<size_t>(s.blockVectors, rest.size() - v)));
+      };
+      int64_t blocks = s.oh / s.blockRows, left = s.oh % s.blockRows;
+      if (blocks > 0)
+        forLoop(index(0), index(blocks), [&](Value blk) {
+          rows(b.create<arith::MulIOp>(loc, blk, index(s.blockRows)),
+               s.blockRows);
+        });
+      if (left > 0)
+        rows(index(blocks * s.blockRows), left);
+    });
+  }
+
+  /// Vectors of output rows [oh0, oh0 + nr) of planes (ni, gi, fis), from
+  /// ow0 on, of `lanes` lanes each, from `starts` (the fused initializer's
+  /// values) or else the output's contents, summed over input planes
+  /// firstInput + k, k < cg.
+  void groupedBlock(Value x, Value w, Value out, ArrayRef<Value> starts,
+                    Value ni, Value gi, ArrayRef<Value> fis, Value firstInput,
+                    Value oh0, int64_t nr, Value ow0, ArrayRef<int64_t> lanes) {
+    int64_t nf = fis.size(), nv = lanes.size();
+    auto at = [&](int64_t f, int64_t r, int64_t v) {
+      return (f * nr + r) * nv + v;
+    };
+    SmallVector<SmallVector<Value>> outIdx; // [at(f, r, v)]
+    SmallVector<Value> acc;
+    for (int64_t f = 0; f < nf; ++f)
+      for (int64_t r = 0; r < nr; ++r)
+        for (int64_t v = 0; v < nv; ++v) {
+          outIdx.push_back(
+              {ni, gi, fis[f], b.create<arith::AddIOp>(loc, oh0, index(r)),
+               b.create<arith::AddIOp>(loc, ow0, index(v * s.vw))});
+          acc.push_back(starts.empty() ? load(out, outIdx.back(), lanes[v])
+                                       : starts[f]);
+        }
+    Value ohs = b.create<arith::MulIOp>(loc, oh0, index(s.sh));
+    Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
+    bool oneRead =
+        ((s.sw == 1 && !s.tapLoads) || s.sw == 2) && s.dw == 1 && s.kw <= s.vw;
+    auto loop = b.create<scf::ForOp>(
+        loc, index(0), index(s.cg), index(1), acc,
+        [&](OpBuilder &nested, Location, Value k, ValueRange args) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPoint(nested.getInsertionBlock(),
+                              nested.getInsertionPoint());
+          SmallVector<Value> sums(args);
+          Value ci = b.create<arith::AddIOp>(loc, firstInput, k);
+          for (int64_t i = 0; i < s.kh; ++i) {
+            // Each (row, vector)'s taps of window row i: from one read of
+            // its span, or each its own right before its use (a tap that an
+            // earlier window row read is the same value).
+            SmallVector<Value> ihs;
+            SmallVector<SmallVector<Value>> rowOf(nr * nv);
+            for (int64_t r = 0; r < nr; ++r) {
+              ihs.push_back(b.create<arith::AddIOp>(
+                  loc, ohs, index(r * s.sh + i * s.dh)));
+              for (int64_t v = 0; v < nv && oneRead; ++v)
+                rowOf[r * nv + v] = rowTaps(
+                    x, ni, ci, ihs[r],
+                    b.create<arith::AddIOp>(loc, ows, index(v * s.vw * s.sw)),
+                    lanes[v]);
+            }
+            for (int64_t j = 0; j < s.kw; ++j) {
+              SmallVector<Value> taps;
+              for (int64_t r = 0; r < nr; ++r)
+                for (int64_t v = 0; v < nv; ++v)
+                  taps.push_back(
+                      oneRead
+                          ? rowOf[r * nv + v][j]
+                          : inputVector(x, ni, ci, ihs[r],
+                                        b.create<arith::AddIOp>(
+                                            loc, ows,
+                                            index(v * s.vw * s.sw + j * s.dw)),
+                                        lanes[v]));
+              for (int64_t f = 0; f < nf; ++f) {
+                Value wv = b.create<vector::BroadcastOp>(
+                    loc, vecType(), weight(w, gi, fis[f], k, i, j));
+                for (int64_t r = 0; r < nr; ++r)
+                  for (int64_t v = 0; v < nv; ++v)
+                    sums[at(f, r, v)] = b.create<vector::FMAOp>(
+                        loc, wv, taps[r * nv + v], sums[at(f, r, v)]);
+              }
+            }
+          }
+          b.create<scf::YieldOp>(loc, sums);
+        });
+    for (auto [i, a] : llvm::enumerate(loop.getResults())) {
+      Value v = a, result = out;
+      int64_t n = lanes[i % nv]; // i is at(f, r, v)
+      if (ends.hasEpilogue()) {
+        SmallVector<Value> others;
+        for (unsigned o = 0; o < ends.otherViews().size(); ++o)
+          others.push_back(ends.loadOther(b, loc, o, outIdx[i], n, s.vw));
+        v = ends.apply(b, loc, v, others);
+        result = ends.resultView();
+      }
+      store(v, result, outIdx[i], n);
+    }
+  }
+
+  /// A grouped convolution's weight (i, j) of output plane fi of group gi
+  /// for its input plane k (f32).
+  Value weight(Value w, Value gi, Value fi, Value k, int64_t i, int64_t j) {
+    return b.create<memref::LoadOp>(loc, w,
+                                    ValueRange{gi, fi, k, index(i), index(j)});
   }
 
   /// A depthwise convolution's weight (i, j) of channel `ci`, as f32 (an
@@ -525,8 +698,8 @@ private:
     Value nan;
     for (size_t i = 0; i < values.size(); i += 2) {
       Value other = values[std::min(i + 1, values.size() - 1)];
-      Value unordered = b.create<arith::CmpFOp>(
-          loc, arith::CmpFPredicate::UNO, values[i], other);
+      Value unordered = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::UNO,
+                                                values[i], other);
       nan = nan ? b.create<arith::OrIOp>(loc, nan, unordered) : unordered;
     }
     auto flags = arith::FastMathFlags::nnan | arith::FastMathFlags::nsz;
@@ -692,9 +865,29 @@ std::optional<WindowShape> windowShape(linalg::LinalgOp op, int64_t vectorWidth,
   // rows' accumulators stay in registers.
   s.rows = s.kh * s.kw <= 9 ? std::max<int64_t>(rows, 1) : 1;
   if (depthwise) {
-    if (depthwiseParams.size() < 4 || wt.getDimSize(1) != 1 ||
-        wt.getDimSize(2) != 1 || ot.getDimSize(2) != 1)
+    // Weights [g, fg, cg, kh, kw], output [n, g, fg, oh, ow]: a depthwise
+    // convolution's fg and cg are 1.
+    s.fg = wt.getDimSize(1);
+    s.cg = wt.getDimSize(2);
+    if (depthwiseParams.size() < 4 || ot.getDimSize(2) != s.fg ||
+        wt.getDimSize(0) != ot.getDimSize(1) ||
+        xt.getDimSize(1) != ot.getDimSize(1) * s.cg ||
+        (byteInput && s.grouped()))
       return std::nullopt;
+    if (s.grouped()) {
+      s.c = ot.getDimSize(1) * s.fg;
+      // About half the vector registers as accumulators: 8 of AVX2's 16,
+      // 16 of AVX-512's 32; up to 4 planes, 2 rows, then vectors along the
+      // row.
+      int64_t accumulators = vectorWidth >= 16 ? 16 : 8;
+      while (s.blockPlanes < 4 && s.fg % (2 * s.blockPlanes) == 0)
+        s.blockPlanes *= 2;
+      s.blockRows = std::min<int64_t>(s.oh, 2);
+      int64_t vectors = (s.ow + vectorWidth - 1) / vectorWidth;
+      s.blockVectors = std::clamp<int64_t>(
+          accumulators / (s.blockPlanes * s.blockRows), 1, vectors);
+      s.rows = 1;
+    }
     ArrayRef<int64_t> p = depthwiseParams.asArrayRef();
     s.kind = WindowKind::Depthwise;
     s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
@@ -771,10 +964,15 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     WindowShape &s = *shape;
     Value x = op.getDpsInputs()[0], w = op.getDpsInputs()[1],
           out = op.getDpsInits()[0];
-    SmallVector<Border> borders = borderFills(op, x);
+    // A grouped convolution's units read other planes of x than their own:
+    // its borders are filled before it, not plane by plane.
+    SmallVector<Border> borders;
+    if (!s.grouped())
+      borders = borderFills(op, x);
     OpBuilder b(op);
     Location loc = op.getLoc();
-    Value planes = b.create<arith::ConstantIndexOp>(loc, s.n * s.c);
+    Value planes = b.create<arith::ConstantIndexOp>(
+        loc, s.grouped() ? s.units() : s.n * s.c);
     // The value the output starts as and the elementwise op after: in the
     // kernel. A pool's second operand only gives the window's shape.
     kiln::FusedEnds ends;
@@ -789,8 +987,8 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     auto contiguous = [](Value v) {
       return v && cast<MemRefType>(v.getType()).getLayout().isIdentity();
     };
-    s.flat = s.kind == WindowKind::Depthwise && s.xt.isF32() && s.sh == 1 &&
-             s.sw == 1 && s.dh == 1 && s.dw == 1 && s.oh > 1 &&
+    s.flat = s.kind == WindowKind::Depthwise && !s.grouped() && s.xt.isF32() &&
+             s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 && s.oh > 1 &&
              2 * s.ow <= s.vw && ends.hasInit() && ends.otherViews().empty() &&
              contiguous(x) &&
              contiguous(ends.hasEpilogue() ? ends.resultView() : out);
@@ -806,7 +1004,7 @@ struct LowerWindowsPass : kiln::impl::LowerWindowsBase<LowerWindowsPass> {
     // the 7- and 14-row planes' depthwise convolutions twice as long), and
     // no faster where only planes of 28, 56 or 112 rows were split
     // (0.99-1.00, paired rounds, Zen 5).
-    int64_t work = s.n * s.c * s.oh * s.ow * s.kh * s.kw;
+    int64_t work = s.n * s.c * s.oh * s.ow * s.kh * s.kw * s.cg;
     if (parallel && work >= parallelMinWork &&
         buffers.size() <= kiln::kRowsBuffers &&
         llvm::all_of(buffers, kiln::isStaticMemRef)) {
@@ -846,7 +1044,7 @@ std::optional<kiln::WindowBand> kiln::windowBand(linalg::LinalgOp op,
   std::optional<WindowShape> s =
       windowShape(op, vectorWidth, /*tapLoads=*/false, /*blendStores=*/false,
                   /*rows=*/1);
-  if (!s || s->kind == WindowKind::Sum || !s->xt.isF32() ||
+  if (!s || s->kind == WindowKind::Sum || !s->xt.isF32() || s->grouped() ||
       s->inputZeroPoint >= 0 || s->n != 1 || s->dh != 1 || s->dw != 1)
     return std::nullopt;
   auto xt = cast<MemRefType>(op.getDpsInputs()[0].getType());

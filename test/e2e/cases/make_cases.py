@@ -18,8 +18,9 @@ Conv then BatchNormalization then Relu (folded at compile time: plain,
 biased, depthwise and 1-d convolutions; Gemm and ConvTranspose likewise),
 and ConvTranspose with constant weights (one stride-1 Conv of its output
 phases and a shuffle: kernels the stride divides and not, pads,
-output_padding, SAME_UPPER, 1-d to 3-d), and Pad in reflect and edge
-modes by constant pads.
+output_padding, SAME_UPPER, 1-d to 3-d), Pad in reflect and edge
+modes by constant pads, and grouped convolutions of many small groups
+(strides, dilation, pads, 1-d, epilogues).
 Expected outputs are computed here with numpy, independently of Kiln.
 
 Usage: make_cases.py OUTDIR"""
@@ -720,6 +721,88 @@ conv_depthwise_case("conv_depthwise_s2_28x28_clip", (1, 48, 28, 28), 3, 2, 1, Tr
 # input rows narrower than a vector (every row masked).
 conv_depthwise_case("conv_depthwise_two_rows", (1, 64, 4, 19), 3, 1, 0, False)
 conv_depthwise_case("conv_depthwise_5x5", (1, 64, 5, 5), 3, 1, 1, True)
+
+
+# Grouped f32 convolutions of many groups of few channels (ResNeXt's 32
+# groups of 4, RegNet's), which kiln-lower-windows runs as a direct kernel
+# summing each output plane over its group's input planes, blocks of planes,
+# rows and vectors in registers: rows of whole vectors and a partial last
+# one, stride 2, a 5x5 dilated window, asymmetric pads, 3 output channels
+# per group (blocks of one plane), a channel multiplier (1 input channel
+# per group), 16 channels per group, two images, 1-d, no bias, and a Relu
+# or a residual Add and Relu after (in the kernel). Expected outputs tap by
+# tap in float64.
+def grouped_conv_f64(x, w, group, stride, pads, dilation):
+    """A grouped 2-d convolution, pads [top, left, bottom, right]."""
+    n, c, h, wd = x.shape
+    f, cg, kh, kw = w.shape
+    fg = f // group
+    xp = np.pad(x.astype(np.float64),
+                ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    oh = (xp.shape[2] - dilation * (kh - 1) - 1) // stride + 1
+    ow = (xp.shape[3] - dilation * (kw - 1) - 1) // stride + 1
+    y = np.zeros((n, f, oh, ow))
+    w64 = w.astype(np.float64)
+    for gi in range(group):
+        xs = xp[:, gi * cg:(gi + 1) * cg]
+        for i in range(kh):
+            for j in range(kw):
+                tap = xs[:, :, i * dilation:i * dilation + stride * (oh - 1) + 1:stride,
+                         j * dilation:j * dilation + stride * (ow - 1) + 1:stride]
+                y[:, gi * fg:(gi + 1) * fg] += np.einsum(
+                    "nchw,oc->nohw", tap, w64[gi * fg:(gi + 1) * fg, :, i, j])
+    return y
+
+
+def grouped_conv_case(name, shape, f, group, k, stride=1, pads=None,
+                      dilation=1, end="relu", bias=True):
+    one_d = len(shape) == 3
+    shape2 = shape[:2] + (1,) + shape[2:] if one_d else shape
+    c = shape[1]
+    kh = 1 if one_d else k
+    pads = pads or ([0, k // 2 * dilation, 0, k // 2 * dilation] if one_d
+                    else [k // 2 * dilation] * 4)
+    xt = rng.standard_normal(shape).astype(np.float32)
+    w = (rng.standard_normal((f, c // group, kh, k)) /
+         np.sqrt(c // group * kh * k)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    y = grouped_conv_f64(xt.reshape(shape2), w, group, stride, pads, dilation)
+    if bias:
+        y += b.astype(np.float64)[None, :, None, None]
+    if one_d:
+        y, w = y[:, :, 0], w[:, :, 0]
+    attrs = dict(kernel_shape=[k] if one_d else [k, k], group=group,
+                 strides=[stride] * (1 if one_d else 2),
+                 dilations=[dilation] * (1 if one_d else 2),
+                 pads=[pads[1], pads[3]] if one_d else pads)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"] if bias else ["x", "w"],
+                              ["y" if end is None else "c"], **attrs)]
+    if end == "relu":
+        nodes.append(helper.make_node("Relu", ["c"], ["y"]))
+        y = np.maximum(y, 0)
+    elif end == "residual":
+        nodes += [helper.make_node("Add", ["c", "x"], ["s"]),
+                  helper.make_node("Relu", ["s"], ["y"])]
+        y = np.maximum(y + xt, 0)
+    inits = [numpy_helper.from_array(w, "w")]
+    if bias:
+        inits.append(numpy_helper.from_array(b, "b"))
+    g = helper.make_graph(nodes, name, [vi("x", F, list(shape))],
+                          [vi("y", F, list(y.shape))], inits)
+    save_case(name, g, [xt], [y.astype(np.float32)])
+
+
+grouped_conv_case("conv_grouped_32x4_relu", (1, 128, 20, 22), 128, 32, 3)
+grouped_conv_case("conv_grouped_s2", (1, 64, 15, 17), 64, 16, 3, stride=2)
+grouped_conv_case("conv_grouped_residual_batch2", (2, 64, 7, 7), 64, 16, 3,
+                  end="residual")
+grouped_conv_case("conv_grouped_dilated_5x5", (1, 48, 12, 13), 72, 12, 5,
+                  dilation=2, end=None, bias=False)
+grouped_conv_case("conv_grouped_3_per_group", (1, 36, 10, 11), 36, 12, 3,
+                  pads=[1, 0, 1, 2])
+grouped_conv_case("conv_grouped_multiplier", (1, 24, 9, 30), 48, 24, 3, end=None)
+grouped_conv_case("conv_grouped_16_per_group", (1, 256, 14, 14), 256, 16, 3)
+grouped_conv_case("conv_grouped_1d", (2, 32, 40), 32, 16, 5)
 
 
 # A 1x1 convolution (Clip after) whose padded output only a depthwise

@@ -1,6 +1,6 @@
 // RUN: kiln-opt %s --kiln-convert-onnx-to-linalg --canonicalize | FileCheck %s
-// NN family: batch-1 Conv as im2col + matmul over the bias, grouped Conv as
-// one direct generic, 1-d Conv as 2-d, 3-d Conv as 2-d GEMMs per depth,
+// NN family: batch-1 Conv as im2col + matmul over the bias, depthwise Conv
+// (and many small groups) as one direct generic, 1-d Conv as 2-d, 3-d Conv as 2-d GEMMs per depth,
 // ceil_mode MaxPool padding the end of the input.
 
 // CHECK-LABEL: func @conv_im2col
@@ -46,12 +46,27 @@ func.func @conv_batch_groups(%x: tensor<2x4x6x6xf32>, %w: tensor<6x2x3x3xf32>) -
   return %y : tensor<2x6x6x6xf32>
 }
 
-// More than 8 products (3 images, 3 groups): an scf.for nest over them.
+// More than 8 products (3 images, 3 groups) of more than 16 input channels
+// each: an scf.for nest over them.
 // CHECK-LABEL: func @conv_many_groups
 // CHECK: scf.for %[[N:.*]] = %c0 to %c3
 // CHECK: scf.for %[[G:.*]] = %c0 to %c3
-// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<2x18xf32>, tensor<18x36xf32>) outs(%{{.*}} : tensor<2x36xf32>)
-func.func @conv_many_groups(%x: tensor<3x6x6x6xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<3x6x6x6xf32> {
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<2x153xf32>, tensor<153x36xf32>) outs(%{{.*}} : tensor<2x36xf32>)
+func.func @conv_many_groups(%x: tensor<3x51x6x6xf32>, %w: tensor<6x17x3x3xf32>) -> tensor<3x6x6x6xf32> {
+  %none = onnx.NoValue : none
+  %y = "onnx.Conv"(%x, %w, %none) {group = 3 : i64, pads = [1, 1, 1, 1]} : (tensor<3x51x6x6xf32>, tensor<6x17x3x3xf32>, none) -> tensor<3x6x6x6xf32>
+  return %y : tensor<3x6x6x6xf32>
+}
+
+// As many products of at most 16 input channels each (f32): the depthwise
+// generic over (n, g, fg, cg, kh, kw, oh, ow), its weights [g, fg, cg, kh,
+// kw], marked for kiln-lower-windows' grouped kernel.
+// CHECK-LABEL: func @conv_many_small_groups
+// CHECK: %[[W:.*]] = tensor.expand_shape %arg1 {{.*}} : tensor<6x2x3x3xf32> into tensor<3x2x2x3x3xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]} ins(%{{.*}}, %[[W]] : tensor<3x6x8x8xf32>, tensor<3x2x2x3x3xf32>) outs(%{{.*}} : tensor<3x3x2x6x6xf32>) attrs = {kiln.depthwise = array<i64: 1, 1, 1, 1>}
+// CHECK-NOT: linalg.matmul
+// CHECK: tensor.collapse_shape %{{.*}} into tensor<3x6x6x6xf32>
+func.func @conv_many_small_groups(%x: tensor<3x6x6x6xf32>, %w: tensor<6x2x3x3xf32>) -> tensor<3x6x6x6xf32> {
   %none = onnx.NoValue : none
   %y = "onnx.Conv"(%x, %w, %none) {group = 3 : i64, pads = [1, 1, 1, 1]} : (tensor<3x6x6x6xf32>, tensor<6x2x3x3xf32>, none) -> tensor<3x6x6x6xf32>
   return %y : tensor<3x6x6x6xf32>
