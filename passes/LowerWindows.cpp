@@ -349,6 +349,8 @@ private:
                     Value ni, Value gi, ArrayRef<Value> fis, Value firstInput,
                     Value oh0, int64_t nr, Value ow0, ArrayRef<int64_t> lanes) {
     int64_t nf = fis.size(), nv = lanes.size();
+    // With halvesTaps the lanes go in kHalvesOrder until the sums are done.
+    bool halves = s.halvesStride2();
     auto at = [&](int64_t f, int64_t r, int64_t v) {
       return (f * nr + r) * nv + v;
     };
@@ -360,8 +362,10 @@ private:
           outIdx.push_back(
               {ni, gi, fis[f], b.create<arith::AddIOp>(loc, oh0, index(r)),
                b.create<arith::AddIOp>(loc, ow0, index(v * s.vw))});
-          acc.push_back(starts.empty() ? load(out, outIdx.back(), lanes[v])
-                                       : starts[f]);
+          acc.push_back(
+              starts.empty()
+                  ? inHalves(load(out, outIdx.back(), lanes[v]), halves)
+                  : starts[f]);
         }
     Value ohs = b.create<arith::MulIOp>(loc, oh0, index(s.sh));
     Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
@@ -384,11 +388,13 @@ private:
             for (int64_t r = 0; r < nr; ++r) {
               ihs.push_back(b.create<arith::AddIOp>(
                   loc, ohs, index(r * s.sh + i * s.dh)));
-              for (int64_t v = 0; v < nv && oneRead; ++v)
-                rowOf[r * nv + v] = rowTaps(
-                    x, ni, ci, ihs[r],
-                    b.create<arith::AddIOp>(loc, ows, index(v * s.vw * s.sw)),
-                    lanes[v]);
+              for (int64_t v = 0; v < nv && oneRead; ++v) {
+                Value iw0 =
+                    b.create<arith::AddIOp>(loc, ows, index(v * s.vw * s.sw));
+                rowOf[r * nv + v] =
+                    halves ? halvesTaps(x, ni, ci, ihs[r], iw0, lanes[v])
+                           : rowTaps(x, ni, ci, ihs[r], iw0, lanes[v]);
+              }
             }
             for (int64_t j = 0; j < s.kw; ++j) {
               SmallVector<Value> taps;
@@ -415,7 +421,7 @@ private:
           b.create<scf::YieldOp>(loc, sums);
         });
     for (auto [i, a] : llvm::enumerate(loop.getResults())) {
-      Value v = a, result = out;
+      Value v = inHalves(a, halves), result = out;
       int64_t n = lanes[i % nv]; // i is at(f, r, v)
       if (ends.hasEpilogue()) {
         SmallVector<Value> others;
@@ -685,6 +691,7 @@ private:
   Value reorderHalves(Value v) {
     return b.create<vector::ShuffleOp>(loc, v, v, kHalvesOrder);
   }
+  Value inHalves(Value v, bool halves) { return halves ? reorderHalves(v) : v; }
 
   /// The max of `acc` and `values`, f32: a tree of plain maxes (no NaN,
   /// either zero for -0 against +0: one maxps each), then NaN in the lanes

@@ -529,3 +529,35 @@ func.func @grouped(%x: memref<1x8x6x20xf32>, %w: memref<2x4x4x3x3xf32>, %y: memr
   }
   return
 }
+
+// Stride 2 with tap-loads (AVX2), 2 output planes a group and a bias that
+// fuses: each plane's sums start from its bias; the taps are built within
+// 128-bit halves as the depthwise kernel's are (halvesTaps), the sums in
+// that lane order until the group's input planes are done, then put back.
+// TAPS-LABEL: func @grouped_s2_bias
+// TAPS:   %[[B0:.*]] = memref.load %arg2[%{{.*}}, %{{.*}}, %c0, %c0] : memref<2x2x1x1xf32>
+// TAPS:   %[[V0:.*]] = vector.broadcast %[[B0]]
+// TAPS:   %[[B1:.*]] = memref.load %arg2[%{{.*}}, %{{.*}}, %c0, %c0] : memref<2x2x1x1xf32>
+// TAPS:   %[[V1:.*]] = vector.broadcast %[[B1]]
+// TAPS:   %[[S:.*]]:8 = scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(%{{.*}} = %[[V0]], %{{.*}} = %[[V0]], %{{.*}} = %[[V0]], %{{.*}} = %[[V0]], %{{.*}} = %[[V1]], %{{.*}} = %[[V1]], %{{.*}} = %[[V1]], %{{.*}} = %[[V1]])
+// TAPS:     vector.shuffle %{{.*}}, %{{.*}} [0, 2, 8, 10, 4, 6, 12, 14]
+// TAPS:     vector.shuffle %{{.*}}, %{{.*}} [1, 3, 9, 11, 5, 7, 13, 15]
+// TAPS-COUNT-72: vector.fma
+// TAPS:     scf.yield
+// TAPS:   %[[R0:.*]] = vector.shuffle %[[S]]#0, %[[S]]#0 [0, 1, 4, 5, 2, 3, 6, 7]
+// TAPS:   vector.store %[[R0]], %arg3
+// TAPS:   %[[R1:.*]] = vector.shuffle %[[S]]#1, %[[S]]#1 [0, 1, 4, 5, 2, 3, 6, 7]
+// TAPS:   vector.maskedstore %arg3[{{.*}}], %{{.*}}, %[[R1]]
+func.func @grouped_s2_bias(%x: memref<1x4x9x19xf32>, %w: memref<2x2x2x3x3xf32>, %b: memref<2x2x1x1xf32>, %y: memref<1x2x2x4x9xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(n, g, f, h, w) -> (g, f, 0, 0)>, affine_map<(n, g, f, h, w) -> (n, g, f, h, w)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%b : memref<2x2x1x1xf32>) outs(%y : memref<1x2x2x4x9xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(n, g, f, c, i, j, h, w) -> (n, g * 2 + c, h * 2 + i, w * 2 + j)>, affine_map<(n, g, f, c, i, j, h, w) -> (g, f, c, i, j)>, affine_map<(n, g, f, c, i, j, h, w) -> (n, g, f, h, w)>], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]} ins(%x, %w : memref<1x4x9x19xf32>, memref<2x2x2x3x3xf32>) outs(%y : memref<1x2x2x4x9xf32>) attrs = {kiln.depthwise = array<i64: 2, 2, 1, 1>} {
+  ^bb0(%a: f32, %b2: f32, %c: f32):
+    %p = arith.mulf %a, %b2 : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
