@@ -729,9 +729,9 @@ conv_depthwise_case("conv_depthwise_5x5", (1, 64, 5, 5), 3, 1, 1, True)
 # rows and vectors in registers: rows of whole vectors and a partial last
 # one, stride 2, a 5x5 dilated window, asymmetric pads, 3 output channels
 # per group (blocks of one plane), a channel multiplier (1 input channel
-# per group), 16 channels per group, two images, 1-d, no bias, and a Relu
-# or a residual Add and Relu after (in the kernel). Expected outputs tap by
-# tap in float64.
+# per group), 16 and 32 channels per group, two images, 1-d, no bias, and a
+# Relu or a residual Add and Relu after (in the kernel). Expected outputs
+# tap by tap in float64.
 def grouped_conv_f64(x, w, group, stride, pads, dilation):
     """A grouped 2-d convolution, pads [top, left, bottom, right]."""
     n, c, h, wd = x.shape
@@ -802,6 +802,8 @@ grouped_conv_case("conv_grouped_3_per_group", (1, 36, 10, 11), 36, 12, 3,
                   pads=[1, 0, 1, 2])
 grouped_conv_case("conv_grouped_multiplier", (1, 24, 9, 30), 48, 24, 3, end=None)
 grouped_conv_case("conv_grouped_16_per_group", (1, 256, 14, 14), 256, 16, 3)
+grouped_conv_case("conv_grouped_32_per_group_7x7", (1, 512, 7, 7), 512, 16, 3,
+                  end="residual")
 grouped_conv_case("conv_grouped_1d", (2, 32, 40), 32, 16, 5)
 
 

@@ -46,19 +46,19 @@ func.func @conv_batch_groups(%x: tensor<2x4x6x6xf32>, %w: tensor<6x2x3x3xf32>) -
   return %y : tensor<2x6x6x6xf32>
 }
 
-// More than 8 products (3 images, 3 groups) of more than 16 input channels
+// More than 8 products (3 images, 3 groups) of more than 64 input channels
 // each: an scf.for nest over them.
 // CHECK-LABEL: func @conv_many_groups
 // CHECK: scf.for %[[N:.*]] = %c0 to %c3
 // CHECK: scf.for %[[G:.*]] = %c0 to %c3
-// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<2x153xf32>, tensor<153x36xf32>) outs(%{{.*}} : tensor<2x36xf32>)
-func.func @conv_many_groups(%x: tensor<3x51x6x6xf32>, %w: tensor<6x17x3x3xf32>) -> tensor<3x6x6x6xf32> {
+// CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<2x585xf32>, tensor<585x36xf32>) outs(%{{.*}} : tensor<2x36xf32>)
+func.func @conv_many_groups(%x: tensor<3x195x6x6xf32>, %w: tensor<6x65x3x3xf32>) -> tensor<3x6x6x6xf32> {
   %none = onnx.NoValue : none
-  %y = "onnx.Conv"(%x, %w, %none) {group = 3 : i64, pads = [1, 1, 1, 1]} : (tensor<3x51x6x6xf32>, tensor<6x17x3x3xf32>, none) -> tensor<3x6x6x6xf32>
+  %y = "onnx.Conv"(%x, %w, %none) {group = 3 : i64, pads = [1, 1, 1, 1]} : (tensor<3x195x6x6xf32>, tensor<6x65x3x3xf32>, none) -> tensor<3x6x6x6xf32>
   return %y : tensor<3x6x6x6xf32>
 }
 
-// As many products of at most 16 input channels each (f32): the depthwise
+// As many products of at most 64 input channels each (f32): the depthwise
 // generic over (n, g, fg, cg, kh, kw, oh, ow), its weights [g, fg, cg, kh,
 // kw], marked for kiln-lower-windows' grouped kernel.
 // CHECK-LABEL: func @conv_many_small_groups
