@@ -330,14 +330,21 @@ private:
                 ArrayRef(rest).slice(
                     v, std::min<size_t>(s.blockVectors, rest.size() - v)));
       };
-      int64_t blocks = s.oh / s.blockRows, left = s.oh % s.blockRows;
+      // Blocks of blockRows rows, the last one shorter. Where rows may run
+      // on (WindowShape::rowsRunOn), the blocks before the one holding the
+      // plane's last row read whole vectors past their rows' ends (their
+      // input rows all have a next row in the plane), not masked ones.
+      bool runsOn = s.rowsRunOn();
+      int64_t blocks = (runsOn ? s.oh - 1 : s.oh) / s.blockRows;
+      runOn = runsOn;
       if (blocks > 0)
         forLoop(index(0), index(blocks), [&](Value blk) {
           rows(b.create<arith::MulIOp>(loc, blk, index(s.blockRows)),
                s.blockRows);
         });
-      if (left > 0)
-        rows(index(blocks * s.blockRows), left);
+      runOn = false;
+      for (int64_t r = blocks * s.blockRows; r < s.oh; r += s.blockRows)
+        rows(index(r), std::min(s.blockRows, s.oh - r));
     });
   }
 

@@ -490,36 +490,43 @@ func.func @depthwise_stride1(%x: memref<1x2x6x18xf32>, %w: memref<2x1x1x3x3xf32>
 // block of vectors along them, the sums stay in registers through an
 // scf.for over the group's 4 input planes, each tap used by the 4 planes
 // and each weight broadcast once for the block. 16 lanes: both vectors of
-// a row (16 and a masked 2) in one block, 4 x 2 x 2 sums. 8 lanes and
-// tap-loads: 4 x 2 sums of one vector, the two full vectors a loop, each
-// tap its own load, then the masked last one.
+// a row (16 and a masked 2) in one block, 4 x 2 x 2 sums; rows 0 and 1
+// read their input rows' ends as whole vectors (each has a next row in its
+// plane), rows 2 and 3 (the plane's last) masked. 8 lanes and tap-loads:
+// 4 x 2 sums of one vector, the two full vectors a loop, each tap its own
+// load, then the masked last one.
 // CHECK-LABEL: func @grouped
 // CHECK: scf.for %[[U:.*]] = %c0 to %c2 step %c1
-// CHECK:   scf.for %[[R:.*]] = %c0 to %c2 step %c1
 // CHECK-COUNT-8: vector.maskedload %arg2
-// CHECK:     %[[S:.*]]:16 = scf.for %[[K:.*]] = %c0 to %c4 step %c1 iter_args(
-// CHECK:       %[[IN:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %{{.*}}, %c0] : memref<1x8x6x20xf32>, vector<16xf32>
-// CHECK:       %[[W:.*]] = memref.load %arg1[%{{.*}}, %{{.*}}, %[[K]], %c0, %c0] : memref<2x4x4x3x3xf32>
-// CHECK:       %[[WV:.*]] = vector.broadcast %[[W]]
-// CHECK:       vector.fma %[[WV]], %[[IN]], %{{.*}} : vector<16xf32>
-// CHECK-COUNT-143: vector.fma
-// CHECK-NOT:   vector.fma
-// CHECK:       scf.yield
-// CHECK:     vector.store %[[S]]#0, %arg2[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c0] : memref<1x2x4x4x18xf32>, vector<16xf32>
-// CHECK:     vector.maskedstore %arg2[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c16], %{{.*}}, %[[S]]#1
+// CHECK:   %[[S:.*]]:16 = scf.for %[[K:.*]] = %c0 to %c4 step %c1 iter_args(
+// CHECK:     %[[IN:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %c0, %c0] : memref<1x8x6x20xf32>, vector<16xf32>
+// CHECK:     %[[END:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %c0, %c16] : memref<1x8x6x20xf32>, vector<16xf32>
+// CHECK:     %[[W:.*]] = memref.load %arg1[%{{.*}}, %{{.*}}, %[[K]], %c0, %c0] : memref<2x4x4x3x3xf32>
+// CHECK:     %[[WV:.*]] = vector.broadcast %[[W]]
+// CHECK:     vector.fma %[[WV]], %[[IN]], %{{.*}} : vector<16xf32>
+// CHECK:     vector.fma %[[WV]], %[[END]], %{{.*}} : vector<16xf32>
+// CHECK-COUNT-142: vector.fma
+// CHECK-NOT: vector.fma
+// CHECK:     scf.yield
+// CHECK:   vector.store %[[S]]#0, %arg2[%{{.*}}, %{{.*}}, %{{.*}}, %c0, %c0] : memref<1x2x4x4x18xf32>, vector<16xf32>
+// CHECK:   vector.maskedstore %arg2[%{{.*}}, %{{.*}}, %{{.*}}, %c0, %c16], %{{.*}}, %[[S]]#1
 // CHECK-COUNT-7: vector.maskedstore
+// CHECK:   %[[L:.*]]:16 = scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args(
+// CHECK:     vector.maskedload %arg0[%{{.*}}, %{{.*}}, %c2, %c16]
+// CHECK:     scf.yield
 // CHECK-NOT: linalg.generic
 // TAPS-LABEL: func @grouped
 // TAPS: scf.for %[[U:.*]] = %c0 to %c2 step %c1
-// TAPS:   scf.for %[[R:.*]] = %c0 to %c2 step %c1
-// TAPS:     scf.for %[[V:.*]] = %c0 to %c2 step %c1
-// TAPS:       %[[S:.*]]:8 = scf.for %[[K:.*]] = %c0 to %c4 step %c1 iter_args(
+// TAPS:   scf.for %[[V:.*]] = %c0 to %c2 step %c1
+// TAPS:     %[[S:.*]]:8 = scf.for %[[K:.*]] = %c0 to %c4 step %c1 iter_args(
 // TAPS-COUNT-72: vector.fma
-// TAPS-NOT:     vector.fma
-// TAPS:         scf.yield
+// TAPS-NOT:   vector.fma
+// TAPS:       scf.yield
 // TAPS-COUNT-8: vector.store
-// TAPS:     %[[T:.*]]:8 = scf.for %[[K2:.*]] = %c0 to %c4 step %c1 iter_args(
+// TAPS:   %[[T:.*]]:8 = scf.for %[[K2:.*]] = %c0 to %c4 step %c1 iter_args(
+// TAPS:   scf.yield
 // TAPS-COUNT-8: vector.maskedstore
+// TAPS:   scf.for %[[V2:.*]] = %c0 to %c2 step %c1
 func.func @grouped(%x: memref<1x8x6x20xf32>, %w: memref<2x4x4x3x3xf32>, %y: memref<1x2x4x4x18xf32>) {
   linalg.generic {indexing_maps = [affine_map<(n, g, f, c, i, j, h, w) -> (n, g * 4 + c, h + i, w + j)>, affine_map<(n, g, f, c, i, j, h, w) -> (g, f, c, i, j)>, affine_map<(n, g, f, c, i, j, h, w) -> (n, g, f, h, w)>], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel", "parallel"]} ins(%x, %w : memref<1x8x6x20xf32>, memref<2x4x4x3x3xf32>) outs(%y : memref<1x2x4x4x18xf32>) attrs = {kiln.depthwise = array<i64: 1, 1, 1, 1>} {
   ^bb0(%a: f32, %b: f32, %c: f32):
