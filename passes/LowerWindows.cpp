@@ -427,18 +427,23 @@ private:
           }
           b.create<scf::YieldOp>(loc, sums);
         });
-    for (auto [i, a] : llvm::enumerate(loop.getResults())) {
-      Value v = inHalves(a, halves), result = out;
-      int64_t n = lanes[i % nv]; // i is at(f, r, v)
-      if (ends.hasEpilogue()) {
-        SmallVector<Value> others;
-        for (unsigned o = 0; o < ends.otherViews().size(); ++o)
-          others.push_back(ends.loadOther(b, loc, o, outIdx[i], n, s.vw));
-        v = ends.apply(b, loc, v, others);
-        result = ends.resultView();
-      }
-      store(v, result, outIdx[i], n);
+    for (auto [i, a] : llvm::enumerate(loop.getResults()))
+      finish(inHalves(a, halves), out, outIdx[i],
+             lanes[i % nv]); // i is at(f, r, v)
+  }
+
+  /// Stores the finished vector `a` of `lanes` lanes at out[idx], through
+  /// the fused epilogue (and into its result) when there is one.
+  void finish(Value a, Value out, ArrayRef<Value> idx, int64_t lanes) {
+    Value result = out;
+    if (ends.hasEpilogue()) {
+      SmallVector<Value> others;
+      for (unsigned i = 0; i < ends.otherViews().size(); ++i)
+        others.push_back(ends.loadOther(b, loc, i, idx, lanes, s.vw));
+      a = ends.apply(b, loc, a, others);
+      result = ends.resultView();
     }
+    store(a, result, idx, lanes);
   }
 
   /// A grouped convolution's weight (i, j) of output plane fi of group gi
@@ -813,15 +818,7 @@ private:
         a = floatMax(a, window[r]);
       if (halves)
         a = reorderHalves(a);
-      Value result = out;
-      if (ends.hasEpilogue()) {
-        SmallVector<Value> others;
-        for (unsigned i = 0; i < ends.otherViews().size(); ++i)
-          others.push_back(ends.loadOther(b, loc, i, outIdx[r], lanes, s.vw));
-        a = ends.apply(b, loc, a, others);
-        result = ends.resultView();
-      }
-      store(a, result, outIdx[r], lanes);
+      finish(a, out, outIdx[r], lanes);
     }
   }
 
