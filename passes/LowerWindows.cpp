@@ -376,8 +376,11 @@ private:
         }
     Value ohs = b.create<arith::MulIOp>(loc, oh0, index(s.sh));
     Value ows = b.create<arith::MulIOp>(loc, ow0, index(s.sw));
-    bool oneRead =
-        ((s.sw == 1 && !s.tapLoads) || s.sw == 2) && s.dw == 1 && s.kw <= s.vw;
+    // Stride 1 reads each tap with a load of its own right before its use,
+    // on every target: taps shifted out of one read of each (row, vector)
+    // are all live at once (12 for 2 rows of 2 vectors), which with
+    // AVX-512's 16 sums spilled 56 vectors a step of the input planes.
+    bool oneRead = s.sw == 2 && s.dw == 1 && s.kw <= s.vw;
     auto loop = b.create<scf::ForOp>(
         loc, index(0), index(s.cg), index(1), acc,
         [&](OpBuilder &nested, Location, Value k, ValueRange args) {
@@ -885,12 +888,19 @@ std::optional<WindowShape> windowShape(linalg::LinalgOp op, int64_t vectorWidth,
         xt.getDimSize(1) != ot.getDimSize(1) * s.cg ||
         (byteInput && s.grouped()))
       return std::nullopt;
+    ArrayRef<int64_t> p = depthwiseParams.asArrayRef();
+    s.kind = WindowKind::Depthwise;
+    s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
+    if (byteInput)
+      s.inputZeroPoint = p[4];
     if (s.grouped()) {
       s.c = ot.getDimSize(1) * s.fg;
       // About half the vector registers as accumulators: 8 of AVX2's 16,
       // 16 of AVX-512's 32; up to 4 planes, 2 rows, then vectors along the
-      // row.
-      int64_t accumulators = vectorWidth >= 16 ? 16 : 8;
+      // row. A stride-2 window's taps come out of one read of each (row,
+      // vector) and are all live at once: with AVX-512 8 sums, not 16
+      // (which spilled 18-28 vectors a step of the input planes).
+      int64_t accumulators = vectorWidth >= 16 && s.sw == 1 ? 16 : 8;
       while (s.blockPlanes < 4 && s.fg % (2 * s.blockPlanes) == 0)
         s.blockPlanes *= 2;
       s.blockRows = std::min<int64_t>(s.oh, 2);
@@ -899,11 +909,6 @@ std::optional<WindowShape> windowShape(linalg::LinalgOp op, int64_t vectorWidth,
           accumulators / (s.blockPlanes * s.blockRows), 1, vectors);
       s.rows = 1;
     }
-    ArrayRef<int64_t> p = depthwiseParams.asArrayRef();
-    s.kind = WindowKind::Depthwise;
-    s.sh = p[0], s.sw = p[1], s.dh = p[2], s.dw = p[3];
-    if (byteInput)
-      s.inputZeroPoint = p[4];
   } else if (bytePool) {
     // The body: arith.maxui or arith.maxsi of the input and the output.
     Block &body = *op.getBlock();

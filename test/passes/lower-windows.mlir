@@ -489,12 +489,12 @@ func.func @depthwise_stride1(%x: memref<1x2x6x18xf32>, %w: memref<2x1x1x3x3xf32>
 // of 4 output planes of one group; for each pair of output rows and each
 // block of vectors along them, the sums stay in registers through an
 // scf.for over the group's 4 input planes, each tap used by the 4 planes
-// and each weight broadcast once for the block. 16 lanes: both vectors of
-// a row (16 and a masked 2) in one block, 4 x 2 x 2 sums; rows 0 and 1
-// read their input rows' ends as whole vectors (each has a next row in its
-// plane), rows 2 and 3 (the plane's last) masked. 8 lanes and tap-loads:
-// 4 x 2 sums of one vector, the two full vectors a loop, each tap its own
-// load, then the masked last one.
+// and each weight broadcast once for the block, each tap (stride 1) a load
+// of its own right before its use. 16 lanes: both vectors of a row (16 and
+// a masked 2) in one block, 4 x 2 x 2 sums; rows 0 and 1 read their input
+// rows' ends as whole vectors (each has a next row in its plane), rows 2
+// and 3 (the plane's last) masked. 8 lanes: 4 x 2 sums of one vector, the
+// two full vectors a loop, then the masked last one.
 // CHECK-LABEL: func @grouped
 // CHECK: scf.for %[[U:.*]] = %c0 to %c2 step %c1
 // CHECK-COUNT-8: vector.maskedload %arg2
@@ -505,7 +505,10 @@ func.func @depthwise_stride1(%x: memref<1x2x6x18xf32>, %w: memref<2x1x1x3x3xf32>
 // CHECK:     %[[WV:.*]] = vector.broadcast %[[W]]
 // CHECK:     vector.fma %[[WV]], %[[IN]], %{{.*}} : vector<16xf32>
 // CHECK:     vector.fma %[[WV]], %[[END]], %{{.*}} : vector<16xf32>
-// CHECK-COUNT-142: vector.fma
+// CHECK-COUNT-14: vector.fma
+// CHECK:     %[[TAP1:.*]] = vector.load %arg0[%{{.*}}, %{{.*}}, %c0, %c1] : memref<1x8x6x20xf32>, vector<16xf32>
+// CHECK-NOT: vector.shuffle
+// CHECK-COUNT-128: vector.fma
 // CHECK-NOT: vector.fma
 // CHECK:     scf.yield
 // CHECK:   vector.store %[[S]]#0, %arg2[%{{.*}}, %{{.*}}, %{{.*}}, %c0, %c0] : memref<1x2x4x4x18xf32>, vector<16xf32>
