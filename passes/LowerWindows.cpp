@@ -450,7 +450,7 @@ private:
   }
 
   /// A grouped convolution's weight (i, j) of output plane fi of group gi
-  /// for its input plane k (f32).
+  /// for its input plane k, of the weights' own type.
   Value weight(Value w, Value gi, Value fi, Value k, int64_t i, int64_t j) {
     return b.create<memref::LoadOp>(loc, w,
                                     ValueRange{gi, fi, k, index(i), index(j)});
@@ -460,8 +460,7 @@ private:
   /// 8-bit one converted).
   Value weight(Value w, Value ci, int64_t i, int64_t j) {
     Value zero = index(0);
-    Value t = b.create<memref::LoadOp>(
-        loc, w, ValueRange{ci, zero, zero, index(i), index(j)});
+    Value t = weight(w, ci, zero, zero, i, j);
     if (s.inputZeroPoint >= 0)
       t = b.create<arith::SIToFPOp>(loc, b.getF32Type(), t);
     return t;
@@ -907,7 +906,6 @@ std::optional<WindowShape> windowShape(linalg::LinalgOp op, int64_t vectorWidth,
       int64_t vectors = (s.ow + vectorWidth - 1) / vectorWidth;
       s.blockVectors = std::clamp<int64_t>(
           accumulators / (s.blockPlanes * s.blockRows), 1, vectors);
-      s.rows = 1;
     }
   } else if (bytePool) {
     // The body: arith.maxui or arith.maxsi of the input and the output.

@@ -359,14 +359,13 @@ struct ConvLowering : OpRewritePattern<onnx::ConvOp> {
   /// sums each output plane over its group's input planes) rather than a
   /// GEMM per (image, group): where those GEMMs would be a loop (an im2col
   /// copy each, their weights not packed, on the caller) of not too large
-  /// ones. Single 3x3 layers on one thread (AVX2), the kernel alone: 32
-  /// groups of 4 channels at 56x56 (ResNeXt-50's first stage) 2.2 -> 0.29
-  /// ms, of 8 at 28x28 1.0 -> 0.38, of 16 at 14x14 0.68 -> 0.37, 64 groups
-  /// of 2 at 56x56 2.0 -> 0.18 ms; the whole layer, interleaved, 32 groups
-  /// of 32 at 7x7 0.98 of the GEMMs' time, 16 of 64 at 14x14 0.92. With up
-  /// to 8 products (static, each GEMM reading its input through the im2col,
-  /// its weights packed) the GEMMs are as fast or faster (4 groups of 16, 8
-  /// of 8, 2 of 64, 8 of 32).
+  /// ones. One-layer 3x3 models on one thread (AVX2), interleaved: 32 groups
+  /// of 4 channels at 56x56 (ResNeXt-50's first stage) 1.96 -> 0.56 ms, of 8
+  /// at 28x28 0.86 -> 0.49, of 16 at 14x14 0.65 -> 0.42; 32 groups of 32 at
+  /// 7x7 0.98 of the GEMMs' time, 16 of 64 at 14x14 0.92. With up to 8
+  /// products (static, each GEMM reading its input through the im2col, its
+  /// weights packed) the kernel took 0.92 to 1.26 of the GEMMs' time (8
+  /// groups of 8 at 28x28 to 2 of 16 at 112x112 stride 2): they stay GEMMs.
   static bool directGroups(int64_t n, int64_t g, int64_t cg, Type et) {
     return g > 1 && et.isF32() && n * g > kStraightLineProducts && cg <= 64;
   }
